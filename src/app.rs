@@ -1,0 +1,148 @@
+//! Wiring: runs a subcommand; for `serve`, builds the shared state from the [`Config`], binds the
+//! listener, runs the executor threads, and owns graceful shutdown on SIGTERM/SIGINT.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_lite::StreamExt;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::listener::{Gauge, Listener};
+use crate::pipeline::Inspector;
+use crate::relay::Relay;
+use crate::session::Shared;
+use crate::shutdown::Shutdown;
+use crate::smtp::server::Settings;
+
+pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Version(_) => {
+            println!("sluice {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig(c) => match Config::load(&c.config) {
+            Ok(cfg) => {
+                println!("{}: OK ({} policies, relay {:?})", c.config.display(), cfg.policies.len(), cfg.relay.route);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::Serve(s) => {
+            let mut config = match &s.config {
+                Some(path) => match Config::load(path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+                None => Config::embedded().context("embedded defaults")?,
+            };
+            if let Some(d) = s.data_dir {
+                config.server.data_dir = d;
+            }
+            init_logging();
+            serve(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+}
+
+fn resolver(config: &Config) -> crate::dns::Resolver {
+    let d = &config.dns;
+    let mut rc = if d.servers.is_empty() {
+        let text = std::fs::read_to_string(&d.resolv_conf).unwrap_or_else(|e| {
+            tracing::warn!(file = %d.resolv_conf.display(), error = %e, "cannot read resolv.conf; using 127.0.0.1");
+            String::new()
+        });
+        crate::dns::ResolverConfig::from_resolv_conf(&text)
+    } else {
+        crate::dns::ResolverConfig::from_resolv_conf("")
+    };
+    if !d.servers.is_empty() {
+        rc.servers = d.servers.clone();
+    }
+    rc.timeout = d.timeout;
+    rc.attempts = d.attempts;
+    rc.cache_entries = d.cache_entries;
+    crate::dns::Resolver::new(rc)
+}
+
+/// Runs the service until SIGTERM/SIGINT, then drains.
+pub fn serve(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let server_tls = crate::tls::server_config(config.tls.cert_and_key.as_ref(), &data_dir, &config.server.hostname).context("STARTTLS certificate")?;
+    let client_tls = crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
+    let shutdown = Arc::new(Shutdown::new());
+    let shared = Arc::new(Shared {
+        settings: Settings {
+            hostname: config.server.hostname.clone(),
+            limits: config.listener.limits,
+            extensions: config.listener.extensions,
+            bare_line_endings: config.listener.bare_line_endings,
+            tls_available: true,
+        },
+        command_timeout: config.listener.command_timeout,
+        data_timeout: config.listener.data_timeout,
+        tls: Some(server_tls),
+        inspector: Inspector::new(&config),
+        relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
+        shutdown: shutdown.clone(),
+    });
+
+    let std_listener = std::net::TcpListener::bind(config.listener.address).with_context(|| format!("binding listener.address {}", config.listener.address))?;
+    let tcp = smol::net::TcpListener::try_from(std_listener).context("listener socket")?;
+    let sessions = Arc::new(Gauge::default());
+    let listener = Listener { tcp, allowed: config.listener.allowed_clients.clone(), max_sessions: config.listener.max_sessions, sessions: sessions.clone() };
+    let bound = listener.local_addr().context("listener address")?;
+    tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), "listening");
+
+    let ex = Arc::new(smol::Executor::new());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+    let mut workers = Vec::new();
+    for i in 1..threads {
+        let (ex, stop_rx) = (ex.clone(), stop_rx.clone());
+        workers.push(std::thread::Builder::new().name(format!("sluice-worker-{i}")).spawn(move || smol::block_on(ex.run(stop_rx.recv()))).context("spawning worker thread")?);
+    }
+    let grace = config.listener.shutdown_grace;
+    let result = smol::block_on(ex.run(async {
+        let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
+        let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
+        let sig = signals.next().await;
+        tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
+        shutdown.drain();
+        accept.await;
+        let deadline = Instant::now() + grace;
+        while sessions.current() > 0 && Instant::now() < deadline {
+            smol::Timer::after(Duration::from_millis(20)).await;
+        }
+        if sessions.current() > 0 {
+            tracing::info!(sessions = sessions.current(), "grace period over; closing remaining sessions with 421");
+            shutdown.abort();
+            let hard = Instant::now() + Duration::from_secs(5);
+            while sessions.current() > 0 && Instant::now() < hard {
+                smol::Timer::after(Duration::from_millis(20)).await;
+            }
+        }
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    }));
+    drop(stop_tx);
+    for w in workers {
+        let _ = w.join();
+    }
+    result
+}

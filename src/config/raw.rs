@@ -1,0 +1,126 @@
+//! The configuration file as written: serde structs mirroring `assets/sluice.toml`, every key optional.
+//!
+//! Each value keeps its source span so that validation (in `config::mod`) can point at `file:line:col`.
+//! Nothing here knows defaults: the embedded `assets/sluice.toml` is parsed into these same structs and
+//! merged under the user's file.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub(crate) type V<T> = Option<Spanned<T>>;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Raw {
+    pub server: Option<Server>,
+    pub listener: Option<Listener>,
+    pub tls: Option<Tls>,
+    pub relay: Option<Relay>,
+    pub dns: Option<Dns>,
+    pub inspection: Option<Inspection>,
+    pub policy: Option<Vec<Spanned<Policy>>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Server {
+    pub hostname: V<String>,
+    pub data_dir: V<String>,
+    pub trial_mode: V<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Listener {
+    pub address: V<String>,
+    pub allowed_clients: V<Vec<Spanned<String>>>,
+    pub max_sessions: V<u64>,
+    pub max_message_size: V<u64>,
+    pub max_recipients: V<u64>,
+    pub max_line_length: V<u64>,
+    pub max_data_line_length: V<u64>,
+    pub max_errors: V<u64>,
+    pub extensions: V<Vec<Spanned<String>>>,
+    pub bare_line_endings: V<String>,
+    pub command_timeout: V<String>,
+    pub data_timeout: V<String>,
+    pub shutdown_grace: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Tls {
+    pub cert_file: V<String>,
+    pub key_file: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Relay {
+    pub mode: V<String>,
+    pub port: V<u64>,
+    pub hosts: V<Vec<Spanned<String>>>,
+    pub mx_domains: V<Vec<Spanned<String>>>,
+    pub helo_name: V<String>,
+    pub source_address: V<String>,
+    pub connect_timeout: V<String>,
+    pub command_timeout: V<String>,
+    pub data_timeout: V<String>,
+    pub starttls: V<String>,
+    pub tls_failure: V<String>,
+    pub trust_anchors: V<Vec<Spanned<String>>>,
+    pub max_received_headers: V<u64>,
+    pub pass_header: Option<PassHeader>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PassHeader {
+    pub enabled: V<bool>,
+    pub name: V<String>,
+    pub value: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Dns {
+    pub servers: V<Vec<Spanned<String>>>,
+    pub resolv_conf: V<String>,
+    pub timeout: V<String>,
+    pub attempts: V<u64>,
+    pub cache_entries: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Inspection {
+    pub on_failure: V<String>,
+    pub time_budget: V<String>,
+    pub failure_header: V<String>,
+    pub tag_violations: V<bool>,
+    pub max_scan_bytes: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Policy {
+    pub id: V<u64>,
+    pub name: V<String>,
+    pub mode: V<String>,
+    pub keywords: V<Vec<Spanned<String>>>,
+    pub regexes: V<Vec<Spanned<String>>>,
+    pub senders: V<Vec<Spanned<String>>>,
+    pub recipients: V<Vec<Spanned<String>>>,
+    pub action: V<String>,
+    pub reply: V<String>,
+    pub redirect_to: V<String>,
+    pub subject: Option<Spanned<Subject>>,
+    pub headers: V<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Subject {
+    pub mode: V<String>,
+    pub text: V<String>,
+}

@@ -1,0 +1,20 @@
+//! Sluice: an email security gateway in one binary. This crate root only names the modules, in data-flow order.
+//!
+//! listener -> session -> smtp (sans-I/O protocol) -> message -> decompose -> policy -> action -> relay.
+//! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and owns shutdown.
+//! See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod decompose;
+pub mod dns;
+pub mod listener;
+pub mod message;
+pub mod pipeline;
+pub mod policy;
+pub mod relay;
+pub mod session;
+pub mod shutdown;
+pub mod smtp;
+pub mod tls;

@@ -1,0 +1,124 @@
+//! Accepting connections: the allowed-client gate (554 at connect), the session limit (421 4.3.2), and
+//! one task per session on the shared executor. Stops accepting when shutdown begins.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_lite::{AsyncWriteExt, FutureExt};
+use ipnet::IpNet;
+
+use crate::session::{self, Shared};
+use crate::smtp::Reply;
+
+/// Counts live sessions; the guard gives its slot back when the session task ends.
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicUsize);
+
+pub struct Slot(Arc<Gauge>);
+
+impl Gauge {
+    /// Takes a slot if fewer than `max` are taken (one atomic step: no check-then-increment race).
+    pub fn try_acquire(self: &Arc<Self>, max: usize) -> Option<Slot> {
+        self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok().map(|_| Slot(self.clone()))
+    }
+
+    pub fn current(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+pub struct Listener {
+    pub tcp: smol::net::TcpListener,
+    pub allowed: Vec<IpNet>,
+    pub max_sessions: usize,
+    pub sessions: Arc<Gauge>,
+}
+
+pub fn is_allowed(allowed: &[IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    allowed.iter().any(|net| net.contains(&ip))
+}
+
+impl Listener {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// Accepts until shutdown begins; each session runs on `ex`.
+    pub async fn serve(self, shared: Arc<Shared>, ex: Arc<smol::Executor<'static>>) {
+        loop {
+            let shutdown = shared.shutdown.clone();
+            let accepted = async { Some(self.tcp.accept().await) }
+                .or(async move {
+                    shutdown.draining().await;
+                    None
+                })
+                .await;
+            let (tcp, peer) = match accepted {
+                None => return,
+                Some(Ok(pair)) => pair,
+                Some(Err(e)) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    smol::Timer::after(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            if !is_allowed(&self.allowed, peer.ip()) {
+                tracing::warn!(%peer, "connection from a client outside listener.allowed_clients refused");
+                ex.spawn(refuse(tcp, Reply::not_allowed_client())).detach();
+                continue;
+            }
+            let Some(slot) = self.sessions.try_acquire(self.max_sessions) else {
+                tracing::warn!(%peer, max = self.max_sessions, "session limit reached; connection refused");
+                ex.spawn(refuse(tcp, Reply::too_many_sessions())).detach();
+                continue;
+            };
+            let shared = shared.clone();
+            ex.spawn(async move {
+                let _slot = slot;
+                session::run(tcp, peer, shared).await;
+            })
+            .detach();
+        }
+    }
+}
+
+async fn refuse(mut tcp: smol::net::TcpStream, reply: Reply) {
+    let _ = tcp.write_all(&reply.to_bytes(true)).await;
+    let _ = tcp.flush().await;
+    let _ = tcp.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_matches_cidrs_and_mapped_v4() {
+        let nets: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        assert!(is_allowed(&nets, "127.0.0.1".parse().unwrap()));
+        assert!(is_allowed(&nets, "::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!is_allowed(&nets, "192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn gauge_never_exceeds_max() {
+        let g = Arc::new(Gauge::default());
+        let a = g.try_acquire(2).unwrap();
+        let _b = g.try_acquire(2).unwrap();
+        assert!(g.try_acquire(2).is_none());
+        drop(a);
+        assert!(g.try_acquire(2).is_some());
+    }
+}

@@ -1,0 +1,212 @@
+//! Raw header-block edits: find the header/body boundary, count and read fields, prepend fields,
+//! rewrite the Subject. Works on bytes; never re-encodes the body.
+
+/// Offset of the blank line that ends the header block (the index of its CRLF), or the message
+/// length when there is no body.
+pub fn header_end(message: &[u8]) -> usize {
+    if message.starts_with(b"\r\n") {
+        return 0;
+    }
+    match memchr::memmem::find(message, b"\r\n\r\n") {
+        Some(pos) => pos + 2,
+        None => message.len(),
+    }
+}
+
+/// Iterates over header fields as (name, raw value including folded continuation lines).
+pub fn fields(message: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let block = &message[..header_end(message)];
+    FieldIter { block, pos: 0 }
+}
+
+struct FieldIter<'a> {
+    block: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for FieldIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.pos < self.block.len() {
+            let start = self.pos;
+            // The field ends at a CRLF not followed by whitespace.
+            let mut end = start;
+            loop {
+                match memchr::memchr(b'\n', &self.block[end..]) {
+                    Some(p) => {
+                        end += p + 1;
+                        if end < self.block.len() && (self.block[end] == b' ' || self.block[end] == b'\t') {
+                            continue;
+                        }
+                    }
+                    None => end = self.block.len(),
+                }
+                break;
+            }
+            self.pos = end;
+            let field = &self.block[start..end];
+            if let Some(colon) = memchr::memchr(b':', field) {
+                let name = trim(&field[..colon]);
+                let value = &field[colon + 1..];
+                return Some((name, value));
+            }
+        }
+        None
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |p| p + 1);
+    &b[s..e]
+}
+
+/// How many `Received:` fields the message carries (loop detection).
+pub fn count(message: &[u8], name: &str) -> usize {
+    fields(message).filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).count()
+}
+
+/// The first value of a field, unfolded and trimmed (lossy UTF-8).
+pub fn first(message: &[u8], name: &str) -> Option<String> {
+    fields(message).find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| unfold(v))
+}
+
+pub fn unfold(value: &[u8]) -> String {
+    let s = String::from_utf8_lossy(value);
+    s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Prepends header lines (already validated as single lines) to the message.
+pub fn prepend(message: Vec<u8>, lines: &[(String, String)]) -> Vec<u8> {
+    if lines.is_empty() {
+        return message;
+    }
+    let mut out = Vec::with_capacity(message.len() + lines.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>());
+    for (n, v) in lines {
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&message);
+    out
+}
+
+/// Replaces the (first) Subject field with `subject`, or adds one when there is none.
+/// The new subject is written RFC 2047-encoded when it is not plain ASCII.
+pub fn set_subject(message: Vec<u8>, subject: &str) -> Vec<u8> {
+    let end = header_end(&message);
+    let encoded = encode_word(subject);
+    let block = &message[..end];
+    let mut found: Option<(usize, usize)> = None;
+    for (name, value) in (FieldIter { block, pos: 0 }) {
+        let name_start = name.as_ptr() as usize - block.as_ptr() as usize;
+        let value_end = value.as_ptr() as usize - block.as_ptr() as usize + value.len();
+        if name.eq_ignore_ascii_case(b"subject") {
+            found = Some((name_start, value_end));
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(message.len() + encoded.len() + 16);
+    match found {
+        Some((s, e)) => {
+            out.extend_from_slice(&message[..s]);
+            out.extend_from_slice(b"Subject: ");
+            out.extend_from_slice(encoded.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&message[e..]);
+        }
+        None => {
+            out.extend_from_slice(&message[..end]);
+            out.extend_from_slice(b"Subject: ");
+            out.extend_from_slice(encoded.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&message[end..]);
+        }
+    }
+    out
+}
+
+/// RFC 2047 B-encoding when needed, split in encoded words of at most 75 characters.
+fn encode_word(text: &str) -> String {
+    if text.bytes().all(|b| (32..127).contains(&b)) {
+        return text.to_string();
+    }
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut chunk = String::new();
+    let flush = |chunk: &mut String, out: &mut String| {
+        if !chunk.is_empty() {
+            if !out.is_empty() {
+                out.push_str("\r\n ");
+            }
+            let _ = write!(out, "=?UTF-8?B?{}?=", base64(chunk.as_bytes()));
+            chunk.clear();
+        }
+    };
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            flush(&mut chunk, &mut out);
+        }
+        chunk.push(c);
+    }
+    flush(&mut chunk, &mut out);
+    out
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSG: &[u8] = b"Received: from a\r\nReceived: from b\r\n\tfolded\r\nSubject: Hello\r\n there\r\nTo: x@y\r\n\r\nbody\r\nSubject: not a header\r\n";
+
+    #[test]
+    fn counts_and_reads_folded_fields() {
+        assert_eq!(count(MSG, "received"), 2);
+        assert_eq!(first(MSG, "Subject").as_deref(), Some("Hello there"));
+        assert_eq!(first(MSG, "X-None"), None);
+    }
+
+    #[test]
+    fn replaces_subject_in_place_and_keeps_body() {
+        let out = set_subject(MSG.to_vec(), "[DLP] Hello there");
+        assert_eq!(first(&out, "subject").as_deref(), Some("[DLP] Hello there"));
+        assert_eq!(count(&out, "subject"), 1);
+        assert!(out.ends_with(b"\r\n\r\nbody\r\nSubject: not a header\r\n"));
+        assert!(out.starts_with(b"Received: from a\r\nReceived: from b\r\n\tfolded\r\nSubject: [DLP]"));
+    }
+
+    #[test]
+    fn adds_subject_when_missing_and_encodes_non_ascii() {
+        let out = set_subject(b"To: a@b\r\n\r\nx\r\n".to_vec(), "Vertraulich: Größe");
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("To: a@b\r\nSubject: =?UTF-8?B?"), "{s}");
+        assert!(s.ends_with("\r\n\r\nx\r\n"));
+    }
+
+    #[test]
+    fn prepends_lines() {
+        let out = prepend(b"A: 1\r\n\r\n".to_vec(), &[("X-CFilter".into(), "Encrypt".into())]);
+        assert_eq!(out, b"X-CFilter: Encrypt\r\nA: 1\r\n\r\n");
+    }
+
+    #[test]
+    fn headerless_message_has_header_end_zero() {
+        assert_eq!(header_end(b"\r\nbody"), 0);
+        assert_eq!(header_end(b"A: b\r\n"), 6);
+    }
+}

@@ -1,0 +1,177 @@
+//! What happens to a received message: loop check -> decompose -> policy -> the message to relay (or not),
+//! and the one mapping from every per-message failure to its SMTP reply ([`Failure::reply`]).
+//!
+//! Inspection runs on the blocking thread pool (never on the async threads) under a time budget; the
+//! rest is pure. Only a policy decision produces a 5xx; store, I/O, time and internal failures are 4xx.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::FutureExt;
+
+use crate::config::{Config, OnFailure};
+use crate::message::{Envelope, MessageId, header};
+use crate::policy::{Decision, Policies, Verdict};
+use crate::relay;
+use crate::smtp::{DataError, Reply};
+
+/// Why one message could not be handled as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("message refused at end of DATA: {0:?}")]
+    Data(DataError),
+    #[error("{0}")]
+    NoNextHop(#[from] relay::Error),
+    #[error("next hop: {0}")]
+    NextHop(#[from] relay::client::Error),
+    #[error("inspection failed: {0}")]
+    Inspection(String),
+    #[error("inspection ran past its time budget")]
+    InspectionTimeout,
+}
+
+impl Failure {
+    /// The reply the upstream gets. The single place where failures become SMTP replies.
+    pub fn reply(&self) -> Reply {
+        match self {
+            Failure::Data(DataError::TooBig) => Reply::size_exceeded(),
+            Failure::Data(DataError::LineTooLong) => Reply::data_line_too_long(),
+            Failure::Data(DataError::BareLineEnding) => Reply::bare_line_ending(),
+            Failure::NoNextHop(relay::Error::Tls(_)) => Reply::next_hop_tls_failed(),
+            Failure::NoNextHop(relay::Error::Dns(_)) => Reply::next_hop_dns_failed(),
+            Failure::NoNextHop(relay::Error::Unreachable { .. }) => Reply::next_hop_unreachable(),
+            // A refusal at greeting/EHLO is the next hop's own word, but never permanent for our upstream:
+            // the message is still safe there and can be retried.
+            Failure::NoNextHop(relay::Error::Refused(_)) => Reply::next_hop_unreachable(),
+            Failure::NextHop(e) if e.is_tls() => Reply::next_hop_tls_failed(),
+            Failure::NextHop(relay::client::Error::Protocol(_)) => Reply::next_hop_protocol(),
+            Failure::NextHop(_) => Reply::next_hop_lost(),
+            Failure::Inspection(_) | Failure::InspectionTimeout => Reply::inspection_failed(),
+        }
+    }
+}
+
+/// What to do with the message after inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Refuse it with this reply (policy block or loop).
+    Refuse { reply: Reply, reason: &'static str },
+    /// Relay this (possibly edited) message, to `redirect_to` instead of the envelope recipients if set.
+    Relay { message: Vec<u8>, redirect_to: Option<Vec<String>> },
+}
+
+/// Everything the end-of-DATA step needs, shared by all sessions.
+pub struct Inspector {
+    policies: Policies,
+    trial_mode: bool,
+    on_failure: OnFailure,
+    time_budget: Duration,
+    failure_header: (String, String),
+    tag_violations: bool,
+    max_scan_bytes: usize,
+    pass_header: Option<(String, String)>,
+    max_received: usize,
+}
+
+/// The result of inspecting one message, for logging and for [`Inspector::decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inspection {
+    Done(Verdict),
+    /// Inspection failed but the configuration says to pass the message on, tagged.
+    FailedOpen(String),
+}
+
+impl Inspector {
+    pub fn new(config: &Config) -> Inspector {
+        Inspector {
+            policies: config.policies.clone(),
+            trial_mode: config.server.trial_mode,
+            on_failure: config.inspection.on_failure,
+            time_budget: config.inspection.time_budget,
+            failure_header: config.inspection.failure_header.clone(),
+            tag_violations: config.inspection.tag_violations,
+            max_scan_bytes: config.inspection.max_scan_bytes,
+            pass_header: config.relay.pass_header.clone(),
+            max_received: config.relay.max_received_headers,
+        }
+    }
+
+    pub fn trial_mode(&self) -> bool {
+        self.trial_mode
+    }
+
+    /// Runs decomposition and policy on the blocking pool, within the time budget.
+    pub async fn inspect(&self, envelope: &Envelope, message: &Arc<Vec<u8>>) -> Result<Inspection, Failure> {
+        if self.policies.is_empty() {
+            return Ok(Inspection::Done(Verdict::default()));
+        }
+        let (policies, env, msg, max) = (self.policies.clone(), envelope.clone(), message.clone(), self.max_scan_bytes);
+        let work = smol::unblock(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let content = crate::decompose::content(&msg, max);
+                policies.evaluate(&env, &content)
+            }))
+            .map_err(|_| Failure::Inspection("inspection panicked".into()))
+        });
+        let budget = self.time_budget;
+        let result = work
+            .or(async {
+                smol::Timer::after(budget).await;
+                Err(Failure::InspectionTimeout)
+            })
+            .await;
+        match (result, self.on_failure) {
+            (Ok(v), _) => Ok(Inspection::Done(v)),
+            (Err(e), OnFailure::TempFail) => Err(e),
+            (Err(e), OnFailure::Pass) => Ok(Inspection::FailedOpen(e.to_string())),
+        }
+    }
+
+    /// Turns an inspection result into what happens to the message. Pure.
+    pub fn decide(&self, id: MessageId, message: Vec<u8>, inspection: &Inspection) -> Outcome {
+        let received = header::count(&message, "received");
+        if received > self.max_received {
+            return Outcome::Refuse { reply: Reply::mail_loop(received), reason: "loop" };
+        }
+        let mut added: Vec<(String, String)> = Vec::new();
+        if let Some(h) = &self.pass_header {
+            added.push(h.clone());
+        }
+        let verdict = match inspection {
+            Inspection::FailedOpen(_) => {
+                added.push(self.failure_header.clone());
+                return Outcome::Relay { message: header::prepend(message, &added), redirect_to: None };
+            }
+            Inspection::Done(v) => v,
+        };
+        if self.trial_mode || !verdict.violated() {
+            return Outcome::Relay { message: header::prepend(message, &added), redirect_to: None };
+        }
+        let enforcing = verdict.hits.iter().any(|h| !h.monitor);
+        if self.tag_violations && enforcing {
+            added.push(("X-dlp-uniquemsgid".into(), id.to_string()));
+            let pid = verdict.deciding_policy.or(verdict.hits.first().map(|h| h.id)).unwrap_or(0);
+            added.push(("X-dlp-policyid".into(), pid.to_string()));
+        }
+        match &verdict.decision {
+            Decision::Block { reply } => Outcome::Refuse { reply: Reply::blocked(reply), reason: "policy" },
+            Decision::Pass => Outcome::Relay { message: header::prepend(message, &added), redirect_to: None },
+            Decision::Relay { redirect_to, subject, headers } => {
+                let mut message = message;
+                if !subject.is_empty() {
+                    let mut s = header::first(&message, "subject").unwrap_or_default();
+                    for edit in subject {
+                        s = edit.apply(&s);
+                    }
+                    message = header::set_subject(message, &s);
+                }
+                added.extend(headers.iter().cloned());
+                let redirect = (!redirect_to.is_empty()).then(|| redirect_to.clone());
+                Outcome::Relay { message: header::prepend(message, &added), redirect_to: redirect }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

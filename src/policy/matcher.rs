@@ -1,0 +1,128 @@
+//! Matchers used by policy conditions: whole-word keyword sets (Aho-Corasick), bounded regexes, and
+//! `*`/`?` address patterns. All case-insensitive.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// Compiled size limit for one policy regex (keeps a hostile or careless pattern from eating memory).
+const REGEX_SIZE_LIMIT: usize = 4 << 20;
+
+pub fn regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("syntax error")))
+}
+
+pub fn check_regex(pattern: &str) -> Result<(), String> {
+    regex(pattern).map(|_| ())
+}
+
+/// A plausible mailbox: `local@domain`, no spaces or angle brackets.
+pub fn check_address(address: &str) -> Result<(), String> {
+    let ok = address.len() <= 254
+        && address.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && d.contains('.') | d.eq_ignore_ascii_case("localhost"))
+        && !address.bytes().any(|b| b.is_ascii_whitespace() || b == b'<' || b == b'>' || b.is_ascii_control());
+    if ok { Ok(()) } else { Err(format!("{address:?} is not an email address like review@example.com")) }
+}
+
+/// A set of keywords matched as whole words, case-insensitively (Unicode lower-casing).
+#[derive(Debug, Clone)]
+pub struct Keywords {
+    automaton: AhoCorasick,
+}
+
+impl Keywords {
+    pub fn new(words: &[String]) -> Result<Keywords, String> {
+        let lowered: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
+        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&lowered).map_err(|e| format!("keyword list: {e}"))?;
+        Ok(Keywords { automaton })
+    }
+
+    pub fn found_in(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return false;
+        }
+        let lowered;
+        let hay = if text.chars().any(|c| c.is_uppercase()) {
+            lowered = text.to_lowercase();
+            lowered.as_str()
+        } else {
+            text
+        };
+        self.automaton.find_overlapping_iter(hay).any(|m| {
+            let before = hay[..m.start()].chars().next_back();
+            let after = hay[m.end()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    }
+}
+
+/// An address pattern with `*` (any run) and `?` (one character), case-insensitive.
+#[derive(Debug, Clone)]
+pub struct Glob(Vec<char>);
+
+impl Glob {
+    pub fn new(pattern: &str) -> Glob {
+        Glob(pattern.trim().to_lowercase().chars().collect())
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        let t: Vec<char> = text.to_lowercase().chars().collect();
+        let p = &self.0;
+        // Iterative wildcard match with single backtrack point: linear-ish, no recursion.
+        let (mut pi, mut ti) = (0usize, 0usize);
+        let (mut star, mut mark) = (None::<usize>, 0usize);
+        while ti < t.len() {
+            if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+                pi += 1;
+                ti += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some(pi);
+                mark = ti;
+                pi += 1;
+            } else if let Some(s) = star {
+                pi = s + 1;
+                mark += 1;
+                ti = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == '*')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_match_whole_words_only_any_case() {
+        let k = Keywords::new(&["secret".into(), "Project Falcon".into()]).unwrap();
+        assert!(k.found_in("This is SECRET."));
+        assert!(k.found_in("about project falcon today"));
+        assert!(!k.found_in("secretary"));
+        assert!(!k.found_in("topsecret"));
+        assert!(k.found_in("secret"));
+        assert!(!k.found_in(""));
+    }
+
+    #[test]
+    fn globs() {
+        let g = Glob::new("*@Example.com");
+        assert!(g.matches("alice@example.COM"));
+        assert!(!g.matches("alice@example.com.evil"));
+        assert!(Glob::new("a?c@*").matches("abc@x"));
+        assert!(Glob::new("*").matches(""));
+        assert!(!Glob::new("a*b*c").matches("aXbY"));
+    }
+
+    #[test]
+    fn addresses_and_regexes_are_checked() {
+        assert!(check_address("review@example.com").is_ok());
+        assert!(check_address("review").is_err());
+        assert!(check_address("a b@example.com").is_err());
+        assert!(check_regex(r"\d{3}-\d{2}").is_ok());
+        assert!(check_regex(r"(unclosed").unwrap_err().contains("invalid regex"));
+    }
+}

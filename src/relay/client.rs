@@ -1,0 +1,375 @@
+//! One SMTP client connection to a next hop: greeting, EHLO (HELO fallback), STARTTLS, and the
+//! MAIL / RCPT / DATA / RSET exchanges, each bounded by a timeout and every reply relayed as a [`Reply`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use rustls::pki_types::ServerName;
+
+use crate::message::{Body, MailParams, Recipient, Ret};
+use crate::smtp::Reply;
+use crate::smtp::data::stuff;
+use crate::tls::Stream;
+
+/// Bounds on what a next hop may send back.
+const MAX_REPLY_LINE: usize = 4096;
+const MAX_REPLY_LINES: usize = 128;
+
+/// Why talking to a next hop failed (not a reply it gave: those are relayed as they are).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("connect to {0} failed: {1}")]
+    Connect(SocketAddr, std::io::Error),
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    #[error("connection lost: {0}")]
+    Lost(std::io::Error),
+    #[error("connection closed by the next hop")]
+    Closed,
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("refused: {0}")]
+    Refused(Reply),
+    #[error("STARTTLS not offered")]
+    TlsUnavailable,
+    #[error("TLS handshake failed: {0}")]
+    TlsHandshake(String),
+}
+
+impl Error {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Error::TlsUnavailable | Error::TlsHandshake(_))
+    }
+}
+
+/// What the next hop said it supports in its EHLO reply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Capabilities {
+    pub esmtp: bool,
+    pub size: bool,
+    pub eightbitmime: bool,
+    pub smtputf8: bool,
+    pub dsn: bool,
+    pub starttls: bool,
+    pub pipelining: bool,
+}
+
+/// How to open a connection.
+#[derive(Clone)]
+pub struct Options {
+    pub helo_name: String,
+    pub source: Option<std::net::IpAddr>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub data_timeout: Duration,
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+pub struct Connection {
+    stream: Stream,
+    buf: Vec<u8>,
+    caps: Capabilities,
+    opts: Options,
+    /// For logs: which next hop this is.
+    pub label: String,
+}
+
+async fn timed<T>(d: Duration, what: &'static str, f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    f.or(async {
+        smol::Timer::after(d).await;
+        Err(Error::Timeout(what))
+    })
+    .await
+}
+
+async fn tcp_connect(addr: SocketAddr, source: Option<std::net::IpAddr>) -> Result<smol::net::TcpStream, std::io::Error> {
+    let Some(src) = source else {
+        return smol::net::TcpStream::connect(addr).await;
+    };
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.bind(&SocketAddr::new(src, 0).into())?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc_einprogress()) || e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    let std_stream: std::net::TcpStream = socket.into();
+    let stream = smol::Async::new(std_stream)?;
+    stream.writable().await?;
+    if let Some(e) = stream.get_ref().take_error()? {
+        return Err(e);
+    }
+    Ok(smol::net::TcpStream::from(stream))
+}
+
+const fn libc_einprogress() -> i32 {
+    115 // EINPROGRESS on Linux
+}
+
+impl Connection {
+    /// Connects, reads the greeting, says EHLO and, when `want_tls`, upgrades with STARTTLS.
+    pub async fn open(addr: SocketAddr, name: ServerName<'static>, opts: &Options, want_tls: bool) -> Result<Connection, Error> {
+        let tcp = timed(opts.connect_timeout, "TCP connect", async { tcp_connect(addr, opts.source).await.map_err(|e| Error::Connect(addr, e)) }).await?;
+        let _ = tcp.set_nodelay(true);
+        let mut conn = Connection { stream: Stream::Plain(tcp), buf: Vec::with_capacity(1024), caps: Capabilities::default(), opts: opts.clone(), label: addr.to_string() };
+        let greeting = conn.read_reply(opts.command_timeout, "greeting").await?;
+        if greeting.code != 220 {
+            return Err(Error::Refused(greeting));
+        }
+        conn.hello().await?;
+        if want_tls {
+            if !conn.caps.starttls {
+                return Err(Error::TlsUnavailable);
+            }
+            let r = conn.command(b"STARTTLS\r\n", "STARTTLS").await?;
+            if r.code != 220 {
+                return Err(Error::TlsUnavailable);
+            }
+            let Some(tcp) = conn.stream.take_plain() else {
+                return Err(Error::Protocol("STARTTLS on a TLS stream".into()));
+            };
+            let connector = futures_rustls::TlsConnector::from(opts.tls.clone());
+            let tls = timed(opts.command_timeout, "TLS handshake", async { connector.connect(name, tcp).await.map_err(|e| Error::TlsHandshake(e.to_string())) }).await?;
+            conn.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
+            conn.buf.clear();
+            conn.hello().await?;
+        }
+        Ok(conn)
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    pub fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    async fn hello(&mut self) -> Result<(), Error> {
+        let ehlo = format!("EHLO {}\r\n", self.opts.helo_name);
+        let r = self.command(ehlo.as_bytes(), "EHLO").await?;
+        if r.code == 250 {
+            let mut caps = Capabilities { esmtp: true, ..Capabilities::default() };
+            for line in r.lines.iter().skip(1) {
+                let kw = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                match kw.as_str() {
+                    "SIZE" => caps.size = true,
+                    "8BITMIME" => caps.eightbitmime = true,
+                    "SMTPUTF8" => caps.smtputf8 = true,
+                    "DSN" => caps.dsn = true,
+                    "STARTTLS" => caps.starttls = true,
+                    "PIPELINING" => caps.pipelining = true,
+                    _ => {}
+                }
+            }
+            self.caps = caps;
+            return Ok(());
+        }
+        if r.code >= 500 {
+            let helo = format!("HELO {}\r\n", self.opts.helo_name);
+            let r = self.command(helo.as_bytes(), "HELO").await?;
+            if r.code == 250 {
+                self.caps = Capabilities::default();
+                return Ok(());
+            }
+            return Err(Error::Refused(r));
+        }
+        Err(Error::Refused(r))
+    }
+
+    /// MAIL FROM with the parameters the next hop understands.
+    pub async fn mail(&mut self, sender: &str, params: &MailParams, size: Option<usize>) -> Result<Reply, Error> {
+        let mut cmd = format!("MAIL FROM:<{sender}>");
+        if self.caps.size
+            && let Some(s) = size.or(params.size)
+        {
+            cmd.push_str(&format!(" SIZE={s}"));
+        }
+        if self.caps.eightbitmime {
+            match params.body {
+                Body::EightBitMime => cmd.push_str(" BODY=8BITMIME"),
+                Body::SevenBit => cmd.push_str(" BODY=7BIT"),
+                Body::Unspecified => {}
+            }
+        }
+        if params.smtputf8 && self.caps.smtputf8 {
+            cmd.push_str(" SMTPUTF8");
+        }
+        if self.caps.dsn {
+            match params.ret {
+                Some(Ret::Full) => cmd.push_str(" RET=FULL"),
+                Some(Ret::Headers) => cmd.push_str(" RET=HDRS"),
+                None => {}
+            }
+            if let Some(e) = &params.envid {
+                cmd.push_str(&format!(" ENVID={e}"));
+            }
+        }
+        cmd.push_str("\r\n");
+        self.command(cmd.as_bytes(), "MAIL").await
+    }
+
+    pub async fn rcpt(&mut self, r: &Recipient) -> Result<Reply, Error> {
+        let mut cmd = format!("RCPT TO:<{}>", r.address);
+        if self.caps.dsn {
+            if r.notify.is_set() {
+                cmd.push_str(&format!(" NOTIFY={}", r.notify.value()));
+            }
+            if let Some(o) = &r.orcpt {
+                cmd.push_str(&format!(" ORCPT={o}"));
+            }
+        }
+        cmd.push_str("\r\n");
+        self.command(cmd.as_bytes(), "RCPT").await
+    }
+
+    /// DATA, the dot-stuffed message, and the final reply.
+    pub async fn data(&mut self, message: &[u8]) -> Result<Reply, Error> {
+        let r = self.command(b"DATA\r\n", "DATA").await?;
+        if r.code != 354 {
+            return Ok(r);
+        }
+        let mut wire = Vec::new();
+        stuff(message, &mut wire);
+        let t = self.opts.data_timeout;
+        timed(t, "sending DATA", async { self.stream.write_all(&wire).await.map_err(Error::Lost) }).await?;
+        timed(t, "sending DATA", async { self.stream.flush().await.map_err(Error::Lost) }).await?;
+        self.read_reply(t, "end of DATA").await
+    }
+
+    pub async fn rset(&mut self) -> Result<Reply, Error> {
+        self.command(b"RSET\r\n", "RSET").await
+    }
+
+    /// Says QUIT and waits briefly for the answer; errors are of no interest any more.
+    pub async fn quit(mut self) {
+        let _ = timed(Duration::from_secs(5), "QUIT", async {
+            self.stream.write_all(b"QUIT\r\n").await.map_err(Error::Lost)?;
+            self.stream.flush().await.map_err(Error::Lost)?;
+            self.read_reply(Duration::from_secs(5), "QUIT").await
+        })
+        .await;
+        let _ = self.stream.close().await;
+    }
+
+    async fn command(&mut self, line: &[u8], what: &'static str) -> Result<Reply, Error> {
+        let t = self.opts.command_timeout;
+        timed(t, what, async {
+            self.stream.write_all(line).await.map_err(Error::Lost)?;
+            self.stream.flush().await.map_err(Error::Lost)
+        })
+        .await?;
+        self.read_reply(t, what).await
+    }
+
+    async fn read_reply(&mut self, t: Duration, what: &'static str) -> Result<Reply, Error> {
+        timed(t, what, self.read_reply_inner()).await
+    }
+
+    async fn read_reply_inner(&mut self) -> Result<Reply, Error> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut code = 0u16;
+        loop {
+            let line = self.read_line().await?;
+            let parsed = parse_reply_line(&line).ok_or_else(|| Error::Protocol(format!("malformed reply line {:?}", String::from_utf8_lossy(&line[..line.len().min(80)]))))?;
+            if lines.is_empty() {
+                code = parsed.0;
+            } else if parsed.0 != code {
+                return Err(Error::Protocol("reply code changed inside a multi-line reply".into()));
+            }
+            lines.push(parsed.2);
+            if parsed.1 {
+                break;
+            }
+            if lines.len() > MAX_REPLY_LINES {
+                return Err(Error::Protocol("reply has too many lines".into()));
+            }
+        }
+        // Enhanced status code from the first line, if present and consistent with the class.
+        let mut enhanced = None;
+        if let Some(first) = lines.first().cloned()
+            && let Some((esc, rest)) = split_enhanced(&first, code)
+        {
+            enhanced = Some(esc);
+            lines[0] = rest;
+            for l in lines.iter_mut().skip(1) {
+                if let Some((_, rest)) = split_enhanced(l, code) {
+                    *l = rest;
+                }
+            }
+        }
+        Ok(Reply { code, enhanced, lines })
+    }
+
+    async fn read_line(&mut self) -> Result<Vec<u8>, Error> {
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf) {
+                let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(line);
+            }
+            if self.buf.len() > MAX_REPLY_LINE {
+                return Err(Error::Protocol("reply line too long".into()));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).await.map_err(Error::Lost)?;
+            if n == 0 {
+                return Err(Error::Closed);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// "250-text" / "250 text" -> (code, is_last, text).
+fn parse_reply_line(line: &[u8]) -> Option<(u16, bool, String)> {
+    if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let code: u16 = std::str::from_utf8(&line[..3]).ok()?.parse().ok()?;
+    if !(200..600).contains(&code) {
+        return None;
+    }
+    let (last, text) = match line.get(3) {
+        None => (true, &[][..]),
+        Some(b' ') => (true, &line[4..]),
+        Some(b'-') => (false, &line[4..]),
+        Some(_) => return None,
+    };
+    Some((code, last, String::from_utf8_lossy(text).into_owned()))
+}
+
+fn split_enhanced(text: &str, code: u16) -> Option<([u8; 3], String)> {
+    let (first, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let mut parts = first.split('.');
+    let a: u8 = parts.next()?.parse().ok()?;
+    let b: u8 = parts.next()?.parse().ok()?;
+    let c: u8 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || u16::from(a) != code / 100 {
+        return None;
+    }
+    Some(([a, b, c], rest.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_reply_lines_and_enhanced_codes() {
+        assert_eq!(parse_reply_line(b"250-mx Hello"), Some((250, false, "mx Hello".into())));
+        assert_eq!(parse_reply_line(b"550 5.1.1 No such user"), Some((550, true, "5.1.1 No such user".into())));
+        assert_eq!(parse_reply_line(b"250"), Some((250, true, String::new())));
+        assert_eq!(parse_reply_line(b"25x ok"), None);
+        assert_eq!(parse_reply_line(b"999 ok"), None);
+        assert_eq!(split_enhanced("5.1.1 No such user", 550), Some(([5, 1, 1], "No such user".into())));
+        assert_eq!(split_enhanced("4.1.1 mismatch", 550), None);
+        assert_eq!(split_enhanced("Hello", 250), None);
+    }
+}

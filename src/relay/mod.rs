@@ -1,0 +1,202 @@
+//! Next hops: which hosts a message goes to (reflect, ordered host list, or MX), in which order, and
+//! opening a [`client::Connection`] to the first that answers, with TLS as configured.
+//!
+//! Order rules (the seed's): a host list is always tried from the first entry; MX hosts by ascending
+//! preference, rotating among equal preferences, a higher preference only when every lower one failed.
+
+pub mod client;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustls::pki_types::ServerName;
+
+use crate::config::{self, NextHop, Route, StartTls, TlsFailure};
+use crate::dns;
+use crate::message::Origin;
+pub use client::Connection;
+
+/// Why no next hop could be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no next hop reachable ({attempts} tried); last error: {last}")]
+    Unreachable { attempts: usize, last: String },
+    #[error("TLS to the next hop failed ({0})")]
+    Tls(String),
+    #[error("next hop lookup failed: {0}")]
+    Dns(String),
+    #[error("next hop refused the session: {0}")]
+    Refused(crate::smtp::Reply),
+}
+
+/// One address to try, with the name its certificate must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub name: String,
+}
+
+pub struct Relay {
+    cfg: config::Relay,
+    resolver: dns::Resolver,
+    opts: client::Options,
+    rotation: AtomicUsize,
+}
+
+impl Relay {
+    pub fn new(cfg: config::Relay, resolver: dns::Resolver, tls: Arc<rustls::ClientConfig>) -> Relay {
+        let opts = client::Options {
+            helo_name: cfg.helo_name.clone(),
+            source: cfg.source_address,
+            connect_timeout: cfg.connect_timeout,
+            command_timeout: cfg.command_timeout,
+            data_timeout: cfg.data_timeout,
+            tls,
+        };
+        Relay { cfg, resolver, opts, rotation: AtomicUsize::new(0) }
+    }
+
+    /// Whether this message's connection must use TLS, given how the upstream connected.
+    fn wants_tls(&self, origin: &Origin) -> bool {
+        match self.cfg.starttls {
+            StartTls::Mirror => origin.tls,
+            StartTls::Always => true,
+            StartTls::Never => false,
+        }
+    }
+
+    /// Opens a connection to the first next hop that accepts one, trying them in the configured order.
+    pub async fn connect(&self, origin: &Origin) -> Result<Connection, Error> {
+        let want_tls = self.wants_tls(origin);
+        let mut attempts = 0;
+        let mut last = String::from("no address");
+        let mut tls_error: Option<String> = None;
+        let mut dns_errors = Vec::new();
+        for group in self.candidates(origin).await {
+            let targets = match group {
+                Ok(t) => t,
+                Err(e) => {
+                    dns_errors.push(e);
+                    continue;
+                }
+            };
+            for target in targets {
+                attempts += 1;
+                match self.open(&target, want_tls).await {
+                    Ok(c) => return Ok(c),
+                    Err(e) => {
+                        tracing::info!(next_hop = %target.addr, error = %e, "next hop failed, trying the next one");
+                        if e.is_tls() {
+                            tls_error = Some(format!("{}: {e}", target.addr));
+                        }
+                        last = format!("{}: {e}", target.addr);
+                    }
+                }
+            }
+        }
+        if let Some(t) = tls_error {
+            return Err(Error::Tls(t));
+        }
+        if attempts == 0 && !dns_errors.is_empty() {
+            return Err(Error::Dns(dns_errors.join("; ")));
+        }
+        Err(Error::Unreachable { attempts, last })
+    }
+
+    async fn open(&self, target: &Target, want_tls: bool) -> Result<Connection, client::Error> {
+        let name = server_name(&target.name, target.addr.ip());
+        match Connection::open(target.addr, name.clone(), &self.opts, want_tls).await {
+            Err(e) if e.is_tls() && self.cfg.tls_failure == TlsFailure::Plaintext => {
+                tracing::warn!(next_hop = %target.addr, error = %e, "TLS to next hop failed; sending in clear as configured (relay.tls_failure = \"plaintext\")");
+                Connection::open(target.addr, name, &self.opts, false).await
+            }
+            other => other,
+        }
+    }
+
+    /// Groups of targets in trying order; each group is the result of one lookup.
+    async fn candidates(&self, origin: &Origin) -> Vec<Result<Vec<Target>, String>> {
+        let port = self.cfg.port;
+        match &self.cfg.route {
+            Route::Reflect => {
+                let ip = origin.peer.ip();
+                vec![Ok(vec![Target { addr: SocketAddr::new(ip, port), name: ip.to_string() }])]
+            }
+            Route::Hosts(hosts) => {
+                let mut out = Vec::new();
+                for h in hosts {
+                    out.push(self.resolve_host(h).await);
+                }
+                out
+            }
+            Route::Mx(domains) => {
+                let mut out = Vec::new();
+                for d in domains {
+                    match self.resolver.mx(d).await {
+                        Ok(records) if records.len() == 1 && records[0].exchange.is_empty() => out.push(Err(format!("{d}: null MX, domain accepts no mail"))),
+                        Ok(records) if records.is_empty() => {
+                            // RFC 5321 5.1: no MX means the domain itself is the implicit MX.
+                            out.push(self.resolve_host(&NextHop { host: d.clone(), port }).await);
+                        }
+                        Ok(records) => {
+                            let spin = self.rotation.fetch_add(1, Ordering::Relaxed);
+                            for exchange in mx_order(records, spin) {
+                                out.push(self.resolve_host(&NextHop { host: exchange, port }).await);
+                            }
+                        }
+                        Err(e) => out.push(Err(format!("{d}: {e}"))),
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    async fn resolve_host(&self, hop: &NextHop) -> Result<Vec<Target>, String> {
+        if let Ok(ip) = hop.host.parse::<IpAddr>() {
+            return Ok(vec![Target { addr: SocketAddr::new(ip, hop.port), name: hop.host.clone() }]);
+        }
+        let ips = self.resolver.ips(&hop.host).await.map_err(|e| format!("{}: {e}", hop.host))?;
+        Ok(ips.into_iter().map(|ip| Target { addr: SocketAddr::new(ip, hop.port), name: hop.host.clone() }).collect())
+    }
+}
+
+fn server_name(name: &str, ip: IpAddr) -> ServerName<'static> {
+    ServerName::try_from(name.to_string()).unwrap_or(ServerName::IpAddress(ip.into()))
+}
+
+/// MX exchanges in trying order: ascending preference; within one preference rotated by `spin`.
+pub fn mx_order(mut records: Vec<dns::Mx>, spin: usize) -> Vec<String> {
+    records.sort_by_key(|r| r.preference);
+    let mut out = Vec::with_capacity(records.len());
+    let mut i = 0;
+    while i < records.len() {
+        let pref = records[i].preference;
+        let j = records[i..].iter().position(|r| r.preference != pref).map_or(records.len(), |k| i + k);
+        let group = &records[i..j];
+        let n = group.len();
+        for k in 0..n {
+            out.push(group[(k + spin) % n].exchange.clone());
+        }
+        i = j;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mx(p: u16, e: &str) -> dns::Mx {
+        dns::Mx { preference: p, exchange: e.to_string() }
+    }
+
+    #[test]
+    fn mx_order_is_by_preference_and_rotates_equal_ones() {
+        let recs = vec![mx(40, "smtp4"), mx(10, "smtp1"), mx(10, "smtp2"), mx(10, "smtp3")];
+        assert_eq!(mx_order(recs.clone(), 0), ["smtp1", "smtp2", "smtp3", "smtp4"]);
+        assert_eq!(mx_order(recs.clone(), 1), ["smtp2", "smtp3", "smtp1", "smtp4"]);
+        assert_eq!(mx_order(recs, 2), ["smtp3", "smtp1", "smtp2", "smtp4"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! Command lines: framing of the byte stream into bounded lines, and parsing a line into a closed [`Command`].
+//!
+//! The grammar is smtp-proto's (Stalwart's RFC 5321 parser); this module maps its result onto Sluice's
+//! own types so nothing else depends on the crate's representation.
+
+use smtp_proto::{Error as ProtoError, Request};
+
+use super::reply::Reply;
+use crate::message::{Body, MailParams, Notify, Recipient, Ret};
+
+/// Splits the incoming byte stream into CRLF- (or LF-) terminated command lines of bounded length.
+#[derive(Debug, Default)]
+pub struct LineReader {
+    buf: Vec<u8>,
+    start: usize,
+    /// Set while the rest of an over-long line is being thrown away.
+    discarding: bool,
+}
+
+/// One framed line: the bytes without the line ending, or the fact that it was too long.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    Text(Vec<u8>),
+    TooLong,
+}
+
+impl LineReader {
+    pub fn new() -> LineReader {
+        LineReader::default()
+    }
+
+    pub fn extend(&mut self, data: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete line, if one is buffered. `max` includes the line ending.
+    pub fn next_line(&mut self, max: usize) -> Option<Line> {
+        loop {
+            let pending = &self.buf[self.start..];
+            match memchr::memchr(b'\n', pending) {
+                Some(pos) => {
+                    let line_len = pos + 1;
+                    let raw = &pending[..pos];
+                    let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+                    let result = if self.discarding || line_len > max { Line::TooLong } else { Line::Text(text.to_vec()) };
+                    self.discarding = false;
+                    self.start += line_len;
+                    self.compact();
+                    return Some(result);
+                }
+                None => {
+                    if pending.len() >= max {
+                        // Keep memory bounded: drop what we have and remember to drop up to the next LF.
+                        self.discarding = true;
+                        self.start = self.buf.len();
+                        self.compact();
+                        continue;
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn compact(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 64 * 1024 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// Whether nothing is buffered (used to decide when to flush pipelined replies).
+    pub fn is_empty(&self) -> bool {
+        self.start == self.buf.len()
+    }
+
+    /// Removes and returns whatever is buffered (the start of DATA content, or plaintext sent after
+    /// STARTTLS, which must be thrown away: CVE-2011-0411).
+    pub fn take_rest(&mut self) -> Vec<u8> {
+        let rest = self.buf[self.start..].to_vec();
+        self.buf.clear();
+        self.start = 0;
+        self.discarding = false;
+        rest
+    }
+}
+
+/// An SMTP command, closed over what Sluice understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Ehlo(String),
+    Helo(String),
+    Mail { sender: String, params: MailParams },
+    Rcpt(Recipient),
+    Data,
+    Rset,
+    Noop,
+    Quit,
+    Vrfy,
+    Help,
+    StartTls,
+    /// A known RFC command Sluice does not offer (AUTH, BDAT, EXPN, ETRN...).
+    NotImplemented(&'static str),
+}
+
+impl Command {
+    /// Parses one line (without its line ending).
+    pub fn parse(line: &[u8]) -> Result<Command, Reply> {
+        let mut framed = Vec::with_capacity(line.len() + 2);
+        framed.extend_from_slice(line);
+        framed.extend_from_slice(b"\r\n");
+        let request = Request::parse(&mut framed.iter()).map_err(map_error)?;
+        Ok(match request {
+            Request::Ehlo { host } => Command::Ehlo(host.into_owned()),
+            Request::Helo { host } => Command::Helo(host.into_owned()),
+            Request::Mail { from } => {
+                let body = if from.flags & smtp_proto::MAIL_BODY_8BITMIME != 0 {
+                    Body::EightBitMime
+                } else if from.flags & smtp_proto::MAIL_BODY_7BIT != 0 {
+                    Body::SevenBit
+                } else if from.flags & smtp_proto::MAIL_BODY_BINARYMIME != 0 {
+                    return Err(Reply::bad_parameter("BODY=BINARYMIME"));
+                } else {
+                    Body::Unspecified
+                };
+                let ret = if from.flags & smtp_proto::MAIL_RET_FULL != 0 {
+                    Some(Ret::Full)
+                } else if from.flags & smtp_proto::MAIL_RET_HDRS != 0 {
+                    Some(Ret::Headers)
+                } else {
+                    None
+                };
+                let unsupported = smtp_proto::MAIL_REQUIRETLS | smtp_proto::MAIL_CONPERM;
+                if from.flags & unsupported != 0 || from.auth.is_some() || from.by != 0 || from.hold_for != 0 || from.hold_until != 0 || from.mtrk.is_some() {
+                    return Err(Reply::bad_parameter("in MAIL FROM"));
+                }
+                let params = MailParams {
+                    size: (from.size > 0).then_some(from.size),
+                    body,
+                    smtputf8: from.flags & smtp_proto::MAIL_SMTPUTF8 != 0,
+                    ret,
+                    envid: from.env_id.map(|e| e.into_owned()),
+                };
+                Command::Mail { sender: from.address.into_owned(), params }
+            }
+            Request::Rcpt { to } => {
+                if to.flags & (smtp_proto::RCPT_CONNEG | smtp_proto::RCPT_RRVS_REJECT | smtp_proto::RCPT_RRVS_CONTINUE) != 0 {
+                    return Err(Reply::bad_parameter("in RCPT TO"));
+                }
+                let mut notify = Notify::default();
+                notify.success = to.flags & smtp_proto::RCPT_NOTIFY_SUCCESS != 0;
+                notify.failure = to.flags & smtp_proto::RCPT_NOTIFY_FAILURE != 0;
+                notify.delay = to.flags & smtp_proto::RCPT_NOTIFY_DELAY != 0;
+                notify.never = to.flags & smtp_proto::RCPT_NOTIFY_NEVER != 0;
+                Command::Rcpt(Recipient { address: to.address.into_owned(), notify, orcpt: to.orcpt.map(|o| o.into_owned()) })
+            }
+            Request::Data => Command::Data,
+            Request::Rset => Command::Rset,
+            Request::Noop { .. } => Command::Noop,
+            Request::Quit => Command::Quit,
+            Request::Vrfy { .. } => Command::Vrfy,
+            Request::Help { .. } => Command::Help,
+            Request::StartTls => Command::StartTls,
+            Request::Lhlo { .. } => Command::NotImplemented("LHLO"),
+            Request::Auth { .. } => Command::NotImplemented("AUTH"),
+            Request::Bdat { .. } => Command::NotImplemented("BDAT"),
+            Request::Expn { .. } => Command::NotImplemented("EXPN"),
+            Request::Etrn { .. } => Command::NotImplemented("ETRN"),
+            Request::Atrn { .. } => Command::NotImplemented("ATRN"),
+            Request::Burl { .. } => Command::NotImplemented("BURL"),
+        })
+    }
+}
+
+fn map_error(e: ProtoError) -> Reply {
+    match e {
+        ProtoError::UnknownCommand | ProtoError::NeedsMoreData { .. } => Reply::unknown_command(),
+        ProtoError::SyntaxError { syntax } => Reply::syntax_error(syntax),
+        ProtoError::InvalidSenderAddress => Reply::bad_sender(),
+        ProtoError::InvalidRecipientAddress => Reply::bad_recipient(),
+        ProtoError::InvalidParameter { param } => Reply::bad_parameter(param),
+        ProtoError::UnsupportedParameter { param } => Reply::bad_parameter(&param.chars().filter(|c| c.is_ascii_graphic()).take(64).collect::<String>()),
+        ProtoError::ResponseTooLong => Reply::line_too_long(),
+        ProtoError::InvalidResponse { .. } => Reply::unknown_command(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_lines_across_chunks() {
+        let mut r = LineReader::new();
+        r.extend(b"EHLO a");
+        assert_eq!(r.next_line(512), None);
+        r.extend(b"\r\nNOOP\r\nQU");
+        assert_eq!(r.next_line(512), Some(Line::Text(b"EHLO a".to_vec())));
+        assert_eq!(r.next_line(512), Some(Line::Text(b"NOOP".to_vec())));
+        assert_eq!(r.next_line(512), None);
+        assert_eq!(r.take_rest(), b"QU");
+    }
+
+    #[test]
+    fn over_long_line_is_reported_once_and_memory_stays_bounded() {
+        let mut r = LineReader::new();
+        for _ in 0..100 {
+            r.extend(&[b'x'; 100]);
+            assert_eq!(r.next_line(512), None);
+        }
+        assert!(r.buf.len() < 1024);
+        r.extend(b"yy\r\nNOOP\r\n");
+        assert_eq!(r.next_line(512), Some(Line::TooLong));
+        assert_eq!(r.next_line(512), Some(Line::Text(b"NOOP".to_vec())));
+    }
+
+    #[test]
+    fn parses_mail_with_dsn_and_body_parameters() {
+        let c = Command::parse(b"MAIL FROM:<a@example.com> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=abc123").unwrap();
+        let Command::Mail { sender, params } = c else { panic!("not MAIL: {c:?}") };
+        assert_eq!(sender, "a@example.com");
+        assert_eq!(params.size, Some(1000));
+        assert_eq!(params.body, Body::EightBitMime);
+        assert_eq!(params.ret, Some(Ret::Headers));
+        assert_eq!(params.envid.as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn parses_null_sender_and_rcpt_notify() {
+        let c = Command::parse(b"MAIL FROM:<>").unwrap();
+        assert!(matches!(c, Command::Mail { ref sender, .. } if sender.is_empty()));
+        let c = Command::parse(b"RCPT TO:<b@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.com").unwrap();
+        let Command::Rcpt(r) = c else { panic!() };
+        assert_eq!(r.address, "b@example.com");
+        assert!(r.notify.success && r.notify.failure && !r.notify.delay && !r.notify.never);
+        assert_eq!(r.orcpt.as_deref(), Some("rfc822;b@example.com"));
+    }
+
+    #[test]
+    fn rejects_garbage_with_clear_replies() {
+        assert_eq!(Command::parse(b"FOO bar").unwrap_err().code, 500);
+        assert_eq!(Command::parse(b"MAIL FROM:a@b").unwrap_err().code, 501);
+        assert_eq!(Command::parse(b"RCPT TO:<a@b> XFOO=1").unwrap_err().code, 555);
+        assert!(matches!(Command::parse(b"AUTH PLAIN AAAA"), Ok(Command::NotImplemented("AUTH"))));
+    }
+}

@@ -1,0 +1,304 @@
+//! The DATA receiver: turns the dot-stuffed byte stream after `354` into the message, bounded, in any chunking.
+//!
+//! Only `<CRLF>.<CRLF>` ends the message, where the CRLF before the dot is a real CRLF (or the start of DATA).
+//! A bare LF or bare CR is never a line ending for that purpose: it is either normalised to CRLF or makes the
+//! message refused ([`BareLineEndings`]). When Sluice relays the message it dot-stuffs every line again, so
+//! `\n.\r\n` in the content can never become an end-of-data for the next hop: SMTP smuggling cannot pass.
+
+use super::BareLineEndings;
+
+/// Why a received message cannot be accepted (decided at end of DATA, after the terminator was read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataError {
+    TooBig,
+    LineTooLong,
+    BareLineEnding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Inside a line.
+    Text,
+    /// At the start of a line that follows a real CRLF (or the start of DATA).
+    LineStart,
+    /// Saw `.` at the start of a line.
+    Dot,
+    /// Saw `.` `\r` at the start of a line.
+    DotCr,
+    /// Saw `\r` inside a line.
+    Cr,
+    Done,
+}
+
+/// Feeds on the bytes after `354`; see the module docs for the exact rules.
+#[derive(Debug)]
+pub struct DataReceiver {
+    state: State,
+    message: Vec<u8>,
+    max_size: usize,
+    max_line: usize,
+    line_len: usize,
+    bare: BareLineEndings,
+    error: Option<DataError>,
+}
+
+impl DataReceiver {
+    pub fn new(max_size: usize, max_line: usize, bare: BareLineEndings) -> DataReceiver {
+        DataReceiver { state: State::LineStart, message: Vec::with_capacity(16 * 1024), max_size, max_line, line_len: 0, bare, error: None }
+    }
+
+    /// Consumes bytes; returns how many were used. When [`DataReceiver::is_done`] turns true the rest of
+    /// `input` (from the returned offset) belongs to the next command.
+    pub fn feed(&mut self, input: &[u8]) -> usize {
+        let mut i = 0;
+        while i < input.len() {
+            match self.state {
+                State::Done => return i,
+                State::Text => {
+                    // Fast path: copy the run up to the next CR or LF.
+                    let rest = &input[i..];
+                    let run = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
+                    self.push(&rest[..run]);
+                    i += run;
+                    if i < input.len() {
+                        let b = input[i];
+                        i += 1;
+                        if b == b'\r' {
+                            self.state = State::Cr;
+                        } else {
+                            self.bare_ending();
+                        }
+                    }
+                }
+                State::LineStart => {
+                    if input[i] == b'.' {
+                        i += 1;
+                        self.state = State::Dot;
+                    } else {
+                        self.state = State::Text;
+                    }
+                }
+                State::Dot => {
+                    if input[i] == b'\r' {
+                        i += 1;
+                        self.state = State::DotCr;
+                    } else {
+                        // A stuffed dot: drop it, the line goes on.
+                        self.state = State::Text;
+                    }
+                }
+                State::DotCr => {
+                    if input[i] == b'\n' {
+                        i += 1;
+                        self.state = State::Done;
+                        return i;
+                    }
+                    // "." then a bare CR: the dot was stuffing, the CR is bare.
+                    self.state = State::Text;
+                    self.bare_ending();
+                }
+                State::Cr => {
+                    if input[i] == b'\n' {
+                        i += 1;
+                        self.push(b"\r\n");
+                        self.line_len = 0;
+                        self.state = State::LineStart;
+                    } else {
+                        self.bare_ending();
+                    }
+                }
+            }
+        }
+        i
+    }
+
+    /// A bare CR or LF: never a line start for end-of-data or dot-unstuffing purposes.
+    fn bare_ending(&mut self) {
+        match self.bare {
+            BareLineEndings::Normalize => {
+                self.push(b"\r\n");
+                self.line_len = 0;
+            }
+            BareLineEndings::Reject => {
+                self.error.get_or_insert(DataError::BareLineEnding);
+            }
+        }
+        self.state = State::Text;
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.line_len += bytes.len();
+        if self.line_len > self.max_line + 2 {
+            self.error.get_or_insert(DataError::LineTooLong);
+        }
+        if self.message.len() + bytes.len() > self.max_size {
+            self.error.get_or_insert(DataError::TooBig);
+        }
+        if self.error.is_none() {
+            self.message.extend_from_slice(bytes);
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Bytes kept so far (for progress and tests).
+    pub fn len(&self) -> usize {
+        self.message.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.message.is_empty()
+    }
+
+    /// The message (with CRLF line endings, unstuffed), or why it is refused. Call after `is_done`.
+    pub fn finish(self) -> Result<Vec<u8>, DataError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.message),
+        }
+    }
+}
+
+/// Dot-stuffs a CRLF message for sending and appends the terminator; the inverse of [`DataReceiver`].
+pub fn stuff(message: &[u8], out: &mut Vec<u8>) {
+    out.reserve(message.len() + 64);
+    let mut at_line_start = true;
+    let mut rest = message;
+    while !rest.is_empty() {
+        if at_line_start && rest[0] == b'.' {
+            out.push(b'.');
+        }
+        match memchr::memchr(b'\n', rest) {
+            Some(pos) => {
+                out.extend_from_slice(&rest[..=pos]);
+                rest = &rest[pos + 1..];
+                at_line_start = true;
+            }
+            None => {
+                out.extend_from_slice(rest);
+                rest = &[];
+                at_line_start = false;
+            }
+        }
+    }
+    if !at_line_start {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn receive(input: &[u8], bare: BareLineEndings) -> (Result<Vec<u8>, DataError>, usize, bool) {
+        let mut r = DataReceiver::new(1 << 20, 1000, bare);
+        let used = r.feed(input);
+        let done = r.is_done();
+        (r.finish(), used, done)
+    }
+
+    #[test]
+    fn ends_only_at_crlf_dot_crlf_and_unstuffs() {
+        let (m, used, done) = receive(b"Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n", BareLineEndings::Normalize);
+        assert!(done);
+        assert_eq!(used, 25);
+        assert_eq!(m.unwrap(), b"Subject: x\r\n\r\n.dot\r\n");
+    }
+
+    #[test]
+    fn empty_message_is_just_the_terminator() {
+        let (m, used, done) = receive(b".\r\n", BareLineEndings::Normalize);
+        assert!(done);
+        assert_eq!(used, 3);
+        assert!(m.unwrap().is_empty());
+    }
+
+    #[test]
+    fn smuggling_sequences_do_not_end_data() {
+        for seq in [&b"a\n.\r\nMAIL FROM:<x>\r\n"[..], b"a\r\n.\nMAIL FROM:<x>\r\n", b"a\r.\r\nMAIL FROM:<x>\r\n", b"a\n.\nMAIL FROM:<x>\r\n", b"a\r\n.\rMAIL\r\n"] {
+            let mut r = DataReceiver::new(1 << 20, 1000, BareLineEndings::Normalize);
+            r.feed(seq);
+            assert!(!r.is_done(), "ended early on {:?}", String::from_utf8_lossy(seq));
+            r.feed(b"\r\n.\r\n");
+            assert!(r.is_done());
+            let msg = r.finish().unwrap();
+            // Whatever survives, re-stuffing it never yields an early terminator.
+            let mut wire = Vec::new();
+            stuff(&msg, &mut wire);
+            let mut again = DataReceiver::new(1 << 20, 1000, BareLineEndings::Reject);
+            assert_eq!(again.feed(&wire), wire.len());
+            assert!(again.is_done());
+            assert_eq!(again.finish().unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn bare_lf_is_normalised_or_rejected() {
+        let (m, _, _) = receive(b"a\nb\rc\r\n.\r\n", BareLineEndings::Normalize);
+        assert_eq!(m.unwrap(), b"a\r\nb\r\nc\r\n");
+        let (m, _, done) = receive(b"a\nb\r\n.\r\n", BareLineEndings::Reject);
+        assert!(done);
+        assert_eq!(m.unwrap_err(), DataError::BareLineEnding);
+    }
+
+    #[test]
+    fn size_and_line_limits_are_enforced_but_data_is_still_consumed() {
+        let mut r = DataReceiver::new(10, 1000, BareLineEndings::Normalize);
+        r.feed(b"0123456789abcdef\r\n");
+        r.feed(b".\r\n");
+        assert!(r.is_done());
+        assert_eq!(r.finish().unwrap_err(), DataError::TooBig);
+        let mut r = DataReceiver::new(1 << 20, 1000, BareLineEndings::Normalize);
+        r.feed(&[b'x'; 1100]);
+        r.feed(b"\r\n.\r\n");
+        assert!(r.is_done());
+        assert_eq!(r.finish().unwrap_err(), DataError::LineTooLong);
+    }
+
+    #[test]
+    fn stuffing_adds_missing_final_crlf() {
+        let mut out = Vec::new();
+        stuff(b".a\r\nb", &mut out);
+        assert_eq!(out, b"..a\r\nb\r\n.\r\n");
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_gives_the_same_result(body in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(b'a')], 0..200), cuts in proptest::collection::vec(0usize..250, 0..8)) {
+            let mut input = body.clone();
+            input.extend_from_slice(b"\r\n.\r\nNEXT");
+            let (whole, used, done) = receive(&input, BareLineEndings::Normalize);
+            prop_assert!(done);
+            let mut r = DataReceiver::new(1 << 20, 1000, BareLineEndings::Normalize);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+            cuts.sort();
+            let mut pos = 0;
+            for c in cuts.into_iter().chain([input.len()]) {
+                if c < pos || r.is_done() { continue; }
+                pos += r.feed(&input[pos..c]);
+            }
+            prop_assert!(r.is_done());
+            prop_assert_eq!(pos, used);
+            prop_assert_eq!(r.finish(), whole);
+        }
+
+        #[test]
+        fn stuff_then_receive_round_trips(lines in proptest::collection::vec("[.a-z ]{0,12}", 0..20)) {
+            let mut msg = Vec::new();
+            for l in &lines { msg.extend_from_slice(l.as_bytes()); msg.extend_from_slice(b"\r\n"); }
+            let mut wire = Vec::new();
+            stuff(&msg, &mut wire);
+            let (got, used, done) = receive(&wire, BareLineEndings::Reject);
+            prop_assert!(done);
+            prop_assert_eq!(used, wire.len());
+            prop_assert_eq!(got.unwrap(), msg);
+        }
+    }
+}

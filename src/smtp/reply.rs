@@ -1,0 +1,224 @@
+//! SMTP replies: the [`Reply`] value and every reply text Sluice sends, in one place.
+
+use std::fmt;
+
+/// One SMTP reply: a code, an optional enhanced status code (RFC 3463) and one or more text lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub enhanced: Option<[u8; 3]>,
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    pub fn new(code: u16, enhanced: Option<[u8; 3]>, text: impl Into<String>) -> Reply {
+        Reply { code, enhanced, lines: vec![text.into()] }
+    }
+
+    fn e(code: u16, class: u8, subject: u8, detail: u8, text: impl Into<String>) -> Reply {
+        Reply::new(code, Some([class, subject, detail]), text)
+    }
+
+    pub fn is_positive(&self) -> bool {
+        (200..400).contains(&self.code)
+    }
+
+    pub fn is_transient(&self) -> bool {
+        (400..500).contains(&self.code)
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        self.code >= 500
+    }
+
+    /// The wire form; `enhanced` says whether ENHANCEDSTATUSCODES is on for this session.
+    pub fn write_to(&self, out: &mut Vec<u8>, enhanced: bool) {
+        let n = self.lines.len().max(1);
+        for i in 0..n {
+            let text = self.lines.get(i).map(String::as_str).unwrap_or("");
+            out.extend_from_slice(self.code.to_string().as_bytes());
+            out.push(if i + 1 < n { b'-' } else { b' ' });
+            if let (true, Some([a, b, c])) = (enhanced, self.enhanced) {
+                out.extend_from_slice(format!("{a}.{b}.{c} ").as_bytes());
+            }
+            // Never let a text carry a line break onto the wire.
+            out.extend(text.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    pub fn to_bytes(&self, enhanced: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_to(&mut out, enhanced);
+        out
+    }
+
+    // ---- connection ----
+    pub fn greeting(host: &str) -> Reply {
+        Reply::new(220, None, format!("{host} ESMTP Sluice"))
+    }
+    pub fn closing(host: &str) -> Reply {
+        Reply::e(221, 2, 0, 0, format!("{host} closing connection"))
+    }
+    pub fn not_allowed_client() -> Reply {
+        Reply::e(554, 5, 7, 1, "Access denied: this client may not relay through this server")
+    }
+    pub fn too_many_sessions() -> Reply {
+        Reply::e(421, 4, 3, 2, "Too many connections, try again later")
+    }
+    pub fn shutting_down(host: &str) -> Reply {
+        Reply::e(421, 4, 3, 2, format!("{host} Service shutting down, try again later"))
+    }
+    pub fn timeout(host: &str) -> Reply {
+        Reply::e(421, 4, 4, 2, format!("{host} Timeout exceeded, closing connection"))
+    }
+    pub fn too_many_errors() -> Reply {
+        Reply::e(421, 4, 7, 0, "Too many errors, closing connection")
+    }
+    pub fn internal_error() -> Reply {
+        Reply::e(421, 4, 3, 0, "Internal error, closing connection")
+    }
+
+    // ---- commands ----
+    pub fn ok() -> Reply {
+        Reply::e(250, 2, 0, 0, "OK")
+    }
+    pub fn helo(host: &str, peer: &str) -> Reply {
+        Reply::new(250, None, format!("{host} Hello {peer}"))
+    }
+    pub fn sender_ok() -> Reply {
+        Reply::e(250, 2, 1, 0, "Sender OK")
+    }
+    pub fn recipient_ok() -> Reply {
+        Reply::e(250, 2, 1, 5, "Recipient OK")
+    }
+    pub fn start_data() -> Reply {
+        Reply::new(354, None, "Start mail input; end with <CRLF>.<CRLF>")
+    }
+    pub fn ready_for_tls() -> Reply {
+        Reply::e(220, 2, 0, 0, "Ready to start TLS")
+    }
+    pub fn reset() -> Reply {
+        Reply::e(250, 2, 0, 0, "Reset OK")
+    }
+    pub fn vrfy() -> Reply {
+        Reply::e(252, 2, 5, 2, "Cannot VRFY user, but will accept message and attempt delivery")
+    }
+    pub fn help() -> Reply {
+        Reply {
+            code: 214,
+            enhanced: Some([2, 0, 0]),
+            lines: vec!["Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS".into(), "See RFC 5321".into()],
+        }
+    }
+
+    // ---- errors in the conversation ----
+    pub fn syntax_error(what: &str) -> Reply {
+        Reply::e(501, 5, 5, 4, format!("Syntax error: {what}"))
+    }
+    pub fn unknown_command() -> Reply {
+        Reply::e(500, 5, 5, 2, "Command not recognized")
+    }
+    pub fn not_implemented(cmd: &str) -> Reply {
+        Reply::e(502, 5, 5, 1, format!("{cmd} not implemented"))
+    }
+    pub fn line_too_long() -> Reply {
+        Reply::e(500, 5, 5, 6, "Line too long")
+    }
+    pub fn bad_sequence(what: &str) -> Reply {
+        Reply::e(503, 5, 5, 1, format!("Bad sequence of commands: {what}"))
+    }
+    pub fn bad_parameter(what: &str) -> Reply {
+        Reply::e(555, 5, 5, 4, format!("Unsupported or invalid parameter {what}"))
+    }
+    pub fn bad_sender() -> Reply {
+        Reply::e(553, 5, 1, 7, "Invalid sender address")
+    }
+    pub fn bad_recipient() -> Reply {
+        Reply::e(553, 5, 1, 3, "Invalid recipient address")
+    }
+    pub fn too_many_recipients() -> Reply {
+        Reply::e(452, 4, 5, 3, "Too many recipients")
+    }
+    pub fn size_exceeded() -> Reply {
+        Reply::e(552, 5, 3, 4, "Message size exceeds fixed maximum message size")
+    }
+    pub fn tls_already_active() -> Reply {
+        Reply::e(503, 5, 5, 1, "TLS already active")
+    }
+    pub fn tls_unavailable() -> Reply {
+        Reply::e(454, 4, 7, 0, "TLS not available")
+    }
+    pub fn no_valid_recipients() -> Reply {
+        Reply::e(554, 5, 5, 1, "No valid recipients")
+    }
+    pub fn bare_line_ending() -> Reply {
+        Reply::e(550, 5, 5, 2, "Message contains a bare CR or LF; lines must end with CRLF")
+    }
+    pub fn data_line_too_long() -> Reply {
+        Reply::e(552, 5, 3, 4, "Message contains a line longer than the limit")
+    }
+    pub fn smtputf8_required() -> Reply {
+        Reply::e(553, 5, 6, 7, "Non-ASCII address needs the SMTPUTF8 parameter")
+    }
+
+    // ---- outcomes of a message ----
+    pub fn queued(id: &str) -> Reply {
+        Reply::e(250, 2, 0, 0, format!("OK id={id}"))
+    }
+    pub fn mail_loop(count: usize) -> Reply {
+        Reply::e(554, 5, 4, 6, format!("Mail loop detected: {count} Received headers"))
+    }
+    pub fn blocked(text: &str) -> Reply {
+        Reply::e(550, 5, 7, 1, text)
+    }
+    pub fn next_hop_unreachable() -> Reply {
+        Reply::e(451, 4, 4, 1, "No next hop could be reached, try again later")
+    }
+    pub fn next_hop_lost() -> Reply {
+        Reply::e(451, 4, 4, 2, "Connection to the next hop was lost, try again later")
+    }
+    pub fn next_hop_tls_failed() -> Reply {
+        Reply::e(451, 4, 7, 5, "TLS to the next hop failed; not sending in clear")
+    }
+    pub fn next_hop_dns_failed() -> Reply {
+        Reply::e(451, 4, 4, 3, "Next hop lookup failed, try again later")
+    }
+    pub fn next_hop_protocol() -> Reply {
+        Reply::e(451, 4, 5, 0, "Next hop protocol error, try again later")
+    }
+    pub fn inspection_failed() -> Reply {
+        Reply::e(451, 4, 3, 0, "Message could not be inspected, try again later")
+    }
+    pub fn relay_internal() -> Reply {
+        Reply::e(451, 4, 3, 0, "Internal error, try again later")
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some([a, b, c]) = self.enhanced {
+            write!(f, " {a}.{b}.{c}")?;
+        }
+        write!(f, " {}", self.lines.join(" / "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_multiline_with_enhanced_codes() {
+        let r = Reply::help();
+        assert_eq!(r.to_bytes(true), b"214-2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS\r\n214 2.0.0 See RFC 5321\r\n");
+        assert_eq!(Reply::ok().to_bytes(false), b"250 OK\r\n");
+    }
+
+    #[test]
+    fn line_breaks_in_text_never_reach_the_wire() {
+        let r = Reply::blocked("evil\r\n250 ok");
+        assert_eq!(r.to_bytes(true), b"550 5.7.1 evil  250 ok\r\n");
+    }
+}

@@ -1,0 +1,6 @@
+//! Shared helpers for integration tests.
+
+pub mod client;
+pub mod dns;
+pub mod sink;
+pub mod sluice;

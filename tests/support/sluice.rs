@@ -1,0 +1,128 @@
+//! Starts the real `sluice` binary on a loopback port with a config written by the test, collects its
+//! log lines, and stops it (SIGTERM) when dropped.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Sluice {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    logs: Arc<Mutex<Vec<String>>>,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+}
+
+/// The path of the binary under test (built by cargo for integration tests).
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sluice"))
+}
+
+/// A config forwarding to these next hops on an ephemeral loopback listener, plus `extra` TOML
+/// (top-level tables such as `[[policy]]`, `[inspection]`, `[server]`).
+pub fn forward_config(hops: &[SocketAddr], extra: &str) -> String {
+    let hosts: Vec<String> = hops.iter().map(|h| format!("\"{h}\"")).collect();
+    format!("[listener]\naddress = \"127.0.0.1:0\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"5s\"\n\n[relay]\nmode = \"forward\"\nhosts = [{}]\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n\n{extra}\n", hosts.join(", "))
+}
+
+impl Sluice {
+    /// Starts `sluice serve` with this config text; waits until it logs its bound address.
+    pub fn start(config: &str) -> Sluice {
+        Sluice::start_with_env(config, &[])
+    }
+
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Sluice {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("sluice.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve").arg("--config").arg(&config_path).arg("--data-dir").arg(dir.path().join("data"));
+        cmd.env("SLUICE_LOG", "debug").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn sluice");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                let mut tx = Some(tx);
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("listening")
+                        && let Some(a) = line.split("addr=").nth(1).and_then(|r| r.split_whitespace().next())
+                        && let Ok(addr) = a.parse::<SocketAddr>()
+                        && let Some(tx) = tx.take()
+                    {
+                        let _ = tx.send(addr);
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("sluice did not report its listening address; logs:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        Sluice { child: Some(child), addr, logs, dir, config_path }
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.logs().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Sends SIGTERM and waits for the exit status (with a timeout).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        None
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Error-level lines (used to show that probes and QUIT hang-ups are not errors).
+    pub fn error_lines(&self) -> Vec<String> {
+        self.logs().into_iter().filter(|l| l.contains(" ERROR ") || l.contains(" WARN ")).collect()
+    }
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

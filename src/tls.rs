@@ -62,10 +62,15 @@ fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
 fn generate_self_signed(cert_path: &Path, key_path: &Path, hostname: &str) -> anyhow::Result<()> {
     let dir = cert_path.parent().context("certificate path has no parent")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let names = vec![hostname.to_string(), "localhost".to_string()];
-    let cert = rcgen::generate_simple_self_signed(names).context("generating a self-signed certificate")?;
-    write_private(key_path, cert.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(cert_path, cert.cert.pem()).with_context(|| format!("writing {}", cert_path.display()))?;
+    let mut names = vec![hostname.to_string(), "localhost".to_string()];
+    names.dedup();
+    let mut params = rcgen::CertificateParams::new(names).context("certificate names")?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Sluice (self-signed on first start)");
+    let key = rcgen::KeyPair::generate().context("generating a key pair")?;
+    let cert = params.self_signed(&key).context("self-signing the certificate")?;
+    write_private(key_path, key.serialize_pem().as_bytes())?;
+    std::fs::write(cert_path, cert.pem()).with_context(|| format!("writing {}", cert_path.display()))?;
     Ok(())
 }
 

@@ -240,7 +240,7 @@ mod tests {
         let Command::Rcpt(r) = c else { panic!() };
         assert_eq!(r.address, "b@example.com");
         assert!(r.notify.success && r.notify.failure && !r.notify.delay && !r.notify.never);
-        assert_eq!(r.orcpt.as_deref(), Some("rfc822;b@example.com"));
+        assert_eq!(r.orcpt.as_deref(), Some("b@example.com"));
     }
 
     #[test]

@@ -208,7 +208,7 @@ mod tests {
     fn ends_only_at_crlf_dot_crlf_and_unstuffs() {
         let (m, used, done) = receive(b"Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n", BareLineEndings::Normalize);
         assert!(done);
-        assert_eq!(used, 25);
+        assert_eq!(used, 24);
         assert_eq!(m.unwrap(), b"Subject: x\r\n\r\n.dot\r\n");
     }
 

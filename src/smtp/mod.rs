@@ -8,6 +8,7 @@ pub mod command;
 pub mod data;
 pub mod reply;
 pub mod server;
+pub mod transcript;
 
 pub use command::{Command, LineReader};
 pub use data::{DataError, DataReceiver};

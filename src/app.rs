@@ -25,7 +25,12 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::CheckConfig(c) => match Config::load(&c.config) {
             Ok(cfg) => {
-                println!("{}: OK ({} policies, relay {:?})", c.config.display(), cfg.policies.len(), cfg.relay.route);
+                println!(
+                    "{}: OK ({} policies, relay {:?})",
+                    c.config.display(),
+                    cfg.policies.len(),
+                    cfg.relay.route
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -55,8 +60,13 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 fn resolver(config: &Config) -> crate::dns::Resolver {
@@ -82,9 +92,16 @@ fn resolver(config: &Config) -> crate::dns::Resolver {
 /// Runs the service until SIGTERM/SIGINT, then drains.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     let data_dir = config.server.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
-    let server_tls = crate::tls::server_config(config.tls.cert_and_key.as_ref(), &data_dir, &config.server.hostname).context("STARTTLS certificate")?;
-    let client_tls = crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let server_tls = crate::tls::server_config(
+        config.tls.cert_and_key.as_ref(),
+        &data_dir,
+        &config.server.hostname,
+    )
+    .context("STARTTLS certificate")?;
+    let client_tls =
+        crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
     let shutdown = Arc::new(Shutdown::new());
     let shared = Arc::new(Shared {
         settings: Settings {
@@ -102,20 +119,33 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
     });
 
-    let std_listener = std::net::TcpListener::bind(config.listener.address).with_context(|| format!("binding listener.address {}", config.listener.address))?;
+    let std_listener = std::net::TcpListener::bind(config.listener.address)
+        .with_context(|| format!("binding listener.address {}", config.listener.address))?;
     let tcp = smol::net::TcpListener::try_from(std_listener).context("listener socket")?;
     let sessions = Arc::new(Gauge::default());
-    let listener = Listener { tcp, allowed: config.listener.allowed_clients.clone(), max_sessions: config.listener.max_sessions, sessions: sessions.clone() };
+    let listener = Listener {
+        tcp,
+        allowed: config.listener.allowed_clients.clone(),
+        max_sessions: config.listener.max_sessions,
+        sessions: sessions.clone(),
+    };
     let bound = listener.local_addr().context("listener address")?;
     tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), "listening");
 
     let ex = Arc::new(smol::Executor::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     let mut workers = Vec::new();
     for i in 1..threads {
         let (ex, stop_rx) = (ex.clone(), stop_rx.clone());
-        workers.push(std::thread::Builder::new().name(format!("sluice-worker-{i}")).spawn(move || smol::block_on(ex.run(stop_rx.recv()))).context("spawning worker thread")?);
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("sluice-worker-{i}"))
+                .spawn(move || smol::block_on(ex.run(stop_rx.recv())))
+                .context("spawning worker thread")?,
+        );
     }
     let grace = config.listener.shutdown_grace;
     let result = smol::block_on(ex.run(async {

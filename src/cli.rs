@@ -44,4 +44,3 @@ pub struct CheckConfig {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "version")]
 pub struct Version {}
-

@@ -57,7 +57,10 @@ pub enum Outcome {
     /// Refuse it with this reply (policy block or loop).
     Refuse { reply: Reply, reason: &'static str },
     /// Relay this (possibly edited) message, to `redirect_to` instead of the envelope recipients if set.
-    Relay { message: Vec<u8>, redirect_to: Option<Vec<String>> },
+    Relay {
+        message: Vec<u8>,
+        redirect_to: Option<Vec<String>>,
+    },
 }
 
 /// Everything the end-of-DATA step needs, shared by all sessions.
@@ -101,11 +104,20 @@ impl Inspector {
     }
 
     /// Runs decomposition and policy on the blocking pool, within the time budget.
-    pub async fn inspect(&self, envelope: &Envelope, message: &Arc<Vec<u8>>) -> Result<Inspection, Failure> {
+    pub async fn inspect(
+        &self,
+        envelope: &Envelope,
+        message: &Arc<Vec<u8>>,
+    ) -> Result<Inspection, Failure> {
         if self.policies.is_empty() {
             return Ok(Inspection::Done(Verdict::default()));
         }
-        let (policies, env, msg, max) = (self.policies.clone(), envelope.clone(), message.clone(), self.max_scan_bytes);
+        let (policies, env, msg, max) = (
+            self.policies.clone(),
+            envelope.clone(),
+            message.clone(),
+            self.max_scan_bytes,
+        );
         let work = smol::unblock(move || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let content = crate::decompose::content(&msg, max);
@@ -131,7 +143,10 @@ impl Inspector {
     pub fn decide(&self, id: MessageId, message: Vec<u8>, inspection: &Inspection) -> Outcome {
         let received = header::count(&message, "received");
         if received > self.max_received {
-            return Outcome::Refuse { reply: Reply::mail_loop(received), reason: "loop" };
+            return Outcome::Refuse {
+                reply: Reply::mail_loop(received),
+                reason: "loop",
+            };
         }
         let mut added: Vec<(String, String)> = Vec::new();
         if let Some(h) = &self.pass_header {
@@ -140,23 +155,42 @@ impl Inspector {
         let verdict = match inspection {
             Inspection::FailedOpen(_) => {
                 added.push(self.failure_header.clone());
-                return Outcome::Relay { message: header::prepend(message, &added), redirect_to: None };
+                return Outcome::Relay {
+                    message: header::prepend(message, &added),
+                    redirect_to: None,
+                };
             }
             Inspection::Done(v) => v,
         };
         if self.trial_mode || !verdict.violated() {
-            return Outcome::Relay { message: header::prepend(message, &added), redirect_to: None };
+            return Outcome::Relay {
+                message: header::prepend(message, &added),
+                redirect_to: None,
+            };
         }
         let enforcing = verdict.hits.iter().any(|h| !h.monitor);
         if self.tag_violations && enforcing {
             added.push(("X-dlp-uniquemsgid".into(), id.to_string()));
-            let pid = verdict.deciding_policy.or(verdict.hits.first().map(|h| h.id)).unwrap_or(0);
+            let pid = verdict
+                .deciding_policy
+                .or(verdict.hits.first().map(|h| h.id))
+                .unwrap_or(0);
             added.push(("X-dlp-policyid".into(), pid.to_string()));
         }
         match &verdict.decision {
-            Decision::Block { reply } => Outcome::Refuse { reply: Reply::blocked(reply), reason: "policy" },
-            Decision::Pass => Outcome::Relay { message: header::prepend(message, &added), redirect_to: None },
-            Decision::Relay { redirect_to, subject, headers } => {
+            Decision::Block { reply } => Outcome::Refuse {
+                reply: Reply::blocked(reply),
+                reason: "policy",
+            },
+            Decision::Pass => Outcome::Relay {
+                message: header::prepend(message, &added),
+                redirect_to: None,
+            },
+            Decision::Relay {
+                redirect_to,
+                subject,
+                headers,
+            } => {
                 let mut message = message;
                 if !subject.is_empty() {
                     let mut s = header::first(&message, "subject").unwrap_or_default();
@@ -167,7 +201,10 @@ impl Inspector {
                 }
                 added.extend(headers.iter().cloned());
                 let redirect = (!redirect_to.is_empty()).then(|| redirect_to.clone());
-                Outcome::Relay { message: header::prepend(message, &added), redirect_to: redirect }
+                Outcome::Relay {
+                    message: header::prepend(message, &added),
+                    redirect_to: redirect,
+                }
             }
         }
     }

@@ -82,7 +82,12 @@ mod tests {
     fn waiters_wake_in_order() {
         let s = std::sync::Arc::new(Shutdown::new());
         let s2 = s.clone();
-        let t = std::thread::spawn(move || smol::block_on(async { s2.draining().await; s2.is_aborting() }));
+        let t = std::thread::spawn(move || {
+            smol::block_on(async {
+                s2.draining().await;
+                s2.is_aborting()
+            })
+        });
         std::thread::sleep(std::time::Duration::from_millis(20));
         s.drain();
         assert!(!t.join().unwrap());

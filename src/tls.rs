@@ -25,7 +25,11 @@ pub fn generated_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// The server configuration for STARTTLS.
-pub fn server_config(files: Option<&(PathBuf, PathBuf)>, data_dir: &Path, hostname: &str) -> anyhow::Result<Arc<ServerConfig>> {
+pub fn server_config(
+    files: Option<&(PathBuf, PathBuf)>,
+    data_dir: &Path,
+    hostname: &str,
+) -> anyhow::Result<Arc<ServerConfig>> {
     let (cert_path, key_path) = match files {
         Some((c, k)) => (c.clone(), k.clone()),
         None => {
@@ -38,13 +42,20 @@ pub fn server_config(files: Option<&(PathBuf, PathBuf)>, data_dir: &Path, hostna
         }
     };
     let certs = load_certs(&cert_path)?;
-    let key = PrivateKeyDer::from_pem_file(&key_path).with_context(|| format!("{}: no usable PEM private key", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .with_context(|| format!("{}: no usable PEM private key", key_path.display()))?;
     let config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .with_context(|| format!("{} / {}: certificate and key do not form a usable pair", cert_path.display(), key_path.display()))?;
+        .with_context(|| {
+            format!(
+                "{} / {}: certificate and key do not form a usable pair",
+                cert_path.display(),
+                key_path.display()
+            )
+        })?;
     Ok(Arc::new(config))
 }
 
@@ -60,17 +71,27 @@ fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
 }
 
 fn generate_self_signed(cert_path: &Path, key_path: &Path, hostname: &str) -> anyhow::Result<()> {
-    let dir = cert_path.parent().context("certificate path has no parent")?;
+    let dir = cert_path
+        .parent()
+        .context("certificate path has no parent")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut names = vec![hostname.to_string(), "localhost".to_string()];
     names.dedup();
     let mut params = rcgen::CertificateParams::new(names).context("certificate names")?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Sluice (self-signed on first start)");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, hostname);
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        "Sluice (self-signed on first start)",
+    );
     let key = rcgen::KeyPair::generate().context("generating a key pair")?;
-    let cert = params.self_signed(&key).context("self-signing the certificate")?;
+    let cert = params
+        .self_signed(&key)
+        .context("self-signing the certificate")?;
     write_private(key_path, key.serialize_pem().as_bytes())?;
-    std::fs::write(cert_path, cert.pem()).with_context(|| format!("writing {}", cert_path.display()))?;
+    std::fs::write(cert_path, cert.pem())
+        .with_context(|| format!("writing {}", cert_path.display()))?;
     Ok(())
 }
 
@@ -84,8 +105,10 @@ fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(data).with_context(|| format!("writing {}", path.display()))?;
-    f.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    f.write_all(data)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
     Ok(())
 }
 
@@ -93,10 +116,16 @@ fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 pub fn client_config(anchors: &[PathBuf]) -> anyhow::Result<Arc<ClientConfig>> {
     let mut roots = RootCertStore::empty();
     let system = [PathBuf::from(SYSTEM_BUNDLE)];
-    let files: &[PathBuf] = if anchors.is_empty() { if system[0].exists() { &system } else { &[] } } else { anchors };
+    let files: &[PathBuf] = if anchors.is_empty() {
+        if system[0].exists() { &system } else { &[] }
+    } else {
+        anchors
+    };
     for f in files {
         for cert in load_certs(f)? {
-            roots.add(cert).with_context(|| format!("{}: certificate is not a usable trust anchor", f.display()))?;
+            roots.add(cert).with_context(|| {
+                format!("{}: certificate is not a usable trust anchor", f.display())
+            })?;
         }
     }
     let config = ClientConfig::builder_with_provider(provider())
@@ -105,35 +134,6 @@ pub fn client_config(anchors: &[PathBuf]) -> anyhow::Result<Arc<ClientConfig>> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generates_once_and_reuses_the_pair() {
-        let dir = tempfile::tempdir().unwrap();
-        server_config(None, dir.path(), "mx.example").unwrap();
-        let (c, k) = generated_paths(dir.path());
-        let first = std::fs::read(&c).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&k).unwrap().permissions().mode() & 0o777, 0o600);
-        server_config(None, dir.path(), "mx.example").unwrap();
-        assert_eq!(std::fs::read(&c).unwrap(), first);
-        // The generated certificate works as a client trust anchor too.
-        client_config(std::slice::from_ref(&c)).unwrap();
-    }
-
-    #[test]
-    fn bad_files_give_clear_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let bogus = dir.path().join("bogus.pem");
-        std::fs::write(&bogus, "not pem").unwrap();
-        let err = server_config(Some(&(bogus.clone(), bogus.clone())), dir.path(), "x").unwrap_err();
-        assert!(format!("{err:#}").contains("bogus.pem"), "{err:#}");
-        assert!(client_config(&[dir.path().join("missing.pem")]).is_err());
-    }
 }
 
 /// A connection that may have been upgraded with STARTTLS (either side).
@@ -145,7 +145,10 @@ pub enum Stream {
 }
 
 fn detached() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::NotConnected, "stream detached for a TLS handshake")
+    std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        "stream detached for a TLS handshake",
+    )
 }
 
 impl Stream {
@@ -166,7 +169,11 @@ impl Stream {
 }
 
 impl futures_lite::AsyncRead for Stream {
-    fn poll_read(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut [u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -176,7 +183,11 @@ impl futures_lite::AsyncRead for Stream {
 }
 
 impl futures_lite::AsyncWrite for Stream {
-    fn poll_write(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -184,7 +195,10 @@ impl futures_lite::AsyncWrite for Stream {
         }
     }
 
-    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
@@ -192,11 +206,47 @@ impl futures_lite::AsyncWrite for Stream {
         }
     }
 
-    fn poll_close(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => std::pin::Pin::new(s).poll_close(cx),
             Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_close(cx),
             Stream::Detached => std::task::Poll::Ready(Err(detached())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_once_and_reuses_the_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        server_config(None, dir.path(), "mx.example").unwrap();
+        let (c, k) = generated_paths(dir.path());
+        let first = std::fs::read(&c).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        server_config(None, dir.path(), "mx.example").unwrap();
+        assert_eq!(std::fs::read(&c).unwrap(), first);
+        // The generated certificate works as a client trust anchor too.
+        client_config(std::slice::from_ref(&c)).unwrap();
+    }
+
+    #[test]
+    fn bad_files_give_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let bogus = dir.path().join("bogus.pem");
+        std::fs::write(&bogus, "not pem").unwrap();
+        let err =
+            server_config(Some(&(bogus.clone(), bogus.clone())), dir.path(), "x").unwrap_err();
+        assert!(format!("{err:#}").contains("bogus.pem"), "{err:#}");
+        assert!(client_config(&[dir.path().join("missing.pem")]).is_err());
     }
 }

@@ -150,7 +150,8 @@ impl Config {
 
     /// Validates `text` (the user's file, named `file` in errors) over the embedded defaults.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let defaults: raw::Raw = toml::from_str(DEFAULT_TOML).map_err(|e| Error::from_toml(&e, DEFAULT_TOML, "<embedded defaults>"))?;
+        let defaults: raw::Raw = toml::from_str(DEFAULT_TOML)
+            .map_err(|e| Error::from_toml(&e, DEFAULT_TOML, "<embedded defaults>"))?;
         let user: raw::Raw = toml::from_str(text).map_err(|e| Error::from_toml(&e, text, file))?;
         let ctx = Ctx::new(file, text, DEFAULT_TOML);
         build(&ctx, user, defaults)
@@ -158,57 +159,152 @@ impl Config {
 }
 
 fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
-    let (us, ds) = (user.server.unwrap_or_default(), def.server.unwrap_or_default());
+    let (us, ds) = (
+        user.server.unwrap_or_default(),
+        def.server.unwrap_or_default(),
+    );
     let hostname = cx.pick(us.hostname, ds.hostname, "server.hostname")?.take();
-    let hostname = if hostname.is_empty() { system_hostname() } else { hostname };
+    let hostname = if hostname.is_empty() {
+        system_hostname()
+    } else {
+        hostname
+    };
     let server = Server {
         hostname: hostname.clone(),
         data_dir: PathBuf::from(cx.pick(us.data_dir, ds.data_dir, "server.data_dir")?.take()),
-        trial_mode: cx.pick(us.trial_mode, ds.trial_mode, "server.trial_mode")?.take(),
+        trial_mode: cx
+            .pick(us.trial_mode, ds.trial_mode, "server.trial_mode")?
+            .take(),
     };
 
-    let (ul, dl) = (user.listener.unwrap_or_default(), def.listener.unwrap_or_default());
+    let (ul, dl) = (
+        user.listener.unwrap_or_default(),
+        def.listener.unwrap_or_default(),
+    );
     let address = cx.pick(ul.address, dl.address, "listener.address")?;
-    let address = address.parse_with(|s| s.parse::<SocketAddr>().map_err(|_| "expected an address like \"0.0.0.0:10025\" or \"[::]:25\"".to_string()))?;
+    let address = address.parse_with(|s| {
+        s.parse::<SocketAddr>()
+            .map_err(|_| "expected an address like \"0.0.0.0:10025\" or \"[::]:25\"".to_string())
+    })?;
     let mut allowed_clients = Vec::new();
-    for item in cx.pick(ul.allowed_clients, dl.allowed_clients, "listener.allowed_clients")?.items() {
+    for item in cx
+        .pick(
+            ul.allowed_clients,
+            dl.allowed_clients,
+            "listener.allowed_clients",
+        )?
+        .items()
+    {
         allowed_clients.push(item.parse_with(|s| parse_cidr(s))?);
     }
     let limits = Limits {
-        max_message_size: cx.pick(ul.max_message_size, dl.max_message_size, "listener.max_message_size")?.range(1024, 1 << 34)? as usize,
-        max_recipients: cx.pick(ul.max_recipients, dl.max_recipients, "listener.max_recipients")?.range(1, 100_000)? as usize,
-        max_line_length: cx.pick(ul.max_line_length, dl.max_line_length, "listener.max_line_length")?.range(512, 1 << 20)? as usize,
-        max_data_line_length: cx.pick(ul.max_data_line_length, dl.max_data_line_length, "listener.max_data_line_length")?.range(1000, 1 << 24)? as usize,
-        max_errors: cx.pick(ul.max_errors, dl.max_errors, "listener.max_errors")?.range(1, 10_000)? as usize,
+        max_message_size: cx
+            .pick(
+                ul.max_message_size,
+                dl.max_message_size,
+                "listener.max_message_size",
+            )?
+            .range(1024, 1 << 34)? as usize,
+        max_recipients: cx
+            .pick(
+                ul.max_recipients,
+                dl.max_recipients,
+                "listener.max_recipients",
+            )?
+            .range(1, 100_000)? as usize,
+        max_line_length: cx
+            .pick(
+                ul.max_line_length,
+                dl.max_line_length,
+                "listener.max_line_length",
+            )?
+            .range(512, 1 << 20)? as usize,
+        max_data_line_length: cx
+            .pick(
+                ul.max_data_line_length,
+                dl.max_data_line_length,
+                "listener.max_data_line_length",
+            )?
+            .range(1000, 1 << 24)? as usize,
+        max_errors: cx
+            .pick(ul.max_errors, dl.max_errors, "listener.max_errors")?
+            .range(1, 10_000)? as usize,
     };
     let mut extensions = Extensions::empty();
-    for item in cx.pick(ul.extensions, dl.extensions, "listener.extensions")?.items() {
-        extensions = extensions.with(item.parse_with(|s| Extensions::parse_one(s).ok_or_else(|| format!("unknown extension {s:?} (known: {})", Extensions::KNOWN.join(", "))))?);
+    for item in cx
+        .pick(ul.extensions, dl.extensions, "listener.extensions")?
+        .items()
+    {
+        extensions = extensions.with(item.parse_with(|s| {
+            Extensions::parse_one(s).ok_or_else(|| {
+                format!(
+                    "unknown extension {s:?} (known: {})",
+                    Extensions::KNOWN.join(", ")
+                )
+            })
+        })?);
     }
     let listener = Listener {
         address,
         allowed_clients,
-        max_sessions: cx.pick(ul.max_sessions, dl.max_sessions, "listener.max_sessions")?.range(1, 1_000_000)? as usize,
+        max_sessions: cx
+            .pick(ul.max_sessions, dl.max_sessions, "listener.max_sessions")?
+            .range(1, 1_000_000)? as usize,
         limits,
         extensions,
-        bare_line_endings: cx.pick(ul.bare_line_endings, dl.bare_line_endings, "listener.bare_line_endings")?.choice(&[("normalize", BareLineEndings::Normalize), ("reject", BareLineEndings::Reject)])?,
-        command_timeout: cx.pick(ul.command_timeout, dl.command_timeout, "listener.command_timeout")?.duration()?,
-        data_timeout: cx.pick(ul.data_timeout, dl.data_timeout, "listener.data_timeout")?.duration()?,
-        shutdown_grace: cx.pick(ul.shutdown_grace, dl.shutdown_grace, "listener.shutdown_grace")?.duration()?,
+        bare_line_endings: cx
+            .pick(
+                ul.bare_line_endings,
+                dl.bare_line_endings,
+                "listener.bare_line_endings",
+            )?
+            .choice(&[
+                ("normalize", BareLineEndings::Normalize),
+                ("reject", BareLineEndings::Reject),
+            ])?,
+        command_timeout: cx
+            .pick(
+                ul.command_timeout,
+                dl.command_timeout,
+                "listener.command_timeout",
+            )?
+            .duration()?,
+        data_timeout: cx
+            .pick(ul.data_timeout, dl.data_timeout, "listener.data_timeout")?
+            .duration()?,
+        shutdown_grace: cx
+            .pick(
+                ul.shutdown_grace,
+                dl.shutdown_grace,
+                "listener.shutdown_grace",
+            )?
+            .duration()?,
     };
 
     let (ut, dt) = (user.tls.unwrap_or_default(), def.tls.unwrap_or_default());
     let cert = cx.pick(ut.cert_file, dt.cert_file, "tls.cert_file")?;
     let key = cx.pick(ut.key_file, dt.key_file, "tls.key_file")?;
-    let cert_and_key = match (cert.value().is_empty(), key.value().is_empty()) {
-        (true, true) => None,
-        (false, false) => Some((PathBuf::from(cert.take()), PathBuf::from(key.take()))),
-        (true, false) => return Err(key.error("tls.key_file is set but tls.cert_file is empty: set both or neither")),
-        (false, true) => return Err(cert.error("tls.cert_file is set but tls.key_file is empty: set both or neither")),
-    };
+    let cert_and_key =
+        match (cert.value().is_empty(), key.value().is_empty()) {
+            (true, true) => None,
+            (false, false) => Some((PathBuf::from(cert.take()), PathBuf::from(key.take()))),
+            (true, false) => {
+                return Err(key
+                    .error("tls.key_file is set but tls.cert_file is empty: set both or neither"));
+            }
+            (false, true) => {
+                return Err(cert
+                    .error("tls.cert_file is set but tls.key_file is empty: set both or neither"));
+            }
+        };
     let tls = Tls { cert_and_key };
 
-    let relay = build_relay(cx, user.relay.unwrap_or_default(), def.relay.unwrap_or_default(), &hostname)?;
+    let relay = build_relay(
+        cx,
+        user.relay.unwrap_or_default(),
+        def.relay.unwrap_or_default(),
+        &hostname,
+    )?;
 
     let (ud, dd) = (user.dns.unwrap_or_default(), def.dns.unwrap_or_default());
     let mut servers = Vec::new();
@@ -217,26 +313,71 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
     }
     let dns = Dns {
         servers,
-        resolv_conf: PathBuf::from(cx.pick(ud.resolv_conf, dd.resolv_conf, "dns.resolv_conf")?.take()),
+        resolv_conf: PathBuf::from(
+            cx.pick(ud.resolv_conf, dd.resolv_conf, "dns.resolv_conf")?
+                .take(),
+        ),
         timeout: cx.pick(ud.timeout, dd.timeout, "dns.timeout")?.duration()?,
-        attempts: cx.pick(ud.attempts, dd.attempts, "dns.attempts")?.range(1, 10)? as u32,
-        cache_entries: cx.pick(ud.cache_entries, dd.cache_entries, "dns.cache_entries")?.range(0, 1 << 20)? as usize,
+        attempts: cx
+            .pick(ud.attempts, dd.attempts, "dns.attempts")?
+            .range(1, 10)? as u32,
+        cache_entries: cx
+            .pick(ud.cache_entries, dd.cache_entries, "dns.cache_entries")?
+            .range(0, 1 << 20)? as usize,
     };
 
-    let (ui, di) = (user.inspection.unwrap_or_default(), def.inspection.unwrap_or_default());
+    let (ui, di) = (
+        user.inspection.unwrap_or_default(),
+        def.inspection.unwrap_or_default(),
+    );
     let inspection = Inspection {
-        on_failure: cx.pick(ui.on_failure, di.on_failure, "inspection.on_failure")?.choice(&[("tempfail", OnFailure::TempFail), ("pass", OnFailure::Pass)])?,
-        time_budget: cx.pick(ui.time_budget, di.time_budget, "inspection.time_budget")?.duration()?,
-        failure_header: cx.pick(ui.failure_header, di.failure_header, "inspection.failure_header")?.parse_with(|s| parse_header_line(s))?,
-        tag_violations: cx.pick(ui.tag_violations, di.tag_violations, "inspection.tag_violations")?.take(),
-        max_scan_bytes: cx.pick(ui.max_scan_bytes, di.max_scan_bytes, "inspection.max_scan_bytes")?.range(1024, 1 << 32)? as usize,
+        on_failure: cx
+            .pick(ui.on_failure, di.on_failure, "inspection.on_failure")?
+            .choice(&[("tempfail", OnFailure::TempFail), ("pass", OnFailure::Pass)])?,
+        time_budget: cx
+            .pick(ui.time_budget, di.time_budget, "inspection.time_budget")?
+            .duration()?,
+        failure_header: cx
+            .pick(
+                ui.failure_header,
+                di.failure_header,
+                "inspection.failure_header",
+            )?
+            .parse_with(|s| parse_header_line(s))?,
+        tag_violations: cx
+            .pick(
+                ui.tag_violations,
+                di.tag_violations,
+                "inspection.tag_violations",
+            )?
+            .take(),
+        max_scan_bytes: cx
+            .pick(
+                ui.max_scan_bytes,
+                di.max_scan_bytes,
+                "inspection.max_scan_bytes",
+            )?
+            .range(1024, 1 << 32)? as usize,
     };
 
     let policies = value::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
-    Ok(Config { server, listener, tls, relay, dns, inspection, policies })
+    Ok(Config {
+        server,
+        listener,
+        tls,
+        relay,
+        dns,
+        inspection,
+        policies,
+    })
 }
 
-fn build_relay(cx: &Ctx<'_>, ur: raw::Relay, dr: raw::Relay, hostname: &str) -> Result<Relay, Error> {
+fn build_relay(
+    cx: &Ctx<'_>,
+    ur: raw::Relay,
+    dr: raw::Relay,
+    hostname: &str,
+) -> Result<Relay, Error> {
     let port = cx.pick(ur.port, dr.port, "relay.port")?.range(1, 65535)? as u16;
     let mode = cx.pick(ur.mode, dr.mode, "relay.mode")?;
     let hosts = cx.pick(ur.hosts, dr.hosts, "relay.hosts")?;
@@ -265,31 +406,91 @@ fn build_relay(cx: &Ctx<'_>, ur: raw::Relay, dr: raw::Relay, hostname: &str) -> 
                 (false, false) => return Err(both),
             }
         }
-        other => return Err(mode.error(&format!("unknown relay.mode {other:?}: expected \"reflect\" or \"forward\""))),
+        other => {
+            return Err(mode.error(&format!(
+                "unknown relay.mode {other:?}: expected \"reflect\" or \"forward\""
+            )));
+        }
     };
-    let helo = cx.pick(ur.helo_name, dr.helo_name, "relay.helo_name")?.take();
+    let helo = cx
+        .pick(ur.helo_name, dr.helo_name, "relay.helo_name")?
+        .take();
     let source = cx.pick(ur.source_address, dr.source_address, "relay.source_address")?;
-    let source_address = if source.value().is_empty() { None } else { Some(source.parse_with(|s| s.parse::<IpAddr>().map_err(|_| "expected an IP address".to_string()))?) };
+    let source_address = if source.value().is_empty() {
+        None
+    } else {
+        Some(source.parse_with(|s| {
+            s.parse::<IpAddr>()
+                .map_err(|_| "expected an IP address".to_string())
+        })?)
+    };
     let mut trust_anchors = Vec::new();
-    for item in cx.pick(ur.trust_anchors, dr.trust_anchors, "relay.trust_anchors")?.items() {
+    for item in cx
+        .pick(ur.trust_anchors, dr.trust_anchors, "relay.trust_anchors")?
+        .items()
+    {
         trust_anchors.push(PathBuf::from(item.take()));
     }
-    let (up, dp) = (ur.pass_header.unwrap_or_default(), dr.pass_header.unwrap_or_default());
-    let enabled = cx.pick(up.enabled, dp.enabled, "relay.pass_header.enabled")?.take();
-    let name = cx.pick(up.name, dp.name, "relay.pass_header.name")?.parse_with(|s| check_header_name(s).map(|()| s.to_string()))?;
-    let value = cx.pick(up.value, dp.value, "relay.pass_header.value")?.parse_with(|s| check_header_value(s).map(|()| s.to_string()))?;
+    let (up, dp) = (
+        ur.pass_header.unwrap_or_default(),
+        dr.pass_header.unwrap_or_default(),
+    );
+    let enabled = cx
+        .pick(up.enabled, dp.enabled, "relay.pass_header.enabled")?
+        .take();
+    let name = cx
+        .pick(up.name, dp.name, "relay.pass_header.name")?
+        .parse_with(|s| check_header_name(s).map(|()| s.to_string()))?;
+    let value = cx
+        .pick(up.value, dp.value, "relay.pass_header.value")?
+        .parse_with(|s| check_header_value(s).map(|()| s.to_string()))?;
     Ok(Relay {
         route,
         port,
-        helo_name: if helo.is_empty() { hostname.to_string() } else { helo },
+        helo_name: if helo.is_empty() {
+            hostname.to_string()
+        } else {
+            helo
+        },
         source_address,
-        connect_timeout: cx.pick(ur.connect_timeout, dr.connect_timeout, "relay.connect_timeout")?.duration()?,
-        command_timeout: cx.pick(ur.command_timeout, dr.command_timeout, "relay.command_timeout")?.duration()?,
-        data_timeout: cx.pick(ur.data_timeout, dr.data_timeout, "relay.data_timeout")?.duration()?,
-        starttls: cx.pick(ur.starttls, dr.starttls, "relay.starttls")?.choice(&[("mirror", StartTls::Mirror), ("always", StartTls::Always), ("never", StartTls::Never)])?,
-        tls_failure: cx.pick(ur.tls_failure, dr.tls_failure, "relay.tls_failure")?.choice(&[("tempfail", TlsFailure::TempFail), ("plaintext", TlsFailure::Plaintext)])?,
+        connect_timeout: cx
+            .pick(
+                ur.connect_timeout,
+                dr.connect_timeout,
+                "relay.connect_timeout",
+            )?
+            .duration()?,
+        command_timeout: cx
+            .pick(
+                ur.command_timeout,
+                dr.command_timeout,
+                "relay.command_timeout",
+            )?
+            .duration()?,
+        data_timeout: cx
+            .pick(ur.data_timeout, dr.data_timeout, "relay.data_timeout")?
+            .duration()?,
+        starttls: cx
+            .pick(ur.starttls, dr.starttls, "relay.starttls")?
+            .choice(&[
+                ("mirror", StartTls::Mirror),
+                ("always", StartTls::Always),
+                ("never", StartTls::Never),
+            ])?,
+        tls_failure: cx
+            .pick(ur.tls_failure, dr.tls_failure, "relay.tls_failure")?
+            .choice(&[
+                ("tempfail", TlsFailure::TempFail),
+                ("plaintext", TlsFailure::Plaintext),
+            ])?,
         trust_anchors,
-        max_received_headers: cx.pick(ur.max_received_headers, dr.max_received_headers, "relay.max_received_headers")?.range(1, 1000)? as usize,
+        max_received_headers: cx
+            .pick(
+                ur.max_received_headers,
+                dr.max_received_headers,
+                "relay.max_received_headers",
+            )?
+            .range(1, 1000)? as usize,
         pass_header: enabled.then_some((name, value)),
     })
 }
@@ -306,7 +507,9 @@ fn parse_cidr(s: &str) -> Result<IpNet, String> {
     if let Ok(net) = s.parse::<IpNet>() {
         return Ok(net.trunc());
     }
-    s.parse::<IpAddr>().map(IpNet::from).map_err(|_| format!("{s:?} is not a CIDR block like \"10.0.0.0/8\" or an IP address"))
+    s.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("{s:?} is not a CIDR block like \"10.0.0.0/8\" or an IP address"))
 }
 
 /// "ip" or "ip:port" / "[v6]:port" for DNS servers.
@@ -314,20 +517,38 @@ fn parse_host_port_ip(s: &str, default_port: u16) -> Result<SocketAddr, String> 
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
     }
-    s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, default_port)).map_err(|_| format!("{s:?} is not an IP address or ip:port"))
+    s.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, default_port))
+        .map_err(|_| format!("{s:?} is not an IP address or ip:port"))
 }
 
 /// "host", "host:port", "1.2.3.4", "1.2.3.4:25", "[::1]:25", "::1".
 pub(crate) fn parse_next_hop(s: &str, default_port: u16) -> Result<NextHop, String> {
     let s = s.trim();
     if let Ok(sa) = s.parse::<SocketAddr>() {
-        return Ok(NextHop { host: sa.ip().to_string(), port: sa.port() });
+        return Ok(NextHop {
+            host: sa.ip().to_string(),
+            port: sa.port(),
+        });
     }
-    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        return Ok(NextHop { host: ip.to_string(), port: default_port });
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(NextHop {
+            host: ip.to_string(),
+            port: default_port,
+        });
     }
     let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("bad port in next hop {s:?}"))?),
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("bad port in next hop {s:?}"))?,
+        ),
         None => (s, default_port),
     };
     let host = parse_domain(host)?;
@@ -338,15 +559,28 @@ fn parse_domain(s: &str) -> Result<String, String> {
     let d = s.trim().trim_end_matches('.').to_ascii_lowercase();
     let ok = !d.is_empty()
         && d.len() <= 253
-        && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') && !l.starts_with('-') && !l.ends_with('-'));
-    if ok { Ok(d) } else { Err(format!("{s:?} is not a valid domain or host name")) }
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(format!("{s:?} is not a valid domain or host name"))
+    }
 }
 
 pub(crate) fn check_header_name(s: &str) -> Result<(), String> {
     if !s.is_empty() && s.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
         Ok(())
     } else {
-        Err(format!("{s:?} is not a valid header field name (printable ASCII, no spaces or colons)"))
+        Err(format!(
+            "{s:?} is not a valid header field name (printable ASCII, no spaces or colons)"
+        ))
     }
 }
 
@@ -360,13 +594,14 @@ pub(crate) fn check_header_value(s: &str) -> Result<(), String> {
 
 /// "Name: value" as one header line.
 pub(crate) fn parse_header_line(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s.split_once(':').ok_or_else(|| format!("{s:?} is not a header line like \"X-CFilter: Encrypt\""))?;
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not a header line like \"X-CFilter: Encrypt\""))?;
     let (name, value) = (name.trim(), value.trim());
     check_header_name(name)?;
     check_header_value(value)?;
     Ok((name.to_string(), value.to_string()))
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -13,14 +13,27 @@ fn embedded_defaults_are_complete_and_match_the_issue() {
     assert_eq!(c.relay.route, Route::Reflect);
     assert_eq!(c.relay.port, 10026);
     assert_eq!(c.server.data_dir, PathBuf::from("./sluice-data"));
-    assert_eq!(c.relay.pass_header, Some(("X-CFilter-Loop".into(), "Reflected".into())));
+    assert_eq!(
+        c.relay.pass_header,
+        Some(("X-CFilter-Loop".into(), "Reflected".into()))
+    );
     assert_eq!(c.inspection.on_failure, OnFailure::TempFail);
     assert_eq!(c.listener.limits, Limits::default());
     assert!(c.listener.extensions.has(Extensions::STARTTLS));
     assert!(c.policies.is_empty());
     assert!(!c.server.trial_mode);
-    assert!(c.listener.allowed_clients.iter().any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap())));
-    assert!(!c.listener.allowed_clients.iter().any(|n| n.contains(&"8.8.8.8".parse::<IpAddr>().unwrap())));
+    assert!(
+        c.listener
+            .allowed_clients
+            .iter()
+            .any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap()))
+    );
+    assert!(
+        !c.listener
+            .allowed_clients
+            .iter()
+            .any(|n| n.contains(&"8.8.8.8".parse::<IpAddr>().unwrap()))
+    );
 }
 
 #[test]
@@ -41,26 +54,45 @@ fn every_default_key_is_present_in_the_embedded_file() {
 
 #[test]
 fn unknown_keys_are_errors_with_location() {
-    assert_eq!(err("[listener]\nadress = \"1.2.3.4:25\"\n").split(": ").next().unwrap(), "test.toml:2:1");
+    assert_eq!(
+        err("[listener]\nadress = \"1.2.3.4:25\"\n")
+            .split(": ")
+            .next()
+            .unwrap(),
+        "test.toml:2:1"
+    );
     assert!(err("[nope]\n").starts_with("test.toml:1:"));
 }
 
 #[test]
 fn type_and_syntax_errors_have_locations() {
-    assert!(err("[listener]\nmax_sessions = \"many\"\n").starts_with("test.toml:2:16:"), "{}", err("[listener]\nmax_sessions = \"many\"\n"));
+    assert!(
+        err("[listener]\nmax_sessions = \"many\"\n").starts_with("test.toml:2:16:"),
+        "{}",
+        err("[listener]\nmax_sessions = \"many\"\n")
+    );
     assert!(err("[listener\n").starts_with("test.toml:1:"));
 }
 
 #[test]
 fn semantic_errors_point_at_the_value() {
     let e = err("[listener]\naddress = \"localhost\"\n");
-    assert!(e.starts_with("test.toml:2:11:") && e.contains("address like"), "{e}");
+    assert!(
+        e.starts_with("test.toml:2:11:") && e.contains("address like"),
+        "{e}"
+    );
     let e = err("[listener]\nallowed_clients = [\"10.0.0.0/8\", \"bogus\"]\n");
-    assert!(e.starts_with("test.toml:2:34:") && e.contains("CIDR"), "{e}");
+    assert!(
+        e.starts_with("test.toml:2:34:") && e.contains("CIDR"),
+        "{e}"
+    );
     let e = err("[listener]\nmax_sessions = 0\n");
     assert!(e.contains("out of range"), "{e}");
     let e = err("[listener]\ncommand_timeout = \"5 parsecs\"\n");
-    assert!(e.starts_with("test.toml:2:19:") && e.contains("unit"), "{e}");
+    assert!(
+        e.starts_with("test.toml:2:19:") && e.contains("unit"),
+        "{e}"
+    );
     let e = err("[relay]\nmode = \"sideways\"\n");
     assert!(e.starts_with("test.toml:2:8:"), "{e}");
 }
@@ -68,20 +100,42 @@ fn semantic_errors_point_at_the_value() {
 #[test]
 fn forward_mode_needs_exactly_one_kind_of_next_hop() {
     assert!(err("[relay]\nmode = \"forward\"\n").contains("at least one entry"));
-    assert!(err("[relay]\nmode = \"forward\"\nhosts = [\"a.example\"]\nmx_domains = [\"b.example\"]\n").contains("not both"));
+    assert!(
+        err("[relay]\nmode = \"forward\"\nhosts = [\"a.example\"]\nmx_domains = [\"b.example\"]\n")
+            .contains("not both")
+    );
     let c = Config::parse("[relay]\nmode = \"forward\"\nport = 25\nhosts = [\"smtp1.example\", \"10.0.0.2:2525\", \"[::1]:26\", \"::2\"]\n", "t").unwrap();
     assert_eq!(
         c.relay.route,
         Route::Hosts(vec![
-            NextHop { host: "smtp1.example".into(), port: 25 },
-            NextHop { host: "10.0.0.2".into(), port: 2525 },
-            NextHop { host: "::1".into(), port: 26 },
-            NextHop { host: "::2".into(), port: 25 },
+            NextHop {
+                host: "smtp1.example".into(),
+                port: 25
+            },
+            NextHop {
+                host: "10.0.0.2".into(),
+                port: 2525
+            },
+            NextHop {
+                host: "::1".into(),
+                port: 26
+            },
+            NextHop {
+                host: "::2".into(),
+                port: 25
+            },
         ])
     );
-    let c = Config::parse("[relay]\nmode = \"forward\"\nmx_domains = [\"Corp.Example.\"]\n", "t").unwrap();
+    let c = Config::parse(
+        "[relay]\nmode = \"forward\"\nmx_domains = [\"Corp.Example.\"]\n",
+        "t",
+    )
+    .unwrap();
     assert_eq!(c.relay.route, Route::Mx(vec!["corp.example".into()]));
-    assert!(err("[relay]\nmode = \"forward\"\nhosts = [\"bad host!\"]\n").contains("not a valid domain"));
+    assert!(
+        err("[relay]\nmode = \"forward\"\nhosts = [\"bad host!\"]\n")
+            .contains("not a valid domain")
+    );
 }
 
 #[test]
@@ -90,16 +144,37 @@ fn policies_are_validated() {
     assert!(err(&p("action = \"block\"")).contains("needs an `id`"));
     assert!(err(&p("id = 1")).contains("needs an `action`"));
     let e = err(&p("id = 1\nregexes = [\"(open\"]\naction = \"log\""));
-    assert!(e.starts_with("test.toml:3:12:") && e.contains("invalid regex"), "{e}");
+    assert!(
+        e.starts_with("test.toml:3:12:") && e.contains("invalid regex"),
+        "{e}"
+    );
     assert!(err(&p("id = 1\naction = \"redirect\"")).contains("redirect_to"));
-    assert!(err(&p("id = 1\naction = \"redirect\"\nredirect_to = \"nobody\"")).contains("email address"));
-    let e = err(&p("id = 1\naction = \"modify\"\nheaders = [\"A: 1\", \"B: 2\", \"C: 3\", \"D: 4\"]"));
-    assert!(e.contains("at most 3 headers") && e.starts_with("test.toml:4:"), "{e}");
-    assert!(err(&p("id = 1\naction = \"modify\"\nheaders = [\"Bad Header: 1\"]")).contains("header field name"));
+    assert!(
+        err(&p(
+            "id = 1\naction = \"redirect\"\nredirect_to = \"nobody\""
+        ))
+        .contains("email address")
+    );
+    let e = err(&p(
+        "id = 1\naction = \"modify\"\nheaders = [\"A: 1\", \"B: 2\", \"C: 3\", \"D: 4\"]",
+    ));
+    assert!(
+        e.contains("at most 3 headers") && e.starts_with("test.toml:4:"),
+        "{e}"
+    );
+    assert!(
+        err(&p(
+            "id = 1\naction = \"modify\"\nheaders = [\"Bad Header: 1\"]"
+        ))
+        .contains("header field name")
+    );
     assert!(err(&p("id = 1\naction = \"modify\"")).contains("needs `subject` or `headers`"));
     assert!(err(&p("id = 1\naction = \"explode\"")).contains("unknown action"));
     assert!(err(&p("id = 1\naction = \"block\"\nreply = \"two\\nlines\"")).contains("one line"));
-    assert!(err("[[policy]]\nid = 1\naction = \"log\"\n[[policy]]\nid = 1\naction = \"log\"\n").contains("used twice"));
+    assert!(
+        err("[[policy]]\nid = 1\naction = \"log\"\n[[policy]]\nid = 1\naction = \"log\"\n")
+            .contains("used twice")
+    );
     let c = Config::parse(&p("id = 9\naction = \"modify\"\nsubject = { mode = \"append\", text = \" [x]\" }\nheaders = [\"X-CFilter: Encrypt\"]\nmode = \"monitor\""), "t").unwrap();
     assert_eq!(c.policies.len(), 1);
 }
@@ -111,9 +186,18 @@ fn tls_files_must_come_in_pairs() {
 
 #[test]
 fn durations_parse() {
-    assert_eq!(value::parse_duration("250ms").unwrap(), Duration::from_millis(250));
-    assert_eq!(value::parse_duration("5m").unwrap(), Duration::from_secs(300));
-    assert_eq!(value::parse_duration("2h").unwrap(), Duration::from_secs(7200));
+    assert_eq!(
+        value::parse_duration("250ms").unwrap(),
+        Duration::from_millis(250)
+    );
+    assert_eq!(
+        value::parse_duration("5m").unwrap(),
+        Duration::from_secs(300)
+    );
+    assert_eq!(
+        value::parse_duration("2h").unwrap(),
+        Duration::from_secs(7200)
+    );
     assert_eq!(value::parse_duration("7").unwrap(), Duration::from_secs(7));
     assert!(value::parse_duration("0s").is_err());
     assert!(value::parse_duration("s").is_err());

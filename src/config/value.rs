@@ -15,13 +15,23 @@ pub enum Error {
     #[error("{file}: {message}")]
     Io { file: String, message: String },
     #[error("{file}:{line}:{col}: {message}")]
-    At { file: String, line: usize, col: usize, message: String },
+    At {
+        file: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
 }
 
 impl Error {
     pub(crate) fn from_toml(e: &toml::de::Error, text: &str, file: &str) -> Error {
         let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
-        Error::At { file: file.to_string(), line, col, message: e.message().trim().to_string() }
+        Error::At {
+            file: file.to_string(),
+            line,
+            col,
+            message: e.message().trim().to_string(),
+        }
     }
 }
 
@@ -41,11 +51,20 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(file: &'a str, user: &'a str, defaults: &'a str) -> Ctx<'a> {
-        Ctx { file, user, defaults }
+        Ctx {
+            file,
+            user,
+            defaults,
+        }
     }
 
     /// The user's value if given, else the default's.
-    pub(crate) fn pick<T>(&'a self, user: raw::V<T>, default: raw::V<T>, key: &str) -> Result<Loc<'a, T>, Error> {
+    pub(crate) fn pick<T>(
+        &'a self,
+        user: raw::V<T>,
+        default: raw::V<T>,
+        key: &str,
+    ) -> Result<Loc<'a, T>, Error> {
         match (user, default) {
             (Some(v), _) => Ok(Loc::new(self, v, true)),
             (None, Some(v)) => Ok(Loc::new(self, v, false)),
@@ -64,9 +83,18 @@ impl<'a> Ctx<'a> {
     }
 
     fn error(&self, span: &Range<usize>, user: bool, message: &str) -> Error {
-        let (file, text) = if user { (self.file, self.user) } else { ("<embedded defaults>", self.defaults) };
+        let (file, text) = if user {
+            (self.file, self.user)
+        } else {
+            ("<embedded defaults>", self.defaults)
+        };
         let (line, col) = line_col(text, span.start);
-        Error::At { file: file.to_string(), line, col, message: message.to_string() }
+        Error::At {
+            file: file.to_string(),
+            line,
+            col,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -81,7 +109,12 @@ pub(crate) struct Loc<'a, T> {
 impl<'a, T> Loc<'a, T> {
     fn new(cx: &'a Ctx<'a>, v: Spanned<T>, user: bool) -> Loc<'a, T> {
         let span = v.span();
-        Loc { cx, value: v.into_inner(), span, user }
+        Loc {
+            cx,
+            value: v.into_inner(),
+            span,
+            user,
+        }
     }
 
     pub(crate) fn value(&self) -> &T {
@@ -104,7 +137,11 @@ impl<'a, T> Loc<'a, T> {
 impl<'a> Loc<'a, u64> {
     pub(crate) fn range(self, min: u64, max: u64) -> Result<u64, Error> {
         let v = self.value;
-        if (min..=max).contains(&v) { Ok(v) } else { Err(self.error(&format!("{v} is out of range: expected {min} to {max}"))) }
+        if (min..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.error(&format!("{v} is out of range: expected {min} to {max}")))
+        }
     }
 }
 
@@ -118,7 +155,11 @@ impl<'a> Loc<'a, String> {
             Some((_, v)) => Ok(*v),
             None => {
                 let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
-                Err(self.error(&format!("unknown value {:?}: expected one of {}", self.value, names.join(", "))))
+                Err(self.error(&format!(
+                    "unknown value {:?}: expected one of {}",
+                    self.value,
+                    names.join(", ")
+                )))
             }
         }
     }
@@ -127,7 +168,10 @@ impl<'a> Loc<'a, String> {
 impl<'a> Loc<'a, Vec<Spanned<String>>> {
     pub(crate) fn items(self) -> Vec<Loc<'a, String>> {
         let (cx, user) = (self.cx, self.user);
-        self.value.into_iter().map(|v| Loc::new(cx, v, user)).collect()
+        self.value
+            .into_iter()
+            .map(|v| Loc::new(cx, v, user))
+            .collect()
     }
 }
 
@@ -136,13 +180,19 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like \"30s\", \"5m\" or \"250ms\""))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like \"30s\", \"5m\" or \"250ms\""))?;
     let d = match unit.trim() {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
-        other => return Err(format!("unknown duration unit {other:?} in {s:?}: use ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {s:?}: use ms, s, m or h"
+            ));
+        }
     };
     if d.is_zero() {
         return Err("a duration must be greater than zero".to_string());
@@ -150,25 +200,50 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-pub(crate) fn build_policies(cx: &Ctx<'_>, list: Vec<Spanned<raw::Policy>>) -> Result<policy::Policies, Error> {
+pub(crate) fn build_policies(
+    cx: &Ctx<'_>,
+    list: Vec<Spanned<raw::Policy>>,
+) -> Result<policy::Policies, Error> {
     let mut specs = Vec::new();
     let mut seen_ids = std::collections::HashSet::new();
     for p in list {
         let whole = cx.user(p);
         let span_err = |m: &str| whole.error(m);
-        let raw::Policy { id, name, mode, keywords, regexes, senders, recipients, action, reply, redirect_to, subject, headers } = whole.value();
-        let id = id.clone().ok_or_else(|| span_err("a policy needs an `id` (a number)"))?;
+        let raw::Policy {
+            id,
+            name,
+            mode,
+            keywords,
+            regexes,
+            senders,
+            recipients,
+            action,
+            reply,
+            redirect_to,
+            subject,
+            headers,
+        } = whole.value();
+        let id = id
+            .clone()
+            .ok_or_else(|| span_err("a policy needs an `id` (a number)"))?;
         let id = cx.user(id);
         let id_num = id.value().to_owned();
         if !seen_ids.insert(id_num) {
             return Err(id.error(&format!("policy id {id_num} is used twice")));
         }
-        let name = name.clone().map(|n| n.into_inner()).unwrap_or_else(|| format!("policy {id_num}"));
+        let name = name
+            .clone()
+            .map(|n| n.into_inner())
+            .unwrap_or_else(|| format!("policy {id_num}"));
         let monitor = match mode.clone() {
             None => false,
-            Some(m) => cx.user(m).choice(&[("enforce", false), ("monitor", true)])?,
+            Some(m) => cx
+                .user(m)
+                .choice(&[("enforce", false), ("monitor", true)])?,
         };
-        let strings = |v: &raw::V<Vec<Spanned<String>>>| -> Vec<Loc<'_, String>> { v.clone().map(|v| cx.user(v).items()).unwrap_or_default() };
+        let strings = |v: &raw::V<Vec<Spanned<String>>>| -> Vec<Loc<'_, String>> {
+            v.clone().map(|v| cx.user(v).items()).unwrap_or_default()
+        };
         let mut keyword_list = Vec::new();
         for k in strings(keywords) {
             if k.value().trim().is_empty() {
@@ -189,17 +264,29 @@ pub(crate) fn build_policies(cx: &Ctx<'_>, list: Vec<Spanned<raw::Policy>>) -> R
         for s in strings(recipients) {
             recipient_list.push(s.take());
         }
-        let action_name = action.clone().ok_or_else(|| span_err("a policy needs an `action`: \"block\", \"redirect\", \"modify\" or \"log\""))?;
+        let action_name = action.clone().ok_or_else(|| {
+            span_err("a policy needs an `action`: \"block\", \"redirect\", \"modify\" or \"log\"")
+        })?;
         let action_loc = cx.user(action_name);
         let kind = action_loc.value().clone();
         let action = match kind.as_str() {
             "block" => {
-                let text = reply.clone().map(|r| cx.user(r)).map(|r| r.parse_with(|s| check_reply_text(s).map(|()| s.clone()))).transpose()?;
-                policy::Action::Block { reply: text.unwrap_or_else(|| policy::DEFAULT_BLOCK_TEXT.to_string()) }
+                let text = reply
+                    .clone()
+                    .map(|r| cx.user(r))
+                    .map(|r| r.parse_with(|s| check_reply_text(s).map(|()| s.clone())))
+                    .transpose()?;
+                policy::Action::Block {
+                    reply: text.unwrap_or_else(|| policy::DEFAULT_BLOCK_TEXT.to_string()),
+                }
             }
             "redirect" => {
-                let to = redirect_to.clone().ok_or_else(|| action_loc.error("action \"redirect\" needs `redirect_to`"))?;
-                let to = cx.user(to).parse_with(|s| policy::check_address(s).map(|()| s.clone()))?;
+                let to = redirect_to
+                    .clone()
+                    .ok_or_else(|| action_loc.error("action \"redirect\" needs `redirect_to`"))?;
+                let to = cx
+                    .user(to)
+                    .parse_with(|s| policy::check_address(s).map(|()| s.clone()))?;
                 policy::Action::Redirect { to }
             }
             "modify" => {
@@ -208,16 +295,29 @@ pub(crate) fn build_policies(cx: &Ctx<'_>, list: Vec<Spanned<raw::Policy>>) -> R
                     Some(s) => {
                         let s = cx.user(s);
                         let raw::Subject { mode, text } = s.value();
-                        let mode = mode.clone().ok_or_else(|| s.error("subject needs `mode`: \"replace\", \"prepend\" or \"append\""))?;
-                        let mode = cx.user(mode).choice(&[("replace", policy::SubjectMode::Replace), ("prepend", policy::SubjectMode::Prepend), ("append", policy::SubjectMode::Append)])?;
-                        let text = text.clone().ok_or_else(|| s.error("subject needs `text`"))?;
-                        let text = cx.user(text).parse_with(|t| super::check_header_value(t).map(|()| t.clone()))?;
+                        let mode = mode.clone().ok_or_else(|| {
+                            s.error("subject needs `mode`: \"replace\", \"prepend\" or \"append\"")
+                        })?;
+                        let mode = cx.user(mode).choice(&[
+                            ("replace", policy::SubjectMode::Replace),
+                            ("prepend", policy::SubjectMode::Prepend),
+                            ("append", policy::SubjectMode::Append),
+                        ])?;
+                        let text = text
+                            .clone()
+                            .ok_or_else(|| s.error("subject needs `text`"))?;
+                        let text = cx
+                            .user(text)
+                            .parse_with(|t| super::check_header_value(t).map(|()| t.clone()))?;
                         Some(policy::SubjectEdit { mode, text })
                     }
                 };
                 let header_items = strings(headers);
                 if header_items.len() > policy::MAX_ADDED_HEADERS {
-                    return Err(header_items[policy::MAX_ADDED_HEADERS].error(&format!("a policy adds at most {} headers", policy::MAX_ADDED_HEADERS)));
+                    return Err(header_items[policy::MAX_ADDED_HEADERS].error(&format!(
+                        "a policy adds at most {} headers",
+                        policy::MAX_ADDED_HEADERS
+                    )));
                 }
                 let mut add_headers = Vec::new();
                 for h in header_items {
@@ -226,12 +326,26 @@ pub(crate) fn build_policies(cx: &Ctx<'_>, list: Vec<Spanned<raw::Policy>>) -> R
                 if subject.is_none() && add_headers.is_empty() {
                     return Err(action_loc.error("action \"modify\" needs `subject` or `headers`"));
                 }
-                policy::Action::Modify { subject, headers: add_headers }
+                policy::Action::Modify {
+                    subject,
+                    headers: add_headers,
+                }
             }
             "log" => policy::Action::Log,
-            other => return Err(action_loc.error(&format!("unknown action {other:?}: expected \"block\", \"redirect\", \"modify\" or \"log\""))),
+            other => return Err(action_loc.error(&format!(
+                "unknown action {other:?}: expected \"block\", \"redirect\", \"modify\" or \"log\""
+            ))),
         };
-        let spec = policy::Spec { id: id_num, name, monitor, keywords: keyword_list, regexes: regex_list, senders: sender_list, recipients: recipient_list, action };
+        let spec = policy::Spec {
+            id: id_num,
+            name,
+            monitor,
+            keywords: keyword_list,
+            regexes: regex_list,
+            senders: sender_list,
+            recipients: recipient_list,
+            action,
+        };
         let compiled = policy::Policy::compile(spec).map_err(|m| span_err(&m))?;
         specs.push(compiled);
     }

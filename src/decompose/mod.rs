@@ -48,7 +48,12 @@ pub fn content(raw: &[u8], max_bytes: usize) -> Content {
         }
         text.push_str(&part);
     }
-    Content { subject, text, truncated, unparsed: false }
+    Content {
+        subject,
+        text,
+        truncated,
+        unparsed: false,
+    }
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -86,7 +91,11 @@ mod tests {
 
     #[test]
     fn never_fails_on_garbage() {
-        for raw in [&b""[..], b"\xff\xfe\x00", b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n"] {
+        for raw in [
+            &b""[..],
+            b"\xff\xfe\x00",
+            b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
+        ] {
             let _ = content(raw, 100);
         }
     }

@@ -20,7 +20,12 @@ pub struct Slot(Arc<Gauge>);
 impl Gauge {
     /// Takes a slot if fewer than `max` are taken (one atomic step: no check-then-increment race).
     pub fn try_acquire(self: &Arc<Self>, max: usize) -> Option<Slot> {
-        self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok().map(|_| Slot(self.clone()))
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.clone()))
     }
 
     pub fn current(&self) -> usize {
@@ -43,7 +48,10 @@ pub struct Listener {
 
 pub fn is_allowed(allowed: &[IpNet], ip: IpAddr) -> bool {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     allowed.iter().any(|net| net.contains(&ip))
@@ -106,7 +114,10 @@ mod tests {
 
     #[test]
     fn gate_matches_cidrs_and_mapped_v4() {
-        let nets: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let nets: Vec<IpNet> = vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
         assert!(is_allowed(&nets, "127.0.0.1".parse().unwrap()));
         assert!(is_allowed(&nets, "::ffff:10.1.2.3".parse().unwrap()));
         assert!(!is_allowed(&nets, "192.0.2.1".parse().unwrap()));

@@ -36,7 +36,9 @@ impl<'a> Iterator for FieldIter<'a> {
                 match memchr::memchr(b'\n', &self.block[end..]) {
                     Some(p) => {
                         end += p + 1;
-                        if end < self.block.len() && (self.block[end] == b' ' || self.block[end] == b'\t') {
+                        if end < self.block.len()
+                            && (self.block[end] == b' ' || self.block[end] == b'\t')
+                        {
                             continue;
                         }
                     }
@@ -57,24 +59,38 @@ impl<'a> Iterator for FieldIter<'a> {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |p| p + 1);
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |p| p + 1);
     &b[s..e]
 }
 
 /// How many `Received:` fields the message carries (loop detection).
 pub fn count(message: &[u8], name: &str) -> usize {
-    fields(message).filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).count()
+    fields(message)
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .count()
 }
 
 /// The first value of a field, unfolded and trimmed (lossy UTF-8).
 pub fn first(message: &[u8], name: &str) -> Option<String> {
-    fields(message).find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| unfold(v))
+    fields(message)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| unfold(v))
 }
 
 pub fn unfold(value: &[u8]) -> String {
     let s = String::from_utf8_lossy(value);
-    s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Prepends header lines (already validated as single lines) to the message.
@@ -82,7 +98,13 @@ pub fn prepend(message: Vec<u8>, lines: &[(String, String)]) -> Vec<u8> {
     if lines.is_empty() {
         return message;
     }
-    let mut out = Vec::with_capacity(message.len() + lines.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        message.len()
+            + lines
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 4)
+                .sum::<usize>(),
+    );
     for (n, v) in lines {
         out.extend_from_slice(n.as_bytes());
         out.extend_from_slice(b": ");
@@ -159,11 +181,21 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -187,7 +219,9 @@ mod tests {
         assert_eq!(first(&out, "subject").as_deref(), Some("[DLP] Hello there"));
         assert_eq!(count(&out, "subject"), 1);
         assert!(out.ends_with(b"\r\n\r\nbody\r\nSubject: not a header\r\n"));
-        assert!(out.starts_with(b"Received: from a\r\nReceived: from b\r\n\tfolded\r\nSubject: [DLP]"));
+        assert!(
+            out.starts_with(b"Received: from a\r\nReceived: from b\r\n\tfolded\r\nSubject: [DLP]")
+        );
     }
 
     #[test]
@@ -200,7 +234,10 @@ mod tests {
 
     #[test]
     fn prepends_lines() {
-        let out = prepend(b"A: 1\r\n\r\n".to_vec(), &[("X-CFilter".into(), "Encrypt".into())]);
+        let out = prepend(
+            b"A: 1\r\n\r\n".to_vec(),
+            &[("X-CFilter".into(), "Encrypt".into())],
+        );
         assert_eq!(out, b"X-CFilter: Encrypt\r\nA: 1\r\n\r\n");
     }
 

@@ -94,7 +94,11 @@ pub struct Recipient {
 
 impl Recipient {
     pub fn plain(address: impl Into<String>) -> Recipient {
-        Recipient { address: address.into(), notify: Notify::default(), orcpt: None }
+        Recipient {
+            address: address.into(),
+            notify: Notify::default(),
+            orcpt: None,
+        }
     }
 }
 

@@ -36,7 +36,11 @@ fn inspector(extra: &str) -> Inspector {
 }
 
 fn env() -> Envelope {
-    Envelope { sender: "a@corp.example".into(), params: Default::default(), recipients: vec![Recipient::plain("b@partner.example")] }
+    Envelope {
+        sender: "a@corp.example".into(),
+        params: Default::default(),
+        recipients: vec![Recipient::plain("b@partner.example")],
+    }
 }
 
 fn msg(subject: &str, body: &str) -> Vec<u8> {
@@ -51,7 +55,10 @@ fn outcome(i: &Inspector, m: Vec<u8>) -> Outcome {
 
 fn relayed(o: Outcome) -> (Vec<u8>, Option<Vec<String>>) {
     match o {
-        Outcome::Relay { message, redirect_to } => (message, redirect_to),
+        Outcome::Relay {
+            message,
+            redirect_to,
+        } => (message, redirect_to),
         other => panic!("expected relay, got {other:?}"),
     }
 }
@@ -60,7 +67,14 @@ fn relayed(o: Outcome) -> (Vec<u8>, Option<Vec<String>>) {
 fn clean_mail_gets_only_the_pass_header() {
     let (m, to) = relayed(outcome(&inspector(""), msg("Hi", "hello")));
     assert_eq!(to, None);
-    assert_eq!(m, [b"X-CFilter-Loop: Reflected\r\n".as_slice(), &msg("Hi", "hello")].concat());
+    assert_eq!(
+        m,
+        [
+            b"X-CFilter-Loop: Reflected\r\n".as_slice(),
+            &msg("Hi", "hello")
+        ]
+        .concat()
+    );
 }
 
 #[test]
@@ -68,7 +82,10 @@ fn block_uses_the_configured_text() {
     match outcome(&inspector(""), msg("Hi", "please blockme now")) {
         Outcome::Refuse { reply, reason } => {
             assert_eq!(reason, "policy");
-            assert_eq!(reply.to_bytes(true), b"550 5.7.1 Blocked by DLP: contact security@corp.example\r\n");
+            assert_eq!(
+                reply.to_bytes(true),
+                b"550 5.7.1 Blocked by DLP: contact security@corp.example\r\n"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -84,12 +101,18 @@ fn redirect_and_modify_combine_and_tag() {
     assert_eq!(header::first(&m, "X-dlp-policyid").as_deref(), Some("2"));
     let guid = header::first(&m, "X-dlp-uniquemsgid").unwrap();
     assert_eq!(guid.len(), 36);
-    assert!(guid.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase() || c == '-'));
+    assert!(
+        guid.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase() || c == '-')
+    );
 }
 
 #[test]
 fn trial_mode_and_monitor_change_nothing() {
-    let (m, to) = relayed(outcome(&inspector("[server]\ntrial_mode = true"), msg("Hi", "blockme tag")));
+    let (m, to) = relayed(outcome(
+        &inspector("[server]\ntrial_mode = true"),
+        msg("Hi", "blockme tag"),
+    ));
     assert_eq!(to, None);
     assert_eq!(header::first(&m, "subject").as_deref(), Some("Hi"));
     assert_eq!(header::count(&m, "X-dlp-uniquemsgid"), 0);
@@ -100,9 +123,15 @@ fn trial_mode_and_monitor_change_nothing() {
 
 #[test]
 fn pass_header_can_be_renamed_or_disabled() {
-    let (m, _) = relayed(outcome(&inspector("[relay.pass_header]\nname = \"X-Filter-Loop\"\nvalue = \"Done\""), msg("Hi", "x")));
+    let (m, _) = relayed(outcome(
+        &inspector("[relay.pass_header]\nname = \"X-Filter-Loop\"\nvalue = \"Done\""),
+        msg("Hi", "x"),
+    ));
     assert_eq!(header::first(&m, "X-Filter-Loop").as_deref(), Some("Done"));
-    let (m, _) = relayed(outcome(&inspector("[relay.pass_header]\nenabled = false"), msg("Hi", "x")));
+    let (m, _) = relayed(outcome(
+        &inspector("[relay.pass_header]\nenabled = false"),
+        msg("Hi", "x"),
+    ));
     assert_eq!(m, msg("Hi", "x"));
 }
 
@@ -115,7 +144,9 @@ fn too_many_received_headers_is_a_loop() {
     let mut more = b"Received: d\r\n".to_vec();
     more.extend(m);
     match outcome(&i, more) {
-        Outcome::Refuse { reply, .. } => assert_eq!((reply.code, reply.enhanced), (554, Some([5, 4, 6]))),
+        Outcome::Refuse { reply, .. } => {
+            assert_eq!((reply.code, reply.enhanced), (554, Some([5, 4, 6])))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -123,15 +154,25 @@ fn too_many_received_headers_is_a_loop() {
 #[test]
 fn failed_open_inspection_passes_tagged() {
     let i = inspector("[inspection]\non_failure = \"pass\"");
-    let (m, _) = relayed(i.decide(MessageId::random(), msg("Hi", "blockme"), &Inspection::FailedOpen("boom".into())));
-    assert_eq!(header::first(&m, "X-Sluice-Inspection").as_deref(), Some("failed"));
+    let (m, _) = relayed(i.decide(
+        MessageId::random(),
+        msg("Hi", "blockme"),
+        &Inspection::FailedOpen("boom".into()),
+    ));
+    assert_eq!(
+        header::first(&m, "X-Sluice-Inspection").as_deref(),
+        Some("failed")
+    );
 }
 
 #[test]
 fn only_policy_decisions_are_permanent() {
     use crate::relay::client::Error as C;
     let failures = [
-        Failure::NoNextHop(crate::relay::Error::Unreachable { attempts: 2, last: "x".into() }),
+        Failure::NoNextHop(crate::relay::Error::Unreachable {
+            attempts: 2,
+            last: "x".into(),
+        }),
         Failure::NoNextHop(crate::relay::Error::Tls("x".into())),
         Failure::NoNextHop(crate::relay::Error::Dns("x".into())),
         Failure::NextHop(C::Timeout("DATA")),
@@ -144,6 +185,17 @@ fn only_policy_decisions_are_permanent() {
     for f in failures {
         assert!(f.reply().is_transient(), "{f} -> {}", f.reply());
     }
-    assert_eq!(Failure::NoNextHop(crate::relay::Error::Unreachable { attempts: 1, last: String::new() }).reply().enhanced, Some([4, 4, 1]));
-    assert_eq!(Failure::Inspection(String::new()).reply().enhanced, Some([4, 3, 0]));
+    assert_eq!(
+        Failure::NoNextHop(crate::relay::Error::Unreachable {
+            attempts: 1,
+            last: String::new()
+        })
+        .reply()
+        .enhanced,
+        Some([4, 4, 1])
+    );
+    assert_eq!(
+        Failure::Inspection(String::new()).reply().enhanced,
+        Some([4, 3, 0])
+    );
 }

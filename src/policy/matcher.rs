@@ -10,7 +10,12 @@ pub fn regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("syntax error")))
+        .map_err(|e| {
+            format!(
+                "invalid regex: {}",
+                e.to_string().lines().last().unwrap_or("syntax error")
+            )
+        })
 }
 
 pub fn check_regex(pattern: &str) -> Result<(), String> {
@@ -20,9 +25,19 @@ pub fn check_regex(pattern: &str) -> Result<(), String> {
 /// A plausible mailbox: `local@domain`, no spaces or angle brackets.
 pub fn check_address(address: &str) -> Result<(), String> {
     let ok = address.len() <= 254
-        && address.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && d.contains('.') | d.eq_ignore_ascii_case("localhost"))
-        && !address.bytes().any(|b| b.is_ascii_whitespace() || b == b'<' || b == b'>' || b.is_ascii_control());
-    if ok { Ok(()) } else { Err(format!("{address:?} is not an email address like review@example.com")) }
+        && address.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && !d.is_empty() && d.contains('.') | d.eq_ignore_ascii_case("localhost")
+        })
+        && !address
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'<' || b == b'>' || b.is_ascii_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{address:?} is not an email address like review@example.com"
+        ))
+    }
 }
 
 /// A set of keywords matched as whole words, case-insensitively (Unicode lower-casing).
@@ -34,7 +49,10 @@ pub struct Keywords {
 impl Keywords {
     pub fn new(words: &[String]) -> Result<Keywords, String> {
         let lowered: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
-        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&lowered).map_err(|e| format!("keyword list: {e}"))?;
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&lowered)
+            .map_err(|e| format!("keyword list: {e}"))?;
         Ok(Keywords { automaton })
     }
 
@@ -123,6 +141,10 @@ mod tests {
         assert!(check_address("review").is_err());
         assert!(check_address("a b@example.com").is_err());
         assert!(check_regex(r"\d{3}-\d{2}").is_ok());
-        assert!(check_regex(r"(unclosed").unwrap_err().contains("invalid regex"));
+        assert!(
+            check_regex(r"(unclosed")
+                .unwrap_err()
+                .contains("invalid regex")
+        );
     }
 }

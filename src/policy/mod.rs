@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::decompose::Content;
 use crate::message::Envelope;
-pub use matcher::{check_address, check_regex};
 use matcher::{Glob, Keywords};
+pub use matcher::{check_address, check_regex};
 
 pub const DEFAULT_BLOCK_TEXT: &str = "Message blocked by data loss prevention policy";
 /// The seed's limit: a Modify rule adds up to three header lines.
@@ -44,9 +44,16 @@ impl SubjectEdit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Block { reply: String },
-    Redirect { to: String },
-    Modify { subject: Option<SubjectEdit>, headers: Vec<(String, String)> },
+    Block {
+        reply: String,
+    },
+    Redirect {
+        to: String,
+    },
+    Modify {
+        subject: Option<SubjectEdit>,
+        headers: Vec<(String, String)>,
+    },
     Log,
 }
 
@@ -95,11 +102,25 @@ pub struct Policy {
 
 impl Policy {
     pub fn compile(spec: Spec) -> Result<Policy, String> {
-        let keywords = if spec.keywords.is_empty() { None } else { Some(Keywords::new(&spec.keywords)?) };
-        let regexes = spec.regexes.iter().map(|r| matcher::regex(r)).collect::<Result<Vec<_>, _>>()?;
+        let keywords = if spec.keywords.is_empty() {
+            None
+        } else {
+            Some(Keywords::new(&spec.keywords)?)
+        };
+        let regexes = spec
+            .regexes
+            .iter()
+            .map(|r| matcher::regex(r))
+            .collect::<Result<Vec<_>, _>>()?;
         let senders = spec.senders.iter().map(|g| Glob::new(g)).collect();
         let recipients = spec.recipients.iter().map(|g| Glob::new(g)).collect();
-        Ok(Policy { spec, keywords, regexes, senders, recipients })
+        Ok(Policy {
+            spec,
+            keywords,
+            regexes,
+            senders,
+            recipients,
+        })
     }
 
     /// Whether every condition given holds: sender AND recipient AND (any keyword OR any regex).
@@ -107,7 +128,12 @@ impl Policy {
         if !self.senders.is_empty() && !self.senders.iter().any(|g| g.matches(&envelope.sender)) {
             return false;
         }
-        if !self.recipients.is_empty() && !envelope.recipients.iter().any(|r| self.recipients.iter().any(|g| g.matches(&r.address))) {
+        if !self.recipients.is_empty()
+            && !envelope
+                .recipients
+                .iter()
+                .any(|r| self.recipients.iter().any(|g| g.matches(&r.address)))
+        {
             return false;
         }
         if self.keywords.is_none() && self.regexes.is_empty() {
@@ -119,7 +145,9 @@ impl Policy {
         {
             return true;
         }
-        self.regexes.iter().any(|r| texts.iter().any(|t| r.is_match(t)))
+        self.regexes
+            .iter()
+            .any(|r| texts.iter().any(|t| r.is_match(t)))
     }
 }
 
@@ -141,9 +169,15 @@ pub struct Hit {
 pub enum Decision {
     #[default]
     Pass,
-    Block { reply: String },
+    Block {
+        reply: String,
+    },
     /// Relay, possibly to replaced recipients, with edits.
-    Relay { redirect_to: Vec<String>, subject: Vec<SubjectEdit>, headers: Vec<(String, String)> },
+    Relay {
+        redirect_to: Vec<String>,
+        subject: Vec<SubjectEdit>,
+        headers: Vec<(String, String)>,
+    },
 }
 
 /// The outcome of evaluating every policy against one message.
@@ -185,7 +219,12 @@ impl Policies {
             if !p.matches(envelope, content) {
                 continue;
             }
-            verdict.hits.push(Hit { id: p.spec.id, name: p.spec.name.clone(), action: p.spec.action.name(), monitor: p.spec.monitor });
+            verdict.hits.push(Hit {
+                id: p.spec.id,
+                name: p.spec.name.clone(),
+                action: p.spec.action.name(),
+                monitor: p.spec.monitor,
+            });
             if p.spec.monitor {
                 continue;
             }
@@ -198,7 +237,10 @@ impl Policies {
                         redirect_to.push(to.clone());
                     }
                 }
-                Action::Modify { subject: s, headers: h } => {
+                Action::Modify {
+                    subject: s,
+                    headers: h,
+                } => {
                     subject.extend(s.iter().cloned());
                     for line in h {
                         if !headers.contains(line) {
@@ -214,9 +256,15 @@ impl Policies {
         };
         verdict.deciding_policy = Some(top.spec.id);
         verdict.decision = match &top.spec.action {
-            Action::Block { reply } => Decision::Block { reply: reply.clone() },
+            Action::Block { reply } => Decision::Block {
+                reply: reply.clone(),
+            },
             Action::Log => Decision::Pass,
-            Action::Redirect { .. } | Action::Modify { .. } => Decision::Relay { redirect_to, subject, headers },
+            Action::Redirect { .. } | Action::Modify { .. } => Decision::Relay {
+                redirect_to,
+                subject,
+                headers,
+            },
         };
         verdict
     }

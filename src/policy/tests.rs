@@ -4,19 +4,41 @@ use super::*;
 use crate::message::Recipient;
 
 fn spec(id: u64, action: Action) -> Spec {
-    Spec { id, name: format!("p{id}"), monitor: false, keywords: vec!["secret".into()], regexes: vec![], senders: vec![], recipients: vec![], action }
+    Spec {
+        id,
+        name: format!("p{id}"),
+        monitor: false,
+        keywords: vec!["secret".into()],
+        regexes: vec![],
+        senders: vec![],
+        recipients: vec![],
+        action,
+    }
 }
 
 fn env(sender: &str, rcpts: &[&str]) -> Envelope {
-    Envelope { sender: sender.into(), params: Default::default(), recipients: rcpts.iter().map(|r| Recipient::plain(*r)).collect() }
+    Envelope {
+        sender: sender.into(),
+        params: Default::default(),
+        recipients: rcpts.iter().map(|r| Recipient::plain(*r)).collect(),
+    }
 }
 
 fn text(s: &str) -> Content {
-    Content { subject: String::new(), text: s.into(), truncated: false, unparsed: false }
+    Content {
+        subject: String::new(),
+        text: s.into(),
+        truncated: false,
+        unparsed: false,
+    }
 }
 
 fn policies(list: Vec<Spec>) -> Policies {
-    Policies::new(list.into_iter().map(|s| Policy::compile(s).unwrap()).collect())
+    Policies::new(
+        list.into_iter()
+            .map(|s| Policy::compile(s).unwrap())
+            .collect(),
+    )
 }
 
 #[test]
@@ -29,19 +51,62 @@ fn no_match_passes() {
 
 #[test]
 fn block_beats_redirect_beats_modify() {
-    let modify = Action::Modify { subject: Some(SubjectEdit { mode: SubjectMode::Prepend, text: "[S] ".into() }), headers: vec![("X-CFilter".into(), "Encrypt".into())] };
-    let p = policies(vec![spec(1, modify.clone()), spec(2, Action::Redirect { to: "review@x.com".into() }), spec(3, Action::Block { reply: "stop".into() })]);
+    let modify = Action::Modify {
+        subject: Some(SubjectEdit {
+            mode: SubjectMode::Prepend,
+            text: "[S] ".into(),
+        }),
+        headers: vec![("X-CFilter".into(), "Encrypt".into())],
+    };
+    let p = policies(vec![
+        spec(1, modify.clone()),
+        spec(
+            2,
+            Action::Redirect {
+                to: "review@x.com".into(),
+            },
+        ),
+        spec(
+            3,
+            Action::Block {
+                reply: "stop".into(),
+            },
+        ),
+    ]);
     let v = p.evaluate(&env("a@x.com", &["b@y.com"]), &text("a secret"));
-    assert_eq!(v.decision, Decision::Block { reply: "stop".into() });
+    assert_eq!(
+        v.decision,
+        Decision::Block {
+            reply: "stop".into()
+        }
+    );
     assert_eq!(v.deciding_policy, Some(3));
     assert_eq!(v.hits.len(), 3);
 
-    let p = policies(vec![spec(1, modify), spec(2, Action::Redirect { to: "review@x.com".into() })]);
+    let p = policies(vec![
+        spec(1, modify),
+        spec(
+            2,
+            Action::Redirect {
+                to: "review@x.com".into(),
+            },
+        ),
+    ]);
     let v = p.evaluate(&env("a@x.com", &["b@y.com"]), &text("a secret"));
-    let Decision::Relay { redirect_to, subject, headers } = v.decision else { panic!("{v:?}") };
+    let Decision::Relay {
+        redirect_to,
+        subject,
+        headers,
+    } = v.decision
+    else {
+        panic!("{v:?}")
+    };
     assert_eq!(redirect_to, vec!["review@x.com".to_string()]);
     assert_eq!(subject.len(), 1);
-    assert_eq!(headers, vec![("X-CFilter".to_string(), "Encrypt".to_string())]);
+    assert_eq!(
+        headers,
+        vec![("X-CFilter".to_string(), "Encrypt".to_string())]
+    );
     assert_eq!(v.deciding_policy, Some(2));
 }
 
@@ -60,10 +125,37 @@ fn sender_recipient_and_content_must_all_hold() {
     s.senders = vec!["*@corp.example".into()];
     s.recipients = vec!["*@partner.example".into()];
     let p = policies(vec![s]);
-    assert!(p.evaluate(&env("me@corp.example", &["you@other.example", "them@partner.example"]), &text("secret")).violated());
-    assert!(!p.evaluate(&env("me@else.example", &["them@partner.example"]), &text("secret")).violated());
-    assert!(!p.evaluate(&env("me@corp.example", &["you@other.example"]), &text("secret")).violated());
-    assert!(!p.evaluate(&env("me@corp.example", &["them@partner.example"]), &text("public")).violated());
+    assert!(
+        p.evaluate(
+            &env(
+                "me@corp.example",
+                &["you@other.example", "them@partner.example"]
+            ),
+            &text("secret")
+        )
+        .violated()
+    );
+    assert!(
+        !p.evaluate(
+            &env("me@else.example", &["them@partner.example"]),
+            &text("secret")
+        )
+        .violated()
+    );
+    assert!(
+        !p.evaluate(
+            &env("me@corp.example", &["you@other.example"]),
+            &text("secret")
+        )
+        .violated()
+    );
+    assert!(
+        !p.evaluate(
+            &env("me@corp.example", &["them@partner.example"]),
+            &text("public")
+        )
+        .violated()
+    );
 }
 
 #[test]
@@ -72,7 +164,10 @@ fn regex_over_subject() {
     s.keywords.clear();
     s.regexes = vec![r"\b\d{3}-\d{2}-\d{4}\b".into()];
     let p = policies(vec![s]);
-    let c = Content { subject: "ssn 123-45-6789".into(), ..text("") };
+    let c = Content {
+        subject: "ssn 123-45-6789".into(),
+        ..text("")
+    };
     assert!(p.evaluate(&env("a@x.com", &["b@y.com"]), &c).violated());
 }
 

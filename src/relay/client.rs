@@ -76,7 +76,11 @@ pub struct Connection {
     pub label: String,
 }
 
-async fn timed<T>(d: Duration, what: &'static str, f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+async fn timed<T>(
+    d: Duration,
+    what: &'static str,
+    f: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     f.or(async {
         smol::Timer::after(d).await;
         Err(Error::Timeout(what))
@@ -84,16 +88,25 @@ async fn timed<T>(d: Duration, what: &'static str, f: impl std::future::Future<O
     .await
 }
 
-async fn tcp_connect(addr: SocketAddr, source: Option<std::net::IpAddr>) -> Result<smol::net::TcpStream, std::io::Error> {
+async fn tcp_connect(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> Result<smol::net::TcpStream, std::io::Error> {
     let Some(src) = source else {
         return smol::net::TcpStream::connect(addr).await;
     };
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     socket.bind(&SocketAddr::new(src, 0).into())?;
     socket.set_nonblocking(true)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc_einprogress()) || e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc_einprogress())
+                || e.kind() == std::io::ErrorKind::WouldBlock => {}
         Err(e) => return Err(e),
     }
     let std_stream: std::net::TcpStream = socket.into();
@@ -111,10 +124,26 @@ const fn libc_einprogress() -> i32 {
 
 impl Connection {
     /// Connects, reads the greeting, says EHLO and, when `want_tls`, upgrades with STARTTLS.
-    pub async fn open(addr: SocketAddr, name: ServerName<'static>, opts: &Options, want_tls: bool) -> Result<Connection, Error> {
-        let tcp = timed(opts.connect_timeout, "TCP connect", async { tcp_connect(addr, opts.source).await.map_err(|e| Error::Connect(addr, e)) }).await?;
+    pub async fn open(
+        addr: SocketAddr,
+        name: ServerName<'static>,
+        opts: &Options,
+        want_tls: bool,
+    ) -> Result<Connection, Error> {
+        let tcp = timed(opts.connect_timeout, "TCP connect", async {
+            tcp_connect(addr, opts.source)
+                .await
+                .map_err(|e| Error::Connect(addr, e))
+        })
+        .await?;
         let _ = tcp.set_nodelay(true);
-        let mut conn = Connection { stream: Stream::Plain(tcp), buf: Vec::with_capacity(1024), caps: Capabilities::default(), opts: opts.clone(), label: addr.to_string() };
+        let mut conn = Connection {
+            stream: Stream::Plain(tcp),
+            buf: Vec::with_capacity(1024),
+            caps: Capabilities::default(),
+            opts: opts.clone(),
+            label: addr.to_string(),
+        };
         let greeting = conn.read_reply(opts.command_timeout, "greeting").await?;
         if greeting.code != 220 {
             return Err(Error::Refused(greeting));
@@ -132,7 +161,13 @@ impl Connection {
                 return Err(Error::Protocol("STARTTLS on a TLS stream".into()));
             };
             let connector = futures_rustls::TlsConnector::from(opts.tls.clone());
-            let tls = timed(opts.command_timeout, "TLS handshake", async { connector.connect(name, tcp).await.map_err(|e| Error::TlsHandshake(e.to_string())) }).await?;
+            let tls = timed(opts.command_timeout, "TLS handshake", async {
+                connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| Error::TlsHandshake(e.to_string()))
+            })
+            .await?;
             conn.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
             conn.buf.clear();
             conn.hello().await?;
@@ -152,9 +187,16 @@ impl Connection {
         let ehlo = format!("EHLO {}\r\n", self.opts.helo_name);
         let r = self.command(ehlo.as_bytes(), "EHLO").await?;
         if r.code == 250 {
-            let mut caps = Capabilities { esmtp: true, ..Capabilities::default() };
+            let mut caps = Capabilities {
+                esmtp: true,
+                ..Capabilities::default()
+            };
             for line in r.lines.iter().skip(1) {
-                let kw = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                let kw = line
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
                 match kw.as_str() {
                     "SIZE" => caps.size = true,
                     "8BITMIME" => caps.eightbitmime = true,
@@ -181,7 +223,12 @@ impl Connection {
     }
 
     /// MAIL FROM with the parameters the next hop understands.
-    pub async fn mail(&mut self, sender: &str, params: &MailParams, size: Option<usize>) -> Result<Reply, Error> {
+    pub async fn mail(
+        &mut self,
+        sender: &str,
+        params: &MailParams,
+        size: Option<usize>,
+    ) -> Result<Reply, Error> {
         let mut cmd = format!("MAIL FROM:<{sender}>");
         if self.caps.size
             && let Some(s) = size.or(params.size)
@@ -235,8 +282,14 @@ impl Connection {
         let mut wire = Vec::new();
         stuff(message, &mut wire);
         let t = self.opts.data_timeout;
-        timed(t, "sending DATA", async { self.stream.write_all(&wire).await.map_err(Error::Lost) }).await?;
-        timed(t, "sending DATA", async { self.stream.flush().await.map_err(Error::Lost) }).await?;
+        timed(t, "sending DATA", async {
+            self.stream.write_all(&wire).await.map_err(Error::Lost)
+        })
+        .await?;
+        timed(t, "sending DATA", async {
+            self.stream.flush().await.map_err(Error::Lost)
+        })
+        .await?;
         self.read_reply(t, "end of DATA").await
     }
 
@@ -247,7 +300,10 @@ impl Connection {
     /// Says QUIT and waits briefly for the answer; errors are of no interest any more.
     pub async fn quit(mut self) {
         let _ = timed(Duration::from_secs(5), "QUIT", async {
-            self.stream.write_all(b"QUIT\r\n").await.map_err(Error::Lost)?;
+            self.stream
+                .write_all(b"QUIT\r\n")
+                .await
+                .map_err(Error::Lost)?;
             self.stream.flush().await.map_err(Error::Lost)?;
             self.read_reply(Duration::from_secs(5), "QUIT").await
         })
@@ -274,11 +330,18 @@ impl Connection {
         let mut code = 0u16;
         loop {
             let line = self.read_line().await?;
-            let parsed = parse_reply_line(&line).ok_or_else(|| Error::Protocol(format!("malformed reply line {:?}", String::from_utf8_lossy(&line[..line.len().min(80)]))))?;
+            let parsed = parse_reply_line(&line).ok_or_else(|| {
+                Error::Protocol(format!(
+                    "malformed reply line {:?}",
+                    String::from_utf8_lossy(&line[..line.len().min(80)])
+                ))
+            })?;
             if lines.is_empty() {
                 code = parsed.0;
             } else if parsed.0 != code {
-                return Err(Error::Protocol("reply code changed inside a multi-line reply".into()));
+                return Err(Error::Protocol(
+                    "reply code changed inside a multi-line reply".into(),
+                ));
             }
             lines.push(parsed.2);
             if parsed.1 {
@@ -301,7 +364,11 @@ impl Connection {
                 }
             }
         }
-        Ok(Reply { code, enhanced, lines })
+        Ok(Reply {
+            code,
+            enhanced,
+            lines,
+        })
     }
 
     async fn read_line(&mut self) -> Result<Vec<u8>, Error> {
@@ -376,12 +443,21 @@ mod tests {
 
     #[test]
     fn parses_reply_lines_and_enhanced_codes() {
-        assert_eq!(parse_reply_line(b"250-mx Hello"), Some((250, false, "mx Hello".into())));
-        assert_eq!(parse_reply_line(b"550 5.1.1 No such user"), Some((550, true, "5.1.1 No such user".into())));
+        assert_eq!(
+            parse_reply_line(b"250-mx Hello"),
+            Some((250, false, "mx Hello".into()))
+        );
+        assert_eq!(
+            parse_reply_line(b"550 5.1.1 No such user"),
+            Some((550, true, "5.1.1 No such user".into()))
+        );
         assert_eq!(parse_reply_line(b"250"), Some((250, true, String::new())));
         assert_eq!(parse_reply_line(b"25x ok"), None);
         assert_eq!(parse_reply_line(b"999 ok"), None);
-        assert_eq!(split_enhanced("5.1.1 No such user", 550), Some(([5, 1, 1], "No such user".into())));
+        assert_eq!(
+            split_enhanced("5.1.1 No such user", 550),
+            Some(([5, 1, 1], "No such user".into()))
+        );
         assert_eq!(split_enhanced("4.1.1 mismatch", 550), None);
         assert_eq!(split_enhanced("Hello", 250), None);
         assert_eq!(xtext("a+b=c d@x"), "a+2Bb+3Dc+20d@x");

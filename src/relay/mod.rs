@@ -45,7 +45,11 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(cfg: config::Relay, resolver: dns::Resolver, tls: Arc<rustls::ClientConfig>) -> Relay {
+    pub fn new(
+        cfg: config::Relay,
+        resolver: dns::Resolver,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Relay {
         let opts = client::Options {
             helo_name: cfg.helo_name.clone(),
             source: cfg.source_address,
@@ -54,7 +58,12 @@ impl Relay {
             data_timeout: cfg.data_timeout,
             tls,
         };
-        Relay { cfg, resolver, opts, rotation: AtomicUsize::new(0) }
+        Relay {
+            cfg,
+            resolver,
+            opts,
+            rotation: AtomicUsize::new(0),
+        }
     }
 
     /// Whether this message's connection must use TLS, given how the upstream connected.
@@ -121,7 +130,10 @@ impl Relay {
         match &self.cfg.route {
             Route::Reflect => {
                 let ip = origin.peer.ip();
-                vec![Ok(vec![Target { addr: SocketAddr::new(ip, port), name: ip.to_string() }])]
+                vec![Ok(vec![Target {
+                    addr: SocketAddr::new(ip, port),
+                    name: ip.to_string(),
+                }])]
             }
             Route::Hosts(hosts) => {
                 let mut out = Vec::new();
@@ -134,15 +146,29 @@ impl Relay {
                 let mut out = Vec::new();
                 for d in domains {
                     match self.resolver.mx(d).await {
-                        Ok(records) if records.len() == 1 && records[0].exchange.is_empty() => out.push(Err(format!("{d}: null MX, domain accepts no mail"))),
+                        Ok(records) if records.len() == 1 && records[0].exchange.is_empty() => {
+                            out.push(Err(format!("{d}: null MX, domain accepts no mail")))
+                        }
                         Ok(records) if records.is_empty() => {
                             // RFC 5321 5.1: no MX means the domain itself is the implicit MX.
-                            out.push(self.resolve_host(&NextHop { host: d.clone(), port }).await);
+                            out.push(
+                                self.resolve_host(&NextHop {
+                                    host: d.clone(),
+                                    port,
+                                })
+                                .await,
+                            );
                         }
                         Ok(records) => {
                             let spin = self.rotation.fetch_add(1, Ordering::Relaxed);
                             for exchange in mx_order(records, spin) {
-                                out.push(self.resolve_host(&NextHop { host: exchange, port }).await);
+                                out.push(
+                                    self.resolve_host(&NextHop {
+                                        host: exchange,
+                                        port,
+                                    })
+                                    .await,
+                                );
                             }
                         }
                         Err(e) => out.push(Err(format!("{d}: {e}"))),
@@ -155,10 +181,23 @@ impl Relay {
 
     async fn resolve_host(&self, hop: &NextHop) -> Result<Vec<Target>, String> {
         if let Ok(ip) = hop.host.parse::<IpAddr>() {
-            return Ok(vec![Target { addr: SocketAddr::new(ip, hop.port), name: hop.host.clone() }]);
+            return Ok(vec![Target {
+                addr: SocketAddr::new(ip, hop.port),
+                name: hop.host.clone(),
+            }]);
         }
-        let ips = self.resolver.ips(&hop.host).await.map_err(|e| format!("{}: {e}", hop.host))?;
-        Ok(ips.into_iter().map(|ip| Target { addr: SocketAddr::new(ip, hop.port), name: hop.host.clone() }).collect())
+        let ips = self
+            .resolver
+            .ips(&hop.host)
+            .await
+            .map_err(|e| format!("{}: {e}", hop.host))?;
+        Ok(ips
+            .into_iter()
+            .map(|ip| Target {
+                addr: SocketAddr::new(ip, hop.port),
+                name: hop.host.clone(),
+            })
+            .collect())
     }
 }
 
@@ -173,7 +212,10 @@ pub fn mx_order(mut records: Vec<dns::Mx>, spin: usize) -> Vec<String> {
     let mut i = 0;
     while i < records.len() {
         let pref = records[i].preference;
-        let j = records[i..].iter().position(|r| r.preference != pref).map_or(records.len(), |k| i + k);
+        let j = records[i..]
+            .iter()
+            .position(|r| r.preference != pref)
+            .map_or(records.len(), |k| i + k);
         let group = &records[i..j];
         let n = group.len();
         for k in 0..n {
@@ -189,14 +231,28 @@ mod tests {
     use super::*;
 
     fn mx(p: u16, e: &str) -> dns::Mx {
-        dns::Mx { preference: p, exchange: e.to_string() }
+        dns::Mx {
+            preference: p,
+            exchange: e.to_string(),
+        }
     }
 
     #[test]
     fn mx_order_is_by_preference_and_rotates_equal_ones() {
-        let recs = vec![mx(40, "smtp4"), mx(10, "smtp1"), mx(10, "smtp2"), mx(10, "smtp3")];
-        assert_eq!(mx_order(recs.clone(), 0), ["smtp1", "smtp2", "smtp3", "smtp4"]);
-        assert_eq!(mx_order(recs.clone(), 1), ["smtp2", "smtp3", "smtp1", "smtp4"]);
+        let recs = vec![
+            mx(40, "smtp4"),
+            mx(10, "smtp1"),
+            mx(10, "smtp2"),
+            mx(10, "smtp3"),
+        ];
+        assert_eq!(
+            mx_order(recs.clone(), 0),
+            ["smtp1", "smtp2", "smtp3", "smtp4"]
+        );
+        assert_eq!(
+            mx_order(recs.clone(), 1),
+            ["smtp2", "smtp3", "smtp1", "smtp4"]
+        );
         assert_eq!(mx_order(recs, 2), ["smtp3", "smtp1", "smtp2", "smtp4"]);
     }
 }

@@ -21,7 +21,13 @@ impl Downstream {
     }
 
     /// MAIL FROM at the next hop, connecting first when needed. The reply is what the upstream gets.
-    pub(super) async fn mail(&mut self, relay: &Relay, origin: &Origin, sender: &str, params: &MailParams) -> Reply {
+    pub(super) async fn mail(
+        &mut self,
+        relay: &Relay,
+        origin: &Origin,
+        sender: &str,
+        params: &MailParams,
+    ) -> Reply {
         // A kept connection may have been closed by the next hop meanwhile: retry once on a fresh one.
         for fresh in [self.conn.is_none(), true] {
             if fresh {
@@ -37,10 +43,14 @@ impl Downstream {
                     }
                 }
             }
-            let Some(conn) = self.conn.as_mut() else { continue };
+            let Some(conn) = self.conn.as_mut() else {
+                continue;
+            };
             match conn.mail(sender, params, None).await {
                 Ok(r) => return r,
-                Err(e) if !fresh => tracing::debug!(error = %e, "kept next-hop connection failed; reconnecting"),
+                Err(e) if !fresh => {
+                    tracing::debug!(error = %e, "kept next-hop connection failed; reconnecting")
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "next hop failed at MAIL");
                     self.drop_conn();
@@ -85,7 +95,13 @@ impl Downstream {
     }
 
     /// End of DATA: inspect, decide, and relay. Returns the upstream's final reply.
-    pub(super) async fn finish(&mut self, shared: &Shared, origin: &Origin, envelope: Envelope, data: Result<Vec<u8>, DataError>) -> Reply {
+    pub(super) async fn finish(
+        &mut self,
+        shared: &Shared,
+        origin: &Origin,
+        envelope: Envelope,
+        data: Result<Vec<u8>, DataError>,
+    ) -> Reply {
         let id = MessageId::random();
         let message = match data {
             Ok(m) => m,
@@ -107,15 +123,31 @@ impl Downstream {
             }
         };
         let message = Arc::try_unwrap(shared_msg).unwrap_or_else(|a| (*a).clone());
-        log_verdict(id, origin, &envelope, size, &inspection, shared.inspector.trial_mode());
+        log_verdict(
+            id,
+            origin,
+            &envelope,
+            size,
+            &inspection,
+            shared.inspector.trial_mode(),
+        );
         match shared.inspector.decide(id, message, &inspection) {
             Outcome::Refuse { reply, reason } => {
                 self.rset().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");
                 reply
             }
-            Outcome::Relay { message, redirect_to: None } => self.send(id, &message).await,
-            Outcome::Relay { message, redirect_to: Some(to) } => self.redirect(id, &shared.relay, origin, &envelope, &to, &message).await,
+            Outcome::Relay {
+                message,
+                redirect_to: None,
+            } => self.send(id, &message).await,
+            Outcome::Relay {
+                message,
+                redirect_to: Some(to),
+            } => {
+                self.redirect(id, &shared.relay, origin, &envelope, &to, &message)
+                    .await
+            }
         }
     }
 
@@ -126,7 +158,14 @@ impl Downstream {
         match conn.data(message).await {
             Ok(r) if r.is_positive() => {
                 tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message.len(), "message relayed");
-                Reply::new(250, Some([2, 0, 0]), format!("OK id={id}; next hop said: {}", r.lines.first().map(String::as_str).unwrap_or("")))
+                Reply::new(
+                    250,
+                    Some([2, 0, 0]),
+                    format!(
+                        "OK id={id}; next hop said: {}",
+                        r.lines.first().map(String::as_str).unwrap_or("")
+                    ),
+                )
             }
             Ok(r) => {
                 tracing::info!(%id, next_hop = %conn.label, reply = %r, "next hop refused the message; reply relayed");
@@ -141,9 +180,19 @@ impl Downstream {
     }
 
     /// Replaces the envelope recipients with the review addresses on the same next-hop connection.
-    async fn redirect(&mut self, id: MessageId, relay: &Relay, origin: &Origin, envelope: &Envelope, to: &[String], message: &[u8]) -> Reply {
+    async fn redirect(
+        &mut self,
+        id: MessageId,
+        relay: &Relay,
+        origin: &Origin,
+        envelope: &Envelope,
+        to: &[String],
+        message: &[u8],
+    ) -> Reply {
         self.rset().await;
-        let r = self.mail(relay, origin, &envelope.sender, &envelope.params).await;
+        let r = self
+            .mail(relay, origin, &envelope.sender, &envelope.params)
+            .await;
         if !r.is_positive() {
             return transient(r);
         }
@@ -168,14 +217,42 @@ impl Downstream {
 
 /// A refusal of Sluice's own redirect is a configuration problem, never the sender's: keep it retryable.
 fn transient(r: Reply) -> Reply {
-    if r.is_permanent() { Reply::new(451, Some([4, 3, 0]), "Redirect address refused by the next hop, try again later") } else { r }
+    if r.is_permanent() {
+        Reply::new(
+            451,
+            Some([4, 3, 0]),
+            "Redirect address refused by the next hop, try again later",
+        )
+    } else {
+        r
+    }
 }
 
-fn log_verdict(id: MessageId, origin: &Origin, envelope: &Envelope, size: usize, inspection: &Inspection, trial: bool) {
+fn log_verdict(
+    id: MessageId,
+    origin: &Origin,
+    envelope: &Envelope,
+    size: usize,
+    inspection: &Inspection,
+    trial: bool,
+) {
     match inspection {
-        Inspection::FailedOpen(e) => tracing::warn!(%id, peer = %origin.peer, error = %e, "inspection failed; passing the message on tagged"),
+        Inspection::FailedOpen(e) => {
+            tracing::warn!(%id, peer = %origin.peer, error = %e, "inspection failed; passing the message on tagged")
+        }
         Inspection::Done(v) if v.violated() => {
-            let policies: Vec<String> = v.hits.iter().map(|h| format!("{}:{}{}", h.id, h.action, if h.monitor { "(monitor)" } else { "" })).collect();
+            let policies: Vec<String> = v
+                .hits
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{}:{}{}",
+                        h.id,
+                        h.action,
+                        if h.monitor { "(monitor)" } else { "" }
+                    )
+                })
+                .collect();
             let decision = match &v.decision {
                 Decision::Pass => "pass",
                 Decision::Block { .. } => "block",
@@ -184,6 +261,8 @@ fn log_verdict(id: MessageId, origin: &Origin, envelope: &Envelope, size: usize,
             };
             tracing::info!(%id, peer = %origin.peer, sender = %envelope.sender, recipients = envelope.recipients.len(), size, policies = %policies.join(","), decision, trial, "policy violation");
         }
-        Inspection::Done(_) => tracing::debug!(%id, peer = %origin.peer, size, "no policy violated"),
+        Inspection::Done(_) => {
+            tracing::debug!(%id, peer = %origin.peer, size, "no policy violated")
+        }
     }
 }

@@ -22,6 +22,9 @@ use crate::smtp::{LineReader, Protocol, Reply, Step};
 use crate::tls::Stream;
 use downstream::Downstream;
 
+/// Bytes read from the upstream at a time (per session, so it bounds idle-session memory too).
+const READ_BUFFER: usize = 16 * 1024;
+
 /// Everything sessions share; built once by `app`.
 pub struct Shared {
     pub settings: Settings,
@@ -58,7 +61,11 @@ impl Conn {
     }
 
     /// Reads more input, giving up at `timeout` or when `stop` resolves.
-    async fn read(&mut self, timeout: Duration, stop: impl std::future::Future<Output = ()>) -> Read {
+    async fn read(
+        &mut self,
+        timeout: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Read {
         let buf = &mut self.buf;
         let stream = &mut self.stream;
         async {
@@ -83,13 +90,26 @@ impl Conn {
 /// Runs one session to its end. Never panics on peer behaviour; all outcomes are logged here.
 pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let _ = tcp.set_nodelay(true);
-    let mut conn = Conn { stream: Stream::Plain(tcp), reader: LineReader::new(), out: Vec::with_capacity(1024), buf: vec![0u8; 64 * 1024].into_boxed_slice() };
-    let mut session = Session { protocol: Protocol::new(shared.settings.clone(), peer.ip().to_string()), peer, downstream: Downstream::new(), shared: shared.clone(), commands: 0 };
+    let mut conn = Conn {
+        stream: Stream::Plain(tcp),
+        reader: LineReader::new(),
+        out: Vec::with_capacity(1024),
+        buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
+    };
+    let mut session = Session {
+        protocol: Protocol::new(shared.settings.clone(), peer.ip().to_string()),
+        peer,
+        downstream: Downstream::new(),
+        shared: shared.clone(),
+        commands: 0,
+    };
     let end = session.converse(&mut conn).await;
     session.downstream.close().await;
     match end {
         End::Quit => tracing::debug!(%peer, "session ended by QUIT"),
-        End::PeerClosed if session.commands == 0 => tracing::debug!(%peer, "connection closed without a command (probe)"),
+        End::PeerClosed if session.commands == 0 => {
+            tracing::debug!(%peer, "connection closed without a command (probe)")
+        }
         End::PeerClosed => tracing::debug!(%peer, "peer closed the connection"),
         End::Closed(reason) => tracing::info!(%peer, reason, "session closed"),
     }
@@ -111,7 +131,11 @@ struct Session {
 
 impl Session {
     fn origin(&self) -> Origin {
-        Origin { peer: self.peer, helo: self.protocol.helo().to_string(), tls: self.protocol.tls_active() }
+        Origin {
+            peer: self.peer,
+            helo: self.protocol.helo().to_string(),
+            tls: self.protocol.tls_active(),
+        }
     }
 
     fn queue(&self, conn: &mut Conn, reply: &Reply) {
@@ -134,7 +158,11 @@ impl Session {
                 let shutdown = self.shared.shutdown.clone();
                 let in_tx = self.protocol.in_transaction();
                 let stop = async move {
-                    if in_tx { shutdown.aborting().await } else { shutdown.draining().await }
+                    if in_tx {
+                        shutdown.aborting().await
+                    } else {
+                        shutdown.draining().await
+                    }
                 };
                 match conn.read(self.shared.command_timeout, stop).await {
                     Read::Data(n) => {
@@ -163,11 +191,18 @@ impl Session {
                     self.queue(conn, &r);
                     let _ = conn.flush().await;
                     let _ = conn.stream.close().await;
-                    return if quit { End::Quit } else { End::Closed("too many errors") };
+                    return if quit {
+                        End::Quit
+                    } else {
+                        End::Closed("too many errors")
+                    };
                 }
                 Step::Mail { sender, params } => {
                     let origin = self.origin();
-                    let reply = self.downstream.mail(&self.shared.relay, &origin, &sender, &params).await;
+                    let reply = self
+                        .downstream
+                        .mail(&self.shared.relay, &origin, &sender, &params)
+                        .await;
                     if reply.is_positive() {
                         self.protocol.accept_mail(sender, params);
                     }
@@ -205,13 +240,15 @@ impl Session {
                         return End::Closed("STARTTLS on a TLS stream");
                     };
                     let acceptor = futures_rustls::TlsAcceptor::from(tls);
-                    let handshake = async { acceptor.accept(tcp).await.map_err(|e| e.to_string()) }.or(async {
-                        smol::Timer::after(self.shared.command_timeout).await;
-                        Err("handshake timeout".to_string())
-                    });
+                    let handshake = async { acceptor.accept(tcp).await.map_err(|e| e.to_string()) }
+                        .or(async {
+                            smol::Timer::after(self.shared.command_timeout).await;
+                            Err("handshake timeout".to_string())
+                        });
                     match handshake.await {
                         Ok(s) => {
-                            conn.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Server(s)));
+                            conn.stream =
+                                Stream::Tls(Box::new(futures_rustls::TlsStream::Server(s)));
                             self.protocol.tls_started();
                         }
                         Err(e) => {
@@ -234,7 +271,12 @@ impl Session {
         }
         while !receiver.is_done() {
             let shutdown = self.shared.shutdown.clone();
-            match conn.read(self.shared.data_timeout, async move { shutdown.aborting().await }).await {
+            match conn
+                .read(self.shared.data_timeout, async move {
+                    shutdown.aborting().await
+                })
+                .await
+            {
                 Read::Data(n) => {
                     let used = receiver.feed(&conn.buf[..n]);
                     if receiver.is_done() {
@@ -260,6 +302,9 @@ impl Session {
         }
         let envelope = self.protocol.take_envelope().unwrap_or_default();
         let origin = self.origin();
-        Ok(self.downstream.finish(&self.shared, &origin, envelope, receiver.finish()).await)
+        Ok(self
+            .downstream
+            .finish(&self.shared, &origin, envelope, receiver.finish())
+            .await)
     }
 }

@@ -46,7 +46,11 @@ impl LineReader {
                     let line_len = pos + 1;
                     let raw = &pending[..pos];
                     let text = raw.strip_suffix(b"\r").unwrap_or(raw);
-                    let result = if self.discarding || line_len > max { Line::TooLong } else { Line::Text(text.to_vec()) };
+                    let result = if self.discarding || line_len > max {
+                        Line::TooLong
+                    } else {
+                        Line::Text(text.to_vec())
+                    };
                     self.discarding = false;
                     self.start += line_len;
                     self.compact();
@@ -97,7 +101,10 @@ impl LineReader {
 pub enum Command {
     Ehlo(String),
     Helo(String),
-    Mail { sender: String, params: MailParams },
+    Mail {
+        sender: String,
+        params: MailParams,
+    },
     Rcpt(Recipient),
     Data,
     Rset,
@@ -138,7 +145,13 @@ impl Command {
                     None
                 };
                 let unsupported = smtp_proto::MAIL_REQUIRETLS | smtp_proto::MAIL_CONPERM;
-                if from.flags & unsupported != 0 || from.auth.is_some() || from.by != 0 || from.hold_for != 0 || from.hold_until != 0 || from.mtrk.is_some() {
+                if from.flags & unsupported != 0
+                    || from.auth.is_some()
+                    || from.by != 0
+                    || from.hold_for != 0
+                    || from.hold_until != 0
+                    || from.mtrk.is_some()
+                {
                     return Err(Reply::bad_parameter("in MAIL FROM"));
                 }
                 let params = MailParams {
@@ -148,18 +161,31 @@ impl Command {
                     ret,
                     envid: from.env_id.map(|e| e.into_owned()),
                 };
-                Command::Mail { sender: from.address.into_owned(), params }
+                Command::Mail {
+                    sender: from.address.into_owned(),
+                    params,
+                }
             }
             Request::Rcpt { to } => {
-                if to.flags & (smtp_proto::RCPT_CONNEG | smtp_proto::RCPT_RRVS_REJECT | smtp_proto::RCPT_RRVS_CONTINUE) != 0 {
+                if to.flags
+                    & (smtp_proto::RCPT_CONNEG
+                        | smtp_proto::RCPT_RRVS_REJECT
+                        | smtp_proto::RCPT_RRVS_CONTINUE)
+                    != 0
+                {
                     return Err(Reply::bad_parameter("in RCPT TO"));
                 }
-                let mut notify = Notify::default();
-                notify.success = to.flags & smtp_proto::RCPT_NOTIFY_SUCCESS != 0;
-                notify.failure = to.flags & smtp_proto::RCPT_NOTIFY_FAILURE != 0;
-                notify.delay = to.flags & smtp_proto::RCPT_NOTIFY_DELAY != 0;
-                notify.never = to.flags & smtp_proto::RCPT_NOTIFY_NEVER != 0;
-                Command::Rcpt(Recipient { address: to.address.into_owned(), notify, orcpt: to.orcpt.map(|o| o.into_owned()) })
+                let notify = Notify {
+                    success: to.flags & smtp_proto::RCPT_NOTIFY_SUCCESS != 0,
+                    failure: to.flags & smtp_proto::RCPT_NOTIFY_FAILURE != 0,
+                    delay: to.flags & smtp_proto::RCPT_NOTIFY_DELAY != 0,
+                    never: to.flags & smtp_proto::RCPT_NOTIFY_NEVER != 0,
+                };
+                Command::Rcpt(Recipient {
+                    address: to.address.into_owned(),
+                    notify,
+                    orcpt: to.orcpt.map(|o| o.into_owned()),
+                })
             }
             Request::Data => Command::Data,
             Request::Rset => Command::Rset,
@@ -186,7 +212,13 @@ fn map_error(e: ProtoError) -> Reply {
         ProtoError::InvalidSenderAddress => Reply::bad_sender(),
         ProtoError::InvalidRecipientAddress => Reply::bad_recipient(),
         ProtoError::InvalidParameter { param } => Reply::bad_parameter(param),
-        ProtoError::UnsupportedParameter { param } => Reply::bad_parameter(&param.chars().filter(|c| c.is_ascii_graphic()).take(64).collect::<String>()),
+        ProtoError::UnsupportedParameter { param } => Reply::bad_parameter(
+            &param
+                .chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(64)
+                .collect::<String>(),
+        ),
         ProtoError::ResponseTooLong => Reply::line_too_long(),
         ProtoError::InvalidResponse { .. } => Reply::unknown_command(),
     }
@@ -223,8 +255,13 @@ mod tests {
 
     #[test]
     fn parses_mail_with_dsn_and_body_parameters() {
-        let c = Command::parse(b"MAIL FROM:<a@example.com> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=abc123").unwrap();
-        let Command::Mail { sender, params } = c else { panic!("not MAIL: {c:?}") };
+        let c = Command::parse(
+            b"MAIL FROM:<a@example.com> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=abc123",
+        )
+        .unwrap();
+        let Command::Mail { sender, params } = c else {
+            panic!("not MAIL: {c:?}")
+        };
         assert_eq!(sender, "a@example.com");
         assert_eq!(params.size, Some(1000));
         assert_eq!(params.body, Body::EightBitMime);
@@ -236,7 +273,10 @@ mod tests {
     fn parses_null_sender_and_rcpt_notify() {
         let c = Command::parse(b"MAIL FROM:<>").unwrap();
         assert!(matches!(c, Command::Mail { ref sender, .. } if sender.is_empty()));
-        let c = Command::parse(b"RCPT TO:<b@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.com").unwrap();
+        let c = Command::parse(
+            b"RCPT TO:<b@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.com",
+        )
+        .unwrap();
         let Command::Rcpt(r) = c else { panic!() };
         assert_eq!(r.address, "b@example.com");
         assert!(r.notify.success && r.notify.failure && !r.notify.delay && !r.notify.never);
@@ -247,7 +287,13 @@ mod tests {
     fn rejects_garbage_with_clear_replies() {
         assert_eq!(Command::parse(b"FOO bar").unwrap_err().code, 500);
         assert_eq!(Command::parse(b"MAIL FROM:a@b").unwrap_err().code, 501);
-        assert_eq!(Command::parse(b"RCPT TO:<a@b> XFOO=1").unwrap_err().code, 555);
-        assert!(matches!(Command::parse(b"AUTH PLAIN AAAA"), Ok(Command::NotImplemented("AUTH"))));
+        assert_eq!(
+            Command::parse(b"RCPT TO:<a@b> XFOO=1").unwrap_err().code,
+            555
+        );
+        assert!(matches!(
+            Command::parse(b"AUTH PLAIN AAAA"),
+            Ok(Command::NotImplemented("AUTH"))
+        ));
     }
 }

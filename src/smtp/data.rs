@@ -44,7 +44,15 @@ pub struct DataReceiver {
 
 impl DataReceiver {
     pub fn new(max_size: usize, max_line: usize, bare: BareLineEndings) -> DataReceiver {
-        DataReceiver { state: State::LineStart, message: Vec::with_capacity(16 * 1024), max_size, max_line, line_len: 0, bare, error: None }
+        DataReceiver {
+            state: State::LineStart,
+            message: Vec::with_capacity(16 * 1024),
+            max_size,
+            max_line,
+            line_len: 0,
+            bare,
+            error: None,
+        }
     }
 
     /// Consumes bytes; returns how many were used. When [`DataReceiver::is_done`] turns true the rest of
@@ -206,7 +214,10 @@ mod tests {
 
     #[test]
     fn ends_only_at_crlf_dot_crlf_and_unstuffs() {
-        let (m, used, done) = receive(b"Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n", BareLineEndings::Normalize);
+        let (m, used, done) = receive(
+            b"Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n",
+            BareLineEndings::Normalize,
+        );
         assert!(done);
         assert_eq!(used, 24);
         assert_eq!(m.unwrap(), b"Subject: x\r\n\r\n.dot\r\n");
@@ -222,10 +233,20 @@ mod tests {
 
     #[test]
     fn smuggling_sequences_do_not_end_data() {
-        for seq in [&b"a\n.\r\nMAIL FROM:<x>\r\n"[..], b"a\r\n.\nMAIL FROM:<x>\r\n", b"a\r.\r\nMAIL FROM:<x>\r\n", b"a\n.\nMAIL FROM:<x>\r\n", b"a\r\n.\rMAIL\r\n"] {
+        for seq in [
+            &b"a\n.\r\nMAIL FROM:<x>\r\n"[..],
+            b"a\r\n.\nMAIL FROM:<x>\r\n",
+            b"a\r.\r\nMAIL FROM:<x>\r\n",
+            b"a\n.\nMAIL FROM:<x>\r\n",
+            b"a\r\n.\rMAIL\r\n",
+        ] {
             let mut r = DataReceiver::new(1 << 20, 1000, BareLineEndings::Normalize);
             r.feed(seq);
-            assert!(!r.is_done(), "ended early on {:?}", String::from_utf8_lossy(seq));
+            assert!(
+                !r.is_done(),
+                "ended early on {:?}",
+                String::from_utf8_lossy(seq)
+            );
             r.feed(b"\r\n.\r\n");
             assert!(r.is_done());
             let msg = r.finish().unwrap();

@@ -28,7 +28,13 @@ pub struct Limits {
 impl Default for Limits {
     /// The same numbers as `assets/sluice.toml`; used by tests and benches that build a protocol directly.
     fn default() -> Self {
-        Limits { max_message_size: 52_428_800, max_recipients: 1000, max_line_length: 2048, max_data_line_length: 65_536, max_errors: 20 }
+        Limits {
+            max_message_size: 52_428_800,
+            max_recipients: 1000,
+            max_line_length: 2048,
+            max_data_line_length: 65_536,
+            max_errors: 20,
+        }
     }
 }
 
@@ -56,7 +62,17 @@ impl Extensions {
     pub const VRFY: Extensions = Extensions(1 << 7);
     pub const HELP: Extensions = Extensions(1 << 8);
 
-    pub const KNOWN: [&'static str; 9] = ["SIZE", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES", "SMTPUTF8", "STARTTLS", "DSN", "VRFY", "HELP"];
+    pub const KNOWN: [&'static str; 9] = [
+        "SIZE",
+        "8BITMIME",
+        "PIPELINING",
+        "ENHANCEDSTATUSCODES",
+        "SMTPUTF8",
+        "STARTTLS",
+        "DSN",
+        "VRFY",
+        "HELP",
+    ];
 
     pub const fn empty() -> Extensions {
         Extensions(0)
@@ -67,7 +83,9 @@ impl Extensions {
     }
 
     pub fn parse_one(name: &str) -> Option<Extensions> {
-        let i = Self::KNOWN.iter().position(|k| k.eq_ignore_ascii_case(name))?;
+        let i = Self::KNOWN
+            .iter()
+            .position(|k| k.eq_ignore_ascii_case(name))?;
         Some(Extensions(1 << i))
     }
 

@@ -12,7 +12,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(code: u16, enhanced: Option<[u8; 3]>, text: impl Into<String>) -> Reply {
-        Reply { code, enhanced, lines: vec![text.into()] }
+        Reply {
+            code,
+            enhanced,
+            lines: vec![text.into()],
+        }
     }
 
     fn e(code: u16, class: u8, subject: u8, detail: u8, text: impl Into<String>) -> Reply {
@@ -42,7 +46,10 @@ impl Reply {
                 out.extend_from_slice(format!("{a}.{b}.{c} ").as_bytes());
             }
             // Never let a text carry a line break onto the wire.
-            out.extend(text.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+            out.extend(
+                text.bytes()
+                    .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+            );
             out.extend_from_slice(b"\r\n");
         }
     }
@@ -61,16 +68,34 @@ impl Reply {
         Reply::e(221, 2, 0, 0, format!("{host} closing connection"))
     }
     pub fn not_allowed_client() -> Reply {
-        Reply::e(554, 5, 7, 1, "Access denied: this client may not relay through this server")
+        Reply::e(
+            554,
+            5,
+            7,
+            1,
+            "Access denied: this client may not relay through this server",
+        )
     }
     pub fn too_many_sessions() -> Reply {
         Reply::e(421, 4, 3, 2, "Too many connections, try again later")
     }
     pub fn shutting_down(host: &str) -> Reply {
-        Reply::e(421, 4, 3, 2, format!("{host} Service shutting down, try again later"))
+        Reply::e(
+            421,
+            4,
+            3,
+            2,
+            format!("{host} Service shutting down, try again later"),
+        )
     }
     pub fn timeout(host: &str) -> Reply {
-        Reply::e(421, 4, 4, 2, format!("{host} Timeout exceeded, closing connection"))
+        Reply::e(
+            421,
+            4,
+            4,
+            2,
+            format!("{host} Timeout exceeded, closing connection"),
+        )
     }
     pub fn too_many_errors() -> Reply {
         Reply::e(421, 4, 7, 0, "Too many errors, closing connection")
@@ -102,13 +127,22 @@ impl Reply {
         Reply::e(250, 2, 0, 0, "Reset OK")
     }
     pub fn vrfy() -> Reply {
-        Reply::e(252, 2, 5, 2, "Cannot VRFY user, but will accept message and attempt delivery")
+        Reply::e(
+            252,
+            2,
+            5,
+            2,
+            "Cannot VRFY user, but will accept message and attempt delivery",
+        )
     }
     pub fn help() -> Reply {
         Reply {
             code: 214,
             enhanced: Some([2, 0, 0]),
-            lines: vec!["Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS".into(), "See RFC 5321".into()],
+            lines: vec![
+                "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS".into(),
+                "See RFC 5321".into(),
+            ],
         }
     }
 
@@ -129,7 +163,13 @@ impl Reply {
         Reply::e(503, 5, 5, 1, format!("Bad sequence of commands: {what}"))
     }
     pub fn bad_parameter(what: &str) -> Reply {
-        Reply::e(555, 5, 5, 4, format!("Unsupported or invalid parameter {what}"))
+        Reply::e(
+            555,
+            5,
+            5,
+            4,
+            format!("Unsupported or invalid parameter {what}"),
+        )
     }
     pub fn bad_sender() -> Reply {
         Reply::e(553, 5, 1, 7, "Invalid sender address")
@@ -141,7 +181,13 @@ impl Reply {
         Reply::e(452, 4, 5, 3, "Too many recipients")
     }
     pub fn size_exceeded() -> Reply {
-        Reply::e(552, 5, 3, 4, "Message size exceeds fixed maximum message size")
+        Reply::e(
+            552,
+            5,
+            3,
+            4,
+            "Message size exceeds fixed maximum message size",
+        )
     }
     pub fn tls_already_active() -> Reply {
         Reply::e(503, 5, 5, 1, "TLS already active")
@@ -153,13 +199,31 @@ impl Reply {
         Reply::e(554, 5, 5, 1, "No valid recipients")
     }
     pub fn bare_line_ending() -> Reply {
-        Reply::e(550, 5, 5, 2, "Message contains a bare CR or LF; lines must end with CRLF")
+        Reply::e(
+            550,
+            5,
+            5,
+            2,
+            "Message contains a bare CR or LF; lines must end with CRLF",
+        )
     }
     pub fn data_line_too_long() -> Reply {
-        Reply::e(552, 5, 3, 4, "Message contains a line longer than the limit")
+        Reply::e(
+            552,
+            5,
+            3,
+            4,
+            "Message contains a line longer than the limit",
+        )
     }
     pub fn smtputf8_required() -> Reply {
-        Reply::e(553, 5, 6, 7, "Non-ASCII address needs the SMTPUTF8 parameter")
+        Reply::e(
+            553,
+            5,
+            6,
+            7,
+            "Non-ASCII address needs the SMTPUTF8 parameter",
+        )
     }
 
     // ---- outcomes of a message ----
@@ -167,19 +231,43 @@ impl Reply {
         Reply::e(250, 2, 0, 0, format!("OK id={id}"))
     }
     pub fn mail_loop(count: usize) -> Reply {
-        Reply::e(554, 5, 4, 6, format!("Mail loop detected: {count} Received headers"))
+        Reply::e(
+            554,
+            5,
+            4,
+            6,
+            format!("Mail loop detected: {count} Received headers"),
+        )
     }
     pub fn blocked(text: &str) -> Reply {
         Reply::e(550, 5, 7, 1, text)
     }
     pub fn next_hop_unreachable() -> Reply {
-        Reply::e(451, 4, 4, 1, "No next hop could be reached, try again later")
+        Reply::e(
+            451,
+            4,
+            4,
+            1,
+            "No next hop could be reached, try again later",
+        )
     }
     pub fn next_hop_lost() -> Reply {
-        Reply::e(451, 4, 4, 2, "Connection to the next hop was lost, try again later")
+        Reply::e(
+            451,
+            4,
+            4,
+            2,
+            "Connection to the next hop was lost, try again later",
+        )
     }
     pub fn next_hop_tls_failed() -> Reply {
-        Reply::e(451, 4, 7, 5, "TLS to the next hop failed; not sending in clear")
+        Reply::e(
+            451,
+            4,
+            7,
+            5,
+            "TLS to the next hop failed; not sending in clear",
+        )
     }
     pub fn next_hop_dns_failed() -> Reply {
         Reply::e(451, 4, 4, 3, "Next hop lookup failed, try again later")
@@ -188,7 +276,13 @@ impl Reply {
         Reply::e(451, 4, 5, 0, "Next hop protocol error, try again later")
     }
     pub fn inspection_failed() -> Reply {
-        Reply::e(451, 4, 3, 0, "Message could not be inspected, try again later")
+        Reply::e(
+            451,
+            4,
+            3,
+            0,
+            "Message could not be inspected, try again later",
+        )
     }
     pub fn relay_internal() -> Reply {
         Reply::e(451, 4, 3, 0, "Internal error, try again later")

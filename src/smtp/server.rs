@@ -51,7 +51,15 @@ pub struct Protocol {
 
 impl Protocol {
     pub fn new(settings: Settings, peer: String) -> Protocol {
-        Protocol { settings, peer, helo: None, esmtp: false, tls: false, envelope: None, errors: 0 }
+        Protocol {
+            settings,
+            peer,
+            helo: None,
+            esmtp: false,
+            tls: false,
+            envelope: None,
+            errors: 0,
+        }
     }
 
     pub fn greeting(&self) -> Reply {
@@ -60,7 +68,11 @@ impl Protocol {
 
     /// Whether replies carry enhanced status codes (after EHLO, when the extension is on).
     pub fn enhanced(&self) -> bool {
-        self.esmtp && self.settings.extensions.has(Extensions::ENHANCEDSTATUSCODES)
+        self.esmtp
+            && self
+                .settings
+                .extensions
+                .has(Extensions::ENHANCEDSTATUSCODES)
     }
 
     pub fn helo(&self) -> &str {
@@ -122,7 +134,10 @@ impl Protocol {
                 if params.size.is_some() && !ext.has(Extensions::SIZE) {
                     return self.error(Reply::bad_parameter("SIZE"));
                 }
-                if params.size.is_some_and(|s| s > self.settings.limits.max_message_size) {
+                if params
+                    .size
+                    .is_some_and(|s| s > self.settings.limits.max_message_size)
+                {
                     return Step::Reply(Reply::size_exceeded());
                 }
                 if params.body == Body::EightBitMime && !ext.has(Extensions::EIGHTBITMIME) {
@@ -189,18 +204,33 @@ impl Protocol {
     fn ehlo_reply(&self, ext: Extensions) -> Reply {
         let mut lines = vec![format!("{} Hello {}", self.settings.hostname, self.peer)];
         let pairs: [(Extensions, String); 9] = [
-            (Extensions::SIZE, format!("SIZE {}", self.settings.limits.max_message_size)),
+            (
+                Extensions::SIZE,
+                format!("SIZE {}", self.settings.limits.max_message_size),
+            ),
             (Extensions::EIGHTBITMIME, "8BITMIME".into()),
             (Extensions::PIPELINING, "PIPELINING".into()),
-            (Extensions::ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES".into()),
+            (
+                Extensions::ENHANCEDSTATUSCODES,
+                "ENHANCEDSTATUSCODES".into(),
+            ),
             (Extensions::SMTPUTF8, "SMTPUTF8".into()),
             (Extensions::STARTTLS, "STARTTLS".into()),
             (Extensions::DSN, "DSN".into()),
             (Extensions::VRFY, "VRFY".into()),
             (Extensions::HELP, "HELP".into()),
         ];
-        lines.extend(pairs.into_iter().filter(|(e, _)| ext.has(*e)).map(|(_, s)| s));
-        Reply { code: 250, enhanced: None, lines }
+        lines.extend(
+            pairs
+                .into_iter()
+                .filter(|(e, _)| ext.has(*e))
+                .map(|(_, s)| s),
+        );
+        Reply {
+            code: 250,
+            enhanced: None,
+            lines,
+        }
     }
 
     /// Counts a client error; past the budget the session is closed.
@@ -215,7 +245,11 @@ impl Protocol {
 
     /// The next hop accepted MAIL: the transaction is open.
     pub fn accept_mail(&mut self, sender: String, params: MailParams) {
-        self.envelope = Some(Envelope { sender, params, recipients: Vec::new() });
+        self.envelope = Some(Envelope {
+            sender,
+            params,
+            recipients: Vec::new(),
+        });
     }
 
     /// The next hop accepted RCPT.
@@ -228,7 +262,11 @@ impl Protocol {
     /// A receiver for the message after `354`, with this listener's limits.
     pub fn data_receiver(&self) -> DataReceiver {
         let l = self.settings.limits;
-        DataReceiver::new(l.max_message_size, l.max_data_line_length, self.settings.bare_line_endings)
+        DataReceiver::new(
+            l.max_message_size,
+            l.max_data_line_length,
+            self.settings.bare_line_endings,
+        )
     }
 
     /// Ends the transaction after DATA and hands over its envelope.

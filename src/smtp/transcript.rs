@@ -7,9 +7,12 @@ use super::data::DataReceiver;
 use super::server::{Protocol, Settings, Step};
 use crate::message::Envelope;
 
+/// Reply codes in order, the (envelope, message) pairs received, and whether the session was closed.
+pub type Transcript = (Vec<u16>, Vec<(Envelope, Vec<u8>)>, bool);
+
 /// Feeds `input` split at `cuts`, accepting MAIL/RCPT as a next hop would; returns the reply codes in
 /// order (354 included), the envelopes and messages received, and whether the session closed.
-pub fn run(settings: Settings, input: &[u8], cuts: &[usize]) -> (Vec<u16>, Vec<(Envelope, Vec<u8>)>, bool) {
+pub fn run(settings: Settings, input: &[u8], cuts: &[usize]) -> Transcript {
     let max_line = settings.limits.max_line_length;
     let mut p = Protocol::new(settings, "192.0.2.1".into());
     let mut reader = LineReader::new();
@@ -46,7 +49,9 @@ pub fn run(settings: Settings, input: &[u8], cuts: &[usize]) -> (Vec<u16>, Vec<(
             }
             reader.extend(&chunk);
             chunk.clear();
-            let Some(line) = reader.next_line(max_line) else { break };
+            let Some(line) = reader.next_line(max_line) else {
+                break;
+            };
             match p.on_line(line) {
                 Step::Reply(r) => codes.push(r.code),
                 Step::Close(r) => {
@@ -77,12 +82,17 @@ pub fn run(settings: Settings, input: &[u8], cuts: &[usize]) -> (Vec<u16>, Vec<(
     (codes, messages, false)
 }
 
-
 /// Settings used by the fuzz target and its corpus replay: every extension, small limits.
 pub fn fuzz_settings() -> Settings {
     Settings {
         hostname: "fuzz.test".into(),
-        limits: super::Limits { max_message_size: 4096, max_recipients: 5, max_line_length: 512, max_data_line_length: 1000, max_errors: 50 },
+        limits: super::Limits {
+            max_message_size: 4096,
+            max_recipients: 5,
+            max_line_length: 512,
+            max_data_line_length: 1000,
+            max_errors: 50,
+        },
         extensions: super::Extensions::all(),
         bare_line_endings: super::BareLineEndings::Normalize,
         tls_available: true,
@@ -93,7 +103,10 @@ pub fn fuzz_settings() -> Settings {
 /// result must not depend on the chunking; a difference panics so the fuzzer reports it.
 pub fn fuzz(data: &[u8]) {
     let (cuts, input) = match data {
-        [a, b, rest @ ..] => (vec![usize::from(*a), usize::from(*a) + usize::from(*b)], rest),
+        [a, b, rest @ ..] => (
+            vec![usize::from(*a), usize::from(*a) + usize::from(*b)],
+            rest,
+        ),
         _ => (Vec::new(), data),
     };
     let whole = run(fuzz_settings(), input, &[]);

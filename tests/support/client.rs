@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,8 @@ impl<T: Read + Write + Send> Io for T {}
 pub struct Client {
     reader: BufReader<Box<dyn Io>>,
     pub greeting: String,
+    /// A handle on the TCP socket underneath (also after STARTTLS), for timeouts and shutdown.
+    tcp: Option<TcpStream>,
 }
 
 /// One reply: the code and the full text of all lines joined by "\n".
@@ -31,11 +33,46 @@ impl std::fmt::Display for Reply {
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         let tcp = TcpStream::connect(addr).expect("connect");
+        Client::over(tcp)
+    }
+
+    /// Like [`Client::connect`] but from a chosen local source address (e.g. 127.0.0.9: Linux routes
+    /// all of 127/8 to the loopback interface).
+    pub fn connect_from(src: IpAddr, addr: SocketAddr) -> Client {
+        Client::over(connect_from(src, addr).expect("connect from source address"))
+    }
+
+    /// Wraps a connected socket and reads the greeting.
+    pub fn over(tcp: TcpStream) -> Client {
         tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut c = Client { reader: BufReader::new(Box::new(tcp)), greeting: String::new() };
+        let handle = tcp.try_clone().ok();
+        let mut c = Client { reader: BufReader::new(Box::new(tcp)), greeting: String::new(), tcp: handle };
         let g = c.read_reply();
         c.greeting = g.to_string();
         c
+    }
+
+    /// Changes the read timeout of the underlying socket (works after STARTTLS too).
+    pub fn set_read_timeout(&self, timeout: Duration) {
+        if let Some(t) = &self.tcp {
+            t.set_read_timeout(Some(timeout)).expect("set_read_timeout");
+        }
+    }
+
+    /// Reads one raw line (with its line ending); `None` on EOF or error (e.g. timeout).
+    pub fn read_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line),
+        }
+    }
+
+    /// Closes the connection abruptly without reading anything more.
+    pub fn hang_up(self) {
+        if let Some(t) = &self.tcp {
+            let _ = t.shutdown(std::net::Shutdown::Both);
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -132,11 +169,19 @@ impl Client {
         let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("tls client");
         let inner = me.reader.into_inner();
         let tls = rustls::StreamOwned::new(conn, inner);
-        Client { reader: BufReader::new(Box::new(tls)), greeting: me.greeting }
+        Client { reader: BufReader::new(Box::new(tls)), greeting: me.greeting, tcp: me.tcp }
     }
 }
 
 use rustls::pki_types::pem::PemObject;
+
+/// A TCP connection to `addr` from the local address `src` (any port).
+pub fn connect_from(src: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.bind(&SocketAddr::new(src, 0).into())?;
+    socket.connect_timeout(&addr.into(), Duration::from_secs(5))?;
+    Ok(socket.into())
+}
 
 /// A simple RFC 5322 message with CRLF line ends.
 pub fn message(subject: &str, body: &str) -> String {

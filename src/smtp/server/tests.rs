@@ -6,7 +6,12 @@ use crate::smtp::transcript::run;
 fn settings() -> Settings {
     Settings {
         hostname: "mx.test".into(),
-        limits: Limits { max_recipients: 3, max_errors: 5, max_message_size: 1000, ..Limits::default() },
+        limits: Limits {
+            max_recipients: 3,
+            max_errors: 5,
+            max_message_size: 1000,
+            ..Limits::default()
+        },
         extensions: Extensions::all(),
         bare_line_endings: BareLineEndings::Normalize,
         tls_available: true,
@@ -35,15 +40,24 @@ fn order_rules() {
     check("HELO c\r\nRCPT TO:<b@y>\r\n", &[250, 503]);
     check("HELO c\r\nDATA\r\n", &[250, 503]);
     check("HELO c\r\nMAIL FROM:<a@x>\r\nDATA\r\n", &[250, 250, 554]);
-    check("HELO c\r\nMAIL FROM:<a@x>\r\nMAIL FROM:<a@x>\r\n", &[250, 250, 503]);
-    check("HELO c\r\nMAIL FROM:<a@x>\r\nRSET\r\nRCPT TO:<b@y>\r\n", &[250, 250, 250, 503]);
+    check(
+        "HELO c\r\nMAIL FROM:<a@x>\r\nMAIL FROM:<a@x>\r\n",
+        &[250, 250, 503],
+    );
+    check(
+        "HELO c\r\nMAIL FROM:<a@x>\r\nRSET\r\nRCPT TO:<b@y>\r\n",
+        &[250, 250, 250, 503],
+    );
 }
 
 #[test]
 fn extensions_and_parameters() {
     // HELO sessions get no extensions: SIZE and DSN parameters are refused... only if not offered.
     check("EHLO c\r\nMAIL FROM:<a@x> SIZE=5000\r\n", &[250, 552]);
-    check("EHLO c\r\nMAIL FROM:<a@x> SIZE=500 BODY=8BITMIME RET=HDRS\r\nRCPT TO:<b@y> NOTIFY=NEVER\r\n", &[250, 250, 250]);
+    check(
+        "EHLO c\r\nMAIL FROM:<a@x> SIZE=500 BODY=8BITMIME RET=HDRS\r\nRCPT TO:<b@y> NOTIFY=NEVER\r\n",
+        &[250, 250, 250],
+    );
     let mut s = settings();
     s.limits.max_errors = 20;
     s.extensions = Extensions::empty().with(Extensions::SIZE);
@@ -54,33 +68,59 @@ fn extensions_and_parameters() {
 #[test]
 fn ehlo_lists_configured_extensions_and_hides_starttls_after_tls() {
     let mut p = Protocol::new(settings(), "192.0.2.1".into());
-    let Step::Reply(r) = p.on_line(Line::Text(b"EHLO c".to_vec())) else { panic!() };
+    let Step::Reply(r) = p.on_line(Line::Text(b"EHLO c".to_vec())) else {
+        panic!()
+    };
     assert!(r.lines.contains(&"STARTTLS".to_string()));
     assert!(r.lines.contains(&"SIZE 1000".to_string()));
     assert_eq!(p.on_line(Line::Text(b"STARTTLS".to_vec())), Step::StartTls);
     p.tls_started();
-    assert!(matches!(p.on_line(Line::Text(b"MAIL FROM:<a@x>".to_vec())), Step::Reply(Reply { code: 503, .. })), "HELO is needed again after TLS");
-    let Step::Reply(r) = p.on_line(Line::Text(b"EHLO c".to_vec())) else { panic!() };
+    assert!(
+        matches!(
+            p.on_line(Line::Text(b"MAIL FROM:<a@x>".to_vec())),
+            Step::Reply(Reply { code: 503, .. })
+        ),
+        "HELO is needed again after TLS"
+    );
+    let Step::Reply(r) = p.on_line(Line::Text(b"EHLO c".to_vec())) else {
+        panic!()
+    };
     assert!(!r.lines.contains(&"STARTTLS".to_string()));
-    assert!(matches!(p.on_line(Line::Text(b"STARTTLS".to_vec())), Step::Reply(Reply { code: 503, .. })));
+    assert!(matches!(
+        p.on_line(Line::Text(b"STARTTLS".to_vec())),
+        Step::Reply(Reply { code: 503, .. })
+    ));
 }
 
 #[test]
 fn recipient_limit_and_error_budget() {
-    check("HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<1@y>\r\nRCPT TO:<2@y>\r\nRCPT TO:<3@y>\r\nRCPT TO:<4@y>\r\n", &[250, 250, 250, 250, 250, 452]);
-    let (codes, _, closed) = run(settings(), b"BAD\r\nBAD\r\nBAD\r\nBAD\r\nBAD\r\nNOOP\r\n", &[]);
+    check(
+        "HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<1@y>\r\nRCPT TO:<2@y>\r\nRCPT TO:<3@y>\r\nRCPT TO:<4@y>\r\n",
+        &[250, 250, 250, 250, 250, 452],
+    );
+    let (codes, _, closed) = run(
+        settings(),
+        b"BAD\r\nBAD\r\nBAD\r\nBAD\r\nBAD\r\nNOOP\r\n",
+        &[],
+    );
     assert_eq!(codes, [500, 500, 500, 500, 421]);
     assert!(closed);
 }
 
 #[test]
 fn non_ascii_addresses_need_smtputf8() {
-    check("EHLO c\r\nMAIL FROM:<jörg@x.test>\r\nMAIL FROM:<jörg@x.test> SMTPUTF8\r\nRCPT TO:<zoë@y.test>\r\n", &[250, 553, 250, 250]);
+    check(
+        "EHLO c\r\nMAIL FROM:<jörg@x.test>\r\nMAIL FROM:<jörg@x.test> SMTPUTF8\r\nRCPT TO:<zoë@y.test>\r\n",
+        &[250, 553, 250, 250],
+    );
 }
 
 #[test]
 fn misc_commands() {
-    check("NOOP\r\nVRFY someone\r\nHELP\r\nAUTH PLAIN x\r\nEXPN list\r\nQUIT\r\n", &[250, 252, 214, 502, 502, 221]);
+    check(
+        "NOOP\r\nVRFY someone\r\nHELP\r\nAUTH PLAIN x\r\nEXPN list\r\nQUIT\r\n",
+        &[250, 252, 214, 502, 502, 221],
+    );
 }
 
 #[test]

@@ -13,11 +13,14 @@ use super::Shared;
 
 pub(super) struct Downstream {
     conn: Option<Connection>,
+    /// A MAIL transaction is open at the next hop (so the next MAIL needs an RSET first: the upstream
+    /// may have reset its own transaction with RSET or EHLO, or sent DATA with no accepted recipient).
+    open: bool,
 }
 
 impl Downstream {
     pub(super) fn new() -> Downstream {
-        Downstream { conn: None }
+        Downstream { conn: None, open: false }
     }
 
     /// MAIL FROM at the next hop, connecting first when needed. The reply is what the upstream gets.
@@ -28,6 +31,9 @@ impl Downstream {
         sender: &str,
         params: &MailParams,
     ) -> Reply {
+        if self.open {
+            self.rset().await;
+        }
         // A kept connection may have been closed by the next hop meanwhile: retry once on a fresh one.
         for fresh in [self.conn.is_none(), true] {
             if fresh {
@@ -47,7 +53,10 @@ impl Downstream {
                 continue;
             };
             match conn.mail(sender, params, None).await {
-                Ok(r) => return r,
+                Ok(r) => {
+                    self.open = r.is_positive();
+                    return r;
+                }
                 Err(e) if !fresh => {
                     tracing::debug!(error = %e, "kept next-hop connection failed; reconnecting")
                 }
@@ -78,9 +87,11 @@ impl Downstream {
     fn drop_conn(&mut self) {
         // Dropping the connection closes the socket; a polite QUIT is only sent on a session's end.
         self.conn = None;
+        self.open = false;
     }
 
     async fn rset(&mut self) {
+        self.open = false;
         if let Some(conn) = self.conn.as_mut()
             && conn.rset().await.is_err()
         {
@@ -155,6 +166,7 @@ impl Downstream {
         let Some(conn) = self.conn.as_mut() else {
             return Reply::next_hop_lost();
         };
+        self.open = false;
         match conn.data(message).await {
             Ok(r) if r.is_positive() => {
                 tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message.len(), "message relayed");

@@ -29,6 +29,20 @@ pub fn forward_config(hops: &[SocketAddr], extra: &str) -> String {
     format!("[listener]\naddress = \"127.0.0.1:0\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"5s\"\n\n[relay]\nmode = \"forward\"\nhosts = [{}]\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n\n{extra}\n", hosts.join(", "))
 }
 
+/// A config with extra `[listener]` keys (`listener_extra`), the `[relay]` keys in `relay` (mode and
+/// where to), and `extra` top-level tables. Same timeouts as [`forward_config`].
+pub fn config(listener_extra: &str, relay: &str, extra: &str) -> String {
+    format!(
+        "[listener]\naddress = \"127.0.0.1:0\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"5s\"\n{listener_extra}\n\n[relay]\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n{relay}\n\n{extra}\n"
+    )
+}
+
+/// The `[relay]` keys forwarding to these hosts in order.
+pub fn hosts_relay(hops: &[SocketAddr]) -> String {
+    let hosts: Vec<String> = hops.iter().map(|h| format!("\"{h}\"")).collect();
+    format!("mode = \"forward\"\nhosts = [{}]", hosts.join(", "))
+}
+
 impl Sluice {
     /// Starts `sluice serve` with this config text; waits until it logs its bound address.
     pub fn start(config: &str) -> Sluice {
@@ -108,6 +122,55 @@ impl Sluice {
         None
     }
 
+    /// Sends SIGTERM and returns at once (see [`Sluice::wait_exit`]).
+    pub fn signal_term(&self) {
+        if let Some(child) = self.child.as_ref() {
+            let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+            assert!(status.success(), "kill -TERM failed");
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit; `None` if it is still running (or already reaped).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn count_logs(&self, needle: &str) -> usize {
+        self.logs.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Waits until at least `n` log lines contain `needle`.
+    pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.count_logs(needle) >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// The first log line containing `needle`, if any.
+    pub fn log_line(&self, needle: &str) -> Option<String> {
+        self.logs.lock().unwrap().iter().find(|l| l.contains(needle)).cloned()
+    }
+
+    /// The STARTTLS certificate Sluice generated in its data dir (`<dir>/data/tls/cert.pem`).
+    pub fn cert_pem(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("data/tls/cert.pem")).expect("generated cert.pem")
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
@@ -125,4 +188,13 @@ impl Drop for Sluice {
             let _ = c.wait();
         }
     }
+}
+
+/// An address on `ip` where nothing listens (a listener was bound there and dropped): connecting is
+/// refused at once. Use a distinct 127/8 address per test so a later rebind of the same port is safe.
+pub fn closed_addr(ip: std::net::IpAddr) -> SocketAddr {
+    let l = std::net::TcpListener::bind(SocketAddr::new(ip, 0)).expect("bind for a closed port");
+    let addr = l.local_addr().expect("local_addr");
+    drop(l);
+    addr
 }

@@ -148,6 +148,15 @@ impl Inspector {
                 reason: "loop",
             };
         }
+        // Headers Sluice vouches for are never taken from the sender: drop inbound copies first.
+        let mut own: Vec<&str> = vec![self.failure_header.0.as_str()];
+        if let Some((name, _)) = &self.pass_header {
+            own.push(name);
+        }
+        if self.tag_violations {
+            own.extend(["X-dlp-uniquemsgid", "X-dlp-policyid"]);
+        }
+        let message = header::remove(message, &own);
         let mut added: Vec<(String, String)> = Vec::new();
         if let Some(h) = &self.pass_header {
             added.push(h.clone());

@@ -1,12 +1,40 @@
 //! End-to-end tests of the in-line proxy: the real binary between a test client and a real sink MTA.
+//! This file: relaying and next-hop selection (host list, MX, reflect), pipelining and DSN parameters.
+//! Policies: proxy_policy.rs; limits and protocol edge cases: proxy_limits.rs; TLS: proxy_tls.rs;
+//! process lifecycle and CLI: proxy_lifecycle.rs.
 
 mod support;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use support::client::{Client, message};
+use support::client::{Client, Reply, message};
+use support::dns::{Record, TestDns};
 use support::sink::{Sink, SinkConfig};
-use support::sluice::{Sluice, forward_config};
+use support::sluice::{Sluice, closed_addr, config, forward_config};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn lo(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
+}
+
+fn sink_at(addr: SocketAddr) -> Sink {
+    Sink::start(SinkConfig { bind: addr, ..SinkConfig::default() })
+}
+
+/// One whole session (EHLO, one message, QUIT) from 127.0.0.1; returns the final DATA reply.
+fn send_one(sluice: &Sluice, subject: &str) -> Reply {
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.send("a@corp.example", &["b@partner.example"], &message(subject, "body"));
+    c.quit();
+    r
+}
+
+fn subjects(sink: &Sink) -> Vec<String> {
+    sink.messages().iter().map(|m| m.header("Subject").unwrap_or_default()).collect()
+}
 
 #[test]
 fn relays_a_clean_message_with_the_pass_header_and_answers_after_the_next_hop() {
@@ -32,4 +60,199 @@ fn next_hop_data_refusal_is_relayed_verbatim() {
     let r = c.send("a@corp.example", &["b@partner.example"], &message("Hello", "x"));
     assert_eq!(r.code, 554);
     assert!(r.text.contains("5.7.0 Content refused downstream"), "{r}");
+}
+
+// ---- ordered host list ----
+
+#[test]
+fn first_next_hop_down_delivers_via_the_second() {
+    let second = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[closed_addr(lo(21)), second.addr], ""));
+    let r = send_one(&sluice, "via second");
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(subjects(&second), ["via second"]);
+}
+
+#[test]
+fn first_and_second_next_hops_down_delivers_via_the_third() {
+    let third = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[closed_addr(lo(22)), closed_addr(lo(23)), third.addr], ""));
+    let r = send_one(&sluice, "via third");
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(subjects(&third), ["via third"]);
+}
+
+#[test]
+fn each_new_message_tries_the_first_next_hop_again() {
+    let first_addr = closed_addr(lo(24));
+    let second = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[first_addr, second.addr], ""));
+    assert_eq!(send_one(&sluice, "one").code, 250);
+    assert_eq!(subjects(&second), ["one"]);
+
+    // The first hop comes back: the next messages go to it, not to the second.
+    let first = sink_at(first_addr);
+    assert_eq!(send_one(&sluice, "two").code, 250);
+    assert_eq!(send_one(&sluice, "three").code, 250);
+    assert_eq!(subjects(&first), ["two", "three"]);
+    assert_eq!(subjects(&second), ["one"]);
+}
+
+#[test]
+fn all_next_hops_unreachable_gives_451_4_4_1_at_mail_and_the_session_stays_usable() {
+    let down = closed_addr(lo(25));
+    let sluice = Sluice::start(&forward_config(&[closed_addr(lo(26)), down], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.cmd("MAIL FROM:<a@corp.example>");
+    assert_eq!(r.code, 451, "{r}");
+    assert!(r.text.starts_with("4.4.1 "), "{r}");
+    // No transaction was opened, but the session goes on.
+    assert_eq!(c.cmd("RCPT TO:<b@partner.example>").code, 503);
+    assert_eq!(c.cmd("NOOP").code, 250);
+    let r = c.cmd("MAIL FROM:<a@corp.example>");
+    assert_eq!((r.code, r.text.get(..5)), (451, Some("4.4.1")), "{r}");
+
+    // A next hop appears: the retry on the same session is delivered.
+    let sink = sink_at(down);
+    let r = c.send("a@corp.example", &["b@partner.example"], &message("retried", "x"));
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(subjects(&sink), ["retried"]);
+    c.quit();
+}
+
+#[test]
+fn per_recipient_refusal_is_relayed_and_only_accepted_recipients_get_the_message() {
+    let sink = Sink::start(SinkConfig::default().reject_rcpts(&["nobody@partner.example"], "550 5.1.1 No such user"));
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(c.cmd("MAIL FROM:<a@corp.example>").code, 250);
+    let bad = c.cmd("RCPT TO:<nobody@partner.example>");
+    assert_eq!(bad.code, 550, "{bad}");
+    assert_eq!(bad.text, "5.1.1 No such user");
+    let good = c.cmd("RCPT TO:<b@partner.example>");
+    assert_eq!(good.code, 250, "{good}");
+    let r = c.data(&message("partial", "x"));
+    assert_eq!(r.code, 250, "{r}");
+    let got = sink.wait_for(1, WAIT);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt_addrs(), ["b@partner.example"]);
+    c.quit();
+}
+
+// ---- MX lookup ----
+
+fn mx(name: &str, preference: u16, exchange: &str) -> Record {
+    Record::Mx { name: name.into(), preference, exchange: exchange.into() }
+}
+
+fn a(name: &str, ip: IpAddr) -> Record {
+    let IpAddr::V4(ip) = ip else { unreachable!() };
+    Record::A { name: name.into(), ip }
+}
+
+fn mx_config(domain: &str, port: u16, dns: &TestDns) -> String {
+    config("", &format!("mode = \"forward\"\nmx_domains = [\"{domain}\"]\nport = {port}"), &format!("[dns]\nservers = [\"{}\"]\ntimeout = \"2s\"", dns.addr))
+}
+
+#[test]
+fn mx_lookup_rotates_over_the_lowest_preference_and_falls_back_to_the_higher_one() {
+    let mx1 = sink_at(SocketAddr::new(lo(2), 0));
+    let port = mx1.addr.port();
+    let mx2 = sink_at(SocketAddr::new(lo(3), port));
+    let mx3 = sink_at(SocketAddr::new(lo(4), port));
+    let mx4 = sink_at(SocketAddr::new(lo(5), port));
+    let dns = TestDns::start(vec![
+        mx("corp.test", 10, "mx1.corp.test"),
+        mx("corp.test", 10, "mx2.corp.test"),
+        mx("corp.test", 10, "mx3.corp.test"),
+        mx("corp.test", 40, "mx4.corp.test"),
+        a("mx1.corp.test", lo(2)),
+        a("mx2.corp.test", lo(3)),
+        a("mx3.corp.test", lo(4)),
+        a("mx4.corp.test", lo(5)),
+    ]);
+    let sluice = Sluice::start(&mx_config("corp.test", port, &dns));
+    for i in 0..6 {
+        assert_eq!(send_one(&sluice, &format!("m{i}")).code, 250);
+    }
+    let counts = [mx1.messages().len(), mx2.messages().len(), mx3.messages().len()];
+    assert_eq!(counts.iter().sum::<usize>(), 6, "{counts:?}");
+    assert!(counts.iter().all(|&n| n >= 1), "equal-preference MX hosts must share the load: {counts:?}");
+    assert_eq!(mx4.messages().len(), 0, "the preference-40 host is used only when all preference-10 ones fail");
+
+    drop((mx1, mx2, mx3));
+    assert_eq!(send_one(&sluice, "fallback").code, 250);
+    assert_eq!(subjects(&mx4), ["fallback"]);
+}
+
+#[test]
+fn domain_without_mx_is_its_own_implicit_mx() {
+    let sink = sink_at(SocketAddr::new(lo(6), 0));
+    let dns = TestDns::start(vec![a("solo.test", lo(6))]);
+    let sluice = Sluice::start(&mx_config("solo.test", sink.addr.port(), &dns));
+    assert_eq!(send_one(&sluice, "implicit").code, 250);
+    assert_eq!(subjects(&sink), ["implicit"]);
+}
+
+// ---- reflecting mode ----
+
+#[test]
+fn reflect_mode_sends_each_message_back_to_the_client_ip_on_the_relay_port() {
+    let home = Sink::start_default();
+    let port = home.addr.port();
+    let other = sink_at(SocketAddr::new(lo(9), port));
+    let sluice = Sluice::start(&config("", &format!("mode = \"reflect\"\nport = {port}"), ""));
+
+    let mut c = Client::connect_from(lo(9), sluice.addr);
+    c.ehlo();
+    assert_eq!(c.send("a@corp.example", &["b@partner.example"], &message("from .9", "x")).code, 250);
+    c.quit();
+    assert_eq!(subjects(&other), ["from .9"]);
+
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(c.send("a@corp.example", &["b@partner.example"], &message("from .1", "x")).code, 250);
+    c.quit();
+    assert_eq!(subjects(&home), ["from .1"], "127.0.0.1 must only get its own client's message");
+    assert_eq!(subjects(&other), ["from .9"]);
+}
+
+// ---- pipelining and DSN ----
+
+#[test]
+fn pipelined_commands_are_answered_in_order_and_the_message_is_delivered() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.send_raw(b"EHLO client.test\r\nMAIL FROM:<a@corp.example>\r\nRCPT TO:<b@partner.example>\r\nRCPT TO:<c@partner.example>\r\nDATA\r\n");
+    let codes: Vec<u16> = (0..5).map(|_| c.read_reply().code).collect();
+    assert_eq!(codes, [250, 250, 250, 250, 354]);
+    c.send_raw(b"Subject: pipelined\r\n\r\nbody\r\n.\r\n");
+    let r = c.read_reply();
+    assert_eq!(r.code, 250, "{r}");
+    let got = sink.wait_for(1, WAIT);
+    assert_eq!(got[0].rcpt_addrs(), ["b@partner.example", "c@partner.example"]);
+    assert_eq!(got[0].header("Subject").as_deref(), Some("pipelined"));
+    c.quit();
+}
+
+#[test]
+fn dsn_parameters_are_passed_to_the_next_hop() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(c.cmd("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d.example").code, 250);
+    assert_eq!(c.data(&message("dsn", "x")).code, 250);
+    let got = sink.wait_for(1, WAIT);
+    let from: Vec<&str> = got[0].mail_from.split_whitespace().collect();
+    assert_eq!(from[0], "<a@b.example>");
+    assert!(from.contains(&"RET=HDRS") && from.contains(&"ENVID=QQ314159"), "{}", got[0].mail_from);
+    let to: Vec<&str> = got[0].rcpt_to[0].split_whitespace().collect();
+    assert_eq!(to[0], "<c@d.example>");
+    assert!(to.contains(&"NOTIFY=SUCCESS,FAILURE") && to.contains(&"ORCPT=rfc822;c@d.example"), "{}", got[0].rcpt_to[0]);
+    c.quit();
 }

@@ -93,6 +93,34 @@ pub fn unfold(value: &[u8]) -> String {
         .join(" ")
 }
 
+/// Removes every field whose name is in `names` (case-insensitive), folded lines included.
+pub fn remove(message: Vec<u8>, names: &[&str]) -> Vec<u8> {
+    let end = header_end(&message);
+    let block = &message[..end];
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    for (name, value) in (FieldIter { block, pos: 0 }) {
+        if names
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        {
+            let start = name.as_ptr() as usize - block.as_ptr() as usize;
+            let stop = value.as_ptr() as usize - block.as_ptr() as usize + value.len();
+            cut.push((start, stop));
+        }
+    }
+    if cut.is_empty() {
+        return message;
+    }
+    let mut out = Vec::with_capacity(message.len());
+    let mut at = 0;
+    for (s, e) in cut {
+        out.extend_from_slice(&message[at..s]);
+        at = e;
+    }
+    out.extend_from_slice(&message[at..]);
+    out
+}
+
 /// Prepends header lines (already validated as single lines) to the message.
 pub fn prepend(message: Vec<u8>, lines: &[(String, String)]) -> Vec<u8> {
     if lines.is_empty() {
@@ -230,6 +258,13 @@ mod tests {
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("To: a@b\r\nSubject: =?UTF-8?B?"), "{s}");
         assert!(s.ends_with("\r\n\r\nx\r\n"));
+    }
+
+    #[test]
+    fn removes_fields_with_their_folded_lines() {
+        let out = remove(MSG.to_vec(), &["received", "X-None"]);
+        assert!(out.starts_with(b"Subject: Hello\r\n there\r\nTo: x@y\r\n\r\nbody"));
+        assert_eq!(remove(MSG.to_vec(), &["x-none"]), MSG);
     }
 
     #[test]

@@ -122,6 +122,19 @@ fn trial_mode_and_monitor_change_nothing() {
 }
 
 #[test]
+fn inbound_copies_of_our_headers_are_replaced_not_trusted() {
+    let mut m =
+        b"X-CFilter-Loop: Reflected\r\nX-dlp-policyid: 99\r\nX-Sluice-Inspection: failed\r\n"
+            .to_vec();
+    m.extend(msg("Hi", "tag"));
+    let (out, _) = relayed(outcome(&inspector(""), m));
+    assert_eq!(header::count(&out, "X-CFilter-Loop"), 1);
+    assert_eq!(header::count(&out, "X-Sluice-Inspection"), 0);
+    assert_eq!(header::first(&out, "X-dlp-policyid").as_deref(), Some("3"));
+    assert_eq!(header::count(&out, "X-dlp-policyid"), 1);
+}
+
+#[test]
 fn pass_header_can_be_renamed_or_disabled() {
     let (m, _) = relayed(outcome(
         &inspector("[relay.pass_header]\nname = \"X-Filter-Loop\"\nvalue = \"Done\""),

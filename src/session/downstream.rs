@@ -20,7 +20,10 @@ pub(super) struct Downstream {
 
 impl Downstream {
     pub(super) fn new() -> Downstream {
-        Downstream { conn: None, open: false }
+        Downstream {
+            conn: None,
+            open: false,
+        }
     }
 
     /// MAIL FROM at the next hop, connecting first when needed. The reply is what the upstream gets.

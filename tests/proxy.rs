@@ -20,20 +20,30 @@ fn lo(last: u8) -> IpAddr {
 }
 
 fn sink_at(addr: SocketAddr) -> Sink {
-    Sink::start(SinkConfig { bind: addr, ..SinkConfig::default() })
+    Sink::start(SinkConfig {
+        bind: addr,
+        ..SinkConfig::default()
+    })
 }
 
 /// One whole session (EHLO, one message, QUIT) from 127.0.0.1; returns the final DATA reply.
 fn send_one(sluice: &Sluice, subject: &str) -> Reply {
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
-    let r = c.send("a@corp.example", &["b@partner.example"], &message(subject, "body"));
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message(subject, "body"),
+    );
     c.quit();
     r
 }
 
 fn subjects(sink: &Sink) -> Vec<String> {
-    sink.messages().iter().map(|m| m.header("Subject").unwrap_or_default()).collect()
+    sink.messages()
+        .iter()
+        .map(|m| m.header("Subject").unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -42,10 +52,17 @@ fn relays_a_clean_message_with_the_pass_header_and_answers_after_the_next_hop() 
     let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
-    let r = c.send("a@corp.example", &["b@partner.example"], &message("Hello", "nothing to see"));
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message("Hello", "nothing to see"),
+    );
     assert_eq!(r.code, 250, "{r}");
     let got = sink.wait_for(1, Duration::from_secs(5));
-    assert_eq!(got[0].header("X-CFilter-Loop").as_deref(), Some("Reflected"));
+    assert_eq!(
+        got[0].header("X-CFilter-Loop").as_deref(),
+        Some("Reflected")
+    );
     assert_eq!(got[0].rcpt_addrs(), vec!["b@partner.example".to_string()]);
     assert!(got[0].data_str().ends_with("\r\n\r\nnothing to see\r\n"));
     c.quit();
@@ -53,11 +70,18 @@ fn relays_a_clean_message_with_the_pass_header_and_answers_after_the_next_hop() 
 
 #[test]
 fn next_hop_data_refusal_is_relayed_verbatim() {
-    let sink = Sink::start(SinkConfig { data_reply: Some("554 5.7.0 Content refused downstream".into()), ..SinkConfig::default() });
+    let sink = Sink::start(SinkConfig {
+        data_reply: Some("554 5.7.0 Content refused downstream".into()),
+        ..SinkConfig::default()
+    });
     let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
-    let r = c.send("a@corp.example", &["b@partner.example"], &message("Hello", "x"));
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message("Hello", "x"),
+    );
     assert_eq!(r.code, 554);
     assert!(r.text.contains("5.7.0 Content refused downstream"), "{r}");
 }
@@ -76,7 +100,10 @@ fn first_next_hop_down_delivers_via_the_second() {
 #[test]
 fn first_and_second_next_hops_down_delivers_via_the_third() {
     let third = Sink::start_default();
-    let sluice = Sluice::start(&forward_config(&[closed_addr(lo(22)), closed_addr(lo(23)), third.addr], ""));
+    let sluice = Sluice::start(&forward_config(
+        &[closed_addr(lo(22)), closed_addr(lo(23)), third.addr],
+        "",
+    ));
     let r = send_one(&sluice, "via third");
     assert_eq!(r.code, 250, "{r}");
     assert_eq!(subjects(&third), ["via third"]);
@@ -115,7 +142,11 @@ fn all_next_hops_unreachable_gives_451_4_4_1_at_mail_and_the_session_stays_usabl
 
     // A next hop appears: the retry on the same session is delivered.
     let sink = sink_at(down);
-    let r = c.send("a@corp.example", &["b@partner.example"], &message("retried", "x"));
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message("retried", "x"),
+    );
     assert_eq!(r.code, 250, "{r}");
     assert_eq!(subjects(&sink), ["retried"]);
     c.quit();
@@ -123,7 +154,9 @@ fn all_next_hops_unreachable_gives_451_4_4_1_at_mail_and_the_session_stays_usabl
 
 #[test]
 fn per_recipient_refusal_is_relayed_and_only_accepted_recipients_get_the_message() {
-    let sink = Sink::start(SinkConfig::default().reject_rcpts(&["nobody@partner.example"], "550 5.1.1 No such user"));
+    let sink = Sink::start(
+        SinkConfig::default().reject_rcpts(&["nobody@partner.example"], "550 5.1.1 No such user"),
+    );
     let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
@@ -144,16 +177,27 @@ fn per_recipient_refusal_is_relayed_and_only_accepted_recipients_get_the_message
 // ---- MX lookup ----
 
 fn mx(name: &str, preference: u16, exchange: &str) -> Record {
-    Record::Mx { name: name.into(), preference, exchange: exchange.into() }
+    Record::Mx {
+        name: name.into(),
+        preference,
+        exchange: exchange.into(),
+    }
 }
 
 fn a(name: &str, ip: IpAddr) -> Record {
     let IpAddr::V4(ip) = ip else { unreachable!() };
-    Record::A { name: name.into(), ip }
+    Record::A {
+        name: name.into(),
+        ip,
+    }
 }
 
 fn mx_config(domain: &str, port: u16, dns: &TestDns) -> String {
-    config("", &format!("mode = \"forward\"\nmx_domains = [\"{domain}\"]\nport = {port}"), &format!("[dns]\nservers = [\"{}\"]\ntimeout = \"2s\"", dns.addr))
+    config(
+        "",
+        &format!("mode = \"forward\"\nmx_domains = [\"{domain}\"]\nport = {port}"),
+        &format!("[dns]\nservers = [\"{}\"]\ntimeout = \"2s\"", dns.addr),
+    )
 }
 
 #[test]
@@ -177,10 +221,21 @@ fn mx_lookup_rotates_over_the_lowest_preference_and_falls_back_to_the_higher_one
     for i in 0..6 {
         assert_eq!(send_one(&sluice, &format!("m{i}")).code, 250);
     }
-    let counts = [mx1.messages().len(), mx2.messages().len(), mx3.messages().len()];
+    let counts = [
+        mx1.messages().len(),
+        mx2.messages().len(),
+        mx3.messages().len(),
+    ];
     assert_eq!(counts.iter().sum::<usize>(), 6, "{counts:?}");
-    assert!(counts.iter().all(|&n| n >= 1), "equal-preference MX hosts must share the load: {counts:?}");
-    assert_eq!(mx4.messages().len(), 0, "the preference-40 host is used only when all preference-10 ones fail");
+    assert!(
+        counts.iter().all(|&n| n >= 1),
+        "equal-preference MX hosts must share the load: {counts:?}"
+    );
+    assert_eq!(
+        mx4.messages().len(),
+        0,
+        "the preference-40 host is used only when all preference-10 ones fail"
+    );
 
     drop((mx1, mx2, mx3));
     assert_eq!(send_one(&sluice, "fallback").code, 250);
@@ -203,19 +258,43 @@ fn reflect_mode_sends_each_message_back_to_the_client_ip_on_the_relay_port() {
     let home = Sink::start_default();
     let port = home.addr.port();
     let other = sink_at(SocketAddr::new(lo(9), port));
-    let sluice = Sluice::start(&config("", &format!("mode = \"reflect\"\nport = {port}"), ""));
+    let sluice = Sluice::start(&config(
+        "",
+        &format!("mode = \"reflect\"\nport = {port}"),
+        "",
+    ));
 
     let mut c = Client::connect_from(lo(9), sluice.addr);
     c.ehlo();
-    assert_eq!(c.send("a@corp.example", &["b@partner.example"], &message("from .9", "x")).code, 250);
+    assert_eq!(
+        c.send(
+            "a@corp.example",
+            &["b@partner.example"],
+            &message("from .9", "x")
+        )
+        .code,
+        250
+    );
     c.quit();
     assert_eq!(subjects(&other), ["from .9"]);
 
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
-    assert_eq!(c.send("a@corp.example", &["b@partner.example"], &message("from .1", "x")).code, 250);
+    assert_eq!(
+        c.send(
+            "a@corp.example",
+            &["b@partner.example"],
+            &message("from .1", "x")
+        )
+        .code,
+        250
+    );
     c.quit();
-    assert_eq!(subjects(&home), ["from .1"], "127.0.0.1 must only get its own client's message");
+    assert_eq!(
+        subjects(&home),
+        ["from .1"],
+        "127.0.0.1 must only get its own client's message"
+    );
     assert_eq!(subjects(&other), ["from .9"]);
 }
 
@@ -233,7 +312,10 @@ fn pipelined_commands_are_answered_in_order_and_the_message_is_delivered() {
     let r = c.read_reply();
     assert_eq!(r.code, 250, "{r}");
     let got = sink.wait_for(1, WAIT);
-    assert_eq!(got[0].rcpt_addrs(), ["b@partner.example", "c@partner.example"]);
+    assert_eq!(
+        got[0].rcpt_addrs(),
+        ["b@partner.example", "c@partner.example"]
+    );
     assert_eq!(got[0].header("Subject").as_deref(), Some("pipelined"));
     c.quit();
 }
@@ -244,15 +326,111 @@ fn dsn_parameters_are_passed_to_the_next_hop() {
     let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
-    assert_eq!(c.cmd("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159").code, 250);
-    assert_eq!(c.cmd("RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d.example").code, 250);
+    assert_eq!(
+        c.cmd("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159")
+            .code,
+        250
+    );
+    assert_eq!(
+        c.cmd("RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d.example")
+            .code,
+        250
+    );
     assert_eq!(c.data(&message("dsn", "x")).code, 250);
     let got = sink.wait_for(1, WAIT);
     let from: Vec<&str> = got[0].mail_from.split_whitespace().collect();
     assert_eq!(from[0], "<a@b.example>");
-    assert!(from.contains(&"RET=HDRS") && from.contains(&"ENVID=QQ314159"), "{}", got[0].mail_from);
+    assert!(
+        from.contains(&"RET=HDRS") && from.contains(&"ENVID=QQ314159"),
+        "{}",
+        got[0].mail_from
+    );
     let to: Vec<&str> = got[0].rcpt_to[0].split_whitespace().collect();
     assert_eq!(to[0], "<c@d.example>");
-    assert!(to.contains(&"NOTIFY=SUCCESS,FAILURE") && to.contains(&"ORCPT=rfc822;c@d.example"), "{}", got[0].rcpt_to[0]);
+    assert!(
+        to.contains(&"NOTIFY=SUCCESS,FAILURE") && to.contains(&"ORCPT=rfc822;c@d.example"),
+        "{}",
+        got[0].rcpt_to[0]
+    );
     c.quit();
+}
+
+#[test]
+fn next_hop_refusing_the_session_at_greeting_is_skipped_for_the_next() {
+    let refusing = Sink::start(SinkConfig { banner_code: 421, ..SinkConfig::default() });
+    let second = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[refusing.addr, second.addr], ""));
+    assert_eq!(send_one(&sluice, "skip 421").code, 250);
+    assert_eq!(subjects(&second), ["skip 421"]);
+    assert!(refusing.messages().is_empty());
+}
+
+#[test]
+fn null_sender_and_body_parameters_are_relayed() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(c.cmd("MAIL FROM:<> BODY=8BITMIME SMTPUTF8").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<jörg@partner.example>").code, 250);
+    assert_eq!(c.data("Subject: bounce\r\n\r\nGrüße\r\n").code, 250);
+    let got = sink.wait_for(1, WAIT);
+    let from: Vec<&str> = got[0].mail_from.split_whitespace().collect();
+    assert_eq!(from[0], "<>");
+    assert!(from.contains(&"BODY=8BITMIME") && from.contains(&"SMTPUTF8"), "{}", got[0].mail_from);
+    assert_eq!(got[0].rcpt_addrs(), ["jörg@partner.example"]);
+    assert_eq!(got[0].body_str(), "Grüße\r\n");
+    c.quit();
+}
+
+#[test]
+fn leading_dots_and_large_messages_arrive_byte_for_byte() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let mut body = String::from(".\r\n..two dots\r\n.leading dot\r\n");
+    for i in 0..20_000 {
+        body.push_str(&format!("line {i:05} {}\r\n", "abcdefghij".repeat(8)));
+    }
+    let msg = format!("Subject: big\r\n\r\n{body}");
+    assert!(msg.len() > 1_800_000);
+    assert_eq!(c.send("a@corp.example", &["b@partner.example"], &msg).code, 250);
+    let got = sink.wait_for(1, WAIT);
+    assert_eq!(got[0].body_str(), body, "body must be unchanged (dots unstuffed exactly once)");
+    c.quit();
+}
+
+#[test]
+fn next_hop_slower_than_the_relay_data_timeout_gives_451() {
+    let sink = Sink::start(SinkConfig { delay: Some(Duration::from_millis(1200)), ..SinkConfig::default() });
+    let relay = format!("{}\ndata_timeout = \"300ms\"", support::sluice::hosts_relay(&[sink.addr]));
+    let sluice = Sluice::start(&config("", &relay, ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let start = std::time::Instant::now();
+    let r = c.send("a@corp.example", &["b@partner.example"], &message("slow", "x"));
+    assert_eq!(r.code, 451, "{r}");
+    assert!(r.text.starts_with("4.4."), "{r}");
+    assert!(start.elapsed() < Duration::from_millis(1100), "{:?}", start.elapsed());
+}
+
+#[test]
+fn next_transaction_pipelined_after_end_of_data_is_handled() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(c.cmd("MAIL FROM:<a@corp.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<b@partner.example>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send_raw(b"Subject: first\r\n\r\none\r\n.\r\nMAIL FROM:<c@corp.example>\r\nRCPT TO:<d@partner.example>\r\nDATA\r\n");
+    let codes: Vec<u16> = (0..4).map(|_| c.read_reply().code).collect();
+    assert_eq!(codes, [250, 250, 250, 354]);
+    c.send_raw(b"Subject: second\r\n\r\ntwo\r\n.\r\nQUIT\r\n");
+    assert_eq!(c.read_reply().code, 250);
+    assert_eq!(c.read_reply().code, 221);
+    let got = sink.wait_for(2, WAIT);
+    assert_eq!(subjects(&sink), ["first", "second"]);
+    assert_eq!(got[1].rcpt_addrs(), ["d@partner.example"]);
 }

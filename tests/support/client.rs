@@ -46,7 +46,11 @@ impl Client {
     pub fn over(tcp: TcpStream) -> Client {
         tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let handle = tcp.try_clone().ok();
-        let mut c = Client { reader: BufReader::new(Box::new(tcp)), greeting: String::new(), tcp: handle };
+        let mut c = Client {
+            reader: BufReader::new(Box::new(tcp)),
+            greeting: String::new(),
+            tcp: handle,
+        };
         let g = c.read_reply();
         c.greeting = g.to_string();
         c
@@ -87,11 +91,17 @@ impl Client {
             let n = self.reader.read_line(&mut line).expect("read reply");
             assert!(n > 0, "connection closed while waiting for a reply");
             let line = line.trim_end_matches(['\r', '\n']).to_string();
-            let code: u16 = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("bad reply line {line:?}"));
+            let code: u16 = line
+                .get(..3)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| panic!("bad reply line {line:?}"));
             let last = line.as_bytes().get(3) != Some(&b'-');
             text.push(line.get(4..).unwrap_or("").to_string());
             if last {
-                return Reply { code, text: text.join("\n") };
+                return Reply {
+                    code,
+                    text: text.join("\n"),
+                };
             }
         }
     }
@@ -156,20 +166,36 @@ impl Client {
 
     /// STARTTLS, trusting `ca_pem` for `server_name`; then the session must EHLO again.
     pub fn starttls(self, ca_pem: &str, server_name: &str) -> Client {
+        self.starttls_pipelined("", ca_pem, server_name)
+    }
+
+    /// STARTTLS with `injected` plaintext sent in the same write right after it (the CVE-2011-0411
+    /// command-injection pattern), then the TLS handshake as in [`Client::starttls`].
+    pub fn starttls_pipelined(self, injected: &str, ca_pem: &str, server_name: &str) -> Client {
         let mut me = self;
-        let r = me.cmd("STARTTLS");
+        me.send_raw(format!("STARTTLS\r\n{injected}").as_bytes());
+        let r = me.read_reply();
         assert_eq!(r.code, 220, "STARTTLS: {r}");
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(cert.expect("pem")).expect("add root");
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(server_name.to_string()).expect("server name");
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name =
+            rustls::pki_types::ServerName::try_from(server_name.to_string()).expect("server name");
         let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("tls client");
         let inner = me.reader.into_inner();
         let tls = rustls::StreamOwned::new(conn, inner);
-        Client { reader: BufReader::new(Box::new(tls)), greeting: me.greeting, tcp: me.tcp }
+        Client {
+            reader: BufReader::new(Box::new(tls)),
+            greeting: me.greeting,
+            tcp: me.tcp,
+        }
     }
 }
 
@@ -177,7 +203,11 @@ use rustls::pki_types::pem::PemObject;
 
 /// A TCP connection to `addr` from the local address `src` (any port).
 pub fn connect_from(src: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     socket.bind(&SocketAddr::new(src, 0).into())?;
     socket.connect_timeout(&addr.into(), Duration::from_secs(5))?;
     Ok(socket.into())
@@ -185,5 +215,9 @@ pub fn connect_from(src: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream>
 
 /// A simple RFC 5322 message with CRLF line ends.
 pub fn message(subject: &str, body: &str) -> String {
-    format!("From: sender@corp.example\r\nTo: rcpt@partner.example\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\n\r\n{}\r\n", subject.len(), body.replace('\n', "\r\n"))
+    format!(
+        "From: sender@corp.example\r\nTo: rcpt@partner.example\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\n\r\n{}\r\n",
+        subject.len(),
+        body.replace('\n', "\r\n")
+    )
 }

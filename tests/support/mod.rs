@@ -2,5 +2,6 @@
 
 pub mod client;
 pub mod dns;
+pub mod postfix;
 pub mod sink;
 pub mod sluice;

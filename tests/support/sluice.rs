@@ -26,15 +26,41 @@ pub fn binary() -> PathBuf {
 /// (top-level tables such as `[[policy]]`, `[inspection]`, `[server]`).
 pub fn forward_config(hops: &[SocketAddr], extra: &str) -> String {
     let hosts: Vec<String> = hops.iter().map(|h| format!("\"{h}\"")).collect();
-    format!("[listener]\naddress = \"127.0.0.1:0\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"5s\"\n\n[relay]\nmode = \"forward\"\nhosts = [{}]\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n\n{extra}\n", hosts.join(", "))
+    format!(
+        "[listener]\naddress = \"127.0.0.1:0\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"5s\"\n\n[relay]\nmode = \"forward\"\nhosts = [{}]\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n\n{extra}\n",
+        hosts.join(", ")
+    )
 }
 
 /// A config with extra `[listener]` keys (`listener_extra`), the `[relay]` keys in `relay` (mode and
-/// where to), and `extra` top-level tables. Same timeouts as [`forward_config`].
+/// where to), and `extra` top-level tables. Same timeouts as [`forward_config`] unless `listener_extra`
+/// or `relay` sets them.
 pub fn config(listener_extra: &str, relay: &str, extra: &str) -> String {
-    format!(
-        "[listener]\naddress = \"127.0.0.1:0\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"5s\"\n{listener_extra}\n\n[relay]\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n{relay}\n\n{extra}\n"
-    )
+    let set = |text: &str, key: &str| {
+        text.lines()
+            .any(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
+    };
+    let mut listener = String::from("[listener]\naddress = \"127.0.0.1:0\"\n");
+    for (k, v) in [
+        ("command_timeout", "\"30s\""),
+        ("data_timeout", "\"30s\""),
+        ("shutdown_grace", "\"5s\""),
+    ] {
+        if !set(listener_extra, k) {
+            listener.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    let mut relay_base = String::from("[relay]\n");
+    for (k, v) in [
+        ("connect_timeout", "\"2s\""),
+        ("command_timeout", "\"10s\""),
+        ("data_timeout", "\"10s\""),
+    ] {
+        if !set(relay, k) {
+            relay_base.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    format!("{listener}{listener_extra}\n\n{relay_base}{relay}\n\n{extra}\n")
 }
 
 /// The `[relay]` keys forwarding to these hosts in order.
@@ -54,8 +80,15 @@ impl Sluice {
         let config_path = dir.path().join("sluice.toml");
         std::fs::write(&config_path, config).expect("write config");
         let mut cmd = Command::new(binary());
-        cmd.arg("serve").arg("--config").arg(&config_path).arg("--data-dir").arg(dir.path().join("data"));
-        cmd.env("SLUICE_LOG", "debug").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"));
+        cmd.env("SLUICE_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -70,7 +103,10 @@ impl Sluice {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
                     if line.contains("listening")
-                        && let Some(a) = line.split("addr=").nth(1).and_then(|r| r.split_whitespace().next())
+                        && let Some(a) = line
+                            .split("addr=")
+                            .nth(1)
+                            .and_then(|r| r.split_whitespace().next())
                         && let Ok(addr) = a.parse::<SocketAddr>()
                         && let Some(tx) = tx.take()
                     {
@@ -84,10 +120,19 @@ impl Sluice {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("sluice did not report its listening address; logs:\n{}", logs.lock().unwrap().join("\n"));
+                panic!(
+                    "sluice did not report its listening address; logs:\n{}",
+                    logs.lock().unwrap().join("\n")
+                );
             }
         };
-        Sluice { child: Some(child), addr, logs, dir, config_path }
+        Sluice {
+            child: Some(child),
+            addr,
+            logs,
+            dir,
+            config_path,
+        }
     }
 
     pub fn logs(&self) -> Vec<String> {
@@ -109,7 +154,10 @@ impl Sluice {
     /// Sends SIGTERM and waits for the exit status (with a timeout).
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         let child = self.child.as_mut()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let end = Instant::now() + Duration::from_secs(20);
         while Instant::now() < end {
             if let Ok(Some(status)) = child.try_wait() {
@@ -125,7 +173,11 @@ impl Sluice {
     /// Sends SIGTERM and returns at once (see [`Sluice::wait_exit`]).
     pub fn signal_term(&self) {
         if let Some(child) = self.child.as_ref() {
-            let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+            let status = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status()
+                .expect("run kill");
             assert!(status.success(), "kill -TERM failed");
         }
     }
@@ -146,7 +198,12 @@ impl Sluice {
 
     /// How many log lines contain `needle`.
     pub fn count_logs(&self, needle: &str) -> usize {
-        self.logs.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     /// Waits until at least `n` log lines contain `needle`.
@@ -163,12 +220,18 @@ impl Sluice {
 
     /// The first log line containing `needle`, if any.
     pub fn log_line(&self, needle: &str) -> Option<String> {
-        self.logs.lock().unwrap().iter().find(|l| l.contains(needle)).cloned()
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains(needle))
+            .cloned()
     }
 
     /// The STARTTLS certificate Sluice generated in its data dir (`<dir>/data/tls/cert.pem`).
     pub fn cert_pem(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("data/tls/cert.pem")).expect("generated cert.pem")
+        std::fs::read_to_string(self.dir.path().join("data/tls/cert.pem"))
+            .expect("generated cert.pem")
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -177,7 +240,10 @@ impl Sluice {
 
     /// Error-level lines (used to show that probes and QUIT hang-ups are not errors).
     pub fn error_lines(&self) -> Vec<String> {
-        self.logs().into_iter().filter(|l| l.contains(" ERROR ") || l.contains(" WARN ")).collect()
+        self.logs()
+            .into_iter()
+            .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
+            .collect()
     }
 }
 

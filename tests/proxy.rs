@@ -1,6 +1,6 @@
 //! End-to-end tests of the in-line proxy: the real binary between a test client and a real sink MTA.
 //! This file: relaying and next-hop selection (host list, MX, reflect), pipelining and DSN parameters.
-//! Policies: proxy_policy.rs; limits and protocol edge cases: proxy_limits.rs; TLS: proxy_tls.rs;
+//! Policies: proxy_policy.rs; limits and protocol edge cases: proxy_protocol.rs; TLS: proxy_tls.rs;
 //! process lifecycle and CLI: proxy_lifecycle.rs.
 
 mod support;
@@ -352,12 +352,42 @@ fn dsn_parameters_are_passed_to_the_next_hop() {
         "{}",
         got[0].rcpt_to[0]
     );
+
+    // xtext-encoded values (RFC 3461) arrive exactly as sent: decoded once, encoded once.
+    assert_eq!(
+        c.cmd("MAIL FROM:<a@b.example> RET=FULL ENVID=a+2Bb+3Dc")
+            .code,
+        250
+    );
+    assert_eq!(
+        c.cmd("RCPT TO:<first+last@d.example> NOTIFY=NEVER ORCPT=rfc822;first+2Blast@d.example")
+            .code,
+        250
+    );
+    assert_eq!(c.data(&message("xtext", "x")).code, 250);
+    let got = sink.wait_for(2, WAIT);
+    let from: Vec<&str> = got[1].mail_from.split_whitespace().collect();
+    assert!(
+        from.contains(&"RET=FULL") && from.contains(&"ENVID=a+2Bb+3Dc"),
+        "{}",
+        got[1].mail_from
+    );
+    let to: Vec<&str> = got[1].rcpt_to[0].split_whitespace().collect();
+    assert_eq!(to[0], "<first+last@d.example>");
+    assert!(
+        to.contains(&"NOTIFY=NEVER") && to.contains(&"ORCPT=rfc822;first+2Blast@d.example"),
+        "{}",
+        got[1].rcpt_to[0]
+    );
     c.quit();
 }
 
 #[test]
 fn next_hop_refusing_the_session_at_greeting_is_skipped_for_the_next() {
-    let refusing = Sink::start(SinkConfig { banner_code: 421, ..SinkConfig::default() });
+    let refusing = Sink::start(SinkConfig {
+        banner_code: 421,
+        ..SinkConfig::default()
+    });
     let second = Sink::start_default();
     let sluice = Sluice::start(&forward_config(&[refusing.addr, second.addr], ""));
     assert_eq!(send_one(&sluice, "skip 421").code, 250);
@@ -377,7 +407,11 @@ fn null_sender_and_body_parameters_are_relayed() {
     let got = sink.wait_for(1, WAIT);
     let from: Vec<&str> = got[0].mail_from.split_whitespace().collect();
     assert_eq!(from[0], "<>");
-    assert!(from.contains(&"BODY=8BITMIME") && from.contains(&"SMTPUTF8"), "{}", got[0].mail_from);
+    assert!(
+        from.contains(&"BODY=8BITMIME") && from.contains(&"SMTPUTF8"),
+        "{}",
+        got[0].mail_from
+    );
     assert_eq!(got[0].rcpt_addrs(), ["jörg@partner.example"]);
     assert_eq!(got[0].body_str(), "Grüße\r\n");
     c.quit();
@@ -395,24 +429,45 @@ fn leading_dots_and_large_messages_arrive_byte_for_byte() {
     }
     let msg = format!("Subject: big\r\n\r\n{body}");
     assert!(msg.len() > 1_800_000);
-    assert_eq!(c.send("a@corp.example", &["b@partner.example"], &msg).code, 250);
+    assert_eq!(
+        c.send("a@corp.example", &["b@partner.example"], &msg).code,
+        250
+    );
     let got = sink.wait_for(1, WAIT);
-    assert_eq!(got[0].body_str(), body, "body must be unchanged (dots unstuffed exactly once)");
+    assert_eq!(
+        got[0].body_str(),
+        body,
+        "body must be unchanged (dots unstuffed exactly once)"
+    );
     c.quit();
 }
 
 #[test]
 fn next_hop_slower_than_the_relay_data_timeout_gives_451() {
-    let sink = Sink::start(SinkConfig { delay: Some(Duration::from_millis(1200)), ..SinkConfig::default() });
-    let relay = format!("{}\ndata_timeout = \"300ms\"", support::sluice::hosts_relay(&[sink.addr]));
+    let sink = Sink::start(SinkConfig {
+        delay: Some(Duration::from_millis(1200)),
+        ..SinkConfig::default()
+    });
+    let relay = format!(
+        "{}\ndata_timeout = \"300ms\"",
+        support::sluice::hosts_relay(&[sink.addr])
+    );
     let sluice = Sluice::start(&config("", &relay, ""));
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
     let start = std::time::Instant::now();
-    let r = c.send("a@corp.example", &["b@partner.example"], &message("slow", "x"));
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message("slow", "x"),
+    );
     assert_eq!(r.code, 451, "{r}");
     assert!(r.text.starts_with("4.4."), "{r}");
-    assert!(start.elapsed() < Duration::from_millis(1100), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(1100),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -433,4 +488,68 @@ fn next_transaction_pipelined_after_end_of_data_is_handled() {
     let got = sink.wait_for(2, WAIT);
     assert_eq!(subjects(&sink), ["first", "second"]);
     assert_eq!(got[1].rcpt_addrs(), ["d@partner.example"]);
+}
+
+#[test]
+fn next_hop_mail_refusal_is_relayed_verbatim() {
+    let sink = Sink::start(SinkConfig {
+        max_messages: Some(1),
+        ..SinkConfig::default()
+    });
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(
+        c.send(
+            "a@corp.example",
+            &["b@partner.example"],
+            &message("one", "x")
+        )
+        .code,
+        250
+    );
+    let r = c.cmd("MAIL FROM:<a@corp.example>");
+    assert_eq!(
+        r,
+        Reply {
+            code: 452,
+            text: "4.3.1 Too many messages".into()
+        }
+    );
+    assert_eq!(
+        c.cmd("RCPT TO:<b@partner.example>").code,
+        503,
+        "no transaction after a refused MAIL"
+    );
+    c.quit();
+}
+
+#[test]
+fn next_hop_closing_the_kept_connection_is_reconnected_transparently() {
+    let addr = SocketAddr::new(lo(27), 0);
+    let sink = sink_at(addr);
+    let addr = sink.addr;
+    let sluice = Sluice::start(&forward_config(&[addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    assert_eq!(
+        c.send(
+            "a@corp.example",
+            &["b@partner.example"],
+            &message("one", "x")
+        )
+        .code,
+        250
+    );
+    assert_eq!(subjects(&sink), ["one"]);
+    drop(sink); // closes the next-hop connection Sluice keeps for this session
+    let sink = sink_at(addr);
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message("two", "x"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(subjects(&sink), ["two"]);
+    c.quit();
 }

@@ -39,6 +39,14 @@ fn probes_and_quit_without_reading_log_no_warnings_or_errors() {
     for _ in 0..20 {
         drop(TcpStream::connect(sluice.addr).expect("probe connect"));
     }
+    // Probes that reset the connection instead of closing it.
+    for _ in 0..5 {
+        let probe = TcpStream::connect(sluice.addr).expect("probe connect");
+        socket2::SockRef::from(&probe)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(probe);
+    }
     let mut quitter = TcpStream::connect(sluice.addr).expect("connect");
     quitter.write_all(b"QUIT\r\n").unwrap();
     drop(quitter);
@@ -55,12 +63,12 @@ fn probes_and_quit_without_reading_log_no_warnings_or_errors() {
     c.hang_up();
 
     let end = Instant::now() + WAIT;
-    while ended_sessions(&sluice) < 23 && Instant::now() < end {
+    while ended_sessions(&sluice) < 28 && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(
         ended_sessions(&sluice),
-        23,
+        28,
         "every session must have ended: {:#?}",
         sluice.logs()
     );
@@ -293,4 +301,16 @@ fn help_lists_the_subcommands() {
             "{arg}: {usage}"
         );
     }
+}
+
+#[test]
+fn check_config_rejects_a_fourth_added_header_at_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "[relay]\nmode = \"forward\"\nhosts = [\"127.0.0.1:2525\"]\n\n[[policy]]\nid = 1\nkeywords = [\"x\"]\naction = \"modify\"\nheaders = [\"A: 1\", \"B: 2\", \"C: 3\", \"D: 4\"]\n";
+    let path = write_config(&dir, "four.toml", body);
+    let out = run(&["check-config", "--config", &path]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = text(&out.stderr);
+    // Line 9, column 36: the fourth string of `headers`.
+    assert!(err.contains("four.toml:9:36:"), "{err}");
 }

@@ -450,16 +450,26 @@ fn more_than_50_received_headers_is_a_loop_refused_with_554_5_4_6() {
 
 #[test]
 fn redirect_address_refused_by_the_next_hop_gives_a_temporary_451() {
-    let sink = Sink::start(support::sink::SinkConfig::default().reject_rcpts(&["review@corp.example"], "550 5.1.1 No such user"));
+    let sink = Sink::start(
+        support::sink::SinkConfig::default()
+            .reject_rcpts(&["review@corp.example"], "550 5.1.1 No such user"),
+    );
     let sluice = Sluice::start(&forward_config(
         &[sink.addr],
         "[[policy]]\nid = 8\nkeywords = [\"falcon\"]\naction = \"redirect\"\nredirect_to = \"review@corp.example\"\n",
     ));
     let mut c = session(&sluice);
     let r = c.send(FROM, &[TO], &message("Falcon", "x"));
-    assert_eq!(r.code, 451, "a refused review address is a configuration problem, never a 5xx: {r}");
+    assert_eq!(
+        r.code, 451,
+        "a refused review address is a configuration problem, never a 5xx: {r}"
+    );
     let all = barrier(&mut c, &sink);
-    assert_eq!(all.len(), 1, "the message must not go to the original recipients instead");
+    assert_eq!(
+        all.len(),
+        1,
+        "the message must not go to the original recipients instead"
+    );
     c.quit();
 }
 
@@ -490,8 +500,88 @@ subject = { mode = "prepend", text = "[DLP] " }
     let msg = "From: a@corp.example\r\nSubject: Quarterly\r\n numbers\r\nTo: b@partner.example\r\n\r\nalpha\r\n";
     assert_eq!(c.send(FROM, &[TO], msg).code, 250);
     let got = sink.wait_for(1, WAIT);
-    assert_eq!(got[0].headers("Subject"), ["[DLP] Quarterly numbers"], "{}", got[0].data_str());
-    assert_eq!(got[0].headers("To"), [TO], "the header after the folded Subject is intact");
+    assert_eq!(
+        got[0].headers("Subject"),
+        ["[DLP] Quarterly numbers"],
+        "{}",
+        got[0].data_str()
+    );
+    assert_eq!(
+        got[0].headers("To"),
+        [TO],
+        "the header after the folded Subject is intact"
+    );
     assert_eq!(got[0].body_str(), "alpha\r\n");
+    c.quit();
+}
+
+#[test]
+fn inbound_copies_of_sluice_headers_are_replaced_not_passed_on() {
+    let (sink, sluice) = start(
+        r#"
+[[policy]]
+id = 4
+keywords = ["alpha"]
+action = "modify"
+headers = ["X-CFilter: Encrypt"]
+"#,
+    );
+    let forged = "x-DLP-policyid: 999\r\n\tcontinued\r\nX-CFilter-Loop: Reflected\r\nX-Dlp-UniqueMsgId: forged\r\n";
+    let mut c = session(&sluice);
+    let clean = message("clean", "nothing");
+    assert_eq!(c.send(FROM, &[TO], &format!("{forged}{clean}")).code, 250);
+    let violating = message("violating", "alpha");
+    assert_eq!(
+        c.send(FROM, &[TO], &format!("{forged}{violating}")).code,
+        250
+    );
+    let got = sink.wait_for(2, WAIT);
+    assert_eq!(
+        got[0].data_str(),
+        format!("X-CFilter-Loop: Reflected\r\n{clean}"),
+        "forged copies must be dropped"
+    );
+    assert_untagged(&got[0]);
+    assert_eq!(got[1].headers("X-CFilter-Loop"), ["Reflected"]);
+    assert_tagged(&got[1], "4");
+    assert_ne!(
+        got[1].header("X-dlp-uniquemsgid").as_deref(),
+        Some("forged")
+    );
+    assert!(
+        !got[1].data_str().contains("continued"),
+        "{}",
+        got[1].data_str()
+    );
+    c.quit();
+}
+
+#[test]
+fn keyword_phrase_wrapped_across_lines_or_spaced_out_is_found() {
+    let (sink, sluice) = start(
+        r#"
+[[policy]]
+id = 13
+keywords = ["project falcon"]
+action = "block"
+"#,
+    );
+    let mut c = session(&sluice);
+    assert_eq!(
+        c.send(FROM, &[TO], &message("a", "about project falcon today"))
+            .code,
+        550,
+        "plain phrase"
+    );
+    // Mail clients hard-wrap plain text at ~76 columns; the phrase is the same text either way.
+    let r = c.send(
+        FROM,
+        &[TO],
+        &message("b", "a long line about the project\nfalcon today"),
+    );
+    assert_eq!(r.code, 550, "phrase wrapped across a line break: {r}");
+    let r = c.send(FROM, &[TO], &message("c", "about project  falcon today"));
+    assert_eq!(r.code, 550, "phrase with two spaces: {r}");
+    assert_eq!(barrier(&mut c, &sink).len(), 1);
     c.quit();
 }

@@ -306,7 +306,10 @@ fn new_transaction_after_ehlo_mid_transaction_is_relayed() {
 
 #[test]
 fn data_after_all_recipients_were_refused_gets_554_and_the_next_transaction_works() {
-    let sink = Sink::start(support::sink::SinkConfig::default().reject_rcpts(&["x@partner.example"], "550 5.1.1 No such user"));
+    let sink = Sink::start(
+        support::sink::SinkConfig::default()
+            .reject_rcpts(&["x@partner.example"], "550 5.1.1 No such user"),
+    );
     let sluice = Sluice::start(&config("", &hosts_relay(&[sink.addr]), ""));
     let mut c = session(&sluice);
     assert_eq!(c.cmd("MAIL FROM:<a@corp.example>").code, 250);
@@ -326,7 +329,11 @@ fn idle_client_gets_421_4_4_2_after_the_command_timeout() {
     let start = Instant::now();
     let r = c.read_reply();
     assert!(starts_with(&r, 421, "4.4.2"), "{r}");
-    assert!(start.elapsed() >= Duration::from_millis(250), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(c.is_closed());
 }
 
@@ -352,5 +359,70 @@ fn commands_before_ehlo_get_503() {
     assert_eq!(c.cmd("MAIL FROM:<a@corp.example>").code, 503);
     c.ehlo();
     assert_eq!(c.cmd("MAIL FROM:<a@corp.example>").code, 250);
+    c.quit();
+}
+
+#[test]
+fn message_of_exactly_max_message_size_is_accepted_and_one_byte_more_is_not() {
+    let (sink, sluice) = start("max_message_size = 2000");
+    let mut c = session(&sluice);
+    let ehlo = c.ehlo();
+    assert!(ehlo.text.lines().any(|l| l == "SIZE 2000"), "{ehlo}");
+    let head = "Subject: exact\r\n\r\n";
+    let fill = |total: usize| format!("{head}{}\r\n", "x".repeat(total - head.len() - 2));
+    let exact = fill(2000);
+    assert_eq!(exact.len(), 2000);
+    assert_eq!(
+        c.send(FROM, &[TO], &exact).code,
+        250,
+        "exactly max_message_size bytes"
+    );
+    let over = fill(2001);
+    let r = c.send(FROM, &[TO], &over);
+    assert!(
+        starts_with(&r, 552, "5.3.4"),
+        "max_message_size + 1 bytes: {r}"
+    );
+    let all = barrier(&mut c, &sink);
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].body_str(), exact[head.len()..]);
+    c.quit();
+}
+
+#[test]
+fn command_line_of_exactly_max_line_length_including_crlf_is_accepted() {
+    let (_sink, sluice) = start("max_line_length = 512");
+    let mut c = session(&sluice);
+    let line = |total: usize| format!("NOOP {}", "x".repeat(total - 2 - 5));
+    assert_eq!(line(512).len() + 2, 512);
+    assert_eq!(c.cmd(&line(512)).code, 250, "512 bytes with CRLF");
+    assert_eq!(c.cmd(&line(513)).code, 500, "513 bytes with CRLF");
+    c.quit();
+}
+
+#[test]
+fn data_line_over_max_data_line_length_including_crlf_gets_552_5_3_4() {
+    let (sink, sluice) = start("max_data_line_length = 1000");
+    let mut c = session(&sluice);
+    let with_line =
+        |total: usize| format!("Subject: long line\r\n\r\n{}\r\n", "y".repeat(total - 2));
+    assert_eq!(
+        c.send(FROM, &[TO], &with_line(1000)).code,
+        250,
+        "a 1000-byte line (with CRLF) is allowed"
+    );
+    for total in [1001, 1002, 1003] {
+        let r = c.send(FROM, &[TO], &with_line(total));
+        assert!(
+            starts_with(&r, 552, "5.3.4"),
+            "a {total}-byte line (with CRLF) is over the limit: {r}"
+        );
+    }
+    let all = barrier(&mut c, &sink);
+    assert_eq!(
+        all.len(),
+        2,
+        "only the 1000-byte-line message and the barrier may be relayed"
+    );
     c.quit();
 }

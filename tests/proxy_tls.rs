@@ -166,11 +166,18 @@ fn plaintext_pipelined_after_starttls_is_discarded() {
     let mut c = Client::connect(sluice.addr);
     c.set_read_timeout(WAIT);
     c.ehlo();
-    let mut c = c.starttls_pipelined("HELP\r\nMAIL FROM:<evil@x>\r\n", &sluice.cert_pem(), "localhost");
+    let mut c = c.starttls_pipelined(
+        "HELP\r\nMAIL FROM:<evil@x>\r\n",
+        &sluice.cert_pem(),
+        "localhost",
+    );
     // Had the injected commands survived, their replies (214, 503) would come before EHLO's.
     let ehlo = c.cmd("EHLO client.test");
     assert_eq!(ehlo.code, 250, "{ehlo}");
-    assert!(ehlo.text.lines().next().unwrap().contains("Hello"), "{ehlo}");
+    assert!(
+        ehlo.text.lines().next().unwrap().contains("Hello"),
+        "{ehlo}"
+    );
     assert_eq!(c.cmd("NOOP").code, 250);
     assert_eq!(c.send(FROM, &[TO], &message("after tls", "x")).code, 250);
     let got = sink.wait_for(1, WAIT);

@@ -40,6 +40,29 @@ pub fn check_address(address: &str) -> Result<(), String> {
     }
 }
 
+/// The form keywords are matched in: lower case, every run of whitespace (line breaks included) one
+/// space, so a phrase wrapped by a mail client or spaced out still matches.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        if c.is_uppercase() {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A set of keywords matched as whole words, case-insensitively (Unicode lower-casing).
 #[derive(Debug, Clone)]
 pub struct Keywords {
@@ -48,7 +71,7 @@ pub struct Keywords {
 
 impl Keywords {
     pub fn new(words: &[String]) -> Result<Keywords, String> {
-        let lowered: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
+        let lowered: Vec<String> = words.iter().map(|w| normalize(w.trim())).collect();
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(&lowered)
@@ -56,17 +79,9 @@ impl Keywords {
         Ok(Keywords { automaton })
     }
 
+    /// Whether a keyword occurs as whole words in `text`, which must come from [`normalize`].
     pub fn found_in(&self, text: &str) -> bool {
-        if text.is_empty() {
-            return false;
-        }
-        let lowered;
-        let hay = if text.chars().any(|c| c.is_uppercase()) {
-            lowered = text.to_lowercase();
-            lowered.as_str()
-        } else {
-            text
-        };
+        let hay = text;
         self.automaton.find_overlapping_iter(hay).any(|m| {
             let before = hay[..m.start()].chars().next_back();
             let after = hay[m.end()..].chars().next();
@@ -116,13 +131,16 @@ mod tests {
 
     #[test]
     fn keywords_match_whole_words_only_any_case() {
-        let k = Keywords::new(&["secret".into(), "Project Falcon".into()]).unwrap();
-        assert!(k.found_in("This is SECRET."));
-        assert!(k.found_in("about project falcon today"));
-        assert!(!k.found_in("secretary"));
-        assert!(!k.found_in("topsecret"));
-        assert!(k.found_in("secret"));
-        assert!(!k.found_in(""));
+        let k = Keywords::new(&["secret".into(), "Project  Falcon".into()]).unwrap();
+        let found = |t: &str| k.found_in(&normalize(t));
+        assert!(found("This is SECRET."));
+        assert!(found("about project falcon today"));
+        assert!(found("about PROJECT\r\n  falcon today"));
+        assert!(!found("projectfalcon"));
+        assert!(!found("secretary"));
+        assert!(!found("topsecret"));
+        assert!(found("secret"));
+        assert!(!found(""));
     }
 
     #[test]

@@ -125,6 +125,10 @@ impl Policy {
 
     /// Whether every condition given holds: sender AND recipient AND (any keyword OR any regex).
     pub fn matches(&self, envelope: &Envelope, content: &Content) -> bool {
+        self.matches_prepared(envelope, content, &Prepared::new(content))
+    }
+
+    fn matches_prepared(&self, envelope: &Envelope, content: &Content, prepared: &Prepared) -> bool {
         if !self.senders.is_empty() && !self.senders.iter().any(|g| g.matches(&envelope.sender)) {
             return false;
         }
@@ -141,13 +145,24 @@ impl Policy {
         }
         let texts = [content.subject.as_str(), content.text.as_str()];
         if let Some(k) = &self.keywords
-            && texts.iter().any(|t| k.found_in(t))
+            && prepared.normalized.iter().any(|t| k.found_in(t))
         {
             return true;
         }
         self.regexes
             .iter()
             .any(|r| texts.iter().any(|t| r.is_match(t)))
+    }
+}
+
+/// The content in the form keyword matching needs, computed once per message.
+struct Prepared {
+    normalized: [String; 2],
+}
+
+impl Prepared {
+    fn new(content: &Content) -> Prepared {
+        Prepared { normalized: [matcher::normalize(&content.subject), matcher::normalize(&content.text)] }
     }
 }
 
@@ -215,8 +230,9 @@ impl Policies {
         let mut redirect_to: Vec<String> = Vec::new();
         let mut subject = Vec::new();
         let mut headers: Vec<(String, String)> = Vec::new();
+        let prepared = Prepared::new(content);
         for p in self.0.iter() {
-            if !p.matches(envelope, content) {
+            if !p.matches_prepared(envelope, content, &prepared) {
                 continue;
             }
             verdict.hits.push(Hit {

@@ -139,7 +139,7 @@ impl DataReceiver {
             return;
         }
         self.line_len += bytes.len();
-        if self.line_len > self.max_line + 2 {
+        if self.line_len > self.max_line {
             self.error.get_or_insert(DataError::LineTooLong);
         }
         if self.message.len() + bytes.len() > self.max_size {

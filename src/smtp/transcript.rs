@@ -72,9 +72,11 @@ pub fn run(settings: Settings, input: &[u8], cuts: &[usize]) -> Transcript {
                     chunk = reader.take_rest();
                 }
                 Step::StartTls => {
+                    // What follows on a real connection is a TLS handshake, which a plaintext
+                    // transcript cannot model: the conversation ends here (pipelined plaintext after
+                    // STARTTLS is discarded by the session either way).
                     codes.push(220);
-                    let _ = reader.take_rest();
-                    p.tls_started();
+                    return (codes, messages, true);
                 }
             }
         }

@@ -95,7 +95,12 @@ impl Listener {
             let shared = shared.clone();
             ex.spawn(async move {
                 let _slot = slot;
-                session::run(tcp, peer, shared).await;
+                // A bug must cost one connection, never the process: nothing was acknowledged that
+                // the next hop had not accepted, and the client sees the connection drop.
+                let run = std::panic::AssertUnwindSafe(session::run(tcp, peer, shared));
+                if run.catch_unwind().await.is_err() {
+                    tracing::error!(%peer, "session task panicked; connection dropped");
+                }
             })
             .detach();
         }

@@ -48,6 +48,7 @@ pub struct MailParams {
     pub body: Body,
     pub smtputf8: bool,
     pub ret: Option<Ret>,
+    /// The raw xtext of ENVID, relayed unchanged.
     pub envid: Option<String>,
 }
 
@@ -89,6 +90,7 @@ impl Notify {
 pub struct Recipient {
     pub address: String,
     pub notify: Notify,
+    /// The raw `addr-type;xtext` of ORCPT, relayed unchanged.
     pub orcpt: Option<String>,
 }
 

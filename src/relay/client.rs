@@ -252,7 +252,7 @@ impl Connection {
                 None => {}
             }
             if let Some(e) = &params.envid {
-                cmd.push_str(&format!(" ENVID={}", xtext(e)));
+                cmd.push_str(&format!(" ENVID={e}"));
             }
         }
         cmd.push_str("\r\n");
@@ -266,7 +266,7 @@ impl Connection {
                 cmd.push_str(&format!(" NOTIFY={}", r.notify.value()));
             }
             if let Some(o) = &r.orcpt {
-                cmd.push_str(&format!(" ORCPT=rfc822;{}", xtext(o)));
+                cmd.push_str(&format!(" ORCPT={o}"));
             }
         }
         cmd.push_str("\r\n");
@@ -394,19 +394,6 @@ impl Connection {
     }
 }
 
-/// RFC 3461 xtext: the parser decoded ENVID and ORCPT; they are encoded again on the way out.
-fn xtext(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if (33..=126).contains(&b) && b != b'+' && b != b'=' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("+{b:02X}"));
-        }
-    }
-    out
-}
-
 /// "250-text" / "250 text" -> (code, is_last, text).
 fn parse_reply_line(line: &[u8]) -> Option<(u16, bool, String)> {
     if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
@@ -460,6 +447,5 @@ mod tests {
         );
         assert_eq!(split_enhanced("4.1.1 mismatch", 550), None);
         assert_eq!(split_enhanced("Hello", 250), None);
-        assert_eq!(xtext("a+b=c d@x"), "a+2Bb+3Dc+20d@x");
     }
 }

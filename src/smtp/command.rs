@@ -120,8 +120,11 @@ pub enum Command {
 impl Command {
     /// Parses one line (without its line ending).
     pub fn parse(line: &[u8]) -> Result<Command, Reply> {
+        // ENVID and ORCPT are xtext that must reach the next hop unchanged (RFC 3461 section 4), with
+        // any address type (utf-8 per RFC 6533): they are taken out raw before the grammar sees the line.
+        let (line, dsn) = take_dsn_params(line)?;
         let mut framed = Vec::with_capacity(line.len() + 2);
-        framed.extend_from_slice(line);
+        framed.extend_from_slice(&line);
         framed.extend_from_slice(b"\r\n");
         let request = Request::parse(&mut framed.iter()).map_err(map_error)?;
         Ok(match request {
@@ -159,7 +162,7 @@ impl Command {
                     body,
                     smtputf8: from.flags & smtp_proto::MAIL_SMTPUTF8 != 0,
                     ret,
-                    envid: from.env_id.map(|e| e.into_owned()),
+                    envid: dsn,
                 };
                 Command::Mail {
                     sender: from.address.into_owned(),
@@ -184,7 +187,7 @@ impl Command {
                 Command::Rcpt(Recipient {
                     address: to.address.into_owned(),
                     notify,
-                    orcpt: to.orcpt.map(|o| o.into_owned()),
+                    orcpt: dsn,
                 })
             }
             Request::Data => Command::Data,
@@ -203,6 +206,43 @@ impl Command {
             Request::Burl { .. } => Command::NotImplemented("BURL"),
         })
     }
+}
+
+/// For MAIL, removes `ENVID=`; for RCPT, `ORCPT=`; returns the line without it and the raw value.
+fn take_dsn_params(line: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, Option<String>), Reply> {
+    let verb = line.get(..4).map(|v| v.to_ascii_uppercase());
+    let key: &[u8] = match verb.as_deref() {
+        Some(b"MAIL") => b"ENVID=",
+        Some(b"RCPT") => b"ORCPT=",
+        _ => return Ok((std::borrow::Cow::Borrowed(line), None)),
+    };
+    let Some(close) = memchr::memchr(b'>', line) else {
+        return Ok((std::borrow::Cow::Borrowed(line), None));
+    };
+    let (path, params) = line.split_at(close + 1);
+    let mut kept = path.to_vec();
+    let mut value = None;
+    for token in params.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
+        let is_key = token.len() >= key.len() && token[..key.len()].eq_ignore_ascii_case(key);
+        if !is_key {
+            kept.push(b' ');
+            kept.extend_from_slice(token);
+            continue;
+        }
+        let raw = &token[key.len()..];
+        let name = if key == b"ENVID=" { "ENVID" } else { "ORCPT" };
+        // xtext is printable ASCII without '='; ORCPT is `addr-type ";" xtext`.
+        let valid = !raw.is_empty()
+            && raw.len() <= 500
+            && raw.iter().all(|&b| (33..=126).contains(&b) && b != b'=')
+            && value.is_none()
+            && (name == "ENVID" || raw.iter().position(|&b| b == b';').is_some_and(|p| p > 0 && p + 1 < raw.len()));
+        if !valid {
+            return Err(Reply::bad_parameter(name));
+        }
+        value = Some(String::from_utf8_lossy(raw).into_owned());
+    }
+    Ok((std::borrow::Cow::Owned(kept), value))
 }
 
 fn map_error(e: ProtoError) -> Reply {
@@ -267,6 +307,9 @@ mod tests {
         assert_eq!(params.body, Body::EightBitMime);
         assert_eq!(params.ret, Some(Ret::Headers));
         assert_eq!(params.envid.as_deref(), Some("abc123"));
+        let Ok(Command::Mail { params, .. }) = Command::parse(b"MAIL FROM:<a@b> envid=Q+2B1 RET=FULL") else { panic!() };
+        assert_eq!(params.envid.as_deref(), Some("Q+2B1"), "xtext is kept as sent");
+        assert_eq!(params.ret, Some(Ret::Full));
     }
 
     #[test]
@@ -280,7 +323,15 @@ mod tests {
         let Command::Rcpt(r) = c else { panic!() };
         assert_eq!(r.address, "b@example.com");
         assert!(r.notify.success && r.notify.failure && !r.notify.delay && !r.notify.never);
-        assert_eq!(r.orcpt.as_deref(), Some("b@example.com"));
+        assert_eq!(r.orcpt.as_deref(), Some("rfc822;b@example.com"));
+        let Ok(Command::Rcpt(r)) = Command::parse(b"RCPT TO:<b@x> ORCPT=utf-8;c\\x{E9}a@x NOTIFY=NEVER") else { panic!() };
+        assert_eq!(r.orcpt.as_deref(), Some("utf-8;c\\x{E9}a@x"));
+        assert!(r.notify.never);
+        let Ok(Command::Rcpt(r)) = Command::parse(b"RCPT TO:<b@x> ORCPT=rfc822;b+C3+A9a@x") else { panic!() };
+        assert_eq!(r.orcpt.as_deref(), Some("rfc822;b+C3+A9a@x"));
+        for bad in [&b"RCPT TO:<b@x> ORCPT=noaddrtype"[..], b"RCPT TO:<b@x> ORCPT=rfc822;", b"RCPT TO:<b@x> ORCPT=a;b ORCPT=a;c", b"MAIL FROM:<a@b> ENVID="] {
+            assert_eq!(Command::parse(bad).unwrap_err().code, 555, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -25,14 +25,16 @@
 //!   everywhere (a chroot would need a copy of /etc files in the queue directory), and `postlog` so
 //!   that `maillog_file` works without syslog;
 //! - `postfix -c conf stop` on drop (also while unwinding from a panic), then `kill -9` of the
-//!   master's process group from the pid file if it is still there; the temp dir goes after that.
+//!   master's process group from the pid file if it is still there; the temp dir goes after that;
+//! - instances left behind by a test process killed without unwinding (SIGKILL, CI timeout) are
+//!   stopped and removed by the next test process that starts one (the temp dir records its owner pid).
 //!
 //! Ports are picked below the kernel's ephemeral range (so no outgoing connection's source port and
 //! no `bind(0)` of another test can take them between the pick and Postfix's bind) and are never
 //! handed out twice by one test process.
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -53,6 +55,12 @@ pub struct PostfixConfig {
     pub resubmit_port: u16,
     /// Extra `main.cf` lines (`name = value`), appended last so they override the defaults here.
     pub main_extra: Vec<String>,
+    /// Extra `-o name=value` options (no blanks) for the resubmission listener only; values may
+    /// name files given in `files` as `$config_directory/<name>`.
+    pub resubmit_options: Vec<String>,
+    /// Files written into the config directory before start, as (name, content): lookup tables
+    /// such as `texthash:$config_directory/<name>`.
+    pub files: Vec<(String, String)>,
 }
 
 impl PostfixConfig {
@@ -67,6 +75,8 @@ impl PostfixConfig {
             smtp_port: 0,
             resubmit_port,
             main_extra: Vec::new(),
+            resubmit_options: Vec::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -173,12 +183,66 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
+/// How long one Postfix command may take. They take milliseconds; a wedged instance (e.g. every
+/// process blocked on a full postlog socket) must fail the test, not hang it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn run(program: &Path, args: &[&str]) -> Output {
-    Command::new(program)
+    run_for(program, args, COMMAND_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{} {}: {e}", program.display(), args.join(" ")))
+}
+
+/// Runs a command to completion within `timeout` (killed after it), collecting its output.
+fn run_for(program: &Path, args: &[&str], timeout: Duration) -> Result<Output, String> {
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    // Drain both pipes on threads so that a chatty command cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut b);
+        b
+    });
+    let end = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("did not finish within {timeout:?} (killed)"));
+            }
+        }
+    };
+    // A daemon it started may keep the pipes open: do not wait for EOF forever.
+    let join = |t: std::thread::JoinHandle<Vec<u8>>| {
+        let end = Instant::now() + Duration::from_secs(2);
+        while !t.is_finished() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if t.is_finished() {
+            t.join().unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: join(out_t),
+        stderr: join(err_t),
+    })
 }
 
 fn text(o: &Output) -> String {
@@ -197,12 +261,15 @@ impl Postfix {
         if let Some(why) = unavailable() {
             panic!("cannot run the Postfix integration tests: {why}");
         }
+        reap_stale_instances();
         let dir = tempfile::Builder::new()
-            .prefix("sluice-postfix-")
+            .prefix(PREFIX)
             .tempdir()
             .expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod temp dir");
+        std::fs::write(dir.path().join("owner"), std::process::id().to_string())
+            .expect("write owner");
         let root = dir.path().to_path_buf();
         let conf_dir = root.join("conf");
         let queue_dir = root.join("queue");
@@ -211,6 +278,9 @@ impl Postfix {
         std::fs::create_dir(&conf_dir).expect("mkdir conf");
         // `postfix` changes into the queue directory before anything else; post-install creates the rest.
         std::fs::create_dir(&queue_dir).expect("mkdir queue");
+        for (name, content) in &cfg.files {
+            std::fs::write(conf_dir.join(name), content).expect("write a config file");
+        }
         let smtp_port = if cfg.smtp_port == 0 {
             free_port()
         } else {
@@ -251,21 +321,38 @@ impl Postfix {
                 pf.log()
             );
         }
-        let end = Instant::now() + Duration::from_secs(20);
+        // `master -w` returns once the listeners are bound; check without connecting (a probe would
+        // only add log lines while postlogd may still be starting).
         for addr in [pf.smtp, pf.resubmit] {
-            loop {
-                if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
-                    break;
-                }
-                if Instant::now() > end {
-                    panic!(
-                        "Postfix started but does not listen on {addr}\nmaillog:\n{}",
-                        pf.log()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if !listening(addr) {
+                panic!(
+                    "Postfix started but does not listen on {addr}\nmaillog:\n{}",
+                    pf.log()
+                );
             }
         }
+        // Make sure postlogd has started and logs to the file before the test loads the instance:
+        // while initialising, postlogd itself logs to the postlog socket, so a warning from it at
+        // that moment with the socket queue full (net.unix.max_dgram_qlen, 10 without systemd)
+        // would wedge every process of the instance.
+        let marker = format!("sluice-test-ready-{}", std::process::id());
+        let conf = pf.conf_arg();
+        let _ = run(
+            &tool("postlog"),
+            &["-c", &conf, "-t", "postfix/sluice-test", &marker],
+        );
+        if !pf.wait_log(&marker, Duration::from_secs(20)) {
+            panic!(
+                "Postfix's postlogd did not write the start-up marker to {}; maillog:\n{}",
+                pf.maillog.display(),
+                pf.log()
+            );
+        }
+        assert!(
+            !pf.log().contains("overriding earlier entry"),
+            "main.cf names a parameter twice:\n{}",
+            pf.log()
+        );
         pf
     }
 
@@ -296,7 +383,12 @@ impl Postfix {
 
     /// The queue listing (`postqueue -p`), for messages.
     pub fn queue_listing(&self) -> String {
-        String::from_utf8_lossy(&self.postqueue(&["-p"]).stdout).into_owned()
+        // Also called from `drop` while unwinding: never panics.
+        let conf = self.conf_arg();
+        match run_for(&tool("postqueue"), &["-c", &conf, "-p"], COMMAND_TIMEOUT) {
+            Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Err(e) => format!("(postqueue -p: {e})"),
+        }
     }
 
     /// Queue ids of every message in the queue (`postqueue -j`).
@@ -305,23 +397,6 @@ impl Postfix {
         assert!(out.status.success(), "postqueue -j: {}", text(&out));
         String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter_map(|l| {
-                let rest = l.split("\"queue_id\":").nth(1)?;
-                let v = rest.trim_start().strip_prefix('"')?;
-                Some(v[..v.find('"')?].to_string())
-            })
-            .collect()
-    }
-
-    /// Queue ids in the deferred queue (`postqueue -j` entries with `"queue_name": "deferred"`).
-    pub fn deferred_ids(&self) -> Vec<String> {
-        let out = self.postqueue(&["-j"]);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| {
-                l.contains("\"queue_name\": \"deferred\"")
-                    || l.contains("\"queue_name\":\"deferred\"")
-            })
             .filter_map(|l| {
                 let rest = l.split("\"queue_id\":").nth(1)?;
                 let v = rest.trim_start().strip_prefix('"')?;
@@ -392,26 +467,90 @@ impl Postfix {
             return;
         }
         self.running = false;
-        let pid_file = self.queue_dir.join("pid/master.pid");
-        let pid = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        let _ = self.postfix(&["stop"]);
-        if let Some(pid) = pid {
-            let end = Instant::now() + Duration::from_secs(10);
-            while Path::new(&format!("/proc/{pid}")).exists()
-                && !is_zombie(pid)
-                && Instant::now() < end
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{pid}")])
-                    .status();
-            }
+        stop_instance(&self.conf_dir, &self.queue_dir);
+    }
+}
+
+/// `postfix -c <conf> stop`, then SIGKILL to the master's process group if it is still there.
+fn stop_instance(conf_dir: &Path, queue_dir: &Path) {
+    let pid = std::fs::read_to_string(queue_dir.join("pid/master.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    let conf = conf_dir.to_string_lossy().into_owned();
+    // `postfix stop` logs too, so it can hang on a wedged instance: bounded, then SIGKILL below.
+    let _ = run_for(
+        &tool("postfix"),
+        &["-c", &conf, "stop"],
+        Duration::from_secs(15),
+    );
+    if let Some(pid) = pid {
+        let end = Instant::now() + Duration::from_secs(10);
+        while is_master(pid) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if is_master(pid) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .status();
         }
     }
+}
+
+/// Whether `pid` is a live (not zombie) Postfix master process.
+fn is_master(pid: i32) -> bool {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    comm.trim() == "master" && !is_zombie(pid)
+}
+
+/// Stops and removes instances left behind by test processes that died without unwinding (SIGKILL,
+/// a CI timeout): temp dirs named like ours whose `owner` pid is gone. Runs once per process.
+fn reap_stale_instances() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let named_like_ours = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(PREFIX));
+            if !named_like_ours {
+                continue;
+            }
+            let owner = std::fs::read_to_string(path.join("owner"))
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok());
+            let Some(owner) = owner else { continue };
+            if owner == std::process::id() || Path::new(&format!("/proc/{owner}")).exists() {
+                continue;
+            }
+            stop_instance(&path.join("conf"), &path.join("queue"));
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    });
+}
+
+const PREFIX: &str = "sluice-postfix-";
+
+/// Whether a TCP socket listens on `addr` (an IPv4 address), from /proc/net/tcp.
+fn listening(addr: SocketAddr) -> bool {
+    let SocketAddr::V4(v4) = addr else {
+        return false;
+    };
+    let want = format!(
+        "{:08X}:{:04X}",
+        u32::from_le_bytes(v4.ip().octets()),
+        v4.port()
+    );
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1] == want && f[3] == "0A"
+        })
 }
 
 fn is_zombie(pid: i32) -> bool {
@@ -462,6 +601,8 @@ mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions =
 smtpd_peername_lookup = no
+# No TLS unless a test asks for it: with STARTTLS from Postfix, a mirroring Sluice must use verified
+# TLS to the resubmission listener too (see the STARTTLS tests).
 smtp_tls_security_level = none
 smtpd_tls_security_level = none
 smtp_address_preference = ipv4
@@ -473,6 +614,10 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 smtp_connect_timeout = 2s
 delay_warning_time = 0
+# Keep sessions to the filter (and the sink) for reuse, as a loaded MTA does (by default Postfix
+# caches only under backlog): Sluice then sees several transactions, RSETs and refusals per session.
+smtp_connection_cache_destinations = 127.0.0.1
+smtp_connection_cache_time_limit = 10s
 ",
         queue = queue.display(),
         data = data.display(),
@@ -481,9 +626,28 @@ delay_warning_time = 0
         relay_ip = cfg.relayhost.ip(),
         relay_port = cfg.relayhost.port(),
     );
+    // An extra setting replaces the default in place: a parameter given twice makes every Postfix
+    // process log "overriding earlier entry" at start-up, postlogd included (see `Postfix::start`).
     for line in &cfg.main_extra {
-        s.push_str(line);
-        s.push('\n');
+        let name = line.split('=').next().unwrap_or("").trim();
+        let mut replaced = false;
+        let lines: Vec<String> = s
+            .lines()
+            .map(|l| {
+                if !replaced && !name.is_empty() && l.split('=').next().unwrap_or("").trim() == name
+                {
+                    replaced = true;
+                    line.clone()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        s = lines.join("\n") + "\n";
+        if !replaced {
+            s.push_str(line);
+            s.push('\n');
+        }
     }
     s
 }
@@ -493,6 +657,11 @@ fn master_cf(cfg: &PostfixConfig, smtp_port: u16, resubmit_port: u16) -> String 
         Some(a) => format!("smtp:[{}]:{}", a.ip(), a.port()),
         None => String::new(),
     };
+    let resubmit_extra: String = cfg
+        .resubmit_options
+        .iter()
+        .map(|o| format!("  -o {o}\n"))
+        .collect();
     format!(
         "# service type  private unpriv  chroot  wakeup  maxproc command + args
 # The main listener: everything received here goes to the content filter (Sluice).
@@ -504,7 +673,7 @@ fn master_cf(cfg: &PostfixConfig, smtp_port: u16, resubmit_port: u16) -> String 
   -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks
   -o smtpd_authorized_xforward_hosts=127.0.0.0/8
   -o mynetworks=127.0.0.0/8
-pickup    unix  n       -       n       60      1       pickup
+{resubmit_extra}pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
@@ -524,6 +693,7 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 "
     )
 }
@@ -531,7 +701,25 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 /// A Sluice config for reflecting mode: listening on `listen` (e.g. "127.0.0.1:0"), sending every
 /// message back to the connecting MTA's `resubmit_port`, plus `extra` TOML (e.g. `[[policy]]` tables).
 pub fn reflect_config(listen: &str, resubmit_port: u16, extra: &str) -> String {
+    reflect_config_with(listen, resubmit_port, "", extra)
+}
+
+/// [`reflect_config`] with extra keys for the `[relay]` table (e.g. `trust_anchors = [...]`).
+pub fn reflect_config_with(
+    listen: &str,
+    resubmit_port: u16,
+    relay_extra: &str,
+    extra: &str,
+) -> String {
     format!(
-        "[server]\nhostname = \"sluice.test\"\n\n[listener]\naddress = \"{listen}\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"2s\"\n\n[relay]\nmode = \"reflect\"\nport = {resubmit_port}\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n\n{extra}\n"
+        "[server]\nhostname = \"sluice.test\"\n\n[listener]\naddress = \"{listen}\"\ncommand_timeout = \"30s\"\ndata_timeout = \"30s\"\nshutdown_grace = \"2s\"\n\n[relay]\nmode = \"reflect\"\nport = {resubmit_port}\nconnect_timeout = \"2s\"\ncommand_timeout = \"10s\"\ndata_timeout = \"10s\"\n{relay_extra}\n\n{extra}\n"
     )
+}
+
+/// A self-signed certificate and key (PEM) for these names (IP addresses become IP SANs).
+pub fn self_signed(names: &[&str]) -> (String, String) {
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("generate a certificate");
+    (ck.cert.pem(), ck.signing_key.serialize_pem())
 }

@@ -20,7 +20,12 @@ fn smtp_session_corpus_replays_without_panics() {
 fn corpus_smuggling_seed_yields_exactly_one_message() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/smtp_session");
     let data = std::fs::read(dir.join("smuggle_lf")).expect("seed");
-    let (_, messages, _) = sluice::smtp::transcript::run(sluice::smtp::transcript::fuzz_settings(), &data[2..], &[]);
-    assert_eq!(messages.len(), 1, "the smuggled MAIL must stay message content");
+    let (_, messages, _) =
+        sluice::smtp::transcript::run(sluice::smtp::transcript::fuzz_settings(), &data[2..], &[]);
+    assert_eq!(
+        messages.len(),
+        1,
+        "the smuggled MAIL must stay message content"
+    );
     assert!(String::from_utf8_lossy(&messages[0].1).contains("MAIL FROM:<evil@x>"));
 }

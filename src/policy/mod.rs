@@ -128,7 +128,12 @@ impl Policy {
         self.matches_prepared(envelope, content, &Prepared::new(content))
     }
 
-    fn matches_prepared(&self, envelope: &Envelope, content: &Content, prepared: &Prepared) -> bool {
+    fn matches_prepared(
+        &self,
+        envelope: &Envelope,
+        content: &Content,
+        prepared: &Prepared,
+    ) -> bool {
         if !self.senders.is_empty() && !self.senders.iter().any(|g| g.matches(&envelope.sender)) {
             return false;
         }
@@ -162,7 +167,12 @@ struct Prepared {
 
 impl Prepared {
     fn new(content: &Content) -> Prepared {
-        Prepared { normalized: [matcher::normalize(&content.subject), matcher::normalize(&content.text)] }
+        Prepared {
+            normalized: [
+                matcher::normalize(&content.subject),
+                matcher::normalize(&content.text),
+            ],
+        }
     }
 }
 

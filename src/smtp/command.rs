@@ -236,7 +236,11 @@ fn take_dsn_params(line: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, Option<St
             && raw.len() <= 500
             && raw.iter().all(|&b| (33..=126).contains(&b) && b != b'=')
             && value.is_none()
-            && (name == "ENVID" || raw.iter().position(|&b| b == b';').is_some_and(|p| p > 0 && p + 1 < raw.len()));
+            && (name == "ENVID"
+                || raw
+                    .iter()
+                    .position(|&b| b == b';')
+                    .is_some_and(|p| p > 0 && p + 1 < raw.len()));
         if !valid {
             return Err(Reply::bad_parameter(name));
         }
@@ -307,8 +311,16 @@ mod tests {
         assert_eq!(params.body, Body::EightBitMime);
         assert_eq!(params.ret, Some(Ret::Headers));
         assert_eq!(params.envid.as_deref(), Some("abc123"));
-        let Ok(Command::Mail { params, .. }) = Command::parse(b"MAIL FROM:<a@b> envid=Q+2B1 RET=FULL") else { panic!() };
-        assert_eq!(params.envid.as_deref(), Some("Q+2B1"), "xtext is kept as sent");
+        let Ok(Command::Mail { params, .. }) =
+            Command::parse(b"MAIL FROM:<a@b> envid=Q+2B1 RET=FULL")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            params.envid.as_deref(),
+            Some("Q+2B1"),
+            "xtext is kept as sent"
+        );
         assert_eq!(params.ret, Some(Ret::Full));
     }
 
@@ -324,13 +336,29 @@ mod tests {
         assert_eq!(r.address, "b@example.com");
         assert!(r.notify.success && r.notify.failure && !r.notify.delay && !r.notify.never);
         assert_eq!(r.orcpt.as_deref(), Some("rfc822;b@example.com"));
-        let Ok(Command::Rcpt(r)) = Command::parse(b"RCPT TO:<b@x> ORCPT=utf-8;c\\x{E9}a@x NOTIFY=NEVER") else { panic!() };
+        let Ok(Command::Rcpt(r)) =
+            Command::parse(b"RCPT TO:<b@x> ORCPT=utf-8;c\\x{E9}a@x NOTIFY=NEVER")
+        else {
+            panic!()
+        };
         assert_eq!(r.orcpt.as_deref(), Some("utf-8;c\\x{E9}a@x"));
         assert!(r.notify.never);
-        let Ok(Command::Rcpt(r)) = Command::parse(b"RCPT TO:<b@x> ORCPT=rfc822;b+C3+A9a@x") else { panic!() };
+        let Ok(Command::Rcpt(r)) = Command::parse(b"RCPT TO:<b@x> ORCPT=rfc822;b+C3+A9a@x") else {
+            panic!()
+        };
         assert_eq!(r.orcpt.as_deref(), Some("rfc822;b+C3+A9a@x"));
-        for bad in [&b"RCPT TO:<b@x> ORCPT=noaddrtype"[..], b"RCPT TO:<b@x> ORCPT=rfc822;", b"RCPT TO:<b@x> ORCPT=a;b ORCPT=a;c", b"MAIL FROM:<a@b> ENVID="] {
-            assert_eq!(Command::parse(bad).unwrap_err().code, 555, "{}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"RCPT TO:<b@x> ORCPT=noaddrtype"[..],
+            b"RCPT TO:<b@x> ORCPT=rfc822;",
+            b"RCPT TO:<b@x> ORCPT=a;b ORCPT=a;c",
+            b"MAIL FROM:<a@b> ENVID=",
+        ] {
+            assert_eq!(
+                Command::parse(bad).unwrap_err().code,
+                555,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -1,0 +1,858 @@
+//! Load benchmark: Sluice as an in-line SMTP proxy, against the same load sent straight to the sink and
+//! through a plain Postfix relay. One run measures everything and prints one report (see BENCHMARKS.md).
+//!
+//!     cargo build --release
+//!     cargo bench --bench load -- [--sessions 20] [--messages 5000] [--size 10240] ...
+//!
+//! Paths (the final sink is always Postfix's `smtp-sink`, which keeps nothing and counts what it got):
+//!   direct:  load generator -> smtp-sink
+//!   sluice:  load generator -> sluice (forward mode, keyword policy on) -> smtp-sink
+//!   postfix: load generator -> private Postfix (plain relay, relayhost = sink) -> queue -> smtp-sink
+//!   (diagnostic) load generator -> do-nothing TCP relay in this process -> smtp-sink
+//! plus Postfix's smtp-source as a second generator (direct and through Sluice), a paced run for
+//! added latency, and 1,000 idle sessions for Sluice's memory.
+//!
+//! Needs Debian's postfix package (smtp-sink, smtp-source, postfix) and, for the Postfix path, root.
+//! Nothing here asserts a timing: it measures and reports.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::client::{self, LoadResult, LoadSpec};
+use support::procs::{self, PostfixRelay, Sluice, SmtpSink, SourceRun};
+use support::{machine_noise, median, percentile, proc_cpu, proc_status};
+
+const USAGE: &str = "cargo bench --bench load -- [options]
+
+  --sessions N          concurrent SMTP sessions of the load generator (default 20)
+  --messages N          messages per throughput run (default 5000)
+  --size BYTES          message size, headers included (default 10240)
+  --rounds N            alternating direct/Sluice throughput rounds; medians reported (default 3)
+  --rate N              paced run: messages per second (default 500)
+  --paced-secs S        paced run: duration in seconds (default 5)
+  --idle N              idle sessions held open against Sluice for the memory reading (default 1000)
+  --postfix-messages N  messages for the Postfix-relay run (default: --messages)
+  --action A            policy action: block or modify (default block; the load never matches);
+                        none: Sluice without any policy (diagnostics only, not the target setup)
+  --charset NAME        charset parameter of the generated text/plain message (default us-ascii)
+  --sluice PATH         the sluice binary (default: the one cargo built for this bench, target/release/sluice)
+  --log LEVEL           SLUICE_LOG for the Sluice process (default info: one line per relayed message)
+  --hold S              keep Sluice running S seconds after the throughput rounds under a steady load
+                        (for `perf record -p PID`; default 0)
+  --no-postfix --no-smtp-source --no-paced --no-idle --no-tcp-floor   skip a part
+";
+
+#[derive(Debug, Clone)]
+struct Opts {
+    sessions: usize,
+    messages: usize,
+    size: usize,
+    rounds: usize,
+    rate: f64,
+    paced_secs: f64,
+    idle: usize,
+    postfix_messages: Option<usize>,
+    action: String,
+    charset: String,
+    sluice: PathBuf,
+    log: String,
+    hold: f64,
+    postfix: bool,
+    smtp_source: bool,
+    paced: bool,
+    idle_on: bool,
+    tcp_floor: bool,
+}
+
+fn parse_opts() -> Result<Opts, String> {
+    let mut o = Opts {
+        sessions: 20,
+        messages: 5000,
+        size: 10240,
+        rounds: 3,
+        rate: 500.0,
+        paced_secs: 5.0,
+        idle: 1000,
+        postfix_messages: None,
+        action: "block".into(),
+        charset: "us-ascii".into(),
+        sluice: PathBuf::from(env!("CARGO_BIN_EXE_sluice")),
+        log: "info".into(),
+        hold: 0.0,
+        postfix: true,
+        smtp_source: true,
+        paced: true,
+        idle_on: true,
+        tcp_floor: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
+            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
+        }
+        match a.as_str() {
+            "--bench" => {} // added by `cargo bench`
+            "--sessions" => o.sessions = num("--sessions", val("--sessions")?)?,
+            "--messages" => o.messages = num("--messages", val("--messages")?)?,
+            "--size" => o.size = num("--size", val("--size")?)?,
+            "--rounds" => o.rounds = num("--rounds", val("--rounds")?)?,
+            "--rate" => o.rate = num("--rate", val("--rate")?)?,
+            "--paced-secs" => o.paced_secs = num("--paced-secs", val("--paced-secs")?)?,
+            "--idle" => o.idle = num("--idle", val("--idle")?)?,
+            "--postfix-messages" => {
+                o.postfix_messages = Some(num("--postfix-messages", val("--postfix-messages")?)?)
+            }
+            "--action" => o.action = val("--action")?,
+            "--charset" => o.charset = val("--charset")?,
+            "--sluice" => o.sluice = PathBuf::from(val("--sluice")?),
+            "--log" => o.log = val("--log")?,
+            "--hold" => o.hold = num("--hold", val("--hold")?)?,
+            "--no-postfix" => o.postfix = false,
+            "--no-smtp-source" => o.smtp_source = false,
+            "--no-paced" => o.paced = false,
+            "--no-idle" => o.idle_on = false,
+            "--no-tcp-floor" => o.tcp_floor = false,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+        }
+    }
+    if o.sessions == 0 || o.messages == 0 || o.rounds == 0 || o.size < 400 {
+        return Err("--sessions, --messages and --rounds must be > 0 and --size >= 400".into());
+    }
+    if !matches!(o.action.as_str(), "block" | "modify" | "none") {
+        return Err("--action is block, modify or none".into());
+    }
+    Ok(o)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary with no arguments,
+    // and a 30-second load run with external programs has no place in a test run.
+    if std::env::args().len() == 1 {
+        eprintln!("benches/load.rs: skipped (run it with `cargo bench --bench load`)");
+        return;
+    }
+    let opts = match parse_opts() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&opts) {
+        eprintln!("load bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// CPU time (user+system) of the sink, Sluice and the generator over one run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    sink: Duration,
+    sluice: Duration,
+    client: Duration,
+    /// Context switches of Sluice's threads.
+    sluice_cs: u64,
+}
+
+struct Sampler {
+    sink: u32,
+    sluice: Option<u32>,
+    at: (Duration, Duration),
+    cs: u64,
+}
+
+impl Sampler {
+    fn new(sink: u32, sluice: Option<u32>) -> Sampler {
+        let at = (
+            proc_cpu(sink).unwrap_or_default(),
+            sluice.and_then(proc_cpu).unwrap_or_default(),
+        );
+        let cs = sluice.map(support::proc_ctx_switches).unwrap_or(0);
+        Sampler {
+            sink,
+            sluice,
+            at,
+            cs,
+        }
+    }
+    fn done(self, client: Duration) -> Cpu {
+        Cpu {
+            sink: proc_cpu(self.sink)
+                .unwrap_or_default()
+                .saturating_sub(self.at.0),
+            sluice: self
+                .sluice
+                .and_then(proc_cpu)
+                .unwrap_or_default()
+                .saturating_sub(self.at.1),
+            client,
+            sluice_cs: self
+                .sluice
+                .map(support::proc_ctx_switches)
+                .unwrap_or(0)
+                .saturating_sub(self.cs),
+        }
+    }
+}
+
+/// The idle-session reading: sessions open, errors, VmRSS before and with them (kB), threads, still open.
+type Idle = (
+    usize,
+    Vec<String>,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    usize,
+);
+
+struct Row {
+    name: &'static str,
+    rates: Vec<f64>,
+    eod: Vec<u32>,
+    txn: Vec<u32>,
+    cpu: Cpu,
+    elapsed: Duration,
+    ok: usize,
+    failed: usize,
+    errors: Vec<String>,
+    note: String,
+}
+
+impl Row {
+    fn new(name: &'static str) -> Row {
+        Row {
+            name,
+            rates: Vec::new(),
+            eod: Vec::new(),
+            txn: Vec::new(),
+            cpu: Cpu::default(),
+            elapsed: Duration::ZERO,
+            ok: 0,
+            failed: 0,
+            errors: Vec::new(),
+            note: String::new(),
+        }
+    }
+    fn add(&mut self, r: LoadResult, cpu: Cpu, rate: f64) {
+        self.rates.push(rate);
+        self.eod.extend(&r.eod_us);
+        self.txn.extend(&r.txn_us);
+        self.cpu.sink += cpu.sink;
+        self.cpu.sluice += cpu.sluice;
+        self.cpu.client += cpu.client;
+        self.cpu.sluice_cs += cpu.sluice_cs;
+        self.elapsed += r.elapsed;
+        self.ok += r.ok;
+        self.failed += r.failed;
+        self.errors.extend(r.errors.into_iter().take(3));
+    }
+    fn finish(&mut self) {
+        self.eod.sort_unstable();
+        self.txn.sort_unstable();
+    }
+    fn rate(&self) -> f64 {
+        median(&self.rates)
+    }
+}
+
+fn ms(us: Option<u32>) -> String {
+    us.map_or("-".into(), |u| format!("{:.2}", u as f64 / 1000.0))
+}
+
+fn spec(
+    o: &Opts,
+    addr: std::net::SocketAddr,
+    wire: &Arc<Vec<u8>>,
+    messages: usize,
+    rate: Option<f64>,
+) -> LoadSpec {
+    LoadSpec {
+        addr,
+        sessions: o.sessions,
+        messages,
+        wire: wire.clone(),
+        size: o.size,
+        rate,
+        from: "loadgen@bench.example".into(),
+        to: "rcpt@sink.example".into(),
+    }
+}
+
+/// One load run, with the sink's count checked afterwards.
+fn measured(sink: &SmtpSink, sluice: Option<&Sluice>, s: &LoadSpec) -> (LoadResult, Cpu, String) {
+    let before = sink.received();
+    let sampler = Sampler::new(sink.pid(), sluice.map(Sluice::pid));
+    let r = client::run(s);
+    let cpu = sampler.done(r.client_cpu);
+    let want = before + r.ok as u64;
+    let note = match sink.wait_received(want, Duration::from_secs(10)) {
+        Some(_) => String::new(),
+        None => format!(
+            "sink received {} of {} acknowledged messages",
+            sink.received() - before,
+            r.ok
+        ),
+    };
+    (r, cpu, note)
+}
+
+fn run(o: &Opts) -> Result<(), String> {
+    let nofile = support::raise_nofile();
+    let started = Instant::now();
+    let (_msg, wire) = client::make_message(o.size, &o.charset);
+    let wire = Arc::new(wire);
+    let noise_start = machine_noise();
+    eprintln!("[load] before start: {noise_start}");
+    if !o.sluice.is_file() {
+        return Err(format!(
+            "{} not found: run `cargo build --release` first",
+            o.sluice.display()
+        ));
+    }
+
+    let sink = SmtpSink::start()?;
+    eprintln!("[load] sink: {} (pid {})", sink.command, sink.pid());
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], support::free_port()));
+    let config = procs::sluice_config(listen, sink.addr, o.idle + 64, &o.action);
+    let mut sluice = Sluice::start(&o.sluice, listen, &config, &o.log)?;
+    eprintln!(
+        "[load] sluice {} listening on {} (pid {}), forwarding to {}",
+        o.sluice.display(),
+        sluice.addr,
+        sluice.pid(),
+        sink.addr
+    );
+
+    // Warm-up (connections, allocator, page cache), not recorded.
+    let warm = (o.messages / 10).max(200);
+    for addr in [sink.addr, sluice.addr] {
+        let r = client::run(&spec(o, addr, &wire, warm, None));
+        if r.failed > 0 {
+            return Err(format!("warm-up against {addr} failed: {:?}", r.errors));
+        }
+    }
+
+    // Throughput: alternating rounds with the Rust generator.
+    let mut direct = Row::new("direct -> sink");
+    let mut through = Row::new("-> Sluice -> sink");
+    for round in 0..o.rounds {
+        let (r, cpu, note) = measured(&sink, None, &spec(o, sink.addr, &wire, o.messages, None));
+        let rate = r.msgs_per_sec();
+        eprintln!(
+            "[load] round {} direct: {:.0} msgs/s ({} ok, {} failed) {note}",
+            round + 1,
+            rate,
+            r.ok,
+            r.failed
+        );
+        direct.note.push_str(&note);
+        direct.add(r, cpu, rate);
+        let (r, cpu, note) = measured(
+            &sink,
+            Some(&sluice),
+            &spec(o, sluice.addr, &wire, o.messages, None),
+        );
+        let rate = r.msgs_per_sec();
+        eprintln!(
+            "[load] round {} sluice: {:.0} msgs/s ({} ok, {} failed) {note}",
+            round + 1,
+            rate,
+            r.ok,
+            r.failed
+        );
+        through.note.push_str(&note);
+        through.add(r, cpu, rate);
+    }
+    // Diagnostic floor: the same load through a do-nothing TCP relay (inside this process).
+    let mut floor = Row::new("-> plain TCP relay -> sink");
+    if o.tcp_floor {
+        let relay = procs::tcp_relay(sink.addr)?;
+        let _ = client::run(&spec(o, relay, &wire, warm, None));
+        for round in 0..o.rounds {
+            let (r, cpu, note) = measured(&sink, None, &spec(o, relay, &wire, o.messages, None));
+            let rate = r.msgs_per_sec();
+            eprintln!(
+                "[load] round {} plain TCP relay: {:.0} msgs/s ({} ok, {} failed) {note}",
+                round + 1,
+                rate,
+                r.ok,
+                r.failed
+            );
+            floor.note.push_str(&note);
+            floor.add(r, cpu, rate);
+        }
+        floor.finish();
+    }
+    direct.finish();
+    through.finish();
+    let hwm_after_throughput = proc_status(sluice.pid(), "VmHWM");
+    let threads_after_throughput = proc_status(sluice.pid(), "Threads");
+
+    if o.hold > 0.0 {
+        eprintln!(
+            "[load] holding a steady load through Sluice for {} s: perf record -g -p {} -- sleep {}",
+            o.hold,
+            sluice.pid(),
+            o.hold
+        );
+        let n = (o.hold * 1.2 * through.rate().max(100.0)) as usize;
+        let r = client::run(&spec(o, sluice.addr, &wire, n, None));
+        eprintln!(
+            "[load] hold: {} messages in {:.1} s",
+            r.ok,
+            r.elapsed.as_secs_f64()
+        );
+    }
+
+    // smtp-source (Postfix's generator), direct and through Sluice.
+    // (label, runs direct, runs via Sluice, messages per run)
+    let mut source_rows: Vec<(String, Vec<SourceRun>, Vec<SourceRun>, usize)> = Vec::new();
+    if o.smtp_source {
+        let payload = o.size.saturating_sub(200);
+        let single = o.messages.min(2000);
+        let modes = [
+            (
+                format!("-d -s {} -m {} (connection reused)", o.sessions, o.messages),
+                true,
+                o.sessions,
+                o.messages,
+                o.rounds,
+            ),
+            (
+                format!(
+                    "-s {} -m {} (new connection per message)",
+                    o.sessions, o.messages
+                ),
+                false,
+                o.sessions,
+                o.messages,
+                1,
+            ),
+            (
+                format!("-s 1 -m {single} (one session, new connection per message)"),
+                false,
+                1,
+                single,
+                1,
+            ),
+        ];
+        for (label, reuse, sessions, messages, rounds) in modes {
+            let (mut d, mut s) = (Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                let before = sink.received();
+                let r = procs::smtp_source(sink.addr, sessions, messages, payload, reuse);
+                if sink
+                    .wait_received(before + messages as u64, Duration::from_secs(10))
+                    .is_none()
+                {
+                    eprintln!(
+                        "[load] smtp-source direct: sink got {} of {}",
+                        sink.received() - before,
+                        messages
+                    );
+                }
+                d.push(r);
+                let before = sink.received();
+                let r = procs::smtp_source(sluice.addr, sessions, messages, payload, reuse);
+                if sink
+                    .wait_received(before + messages as u64, Duration::from_secs(10))
+                    .is_none()
+                {
+                    eprintln!(
+                        "[load] smtp-source via Sluice: sink got {} of {}",
+                        sink.received() - before,
+                        messages
+                    );
+                }
+                s.push(r);
+            }
+            eprintln!(
+                "[load] smtp-source {label}: direct {:.0} msgs/s, sluice {:.0} msgs/s",
+                messages as f64 / d[0].elapsed.as_secs_f64(),
+                messages as f64 / s[0].elapsed.as_secs_f64()
+            );
+            source_rows.push((label, d, s, messages));
+        }
+    }
+
+    // Paced latency.
+    let mut paced: Option<(Row, Row)> = None;
+    if o.paced {
+        let n = (o.rate * o.paced_secs).round().max(1.0) as usize;
+        let mut pd = Row::new("direct -> sink");
+        let mut ps = Row::new("-> Sluice -> sink");
+        let (r, cpu, note) = measured(&sink, None, &spec(o, sink.addr, &wire, n, Some(o.rate)));
+        pd.note = format!("{} late starts {note}", r.late);
+        let rate = r.msgs_per_sec();
+        pd.add(r, cpu, rate);
+        let (r, cpu, note) = measured(
+            &sink,
+            Some(&sluice),
+            &spec(o, sluice.addr, &wire, n, Some(o.rate)),
+        );
+        ps.note = format!("{} late starts {note}", r.late);
+        let rate = r.msgs_per_sec();
+        ps.add(r, cpu, rate);
+        pd.finish();
+        ps.finish();
+        eprintln!(
+            "[load] paced {} msgs/s: direct p99 {} ms, sluice p99 {} ms (end of DATA)",
+            o.rate,
+            ms(percentile(&pd.eod, 0.99)),
+            ms(percentile(&ps.eod, 0.99))
+        );
+        paced = Some((pd, ps));
+    }
+    let hwm_after_load = proc_status(sluice.pid(), "VmHWM");
+
+    // Idle sessions.
+    let mut idle: Option<Idle> = None;
+    if o.idle_on {
+        std::thread::sleep(Duration::from_millis(500));
+        let rss_before = proc_status(sluice.pid(), "VmRSS");
+        let (open, errors) = client::open_idle(sluice.addr, o.idle);
+        std::thread::sleep(Duration::from_secs(1));
+        let rss = proc_status(sluice.pid(), "VmRSS");
+        let threads = proc_status(sluice.pid(), "Threads");
+        let alive = open.iter().filter(|s| client::still_open(s)).count();
+        eprintln!(
+            "[load] {} idle sessions open ({} still open after 1 s): sluice VmRSS {} kB (before: {} kB)",
+            open.len(),
+            alive,
+            rss.unwrap_or(0),
+            rss_before.unwrap_or(0)
+        );
+        idle = Some((open.len(), errors, rss_before, rss, threads, alive));
+        drop(open);
+    }
+    let hwm_final = proc_status(sluice.pid(), "VmHWM");
+    let sluice_relayed = sluice.relayed();
+    let (problem_count, problems) = sluice.problems();
+    let sluice_pid = sluice.pid();
+    sluice.stop();
+
+    // Postfix relay.
+    let mut postfix_row: Option<Row> = None;
+    let mut postfix_note = String::new();
+    if o.postfix {
+        match PostfixRelay::start(sink.addr) {
+            Err(e) => postfix_note = format!("Postfix relay not measured: {e}"),
+            Ok(mut pf) => {
+                let n = o.postfix_messages.unwrap_or(o.messages);
+                // Warm-up: start the daemons (smtpd, cleanup, qmgr, smtp) and wait for delivery.
+                let before = sink.received();
+                let w = client::run(&spec(o, pf.addr, &wire, 200, None));
+                let _ = sink.wait_received(before + w.ok as u64, Duration::from_secs(60));
+                let before = sink.received();
+                let r = client::run(&spec(o, pf.addr, &wire, n, None));
+                let start = r.start.unwrap_or_else(Instant::now);
+                let accept_rate = r.msgs_per_sec();
+                let delivered_at =
+                    sink.wait_received(before + r.ok as u64, Duration::from_secs(600));
+                let mut row = Row::new("-> Postfix relay -> sink");
+                match delivered_at {
+                    Some(t) => {
+                        let secs = t.saturating_duration_since(start).as_secs_f64();
+                        let rate = r.ok as f64 / secs;
+                        row.note = format!(
+                            "accepted {} at {:.0} msgs/s; all delivered to the sink after {:.2} s",
+                            r.ok, accept_rate, secs
+                        );
+                        row.add(r, Cpu::default(), rate);
+                    }
+                    None => {
+                        row.note = format!(
+                            "sink got only {} of {} accepted messages within 600 s",
+                            sink.received() - before,
+                            r.ok
+                        );
+                        row.add(r, Cpu::default(), 0.0);
+                    }
+                }
+                row.finish();
+                eprintln!(
+                    "[load] postfix: {:.0} msgs/s delivered ({})",
+                    row.rate(),
+                    row.note
+                );
+                pf.stop();
+                postfix_row = Some(row);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Report.
+    let mb = |rate: f64| rate * o.size as f64 / 1e6;
+    println!();
+    println!("== Sluice load benchmark ==");
+    println!(
+        "load: {} sessions x {} messages of {} bytes (text/plain; charset={}) per run, {} rounds (median msgs/s), generator: benches/load.rs (one thread per session, no pipelining)",
+        o.sessions, o.messages, o.size, o.charset, o.rounds
+    );
+    println!(
+        "sink: {}    sluice: {} (pid {sluice_pid}), policy keywords [secret, confidential, project falcon] action {}, SLUICE_LOG={}",
+        sink.command,
+        o.sluice.display(),
+        o.action,
+        o.log
+    );
+    println!(
+        "RLIMIT_NOFILE {nofile}; total bench time {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("before start: {noise_start}");
+    println!("after the runs: {}", machine_noise());
+    println!();
+    println!(
+        "Throughput (latency = end-of-DATA reply time seen by the client: message written -> final reply)"
+    );
+    println!(
+        "{:<28} {:>10} {:>8} {:>9} {:>9} {:>12} {:>12}   rounds msgs/s",
+        "path", "msgs/s", "MB/s", "p50 ms", "p99 ms", "txn p50 ms", "txn p99 ms"
+    );
+    let mut rows: Vec<&Row> = vec![&direct, &through];
+    if let Some(p) = &postfix_row {
+        rows.push(p);
+    }
+    if o.tcp_floor {
+        rows.push(&floor);
+    }
+    for r in &rows {
+        let each: Vec<String> = r.rates.iter().map(|x| format!("{x:.0}")).collect();
+        println!(
+            "{:<28} {:>10.0} {:>8.1} {:>9} {:>9} {:>12} {:>12}   [{}]",
+            r.name,
+            r.rate(),
+            mb(r.rate()),
+            ms(percentile(&r.eod, 0.5)),
+            ms(percentile(&r.eod, 0.99)),
+            ms(percentile(&r.txn, 0.5)),
+            ms(percentile(&r.txn, 0.99)),
+            each.join(", ")
+        );
+    }
+    for r in &rows {
+        if r.failed > 0 || !r.note.is_empty() {
+            println!(
+                "  {}: {} ok, {} failed {} {:?}",
+                r.name,
+                r.ok,
+                r.failed,
+                r.note,
+                r.errors.iter().take(3).collect::<Vec<_>>()
+            );
+        }
+    }
+    if !postfix_note.is_empty() {
+        println!("  {postfix_note}");
+    }
+    println!(
+        "  (Postfix: msgs/s = messages delivered to the sink / time from the first MAIL until the sink counted the last one; p50/p99 = Postfix's own end-of-DATA reply, after queueing.)"
+    );
+    if o.tcp_floor {
+        println!(
+            "  (diagnostic floor: a do-nothing byte relay, one thread per direction, inside the generator process: what any in-line proxy costs here before doing SMTP work; ratio to direct {:.2})",
+            floor.rate() / direct.rate()
+        );
+    }
+    let ratio_direct = through.rate() / direct.rate();
+    println!();
+    println!("Ratios and targets");
+    println!(
+        "  Sluice / direct  = {:.2}   (target >= 0.80: {})",
+        ratio_direct,
+        verdict(ratio_direct >= 0.8)
+    );
+    if let Some(p) = &postfix_row
+        && p.rate() > 0.0
+    {
+        let r = through.rate() / p.rate();
+        println!(
+            "  Sluice / Postfix = {:.1}x   (target >= 5x: {})",
+            r,
+            verdict(r >= 5.0)
+        );
+    }
+    let cpu_line = |r: &Row| {
+        let secs = r.elapsed.as_secs_f64().max(1e-9);
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / r.ok.max(1) as f64;
+        let total = r.cpu.sluice + r.cpu.sink + r.cpu.client;
+        format!(
+            "sluice {:>3.0}% ({:>5.1} us/msg, {:.1} context switches/msg)  smtp-sink {:>3.0}% ({:>5.1} us/msg)  generator {:>3.0}% ({:>5.1} us/msg)  sum {:>3.0}%",
+            r.cpu.sluice.as_secs_f64() / secs * 100.0,
+            per(r.cpu.sluice),
+            r.cpu.sluice_cs as f64 / r.ok.max(1) as f64,
+            r.cpu.sink.as_secs_f64() / secs * 100.0,
+            per(r.cpu.sink),
+            r.cpu.client.as_secs_f64() / secs * 100.0,
+            per(r.cpu.client),
+            total.as_secs_f64() / secs * 100.0
+        )
+    };
+    println!();
+    println!(
+        "CPU during the throughput rounds (% of one core; the machine has {} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("  {:<20} {}", "direct", cpu_line(&direct));
+    println!("  {:<20} {}", "through Sluice", cpu_line(&through));
+    if o.tcp_floor {
+        println!(
+            "  {:<20} {}   (the relay's CPU is in \"generator\")",
+            "plain TCP relay",
+            cpu_line(&floor)
+        );
+    }
+
+    if !source_rows.is_empty() {
+        println!();
+        println!(
+            "Postfix smtp-source as the generator (smtp-source -l {} ...; msgs/s = messages / wall time of smtp-source)",
+            o.size.saturating_sub(200)
+        );
+        println!(
+            "{:<58} {:>10} {:>12} {:>7}   rounds (direct | sluice)",
+            "smtp-source options", "direct", "via Sluice", "ratio"
+        );
+        for (label, d, s, messages) in &source_rows {
+            let rd: Vec<f64> = d
+                .iter()
+                .map(|r| *messages as f64 / r.elapsed.as_secs_f64())
+                .collect();
+            let rs: Vec<f64> = s
+                .iter()
+                .map(|r| *messages as f64 / r.elapsed.as_secs_f64())
+                .collect();
+            let fmt = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+                "{:<58} {:>10.0} {:>12.0} {:>7.2}   {} | {}",
+                label,
+                median(&rd),
+                median(&rs),
+                median(&rs) / median(&rd),
+                fmt(&rd),
+                fmt(&rs)
+            );
+            for r in d.iter().chain(s.iter()).filter(|r| !r.ok) {
+                println!(
+                    "  FAILED: {}: {}",
+                    r.command,
+                    r.output.lines().take(3).collect::<Vec<_>>().join(" / ")
+                );
+            }
+        }
+    }
+
+    if let Some((pd, ps)) = &paced {
+        println!();
+        println!(
+            "Latency at a fixed rate: {} msgs/s for {} s ({} messages, {} sessions)",
+            o.rate,
+            o.paced_secs,
+            (o.rate * o.paced_secs).round(),
+            o.sessions
+        );
+        println!(
+            "{:<28} {:>9} {:>9} {:>9} {:>12} {:>12} {:>12}",
+            "path", "p50 ms", "p99 ms", "max ms", "txn p50 ms", "txn p99 ms", "txn max ms"
+        );
+        for r in [pd, ps] {
+            println!(
+                "{:<28} {:>9} {:>9} {:>9} {:>12} {:>12} {:>12}   ({} ok, {} failed, {})",
+                r.name,
+                ms(percentile(&r.eod, 0.5)),
+                ms(percentile(&r.eod, 0.99)),
+                ms(r.eod.last().copied()),
+                ms(percentile(&r.txn, 0.5)),
+                ms(percentile(&r.txn, 0.99)),
+                ms(r.txn.last().copied()),
+                r.ok,
+                r.failed,
+                r.note.trim()
+            );
+        }
+        let added = |q: f64, a: &[u32], b: &[u32]| match (percentile(a, q), percentile(b, q)) {
+            (Some(x), Some(y)) => format!("{:.2}", (x as f64 - y as f64) / 1000.0),
+            _ => "-".into(),
+        };
+        let p99_added = match (percentile(&ps.eod, 0.99), percentile(&pd.eod, 0.99)) {
+            (Some(x), Some(y)) => (x as f64 - y as f64) / 1000.0,
+            _ => f64::NAN,
+        };
+        println!(
+            "  added by Sluice, end of DATA: p50 {} ms, p99 {} ms   (target p99 <= 5 ms: {})",
+            added(0.5, &ps.eod, &pd.eod),
+            added(0.99, &ps.eod, &pd.eod),
+            verdict(p99_added <= 5.0)
+        );
+        println!(
+            "  added by Sluice, whole transaction (MAIL..final reply, includes lock-step MAIL/RCPT): p50 {} ms, p99 {} ms",
+            added(0.5, &ps.txn, &pd.txn),
+            added(0.99, &ps.txn, &pd.txn)
+        );
+    }
+
+    println!();
+    println!("Memory (sluice process)");
+    let mbk = |k: Option<u64>| k.map_or("-".into(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+    println!(
+        "  peak RSS (VmHWM) after the throughput rounds: {}  (threads: {})",
+        mbk(hwm_after_throughput),
+        threads_after_throughput.map_or("-".into(), |t| t.to_string())
+    );
+    println!(
+        "  peak RSS (VmHWM) after all load runs:         {}",
+        mbk(hwm_after_load)
+    );
+    if let Some((n, errors, before, rss, threads, alive)) = &idle {
+        let target = rss.map(|k| k as f64 / 1024.0 <= 100.0).unwrap_or(false);
+        println!(
+            "  RSS (VmRSS) with {} idle sessions: {}  (before opening them: {}; {} still open after 1 s; threads {})   (target <= 100 MB: {})",
+            n,
+            mbk(*rss),
+            mbk(*before),
+            alive,
+            threads.map_or("-".into(), |t| t.to_string()),
+            verdict(target)
+        );
+        if let (Some(a), Some(b)) = (rss, before) {
+            println!(
+                "  per idle session: {:.1} kB",
+                (*a as f64 - *b as f64) / (*n).max(1) as f64
+            );
+        }
+        if !errors.is_empty() {
+            println!("  idle session errors: {errors:?}");
+        }
+    }
+    println!(
+        "  peak RSS (VmHWM) at the end:                  {}",
+        mbk(hwm_final)
+    );
+    println!();
+    println!(
+        "Sluice log: {sluice_relayed} \"message relayed\" lines, {problem_count} WARN/ERROR lines"
+    );
+    for p in problems.iter().take(5) {
+        println!("  {p}");
+    }
+    Ok(())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}

@@ -45,7 +45,27 @@ pub fn check_address(address: &str) -> Result<(), String> {
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
-    for c in text.chars() {
+    let mut rest = text;
+    while !rest.is_empty() {
+        // Fast path: a run of ASCII bytes is handled byte by byte, without char decoding.
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        for &b in &rest.as_bytes()[..ascii] {
+            if b.is_ascii_whitespace() || b == 0x0b {
+                space = true;
+                continue;
+            }
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+        rest = &rest[ascii..];
+        let Some(c) = rest.chars().next() else { break };
+        rest = &rest[c.len_utf8()..];
         if c.is_whitespace() {
             space = true;
             continue;
@@ -54,11 +74,7 @@ pub fn normalize(text: &str) -> String {
             out.push(' ');
         }
         space = false;
-        if c.is_uppercase() {
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
+        out.extend(c.to_lowercase());
     }
     out
 }
@@ -141,6 +157,10 @@ mod tests {
         assert!(!found("topsecret"));
         assert!(found("secret"));
         assert!(!found(""));
+        assert_eq!(
+            normalize("  Größe\u{2003}DER\tÄnderung \r\n"),
+            "größe der änderung"
+        );
     }
 
     #[test]

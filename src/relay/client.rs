@@ -74,6 +74,10 @@ pub struct Connection {
     opts: Options,
     /// For logs: which next hop this is.
     pub label: String,
+    /// The address connected to and whether TLS was asked for: the pool key.
+    pub(crate) key: (SocketAddr, bool),
+    /// MAIL commands sent so far (a connection that carried one may be stale when reused).
+    transactions: u32,
 }
 
 async fn timed<T>(
@@ -143,6 +147,8 @@ impl Connection {
             caps: Capabilities::default(),
             opts: opts.clone(),
             label: addr.to_string(),
+            key: (addr, want_tls),
+            transactions: 0,
         };
         let greeting = conn.read_reply(opts.command_timeout, "greeting").await?;
         if greeting.code != 220 {
@@ -177,6 +183,22 @@ impl Connection {
 
     pub fn is_tls(&self) -> bool {
         self.stream.is_tls()
+    }
+
+    /// Whether this connection carried a transaction before (so a failure may just mean it went stale).
+    pub fn reused(&self) -> bool {
+        self.transactions > 0
+    }
+
+    /// A cheap check that an idle connection is still usable: nothing to read and not closed.
+    pub async fn is_idle_and_open(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        futures_lite::future::poll_once(self.stream.read(&mut byte))
+            .await
+            .is_none()
     }
 
     pub fn capabilities(&self) -> Capabilities {
@@ -229,6 +251,7 @@ impl Connection {
         params: &MailParams,
         size: Option<usize>,
     ) -> Result<Reply, Error> {
+        self.transactions += 1;
         let mut cmd = format!("MAIL FROM:<{sender}>");
         if self.caps.size
             && let Some(s) = size.or(params.size)

@@ -6,9 +6,11 @@
 
 pub mod client;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 
@@ -42,7 +44,15 @@ pub struct Relay {
     resolver: dns::Resolver,
     opts: client::Options,
     rotation: AtomicUsize,
+    /// Idle next-hop connections kept after a session ended cleanly, per (address, TLS wanted): the
+    /// next session to the same first-choice target skips connect, greeting and EHLO.
+    pool: Mutex<HashMap<(SocketAddr, bool), Vec<(Instant, Connection)>>>,
 }
+
+/// How long an idle pooled connection is kept (well under the RFC 5321 server timeout of 5 minutes).
+pub const POOL_IDLE: Duration = Duration::from_secs(20);
+/// Idle connections kept per next-hop address.
+pub const POOL_PER_TARGET: usize = 64;
 
 impl Relay {
     pub fn new(
@@ -63,6 +73,7 @@ impl Relay {
             resolver,
             opts,
             rotation: AtomicUsize::new(0),
+            pool: Mutex::new(HashMap::new()),
         }
     }
 
@@ -91,6 +102,9 @@ impl Relay {
                 }
             };
             for target in targets {
+                if let Some(c) = self.take_pooled((target.addr, want_tls)).await {
+                    return Ok(c);
+                }
                 attempts += 1;
                 match self.open(&target, want_tls).await {
                     Ok(c) => return Ok(c),
@@ -111,6 +125,31 @@ impl Relay {
             return Err(Error::Dns(dns_errors.join("; ")));
         }
         Err(Error::Unreachable { attempts, last })
+    }
+
+    /// A live idle connection to exactly this target, if one is pooled.
+    async fn take_pooled(&self, key: (SocketAddr, bool)) -> Option<Connection> {
+        loop {
+            let (since, mut conn) = {
+                let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+                pool.get_mut(&key)?.pop()?
+            };
+            if since.elapsed() < POOL_IDLE && conn.is_idle_and_open().await {
+                return Some(conn);
+            }
+        }
+    }
+
+    /// Keeps an idle connection (no open transaction) for the next session; the oldest beyond the
+    /// per-target limit and any past [`POOL_IDLE`] are dropped.
+    pub fn give_back(&self, conn: Connection) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let list = pool.entry(conn.key).or_default();
+        list.retain(|(since, _)| since.elapsed() < POOL_IDLE);
+        if list.len() >= POOL_PER_TARGET {
+            list.remove(0);
+        }
+        list.push((Instant::now(), conn));
     }
 
     async fn open(&self, target: &Target, want_tls: bool) -> Result<Connection, client::Error> {

@@ -37,10 +37,9 @@ impl Downstream {
         if self.open {
             self.rset().await;
         }
-        // A kept connection may have been closed by the next hop meanwhile: retry once on a fresh one.
-        for fresh in [self.conn.is_none(), true] {
-            if fresh {
-                self.drop_conn();
+        // A kept or pooled connection may have gone stale: then retry on another one.
+        for attempt in 0..3 {
+            if self.conn.is_none() {
                 match relay.connect(origin).await {
                     Ok(c) => {
                         tracing::debug!(next_hop = %c.label, tls = c.is_tls(), "connected to next hop");
@@ -55,13 +54,15 @@ impl Downstream {
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
+            let reused = conn.reused();
             match conn.mail(sender, params, None).await {
                 Ok(r) => {
                     self.open = r.is_positive();
                     return r;
                 }
-                Err(e) if !fresh => {
-                    tracing::debug!(error = %e, "kept next-hop connection failed; reconnecting")
+                Err(e) if reused && attempt < 2 => {
+                    tracing::debug!(error = %e, "kept next-hop connection failed; reconnecting");
+                    self.drop_conn();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "next hop failed at MAIL");
@@ -102,9 +103,14 @@ impl Downstream {
         }
     }
 
-    pub(super) async fn close(&mut self) {
+    /// At the session's end: an idle connection goes back to the pool, any other is closed.
+    pub(super) async fn close(&mut self, relay: &Relay) {
         if let Some(conn) = self.conn.take() {
-            conn.quit().await;
+            if self.open {
+                conn.quit().await;
+            } else {
+                relay.give_back(conn);
+            }
         }
     }
 

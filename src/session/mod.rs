@@ -104,7 +104,7 @@ pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared
         commands: 0,
     };
     let end = session.converse(&mut conn).await;
-    session.downstream.close().await;
+    session.downstream.close(&shared.relay).await;
     match end {
         End::Quit => tracing::debug!(%peer, "session ended by QUIT"),
         End::PeerClosed if session.commands == 0 => {

@@ -46,8 +46,11 @@ pub struct Relay {
     rotation: AtomicUsize,
     /// Idle next-hop connections kept after a session ended cleanly, per (address, TLS wanted): the
     /// next session to the same first-choice target skips connect, greeting and EHLO.
-    pool: Mutex<HashMap<(SocketAddr, bool), Vec<(Instant, Connection)>>>,
+    pool: Mutex<HashMap<PoolKey, Vec<(Instant, Connection)>>>,
 }
+
+/// A next-hop address and whether TLS was asked for.
+type PoolKey = (SocketAddr, bool);
 
 /// How long an idle pooled connection is kept (well under the RFC 5321 server timeout of 5 minutes).
 pub const POOL_IDLE: Duration = Duration::from_secs(20);
@@ -128,7 +131,7 @@ impl Relay {
     }
 
     /// A live idle connection to exactly this target, if one is pooled.
-    async fn take_pooled(&self, key: (SocketAddr, bool)) -> Option<Connection> {
+    async fn take_pooled(&self, key: PoolKey) -> Option<Connection> {
         loop {
             let (since, mut conn) = {
                 let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());

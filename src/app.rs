@@ -133,9 +133,12 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), "listening");
 
     let ex = Arc::new(smol::Executor::new());
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .max(2);
+    let threads = match config.server.threads {
+        0 => std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(2),
+        n => n,
+    };
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     let mut workers = Vec::new();
     for i in 1..threads {

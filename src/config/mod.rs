@@ -39,6 +39,8 @@ pub struct Server {
     pub hostname: String,
     pub data_dir: PathBuf,
     pub trial_mode: bool,
+    /// Executor threads for sessions; 0 means one per core (at least 2).
+    pub threads: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +177,9 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         trial_mode: cx
             .pick(us.trial_mode, ds.trial_mode, "server.trial_mode")?
             .take(),
+        threads: cx
+            .pick(us.threads, ds.threads, "server.threads")?
+            .range(0, 256)? as usize,
     };
 
     let (ul, dl) = (

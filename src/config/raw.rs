@@ -27,6 +27,7 @@ pub(crate) struct Server {
     pub hostname: V<String>,
     pub data_dir: V<String>,
     pub trial_mode: V<bool>,
+    pub threads: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

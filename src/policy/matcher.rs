@@ -43,40 +43,45 @@ pub fn check_address(address: &str) -> Result<(), String> {
 /// The form keywords are matched in: lower case, every run of whitespace (line breaks included) one
 /// space, so a phrase wrapped by a mail client or spaced out still matches.
 pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut space = false;
-    let mut rest = text;
-    while !rest.is_empty() {
-        // Fast path: a run of ASCII bytes is handled byte by byte, without char decoding.
-        let ascii = rest
-            .bytes()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(rest.len());
-        for &b in &rest.as_bytes()[..ascii] {
-            if b.is_ascii_whitespace() || b == 0x0b {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            // Fast path: ASCII is handled byte by byte, without char decoding.
+            i += 1;
+            if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
                 space = true;
                 continue;
             }
             if space && !out.is_empty() {
-                out.push(' ');
+                out.push(b' ');
             }
             space = false;
-            out.push(char::from(b.to_ascii_lowercase()));
+            out.push(b.to_ascii_lowercase());
+            continue;
         }
-        rest = &rest[ascii..];
-        let Some(c) = rest.chars().next() else { break };
-        rest = &rest[c.len_utf8()..];
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         if c.is_whitespace() {
             space = true;
             continue;
         }
         if space && !out.is_empty() {
-            out.push(' ');
+            out.push(b' ');
         }
         space = false;
-        out.extend(c.to_lowercase());
+        let mut buf = [0u8; 4];
+        for l in c.to_lowercase() {
+            out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+        }
     }
-    out
+    // Only whole UTF-8 sequences were copied or encoded above, so this cannot fail.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A set of keywords matched as whole words, case-insensitively (Unicode lower-casing).

@@ -143,12 +143,15 @@ impl Relay {
         }
     }
 
-    /// Keeps an idle connection (no open transaction) for the next session; the oldest beyond the
-    /// per-target limit and any past [`POOL_IDLE`] are dropped.
+    /// Keeps an idle connection (no open transaction) for the next session. Every connection past
+    /// [`POOL_IDLE`], for any target, is closed here, and the oldest beyond the per-target limit.
     pub fn give_back(&self, conn: Connection) {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.retain(|_, list| {
+            list.retain(|(since, _)| since.elapsed() < POOL_IDLE);
+            !list.is_empty()
+        });
         let list = pool.entry(conn.key).or_default();
-        list.retain(|(since, _)| since.elapsed() < POOL_IDLE);
         if list.len() >= POOL_PER_TARGET {
             list.remove(0);
         }

@@ -188,6 +188,9 @@ impl Session {
                 Step::Reply(r) => self.queue(conn, &r),
                 Step::Close(r) => {
                     let quit = r.code == 221;
+                    // Settle the next hop first, so a client that saw 221 and reconnects at once
+                    // already finds the idle connection in the pool.
+                    self.downstream.close(&self.shared.relay).await;
                     self.queue(conn, &r);
                     let _ = conn.flush().await;
                     let _ = conn.stream.close().await;

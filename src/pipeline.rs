@@ -54,6 +54,20 @@ impl Failure {
 /// Messages up to this size are inspected on the session's own thread (see [`Inspector::inspect`]).
 pub const INLINE_INSPECTION_BYTES: usize = 64 * 1024;
 
+/// Decomposition then policy, with a panic turned into an inspection failure.
+fn evaluate(
+    policies: &Policies,
+    envelope: &Envelope,
+    message: &[u8],
+    max_scan_bytes: usize,
+) -> Result<Verdict, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let content = crate::decompose::content(message, max_scan_bytes);
+        policies.evaluate(envelope, &content)
+    }))
+    .map_err(|_| Failure::Inspection("inspection panicked".into()))
+}
+
 /// What to do with the message after inspection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -106,7 +120,8 @@ impl Inspector {
         self.trial_mode
     }
 
-    /// Runs decomposition and policy on the blocking pool, within the time budget.
+    /// Runs decomposition and policy: in place for small messages, on the blocking pool within the
+    /// time budget for large ones. A failure follows `inspection.on_failure`.
     pub async fn inspect(
         &self,
         envelope: &Envelope,
@@ -115,43 +130,24 @@ impl Inspector {
         if self.policies.is_empty() {
             return Ok(Inspection::Done(Verdict::default()));
         }
-        if message.len() <= INLINE_INSPECTION_BYTES {
-            // Small messages are inspected in place: bounded work of well under a millisecond, cheaper
-            // than two thread hand-offs. The time budget guards the large ones below.
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let content = crate::decompose::content(message, self.max_scan_bytes);
-                self.policies.evaluate(envelope, &content)
-            }));
-            return match (run, self.on_failure) {
-                (Ok(v), _) => Ok(Inspection::Done(v)),
-                (Err(_), OnFailure::TempFail) => {
-                    Err(Failure::Inspection("inspection panicked".into()))
-                }
-                (Err(_), OnFailure::Pass) => {
-                    Ok(Inspection::FailedOpen("inspection panicked".into()))
-                }
-            };
-        }
-        let (policies, env, msg, max) = (
-            self.policies.clone(),
-            envelope.clone(),
-            message.clone(),
-            self.max_scan_bytes,
-        );
-        let work = smol::unblock(move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let content = crate::decompose::content(&msg, max);
-                policies.evaluate(&env, &content)
-            }))
-            .map_err(|_| Failure::Inspection("inspection panicked".into()))
-        });
-        let budget = self.time_budget;
-        let result = work
-            .or(async {
-                smol::Timer::after(budget).await;
-                Err(Failure::InspectionTimeout)
-            })
-            .await;
+        let result = if message.len() <= INLINE_INSPECTION_BYTES {
+            // Bounded work of well under a millisecond: cheaper here than two thread hand-offs.
+            evaluate(&self.policies, envelope, message, self.max_scan_bytes)
+        } else {
+            let (policies, env, msg, max) = (
+                self.policies.clone(),
+                envelope.clone(),
+                message.clone(),
+                self.max_scan_bytes,
+            );
+            let budget = self.time_budget;
+            smol::unblock(move || evaluate(&policies, &env, &msg, max))
+                .or(async {
+                    smol::Timer::after(budget).await;
+                    Err(Failure::InspectionTimeout)
+                })
+                .await
+        };
         match (result, self.on_failure) {
             (Ok(v), _) => Ok(Inspection::Done(v)),
             (Err(e), OnFailure::TempFail) => Err(e),

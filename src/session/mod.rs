@@ -166,8 +166,7 @@ impl Session {
                 };
                 match conn.read(self.shared.command_timeout, stop).await {
                     Read::Data(n) => {
-                        let chunk = conn.buf[..n].to_vec();
-                        conn.reader.extend(&chunk);
+                        conn.reader.extend(&conn.buf[..n]);
                         continue;
                     }
                     Read::Closed => return End::PeerClosed,
@@ -283,8 +282,7 @@ impl Session {
                 Read::Data(n) => {
                     let used = receiver.feed(&conn.buf[..n]);
                     if receiver.is_done() {
-                        let rest = conn.buf[used..n].to_vec();
-                        conn.reader.extend(&rest);
+                        conn.reader.extend(&conn.buf[used..n]);
                     }
                 }
                 Read::Closed => {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::client::{self, LoadResult, LoadSpec};
-use support::procs::{self, PostfixRelay, Sluice, SmtpSink, SourceRun};
+use support::procs::{self, Sluice, SmtpSink, SourceRun};
 use support::{machine_noise, median, percentile, proc_cpu, proc_status};
 
 const USAGE: &str = "cargo bench --bench load -- [options]
@@ -543,16 +543,16 @@ fn run(o: &Opts) -> Result<(), String> {
     let mut postfix_row: Option<Row> = None;
     let mut postfix_note = String::new();
     if o.postfix {
-        match PostfixRelay::start(sink.addr) {
+        match procs::postfix_relay(sink.addr) {
             Err(e) => postfix_note = format!("Postfix relay not measured: {e}"),
             Ok(mut pf) => {
                 let n = o.postfix_messages.unwrap_or(o.messages);
                 // Warm-up: start the daemons (smtpd, cleanup, qmgr, smtp) and wait for delivery.
                 let before = sink.received();
-                let w = client::run(&spec(o, pf.addr, &wire, 200, None));
+                let w = client::run(&spec(o, pf.smtp, &wire, 200, None));
                 let _ = sink.wait_received(before + w.ok as u64, Duration::from_secs(60));
                 let before = sink.received();
-                let r = client::run(&spec(o, pf.addr, &wire, n, None));
+                let r = client::run(&spec(o, pf.smtp, &wire, n, None));
                 let start = r.start.unwrap_or_else(Instant::now);
                 let accept_rate = r.msgs_per_sec();
                 let delivered_at =

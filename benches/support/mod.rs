@@ -3,57 +3,15 @@
 #![allow(dead_code)]
 
 pub mod client;
+/// The private Postfix instance of the integration tests, reused here for the plain-relay baseline.
+#[path = "../../tests/support/postfix.rs"]
+pub mod postfix;
 pub mod procs;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+pub use postfix::{free_port, tool};
+
+use std::path::Path;
 use std::time::Duration;
-
-/// A loopback TCP port that is free now, picked below the kernel's ephemeral range (so no outgoing
-/// connection can take it between the pick and the server's bind).
-pub fn free_port() -> u16 {
-    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|p| p.parse::<u16>().ok())
-        })
-        .unwrap_or(32768);
-    let (start, end) = if low > 12000 {
-        (10000u32, u32::from(low) - 1)
-    } else {
-        (61000, 65000)
-    };
-    let span = end - start;
-    let seed = std::process::id().wrapping_mul(2_654_435_761)
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-    static HANDED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut handed = HANDED.lock().unwrap_or_else(|e| e.into_inner());
-    for i in 0..span {
-        let port = (start + seed.wrapping_add(i.wrapping_mul(7919)) % span) as u16;
-        if !handed.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            handed.push(port);
-            return port;
-        }
-    }
-    panic!("no free loopback port in {start}..{end}");
-}
-
-/// A program from PATH, else from the Debian locations (a non-root PATH lacks /usr/sbin).
-pub fn tool(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.

@@ -4,8 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -342,172 +341,22 @@ impl Drop for Sluice {
 // ---------------------------------------------------------------------------------------------------
 // Private Postfix relay
 
-/// A throw-away Postfix instance (own config, queue and data directories under a temp dir) that
-/// relays everything it receives on `addr` to the sink (`relayhost`), with no content filter.
-/// Needs root and Debian's postfix package; nothing under /etc/postfix is read or changed.
-pub struct PostfixRelay {
-    pub addr: SocketAddr,
-    pub conf_dir: PathBuf,
-    queue_dir: PathBuf,
-    maillog: PathBuf,
-    running: bool,
-    _dir: tempfile::TempDir,
-}
-
-impl PostfixRelay {
-    pub fn start(sink: SocketAddr) -> Result<PostfixRelay, String> {
-        if !is_root() {
-            return Err("a private Postfix instance needs root".into());
-        }
-        if !tool("postfix").is_file() {
-            return Err("postfix is not installed".into());
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("sluice-bench-postfix-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        // The unprivileged daemons must be able to traverse it.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| e.to_string())?;
-        let root = dir.path().to_path_buf();
-        let (conf_dir, queue_dir, data_dir, maillog) = (
-            root.join("conf"),
-            root.join("queue"),
-            root.join("data"),
-            root.join("maillog"),
-        );
-        std::fs::create_dir(&conf_dir).map_err(|e| e.to_string())?;
-        std::fs::create_dir(&queue_dir).map_err(|e| e.to_string())?;
-        let port = free_port();
-        let main_cf = format!(
-            "# Private benchmark instance written by benches/support/procs.rs: a plain relay to the sink.
-compatibility_level = 3.6
-queue_directory = {queue}
-data_directory = {data}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = postfix.bench.example
-mydomain = bench.example
-myorigin = $myhostname
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-relayhost = [{sink_ip}]:{sink_port}
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_recipient_restrictions =
-smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
-content_filter =
-maillog_file = {maillog}
-maillog_file_prefixes = /var, /dev/stdout, {root}
-delay_warning_time = 0
-",
-            queue = queue_dir.display(),
-            data = data_dir.display(),
-            maillog = maillog.display(),
-            root = root.display(),
-            sink_ip = sink.ip(),
-            sink_port = sink.port(),
-        );
-        // Debian's master.cf services, chroot off everywhere (a chroot would need /etc copies in the
-        // queue directory), smtpd on our loopback port only, no content filter.
-        let master_cf = format!(
-            "# service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:{port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"
-        );
-        std::fs::write(conf_dir.join("main.cf"), main_cf).map_err(|e| e.to_string())?;
-        std::fs::write(conf_dir.join("master.cf"), master_cf).map_err(|e| e.to_string())?;
-        let mut pf = PostfixRelay {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            conf_dir,
-            queue_dir,
-            maillog,
-            running: true,
-            _dir: dir,
-        };
-        let out = pf.postfix(&["start"]);
-        if !out.status.success() {
-            return Err(format!(
-                "postfix -c {} start failed: {}{}\nmaillog:\n{}",
-                pf.conf_dir.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr),
-                pf.log()
-            ));
-        }
-        if let Err(e) = wait_greeting(pf.addr, Duration::from_secs(30)) {
-            return Err(format!("{e}\nmaillog:\n{}", pf.log()));
-        }
-        let _ = &mut pf;
-        Ok(pf)
+/// A throw-away Postfix instance (the integration tests' `tests/support/postfix.rs`) that relays
+/// everything it receives to the sink, with no content filter. Needs root and Debian's postfix.
+pub fn postfix_relay(sink: SocketAddr) -> Result<super::postfix::Postfix, String> {
+    if let Some(why) = super::postfix::unavailable() {
+        return Err(why);
     }
-
-    fn postfix(&self, args: &[&str]) -> std::process::Output {
-        Command::new(tool("postfix"))
-            .arg("-c")
-            .arg(&self.conf_dir)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run postfix")
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.maillog).unwrap_or_default()
-    }
-
-    pub fn stop(&mut self) {
-        if !self.running {
-            return;
-        }
-        self.running = false;
-        let pid = std::fs::read_to_string(self.queue_dir.join("pid/master.pid"))
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        let _ = self.postfix(&["stop"]);
-        if let Some(pid) = pid {
-            let end = Instant::now() + Duration::from_secs(10);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < end {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                // SAFETY: the master's process group, which this instance started.
-                unsafe { libc::kill(-pid, libc::SIGKILL) };
-            }
-        }
-    }
-}
-
-impl Drop for PostfixRelay {
-    fn drop(&mut self) {
-        self.stop();
-    }
+    let cfg = super::postfix::PostfixConfig {
+        content_filter: None,
+        relayhost: sink,
+        smtp_port: 0,
+        resubmit_port: 0,
+        main_extra: Vec::new(),
+        resubmit_options: Vec::new(),
+        files: Vec::new(),
+    };
+    Ok(super::postfix::Postfix::start(&cfg))
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ impl Relay {
                 match self.open(&target, want_tls).await {
                     Ok(c) => return Ok(c),
                     Err(e) => {
-                        tracing::info!(next_hop = %target.addr, error = %e, "next hop failed, trying the next one");
+                        tracing::info!(next_hop = %target.addr, error = %e, "next hop failed");
                         if e.is_tls() {
                             tls_error = Some(format!("{}: {e}", target.addr));
                         }

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod decompose;
+pub mod detect;
 pub mod dns;
 pub mod listener;
 pub mod message;

@@ -491,7 +491,7 @@ fn next_transaction_pipelined_after_end_of_data_is_handled() {
 }
 
 #[test]
-fn next_hop_mail_refusal_is_relayed_verbatim() {
+fn next_hop_mail_refusal_is_relayed_verbatim_at_the_first_rcpt() {
     let sink = Sink::start(SinkConfig {
         max_messages: Some(1),
         ..SinkConfig::default()
@@ -508,20 +508,22 @@ fn next_hop_mail_refusal_is_relayed_verbatim() {
         .code,
         250
     );
-    let r = c.cmd("MAIL FROM:<a@corp.example>");
+    // MAIL travels to the next hop together with the first RCPT (one round trip), so the next hop's
+    // refusal of MAIL is the answer to that RCPT, as with Postfix's smtpd_delay_reject.
+    assert_eq!(c.cmd("MAIL FROM:<a@corp.example>").code, 250);
+    let refused = Reply {
+        code: 452,
+        text: "4.3.1 Too many messages".into(),
+    };
+    assert_eq!(c.cmd("RCPT TO:<b@partner.example>"), refused);
+    assert_eq!(c.cmd("RCPT TO:<c@partner.example>"), refused, "asked again");
     assert_eq!(
-        r,
-        Reply {
-            code: 452,
-            text: "4.3.1 Too many messages".into()
-        }
-    );
-    assert_eq!(
-        c.cmd("RCPT TO:<b@partner.example>").code,
-        503,
-        "no transaction after a refused MAIL"
+        c.cmd("DATA").code,
+        554,
+        "no recipient accepted, so no message"
     );
     c.quit();
+    assert_eq!(sink.messages().len(), 1);
 }
 
 #[test]
@@ -551,5 +553,87 @@ fn next_hop_closing_the_kept_connection_is_reconnected_transparently() {
     );
     assert_eq!(r.code, 250, "{r}");
     assert_eq!(subjects(&sink), ["two"]);
+    c.quit();
+}
+
+#[test]
+fn next_hop_without_pipelining_gets_one_command_at_a_time() {
+    let sink = Sink::start(SinkConfig {
+        pipelining: false,
+        ..SinkConfig::default()
+    });
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    for i in 0..3 {
+        let r = c.send(
+            "a@corp.example",
+            &["b@partner.example", "c@partner.example"],
+            &message(&format!("n{i}"), "x"),
+        );
+        assert_eq!(r.code, 250, "{r}");
+    }
+    c.quit();
+    let got = sink.wait_for(3, WAIT);
+    assert_eq!(got.len(), 3);
+    assert_eq!(
+        got[2].rcpt_addrs(),
+        ["b@partner.example", "c@partner.example"]
+    );
+}
+
+#[test]
+fn next_hop_lost_at_data_is_replayed_once_on_a_fresh_connection() {
+    let sink = Sink::start(SinkConfig {
+        drop_at_data: 1,
+        ..SinkConfig::default()
+    });
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example", "c@partner.example"],
+        &message("replayed", "x"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    // The session goes on normally afterwards.
+    assert_eq!(
+        c.send(
+            "a@corp.example",
+            &["d@partner.example"],
+            &message("next", "y")
+        )
+        .code,
+        250
+    );
+    c.quit();
+    let got = sink.wait_for(2, WAIT);
+    assert_eq!(got.len(), 2, "each message exactly once");
+    assert_eq!(
+        got[0].rcpt_addrs(),
+        ["b@partner.example", "c@partner.example"]
+    );
+    assert_eq!(got[0].header("Subject").as_deref(), Some("replayed"));
+    assert!(sink.connections() >= 2, "a fresh connection was opened");
+}
+
+#[test]
+fn next_hop_lost_at_data_twice_defers_with_451() {
+    let sink = Sink::start(SinkConfig {
+        drop_at_data: 2,
+        ..SinkConfig::default()
+    });
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.send("a@corp.example", &["b@partner.example"], &message("s", "x"));
+    assert_eq!(r.code, 451, "{r}");
+    assert!(sink.messages().is_empty());
+    assert_eq!(
+        c.send("a@corp.example", &["b@partner.example"], &message("t", "y"))
+            .code,
+        250
+    );
     c.quit();
 }

@@ -27,8 +27,9 @@ fn session(sluice: &Sluice) -> Client {
 }
 
 /// Sends a clean message on the same session and waits until the sink has it: afterwards
-/// `sink.messages()` shows everything the session delivered before (the next hop connection is one
-/// ordered stream), so "nothing else was delivered" can be asserted without sleeping.
+/// `sink.messages()` shows everything the session delivered before (a next-hop connection is one
+/// ordered stream, and an aborted one never carried a complete message), so "nothing else was
+/// delivered" can be asserted without sleeping.
 fn barrier(c: &mut Client, sink: &Sink) -> Vec<Received> {
     let before = sink.messages().len();
     let r = c.send(FROM, &[TO], &message("barrier", "nothing to see"));

@@ -244,14 +244,8 @@ impl Connection {
         Err(Error::Refused(r))
     }
 
-    /// MAIL FROM with the parameters the next hop understands.
-    pub async fn mail(
-        &mut self,
-        sender: &str,
-        params: &MailParams,
-        size: Option<usize>,
-    ) -> Result<Reply, Error> {
-        self.transactions += 1;
+    /// The MAIL FROM line with the parameters the next hop understands.
+    fn mail_line(&self, sender: &str, params: &MailParams, size: Option<usize>) -> String {
         let mut cmd = format!("MAIL FROM:<{sender}>");
         if self.caps.size
             && let Some(s) = size.or(params.size)
@@ -279,10 +273,10 @@ impl Connection {
             }
         }
         cmd.push_str("\r\n");
-        self.command(cmd.as_bytes(), "MAIL").await
+        cmd
     }
 
-    pub async fn rcpt(&mut self, r: &Recipient) -> Result<Reply, Error> {
+    fn rcpt_line(&self, r: &Recipient) -> String {
         let mut cmd = format!("RCPT TO:<{}>", r.address);
         if self.caps.dsn {
             if r.notify.is_set() {
@@ -293,26 +287,93 @@ impl Connection {
             }
         }
         cmd.push_str("\r\n");
+        cmd
+    }
+
+    /// MAIL FROM with the parameters the next hop understands.
+    pub async fn mail(
+        &mut self,
+        sender: &str,
+        params: &MailParams,
+        size: Option<usize>,
+    ) -> Result<Reply, Error> {
+        self.transactions += 1;
+        let cmd = self.mail_line(sender, params, size);
+        self.command(cmd.as_bytes(), "MAIL").await
+    }
+
+    /// Opens a transaction with its first recipient: `[RSET] MAIL RCPT` as one pipelined group (one
+    /// round trip) when the next hop offers PIPELINING, else one command at a time. Returns the MAIL
+    /// and RCPT replies; when MAIL was refused, the RCPT reply is the next hop's answer to a RCPT
+    /// outside a transaction and means nothing.
+    pub async fn open_transaction(
+        &mut self,
+        rset: bool,
+        sender: &str,
+        params: &MailParams,
+        rcpt: &Recipient,
+    ) -> Result<(Reply, Reply), Error> {
+        if !self.caps.pipelining {
+            if rset {
+                self.rset().await?;
+            }
+            let mail = self.mail(sender, params, None).await?;
+            if !mail.is_positive() {
+                return Ok((mail.clone(), mail));
+            }
+            let rcpt = self.rcpt(rcpt).await?;
+            return Ok((mail, rcpt));
+        }
+        self.transactions += 1;
+        let mut group = String::with_capacity(160);
+        if rset {
+            group.push_str("RSET\r\n");
+        }
+        group.push_str(&self.mail_line(sender, params, None));
+        group.push_str(&self.rcpt_line(rcpt));
+        let t = self.opts.command_timeout;
+        self.send(group.as_bytes(), t, "MAIL").await?;
+        if rset {
+            self.read_reply(t, "RSET").await?;
+        }
+        let mail = self.read_reply(t, "MAIL").await?;
+        let rcpt = self.read_reply(t, "RCPT").await?;
+        Ok((mail, rcpt))
+    }
+
+    pub async fn rcpt(&mut self, r: &Recipient) -> Result<Reply, Error> {
+        let cmd = self.rcpt_line(r);
         self.command(cmd.as_bytes(), "RCPT").await
     }
 
     /// DATA, the dot-stuffed message, and the final reply.
     pub async fn data(&mut self, message: &[u8]) -> Result<Reply, Error> {
-        let r = self.command(b"DATA\r\n", "DATA").await?;
+        self.start_data().await?;
+        let r = self.data_reply().await?;
         if r.code != 354 {
             return Ok(r);
         }
-        let mut wire = Vec::new();
+        self.body(message).await
+    }
+
+    /// Sends DATA without waiting for the answer, so the `354` travels while the upstream is still
+    /// sending the message. Must be followed by [`Connection::data_reply`] (or dropping the connection).
+    pub async fn start_data(&mut self) -> Result<(), Error> {
+        self.send(b"DATA\r\n", self.opts.command_timeout, "DATA")
+            .await
+    }
+
+    /// The answer to DATA: `354` means [`Connection::body`] may follow.
+    pub async fn data_reply(&mut self) -> Result<Reply, Error> {
+        self.read_reply(self.opts.command_timeout, "DATA").await
+    }
+
+    /// The dot-stuffed message after `354`, and the final reply.
+    pub async fn body(&mut self, message: &[u8]) -> Result<Reply, Error> {
+        let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
         stuff(message, &mut wire);
         let t = self.opts.data_timeout;
-        timed(t, "sending DATA", async {
-            self.stream.write_all(&wire).await.map_err(Error::Lost)
-        })
-        .await?;
-        timed(t, "sending DATA", async {
-            self.stream.flush().await.map_err(Error::Lost)
-        })
-        .await?;
+        self.send(&wire, t, "sending DATA").await?;
         self.read_reply(t, "end of DATA").await
     }
 
@@ -336,12 +397,17 @@ impl Connection {
 
     async fn command(&mut self, line: &[u8], what: &'static str) -> Result<Reply, Error> {
         let t = self.opts.command_timeout;
+        self.send(line, t, what).await?;
+        self.read_reply(t, what).await
+    }
+
+    /// Writes and flushes, within `t`.
+    async fn send(&mut self, bytes: &[u8], t: Duration, what: &'static str) -> Result<(), Error> {
         timed(t, what, async {
-            self.stream.write_all(line).await.map_err(Error::Lost)?;
+            self.stream.write_all(bytes).await.map_err(Error::Lost)?;
             self.stream.flush().await.map_err(Error::Lost)
         })
-        .await?;
-        self.read_reply(t, what).await
+        .await
     }
 
     async fn read_reply(&mut self, t: Duration, what: &'static str) -> Result<Reply, Error> {

@@ -1,21 +1,33 @@
-//! The session's next-hop side: opens the connection at MAIL, relays MAIL/RCPT in lock-step, and at end of
-//! DATA carries out the pipeline's outcome (relay, redirect, or refuse with RSET downstream).
+//! The session's next-hop side: the connection is opened (or taken from the pool) at MAIL, MAIL goes
+//! out pipelined with the first RCPT, every RCPT is answered with the next hop's own reply, DATA is sent
+//! ahead while the upstream uploads, and at end of DATA the pipeline's outcome is carried out (relay,
+//! redirect, or refuse).
+//!
+//! Round trips to the next hop per message: one for `MAIL`+`RCPT` (with PIPELINING), one per further
+//! RCPT, and one for the message itself; the `354` of the early DATA arrives during the upload.
 
 use std::sync::Arc;
 
 use crate::message::{Envelope, MailParams, MessageId, Origin, Recipient};
 use crate::pipeline::{Failure, Inspection, Outcome};
 use crate::policy::Decision;
-use crate::relay::{Connection, Relay};
+use crate::relay::{Connection, Relay, client};
 use crate::smtp::{DataError, Reply};
 
 use super::Shared;
 
+/// Attempts on a kept or pooled connection that turns out stale before giving up.
+const STALE_RETRIES: usize = 2;
+
 pub(super) struct Downstream {
     conn: Option<Connection>,
-    /// A MAIL transaction is open at the next hop (so the next MAIL needs an RSET first: the upstream
+    /// A MAIL transaction is open at the next hop (so the next one needs an RSET first: the upstream
     /// may have reset its own transaction with RSET or EHLO, or sent DATA with no accepted recipient).
     open: bool,
+    /// The upstream's current MAIL has been sent to the next hop (it goes out with the first RCPT).
+    mail_sent: bool,
+    /// DATA was sent ahead and its reply is still to be read.
+    data_sent: bool,
 }
 
 impl Downstream {
@@ -23,44 +35,81 @@ impl Downstream {
         Downstream {
             conn: None,
             open: false,
+            mail_sent: false,
+            data_sent: false,
         }
     }
 
-    /// MAIL FROM at the next hop, connecting first when needed. The reply is what the upstream gets.
-    pub(super) async fn mail(
+    /// The upstream's MAIL passed the local checks. Makes sure a next-hop connection exists, so an
+    /// unreachable next hop is reported at MAIL; the command itself is sent with the first RCPT
+    /// (as Postfix's `smtpd_delay_reject` does), and a refusal of it is the answer to that RCPT.
+    pub(super) async fn mail(&mut self, relay: &Relay, origin: &Origin) -> Reply {
+        self.mail_sent = false;
+        if self.data_sent {
+            self.drop_conn();
+        }
+        match self.connect(relay, origin).await {
+            Ok(()) => Reply::sender_ok(),
+            Err(r) => r,
+        }
+    }
+
+    async fn connect(&mut self, relay: &Relay, origin: &Origin) -> Result<(), Reply> {
+        if self.conn.is_some() {
+            return Ok(());
+        }
+        match relay.connect(origin).await {
+            Ok(c) => {
+                tracing::debug!(next_hop = %c.label, tls = c.is_tls(), "connected to next hop");
+                self.conn = Some(c);
+                self.open = false;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(peer = %origin.peer, error = %e, "no next hop for MAIL");
+                Err(Failure::from(e).reply())
+            }
+        }
+    }
+
+    /// RCPT at the next hop; the first one of a transaction carries the MAIL with it.
+    pub(super) async fn rcpt(
         &mut self,
         relay: &Relay,
         origin: &Origin,
         sender: &str,
         params: &MailParams,
+        rcpt: &Recipient,
     ) -> Reply {
-        if self.open {
-            self.rset().await;
-        }
-        // A kept or pooled connection may have gone stale: then retry on another one.
-        for attempt in 0..3 {
-            if self.conn.is_none() {
-                match relay.connect(origin).await {
-                    Ok(c) => {
-                        tracing::debug!(next_hop = %c.label, tls = c.is_tls(), "connected to next hop");
-                        self.conn = Some(c);
-                    }
-                    Err(e) => {
-                        tracing::warn!(peer = %origin.peer, error = %e, "no next hop for MAIL");
-                        return Failure::from(e).reply();
-                    }
+        if self.mail_sent {
+            let Some(conn) = self.conn.as_mut() else {
+                return Reply::next_hop_lost();
+            };
+            return match conn.rcpt(rcpt).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "next hop failed at RCPT");
+                    self.drop_conn();
+                    Failure::from(e).reply()
                 }
+            };
+        }
+        // A kept or pooled connection may have gone stale: then retry on a fresh one.
+        for attempt in 0..=STALE_RETRIES {
+            if let Err(r) = self.connect(relay, origin).await {
+                return r;
             }
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
             let reused = conn.reused();
-            match conn.mail(sender, params, None).await {
-                Ok(r) => {
-                    self.open = r.is_positive();
-                    return r;
+            match conn.open_transaction(self.open, sender, params, rcpt).await {
+                Ok((mail, rcpt)) => {
+                    self.open = mail.is_positive();
+                    self.mail_sent = mail.is_positive();
+                    return if mail.is_positive() { rcpt } else { mail };
                 }
-                Err(e) if reused && attempt < 2 => {
+                Err(e) if reused && attempt < STALE_RETRIES => {
                     tracing::debug!(error = %e, "kept next-hop connection failed; reconnecting");
                     self.drop_conn();
                 }
@@ -74,16 +123,20 @@ impl Downstream {
         Reply::relay_internal()
     }
 
-    pub(super) async fn rcpt(&mut self, rcpt: &Recipient) -> Reply {
+    /// The upstream said DATA and at least one recipient was accepted: send DATA ahead. A failure
+    /// here only drops the connection; [`Downstream::finish`] then replays the transaction.
+    pub(super) async fn start_data(&mut self) {
         let Some(conn) = self.conn.as_mut() else {
-            return Reply::next_hop_lost();
+            return;
         };
-        match conn.rcpt(rcpt).await {
-            Ok(r) => r,
+        if !self.mail_sent {
+            return;
+        }
+        match conn.start_data().await {
+            Ok(()) => self.data_sent = true,
             Err(e) => {
-                tracing::warn!(error = %e, "next hop failed at RCPT");
+                tracing::debug!(error = %e, "next hop lost at DATA; will replay the transaction");
                 self.drop_conn();
-                Failure::from(e).reply()
             }
         }
     }
@@ -92,10 +145,23 @@ impl Downstream {
         // Dropping the connection closes the socket; a polite QUIT is only sent on a session's end.
         self.conn = None;
         self.open = false;
+        self.mail_sent = false;
+        self.data_sent = false;
+    }
+
+    /// Ends the next hop's transaction without sending the message: RSET, or closing the connection
+    /// when DATA already went out (the only way to abort it).
+    async fn abandon(&mut self) {
+        if self.data_sent {
+            self.drop_conn();
+            return;
+        }
+        self.rset().await;
     }
 
     async fn rset(&mut self) {
         self.open = false;
+        self.mail_sent = false;
         if let Some(conn) = self.conn.as_mut()
             && conn.rset().await.is_err()
         {
@@ -126,7 +192,7 @@ impl Downstream {
         let message = match data {
             Ok(m) => m,
             Err(e) => {
-                self.rset().await;
+                self.abandon().await;
                 let f = Failure::Data(e);
                 tracing::info!(%id, peer = %origin.peer, error = %f, "message refused");
                 return f.reply();
@@ -137,7 +203,7 @@ impl Downstream {
         let inspection = match shared.inspector.inspect(&envelope, &shared_msg).await {
             Ok(i) => i,
             Err(f) => {
-                self.rset().await;
+                self.abandon().await;
                 tracing::warn!(%id, peer = %origin.peer, error = %f, "inspection failed; message deferred");
                 return f.reply();
             }
@@ -153,14 +219,17 @@ impl Downstream {
         );
         match shared.inspector.decide(id, message, &inspection) {
             Outcome::Refuse { reply, reason } => {
-                self.rset().await;
+                self.abandon().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");
                 reply
             }
             Outcome::Relay {
                 message,
                 redirect_to: None,
-            } => self.send(id, &message).await,
+            } => {
+                self.deliver(id, &shared.relay, origin, &envelope, &message)
+                    .await
+            }
             Outcome::Relay {
                 message,
                 redirect_to: Some(to),
@@ -171,12 +240,77 @@ impl Downstream {
         }
     }
 
+    /// Relays the message in the open transaction. DATA normally went out ahead; when the connection
+    /// was lost before the next hop could have seen any of the message, the transaction is replayed
+    /// once on a fresh connection.
+    async fn deliver(
+        &mut self,
+        id: MessageId,
+        relay: &Relay,
+        origin: &Origin,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Reply {
+        if self.data_sent {
+            self.data_sent = false;
+            let lost = match self.conn.as_mut() {
+                Some(conn) => match conn.data_reply().await {
+                    Ok(r) if r.code == 354 => None,
+                    Ok(r) => {
+                        self.open = false;
+                        self.mail_sent = false;
+                        tracing::info!(%id, next_hop = %conn.label, reply = %r, "next hop refused DATA; reply relayed");
+                        return r;
+                    }
+                    Err(e) => Some(e),
+                },
+                None => None,
+            };
+            match lost {
+                None if self.conn.is_some() => return self.body(id, message).await,
+                None => {}
+                Some(e) => {
+                    tracing::info!(%id, error = %e, "next hop lost before the message; replaying the transaction");
+                    self.drop_conn();
+                }
+            }
+            return self
+                .replay(id, relay, origin, envelope, &envelope.recipients, message)
+                .await;
+        }
+        if self.conn.is_none() {
+            return self
+                .replay(id, relay, origin, envelope, &envelope.recipients, message)
+                .await;
+        }
+        self.send(id, message).await
+    }
+
+    /// DATA, then the message.
     async fn send(&mut self, id: MessageId, message: &[u8]) -> Reply {
         let Some(conn) = self.conn.as_mut() else {
             return Reply::next_hop_lost();
         };
+        match conn.start_data().await.and(conn.data_reply().await) {
+            Ok(r) if r.code == 354 => self.body(id, message).await,
+            Ok(r) => {
+                self.open = false;
+                self.mail_sent = false;
+                tracing::info!(%id, next_hop = %conn.label, reply = %r, "next hop refused DATA; reply relayed");
+                r
+            }
+            Err(e) => self.lost(id, e),
+        }
+    }
+
+    /// The message after `354`, and the upstream's final reply built from the next hop's.
+    async fn body(&mut self, id: MessageId, message: &[u8]) -> Reply {
         self.open = false;
-        match conn.data(message).await {
+        self.mail_sent = false;
+        let Some(conn) = self.conn.as_mut() else {
+            return Reply::next_hop_lost();
+        };
+        match conn.body(message).await {
             Ok(r) if r.is_positive() => {
                 tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message.len(), "message relayed");
                 Reply::new(
@@ -192,15 +326,56 @@ impl Downstream {
                 tracing::info!(%id, next_hop = %conn.label, reply = %r, "next hop refused the message; reply relayed");
                 r
             }
-            Err(e) => {
-                tracing::warn!(%id, error = %e, "next hop failed during DATA; message deferred");
-                self.drop_conn();
-                Failure::from(e).reply()
-            }
+            Err(e) => self.lost(id, e),
         }
     }
 
-    /// Replaces the envelope recipients with the review addresses on the same next-hop connection.
+    fn lost(&mut self, id: MessageId, e: client::Error) -> Reply {
+        tracing::warn!(%id, error = %e, "next hop failed during DATA; message deferred");
+        self.drop_conn();
+        Failure::from(e).reply()
+    }
+
+    /// A whole transaction on the current (or a new) connection: MAIL, every recipient, DATA and the
+    /// message. Used for redirects and to replay a transaction whose connection was lost before the
+    /// message went out. The upstream was already told its recipients are accepted, so any refusal
+    /// here is answered with a temporary error: the upstream keeps the message and retries.
+    async fn replay(
+        &mut self,
+        id: MessageId,
+        relay: &Relay,
+        origin: &Origin,
+        envelope: &Envelope,
+        recipients: &[Recipient],
+        message: &[u8],
+    ) -> Reply {
+        let Some((first, rest)) = recipients.split_first() else {
+            return Reply::next_hop_lost();
+        };
+        self.mail_sent = false;
+        let r = self
+            .rcpt(relay, origin, &envelope.sender, &envelope.params, first)
+            .await;
+        if !r.is_positive() {
+            tracing::warn!(%id, reply = %r, "next hop refused a recipient on replay");
+            self.abandon().await;
+            return transient(r);
+        }
+        for rcpt in rest {
+            let r = self
+                .rcpt(relay, origin, &envelope.sender, &envelope.params, rcpt)
+                .await;
+            if !r.is_positive() {
+                tracing::warn!(%id, reply = %r, "next hop refused a recipient on replay");
+                self.abandon().await;
+                return transient(r);
+            }
+        }
+        self.send(id, message).await
+    }
+
+    /// Replaces the envelope recipients with the review addresses (a new transaction at the next hop;
+    /// the one opened for the original recipients is ended first).
     async fn redirect(
         &mut self,
         id: MessageId,
@@ -210,39 +385,21 @@ impl Downstream {
         to: &[String],
         message: &[u8],
     ) -> Reply {
-        self.rset().await;
-        let r = self
-            .mail(relay, origin, &envelope.sender, &envelope.params)
-            .await;
-        if !r.is_positive() {
-            return transient(r);
-        }
-        let mut accepted = 0;
-        let mut last = Reply::next_hop_lost();
-        for address in to {
-            let r = self.rcpt(&Recipient::plain(address.clone())).await;
-            if r.is_positive() {
-                accepted += 1;
-            } else {
-                tracing::warn!(%id, reply = %r, "next hop refused the redirect address");
-                last = r;
-            }
-        }
-        if accepted == 0 {
-            self.rset().await;
-            return transient(last);
-        }
-        self.send(id, message).await
+        self.abandon().await;
+        let review: Vec<Recipient> = to.iter().map(|a| Recipient::plain(a.clone())).collect();
+        self.replay(id, relay, origin, envelope, &review, message)
+            .await
     }
 }
 
-/// A refusal of Sluice's own redirect is a configuration problem, never the sender's: keep it retryable.
+/// A refusal after the upstream was told its recipients are accepted (a redirect address, or a replayed
+/// transaction) is never the sender's problem: keep it retryable.
 fn transient(r: Reply) -> Reply {
     if r.is_permanent() {
         Reply::new(
             451,
             Some([4, 3, 0]),
-            "Redirect address refused by the next hop, try again later",
+            "Recipient refused by the next hop on a second attempt, try again later",
         )
     } else {
         r

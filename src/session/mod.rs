@@ -1,6 +1,7 @@
 //! One upstream SMTP conversation over any stream: reads with timeouts, drives the sans-I/O
-//! [`Protocol`], keeps the next-hop connection in lock-step (MAIL and RCPT are answered with the next
-//! hop's own replies), and at end of DATA runs the pipeline and answers only after the next hop did.
+//! [`Protocol`], keeps the next-hop connection in step (every RCPT is answered with the next hop's own
+//! reply; MAIL travels with the first RCPT), and at end of DATA runs the pipeline and answers only after
+//! the next hop did.
 //!
 //! Security: the peer is untrusted; every read is bounded by the protocol's limits and by a timeout.
 //! Plaintext pipelined after STARTTLS is discarded. Nothing here logs message content.
@@ -201,23 +202,29 @@ impl Session {
                 }
                 Step::Mail { sender, params } => {
                     let origin = self.origin();
-                    let reply = self
-                        .downstream
-                        .mail(&self.shared.relay, &origin, &sender, &params)
-                        .await;
+                    let reply = self.downstream.mail(&self.shared.relay, &origin).await;
                     if reply.is_positive() {
                         self.protocol.accept_mail(sender, params);
                     }
                     self.queue(conn, &reply);
                 }
                 Step::Rcpt(rcpt) => {
-                    let reply = self.downstream.rcpt(&rcpt).await;
+                    let origin = self.origin();
+                    let Some(env) = self.protocol.envelope() else {
+                        self.queue(conn, &Reply::relay_internal());
+                        continue;
+                    };
+                    let reply = self
+                        .downstream
+                        .rcpt(&self.shared.relay, &origin, &env.sender, &env.params, &rcpt)
+                        .await;
                     if reply.is_positive() {
                         self.protocol.accept_rcpt(rcpt);
                     }
                     self.queue(conn, &reply);
                 }
                 Step::StartData => {
+                    self.downstream.start_data().await;
                     self.queue(conn, &Reply::start_data());
                     if conn.flush().await.is_err() {
                         return End::PeerClosed;

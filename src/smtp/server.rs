@@ -26,7 +26,7 @@ pub struct Settings {
 pub enum Step {
     /// Send this reply and read the next command.
     Reply(Reply),
-    /// MAIL passed the local checks: ask the next hop, then call [`Protocol::accept_mail`] if it agreed.
+    /// MAIL passed the local checks: make sure a next hop is there, then call [`Protocol::accept_mail`].
     Mail { sender: String, params: MailParams },
     /// RCPT passed the local checks: ask the next hop, then call [`Protocol::accept_rcpt`] if it agreed.
     Rcpt(Recipient),
@@ -267,6 +267,11 @@ impl Protocol {
             l.max_data_line_length,
             self.settings.bare_line_endings,
         )
+    }
+
+    /// The open transaction, if MAIL was accepted.
+    pub fn envelope(&self) -> Option<&Envelope> {
+        self.envelope.as_ref()
     }
 
     /// Ends the transaction after DATA and hands over its envelope.

@@ -197,6 +197,13 @@ pub struct SinkConfig {
     /// If set, once this many messages are stored, further MAIL commands are
     /// refused with `452 4.3.1 Too many messages`.
     pub max_messages: Option<usize>,
+    /// Advertise PIPELINING (default). Without it, a command that arrives while another one's reply
+    /// is still owed gets `503 5.5.0 Improper use of SMTP command pipelining`, as Postfix's
+    /// `reject_unauth_pipelining` answers.
+    pub pipelining: bool,
+    /// Close the connection without a reply at the first this-many DATA commands (across all
+    /// connections), as a next hop that crashes or times out would.
+    pub drop_at_data: usize,
 }
 
 impl Default for SinkConfig {
@@ -210,6 +217,8 @@ impl Default for SinkConfig {
             require_tls: false,
             delay: None,
             max_messages: None,
+            pipelining: true,
+            drop_at_data: 0,
         }
     }
 }
@@ -238,6 +247,8 @@ impl fmt::Debug for SinkConfig {
             .field("data_reply", &self.data_reply)
             .field("starttls", &self.starttls)
             .field("require_tls", &self.require_tls)
+            .field("pipelining", &self.pipelining)
+            .field("drop_at_data", &self.drop_at_data)
             .field("delay", &self.delay)
             .field("max_messages", &self.max_messages)
             .finish()
@@ -254,6 +265,8 @@ struct Shared {
     messages: Mutex<Vec<Received>>,
     arrived: Condvar,
     connections: AtomicUsize,
+    /// DATA commands answered by closing the connection so far (see `SinkConfig::drop_at_data`).
+    data_drops: AtomicUsize,
     queue_id: AtomicU64,
     stop: AtomicBool,
     /// Clones of live connection sockets, so `drop` can unblock their reads.
@@ -289,6 +302,7 @@ impl Sink {
             messages: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             connections: AtomicUsize::new(0),
+            data_drops: AtomicUsize::new(0),
             queue_id: AtomicU64::new(1),
             stop: AtomicBool::new(false),
             live: Mutex::new(HashMap::new()),
@@ -577,6 +591,10 @@ fn handle_connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> io
             None => (text.trim().to_ascii_uppercase(), ""),
         };
 
+        if !cfg.pipelining && !r.buffer().is_empty() && verb != "QUIT" {
+            send(&mut r, "503 5.5.0 Improper use of SMTP command pipelining")?;
+            continue;
+        }
         match verb.as_str() {
             "EHLO" | "HELO" => {
                 if rest.is_empty() {
@@ -590,7 +608,6 @@ fn handle_connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> io
                 } else {
                     let mut lines = vec![
                         format!("{HOSTNAME} Hello {rest}"),
-                        "PIPELINING".to_string(),
                         "SIZE 104857600".to_string(),
                         "8BITMIME".to_string(),
                         "ENHANCEDSTATUSCODES".to_string(),
@@ -599,6 +616,9 @@ fn handle_connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> io
                     ];
                     if cfg.starttls && !s.tls {
                         lines.push("STARTTLS".to_string());
+                    }
+                    if cfg.pipelining {
+                        lines.insert(1, "PIPELINING".to_string());
                     }
                     let last = lines.len() - 1;
                     let reply: Vec<String> = lines
@@ -693,6 +713,15 @@ fn handle_connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> io
                 if s.rcpts.is_empty() {
                     send(&mut r, "554 5.5.1 No valid recipients")?;
                     continue;
+                }
+                if shared
+                    .data_drops
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        (n < cfg.drop_at_data).then_some(n + 1)
+                    })
+                    .is_ok()
+                {
+                    return Ok(());
                 }
                 send(&mut r, "354 End data with <CR><LF>.<CR><LF>")?;
                 let mut data = Vec::new();

@@ -39,7 +39,7 @@ pub struct Server {
     pub hostname: String,
     pub data_dir: PathBuf,
     pub trial_mode: bool,
-    /// Executor threads for sessions; 0 means one per core (at least 2).
+    /// Executor threads for sessions (default 1); 0 means one per core (at least 2).
     pub threads: usize,
 }
 

@@ -114,7 +114,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         command_timeout: config.listener.command_timeout,
         data_timeout: config.listener.data_timeout,
         tls: Some(server_tls),
-        inspector: Inspector::new(&config),
+        inspector: Inspector::new(&config).map_err(|e| anyhow::anyhow!("policies: {e}"))?,
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
         shutdown: shutdown.clone(),
     });

@@ -15,6 +15,7 @@ pub mod message;
 pub mod pipeline;
 pub mod policy;
 pub mod relay;
+pub mod scan;
 pub mod session;
 pub mod shutdown;
 pub mod smtp;

@@ -11,8 +11,9 @@ use futures_lite::FutureExt;
 
 use crate::config::{Config, OnFailure};
 use crate::message::{Envelope, MessageId, header};
-use crate::policy::{Decision, Policies, Verdict};
+use crate::policy::{Decision, Verdict};
 use crate::relay;
+use crate::scan::Scanner;
 use crate::smtp::{DataError, Reply};
 
 /// Why one message could not be handled as asked.
@@ -54,16 +55,10 @@ impl Failure {
 /// Messages up to this size are inspected on the session's own thread (see [`Inspector::inspect`]).
 pub const INLINE_INSPECTION_BYTES: usize = 64 * 1024;
 
-/// Decomposition then policy, with a panic turned into an inspection failure.
-fn evaluate(
-    policies: &Policies,
-    envelope: &Envelope,
-    message: &[u8],
-    max_scan_bytes: usize,
-) -> Result<Verdict, Failure> {
+/// Decomposition, detection and policy, with a panic turned into an inspection failure.
+fn evaluate(scanner: &Scanner, envelope: &Envelope, message: &[u8]) -> Result<Verdict, Failure> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let content = crate::decompose::content(message, max_scan_bytes);
-        policies.evaluate(envelope, &content)
+        scanner.scan(envelope, message).verdict
     }))
     .map_err(|_| Failure::Inspection("inspection panicked".into()))
 }
@@ -82,13 +77,12 @@ pub enum Outcome {
 
 /// Everything the end-of-DATA step needs, shared by all sessions.
 pub struct Inspector {
-    policies: Policies,
+    scanner: Arc<Scanner>,
     trial_mode: bool,
     on_failure: OnFailure,
     time_budget: Duration,
     failure_header: (String, String),
     tag_violations: bool,
-    max_scan_bytes: usize,
     pass_header: Option<(String, String)>,
     max_received: usize,
 }
@@ -102,18 +96,18 @@ pub enum Inspection {
 }
 
 impl Inspector {
-    pub fn new(config: &Config) -> Inspector {
-        Inspector {
-            policies: config.policies.clone(),
+    /// Fails when a detector the policies need cannot be built (a message naming it).
+    pub fn new(config: &Config) -> Result<Inspector, String> {
+        Ok(Inspector {
+            scanner: Arc::new(Scanner::new(config)?),
             trial_mode: config.server.trial_mode,
             on_failure: config.inspection.on_failure,
             time_budget: config.inspection.time_budget,
             failure_header: config.inspection.failure_header.clone(),
             tag_violations: config.inspection.tag_violations,
-            max_scan_bytes: config.inspection.max_scan_bytes,
             pass_header: config.relay.pass_header.clone(),
             max_received: config.relay.max_received_headers,
-        }
+        })
     }
 
     pub fn trial_mode(&self) -> bool {
@@ -127,21 +121,16 @@ impl Inspector {
         envelope: &Envelope,
         message: &Arc<Vec<u8>>,
     ) -> Result<Inspection, Failure> {
-        if self.policies.is_empty() {
+        if self.scanner.policies().is_empty() {
             return Ok(Inspection::Done(Verdict::default()));
         }
         let result = if message.len() <= INLINE_INSPECTION_BYTES {
             // Bounded work of well under a millisecond: cheaper here than two thread hand-offs.
-            evaluate(&self.policies, envelope, message, self.max_scan_bytes)
+            evaluate(&self.scanner, envelope, message)
         } else {
-            let (policies, env, msg, max) = (
-                self.policies.clone(),
-                envelope.clone(),
-                message.clone(),
-                self.max_scan_bytes,
-            );
+            let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
             let budget = self.time_budget;
-            smol::unblock(move || evaluate(&policies, &env, &msg, max))
+            smol::unblock(move || evaluate(&scanner, &env, &msg))
                 .or(async {
                     smol::Timer::after(budget).await;
                     Err(Failure::InspectionTimeout)

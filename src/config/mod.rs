@@ -4,6 +4,7 @@
 //! user's file, and used for every key the user leaves out. Every error names `file:line:col`.
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
+mod policies;
 mod raw;
 mod value;
 
@@ -133,6 +134,8 @@ pub struct Inspection {
     pub failure_header: (String, String),
     pub tag_violations: bool,
     pub max_scan_bytes: usize,
+    /// The organisation's own domains (subdomains included): what makes mail inbound or outbound.
+    pub internal_domains: Vec<String>,
 }
 
 impl Config {
@@ -363,9 +366,34 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
                 "inspection.max_scan_bytes",
             )?
             .range(1024, 1 << 32)? as usize,
+        internal_domains: {
+            let mut list = Vec::new();
+            for d in cx
+                .pick(
+                    ui.internal_domains,
+                    di.internal_domains,
+                    "inspection.internal_domains",
+                )?
+                .items()
+            {
+                list.push(d.parse_with(|s| {
+                    let s = s.trim().trim_start_matches("*.").to_ascii_lowercase();
+                    if !s.is_empty()
+                        && s.len() <= 253
+                        && s.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                    {
+                        Ok(s)
+                    } else {
+                        Err(format!("{s:?} is not a domain name like corp.example"))
+                    }
+                })?);
+            }
+            list
+        },
     };
 
-    let policies = value::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
+    let policies = policies::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
     Ok(Config {
         server,
         listener,

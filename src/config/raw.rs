@@ -100,6 +100,7 @@ pub(crate) struct Inspection {
     pub failure_header: V<String>,
     pub tag_violations: V<bool>,
     pub max_scan_bytes: V<u64>,
+    pub internal_domains: V<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -107,7 +108,15 @@ pub(crate) struct Inspection {
 pub(crate) struct Policy {
     pub id: V<u64>,
     pub name: V<String>,
+    pub enabled: V<bool>,
     pub mode: V<String>,
+    pub severity: V<String>,
+    /// How the rules combine: "any" (default) or "all".
+    #[serde(rename = "match")]
+    pub join: V<String>,
+    pub rule: V<Vec<Spanned<Rule>>>,
+    pub exception: V<Vec<Spanned<Rule>>>,
+    // The first issue's shorthand: one implicit rule.
     pub keywords: V<Vec<Spanned<String>>>,
     pub regexes: V<Vec<Spanned<String>>>,
     pub senders: V<Vec<Spanned<String>>>,
@@ -117,6 +126,61 @@ pub(crate) struct Policy {
     pub redirect_to: V<String>,
     pub subject: Option<Spanned<Subject>>,
     pub headers: V<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rule {
+    pub name: V<String>,
+    /// How the conditions combine: "all" (default), "any" or "none".
+    #[serde(rename = "match")]
+    pub join: V<String>,
+    pub conditions: V<Vec<Spanned<Condition>>>,
+}
+
+/// A size: a number of bytes or a string such as "10MB".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+/// One condition: exactly one kind key, plus the modifiers that kind takes.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Condition {
+    pub identifier: V<String>,
+    pub breadth: V<String>,
+    pub confidence: V<String>,
+    pub dictionary: V<String>,
+    pub keywords: V<Vec<Spanned<String>>>,
+    pub regex: V<String>,
+    pub near: V<Vec<Spanned<String>>>,
+    pub words: V<u64>,
+    pub edm: V<String>,
+    pub columns: V<u64>,
+    pub min: V<u64>,
+    #[serde(rename = "in")]
+    pub scope: V<Vec<Spanned<String>>>,
+    pub file_type: V<Vec<Spanned<String>>>,
+    pub file_extension: V<Vec<Spanned<String>>>,
+    pub file_name: V<Vec<Spanned<String>>>,
+    pub file_size_over: V<Size>,
+    pub encrypted: V<bool>,
+    pub size_over: V<Size>,
+    pub sender: V<Vec<Spanned<String>>>,
+    pub recipient: V<Vec<Spanned<String>>>,
+    pub sender_domain: V<Vec<Spanned<String>>>,
+    pub recipient_domain: V<Vec<Spanned<String>>>,
+    pub direction: V<String>,
+    pub header: V<String>,
+    pub matches: V<String>,
+    pub subject: V<Vec<Spanned<String>>>,
+    pub limit_exceeded: V<bool>,
+    pub all: V<Vec<Spanned<Condition>>>,
+    pub any: V<Vec<Spanned<Condition>>>,
+    pub none: V<Vec<Spanned<Condition>>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

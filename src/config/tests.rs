@@ -202,3 +202,95 @@ fn durations_parse() {
     assert!(value::parse_duration("0s").is_err());
     assert!(value::parse_duration("s").is_err());
 }
+
+#[test]
+fn policy_rules_exceptions_and_groups_load() {
+    let c = Config::parse(
+        r#"
+[inspection]
+internal_domains = ["corp.example", "*.corp.example"]
+
+[[policy]]
+id = 5
+name = "PCI"
+severity = "critical"
+match = "all"
+action = "log"
+
+[[policy.rule]]
+name = "cards"
+conditions = [
+  { identifier = "CREDIT_CARD", breadth = "narrow", min = 3, in = ["body", "attachments"] },
+  { any = [{ direction = "outbound" }, { recipient_domain = ["*.partner.example"] }] },
+]
+
+[[policy.rule]]
+name = "files"
+match = "any"
+conditions = [
+  { file_type = ["xlsx"], file_size_over = "2MB" },
+  { encrypted = true },
+  { header = "X-Classification", matches = "(?i)secret" },
+  { size_over = 10485760 },
+]
+
+[[policy.exception]]
+conditions = [{ sender = ["payroll@corp.example"] }]
+"#,
+        "t.toml",
+    )
+    .unwrap();
+    let p = c.policies.iter().next().unwrap();
+    assert_eq!(
+        (p.id, p.severity, p.join, p.rules.len(), p.exceptions.len()),
+        (
+            5,
+            crate::policy::Severity::Critical,
+            crate::policy::Join::All,
+            2,
+            1
+        )
+    );
+    assert_eq!(
+        c.inspection.internal_domains,
+        ["corp.example", "corp.example"]
+    );
+    assert_eq!(c.policies.registry().len(), 1);
+    assert!(c.policies.uses_headers());
+}
+
+#[test]
+fn bad_conditions_are_refused_with_their_place() {
+    let policy = |cond: &str| {
+        err(&format!(
+            "[[policy]]\nid = 1\naction = \"log\"\n[[policy.rule]]\nconditions = [{cond}]\n"
+        ))
+    };
+    let e = policy("{ identifier = \"CREDIT_CARD\", sender = [\"a@b.c\"] }");
+    assert!(e.starts_with("test.toml:5:"), "{e}");
+    assert!(e.contains("exactly one kind"), "{e}");
+    assert!(policy("{ identifier = \"CREDIT_CARDS\" }").contains("unknown data identifier"));
+    assert!(policy("{ sender = [\"*@x\"], min = 2 }").contains("`min` does not apply"));
+    assert!(policy("{ near = [\"a\", \"b\"] }").contains("needs `words`"));
+    assert!(policy("{ file_size_over = \"12 parsecs\" }").contains("unknown size unit"));
+    assert!(policy("{ regex = \"(\" }").contains("invalid regex"));
+    assert!(policy("{ keywords = [\"x\"], in = [\"footer\"] }").contains("unknown place"));
+    assert!(policy("{ file_type = [\"docz\"] }").contains("unknown file type"));
+    assert!(policy("{ }").contains("needs one kind key"));
+    assert!(policy("{ any = [] }").contains("at least one condition"));
+    assert!(
+        policy("{ identifier = \"US_SSN\", breadth = \"deep\" }")
+            .contains("expected one of \"wide\", \"medium\", \"narrow\"")
+    );
+    assert!(
+        err("[[policy]]\nid = 1\naction = \"log\"\n[[policy.rule]]\nconditions = []\n")
+            .contains("at least one condition")
+    );
+    assert!(
+        err("[[policy]]\nid = 1\naction = \"log\"\nkeywords = [\"x\"]\n[[policy.rule]]\nconditions = [{ limit_exceeded = true }]\n")
+            .contains("not both")
+    );
+    assert!(
+        err("[inspection]\ninternal_domains = [\"not a domain\"]\n").contains("not a domain name")
+    );
+}

@@ -7,7 +7,6 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::raw;
-use crate::policy;
 
 /// A configuration problem, always with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,6 +131,16 @@ impl<'a, T> Loc<'a, T> {
     pub(crate) fn parse_with<U>(self, f: impl FnOnce(&T) -> Result<U, String>) -> Result<U, Error> {
         f(&self.value).map_err(|m| self.error(&m))
     }
+
+    /// The same place with a transformed value.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Loc<'a, U> {
+        Loc {
+            cx: self.cx,
+            value: f(self.value),
+            span: self.span,
+            user: self.user,
+        }
+    }
 }
 
 impl<'a> Loc<'a, u64> {
@@ -198,164 +207,4 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("a duration must be greater than zero".to_string());
     }
     Ok(d)
-}
-
-pub(crate) fn build_policies(
-    cx: &Ctx<'_>,
-    list: Vec<Spanned<raw::Policy>>,
-) -> Result<policy::Policies, Error> {
-    let mut specs = Vec::new();
-    let mut seen_ids = std::collections::HashSet::new();
-    for p in list {
-        let whole = cx.user(p);
-        let span_err = |m: &str| whole.error(m);
-        let raw::Policy {
-            id,
-            name,
-            mode,
-            keywords,
-            regexes,
-            senders,
-            recipients,
-            action,
-            reply,
-            redirect_to,
-            subject,
-            headers,
-        } = whole.value();
-        let id = id
-            .clone()
-            .ok_or_else(|| span_err("a policy needs an `id` (a number)"))?;
-        let id = cx.user(id);
-        let id_num = id.value().to_owned();
-        if !seen_ids.insert(id_num) {
-            return Err(id.error(&format!("policy id {id_num} is used twice")));
-        }
-        let name = name
-            .clone()
-            .map(|n| n.into_inner())
-            .unwrap_or_else(|| format!("policy {id_num}"));
-        let monitor = match mode.clone() {
-            None => false,
-            Some(m) => cx
-                .user(m)
-                .choice(&[("enforce", false), ("monitor", true)])?,
-        };
-        let strings = |v: &raw::V<Vec<Spanned<String>>>| -> Vec<Loc<'_, String>> {
-            v.clone().map(|v| cx.user(v).items()).unwrap_or_default()
-        };
-        let mut keyword_list = Vec::new();
-        for k in strings(keywords) {
-            if k.value().trim().is_empty() {
-                return Err(k.error("an empty keyword would match everything"));
-            }
-            keyword_list.push(k.take());
-        }
-        let mut regex_list = Vec::new();
-        for r in strings(regexes) {
-            let checked = r.parse_with(|s| policy::check_regex(s).map(|()| s.clone()))?;
-            regex_list.push(checked);
-        }
-        let mut sender_list = Vec::new();
-        for s in strings(senders) {
-            sender_list.push(s.take());
-        }
-        let mut recipient_list = Vec::new();
-        for s in strings(recipients) {
-            recipient_list.push(s.take());
-        }
-        let action_name = action.clone().ok_or_else(|| {
-            span_err("a policy needs an `action`: \"block\", \"redirect\", \"modify\" or \"log\"")
-        })?;
-        let action_loc = cx.user(action_name);
-        let kind = action_loc.value().clone();
-        let action = match kind.as_str() {
-            "block" => {
-                let text = reply
-                    .clone()
-                    .map(|r| cx.user(r))
-                    .map(|r| r.parse_with(|s| check_reply_text(s).map(|()| s.clone())))
-                    .transpose()?;
-                policy::Action::Block {
-                    reply: text.unwrap_or_else(|| policy::DEFAULT_BLOCK_TEXT.to_string()),
-                }
-            }
-            "redirect" => {
-                let to = redirect_to
-                    .clone()
-                    .ok_or_else(|| action_loc.error("action \"redirect\" needs `redirect_to`"))?;
-                let to = cx
-                    .user(to)
-                    .parse_with(|s| policy::check_address(s).map(|()| s.clone()))?;
-                policy::Action::Redirect { to }
-            }
-            "modify" => {
-                let subject = match subject.clone() {
-                    None => None,
-                    Some(s) => {
-                        let s = cx.user(s);
-                        let raw::Subject { mode, text } = s.value();
-                        let mode = mode.clone().ok_or_else(|| {
-                            s.error("subject needs `mode`: \"replace\", \"prepend\" or \"append\"")
-                        })?;
-                        let mode = cx.user(mode).choice(&[
-                            ("replace", policy::SubjectMode::Replace),
-                            ("prepend", policy::SubjectMode::Prepend),
-                            ("append", policy::SubjectMode::Append),
-                        ])?;
-                        let text = text
-                            .clone()
-                            .ok_or_else(|| s.error("subject needs `text`"))?;
-                        let text = cx
-                            .user(text)
-                            .parse_with(|t| super::check_header_value(t).map(|()| t.clone()))?;
-                        Some(policy::SubjectEdit { mode, text })
-                    }
-                };
-                let header_items = strings(headers);
-                if header_items.len() > policy::MAX_ADDED_HEADERS {
-                    return Err(header_items[policy::MAX_ADDED_HEADERS].error(&format!(
-                        "a policy adds at most {} headers",
-                        policy::MAX_ADDED_HEADERS
-                    )));
-                }
-                let mut add_headers = Vec::new();
-                for h in header_items {
-                    add_headers.push(h.parse_with(|s| super::parse_header_line(s))?);
-                }
-                if subject.is_none() && add_headers.is_empty() {
-                    return Err(action_loc.error("action \"modify\" needs `subject` or `headers`"));
-                }
-                policy::Action::Modify {
-                    subject,
-                    headers: add_headers,
-                }
-            }
-            "log" => policy::Action::Log,
-            other => return Err(action_loc.error(&format!(
-                "unknown action {other:?}: expected \"block\", \"redirect\", \"modify\" or \"log\""
-            ))),
-        };
-        let spec = policy::Spec {
-            id: id_num,
-            name,
-            monitor,
-            keywords: keyword_list,
-            regexes: regex_list,
-            senders: sender_list,
-            recipients: recipient_list,
-            action,
-        };
-        let compiled = policy::Policy::compile(spec).map_err(|m| span_err(&m))?;
-        specs.push(compiled);
-    }
-    Ok(policy::Policies::new(specs))
-}
-
-fn check_reply_text(s: &str) -> Result<(), String> {
-    if s.is_empty() || s.len() > 400 || s.bytes().any(|b| !(32..=126).contains(&b)) {
-        Err("a reply text must be 1 to 400 printable ASCII characters on one line".to_string())
-    } else {
-        Ok(())
-    }
 }

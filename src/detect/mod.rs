@@ -4,6 +4,13 @@
 //! Nothing here does I/O or reads the clock; definitions arrive as values and are compiled once at
 //! load. The policy layer combines hits into verdicts.
 
+mod engine;
+pub mod keywords;
+mod registry;
+
+pub use engine::{Engine, regex};
+pub use registry::{Breadth, Detector, DetectorId, Findings, Found, Registry};
+
 /// How sure a detector is that a hit is what it says (Google DLP's likelihood scale, shortened).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Confidence {
@@ -26,4 +33,77 @@ pub struct Hit {
     pub end: usize,
     pub confidence: Confidence,
     pub redacted: String,
+}
+
+/// The data identifier types the definitions provide.
+pub fn identifier_names() -> Vec<String> {
+    [
+        "CREDIT_CARD",
+        "US_SSN",
+        "IBAN",
+        "SWIFT_BIC",
+        "US_BANK_ROUTING",
+        "UK_NINO",
+        "CA_SIN",
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "IP_ADDRESS",
+        "AWS_ACCESS_KEY",
+        "AWS_SECRET_KEY",
+        "PRIVATE_KEY",
+        "GITHUB_TOKEN",
+        "SLACK_TOKEN",
+        "JWT",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The keyword dictionaries the definitions provide.
+pub fn dictionary_names() -> Vec<String> {
+    Vec::new()
+}
+
+/// The true file types decomposition recognises (by magic bytes), as written in file rules.
+pub fn file_type_names() -> Vec<&'static str> {
+    vec![
+        "text", "html", "pdf", "rtf", "zip", "gzip", "tar", "7z", "rar", "docx", "xlsx", "pptx",
+        "odt", "ods", "odp", "ole2", "exe", "elf", "macho", "png", "jpeg", "gif", "bmp", "tiff",
+        "webp", "mp3", "mp4", "eml", "unknown",
+    ]
+}
+
+/// Evidence that may be shown for a matched value: its first and last two characters at most, every
+/// other character as `*` (all of them for short values), so the value cannot be read back.
+pub fn redact(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let keep = if n >= 12 {
+        2
+    } else if n >= 8 {
+        1
+    } else {
+        0
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < keep || i + keep >= n || c.is_whitespace() || *c == '-' {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redaction_hides_the_middle_and_short_values_entirely() {
+        assert_eq!(super::redact("EMP-123456"), "E**-*****6");
+        assert_eq!(super::redact("abc"), "***");
+        assert_eq!(super::redact("4111 1111 1111 1111"), "41** **** **** **11");
+    }
 }

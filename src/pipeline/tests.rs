@@ -32,7 +32,7 @@ action = "block"
 "#;
 
 fn inspector(extra: &str) -> Inspector {
-    Inspector::new(&Config::parse(&format!("{extra}\n{POLICIES}"), "t").unwrap())
+    Inspector::new(&Config::parse(&format!("{extra}\n{POLICIES}"), "t").unwrap()).unwrap()
 }
 
 fn env() -> Envelope {

@@ -1,7 +1,5 @@
-//! Matchers used by policy conditions: whole-word keyword sets (Aho-Corasick), bounded regexes, and
-//! `*`/`?` address patterns. All case-insensitive.
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+//! Matchers used by policy conditions: bounded regexes and `*`/`?` address patterns (case-insensitive),
+//! and the checks config validation runs on addresses and regexes.
 
 /// Compiled size limit for one policy regex (keeps a hostile or careless pattern from eating memory).
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
@@ -37,77 +35,6 @@ pub fn check_address(address: &str) -> Result<(), String> {
         Err(format!(
             "{address:?} is not an email address like review@example.com"
         ))
-    }
-}
-
-/// The form keywords are matched in: lower case, every run of whitespace (line breaks included) one
-/// space, so a phrase wrapped by a mail client or spaced out still matches.
-pub fn normalize(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
-    let mut space = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            // Fast path: ASCII is handled byte by byte, without char decoding.
-            i += 1;
-            if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-                space = true;
-                continue;
-            }
-            if space && !out.is_empty() {
-                out.push(b' ');
-            }
-            space = false;
-            out.push(b.to_ascii_lowercase());
-            continue;
-        }
-        let Some(c) = text[i..].chars().next() else {
-            break;
-        };
-        i += c.len_utf8();
-        if c.is_whitespace() {
-            space = true;
-            continue;
-        }
-        if space && !out.is_empty() {
-            out.push(b' ');
-        }
-        space = false;
-        let mut buf = [0u8; 4];
-        for l in c.to_lowercase() {
-            out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
-        }
-    }
-    // Only whole UTF-8 sequences were copied or encoded above, so this cannot fail.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// A set of keywords matched as whole words, case-insensitively (Unicode lower-casing).
-#[derive(Debug, Clone)]
-pub struct Keywords {
-    automaton: AhoCorasick,
-}
-
-impl Keywords {
-    pub fn new(words: &[String]) -> Result<Keywords, String> {
-        let lowered: Vec<String> = words.iter().map(|w| normalize(w.trim())).collect();
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&lowered)
-            .map_err(|e| format!("keyword list: {e}"))?;
-        Ok(Keywords { automaton })
-    }
-
-    /// Whether a keyword occurs as whole words in `text`, which must come from [`normalize`].
-    pub fn found_in(&self, text: &str) -> bool {
-        let hay = text;
-        self.automaton.find_overlapping_iter(hay).any(|m| {
-            let before = hay[..m.start()].chars().next_back();
-            let after = hay[m.end()..].chars().next();
-            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-        })
     }
 }
 
@@ -149,24 +76,6 @@ impl Glob {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keywords_match_whole_words_only_any_case() {
-        let k = Keywords::new(&["secret".into(), "Project  Falcon".into()]).unwrap();
-        let found = |t: &str| k.found_in(&normalize(t));
-        assert!(found("This is SECRET."));
-        assert!(found("about project falcon today"));
-        assert!(found("about PROJECT\r\n  falcon today"));
-        assert!(!found("projectfalcon"));
-        assert!(!found("secretary"));
-        assert!(!found("topsecret"));
-        assert!(found("secret"));
-        assert!(!found(""));
-        assert_eq!(
-            normalize("  Größe\u{2003}DER\tÄnderung \r\n"),
-            "größe der änderung"
-        );
-    }
 
     #[test]
     fn globs() {

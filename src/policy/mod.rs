@@ -7,13 +7,13 @@
 //! Monitor-mode policies are reported but never change the message; in trial mode nothing does.
 
 mod matcher;
+mod rule;
 
 use std::sync::Arc;
 
-use crate::decompose::Content;
-use crate::message::Envelope;
-use matcher::{Glob, Keywords};
-pub use matcher::{check_address, check_regex};
+use crate::detect::Registry;
+pub use matcher::{Glob, check_address, check_regex, regex};
+pub use rule::{Condition, Direction, Evidence, Facts, FileFacts, FileRule, Join, Rule, Scope};
 
 pub const DEFAULT_BLOCK_TEXT: &str = "Message blocked by data loss prevention policy";
 /// The seed's limit: a Modify rule adds up to three header lines.
@@ -77,108 +77,102 @@ impl Action {
     }
 }
 
-/// A policy as configured (already validated).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+/// How serious a violation of a policy is (Symantec's incident severities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "info" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
+/// A policy as configured and validated: its content conditions already point at registered detectors.
+#[derive(Debug, Clone)]
+pub struct Policy {
     pub id: u64,
     pub name: String,
+    pub enabled: bool,
+    /// Monitor-only: violations are reported, the action is not carried out.
     pub monitor: bool,
-    pub keywords: Vec<String>,
-    pub regexes: Vec<String>,
-    pub senders: Vec<String>,
-    pub recipients: Vec<String>,
+    pub severity: Severity,
+    /// How the rules combine (`Any` or `All`). A policy without rules matches every message.
+    pub join: Join,
+    pub rules: Vec<Rule>,
+    /// When any exception holds, the policy does not apply.
+    pub exceptions: Vec<Rule>,
     pub action: Action,
 }
 
-/// A compiled policy.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub spec: Spec,
-    keywords: Option<Keywords>,
-    regexes: Vec<regex::Regex>,
-    senders: Vec<Glob>,
-    recipients: Vec<Glob>,
+/// A rule of a policy that held, with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub rule: String,
+    pub evidence: Vec<Evidence>,
 }
 
 impl Policy {
-    pub fn compile(spec: Spec) -> Result<Policy, String> {
-        let keywords = if spec.keywords.is_empty() {
-            None
+    /// The rules that held, or `None` when the policy does not apply to this message.
+    pub fn eval(&self, facts: &Facts<'_>) -> Option<Vec<Matched>> {
+        if !self.enabled {
+            return None;
+        }
+        let mut matched = Vec::new();
+        let held = if self.rules.is_empty() {
+            true
         } else {
-            Some(Keywords::new(&spec.keywords)?)
-        };
-        let regexes = spec
-            .regexes
-            .iter()
-            .map(|r| matcher::regex(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let senders = spec.senders.iter().map(|g| Glob::new(g)).collect();
-        let recipients = spec.recipients.iter().map(|g| Glob::new(g)).collect();
-        Ok(Policy {
-            spec,
-            keywords,
-            regexes,
-            senders,
-            recipients,
-        })
-    }
-
-    /// Whether every condition given holds: sender AND recipient AND (any keyword OR any regex).
-    pub fn matches(&self, envelope: &Envelope, content: &Content) -> bool {
-        self.matches_prepared(envelope, content, &Prepared::new(content))
-    }
-
-    fn matches_prepared(
-        &self,
-        envelope: &Envelope,
-        content: &Content,
-        prepared: &Prepared,
-    ) -> bool {
-        if !self.senders.is_empty() && !self.senders.iter().any(|g| g.matches(&envelope.sender)) {
-            return false;
-        }
-        if !self.recipients.is_empty()
-            && !envelope
-                .recipients
+            let results: Vec<bool> = self
+                .rules
                 .iter()
-                .any(|r| self.recipients.iter().any(|g| g.matches(&r.address)))
-        {
-            return false;
+                .map(|r| match r.eval(facts) {
+                    Some(evidence) => {
+                        matched.push(Matched {
+                            rule: r.name.clone(),
+                            evidence,
+                        });
+                        true
+                    }
+                    None => false,
+                })
+                .collect();
+            self.join.combine(results.into_iter())
+        };
+        if !held || self.exceptions.iter().any(|e| e.eval(facts).is_some()) {
+            return None;
         }
-        if self.keywords.is_none() && self.regexes.is_empty() {
-            return true;
-        }
-        let texts = [content.subject.as_str(), content.text.as_str()];
-        if let Some(k) = &self.keywords
-            && prepared.normalized.iter().any(|t| k.found_in(t))
-        {
-            return true;
-        }
-        self.regexes
-            .iter()
-            .any(|r| texts.iter().any(|t| r.is_match(t)))
-    }
-}
-
-/// The content in the form keyword matching needs, computed once per message.
-struct Prepared {
-    normalized: [String; 2],
-}
-
-impl Prepared {
-    fn new(content: &Content) -> Prepared {
-        Prepared {
-            normalized: [
-                matcher::normalize(&content.subject),
-                matcher::normalize(&content.text),
-            ],
-        }
+        Some(matched)
     }
 }
 
 /// All configured policies, in order; cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct Policies(Arc<Vec<Policy>>);
+pub struct Policies {
+    list: Arc<Vec<Policy>>,
+    registry: Arc<Registry>,
+}
 
 /// One policy that matched a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +181,9 @@ pub struct Hit {
     pub name: String,
     pub action: &'static str,
     pub monitor: bool,
+    pub severity: Severity,
+    /// The rules that held and why (redacted evidence only).
+    pub matched: Vec<Matched>,
 }
 
 /// What to do with a message.
@@ -222,42 +219,70 @@ impl Verdict {
 }
 
 impl Policies {
-    pub fn new(list: Vec<Policy>) -> Policies {
-        Policies(Arc::new(list))
+    pub fn new(list: Vec<Policy>, registry: Registry) -> Policies {
+        Policies {
+            list: Arc::new(list),
+            registry: Arc::new(registry),
+        }
+    }
+
+    /// Whether any condition looks at header fields (so they must be collected per message).
+    pub fn uses_headers(&self) -> bool {
+        fn any(c: &[Condition]) -> bool {
+            c.iter().any(|c| match c {
+                Condition::Header { .. } => true,
+                Condition::Group(_, inner) => any(inner),
+                _ => false,
+            })
+        }
+        self.list
+            .iter()
+            .flat_map(|p| p.rules.iter().chain(&p.exceptions))
+            .any(|r| any(&r.conditions))
+    }
+
+    /// The detectors the policies' content conditions need.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.list.len()
     }
 
-    pub fn evaluate(&self, envelope: &Envelope, content: &Content) -> Verdict {
+    pub fn iter(&self) -> impl Iterator<Item = &Policy> {
+        self.list.iter()
+    }
+
+    pub fn evaluate(&self, facts: &Facts<'_>) -> Verdict {
         let mut verdict = Verdict::default();
         let mut strongest: Option<&Policy> = None;
         let mut redirect_to: Vec<String> = Vec::new();
         let mut subject = Vec::new();
         let mut headers: Vec<(String, String)> = Vec::new();
-        let prepared = Prepared::new(content);
-        for p in self.0.iter() {
-            if !p.matches_prepared(envelope, content, &prepared) {
+        for p in self.list.iter() {
+            let Some(matched) = p.eval(facts) else {
                 continue;
-            }
+            };
             verdict.hits.push(Hit {
-                id: p.spec.id,
-                name: p.spec.name.clone(),
-                action: p.spec.action.name(),
-                monitor: p.spec.monitor,
+                id: p.id,
+                name: p.name.clone(),
+                action: p.action.name(),
+                monitor: p.monitor,
+                severity: p.severity,
+                matched,
             });
-            if p.spec.monitor {
+            if p.monitor {
                 continue;
             }
-            if strongest.is_none_or(|s| p.spec.action.strength() > s.spec.action.strength()) {
+            if strongest.is_none_or(|s| p.action.strength() > s.action.strength()) {
                 strongest = Some(p);
             }
-            match &p.spec.action {
+            match &p.action {
                 Action::Redirect { to } => {
                     if !redirect_to.iter().any(|r| r.eq_ignore_ascii_case(to)) {
                         redirect_to.push(to.clone());
@@ -280,8 +305,8 @@ impl Policies {
         let Some(top) = strongest else {
             return verdict;
         };
-        verdict.deciding_policy = Some(top.spec.id);
-        verdict.decision = match &top.spec.action {
+        verdict.deciding_policy = Some(top.id);
+        verdict.decision = match &top.action {
             Action::Block { reply } => Decision::Block {
                 reply: reply.clone(),
             },

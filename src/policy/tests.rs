@@ -1,12 +1,24 @@
 //! Policy evaluation tests: conditions, combination of actions, monotonicity.
 
 use super::*;
-use crate::message::Recipient;
+use crate::detect::{Confidence, Detector, Engine};
+use crate::message::{Envelope, Recipient};
+
+/// A policy as the first release wrote it (the config shorthand), for these tests.
+#[derive(Clone)]
+struct Spec {
+    id: u64,
+    monitor: bool,
+    keywords: Vec<String>,
+    regexes: Vec<String>,
+    senders: Vec<String>,
+    recipients: Vec<String>,
+    action: Action,
+}
 
 fn spec(id: u64, action: Action) -> Spec {
     Spec {
         id,
-        name: format!("p{id}"),
         monitor: false,
         keywords: vec!["secret".into()],
         regexes: vec![],
@@ -24,27 +36,94 @@ fn env(sender: &str, rcpts: &[&str]) -> Envelope {
     }
 }
 
+/// (subject, body text)
+type Content = (String, String);
+
 fn text(s: &str) -> Content {
-    Content {
-        subject: String::new(),
-        text: s.into(),
-        truncated: false,
-        unparsed: false,
-    }
+    (String::new(), s.into())
 }
 
 fn policies(list: Vec<Spec>) -> Policies {
-    Policies::new(
-        list.into_iter()
-            .map(|s| Policy::compile(s).unwrap())
-            .collect(),
-    )
+    let mut registry = Registry::default();
+    let compiled = list
+        .into_iter()
+        .map(|s| {
+            let mut conditions = Vec::new();
+            if !s.senders.is_empty() {
+                conditions.push(Condition::Sender(
+                    s.senders.iter().map(|g| Glob::new(g)).collect(),
+                ));
+            }
+            if !s.recipients.is_empty() {
+                conditions.push(Condition::Recipient(
+                    s.recipients.iter().map(|g| Glob::new(g)).collect(),
+                ));
+            }
+            let mut content = Vec::new();
+            let mut add = |d: Detector| {
+                content.push(Condition::Content {
+                    detector: registry.register(d),
+                    min: 1,
+                    confidence: Confidence::Low,
+                    scope: Scope::CONTENT,
+                })
+            };
+            if !s.keywords.is_empty() {
+                add(Detector::Keywords(s.keywords.clone()));
+            }
+            for r in &s.regexes {
+                add(Detector::Regex(r.clone()));
+            }
+            if !content.is_empty() {
+                conditions.push(Condition::Group(Join::Any, content));
+            }
+            Policy {
+                id: s.id,
+                name: format!("p{}", s.id),
+                enabled: true,
+                monitor: s.monitor,
+                severity: Severity::Medium,
+                join: Join::Any,
+                rules: vec![Rule {
+                    name: "r".into(),
+                    join: Join::All,
+                    conditions,
+                }],
+                exceptions: vec![],
+                action: s.action,
+            }
+        })
+        .collect();
+    Policies::new(compiled, registry)
+}
+
+trait Evaluate {
+    fn evaluate_text(&self, env: &Envelope, content: &Content) -> Verdict;
+}
+
+impl Evaluate for Policies {
+    fn evaluate_text(&self, env: &Envelope, content: &Content) -> Verdict {
+        let engine = Engine::new(self.registry()).unwrap();
+        let findings = engine.scan(&[&content.0, &content.1]);
+        let facts = Facts {
+            envelope: env,
+            size: content.1.len(),
+            headers: &[],
+            subject: &content.0,
+            files: &[],
+            limit_exceeded: false,
+            direction: Direction::Outbound,
+            findings: &findings,
+            part_scope: &[Scope::SUBJECT, Scope::BODY],
+        };
+        self.evaluate(&facts)
+    }
 }
 
 #[test]
 fn no_match_passes() {
     let p = policies(vec![spec(1, Action::Block { reply: "no".into() })]);
-    let v = p.evaluate(&env("a@x.com", &["b@y.com"]), &text("hello"));
+    let v = p.evaluate_text(&env("a@x.com", &["b@y.com"]), &text("hello"));
     assert_eq!(v.decision, Decision::Pass);
     assert!(!v.violated());
 }
@@ -73,7 +152,7 @@ fn block_beats_redirect_beats_modify() {
             },
         ),
     ]);
-    let v = p.evaluate(&env("a@x.com", &["b@y.com"]), &text("a secret"));
+    let v = p.evaluate_text(&env("a@x.com", &["b@y.com"]), &text("a secret"));
     assert_eq!(
         v.decision,
         Decision::Block {
@@ -92,7 +171,7 @@ fn block_beats_redirect_beats_modify() {
             },
         ),
     ]);
-    let v = p.evaluate(&env("a@x.com", &["b@y.com"]), &text("a secret"));
+    let v = p.evaluate_text(&env("a@x.com", &["b@y.com"]), &text("a secret"));
     let Decision::Relay {
         redirect_to,
         subject,
@@ -114,7 +193,7 @@ fn block_beats_redirect_beats_modify() {
 fn monitor_policies_are_reported_but_do_not_decide() {
     let mut s = spec(1, Action::Block { reply: "x".into() });
     s.monitor = true;
-    let v = policies(vec![s]).evaluate(&env("a@x.com", &["b@y.com"]), &text("secret"));
+    let v = policies(vec![s]).evaluate_text(&env("a@x.com", &["b@y.com"]), &text("secret"));
     assert!(v.violated());
     assert_eq!(v.decision, Decision::Pass);
 }
@@ -126,7 +205,7 @@ fn sender_recipient_and_content_must_all_hold() {
     s.recipients = vec!["*@partner.example".into()];
     let p = policies(vec![s]);
     assert!(
-        p.evaluate(
+        p.evaluate_text(
             &env(
                 "me@corp.example",
                 &["you@other.example", "them@partner.example"]
@@ -136,21 +215,21 @@ fn sender_recipient_and_content_must_all_hold() {
         .violated()
     );
     assert!(
-        !p.evaluate(
+        !p.evaluate_text(
             &env("me@else.example", &["them@partner.example"]),
             &text("secret")
         )
         .violated()
     );
     assert!(
-        !p.evaluate(
+        !p.evaluate_text(
             &env("me@corp.example", &["you@other.example"]),
             &text("secret")
         )
         .violated()
     );
     assert!(
-        !p.evaluate(
+        !p.evaluate_text(
             &env("me@corp.example", &["them@partner.example"]),
             &text("public")
         )
@@ -164,11 +243,11 @@ fn regex_over_subject() {
     s.keywords.clear();
     s.regexes = vec![r"\b\d{3}-\d{2}-\d{4}\b".into()];
     let p = policies(vec![s]);
-    let c = Content {
-        subject: "ssn 123-45-6789".into(),
-        ..text("")
-    };
-    assert!(p.evaluate(&env("a@x.com", &["b@y.com"]), &c).violated());
+    let c: Content = ("ssn 123-45-6789".into(), String::new());
+    assert!(
+        p.evaluate_text(&env("a@x.com", &["b@y.com"]), &c)
+            .violated()
+    );
 }
 
 proptest::proptest! {
@@ -185,7 +264,7 @@ proptest::proptest! {
         let mut last = 0;
         for n in 1..=actions.len() {
             let list = actions[..n].iter().enumerate().map(|(i, a)| spec(i as u64 + 1, a.clone())).collect();
-            let v = policies(list).evaluate(&env("a@x.com", &["b@y.com"]), &text("secret"));
+            let v = policies(list).evaluate_text(&env("a@x.com", &["b@y.com"]), &text("secret"));
             let r = rank(&v.decision);
             proptest::prop_assert!(r >= last);
             last = r;

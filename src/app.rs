@@ -10,9 +10,11 @@ use futures_lite::StreamExt;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::detect::Detector;
 use crate::listener::{Gauge, Listener};
 use crate::pipeline::Inspector;
 use crate::relay::Relay;
+use crate::scan::Scanner;
 use crate::session::Shared;
 use crate::shutdown::Shutdown;
 use crate::smtp::server::Settings;
@@ -38,6 +40,39 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         },
+        Command::Scan(s) => {
+            let config = match &s.config {
+                Some(path) => Config::load(path),
+                None => Config::embedded(),
+            };
+            let config = match config {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            if s.paths.is_empty() {
+                eprintln!("sluice scan: give at least one file or directory");
+                return Ok(ExitCode::from(2));
+            }
+            let scanner = match Scanner::with(&config, &[Detector::AllIdentifiers]) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("sluice scan: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let opts = crate::scan::command::Options {
+                json: s.json,
+                show_matches: s.show_matches,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let code = crate::scan::command::run(&scanner, &s.paths, &opts, &mut out);
+            let _ = std::io::Write::flush(&mut out);
+            Ok(code)
+        }
         Command::Serve(s) => {
             let mut config = match &s.config {
                 Some(path) => match Config::load(path) {

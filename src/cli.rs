@@ -1,4 +1,4 @@
-//! Command-line interface (argh): `serve`, `check-config`, `version`, `help`.
+//! Command-line interface (argh): `serve`, `check-config`, `scan`, `version`, `help`.
 
 use std::path::PathBuf;
 
@@ -16,6 +16,7 @@ pub struct Cli {
 pub enum Command {
     Serve(Serve),
     CheckConfig(CheckConfig),
+    Scan(Scan),
     Version(Version),
 }
 
@@ -38,6 +39,25 @@ pub struct CheckConfig {
     /// configuration file to check
     #[argh(option)]
     pub config: PathBuf,
+}
+
+/// Inspect .eml files (or directories of them) offline with the engine and policies: one line per
+/// finding. Exit 0: no policy violated; 1: some message violated a policy; 2: an error.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "scan")]
+pub struct Scan {
+    /// configuration file with the policies (embedded defaults when absent)
+    #[argh(option)]
+    pub config: Option<PathBuf>,
+    /// one JSON object per finding (file, type, value, location, detector, confidence, policy)
+    #[argh(switch)]
+    pub json: bool,
+    /// print matched values instead of redacted evidence (they are sensitive: mind where output goes)
+    #[argh(switch)]
+    pub show_matches: bool,
+    /// message files or directories (searched recursively for *.eml)
+    #[argh(positional)]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Print the version.

@@ -40,6 +40,8 @@ pub enum Detector {
     Near { a: String, b: String, words: u32 },
     /// Rows of an exact-data index with at least `columns` cells found near each other.
     Edm { index: String, columns: u32 },
+    /// Every data identifier at its configured breadth (what `sluice scan` shows).
+    AllIdentifiers,
 }
 
 impl Detector {
@@ -53,6 +55,18 @@ impl Detector {
             Detector::Regex(_) => "regex".into(),
             Detector::Near { .. } => "near".into(),
             Detector::Edm { index, .. } => format!("edm:{index}"),
+            Detector::AllIdentifiers => "identifiers".into(),
+        }
+    }
+
+    /// The label with the settings that change what it finds (breadth, distance, columns).
+    pub fn describe(&self) -> String {
+        match self {
+            Detector::Identifier { name, breadth } => format!("{name}/{}", breadth.name()),
+            Detector::Near { a, b, words } => format!("near:{a}~{b}/{words}"),
+            Detector::Edm { index, columns } => format!("edm:{index}/{columns}"),
+            Detector::AllIdentifiers => "identifiers/default".into(),
+            other => other.label(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! One message through decompose -> detect -> policy: the pure inspection that both the in-line proxy
 //! and `sluice scan` run, so an admin testing a policy offline sees exactly what the gateway would do.
 
+pub mod command;
+
 use crate::config::Config;
 use crate::decompose;
-use crate::detect::{Engine, Findings};
+use crate::detect::{Detector, Engine, Findings, Registry};
 use crate::message::{Envelope, header};
 use crate::policy::{Direction, Facts, FileFacts, Policies, Scope, Verdict};
 
@@ -11,6 +13,8 @@ use crate::policy::{Direction, Facts, FileFacts, Policies, Scope, Verdict};
 #[derive(Debug)]
 pub struct Scanner {
     engine: Engine,
+    /// The policies' detectors, then any extra ones (same ids as the policies' for the former).
+    registry: Registry,
     policies: Policies,
     internal_domains: Vec<String>,
     max_scan_bytes: usize,
@@ -30,11 +34,21 @@ pub struct Report {
 
 impl Scanner {
     pub fn new(config: &Config) -> Result<Scanner, String> {
+        Scanner::with(config, &[])
+    }
+
+    /// Also runs `extra` detectors, whose findings no policy looks at (for `sluice scan`).
+    pub fn with(config: &Config, extra: &[Detector]) -> Result<Scanner, String> {
         let policies = config.policies.clone();
-        let engine = Engine::new(policies.registry())?;
+        let mut registry = policies.registry().clone();
+        for d in extra {
+            registry.register(d.clone());
+        }
+        let engine = Engine::new(&registry)?;
         let needs_headers = policies.uses_headers();
         Ok(Scanner {
             engine,
+            registry,
             policies,
             internal_domains: config.inspection.internal_domains.clone(),
             max_scan_bytes: config.inspection.max_scan_bytes,
@@ -44,6 +58,10 @@ impl Scanner {
 
     pub fn policies(&self) -> &Policies {
         &self.policies
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Decomposes, detects and evaluates every policy. Never fails: unparsable input is scanned as text.

@@ -100,3 +100,68 @@ impl Scanner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Recipient;
+    use crate::smtp::data::stuff;
+    use crate::smtp::{BareLineEndings, DataReceiver};
+    use proptest::prelude::*;
+
+    const POLICIES: &str = r#"
+[[policy]]
+id = 1
+action = "log"
+[[policy.rule]]
+conditions = [{ keywords = ["project falcon", "secret"] }, { regex = 'EMP-\d{6}' }]
+match = "any"
+"#;
+
+    fn message() -> Vec<u8> {
+        let mut m = b"From: <a@corp.example>\r\nSubject: =?utf-8?q?Project_Falcon?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".to_vec();
+        for i in 0..200 {
+            m.extend_from_slice(
+                format!("line {i}: badge EMP-{:06} is secret; .dots\r\n", i * 7).as_bytes(),
+            );
+        }
+        m.extend_from_slice(b"--b--\r\n");
+        m
+    }
+
+    fn envelope() -> Envelope {
+        Envelope {
+            sender: "a@corp.example".into(),
+            params: Default::default(),
+            recipients: vec![Recipient::plain("b@x.example")],
+        }
+    }
+
+    proptest! {
+        /// Whatever the TCP segmentation, DATA yields the same message and the same findings.
+        #[test]
+        fn findings_do_not_depend_on_how_the_wire_was_chunked(cuts in proptest::collection::vec(1usize..700, 1..40)) {
+            let config = Config::parse(POLICIES, "t.toml").unwrap();
+            let scanner = Scanner::new(&config).unwrap();
+            let original = message();
+            let whole = scanner.scan(&envelope(), &original);
+            prop_assert_eq!(whole.findings.iter().map(|(_, f)| f.len()).sum::<usize>(), 1 + 200 + 200, "subject keyword, 200 keywords, 200 ids");
+            let mut wire = Vec::new();
+            stuff(&original, &mut wire);
+            let mut rx = DataReceiver::new(1 << 24, 1 << 20, BareLineEndings::Reject);
+            let mut at = 0;
+            for c in cuts.iter().cycle() {
+                if at >= wire.len() || rx.is_done() {
+                    break;
+                }
+                let end = (at + c).min(wire.len());
+                at += rx.feed(&wire[at..end]);
+            }
+            prop_assert!(rx.is_done());
+            let received = rx.finish().unwrap();
+            let chunked = scanner.scan(&envelope(), &received);
+            prop_assert_eq!(&whole.findings, &chunked.findings);
+            prop_assert_eq!(whole.verdict, chunked.verdict);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `sluice scan` end to end: the real binary over .eml files and directories, text and JSON output,
+//! redaction unless --show-matches, exit codes, and the same policies the proxy uses.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::sluice::binary;
+
+const POLICIES: &str = r#"
+[inspection]
+internal_domains = ["corp.example"]
+
+[[policy]]
+id = 7
+name = "Employee ids going out"
+severity = "high"
+action = "block"
+
+[[policy.rule]]
+name = "two or more ids"
+conditions = [
+  { regex = 'EMP-\d{6}', min = 2 },
+  { direction = "outbound" },
+]
+
+[[policy]]
+id = 8
+name = "Falcon"
+mode = "monitor"
+action = "log"
+keywords = ["project falcon"]
+"#;
+
+fn eml(dir: &Path, name: &str, from: &str, to: &str, subject: &str, body: &str) {
+    let text = format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    );
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn scan(args: &[&str]) -> Output {
+    Command::new(binary())
+        .arg("scan")
+        .args(args)
+        .output()
+        .expect("run sluice scan")
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policies.toml"), POLICIES).unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir_all(mail.join("nested")).unwrap();
+    eml(
+        &mail,
+        "a-out.eml",
+        "hr@corp.example",
+        "x@partner.example",
+        "ids",
+        "EMP-123456 and EMP-654321 attached",
+    );
+    eml(
+        &mail,
+        "b-internal.eml",
+        "hr@corp.example",
+        "y@corp.example",
+        "ids",
+        "EMP-123456 and EMP-654321 attached",
+    );
+    eml(
+        &mail.join("nested"),
+        "c-falcon.eml",
+        "a@corp.example",
+        "b@corp.example",
+        "Project\r\n Falcon",
+        "nothing else",
+    );
+    std::fs::write(mail.join("notes.txt"), "EMP-111111 EMP-222222").unwrap();
+    dir
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn json_findings_are_redacted_and_name_the_policy_and_place() {
+    let dir = setup();
+    let cfg = dir.path().join("policies.toml");
+    let mail = dir.path().join("mail");
+    let out = scan(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--json",
+        mail.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a violation was found: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("123456"), "values are redacted: {text}");
+    assert!(
+        !text.contains("notes.txt"),
+        "only .eml files in directories"
+    );
+    let out_ids: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["file"].as_str().unwrap().ends_with("a-out.eml") && l["type"] == "regex")
+        .collect();
+    assert_eq!(out_ids.len(), 2, "{text}");
+    assert_eq!(out_ids[0]["policy"], 7);
+    assert_eq!(out_ids[0]["location"], "body");
+    let internal: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["file"].as_str().unwrap().ends_with("b-internal.eml") && l["type"] == "regex")
+        .collect();
+    assert_eq!(internal.len(), 2, "found, but no policy applies: {text}");
+    assert!(internal.iter().all(|l| l["policy"].is_null()));
+    let falcon: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["file"].as_str().unwrap().ends_with("c-falcon.eml"))
+        .collect();
+    assert_eq!(falcon.len(), 1, "{text}");
+    assert_eq!(
+        (
+            &falcon[0]["type"],
+            &falcon[0]["location"],
+            &falcon[0]["policy"]
+        ),
+        (&"keywords".into(), &"subject".into(), &8.into())
+    );
+}
+
+#[test]
+fn show_matches_prints_values_and_text_output_has_verdicts() {
+    let dir = setup();
+    let cfg = dir.path().join("policies.toml");
+    let file = dir.path().join("mail/a-out.eml");
+    let out = scan(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--show-matches",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"EMP-123456\""), "{text}");
+    assert!(
+        text.contains("violates policy 7 \"Employee ids going out\" (severity high, action block) rules: two or more ids"),
+        "{text}"
+    );
+}
+
+#[test]
+fn clean_mail_exits_0_and_bad_input_exits_2() {
+    let dir = setup();
+    let cfg = dir.path().join("policies.toml");
+    let clean = dir.path().join("clean.eml");
+    std::fs::write(&clean, "Subject: hello\r\n\r\nnothing to see\r\n").unwrap();
+    let out = scan(&["--config", cfg.to_str().unwrap(), clean.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let missing = dir.path().join("missing.eml");
+    let out = scan(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.eml"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[policy]]\nid = 1\naction = \"explode\"\n").unwrap();
+    let out = scan(&["--config", bad.to_str().unwrap(), clean.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml:3:"));
+    // Garbage is scanned as text, never a crash.
+    let garbage = dir.path().join("garbage.eml");
+    std::fs::write(&garbage, [0xffu8, 0, 0xfe, b'\n', b'-', b'-']).unwrap();
+    let out = scan(&["--config", cfg.to_str().unwrap(), garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+}

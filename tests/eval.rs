@@ -120,6 +120,8 @@ fn detection_meets_precision_and_recall_targets_on_the_corpus() {
                 .args(extra),
             "score.py",
         );
+        // --show-errors lists false positives and negatives on stderr.
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let table = score(&["--show-errors", "20"]);

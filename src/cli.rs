@@ -1,4 +1,5 @@
-//! Command-line interface (argh): `serve`, `check-config`, `version`, `help`.
+//! Command-line interface (argh): `serve`, `check-config`, `version`, `help`, and the internal
+//! `pdf-text` the server runs as its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,7 @@ pub enum Command {
     Serve(Serve),
     CheckConfig(CheckConfig),
     Version(Version),
+    PdfText(PdfText),
 }
 
 /// Run the SMTP service (embedded defaults when no --config is given).
@@ -44,3 +46,8 @@ pub struct CheckConfig {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "version")]
 pub struct Version {}
+
+/// Internal: PDF on stdin, its text on stdout (the server runs this in a sandboxed child).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "pdf-text")]
+pub struct PdfText {}

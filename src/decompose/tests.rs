@@ -1,0 +1,1 @@
+//! Golden tests of the whole decomposition on fixture messages built here.

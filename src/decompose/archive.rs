@@ -69,13 +69,7 @@ impl Walker<'_> {
             }
             let (size, compressed, encrypted) =
                 (entry.size(), entry.compressed_size(), entry.encrypted());
-            let meta = FileMeta {
-                name: Some(name.clone()),
-                declared_type: None,
-                true_type: FileType::Unknown,
-                size,
-                encrypted,
-            };
+            let meta = unread_meta(name.clone(), size, encrypted);
             if encrypted {
                 if let Some(m) = self.file_meta_mut(index) {
                     m.encrypted = true;
@@ -123,7 +117,7 @@ impl Walker<'_> {
             };
             let (bytes, end) = self.read_entry(&mut reader, compressed, Some(size), &child);
             drop(reader);
-            if end == ReadEnd::Bomb {
+            if end == ReadEnd::Unusable {
                 self.push(Location::Attachment(child), String::new(), Some(meta));
                 continue;
             }
@@ -191,7 +185,7 @@ impl Walker<'_> {
         }
         let mut decoder = flate2::read::MultiGzDecoder::new(data);
         let (bytes, end) = self.read_entry(&mut decoder, data.len() as u64, None, path);
-        if end == ReadEnd::Bomb {
+        if end == ReadEnd::Unusable {
             return;
         }
         let inner_name = decoder
@@ -247,7 +241,9 @@ impl Walker<'_> {
             let size = entry.size();
             // Tar stores files uncompressed: the size is the compressed size too.
             let (bytes, end) = self.read_entry(&mut entry, size, Some(size), &child);
-            if end == ReadEnd::Bomb {
+            if end == ReadEnd::Unusable {
+                let meta = unread_meta(name, size, false);
+                self.push(Location::Attachment(child), String::new(), Some(meta));
                 continue;
             }
             self.file(&bytes, Some(name), None, &child, depth + 1);
@@ -281,6 +277,17 @@ impl Walker<'_> {
 
     fn part_name(&mut self, index: usize) -> Option<String> {
         self.file_meta_mut(index).and_then(|m| m.name.clone())
+    }
+}
+
+/// File facts of an entry that was not read: its declared size, type unknown.
+fn unread_meta(name: String, size: u64, encrypted: bool) -> FileMeta {
+    FileMeta {
+        name: Some(name),
+        declared_type: None,
+        true_type: FileType::Unknown,
+        size,
+        encrypted,
     }
 }
 

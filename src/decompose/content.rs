@@ -19,7 +19,9 @@ pub struct Content {
 /// Extracts the inspectable text of a raw message, at most `max_bytes` of body text.
 pub fn content(raw: &[u8], max_bytes: usize) -> Content {
     let parser = mail_parser::MessageParser::default();
-    let Some(msg) = parser.parse(raw) else {
+    // Nested messages stay opaque: mail-parser does not bound their depth (see `defuse`).
+    let defused = super::defuse::defuse(raw);
+    let Some(msg) = parser.parse(defused.as_ref()) else {
         let end = crate::message::header::header_end(raw);
         let body = &raw[end.min(raw.len())..];
         let take = body.len().min(max_bytes);
@@ -87,6 +89,14 @@ mod tests {
         let c = content(raw, 6);
         assert_eq!(c.text, "secret");
         assert!(c.truncated);
+    }
+
+    #[test]
+    fn deeply_nested_messages_do_not_overflow_the_stack() {
+        let mut raw = b"Content-Type: message/rfc822\r\n\r\n".repeat(200_000);
+        raw.extend_from_slice(b"Subject: bottom\r\n\r\nbottom text\r\n");
+        let c = content(&raw, 1 << 20);
+        assert!(!c.text.contains("bottom text"));
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! Text attachments are re-decoded from their raw transfer encoding before sniffing, because
 //! mail-parser's charset decoding would corrupt a binary file declared `text/plain`.
 
-use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::walk::{Walker, join};
 use super::{
-    Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, filetype, html, transfer,
+    Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, defuse, filetype, html,
+    transfer,
 };
 
 /// Header fields whose text detection sees. Address fields contribute display names only: the
@@ -24,10 +25,11 @@ impl Walker<'_> {
         if !self.in_time(path) {
             return;
         }
-        match MessageParser::default().parse(raw) {
-            Some(msg) => self.tree(&msg, prefix, depth),
-            None => {
-                // No header at all: the whole input is body text.
+        let defused = defuse::defuse(raw);
+        match MessageParser::default().parse(defused.as_ref()) {
+            Some(msg) if has_header(&msg) => self.tree(&msg, prefix, depth),
+            _ => {
+                // No header field with a value: the whole input is body text.
                 self.anomaly(Anomaly::Malformed {
                     path: path.to_string(),
                     what: Malformation::Mime,
@@ -131,9 +133,11 @@ impl Walker<'_> {
         prefix: Option<&str>,
         depth: u32,
     ) {
-        let declared = part.content_type().map(|ct| match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-            None => ct.ctype().to_ascii_lowercase(),
+        let declared = part.content_type().map(|ct| {
+            defuse::restore(match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+                None => ct.ctype().to_ascii_lowercase(),
+            })
         });
         let name = part.attachment_name().map(str::to_string);
         let default_name = if matches!(part.body, PartType::Message(_))
@@ -159,7 +163,11 @@ impl Walker<'_> {
             PartType::Text(text) | PartType::Html(text) => {
                 let raw = raw_body(msg, part);
                 let true_type = filetype::sniff(&raw);
-                if matches!(true_type, FileType::Text | FileType::Html | FileType::Empty) {
+                // After a transfer-encoding error mail-parser keeps the encoded text; the lenient
+                // decode is better then.
+                if !part.is_encoding_problem
+                    && matches!(true_type, FileType::Text | FileType::Html | FileType::Empty)
+                {
                     // Text as mail-parser decoded it (charset applied).
                     let is_html =
                         matches!(part.body, PartType::Html(_)) || true_type == FileType::Html;
@@ -239,18 +247,31 @@ impl Walker<'_> {
     }
 }
 
+/// True when the message has at least one header field with a value (mail-parser turns a first
+/// line of garbage into a header field with no value).
+fn has_header(msg: &Message<'_>) -> bool {
+    msg.parts.first().is_some_and(|p| {
+        p.headers
+            .iter()
+            .any(|h| !matches!(h.value, HeaderValue::Empty))
+    })
+}
+
 /// The raw body of a part, transfer-decoded but not charset-decoded.
 fn raw_body(msg: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
     let start = part.raw_body_offset() as usize;
     let end = part.raw_end_offset() as usize;
+    // Offsets are into the `raw_message` field (for a nested unencoded message, the outermost
+    // raw message), not into the slice `raw_message()` returns.
     let raw = msg
-        .raw_message()
+        .raw_message
         .get(start..end.max(start))
         .unwrap_or_default();
-    match part.encoding {
-        Encoding::Base64 => transfer::base64(raw),
-        Encoding::QuotedPrintable => transfer::quoted_printable(raw),
-        Encoding::None => raw.to_vec(),
+    // The header, not `part.encoding`: mail-parser resets that to none when decoding failed.
+    match part.content_transfer_encoding() {
+        Some(e) if e.eq_ignore_ascii_case("base64") => transfer::base64(raw),
+        Some(e) if e.eq_ignore_ascii_case("quoted-printable") => transfer::quoted_printable(raw),
+        _ => raw.to_vec(),
     }
 }
 

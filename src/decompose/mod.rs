@@ -18,6 +18,7 @@
 
 mod archive;
 mod content;
+mod defuse;
 mod filetype;
 mod html;
 mod limits;

@@ -31,6 +31,8 @@ pub(crate) struct Walker<'a> {
     text_bytes: u64,
     /// The budget expired: nothing more is looked at.
     pub(super) stopped: bool,
+    /// The extracted-bytes limit was reached (and recorded): no more entries are inflated.
+    extracted_full: bool,
 }
 
 /// How reading an entry ended.
@@ -39,9 +41,10 @@ pub(crate) enum ReadEnd {
     Complete,
     /// Stopped at a limit (already recorded); the data read so far is usable.
     Truncated,
-    /// Stopped because the entry is a bomb (already recorded); the data must not be used.
-    Bomb,
-    /// The reader failed (already recorded); the data read so far is usable.
+    /// Stopped at a bomb, or nothing read because a limit was already reached (recorded once);
+    /// the data must not be used.
+    Unusable,
+    /// The reader failed (already recorded); the data read so far, if any, is usable.
     Failed,
 }
 
@@ -57,6 +60,7 @@ impl<'a> Walker<'a> {
             parts_seen: 0,
             text_bytes: 0,
             stopped: false,
+            extracted_full: false,
         }
     }
 
@@ -268,6 +272,9 @@ impl<'a> Walker<'a> {
         declared: Option<u64>,
         path: &str,
     ) -> (Vec<u8>, ReadEnd) {
+        if self.extracted_full || self.stopped {
+            return (Vec::new(), ReadEnd::Unusable);
+        }
         let room = self
             .limits
             .max_extracted_bytes
@@ -284,6 +291,7 @@ impl<'a> Walker<'a> {
                 .max_extracted_bytes
                 .saturating_sub(self.extracted);
             if room == 0 {
+                self.extracted_full = true;
                 self.limit(LimitKind::ExtractedBytes, path);
                 return (data, ReadEnd::Truncated);
             }
@@ -297,7 +305,12 @@ impl<'a> Walker<'a> {
                         path: path.to_string(),
                         what: Malformation::Archive,
                     });
-                    return (data, ReadEnd::Failed);
+                    let end = if data.is_empty() {
+                        ReadEnd::Unusable
+                    } else {
+                        ReadEnd::Failed
+                    };
+                    return (data, end);
                 }
             };
             data.extend_from_slice(&chunk[..n]);
@@ -308,11 +321,11 @@ impl<'a> Walker<'a> {
                     path: path.to_string(),
                     what: Malformation::SizeMismatch,
                 });
-                return (data, ReadEnd::Bomb);
+                return (data, ReadEnd::Unusable);
             }
             if self.is_bomb(len, compressed) {
                 self.limit(LimitKind::Ratio, path);
-                return (data, ReadEnd::Bomb);
+                return (data, ReadEnd::Unusable);
             }
         }
     }

@@ -25,6 +25,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("sluice {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::PdfText(_) => Ok(crate::decompose::pdf_child::child_main()),
         Command::CheckConfig(c) => match Config::load(&c.config) {
             Ok(cfg) => {
                 println!(

@@ -1,4 +1,5 @@
-//! Command-line interface (argh): `serve`, `check-config`, `scan`, `version`, `help`.
+//! Command-line interface (argh): `serve`, `check-config`, `scan`, `version`, `help`, and the internal
+//! `pdf-text` the server runs as its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
 
@@ -18,6 +19,7 @@ pub enum Command {
     CheckConfig(CheckConfig),
     Scan(Scan),
     Version(Version),
+    PdfText(PdfText),
 }
 
 /// Run the SMTP service (embedded defaults when no --config is given).
@@ -64,3 +66,8 @@ pub struct Scan {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "version")]
 pub struct Version {}
+
+/// Internal: PDF on stdin, its text on stdout (the server runs this in a sandboxed child).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "pdf-text")]
+pub struct PdfText {}

@@ -1,102 +1,161 @@
-//! Sans-I/O decomposition: the text a policy can see in a message (subject and decoded body text).
+//! Sans-I/O decomposition: everything in a message that detection can look at, as text parts
+//! with locations and file facts, plus the anomalies met on the way.
 //!
-//! MIME parsing is mail-parser's; this module bounds what is extracted and never fails: a message that
-//! cannot be parsed still yields its raw text as content, with the anomaly recorded. The full
-//! decomposition (attachments, archives, documents) builds on this in the detection engine.
+//! The MIME tree (mail-parser: every transfer encoding and charset decoded, nested
+//! `message/rfc822` recursively), header fields, HTML, attachments by true type (magic bytes),
+//! containers (zip, gzip, tar; 7z and rar detected only), Office Open XML and OpenDocument, RTF,
+//! and PDF through a [`PdfText`] service the shell provides.
+//!
+//! It does no I/O, reads no clock and spawns nothing: time comes in as a [`Budget`], PDF parsing as
+//! a trait object (`pdf_child` is the shell's sandboxed implementation). It never fails and never
+//! panics on input: whatever cannot be read becomes an [`Anomaly`], and every resource is bounded
+//! by [`Limits`] (going past one is itself an anomaly).
+//!
+//! Security: all input is untrusted. Decompressed bytes, entries, nesting, parts and output text
+//! are capped; zip bombs are caught by declared and actual ratio while inflating; XML entities are
+//! never expanded; names from archives are only used as display paths (control characters
+//! replaced), never as file names.
 
-/// What detection looks at.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Content {
-    pub subject: String,
-    /// Decoded text of the body parts (HTML turned into text), joined with newlines.
-    pub text: String,
-    /// True when the text was cut at the scan limit.
-    pub truncated: bool,
-    /// True when the message could not be parsed as MIME and raw bytes were used instead.
-    pub unparsed: bool,
-}
-
-/// Extracts the inspectable text of a raw message, at most `max_bytes` of body text.
-pub fn content(raw: &[u8], max_bytes: usize) -> Content {
-    let parser = mail_parser::MessageParser::default();
-    let Some(msg) = parser.parse(raw) else {
-        let end = crate::message::header::header_end(raw);
-        let body = &raw[end.min(raw.len())..];
-        let take = body.len().min(max_bytes);
-        return Content {
-            subject: crate::message::header::first(raw, "subject").unwrap_or_default(),
-            text: String::from_utf8_lossy(&body[..take]).into_owned(),
-            truncated: take < body.len(),
-            unparsed: true,
-        };
-    };
-    let subject = msg.subject().unwrap_or_default().to_string();
-    let mut text = String::new();
-    let mut truncated = false;
-    let mut i = 0;
-    while let Some(part) = msg.body_text(i) {
-        i += 1;
-        if text.len() + part.len() > max_bytes {
-            let room = max_bytes.saturating_sub(text.len());
-            let cut = floor_char_boundary(&part, room);
-            text.push_str(&part[..cut]);
-            truncated = true;
-            break;
-        }
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&part);
-    }
-    Content {
-        subject,
-        text,
-        truncated,
-        unparsed: false,
-    }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
+mod archive;
+mod content;
+mod defuse;
+mod filetype;
+mod html;
+mod limits;
+mod mime;
+mod office;
+mod pdf;
+pub mod pdf_child;
+mod rtf;
+mod transfer;
+mod walk;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn decodes_subject_and_quoted_printable_and_html() {
-        let raw = b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nthe pro=\r\nject is secret\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>the <b>project</b> is secret</p>\r\n--b--\r\n";
-        let c = content(raw, 1 << 20);
-        assert_eq!(c.subject, "Grüße");
-        assert!(c.text.contains("the project is secret"), "{:?}", c.text);
-        assert!(!c.truncated);
+use std::fmt;
+
+pub use content::{Content, content};
+pub use filetype::FileType;
+pub use limits::{
+    Budget, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES_PER_CONTAINER, DEFAULT_MAX_ENTRIES_TOTAL,
+    DEFAULT_MAX_EXTRACTED_BYTES, DEFAULT_MAX_PARTS, DEFAULT_MAX_RATIO, DEFAULT_MAX_TEXT_BYTES,
+    DEFAULT_RATIO_FLOOR, LimitKind, Limits, NoBudget,
+};
+pub use pdf::{NoPdf, PdfError, PdfText};
+
+/// The decomposition of one message.
+#[derive(Debug, Default)]
+pub struct Decomposed {
+    /// Text parts in message order: headers, bodies, then attachments depth-first.
+    pub parts: Vec<Part>,
+    /// What was odd, unreadable or over a limit (at most a bounded number).
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// One piece of a message: some text (possibly empty) and, for files, what the file is.
+///
+/// Every file and container entry yields a part, even one with no text (an image, an encrypted
+/// entry), so file rules can apply to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Part {
+    pub location: Location,
+    /// Decoded text. Never shown in `Debug` output, which prints only its length.
+    pub text: String,
+    /// Set for attachments, container entries and nested messages.
+    pub file: Option<FileMeta>,
+}
+
+impl fmt::Debug for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Part")
+            .field("location", &self.location)
+            .field("text_len", &self.text.len())
+            .field("file", &self.file)
+            .finish()
     }
+}
 
-    #[test]
-    fn base64_body_is_decoded_and_limit_applies() {
-        let raw = b"Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nc2VjcmV0IHBsYW5z\r\n";
-        let c = content(raw, 1 << 20);
-        assert!(c.text.contains("secret plans"));
-        let c = content(raw, 6);
-        assert_eq!(c.text, "secret");
-        assert!(c.truncated);
-    }
+/// Where a part is in the message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// A header field of the message itself (`Subject`, display names of `From`, `To`, ...).
+    Header(String),
+    /// A body text part of the message itself.
+    Body,
+    /// Inside an attachment: a `/`-separated path such as `a.zip/b/c.docx`. Nested messages
+    /// appear as a segment (`fwd.eml`), their header fields as `fwd.eml/[Subject]` and their
+    /// bodies as `fwd.eml/[body]`.
+    Attachment(String),
+}
 
-    #[test]
-    fn never_fails_on_garbage() {
-        for raw in [
-            &b""[..],
-            b"\xff\xfe\x00",
-            b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
-        ] {
-            let _ = content(raw, 100);
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Header(name) => write!(f, "header:{name}"),
+            Self::Body => f.write_str("body"),
+            Self::Attachment(path) => write!(f, "attachment:{path}"),
         }
     }
+}
+
+/// Facts about a file (attachment, container entry, nested message) for file rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    /// The file name as sent (attachment file name, archive entry name), if any.
+    pub name: Option<String>,
+    /// The declared MIME type (`application/pdf`), for attachments only.
+    pub declared_type: Option<String>,
+    /// What the content really is (magic bytes, refined for office packages).
+    pub true_type: FileType,
+    /// Size in bytes: decoded size for attachments, uncompressed size for entries (declared
+    /// size when the entry was not extracted).
+    pub size: u64,
+    /// The file or something inside it is encrypted (password-protected zip entry, encrypted
+    /// OOXML, encrypted PDF, 7z or rar with encrypted headers).
+    pub encrypted: bool,
+}
+
+/// Something decomposition met that policies may want to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    /// A limit stopped decomposition of `path` (or of the rest of the message): "container limit
+    /// exceeded". `path` is the display path of the part or entry where it happened.
+    LimitExceeded { kind: LimitKind, path: String },
+    /// An encrypted file or entry whose content could not be inspected.
+    Encrypted { path: String },
+    /// A file type whose content is not inspected (7z, rar, legacy OLE2 Office, an unsupported
+    /// zip compression method).
+    Unsupported { path: String, true_type: FileType },
+    /// Content that could not be read as what it claims to be.
+    Malformed { path: String, what: Malformation },
+}
+
+/// What kind of malformed content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformation {
+    /// The message has no parseable header; the raw bytes were used as body text.
+    Mime,
+    /// A transfer encoding (base64, quoted-printable) was broken.
+    Encoding,
+    /// A zip, gzip or tar archive could not be read (fully).
+    Archive,
+    /// An office XML part could not be parsed to its end.
+    Document,
+    /// A PDF could not be parsed, or its extractor crashed or timed out.
+    Pdf,
+    /// An entry inflated to more than its declared size.
+    SizeMismatch,
+}
+
+/// Decomposes a raw RFC 5322 message. Never fails; see the module documentation.
+pub fn decompose(
+    raw_message: &[u8],
+    limits: &Limits,
+    pdf: &dyn PdfText,
+    budget: &dyn Budget,
+) -> Decomposed {
+    let mut w = walk::Walker::new(limits, pdf, budget);
+    w.message(raw_message, None, 0);
+    w.finish()
 }

@@ -1,0 +1,390 @@
+//! HTML to text: tags dropped, `<script>`/`<style>`/comments skipped, entities decoded, block
+//! elements turned into line breaks so the text keeps its line structure.
+//!
+//! A small hand-written scanner, linear in the input and allocation-bounded by it: it never builds a
+//! DOM, so malformed or hostile markup cannot make it slow. Hidden text (`display:none`) is kept on
+//! purpose: DLP must see what a sender tried to hide.
+
+/// Elements whose content is not text.
+const SKIP_CONTENT: &[&str] = &["script", "style", "template", "svg", "object"];
+
+/// Elements that start or end a line.
+const BLOCK: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "title",
+    "tr",
+    "ul",
+    "caption",
+    "thead",
+    "tbody",
+    "tfoot",
+];
+
+/// Elements separated by a tab (table cells).
+const CELL: &[&str] = &["td", "th"];
+
+/// Converts an HTML document or fragment into text.
+pub fn to_text(html: &str) -> String {
+    let mut out = Out::with_capacity(html.len() / 2);
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    let mut pre = 0u32;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'<' {
+            if html[i..].starts_with("<!--") {
+                i = match html[i + 4..].find("-->") {
+                    Some(end) => i + 4 + end + 3,
+                    None => bytes.len(),
+                };
+                continue;
+            }
+            let Some(tag) = parse_tag(&html[i..]) else {
+                out.text("<", pre > 0);
+                i += 1;
+                continue;
+            };
+            i += tag.len;
+            let name = tag.name.to_ascii_lowercase();
+            if !tag.closing && SKIP_CONTENT.contains(&name.as_str()) && !tag.self_closing {
+                i = skip_until_close(html, i, &name);
+                continue;
+            }
+            if name == "pre" {
+                if tag.closing {
+                    pre = pre.saturating_sub(1);
+                } else {
+                    pre += 1;
+                }
+            }
+            if name == "br" {
+                out.line_break();
+            } else if BLOCK.contains(&name.as_str()) {
+                out.newline();
+            } else if CELL.contains(&name.as_str()) && !tag.closing {
+                out.tab();
+            }
+        } else if b == b'&' {
+            let (decoded, used) = entity(&html[i..]);
+            out.text(&decoded, pre > 0);
+            i += used;
+        } else {
+            let next = html[i..].find(['<', '&']).map_or(bytes.len(), |n| i + n);
+            out.text(&html[i..next], pre > 0);
+            i = next;
+        }
+    }
+    out.finish()
+}
+
+/// Text accumulator: collapses runs of spaces, keeps at most one blank line.
+struct Out {
+    s: String,
+    space: bool,
+}
+
+impl Out {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            s: String::with_capacity(n),
+            space: false,
+        }
+    }
+
+    fn text(&mut self, t: &str, pre: bool) {
+        for c in t.chars() {
+            if pre {
+                self.s.push(if c == '\r' { '\n' } else { c });
+                continue;
+            }
+            if c.is_whitespace() {
+                self.space = true;
+            } else {
+                if self.space && !self.s.is_empty() && !self.s.ends_with(['\n', '\t']) {
+                    self.s.push(' ');
+                }
+                self.space = false;
+                self.s.push(c);
+            }
+        }
+    }
+
+    /// Ends the current line, if any (block elements).
+    fn newline(&mut self) {
+        self.space = false;
+        if !self.s.is_empty() && !self.s.ends_with('\n') {
+            self.s.push('\n');
+        }
+    }
+
+    /// A `<br>`: always a line break, at most one blank line in a row.
+    fn line_break(&mut self) {
+        self.space = false;
+        if !self.s.ends_with("\n\n") {
+            self.s.push('\n');
+        }
+    }
+
+    fn tab(&mut self) {
+        self.space = false;
+        if !self.s.is_empty() && !self.s.ends_with(['\n', '\t']) {
+            self.s.push('\t');
+        }
+    }
+
+    fn finish(mut self) -> String {
+        let end = self.s.trim_end().len();
+        self.s.truncate(end);
+        self.s
+    }
+}
+
+struct Tag<'a> {
+    name: &'a str,
+    closing: bool,
+    self_closing: bool,
+    /// Bytes from `<` to just after `>`.
+    len: usize,
+}
+
+/// Parses a tag at the start of `s` (which starts with `<`); `None` when it is not a tag (a lone
+/// `<` in text, as in "a < b").
+fn parse_tag(s: &str) -> Option<Tag<'_>> {
+    let rest = &s[1..];
+    let (closing, body) = match rest.strip_prefix('/') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let first = body.chars().next()?;
+    if !(first.is_ascii_alphabetic() || first == '!' || first == '?') {
+        return None;
+    }
+    let name_len = body
+        .find(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '-' || c == ':' || c == '!' || c == '?')
+        })
+        .unwrap_or(body.len());
+    let name = &body[..name_len];
+    let end = tag_end(s)?;
+    let self_closing = s[..end].ends_with('/');
+    Some(Tag {
+        name,
+        closing,
+        self_closing,
+        len: end + 1,
+    })
+}
+
+/// Longest tag looked at; past it a `<` is text. Keeps the scan linear on input like `<a <a <a`.
+const MAX_TAG_BYTES: usize = 1024;
+
+/// Index of the `>` that closes the tag at the start of `s`, skipping quoted attribute values.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in s.char_indices().skip(1) {
+        if i > MAX_TAG_BYTES {
+            return None;
+        }
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Index just past `</name ...>` (case-insensitive) from `from`, or the end of input.
+fn skip_until_close(html: &str, from: usize, name: &str) -> usize {
+    let bytes = html.as_bytes();
+    let mut i = from;
+    while let Some(off) = memchr::memmem::find(&bytes[i..], b"</") {
+        let at = i + off;
+        let after = at + 2;
+        let candidate = bytes.get(after..after + name.len());
+        if candidate.is_some_and(|c| c.eq_ignore_ascii_case(name.as_bytes())) {
+            return match memchr::memchr(b'>', &bytes[after..]) {
+                Some(gt) => after + gt + 1,
+                None => bytes.len(),
+            };
+        }
+        i = after;
+    }
+    bytes.len()
+}
+
+/// Named entities decoded; others stay as written.
+const ENTITIES: &[(&str, &str)] = &[
+    ("amp", "&"),
+    ("lt", "<"),
+    ("gt", ">"),
+    ("quot", "\""),
+    ("apos", "'"),
+    ("nbsp", " "),
+    ("ensp", " "),
+    ("emsp", " "),
+    ("thinsp", " "),
+    ("shy", ""),
+    ("zwj", ""),
+    ("zwnj", ""),
+    ("ndash", "–"),
+    ("mdash", "—"),
+    ("hellip", "…"),
+    ("lsquo", "‘"),
+    ("rsquo", "’"),
+    ("ldquo", "“"),
+    ("rdquo", "”"),
+    ("laquo", "«"),
+    ("raquo", "»"),
+    ("bull", "•"),
+    ("middot", "·"),
+    ("copy", "©"),
+    ("reg", "®"),
+    ("trade", "™"),
+    ("euro", "€"),
+    ("pound", "£"),
+    ("yen", "¥"),
+    ("cent", "¢"),
+    ("sect", "§"),
+    ("deg", "°"),
+    ("times", "×"),
+    ("divide", "÷"),
+    ("auml", "ä"),
+    ("ouml", "ö"),
+    ("uuml", "ü"),
+    ("Auml", "Ä"),
+    ("Ouml", "Ö"),
+    ("Uuml", "Ü"),
+    ("szlig", "ß"),
+    ("eacute", "é"),
+    ("egrave", "è"),
+    ("Eacute", "É"),
+    ("agrave", "à"),
+    ("aacute", "á"),
+    ("ccedil", "ç"),
+    ("ntilde", "ñ"),
+    ("iacute", "í"),
+    ("oacute", "ó"),
+    ("uacute", "ú"),
+];
+
+/// Decodes the entity at the start of `s` (which starts with `&`). Returns the text and the bytes
+/// used; an unknown or unterminated entity is the literal `&`.
+pub(crate) fn entity(s: &str) -> (String, usize) {
+    let literal = ("&".to_string(), 1);
+    let window = &s.as_bytes()[1..s.len().min(34)];
+    let Some(semi) = memchr::memchr(b';', window) else {
+        return literal;
+    };
+    // `semi` indexes an ASCII `;`, so it is a char boundary.
+    let name = &s[1..1 + semi];
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+            None => num.parse::<u32>().ok(),
+        };
+        // Windows-1252 codes in numeric references (`&#150;`) are common in mail from Outlook.
+        let c = code.map(|c| match c {
+            0x80..=0x9f => cp1252_high(c),
+            0 => '\u{fffd}',
+            c => char::from_u32(c).unwrap_or('\u{fffd}'),
+        });
+        return match c {
+            Some(c) => (c.to_string(), semi + 2),
+            None => literal,
+        };
+    }
+    match ENTITIES.iter().find(|(n, _)| *n == name) {
+        Some((_, v)) => ((*v).to_string(), semi + 2),
+        None => literal,
+    }
+}
+
+fn cp1252_high(c: u32) -> char {
+    const TABLE: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    TABLE[(c - 0x80) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tags_scripts_styles_and_comments() {
+        let html = "<html><head><title>T</title><style>p{color:red}</style>\
+            <script>var card='4111111111111111';</script></head>\
+            <body><p>Hello <b>world</b></p><!-- hidden comment --><div>next&nbsp;line</div></body></html>";
+        assert_eq!(to_text(html), "T\nHello world\nnext line");
+    }
+
+    #[test]
+    fn decodes_entities() {
+        assert_eq!(
+            to_text("a &lt; b &amp;&amp; c&#62;d &#x41;&euro;"),
+            "a < b && c>d A€"
+        );
+        assert_eq!(to_text("AT&T &unknown; &"), "AT&T &unknown; &");
+        assert_eq!(to_text("&#150;"), "–");
+    }
+
+    #[test]
+    fn keeps_line_and_table_structure() {
+        let html = "<table><tr><td>Name</td><td>SSN</td></tr><tr><td>Bob</td><td>078-05-1120</td></tr></table>line<br>break";
+        assert_eq!(to_text(html), "Name\tSSN\nBob\t078-05-1120\nline\nbreak");
+    }
+
+    #[test]
+    fn hidden_text_is_kept_and_words_are_not_glued() {
+        let html = "<span style=\"display:none\">secret</span><span>plans</span> <i>a</i>b";
+        assert_eq!(to_text(html), "secretplans ab");
+        assert_eq!(to_text("one<p>two</p>three"), "one\ntwo\nthree");
+    }
+
+    #[test]
+    fn tolerates_broken_markup() {
+        assert_eq!(to_text("a < b and c > d"), "a < b and c > d");
+        assert_eq!(to_text("<p title='x>y'>ok"), "ok");
+        assert_eq!(to_text("<script>never closed"), "");
+        assert_eq!(to_text("<p"), "<p");
+        assert_eq!(to_text("<!-- open"), "");
+        assert_eq!(to_text("<pre>  keep\n  this</pre>"), "  keep\n  this");
+        // Many unterminated tags stay linear (the tag scan is bounded).
+        let hostile = "<a ".repeat(20_000);
+        assert_eq!(to_text(&hostile).len(), hostile.trim_end().len());
+    }
+}

@@ -57,7 +57,14 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("sluice scan: give at least one file or directory");
                 return Ok(ExitCode::from(2));
             }
-            let scanner = match Scanner::with(&config, &[Detector::AllIdentifiers]) {
+            let pdf = match crate::decompose::pdf_child::ChildPdf::current_exe() {
+                Ok(p) => std::sync::Arc::new(p) as crate::scan::Pdf,
+                Err(e) => {
+                    eprintln!("sluice scan: cannot find its own executable for PDF text: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let scanner = match Scanner::with(&config, &[Detector::AllIdentifiers], pdf) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("sluice scan: {e}");
@@ -150,7 +157,14 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         command_timeout: config.listener.command_timeout,
         data_timeout: config.listener.data_timeout,
         tls: Some(server_tls),
-        inspector: Inspector::new(&config).map_err(|e| anyhow::anyhow!("policies: {e}"))?,
+        inspector: Inspector::new(
+            &config,
+            Arc::new(
+                crate::decompose::pdf_child::ChildPdf::current_exe()
+                    .context("finding the sluice executable for PDF text extraction")?,
+            ),
+        )
+        .map_err(|e| anyhow::anyhow!("policies: {e}"))?,
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
         shutdown: shutdown.clone(),
     });

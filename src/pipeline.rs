@@ -5,15 +5,16 @@
 //! rest is pure. Only a policy decision produces a 5xx; store, I/O, time and internal failures are 4xx.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::FutureExt;
 
 use crate::config::{Config, OnFailure};
+use crate::decompose::{Budget, NoBudget};
 use crate::message::{Envelope, MessageId, header};
 use crate::policy::{Decision, Verdict};
 use crate::relay;
-use crate::scan::Scanner;
+use crate::scan::{Pdf, Scanner};
 use crate::smtp::{DataError, Reply};
 
 /// Why one message could not be handled as asked.
@@ -56,11 +57,25 @@ impl Failure {
 pub const INLINE_INSPECTION_BYTES: usize = 64 * 1024;
 
 /// Decomposition, detection and policy, with a panic turned into an inspection failure.
-fn evaluate(scanner: &Scanner, envelope: &Envelope, message: &[u8]) -> Result<Verdict, Failure> {
+fn evaluate(
+    scanner: &Scanner,
+    envelope: &Envelope,
+    message: &[u8],
+    budget: &dyn Budget,
+) -> Result<Verdict, Failure> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        scanner.scan(envelope, message).verdict
+        scanner.scan(envelope, message, budget).verdict
     }))
     .map_err(|_| Failure::Inspection("inspection panicked".into()))
+}
+
+/// The inspection time budget as the decomposition core sees it (only the shell reads the clock).
+struct Deadline(Instant);
+
+impl Budget for Deadline {
+    fn expired(&self) -> bool {
+        Instant::now() >= self.0
+    }
 }
 
 /// What to do with the message after inspection.
@@ -97,9 +112,9 @@ pub enum Inspection {
 
 impl Inspector {
     /// Fails when a detector the policies need cannot be built (a message naming it).
-    pub fn new(config: &Config) -> Result<Inspector, String> {
+    pub fn new(config: &Config, pdf: Pdf) -> Result<Inspector, String> {
         Ok(Inspector {
-            scanner: Arc::new(Scanner::new(config)?),
+            scanner: Arc::new(Scanner::with(config, &[], pdf)?),
             trial_mode: config.server.trial_mode,
             on_failure: config.inspection.on_failure,
             time_budget: config.inspection.time_budget,
@@ -126,11 +141,14 @@ impl Inspector {
         }
         let result = if message.len() <= INLINE_INSPECTION_BYTES {
             // Bounded work of well under a millisecond: cheaper here than two thread hand-offs.
-            evaluate(&self.scanner, envelope, message)
+            evaluate(&self.scanner, envelope, message, &NoBudget)
         } else {
             let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
             let budget = self.time_budget;
-            smol::unblock(move || evaluate(&scanner, &env, &msg))
+            // Decomposition stops itself at the deadline (what it did not reach is an anomaly);
+            // the race below also covers a detector that runs long.
+            let deadline = Deadline(Instant::now() + budget);
+            smol::unblock(move || evaluate(&scanner, &env, &msg, &deadline))
                 .or(async {
                     smol::Timer::after(budget).await;
                     Err(Failure::InspectionTimeout)

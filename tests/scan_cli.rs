@@ -136,7 +136,7 @@ fn json_findings_are_redacted_and_name_the_policy_and_place() {
             &falcon[0]["location"],
             &falcon[0]["policy"]
         ),
-        (&"keywords".into(), &"subject".into(), &8.into())
+        (&"keywords".into(), &"header:Subject".into(), &8.into())
     );
 }
 

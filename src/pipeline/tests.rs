@@ -32,7 +32,11 @@ action = "block"
 "#;
 
 fn inspector(extra: &str) -> Inspector {
-    Inspector::new(&Config::parse(&format!("{extra}\n{POLICIES}"), "t").unwrap()).unwrap()
+    Inspector::new(
+        &Config::parse(&format!("{extra}\n{POLICIES}"), "t").unwrap(),
+        std::sync::Arc::new(crate::decompose::NoPdf),
+    )
+    .unwrap()
 }
 
 fn env() -> Envelope {

@@ -42,7 +42,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf], opts: &Options, out: &mut dyn W
             }
         };
         let envelope = envelope_of(&message);
-        let report = scanner.scan(&envelope, &message);
+        let report = scanner.scan(&envelope, &message, &crate::decompose::NoBudget);
         violated |= report.verdict.violated();
         let name = file.display().to_string();
         if print(&name, &report, scanner, opts, out).is_err() {

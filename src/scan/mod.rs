@@ -3,42 +3,61 @@
 
 pub mod command;
 
+use std::sync::Arc;
+
 use crate::config::Config;
-use crate::decompose;
+use crate::decompose::{self, Anomaly, Budget, Limits, Location, NoPdf, PdfText};
 use crate::detect::{Detector, Engine, Findings, Registry};
 use crate::message::{Envelope, header};
 use crate::policy::{Direction, Facts, FileFacts, Policies, Scope, Verdict};
 
+/// PDF text extraction, shared by every inspection (a sandboxed child process in the server).
+pub type Pdf = Arc<dyn PdfText + Send + Sync>;
+
 /// Compiled detectors and policies, shared by every inspection; immutable once built.
-#[derive(Debug)]
 pub struct Scanner {
     engine: Engine,
     /// The policies' detectors, then any extra ones (same ids as the policies' for the former).
     registry: Registry,
     policies: Policies,
     internal_domains: Vec<String>,
-    max_scan_bytes: usize,
+    limits: Limits,
+    pdf: Pdf,
     needs_headers: bool,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("engine", &self.engine)
+            .field("policies", &self.policies.len())
+            .finish()
+    }
 }
 
 /// What inspecting one message found.
 #[derive(Debug, Clone)]
 pub struct Report {
     pub verdict: Verdict,
-    /// Where each decomposed part is (`body`, `subject`, `attachment:a.zip/b.txt`...), by part index.
+    /// Where each decomposed part is (`body`, `header:Subject`, `attachment:a.zip/b.txt`...), by
+    /// part index.
     pub locations: Vec<String>,
     /// The text of each part, by part index (only callers that own the message may show it).
     pub texts: Vec<String>,
     pub findings: Findings,
+    /// What decomposition met: limits exceeded, encrypted or unsupported files, malformed content.
+    pub anomalies: Vec<Anomaly>,
 }
 
 impl Scanner {
+    /// A scanner for the configured policies; PDFs are typed but not read (see [`Scanner::with`]).
     pub fn new(config: &Config) -> Result<Scanner, String> {
-        Scanner::with(config, &[])
+        Scanner::with(config, &[], Arc::new(NoPdf))
     }
 
-    /// Also runs `extra` detectors, whose findings no policy looks at (for `sluice scan`).
-    pub fn with(config: &Config, extra: &[Detector]) -> Result<Scanner, String> {
+    /// Also runs `extra` detectors, whose findings no policy looks at (for `sluice scan`), and reads
+    /// PDF text with `pdf`.
+    pub fn with(config: &Config, extra: &[Detector], pdf: Pdf) -> Result<Scanner, String> {
         let policies = config.policies.clone();
         let mut registry = policies.registry().clone();
         for d in extra {
@@ -46,12 +65,17 @@ impl Scanner {
         }
         let engine = Engine::new(&registry)?;
         let needs_headers = policies.uses_headers();
+        let limits = Limits {
+            max_text_bytes: config.inspection.max_scan_bytes as u64,
+            ..Limits::default()
+        };
         Ok(Scanner {
             engine,
             registry,
             policies,
             internal_domains: config.inspection.internal_domains.clone(),
-            max_scan_bytes: config.inspection.max_scan_bytes,
+            limits,
+            pdf,
             needs_headers,
         })
     }
@@ -64,12 +88,41 @@ impl Scanner {
         &self.registry
     }
 
-    /// Decomposes, detects and evaluates every policy. Never fails: unparsable input is scanned as text.
-    pub fn scan(&self, envelope: &Envelope, message: &[u8]) -> Report {
-        let content = decompose::content(message, self.max_scan_bytes);
-        let texts = vec![content.subject, content.text];
-        let locations = vec!["subject".to_string(), "body".to_string()];
-        let scopes = [Scope::SUBJECT, Scope::BODY];
+    /// Decomposes, detects and evaluates every policy. Never fails: unparsable input is scanned as
+    /// text, and whatever decomposition could not finish within its limits or `budget` is reported
+    /// as an anomaly (which the `limit_exceeded` condition sees).
+    pub fn scan(&self, envelope: &Envelope, message: &[u8], budget: &dyn Budget) -> Report {
+        let decomposed = decompose::decompose(message, &self.limits, self.pdf.as_ref(), budget);
+        let mut texts = Vec::with_capacity(decomposed.parts.len());
+        let mut locations = Vec::with_capacity(decomposed.parts.len());
+        let mut scopes = Vec::with_capacity(decomposed.parts.len());
+        let mut files = Vec::new();
+        let mut subject = None;
+        for (i, part) in decomposed.parts.into_iter().enumerate() {
+            let scope = match &part.location {
+                Location::Header(n) if n.eq_ignore_ascii_case("subject") => {
+                    subject.get_or_insert(i);
+                    Scope::SUBJECT
+                }
+                Location::Header(_) => Scope::HEADERS,
+                Location::Body => Scope::BODY,
+                Location::Attachment(_) => Scope::ATTACHMENTS,
+            };
+            let location = part.location.to_string();
+            if let Some(meta) = &part.file {
+                files.push(FileFacts {
+                    part: i,
+                    location: location.clone(),
+                    name: meta.name.clone(),
+                    true_type: meta.true_type.name().to_string(),
+                    size: meta.size,
+                    encrypted: meta.encrypted,
+                });
+            }
+            scopes.push(scope);
+            locations.push(location);
+            texts.push(part.text);
+        }
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let findings = self.engine.scan(&refs);
         let headers: Vec<(String, String)> = if self.needs_headers {
@@ -79,14 +132,17 @@ impl Scanner {
         } else {
             Vec::new()
         };
-        let files: Vec<FileFacts> = Vec::new();
+        let limit_exceeded = decomposed
+            .anomalies
+            .iter()
+            .any(|a| matches!(a, Anomaly::LimitExceeded { .. }));
         let facts = Facts {
             envelope,
             size: message.len(),
             headers: &headers,
-            subject: &texts[0],
+            subject: subject.map_or("", |i| texts[i].as_str()),
             files: &files,
-            limit_exceeded: content.truncated,
+            limit_exceeded,
             direction: Direction::of(envelope, &self.internal_domains),
             findings: &findings,
             part_scope: &scopes,
@@ -97,6 +153,7 @@ impl Scanner {
             locations,
             texts,
             findings,
+            anomalies: decomposed.anomalies,
         }
     }
 }
@@ -144,7 +201,7 @@ match = "any"
             let config = Config::parse(POLICIES, "t.toml").unwrap();
             let scanner = Scanner::new(&config).unwrap();
             let original = message();
-            let whole = scanner.scan(&envelope(), &original);
+            let whole = scanner.scan(&envelope(), &original, &decompose::NoBudget);
             prop_assert_eq!(whole.findings.iter().map(|(_, f)| f.len()).sum::<usize>(), 1 + 200 + 200, "subject keyword, 200 keywords, 200 ids");
             let mut wire = Vec::new();
             stuff(&original, &mut wire);
@@ -159,7 +216,7 @@ match = "any"
             }
             prop_assert!(rx.is_done());
             let received = rx.finish().unwrap();
-            let chunked = scanner.scan(&envelope(), &received);
+            let chunked = scanner.scan(&envelope(), &received, &decompose::NoBudget);
             prop_assert_eq!(&whole.findings, &chunked.findings);
             prop_assert_eq!(whole.verdict, chunked.verdict);
         }

@@ -27,3 +27,7 @@ pub struct Hit {
     pub confidence: Confidence,
     pub redacted: String,
 }
+
+pub mod dictionary;
+pub mod edm;
+pub mod pattern;

@@ -1,0 +1,1 @@
+//! Exact data matching (placeholder).

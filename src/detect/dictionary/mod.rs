@@ -2,13 +2,15 @@
 //! single pass over the original text, case-insensitively and as whole words, with per-term counts,
 //! byte offsets and proximity ("A within N words of B").
 //!
-//! How one pass works: ASCII terms are matched by an ASCII-case-insensitive DFA over the raw bytes;
-//! each automaton pattern is the *first word* of one or more terms, and the remaining words of a
-//! phrase are checked in place right after the head match (any run of whitespace, line breaks
-//! included, between words), so the text is never copied or normalised. Word boundaries are checked
-//! on the raw bytes (`text`). Terms with non-ASCII letters (for example "Geschäftsgeheimnis") use a
-//! second automaton over a case-folded copy of the text, built only when such terms exist *and* the
-//! text is not pure ASCII.
+//! How one pass works: an ASCII-case-insensitive DFA runs over the raw bytes; each automaton
+//! pattern is the *first word* of one or more terms, and the remaining words of a phrase are checked
+//! in place right after the head match (any run of whitespace, line breaks included, between
+//! words), so the text is never copied or normalised. Word boundaries are checked on the raw bytes
+//! (`text`). A first word with non-ASCII letters (for example "Geschäftsgeheimnis") enters the
+//! automaton in each upper/lower-case combination of those letters (at most
+//! [`MAX_CASE_VARIANTS`]); later words are compared case-folded in place. Only a term whose first
+//! word would need more variants goes to a second automaton over a case-folded copy of the text,
+//! run only when such terms exist *and* the text is not pure ASCII.
 //!
 //! Overlapping terms all count: "strictly confidential" in the text counts once for the phrase and
 //! once for "confidential" when both are terms.
@@ -33,6 +35,9 @@ pub use definitions::{DefinitionError, Definitions, DictionaryDef};
 
 /// Longest text scanned in one call, in bytes; the rest is not scanned and [`Scan::truncated`] is set.
 pub const MAX_SCAN_BYTES: usize = 1 << 30;
+/// Most case spellings of one non-ASCII first word put into the automaton (2^4: four cased
+/// non-ASCII letters); a word needing more is matched on a case-folded copy of the text instead.
+pub const MAX_CASE_VARIANTS: usize = 16;
 /// Most hit offsets kept per scan (counts stay exact beyond it; [`Scan::truncated`] is set).
 pub const MAX_HITS: usize = 65_536;
 
@@ -60,14 +65,18 @@ pub struct Dictionaries {
     /// Each term as defined, whitespace collapsed (definition data, not message content).
     terms: Vec<String>,
     term_dict: Vec<u32>,
-    ascii: Option<Automaton>,
-    unicode: Option<Automaton>,
+    /// Over the raw text: every term whose first word has few enough case spellings.
+    raw: Option<Automaton>,
+    /// Over a case-folded copy of non-ASCII text: the other terms.
+    folded: Option<Automaton>,
 }
 
-/// One automaton: a pattern per distinct first word; what to check after each.
+/// One automaton: patterns are spellings of distinct first words; what to check after each.
 #[derive(Debug, Clone)]
 pub(crate) struct Automaton {
     ac: AhoCorasick,
+    /// The head of each pattern (several case spellings share one head).
+    pattern_head: Vec<u32>,
     heads: Vec<Head>,
 }
 
@@ -83,7 +92,7 @@ struct Head {
 struct Entry {
     term: u32,
     /// Folded words after the first (empty for a single word).
-    rest: Vec<Box<[u8]>>,
+    rest: Vec<Box<str>>,
     /// The last word ends with a word character.
     right_word: bool,
 }
@@ -113,8 +122,8 @@ impl Dictionaries {
         let mut ranges = Vec::with_capacity(defs.len());
         let mut terms = Vec::new();
         let mut term_dict = Vec::new();
-        let mut ascii = Builder::default();
-        let mut unicode = Builder::default();
+        let mut direct = Builder::default();
+        let mut folded_text = Builder::default();
         for (di, d) in defs.iter().enumerate() {
             definitions::check_name("dictionary", &d.name)?;
             if names.contains(&d.name) {
@@ -147,12 +156,9 @@ impl Dictionaries {
                 let id = terms.len() as u32;
                 terms.push(words.join(" "));
                 term_dict.push(di as u32);
-                let builder = if folded.iter().all(|w| w.is_ascii()) {
-                    &mut ascii
-                } else {
-                    &mut unicode
-                };
-                builder.add(id, &folded);
+                if !direct.add(id, &folded, true) {
+                    folded_text.add(id, &folded, false);
+                }
             }
             if terms.len() as u32 == first {
                 return Err(DefinitionError::Empty {
@@ -167,8 +173,8 @@ impl Dictionaries {
             ranges,
             terms,
             term_dict,
-            ascii: ascii.build(true)?,
-            unicode: unicode.build(false)?,
+            raw: direct.build()?,
+            folded: folded_text.build()?,
         })
     }
 
@@ -337,52 +343,106 @@ impl Scan {
 struct Builder {
     heads: HashMap<String, usize>,
     patterns: Vec<String>,
+    pattern_head: Vec<u32>,
     info: Vec<Head>,
 }
 
 impl Builder {
-    fn add(&mut self, term: u32, words: &[String]) {
-        let (first, rest) = match words.split_first() {
-            Some(x) => x,
-            None => return,
+    /// Adds a term (folded words). With `variants`, the first word goes in every case spelling of
+    /// its non-ASCII letters; returns false, adding nothing, when that needs more than
+    /// [`MAX_CASE_VARIANTS`].
+    fn add(&mut self, term: u32, words: &[String], variants: bool) -> bool {
+        let Some((first, rest)) = words.split_first() else {
+            return true;
         };
-        let idx = *self.heads.entry(first.clone()).or_insert_with(|| {
-            self.patterns.push(first.clone());
-            self.info.push(Head {
-                left_word: text::edge_is_word(first, true),
-                right_word: text::edge_is_word(first, false),
-                entries: Vec::new(),
-            });
-            self.patterns.len() - 1
-        });
+        let idx = match self.heads.get(first) {
+            Some(&i) => i,
+            None => {
+                let spellings = if variants {
+                    match case_variants(first) {
+                        Some(v) => v,
+                        None => return false,
+                    }
+                } else {
+                    vec![first.clone()]
+                };
+                let i = self.info.len();
+                self.info.push(Head {
+                    left_word: text::edge_is_word(first, true),
+                    right_word: text::edge_is_word(first, false),
+                    entries: Vec::new(),
+                });
+                for p in spellings {
+                    self.patterns.push(p);
+                    self.pattern_head.push(i as u32);
+                }
+                self.heads.insert(first.clone(), i);
+                i
+            }
+        };
         let last = words.last().map_or("", String::as_str);
         self.info[idx].entries.push(Entry {
             term,
-            rest: rest.iter().map(|w| w.as_bytes().into()).collect(),
+            rest: rest.iter().map(|w| w.as_str().into()).collect(),
             right_word: text::edge_is_word(last, false),
         });
+        true
     }
 
-    fn build(self, ascii: bool) -> Result<Option<Automaton>, DefinitionError> {
+    fn build(self) -> Result<Option<Automaton>, DefinitionError> {
         if self.patterns.is_empty() {
             return Ok(None);
         }
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(ascii)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&self.patterns)
-            .or_else(|_| {
-                // A DFA too large for the automaton's limits: fall back to the contiguous NFA.
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(ascii)
-                    .build(&self.patterns)
-            })
+        let builder = |kind| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .kind(kind)
+                .build(&self.patterns)
+        };
+        // A DFA too large for the automaton's limits falls back to the automatic choice (an NFA).
+        let ac = builder(Some(AhoCorasickKind::DFA))
+            .or_else(|_| builder(None))
             .map_err(|e| DefinitionError::Syntax(format!("dictionary automaton: {e}")))?;
         Ok(Some(Automaton {
             ac,
+            pattern_head: self.pattern_head,
             heads: self.info,
         }))
     }
+}
+
+/// Every spelling of a folded word with each cased non-ASCII letter in lower or upper case (ASCII
+/// case is left to the automaton). None when there would be more than [`MAX_CASE_VARIANTS`].
+fn case_variants(word: &str) -> Option<Vec<String>> {
+    let mut out = vec![String::with_capacity(word.len())];
+    for c in word.chars() {
+        let mut forms = vec![c];
+        if !c.is_ascii() {
+            let mut up = c.to_uppercase();
+            if let (Some(u), None) = (up.next(), up.next())
+                && u != c
+                && u.to_lowercase().eq(std::iter::once(c))
+            {
+                forms.push(u);
+            }
+            if c == 'ß' {
+                forms.push('ẞ');
+            }
+        }
+        if out.len() * forms.len() > MAX_CASE_VARIANTS {
+            return None;
+        }
+        out = out
+            .iter()
+            .flat_map(|s| {
+                forms.iter().map(move |f| {
+                    let mut s = s.clone();
+                    s.push(*f);
+                    s
+                })
+            })
+            .collect();
+    }
+    Some(out)
 }

@@ -20,12 +20,12 @@ pub(super) fn scan(dicts: &Dictionaries, text: &str) -> Scan {
     } else {
         text
     };
-    if let Some(a) = &dicts.ascii {
+    if let Some(a) = &dicts.raw {
         run(a, text.as_bytes(), &mut |term, s, e| {
             record(&mut out, term, s, e)
         });
     }
-    if let Some(a) = &dicts.unicode
+    if let Some(a) = &dicts.folded
         && !text.is_ascii()
     {
         let (folded, map) = text::fold_with_map(text);
@@ -56,7 +56,11 @@ fn record(out: &mut Scan, term: u32, start: usize, end: usize) {
 /// Runs one automaton over `hay` and reports `(term, start, end)` for every whole-word match.
 fn run(a: &Automaton, hay: &[u8], emit: &mut dyn FnMut(u32, usize, usize)) {
     for m in a.ac.find_overlapping_iter(hay) {
-        let Some(head) = a.heads.get(m.pattern().as_usize()) else {
+        let Some(head) = a
+            .pattern_head
+            .get(m.pattern().as_usize())
+            .and_then(|&h| a.heads.get(h as usize))
+        else {
             continue;
         };
         let (start, end) = (m.start(), m.end());
@@ -79,17 +83,21 @@ fn run(a: &Automaton, hay: &[u8], emit: &mut dyn FnMut(u32, usize, usize)) {
 
 /// Matches the remaining words of a phrase from `at` (the end of its first word): each word after a
 /// non-empty whitespace run. Returns the end of the phrase.
-fn follow(hay: &[u8], mut at: usize, rest: &[Box<[u8]>], right_word: bool) -> Option<usize> {
+fn follow(hay: &[u8], mut at: usize, rest: &[Box<str>], right_word: bool) -> Option<usize> {
     for word in rest {
         let next = skip_space(hay, at);
         if next == at {
             return None;
         }
-        let end = next.checked_add(word.len())?;
-        if !hay.get(next..end)?.eq_ignore_ascii_case(word) {
-            return None;
-        }
-        at = end;
+        at = if word.is_ascii() {
+            let end = next.checked_add(word.len())?;
+            if !hay.get(next..end)?.eq_ignore_ascii_case(word.as_bytes()) {
+                return None;
+            }
+            end
+        } else {
+            text::eq_folded(hay, next, word)?
+        };
     }
     if right_word && word_at(hay, at) {
         return None;

@@ -91,6 +91,16 @@ fn unicode_terms_fold_case_and_ascii_terms_stay_fast() {
 }
 
 #[test]
+fn many_cased_letters_use_the_folded_copy() {
+    // Five cased non-ASCII letters: 32 spellings, more than MAX_CASE_VARIANTS.
+    let d = one(&["äöüäö", "ärger ÄRGER", "ǆungla"]);
+    assert_eq!(found(&d, "x ÄöÜäÖ y"), ["ÄöÜäÖ"]);
+    assert_eq!(found(&d, "ÄRGER\närger"), ["ÄRGER\närger"]);
+    assert!(found(&d, "äöüäöx").is_empty());
+    assert_eq!(found(&d, "ǄUNGLA ǅungla"), ["ǄUNGLA"]);
+}
+
+#[test]
 fn counts_per_term_dictionary_and_total() {
     let d = Dictionaries::new(&[
         dict(

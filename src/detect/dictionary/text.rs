@@ -117,6 +117,34 @@ pub(crate) fn fold_with_map(text: &str) -> (Vec<u8>, Vec<u32>) {
     (out, map)
 }
 
+/// Whether the text at byte `at` spells the folded `word` in any case; returns where it ends.
+pub(crate) fn eq_folded(hay: &[u8], mut at: usize, word: &str) -> Option<usize> {
+    let want = word.as_bytes();
+    let mut w = 0;
+    let mut buf = [0u8; 4];
+    while w < want.len() {
+        let b = *hay.get(at)?;
+        if b < 0x80 {
+            if want[w] != b.to_ascii_lowercase() {
+                return None;
+            }
+            w += 1;
+            at += 1;
+            continue;
+        }
+        let c = char_at(hay, at)?;
+        for l in c.to_lowercase() {
+            let enc = l.encode_utf8(&mut buf).as_bytes();
+            if want.get(w..w + enc.len())? != enc {
+                return None;
+            }
+            w += enc.len();
+        }
+        at += c.len_utf8();
+    }
+    Some(at)
+}
+
 /// Maps a span of the folded copy back to the original text: the start maps to the start of its
 /// character, the end to the end of the character holding the span's last byte.
 pub(crate) fn unmap(map: &[u32], start: usize, end: usize, text: &str) -> (usize, usize) {
@@ -235,6 +263,15 @@ mod tests {
         assert_eq!(std::str::from_utf8(&f).unwrap(), "xäö ß");
         assert_eq!(unmap(&map, 1, 5, t), (1, 5));
         assert_eq!(unmap(&map, 6, 8, t), (6, 9));
+    }
+
+    #[test]
+    fn folded_comparison_in_place() {
+        assert_eq!(eq_folded("FÜR den".as_bytes(), 0, "für"), Some(4));
+        assert_eq!(eq_folded("Für".as_bytes(), 0, "für"), Some(4));
+        assert_eq!(eq_folded("fur".as_bytes(), 0, "für"), None);
+        assert_eq!(eq_folded("fü".as_bytes(), 0, "für"), None);
+        assert_eq!(eq_folded("xẞy".as_bytes(), 1, "ß"), Some(4));
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             let _ = std::io::Write::flush(&mut out);
             Ok(code)
         }
+        Command::Edm(e) => match e.command {
+            crate::cli::EdmCommand::Import(args) => edm_import(args),
+        },
         Command::Serve(s) => {
             let mut config = match &s.config {
                 Some(path) => match Config::load(path) {
@@ -100,6 +103,97 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `sluice edm import`: CSV -> index file, with a summary that names no cell value.
+fn edm_import(args: crate::cli::EdmImport) -> anyhow::Result<ExitCode> {
+    use crate::detect::edm::{self, ColumnKind, file};
+    let bad = |msg: String| {
+        eprintln!("sluice edm import: {msg}");
+        Ok(ExitCode::from(2))
+    };
+    let data_dir = match (&args.data_dir, &args.config) {
+        (Some(d), _) => d.clone(),
+        (None, Some(path)) => match Config::load(path) {
+            Ok(c) => c.server.data_dir,
+            Err(e) => return bad(e.to_string()),
+        },
+        (None, None) => {
+            Config::embedded()
+                .context("embedded defaults")?
+                .server
+                .data_dir
+        }
+    };
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if let Err(e) = edm::build::check_name(&name) {
+        return bad(format!("{e} (choose one with --name)"));
+    }
+    let csv = match std::fs::File::open(&args.file) {
+        Ok(f) => std::io::BufReader::new(f),
+        Err(e) => return bad(format!("{}: {e}", args.file.display())),
+    };
+    let key = file::random_key()?;
+    let (index, summary) = match edm::build(&name, csv, key) {
+        Ok(x) => x,
+        Err(e) => return bad(format!("{}: {e}", args.file.display())),
+    };
+    let columns: Vec<String> = summary
+        .columns
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ColumnKind::Text => "text",
+                ColumnKind::Number => "number",
+            };
+            format!("{} ({kind})", c.name)
+        })
+        .collect();
+    println!(
+        "edm index {name}: {} rows, {} columns: {}",
+        summary.rows,
+        columns.len(),
+        columns.join(", ")
+    );
+    if summary.skipped_total > 0 {
+        let lines: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|(line, why)| format!("line {line} ({why})"))
+            .collect();
+        let more = summary.skipped_total - summary.skipped.len() as u64;
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        println!(
+            "rows skipped: {}: {}{more}",
+            summary.skipped_total,
+            lines.join(", ")
+        );
+    }
+    if summary.long_cells > 0 || summary.empty_cells > 0 {
+        println!(
+            "cells not indexed: {} empty, {} too long",
+            summary.empty_cells, summary.long_cells
+        );
+    }
+    let (path, size) = file::write(&data_dir, &index)
+        .with_context(|| format!("writing the index under {}", data_dir.display()))?;
+    println!(
+        "wrote {} ({size} bytes; about {} KiB in memory when loaded)",
+        path.display(),
+        index.memory_bytes().div_ceil(1024)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging() {

@@ -1,5 +1,5 @@
-//! Command-line interface (argh): `serve`, `check-config`, `scan`, `version`, `help`, and the internal
-//! `pdf-text` the server runs as its sandboxed PDF text extractor.
+//! Command-line interface (argh): `serve`, `check-config`, `scan`, `edm import`, `version`, `help`,
+//! and the internal `pdf-text` the server runs as its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
 
@@ -18,6 +18,7 @@ pub enum Command {
     Serve(Serve),
     CheckConfig(CheckConfig),
     Scan(Scan),
+    Edm(Edm),
     Version(Version),
     PdfText(PdfText),
 }
@@ -71,3 +72,35 @@ pub struct Version {}
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "pdf-text")]
 pub struct PdfText {}
+/// Exact data matching: manage EDM indexes.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "edm")]
+pub struct Edm {
+    #[argh(subcommand)]
+    pub command: EdmCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum EdmCommand {
+    Import(EdmImport),
+}
+
+/// Turn a CSV table (header row = column names) into an EDM index of salted hashes under
+/// <data_dir>/edm/<name>.edm; no cell value is kept. Exit 0 when written, 2 on bad input.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "import")]
+pub struct EdmImport {
+    /// data directory (default: server.data_dir of --config, else of the embedded defaults)
+    #[argh(option)]
+    pub data_dir: Option<PathBuf>,
+    /// configuration file whose server.data_dir is used when --data-dir is not given
+    #[argh(option)]
+    pub config: Option<PathBuf>,
+    /// index name, 1-64 of A-Z a-z 0-9 _ - (default: the CSV file name without extension)
+    #[argh(option)]
+    pub name: Option<String>,
+    /// the CSV file
+    #[argh(positional)]
+    pub file: PathBuf,
+}

@@ -4,8 +4,11 @@
 //! Nothing here does I/O or reads the clock; definitions arrive as values and are compiled once at
 //! load. The policy layer combines hits into verdicts.
 
+pub mod dictionary;
+pub mod edm;
 mod engine;
 pub mod keywords;
+pub mod pattern;
 mod registry;
 
 pub use engine::{Engine, regex};

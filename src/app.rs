@@ -64,7 +64,14 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            let scanner = match Scanner::with(&config, &[Detector::AllIdentifiers], pdf) {
+            let library = match library(&config) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("sluice scan: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let scanner = match Scanner::with(&config, &[Detector::AllIdentifiers], pdf, &library) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("sluice scan: {e}");
@@ -257,6 +264,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
                 crate::decompose::pdf_child::ChildPdf::current_exe()
                     .context("finding the sluice executable for PDF text extraction")?,
             ),
+            &library(&config)?,
         )
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?,
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
@@ -322,4 +330,26 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         let _ = w.join();
     }
     result
+}
+
+/// The detector definitions (embedded) and the EDM indexes the policies name, read from
+/// `<data_dir>/edm/`. A missing or corrupt index is an error naming it: a policy is never
+/// half-applied.
+fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
+    let mut library = crate::detect::Library::embedded().map_err(|e| anyhow::anyhow!(e))?;
+    for (_, d) in config.policies.registry().iter() {
+        if let Detector::Edm { index, .. } = d
+            && !library.edm.contains_key(index)
+        {
+            let path = crate::detect::edm::file::index_path(&config.server.data_dir, index);
+            let loaded = crate::detect::edm::file::read(&path).map_err(|e| {
+                anyhow::anyhow!(
+                    "EDM index {index:?} ({}): {e}; create it with `sluice edm import --name {index} FILE.csv`",
+                    path.display()
+                )
+            })?;
+            library.edm.insert(index.clone(), loaded);
+        }
+    }
+    Ok(library)
 }

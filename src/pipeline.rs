@@ -11,6 +11,7 @@ use futures_lite::FutureExt;
 
 use crate::config::{Config, OnFailure};
 use crate::decompose::{Budget, NoBudget};
+use crate::detect::Library;
 use crate::message::{Envelope, MessageId, header};
 use crate::policy::{Decision, Verdict};
 use crate::relay;
@@ -112,9 +113,9 @@ pub enum Inspection {
 
 impl Inspector {
     /// Fails when a detector the policies need cannot be built (a message naming it).
-    pub fn new(config: &Config, pdf: Pdf) -> Result<Inspector, String> {
+    pub fn new(config: &Config, pdf: Pdf, library: &Library) -> Result<Inspector, String> {
         Ok(Inspector {
-            scanner: Arc::new(Scanner::with(config, &[], pdf)?),
+            scanner: Arc::new(Scanner::with(config, &[], pdf, library)?),
             trial_mode: config.server.trial_mode,
             on_failure: config.inspection.on_failure,
             time_budget: config.inspection.time_budget,

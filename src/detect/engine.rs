@@ -1,22 +1,57 @@
-//! The detection engine: compiles the registered detectors once, then scans every text part of a
-//! decomposed message with each of them and collects [`Findings`]. Pure: no I/O, no clock.
+//! The detection engine: compiles the registered detectors once against the definition library,
+//! then scans every text part of a decomposed message and collects [`Findings`]. Pure: no I/O, no
+//! clock. All dictionaries and inline keyword lists share one automaton, so a part is read once for
+//! all of them.
 
-use super::keywords::{Keywords, normalize};
+use std::collections::HashMap;
+
+use super::dictionary::{DictId, Dictionaries, DictionaryDef, Selector, proximity};
+use super::edm;
 use super::registry::{Detector, DetectorId, Findings, Found, Registry};
 use super::{Confidence, Hit, redact};
 
 /// Compiled size limit for one policy regex (keeps a hostile or careless pattern from eating memory).
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
 
+/// What detectors are built from: the definitions (embedded or from a signed update) and the EDM
+/// indexes the policies name.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    pub dictionaries: Vec<DictionaryDef>,
+    pub edm: HashMap<String, edm::Index>,
+}
+
+impl Library {
+    /// The embedded default definitions, no EDM index.
+    pub fn embedded() -> Result<Library, String> {
+        let defs = super::dictionary::Definitions::embedded().map_err(|e| e.to_string())?;
+        Ok(Library {
+            dictionaries: defs.dictionaries,
+            edm: HashMap::new(),
+        })
+    }
+}
+
 enum Compiled {
-    Keywords(Keywords),
+    /// A dictionary (or inline keyword list) of the shared set.
+    Terms(DictId),
+    Near {
+        a: Selector,
+        b: Selector,
+        words: u32,
+    },
     Regex(regex::Regex),
+    Edm(edm::MatchParams, String),
     Nothing,
 }
 
 /// Every detector the policies need, ready to scan.
 pub struct Engine {
     detectors: Vec<(DetectorId, String, Compiled)>,
+    terms: Dictionaries,
+    /// Whether any detector needs the term scan.
+    uses_terms: bool,
+    edm: HashMap<String, edm::Index>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -27,42 +62,140 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Builds the one term set: the library's dictionaries first, then inline lists and bare `near`
+/// terms as dictionaries of their own.
+struct TermSet {
+    defs: Vec<DictionaryDef>,
+}
+
+impl TermSet {
+    fn inline(&mut self, terms: Vec<String>) -> String {
+        let name = format!("policy-terms-{}", self.defs.len());
+        self.defs.push(DictionaryDef {
+            name: name.clone(),
+            description: String::new(),
+            terms,
+        });
+        name
+    }
+}
+
 impl Engine {
     /// Compiles what `registry` lists. Fails with a message naming the detector that cannot be built.
-    pub fn new(registry: &Registry) -> Result<Engine, String> {
+    pub fn new(registry: &Registry, library: &Library) -> Result<Engine, String> {
+        let mut set = TermSet {
+            defs: library.dictionaries.clone(),
+        };
+        // First pass: names in the term set for every dictionary-based detector.
+        enum Plan {
+            Terms(String),
+            Near(String, String, u32),
+            Other,
+        }
+        let mut plans = Vec::new();
+        for (_, d) in registry.iter() {
+            let operand = |set: &mut TermSet, t: &str| match t.strip_prefix("dictionary:") {
+                Some(name) => name.to_string(),
+                None => set.inline(vec![t.to_string()]),
+            };
+            plans.push(match d {
+                Detector::Dictionary(name) => Plan::Terms(name.clone()),
+                Detector::Keywords(words) => Plan::Terms(set.inline(words.clone())),
+                Detector::Near { a, b, words } => {
+                    let a = operand(&mut set, a);
+                    let b = operand(&mut set, b);
+                    Plan::Near(a, b, *words)
+                }
+                _ => Plan::Other,
+            });
+        }
+        let terms = Dictionaries::new(&set.defs).map_err(|e| e.to_string())?;
+        let find = |name: &str| {
+            terms
+                .dictionary(name)
+                .ok_or_else(|| format!("no dictionary named {name:?} in the definitions"))
+        };
         let mut detectors = Vec::new();
-        for (id, d) in registry.iter() {
-            let compiled = match d {
-                Detector::Keywords(words) => Compiled::Keywords(Keywords::new(words)?),
-                Detector::Regex(pattern) => Compiled::Regex(regex(pattern)?),
+        let mut uses_terms = false;
+        for ((id, d), plan) in registry.iter().zip(plans) {
+            let compiled = match (d, plan) {
+                (_, Plan::Terms(name)) => {
+                    uses_terms = true;
+                    Compiled::Terms(find(&name)?)
+                }
+                (_, Plan::Near(a, b, words)) => {
+                    uses_terms = true;
+                    Compiled::Near {
+                        a: Selector::Dictionary(find(&a)?),
+                        b: Selector::Dictionary(find(&b)?),
+                        words,
+                    }
+                }
+                (Detector::Regex(pattern), _) => Compiled::Regex(regex(pattern)?),
+                (Detector::Edm { index, columns }, _) => {
+                    if !library.edm.contains_key(index) {
+                        return Err(format!(
+                            "EDM index {index:?} is not loaded (create it with `sluice edm import --name {index} FILE.csv`)"
+                        ));
+                    }
+                    Compiled::Edm(
+                        edm::MatchParams {
+                            min_columns: *columns as usize,
+                            ..edm::MatchParams::default()
+                        },
+                        index.clone(),
+                    )
+                }
                 // MERGE: the identifier module replaces this.
-                Detector::AllIdentifiers => Compiled::Nothing,
-                other => return Err(format!("detector {} is not available", other.label())),
+                (Detector::AllIdentifiers, _) => Compiled::Nothing,
+                (other, _) => return Err(format!("detector {} is not available", other.label())),
             };
             detectors.push((id, d.label(), compiled));
         }
-        Ok(Engine { detectors })
+        Ok(Engine {
+            detectors,
+            terms,
+            uses_terms,
+            edm: library.edm.clone(),
+        })
     }
 
     /// Scans each text part with every detector. `parts[i]` is the text of decomposed part `i`.
     pub fn scan(&self, parts: &[&str]) -> Findings {
         let mut findings = Findings::new(self.detectors.len());
-        let needs_normalized = self
-            .detectors
-            .iter()
-            .any(|(_, _, c)| matches!(c, Compiled::Keywords(_)));
         let mut hits = Vec::new();
         for (part, text) in parts.iter().enumerate() {
-            let normalized = needs_normalized.then(|| normalize(text));
+            if text.is_empty() {
+                continue;
+            }
+            let term_scan = self.uses_terms.then(|| self.terms.scan(text));
             for (id, label, compiled) in &self.detectors {
                 hits.clear();
                 match compiled {
-                    Compiled::Keywords(k) => {
-                        if let Some(n) = &normalized {
-                            k.hits(n, label, &mut hits);
+                    Compiled::Nothing => {}
+                    Compiled::Terms(dict) => {
+                        if let Some(s) = &term_scan {
+                            for mut h in self.terms.hits(s, *dict) {
+                                h.detector = label.clone();
+                                hits.push(h);
+                            }
                         }
                     }
-                    Compiled::Nothing => {}
+                    Compiled::Near { a, b, words } => {
+                        if let Some(s) = &term_scan {
+                            let (sa, sb) = (s.spans(*a, &self.terms), s.spans(*b, &self.terms));
+                            if let Some((x, y)) = proximity::within(text, &sa, &sb, *words) {
+                                let (start, end) = (x.0.min(y.0), x.1.max(y.1));
+                                hits.push(Hit {
+                                    detector: label.clone(),
+                                    start,
+                                    end,
+                                    confidence: Confidence::High,
+                                    redacted: format!("within {words} words"),
+                                });
+                            }
+                        }
+                    }
                     Compiled::Regex(r) => {
                         for m in r.find_iter(text) {
                             hits.push(Hit {
@@ -72,6 +205,13 @@ impl Engine {
                                 confidence: Confidence::High,
                                 redacted: redact(m.as_str()),
                             });
+                        }
+                    }
+                    Compiled::Edm(params, name) => {
+                        if let Some(index) = self.edm.get(name) {
+                            for h in edm::matcher::find(index, text, *params) {
+                                hits.push(h.to_hit(index));
+                            }
                         }
                     }
                 }
@@ -101,18 +241,23 @@ pub fn regex(pattern: &str) -> Result<regex::Regex, String> {
 mod tests {
     use super::*;
 
+    fn engine(r: &Registry) -> Engine {
+        Engine::new(r, &Library::embedded().unwrap()).unwrap()
+    }
+
     #[test]
     fn keywords_and_regexes_report_per_part_with_redacted_evidence() {
         let mut r = Registry::default();
         let k = r.register(Detector::Keywords(vec!["secret".into()]));
         let x = r.register(Detector::Regex(r"EMP-\d{6}".into()));
-        let e = Engine::new(&r).unwrap();
+        let e = engine(&r);
         let f = e.scan(&[
             "A SECRET plan",
             "badge EMP-123456 and EMP-654321, secretary",
         ]);
         let parts: Vec<usize> = f.of(k).iter().map(|f| f.part).collect();
         assert_eq!(parts, [0]);
+        assert_eq!(f.of(k)[0].hit.detector, "keywords");
         let ev: Vec<&str> = f.of(x).iter().map(|f| f.hit.redacted.as_str()).collect();
         assert_eq!(ev.len(), 2);
         assert!(
@@ -122,9 +267,51 @@ mod tests {
     }
 
     #[test]
-    fn unknown_detectors_and_bad_regexes_are_refused() {
+    fn dictionaries_and_proximity_share_one_term_scan() {
+        let mut r = Registry::default();
+        let d = r.register(Detector::Dictionary("confidential-en".into()));
+        let n = r.register(Detector::Near {
+            a: "merger".into(),
+            b: "dictionary:confidential-en".into(),
+            words: 3,
+        });
+        let e = engine(&r);
+        let f = e.scan(&[
+            "The merger plan is strictly\r\nconfidential.",
+            "merger talk, and far far far far away: confidential",
+        ]);
+        assert_eq!(
+            f.of(d).len(),
+            3,
+            "phrase and word in part 0, word in part 1"
+        );
+        assert_eq!(f.of(d)[0].hit.detector, "dictionary:confidential-en");
+        let near: Vec<usize> = f.of(n).iter().map(|x| x.part).collect();
+        assert_eq!(near, [0]);
+    }
+
+    #[test]
+    fn unknown_dictionaries_missing_edm_indexes_and_bad_regexes_are_refused() {
+        let lib = Library::embedded().unwrap();
         let mut r = Registry::default();
         r.register(Detector::Regex("(".into()));
-        assert!(Engine::new(&r).unwrap_err().contains("invalid regex"));
+        assert!(Engine::new(&r, &lib).unwrap_err().contains("invalid regex"));
+        let mut r = Registry::default();
+        r.register(Detector::Dictionary("nope".into()));
+        assert!(
+            Engine::new(&r, &lib)
+                .unwrap_err()
+                .contains("no dictionary named")
+        );
+        let mut r = Registry::default();
+        r.register(Detector::Edm {
+            index: "customers".into(),
+            columns: 2,
+        });
+        assert!(
+            Engine::new(&r, &lib)
+                .unwrap_err()
+                .contains("sluice edm import")
+        );
     }
 }

@@ -7,11 +7,10 @@
 pub mod dictionary;
 pub mod edm;
 mod engine;
-pub mod keywords;
 pub mod pattern;
 mod registry;
 
-pub use engine::{Engine, regex};
+pub use engine::{Engine, Library, regex};
 pub use registry::{Breadth, Detector, DetectorId, Findings, Found, Registry};
 
 /// How sure a detector is that a hit is what it says (Google DLP's likelihood scale, shortened).
@@ -62,9 +61,11 @@ pub fn identifier_names() -> Vec<String> {
     .to_vec()
 }
 
-/// The keyword dictionaries the definitions provide.
+/// The keyword dictionaries the embedded definitions provide.
 pub fn dictionary_names() -> Vec<String> {
-    Vec::new()
+    dictionary::Definitions::embedded()
+        .map(|d| d.dictionaries.into_iter().map(|d| d.name).collect())
+        .unwrap_or_default()
 }
 
 /// The true file types decomposition recognises (by magic bytes), as written in file rules.

@@ -35,6 +35,7 @@ fn inspector(extra: &str) -> Inspector {
     Inspector::new(
         &Config::parse(&format!("{extra}\n{POLICIES}"), "t").unwrap(),
         std::sync::Arc::new(crate::decompose::NoPdf),
+        &crate::detect::Library::embedded().unwrap(),
     )
     .unwrap()
 }

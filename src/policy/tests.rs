@@ -103,7 +103,11 @@ trait Evaluate {
 
 impl Evaluate for Policies {
     fn evaluate_text(&self, env: &Envelope, content: &Content) -> Verdict {
-        let engine = Engine::new(self.registry()).unwrap();
+        let engine = Engine::new(
+            self.registry(),
+            &crate::detect::Library::embedded().unwrap(),
+        )
+        .unwrap();
         let findings = engine.scan(&[&content.0, &content.1]);
         let facts = Facts {
             envelope: env,

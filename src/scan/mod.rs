@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::decompose::{self, Anomaly, Budget, Limits, Location, NoPdf, PdfText};
-use crate::detect::{Detector, Engine, Findings, Registry};
+use crate::detect::{Detector, Engine, Findings, Library, Registry};
 use crate::message::{Envelope, header};
 use crate::policy::{Direction, Facts, FileFacts, Policies, Scope, Verdict};
 
@@ -50,20 +50,26 @@ pub struct Report {
 }
 
 impl Scanner {
-    /// A scanner for the configured policies; PDFs are typed but not read (see [`Scanner::with`]).
+    /// A scanner for the configured policies with the embedded definitions; PDFs are typed but not
+    /// read (see [`Scanner::with`]).
     pub fn new(config: &Config) -> Result<Scanner, String> {
-        Scanner::with(config, &[], Arc::new(NoPdf))
+        Scanner::with(config, &[], Arc::new(NoPdf), &Library::embedded()?)
     }
 
-    /// Also runs `extra` detectors, whose findings no policy looks at (for `sluice scan`), and reads
-    /// PDF text with `pdf`.
-    pub fn with(config: &Config, extra: &[Detector], pdf: Pdf) -> Result<Scanner, String> {
+    /// Also runs `extra` detectors, whose findings no policy looks at (for `sluice scan`), reads
+    /// PDF text with `pdf`, and builds detectors from `library`.
+    pub fn with(
+        config: &Config,
+        extra: &[Detector],
+        pdf: Pdf,
+        library: &Library,
+    ) -> Result<Scanner, String> {
         let policies = config.policies.clone();
         let mut registry = policies.registry().clone();
         for d in extra {
             registry.register(d.clone());
         }
-        let engine = Engine::new(&registry)?;
+        let engine = Engine::new(&registry, library)?;
         let needs_headers = policies.uses_headers();
         let limits = Limits {
             max_text_bytes: config.inspection.max_scan_bytes as u64,

@@ -294,3 +294,11 @@ fn bad_conditions_are_refused_with_their_place() {
         err("[inspection]\ninternal_domains = [\"not a domain\"]\n").contains("not a domain name")
     );
 }
+
+#[test]
+fn the_shipped_default_policy_set_loads() {
+    let text = include_str!("../../assets/policies/default.toml");
+    let c = Config::parse(text, "assets/policies/default.toml").unwrap();
+    assert_eq!(c.policies.len(), 8);
+    assert!(c.policies.iter().all(|p| p.enabled && !p.rules.is_empty()));
+}

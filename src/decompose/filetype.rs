@@ -114,7 +114,8 @@ impl FileType {
     }
 }
 
-const ALL: [FileType; 28] = [
+/// Every type, in a stable order.
+pub const ALL: [FileType; 28] = [
     FileType::Text,
     FileType::Html,
     FileType::Rtf,

@@ -36,7 +36,7 @@ mod tests;
 use std::fmt;
 
 pub use content::{Content, content};
-pub use filetype::FileType;
+pub use filetype::{ALL as ALL_FILE_TYPES, FileType};
 pub use limits::{
     Budget, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES_PER_CONTAINER, DEFAULT_MAX_ENTRIES_TOTAL,
     DEFAULT_MAX_EXTRACTED_BYTES, DEFAULT_MAX_PARTS, DEFAULT_MAX_RATIO, DEFAULT_MAX_TEXT_BYTES,

@@ -70,11 +70,10 @@ pub fn dictionary_names() -> Vec<String> {
 
 /// The true file types decomposition recognises (by magic bytes), as written in file rules.
 pub fn file_type_names() -> Vec<&'static str> {
-    vec![
-        "text", "html", "pdf", "rtf", "zip", "gzip", "tar", "7z", "rar", "docx", "xlsx", "pptx",
-        "odt", "ods", "odp", "ole2", "exe", "elf", "macho", "png", "jpeg", "gif", "bmp", "tiff",
-        "webp", "mp3", "mp4", "eml", "unknown",
-    ]
+    crate::decompose::ALL_FILE_TYPES
+        .iter()
+        .map(|t| t.name())
+        .collect()
 }
 
 /// Evidence that may be shown for a matched value: its first and last two characters at most, every

@@ -38,6 +38,10 @@ const USAGE: &str = "cargo bench --bench load -- [options]
   --action A            policy action: block or modify (default block; the load never matches);
                         none: Sluice without any policy (diagnostics only, not the target setup)
   --charset NAME        charset parameter of the generated text/plain message (default us-ascii)
+  --policies FILE       run Sluice with this policy set instead of the keyword policy (full detection:
+                        assets/policies/default.toml)
+  --attachments         multipart messages: a text body, a .docx and a .zip holding a .txt (base64),
+                        --size bytes in all
   --sluice PATH         the sluice binary (default: the one cargo built for this bench, target/release/sluice)
   --log LEVEL           SLUICE_LOG for the Sluice process (default info: one line per relayed message)
   --hold S              keep Sluice running S seconds after the throughput rounds under a steady load
@@ -57,6 +61,8 @@ struct Opts {
     postfix_messages: Option<usize>,
     action: String,
     charset: String,
+    policies: Option<PathBuf>,
+    attachments: bool,
     sluice: PathBuf,
     log: String,
     hold: f64,
@@ -78,6 +84,8 @@ fn parse_opts() -> Result<Opts, String> {
         idle: 1000,
         postfix_messages: None,
         action: "block".into(),
+        policies: None,
+        attachments: false,
         charset: "us-ascii".into(),
         sluice: PathBuf::from(env!("CARGO_BIN_EXE_sluice")),
         log: "info".into(),
@@ -108,6 +116,8 @@ fn parse_opts() -> Result<Opts, String> {
             }
             "--action" => o.action = val("--action")?,
             "--charset" => o.charset = val("--charset")?,
+            "--policies" => o.policies = Some(PathBuf::from(val("--policies")?)),
+            "--attachments" => o.attachments = true,
             "--sluice" => o.sluice = PathBuf::from(val("--sluice")?),
             "--log" => o.log = val("--log")?,
             "--hold" => o.hold = num("--hold", val("--hold")?)?,
@@ -307,7 +317,11 @@ fn measured(sink: &SmtpSink, sluice: Option<&Sluice>, s: &LoadSpec) -> (LoadResu
 fn run(o: &Opts) -> Result<(), String> {
     let nofile = support::raise_nofile();
     let started = Instant::now();
-    let (_msg, wire) = client::make_message(o.size, &o.charset);
+    let (_msg, wire) = if o.attachments {
+        client::make_attached_message(o.size)
+    } else {
+        client::make_message(o.size, &o.charset)
+    };
     let wire = Arc::new(wire);
     let noise_start = machine_noise();
     eprintln!("[load] before start: {noise_start}");
@@ -321,7 +335,12 @@ fn run(o: &Opts) -> Result<(), String> {
     let sink = SmtpSink::start()?;
     eprintln!("[load] sink: {} (pid {})", sink.command, sink.pid());
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], support::free_port()));
-    let config = procs::sluice_config(listen, sink.addr, o.idle + 64, &o.action);
+    let mut config = procs::sluice_config(listen, sink.addr, o.idle + 64, &o.action);
+    if let Some(set) = &o.policies {
+        let text = std::fs::read_to_string(set)
+            .unwrap_or_else(|e| panic!("--policies {}: {e}", set.display()));
+        config = procs::sluice_config(listen, sink.addr, o.idle + 64, "none") + "\n" + &text;
+    }
     let mut sluice = Sluice::start(&o.sluice, listen, &config, &o.log)?;
     eprintln!(
         "[load] sluice {} listening on {} (pid {}), forwarding to {}",

@@ -1,11 +1,13 @@
 //! Dictionary scanning throughput: 1 MB of generated plain text against a 1,000-term dictionary
 //! (single words and phrases), plus the embedded default dictionaries on the same text and on
-//! German text (exercising the case-folded path for non-ASCII terms). Reports MB/s per core.
+//! German text (non-ASCII first words). Reports MB/s per core. Also the EDM matcher: a
+//! 100,000-row, 4-column table against the same English text with a few planted rows.
 //!
 //!     cargo bench --bench dictionary
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice::detect::dictionary::{Dictionaries, DictionaryDef};
+use sluice::detect::edm;
 
 /// A small deterministic generator (xorshift), so every run scans the same text.
 struct Rng(u64);
@@ -184,6 +186,49 @@ fn bench(c: &mut Criterion) {
     });
     g.throughput(Throughput::Bytes(german.len() as u64));
     g.bench_function("defaults_german_1MB", |b| b.iter(|| defaults.scan(&german)));
+    g.finish();
+
+    // EDM: 100,000 rows of name, surname, account number, city.
+    let mut csv = String::from("first_name,last_name,account,city\n");
+    let mut rng = Rng(5);
+    let cities = ["London", "Paris", "Berlin", "Madrid", "Rome"];
+    let name = |rng: &mut Rng| -> String {
+        let n = 4 + (rng.next() % 5) as usize;
+        (0..n)
+            .map(|i| {
+                let c = (b'a' + (rng.next() % 26) as u8) as char;
+                if i == 0 { c.to_ascii_uppercase() } else { c }
+            })
+            .collect()
+    };
+    let mut planted_rows = Vec::new();
+    for i in 0..100_000u64 {
+        let (f, l) = (name(&mut rng), name(&mut rng));
+        let acct = format!("{:04}-{:06}", rng.next() % 10_000, 100_000 + i);
+        if i % 20_000 == 0 {
+            planted_rows.push(format!("{f} {l}, account {acct}"));
+        }
+        csv.push_str(&format!("{f},{l},{acct},{}\n", cities[(i % 5) as usize]));
+    }
+    let (index, _) = edm::build("bench", csv.as_bytes(), [9; edm::KEY_BYTES]).expect("edm index");
+    let mut text = english.clone();
+    for p in &planted_rows {
+        text.push_str(p);
+        text.push_str(" London\r\n");
+    }
+    let params = edm::MatchParams::default();
+    eprintln!(
+        "edm: {} rows, ~{} MB in memory, {} rows found",
+        index.rows(),
+        index.memory_bytes() / 1_000_000,
+        edm::matcher::find(&index, &text, params).len()
+    );
+    let mut g = c.benchmark_group("edm");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("100k_rows_english_1MB", |b| {
+        b.iter(|| edm::matcher::find(&index, &text, params))
+    });
     g.finish();
 }
 

@@ -15,6 +15,8 @@
 //! Limitation: one text occurrence can count for two columns of a row when both hold the same
 //! value (first name = last name).
 
+use std::collections::HashMap;
+
 use super::normalize::{DOMAIN_NUMBER, DOMAIN_TEXT, NUMBER_SEPARATORS};
 use super::{ColumnKind, Index};
 use crate::detect::dictionary::text::{fold, tokens};
@@ -34,6 +36,8 @@ pub const MAX_ROW_OCCURRENCES: usize = 256;
 pub const MAX_NUMBER_GROUPS: usize = 6;
 /// Most digits in one number candidate.
 pub const MAX_NUMBER_DIGITS: usize = 32;
+/// Most distinct words whose hash is remembered per text.
+pub const MAX_CACHED_WORDS: usize = 65_536;
 /// Most text candidates found in the index kept per text.
 pub const MAX_CANDIDATES: usize = 1_000_000;
 
@@ -212,12 +216,33 @@ fn candidates(index: &Index, text: &str, toks: &[(usize, usize)]) -> Vec<Cand> {
         }
     };
     if has(ColumnKind::Text) {
+        // Words repeat: each distinct spelling is hashed and looked up once per text.
+        let mut seen: HashMap<&str, (u64, bool, bool)> = HashMap::new();
         for i in 0..toks.len() {
-            buf.clear();
-            push_folded(&mut buf, &text[toks[i].0..toks[i].1]);
-            let h = index.hash(DOMAIN_TEXT, buf.as_bytes(), &mut scratch);
-            push(&mut out, h, i, i);
-            if index.max_tokens > 1 && index.is_head(h) {
+            let word = &text[toks[i].0..toks[i].1];
+            let (h, found, head) = match seen.get(word) {
+                Some(&v) => v,
+                None => {
+                    buf.clear();
+                    push_folded(&mut buf, word);
+                    let h = index.hash(DOMAIN_TEXT, buf.as_bytes(), &mut scratch);
+                    let v = (
+                        h,
+                        !index.lookup(h).is_empty(),
+                        index.max_tokens > 1 && index.is_head(h),
+                    );
+                    if seen.len() < MAX_CACHED_WORDS {
+                        seen.insert(word, v);
+                    }
+                    v
+                }
+            };
+            if found {
+                push(&mut out, h, i, i);
+            }
+            if head {
+                buf.clear();
+                push_folded(&mut buf, word);
                 for j in i + 1..toks.len().min(i + index.max_tokens) {
                     buf.push(' ');
                     push_folded(&mut buf, &text[toks[j].0..toks[j].1]);

@@ -1,5 +1,5 @@
-//! Replays the committed seed corpus of the `smtp_session` fuzz target (tests/fuzz/) under `cargo test`,
-//! so every input the fuzzer was seeded with (and every crash it found, once added) stays a regression test.
+//! Replays the committed seed corpora of the fuzz targets (tests/fuzz/) under `cargo test`, so every
+//! input the fuzzer was seeded with (and every crash it found, once added) stays a regression test.
 
 use std::path::Path;
 
@@ -28,4 +28,43 @@ fn corpus_smuggling_seed_yields_exactly_one_message() {
         "the smuggled MAIL must stay message content"
     );
     assert!(String::from_utf8_lossy(&messages[0].1).contains("MAIL FROM:<evil@x>"));
+}
+
+/// Runs `target` on every seed of `tests/fuzz/corpus/<name>`; returns how many there were.
+fn replay(name: &str, target: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz/corpus")
+        .join(name);
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        let data = std::fs::read(&path).expect("read seed");
+        target(&data);
+        count += 1;
+    }
+    count
+}
+
+#[test]
+fn decompose_mime_corpus_replays_without_panics() {
+    let n = replay("decompose_mime", sluice::decompose::fuzz::mime);
+    assert!(n >= 10, "corpus has only {n} seeds");
+}
+
+#[test]
+fn decompose_zip_corpus_replays_without_panics() {
+    let n = replay("decompose_zip", sluice::decompose::fuzz::zip);
+    assert!(n >= 13, "corpus has only {n} seeds");
+}
+
+#[test]
+fn decompose_ooxml_corpus_replays_without_panics() {
+    let n = replay("decompose_ooxml", sluice::decompose::fuzz::ooxml);
+    assert!(n >= 6, "corpus has only {n} seeds");
+}
+
+#[test]
+fn decompose_pdf_corpus_replays_without_panics() {
+    let n = replay("decompose_pdf", sluice::decompose::fuzz::pdf);
+    assert!(n >= 5, "corpus has only {n} seeds");
 }

@@ -24,16 +24,19 @@ impl Walker<'_> {
             }
         };
         let mimetype = self.small_entry(&mut archive, "mimetype", path);
-        let kind = office::classify(archive.file_names().flatten_names(), mimetype.as_deref());
+        let names: Vec<String> = archive
+            .file_names()
+            .flatten()
+            .map(std::borrow::Cow::into_owned)
+            .collect();
+        let kind = office::classify(names.iter().map(String::as_str), mimetype.as_deref());
+        drop(names);
         if let Some(kind) = kind
             && let Some(meta) = self.file_meta_mut(index)
         {
             meta.true_type = kind;
         }
         let kind = kind.unwrap_or(FileType::Zip);
-        if kind != FileType::Zip && depth >= self.limits.max_depth {
-            // The package's own text is read, embedded files are not.
-        }
         let mut opened = 0u32;
         for i in 0..archive.len() {
             if !self.in_time(path) {
@@ -298,22 +301,6 @@ enum Wanted {
     /// Office XML: add its text to the package's part.
     Text,
     Skip,
-}
-
-/// Entry names as `&str`, skipping names that are not valid text.
-trait FlattenNames<'a> {
-    fn flatten_names(self) -> impl Iterator<Item = &'a str>;
-}
-
-impl<'a, I: Iterator<Item = zip::result::ZipResult<std::borrow::Cow<'a, str>>>> FlattenNames<'a>
-    for I
-{
-    fn flatten_names(self) -> impl Iterator<Item = &'a str> {
-        self.filter_map(|n| match n {
-            Ok(std::borrow::Cow::Borrowed(s)) => Some(s),
-            _ => None,
-        })
-    }
 }
 
 /// Encryption of files whose content is not opened: 7z (AES coder in the header), rar (encrypted

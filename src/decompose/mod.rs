@@ -20,6 +20,8 @@ mod archive;
 mod content;
 mod defuse;
 mod filetype;
+#[doc(hidden)]
+pub mod fuzz;
 mod html;
 mod limits;
 mod mime;
@@ -157,5 +159,20 @@ pub fn decompose(
 ) -> Decomposed {
     let mut w = walk::Walker::new(limits, pdf, budget);
     w.message(raw_message, None, 0);
+    w.finish()
+}
+
+/// Decomposes one file outside any message (an attachment saved to disk, a fuzz input): its
+/// part is at `Location::Attachment(name)`, or `file` when unnamed.
+pub fn decompose_file(
+    data: &[u8],
+    name: Option<&str>,
+    limits: &Limits,
+    pdf: &dyn PdfText,
+    budget: &dyn Budget,
+) -> Decomposed {
+    let mut w = walk::Walker::new(limits, pdf, budget);
+    let path = walk::segment(name.unwrap_or("file"));
+    w.file(data, name.map(str::to_string), None, &path, 1);
     w.finish()
 }

@@ -156,11 +156,16 @@ impl PdfText for ChildPdf {
         let _ = writer.join();
         // The child has exited, so its stdout is closed and the reader ends.
         let out = reader.join().unwrap_or_default();
-        match status.code() {
-            Some(0) => Ok(String::from_utf8_lossy(&out).into_owned()),
-            Some(c) if c == i32::from(EXIT_MALFORMED) => Err(PdfError::Malformed),
-            _ => Err(PdfError::Crashed),
-        }
+        outcome(status.code(), &out)
+    }
+}
+
+/// What a child's exit code (`None`: killed by a signal) and output mean.
+pub(crate) fn outcome(code: Option<i32>, out: &[u8]) -> Result<String, PdfError> {
+    match code {
+        Some(0) => Ok(String::from_utf8_lossy(out).into_owned()),
+        Some(c) if c == i32::from(EXIT_MALFORMED) => Err(PdfError::Malformed),
+        _ => Err(PdfError::Crashed),
     }
 }
 

@@ -4,6 +4,8 @@
 //! Nothing here does I/O or reads the clock; definitions arrive as values and are compiled once at
 //! load. The policy layer combines hits into verdicts.
 
+pub mod identifier;
+
 /// How sure a detector is that a hit is what it says (Google DLP's likelihood scale, shortened).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Confidence {

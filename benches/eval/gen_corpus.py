@@ -65,6 +65,13 @@ CHARSETS = ["utf-8", "utf-8", "iso-8859-1", "windows-1252"]
 BASE_DATE = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 
 
+# Types whose values are indistinguishable from other numbers or words without a context word: a
+# bare 9-digit number is no more a routing number than an order number, and an 8-letter upper-case
+# word is no more a BIC than a product code. Real mail names them ("routing number", "BIC"), and
+# so does the corpus; every other type is planted without context about 30% of the time.
+NEEDS_CONTEXT = {"AWS_SECRET_KEY", "US_BANK_ROUTING", "SWIFT_BIC"}
+
+
 class Slot:
     """One place a value can be written: its part kind, scan-format location and content."""
 
@@ -122,7 +129,7 @@ class Composer:
                 slots[kind] = Slot(kind, loc)
         return shape, attachments, slots
 
-    def pick_slot(self, slots, allowed):
+    def pick_slot(self, slots, allowed):  # noqa: D102
         keys = [k for k in slots if allowed(k)]
         weights = [10 if k == "subject" else 35 if k == "body" else 55 / max(1, len(slots) - 2) for k in keys]
         return self.rng.choices(keys, weights)[0]
@@ -134,8 +141,12 @@ class Composer:
             kind = self.rng.choices(self.types, self.weights)[0]
             if kind == "PRIVATE_KEY" and "PRIVATE_KEY" in seen:
                 continue  # one key per message: the scorer matches private keys per message
-            context = self.rng.random() < 0.7 or kind == "AWS_SECRET_KEY"
+            context = self.rng.random() < 0.7 or kind in NEEDS_CONTEXT
             value = self.values.positive(kind, context)
+            if not context and kind == "US_SSN" and value.isdigit():
+                # An undelimited 9-digit number is an SSN only by its context (it is just as
+                # likely a routing, order or account number): plant it with context, as mail has it.
+                context = True
             key = (kind, value)
             if key in seen:
                 continue
@@ -152,7 +163,11 @@ class Composer:
             slot_key = self.pick_slot(slots, lambda k: kind != "public_key_pem" or k in PRE_SLOTS or k == "body")
             slot = slots[slot_key]
             hard = self.rng.random() < 0.5
-            if slot_key == "subject":
+            if slot_key == "subject" and kind == "version_ipv4_like":
+                # A dotted quad alone in a subject is an IP address to any reader: a version
+                # decoy says "version" there too.
+                sentence = self.fill(self.rng.choice(P.DECOY_SUBJECT_VERSION), value)
+            elif slot_key == "subject":
                 sentence = self.fill(self.rng.choice(P.DECOY_SUBJECT), value)
             else:
                 sentence = self.fill(self.rng.choice(P.DECOY_PROSE[kind][0 if hard else 1]), value)

@@ -144,6 +144,7 @@ DECOY_FIELD = {
     "public_key_pem": "Public key",
 }
 DECOY_SUBJECT = ["Order {v}", "Re: invoice {v}", "{v} update", "Ticket {v}"]
+DECOY_SUBJECT_VERSION = ["Version {v} released", "Upgrade to version {v}", "Firmware {v} update"]
 
 GREETINGS = ["Hi {first},", "Hello {first},", "Dear {name},", "{first},", "Good morning {first},"]
 CLOSINGS = ["Best regards,\n{name}\n{company}", "Thanks,\n{first}", "Kind regards,\n{name}",

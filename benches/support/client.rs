@@ -122,7 +122,10 @@ pub fn make_attached_message(size: usize) -> (Vec<u8>, Vec<u8>) {
     use std::io::Write;
     let text = |n: usize| -> String {
         let (m, _) = make_message(n.max(400), "us-ascii");
-        let body_at = m.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |p| p + 4);
+        let body_at = m
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |p| p + 4);
         String::from_utf8_lossy(&m[body_at..]).into_owned()
     };
     let zip_of = |entries: &[(&str, String)]| -> Vec<u8> {

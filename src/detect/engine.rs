@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use super::dictionary::{DictId, Dictionaries, DictionaryDef, Selector, proximity};
 use super::edm;
-use super::registry::{Detector, DetectorId, Findings, Found, Registry};
+use super::identifier::{self, Identifiers};
+use super::registry::{Breadth, Detector, DetectorId, Findings, Found, Registry};
 use super::{Confidence, Hit, redact};
 
 /// Compiled size limit for one policy regex (keeps a hostile or careless pattern from eating memory).
@@ -15,10 +16,21 @@ const REGEX_SIZE_LIMIT: usize = 4 << 20;
 
 /// What detectors are built from: the definitions (embedded or from a signed update) and the EDM
 /// indexes the policies name.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct Library {
+    pub identifiers: Identifiers,
     pub dictionaries: Vec<DictionaryDef>,
     pub edm: HashMap<String, edm::Index>,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library")
+            .field("identifiers", &self.identifiers.names().count())
+            .field("dictionaries", &self.dictionaries.len())
+            .field("edm", &self.edm.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Library {
@@ -26,6 +38,7 @@ impl Library {
     pub fn embedded() -> Result<Library, String> {
         let defs = super::dictionary::Definitions::embedded().map_err(|e| e.to_string())?;
         Ok(Library {
+            identifiers: Identifiers::embedded(),
             dictionaries: defs.dictionaries,
             edm: HashMap::new(),
         })
@@ -42,12 +55,24 @@ enum Compiled {
     },
     Regex(regex::Regex),
     Edm(edm::MatchParams, String),
-    Nothing,
+    /// Found by the identifier passes (see `Engine::identifier_passes`).
+    Identifier,
+}
+
+/// One pass of the identifier scanner: the identifiers asked for at one breadth (or all at their
+/// configured breadths), and where their hits go.
+struct IdentifierPass {
+    select: Option<Vec<(String, identifier::Breadth)>>,
+    /// Identifier name -> detector (for `select`), or the one detector taking every hit (`None`).
+    targets: Vec<(String, DetectorId)>,
+    all: Option<DetectorId>,
 }
 
 /// Every detector the policies need, ready to scan.
 pub struct Engine {
     detectors: Vec<(DetectorId, String, Compiled)>,
+    identifiers: Identifiers,
+    identifier_passes: Vec<IdentifierPass>,
     terms: Dictionaries,
     /// Whether any detector needs the term scan.
     uses_terms: bool,
@@ -116,6 +141,7 @@ impl Engine {
                 .ok_or_else(|| format!("no dictionary named {name:?} in the definitions"))
         };
         let mut detectors = Vec::new();
+        let mut passes: Vec<IdentifierPass> = Vec::new();
         let mut uses_terms = false;
         for ((id, d), plan) in registry.iter().zip(plans) {
             let compiled = match (d, plan) {
@@ -146,14 +172,55 @@ impl Engine {
                         index.clone(),
                     )
                 }
-                // MERGE: the identifier module replaces this.
-                (Detector::AllIdentifiers, _) => Compiled::Nothing,
+                (Detector::AllIdentifiers, _) => {
+                    passes.push(IdentifierPass {
+                        select: None,
+                        targets: Vec::new(),
+                        all: Some(id),
+                    });
+                    Compiled::Identifier
+                }
+                (Detector::Identifier { name, breadth }, _) => {
+                    if !library.identifiers.names().any(|n| n == name) {
+                        return Err(format!(
+                            "no data identifier named {name:?} in the definitions"
+                        ));
+                    }
+                    let b = match breadth {
+                        Breadth::Wide => identifier::Breadth::Wide,
+                        Breadth::Medium => identifier::Breadth::Medium,
+                        Breadth::Narrow => identifier::Breadth::Narrow,
+                    };
+                    // One pass per breadth: a name may be asked for at several breadths.
+                    let pass = match passes.iter_mut().find(|p| {
+                        p.select
+                            .as_ref()
+                            .is_some_and(|s| s.first().is_some_and(|x| x.1 == b))
+                    }) {
+                        Some(p) => p,
+                        None => {
+                            passes.push(IdentifierPass {
+                                select: Some(Vec::new()),
+                                targets: Vec::new(),
+                                all: None,
+                            });
+                            passes.last_mut().ok_or("identifier pass")?
+                        }
+                    };
+                    if let Some(s) = pass.select.as_mut() {
+                        s.push((name.clone(), b));
+                    }
+                    pass.targets.push((name.clone(), id));
+                    Compiled::Identifier
+                }
                 (other, _) => return Err(format!("detector {} is not available", other.label())),
             };
             detectors.push((id, d.label(), compiled));
         }
         Ok(Engine {
             detectors,
+            identifiers: library.identifiers.clone(),
+            identifier_passes: passes,
             terms,
             uses_terms,
             edm: library.edm.clone(),
@@ -168,11 +235,27 @@ impl Engine {
             if text.is_empty() {
                 continue;
             }
+            for pass in &self.identifier_passes {
+                hits.clear();
+                self.identifiers
+                    .scan(text, pass.select.as_deref(), &mut hits);
+                for hit in hits.drain(..) {
+                    let target = pass.all.or_else(|| {
+                        pass.targets
+                            .iter()
+                            .find(|(n, _)| *n == hit.detector)
+                            .map(|(_, id)| *id)
+                    });
+                    if let Some(id) = target {
+                        findings.push(id, Found { part, hit });
+                    }
+                }
+            }
             let term_scan = self.uses_terms.then(|| self.terms.scan(text));
             for (id, label, compiled) in &self.detectors {
                 hits.clear();
                 match compiled {
-                    Compiled::Nothing => {}
+                    Compiled::Identifier => {}
                     Compiled::Terms(dict) => {
                         if let Some(s) = &term_scan {
                             for mut h in self.terms.hits(s, *dict) {

@@ -7,6 +7,7 @@
 pub mod dictionary;
 pub mod edm;
 mod engine;
+pub mod identifier;
 pub mod pattern;
 mod registry;
 
@@ -37,28 +38,12 @@ pub struct Hit {
     pub redacted: String,
 }
 
-/// The data identifier types the definitions provide.
+/// The data identifier types the embedded definitions provide.
 pub fn identifier_names() -> Vec<String> {
-    [
-        "CREDIT_CARD",
-        "US_SSN",
-        "IBAN",
-        "SWIFT_BIC",
-        "US_BANK_ROUTING",
-        "UK_NINO",
-        "CA_SIN",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "IP_ADDRESS",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "PRIVATE_KEY",
-        "GITHUB_TOKEN",
-        "SLACK_TOKEN",
-        "JWT",
-    ]
-    .map(String::from)
-    .to_vec()
+    identifier::Identifiers::embedded()
+        .names()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The keyword dictionaries the embedded definitions provide.

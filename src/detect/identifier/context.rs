@@ -1,0 +1,183 @@
+//! Context and exclusion words: one case-insensitive Aho-Corasick automaton over every definition's
+//! words (overlapping matches, so "checking account number" yields both phrases), searched lazily
+//! and only in the windows around candidates, each byte at most once.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+
+/// Longest context word, bytes.
+const MAX_WORD: usize = 64;
+
+/// Compiled context words with, per pattern, which definitions own it and how.
+pub(crate) struct Words {
+    ac: AhoCorasick,
+    /// (definition, positive) per pattern.
+    owners: Vec<Vec<(u16, bool)>>,
+    /// Whether the pattern's first / last byte is a word byte (then a word boundary is required).
+    edges: Vec<(bool, bool)>,
+    max_len: usize,
+}
+
+pub(crate) struct WordsBuilder {
+    words: Vec<Vec<u8>>,
+    owners: Vec<Vec<(u16, bool)>>,
+}
+
+impl Words {
+    pub(crate) fn builder() -> WordsBuilder {
+        WordsBuilder {
+            words: Vec::new(),
+            owners: Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl WordsBuilder {
+    pub(crate) fn add(&mut self, word: &str, def: u16, positive: bool) -> Result<(), String> {
+        let w = word.trim().to_ascii_lowercase().into_bytes();
+        if w.is_empty() || w.len() > MAX_WORD {
+            return Err(format!(
+                "context word {word:?} must be 1 to {MAX_WORD} bytes"
+            ));
+        }
+        match self.words.iter().position(|x| *x == w) {
+            Some(i) => self.owners[i].push((def, positive)),
+            None => {
+                self.words.push(w);
+                self.owners.push(vec![(def, positive)]);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn build(self) -> Result<Option<Words>, String> {
+        if self.words.is_empty() {
+            return Ok(None);
+        }
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            // A DFA: the windows are read byte by byte (overlapping search has no prefilter), and
+            // the DFA is about twice as fast per byte as the NFA for a few hundred words.
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&self.words)
+            .map_err(|e| format!("context words: {e}"))?;
+        let edges = self
+            .words
+            .iter()
+            .map(|w| {
+                (
+                    w.first().is_some_and(|&b| is_word(b)),
+                    w.last().is_some_and(|&b| is_word(b)),
+                )
+            })
+            .collect();
+        let max_len = self.words.iter().map(Vec::len).max().unwrap_or(1);
+        Ok(Some(Words {
+            ac,
+            owners: self.owners,
+            edges,
+            max_len,
+        }))
+    }
+}
+
+/// Context words found so far in one text; ask in increasing order of candidate start.
+pub(crate) struct Cache<'a> {
+    words: Option<&'a Words>,
+    text: &'a [u8],
+    /// (start, end, pattern) of whole-word matches, nearly sorted by start.
+    hits: Vec<(usize, usize, u32)>,
+    scanned_to: usize,
+    /// First hit that can still fall in a window (windows only move forward).
+    first: usize,
+    max_window: usize,
+}
+
+impl<'a> Cache<'a> {
+    pub(crate) fn new(words: Option<&'a Words>, text: &'a [u8], max_window: usize) -> Cache<'a> {
+        Cache {
+            words,
+            text,
+            hits: Vec::new(),
+            scanned_to: 0,
+            first: 0,
+            max_window,
+        }
+    }
+
+    /// Whether a positive word of `def` lies within `from..to`, for a candidate starting at `at`
+    /// (`from >= at - max_window`).
+    pub(crate) fn positive(&mut self, def: u16, at: usize, from: usize, to: usize) -> bool {
+        self.any(def, true, at, from, to)
+    }
+
+    /// Whether an exclusion word of `def` lies within `from..to` (same contract as `positive`).
+    pub(crate) fn negative(&mut self, def: u16, at: usize, from: usize, to: usize) -> bool {
+        self.any(def, false, at, from, to)
+    }
+
+    fn any(&mut self, def: u16, positive: bool, at: usize, from: usize, to: usize) -> bool {
+        let Some(words) = self.words else {
+            return false;
+        };
+        let to = to.min(self.text.len());
+        if from >= to {
+            return false;
+        }
+        // Scanning from `at - max_window` (monotone, as candidates arrive sorted) leaves no gaps
+        // whatever the window of each definition.
+        let floor = at.saturating_sub(self.max_window);
+        self.scan(words, floor, to);
+        let stale = floor.saturating_sub(words.max_len);
+        while self.first < self.hits.len() && self.hits[self.first].0 < stale {
+            self.first += 1;
+        }
+        self.hits[self.first..].iter().any(|&(start, end, pat)| {
+            start >= from
+                && end <= to
+                && words
+                    .owners
+                    .get(pat as usize)
+                    .is_some_and(|o| o.iter().any(|&(d, p)| d == def && p == positive))
+        })
+    }
+
+    /// Makes sure every match lying within `from..to` is recorded.
+    fn scan(&mut self, words: &Words, from: usize, to: usize) {
+        if to <= self.scanned_to {
+            return;
+        }
+        // Re-read a little before the old end so a word straddling it is found; keep only matches
+        // ending past the old end (the others were recorded already).
+        let (begin, keep_after) = if from > self.scanned_to {
+            (from, from)
+        } else {
+            (
+                self.scanned_to.saturating_sub(words.max_len - 1),
+                self.scanned_to,
+            )
+        };
+        let text = self.text;
+        for m in words
+            .ac
+            .find_overlapping_iter(Input::new(text).range(begin..to))
+        {
+            if m.end() <= keep_after {
+                continue;
+            }
+            let (need_start, need_end) = words.edges[m.pattern().as_usize()];
+            if need_start && m.start() > 0 && is_word(text[m.start() - 1]) {
+                continue;
+            }
+            if need_end && m.end() < text.len() && is_word(text[m.end()]) {
+                continue;
+            }
+            self.hits.push((m.start(), m.end(), m.pattern().as_u32()));
+        }
+        self.scanned_to = to;
+    }
+}

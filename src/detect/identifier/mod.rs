@@ -1,0 +1,233 @@
+//! Data identifiers: payment cards, national ids, bank numbers, contact data and secrets, found in
+//! one pass over the text and confirmed by validators (Symantec DLP's breadth model, Presidio's and
+//! Google DLP's context words).
+//!
+//! How a scan works, and why it is fast (the target is >= 500 MB/s per core on plain text):
+//! 1. `scan` walks the text once, eight bytes at a time, looking only for bytes that can start a
+//!    candidate: digits (numbers, IBAN, UK NINO), `@` (email) and `:` (IPv6). Each digit run is
+//!    grown into a small "number span" (digit groups joined by single separators); only spans with
+//!    enough digits are matched against the definitions' regexes, which run on those few bytes only.
+//! 2. `literal` runs one case-sensitive Aho-Corasick search (Teddy, SIMD) for secret prefixes
+//!    (`AKIA`, `ghp_`, `xoxb-`, `-----BEGIN`, `eyJ`, ...) and for the trigger words of identifiers
+//!    that are only looked for near a word (`SWIFT_BIC`, `AWS_SECRET_KEY`).
+//! 3. Candidates that pass the cheap (wide) validators are sorted; `context` then searches for
+//!    context words only in the windows around them, each byte at most once.
+//! 4. The breadth asked for decides which candidates become [`Hit`]s: wide = pattern and cheap
+//!    validators; medium = all validators and no exclusion word; narrow = medium plus a context word.
+//!
+//! Definitions are data (`assets/definitions/identifiers.toml`, embedded; [`Identifiers::from_toml`]
+//! accepts any other set). Validators are code (`validate`), referenced by name.
+//!
+//! Security: the text is untrusted. Every loop is bounded by the text length or a documented
+//! constant, regexes are linear-time, nothing here allocates per byte, and matched values leave only
+//! as offsets plus redacted evidence (`redact` never reveals more than half the letters and digits).
+//! No I/O, no clock.
+
+mod context;
+mod definition;
+mod literal;
+mod redact;
+mod scan;
+mod table;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_secret;
+
+use std::sync::{Arc, LazyLock};
+
+use super::{Confidence, Hit};
+use definition::{Compiled, Trigger};
+use scan::Candidate;
+
+pub use definition::DefinitionError;
+
+/// The default identifier definitions, embedded in the binary.
+pub const EMBEDDED_DEFINITIONS: &str = include_str!("../../../assets/definitions/identifiers.toml");
+
+/// How much evidence a candidate needs before it is reported (Symantec DLP's breadth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Breadth {
+    /// Pattern plus the cheap validators: the most hits, the most false positives.
+    Wide,
+    /// Pattern plus every validator, and no exclusion word just before it.
+    Medium,
+    /// Medium plus a context word within the window.
+    Narrow,
+}
+
+/// A compiled, immutable set of identifier definitions. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Identifiers {
+    inner: Arc<Compiled>,
+}
+
+static EMBEDDED: LazyLock<Identifiers> =
+    LazyLock::new(|| match Identifiers::from_toml(EMBEDDED_DEFINITIONS) {
+        Ok(ids) => ids,
+        // The embedded text is a constant; `tests::embedded_definitions_compile` proves it compiles.
+        Err(e) => panic!("embedded identifier definitions are invalid: {e}"),
+    });
+
+impl Identifiers {
+    /// The embedded default set (compiled once per process).
+    pub fn embedded() -> Identifiers {
+        EMBEDDED.clone()
+    }
+
+    /// Compiles a definition file; the error names the entry and what is wrong with it.
+    pub fn from_toml(text: &str) -> Result<Identifiers, DefinitionError> {
+        Ok(Identifiers {
+            inner: Arc::new(definition::compile(text)?),
+        })
+    }
+
+    /// The identifier type names (upper snake case), each once, in definition order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.inner.names.iter().map(String::as_str)
+    }
+
+    /// Appends the hits for the requested identifiers, sorted by position (`None` = every
+    /// identifier at its configured breadth; unknown names are ignored).
+    pub fn scan(&self, text: &str, select: Option<&[(String, Breadth)]>, out: &mut Vec<Hit>) {
+        let c = &*self.inner;
+        let plan = scan::Plan::new(c, select);
+        if plan.is_empty() {
+            return;
+        }
+        let bytes = text.as_bytes();
+        let mut cands = Vec::new();
+        scan::run(c, &plan, bytes, &mut cands);
+        literal::run(c, &plan, bytes, &mut cands);
+        if cands.is_empty() {
+            return;
+        }
+        cands.sort_unstable_by_key(|k| (k.start, k.end, k.def));
+        cands.dedup_by_key(|k| (k.start, k.end, k.def));
+        decide(c, &plan, bytes, &cands, out);
+    }
+}
+
+impl std::fmt::Debug for Identifiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identifiers")
+            .field("names", &self.inner.names)
+            .finish()
+    }
+}
+
+/// One step up the confidence scale.
+fn raise(c: Confidence) -> Confidence {
+    match c {
+        Confidence::Low => Confidence::Medium,
+        Confidence::Medium | Confidence::High => Confidence::High,
+    }
+}
+
+/// Turns sorted candidates into hits: context, context-dependent validators, breadth, confidence,
+/// redaction; then, where several identifiers claim exactly the same bytes, keeps the most confident.
+fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out: &mut Vec<Hit>) {
+    let mut ctx = context::Cache::new(c.context.as_ref(), text, c.max_window);
+    let first_new = out.len();
+    for k in cands {
+        let def = &c.defs[usize::from(k.def)];
+        let Some(breadth) = plan.breadth(k.def) else {
+            continue;
+        };
+        let excluded = def.has_exclude
+            && ctx.negative(
+                k.def,
+                k.start,
+                k.start.saturating_sub(def.exclude_window),
+                k.start,
+            );
+        // The context search is the costliest step; skip it where it cannot change the outcome
+        // (a high-confidence candidate that passes everything, at wide or medium breadth).
+        let settled = breadth != Breadth::Narrow
+            && def.wide_ctx.is_empty()
+            && def.medium_ctx.is_empty()
+            && k.medium
+            && !excluded
+            && def.confidence == Confidence::High;
+        let positive = def.trigger == Trigger::Context
+            || (def.has_context
+                && !settled
+                && ctx.positive(
+                    k.def,
+                    k.start,
+                    k.start.saturating_sub(def.window),
+                    k.end + def.window,
+                ));
+        let value = &text[k.start..k.end];
+        let wide_ok = def
+            .wide_ctx
+            .iter()
+            .all(|v| validate::check(v, value, positive));
+        if !wide_ok {
+            continue;
+        }
+        let medium_ok = k.medium
+            && !excluded
+            && def
+                .medium_ctx
+                .iter()
+                .all(|v| validate::check(v, value, positive));
+        let report = match breadth {
+            Breadth::Wide => true,
+            Breadth::Medium => medium_ok,
+            Breadth::Narrow => medium_ok && positive,
+        };
+        if !report {
+            continue;
+        }
+        let base = if medium_ok {
+            def.confidence
+        } else {
+            Confidence::Low
+        };
+        let confidence = if positive { raise(base) } else { base };
+        out.push(Hit {
+            detector: def.name.clone(),
+            start: k.start,
+            end: k.end,
+            confidence,
+            redacted: redact::redact(&def.redact, value),
+        });
+    }
+    resolve_same_span(out, first_new);
+}
+
+/// Among new hits covering exactly the same bytes, keeps only those of the highest confidence (a
+/// bare 9-digit number may pass as SSN, routing number and SIN; the one with context wins), and
+/// drops repeats of one detector (two entries of one type matching the same bytes).
+fn resolve_same_span(out: &mut Vec<Hit>, from: usize) {
+    let mut i = from;
+    while i < out.len() {
+        let mut j = i + 1;
+        while j < out.len() && out[j].start == out[i].start && out[j].end == out[i].end {
+            j += 1;
+        }
+        if j - i > 1 {
+            let best = out[i..j]
+                .iter()
+                .map(|h| h.confidence)
+                .max()
+                .unwrap_or(Confidence::Low);
+            let mut group: Vec<Hit> = out.drain(i..j).filter(|h| h.confidence == best).collect();
+            let mut seen: Vec<String> = Vec::new();
+            group.retain(|h| {
+                let fresh = !seen.contains(&h.detector);
+                if fresh {
+                    seen.push(h.detector.clone());
+                }
+                fresh
+            });
+            let kept = group.len();
+            out.splice(i..i, group);
+            j = i + kept;
+        }
+        i = j;
+    }
+}

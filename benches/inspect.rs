@@ -1,0 +1,280 @@
+//! Inspection throughput per message type (criterion): the whole pure pipeline the proxy runs at end of
+//! DATA (decompose -> detect -> policy) with the shipped default policy set
+//! (`assets/policies/default.toml`), on ~1 MiB messages: plain text, HTML, a .docx, a .zip of text,
+//! and a PDF (text through the sandboxed `sluice pdf-text` child when a release binary exists).
+//! Also the stages alone on the plain-text message. Single thread: bytes/s per core.
+//!
+//!     cargo build --release && cargo bench --bench inspect
+//!
+//! Throughput is counted in message bytes as received (base64 included).
+
+use std::hint::black_box;
+use std::io::Write;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluice::config::Config;
+use sluice::decompose::{self, Limits, NoBudget, NoPdf};
+use sluice::detect::{Detector, Engine, Library};
+use sluice::message::{Envelope, Recipient};
+use sluice::scan::{Pdf, Scanner};
+
+const TEXT_BYTES: usize = 1 << 20;
+
+const WORDS: &[&str] = &[
+    "the", "quarterly", "report", "shows", "revenue", "growth", "in", "all", "regions", "and", "our",
+    "logistics", "partners", "confirmed", "the", "schedule", "for", "delivery", "of", "order",
+    "materials", "please", "review", "attached", "figures", "before", "meeting", "on", "Tuesday",
+    "with", "minor", "rounding", "differences", "Invoice", "INV-2024-0042", "total", "$1,250.00",
+    "due", "2024-03-15", "call", "me", "at", "ext.", "4411", "version", "3.2.1", "thanks", "team",
+];
+
+/// Deterministic business text of about `n` bytes, lines of at most 76 characters.
+fn text(n: usize) -> String {
+    let mut s = String::with_capacity(n + 100);
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut line = 0;
+    while s.len() < n {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        let w = WORDS[(x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) as usize % WORDS.len()];
+        if line + w.len() + 1 > 76 {
+            s.push_str("\r\n");
+            line = 0;
+        } else if line > 0 {
+            s.push(' ');
+            line += 1;
+        }
+        s.push_str(w);
+        line += w.len();
+    }
+    s.push_str("\r\n");
+    s
+}
+
+fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 57 * 2 + 8);
+    for (i, c) in data.chunks(3).enumerate() {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(T[(n >> (18 - 6 * k)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+        if i % 19 == 18 {
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+fn mail(body_type: &str, body: &str, attachment: Option<(&str, &str, &[u8])>) -> Vec<u8> {
+    let mut m = String::from(
+        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: Quarterly report\r\nMIME-Version: 1.0\r\n",
+    );
+    match attachment {
+        None => m.push_str(&format!("Content-Type: {body_type}; charset=utf-8\r\n\r\n{body}")),
+        Some((name, ctype, data)) => m.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: {body_type}; charset=utf-8\r\n\r\n{body}--b\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b--\r\n",
+            b64(data)
+        )),
+    }
+    m.into_bytes()
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        z.start_file(*name, opts).expect("zip entry");
+        z.write_all(data).expect("zip data");
+    }
+    z.finish().expect("zip");
+    buf.into_inner()
+}
+
+fn docx(t: &str) -> Vec<u8> {
+    let paras: String = t
+        .split("\r\n")
+        .map(|l| format!("<w:p><w:r><w:t>{l}</w:t></w:r></w:p>"))
+        .collect();
+    let doc = format!(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{paras}</w:body></w:document>"
+    );
+    zip_of(&[
+        ("[Content_Types].xml", b"<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>"),
+        ("word/document.xml", doc.as_bytes()),
+    ])
+}
+
+/// A valid single-page PDF drawing `lines` of text with Tj (uncompressed content stream).
+fn pdf(lines: &[&str]) -> Vec<u8> {
+    let mut content = String::from("BT /F1 10 Tf 40 800 Td 12 TL\n");
+    for l in lines {
+        content.push_str(&format!("({}) Tj T*\n", l.replace(['(', ')', '\\'], " ")));
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 40000] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn envelope() -> Envelope {
+    Envelope {
+        sender: "a@corp.example".into(),
+        params: Default::default(),
+        recipients: vec![Recipient::plain("b@partner.example")],
+    }
+}
+
+fn default_policies() -> Config {
+    Config::parse(
+        include_str!("../assets/policies/default.toml"),
+        "assets/policies/default.toml",
+    )
+    .expect("default policy set")
+}
+
+fn bench(c: &mut Criterion) {
+    let config = default_policies();
+    let library = Library::embedded().expect("library");
+    let release = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/sluice");
+    let pdf_text: Pdf = if release.exists() {
+        Arc::new(sluice::decompose::pdf_child::ChildPdf::new(release))
+    } else {
+        eprintln!("no target/release/sluice: PDFs are typed but not read (cargo build --release)");
+        Arc::new(NoPdf)
+    };
+    let scanner = Scanner::with(&config, &[], pdf_text, &library).expect("scanner");
+    let t = text(TEXT_BYTES);
+    let html = format!(
+        "<html><body>{}</body></html>\r\n",
+        t.split("\r\n")
+            .map(|l| format!("<p>{l}</p>\r\n"))
+            .collect::<String>()
+    );
+    let pdf_lines: Vec<&str> = t.split("\r\n").take(3000).collect();
+    let messages: Vec<(&str, Vec<u8>)> = vec![
+        ("plain", mail("text/plain", &t, None)),
+        ("html", mail("text/html", &html, None)),
+        (
+            "docx",
+            mail(
+                "text/plain",
+                "see attached\r\n",
+                Some((
+                    "report.docx",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    &docx(&t),
+                )),
+            ),
+        ),
+        (
+            "zip",
+            mail(
+                "text/plain",
+                "see attached\r\n",
+                Some((
+                    "export.zip",
+                    "application/zip",
+                    &zip_of(&[("export/notes.txt", t.as_bytes())]),
+                )),
+            ),
+        ),
+        (
+            "pdf",
+            mail(
+                "text/plain",
+                "see attached\r\n",
+                Some(("report.pdf", "application/pdf", &pdf(&pdf_lines))),
+            ),
+        ),
+    ];
+    let env = envelope();
+    let mut g = c.benchmark_group("inspect/default-policies");
+    g.sample_size(20);
+    for (name, m) in &messages {
+        let r = scanner.scan(&env, m, &NoBudget);
+        assert!(
+            r.texts.iter().map(String::len).sum::<usize>() > 100_000,
+            "{name}: the text must reach detection"
+        );
+        assert!(r.verdict.hits.iter().all(|h| h.action != "block"), "{name}: clean");
+        g.throughput(Throughput::Bytes(m.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(scanner.scan(&env, black_box(m), &NoBudget)))
+        });
+    }
+    g.finish();
+
+    // The stages alone, on the plain-text message.
+    let plain = &messages[0].1;
+    let mut g = c.benchmark_group("inspect/stages-plain");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(plain.len() as u64));
+    g.bench_function("decompose", |b| {
+        b.iter(|| {
+            black_box(decompose::decompose(
+                black_box(plain),
+                &Limits::default(),
+                &NoPdf,
+                &NoBudget,
+            ))
+        })
+    });
+    let registry = config.policies.registry().clone();
+    let engine = Engine::new(&registry, &library).expect("engine");
+    g.bench_function("detect (default policy set)", |b| {
+        b.iter(|| black_box(engine.scan(&[black_box(t.as_str())])))
+    });
+    let mut ids_only = sluice::detect::Registry::default();
+    ids_only.register(Detector::AllIdentifiers);
+    let ids = Engine::new(&ids_only, &library).expect("engine");
+    g.bench_function("identifiers (all, default breadths)", |b| {
+        b.iter(|| black_box(ids.scan(&[black_box(t.as_str())])))
+    });
+    let mut dicts = sluice::detect::Registry::default();
+    for d in ["confidential-en", "confidential-de", "confidential-fr", "source-code"] {
+        dicts.register(Detector::Dictionary(d.into()));
+    }
+    let dicts = Engine::new(&dicts, &library).expect("engine");
+    g.bench_function("dictionaries (the default set's four)", |b| {
+        b.iter(|| black_box(dicts.scan(&[black_box(t.as_str())])))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -22,11 +22,54 @@ use sluice::scan::{Pdf, Scanner};
 const TEXT_BYTES: usize = 1 << 20;
 
 const WORDS: &[&str] = &[
-    "the", "quarterly", "report", "shows", "revenue", "growth", "in", "all", "regions", "and", "our",
-    "logistics", "partners", "confirmed", "the", "schedule", "for", "delivery", "of", "order",
-    "materials", "please", "review", "attached", "figures", "before", "meeting", "on", "Tuesday",
-    "with", "minor", "rounding", "differences", "Invoice", "INV-2024-0042", "total", "$1,250.00",
-    "due", "2024-03-15", "call", "me", "at", "ext.", "4411", "version", "3.2.1", "thanks", "team",
+    "the",
+    "quarterly",
+    "report",
+    "shows",
+    "revenue",
+    "growth",
+    "in",
+    "all",
+    "regions",
+    "and",
+    "our",
+    "logistics",
+    "partners",
+    "confirmed",
+    "the",
+    "schedule",
+    "for",
+    "delivery",
+    "of",
+    "order",
+    "materials",
+    "please",
+    "review",
+    "attached",
+    "figures",
+    "before",
+    "meeting",
+    "on",
+    "Tuesday",
+    "with",
+    "minor",
+    "rounding",
+    "differences",
+    "Invoice",
+    "INV-2024-0042",
+    "total",
+    "$1,250.00",
+    "due",
+    "2024-03-15",
+    "call",
+    "me",
+    "at",
+    "ext.",
+    "4411",
+    "version",
+    "3.2.1",
+    "thanks",
+    "team",
 ];
 
 /// Deterministic business text of about `n` bytes, lines of at most 76 characters.
@@ -137,7 +180,9 @@ fn pdf(lines: &[&str]) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
@@ -231,7 +276,10 @@ fn bench(c: &mut Criterion) {
             r.texts.iter().map(String::len).sum::<usize>() > 100_000,
             "{name}: the text must reach detection"
         );
-        assert!(r.verdict.hits.iter().all(|h| h.action != "block"), "{name}: clean");
+        assert!(
+            r.verdict.hits.iter().all(|h| h.action != "block"),
+            "{name}: clean"
+        );
         g.throughput(Throughput::Bytes(m.len() as u64));
         g.bench_function(*name, |b| {
             b.iter(|| black_box(scanner.scan(&env, black_box(m), &NoBudget)))
@@ -266,7 +314,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(ids.scan(&[black_box(t.as_str())])))
     });
     let mut dicts = sluice::detect::Registry::default();
-    for d in ["confidential-en", "confidential-de", "confidential-fr", "source-code"] {
+    for d in [
+        "confidential-en",
+        "confidential-de",
+        "confidential-fr",
+        "source-code",
+    ] {
         dicts.register(Detector::Dictionary(d.into()));
     }
     let dicts = Engine::new(&dicts, &library).expect("engine");

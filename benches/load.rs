@@ -686,10 +686,16 @@ fn run(o: &Opts) -> Result<(), String> {
     let ratio_direct = through.rate() / direct.rate();
     println!();
     println!("Ratios and targets");
+    // Issue 2: the keyword policy on 10 KB text; issue 3: full detection on 50 KB with attachments.
+    let target = if o.policies.is_some() && o.attachments {
+        0.5
+    } else {
+        0.8
+    };
     println!(
-        "  Sluice / direct  = {:.2}   (target >= 0.80: {})",
+        "  Sluice / direct  = {:.2}   (target >= {target:.2}: {})",
         ratio_direct,
-        verdict(ratio_direct >= 0.8)
+        verdict(ratio_direct >= target)
     );
     if let Some(p) = &postfix_row
         && p.rate() > 0.0

@@ -134,6 +134,8 @@ pub struct Inspection {
     pub failure_header: (String, String),
     pub tag_violations: bool,
     pub max_scan_bytes: usize,
+    /// Inspection pool threads (0: one per core).
+    pub threads: usize,
     /// The organisation's own domains (subdomains included): what makes mail inbound or outbound.
     pub internal_domains: Vec<String>,
 }
@@ -366,6 +368,9 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
                 "inspection.max_scan_bytes",
             )?
             .range(1024, 1 << 32)? as usize,
+        threads: cx
+            .pick(ui.threads, di.threads, "inspection.threads")?
+            .range(0, 256)? as usize,
         internal_domains: {
             let mut list = Vec::new();
             for d in cx

@@ -101,6 +101,7 @@ pub(crate) struct Inspection {
     pub tag_violations: V<bool>,
     pub max_scan_bytes: V<u64>,
     pub internal_domains: V<Vec<Spanned<String>>>,
+    pub threads: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -55,7 +55,11 @@ impl Failure {
 }
 
 /// Messages up to this size are inspected on the session's own thread (see [`Inspector::inspect`]).
-pub const INLINE_INSPECTION_BYTES: usize = 64 * 1024;
+pub const INLINE_INSPECTION_BYTES: usize = 16 * 1024;
+
+mod pool;
+
+pub use pool::{Pool, PoolError};
 
 /// Decomposition, detection and policy, with a panic turned into an inspection failure.
 fn evaluate(
@@ -94,6 +98,7 @@ pub enum Outcome {
 /// Everything the end-of-DATA step needs, shared by all sessions.
 pub struct Inspector {
     scanner: Arc<Scanner>,
+    pool: Pool,
     trial_mode: bool,
     on_failure: OnFailure,
     time_budget: Duration,
@@ -114,8 +119,13 @@ pub enum Inspection {
 impl Inspector {
     /// Fails when a detector the policies need cannot be built (a message naming it).
     pub fn new(config: &Config, pdf: Pdf, library: &Library) -> Result<Inspector, String> {
+        let threads = match config.inspection.threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
         Ok(Inspector {
             scanner: Arc::new(Scanner::with(config, &[], pdf, library)?),
+            pool: Pool::new(threads).map_err(|e| format!("starting the inspection pool: {e}"))?,
             trial_mode: config.server.trial_mode,
             on_failure: config.inspection.on_failure,
             time_budget: config.inspection.time_budget,
@@ -130,8 +140,8 @@ impl Inspector {
         self.trial_mode
     }
 
-    /// Runs decomposition and policy: in place for small messages, on the blocking pool within the
-    /// time budget for large ones. A failure follows `inspection.on_failure`.
+    /// Runs decomposition and policy: in place for small messages, on the inspection pool within the
+    /// time budget for larger ones. A failure follows `inspection.on_failure`.
     pub async fn inspect(
         &self,
         envelope: &Envelope,
@@ -141,7 +151,7 @@ impl Inspector {
             return Ok(Inspection::Done(Verdict::default()));
         }
         let result = if message.len() <= INLINE_INSPECTION_BYTES {
-            // Bounded work of well under a millisecond: cheaper here than two thread hand-offs.
+            // Small messages: cheaper here than two thread hand-offs.
             evaluate(&self.scanner, envelope, message, &NoBudget)
         } else {
             let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
@@ -149,12 +159,17 @@ impl Inspector {
             // Decomposition stops itself at the deadline (what it did not reach is an anomaly);
             // the race below also covers a detector that runs long.
             let deadline = Deadline(Instant::now() + budget);
-            smol::unblock(move || evaluate(&scanner, &env, &msg, &deadline))
-                .or(async {
-                    smol::Timer::after(budget).await;
-                    Err(Failure::InspectionTimeout)
-                })
-                .await
+            let pool = self.pool.clone();
+            async move {
+                pool.run(move || evaluate(&scanner, &env, &msg, &deadline))
+                    .await
+                    .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
+            }
+            .or(async {
+                smol::Timer::after(budget).await;
+                Err(Failure::InspectionTimeout)
+            })
+            .await
         };
         match (result, self.on_failure) {
             (Ok(v), _) => Ok(Inspection::Done(v)),

@@ -53,6 +53,12 @@ fn none_found(ty: &str, texts: &[&str]) {
 }
 
 #[test]
+fn identifiers_are_shareable_across_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Identifiers>();
+}
+
+#[test]
 fn embedded_definitions_compile() {
     let ids = Identifiers::from_toml(EMBEDDED_DEFINITIONS).expect("embedded definitions compile");
     let names: Vec<&str> = ids.names().collect();

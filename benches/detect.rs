@@ -172,12 +172,29 @@ fn corpus(seed: u64, numeric_every: u64, pii_every: u64) -> String {
     s
 }
 
+/// ~1 MiB of a spreadsheet exported as text: rows of small numbers separated by single spaces (the
+/// worst case for number spans: every group could start a candidate).
+fn number_table(seed: u64) -> String {
+    let mut r = Rng(seed);
+    let mut s = String::with_capacity(CORPUS_BYTES + 256);
+    while s.len() < CORPUS_BYTES {
+        for _ in 0..12 {
+            let digits = 1 + r.below(4) as u32;
+            s.push_str(&r.below(10u64.pow(digits)).to_string());
+            s.push(' ');
+        }
+        s.push('\n');
+    }
+    s
+}
+
 fn identifiers(c: &mut Criterion) {
     let ids = Identifiers::embedded();
     let mut group = c.benchmark_group("identifiers");
     for (name, text) in [
         ("business_text", corpus(42, 3, 200)),
         ("pii_dense", corpus(7, 2, 5)),
+        ("number_table", number_table(3)),
     ] {
         let mut hits = Vec::new();
         ids.scan(&text, None, &mut hits);

@@ -108,7 +108,7 @@ pub(crate) struct Compiled {
     pub names: Vec<String>,
     pub context: Option<Words>,
     pub literals: Option<Literals>,
-    /// Largest positive or exclusion window of any entry.
+    /// Largest window searched for context or exclusion words.
     pub max_window: usize,
 }
 
@@ -231,9 +231,19 @@ pub(crate) fn compile(text: &str) -> Result<Compiled, DefinitionError> {
             names.push(d.name.clone());
         }
     }
+    // Only windows searched for context words count (a context-triggered entry's window is where
+    // its tokens are looked for, not context).
     let max_window = defs
         .iter()
-        .map(|d| d.window.max(d.exclude_window))
+        .map(|d| {
+            let w = if d.has_context && d.trigger != Trigger::Context {
+                d.window
+            } else {
+                0
+            };
+            let x = if d.has_exclude { d.exclude_window } else { 0 };
+            w.max(x)
+        })
         .max()
         .unwrap_or(0);
     let build_err = |problem: String| DefinitionError {

@@ -1,4 +1,4 @@
-//! Literal triggers: one case-sensitive Aho-Corasick search (Teddy SIMD prefilter) for secret
+//! Literal triggers: case-sensitive Aho-Corasick searches (Teddy SIMD) for secret
 //! prefixes (`AKIA`, `ghp_`, `xoxb-`, `-----BEGIN`, `eyJ`) and for the trigger words of
 //! identifiers looked for only near a word (`SWIFT_BIC` near "SWIFT", `AWS_SECRET_KEY` near "aws").
 
@@ -17,22 +17,28 @@ enum Kind {
     Trigger,
 }
 
-/// The compiled literal search.
+/// The compiled literal searches: prefixes and trigger words apart, because one Teddy searcher
+/// over both mixes dissimilar literals into its buckets and runs at a third of the speed of the two.
 pub(crate) struct Literals {
+    prefixes: Option<Searcher>,
+    triggers: Option<Searcher>,
+}
+
+struct Searcher {
     ac: AhoCorasick,
-    owners: Vec<Vec<(u16, Kind)>>,
+    owners: Vec<Vec<u16>>,
 }
 
 pub(crate) struct LiteralsBuilder {
-    words: Vec<Vec<u8>>,
-    owners: Vec<Vec<(u16, Kind)>>,
+    prefixes: Vec<(Vec<u8>, Vec<u16>)>,
+    triggers: Vec<(Vec<u8>, Vec<u16>)>,
 }
 
 impl Literals {
     pub(crate) fn builder() -> LiteralsBuilder {
         LiteralsBuilder {
-            words: Vec::new(),
-            owners: Vec::new(),
+            prefixes: Vec::new(),
+            triggers: Vec::new(),
         }
     }
 }
@@ -72,28 +78,35 @@ impl LiteralsBuilder {
     }
 
     fn add(&mut self, w: Vec<u8>, def: u16, kind: Kind) {
-        match self.words.iter().position(|x| *x == w) {
-            Some(i) if !self.owners[i].contains(&(def, kind)) => self.owners[i].push((def, kind)),
+        let list = match kind {
+            Kind::Prefix => &mut self.prefixes,
+            Kind::Trigger => &mut self.triggers,
+        };
+        match list.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, owners)) if !owners.contains(&def) => owners.push(def),
             Some(_) => {}
-            None => {
-                self.words.push(w);
-                self.owners.push(vec![(def, kind)]);
-            }
+            None => list.push((w, vec![def])),
         }
     }
 
     pub(crate) fn build(self) -> Result<Option<Literals>, String> {
-        if self.words.is_empty() {
+        let searcher = |list: Vec<(Vec<u8>, Vec<u16>)>| -> Result<Option<Searcher>, String> {
+            if list.is_empty() {
+                return Ok(None);
+            }
+            let (words, owners): (Vec<Vec<u8>>, Vec<Vec<u16>>) = list.into_iter().unzip();
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&words)
+                .map_err(|e| format!("prefixes and trigger words: {e}"))?;
+            Ok(Some(Searcher { ac, owners }))
+        };
+        let prefixes = searcher(self.prefixes)?;
+        let triggers = searcher(self.triggers)?;
+        if prefixes.is_none() && triggers.is_none() {
             return Ok(None);
         }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&self.words)
-            .map_err(|e| format!("prefixes and trigger words: {e}"))?;
-        Ok(Some(Literals {
-            ac,
-            owners: self.owners,
-        }))
+        Ok(Some(Literals { prefixes, triggers }))
     }
 }
 
@@ -105,43 +118,66 @@ pub(crate) fn run(c: &Compiled, plan: &Plan, text: &[u8], out: &mut Vec<Candidat
     if !plan.literal {
         return;
     }
-    // Per definition: how far context windows have been tokenised already.
-    let mut scanned = vec![0usize; c.defs.len()];
-    for m in lits.ac.find_iter(text) {
-        for &(def, kind) in &lits.owners[m.pattern().as_usize()] {
-            if plan.breadth(def).is_none() {
-                continue;
+    if let Some(p) = &lits.prefixes {
+        // Per definition: end of its last hit; hits of one definition do not overlap.
+        let mut resume = vec![0usize; c.defs.len()];
+        for m in p.ac.find_iter(text) {
+            for &def in &p.owners[m.pattern().as_usize()] {
+                let r = &mut resume[usize::from(def)];
+                if plan.breadth(def).is_some()
+                    && m.start() >= *r
+                    && let Some(end) = prefix(c, def, text, m.start(), out)
+                {
+                    *r = end;
+                }
             }
-            match kind {
-                Kind::Prefix => prefix(c, def, text, m.start(), out),
-                Kind::Trigger => trigger(
-                    c,
-                    def,
-                    text,
-                    m.start(),
-                    m.end(),
-                    &mut scanned[usize::from(def)],
-                    out,
-                ),
+        }
+    }
+    if let Some(t) = &lits.triggers {
+        // Per definition: how far context windows have been tokenised already.
+        let mut scanned = vec![0usize; c.defs.len()];
+        for m in t.ac.find_iter(text) {
+            for &def in &t.owners[m.pattern().as_usize()] {
+                if plan.breadth(def).is_some() {
+                    trigger(
+                        c,
+                        def,
+                        text,
+                        m.start(),
+                        m.end(),
+                        &mut scanned[usize::from(def)],
+                        out,
+                    );
+                }
             }
         }
     }
 }
 
-fn prefix(c: &Compiled, def: u16, text: &[u8], p: usize, out: &mut Vec<Candidate>) {
+/// Tries one prefix-triggered definition at `p`.
+///
+/// A prefix that starts with a letter or digit must start a token: the byte before it is neither a
+/// word byte nor `-`. Besides fewer false hits, this keeps the work linear: a pattern's token
+/// classes (base64url for JWTs) stop at such bytes, so attempts never rescan one another's bytes.
+/// (Repeated PEM BEGIN lines without END lines are the exception: each may read up to `max_len`.)
+fn prefix(
+    c: &Compiled,
+    def: u16,
+    text: &[u8],
+    p: usize,
+    out: &mut Vec<Candidate>,
+) -> Option<usize> {
     let d = &c.defs[usize::from(def)];
-    if p > 0 && is_word(text[p]) && is_word(text[p - 1]) {
-        return;
+    if p > 0 && is_word(text[p]) && (is_word(text[p - 1]) || text[p - 1] == b'-') {
+        return None;
     }
     let limit = (p + d.max_len).min(text.len());
-    let Some(m) = d.pattern.find(&text[p..limit]) else {
-        return;
-    };
+    let m = d.pattern.find(&text[p..limit])?;
     let end = p + m.end();
     if end == p || (end < text.len() && is_word(text[end - 1]) && is_word(text[end])) {
-        return;
+        return None;
     }
-    push_candidate(c, def, text, p, end, out);
+    push_candidate(c, def, text, p, end, out).then_some(end)
 }
 
 /// Tokenises the window around a trigger word into `charset` runs and tries each of the right

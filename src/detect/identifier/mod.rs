@@ -5,13 +5,16 @@
 //! How a scan works, and why it is fast (the target is >= 500 MB/s per core on plain text):
 //! 1. `scan` walks the text once, eight bytes at a time, looking only for bytes that can start a
 //!    candidate: digits (numbers, IBAN, UK NINO), `@` (email) and `:` (IPv6). Each digit run is
-//!    grown into a small "number span" (digit groups joined by single separators); only spans with
-//!    enough digits are matched against the definitions' regexes, which run on those few bytes only.
-//! 2. `literal` runs one case-sensitive Aho-Corasick search (Teddy, SIMD) for secret prefixes
-//!    (`AKIA`, `ghp_`, `xoxb-`, `-----BEGIN`, `eyJ`, ...) and for the trigger words of identifiers
-//!    that are only looked for near a word (`SWIFT_BIC`, `AWS_SECRET_KEY`).
+//!    grown into a small "number span" (digit groups joined by single separators); only runs of
+//!    whole groups with the right digit count are matched against the definitions' anchored
+//!    regexes, on those few bytes only. Values glued to words (hashes, UUIDs, `v10.2.3.4`,
+//!    `INV-2024-555-1234`) and rows of number tables are skipped whole.
+//! 2. `literal` runs two case-sensitive Aho-Corasick searches (Teddy, SIMD): secret prefixes
+//!    (`AKIA`, `ghp_`, `xox`, `-----BEGIN`, `eyJ`, ...), and trigger words of identifiers that are
+//!    only looked for near a word (`SWIFT_BIC` near "SWIFT", `AWS_SECRET_KEY` near "aws").
 //! 3. Candidates that pass the cheap (wide) validators are sorted; `context` then searches for
-//!    context words only in the windows around them, each byte at most once.
+//!    context words (default window 128 bytes each side) only around them, each byte at most
+//!    once, and not at all where the answer cannot change the outcome.
 //! 4. The breadth asked for decides which candidates become [`Hit`]s: wide = pattern and cheap
 //!    validators; medium = all validators and no exclusion word; narrow = medium plus a context word.
 //!

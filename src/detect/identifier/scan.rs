@@ -17,6 +17,8 @@ use super::validate;
 const MAX_SPAN: usize = 64;
 /// Most space- or slash-separated groups in one number span.
 const MAX_CHUNKS: usize = 12;
+/// Most extra space-joined groups beside a multi-group number candidate, each side.
+const MAX_FLANK: usize = 1;
 /// Most space-separated groups in a letter-prefixed token (an IBAN has at most 9).
 const MAX_ALNUM_CHUNKS: usize = 10;
 /// Longest letter-prefixed token, letters and digits (the longest IBAN).
@@ -46,6 +48,7 @@ pub(crate) struct Plan {
     ipv6: Vec<u16>,
     pub literal: bool,
     min_number_digits: usize,
+    max_number_digits: usize,
 }
 
 impl Plan {
@@ -66,6 +69,7 @@ impl Plan {
             ipv6: Vec::new(),
             literal: false,
             min_number_digits: usize::MAX,
+            max_number_digits: 0,
         };
         for (i, d) in c.defs.iter().enumerate() {
             // Definition indices fit in u16 (checked at compile).
@@ -77,6 +81,7 @@ impl Plan {
                 Trigger::Number => {
                     plan.number.push(idx);
                     plan.min_number_digits = plan.min_number_digits.min(d.digits.0);
+                    plan.max_number_digits = plan.max_number_digits.max(d.digits.1);
                 }
                 Trigger::Alnum => plan.alnum.push(idx),
                 Trigger::Email => plan.email.push(idx),
@@ -209,6 +214,8 @@ struct Chunk {
     digits: usize,
     /// Separators inside the group, and the break before it.
     seps: u8,
+    /// Index of the first group of the space-joined run this group belongs to.
+    run: usize,
 }
 
 /// Skips a word and anything joined to it by `-`, `.` or `/` (UUIDs, hashes, versions, refs).
@@ -281,6 +288,7 @@ impl Scanner<'_> {
             end: start,
             digits: 0,
             seps: lead,
+            run: 0,
         };
         let mut i = j;
         let mut total = 0;
@@ -329,11 +337,17 @@ impl Scanner<'_> {
                 Some(b) if count < MAX_CHUNKS => {
                     chunks[count - 1].end = b;
                     chunks[count - 1].seps |= seps;
+                    let run = if seps & SEP_SPACE != 0 {
+                        chunks[count - 1].run
+                    } else {
+                        count
+                    };
                     chunks[count] = Chunk {
                         start: b + 1,
                         end: b + 1,
                         digits: 0,
                         seps,
+                        run,
                     };
                     count += 1;
                 }
@@ -358,13 +372,42 @@ impl Scanner<'_> {
     }
 
     /// Tries every run of whole groups, longest first from each start, against each definition.
+    ///
+    /// A candidate of several space-joined groups may have at most `MAX_FLANK` more groups of the
+    /// same run on each side: "card 4111 1111 1111 1111 exp" is a card, a row of a number table
+    /// ("12 536 22 8741 7 95 ...") is not an SSN. This also keeps tables cheap to scan.
     fn try_numbers(&mut self, chunks: &[Chunk]) {
         self.covered.iter_mut().for_each(|c| *c = 0);
+        let mut run_last = [0usize; MAX_CHUNKS];
+        for i in (0..chunks.len()).rev() {
+            let same_run = i + 1 < chunks.len() && chunks[i + 1].run == chunks[i].run;
+            run_last[i] = if same_run { run_last[i + 1] } else { i };
+        }
+        let (lo, hi) = (self.plan.min_number_digits, self.plan.max_number_digits);
         for a in 0..chunks.len() {
             let s = chunks[a].start;
-            let mut digits: usize = chunks[a..].iter().map(|c| c.digits).sum();
-            let mut seps: u8 = chunks[a..].iter().fold(0, |m, c| m | c.seps);
-            for b in (a..chunks.len()).rev() {
+            let left_ok = a - chunks[a].run <= MAX_FLANK;
+            // Digits and separators of a..=b, for every b up to where the digits exceed any range.
+            let mut acc = [(0usize, 0u8); MAX_CHUNKS];
+            let mut last = a;
+            let (mut digits, mut seps) = (0, 0);
+            for (b, c) in chunks.iter().enumerate().skip(a) {
+                digits += c.digits;
+                seps |= c.seps;
+                if digits > hi || (b > a && !left_ok) {
+                    break;
+                }
+                acc[b] = (digits, seps);
+                last = b;
+            }
+            for b in (a..=last).rev() {
+                let (digits, seps) = acc[b];
+                if digits < lo {
+                    break;
+                }
+                if b > a && run_last[b] - b > MAX_FLANK {
+                    continue;
+                }
                 let e = chunks[b].end;
                 for (slot, &def) in self.plan.number.iter().enumerate() {
                     let d = &self.c.defs[usize::from(def)];
@@ -378,8 +421,6 @@ impl Scanner<'_> {
                         self.covered[slot] = e;
                     }
                 }
-                digits -= chunks[b].digits;
-                seps = chunks[a..b].iter().fold(0, |m, c| m | c.seps);
             }
         }
     }

@@ -53,6 +53,12 @@ fn none_found(ty: &str, texts: &[&str]) {
 }
 
 #[test]
+fn identifiers_are_shareable_across_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Identifiers>();
+}
+
+#[test]
 fn embedded_definitions_compile() {
     let ids = Identifiers::from_toml(EMBEDDED_DEFINITIONS).expect("embedded definitions compile");
     let names: Vec<&str> = ids.names().collect();
@@ -545,4 +551,17 @@ fn hits_are_sorted_and_redacted() {
         ]
     );
     assert!(out.windows(2).all(|w| w[0].start <= w[1].start));
+}
+
+#[test]
+fn rows_of_a_number_table_are_not_identifiers() {
+    let row = "12 536 22 8741 7 95 415 555 2671 33 4111 1111 1111 1111 8 64";
+    let mut out = Vec::new();
+    Identifiers::embedded().scan(row, None, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    // The same values with words around them are found.
+    let prose = "SSN 536 22 8741, phone 415 555 2671, card 4111 1111 1111 1111.";
+    Identifiers::embedded().scan(prose, None, &mut out);
+    let names: Vec<&str> = out.iter().map(|h| h.detector.as_str()).collect();
+    assert_eq!(names, vec!["US_SSN", "PHONE_NUMBER", "CREDIT_CARD"]);
 }

@@ -281,3 +281,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hostile_prefix_runs_stay_linear() {
+    // 64 KiB of "eyJ-" would cost one 4 KiB regex run per prefix if attempts could overlap.
+    let text = "eyJ-".repeat(16 * 1024);
+    let mut out = Vec::new();
+    Identifiers::embedded().scan(&text, None, &mut out);
+    assert!(out.is_empty());
+    let dots = "eyJhbGciOiJub25lIn0.eyJ4Ijo1fQ.".repeat(1000);
+    Identifiers::embedded().scan(&dots, None, &mut out);
+    assert!(!out.is_empty() && out.iter().all(|h| h.detector == "JWT"));
+    assert!(
+        out.windows(2).all(|w| w[0].end <= w[1].start),
+        "hits of one detector do not overlap"
+    );
+}

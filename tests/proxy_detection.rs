@@ -110,6 +110,12 @@ fn a_card_number_in_a_zip_in_a_zip_is_blocked_and_the_log_never_shows_it() {
     let logs = sluice.logs().join("\n");
     assert!(logs.contains("100:block"), "{logs}");
     assert!(
+        logs.contains(
+            "policy 100 rule \"a card number, outbound\": CREDIT_CARD/medium x1 in attachment:export.zip/inner.zip/cards/list.txt"
+        ),
+        "the log says which rule, detector, how often and where: {logs}"
+    );
+    assert!(
         !logs.contains("4111"),
         "matched values never reach the log: {logs}"
     );

@@ -210,6 +210,9 @@ pub struct Verdict {
     pub decision: Decision,
     /// The id of the policy whose action decided (for `X-dlp-policyid`).
     pub deciding_policy: Option<u64>,
+    /// One line per matched rule for logs and reports: policy, rule, detector, count and where,
+    /// never a matched value (filled in by `scan::Scanner`, which knows the part locations).
+    pub detail: Vec<String>,
 }
 
 impl Verdict {

@@ -153,7 +153,8 @@ impl Scanner {
             findings: &findings,
             part_scope: &scopes,
         };
-        let verdict = self.policies.evaluate(&facts);
+        let mut verdict = self.policies.evaluate(&facts);
+        verdict.detail = describe(&verdict, &self.registry, &locations);
         Report {
             verdict,
             locations,
@@ -162,6 +163,44 @@ impl Scanner {
             anomalies: decomposed.anomalies,
         }
     }
+}
+
+/// `policy 100 rule "cards": CREDIT_CARD x3 in body, attachment:a.zip/b.txt` per matched rule and
+/// piece of evidence; file evidence names the files' locations. No matched value appears.
+fn describe(verdict: &Verdict, registry: &Registry, locations: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for hit in &verdict.hits {
+        for m in &hit.matched {
+            let mut parts = Vec::new();
+            for e in &m.evidence {
+                let what = match e.detector.and_then(|d| registry.get(d)) {
+                    Some(d) => d.describe(),
+                    None if !e.samples.is_empty() => "file".to_string(),
+                    None => continue,
+                };
+                let places: Vec<&str> = if e.detector.is_some() {
+                    e.parts
+                        .iter()
+                        .filter_map(|p| locations.get(*p).map(String::as_str))
+                        .collect()
+                } else {
+                    e.samples.iter().map(String::as_str).collect()
+                };
+                parts.push(format!("{what} x{} in {}", e.count, places.join(", ")));
+            }
+            out.push(format!(
+                "policy {} rule {:?}: {}",
+                hit.id,
+                m.rule,
+                if parts.is_empty() {
+                    "conditions held".to_string()
+                } else {
+                    parts.join("; ")
+                }
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

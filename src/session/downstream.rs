@@ -437,7 +437,7 @@ fn log_verdict(
                 Decision::Relay { redirect_to, .. } if !redirect_to.is_empty() => "redirect",
                 Decision::Relay { .. } => "modify",
             };
-            tracing::info!(%id, peer = %origin.peer, sender = %envelope.sender, recipients = envelope.recipients.len(), size, policies = %policies.join(","), decision, trial, "policy violation");
+            tracing::info!(%id, peer = %origin.peer, sender = %envelope.sender, recipients = envelope.recipients.len(), size, policies = %policies.join(","), decision, trial, findings = %v.detail.join(" | "), "policy violation");
         }
         Inspection::Done(_) => {
             tracing::debug!(%id, peer = %origin.peer, size, "no policy violated")

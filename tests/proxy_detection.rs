@@ -4,50 +4,15 @@
 
 mod support;
 
-use std::io::Write;
 use std::time::Duration;
 
 use support::client::{Client, Reply};
+use support::mime::{b64, zip_of};
 use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
 
 const WAIT: Duration = Duration::from_secs(5);
 const CARD: &str = "4111 1111 1111 1111";
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut z = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in entries {
-        z.start_file(*name, opts).unwrap();
-        z.write_all(data).unwrap();
-    }
-    z.finish().unwrap();
-    buf.into_inner()
-}
-
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (i, c) in data.chunks(3).enumerate() {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            out.push(if k <= c.len() {
-                T[(n >> (18 - 6 * k)) as usize & 63] as char
-            } else {
-                '='
-            });
-        }
-        if i % 19 == 18 {
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("\r\n");
-    out
-}
 
 /// A message with a text body and one base64 attachment.
 fn with_attachment(subject: &str, body: &str, name: &str, data: &[u8]) -> String {

@@ -119,7 +119,7 @@ pub fn make_message(size: usize, charset: &str) -> (Vec<u8>, Vec<u8>) {
 /// a .docx (word/document.xml) and a .zip holding a .txt, all of business text with nothing a
 /// policy of the default set matches. Returns it and its wire form as [`make_message`] does.
 pub fn make_attached_message(size: usize) -> (Vec<u8>, Vec<u8>) {
-    use std::io::Write;
+    use super::mime::{b64, zip_of};
     let text = |n: usize| -> String {
         let (m, _) = make_message(n.max(400), "us-ascii");
         let body_at = m
@@ -127,18 +127,6 @@ pub fn make_attached_message(size: usize) -> (Vec<u8>, Vec<u8>) {
             .position(|w| w == b"\r\n\r\n")
             .map_or(0, |p| p + 4);
         String::from_utf8_lossy(&m[body_at..]).into_owned()
-    };
-    let zip_of = |entries: &[(&str, String)]| -> Vec<u8> {
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let mut z = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, body) in entries {
-            z.start_file(*name, opts).expect("zip entry");
-            z.write_all(body.as_bytes()).expect("zip write");
-        }
-        z.finish().expect("zip finish");
-        buf.into_inner()
     };
     // Random words compress about 3:1, and base64 adds a third: budget the parts so the whole
     // message lands near `size`.
@@ -150,31 +138,11 @@ pub fn make_attached_message(size: usize) -> (Vec<u8>, Vec<u8>) {
         doc_text.replace("\r\n", " ")
     );
     let docx = zip_of(&[
-        ("[Content_Types].xml", "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>".to_string()),
-        ("word/document.xml", xml),
+        ("[Content_Types].xml", b"<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>"),
+        ("word/document.xml", xml.as_bytes()),
     ]);
-    let archive = zip_of(&[("notes/minutes.txt", text(third * 2))]);
-    let b64 = |data: &[u8]| -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for (i, c) in data.chunks(3).enumerate() {
-            let n = (u32::from(c[0]) << 16)
-                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*c.get(2).unwrap_or(&0));
-            for k in 0..4 {
-                if k <= c.len() {
-                    out.push(T[(n >> (18 - 6 * k)) as usize & 63] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-            if i % 19 == 18 {
-                out.push_str("\r\n");
-            }
-        }
-        out.push_str("\r\n");
-        out
-    };
+    let minutes = text(third * 2);
+    let archive = zip_of(&[("notes/minutes.txt", minutes.as_bytes())]);
     let msg = format!(
         "From: Load Generator <loadgen@bench.example>\r\nTo: <rcpt@sink.example>\r\nSubject: Quarterly logistics report\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\nMessage-ID: <loadgen.2@bench.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n{body}--b1\r\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document; name=\"report.docx\"\r\nContent-Disposition: attachment; filename=\"report.docx\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b1\r\nContent-Type: application/zip; name=\"minutes.zip\"\r\nContent-Disposition: attachment; filename=\"minutes.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b1--\r\n",
         b64(&docx),

@@ -3,6 +3,9 @@
 #![allow(dead_code)]
 
 pub mod client;
+/// Base64 and zip builders shared with the integration tests.
+#[path = "../../tests/support/mime.rs"]
+pub mod mime;
 /// The private Postfix instance of the integration tests, reused here for the plain-relay baseline.
 #[path = "../../tests/support/postfix.rs"]
 pub mod postfix;

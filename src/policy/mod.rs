@@ -12,7 +12,7 @@ mod rule;
 use std::sync::Arc;
 
 use crate::detect::Registry;
-pub use matcher::{Glob, check_address, check_regex, regex};
+pub use matcher::{Glob, check_address};
 pub use rule::{Condition, Direction, Evidence, Facts, FileFacts, FileRule, Join, Rule, Scope};
 
 pub const DEFAULT_BLOCK_TEXT: &str = "Message blocked by data loss prevention policy";

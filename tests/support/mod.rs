@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod dns;
+pub mod mime;
 pub mod postfix;
 pub mod sink;
 pub mod sluice;

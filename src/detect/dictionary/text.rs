@@ -1,5 +1,6 @@
 //! Text primitives shared by the dictionary, regex and EDM detectors: what a word character and
-//! whitespace are on raw UTF-8 bytes, word tokens, Unicode case folding with an offset map, and masking.
+//! whitespace are on raw UTF-8 bytes, word tokens, Unicode case folding (and, for the test oracle,
+//! a folded copy with an offset map), and masking.
 //!
 //! A *word character* is a Unicode alphanumeric character (`char::is_alphanumeric`); everything else
 //! (punctuation, `_`, symbols, whitespace) separates words. ASCII is decided by a byte table; other
@@ -18,7 +19,7 @@ pub(crate) fn ascii_space(b: u8) -> bool {
 }
 
 /// The character that ends just before byte `at` (which must be a char boundary or `hay.len()`).
-fn char_before(hay: &[u8], at: usize) -> Option<char> {
+pub(crate) fn char_before(hay: &[u8], at: usize) -> Option<char> {
     let from = at.saturating_sub(4);
     let tail = &hay[from..at];
     // Walk back to the start of the last UTF-8 sequence (a byte that is not a continuation byte).
@@ -27,7 +28,7 @@ fn char_before(hay: &[u8], at: usize) -> Option<char> {
 }
 
 /// The character that starts at byte `at`.
-fn char_at(hay: &[u8], at: usize) -> Option<char> {
+pub(crate) fn char_at(hay: &[u8], at: usize) -> Option<char> {
     let end = (at + 4).min(hay.len());
     let bytes = &hay[at..end];
     // A prefix of 1..=4 bytes holds exactly one whole character when `at` is a char boundary.
@@ -37,6 +38,7 @@ fn char_at(hay: &[u8], at: usize) -> Option<char> {
 }
 
 /// Whether the character just before byte `at` is a word character.
+#[cfg(test)]
 #[inline]
 pub(crate) fn word_before(hay: &[u8], at: usize) -> bool {
     match at.checked_sub(1).map(|i| hay[i]) {
@@ -95,6 +97,7 @@ pub(crate) fn fold(s: &str) -> String {
 /// A case-folded copy of `text` and, for every byte of it, the byte offset in `text` of the
 /// character it came from (plus one final entry for the end). Whitespace is copied unchanged, so
 /// word and whitespace boundaries are the same in both.
+#[cfg(test)]
 pub(crate) fn fold_with_map(text: &str) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::with_capacity(text.len() + 16);
     let mut map = Vec::with_capacity(text.len() + 17);
@@ -147,6 +150,7 @@ pub(crate) fn eq_folded(hay: &[u8], mut at: usize, word: &str) -> Option<usize> 
 
 /// Maps a span of the folded copy back to the original text: the start maps to the start of its
 /// character, the end to the end of the character holding the span's last byte.
+#[cfg(test)]
 pub(crate) fn unmap(map: &[u32], start: usize, end: usize, text: &str) -> (usize, usize) {
     let s = map.get(start).copied().unwrap_or(0) as usize;
     let last = map

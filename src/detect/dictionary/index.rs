@@ -12,14 +12,29 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use super::text;
 use super::{DefinitionError, MAX_CASE_VARIANTS};
 
-/// Bits in the ASCII first-word filter (a power of two; 64 Kibit = 8 KiB).
-const FILTER_BITS: usize = 1 << 16;
+/// Bits in each first-word filter (a power of two; 64 Kibit = 8 KiB).
+pub(super) const FILTER_BITS: usize = 1 << 16;
+
+/// The filter bit of a word token's first three bytes as written, ASCII letters lower-cased
+/// (bytes past the end count as zero): any spelling of a head's first word has one of the bits of
+/// its spellings.
+#[inline]
+pub(super) fn prefix_bit(token: &[u8]) -> usize {
+    let at = |i: usize| u32::from(token.get(i).map_or(0, u8::to_ascii_lowercase));
+    let x = at(0) | at(1) << 8 | at(2) << 16;
+    (x.wrapping_mul(0x9E37_79B1) >> 16) as usize
+}
 
 /// Everything a scan needs to find the heads of a set.
 #[derive(Debug, Clone)]
 pub(crate) struct Index {
     /// Bit per [`key`] of the ASCII first word of some head.
     pub(super) filter: Vec<u64>,
+    /// Bit per [`prefix_bit`] of every spelling of every head's first word (for tokens with
+    /// non-ASCII bytes), unless `fold_all`.
+    pub(super) prefix_filter: Vec<u64>,
+    /// Some head compares under full case folding: every non-ASCII token must be folded.
+    pub(super) fold_all: bool,
     /// [`key`] -> heads whose first word is ASCII.
     pub(super) by_key: HashMap<u16, Box<[u32]>, BuildHasherDefault<KeyHasher>>,
     /// Folded first word -> heads (every head with a first word).
@@ -67,15 +82,16 @@ pub(crate) struct Entry {
 /// (bytes past the end count as zero). Callers pass the token's bytes, at least one.
 #[inline]
 pub(super) fn key(token: &[u8]) -> u16 {
-    let len = token.len();
     let at = |i: usize| u32::from(token.get(i).copied().unwrap_or(0));
-    let bytes = (at(0) | at(1) << 8 | at(2) << 16) | 0x20_2020;
-    let keep = if len >= 3 {
-        0xFF_FFFF
-    } else {
-        (1u32 << (8 * len)) - 1
-    };
-    let x = (bytes & keep) | (len.min(255) as u32) << 24;
+    key_of(at(0) | at(1) << 8 | at(2) << 16, token.len())
+}
+
+/// [`key`] from the little-endian bytes starting at the token (at least its first three, or all
+/// of it when shorter; more are ignored) and its length.
+#[inline]
+pub(super) fn key_of(first: u32, len: usize) -> u16 {
+    const KEEP: [u32; 4] = [0, 0xFF, 0xFFFF, 0xFF_FFFF];
+    let x = ((first | 0x20_2020) & KEEP[len.min(3)]) | (len.min(255) as u32) << 24;
     (x.wrapping_mul(0x9E37_79B1) >> 16) as u16
 }
 
@@ -129,6 +145,8 @@ impl Builder {
 
     pub(crate) fn build(self) -> Result<Index, DefinitionError> {
         let mut filter = vec![0u64; FILTER_BITS / 64];
+        let mut prefix_filter = vec![0u64; FILTER_BITS / 64];
+        let mut fold_all = false;
         let mut by_key: HashMap<u16, Vec<u32>, BuildHasherDefault<KeyHasher>> = HashMap::default();
         let mut by_word: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut patterns = Vec::new();
@@ -148,6 +166,15 @@ impl Builder {
                 filter[usize::from(k) / 64] |= 1 << (k % 64);
                 by_key.entry(k).or_default().push(i);
             }
+            match case_variants(&h.word) {
+                Some(spellings) if !h.folded => {
+                    for w in spellings {
+                        let bit = prefix_bit(w.as_bytes());
+                        prefix_filter[bit / 64] |= 1 << (bit % 64);
+                    }
+                }
+                _ => fold_all = true,
+            }
             by_word.entry(h.word.clone()).or_default().push(i);
         }
         let marks = if patterns.is_empty() {
@@ -162,6 +189,8 @@ impl Builder {
         };
         Ok(Index {
             filter,
+            prefix_filter,
+            fold_all,
             by_key: by_key.into_iter().map(|(k, v)| (k, v.into())).collect(),
             by_word: by_word.into_iter().map(|(k, v)| (k, v.into())).collect(),
             heads: self.heads,

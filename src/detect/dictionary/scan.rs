@@ -81,45 +81,89 @@ pub(super) fn scan(dicts: &Dictionaries, text: &str) -> Scan {
 
 /// Every word token of `hay` looked up as the first word of a head.
 fn words(index: &Index, hay: &[u8], out: &mut Out) {
+    let filter: &[u64] = &index.filter;
     let mut folded = String::new();
-    token::for_each(hay, |start, end, non_ascii| {
-        if !non_ascii {
+    token::for_each(
+        hay,
+        #[inline(always)]
+        |start, end, non_ascii| {
+            if non_ascii {
+                split(index, hay, start, end, &mut folded, out);
+                return;
+            }
             // An ASCII coarse token is exactly one word token.
-            let tok = &hay[start..end];
-            let k = index::key(tok);
-            if index.filter[usize::from(k) / 64] >> (k % 64) & 1 == 0 {
-                return;
-            }
-            let Some(heads) = index.by_key.get(&k) else {
-                return;
+            let k = match hay.get(start..start + 4) {
+                Some(&[a, b, c, d]) => index::key_of(u32::from_le_bytes([a, b, c, d]), end - start),
+                _ => index::key(&hay[start..end]),
             };
-            for &h in heads.iter() {
-                let head = &index.heads[h as usize];
-                if head.word.len() == tok.len() && tok.eq_ignore_ascii_case(head.word.as_bytes()) {
-                    follow_head(head, hay, start, end, out);
-                }
+            if filter[usize::from(k) / 64] >> (k % 64) & 1 != 0 {
+                ascii_word(index, hay, start, end, k, out);
             }
-            return;
+        },
+    );
+}
+
+/// An ASCII word token that passed the filter: the heads with that first word.
+#[inline(never)]
+fn ascii_word(index: &Index, hay: &[u8], start: usize, end: usize, k: u16, out: &mut Out) {
+    let Some(heads) = index.by_key.get(&k) else {
+        return;
+    };
+    let tok = &hay[start..end];
+    for &h in heads.iter() {
+        let head = &index.heads[h as usize];
+        if head.word.len() == tok.len() && tok.eq_ignore_ascii_case(head.word.as_bytes()) {
+            follow_head(head, hay, start, end, out);
         }
-        // Split exactly into word tokens (non-ASCII letters and marks decide here).
-        let Ok(coarse) = std::str::from_utf8(&hay[start..end]) else {
-            return; // a &str's coarse token always starts and ends on char boundaries
+    }
+}
+
+/// A coarse token with non-ASCII bytes: split exactly into word tokens; each that passes the
+/// prefix filter is case-folded and looked up.
+#[inline(never)]
+fn split(index: &Index, hay: &[u8], start: usize, end: usize, folded: &mut String, out: &mut Out) {
+    let Ok(coarse) = std::str::from_utf8(&hay[start..end]) else {
+        return; // a &str's coarse token always starts and ends on char boundaries
+    };
+    let mut from = None;
+    for (i, c) in coarse
+        .char_indices()
+        .chain(std::iter::once((coarse.len(), ' ')))
+    {
+        if c.is_alphanumeric() {
+            from.get_or_insert(i);
+            continue;
+        }
+        let Some(s) = from.take() else {
+            continue;
         };
-        for (s, e) in text::tokens(coarse) {
-            let word = &coarse[s..e];
-            folded.clear();
-            folded.extend(word.chars().flat_map(char::to_lowercase));
-            let Some(heads) = index.by_word.get(folded.as_str()) else {
+        let word = &coarse[s..i];
+        if !index.fold_all {
+            let bit = index::prefix_bit(word.as_bytes());
+            if index.prefix_filter[bit / 64] >> (bit % 64) & 1 == 0 {
                 continue;
-            };
-            for &h in heads.iter() {
-                let head = &index.heads[h as usize];
-                if same_word(word, &head.word, head.folded) {
-                    follow_head(head, hay, start + s, start + e, out);
-                }
             }
         }
-    });
+        folded.clear();
+        folded.extend(word.chars().flat_map(char::to_lowercase));
+        lookup(index, hay, start + s, start + i, folded, out);
+    }
+}
+
+/// A folded word token that passed the filter: the heads with that first word.
+fn lookup(index: &Index, hay: &[u8], start: usize, end: usize, folded: &str, out: &mut Out) {
+    let Some(heads) = index.by_word.get(folded) else {
+        return;
+    };
+    let Ok(word) = std::str::from_utf8(&hay[start..end]) else {
+        return; // token edges are char boundaries
+    };
+    for &h in heads.iter() {
+        let head = &index.heads[h as usize];
+        if same_word(word, &head.word, head.folded) {
+            follow_head(head, hay, start, end, out);
+        }
+    }
 }
 
 /// Whether a text word spells a head's folded word: ASCII letters in any case; other letters as

@@ -50,7 +50,7 @@ pub(super) fn scan(dicts: &Dictionaries, text: &str) -> Scan {
     let hay = text.as_bytes();
     let index = &dicts.index;
     if !index.by_word.is_empty() {
-        words(index, hay, &mut out);
+        words(index, text, &mut out);
     }
     if let Some(m) = &index.marks {
         marks(index, m, hay, &mut out);
@@ -80,7 +80,8 @@ pub(super) fn scan(dicts: &Dictionaries, text: &str) -> Scan {
 }
 
 /// Every word token of `hay` looked up as the first word of a head.
-fn words(index: &Index, hay: &[u8], out: &mut Out) {
+fn words(index: &Index, text: &str, out: &mut Out) {
+    let hay = text.as_bytes();
     let filter: &[u64] = &index.filter;
     let mut folded = String::new();
     token::for_each(
@@ -88,7 +89,7 @@ fn words(index: &Index, hay: &[u8], out: &mut Out) {
         #[inline(always)]
         |start, end, non_ascii| {
             if non_ascii {
-                split(index, hay, start, end, &mut folded, out);
+                split(index, text, start, end, &mut folded, out);
                 return;
             }
             // An ASCII coarse token is exactly one word token.
@@ -121,32 +122,39 @@ fn ascii_word(index: &Index, hay: &[u8], start: usize, end: usize, k: u16, out: 
 /// A coarse token with non-ASCII bytes: split exactly into word tokens; each that passes the
 /// prefix filter is case-folded and looked up.
 #[inline(never)]
-fn split(index: &Index, hay: &[u8], start: usize, end: usize, folded: &mut String, out: &mut Out) {
-    let Ok(coarse) = std::str::from_utf8(&hay[start..end]) else {
-        return; // a &str's coarse token always starts and ends on char boundaries
+fn split(index: &Index, text: &str, start: usize, end: usize, folded: &mut String, out: &mut Out) {
+    let Some(coarse) = text.get(start..end) else {
+        return; // a coarse token always starts and ends on char boundaries (ASCII or the ends)
     };
+    let hay = text.as_bytes();
+    let bytes = coarse.as_bytes();
     let mut from = None;
-    for (i, c) in coarse
-        .char_indices()
-        .chain(std::iter::once((coarse.len(), ' ')))
-    {
-        if c.is_alphanumeric() {
-            from.get_or_insert(i);
-            continue;
-        }
-        let Some(s) = from.take() else {
-            continue;
+    let mut i = 0;
+    // ASCII bytes of a coarse token are letters or digits; only non-ASCII characters can split it.
+    while i <= bytes.len() {
+        let (word, next) = match bytes.get(i) {
+            Some(&b) if b < 0x80 => (true, i + 1),
+            Some(_) => match coarse.get(i..).and_then(|r| r.chars().next()) {
+                Some(c) => (text::word_char(c), i + c.len_utf8()),
+                None => (false, i + 1),
+            },
+            None => (false, i + 1),
         };
-        let word = &coarse[s..i];
-        if !index.fold_all {
-            let bit = index::prefix_bit(word.as_bytes());
-            if index.prefix_filter[bit / 64] >> (bit % 64) & 1 == 0 {
-                continue;
+        if word {
+            from.get_or_insert(i);
+        } else if let Some(s) = from.take() {
+            let w = &coarse[s..i];
+            let pass = index.fold_all || {
+                let bit = index::prefix_bit(w.as_bytes());
+                index.prefix_filter[bit / 64] >> (bit % 64) & 1 != 0
+            };
+            if pass {
+                folded.clear();
+                folded.extend(w.chars().flat_map(char::to_lowercase));
+                lookup(index, hay, start + s, start + i, folded, out);
             }
         }
-        folded.clear();
-        folded.extend(word.chars().flat_map(char::to_lowercase));
-        lookup(index, hay, start + s, start + i, folded, out);
+        i = next;
     }
 }
 

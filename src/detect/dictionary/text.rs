@@ -12,6 +12,19 @@ pub(crate) fn ascii_word(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
+/// Whether a character is a word character, with a fast path for ASCII and Latin-1 / Latin
+/// Extended-A letters (the same answer as `char::is_alphanumeric`).
+#[inline]
+pub(crate) fn word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if ('\u{c0}'..='\u{17f}').contains(&c) {
+        c != '\u{d7}' && c != '\u{f7}'
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
 /// Whether an ASCII byte is whitespace (space, tab, LF, CR, VT, FF).
 #[inline]
 pub(crate) fn ascii_space(b: u8) -> bool {
@@ -258,6 +271,13 @@ mod tests {
         assert!(!word_at(t.as_bytes(), 4));
         assert_eq!(skip_space("a \u{a0}\r\n b".as_bytes(), 1), 7);
         assert_eq!(skip_space(b"ab", 1), 1);
+    }
+
+    #[test]
+    fn word_char_fast_path_agrees_with_unicode() {
+        for c in ('\0'..='\u{2000}').chain(['\u{1e9e}', '\u{212a}', '\u{fffd}']) {
+            assert_eq!(word_char(c), c.is_alphanumeric(), "{c:?}");
+        }
     }
 
     #[test]

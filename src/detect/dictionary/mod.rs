@@ -5,8 +5,9 @@
 //! How one pass works: the text is cut into word tokens (runs of letters and digits, see `text`),
 //! 64 bytes at a time from a SIMD bitmask; each token is looked up as the *first word token* of a
 //! term. An ASCII token goes through an 8 KiB bit filter keyed by its length and first three bytes
-//! (most ordinary words stop there) and then a small table; a token with non-ASCII bytes is
-//! case-folded and looked up in a map. The marks before and after that word inside the term's first
+//! (most ordinary words stop there) and then a small table; a token with non-ASCII bytes goes
+//! through a filter of its first three bytes (every case spelling of each first word is in it) and
+//! only then is case-folded and looked up in a map. The marks before and after that word inside the term's first
 //! word (`#` of `#include`, `&l` of `p&l`) and the remaining words of a phrase (after any run of
 //! whitespace, line breaks included) are checked in place, so the text is never copied or
 //! normalised. Terms whose first word has no letter or digit (`-->`) run on a small Aho-Corasick

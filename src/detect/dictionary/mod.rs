@@ -1,42 +1,50 @@
-//! Keyword dictionaries: named term lists compiled once into Aho-Corasick automata and matched in a
-//! single pass over the original text, case-insensitively and as whole words, with per-term counts,
-//! byte offsets and proximity ("A within N words of B").
+//! Keyword dictionaries: named term lists compiled once into a lookup by first word and matched in
+//! a single pass over the original text, case-insensitively and as whole words, with per-term
+//! counts, byte offsets and proximity ("A within N words of B").
 //!
-//! How one pass works: an ASCII-case-insensitive DFA runs over the raw bytes; each automaton
-//! pattern is the *first word* of one or more terms, and the remaining words of a phrase are checked
-//! in place right after the head match (any run of whitespace, line breaks included, between
-//! words), so the text is never copied or normalised. Word boundaries are checked on the raw bytes
-//! (`text`). A first word with non-ASCII letters (for example "Geschäftsgeheimnis") enters the
-//! automaton in each upper/lower-case combination of those letters (at most
-//! [`MAX_CASE_VARIANTS`]); later words are compared case-folded in place. Only a term whose first
-//! word would need more variants goes to a second automaton over a case-folded copy of the text,
-//! run only when such terms exist *and* the text is not pure ASCII.
+//! How one pass works: the text is cut into word tokens (runs of letters and digits, see `text`),
+//! 64 bytes at a time from a SIMD bitmask; each token is looked up as the *first word token* of a
+//! term. An ASCII token goes through an 8 KiB bit filter keyed by its length and first three bytes
+//! (most ordinary words stop there) and then a small table; a token with non-ASCII bytes goes
+//! through a filter of its first three bytes (every case spelling of each first word is in it) and
+//! only then is case-folded and looked up in a map. The marks before and after that word inside the term's first
+//! word (`#` of `#include`, `&l` of `p&l`) and the remaining words of a phrase (after any run of
+//! whitespace, line breaks included) are checked in place, so the text is never copied or
+//! normalised. Terms whose first word has no letter or digit (`-->`) run on a small Aho-Corasick
+//! automaton instead.
+//!
+//! Case: ASCII letters match in any case. A non-ASCII letter of a term's first word matches as
+//! written or in its single other case (and `ß` also as `ẞ`), unless that word has more than
+//! [`MAX_CASE_VARIANTS`] such spellings, in which case it is compared under full case folding
+//! (`char::to_lowercase`), as later words of a phrase always are.
 //!
 //! Overlapping terms all count: "strictly confidential" in the text counts once for the phrase and
-//! once for "confidential" when both are terms.
+//! once for "confidential" when both are terms, and "client_secret" once for itself and once for
+//! "secret".
 //!
 //! Does not: stem, match inside words, fold diacritics ("vertraulich" does not match "vertraulích"),
 //! or apply special case mappings beyond `char::to_lowercase`.
 
 pub mod definitions;
+mod index;
 pub mod proximity;
+#[cfg(test)]
+mod reference;
 mod scan;
 #[cfg(test)]
 mod tests;
 pub(crate) mod text;
+mod token;
 
-use std::collections::HashMap;
 use std::ops::Range;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::detect::{Confidence, Hit};
 pub use definitions::{DefinitionError, Definitions, DictionaryDef};
 
 /// Longest text scanned in one call, in bytes; the rest is not scanned and [`Scan::truncated`] is set.
 pub const MAX_SCAN_BYTES: usize = 1 << 30;
-/// Most case spellings of one non-ASCII first word put into the automaton (2^4: four cased
-/// non-ASCII letters); a word needing more is matched on a case-folded copy of the text instead.
+/// Most case spellings of one term's first word matched letter by letter (2^4: four cased
+/// non-ASCII letters); a word needing more is compared under full case folding instead.
 pub const MAX_CASE_VARIANTS: usize = 16;
 /// Most hit offsets kept per scan (counts stay exact beyond it; [`Scan::truncated`] is set).
 pub const MAX_HITS: usize = 65_536;
@@ -65,36 +73,8 @@ pub struct Dictionaries {
     /// Each term as defined, whitespace collapsed (definition data, not message content).
     terms: Vec<String>,
     term_dict: Vec<u32>,
-    /// Over the raw text: every term whose first word has few enough case spellings.
-    raw: Option<Automaton>,
-    /// Over a case-folded copy of non-ASCII text: the other terms.
-    folded: Option<Automaton>,
-}
-
-/// One automaton: patterns are spellings of distinct first words; what to check after each.
-#[derive(Debug, Clone)]
-pub(crate) struct Automaton {
-    ac: AhoCorasick,
-    /// The head of each pattern (several case spellings share one head).
-    pattern_head: Vec<u32>,
-    heads: Vec<Head>,
-}
-
-#[derive(Debug, Clone)]
-struct Head {
-    /// The head word starts (ends) with a word character, so the text must not continue the word.
-    left_word: bool,
-    right_word: bool,
-    entries: Vec<Entry>,
-}
-
-#[derive(Debug, Clone)]
-struct Entry {
-    term: u32,
-    /// Folded words after the first (empty for a single word).
-    rest: Vec<Box<str>>,
-    /// The last word ends with a word character.
-    right_word: bool,
+    /// Terms by first word.
+    index: index::Index,
 }
 
 /// One match of one term: byte offsets into the scanned text.
@@ -110,8 +90,8 @@ pub struct TermHit {
 pub struct Scan {
     /// Hits sorted by offset (at most [`MAX_HITS`]).
     hits: Vec<TermHit>,
-    /// Exact count per term.
-    counts: Vec<u32>,
+    /// Exact count per term with at least one hit, sorted by term.
+    counts: Vec<(u32, u32)>,
     truncated: bool,
 }
 
@@ -122,8 +102,7 @@ impl Dictionaries {
         let mut ranges = Vec::with_capacity(defs.len());
         let mut terms = Vec::new();
         let mut term_dict = Vec::new();
-        let mut direct = Builder::default();
-        let mut folded_text = Builder::default();
+        let mut heads = index::Builder::default();
         for (di, d) in defs.iter().enumerate() {
             definitions::check_name("dictionary", &d.name)?;
             if names.contains(&d.name) {
@@ -156,9 +135,7 @@ impl Dictionaries {
                 let id = terms.len() as u32;
                 terms.push(words.join(" "));
                 term_dict.push(di as u32);
-                if !direct.add(id, &folded, true) {
-                    folded_text.add(id, &folded, false);
-                }
+                heads.add(id, &folded);
             }
             if terms.len() as u32 == first {
                 return Err(DefinitionError::Empty {
@@ -173,8 +150,7 @@ impl Dictionaries {
             ranges,
             terms,
             term_dict,
-            raw: direct.build()?,
-            folded: folded_text.build()?,
+            index: heads.build()?,
         })
     }
 
@@ -287,27 +263,27 @@ impl Dictionaries {
 impl Scan {
     /// Exact number of hits for a term or a whole dictionary.
     pub fn count(&self, what: Selector, dicts: &Dictionaries) -> u64 {
-        match what {
-            Selector::Term(t) => self.counts.get(t.0 as usize).copied().unwrap_or(0) as u64,
-            Selector::Dictionary(d) => dicts
-                .terms(d)
-                .map(|t| self.counts.get(t.0 as usize).copied().unwrap_or(0) as u64)
-                .sum(),
-        }
+        // A dictionary's terms are numbered consecutively.
+        let range = match what {
+            Selector::Term(t) => t.0..t.0.saturating_add(1),
+            Selector::Dictionary(d) => dicts.ranges.get(d.0 as usize).cloned().unwrap_or(0..0),
+        };
+        let from = self.counts.partition_point(|&(t, _)| t < range.start);
+        self.counts[from..]
+            .iter()
+            .take_while(|&&(t, _)| t < range.end)
+            .map(|&(_, c)| u64::from(c))
+            .sum()
     }
 
     /// Exact number of hits over all terms.
     pub fn total(&self) -> u64 {
-        self.counts.iter().map(|&c| c as u64).sum()
+        self.counts.iter().map(|&(_, c)| u64::from(c)).sum()
     }
 
     /// `(term, count)` for every term with at least one hit.
     pub fn term_counts(&self) -> impl Iterator<Item = (TermId, u32)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(t, &c)| (TermId(t as u32), c))
+        self.counts.iter().map(|&(t, c)| (TermId(t), c))
     }
 
     /// All recorded hits, sorted by offset.
@@ -336,113 +312,4 @@ impl Scan {
     pub fn truncated(&self) -> bool {
         self.truncated
     }
-}
-
-/// Collects terms by first word for one automaton.
-#[derive(Default)]
-struct Builder {
-    heads: HashMap<String, usize>,
-    patterns: Vec<String>,
-    pattern_head: Vec<u32>,
-    info: Vec<Head>,
-}
-
-impl Builder {
-    /// Adds a term (folded words). With `variants`, the first word goes in every case spelling of
-    /// its non-ASCII letters; returns false, adding nothing, when that needs more than
-    /// [`MAX_CASE_VARIANTS`].
-    fn add(&mut self, term: u32, words: &[String], variants: bool) -> bool {
-        let Some((first, rest)) = words.split_first() else {
-            return true;
-        };
-        let idx = match self.heads.get(first) {
-            Some(&i) => i,
-            None => {
-                let spellings = if variants {
-                    match case_variants(first) {
-                        Some(v) => v,
-                        None => return false,
-                    }
-                } else {
-                    vec![first.clone()]
-                };
-                let i = self.info.len();
-                self.info.push(Head {
-                    left_word: text::edge_is_word(first, true),
-                    right_word: text::edge_is_word(first, false),
-                    entries: Vec::new(),
-                });
-                for p in spellings {
-                    self.patterns.push(p);
-                    self.pattern_head.push(i as u32);
-                }
-                self.heads.insert(first.clone(), i);
-                i
-            }
-        };
-        let last = words.last().map_or("", String::as_str);
-        self.info[idx].entries.push(Entry {
-            term,
-            rest: rest.iter().map(|w| w.as_str().into()).collect(),
-            right_word: text::edge_is_word(last, false),
-        });
-        true
-    }
-
-    fn build(self) -> Result<Option<Automaton>, DefinitionError> {
-        if self.patterns.is_empty() {
-            return Ok(None);
-        }
-        let builder = |kind| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(true)
-                .kind(kind)
-                .build(&self.patterns)
-        };
-        // A DFA too large for the automaton's limits falls back to the automatic choice (an NFA).
-        let ac = builder(Some(AhoCorasickKind::DFA))
-            .or_else(|_| builder(None))
-            .map_err(|e| DefinitionError::Syntax(format!("dictionary automaton: {e}")))?;
-        Ok(Some(Automaton {
-            ac,
-            pattern_head: self.pattern_head,
-            heads: self.info,
-        }))
-    }
-}
-
-/// Every spelling of a folded word with each cased non-ASCII letter in lower or upper case (ASCII
-/// case is left to the automaton). None when there would be more than [`MAX_CASE_VARIANTS`].
-fn case_variants(word: &str) -> Option<Vec<String>> {
-    let mut out = vec![String::with_capacity(word.len())];
-    for c in word.chars() {
-        let mut forms = vec![c];
-        if !c.is_ascii() {
-            let mut up = c.to_uppercase();
-            if let (Some(u), None) = (up.next(), up.next())
-                && u != c
-                && u.to_lowercase().eq(std::iter::once(c))
-            {
-                forms.push(u);
-            }
-            if c == 'ß' {
-                forms.push('ẞ');
-            }
-        }
-        if out.len() * forms.len() > MAX_CASE_VARIANTS {
-            return None;
-        }
-        out = out
-            .iter()
-            .flat_map(|s| {
-                forms.iter().map(move |f| {
-                    let mut s = s.clone();
-                    s.push(*f);
-                    s
-                })
-            })
-            .collect();
-    }
-    Some(out)
 }

@@ -1,17 +1,40 @@
-//! The single scanning pass of a dictionary set: automaton over the raw bytes, whole-word checks
-//! and in-place phrase continuation; the case-folded copy only for non-ASCII terms on non-ASCII text.
+//! The single scanning pass of a dictionary set: word tokens of the raw text looked up by their
+//! first word (ASCII tokens through a bit filter, others case-folded), then the rest of each head,
+//! whole-word checks and in-place phrase continuation. Heads made only of marks run on a small
+//! automaton.
 
-use super::text::{self, skip_space, word_at, word_before};
-use super::{Automaton, Dictionaries, MAX_HITS, MAX_SCAN_BYTES, Scan, TermHit, TermId};
+use std::collections::HashMap;
+
+use super::index::{self, Head, Index};
+use super::text::{self, skip_space, word_at};
+use super::{Dictionaries, MAX_HITS, MAX_SCAN_BYTES, Scan, TermHit, TermId, token};
+
+/// Hits and counts while scanning.
+struct Out {
+    hits: Vec<TermHit>,
+    /// Counts of hits past [`MAX_HITS`] (not recorded), per term.
+    overflow: HashMap<u32, u32>,
+}
+
+impl Out {
+    fn record(&mut self, term: u32, start: usize, end: usize) {
+        if self.hits.len() < MAX_HITS {
+            self.hits.push(TermHit {
+                start,
+                end,
+                term: TermId(term),
+            });
+        } else {
+            let c = self.overflow.entry(term).or_insert(0);
+            *c = c.saturating_add(1);
+        }
+    }
+}
 
 pub(super) fn scan(dicts: &Dictionaries, text: &str) -> Scan {
-    let mut out = Scan {
-        hits: Vec::new(),
-        counts: vec![0; dicts.terms.len()],
-        truncated: false,
-    };
+    let mut truncated = false;
     let text = if text.len() > MAX_SCAN_BYTES {
-        out.truncated = true;
+        truncated = true;
         let mut cut = MAX_SCAN_BYTES;
         while !text.is_char_boundary(cut) {
             cut -= 1;
@@ -20,64 +43,257 @@ pub(super) fn scan(dicts: &Dictionaries, text: &str) -> Scan {
     } else {
         text
     };
-    if let Some(a) = &dicts.raw {
-        run(a, text.as_bytes(), &mut |term, s, e| {
-            record(&mut out, term, s, e)
-        });
+    let mut out = Out {
+        hits: Vec::new(),
+        overflow: HashMap::new(),
+    };
+    let hay = text.as_bytes();
+    let index = &dicts.index;
+    if !index.by_word.is_empty() {
+        words(index, text, &mut out);
     }
-    if let Some(a) = &dicts.folded
-        && !text.is_ascii()
-    {
-        let (folded, map) = text::fold_with_map(text);
-        run(a, &folded, &mut |term, s, e| {
-            let (s, e) = text::unmap(&map, s, e, text);
-            record(&mut out, term, s, e)
-        });
+    if let Some(m) = &index.marks {
+        marks(index, m, hay, &mut out);
     }
     out.hits.sort_unstable();
-    out
+    let mut terms: Vec<u32> = out.hits.iter().map(|h| h.term.0).collect();
+    terms.sort_unstable();
+    let mut counts: Vec<(u32, u32)> = Vec::new();
+    for t in terms {
+        match counts.last_mut() {
+            Some((last, c)) if *last == t => *c += 1,
+            _ => counts.push((t, 1)),
+        }
+    }
+    truncated |= !out.overflow.is_empty();
+    for (t, n) in out.overflow {
+        match counts.binary_search_by_key(&t, |&(x, _)| x) {
+            Ok(i) => counts[i].1 = counts[i].1.saturating_add(n),
+            Err(i) => counts.insert(i, (t, n)),
+        }
+    }
+    Scan {
+        hits: out.hits,
+        counts,
+        truncated,
+    }
 }
 
-fn record(out: &mut Scan, term: u32, start: usize, end: usize) {
-    if let Some(c) = out.counts.get_mut(term as usize) {
-        *c = c.saturating_add(1);
+/// Every word token of `hay` looked up as the first word of a head.
+fn words(index: &Index, text: &str, out: &mut Out) {
+    let hay = text.as_bytes();
+    let filter: &[u64] = &index.filter;
+    let mut folded = String::new();
+    token::for_each(
+        hay,
+        #[inline(always)]
+        |start, end, non_ascii| {
+            if non_ascii {
+                split(index, text, start, end, &mut folded, out);
+                return;
+            }
+            // An ASCII coarse token is exactly one word token.
+            let k = match hay.get(start..start + 4) {
+                Some(&[a, b, c, d]) => index::key_of(u32::from_le_bytes([a, b, c, d]), end - start),
+                _ => index::key(&hay[start..end]),
+            };
+            if filter[usize::from(k) / 64] >> (k % 64) & 1 != 0 {
+                ascii_word(index, hay, start, end, k, out);
+            }
+        },
+    );
+}
+
+/// An ASCII word token that passed the filter: the heads with that first word.
+#[inline(never)]
+fn ascii_word(index: &Index, hay: &[u8], start: usize, end: usize, k: u16, out: &mut Out) {
+    let Some(heads) = index.by_key.get(&k) else {
+        return;
+    };
+    let tok = &hay[start..end];
+    for &h in heads.iter() {
+        let head = &index.heads[h as usize];
+        if head.word.len() == tok.len() && tok.eq_ignore_ascii_case(head.word.as_bytes()) {
+            follow_head(head, hay, start, end, out);
+        }
     }
-    if out.hits.len() < MAX_HITS {
-        out.hits.push(TermHit {
-            start,
-            end,
-            term: TermId(term),
-        });
+}
+
+/// A coarse token with non-ASCII bytes: split exactly into word tokens; each that passes the
+/// prefix filter is case-folded and looked up.
+#[inline(never)]
+fn split(index: &Index, text: &str, start: usize, end: usize, folded: &mut String, out: &mut Out) {
+    let Some(coarse) = text.get(start..end) else {
+        return; // a coarse token always starts and ends on char boundaries (ASCII or the ends)
+    };
+    let hay = text.as_bytes();
+    let bytes = coarse.as_bytes();
+    let mut from = None;
+    let mut i = 0;
+    // ASCII bytes of a coarse token are letters or digits; only non-ASCII characters can split it.
+    while i <= bytes.len() {
+        let (word, next) = match bytes.get(i) {
+            Some(&b) if b < 0x80 => (true, i + 1),
+            Some(_) => match coarse.get(i..).and_then(|r| r.chars().next()) {
+                Some(c) => (text::word_char(c), i + c.len_utf8()),
+                None => (false, i + 1),
+            },
+            None => (false, i + 1),
+        };
+        if word {
+            from.get_or_insert(i);
+        } else if let Some(s) = from.take() {
+            let w = &coarse[s..i];
+            let pass = index.fold_all || {
+                let bit = index::prefix_bit(w.as_bytes());
+                index.prefix_filter[bit / 64] >> (bit % 64) & 1 != 0
+            };
+            if pass {
+                folded.clear();
+                folded.extend(w.chars().flat_map(char::to_lowercase));
+                lookup(index, hay, start + s, start + i, folded, out);
+            }
+        }
+        i = next;
+    }
+}
+
+/// A folded word token that passed the filter: the heads with that first word.
+fn lookup(index: &Index, hay: &[u8], start: usize, end: usize, folded: &str, out: &mut Out) {
+    let Some(heads) = index.by_word.get(folded) else {
+        return;
+    };
+    let Ok(word) = std::str::from_utf8(&hay[start..end]) else {
+        return; // token edges are char boundaries
+    };
+    for &h in heads.iter() {
+        let head = &index.heads[h as usize];
+        if same_word(word, &head.word, head.folded) {
+            follow_head(head, hay, start, end, out);
+        }
+    }
+}
+
+/// Whether a text word spells a head's folded word: ASCII letters in any case; other letters as
+/// written or in their other case (`ß`/`ẞ`), or under full case folding for a `folded` head.
+fn same_word(word: &str, want: &str, folded: bool) -> bool {
+    if folded {
+        return text::eq_folded(word.as_bytes(), 0, want) == Some(word.len());
+    }
+    let mut a = word.chars();
+    let mut b = want.chars();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(c)) if same_char(x, c) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Whether the text character `x` spells the folded head character `c` (without full folding).
+#[inline]
+fn same_char(x: char, c: char) -> bool {
+    if c.is_ascii() {
+        return x.eq_ignore_ascii_case(&c);
+    }
+    x == c || index::other_case(c).contains(&Some(x))
+}
+
+/// Whether the text character `x` spells `c` in either comparison mode.
+fn same_char_in(x: char, c: char, folded: bool) -> bool {
+    if folded {
+        x.to_lowercase().eq(std::iter::once(c))
     } else {
-        out.truncated = true;
+        same_char(x, c)
     }
 }
 
-/// Runs one automaton over `hay` and reports `(term, start, end)` for every whole-word match.
-fn run(a: &Automaton, hay: &[u8], emit: &mut dyn FnMut(u32, usize, usize)) {
-    for m in a.ac.find_overlapping_iter(hay) {
-        let Some(head) = a
+/// The text ending at `at` spells the marks `prefix`; returns where it starts.
+fn match_before(hay: &[u8], mut at: usize, prefix: &str, folded: bool) -> Option<usize> {
+    if prefix.is_ascii() {
+        let start = at.checked_sub(prefix.len())?;
+        return hay[start..at]
+            .eq_ignore_ascii_case(prefix.as_bytes())
+            .then_some(start);
+    }
+    for c in prefix.chars().rev() {
+        let x = text::char_before(hay, at)?;
+        if !same_char_in(x, c, folded) {
+            return None;
+        }
+        at -= x.len_utf8();
+    }
+    Some(at)
+}
+
+/// The text from `at` spells `suffix`; returns where it ends.
+fn match_after(hay: &[u8], mut at: usize, suffix: &str, folded: bool) -> Option<usize> {
+    if suffix.is_ascii() {
+        let end = at.checked_add(suffix.len())?;
+        return hay
+            .get(at..end)?
+            .eq_ignore_ascii_case(suffix.as_bytes())
+            .then_some(end);
+    }
+    if folded {
+        return text::eq_folded(hay, at, suffix);
+    }
+    for c in suffix.chars() {
+        let x = text::char_at(hay, at)?;
+        if !same_char(x, c) {
+            return None;
+        }
+        at += x.len_utf8();
+    }
+    Some(at)
+}
+
+/// The head's first word is the text word `start..end`: checks its marks and rest, then reports
+/// every term of the head that follows.
+#[inline]
+fn follow_head(head: &Head, hay: &[u8], start: usize, end: usize, out: &mut Out) {
+    let start = if head.prefix.is_empty() {
+        start
+    } else {
+        match match_before(hay, start, &head.prefix, head.folded) {
+            Some(s) => s,
+            None => return,
+        }
+    };
+    let end = if head.suffix.is_empty() {
+        end // the word token ended: the next character is not a word character
+    } else {
+        match match_after(hay, end, &head.suffix, head.folded) {
+            Some(e) if !(head.right_word && word_at(hay, e)) => e,
+            _ => return,
+        }
+    };
+    terms(head, hay, start, end, out);
+}
+
+/// Reports the terms of a head matched at `start..end`.
+fn terms(head: &Head, hay: &[u8], start: usize, end: usize, out: &mut Out) {
+    for entry in &head.entries {
+        if entry.rest.is_empty() {
+            out.record(entry.term, start, end);
+        } else if let Some(e) = follow(hay, end, &entry.rest, entry.right_word) {
+            out.record(entry.term, start, e);
+        }
+    }
+}
+
+/// Heads of marks only, found anywhere (they have no word boundary to respect).
+fn marks(index: &Index, m: &index::Marks, hay: &[u8], out: &mut Out) {
+    for found in m.ac.find_overlapping_iter(hay) {
+        let Some(head) = m
             .pattern_head
-            .get(m.pattern().as_usize())
-            .and_then(|&h| a.heads.get(h as usize))
+            .get(found.pattern().as_usize())
+            .and_then(|&h| index.heads.get(h as usize))
         else {
             continue;
         };
-        let (start, end) = (m.start(), m.end());
-        if head.left_word && word_before(hay, start) {
-            continue;
-        }
-        // A phrase needs whitespace after its first word, so this check is right for every entry.
-        if head.right_word && word_at(hay, end) {
-            continue;
-        }
-        for entry in &head.entries {
-            if entry.rest.is_empty() {
-                emit(entry.term, start, end);
-            } else if let Some(e) = follow(hay, end, &entry.rest, entry.right_word) {
-                emit(entry.term, start, e);
-            }
-        }
+        terms(head, hay, found.start(), found.end(), out);
     }
 }
 

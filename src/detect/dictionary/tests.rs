@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::proximity::within;
+use super::reference;
 use super::*;
 
 fn dict(name: &str, terms: &[&str]) -> DictionaryDef {
@@ -308,5 +309,219 @@ proptest! {
         }
         let lossy = String::from_utf8_lossy(&raw);
         let _ = d.scan(&lossy);
+    }
+}
+
+/// Every hit `(start, end, term)` of the scan, sorted.
+fn triples(d: &Dictionaries, text: &str) -> Vec<(usize, usize, u32)> {
+    d.scan(text)
+        .all()
+        .iter()
+        .map(|h| (h.start, h.end, h.term.0))
+        .collect()
+}
+
+#[test]
+fn overlapping_and_nested_heads_all_count() {
+    let terms = [
+        "secret",
+        "client_secret",
+        "attorney-client",
+        "client",
+        "aws_secret_access_key",
+        "access",
+        "#include",
+        "include",
+        "p&l",
+        "p",
+        "-->",
+        "->",
+        "#!/usr/bin/env",
+        "bin",
+    ];
+    let d = one(&terms);
+    let t = "attorney-client_secret; AWS_SECRET_ACCESS_KEY ##include P&L p --> #!/usr/bin/env";
+    let got = found(&d, t);
+    assert_eq!(
+        got,
+        [
+            "attorney-client",
+            "client",
+            "client_secret",
+            "secret",
+            "AWS_SECRET_ACCESS_KEY",
+            "SECRET",
+            "ACCESS",
+            "#include",
+            "include",
+            "P",
+            "P&L",
+            "p",
+            "-->",
+            "->",
+            "#!/usr/bin/env",
+            "bin",
+        ]
+    );
+    let defs = [dict("d", &terms)];
+    assert_eq!(triples(&d, t), reference::hits(&defs, t));
+    let s = d.scan(t);
+    assert_eq!(s.total(), 16);
+    let dict = d.dictionary("d").unwrap();
+    assert_eq!(s.count(Selector::Dictionary(dict), &d), 16);
+    assert_eq!(s.count(Selector::Term(d.term(dict, "p").unwrap()), &d), 2);
+}
+
+#[test]
+fn non_ascii_heads_and_marks_next_to_words() {
+    let d = one(&["éclair", "Ärger", "straße", "secret", "über alles", "«top»"]);
+    assert_eq!(
+        found(&d, "ÉCLAIR «secret» STRAẞE Straße ärger ÜBER\nALLES «TOP»"),
+        [
+            "ÉCLAIR",
+            "«secret",
+            "secret",
+            "STRAẞE",
+            "Straße",
+            "ärger",
+            "ÜBER\nALLES",
+            "«TOP»"
+        ]
+        .iter()
+        .filter(|s| **s != "«secret")
+        .copied()
+        .collect::<Vec<_>>()
+    );
+    assert!(found(&d, "xéclair éclairs secretä äsecret").is_empty());
+    // A non-ASCII word character glued to an ASCII head keeps it from matching.
+    assert!(found(&d, "secretß").is_empty());
+}
+
+#[test]
+fn tokens_across_the_64_byte_blocks() {
+    let d = one(&["confidential", "strictly confidential", "x"]);
+    for pad in 0..70 {
+        let t = format!(
+            "{}strictly confidential x",
+            "a.".repeat(pad / 2) + ".".repeat(pad % 2).as_str()
+        );
+        let defs = [dict("d", &["confidential", "strictly confidential", "x"])];
+        assert_eq!(triples(&d, &t), reference::hits(&defs, &t), "pad {pad}");
+        assert_eq!(d.scan(&t).total(), 3, "pad {pad}");
+    }
+    let long = "y".repeat(200);
+    assert!(found(&d, &format!("{long}confidential")).is_empty());
+}
+
+#[test]
+fn embedded_set_matches_the_reference_on_mixed_text() {
+    let defs = Definitions::embedded().unwrap().dictionaries;
+    let d = Dictionaries::new(&defs).unwrap();
+    let t = "For internal use only: the P&L and EBITDA, wire\r\ntransfer; STRENG VERTRAULICH – \
+             nur für den internen Gebrauch; Geschäftsgeheimnis, GESCHÄFTSGEHEIMNIS; très secret; \
+             TRÈS SECRET; #include <x>; #!/usr/bin/env python; aws_secret_access_key=1; \
+             ICD-10; attorney-client privileged; diagnosed with diabetes; secret défense.";
+    let got = triples(&d, t);
+    assert!(got.len() >= 20, "{}", got.len());
+    assert_eq!(got, reference::hits(&defs, t));
+}
+
+fn term_word() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "secret",
+        "sec",
+        "client",
+        "client_secret",
+        "a-b",
+        "b",
+        "#x",
+        "x",
+        "p&l",
+        "p",
+        "->",
+        "-",
+        "äöüäö",
+        "ärger",
+        "straße",
+        "é",
+        "ǆa",
+        "co-op",
+        "op",
+        "über",
+        "«q»",
+        "q",
+        "ab_cd",
+        "cd",
+    ])
+    .prop_map(str::to_owned)
+}
+
+fn text_piece() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "secret",
+        "SECRET",
+        "Sec",
+        "client",
+        "CLIENT_SECRET",
+        "a-b",
+        "A-B",
+        "b",
+        "#x",
+        "##X",
+        "x",
+        "P&L",
+        "p",
+        "->",
+        "-",
+        "--",
+        "ÄÖÜÄÖ",
+        "äöüäö",
+        "ÄRGER",
+        "Ärger",
+        "STRAẞE",
+        "straße",
+        "É",
+        "é",
+        "Ǆa",
+        "ǅa",
+        "ǆA",
+        "co-op",
+        "CO-OP",
+        "op",
+        "Über",
+        "«q»",
+        "«Q»",
+        "q",
+        "ab_cd",
+        "cd",
+        "xy",
+        "z9",
+        "_",
+        "«",
+        "\u{a0}",
+    ])
+    .prop_map(str::to_owned)
+}
+
+proptest! {
+    #[test]
+    fn same_hits_as_the_reference_matcher(
+        terms in prop::collection::vec(
+            prop::collection::vec(term_word(), 1..3).prop_map(|w| w.join(" ")),
+            1..12,
+        ),
+        pieces in prop::collection::vec(text_piece(), 0..60),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "\n", "  ", ", ", "\u{a0}"]), 60),
+    ) {
+        let defs = [dict("d", &terms.iter().map(String::as_str).collect::<Vec<_>>())];
+        let d = Dictionaries::new(&defs).unwrap();
+        let mut t = String::new();
+        for (i, p) in pieces.iter().enumerate() {
+            t.push_str(p);
+            t.push_str(seps[i % seps.len()]);
+        }
+        prop_assert_eq!(triples(&d, &t), reference::hits(&defs, &t));
+        let s = d.scan(&t);
+        prop_assert_eq!(s.total(), s.all().len() as u64);
     }
 }

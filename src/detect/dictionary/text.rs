@@ -1,5 +1,6 @@
 //! Text primitives shared by the dictionary, regex and EDM detectors: what a word character and
-//! whitespace are on raw UTF-8 bytes, word tokens, Unicode case folding with an offset map, and masking.
+//! whitespace are on raw UTF-8 bytes, word tokens, Unicode case folding (and, for the test oracle,
+//! a folded copy with an offset map), and masking.
 //!
 //! A *word character* is a Unicode alphanumeric character (`char::is_alphanumeric`); everything else
 //! (punctuation, `_`, symbols, whitespace) separates words. ASCII is decided by a byte table; other
@@ -11,6 +12,19 @@ pub(crate) fn ascii_word(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
+/// Whether a character is a word character, with a fast path for ASCII and Latin-1 / Latin
+/// Extended-A letters (the same answer as `char::is_alphanumeric`).
+#[inline]
+pub(crate) fn word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if ('\u{c0}'..='\u{17f}').contains(&c) {
+        c != '\u{d7}' && c != '\u{f7}'
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
 /// Whether an ASCII byte is whitespace (space, tab, LF, CR, VT, FF).
 #[inline]
 pub(crate) fn ascii_space(b: u8) -> bool {
@@ -18,7 +32,7 @@ pub(crate) fn ascii_space(b: u8) -> bool {
 }
 
 /// The character that ends just before byte `at` (which must be a char boundary or `hay.len()`).
-fn char_before(hay: &[u8], at: usize) -> Option<char> {
+pub(crate) fn char_before(hay: &[u8], at: usize) -> Option<char> {
     let from = at.saturating_sub(4);
     let tail = &hay[from..at];
     // Walk back to the start of the last UTF-8 sequence (a byte that is not a continuation byte).
@@ -27,7 +41,7 @@ fn char_before(hay: &[u8], at: usize) -> Option<char> {
 }
 
 /// The character that starts at byte `at`.
-fn char_at(hay: &[u8], at: usize) -> Option<char> {
+pub(crate) fn char_at(hay: &[u8], at: usize) -> Option<char> {
     let end = (at + 4).min(hay.len());
     let bytes = &hay[at..end];
     // A prefix of 1..=4 bytes holds exactly one whole character when `at` is a char boundary.
@@ -37,6 +51,7 @@ fn char_at(hay: &[u8], at: usize) -> Option<char> {
 }
 
 /// Whether the character just before byte `at` is a word character.
+#[cfg(test)]
 #[inline]
 pub(crate) fn word_before(hay: &[u8], at: usize) -> bool {
     match at.checked_sub(1).map(|i| hay[i]) {
@@ -95,6 +110,7 @@ pub(crate) fn fold(s: &str) -> String {
 /// A case-folded copy of `text` and, for every byte of it, the byte offset in `text` of the
 /// character it came from (plus one final entry for the end). Whitespace is copied unchanged, so
 /// word and whitespace boundaries are the same in both.
+#[cfg(test)]
 pub(crate) fn fold_with_map(text: &str) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::with_capacity(text.len() + 16);
     let mut map = Vec::with_capacity(text.len() + 17);
@@ -147,6 +163,7 @@ pub(crate) fn eq_folded(hay: &[u8], mut at: usize, word: &str) -> Option<usize> 
 
 /// Maps a span of the folded copy back to the original text: the start maps to the start of its
 /// character, the end to the end of the character holding the span's last byte.
+#[cfg(test)]
 pub(crate) fn unmap(map: &[u32], start: usize, end: usize, text: &str) -> (usize, usize) {
     let s = map.get(start).copied().unwrap_or(0) as usize;
     let last = map
@@ -254,6 +271,13 @@ mod tests {
         assert!(!word_at(t.as_bytes(), 4));
         assert_eq!(skip_space("a \u{a0}\r\n b".as_bytes(), 1), 7);
         assert_eq!(skip_space(b"ab", 1), 1);
+    }
+
+    #[test]
+    fn word_char_fast_path_agrees_with_unicode() {
+        for c in ('\0'..='\u{2000}').chain(['\u{1e9e}', '\u{212a}', '\u{fffd}']) {
+            assert_eq!(word_char(c), c.is_alphanumeric(), "{c:?}");
+        }
     }
 
     #[test]

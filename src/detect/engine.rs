@@ -108,8 +108,24 @@ impl TermSet {
 impl Engine {
     /// Compiles what `registry` lists. Fails with a message naming the detector that cannot be built.
     pub fn new(registry: &Registry, library: &Library) -> Result<Engine, String> {
+        // Only the dictionaries some detector refers to go into the term set: every extra term
+        // is a lookup on every word of every message.
+        let referenced = |name: &str| {
+            registry.iter().any(|(_, d)| match d {
+                Detector::Dictionary(n) => n == name,
+                Detector::Near { a, b, .. } => [a, b]
+                    .iter()
+                    .any(|t| t.strip_prefix("dictionary:") == Some(name)),
+                _ => false,
+            })
+        };
         let mut set = TermSet {
-            defs: library.dictionaries.clone(),
+            defs: library
+                .dictionaries
+                .iter()
+                .filter(|d| referenced(&d.name))
+                .cloned()
+                .collect(),
         };
         // First pass: names in the term set for every dictionary-based detector.
         enum Plan {

@@ -49,11 +49,13 @@ impl WordsBuilder {
                 "context word {word:?} must be 1 to {MAX_WORD} bytes"
             ));
         }
-        match self.words.iter().position(|x| *x == w) {
-            Some(i) => self.owners[i].push((def, positive)),
-            None => {
-                self.words.push(w);
-                self.owners.push(vec![(def, positive)]);
+        for v in line_break_variants(&w) {
+            match self.words.iter().position(|x| *x == v) {
+                Some(i) => self.owners[i].push((def, positive)),
+                None => {
+                    self.words.push(v);
+                    self.owners.push(vec![(def, positive)]);
+                }
             }
         }
         Ok(())
@@ -89,6 +91,36 @@ impl WordsBuilder {
             max_len,
         }))
     }
+}
+
+/// Most spaces of a phrase that are also tried as line breaks (3^n variants).
+const MAX_BREAKABLE_SPACES: usize = 3;
+
+/// A phrase as written and, for phrases of up to `MAX_BREAKABLE_SPACES` spaces, with each space
+/// also as `\n` or `\r\n`: wrapped text splits "Social\nSecurity Number" across lines.
+fn line_break_variants(w: &[u8]) -> Vec<Vec<u8>> {
+    let spaces = w.iter().filter(|&&b| b == b' ').count();
+    if spaces == 0 || spaces > MAX_BREAKABLE_SPACES {
+        return vec![w.to_vec()];
+    }
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for &b in w {
+        if b == b' ' {
+            out = out
+                .into_iter()
+                .flat_map(|v| {
+                    [&b" "[..], b"\n", b"\r\n"].map(|sep| {
+                        let mut x = v.clone();
+                        x.extend_from_slice(sep);
+                        x
+                    })
+                })
+                .collect();
+        } else {
+            out.iter_mut().for_each(|v| v.push(b));
+        }
+    }
+    out
 }
 
 /// Context words found so far in one text; ask in increasing order of candidate start.

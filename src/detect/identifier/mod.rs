@@ -157,7 +157,12 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
                     k.start.saturating_sub(def.exclude_window),
                     k.start,
                 )
-                .is_some_and(|e| !(def.has_context && ctx.positive(k.def, k.start, e, k.start)));
+                .is_some_and(|e| {
+                    let other_sentence =
+                        sentence_break(&text[e.saturating_add(1).min(k.start)..k.start]);
+                    let overridden = def.has_context && ctx.positive(k.def, k.start, e, k.start);
+                    !(other_sentence || overridden)
+                });
         // The context search is the costliest step; skip it where it cannot change the outcome
         // (a high-confidence candidate that passes everything, at wide or medium breadth).
         let settled = breadth != Breadth::Narrow
@@ -219,6 +224,33 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
     }
     resolve_same_span(out, &mut near, first_new);
     drop_contained(out, first_new);
+}
+
+/// Longest word taken for an abbreviation when a `.` follows it ("no.", "ver.", "inv.").
+const MAX_ABBREVIATION: usize = 3;
+
+/// Whether `between` (the bytes after an exclusion word, less the one right after it so that
+/// "v. 1.2.3.4" keeps its word) ends a sentence: `!` or `?`, or `.` not after an abbreviation,
+/// before whitespace. An exclusion word labels the value in its own sentence only ("... build
+/// season. 203.0.113.9 - GET /" is an address; "Order no. 415-555-2671" is still an order).
+fn sentence_break(between: &[u8]) -> bool {
+    (0..between.len().saturating_sub(1)).any(|i| {
+        if !between[i + 1].is_ascii_whitespace() {
+            return false;
+        }
+        match between[i] {
+            b'!' | b'?' => true,
+            b'.' => {
+                let letters = between[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+                letters == 0 || letters > MAX_ABBREVIATION
+            }
+            _ => false,
+        }
+    })
 }
 
 /// Among new hits covering exactly the same bytes, keeps only those of the highest confidence (a

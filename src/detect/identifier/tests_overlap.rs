@@ -162,3 +162,35 @@ fn parcel_numbers_are_not_ssns() {
     }
     assert_eq!(found("SSN 278 48 6768", "US_SSN"), vec!["278 48 6768"]);
 }
+
+#[test]
+fn phrases_match_across_line_breaks() {
+    for text in [
+        "consumer company. Social\nSecurity Number: 286780870\n",
+        "consumer company. Social\r\nSecurity Number: 286780870\r\n",
+    ] {
+        assert_eq!(found(text, "US_SSN"), vec!["286780870"], "{text:?}");
+    }
+    assert_eq!(
+        found("Socialist security 286780870", "US_SSN"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn an_exclusion_word_labels_only_its_own_sentence() {
+    assert_eq!(
+        found(
+            "themselves build season\nprobably. 200.73.241.31 - - \"GET /\" 200",
+            "IP_ADDRESS"
+        ),
+        vec!["200.73.241.31"]
+    );
+    for text in [
+        "Firmware v. 10.1.2.3",
+        "Build 10.1.7.9 passed",
+        "ver. 2.6.12.1",
+    ] {
+        assert_eq!(found(text, "IP_ADDRESS"), Vec::<String>::new(), "{text}");
+    }
+}

@@ -171,7 +171,10 @@ class Composer:
                 sentence = self.fill(self.rng.choice(P.DECOY_SUBJECT), value)
             else:
                 sentence = self.fill(self.rng.choice(P.DECOY_PROSE[kind][0 if hard else 1]), value)
-            slot.entries.append((sentence, P.DECOY_FIELD[kind] if hard else self.rng.choice(P.NEUTRAL_FIELDS), value))
+            field = P.DECOY_FIELD[kind] if hard else self.rng.choice(P.NEUTRAL_FIELDS)
+            if not hard:
+                field = P.DECOY_FIELD_PLAIN.get(kind, field)
+            slot.entries.append((sentence, field, value))
             decoys.append({"kind": kind, "value": value, "location": slot.location, "part": slot.part})
 
     def item_fits(self, kind, slot_key):

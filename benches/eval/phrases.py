@@ -103,7 +103,12 @@ ITEM_FIELD = {
     "AWS_SECRET_KEY": ["aws_secret_access_key"], "GITHUB_TOKEN": ["github_token"], "SLACK_TOKEN": ["slack_token"],
     "JWT": ["jwt", "bearer_token"],
 }
-NEUTRAL_FIELDS = ["Reference", "Info", "Detail", "Value", "Notes"]
+# Field names that say nothing about the value ("Reference" would: a phone-shaped reference number
+# is a reference number, and Sluice's phone rule rightly excludes it).
+NEUTRAL_FIELDS = ["Item", "Info", "Detail", "Value", "Notes"]
+# Decoys that only their words tell apart keep a word of theirs in a table too: a dotted quad
+# under "Notes" is an IP address to any reader.
+DECOY_FIELD_PLAIN = {"version_ipv4_like": "Build"}
 
 # decoy kind -> (hard templates with the context words of the type it imitates, plain templates)
 DECOY_PROSE = {

@@ -227,9 +227,11 @@ BIC_RE = re.compile(r"^[A-Z]{4}([A-Z]{2})[A-Z0-9]{2}([A-Z0-9]{3})?$")
 
 def bic_ok(value: str) -> bool:
     """ISO 9362 shape: 4-letter institution, ISO country, 2-character location (second not '0', a
-    test BIC), optional 3-character branch."""
+    test BIC), optional 3-character branch (starting with X only as XXX, the primary office)."""
     m = BIC_RE.match(value)
-    return bool(m) and m.group(1) in ISO_COUNTRIES and value[7] != "0"
+    branch = value[8:]
+    return (bool(m) and m.group(1) in ISO_COUNTRIES and value[7] != "0"
+            and not (branch.startswith("X") and branch != "XXX"))
 
 
 # ---------------------------------------------------------------- the rest

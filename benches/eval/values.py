@@ -137,6 +137,8 @@ class Values:
         bank = self.chars(UPPER, 4)
         loc = self.rng.choice(UPPER + "23456789") + self.rng.choice(UPPER + "123456789")
         branch = self.rng.choice(["", "", "XXX", self.chars(ALNUM_UP, 3)])
+        while branch.startswith("X") and branch != "XXX":  # SWIFT: only XXX may start with X
+            branch = self.chars(ALNUM_UP, 3)
         return bank + self.rng.choice(BIC_COUNTRIES) + loc + branch
 
     def _us_bank_routing(self, context: bool) -> str:

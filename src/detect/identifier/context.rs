@@ -35,6 +35,12 @@ pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// A byte that glues a context word to its neighbour. Unlike [`is_word`], `_` separates: field
+/// names such as `aba_routing` or `ssn_last4` name their context words.
+fn glues(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
 impl WordsBuilder {
     pub(crate) fn add(&mut self, word: &str, def: u16, positive: bool) -> Result<(), String> {
         let w = word.trim().to_ascii_lowercase().into_bytes();
@@ -43,11 +49,13 @@ impl WordsBuilder {
                 "context word {word:?} must be 1 to {MAX_WORD} bytes"
             ));
         }
-        match self.words.iter().position(|x| *x == w) {
-            Some(i) => self.owners[i].push((def, positive)),
-            None => {
-                self.words.push(w);
-                self.owners.push(vec![(def, positive)]);
+        for v in line_break_variants(&w) {
+            match self.words.iter().position(|x| *x == v) {
+                Some(i) => self.owners[i].push((def, positive)),
+                None => {
+                    self.words.push(v);
+                    self.owners.push(vec![(def, positive)]);
+                }
             }
         }
         Ok(())
@@ -85,6 +93,36 @@ impl WordsBuilder {
     }
 }
 
+/// Most spaces of a phrase that are also tried as line breaks (3^n variants).
+const MAX_BREAKABLE_SPACES: usize = 3;
+
+/// A phrase as written and, for phrases of up to `MAX_BREAKABLE_SPACES` spaces, with each space
+/// also as `\n` or `\r\n`: wrapped text splits "Social\nSecurity Number" across lines.
+fn line_break_variants(w: &[u8]) -> Vec<Vec<u8>> {
+    let spaces = w.iter().filter(|&&b| b == b' ').count();
+    if spaces == 0 || spaces > MAX_BREAKABLE_SPACES {
+        return vec![w.to_vec()];
+    }
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for &b in w {
+        if b == b' ' {
+            out = out
+                .into_iter()
+                .flat_map(|v| {
+                    [&b" "[..], b"\n", b"\r\n"].map(|sep| {
+                        let mut x = v.clone();
+                        x.extend_from_slice(sep);
+                        x
+                    })
+                })
+                .collect();
+        } else {
+            out.iter_mut().for_each(|v| v.push(b));
+        }
+    }
+    out
+}
+
 /// Context words found so far in one text; ask in increasing order of candidate start.
 pub(crate) struct Cache<'a> {
     words: Option<&'a Words>,
@@ -109,40 +147,81 @@ impl<'a> Cache<'a> {
         }
     }
 
-    /// Whether a positive word of `def` lies within `from..to`, for a candidate starting at `at`
-    /// (`from >= at - max_window`).
+    /// How near the nearest positive word of `def` within `from..to` is to the candidate
+    /// `at..end`, if there is one (`from >= at - max_window`): smaller is nearer. A word before
+    /// the candidate ranks ahead of any word after it (a label precedes its value: in "Routing
+    /// number: 021000021 SSN 123-45-6789" the word "SSN" belongs to the next number), then bytes
+    /// between word and candidate (0 when touching or overlapping).
+    pub(crate) fn nearest_positive(
+        &mut self,
+        def: u16,
+        at: usize,
+        end: usize,
+        from: usize,
+        to: usize,
+    ) -> Option<(bool, usize)> {
+        self.owned(def, true, at, from, to)
+            .map(|(s, e)| {
+                if s < at {
+                    (false, at.saturating_sub(e))
+                } else {
+                    (true, s.saturating_sub(end))
+                }
+            })
+            .min()
+    }
+
+    /// Whether a positive word of `def` lies within `from..to` (same contract).
     pub(crate) fn positive(&mut self, def: u16, at: usize, from: usize, to: usize) -> bool {
-        self.any(def, true, at, from, to)
+        self.owned(def, true, at, from, to).next().is_some()
     }
 
-    /// Whether an exclusion word of `def` lies within `from..to` (same contract as `positive`).
-    pub(crate) fn negative(&mut self, def: u16, at: usize, from: usize, to: usize) -> bool {
-        self.any(def, false, at, from, to)
+    /// End of the last exclusion word of `def` lying within `from..to` (same contract).
+    pub(crate) fn last_negative(
+        &mut self,
+        def: u16,
+        at: usize,
+        from: usize,
+        to: usize,
+    ) -> Option<usize> {
+        self.owned(def, false, at, from, to).map(|(_, e)| e).max()
     }
 
-    fn any(&mut self, def: u16, positive: bool, at: usize, from: usize, to: usize) -> bool {
-        let Some(words) = self.words else {
-            return false;
-        };
+    /// The (start, end) of every word of `def` of the given kind lying within `from..to`.
+    fn owned(
+        &mut self,
+        def: u16,
+        positive: bool,
+        at: usize,
+        from: usize,
+        to: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + '_ {
         let to = to.min(self.text.len());
-        if from >= to {
-            return false;
-        }
-        // Scanning from `at - max_window` (monotone, as candidates arrive sorted) leaves no gaps
-        // whatever the window of each definition.
-        let floor = at.saturating_sub(self.max_window);
-        self.scan(words, floor, to);
-        let stale = floor.saturating_sub(words.max_len);
-        while self.first < self.hits.len() && self.hits[self.first].0 < stale {
-            self.first += 1;
-        }
-        self.hits[self.first..].iter().any(|&(start, end, pat)| {
-            start >= from
+        let words = match self.words {
+            Some(w) if from < to => {
+                // Scanning from `at - max_window` (monotone, as candidates arrive sorted) leaves
+                // no gaps whatever the window of each definition.
+                let floor = at.saturating_sub(self.max_window);
+                self.scan(w, floor, to);
+                let stale = floor.saturating_sub(w.max_len);
+                while self.first < self.hits.len() && self.hits[self.first].0 < stale {
+                    self.first += 1;
+                }
+                Some(w)
+            }
+            _ => None,
+        };
+        let hits = match words {
+            Some(_) => &self.hits[self.first..],
+            None => &[],
+        };
+        hits.iter().filter_map(move |&(start, end, pat)| {
+            let owned = start >= from
                 && end <= to
                 && words
-                    .owners
-                    .get(pat as usize)
-                    .is_some_and(|o| o.iter().any(|&(d, p)| d == def && p == positive))
+                    .and_then(|w| w.owners.get(pat as usize))
+                    .is_some_and(|o| o.iter().any(|&(d, p)| d == def && p == positive));
+            owned.then_some((start, end))
         })
     }
 
@@ -170,10 +249,10 @@ impl<'a> Cache<'a> {
                 continue;
             }
             let (need_start, need_end) = words.edges[m.pattern().as_usize()];
-            if need_start && m.start() > 0 && is_word(text[m.start() - 1]) {
+            if need_start && m.start() > 0 && glues(text[m.start() - 1]) {
                 continue;
             }
-            if need_end && m.end() < text.len() && is_word(text[m.end()]) {
+            if need_end && m.end() < text.len() && glues(text[m.end()]) {
                 continue;
             }
             self.hits.push((m.start(), m.end(), m.pattern().as_u32()));

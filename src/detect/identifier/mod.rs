@@ -37,6 +37,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_overlap;
+#[cfg(test)]
 mod tests_secret;
 
 use std::sync::{Arc, LazyLock};
@@ -129,23 +131,38 @@ fn raise(c: Confidence) -> Confidence {
     }
 }
 
+/// How near a context word is: (after the candidate, bytes between); smaller is nearer.
+type Nearness = (bool, usize);
+
 /// Turns sorted candidates into hits: context, context-dependent validators, breadth, confidence,
-/// redaction; then, where several identifiers claim exactly the same bytes, keeps the most confident.
+/// redaction; then settles overlaps (`resolve_same_span`, `drop_contained`).
+///
+/// An exclusion word counts only if no context word of the same identifier stands between it and
+/// the candidate ("Invoice query - phone +1 555 ..." is a phone number; "Invoice 555 ..." is not).
 fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out: &mut Vec<Hit>) {
     let mut ctx = context::Cache::new(c.context.as_ref(), text, c.max_window);
     let first_new = out.len();
+    // Per new hit: how near its nearest context word is, if one was looked for and found.
+    let mut near: Vec<Option<Nearness>> = Vec::new();
     for k in cands {
         let def = &c.defs[usize::from(k.def)];
         let Some(breadth) = plan.breadth(k.def) else {
             continue;
         };
         let excluded = def.has_exclude
-            && ctx.negative(
-                k.def,
-                k.start,
-                k.start.saturating_sub(def.exclude_window),
-                k.start,
-            );
+            && ctx
+                .last_negative(
+                    k.def,
+                    k.start,
+                    k.start.saturating_sub(def.exclude_window),
+                    k.start,
+                )
+                .is_some_and(|e| {
+                    let other_sentence =
+                        sentence_break(&text[e.saturating_add(1).min(k.start)..k.start]);
+                    let overridden = def.has_context && ctx.positive(k.def, k.start, e, k.start);
+                    !(other_sentence || overridden)
+                });
         // The context search is the costliest step; skip it where it cannot change the outcome
         // (a high-confidence candidate that passes everything, at wide or medium breadth).
         let settled = breadth != Breadth::Narrow
@@ -154,15 +171,20 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
             && k.medium
             && !excluded
             && def.confidence == Confidence::High;
-        let positive = def.trigger == Trigger::Context
-            || (def.has_context
-                && !settled
-                && ctx.positive(
-                    k.def,
-                    k.start,
-                    k.start.saturating_sub(def.window),
-                    k.end + def.window,
-                ));
+        let distance = if def.trigger == Trigger::Context {
+            Some((false, 0))
+        } else if def.has_context && !settled {
+            ctx.nearest_positive(
+                k.def,
+                k.start,
+                k.end,
+                k.start.saturating_sub(def.window),
+                k.end + def.window,
+            )
+        } else {
+            None
+        };
+        let positive = distance.is_some();
         let value = &text[k.start..k.end];
         let wide_ok = def
             .wide_ctx
@@ -198,14 +220,47 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
             confidence,
             redacted: redact::redact(&def.redact, value),
         });
+        near.push(distance);
     }
-    resolve_same_span(out, first_new);
+    resolve_same_span(out, &mut near, first_new);
+    drop_contained(out, first_new);
+}
+
+/// Longest word taken for an abbreviation when a `.` follows it ("no.", "ver.", "inv.").
+const MAX_ABBREVIATION: usize = 3;
+
+/// Whether `between` (the bytes after an exclusion word, less the one right after it so that
+/// "v. 1.2.3.4" keeps its word) ends a sentence: `!` or `?`, or `.` not after an abbreviation,
+/// before whitespace. An exclusion word labels the value in its own sentence only ("... build
+/// season. 203.0.113.9 - GET /" is an address; "Order no. 415-555-2671" is still an order).
+fn sentence_break(between: &[u8]) -> bool {
+    (0..between.len().saturating_sub(1)).any(|i| {
+        if !between[i + 1].is_ascii_whitespace() {
+            return false;
+        }
+        match between[i] {
+            b'!' | b'?' => true,
+            b'.' => {
+                let letters = between[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+                letters == 0 || letters > MAX_ABBREVIATION
+            }
+            _ => false,
+        }
+    })
 }
 
 /// Among new hits covering exactly the same bytes, keeps only those of the highest confidence (a
-/// bare 9-digit number may pass as SSN, routing number and SIN; the one with context wins), and
-/// drops repeats of one detector (two entries of one type matching the same bytes).
-fn resolve_same_span(out: &mut Vec<Hit>, from: usize) {
+/// bare 9-digit number may pass as SSN, routing number and SIN; the one with context wins); among
+/// those raised by a context word, only the ones whose word is nearest ("SSN 123-45-6789,
+/// routing 021000021": each number belongs to the word before it, see
+/// `context::Cache::nearest_positive`); and drops repeats of one
+/// detector (two entries of one type matching the same bytes). `near` runs parallel to
+/// `out[from..]` and is kept so.
+fn resolve_same_span(out: &mut Vec<Hit>, near: &mut Vec<Option<Nearness>>, from: usize) {
     let mut i = from;
     while i < out.len() {
         let mut j = i + 1;
@@ -218,19 +273,58 @@ fn resolve_same_span(out: &mut Vec<Hit>, from: usize) {
                 .map(|h| h.confidence)
                 .max()
                 .unwrap_or(Confidence::Low);
-            let mut group: Vec<Hit> = out.drain(i..j).filter(|h| h.confidence == best).collect();
+            let closest = out[i..j]
+                .iter()
+                .zip(&near[i - from..j - from])
+                .filter(|(h, _)| h.confidence == best)
+                .filter_map(|(_, d)| *d)
+                .min();
             let mut seen: Vec<String> = Vec::new();
-            group.retain(|h| {
-                let fresh = !seen.contains(&h.detector);
-                if fresh {
+            let mut group: Vec<(Hit, Option<Nearness>)> = Vec::new();
+            for (h, d) in out.drain(i..j).zip(near.drain(i - from..j - from)) {
+                let nearest = d.is_none() || d == closest;
+                if h.confidence == best && nearest && !seen.contains(&h.detector) {
                     seen.push(h.detector.clone());
+                    group.push((h, d));
                 }
-                fresh
-            });
+            }
             let kept = group.len();
-            out.splice(i..i, group);
+            let (hits, dists): (Vec<Hit>, Vec<Option<Nearness>>) = group.into_iter().unzip();
+            out.splice(i..i, hits);
+            near.splice(i - from..i - from, dists);
             j = i + kept;
         }
         i = j;
     }
+}
+
+/// Drops each new hit lying inside a longer new hit at least as confident: the digits of a
+/// payment card are not also a phone number, nor the groups of an IBAN a card.
+fn drop_contained(out: &mut Vec<Hit>, from: usize) {
+    if out.len() < from + 2 {
+        return;
+    }
+    // Longest first among equal starts, so a container is always seen before what it contains.
+    let mut order: Vec<usize> = (from..out.len()).collect();
+    order.sort_unstable_by_key(|&k| (out[k].start, std::cmp::Reverse(out[k].end)));
+    let mut drop = vec![false; out.len()];
+    // The hit reaching furthest so far (end, start, confidence).
+    let mut reach: Option<(usize, usize, Confidence)> = None;
+    for &k in &order {
+        let h = &out[k];
+        match reach {
+            Some((end, start, conf))
+                if h.end <= end && end - start > h.end - h.start && conf >= h.confidence =>
+            {
+                drop[k] = true;
+            }
+            Some((end, ..)) if h.end <= end => {}
+            _ => reach = Some((h.end, h.start, h.confidence)),
+        }
+    }
+    let mut k = 0;
+    out.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
 }

@@ -426,7 +426,9 @@ impl Scanner<'_> {
     }
 
     /// A token starting with two capitals at `p`: space-separated groups of capitals and digits
-    /// (IBAN, UK NINO). Returns the end of the longest hit, if any.
+    /// (IBAN, UK NINO). Returns the end of the longest token that has the shape of one (pattern
+    /// and length), valid or not: the digit groups of an IBAN with a wrong check digit are part
+    /// of that token, not a card or phone number of their own.
     fn alnum(&mut self, p: usize) -> Option<usize> {
         let t = self.t;
         let n = t.len();
@@ -453,7 +455,7 @@ impl Scanner<'_> {
             }
             i += 1;
         }
-        let mut best = None;
+        let mut shaped = None;
         for &def in &self.plan.alnum {
             let d = &self.c.defs[usize::from(def)];
             for k in (0..count).rev() {
@@ -463,13 +465,13 @@ impl Scanner<'_> {
                 {
                     continue;
                 }
+                shaped = shaped.max(Some(ends[k]));
                 if push_candidate(self.c, def, t, p, ends[k], self.out) {
-                    best = best.max(Some(ends[k]));
                     break;
                 }
             }
         }
-        best
+        shaped
     }
 
     /// An `@`: the local part behind it, the domain after it.

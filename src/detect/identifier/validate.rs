@@ -369,8 +369,8 @@ fn email(v: &[u8]) -> bool {
     labels >= 2 && tld_ok
 }
 
-/// NANP (area and exchange codes 2-9XX, not N11) or E.164 (`+`, an assigned country calling code,
-/// 8 to 15 digits).
+/// NANP (area and exchange codes 2-9XX, not N11), UK national (`0` and a 10-digit national
+/// number, see `uk_national`) or E.164 (`+`, an assigned country calling code, 8 to 15 digits).
 fn phone(v: &[u8]) -> bool {
     let opens = v.iter().filter(|&&b| b == b'(').count();
     let closes = v.iter().filter(|&&b| b == b')').count();
@@ -392,9 +392,24 @@ fn phone(v: &[u8]) -> bool {
     }
     match n {
         10 => nanp(d),
-        11 => d[0] == 1 && nanp(&d[1..]),
+        11 if d[0] == 1 => nanp(&d[1..]),
+        11 if d[0] == 0 => uk_national(&d[1..]),
         _ => false,
     }
+}
+
+/// A UK national significant number of 10 digits (Ofcom numbering plan): geographic 1xxx and
+/// 2x (London 20, Southampton 23, Portsmouth 24, Northern Ireland 28, Cardiff 29, local number
+/// not starting 0 or 1), non-geographic 3xx, mobile 71-79, freephone and special 80, 84, 87.
+fn uk_national(d: &[u8]) -> bool {
+    d.len() == 10
+        && match (d[0], d[1]) {
+            (1, _) | (3, _) => true,
+            (2, a) => matches!(a, 0 | 3 | 4 | 8 | 9) && d[2] >= 2,
+            (7, a) => a >= 1,
+            (8, a) => matches!(a, 0 | 4 | 7),
+            _ => false,
+        }
 }
 
 fn nanp(d: &[u8]) -> bool {

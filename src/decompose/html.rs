@@ -5,6 +5,8 @@
 //! DOM, so malformed or hostile markup cannot make it slow. Hidden text (`display:none`) is kept on
 //! purpose: DLP must see what a sender tried to hide.
 
+use super::text::{is_ascii_space, whitespace_at};
+
 /// Elements whose content is not text.
 const SKIP_CONTENT: &[&str] = &["script", "style", "template", "svg", "object"];
 
@@ -52,6 +54,51 @@ const BLOCK: &[&str] = &[
 /// Elements separated by a tab (table cells).
 const CELL: &[&str] = &["td", "th"];
 
+/// What an element does to the text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Its content is not text ([`SKIP_CONTENT`]).
+    Skip,
+    /// `<br>`.
+    Br,
+    /// `<pre>` (also a block element).
+    Pre,
+    /// Starts or ends a line ([`BLOCK`]).
+    Block,
+    /// A table cell ([`CELL`]).
+    Cell,
+    Inline,
+}
+
+/// Longest element name in [`SKIP_CONTENT`], [`BLOCK`] and [`CELL`].
+const MAX_KNOWN_NAME: usize = 10;
+
+/// The kind of the element `name` (any case), without allocating.
+fn kind(name: &str) -> Kind {
+    if name.len() > MAX_KNOWN_NAME {
+        return Kind::Inline;
+    }
+    let mut buf = [0u8; MAX_KNOWN_NAME];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    // `name` is ASCII-lowercased UTF-8: still UTF-8.
+    let lower = std::str::from_utf8(lower).unwrap_or_default();
+    if lower == "br" {
+        Kind::Br
+    } else if lower == "pre" {
+        Kind::Pre
+    } else if SKIP_CONTENT.contains(&lower) {
+        Kind::Skip
+    } else if BLOCK.contains(&lower) {
+        Kind::Block
+    } else if CELL.contains(&lower) {
+        Kind::Cell
+    } else {
+        Kind::Inline
+    }
+}
+
 /// Converts an HTML document or fragment into text.
 pub fn to_text(html: &str) -> String {
     let mut out = Out::with_capacity(html.len() / 2);
@@ -61,8 +108,8 @@ pub fn to_text(html: &str) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'<' {
-            if html[i..].starts_with("<!--") {
-                i = match html[i + 4..].find("-->") {
+            if bytes[i..].starts_with(b"<!--") {
+                i = match memchr::memmem::find(&bytes[i + 4..], b"-->") {
                     Some(end) => i + 4 + end + 3,
                     None => bytes.len(),
                 };
@@ -74,31 +121,31 @@ pub fn to_text(html: &str) -> String {
                 continue;
             };
             i += tag.len;
-            let name = tag.name.to_ascii_lowercase();
-            if !tag.closing && SKIP_CONTENT.contains(&name.as_str()) && !tag.self_closing {
-                i = skip_until_close(html, i, &name);
+            let kind = kind(tag.name);
+            if !tag.closing && kind == Kind::Skip && !tag.self_closing {
+                i = skip_until_close(html, i, tag.name);
                 continue;
             }
-            if name == "pre" {
-                if tag.closing {
-                    pre = pre.saturating_sub(1);
-                } else {
-                    pre += 1;
+            match kind {
+                Kind::Br => out.line_break(),
+                Kind::Pre => {
+                    if tag.closing {
+                        pre = pre.saturating_sub(1);
+                    } else {
+                        pre += 1;
+                    }
+                    out.newline();
                 }
-            }
-            if name == "br" {
-                out.line_break();
-            } else if BLOCK.contains(&name.as_str()) {
-                out.newline();
-            } else if CELL.contains(&name.as_str()) && !tag.closing {
-                out.tab();
+                Kind::Block => out.newline(),
+                Kind::Cell if !tag.closing => out.tab(),
+                _ => {}
             }
         } else if b == b'&' {
             let (decoded, used) = entity(&html[i..]);
-            out.text(&decoded, pre > 0);
+            out.text(decoded.as_str(&mut [0; 4]), pre > 0);
             i += used;
         } else {
-            let next = html[i..].find(['<', '&']).map_or(bytes.len(), |n| i + n);
+            let next = memchr::memchr2(b'<', b'&', &bytes[i..]).map_or(bytes.len(), |n| i + n);
             out.text(&html[i..next], pre > 0);
             i = next;
         }
@@ -120,21 +167,49 @@ impl Out {
         }
     }
 
+    /// Appends `t`: inside `<pre>` as is (CR as LF), elsewhere with every whitespace run as one
+    /// space (none at the start of a line or after a tab). Whole words are copied at once.
     fn text(&mut self, t: &str, pre: bool) {
-        for c in t.chars() {
-            if pre {
-                self.s.push(if c == '\r' { '\n' } else { c });
+        if pre {
+            for (k, piece) in t.split('\r').enumerate() {
+                if k > 0 {
+                    self.s.push('\n');
+                }
+                self.s.push_str(piece);
+            }
+            return;
+        }
+        let bytes = t.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (space, n) = whitespace_at(t, i);
+            if space {
+                self.space = true;
+                i += n;
                 continue;
             }
-            if c.is_whitespace() {
-                self.space = true;
-            } else {
-                if self.space && !self.s.is_empty() && !self.s.ends_with(['\n', '\t']) {
-                    self.s.push(' ');
+            let start = i;
+            i += n;
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b < 0x80 {
+                    if is_ascii_space(b) {
+                        break;
+                    }
+                    i += 1;
+                } else {
+                    let (space, n) = whitespace_at(t, i);
+                    if space {
+                        break;
+                    }
+                    i += n;
                 }
-                self.space = false;
-                self.s.push(c);
             }
+            if self.space && !self.s.is_empty() && !self.s.ends_with(['\n', '\t']) {
+                self.s.push(' ');
+            }
+            self.space = false;
+            self.s.push_str(&t[start..i]);
         }
     }
 
@@ -299,10 +374,27 @@ const ENTITIES: &[(&str, &str)] = &[
     ("uacute", "ú"),
 ];
 
+/// The text an entity stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    Str(&'static str),
+    Char(char),
+}
+
+impl Decoded {
+    /// The text, encoded into `buf` when it is a single character.
+    pub(crate) fn as_str(self, buf: &mut [u8; 4]) -> &str {
+        match self {
+            Self::Str(s) => s,
+            Self::Char(c) => c.encode_utf8(buf),
+        }
+    }
+}
+
 /// Decodes the entity at the start of `s` (which starts with `&`). Returns the text and the bytes
 /// used; an unknown or unterminated entity is the literal `&`.
-pub(crate) fn entity(s: &str) -> (String, usize) {
-    let literal = ("&".to_string(), 1);
+pub(crate) fn entity(s: &str) -> (Decoded, usize) {
+    let literal = (Decoded::Str("&"), 1);
     let window = &s.as_bytes()[1..s.len().min(34)];
     let Some(semi) = memchr::memchr(b';', window) else {
         return literal;
@@ -321,12 +413,12 @@ pub(crate) fn entity(s: &str) -> (String, usize) {
             c => char::from_u32(c).unwrap_or('\u{fffd}'),
         });
         return match c {
-            Some(c) => (c.to_string(), semi + 2),
+            Some(c) => (Decoded::Char(c), semi + 2),
             None => literal,
         };
     }
     match ENTITIES.iter().find(|(n, _)| *n == name) {
-        Some((_, v)) => ((*v).to_string(), semi + 2),
+        Some((_, v)) => (Decoded::Str(v), semi + 2),
         None => literal,
     }
 }
@@ -373,6 +465,18 @@ mod tests {
         let html = "<span style=\"display:none\">secret</span><span>plans</span> <i>a</i>b";
         assert_eq!(to_text(html), "secretplans ab");
         assert_eq!(to_text("one<p>two</p>three"), "one\ntwo\nthree");
+    }
+
+    #[test]
+    fn unicode_whitespace_and_tag_names_in_any_case() {
+        assert_eq!(
+            to_text("a\u{a0}\u{3000} b<BR>c<SCRIPT>x</script>d<Td>e"),
+            "a b\ncd\te"
+        );
+        // Zero width space is not whitespace; an unknown long name is an inline element.
+        assert_eq!(to_text("x\u{200b}y<blockquotes>z"), "x\u{200b}yz");
+        assert_eq!(to_text("<PRE>a\r\nb</PRE>c"), "a\n\nb\nc");
+        assert_eq!(to_text("&#x1F600;&euro;&#0;"), "\u{1F600}€\u{fffd}");
     }
 
     #[test]

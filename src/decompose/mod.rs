@@ -29,6 +29,7 @@ mod office;
 mod pdf;
 pub mod pdf_child;
 mod rtf;
+mod text;
 mod transfer;
 mod walk;
 

@@ -5,7 +5,7 @@
 //! DOM, so malformed or hostile markup cannot make it slow. Hidden text (`display:none`) is kept on
 //! purpose: DLP must see what a sender tried to hide.
 
-use super::text::{is_ascii_space, whitespace_at};
+use super::text::whitespace_at;
 
 /// Elements whose content is not text.
 const SKIP_CONTENT: &[&str] = &["script", "style", "template", "svg", "object"];
@@ -153,6 +153,27 @@ pub fn to_text(html: &str) -> String {
     out.finish()
 }
 
+/// Byte classes for [`Out::text`]: part of a word, ASCII whitespace, or a byte that may start a
+/// non-ASCII whitespace character (U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000 start with
+/// `C2`, `E1`, `E2` or `E3`). Other non-ASCII bytes are always part of a word.
+const WORD: u8 = 0;
+const SPACE: u8 = 1;
+const MAYBE_SPACE: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut t = [WORD; 256];
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t[0x0b] = SPACE;
+    t[0x0c] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[0xc2] = MAYBE_SPACE;
+    t[0xe1] = MAYBE_SPACE;
+    t[0xe2] = MAYBE_SPACE;
+    t[0xe3] = MAYBE_SPACE;
+    t
+};
+
 /// Text accumulator: collapses runs of spaces, keeps at most one blank line.
 struct Out {
     s: String,
@@ -168,7 +189,8 @@ impl Out {
     }
 
     /// Appends `t`: inside `<pre>` as is (CR as LF), elsewhere with every whitespace run as one
-    /// space (none at the start of a line or after a tab). Whole words are copied at once.
+    /// space (none at the start of a line or after a tab). Spans of words separated by single
+    /// spaces are copied at once.
     fn text(&mut self, t: &str, pre: bool) {
         if pre {
             for (k, piece) in t.split('\r').enumerate() {
@@ -190,19 +212,28 @@ impl Out {
             }
             let start = i;
             i += n;
+            // Up to the next whitespace that is not a single space between two words.
             while i < bytes.len() {
-                let b = bytes[i];
-                if b < 0x80 {
-                    if is_ascii_space(b) {
-                        break;
+                match CLASS[usize::from(bytes[i])] {
+                    WORD => i += 1,
+                    SPACE => {
+                        if bytes[i] == b' '
+                            && bytes
+                                .get(i + 1)
+                                .is_some_and(|&b| CLASS[usize::from(b)] == WORD)
+                        {
+                            i += 2;
+                        } else {
+                            break;
+                        }
                     }
-                    i += 1;
-                } else {
-                    let (space, n) = whitespace_at(t, i);
-                    if space {
-                        break;
+                    _ => {
+                        let (space, n) = whitespace_at(t, i);
+                        if space {
+                            break;
+                        }
+                        i += n;
                     }
-                    i += n;
                 }
             }
             if self.space && !self.s.is_empty() && !self.s.ends_with(['\n', '\t']) {
@@ -254,23 +285,21 @@ struct Tag<'a> {
 /// Parses a tag at the start of `s` (which starts with `<`); `None` when it is not a tag (a lone
 /// `<` in text, as in "a < b").
 fn parse_tag(s: &str) -> Option<Tag<'_>> {
-    let rest = &s[1..];
-    let (closing, body) = match rest.strip_prefix('/') {
-        Some(r) => (true, r),
-        None => (false, rest),
-    };
-    let first = body.chars().next()?;
-    if !(first.is_ascii_alphabetic() || first == '!' || first == '?') {
+    let bytes = s.as_bytes();
+    let closing = bytes.get(1) == Some(&b'/');
+    let body_at = if closing { 2 } else { 1 };
+    let first = *bytes.get(body_at)?;
+    if !(first.is_ascii_alphabetic() || first == b'!' || first == b'?') {
         return None;
     }
-    let name_len = body
-        .find(|c: char| {
-            !(c.is_ascii_alphanumeric() || c == '-' || c == ':' || c == '!' || c == '?')
-        })
-        .unwrap_or(body.len());
-    let name = &body[..name_len];
-    let end = tag_end(s)?;
-    let self_closing = s[..end].ends_with('/');
+    let name_len = bytes[body_at..]
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b':' | b'!' | b'?')))
+        .unwrap_or(bytes.len() - body_at);
+    // The name is ASCII, so its ends are char boundaries.
+    let name = &s[body_at..body_at + name_len];
+    let end = tag_end(bytes)?;
+    let self_closing = end > 0 && bytes[end - 1] == b'/';
     Some(Tag {
         name,
         closing,
@@ -283,17 +312,18 @@ fn parse_tag(s: &str) -> Option<Tag<'_>> {
 const MAX_TAG_BYTES: usize = 1024;
 
 /// Index of the `>` that closes the tag at the start of `s`, skipping quoted attribute values.
-fn tag_end(s: &str) -> Option<usize> {
+/// (Quotes and `>` are ASCII, so scanning bytes finds what scanning characters would.)
+fn tag_end(s: &[u8]) -> Option<usize> {
     let mut quote = None;
-    for (i, c) in s.char_indices().skip(1) {
+    for (i, &c) in s.iter().enumerate().skip(1) {
         if i > MAX_TAG_BYTES {
             return None;
         }
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '>') => return Some(i),
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'>') => return Some(i),
             _ => {}
         }
     }

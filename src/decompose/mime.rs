@@ -4,6 +4,8 @@
 //! Text attachments are re-decoded from their raw transfer encoding before sniffing, because
 //! mail-parser's charset decoding would corrupt a binary file declared `text/plain`.
 
+use std::borrow::Cow;
+
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::walk::{Walker, join};
@@ -34,7 +36,7 @@ impl Walker<'_> {
                     path: path.to_string(),
                     what: Malformation::Mime,
                 });
-                let text = filetype::decode_text(raw);
+                let text = filetype::decode_text(Cow::Borrowed(raw)).into_owned();
                 self.push(body_location(prefix), text, None);
             }
         }
@@ -213,7 +215,7 @@ impl Walker<'_> {
                     };
                     self.push(Location::Attachment(path), out, Some(meta));
                 } else {
-                    self.file(&raw, name, declared, &path, depth);
+                    self.file(Cow::Owned(raw), name, declared, &path, depth);
                 }
             }
             PartType::Binary(data) | PartType::InlineBinary(data) => {
@@ -225,7 +227,7 @@ impl Walker<'_> {
                     // A nested message mail-parser did not parse (encoded past its own depth).
                     self.nested(data, None, name, declared, &path, depth);
                 } else {
-                    self.file(data, name, declared, &path, depth);
+                    self.file(Cow::Borrowed(data), name, declared, &path, depth);
                 }
             }
             PartType::Message(inner) => {

@@ -174,6 +174,41 @@ const CLASS: [u8; 256] = {
     t
 };
 
+/// Skips, eight bytes at a time, bytes that [`Out::text`] would copy one by one: ASCII word
+/// bytes, non-ASCII bytes that cannot start a whitespace character, and single spaces followed by
+/// such a byte. Returns the first position that needs the byte-wise rules (at most `bytes.len()`).
+/// Never skips a space whose next byte is not known to be a word byte.
+fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// 0x80 in every byte of `y` that is zero, exactly (no carries between bytes).
+    fn zero_bytes(y: u64) -> u64 {
+        !(((y & !HIGH).wrapping_add(!HIGH)) | y | !HIGH)
+    }
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Control characters (all ASCII whitespace but the space is among them).
+        let control = zero_bytes(x & (0xe0 * ONES));
+        // Bytes that may start a non-ASCII whitespace character.
+        let maybe = zero_bytes(x ^ (0xc2 * ONES))
+            | zero_bytes(x ^ (0xe1 * ONES))
+            | zero_bytes(x ^ (0xe2 * ONES))
+            | zero_bytes(x ^ (0xe3 * ONES));
+        let space = zero_bytes(x ^ (0x20 * ONES));
+        let stop = control | maybe;
+        // A space stops when the next byte is not a word byte, or is in the next chunk.
+        let flags = stop | (space & ((stop | space) >> 8)) | (space & (0x80 << 56));
+        if flags == 0 {
+            i += 8;
+        } else {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+    }
+    i
+}
+
 /// Text accumulator: collapses runs of spaces, keeps at most one blank line.
 struct Out {
     s: String,
@@ -214,7 +249,11 @@ impl Out {
             i += n;
             // Up to the next whitespace that is not a single space between two words.
             while i < bytes.len() {
-                match CLASS[usize::from(bytes[i])] {
+                i = skip_plain(bytes, i);
+                let Some(&b) = bytes.get(i) else {
+                    break;
+                };
+                match CLASS[usize::from(b)] {
                     WORD => i += 1,
                     SPACE => {
                         if bytes[i] == b' '
@@ -507,6 +546,31 @@ mod tests {
         assert_eq!(to_text("x\u{200b}y<blockquotes>z"), "x\u{200b}yz");
         assert_eq!(to_text("<PRE>a\r\nb</PRE>c"), "a\n\nb\nc");
         assert_eq!(to_text("&#x1F600;&euro;&#0;"), "\u{1F600}€\u{fffd}");
+    }
+
+    #[test]
+    fn text_without_markup_is_its_words_joined_by_single_spaces() {
+        const PIECES: &[&str] = &[
+            "a", "word", "\u{e9}", " ", "  ", "\t", "\n", "\r\n", "\u{b}", "\u{a0}", "\u{3000}",
+            "\u{85}", "\u{2003}", "\u{200b}", "\u{1}", "\u{4e2d}", "\u{3042}", "\u{1680}",
+            "1234567",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5000 {
+            let mut t = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for k in 0..(x % 40) {
+                let r = x
+                    .rotate_left(k as u32 * 5)
+                    .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    >> 40;
+                t.push_str(PIECES[r as usize % PIECES.len()]);
+            }
+            let want = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(to_text(&t), want, "{t:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! limit, and each entry's ratio is checked from its declared sizes before inflating and from the
 //! actual bytes while inflating (see [`Walker::read_entry`]), so a bomb stops early.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use super::walk::{ReadEnd, Walker, join};
@@ -132,7 +133,7 @@ impl Walker<'_> {
                     }
                     self.append(index, &text);
                 }
-                _ => self.file(&bytes, Some(name), None, &child, depth + 1),
+                _ => self.file(Cow::Owned(bytes), Some(name), None, &child, depth + 1),
             }
             if self.stopped {
                 return;
@@ -208,7 +209,7 @@ impl Walker<'_> {
             })
             .unwrap_or_else(|| "content".to_string());
         let child = join(path, &inner_name);
-        self.file(&bytes, Some(inner_name), None, &child, depth + 1);
+        self.file(Cow::Owned(bytes), Some(inner_name), None, &child, depth + 1);
     }
 
     /// Opens a tar archive: every regular file is decomposed; links and devices are ignored.
@@ -249,7 +250,7 @@ impl Walker<'_> {
                 self.push(Location::Attachment(child), String::new(), Some(meta));
                 continue;
             }
-            self.file(&bytes, Some(name), None, &child, depth + 1);
+            self.file(Cow::Owned(bytes), Some(name), None, &child, depth + 1);
             if self.stopped {
                 return;
             }

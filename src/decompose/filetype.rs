@@ -3,6 +3,8 @@
 //! Zip-based formats (OOXML, OpenDocument) look like zip here; the zip walker refines them from the
 //! package's entry names. Text is recognised by the absence of binary bytes.
 
+use std::borrow::Cow;
+
 /// What a file really is, as far as its first bytes tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileType {
@@ -272,22 +274,44 @@ fn is_message(head: &str) -> bool {
 
 /// Decodes text bytes: UTF-16 by byte-order mark, UTF-8 when valid, else Windows-1252 (every byte
 /// maps, so digits and words survive whatever the real 8-bit charset was).
-pub(crate) fn decode_text(data: &[u8]) -> String {
+pub(crate) fn decode_text(data: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match data {
+        Cow::Borrowed(bytes) => decode_slice(bytes),
+        Cow::Owned(bytes) if !has_bom(&bytes) => match String::from_utf8(bytes) {
+            // Valid UTF-8 is moved, not copied.
+            Ok(s) => Cow::Owned(s),
+            Err(e) => Cow::Owned(windows_1252(e.as_bytes())),
+        },
+        Cow::Owned(bytes) => Cow::Owned(decode_slice(&bytes).into_owned()),
+    }
+}
+
+fn has_bom(data: &[u8]) -> bool {
+    data.starts_with(b"\xef\xbb\xbf")
+        || data.starts_with(b"\xff\xfe")
+        || data.starts_with(b"\xfe\xff")
+}
+
+fn decode_slice(data: &[u8]) -> Cow<'_, str> {
     if let Some(rest) = data.strip_prefix(b"\xef\xbb\xbf") {
-        return String::from_utf8_lossy(rest).into_owned();
+        return Cow::Owned(String::from_utf8_lossy(rest).into_owned());
     }
     if let Some(rest) = data.strip_prefix(b"\xff\xfe") {
-        return utf16(rest, u16::from_le_bytes);
+        return Cow::Owned(utf16(rest, u16::from_le_bytes));
     }
     if let Some(rest) = data.strip_prefix(b"\xfe\xff") {
-        return utf16(rest, u16::from_be_bytes);
+        return Cow::Owned(utf16(rest, u16::from_be_bytes));
     }
     match std::str::from_utf8(data) {
-        Ok(s) => s.to_owned(),
-        Err(_) => match mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252") {
-            Some(decode) => decode(data),
-            None => String::from_utf8_lossy(data).into_owned(),
-        },
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(windows_1252(data)),
+    }
+}
+
+fn windows_1252(data: &[u8]) -> String {
+    match mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252") {
+        Some(decode) => decode(data),
+        None => String::from_utf8_lossy(data).into_owned(),
     }
 }
 
@@ -346,10 +370,25 @@ mod tests {
 
     #[test]
     fn decodes_utf16_and_8bit_text() {
-        assert_eq!(decode_text(b"\xff\xfeh\0i\0"), "hi");
-        assert_eq!(decode_text(b"\xfe\xff\0h\0i"), "hi");
-        assert_eq!(decode_text(b"caf\xe9"), "café");
-        assert_eq!(decode_text("café".as_bytes()), "café");
+        for owned in [false, true] {
+            let d = |b: &'static [u8]| {
+                if owned {
+                    decode_text(Cow::Owned(b.to_vec())).into_owned()
+                } else {
+                    decode_text(Cow::Borrowed(b)).into_owned()
+                }
+            };
+            assert_eq!(d(b"\xff\xfeh\0i\0"), "hi");
+            assert_eq!(d(b"\xfe\xff\0h\0i"), "hi");
+            assert_eq!(d(b"\xef\xbb\xbfcaf\xc3\xa9\xff"), "caf\u{e9}\u{fffd}");
+            assert_eq!(d(b"caf\xe9 \x80"), "caf\u{e9} \u{20ac}");
+            assert_eq!(d("café".as_bytes()), "café");
+        }
+        // Valid UTF-8 is not copied.
+        assert!(matches!(
+            decode_text(Cow::Borrowed(b"abc")),
+            Cow::Borrowed("abc")
+        ));
     }
 
     #[test]

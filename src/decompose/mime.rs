@@ -4,12 +4,14 @@
 //! Text attachments are re-decoded from their raw transfer encoding before sniffing, because
 //! mail-parser's charset decoding would corrupt a binary file declared `text/plain`.
 
+use std::borrow::Cow;
+
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::walk::{Walker, join};
 use super::{
     Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, defuse, filetype, html,
-    transfer,
+    text::fingerprint, transfer,
 };
 
 /// Header fields whose text detection sees. Address fields contribute display names only: the
@@ -27,22 +29,23 @@ impl Walker<'_> {
         }
         let defused = defuse::defuse(raw);
         match MessageParser::default().parse(defused.as_ref()) {
-            Some(msg) if has_header(&msg) => self.tree(&msg, prefix, depth),
+            Some(mut msg) if has_header(&msg) => self.tree(&mut msg, prefix, depth),
             _ => {
                 // No header field with a value: the whole input is body text.
                 self.anomaly(Anomaly::Malformed {
                     path: path.to_string(),
                     what: Malformation::Mime,
                 });
-                let text = filetype::decode_text(raw);
+                let text = filetype::decode_text(Cow::Borrowed(raw)).into_owned();
                 self.push(body_location(prefix), text, None);
             }
         }
     }
 
-    fn tree(&mut self, msg: &Message<'_>, prefix: Option<&str>, depth: u32) {
+    fn tree(&mut self, msg: &mut Message<'_>, prefix: Option<&str>, depth: u32) {
         self.headers(msg, prefix);
         self.bodies(msg, prefix);
+        let msg = &*msg;
         for (n, &id) in msg.attachments.iter().enumerate() {
             let path = prefix.unwrap_or("");
             if !self.in_time(path) {
@@ -93,28 +96,55 @@ impl Walker<'_> {
     }
 
     /// Body texts: the plain-text alternative, plus any HTML alternative whose text differs (a
-    /// sender can hide content in the HTML part alone; identical alternatives are counted once).
-    fn bodies(&mut self, msg: &Message<'_>, prefix: Option<&str>) {
-        let mut seen: Vec<String> = Vec::new();
-        let ids = msg.text_body.iter().chain(
-            msg.html_body
-                .iter()
-                .filter(|id| !msg.text_body.contains(id)),
-        );
-        for &id in ids {
-            let Some(part) = msg.parts.get(id as usize) else {
+    /// sender can hide content in the HTML part alone; alternatives with the same words are
+    /// counted once). A decoded text nothing else refers to is moved out of `msg`, not copied.
+    fn bodies(&mut self, msg: &mut Message<'_>, prefix: Option<&str>) {
+        // References to each part: from the body lists and the attachment list.
+        let mut refs = vec![0u8; msg.parts.len()];
+        let mut ids: Vec<u32> = Vec::with_capacity(msg.text_body.len() + msg.html_body.len());
+        for &id in &msg.text_body {
+            if let Some(r) = refs.get_mut(id as usize) {
+                *r = r.saturating_add(1);
+            }
+            ids.push(id);
+        }
+        let in_text = refs.clone();
+        for &id in &msg.html_body {
+            if in_text.get(id as usize).is_some_and(|&r| r > 0) {
+                continue;
+            }
+            if let Some(r) = refs.get_mut(id as usize) {
+                *r = r.saturating_add(1);
+            }
+            ids.push(id);
+        }
+        drop(in_text);
+        for &id in &msg.attachments {
+            if let Some(r) = refs.get_mut(id as usize) {
+                *r = r.saturating_add(1);
+            }
+        }
+        // Fingerprints only matter when there is more than one body.
+        let compare = ids.len() > 1;
+        let mut seen: Vec<[u8; 32]> = Vec::new();
+        for id in ids {
+            let only_here = refs.get(id as usize) == Some(&1);
+            let Some(part) = msg.parts.get_mut(id as usize) else {
                 continue;
             };
-            let text = match &part.body {
+            let text = match &mut part.body {
+                PartType::Text(t) if only_here => std::mem::take(t).into_owned(),
                 PartType::Text(t) => t.to_string(),
                 PartType::Html(h) => html::to_text(h),
                 _ => continue,
             };
-            let key = normalized(&text);
-            if seen.contains(&key) {
-                continue;
+            if compare {
+                let key = fingerprint(&text);
+                if seen.contains(&key) {
+                    continue;
+                }
+                seen.push(key);
             }
-            seen.push(key);
             if part.is_encoding_problem {
                 self.anomaly(Anomaly::Malformed {
                     path: body_location(prefix).to_string(),
@@ -185,7 +215,7 @@ impl Walker<'_> {
                     };
                     self.push(Location::Attachment(path), out, Some(meta));
                 } else {
-                    self.file(&raw, name, declared, &path, depth);
+                    self.file(Cow::Owned(raw), name, declared, &path, depth);
                 }
             }
             PartType::Binary(data) | PartType::InlineBinary(data) => {
@@ -197,7 +227,7 @@ impl Walker<'_> {
                     // A nested message mail-parser did not parse (encoded past its own depth).
                     self.nested(data, None, name, declared, &path, depth);
                 } else {
-                    self.file(data, name, declared, &path, depth);
+                    self.file(Cow::Borrowed(data), name, declared, &path, depth);
                 }
             }
             PartType::Message(inner) => {
@@ -241,7 +271,8 @@ impl Walker<'_> {
             return;
         }
         match parsed {
-            Some(msg) => self.tree(msg, Some(path), depth),
+            // Rare: `defuse` keeps mail-parser from building nested messages.
+            Some(msg) => self.tree(&mut msg.clone(), Some(path), depth),
             None => self.message(raw, Some(path), depth),
         }
     }
@@ -287,9 +318,4 @@ fn body_location(prefix: Option<&str>) -> Location {
         None => Location::Body,
         Some(p) => Location::Attachment(format!("{p}/[body]")),
     }
-}
-
-/// Text with all whitespace runs collapsed, to compare alternatives.
-fn normalized(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

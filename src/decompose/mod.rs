@@ -29,6 +29,7 @@ mod office;
 mod pdf;
 pub mod pdf_child;
 mod rtf;
+mod text;
 mod transfer;
 mod walk;
 
@@ -173,6 +174,12 @@ pub fn decompose_file(
 ) -> Decomposed {
     let mut w = walk::Walker::new(limits, pdf, budget);
     let path = walk::segment(name.unwrap_or("file"));
-    w.file(data, name.map(str::to_string), None, &path, 1);
+    w.file(
+        std::borrow::Cow::Borrowed(data),
+        name.map(str::to_string),
+        None,
+        &path,
+        1,
+    );
     w.finish()
 }

@@ -89,13 +89,38 @@ pub(crate) fn is_embedding(kind: FileType, name: &str) -> bool {
             .any(|p| name.starts_with(p))
 }
 
-/// Elements that end a line of text (paragraphs, headings, rows, shared strings).
-const LINE_END: &[&str] = &["p", "h", "si", "row", "tr", "list-item"];
-/// Elements that are a line break or a tab where they stand.
-const BREAK: &[&str] = &["br", "cr", "line-break"];
-const TAB: &[&str] = &["tab"];
-/// Elements whose text is not content (spreadsheet formulas).
-const SKIP: &[&str] = &["f"];
+/// What an element (by local name) does to the text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Ends a line of text: paragraphs, headings, rows, shared strings.
+    LineEnd,
+    /// A line break where it stands.
+    Break,
+    /// A tab where it stands.
+    Tab,
+    /// OpenDocument `<text:s/>`: one or more spaces.
+    Space,
+    /// Its text is not content (spreadsheet formulas).
+    Skip,
+    /// A spreadsheet cell, followed by a tab.
+    Cell,
+    /// A cell value: an index into the shared strings when the cell says `t="s"`.
+    Value,
+    Other,
+}
+
+fn role(local_name: &str) -> Role {
+    match local_name {
+        "p" | "h" | "si" | "row" | "tr" | "list-item" => Role::LineEnd,
+        "br" | "cr" | "line-break" => Role::Break,
+        "tab" => Role::Tab,
+        "s" => Role::Space,
+        "f" => Role::Skip,
+        "c" => Role::Cell,
+        "v" => Role::Value,
+        _ => Role::Other,
+    }
+}
 
 /// Text of an office XML part. Returns the text and whether the XML was well-formed enough to
 /// read to the end.
@@ -111,34 +136,32 @@ pub(crate) fn xml_to_text(xml: &[u8]) -> (String, bool) {
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
-                let name = e.local_name();
-                let name = name.as_ref();
-                if name == "c" {
+                let role = role(e.local_name().as_ref());
+                if role == Role::Cell {
                     shared_cell = is_shared_string_cell(&e);
                 }
-                if SKIP.contains(&name) || (name == "v" && shared_cell) {
+                if role == Role::Skip || (role == Role::Value && shared_cell) {
                     skip_depth += 1;
                 }
-                start_or_empty(name, &mut out);
+                start_or_empty(role, &mut out);
             }
-            Ok(Event::Empty(e)) => start_or_empty(e.local_name().as_ref(), &mut out),
+            Ok(Event::Empty(e)) => start_or_empty(role(e.local_name().as_ref()), &mut out),
             Ok(Event::End(e)) => {
-                let name = e.local_name();
-                let name = name.as_ref();
-                if (SKIP.contains(&name) || (name == "v" && shared_cell)) && skip_depth > 0 {
+                let role = role(e.local_name().as_ref());
+                if (role == Role::Skip || (role == Role::Value && shared_cell)) && skip_depth > 0 {
                     skip_depth -= 1;
                 }
-                if name == "c" {
+                if role == Role::Cell {
                     shared_cell = false;
                     push_sep(&mut out, '\t');
-                } else if LINE_END.contains(&name) {
+                } else if role == Role::LineEnd {
                     push_sep(&mut out, '\n');
                 }
             }
             Ok(Event::Text(t)) if skip_depth == 0 => {
                 let t = t.xml10_content();
                 // Indentation between elements is not text.
-                if !(t.contains('\n') && t.trim().is_empty()) {
+                if !(memchr::memchr(b'\n', t.as_bytes()).is_some() && t.trim().is_empty()) {
                     out.push_str(&t);
                 }
             }
@@ -166,14 +189,12 @@ pub(crate) fn xml_to_text(xml: &[u8]) -> (String, bool) {
     (out, true)
 }
 
-fn start_or_empty(name: &str, out: &mut String) {
-    if BREAK.contains(&name) {
-        out.push('\n');
-    } else if TAB.contains(&name) {
-        out.push('\t');
-    } else if name == "s" {
-        // OpenDocument <text:s/>: one or more spaces.
-        out.push(' ');
+fn start_or_empty(role: Role, out: &mut String) {
+    match role {
+        Role::Break => out.push('\n'),
+        Role::Tab => out.push('\t'),
+        Role::Space => out.push(' '),
+        _ => {}
     }
 }
 

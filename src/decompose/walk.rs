@@ -4,6 +4,7 @@
 //! MIME lives in `mime`, containers in `archive`; both call back into [`Walker::file`] for what
 //! they contain, with the nesting depth, so recursion is bounded by [`Limits::max_depth`].
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use super::limits::MAX_ANOMALIES;
@@ -147,7 +148,7 @@ impl<'a> Walker<'a> {
     /// `depth`, adding its part and whatever it contains.
     pub(super) fn file(
         &mut self,
-        data: &[u8],
+        data: Cow<'_, [u8]>,
         name: Option<String>,
         declared_type: Option<String>,
         path: &str,
@@ -156,7 +157,7 @@ impl<'a> Walker<'a> {
         if !self.in_time(path) {
             return;
         }
-        let mut true_type = filetype::sniff(data);
+        let mut true_type = filetype::sniff(&data);
         if true_type == FileType::Text
             && is_html_by_label(name.as_deref(), declared_type.as_deref())
         {
@@ -173,23 +174,24 @@ impl<'a> Walker<'a> {
         let can_open = depth < self.limits.max_depth;
         match true_type {
             FileType::Text => {
-                self.push(location, filetype::decode_text(data), Some(meta));
+                let text = filetype::decode_text(data).into_owned();
+                self.push(location, text, Some(meta));
             }
             FileType::Html => {
                 let text = html::to_text(&filetype::decode_text(data));
                 self.push(location, text, Some(meta));
             }
             FileType::Rtf => {
-                self.push(location, rtf::to_text(data), Some(meta));
+                self.push(location, rtf::to_text(&data), Some(meta));
             }
-            FileType::Pdf => self.pdf(data, location, meta, path),
+            FileType::Pdf => self.pdf(&data, location, meta, path),
             FileType::Message | FileType::Zip | FileType::Gzip | FileType::Tar if !can_open => {
                 self.push(location, String::new(), Some(meta));
                 self.limit(LimitKind::Depth, path);
             }
             FileType::Message => {
                 self.push(location, String::new(), Some(meta));
-                self.message(data, Some(path), depth);
+                self.message(&data, Some(path), depth);
             }
             FileType::Zip
             | FileType::Docx
@@ -199,18 +201,18 @@ impl<'a> Walker<'a> {
             | FileType::Ods
             | FileType::Odp => {
                 let index = self.push(location, String::new(), Some(meta));
-                self.zip(data, index, path, depth);
+                self.zip(&data, index, path, depth);
             }
             FileType::Gzip => {
                 let index = self.push(location, String::new(), Some(meta));
-                self.gzip(data, index, path, depth);
+                self.gzip(&data, index, path, depth);
             }
             FileType::Tar => {
                 self.push(location, String::new(), Some(meta));
-                self.tar(data, path, depth);
+                self.tar(&data, path, depth);
             }
             FileType::SevenZip | FileType::Rar | FileType::Cfb => {
-                let encrypted = super::archive::is_encrypted_opaque(true_type, data);
+                let encrypted = super::archive::is_encrypted_opaque(true_type, &data);
                 let meta = FileMeta { encrypted, ..meta };
                 self.push(location, String::new(), Some(meta));
                 if encrypted {
@@ -281,7 +283,6 @@ impl<'a> Walker<'a> {
             .saturating_sub(self.extracted);
         let hint = declared.unwrap_or(0).min(room).min(16 << 20);
         let mut data = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-        let mut chunk = vec![0u8; CHUNK];
         loop {
             if !self.in_time(path) {
                 return (data, ReadEnd::Truncated);
@@ -296,9 +297,14 @@ impl<'a> Walker<'a> {
                 return (data, ReadEnd::Truncated);
             }
             let want = CHUNK.min(usize::try_from(room).unwrap_or(CHUNK));
-            let n = match r.read(&mut chunk[..want]) {
+            // Read straight into the output, not through a second buffer.
+            let len = data.len();
+            data.resize(len + want, 0);
+            let got = r.read(&mut data[len..]);
+            data.truncate(len + got.as_ref().map_or(0, |&n| n.min(want)));
+            let n = match got {
                 Ok(0) => return (data, ReadEnd::Complete),
-                Ok(n) => n,
+                Ok(n) => n.min(want),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => {
                     self.anomaly(Anomaly::Malformed {
@@ -313,7 +319,6 @@ impl<'a> Walker<'a> {
                     return (data, end);
                 }
             };
-            data.extend_from_slice(&chunk[..n]);
             self.extracted += n as u64;
             let len = data.len() as u64;
             if declared.is_some_and(|d| len > d) {

@@ -613,15 +613,26 @@ fn run(o: &Opts) -> Result<(), String> {
     let mb = |rate: f64| rate * o.size as f64 / 1e6;
     println!();
     println!("== Sluice load benchmark ==");
+    let kind = if o.attachments {
+        "multipart: text, .docx, .zip of .txt, base64".to_string()
+    } else {
+        format!("text/plain; charset={}", o.charset)
+    };
+    let policy = match &o.policies {
+        Some(p) => format!("policy set {}", p.display()),
+        None => format!(
+            "policy keywords [secret, confidential, project falcon] action {}",
+            o.action
+        ),
+    };
     println!(
-        "load: {} sessions x {} messages of {} bytes (text/plain; charset={}) per run, {} rounds (median msgs/s), generator: benches/load.rs (one thread per session, no pipelining)",
-        o.sessions, o.messages, o.size, o.charset, o.rounds
+        "load: {} sessions x {} messages of {} bytes ({kind}) per run, {} rounds (median msgs/s), generator: benches/load.rs (one thread per session, no pipelining)",
+        o.sessions, o.messages, o.size, o.rounds
     );
     println!(
-        "sink: {}    sluice: {} (pid {sluice_pid}), policy keywords [secret, confidential, project falcon] action {}, SLUICE_LOG={}",
+        "sink: {}    sluice: {} (pid {sluice_pid}), {policy}, SLUICE_LOG={}",
         sink.command,
         o.sluice.display(),
-        o.action,
         o.log
     );
     println!(

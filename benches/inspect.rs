@@ -21,7 +21,7 @@ use sluice::detect::{Detector, Engine, Library};
 use sluice::message::{Envelope, Recipient};
 use sluice::scan::{Pdf, Scanner};
 
-use mime::{b64, zip_of};
+use mime::{b64, pdf_of_lines, zip_of};
 
 const TEXT_BYTES: usize = 1 << 20;
 
@@ -128,43 +128,6 @@ fn docx(t: &str) -> Vec<u8> {
     ])
 }
 
-/// A valid single-page PDF drawing `lines` of text with Tj (uncompressed content stream).
-fn pdf(lines: &[&str]) -> Vec<u8> {
-    let mut content = String::from("BT /F1 10 Tf 40 800 Td 12 TL\n");
-    for l in lines {
-        content.push_str(&format!("({}) Tj T*\n", l.replace(['(', ')', '\\'], " ")));
-    }
-    content.push_str("ET\n");
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 40000] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
-        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
-    ];
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
 fn envelope() -> Envelope {
     Envelope {
         sender: "a@corp.example".into(),
@@ -232,7 +195,7 @@ fn bench(c: &mut Criterion) {
             mail(
                 "text/plain",
                 "see attached\r\n",
-                Some(("report.pdf", "application/pdf", &pdf(&pdf_lines))),
+                Some(("report.pdf", "application/pdf", &pdf_of_lines(&pdf_lines))),
             ),
         ),
     ];

@@ -40,3 +40,41 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     z.finish().expect("zip");
     buf.into_inner()
 }
+
+/// A valid single-page PDF (uncompressed content stream, correct cross-reference table) drawing each
+/// of `lines` with `Tj` in Helvetica.
+pub fn pdf_of_lines(lines: &[&str]) -> Vec<u8> {
+    let mut content = String::from("BT /F1 10 Tf 40 760 Td 12 TL\n");
+    for l in lines {
+        content.push_str(&format!("({}) Tj T*\n", l.replace(['(', ')', '\\'], " ")));
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 40000] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}

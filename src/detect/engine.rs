@@ -59,8 +59,8 @@ enum Compiled {
     Identifier,
 }
 
-/// One pass of the identifier scanner: the identifiers asked for at one breadth (or all at their
-/// configured breadths), and where their hits go.
+/// One pass of the identifier scanner: identifiers each at the breadth asked for, every name at most
+/// once (or all at their configured breadths), and where their hits go.
 struct IdentifierPass {
     select: Option<Vec<(String, identifier::Breadth)>>,
     /// Identifier name -> detector (for `select`), or the one detector taking every hit (`None`).
@@ -207,11 +207,12 @@ impl Engine {
                         Breadth::Medium => identifier::Breadth::Medium,
                         Breadth::Narrow => identifier::Breadth::Narrow,
                     };
-                    // One pass per breadth: a name may be asked for at several breadths.
+                    // One pass serves many identifiers, each at its own breadth; a name asked
+                    // for at a second breadth needs another pass (hits carry only the name).
                     let pass = match passes.iter_mut().find(|p| {
                         p.select
                             .as_ref()
-                            .is_some_and(|s| s.first().is_some_and(|x| x.1 == b))
+                            .is_some_and(|s| !s.iter().any(|x| x.0 == *name))
                     }) {
                         Some(p) => p,
                         None => {
@@ -363,6 +364,27 @@ mod tests {
             ev.iter()
                 .all(|e| !e.contains("123456") && !e.contains("654321"))
         );
+    }
+
+    #[test]
+    fn identifiers_share_passes_unless_a_name_is_asked_for_twice() {
+        let mut r = Registry::default();
+        let id = |r: &mut Registry, name: &str, breadth| {
+            r.register(Detector::Identifier {
+                name: name.into(),
+                breadth,
+            })
+        };
+        let cc_medium = id(&mut r, "CREDIT_CARD", Breadth::Medium);
+        let ssn_narrow = id(&mut r, "US_SSN", Breadth::Narrow);
+        let cc_wide = id(&mut r, "CREDIT_CARD", Breadth::Wide);
+        let e = engine(&r);
+        assert_eq!(e.identifier_passes.len(), 2);
+        let f = e.scan(&["pay with card 4111 1111 1111 1111, SSN 078-05-1121 on file"]);
+        assert_eq!(f.of(cc_medium).len(), 1);
+        assert_eq!(f.of(cc_wide).len(), 1);
+        assert_eq!(f.of(ssn_narrow).len(), 1);
+        assert_eq!(f.of(ssn_narrow)[0].hit.detector, "US_SSN");
     }
 
     #[test]

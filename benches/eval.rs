@@ -25,26 +25,6 @@ const USAGE: &str = "cargo bench --bench eval -- [options]
   --python PATH    the Python interpreter (default python3)
 ";
 
-/// Identifier types in the scan format, in the order tables show them.
-const ALL_TYPES: [&str; 16] = [
-    "CREDIT_CARD",
-    "US_SSN",
-    "IBAN",
-    "SWIFT_BIC",
-    "US_BANK_ROUTING",
-    "UK_NINO",
-    "CA_SIN",
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "IP_ADDRESS",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "PRIVATE_KEY",
-    "GITHUB_TOKEN",
-    "SLACK_TOKEN",
-    "JWT",
-];
-
 /// Types Presidio's pattern recognizers cover (see presidio_scan.py); the others are not compared.
 const PRESIDIO_TYPES: [&str; 9] = [
     "CREDIT_CARD",
@@ -393,7 +373,7 @@ fn side_by_side(sluice: &serde_json::Value, presidio: &serde_json::Value) {
         "", "sluice", "presidio", "type", "P", "R", "F1", "P", "R", "F1"
     );
     // Canonical order first (serde_json sorts object keys), then any other type reported.
-    let mut types: Vec<String> = ALL_TYPES.iter().map(|t| t.to_string()).collect();
+    let mut types: Vec<String> = sluice::detect::identifier_names();
     for s in [sluice, presidio] {
         if let Some(map) = s["types"].as_object() {
             types.extend(

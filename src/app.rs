@@ -344,11 +344,12 @@ fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
             let path = crate::detect::edm::file::index_path(&config.server.data_dir, index);
             let loaded = crate::detect::edm::file::read(&path).map_err(|e| {
                 anyhow::anyhow!(
-                    "EDM index {index:?} ({}): {e}; create it with `sluice edm import --name {index} FILE.csv`",
-                    path.display()
+                    "EDM index {index:?}: {e}; create it with `sluice edm import --name {index} FILE.csv`"
                 )
             })?;
-            library.edm.insert(index.clone(), loaded);
+            library
+                .edm
+                .insert(index.clone(), std::sync::Arc::new(loaded));
         }
     }
     Ok(library)

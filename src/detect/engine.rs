@@ -4,6 +4,7 @@
 //! all of them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::dictionary::{DictId, Dictionaries, DictionaryDef, Selector, proximity};
 use super::edm;
@@ -20,7 +21,8 @@ const REGEX_SIZE_LIMIT: usize = 4 << 20;
 pub struct Library {
     pub identifiers: Identifiers,
     pub dictionaries: Vec<DictionaryDef>,
-    pub edm: HashMap<String, edm::Index>,
+    /// Shared, not copied: an index can be hundreds of megabytes.
+    pub edm: HashMap<String, Arc<edm::Index>>,
 }
 
 impl std::fmt::Debug for Library {
@@ -76,7 +78,7 @@ pub struct Engine {
     terms: Dictionaries,
     /// Whether any detector needs the term scan.
     uses_terms: bool,
-    edm: HashMap<String, edm::Index>,
+    edm: HashMap<String, Arc<edm::Index>>,
 }
 
 impl std::fmt::Debug for Engine {

@@ -20,4 +20,5 @@ pub mod scan;
 pub mod session;
 pub mod shutdown;
 pub mod smtp;
+pub mod store;
 pub mod tls;

@@ -1,0 +1,223 @@
+//! Held messages (quarantine and approval): the record, its content, its search-index entries, the
+//! byte and count totals behind the size caps, eviction of the oldest, and the retention scan.
+
+use heed::{RoTxn, RwTxn};
+
+use super::keys::{self, Field, Table};
+use super::records::{Held, HeldStatus};
+use super::search::{self, Filter, Found, Page, Record};
+use super::{Dbs, Result, StoreError, get_json, put_json};
+
+/// Default quarantine caps (the seed's Spam Quarantine defaults: 10 GB; count cap ours).
+pub const DEFAULT_MAX_BYTES: u64 = 10_000_000_000;
+pub const DEFAULT_MAX_MESSAGES: u64 = 10_000_000;
+/// Messages evicted at once when the byte cap is passed (the seed evicts the 10 oldest).
+pub const EVICT_BATCH: usize = 10;
+
+/// Size caps on what the quarantine holds (open messages only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub max_bytes: u64,
+    pub max_messages: u64,
+}
+
+impl Default for Caps {
+    fn default() -> Caps {
+        Caps {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_messages: DEFAULT_MAX_MESSAGES,
+        }
+    }
+}
+
+const BYTES: &str = "held_bytes";
+const COUNT: &str = "held_count";
+
+fn blob_key(id: u64) -> [u8; 9] {
+    let mut k = [b'h'; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+impl Record for Held {
+    fn matches(&self, f: &Filter) -> bool {
+        f.status.as_deref().is_none_or(|s| self.status.name() == s)
+            && f.sender
+                .as_deref()
+                .is_none_or(|s| search::address_matches(&self.sender, s))
+            && f.recipient.as_deref().is_none_or(|r| {
+                self.recipients
+                    .iter()
+                    .any(|x| search::address_matches(&x.address, r))
+            })
+            && f.policy
+                .is_none_or(|p| self.policies.iter().any(|x| x.id == p))
+            && f.severity.as_deref().is_none_or(|s| self.severity == s)
+            && f.direction.as_deref().is_none_or(|d| self.direction == d)
+            && f.guid
+                .as_deref()
+                .is_none_or(|g| self.guid.eq_ignore_ascii_case(g))
+            && f.since.is_none_or(|t| self.received >= t)
+            && f.until.is_none_or(|t| self.received <= t)
+            && f.subject
+                .as_deref()
+                .is_none_or(|s| search::subject_matches(&self.subject, s))
+    }
+}
+
+fn index_keys(h: &Held) -> Vec<Vec<u8>> {
+    let key = |field, value: &str| keys::index_key(Table::Held, field, value, h.received, h.id);
+    let mut out = vec![
+        key(Field::Time, ""),
+        key(Field::Status, h.status.name()),
+        key(Field::Severity, &h.severity),
+        key(Field::Direction, &h.direction),
+        key(Field::Guid, &h.guid),
+    ];
+    for v in keys::address_values(&h.sender) {
+        out.push(key(Field::Sender, &v));
+    }
+    for r in &h.recipients {
+        for v in keys::address_values(&r.address) {
+            out.push(key(Field::Recipient, &v));
+        }
+    }
+    for p in &h.policies {
+        out.push(key(Field::Policy, &p.id.to_string()));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Stores a new held message and its content; returns its id and the ids evicted to stay under the caps.
+pub fn insert(
+    dbs: &Dbs,
+    txn: &mut RwTxn<'_>,
+    mut held: Held,
+    content: &[u8],
+    caps: Caps,
+) -> Result<(u64, Vec<u64>)> {
+    held.id = keys::next_id(dbs.meta, txn, "held")?;
+    held.size = content.len() as u64;
+    dbs.blobs.put(txn, &blob_key(held.id), content)?;
+    put_json(dbs.held, txn, &keys::id_key(held.id), &held)?;
+    keys::put_index(dbs.index, txn, &index_keys(&held))?;
+    let bytes = keys::add_total(dbs.meta, txn, BYTES, content.len() as i64)?;
+    let count = keys::add_total(dbs.meta, txn, COUNT, 1)?;
+    let mut evicted = Vec::new();
+    if bytes > caps.max_bytes || count > caps.max_messages {
+        let batch = if bytes > caps.max_bytes {
+            EVICT_BATCH
+        } else {
+            1
+        };
+        evicted = evict_oldest(dbs, txn, held.id, batch)?;
+    }
+    Ok((held.id, evicted))
+}
+
+/// Removes the content of the `n` oldest open messages (never `keep`), marking them deleted.
+fn evict_oldest(dbs: &Dbs, txn: &mut RwTxn<'_>, keep: u64, n: usize) -> Result<Vec<u64>> {
+    let prefix = keys::index_prefix(Table::Held, Field::Status, HeldStatus::Held.name());
+    let mut victims = Vec::new();
+    for entry in dbs.index.prefix_iter(txn, &prefix)? {
+        let (key, _) = entry?;
+        if let Some(id) = keys::index_id(key)
+            && id != keep
+        {
+            victims.push(id);
+            if victims.len() >= n {
+                break;
+            }
+        }
+    }
+    for &id in &victims {
+        if let Some(old) = get(dbs, txn, id)? {
+            let mut new = old.clone();
+            new.status = HeldStatus::Deleted;
+            for r in &mut new.recipients {
+                if r.status.is_open() {
+                    r.status = HeldStatus::Deleted;
+                }
+            }
+            update(dbs, txn, &old, &new)?;
+            drop_content(dbs, txn, &new)?;
+        }
+    }
+    Ok(victims)
+}
+
+pub fn get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Held>> {
+    get_json(dbs.held, txn, &keys::id_key(id), || {
+        format!("held message {id}")
+    })
+}
+
+/// The held message or `NotFound`.
+pub fn must_get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Held> {
+    get(dbs, txn, id)?.ok_or_else(|| StoreError::NotFound(format!("held message {id}")))
+}
+
+/// The stored message bytes, while the message is still held.
+pub fn content(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Vec<u8>>> {
+    Ok(dbs.blobs.get(txn, &blob_key(id))?.map(<[u8]>::to_vec))
+}
+
+/// Rewrites a record whose status or recipients changed, keeping the index in step.
+pub fn update(dbs: &Dbs, txn: &mut RwTxn<'_>, old: &Held, new: &Held) -> Result<()> {
+    let (before, after) = (index_keys(old), index_keys(new));
+    if before != after {
+        keys::delete_index(dbs.index, txn, &before)?;
+        keys::put_index(dbs.index, txn, &after)?;
+    }
+    put_json(dbs.held, txn, &keys::id_key(new.id), new)
+}
+
+/// Deletes the content (after release, delete, rejection or expiry); the record stays for the audit trail.
+pub fn drop_content(dbs: &Dbs, txn: &mut RwTxn<'_>, held: &Held) -> Result<()> {
+    if dbs.blobs.delete(txn, &blob_key(held.id))? {
+        keys::add_total(dbs.meta, txn, BYTES, -(held.size as i64))?;
+        keys::add_total(dbs.meta, txn, COUNT, -1)?;
+    }
+    Ok(())
+}
+
+pub fn search(dbs: &Dbs, txn: &RoTxn<'_>, filter: &Filter, page: Page) -> Result<Found<Held>> {
+    search::run(dbs.index, txn, Table::Held, filter, page, |id| {
+        get(dbs, txn, id)
+    })
+}
+
+/// Open messages whose retention ended at `now`, oldest first, at most `max` (of each open status).
+pub fn expired(dbs: &Dbs, txn: &RoTxn<'_>, now: u64, max: usize) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for status in [HeldStatus::Held, HeldStatus::AwaitingApproval] {
+        let prefix = keys::index_prefix(Table::Held, Field::Status, status.name());
+        for entry in dbs.index.prefix_iter(txn, &prefix)? {
+            let (key, _) = entry?;
+            let Some(id) = keys::index_id(key) else {
+                continue;
+            };
+            match get(dbs, txn, id) {
+                Ok(Some(h)) if h.expires <= now => out.push(id),
+                // Entries are in id (= receipt) order and the retention applies from receipt, so the
+                // first message still within its retention ends the scan.
+                Ok(Some(_)) => break,
+                _ => {}
+            }
+            if out.len() >= max {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Bytes and messages currently held.
+pub fn totals(dbs: &Dbs, txn: &RoTxn<'_>) -> Result<(u64, u64)> {
+    Ok((
+        keys::total(dbs.meta, txn, BYTES)?,
+        keys::total(dbs.meta, txn, COUNT)?,
+    ))
+}

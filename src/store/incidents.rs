@@ -1,0 +1,233 @@
+//! Incidents: one per violated policy per message, reconciled across copies of the same message, with
+//! an append-only history (who, when, action, result) and the same search as held messages.
+
+use heed::{RoTxn, RwTxn};
+
+use super::keys::{self, Field, Table};
+use super::records::{HistoryEntry, Incident, IncidentStatus};
+use super::search::{self, Filter, Found, Page, Record};
+use super::{Dbs, Result, StoreError, get_json, put_json};
+
+/// Default window within which copies of one message are reconciled into one incident (24 h).
+pub const DEFAULT_RECONCILE_WINDOW: u64 = 24 * 3600;
+
+impl Record for Incident {
+    fn matches(&self, f: &Filter) -> bool {
+        f.status.as_deref().is_none_or(|s| self.status.name() == s)
+            && f.sender
+                .as_deref()
+                .is_none_or(|s| search::address_matches(&self.sender, s))
+            && f.recipient.as_deref().is_none_or(|r| {
+                self.recipients
+                    .iter()
+                    .any(|x| search::address_matches(x, r))
+            })
+            && f.policy.is_none_or(|p| self.policy.id == p)
+            && f.severity
+                .as_deref()
+                .is_none_or(|s| self.policy.severity == s)
+            && f.direction.as_deref().is_none_or(|d| self.direction == d)
+            && f.guid
+                .as_deref()
+                .is_none_or(|g| self.guid.eq_ignore_ascii_case(g))
+            && f.since.is_none_or(|t| self.created >= t)
+            && f.until.is_none_or(|t| self.created <= t)
+            && f.subject
+                .as_deref()
+                .is_none_or(|s| search::subject_matches(&self.subject, s))
+    }
+}
+
+fn index_keys(i: &Incident) -> Vec<Vec<u8>> {
+    let key = |field, value: &str| keys::index_key(Table::Incident, field, value, i.created, i.id);
+    let mut out = vec![
+        key(Field::Time, ""),
+        key(Field::Status, i.status.name()),
+        key(Field::Severity, &i.policy.severity),
+        key(Field::Direction, &i.direction),
+        key(Field::Guid, &i.guid),
+        key(Field::Policy, &i.policy.id.to_string()),
+    ];
+    for v in keys::address_values(&i.sender) {
+        out.push(key(Field::Sender, &v));
+    }
+    for r in &i.recipients {
+        for v in keys::address_values(r) {
+            out.push(key(Field::Recipient, &v));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The reconciliation key of a message copy for one policy: the message's identity (the
+/// `X-dlp-uniquemsgid` it carried, else its Message-ID), its sender, and the policy.
+pub fn reconcile_key(identity: &str, sender: &str, policy: u64) -> Option<Vec<u8>> {
+    let identity = identity.trim();
+    if identity.is_empty() {
+        return None;
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(identity.to_ascii_lowercase().as_bytes());
+    h.update(&[0]);
+    h.update(sender.to_ascii_lowercase().as_bytes());
+    h.update(&[0]);
+    h.update(&policy.to_be_bytes());
+    Some(h.finalize().as_bytes().to_vec())
+}
+
+/// What [`record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Created(u64),
+    /// Merged into an incident for an earlier copy of the same message.
+    Reconciled(u64),
+}
+
+impl Recorded {
+    pub fn id(self) -> u64 {
+        match self {
+            Recorded::Created(id) | Recorded::Reconciled(id) => id,
+        }
+    }
+}
+
+/// Records an incident, or merges it into the one an earlier copy of the message made within `window`.
+pub fn record(
+    dbs: &Dbs,
+    txn: &mut RwTxn<'_>,
+    mut incident: Incident,
+    recon: Option<Vec<u8>>,
+    window: u64,
+) -> Result<Recorded> {
+    let now = incident.created;
+    if let Some(key) = &recon
+        && let Some(v) = dbs.recon.get(txn, key)?
+        && let Some(id) = keys::id_of(v)
+        && let Some(existing) = get(dbs, txn, id)?
+        && existing.created.saturating_add(window) >= now
+    {
+        let mut merged = existing.clone();
+        let mut added = Vec::new();
+        for r in &incident.recipients {
+            if !merged.recipients.iter().any(|x| x.eq_ignore_ascii_case(r)) {
+                merged.recipients.push(r.clone());
+                added.push(r.clone());
+            }
+        }
+        merged.copies = merged.copies.saturating_add(1);
+        update(dbs, txn, &existing, &merged)?;
+        append_history(
+            dbs,
+            txn,
+            id,
+            &HistoryEntry {
+                at: now,
+                actor: "sluice".into(),
+                action: "reconciled".into(),
+                result: format!(
+                    "copy {} of the message ({} new recipient(s))",
+                    merged.copies,
+                    added.len()
+                ),
+            },
+        )?;
+        return Ok(Recorded::Reconciled(id));
+    }
+    incident.id = keys::next_id(dbs.meta, txn, "incident")?;
+    put_json(dbs.incidents, txn, &keys::id_key(incident.id), &incident)?;
+    keys::put_index(dbs.index, txn, &index_keys(&incident))?;
+    if let Some(key) = &recon {
+        dbs.recon.put(txn, key, &keys::id_key(incident.id))?;
+    }
+    append_history(
+        dbs,
+        txn,
+        incident.id,
+        &HistoryEntry {
+            at: now,
+            actor: "sluice".into(),
+            action: "created".into(),
+            result: format!(
+                "policy {} matched; message {}",
+                incident.policy.id, incident.action
+            ),
+        },
+    )?;
+    Ok(Recorded::Created(incident.id))
+}
+
+pub fn get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Incident>> {
+    get_json(dbs.incidents, txn, &keys::id_key(id), || {
+        format!("incident {id}")
+    })
+}
+
+pub fn must_get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Incident> {
+    get(dbs, txn, id)?.ok_or_else(|| StoreError::NotFound(format!("incident {id}")))
+}
+
+pub fn update(dbs: &Dbs, txn: &mut RwTxn<'_>, old: &Incident, new: &Incident) -> Result<()> {
+    let (before, after) = (index_keys(old), index_keys(new));
+    if before != after {
+        keys::delete_index(dbs.index, txn, &before)?;
+        keys::put_index(dbs.index, txn, &after)?;
+    }
+    put_json(dbs.incidents, txn, &keys::id_key(new.id), new)
+}
+
+/// Sets an incident's status and appends the history entry that explains it.
+pub fn set_status(
+    dbs: &Dbs,
+    txn: &mut RwTxn<'_>,
+    id: u64,
+    status: Option<IncidentStatus>,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    let old = must_get(dbs, txn, id)?;
+    if let Some(status) = status
+        && status != old.status
+    {
+        let mut new = old.clone();
+        new.status = status;
+        update(dbs, txn, &old, &new)?;
+    }
+    append_history(dbs, txn, id, entry)
+}
+
+/// Appends to the history; entries are never changed or removed.
+pub fn append_history(dbs: &Dbs, txn: &mut RwTxn<'_>, id: u64, entry: &HistoryEntry) -> Result<()> {
+    let prefix = keys::id_key(id);
+    let seq = match dbs.history.rev_prefix_iter(txn, &prefix)?.next() {
+        Some(e) => {
+            let (k, _) = e?;
+            k.get(8..16).and_then(keys::id_of).map_or(0, |s| s + 1)
+        }
+        None => 0,
+    };
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    put_json(dbs.history, txn, &key, entry)
+}
+
+pub fn history(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Vec<HistoryEntry>> {
+    let mut out = Vec::new();
+    for e in dbs.history.prefix_iter(txn, &keys::id_key(id))? {
+        let (k, v) = e?;
+        out.push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+            what: format!(
+                "history of incident {id} entry {:?}",
+                k.get(8..16).and_then(keys::id_of)
+            ),
+            detail: e.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+pub fn search(dbs: &Dbs, txn: &RoTxn<'_>, filter: &Filter, page: Page) -> Result<Found<Incident>> {
+    search::run(dbs.index, txn, Table::Incident, filter, page, |id| {
+        get(dbs, txn, id)
+    })
+}

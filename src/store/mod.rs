@@ -1,0 +1,256 @@
+//! The LMDB store: the only module that touches LMDB (heed). It keeps held messages and their content,
+//! incidents with history, the durable delivery queue, approvals, the event outbox and statistics.
+//!
+//! One writer thread applies every write, many at a time in one transaction (group commit), and
+//! answers each caller only after that transaction committed with a full sync: a caller that was told
+//! "stored" can rely on it after a crash or power loss. Reads run on the caller's thread in their own
+//! read transaction. The file is versioned (`schema`) and migrated forward on open; a store written by
+//! a newer Sluice is refused with a clear error, never written to.
+
+mod backup;
+mod keys;
+mod writer;
+
+pub mod approvals;
+pub mod events;
+pub mod held;
+pub mod incidents;
+pub mod queue;
+pub mod records;
+pub mod schema;
+pub mod search;
+pub mod stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use heed::types::Bytes;
+use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
+
+pub use backup::{Restored, backup, restore};
+pub use writer::Writer;
+
+/// Default cap on the store's size (`store.max_size`): the LMDB map. The file is sparse, so the
+/// cap costs nothing until used; past it every write fails with [`StoreError::Full`] (452 to SMTP).
+pub const DEFAULT_MAX_SIZE: u64 = 8 << 30;
+
+/// Named databases in one LMDB environment (see `schema` for what each holds).
+pub const DATABASES: u32 = 16;
+
+/// Why a store operation failed. Every variant maps to a temporary SMTP reply (in `pipeline::Failure`).
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// The map size cap or the disk is full.
+    #[error("store is full ({0})")]
+    Full(String),
+    /// The file was written by a newer Sluice.
+    #[error(
+        "store schema {found} is newer than this Sluice supports ({supported}); refusing to open it"
+    )]
+    NewerSchema { found: u32, supported: u32 },
+    /// A record that does not decode.
+    #[error("corrupt record {what}: {detail}")]
+    Corrupt { what: String, detail: String },
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request conflicts with the record's state (e.g. already released).
+    #[error("{0}")]
+    Refused(String),
+    /// LMDB or file-system failure.
+    #[error("store error: {0}")]
+    Io(String),
+    /// The writer thread is gone (shutting down) or the store could not be opened.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed (everything except refusals and missing records).
+    pub fn is_temporary(&self) -> bool {
+        !matches!(self, StoreError::NotFound(_) | StoreError::Refused(_))
+    }
+}
+
+impl From<heed::Error> for StoreError {
+    fn from(e: heed::Error) -> StoreError {
+        match e {
+            heed::Error::Mdb(heed::MdbError::MapFull) => {
+                StoreError::Full("store.max_size reached".into())
+            }
+            heed::Error::Io(io) if io.raw_os_error() == Some(libc::ENOSPC) => {
+                StoreError::Full("no space left on device".into())
+            }
+            heed::Error::Mdb(heed::MdbError::Other(code)) if code == libc::ENOSPC => {
+                StoreError::Full("no space left on device".into())
+            }
+            heed::Error::Mdb(heed::MdbError::Corrupted | heed::MdbError::PageNotFound) => {
+                StoreError::Corrupt {
+                    what: "database page".into(),
+                    detail: e.to_string(),
+                }
+            }
+            other => StoreError::Io(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub max_size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_size: DEFAULT_MAX_SIZE,
+        }
+    }
+}
+
+type Db = Database<Bytes, Bytes>;
+
+/// The databases of the environment, all with byte keys and values (encoding in `keys` and `records`).
+#[derive(Clone, Copy)]
+pub struct Dbs {
+    /// Schema version, id counters, secrets, byte totals.
+    pub(crate) meta: Db,
+    /// Message content by blob id.
+    pub(crate) blobs: Db,
+    pub(crate) held: Db,
+    pub(crate) incidents: Db,
+    /// (incident id, sequence) -> history entry; append-only.
+    pub(crate) history: Db,
+    pub(crate) queue: Db,
+    /// (next attempt, queue id) -> (): what is due when.
+    pub(crate) due: Db,
+    pub(crate) approvals: Db,
+    /// Reconciliation key -> incident id.
+    pub(crate) recon: Db,
+    /// Search indexes over held messages and incidents (see `keys::index_key`).
+    pub(crate) index: Db,
+    pub(crate) events: Db,
+    pub(crate) stats: Db,
+}
+
+struct Inner {
+    env: Env<WithoutTls>,
+    dbs: Dbs,
+    path: PathBuf,
+}
+
+/// A handle on the open store; cheap to clone. Dropping the last handle stops the writer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+    writer: Writer,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir` and migrates it to the current schema.
+    pub fn open(dir: &Path, options: &Options) -> Result<Store> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
+        let map_size = usize::try_from(options.max_size)
+            .map_err(|_| StoreError::Io("store.max_size too large".into()))?;
+        let mut opts = EnvOpenOptions::new().read_txn_without_tls();
+        opts.map_size(map_size).max_dbs(DATABASES).max_readers(256);
+        // SAFETY: heed's requirement is that the same path is not opened twice in one process with
+        // different options; `Store::open` is the only opener and the app opens the store once.
+        // Durability: no NO_SYNC / NO_META_SYNC / MAP_ASYNC flags; every commit is synced.
+        let env = unsafe { opts.open(dir) }.map_err(|e| match StoreError::from(e) {
+            StoreError::Io(s) => StoreError::Io(format!("opening {}: {s}", dir.display())),
+            other => other,
+        })?;
+        let dbs = schema::open(&env)?;
+        let inner = Arc::new(Inner {
+            env: env.clone(),
+            dbs,
+            path: dir.to_path_buf(),
+        });
+        let writer = Writer::start(env, dbs)?;
+        Ok(Store { inner, writer })
+    }
+
+    /// Closes the store: stops the writer (after the writes already queued) and waits until the
+    /// environment is closed, so the same directory can be opened again in this process. Other
+    /// clones of this handle keep it open until they are dropped.
+    pub fn close(self) {
+        let Store { inner, writer } = self;
+        drop(writer);
+        if let Ok(inner) = Arc::try_unwrap(inner) {
+            inner.env.prepare_for_closing().wait();
+        }
+    }
+
+    /// The directory holding the store.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in a read transaction on this thread.
+    pub fn read<T>(&self, f: impl FnOnce(&Dbs, &RoTxn<'_>) -> Result<T>) -> Result<T> {
+        let txn = self.inner.env.read_txn()?;
+        f(&self.inner.dbs, &txn)
+    }
+
+    /// Runs `f` on the writer thread, batched with other writes; resolves after the commit.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.writer.submit(f).await
+    }
+
+    /// [`Store::write`] for threads that are not async (CLI commands, the inspection pool).
+    pub fn write_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        smol::block_on(self.writer.submit(f))
+    }
+
+    /// Bytes the store file uses on disk.
+    pub fn disk_size(&self) -> u64 {
+        self.inner.env.real_disk_size().unwrap_or(0)
+    }
+
+    pub(crate) fn env(&self) -> &Env<WithoutTls> {
+        &self.inner.env
+    }
+}
+
+/// Reads and decodes one JSON record.
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+    db: Db,
+    txn: &RoTxn<'_>,
+    key: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<Option<T>> {
+    match db.get(txn, key)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                what: what(),
+                detail: e.to_string(),
+            }),
+    }
+}
+
+pub(crate) fn put_json<T: serde::Serialize>(
+    db: Db,
+    txn: &mut RwTxn<'_>,
+    key: &[u8],
+    value: &T,
+) -> Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Io(format!("encoding: {e}")))?;
+    db.put(txn, key, &bytes)?;
+    Ok(())
+}

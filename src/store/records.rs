@@ -1,0 +1,299 @@
+//! The records the store keeps, as plain serde data: held (quarantined) messages, incidents and their
+//! history, delivery-queue entries, approvals and outbox events.
+//!
+//! Records are stored as JSON so that a newer field can be added with `#[serde(default)]` without a
+//! migration; a record that does not decode is reported as corrupt by id, never silently skipped.
+//! Evidence in these records is always redacted (the policy engine never hands out matched values).
+
+use serde::{Deserialize, Serialize};
+
+/// A policy as recorded with a message or an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    pub id: u64,
+    pub name: String,
+    /// `info`, `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    #[serde(default)]
+    pub monitor: bool,
+}
+
+/// Why a message is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Hold {
+    /// A Quarantine response rule: held for review by an administrator.
+    Quarantine,
+    /// Held until an approver decides (approval id in the `approvals` table).
+    Approval { approval: u64 },
+}
+
+/// Where a held message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldStatus {
+    Held,
+    AwaitingApproval,
+    Released,
+    Deleted,
+    Expired,
+    Rejected,
+}
+
+impl HeldStatus {
+    pub const ALL: [HeldStatus; 6] = [
+        HeldStatus::Held,
+        HeldStatus::AwaitingApproval,
+        HeldStatus::Released,
+        HeldStatus::Deleted,
+        HeldStatus::Expired,
+        HeldStatus::Rejected,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HeldStatus::Held => "held",
+            HeldStatus::AwaitingApproval => "awaiting_approval",
+            HeldStatus::Released => "released",
+            HeldStatus::Deleted => "deleted",
+            HeldStatus::Expired => "expired",
+            HeldStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HeldStatus> {
+        HeldStatus::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// The message content is still in the store and can be released.
+    pub fn is_open(self) -> bool {
+        matches!(self, HeldStatus::Held | HeldStatus::AwaitingApproval)
+    }
+}
+
+/// One envelope recipient of a held message, with its own status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRecipient {
+    pub address: String,
+    /// The raw ORCPT parameter, kept for release and DSNs.
+    #[serde(default)]
+    pub orcpt: Option<String>,
+    pub status: HeldStatus,
+}
+
+/// A message the store holds (quarantine or approval), without its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub id: u64,
+    /// Sluice's message GUID (`X-dlp-uniquemsgid`).
+    pub guid: String,
+    /// Unix seconds when it was received.
+    pub received: u64,
+    /// `inbound`, `outbound` or `internal`.
+    pub direction: String,
+    /// The upstream client's IP (the release target in reflecting mode).
+    pub peer: String,
+    pub sender: String,
+    /// The raw ENVID and RET of the original transaction.
+    #[serde(default)]
+    pub envid: Option<String>,
+    #[serde(default)]
+    pub ret_full: bool,
+    pub recipients: Vec<HeldRecipient>,
+    pub subject: String,
+    /// The Message-ID header field.
+    pub message_id: String,
+    pub size: u64,
+    pub policies: Vec<PolicyRef>,
+    /// The highest severity among the policies.
+    pub severity: String,
+    pub status: HeldStatus,
+    pub hold: Hold,
+    /// Redacted findings, one line per matched rule.
+    pub findings: Vec<String>,
+    pub incidents: Vec<u64>,
+    /// Unix seconds after which the retention purge removes the content.
+    pub expires: u64,
+}
+
+/// Incident status (the seed's list, plus the approval outcomes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    New,
+    RemediationAttempted,
+    Released,
+    Deleted,
+    Expired,
+    Rejected,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 7] = [
+        IncidentStatus::New,
+        IncidentStatus::RemediationAttempted,
+        IncidentStatus::Released,
+        IncidentStatus::Deleted,
+        IncidentStatus::Expired,
+        IncidentStatus::Rejected,
+        IncidentStatus::Resolved,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentStatus::New => "new",
+            IncidentStatus::RemediationAttempted => "remediation_attempted",
+            IncidentStatus::Released => "released",
+            IncidentStatus::Deleted => "deleted",
+            IncidentStatus::Expired => "expired",
+            IncidentStatus::Rejected => "rejected",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IncidentStatus> {
+        IncidentStatus::ALL.into_iter().find(|v| v.name() == s)
+    }
+}
+
+/// One incident: one violated policy on one message (copies of the message reconciled into it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: u64,
+    pub guid: String,
+    pub created: u64,
+    pub policy: PolicyRef,
+    pub status: IncidentStatus,
+    pub direction: String,
+    pub peer: String,
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub message_id: String,
+    pub size: u64,
+    /// Redacted findings of this policy's matched rules.
+    pub findings: Vec<String>,
+    /// What Sluice did with the message: `blocked`, `relayed`, `redirected`, `quarantined`, ...
+    pub action: String,
+    /// The held message, when the message was quarantined.
+    #[serde(default)]
+    pub held: Option<u64>,
+    /// How many copies of the message were reconciled into this incident (1 = none).
+    #[serde(default = "one")]
+    pub copies: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One entry of an incident's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: u64,
+    /// Who acted: an admin user, an approver address, or `sluice` for the system.
+    pub actor: String,
+    pub action: String,
+    pub result: String,
+}
+
+/// What a queue entry carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum QueueKind {
+    /// A held message released (or forwarded) from quarantine.
+    Release { held: u64 },
+    /// A notice built by Sluice (notification, approval request, delay notice, bounce).
+    Notice { what: String },
+}
+
+/// A recipient's delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum RcptState {
+    Pending,
+    Delivered {
+        at: u64,
+        reply: String,
+    },
+    /// Refused permanently, or given up on; `reply` says why.
+    Failed {
+        at: u64,
+        reply: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedRecipient {
+    pub address: String,
+    #[serde(default)]
+    pub orcpt: Option<String>,
+    pub state: RcptState,
+    /// The last temporary reply, for delay notices and bounces.
+    #[serde(default)]
+    pub last_reply: Option<String>,
+}
+
+/// A message waiting for delivery by the store-and-forward queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queued {
+    pub id: u64,
+    pub kind: QueueKind,
+    pub created: u64,
+    /// Envelope sender; empty for the null sender (bounces and delay notices).
+    pub sender: String,
+    #[serde(default)]
+    pub envid: Option<String>,
+    #[serde(default)]
+    pub ret_full: bool,
+    pub recipients: Vec<QueuedRecipient>,
+    /// Where to deliver in reflecting mode (the original upstream); empty otherwise.
+    #[serde(default)]
+    pub peer: String,
+    pub attempts: u32,
+    pub next_attempt: u64,
+    pub give_up_at: u64,
+    #[serde(default)]
+    pub delay_notice_sent: bool,
+}
+
+impl Queued {
+    pub fn pending(&self) -> impl Iterator<Item = &QueuedRecipient> {
+        self.recipients
+            .iter()
+            .filter(|r| r.state == RcptState::Pending)
+    }
+}
+
+/// Approval state of a held message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ApprovalState {
+    Pending,
+    Approved { by: String, at: u64 },
+    Rejected { by: String, at: u64 },
+    Expired { at: u64 },
+}
+
+/// A request for approval of one held message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: u64,
+    pub held: u64,
+    pub approvers: Vec<String>,
+    pub created: u64,
+    pub expires: u64,
+    pub state: ApprovalState,
+}
+
+/// An event for the SIEM outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub at: u64,
+    /// e.g. `incident.created`, `quarantine.released`, `queue.bounced`, `store.full`.
+    pub kind: String,
+    /// Ids and outcome fields; never message content or matched values.
+    pub fields: Vec<(String, String)>,
+}

@@ -1,0 +1,186 @@
+//! Filtered, paged search over held messages and incidents: newest first, driven by the most selective
+//! index the filter names, every other condition checked on the decoded record. Work per page is
+//! bounded ([`MAX_SCAN`]); a page cut short says so and carries a cursor to continue from.
+
+use std::ops::Bound;
+
+use heed::RoTxn;
+
+use super::keys::{self, Field, Table};
+use super::{Db, Result};
+
+/// Index entries examined for one page at most.
+pub const MAX_SCAN: usize = 200_000;
+
+/// Default and largest page sizes.
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 1000;
+
+/// What to look for; every set field must match. Addresses match whole (`a@b.org`) or by domain
+/// (`@b.org`), case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub sender: Option<String>,
+    pub recipient: Option<String>,
+    pub policy: Option<u64>,
+    pub severity: Option<String>,
+    pub direction: Option<String>,
+    pub guid: Option<String>,
+    /// Unix seconds, inclusive.
+    pub since: Option<u64>,
+    /// Unix seconds, inclusive.
+    pub until: Option<u64>,
+    /// Case-insensitive substring of the subject.
+    pub subject: Option<String>,
+}
+
+/// Which page: at most `limit` records older than `before` (a cursor from the previous page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub before: Option<(u64, u64)>,
+}
+
+impl Default for Page {
+    fn default() -> Page {
+        Page {
+            limit: DEFAULT_PAGE,
+            before: None,
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, if there may be more.
+    pub next: Option<(u64, u64)>,
+    /// The scan stopped at [`MAX_SCAN`] before the page was full.
+    pub truncated: bool,
+    /// Records that did not decode (reported, not fatal).
+    pub corrupt: Vec<u64>,
+}
+
+/// A record the search can check.
+pub(crate) trait Record {
+    fn matches(&self, filter: &Filter) -> bool;
+}
+
+/// True when `address` matches a filter value (whole address or `@domain`).
+pub(crate) fn address_matches(address: &str, want: &str) -> bool {
+    if want.starts_with('@') {
+        address
+            .rfind('@')
+            .is_some_and(|at| address[at..].eq_ignore_ascii_case(want))
+    } else {
+        address.eq_ignore_ascii_case(want)
+    }
+}
+
+pub(crate) fn subject_matches(subject: &str, want: &str) -> bool {
+    subject.to_lowercase().contains(&want.to_lowercase())
+}
+
+/// The index (field, value) the search walks.
+fn driver(filter: &Filter) -> (Field, String) {
+    if let Some(g) = &filter.guid {
+        return (Field::Guid, g.clone());
+    }
+    if let Some(r) = &filter.recipient {
+        return (Field::Recipient, r.clone());
+    }
+    if let Some(s) = &filter.sender {
+        return (Field::Sender, s.clone());
+    }
+    if let Some(p) = filter.policy {
+        return (Field::Policy, p.to_string());
+    }
+    if let Some(s) = &filter.status {
+        return (Field::Status, s.clone());
+    }
+    if let Some(s) = &filter.severity {
+        return (Field::Severity, s.clone());
+    }
+    if let Some(d) = &filter.direction {
+        return (Field::Direction, d.clone());
+    }
+    (Field::Time, String::new())
+}
+
+/// Runs a search: `load` fetches and decodes a record by id (`Ok(None)` if gone).
+pub(crate) fn run<T: Record>(
+    index: Db,
+    txn: &RoTxn<'_>,
+    table: Table,
+    filter: &Filter,
+    page: Page,
+    mut load: impl FnMut(u64) -> Result<Option<T>>,
+) -> Result<Found<T>> {
+    let limit = page.limit.clamp(1, MAX_PAGE);
+    let (field, value) = driver(filter);
+    let prefix = keys::index_prefix(table, field, &value);
+    let mut low = prefix.clone();
+    low.extend_from_slice(&filter.since.unwrap_or(0).to_be_bytes());
+    low.extend_from_slice(&0u64.to_be_bytes());
+    let upper = match page.before {
+        Some((t, id)) => {
+            let mut k = prefix.clone();
+            k.extend_from_slice(&t.to_be_bytes());
+            k.extend_from_slice(&id.to_be_bytes());
+            let until = filter.until.unwrap_or(u64::MAX);
+            if t > until {
+                Bound::Included(until_key(&prefix, until))
+            } else {
+                Bound::Excluded(k)
+            }
+        }
+        None => Bound::Included(until_key(&prefix, filter.until.unwrap_or(u64::MAX))),
+    };
+    let upper_ref: Bound<&[u8]> = match &upper {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(low.as_slice()), upper_ref);
+    let mut found = Found {
+        items: Vec::new(),
+        next: None,
+        truncated: false,
+        corrupt: Vec::new(),
+    };
+    let mut scanned = 0usize;
+    for entry in index.rev_range(txn, &range)? {
+        let (key, _) = entry?;
+        scanned += 1;
+        let Some((time, id)) = keys::index_time_id(key) else {
+            continue;
+        };
+        match load(id) {
+            Ok(Some(record)) if record.matches(filter) => {
+                found.items.push(record);
+                if found.items.len() >= limit {
+                    found.next = Some((time, id));
+                    return Ok(found);
+                }
+            }
+            Ok(_) => {}
+            Err(super::StoreError::Corrupt { .. }) => found.corrupt.push(id),
+            Err(e) => return Err(e),
+        }
+        if scanned >= MAX_SCAN {
+            found.truncated = true;
+            found.next = Some((time, id));
+            return Ok(found);
+        }
+    }
+    Ok(found)
+}
+
+fn until_key(prefix: &[u8], until: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&until.to_be_bytes());
+    k.extend_from_slice(&u64::MAX.to_be_bytes());
+    k
+}

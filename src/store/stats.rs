@@ -1,0 +1,34 @@
+//! Statistics: per-day counters by name (messages quarantined, released, delivered, bounced, ...),
+//! kept in the same transactions as the changes they count.
+
+use heed::{RoTxn, RwTxn};
+
+use super::keys;
+use super::{Dbs, Result};
+
+fn key(day: u64, name: &str) -> Vec<u8> {
+    let mut k = day.to_be_bytes().to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Adds `n` to counter `name` for the day containing Unix time `at`.
+pub fn bump(dbs: &Dbs, txn: &mut RwTxn<'_>, at: u64, name: &str, n: u64) -> Result<()> {
+    let k = key(at / 86_400, name);
+    let now = dbs.stats.get(txn, &k)?.and_then(keys::id_of).unwrap_or(0);
+    dbs.stats.put(txn, &k, &(now + n).to_be_bytes())?;
+    Ok(())
+}
+
+/// Counter `name` summed over the days from `from` to `to` (Unix times, inclusive).
+pub fn sum(dbs: &Dbs, txn: &RoTxn<'_>, name: &str, from: u64, to: u64) -> Result<u64> {
+    let mut total = 0;
+    for day in from / 86_400..=to / 86_400 {
+        total += dbs
+            .stats
+            .get(txn, &key(day, name))?
+            .and_then(keys::id_of)
+            .unwrap_or(0);
+    }
+    Ok(total)
+}

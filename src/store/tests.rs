@@ -1,0 +1,728 @@
+//! Store tests on real LMDB files in temporary directories.
+
+use super::records::*;
+use super::search::{Filter, Page};
+use super::*;
+
+fn open(dir: &Path) -> Store {
+    Store::open(dir, &Options::default()).expect("open store")
+}
+
+pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
+    Held {
+        id: 0,
+        guid: format!("GUID-{at}"),
+        received: at,
+        direction: "outbound".into(),
+        peer: "127.0.0.1".into(),
+        sender: sender.into(),
+        envid: None,
+        ret_full: false,
+        recipients: rcpts
+            .iter()
+            .map(|r| HeldRecipient {
+                address: r.to_string(),
+                orcpt: None,
+                status: HeldStatus::Held,
+            })
+            .collect(),
+        subject: format!("report {at}"),
+        message_id: format!("<m{at}@x>"),
+        size: 0,
+        policies: vec![PolicyRef {
+            id: 100,
+            name: "PCI".into(),
+            severity: "high".into(),
+            monitor: false,
+        }],
+        severity: "high".into(),
+        status: HeldStatus::Held,
+        hold: Hold::Quarantine,
+        findings: vec!["CREDIT_CARD x2 in body: 4111 **** **** 1111".into()],
+        incidents: vec![],
+        expires: at + 7 * 86_400,
+    }
+}
+
+fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
+    Incident {
+        id: 0,
+        guid: "G1".into(),
+        created: at,
+        policy: PolicyRef {
+            id: policy,
+            name: format!("P{policy}"),
+            severity: "medium".into(),
+            monitor: false,
+        },
+        status: IncidentStatus::New,
+        direction: "outbound".into(),
+        peer: "127.0.0.1".into(),
+        sender: "alice@corp.example".into(),
+        recipients: rcpts.iter().map(|r| r.to_string()).collect(),
+        subject: "Q3".into(),
+        message_id: "<m1@x>".into(),
+        size: 10,
+        findings: vec![],
+        action: "quarantined".into(),
+        held: None,
+        copies: 1,
+    }
+}
+
+#[test]
+fn a_new_store_is_stamped_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let v = store.read(schema::version).unwrap();
+    assert_eq!(v, Some(schema::CURRENT));
+    store.close();
+    let store = open(dir.path());
+    assert_eq!(store.read(schema::version).unwrap(), Some(schema::CURRENT));
+}
+
+#[test]
+fn a_store_from_a_newer_schema_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store
+        .write_blocking(|dbs, txn| schema::stamp(dbs, txn, schema::CURRENT + 1))
+        .unwrap();
+    store.close();
+    match Store::open(dir.path(), &Options::default()) {
+        Err(StoreError::NewerSchema { found, supported }) => {
+            assert_eq!((found, supported), (schema::CURRENT + 1, schema::CURRENT));
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a newer store was opened"),
+    }
+}
+
+#[test]
+fn migrations_run_in_order_and_bump_the_version() {
+    fn add_marker(dbs: &Dbs, txn: &mut RwTxn<'_>) -> Result<()> {
+        dbs.meta.put(txn, b"migrated", b"yes")?;
+        Ok(())
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let steps = [schema::Migration {
+        from: schema::CURRENT,
+        describe: "test step",
+        run: add_marker,
+    }];
+    store
+        .write_blocking(move |dbs, txn| schema::migrate(dbs, txn, schema::CURRENT + 1, &steps))
+        .unwrap();
+    let (v, marker) = store
+        .read(|dbs, txn| {
+            Ok((
+                schema::version(dbs, txn)?,
+                dbs.meta.get(txn, b"migrated")?.map(<[u8]>::to_vec),
+            ))
+        })
+        .unwrap();
+    assert_eq!(v, Some(schema::CURRENT + 1));
+    assert_eq!(marker.as_deref(), Some(&b"yes"[..]));
+    // No step from the new version: going further is an error, not a silent stamp.
+    let err = store
+        .write_blocking(|dbs, txn| schema::migrate(dbs, txn, schema::CURRENT + 2, &[]))
+        .unwrap_err();
+    assert!(err.to_string().contains("no migration"), "{err}");
+}
+
+#[test]
+fn held_messages_are_stored_found_and_paged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for i in 0..30u64 {
+        let sender = if i % 3 == 0 {
+            "bob@other.example"
+        } else {
+            "alice@corp.example"
+        };
+        let h = held(sender, &["x@dest.example", "y@dest.example"], 1000 + i);
+        let content = format!("Subject: m{i}\r\n\r\nbody {i}\r\n").into_bytes();
+        store
+            .write_blocking(move |dbs, txn| {
+                held::insert(dbs, txn, h, &content, held::Caps::default())
+            })
+            .unwrap();
+    }
+    let got = store.read(|dbs, txn| held::must_get(dbs, txn, 4)).unwrap();
+    assert_eq!(got.received, 1003);
+    let content = store
+        .read(|dbs, txn| held::content(dbs, txn, 4))
+        .unwrap()
+        .unwrap();
+    assert_eq!(content, b"Subject: m3\r\n\r\nbody 3\r\n");
+
+    let by_sender = Filter {
+        sender: Some("BOB@other.example".into()),
+        ..Filter::default()
+    };
+    let page = store
+        .read(|dbs, txn| {
+            held::search(
+                dbs,
+                txn,
+                &by_sender,
+                Page {
+                    limit: 4,
+                    before: None,
+                },
+            )
+        })
+        .unwrap();
+    let times: Vec<u64> = page.items.iter().map(|h| h.received).collect();
+    assert_eq!(times, vec![1027, 1024, 1021, 1018], "newest first");
+    let next = store
+        .read(|dbs, txn| {
+            held::search(
+                dbs,
+                txn,
+                &by_sender,
+                Page {
+                    limit: 4,
+                    before: page.next,
+                },
+            )
+        })
+        .unwrap();
+    let times: Vec<u64> = next.items.iter().map(|h| h.received).collect();
+    assert_eq!(times, vec![1015, 1012, 1009, 1006]);
+
+    let by_domain_and_time = Filter {
+        recipient: Some("@dest.example".into()),
+        sender: Some("@corp.example".into()),
+        since: Some(1010),
+        until: Some(1014),
+        ..Filter::default()
+    };
+    let page = store
+        .read(|dbs, txn| held::search(dbs, txn, &by_domain_and_time, Page::default()))
+        .unwrap();
+    let times: Vec<u64> = page.items.iter().map(|h| h.received).collect();
+    assert_eq!(times, vec![1014, 1013, 1011, 1010]);
+    assert_eq!(page.next, None);
+
+    let none = Filter {
+        recipient: Some("@dest.example.evil".into()),
+        ..Filter::default()
+    };
+    assert!(
+        store
+            .read(|dbs, txn| held::search(dbs, txn, &none, Page::default()))
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[test]
+fn status_changes_move_the_index_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let h = held("a@b.example", &["c@d.example"], 50);
+    let (id, _) = store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", held::Caps::default()))
+        .unwrap();
+    store
+        .write_blocking(move |dbs, txn| {
+            let old = held::must_get(dbs, txn, id)?;
+            let mut new = old.clone();
+            new.status = HeldStatus::Released;
+            held::update(dbs, txn, &old, &new)?;
+            held::drop_content(dbs, txn, &new)
+        })
+        .unwrap();
+    let status = |s: &str| Filter {
+        status: Some(s.into()),
+        ..Filter::default()
+    };
+    let held_now = store
+        .read(|dbs, txn| held::search(dbs, txn, &status("held"), Page::default()))
+        .unwrap();
+    assert!(held_now.items.is_empty());
+    let released = store
+        .read(|dbs, txn| held::search(dbs, txn, &status("released"), Page::default()))
+        .unwrap();
+    assert_eq!(released.items.len(), 1);
+    assert_eq!(
+        store.read(|dbs, txn| held::content(dbs, txn, id)).unwrap(),
+        None
+    );
+    assert_eq!(store.read(held::totals).unwrap(), (0, 0));
+}
+
+#[test]
+fn the_count_cap_evicts_the_oldest_and_keeps_the_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let caps = held::Caps {
+        max_bytes: u64::MAX,
+        max_messages: 3,
+    };
+    let mut evicted_all = Vec::new();
+    for i in 0..5u64 {
+        let h = held("a@b.example", &["c@d.example"], 100 + i);
+        let (_, evicted) = store
+            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"0123456789", caps))
+            .unwrap();
+        evicted_all.extend(evicted);
+    }
+    assert_eq!(evicted_all, vec![1, 2]);
+    assert_eq!(store.read(held::totals).unwrap(), (30, 3));
+    let first = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    assert_eq!(first.status, HeldStatus::Deleted);
+    assert_eq!(
+        store.read(|dbs, txn| held::content(dbs, txn, 1)).unwrap(),
+        None
+    );
+    assert!(
+        store
+            .read(|dbs, txn| held::content(dbs, txn, 5))
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn the_retention_scan_finds_only_expired_open_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for i in 0..4u64 {
+        let mut h = held("a@b.example", &["c@d.example"], 100 + i);
+        h.expires = 200 + i;
+        store
+            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", held::Caps::default()))
+            .unwrap();
+    }
+    let due = store
+        .read(|dbs, txn| held::expired(dbs, txn, 201, 100))
+        .unwrap();
+    assert_eq!(due, vec![1, 2]);
+    let capped = store
+        .read(|dbs, txn| held::expired(dbs, txn, 999, 3))
+        .unwrap();
+    assert_eq!(capped, vec![1, 2, 3]);
+}
+
+#[test]
+fn copies_of_one_message_reconcile_into_one_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let key = incidents::reconcile_key("<m1@x>", "alice@corp.example", 7);
+    let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
+    let first = store
+        .write_blocking(move |dbs, txn| {
+            incidents::record(dbs, txn, incident(7, &["to@x.example"], 1000), k1, 3600)
+        })
+        .unwrap();
+    let second = store
+        .write_blocking(move |dbs, txn| {
+            incidents::record(
+                dbs,
+                txn,
+                incident(7, &["cc@x.example", "to@x.example"], 1500),
+                k2,
+                3600,
+            )
+        })
+        .unwrap();
+    assert_eq!(first, incidents::Recorded::Created(1));
+    assert_eq!(second, incidents::Recorded::Reconciled(1));
+    let i = store
+        .read(|dbs, txn| incidents::must_get(dbs, txn, 1))
+        .unwrap();
+    assert_eq!(i.recipients, vec!["to@x.example", "cc@x.example"]);
+    assert_eq!(i.copies, 2);
+    let h = store
+        .read(|dbs, txn| incidents::history(dbs, txn, 1))
+        .unwrap();
+    let actions: Vec<&str> = h.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["created", "reconciled"]);
+    // Another policy on the same message is its own incident; so is a copy outside the window.
+    let other = incidents::reconcile_key("<m1@x>", "alice@corp.example", 8);
+    let third = store
+        .write_blocking(move |dbs, txn| {
+            incidents::record(dbs, txn, incident(8, &["to@x.example"], 1600), other, 3600)
+        })
+        .unwrap();
+    assert_eq!(third, incidents::Recorded::Created(2));
+    let late = store
+        .write_blocking(move |dbs, txn| {
+            incidents::record(
+                dbs,
+                txn,
+                incident(7, &["to@x.example"], 1000 + 7200),
+                k3,
+                3600,
+            )
+        })
+        .unwrap();
+    assert_eq!(late, incidents::Recorded::Created(3));
+    // Search by policy and status.
+    let f = Filter {
+        policy: Some(7),
+        status: Some("new".into()),
+        ..Filter::default()
+    };
+    let found = store
+        .read(|dbs, txn| incidents::search(dbs, txn, &f, Page::default()))
+        .unwrap();
+    let ids: Vec<u64> = found.items.iter().map(|i| i.id).collect();
+    assert_eq!(ids, vec![3, 1]);
+}
+
+#[test]
+fn incident_history_is_appended_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store
+        .write_blocking(|dbs, txn| incidents::record(dbs, txn, incident(1, &["a@b"], 5), None, 60))
+        .unwrap();
+    for (i, action) in ["release", "release"].iter().enumerate() {
+        let entry = HistoryEntry {
+            at: 10 + i as u64,
+            actor: "admin".into(),
+            action: action.to_string(),
+            result: if i == 0 {
+                "released".into()
+            } else {
+                "refused: already released".into()
+            },
+        };
+        let status = (i == 0).then_some(IncidentStatus::Released);
+        store
+            .write_blocking(move |dbs, txn| incidents::set_status(dbs, txn, 1, status, &entry))
+            .unwrap();
+    }
+    let h = store
+        .read(|dbs, txn| incidents::history(dbs, txn, 1))
+        .unwrap();
+    let results: Vec<&str> = h.iter().map(|e| e.result.as_str()).collect();
+    assert_eq!(results[1..], ["released", "refused: already released"]);
+    let i = store
+        .read(|dbs, txn| incidents::must_get(dbs, txn, 1))
+        .unwrap();
+    assert_eq!(i.status, IncidentStatus::Released);
+    let missing = store
+        .write_blocking(|dbs, txn| {
+            incidents::set_status(
+                dbs,
+                txn,
+                99,
+                None,
+                &HistoryEntry {
+                    at: 1,
+                    actor: "a".into(),
+                    action: "x".into(),
+                    result: "y".into(),
+                },
+            )
+        })
+        .unwrap_err();
+    assert_eq!(missing, StoreError::NotFound("incident 99".into()));
+}
+
+fn queued(at: u64) -> Queued {
+    Queued {
+        id: 0,
+        kind: QueueKind::Release { held: 1 },
+        created: at,
+        sender: "a@b.example".into(),
+        envid: None,
+        ret_full: false,
+        recipients: vec![QueuedRecipient {
+            address: "c@d.example".into(),
+            orcpt: None,
+            state: RcptState::Pending,
+            last_reply: None,
+        }],
+        peer: String::new(),
+        attempts: 0,
+        next_attempt: at,
+        give_up_at: at + 5 * 86_400,
+        delay_notice_sent: false,
+    }
+}
+
+#[test]
+fn the_queue_leases_due_entries_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = store
+        .write_blocking(|dbs, txn| queue::insert(dbs, txn, queued(100), b"message"))
+        .unwrap();
+    assert_eq!(
+        store.read(|dbs, txn| queue::due(dbs, txn, 99, 10)).unwrap(),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        store
+            .read(|dbs, txn| queue::due(dbs, txn, 100, 10))
+            .unwrap(),
+        vec![id]
+    );
+    let (entry, content) = store
+        .write_blocking(move |dbs, txn| queue::lease(dbs, txn, id, 100, 400))
+        .unwrap()
+        .unwrap();
+    assert_eq!(content, b"message");
+    assert_eq!(entry.next_attempt, 400);
+    // Leased: not due, and a second lease gets nothing.
+    assert!(
+        store
+            .read(|dbs, txn| queue::due(dbs, txn, 300, 10))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .write_blocking(move |dbs, txn| queue::lease(dbs, txn, id, 300, 600))
+            .unwrap()
+            .is_none()
+    );
+    // After the lease ran out (a crash), it is due again.
+    assert_eq!(
+        store
+            .read(|dbs, txn| queue::due(dbs, txn, 400, 10))
+            .unwrap(),
+        vec![id]
+    );
+    assert_eq!(store.read(queue::next_due).unwrap(), Some(400));
+    store
+        .write_blocking(move |dbs, txn| queue::complete(dbs, txn, id))
+        .unwrap();
+    assert_eq!(store.read(queue::len).unwrap(), 0);
+    assert_eq!(store.read(queue::next_due).unwrap(), None);
+}
+
+#[test]
+fn an_approval_is_decided_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let make = |expires| Approval {
+        id: 0,
+        held: 1,
+        approvers: vec!["boss@corp.example".into()],
+        created: 0,
+        expires,
+        state: ApprovalState::Pending,
+    };
+    let (a, b) = (make(100), make(50));
+    let id = store
+        .write_blocking(move |dbs, txn| approvals::insert(dbs, txn, a))
+        .unwrap();
+    let other = store
+        .write_blocking(move |dbs, txn| approvals::insert(dbs, txn, b))
+        .unwrap();
+    assert_eq!(
+        store
+            .read(|dbs, txn| approvals::expired(dbs, txn, 60, 10))
+            .unwrap(),
+        vec![other]
+    );
+    let approved = ApprovalState::Approved {
+        by: "boss@corp.example".into(),
+        at: 10,
+    };
+    let again = approved.clone();
+    store
+        .write_blocking(move |dbs, txn| approvals::decide(dbs, txn, id, approved))
+        .unwrap();
+    let err = store
+        .write_blocking(move |dbs, txn| approvals::decide(dbs, txn, id, again))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Refused(_)), "{err}");
+    // A decided request is no longer pending, so it never expires.
+    assert_eq!(
+        store
+            .read(|dbs, txn| approvals::expired(dbs, txn, 1000, 10))
+            .unwrap(),
+        vec![other]
+    );
+}
+
+#[test]
+fn a_full_store_refuses_the_write_and_keeps_what_it_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &Options { max_size: 1 << 20 }).unwrap();
+    let h = held("a@b.example", &["c@d.example"], 1);
+    store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"small", held::Caps::default()))
+        .unwrap();
+    let big = vec![b'x'; 2 << 20];
+    let h = held("a@b.example", &["c@d.example"], 2);
+    let err = store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, &big, held::Caps::default()))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Full(_)), "{err}");
+    assert!(err.is_temporary());
+    // The earlier message is intact and the store still takes small writes.
+    assert_eq!(
+        store
+            .read(|dbs, txn| held::content(dbs, txn, 1))
+            .unwrap()
+            .unwrap(),
+        b"small"
+    );
+    let h = held("a@b.example", &["c@d.example"], 3);
+    store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"again", held::Caps::default()))
+        .unwrap();
+}
+
+#[test]
+fn a_corrupt_record_is_reported_and_the_rest_still_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for at in [1u64, 2] {
+        let h = held("a@b.example", &["c@d.example"], at);
+        store
+            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", held::Caps::default()))
+            .unwrap();
+    }
+    store
+        .write_blocking(|dbs, txn| {
+            dbs.held.put(txn, &keys::id_key(1), b"{\"id\":1,\"trunc")?;
+            Ok(())
+        })
+        .unwrap();
+    let err = store.read(|dbs, txn| held::get(dbs, txn, 1)).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { what, .. } if what == "held message 1"),
+        "{err}"
+    );
+    let page = store
+        .read(|dbs, txn| held::search(dbs, txn, &Filter::default(), Page::default()))
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.corrupt, vec![1]);
+}
+
+#[test]
+fn concurrent_writes_all_commit_with_distinct_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let tasks: Vec<_> = (0..200u64)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let h = held("a@b.example", &["c@d.example"], i);
+                store
+                    .write_blocking(move |dbs, txn| {
+                        held::insert(dbs, txn, h, b"x", held::Caps::default())
+                    })
+                    .unwrap()
+                    .0
+            })
+        })
+        .collect();
+    let mut ids: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+    assert_eq!(store.read(held::totals).unwrap(), (200, 200));
+}
+
+#[test]
+fn a_failing_write_is_rolled_back_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let err = store
+        .write_blocking(|dbs, txn| -> Result<()> {
+            dbs.meta.put(txn, b"half", b"done")?;
+            Err(StoreError::Refused("no".into()))
+        })
+        .unwrap_err();
+    assert_eq!(err, StoreError::Refused("no".into()));
+    let half = store
+        .read(|dbs, txn| Ok(dbs.meta.get(txn, b"half")?.is_some()))
+        .unwrap();
+    assert!(!half, "a failed write left a partial change");
+}
+
+#[test]
+fn backup_and_restore_round_trip_while_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store"));
+    let h = held("a@b.example", &["c@d.example"], 1);
+    store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"kept", held::Caps::default()))
+        .unwrap();
+    let file = dir.path().join("backup.mdb");
+    let size = backup(&store, &file).unwrap();
+    assert!(size > 0);
+    // Changes after the backup are undone by the restore.
+    let h = held("a@b.example", &["c@d.example"], 2);
+    store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"later", held::Caps::default()))
+        .unwrap();
+    let restored = restore(&store, &file).unwrap();
+    assert_eq!(restored.schema, schema::CURRENT);
+    assert_eq!(
+        store
+            .read(|dbs, txn| held::content(dbs, txn, 1))
+            .unwrap()
+            .unwrap(),
+        b"kept"
+    );
+    assert_eq!(store.read(|dbs, txn| held::get(dbs, txn, 2)).unwrap(), None);
+    // Ids continue from the backup's counters.
+    let h = held("a@b.example", &["c@d.example"], 3);
+    let (id, _) = store
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"new", held::Caps::default()))
+        .unwrap();
+    assert_eq!(id, 2);
+    // Garbage is refused with a clear error and changes nothing.
+    let junk = dir.path().join("junk.mdb");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let err = restore(&store, &junk).unwrap_err();
+    assert!(err.to_string().contains("not a Sluice backup"), "{err}");
+    assert_eq!(
+        store
+            .read(|dbs, txn| held::content(dbs, txn, 2))
+            .unwrap()
+            .unwrap(),
+        b"new"
+    );
+}
+
+#[test]
+fn events_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for i in 0..5u64 {
+        store
+            .write_blocking(move |dbs, txn| {
+                events::append(
+                    dbs,
+                    txn,
+                    i,
+                    "incident.created",
+                    vec![("id".into(), i.to_string())],
+                )?;
+                stats::bump(dbs, txn, 86_400 * (i % 2), "quarantined", 1)
+            })
+            .unwrap();
+    }
+    let after2 = store
+        .read(|dbs, txn| events::since(dbs, txn, 2, 10))
+        .unwrap();
+    let seqs: Vec<u64> = after2.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![3, 4, 5]);
+    assert_eq!(
+        store
+            .read(|dbs, txn| stats::sum(dbs, txn, "quarantined", 0, 86_400))
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        store
+            .read(|dbs, txn| stats::sum(dbs, txn, "quarantined", 0, 100))
+            .unwrap(),
+        3
+    );
+}

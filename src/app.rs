@@ -247,6 +247,10 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let client_tls =
         crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
     let shutdown = Arc::new(Shutdown::new());
+    let clock = Arc::new(crate::clock::Clock::system());
+    let keeper = Arc::new(
+        crate::hold::Keeper::open(&config, clock.clone()).map_err(|e| anyhow::anyhow!(e))?,
+    );
     let shared = Arc::new(Shared {
         settings: Settings {
             hostname: config.server.hostname.clone(),
@@ -267,6 +271,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             &library(&config)?,
         )
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?,
+        keeper: keeper.clone(),
+        internal_domains: config.inspection.internal_domains.clone(),
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
         shutdown: shutdown.clone(),
     });
@@ -306,6 +312,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let result = smol::block_on(ex.run(async {
         let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
         let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
+        ex.spawn(keeper.clone().purge_forever()).detach();
         let sig = signals.next().await;
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
         shutdown.drain();

@@ -11,6 +11,7 @@ pub mod config;
 pub mod decompose;
 pub mod detect;
 pub mod dns;
+pub mod hold;
 pub mod listener;
 pub mod message;
 pub mod pipeline;

@@ -4,6 +4,8 @@
 //! user's file, and used for every key the user leaves out. Every error names `file:line:col`.
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
+mod keep;
+pub use keep::Keep;
 mod policies;
 mod raw;
 mod value;
@@ -32,6 +34,7 @@ pub struct Config {
     pub relay: Relay,
     pub dns: Dns,
     pub inspection: Inspection,
+    pub store: keep::Keep,
     pub policies: policy::Policies,
 }
 
@@ -398,6 +401,13 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         },
     };
 
+    let store = keep::build(
+        cx,
+        (user.store, def.store),
+        (user.quarantine, def.quarantine),
+        (user.incidents, def.incidents),
+        (user.approval, def.approval),
+    )?;
     let policies = policies::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
     Ok(Config {
         server,
@@ -406,6 +416,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         relay,
         dns,
         inspection,
+        store,
         policies,
     })
 }

@@ -18,6 +18,10 @@ pub(crate) struct Raw {
     pub relay: Option<Relay>,
     pub dns: Option<Dns>,
     pub inspection: Option<Inspection>,
+    pub store: Option<Store>,
+    pub quarantine: Option<Quarantine>,
+    pub incidents: Option<Incidents>,
+    pub approval: Option<Approval>,
     pub policy: Option<Vec<Spanned<Policy>>>,
 }
 
@@ -106,6 +110,35 @@ pub(crate) struct Inspection {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct Store {
+    pub max_size: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Quarantine {
+    pub retention: V<String>,
+    pub max_bytes: V<u64>,
+    pub max_messages: V<u64>,
+    pub purge_interval: V<String>,
+    pub purge_batch: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Incidents {
+    pub reconcile_window: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Approval {
+    pub expiry: V<String>,
+    pub managers_file: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Policy {
     pub id: V<u64>,
     pub name: V<String>,
@@ -125,6 +158,8 @@ pub(crate) struct Policy {
     pub action: V<String>,
     pub reply: V<String>,
     pub redirect_to: V<String>,
+    pub approvers: V<Vec<Spanned<String>>>,
+    pub notify: V<Vec<Spanned<String>>>,
     pub subject: Option<Spanned<Subject>>,
     pub headers: V<Vec<Spanned<String>>>,
 }

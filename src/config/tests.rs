@@ -302,3 +302,76 @@ fn the_shipped_default_policy_set_loads() {
     assert_eq!(c.policies.len(), 8);
     assert!(c.policies.iter().all(|p| p.enabled && !p.rules.is_empty()));
 }
+
+#[test]
+fn hold_actions_notify_and_keep_settings_load() {
+    let c = Config::parse(
+        r#"
+[quarantine]
+retention = "3d"
+
+[approval]
+expiry = "36h"
+
+[[policy]]
+id = 1
+action = "approval"
+approvers = ["manager", "boss@corp.example"]
+notify = ["sender", "admin"]
+keywords = ["x"]
+
+[[policy]]
+id = 2
+action = "quarantine"
+keywords = ["y"]
+"#,
+        "t.toml",
+    )
+    .unwrap();
+    let list: Vec<&crate::policy::Policy> = c.policies.iter().collect();
+    assert_eq!(
+        list[0].action,
+        crate::policy::Action::Approval {
+            approvers: vec!["manager".into(), "boss@corp.example".into()]
+        }
+    );
+    assert_eq!(
+        list[0].notify,
+        vec![
+            crate::policy::Audience::Sender,
+            crate::policy::Audience::Admin
+        ]
+    );
+    assert_eq!(list[1].action, crate::policy::Action::Quarantine);
+    assert_eq!(c.store.retention, Duration::from_secs(3 * 86_400));
+    assert_eq!(c.store.approval_expiry, Duration::from_secs(36 * 3600));
+    let d = Config::embedded().unwrap();
+    assert_eq!(d.store.retention, Duration::from_secs(7 * 86_400));
+    assert_eq!(d.store.approval_expiry, Duration::from_secs(2 * 86_400));
+    assert_eq!(d.store.reconcile_window, Duration::from_secs(86_400));
+    assert_eq!(d.store.max_size, 8 << 30);
+}
+
+#[test]
+fn hold_action_errors_point_at_the_value() {
+    let e = err("[[policy]]\nid = 1\naction = \"approval\"\nkeywords = [\"x\"]\n");
+    assert!(
+        e.contains("test.toml:3:10") && e.contains("needs `approvers`"),
+        "{e}"
+    );
+    let e = err(
+        "[[policy]]\nid = 1\naction = \"approval\"\napprovers = [\"not an address\"]\nkeywords = [\"x\"]\n",
+    );
+    assert!(e.contains("test.toml:4:"), "{e}");
+    let e =
+        err("[[policy]]\nid = 1\naction = \"log\"\nnotify = [\"everyone\"]\nkeywords = [\"x\"]\n");
+    assert!(
+        e.contains("test.toml:4:") && e.contains("unknown notify audience"),
+        "{e}"
+    );
+    let e = err("[quarantine]\nretention = \"7w\"\n");
+    assert!(
+        e.contains("test.toml:2:") && e.contains("use ms, s, m, h or d"),
+        "{e}"
+    );
+}

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::hold::Facts;
 use crate::message::{Envelope, MailParams, MessageId, Origin, Recipient};
 use crate::pipeline::{Failure, Inspection, Outcome};
 use crate::policy::Decision;
@@ -209,6 +210,16 @@ impl Downstream {
             }
         };
         let message = Arc::try_unwrap(shared_msg).unwrap_or_else(|a| (*a).clone());
+        let facts = match &inspection {
+            Inspection::Done(v) if v.violated() => Some(Facts::of(
+                id,
+                origin,
+                &envelope,
+                &message,
+                &shared.internal_domains,
+            )),
+            _ => None,
+        };
         log_verdict(
             id,
             origin,
@@ -217,27 +228,64 @@ impl Downstream {
             &inspection,
             shared.inspector.trial_mode(),
         );
-        match shared.inspector.decide(id, message, &inspection) {
+        let (reply, action) = match shared.inspector.decide(id, message, &inspection) {
             Outcome::Refuse { reply, reason } => {
                 self.abandon().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");
-                reply
+                let action = format!("blocked ({})", reply.code);
+                (reply, action)
             }
             Outcome::Relay {
                 message,
                 redirect_to: None,
             } => {
-                self.deliver(id, &shared.relay, origin, &envelope, &message)
-                    .await
+                let r = self
+                    .deliver(id, &shared.relay, origin, &envelope, &message)
+                    .await;
+                let action = relayed("relayed", &r, shared.inspector.trial_mode());
+                (r, action)
             }
             Outcome::Relay {
                 message,
                 redirect_to: Some(to),
             } => {
-                self.redirect(id, &shared.relay, origin, &envelope, &to, &message)
-                    .await
+                let r = self
+                    .redirect(id, &shared.relay, origin, &envelope, &to, &message)
+                    .await;
+                let action = relayed("redirected", &r, false);
+                (r, action)
             }
+            Outcome::Hold { message, approvers } => {
+                self.abandon().await;
+                let Inspection::Done(verdict) = &inspection else {
+                    return Reply::store_failed();
+                };
+                let Some(facts) = facts else {
+                    return Reply::store_failed();
+                };
+                return match shared
+                    .keeper
+                    .hold(facts, verdict, message, &approvers)
+                    .await
+                {
+                    Ok(held) => {
+                        let approval =
+                            matches!(held.hold, crate::store::records::Hold::Approval { .. });
+                        tracing::info!(%id, peer = %origin.peer, held = held.id, approval, incidents = ?held.incidents, "message held");
+                        Reply::held(id, held.id, approval)
+                    }
+                    Err(e) => {
+                        let f = Failure::Store(e);
+                        tracing::error!(%id, peer = %origin.peer, error = %f, "message could not be held; deferred");
+                        f.reply()
+                    }
+                };
+            }
+        };
+        if let (Some(facts), Inspection::Done(verdict)) = (facts, &inspection) {
+            shared.keeper.record(facts, verdict, action);
         }
+        reply
     }
 
     /// Relays the message in the open transaction. DATA normally went out ahead; when the connection
@@ -392,6 +440,16 @@ impl Downstream {
     }
 }
 
+/// How a relayed message ended, for its incidents.
+fn relayed(what: &str, reply: &Reply, trial: bool) -> String {
+    let trial = if trial { " (trial mode)" } else { "" };
+    if reply.is_positive() {
+        format!("{what}{trial}")
+    } else {
+        format!("{what}{trial}, but the next hop answered {}", reply.code)
+    }
+}
+
 /// A refusal after the upstream was told its recipients are accepted (a redirect address, or a replayed
 /// transaction) is never the sender's problem: keep it retryable.
 fn transient(r: Reply) -> Reply {
@@ -436,6 +494,8 @@ fn log_verdict(
                 Decision::Block { .. } => "block",
                 Decision::Relay { redirect_to, .. } if !redirect_to.is_empty() => "redirect",
                 Decision::Relay { .. } => "modify",
+                Decision::Hold { approvers } if approvers.is_empty() => "quarantine",
+                Decision::Hold { .. } => "approval",
             };
             tracing::info!(%id, peer = %origin.peer, sender = %envelope.sender, recipients = envelope.recipients.len(), size, policies = %policies.join(","), decision, trial, findings = %v.detail.join(" | "), "policy violation");
         }

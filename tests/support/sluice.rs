@@ -76,6 +76,15 @@ impl Sluice {
     }
 
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Sluice {
+        Sluice::start_full(config, env, None)
+    }
+
+    /// Starts with `data_dir` (kept by the caller) as the data directory instead of a fresh one.
+    pub fn start_with_data(config: &str, data_dir: &std::path::Path) -> Sluice {
+        Sluice::start_full(config, &[], Some(data_dir.to_path_buf()))
+    }
+
+    pub fn start_full(config: &str, env: &[(&str, &str)], data_dir: Option<PathBuf>) -> Sluice {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("sluice.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -84,7 +93,7 @@ impl Sluice {
             .arg("--config")
             .arg(&config_path)
             .arg("--data-dir")
-            .arg(dir.path().join("data"));
+            .arg(data_dir.unwrap_or_else(|| dir.path().join("data")));
         cmd.env("SLUICE_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

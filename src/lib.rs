@@ -14,6 +14,7 @@ pub mod dns;
 pub mod hold;
 pub mod listener;
 pub mod message;
+pub mod notify;
 pub mod pipeline;
 pub mod policy;
 pub mod relay;

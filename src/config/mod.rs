@@ -6,6 +6,7 @@
 
 mod keep;
 pub use keep::Keep;
+mod notifications;
 mod policies;
 mod raw;
 mod value;
@@ -36,6 +37,8 @@ pub struct Config {
     pub inspection: Inspection,
     pub store: keep::Keep,
     pub policies: policy::Policies,
+    /// `[notifications]`: notice sender, administrators, templates (validated at load).
+    pub notifications: crate::notify::Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -409,6 +412,12 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         (user.approval, def.approval),
     )?;
     let policies = policies::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
+    let notifications = notifications::build(
+        cx,
+        user.notifications.unwrap_or_default(),
+        def.notifications.unwrap_or_default(),
+        &hostname,
+    )?;
     Ok(Config {
         server,
         listener,
@@ -418,6 +427,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         inspection,
         store,
         policies,
+        notifications,
     })
 }
 

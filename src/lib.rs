@@ -5,6 +5,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod app;
+pub mod approval;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -19,6 +19,7 @@ pub(crate) struct Raw {
     pub dns: Option<Dns>,
     pub inspection: Option<Inspection>,
     pub policy: Option<Vec<Spanned<Policy>>>,
+    pub admin: Option<Admin>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -189,4 +190,15 @@ pub(crate) struct Condition {
 pub(crate) struct Subject {
     pub mode: V<String>,
     pub text: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Admin {
+    pub enabled: V<bool>,
+    pub address: V<String>,
+    pub public_url: V<String>,
+    pub max_connections: V<u64>,
+    pub request_timeout: V<String>,
+    pub max_body: V<u64>,
 }

@@ -4,6 +4,7 @@
 //! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and owns shutdown.
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod admin;
 pub mod app;
 pub mod approval;
 pub mod cli;

@@ -192,6 +192,16 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
     );
     assert_eq!(r.status, 413);
 
+    // A head larger than the server buffers (8 KiB) is refused by hyper itself.
+    let r = request(
+        &s,
+        &format!(
+            "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Filler: {}\r\n\r\n",
+            "x".repeat(9000)
+        ),
+    );
+    assert_eq!(r.status, 431);
+
     // A forged link and a garbage one: the same page.
     let forged = token::sign(
         &Key::from_bytes([1; 32]),

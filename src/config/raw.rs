@@ -24,6 +24,7 @@ pub(crate) struct Raw {
     pub approval: Option<Approval>,
     pub policy: Option<Vec<Spanned<Policy>>>,
     pub notifications: Option<Notifications>,
+    pub admin: Option<Admin>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -257,4 +258,15 @@ pub(crate) struct NoticeTemplate {
     pub subject: V<String>,
     pub text: V<String>,
     pub html: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Admin {
+    pub enabled: V<bool>,
+    pub address: V<String>,
+    pub public_url: V<String>,
+    pub max_connections: V<u64>,
+    pub request_timeout: V<String>,
+    pub max_body: V<u64>,
 }

@@ -44,6 +44,8 @@ fn every_default_key_is_present_in_the_embedded_file() {
     let example: String = DEFAULT_TOML
         .lines()
         .skip_while(|l| !l.starts_with("# [[policy]]"))
+        // The commented example ends where the next real table (e.g. `[admin]`) begins.
+        .take_while(|l| !l.starts_with('['))
         .map(|l| l.strip_prefix("# ").unwrap_or(l))
         .filter(|l| !l.starts_with('#'))
         .collect::<Vec<_>>()
@@ -477,4 +479,41 @@ fn the_documented_notification_template_example_loads() {
         "gw",
     );
     assert_eq!(r.subject, "Not delivered: Q3");
+}
+
+#[test]
+fn admin_defaults_and_public_url() {
+    let c = Config::parse("[server]\nhostname = \"dlp.example\"\n", "t.toml").unwrap();
+    assert!(c.admin.enabled);
+    assert_eq!(c.admin.address, "0.0.0.0:8443".parse().unwrap());
+    assert_eq!(c.admin.public_url, "https://dlp.example:8443");
+    assert_eq!(c.admin.max_connections, 64);
+    assert_eq!(c.admin.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.admin.max_body, 16 * 1024);
+    let c = Config::parse(
+        "[admin]\npublic_url = \"https://approve.example.com/\"\nenabled = false\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.admin.public_url, "https://approve.example.com");
+    assert!(!c.admin.enabled);
+}
+
+#[test]
+fn admin_errors_point_at_the_value() {
+    for (text, needle) in [
+        ("[admin]\npublic_url = \"http://x.example\"\n", "https://"),
+        (
+            "[admin]\npublic_url = \"https://x.example/?a=b\"\n",
+            "base URL",
+        ),
+        ("[admin]\naddress = \"localhost\"\n", "0.0.0.0:8443"),
+        ("[admin]\nmax_connections = 0\n", "out of range"),
+        ("[admin]\nmax_body = 10\n", "out of range"),
+        ("[admin]\nrequest_timeout = \"0s\"\n", "greater than zero"),
+    ] {
+        let e = err(text);
+        assert!(e.starts_with("test.toml:2:"), "{e}");
+        assert!(e.contains(needle), "{e}");
+    }
 }

@@ -3,6 +3,7 @@
 //! other violation; and the retention purge. Owns no LMDB code (that is `store`), only what to keep.
 
 mod facts;
+pub mod notices;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,14 +11,17 @@ use std::time::Duration;
 
 pub use facts::Facts;
 
+use crate::approval::token::{self, Claims, Key};
 use crate::clock::Clock;
 use crate::config::{Config, Keep};
+use crate::notify::{self, Disposition, Kind};
 use crate::policy::{MANAGER, Verdict};
 use crate::store::records::{
     Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
     IncidentStatus, PolicyRef,
 };
 use crate::store::{self, Store, StoreError, approvals, events, held, incidents, stats};
+use notices::Notice;
 
 /// Holds messages and records incidents; shared by every session.
 pub struct Keeper {
@@ -26,6 +30,41 @@ pub struct Keeper {
     keep: Keep,
     /// Sender address (lower case) -> manager address, from `approval.managers_file`.
     managers: HashMap<String, String>,
+    notify: notify::Settings,
+    links: Option<Links>,
+    wake: std::sync::OnceLock<Waker>,
+}
+
+/// Wakes the delivery worker after notices or releases were queued.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// How approval links are made: the signing key and the admin UI's public base URL.
+#[derive(Clone)]
+pub struct Links {
+    pub key: Key,
+    pub public_url: String,
+}
+
+impl Links {
+    /// The signed link an approver follows to make `decision` on `approval`.
+    pub fn url(
+        &self,
+        approval: u64,
+        approver: u32,
+        decision: token::Decision,
+        expires: u64,
+    ) -> String {
+        let t = token::sign(
+            &self.key,
+            &Claims {
+                approval,
+                approver,
+                decision,
+                expires,
+            },
+        );
+        crate::admin::approval_url(&self.public_url, &t)
+    }
 }
 
 impl Keeper {
@@ -52,17 +91,54 @@ impl Keeper {
             clock,
             keep: config.store.clone(),
             managers,
+            notify: config.notifications.clone(),
+            links: None,
+            wake: std::sync::OnceLock::new(),
         })
     }
 
     /// A keeper over an already open store (tests, CLI).
-    pub fn with_store(store: Store, keep: Keep, clock: Arc<Clock>) -> Keeper {
+    pub fn with_store(store: Store, config: &Config, clock: Arc<Clock>) -> Keeper {
         Keeper {
             store: Ok(store),
             clock,
-            keep,
+            keep: config.store.clone(),
             managers: HashMap::new(),
+            notify: config.notifications.clone(),
+            links: None,
+            wake: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets how approval links are signed and addressed (without them, approval policies hold the
+    /// message for an administrator instead: nobody could follow a link).
+    pub fn with_links(mut self, links: Links) -> Keeper {
+        self.links = Some(links);
+        self
+    }
+
+    /// Sets the delivery worker's wake-up (once).
+    pub fn set_waker(&self, wake: Waker) {
+        let _ = self.wake.set(wake);
+    }
+
+    /// Tells the delivery worker that something was queued.
+    pub fn wake_delivery(&self) {
+        if let Some(w) = self.wake.get() {
+            w();
+        }
+    }
+
+    pub fn notify_settings(&self) -> &notify::Settings {
+        &self.notify
+    }
+
+    pub fn links(&self) -> Option<&Links> {
+        self.links.as_ref()
+    }
+
+    pub fn keep(&self) -> &Keep {
+        &self.keep
     }
 
     pub fn store(&self) -> Result<&Store, StoreError> {
@@ -105,7 +181,11 @@ impl Keeper {
     ) -> Result<Held, StoreError> {
         let store = self.store()?.clone();
         let now = self.clock.now();
-        let resolved = self.approvers_for(&facts.sender, approvers);
+        let resolved = if self.links.is_some() {
+            self.approvers_for(&facts.sender, approvers)
+        } else {
+            Vec::new()
+        };
         let wanted_approval = !approvers.is_empty();
         let action = if resolved.is_empty() {
             "quarantined"
@@ -158,7 +238,15 @@ impl Keeper {
         let window = self.keep.reconcile_window.as_secs();
         let expiry = self.keep.approval_expiry.as_secs();
         let identity = facts.identity.clone();
-        store
+        let disposition = if resolved.is_empty() {
+            Disposition::Quarantined
+        } else {
+            Disposition::HeldForApproval
+        };
+        let violation =
+            notices::violation_notices(&self.notify, &facts, verdict, disposition, now, &message);
+        let requests = self.links.clone().map(|links| (links, self.notify.clone()));
+        let result = store
             .write(move |dbs, txn| {
                 let (id, evicted) = held::insert(dbs, txn, record, &message, caps)?;
                 let mut rec = held::must_get(dbs, txn, id)?;
@@ -185,6 +273,17 @@ impl Keeper {
                 }
                 let before = held::must_get(dbs, txn, id)?;
                 held::update(dbs, txn, &before, &rec)?;
+                if let (Hold::Approval { approval }, Some((links, settings))) =
+                    (&rec.hold, &requests)
+                {
+                    let request = (*approval, now.saturating_add(expiry), resolved.as_slice());
+                    for notice in approval_requests(settings, links, &rec, request, &message, now) {
+                        notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
+                    }
+                }
+                for notice in &violation {
+                    notices::enqueue(dbs, txn, notice, &rec.peer, now)?;
+                }
                 let note = if resolved.is_empty() && wanted_approval {
                     Some("no approver could be resolved for the sender; held for an administrator")
                 } else {
@@ -227,12 +326,24 @@ impl Keeper {
                 stats::bump(dbs, txn, now, "quarantined", 1)?;
                 Ok(rec)
             })
-            .await
+            .await;
+        if result.is_ok() {
+            self.wake_delivery();
+        }
+        result
     }
 
     /// Records the incidents of a message that was not held (relayed, redirected, blocked), in the
     /// background: the upstream's reply never waits for it, and a store failure is only logged.
-    pub fn record(&self, facts: Facts, verdict: &Verdict, action: String) {
+    /// `notify` carries the disposition when the policies' notices are due (the message was
+    /// delivered or refused by policy), and the message they may attach.
+    pub fn record(
+        &self,
+        facts: Facts,
+        verdict: &Verdict,
+        action: String,
+        notify: Option<(Disposition, &[u8])>,
+    ) {
         let Ok(store) = self.store() else {
             return;
         };
@@ -242,6 +353,19 @@ impl Keeper {
         if list.is_empty() {
             return;
         }
+        let outgoing = match notify {
+            Some((disposition, original)) => notices::violation_notices(
+                &self.notify,
+                &facts,
+                verdict,
+                disposition,
+                now,
+                original,
+            ),
+            None => Vec::new(),
+        };
+        let peer = facts.peer.clone();
+        let wake = self.wake.get().cloned();
         let window = self.keep.reconcile_window.as_secs();
         let identity = facts.identity;
         let guid = facts.guid;
@@ -253,6 +377,9 @@ impl Keeper {
                         let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
                         ids.push(incidents::record(dbs, txn, inc, key, window)?.id());
                     }
+                    for notice in &outgoing {
+                        notices::enqueue(dbs, txn, notice, &peer, now)?;
+                    }
                     events::append(
                         dbs,
                         txn,
@@ -260,11 +387,18 @@ impl Keeper {
                         "incident.recorded",
                         vec![("incidents".into(), join_ids(&ids))],
                     )?;
-                    stats::bump(dbs, txn, now, "incidents", ids.len() as u64)
+                    stats::bump(dbs, txn, now, "incidents", ids.len() as u64)?;
+                    Ok(!outgoing.is_empty())
                 })
                 .await;
-            if let Err(e) = result {
-                tracing::error!(%guid, error = %e, "incidents not recorded");
+            match result {
+                Ok(true) => {
+                    if let Some(w) = wake {
+                        w();
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(%guid, error = %e, "incidents not recorded"),
             }
         })
         .detach();
@@ -339,6 +473,40 @@ impl Keeper {
             smol::Timer::after(self.keep.purge_interval.max(Duration::from_secs(1))).await;
         }
     }
+}
+
+/// One approval request per approver, each with its own approve and reject links.
+fn approval_requests(
+    settings: &notify::Settings,
+    links: &Links,
+    held: &Held,
+    (approval, expires, approvers): (u64, u64, &[String]),
+    original: &[u8],
+    now: u64,
+) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for (i, approver) in approvers.iter().enumerate() {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        let mut f = notices::facts_of_held(held, Some(Disposition::HeldForApproval));
+        f.approve_url = links.url(approval, i, token::Decision::Approve, expires);
+        f.reject_url = links.url(approval, i, token::Decision::Reject, expires);
+        f.expires = Some(expires);
+        let to = vec![approver.clone()];
+        let bytes = settings.notice(
+            Kind::ApprovalRequest,
+            &f,
+            &to,
+            uuid::Uuid::new_v4(),
+            now,
+            Some(original),
+        );
+        out.push(Notice {
+            kind: Kind::ApprovalRequest,
+            to,
+            bytes,
+        });
+    }
+    out
 }
 
 /// One incident per violated policy (monitor-only policies included).

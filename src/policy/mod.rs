@@ -219,6 +219,8 @@ pub struct Hit {
     pub severity: Severity,
     /// The rules that held and why (redacted evidence only).
     pub matched: Vec<Matched>,
+    /// Who the policy says to notify.
+    pub notify: Vec<Audience>,
 }
 
 /// What to do with a message.
@@ -321,6 +323,7 @@ impl Policies {
                 monitor: p.monitor,
                 severity: p.severity,
                 matched,
+                notify: p.notify.clone(),
             });
             if p.monitor {
                 continue;

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use crate::hold::Facts;
 use crate::message::{Envelope, MailParams, MessageId, Origin, Recipient};
+use crate::notify::Disposition;
 use crate::pipeline::{Failure, Inspection, Outcome};
 use crate::policy::Decision;
+use crate::policy::Verdict;
 use crate::relay::{Connection, Relay, client};
 use crate::smtp::{DataError, Reply};
 
@@ -228,6 +230,12 @@ impl Downstream {
             &inspection,
             shared.inspector.trial_mode(),
         );
+        let original = match &inspection {
+            Inspection::Done(v) if v.hits.iter().any(|h| !h.notify.is_empty()) => {
+                Some(message.clone())
+            }
+            _ => None,
+        };
         let (reply, action) = match shared.inspector.decide(id, message, &inspection) {
             Outcome::Refuse { reply, reason } => {
                 self.abandon().await;
@@ -283,7 +291,10 @@ impl Downstream {
             }
         };
         if let (Some(facts), Inspection::Done(verdict)) = (facts, &inspection) {
-            shared.keeper.record(facts, verdict, action);
+            // Notices only for an outcome that stands: delivered, or refused by policy.
+            let notify = disposition(verdict, &reply, shared.inspector.trial_mode())
+                .zip(original.as_deref());
+            shared.keeper.record(facts, verdict, action, notify);
         }
         reply
     }
@@ -437,6 +448,23 @@ impl Downstream {
         let review: Vec<Recipient> = to.iter().map(|a| Recipient::plain(a.clone())).collect();
         self.replay(id, relay, origin, envelope, &review, message)
             .await
+    }
+}
+
+/// What a violation notice says happened, when the outcome stands (delivered, or refused by policy).
+fn disposition(verdict: &Verdict, reply: &Reply, trial: bool) -> Option<Disposition> {
+    if trial {
+        return reply.is_positive().then_some(Disposition::Monitored);
+    }
+    match &verdict.decision {
+        Decision::Block { .. } if reply.is_permanent() => Some(Disposition::Blocked),
+        _ if !reply.is_positive() => None,
+        Decision::Pass => Some(Disposition::Monitored),
+        Decision::Relay { redirect_to, .. } if !redirect_to.is_empty() => {
+            Some(Disposition::Redirected)
+        }
+        Decision::Relay { .. } => Some(Disposition::DeliveredModified),
+        Decision::Block { .. } | Decision::Hold { .. } => None,
     }
 }
 

@@ -83,30 +83,31 @@ pub(crate) fn subject_matches(subject: &str, want: &str) -> bool {
     subject.to_lowercase().contains(&want.to_lowercase())
 }
 
-/// The index (field, value) the search walks.
-fn driver(filter: &Filter) -> (Field, String) {
+/// Every indexed condition of the filter, most selective first (the first one drives the walk).
+fn indexed(filter: &Filter) -> Vec<(Field, String)> {
+    let mut out = Vec::new();
     if let Some(g) = &filter.guid {
-        return (Field::Guid, g.clone());
+        out.push((Field::Guid, g.clone()));
     }
     if let Some(r) = &filter.recipient {
-        return (Field::Recipient, r.clone());
+        out.push((Field::Recipient, r.clone()));
     }
     if let Some(s) = &filter.sender {
-        return (Field::Sender, s.clone());
+        out.push((Field::Sender, s.clone()));
     }
     if let Some(p) = filter.policy {
-        return (Field::Policy, p.to_string());
+        out.push((Field::Policy, p.to_string()));
     }
     if let Some(s) = &filter.status {
-        return (Field::Status, s.clone());
+        out.push((Field::Status, s.clone()));
     }
     if let Some(s) = &filter.severity {
-        return (Field::Severity, s.clone());
+        out.push((Field::Severity, s.clone()));
     }
     if let Some(d) = &filter.direction {
-        return (Field::Direction, d.clone());
+        out.push((Field::Direction, d.clone()));
     }
-    (Field::Time, String::new())
+    out
 }
 
 /// Runs a search: `load` fetches and decodes a record by id (`Ok(None)` if gone).
@@ -119,8 +120,15 @@ pub(crate) fn run<T: Record>(
     mut load: impl FnMut(u64) -> Result<Option<T>>,
 ) -> Result<Found<T>> {
     let limit = page.limit.clamp(1, MAX_PAGE);
-    let (field, value) = driver(filter);
+    let mut conditions = indexed(filter).into_iter();
+    let (field, value) = conditions.next().unwrap_or((Field::Time, String::new()));
     let prefix = keys::index_prefix(table, field, &value);
+    // The other indexed conditions are checked on the index itself (a key lookup), so records are
+    // decoded only for candidates that pass them all.
+    let others: Vec<Vec<u8>> = conditions
+        .map(|(f, v)| keys::index_prefix(table, f, &v))
+        .collect();
+    let mut probe = Vec::with_capacity(512);
     let mut low = prefix.clone();
     low.extend_from_slice(&filter.since.unwrap_or(0).to_be_bytes());
     low.extend_from_slice(&0u64.to_be_bytes());
@@ -157,6 +165,25 @@ pub(crate) fn run<T: Record>(
         let Some((time, id)) = keys::index_time_id(key) else {
             continue;
         };
+        let tail = &key[key.len() - 16..];
+        let mut in_all = true;
+        for other in &others {
+            probe.clear();
+            probe.extend_from_slice(other);
+            probe.extend_from_slice(tail);
+            if index.get(txn, &probe)?.is_none() {
+                in_all = false;
+                break;
+            }
+        }
+        if !in_all {
+            if scanned >= MAX_SCAN {
+                found.truncated = true;
+                found.next = Some((time, id));
+                return Ok(found);
+            }
+            continue;
+        }
         match load(id) {
             Ok(Some(record)) if record.matches(filter) => {
                 found.items.push(record);

@@ -97,9 +97,9 @@ fn incident(i: u64, n: u64, now: u64) -> Incident {
             id: 100 + (i % 10) * 10,
             name: format!("Policy {}", i % 10),
             severity: SEVERITIES[(i % 4) as usize].into(),
-            monitor: i % 7 == 0,
+            monitor: i.is_multiple_of(7),
         },
-        status: if i % 5 == 0 {
+        status: if i.is_multiple_of(5) {
             IncidentStatus::Resolved
         } else {
             IncidentStatus::New

@@ -34,6 +34,9 @@ pub(crate) struct Walker<'a> {
     pub(super) stopped: bool,
     /// The extracted-bytes limit was reached (and recorded): no more entries are inflated.
     extracted_full: bool,
+    /// Base64 and us-ascii bodies are decoded by `recode` rather than mail-parser (off only in
+    /// tests that compare the two).
+    pub(super) recode: bool,
 }
 
 /// How reading an entry ended.
@@ -62,6 +65,7 @@ impl<'a> Walker<'a> {
             text_bytes: 0,
             stopped: false,
             extracted_full: false,
+            recode: true,
         }
     }
 

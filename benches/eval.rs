@@ -1,13 +1,15 @@
 //! Whole-corpus evaluation bench (issue 3): detection quality and scan speed of `sluice scan` on the
 //! labelled corpus, and optionally Presidio's pattern recognizers side by side on the same corpus.
 //!
-//!     cargo bench --bench eval -- [--count 5000] [--seed 1] [--presidio] [--out DIR]
+//!     cargo bench --bench eval -- [--count 5000] [--seed 1] [--presidio] [--hyperscan] [--out DIR]
 //!
 //! Steps: `benches/eval/gen_corpus.py` builds the corpus (Python 3 + Faker); the release binary runs
 //! `sluice scan --json --show-matches DIR` (wall time, MB/s of .eml bytes); `score.py` prints
 //! precision, recall and F1 per type. With `--presidio`, `presidio_scan.py` (presidio-analyzer
 //! installed) scans the extracted texts of the same corpus, and a side-by-side table and the
-//! throughput ratio follow. Nothing here asserts a target: it exits non-zero only on errors.
+//! throughput ratio follow. With `--hyperscan`, `hyperscan_scan.py` (PyPI `hyperscan`) runs the
+//! regexes of the same Presidio recognizers through Hyperscan on the same extracted texts, for a
+//! speed reference (candidates only: no validation, no context). Nothing here asserts a target: it exits non-zero only on errors.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ const USAGE: &str = "cargo bench --bench eval -- [options]
   --seed S         generator seed (default 1)
   --presidio       also run Presidio's pattern recognizers (pip install presidio-analyzer) and
                    print both side by side
+  --hyperscan      also time Hyperscan (pip install hyperscan) running the same recognizers'
+                   regexes on the same extracted texts (needs presidio-analyzer for the regexes)
   --out DIR        build the corpus and results here and keep them (default: a temporary directory)
   --sluice PATH    the sluice binary (default: the one cargo built for this bench, target/release/sluice)
   --python PATH    the Python interpreter (default python3)
@@ -43,6 +47,7 @@ struct Opts {
     count: usize,
     seed: u64,
     presidio: bool,
+    hyperscan: bool,
     out: Option<PathBuf>,
     sluice: PathBuf,
     python: String,
@@ -53,6 +58,7 @@ fn parse_opts() -> Result<Opts, String> {
         count: 5000,
         seed: 1,
         presidio: false,
+        hyperscan: false,
         out: None,
         sluice: PathBuf::from(env!("CARGO_BIN_EXE_sluice")),
         python: "python3".into(),
@@ -75,6 +81,7 @@ fn parse_opts() -> Result<Opts, String> {
                     .map_err(|_| format!("--seed: not a number: {v}"))?;
             }
             "--presidio" => o.presidio = true,
+            "--hyperscan" => o.hyperscan = true,
             "--out" => o.out = Some(PathBuf::from(val("--out")?)),
             "--sluice" => o.sluice = PathBuf::from(val("--sluice")?),
             "--python" => o.python = val("--python")?,
@@ -224,7 +231,20 @@ fn run(o: &Opts) -> Result<(), String> {
     );
     let (table, sluice) = score(o, &dir, &findings, "sluice", "low")?;
     println!("{table}");
+    let hyperscan = if o.hyperscan {
+        Some(hyperscan_stats(o, &dir)?)
+    } else {
+        None
+    };
     if !o.presidio {
+        if let Some(hs) = &hyperscan {
+            let (engine_chars, engine_secs) = engine_on_texts(&dir.join("texts.jsonl"))?;
+            println!(
+                "
+detection alone on the same extracted texts ({engine_chars:.0} characters, one thread):"
+            );
+            print_rates(engine_chars / engine_secs.max(1e-9), None, Some(hs));
+        }
         return Ok(());
     }
 
@@ -281,13 +301,50 @@ fn run(o: &Opts) -> Result<(), String> {
     let (engine_chars, engine_secs) = engine_on_texts(&dir.join("texts.jsonl"))?;
     let engine_rate = engine_chars / engine_secs.max(1e-9);
     println!(
-        "detection alone on the same extracted texts ({engine_chars:.0} characters, one thread):\n  \
-         sluice   {engine_rate:>14.0} chars/s  (detect::Engine, all data identifiers)\n  \
-         presidio {presidio_rate:>14.0} chars/s\n  \
-         ratio    {:>14.1}x   (target >= 100x)",
-        engine_rate / presidio_rate.max(1e-9)
+        "detection alone on the same extracted texts ({engine_chars:.0} characters, one thread):"
     );
+    print_rates(engine_rate, Some(presidio_rate), hyperscan.as_ref());
     Ok(())
+}
+
+/// Runs `hyperscan_scan.py` on the corpus texts; its stats (see the script).
+fn hyperscan_stats(o: &Opts, dir: &Path) -> Result<serde_json::Value, String> {
+    let stats_path = dir.join("hyperscan-stats.json");
+    run_cmd(
+        Command::new(&o.python)
+            .arg(eval_script("hyperscan_scan.py"))
+            .arg(dir.join("texts.jsonl"))
+            .arg("--stats")
+            .arg(&stats_path),
+        "hyperscan_scan.py (needs `pip install hyperscan presidio-analyzer`)",
+        None,
+    )?;
+    std::fs::read_to_string(&stats_path)
+        .map_err(|e| format!("{}: {e}", stats_path.display()))
+        .and_then(|s| serde_json::from_str(&s).map_err(|e| format!("hyperscan stats: {e}")))
+}
+
+/// Detection speed on the extracted texts: Sluice's engine, and Presidio and Hyperscan when run.
+fn print_rates(engine: f64, presidio: Option<f64>, hyperscan: Option<&serde_json::Value>) {
+    println!(
+        "  sluice    {engine:>14.0} chars/s  (detect::Engine, all data identifiers, validated)"
+    );
+    if let Some(p) = presidio {
+        println!(
+            "  presidio  {p:>14.0} chars/s  (pattern recognizers)    sluice / presidio  = {:>7.1}x   (target >= 100x)",
+            engine / p.max(1e-9)
+        );
+    }
+    if let Some(hs) = hyperscan {
+        let rate = hs["chars_per_sec"].as_f64().unwrap_or(0.0);
+        println!(
+            "  hyperscan {rate:>14.0} chars/s  ({} of Presidio's regexes, {} in prefilter mode; candidates only, {} matches)    sluice / hyperscan = {:>7.1}x",
+            hs["patterns"].as_u64().unwrap_or(0),
+            hs["prefilter"].as_array().map_or(0, Vec::len),
+            hs["matches"].as_u64().unwrap_or(0),
+            engine / rate.max(1e-9)
+        );
+    }
 }
 
 /// Runs the identifier engine over every text of `texts.jsonl` (best of three passes).

@@ -6,24 +6,34 @@
 //!
 //!     cargo build --release && cargo bench --bench inspect
 //!
+//! Also the 50 KB multipart message of `benches/load.rs --attachments` (a text body, a .docx and a
+//! .zip holding a .txt, all base64). For `perf stat` / `perf record` on a fixed workload, without
+//! criterion around it:
+//!
+//!     cargo bench --bench inspect -- --loop attached50k 5000
+//!
 //! Throughput is counted in message bytes as received (base64 included).
 
-#[path = "../tests/support/mime.rs"]
-mod mime;
+/// The load bench's helpers: its message builders (`make_attached_message`) and, through them,
+/// the shared base64 and zip builders.
+#[path = "support/mod.rs"]
+mod support;
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use sluice::config::Config;
 use sluice::decompose::{self, Limits, NoBudget, NoPdf};
 use sluice::detect::{Detector, Engine, Library};
 use sluice::message::{Envelope, Recipient};
 use sluice::scan::{Pdf, Scanner};
 
-use mime::{b64, pdf_of_lines, zip_of};
+use support::mime::{b64, pdf_of_lines, zip_of};
 
 const TEXT_BYTES: usize = 1 << 20;
+/// The load bench's `--attachments --size 51200` message.
+const ATTACHED_BYTES: usize = 51_200;
 
 const WORDS: &[&str] = &[
     "the",
@@ -200,6 +210,19 @@ fn bench(c: &mut Criterion) {
         ),
     ];
     let env = envelope();
+    let (attached, _) = support::client::make_attached_message(ATTACHED_BYTES);
+    {
+        let r = scanner.scan(&env, &attached, &NoBudget);
+        assert!(r.texts.iter().map(String::len).sum::<usize>() > 40_000);
+        assert!(r.verdict.hits.iter().all(|h| h.action != "block"));
+    }
+    let mut g = c.benchmark_group("inspect/default-policies");
+    g.sample_size(50);
+    g.throughput(Throughput::Bytes(attached.len() as u64));
+    g.bench_function("attached50k", |b| {
+        b.iter(|| black_box(scanner.scan(&env, black_box(&attached), &NoBudget)))
+    });
+    g.finish();
     let mut g = c.benchmark_group("inspect/default-policies");
     g.sample_size(20);
     for (name, m) in &messages {
@@ -261,5 +284,70 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `--loop NAME N`: scans one message N times and prints the time per message (for `perf stat`).
+/// NAME is `attached50k` (the load bench's message) or `plain` (the 1 MiB text message, detection
+/// alone).
+fn run_loop(name: &str, n: usize) {
+    let config = default_policies();
+    let library = Library::embedded().expect("library");
+    let scanner = Scanner::with(&config, &[], Arc::new(NoPdf), &library).expect("scanner");
+    let env = envelope();
+    let start = thread_cpu();
+    let bytes = match name {
+        "attached50k" => {
+            let (m, _) = support::client::make_attached_message(ATTACHED_BYTES);
+            let r = scanner.scan(&env, &m, &NoBudget);
+            let sizes: Vec<String> = r
+                .locations
+                .iter()
+                .zip(&r.texts)
+                .map(|(l, t)| format!("{l} {}", t.len()))
+                .collect();
+            println!("parts: {}", sizes.join(", "));
+            for _ in 0..n {
+                black_box(scanner.scan(&env, black_box(&m), &NoBudget));
+            }
+            m.len()
+        }
+        "plain" => {
+            let t = text(TEXT_BYTES);
+            let engine = Engine::new(config.policies.registry(), &library).expect("engine");
+            for _ in 0..n {
+                black_box(engine.scan(&[black_box(t.as_str())]));
+            }
+            t.len()
+        }
+        other => panic!("unknown loop workload {other} (attached50k, plain)"),
+    };
+    let per = (thread_cpu() - start) / n as f64;
+    println!(
+        "{name}: {n} x {bytes} B: {:.1} µs CPU per message, {:.0} MiB/s per core",
+        per * 1e6,
+        bytes as f64 / per / f64::from(1 << 20)
+    );
+}
+
+/// CPU time of this thread in seconds (the machine is shared: wall-clock time would count waits).
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-pointer; CLOCK_THREAD_CPUTIME_ID exists on every Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--loop") {
+        let name = args.get(i + 1).map_or("attached50k", String::as_str);
+        let n = args.get(i + 2).and_then(|v| v.parse().ok()).unwrap_or(2000);
+        run_loop(name, n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use super::recode::{self, Renamed};
 use super::walk::{Walker, join};
 use super::{
     Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, defuse, filetype, html,
@@ -28,8 +29,19 @@ impl Walker<'_> {
             return;
         }
         let defused = defuse::defuse(raw);
+        // Base64 and us-ascii bodies decoded here rather than by mail-parser, when that cannot
+        // change the result (see `recode`).
+        if self.recode
+            && let Some(renamed) = recode::rename(&defused)
+            && let Some(mut msg) = MessageParser::default().parse(renamed.bytes.as_slice())
+            && has_header(&msg)
+            && renamed.usable(&msg)
+        {
+            self.tree(&mut msg, prefix, depth, Some(&renamed));
+            return;
+        }
         match MessageParser::default().parse(defused.as_ref()) {
-            Some(mut msg) if has_header(&msg) => self.tree(&mut msg, prefix, depth),
+            Some(mut msg) if has_header(&msg) => self.tree(&mut msg, prefix, depth, None),
             _ => {
                 // No header field with a value: the whole input is body text.
                 self.anomaly(Anomaly::Malformed {
@@ -42,9 +54,17 @@ impl Walker<'_> {
         }
     }
 
-    fn tree(&mut self, msg: &mut Message<'_>, prefix: Option<&str>, depth: u32) {
+    /// `renamed`: the message was parsed with `recode`'s stand-ins, so its renamed bodies are
+    /// decoded here.
+    fn tree(
+        &mut self,
+        msg: &mut Message<'_>,
+        prefix: Option<&str>,
+        depth: u32,
+        renamed: Option<&Renamed>,
+    ) {
         self.headers(msg, prefix);
-        self.bodies(msg, prefix);
+        self.bodies(msg, prefix, renamed);
         let msg = &*msg;
         for (n, &id) in msg.attachments.iter().enumerate() {
             let path = prefix.unwrap_or("");
@@ -59,7 +79,7 @@ impl Walker<'_> {
             let Some(part) = msg.parts.get(id as usize) else {
                 continue;
             };
-            self.attachment(msg, part, n, prefix, depth + 1);
+            self.attachment(msg, part, n, prefix, depth + 1, renamed);
         }
     }
 
@@ -98,7 +118,7 @@ impl Walker<'_> {
     /// Body texts: the plain-text alternative, plus any HTML alternative whose text differs (a
     /// sender can hide content in the HTML part alone; alternatives with the same words are
     /// counted once). A decoded text nothing else refers to is moved out of `msg`, not copied.
-    fn bodies(&mut self, msg: &mut Message<'_>, prefix: Option<&str>) {
+    fn bodies(&mut self, msg: &mut Message<'_>, prefix: Option<&str>, renamed: Option<&Renamed>) {
         // References to each part: from the body lists and the attachment list.
         let mut refs = vec![0u8; msg.parts.len()];
         let mut ids: Vec<u32> = Vec::with_capacity(msg.text_body.len() + msg.html_body.len());
@@ -129,13 +149,22 @@ impl Walker<'_> {
         let mut seen: Vec<[u8; 32]> = Vec::new();
         for id in ids {
             let only_here = refs.get(id as usize) == Some(&1);
+            // A renamed base64 body: decoded here, then its charset applied.
+            let recoded = match (renamed, msg.parts.get(id as usize)) {
+                (Some(r), Some(part)) if r.is_base64(part) => {
+                    Some(recode::text(r.base64_body(msg, part), r.charset(part)))
+                }
+                _ => None,
+            };
             let Some(part) = msg.parts.get_mut(id as usize) else {
                 continue;
             };
-            let text = match &mut part.body {
-                PartType::Text(t) if only_here => std::mem::take(t).into_owned(),
-                PartType::Text(t) => t.to_string(),
-                PartType::Html(h) => html::to_text(h),
+            let text = match (&mut part.body, recoded) {
+                (PartType::Text(_), Some(t)) => t,
+                (PartType::Html(_), Some(t)) => html::to_text(&t),
+                (PartType::Text(t), None) if only_here => std::mem::take(t).into_owned(),
+                (PartType::Text(t), None) => t.to_string(),
+                (PartType::Html(h), None) => html::to_text(h),
                 _ => continue,
             };
             if compare {
@@ -162,7 +191,9 @@ impl Walker<'_> {
         n: usize,
         prefix: Option<&str>,
         depth: u32,
+        renamed: Option<&Renamed>,
     ) {
+        let base64 = renamed.is_some_and(|r| r.is_base64(part));
         let declared = part.content_type().map(|ct| {
             defuse::restore(match ct.subtype() {
                 Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
@@ -191,7 +222,11 @@ impl Walker<'_> {
         }
         match &part.body {
             PartType::Text(text) | PartType::Html(text) => {
-                let raw = raw_body(msg, part);
+                let raw = match renamed {
+                    Some(r) if base64 => r.base64_body(msg, part),
+                    _ => raw_body(msg, part),
+                };
+                let size = raw.len() as u64;
                 let true_type = filetype::sniff(&raw);
                 // After a transfer-encoding error mail-parser keeps the encoded text; the lenient
                 // decode is better then.
@@ -201,16 +236,19 @@ impl Walker<'_> {
                     // Text as mail-parser decoded it (charset applied).
                     let is_html =
                         matches!(part.body, PartType::Html(_)) || true_type == FileType::Html;
-                    let out = if is_html {
-                        html::to_text(text)
-                    } else {
-                        text.to_string()
+                    let out = match renamed {
+                        Some(r) if base64 => {
+                            let text = recode::text(raw, r.charset(part));
+                            if is_html { html::to_text(&text) } else { text }
+                        }
+                        _ if is_html => html::to_text(text),
+                        _ => text.to_string(),
                     };
                     let meta = FileMeta {
                         name,
                         declared_type: declared,
                         true_type: if is_html { FileType::Html } else { true_type },
-                        size: raw.len() as u64,
+                        size,
                         encrypted: false,
                     };
                     self.push(Location::Attachment(path), out, Some(meta));
@@ -219,15 +257,19 @@ impl Walker<'_> {
                 }
             }
             PartType::Binary(data) | PartType::InlineBinary(data) => {
+                let data: Cow<'_, [u8]> = match renamed {
+                    Some(r) if base64 => Cow::Owned(r.base64_body(msg, part)),
+                    _ => Cow::Borrowed(data),
+                };
                 if declared
                     .as_deref()
                     .is_some_and(|d| d.starts_with("message/"))
-                    && filetype::looks_like_text(data)
+                    && filetype::looks_like_text(&data)
                 {
                     // A nested message mail-parser did not parse (encoded past its own depth).
-                    self.nested(data, None, name, declared, &path, depth);
+                    self.nested(&data, None, name, declared, &path, depth);
                 } else {
-                    self.file(Cow::Borrowed(data), name, declared, &path, depth);
+                    self.file(data, name, declared, &path, depth);
                 }
             }
             PartType::Message(inner) => {
@@ -272,7 +314,7 @@ impl Walker<'_> {
         }
         match parsed {
             // Rare: `defuse` keeps mail-parser from building nested messages.
-            Some(msg) => self.tree(&mut msg.clone(), Some(path), depth),
+            Some(msg) => self.tree(&mut msg.clone(), Some(path), depth, None),
             None => self.message(raw, Some(path), depth),
         }
     }

@@ -28,6 +28,7 @@ mod mime;
 mod office;
 mod pdf;
 pub mod pdf_child;
+mod recode;
 mod rtf;
 mod text;
 mod transfer;

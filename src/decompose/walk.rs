@@ -15,6 +15,8 @@ use super::{
 
 /// Read size while inflating; the budget and limits are checked after every chunk.
 const CHUNK: usize = 64 << 10;
+/// Read size once an entry has reached its declared size (more data is a size mismatch).
+const END_PROBE: usize = 64;
 /// Longest path segment kept (a name from an archive can be any length).
 const MAX_SEGMENT_CHARS: usize = 255;
 
@@ -34,6 +36,9 @@ pub(crate) struct Walker<'a> {
     pub(super) stopped: bool,
     /// The extracted-bytes limit was reached (and recorded): no more entries are inflated.
     extracted_full: bool,
+    /// Base64 and us-ascii bodies are decoded by `recode` rather than mail-parser (off only in
+    /// tests that compare the two).
+    pub(super) recode: bool,
 }
 
 /// How reading an entry ended.
@@ -62,6 +67,7 @@ impl<'a> Walker<'a> {
             text_bytes: 0,
             stopped: false,
             extracted_full: false,
+            recode: true,
         }
     }
 
@@ -282,7 +288,7 @@ impl<'a> Walker<'a> {
             .max_extracted_bytes
             .saturating_sub(self.extracted);
         let hint = declared.unwrap_or(0).min(room).min(16 << 20);
-        let mut data = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+        let mut data = Vec::with_capacity(usize::try_from(hint).unwrap_or(0) + END_PROBE);
         loop {
             if !self.in_time(path) {
                 return (data, ReadEnd::Truncated);
@@ -296,9 +302,15 @@ impl<'a> Walker<'a> {
                 self.limit(LimitKind::ExtractedBytes, path);
                 return (data, ReadEnd::Truncated);
             }
-            let want = CHUNK.min(usize::try_from(room).unwrap_or(CHUNK));
-            // Read straight into the output, not through a second buffer.
             let len = data.len();
+            // Up to the declared size, then a small read that should find the end: the buffer
+            // is zeroed before each read, so a full chunk each time would cost more than the
+            // inflating.
+            let left = declared.map_or(CHUNK as u64, |d| d.saturating_sub(len as u64));
+            let want = CHUNK
+                .min(usize::try_from(room).unwrap_or(CHUNK))
+                .min(usize::try_from(left).unwrap_or(CHUNK).max(END_PROBE));
+            // Read straight into the output, not through a second buffer.
             data.resize(len + want, 0);
             let got = r.read(&mut data[len..]);
             data.truncate(len + got.as_ref().map_or(0, |&n| n.min(want)));

@@ -1,0 +1,370 @@
+//! Body decoding that skips mail-parser's slow paths: base64 bodies and `us-ascii` text.
+//!
+//! mail-parser decodes base64 a byte at a time (about 500 MB/s) and runs `us-ascii` text through
+//! a byte-by-byte charset table, even for bytes that are plain ASCII. Before parsing, [`rename`]
+//! replaces, in header fields only, the value `base64` of `Content-Transfer-Encoding` and the
+//! `charset` parameter `us-ascii` of `Content-Type` with same-length stand-ins mail-parser does not
+//! know. mail-parser then only finds the part boundaries and hands over the raw bytes; the walker
+//! decodes them here, with the `base64` crate, and applies the real charset. The results are the
+//! same as mail-parser's own (tests compare them).
+//!
+//! A stand-in is only trusted at a position [`rename`] wrote it ([`Renamed::base64_at`]), so a
+//! stand-in already in the input means what it means to mail-parser (an unknown encoding or
+//! charset). A renamed parse is only used when it cannot differ from the plain one
+//! ([`Renamed::usable`]): every renamed part is base64 that mail-parser would have decoded without
+//! an error, every renamed `us-ascii` text is ASCII, and there is no nested message (whose bytes the
+//! walker would parse again without knowing the positions). Otherwise the walker parses the input
+//! as it came.
+//!
+//! A header-like line inside a text body (a quoted header, say) is renamed too; that text then
+//! reads `x-sl64` for `base64`, as `defuse` already changes `message/rfc822` there.
+
+use std::cell::RefCell;
+
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+
+/// Stand-in for the transfer encoding `base64` (same length).
+pub(crate) const BASE64_STAND_IN: &[u8] = b"x-sl64";
+/// Stand-in for the charset `us-ascii` (same length).
+pub(crate) const US_ASCII_STAND_IN: &[u8] = b"x-slasci";
+/// Whitespace (folding included) looked at between a field name and its colon, or after the
+/// colon, before giving up on a field: real headers have a space or two.
+const MAX_SPACE: usize = 64;
+/// Longest `Content-Type` field searched for a `charset` parameter (RFC 5322 line limit).
+const MAX_CONTENT_TYPE: usize = 998;
+
+/// Strict base64 that accepts any trailing bits and padding, as mail-parser does.
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// A message with stand-ins written in, and where.
+#[derive(Debug)]
+pub(crate) struct Renamed {
+    pub(crate) bytes: Vec<u8>,
+    /// Offsets of the `base64` values replaced.
+    base64_at: Vec<usize>,
+    /// Offsets of the `us-ascii` values replaced.
+    ascii_at: Vec<usize>,
+    /// Renamed base64 bodies decoded while checking them, by body offset, until the walker takes
+    /// them.
+    decoded: RefCell<Vec<(u32, Vec<u8>)>>,
+}
+
+/// Renames `base64` transfer encodings and `us-ascii` charsets in header fields; `None` when there
+/// is none.
+pub(crate) fn rename(raw: &[u8]) -> Option<Renamed> {
+    let mut out: Option<Renamed> = None;
+    // No colon appears in base64, so this skips through encoded bodies quickly.
+    for colon in memchr::memchr_iter(b':', raw) {
+        let Some(name) = field_name(raw, colon) else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+            let at = skip_space(raw, colon + 1);
+            if value_is(raw, at, b"base64", |c| {
+                matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(')
+            }) {
+                let r = out.get_or_insert_with(|| Renamed::of(raw));
+                r.bytes[at..at + BASE64_STAND_IN.len()].copy_from_slice(BASE64_STAND_IN);
+                r.base64_at.push(at);
+            }
+        } else if name.eq_ignore_ascii_case(b"content-type")
+            && let Some(at) = us_ascii_charset(raw, colon + 1)
+        {
+            let r = out.get_or_insert_with(|| Renamed::of(raw));
+            r.bytes[at..at + US_ASCII_STAND_IN.len()].copy_from_slice(US_ASCII_STAND_IN);
+            r.ascii_at.push(at);
+        }
+    }
+    out
+}
+
+impl Renamed {
+    fn of(raw: &[u8]) -> Renamed {
+        Renamed {
+            bytes: raw.to_vec(),
+            base64_at: Vec::new(),
+            ascii_at: Vec::new(),
+            decoded: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Whether the parse of [`Renamed::bytes`] decomposes exactly as the plain parse would (see the
+    /// module documentation).
+    pub(crate) fn usable(&self, msg: &Message<'_>) -> bool {
+        msg.parts.iter().all(|part| {
+            let nested = matches!(part.body, PartType::Message(_))
+                || part.content_type().is_some_and(|ct| {
+                    ct.ctype().eq_ignore_ascii_case("message")
+                        || (ct.ctype().eq_ignore_ascii_case("multipart")
+                            && ct.subtype().is_some_and(|s| s.starts_with("x-sl")))
+                });
+            if nested {
+                return false;
+            }
+            let b64 = self.is_base64(part);
+            if b64 {
+                match decode_base64(raw_region(msg, part)) {
+                    Some(bytes) => self.decoded.borrow_mut().push((part.offset_body, bytes)),
+                    None => return false,
+                }
+            }
+            if !b64 && self.is_us_ascii(part) {
+                // mail-parser's text is its UTF-8 reading of the bytes: ASCII exactly when they are.
+                return match &part.body {
+                    PartType::Text(t) | PartType::Html(t) => t.is_ascii(),
+                    _ => true,
+                };
+            }
+            true
+        })
+    }
+
+    /// The part's transfer encoding is a `base64` renamed here.
+    pub(crate) fn is_base64(&self, part: &MessagePart<'_>) -> bool {
+        part.content_transfer_encoding()
+            .is_some_and(|e| e.as_bytes() == BASE64_STAND_IN)
+            && self.in_header(&self.base64_at, part)
+    }
+
+    /// The decoded body of a part for which [`Renamed::is_base64`] holds (and that
+    /// [`Renamed::usable`] accepted).
+    pub(crate) fn base64_body(&self, msg: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
+        let mut decoded = self.decoded.borrow_mut();
+        match decoded.iter().position(|(at, _)| *at == part.offset_body) {
+            Some(i) => decoded.swap_remove(i).1,
+            // Asked for twice (a part both body and attachment): decoded again.
+            None => decode_base64(raw_region(msg, part)).unwrap_or_default(),
+        }
+    }
+
+    /// The part's charset is a `us-ascii` renamed here.
+    pub(crate) fn is_us_ascii(&self, part: &MessagePart<'_>) -> bool {
+        part.content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .is_some_and(|c| c.as_bytes() == US_ASCII_STAND_IN)
+            && self.in_header(&self.ascii_at, part)
+    }
+
+    fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
+        let header = part.offset_header as usize..part.raw_body_offset() as usize;
+        at.iter().any(|p| header.contains(p))
+    }
+
+    /// The part's charset as sent.
+    pub(crate) fn charset<'p>(&self, part: &'p MessagePart<'_>) -> Option<&'p str> {
+        if self.is_us_ascii(part) {
+            return Some("us-ascii");
+        }
+        part.content_type().and_then(|ct| ct.attribute("charset"))
+    }
+}
+
+/// The raw body bytes of a part in the parsed buffer.
+pub(crate) fn raw_region<'m>(msg: &'m Message<'_>, part: &MessagePart<'_>) -> &'m [u8] {
+    let start = part.raw_body_offset() as usize;
+    let end = part.raw_end_offset() as usize;
+    msg.raw_message
+        .get(start..end.max(start))
+        .unwrap_or_default()
+}
+
+/// The field name ending before the colon at `colon` (spaces between allowed), when it starts a
+/// line.
+fn field_name(raw: &[u8], colon: usize) -> Option<&[u8]> {
+    let mut end = colon;
+    while end > 0 && colon - end < MAX_SPACE && matches!(raw[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    // The longest name looked for; a longer run of name bytes cannot be one of them.
+    const LONGEST: usize = "content-transfer-encoding".len();
+    let mut start = end;
+    while start > 0 && end - start <= LONGEST && raw[start - 1] != b'\n' {
+        start -= 1;
+    }
+    (start == 0 || raw[start - 1] == b'\n').then(|| &raw[start..end])
+}
+
+/// The first offset from `at` past spaces, tabs and folding line breaks (bounded).
+fn skip_space(raw: &[u8], mut at: usize) -> usize {
+    let from = at;
+    while at < raw.len() && at - from < MAX_SPACE && matches!(raw[at], b' ' | b'\t' | b'\r' | b'\n')
+    {
+        at += 1;
+    }
+    at
+}
+
+/// `raw[at..]` starts with `word` (any case) followed by the end or a byte `ends` accepts.
+fn value_is(raw: &[u8], at: usize, word: &[u8], ends: impl Fn(u8) -> bool) -> bool {
+    raw.get(at..at + word.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        && raw.get(at + word.len()).is_none_or(|&c| ends(c))
+}
+
+/// The offset of a `us-ascii` value of the `charset` parameter in the Content-Type field whose
+/// value starts at `from`.
+fn us_ascii_charset(raw: &[u8], from: usize) -> Option<usize> {
+    // The field ends at a line break not followed by a space or tab (bounded).
+    let limit = raw.len().min(from.saturating_add(MAX_CONTENT_TYPE));
+    let mut end = from;
+    while end < limit {
+        if raw[end] == b'\n' && !matches!(raw.get(end + 1), Some(b' ' | b'\t')) {
+            break;
+        }
+        end += 1;
+    }
+    let field = &raw[from..end];
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'=', &field[i..]) {
+        let eq = i + p;
+        i = eq + 1;
+        let name_end = field[..eq].trim_ascii_end().len();
+        if name_end < 7 || !field[name_end - 7..name_end].eq_ignore_ascii_case(b"charset") {
+            continue;
+        }
+        let mut at = from + eq + 1;
+        while at < end && matches!(raw[at], b' ' | b'\t') {
+            at += 1;
+        }
+        if raw.get(at) == Some(&b'"') {
+            at += 1;
+        }
+        if at + US_ASCII_STAND_IN.len() <= end
+            && value_is(raw, at, b"us-ascii", |c| {
+                matches!(c, b'"' | b';' | b' ' | b'\t' | b'\r' | b'\n')
+            })
+        {
+            return Some(at);
+        }
+        return None;
+    }
+    None
+}
+
+/// Whether mail-parser's base64 decoder would take `body` (the raw body before a boundary) without
+/// an error: only the alphabet, `=`, spaces, tabs, line breaks and single `-`.
+fn valid_base64(body: &[u8]) -> bool {
+    let mut last = 0u8;
+    for &c in body {
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(c, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n')
+            || (c == b'-' && last != b'-');
+        if !ok {
+            return false;
+        }
+        last = c;
+    }
+    true
+}
+
+/// Decodes a base64 body exactly as mail-parser would (whitespace and single `-` skipped, `=` ends
+/// a quantum and decoding goes on after it, an unfinished last quantum is dropped), or `None` where
+/// mail-parser would report an encoding error.
+pub(crate) fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
+    if let Some(out) = decode_lines(body) {
+        return Some(out);
+    }
+    valid_base64(body).then(|| decode_base64_slow(body))
+}
+
+/// The usual shape, fast: lines of whole quanta of the alphabet, padding only on the last one.
+/// `None` for anything else (the byte-wise rules then decide).
+fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; body.len() / 4 * 3 + 3];
+    let mut len = 0;
+    let mut padded = false;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if padded || line.len() % 4 != 0 {
+            return None;
+        }
+        padded = line.ends_with(b"=");
+        len += B64.decode_slice(line, out.get_mut(len..)?).ok()?;
+    }
+    out.truncate(len);
+    Some(out)
+}
+
+/// mail-parser's base64 rules, a byte at a time.
+fn decode_base64_slow(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() / 4 * 3);
+    let (mut acc, mut n) = (0u32, 0u8);
+    for &c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                match n {
+                    // One character holds six bits; mail-parser still emits them as a byte.
+                    1 => out.push((acc << 2) as u8),
+                    2 => out.push((acc >> 4) as u8),
+                    3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+                    _ => {}
+                }
+                (acc, n) = (0, 0);
+                continue;
+            }
+            _ => continue,
+        };
+        acc = acc << 6 | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            (acc, n) = (0, 0);
+        }
+    }
+    out
+}
+
+/// Text of transfer-decoded bytes in `charset`, as mail-parser makes it (its charset tables;
+/// UTF-8, lossy, when it knows no such charset). ASCII needs no table.
+pub(crate) fn text(bytes: Vec<u8>, charset: Option<&str>) -> String {
+    let decoder =
+        charset.and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()));
+    match decoder {
+        Some(_) if ascii_compatible(charset) && bytes.is_ascii() => {
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// Charsets whose mail-parser table maps every ASCII byte to itself (and which are common).
+fn ascii_compatible(charset: Option<&str>) -> bool {
+    charset.is_some_and(|c| {
+        ["us-ascii", "ascii", "utf-8", "utf8"]
+            .iter()
+            .any(|a| c.eq_ignore_ascii_case(a))
+    })
+}
+
+/// The standard engine, for tests that build base64 bodies.
+#[cfg(test)]
+pub(crate) fn encode(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+#[cfg(test)]
+mod tests;

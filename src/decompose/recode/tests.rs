@@ -1,0 +1,216 @@
+//! `recode` against mail-parser itself: the same decomposition with and without the stand-ins.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::decompose::{Decomposed, Limits, NoBudget, NoPdf, walk::Walker};
+
+fn decompose_with(raw: &[u8], recode: bool) -> Decomposed {
+    let limits = Limits::default();
+    let mut w = Walker::new(&limits, &NoPdf, &NoBudget);
+    w.recode = recode;
+    w.message(raw, None, 0);
+    w.finish()
+}
+
+/// Decomposes `raw` both ways and asserts the results are equal; returns the recoded one.
+fn same(raw: &[u8]) -> Decomposed {
+    let fast = decompose_with(raw, true);
+    let plain = decompose_with(raw, false);
+    assert_eq!(fast.parts, plain.parts, "{}", String::from_utf8_lossy(raw));
+    assert_eq!(fast.anomalies, plain.anomalies);
+    fast
+}
+
+/// Whether the recoded parse of `raw` is the one used.
+fn recoded(raw: &[u8]) -> bool {
+    rename(raw).is_some_and(|r| {
+        mail_parser::MessageParser::default()
+            .parse(r.bytes.as_slice())
+            .is_some_and(|m| r.usable(&m))
+    })
+}
+
+fn multipart(parts: &[(&str, &str)]) -> Vec<u8> {
+    let mut m = String::from(
+        "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n",
+    );
+    for (headers, body) in parts {
+        m.push_str(&format!("--b1\r\n{headers}\r\n\r\n{body}\r\n"));
+    }
+    m.push_str("--b1--\r\n");
+    m.into_bytes()
+}
+
+fn lines76(s: &str) -> String {
+    s.as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[test]
+fn renames_only_header_values_and_records_where() {
+    let raw = b"Content-Type: text/plain; charset=\"US-ASCII\"\r\nContent-Transfer-Encoding:\r\n Base64\r\nX: base64\r\n\r\nContent-Transfer-Encoding: base64x\r\n";
+    let r = rename(raw).unwrap();
+    let text = String::from_utf8_lossy(&r.bytes);
+    assert!(text.starts_with(
+        "Content-Type: text/plain; charset=\"x-slasci\"\r\nContent-Transfer-Encoding:\r\n x-sl64\r\nX: base64"
+    ));
+    assert!(text.ends_with("base64x\r\n"), "not a whole value");
+    assert_eq!(r.bytes.len(), raw.len());
+    assert_eq!(r.base64_at.len(), 1);
+    assert_eq!(r.ascii_at.len(), 1);
+    assert!(rename(b"Subject: base64 and us-ascii\r\n\r\nhello").is_none());
+}
+
+#[test]
+fn base64_attachments_and_text_bodies_decode_as_mail_parser_does() {
+    let zip = lines76(&encode(b"PK\x03\x04 not really a zip \x00\x01\x02\xff"));
+    let utf8 = lines76(&encode(
+        "caf\u{e9} 4111 1111 1111 1111 r\u{e9}sum\u{e9}".as_bytes(),
+    ));
+    let latin1 = lines76(&encode(b"caf\xe9 na\xefve"));
+    let utf16 = encode(b"\xff\xfeh\x00i\x00");
+    let html = encode(b"<p>the <b>secret</b> plan</p>");
+    let raw = multipart(&[
+        (
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64",
+            &utf8,
+        ),
+        (
+            "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: BASE64",
+            &latin1,
+        ),
+        (
+            "Content-Type: text/plain; charset=utf-16\r\nContent-Transfer-Encoding: base64",
+            &utf16,
+        ),
+        (
+            "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64",
+            &html,
+        ),
+        (
+            "Content-Type: application/zip; name=a.zip\r\nContent-Disposition: attachment; filename=a.zip\r\nContent-Transfer-Encoding: base64",
+            &zip,
+        ),
+        (
+            "Content-Type: text/plain; charset=utf-8; name=t.txt\r\nContent-Disposition: attachment; filename=t.txt\r\nContent-Transfer-Encoding: base64",
+            &utf8,
+        ),
+        (
+            "Content-Type: text/plain; charset=us-ascii",
+            "plain ascii body",
+        ),
+    ]);
+    assert!(recoded(&raw));
+    let d = same(&raw);
+    assert!(
+        d.parts
+            .iter()
+            .any(|p| p.text.contains("4111 1111 1111 1111"))
+    );
+}
+
+#[test]
+fn eight_bit_text_labelled_us_ascii_is_parsed_as_it_came() {
+    let raw = multipart(&[
+        (
+            "Content-Type: text/plain; charset=US-ASCII",
+            "8-bit: caf\u{e9}",
+        ),
+        (
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64",
+            "aGk=",
+        ),
+    ]);
+    assert!(!recoded(&raw));
+    same(&raw);
+}
+
+#[test]
+fn odd_base64_falls_back_or_decodes_the_same() {
+    for body in [
+        "aGk=aGk=",             // padding in the middle: decoding goes on
+        "aGVsbG8gd29ybGQ",      // an unfinished last quantum is dropped
+        "aGVs bG8g\td29y-bGQh", // spaces, tabs and a single '-'
+        "aGVsbG8--gd29ybGQh",   // "--" that is not the boundary: an encoding error
+        "aGVsbG8!d29ybGQh",     // a byte outside the alphabet: an encoding error
+        "a===",
+        "",
+    ] {
+        same(&multipart(&[
+            (
+                "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64",
+                body,
+            ),
+            (
+                "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64",
+                body,
+            ),
+        ]));
+    }
+}
+
+#[test]
+fn nested_messages_and_single_part_messages() {
+    let inner = "From: x@example.com\r\nSubject: inner\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64\r\n\r\nc2VjcmV0IHBsYW5z\r\n";
+    let outer = multipart(&[
+        ("Content-Type: text/plain; charset=us-ascii", "outer"),
+        ("Content-Type: message/rfc822", inner),
+    ]);
+    assert!(!recoded(&outer), "nested: parsed as it came");
+    same(&outer);
+    same(inner.as_bytes());
+    same(b"Subject: x\r\nContent-Transfer-Encoding: base64\r\n\r\nc2Vj--cmV0\r\n");
+}
+
+#[test]
+fn a_stand_in_in_the_input_is_not_trusted() {
+    // To mail-parser (and a mail reader) this is an unknown encoding: the text is what it says.
+    let raw = multipart(&[
+        (
+            "Content-Type: text/plain; charset=x-slasci\r\nContent-Transfer-Encoding: x-sl64",
+            "card 4111 1111 1111 1111",
+        ),
+        (
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64",
+            "aGk=",
+        ),
+    ]);
+    assert!(recoded(&raw));
+    let d = same(&raw);
+    assert!(
+        d.parts
+            .iter()
+            .any(|p| p.text.contains("4111 1111 1111 1111"))
+    );
+    assert!(d.parts.iter().any(|p| p.text == "hi"));
+}
+
+proptest! {
+    #[test]
+    fn any_base64ish_body_decomposes_as_without_recode(
+        body in prop::collection::vec(prop::sample::select(
+            b"AQZaqz09+/==  \t\r\n\r\n-!\xc3\xa9".to_vec()), 0..200),
+        text in any::<bool>(),
+    ) {
+        let body = String::from_utf8_lossy(&body);
+        let ctype = if text { "text/plain; charset=us-ascii" } else { "application/octet-stream" };
+        let raw = multipart(&[(
+            &format!("Content-Type: {ctype}\r\nContent-Transfer-Encoding: base64"),
+            &body,
+        )]);
+        let fast = decompose_with(&raw, true);
+        let plain = decompose_with(&raw, false);
+        prop_assert_eq!(fast.parts, plain.parts);
+        prop_assert_eq!(fast.anomalies, plain.anomalies);
+    }
+
+    #[test]
+    fn decode_matches_the_slow_rules(body in prop::collection::vec(prop::sample::select(
+            b"AQZaqz09+/=\r\n".to_vec()), 0..200)) {
+        prop_assert_eq!(decode_base64(&body), Some(decode_base64_slow(&body)));
+    }
+}

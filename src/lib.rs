@@ -16,6 +16,7 @@ pub mod message;
 pub mod pipeline;
 pub mod policy;
 pub mod relay;
+pub mod remediate;
 pub mod scan;
 pub mod session;
 pub mod shutdown;

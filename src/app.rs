@@ -91,6 +91,10 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Edm(e) => match e.command {
             crate::cli::EdmCommand::Import(args) => edm_import(args),
         },
+        Command::Quarantine(q) => Ok(crate::console::quarantine(q)),
+        Command::Incident(i) => Ok(crate::console::incident(i)),
+        Command::Backup(b) => Ok(crate::console::backup(b)),
+        Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::Serve(s) => {
             let mut config = match &s.config {
                 Some(path) => match Config::load(path) {
@@ -335,7 +339,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
 /// The detector definitions (embedded) and the EDM indexes the policies name, read from
 /// `<data_dir>/edm/`. A missing or corrupt index is an error naming it: a policy is never
 /// half-applied.
-fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
+pub(crate) fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
     let mut library = crate::detect::Library::embedded().map_err(|e| anyhow::anyhow!(e))?;
     for (_, d) in config.policies.registry().iter() {
         if let Detector::Edm { index, .. } = d

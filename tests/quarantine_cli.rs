@@ -490,3 +490,61 @@ fn a_missing_store_is_an_error() {
     assert!(text(&o).1.contains("no store at"), "{:?}", text(&o));
     assert!(!tmp.path().join("store").exists(), "nothing was created");
 }
+
+#[test]
+fn rescan_records_the_verdict_and_forward_queues_a_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let ids = three(data);
+    let config = tmp.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "[[policy]]\nid = 100\nname = \"PCI\"\naction = \"log\"\n[[policy.rule]]\nconditions = [{ keywords = [\"card\"] }]\n",
+    )
+    .unwrap();
+    let (id, inc) = (ids[0].0.to_string(), ids[0].1.to_string());
+    let o = sluice(
+        data,
+        &[
+            "quarantine",
+            "rescan",
+            &id,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("rescanned: still violates 100 (PCI)"), "{out}");
+
+    let o = sluice(
+        data,
+        &["quarantine", "forward", &id, "--to", "review@corp.example"],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("forwarded 1, refused 0"), "{out}");
+    let o = sluice(
+        data,
+        &["quarantine", "forward", &id, "--to", "not an address"],
+    );
+    assert_eq!(code(&o), 2);
+
+    let o = sluice(data, &["incident", "show", &inc]);
+    let (out, _) = text(&o);
+    assert!(out.contains("still violates 100 (PCI)"), "{out}");
+    assert!(
+        out.contains("forwarded by tester to review@corp.example"),
+        "{out}"
+    );
+    assert!(
+        out.contains("held        ") && out.contains("(held)"),
+        "still held: {out}"
+    );
+    let store = open(data);
+    let entries = store.read(|dbs, txn| queue::list(dbs, txn, 10)).unwrap();
+    store.close();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].sender, "");
+    assert_eq!(entries[0].recipients[0].address, "review@corp.example");
+}

@@ -48,6 +48,14 @@ pub const MAX_TAG: usize = 900;
 /// The store secret that keys release marks ([`mark`]).
 pub const MARK_SECRET: &str = "release";
 
+/// The release-mark key of this store (generated on first use), for the pipeline to
+/// [`mark::verify`] a released message coming back. Read it once at start-up: it never changes.
+pub async fn mark_key(store: &Store) -> Result<[u8; 32]> {
+    store
+        .write(|dbs, txn| schema::secret(dbs, txn, MARK_SECRET))
+        .await
+}
+
 /// Options of a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {

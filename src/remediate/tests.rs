@@ -181,6 +181,7 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
     let value = crate::message::header::first(&content, mark::HEADER).unwrap();
     let guid = get_held(&store, id).guid;
     assert_eq!(mark::verify(&key, &value, |_| Some(guid.clone())), Some(id));
+    assert_eq!(block(mark_key(&store)).unwrap(), key, "the key is kept");
 
     let h = get_held(&store, id);
     assert_eq!(h.status, HeldStatus::Released);

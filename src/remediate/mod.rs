@@ -571,10 +571,11 @@ async fn failed<T>(
     now: u64,
 ) -> Result<T> {
     let err = match out {
-        Err(e) if !matches!(e, StoreError::Refused(_) | StoreError::NotFound(_)) => e,
+        // Refusals and missing records are recorded by the write itself, and so is content found
+        // missing (`open_held`); a record that does not decode would not decode here either.
+        Err(e) if e.is_temporary() && !matches!(e, StoreError::Corrupt { .. }) => e,
         other => return other,
     };
-    // A `Corrupt` stop from `open_held` already wrote its history; writing again does no harm.
     let why = err.to_string();
     let _ = store
         .write(move |dbs, txn| {

@@ -570,3 +570,50 @@ fn incident_bulk_acts_once_per_message() {
         assert_eq!(released, 1);
     }
 }
+
+#[test]
+fn missing_content_is_recorded_as_could_not_be_remediated() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (id, incs) = one(&store, "bob@partner.example");
+    // The content gone while the record still says held (a damaged store).
+    store
+        .write_blocking(move |d, t| {
+            let h = held::must_get(d, t, id)?;
+            held::drop_content(d, t, &h)
+        })
+        .unwrap();
+    let err = block(release(&store, id, "admin1", NOW, Release::default())).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    let results: Vec<String> = history(&store, incs[0])
+        .into_iter()
+        .map(|e| e.result)
+        .collect();
+    assert_eq!(
+        results.last().map(String::as_str),
+        Some("could not be remediated: the stored content is missing")
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r.starts_with("could not"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        status(&store, incs[0]),
+        IncidentStatus::RemediationAttempted
+    );
+    assert_eq!(get_held(&store, id).status, HeldStatus::Held);
+    assert_eq!(store.read(queue::len).unwrap(), 0);
+    let out = block(apply(
+        &store,
+        Target::Held,
+        &[id],
+        &Action::Delete,
+        "a",
+        NOW,
+        |_| {},
+    ));
+    assert_eq!(out.totals.failed, 1);
+}

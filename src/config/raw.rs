@@ -18,7 +18,13 @@ pub(crate) struct Raw {
     pub relay: Option<Relay>,
     pub dns: Option<Dns>,
     pub inspection: Option<Inspection>,
+    pub store: Option<Store>,
+    pub quarantine: Option<Quarantine>,
+    pub incidents: Option<Incidents>,
+    pub approval: Option<Approval>,
     pub policy: Option<Vec<Spanned<Policy>>>,
+    pub notifications: Option<Notifications>,
+    pub admin: Option<Admin>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -106,6 +112,35 @@ pub(crate) struct Inspection {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct Store {
+    pub max_size: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Quarantine {
+    pub retention: V<String>,
+    pub max_bytes: V<u64>,
+    pub max_messages: V<u64>,
+    pub purge_interval: V<String>,
+    pub purge_batch: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Incidents {
+    pub reconcile_window: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Approval {
+    pub expiry: V<String>,
+    pub managers_file: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Policy {
     pub id: V<u64>,
     pub name: V<String>,
@@ -125,6 +160,8 @@ pub(crate) struct Policy {
     pub action: V<String>,
     pub reply: V<String>,
     pub redirect_to: V<String>,
+    pub approvers: V<Vec<Spanned<String>>>,
+    pub notify: V<Vec<Spanned<String>>>,
     pub subject: Option<Spanned<Subject>>,
     pub headers: V<Vec<Spanned<String>>>,
 }
@@ -189,4 +226,47 @@ pub(crate) struct Condition {
 pub(crate) struct Subject {
     pub mode: V<String>,
     pub text: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Notifications {
+    pub from: V<String>,
+    pub admin: V<Vec<Spanned<String>>>,
+    pub sender_notices: V<bool>,
+    pub attach_original: V<String>,
+    pub templates: Option<NoticeTemplates>,
+}
+
+/// `[notifications.templates.<kind>]`: one optional table per notice kind.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoticeTemplates {
+    pub sender_violation: Option<NoticeTemplate>,
+    pub admin_violation: Option<NoticeTemplate>,
+    pub recipient_violation: Option<NoticeTemplate>,
+    pub approval_request: Option<NoticeTemplate>,
+    pub approved: Option<NoticeTemplate>,
+    pub rejected: Option<NoticeTemplate>,
+    pub expired: Option<NoticeTemplate>,
+    pub released: Option<NoticeTemplate>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoticeTemplate {
+    pub subject: V<String>,
+    pub text: V<String>,
+    pub html: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Admin {
+    pub enabled: V<bool>,
+    pub address: V<String>,
+    pub public_url: V<String>,
+    pub max_connections: V<u64>,
+    pub request_timeout: V<String>,
+    pub max_body: V<u64>,
 }

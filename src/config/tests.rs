@@ -44,6 +44,8 @@ fn every_default_key_is_present_in_the_embedded_file() {
     let example: String = DEFAULT_TOML
         .lines()
         .skip_while(|l| !l.starts_with("# [[policy]]"))
+        // The commented example ends where the next real table (e.g. `[admin]`) begins.
+        .take_while(|l| !l.starts_with('['))
         .map(|l| l.strip_prefix("# ").unwrap_or(l))
         .filter(|l| !l.starts_with('#'))
         .collect::<Vec<_>>()
@@ -301,4 +303,217 @@ fn the_shipped_default_policy_set_loads() {
     let c = Config::parse(text, "assets/policies/default.toml").unwrap();
     assert_eq!(c.policies.len(), 8);
     assert!(c.policies.iter().all(|p| p.enabled && !p.rules.is_empty()));
+}
+
+#[test]
+fn hold_actions_notify_and_keep_settings_load() {
+    let c = Config::parse(
+        r#"
+[quarantine]
+retention = "3d"
+
+[approval]
+expiry = "36h"
+
+[[policy]]
+id = 1
+action = "approval"
+approvers = ["manager", "boss@corp.example"]
+notify = ["sender", "admin"]
+keywords = ["x"]
+
+[[policy]]
+id = 2
+action = "quarantine"
+keywords = ["y"]
+"#,
+        "t.toml",
+    )
+    .unwrap();
+    let list: Vec<&crate::policy::Policy> = c.policies.iter().collect();
+    assert_eq!(
+        list[0].action,
+        crate::policy::Action::Approval {
+            approvers: vec!["manager".into(), "boss@corp.example".into()]
+        }
+    );
+    assert_eq!(
+        list[0].notify,
+        vec![
+            crate::policy::Audience::Sender,
+            crate::policy::Audience::Admin
+        ]
+    );
+    assert_eq!(list[1].action, crate::policy::Action::Quarantine);
+    assert_eq!(c.store.retention, Duration::from_secs(3 * 86_400));
+    assert_eq!(c.store.approval_expiry, Duration::from_secs(36 * 3600));
+    let d = Config::embedded().unwrap();
+    assert_eq!(d.store.retention, Duration::from_secs(7 * 86_400));
+    assert_eq!(d.store.approval_expiry, Duration::from_secs(2 * 86_400));
+    assert_eq!(d.store.reconcile_window, Duration::from_secs(86_400));
+    assert_eq!(d.store.max_size, 8 << 30);
+}
+
+#[test]
+fn hold_action_errors_point_at_the_value() {
+    let e = err("[[policy]]\nid = 1\naction = \"approval\"\nkeywords = [\"x\"]\n");
+    assert!(
+        e.contains("test.toml:3:10") && e.contains("needs `approvers`"),
+        "{e}"
+    );
+    let e = err(
+        "[[policy]]\nid = 1\naction = \"approval\"\napprovers = [\"not an address\"]\nkeywords = [\"x\"]\n",
+    );
+    assert!(e.contains("test.toml:4:"), "{e}");
+    let e =
+        err("[[policy]]\nid = 1\naction = \"log\"\nnotify = [\"everyone\"]\nkeywords = [\"x\"]\n");
+    assert!(
+        e.contains("test.toml:4:") && e.contains("unknown notify audience"),
+        "{e}"
+    );
+    let e = err("[quarantine]\nretention = \"7w\"\n");
+    assert!(
+        e.contains("test.toml:2:") && e.contains("use ms, s, m, h or d"),
+        "{e}"
+    );
+}
+
+#[test]
+fn notification_defaults_are_quiet_and_headers_only() {
+    let c = Config::parse("[server]\nhostname = \"gw.example.com\"\n", "t.toml").unwrap();
+    let n = &c.notifications;
+    assert_eq!(n.from, "postmaster@gw.example.com");
+    assert!(n.admin.is_empty());
+    assert!(
+        !n.sender_notices,
+        "sender notices are backscatter: off by default"
+    );
+    assert_eq!(n.attach_original, crate::notify::Attach::Headers);
+    assert_eq!(n.templates, crate::notify::Templates::defaults());
+    assert_eq!(n.hostname, "gw.example.com");
+}
+
+#[test]
+fn notification_settings_and_template_overrides_load() {
+    let c = Config::parse(
+        "[notifications]\nfrom = \"dlp@corp.example\"\nadmin = [\"secops@corp.example\"]\n\
+         sender_notices = true\nattach_original = \"full\"\n\
+         [notifications.templates.rejected]\nsubject = \"Not delivered: ${SUBJECT}\"\n\
+         html = \"<p>{$RECIPIENTS}</p>\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let n = &c.notifications;
+    assert_eq!(n.from, "dlp@corp.example");
+    assert_eq!(n.admin, vec!["secops@corp.example".to_string()]);
+    assert!(n.sender_notices);
+    assert_eq!(n.attach_original, crate::notify::Attach::Full);
+    let facts = crate::notify::Facts {
+        subject: "Q3".into(),
+        recipients: vec!["<b>@x.example".into()],
+        ..Default::default()
+    };
+    let r = n
+        .templates
+        .render(crate::notify::Kind::Rejected, &facts, "gw");
+    assert_eq!(r.subject, "Not delivered: Q3");
+    assert_eq!(r.html.as_deref(), Some("<p>&lt;b&gt;@x.example</p>"));
+    // The text was not overridden: the default stays.
+    assert!(
+        r.text
+            .starts_with("Your message was rejected by a moderator")
+    );
+}
+
+#[test]
+fn template_errors_point_at_the_tag() {
+    let e = err(
+        "[notifications.templates.approved]\ntext = \"\"\"\nHello\nSee ${APPROVE_URL} now\n\"\"\"\n",
+    );
+    assert!(
+        e.starts_with("test.toml:4:5: notifications.templates.approved.text: ${APPROVE_URL} is not allowed in approved notices"),
+        "{e}"
+    );
+    let e = err("[notifications.templates.released]\nsubject = \"x ${SUBJCT}\"\n");
+    assert!(
+        e.starts_with("test.toml:2:14: notifications.templates.released.subject: unknown tag ${SUBJCT} (known: MSGINFO"),
+        "{e}"
+    );
+    let e = err("[notifications.templates.released]\nsubject = \"x ${SUBJECT\"\n");
+    assert!(e.contains("unclosed tag"), "{e}");
+    let e = err("[notifications.templates.sender_violation]\ntext = \"${DISPOSITION}\"\n");
+    assert!(e.contains("administrators only"), "{e}");
+    assert!(err("[notifications.templates.bounce]\ntext = \"x\"\n").starts_with("test.toml:1:"));
+    assert!(err("[notifications.templates.approved]\nbody = \"x\"\n").starts_with("test.toml:2:1"));
+}
+
+#[test]
+fn notification_addresses_and_choices_are_checked() {
+    let e = err("[notifications]\nadmin = [\"ops@corp.example\", \"not an address\"]\n");
+    assert!(e.starts_with("test.toml:2:30:"), "{e}");
+    assert!(e.contains("is not a mail address"), "{e}");
+    assert!(err("[notifications]\nfrom = \"a@b@c\"\n").contains("is not a mail address"));
+    assert!(
+        err("[notifications]\nattach_original = \"body\"\n")
+            .contains("expected one of \"headers\", \"full\", \"none\"")
+    );
+}
+
+#[test]
+fn the_documented_notification_template_example_loads() {
+    let example: String = DEFAULT_TOML
+        .lines()
+        .skip_while(|l| !l.starts_with("# [notifications.templates.rejected]"))
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(example.contains("${RECIPIENTS}"), "{example}");
+    let c = Config::parse(&example, "example.toml").unwrap();
+    let r = c.notifications.templates.render(
+        crate::notify::Kind::Rejected,
+        &crate::notify::Facts {
+            subject: "Q3".into(),
+            ..Default::default()
+        },
+        "gw",
+    );
+    assert_eq!(r.subject, "Not delivered: Q3");
+}
+
+#[test]
+fn admin_defaults_and_public_url() {
+    let c = Config::parse("[server]\nhostname = \"dlp.example\"\n", "t.toml").unwrap();
+    assert!(c.admin.enabled);
+    assert_eq!(c.admin.address, "0.0.0.0:8443".parse().unwrap());
+    assert_eq!(c.admin.public_url, "https://dlp.example:8443");
+    assert_eq!(c.admin.max_connections, 64);
+    assert_eq!(c.admin.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.admin.max_body, 16 * 1024);
+    let c = Config::parse(
+        "[admin]\npublic_url = \"https://approve.example.com/\"\nenabled = false\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.admin.public_url, "https://approve.example.com");
+    assert!(!c.admin.enabled);
+}
+
+#[test]
+fn admin_errors_point_at_the_value() {
+    for (text, needle) in [
+        ("[admin]\npublic_url = \"http://x.example\"\n", "https://"),
+        (
+            "[admin]\npublic_url = \"https://x.example/?a=b\"\n",
+            "base URL",
+        ),
+        ("[admin]\naddress = \"localhost\"\n", "0.0.0.0:8443"),
+        ("[admin]\nmax_connections = 0\n", "out of range"),
+        ("[admin]\nmax_body = 10\n", "out of range"),
+        ("[admin]\nrequest_timeout = \"0s\"\n", "greater than zero"),
+    ] {
+        let e = err(text);
+        assert!(e.starts_with("test.toml:2:"), "{e}");
+        assert!(e.contains(needle), "{e}");
+    }
 }

@@ -128,6 +128,22 @@ impl<'a, T> Loc<'a, T> {
         self.cx.error(&self.span, self.user, message)
     }
 
+    /// An error at the first place `needle` is written inside this value (for example one tag
+    /// of a multi-line template), or at the value itself when it is not found verbatim.
+    pub(crate) fn error_at(&self, needle: &str, message: &str) -> Error {
+        let text = if self.user {
+            self.cx.user
+        } else {
+            self.cx.defaults
+        };
+        let start = text
+            .get(self.span.clone())
+            .filter(|_| !needle.is_empty())
+            .and_then(|src| src.find(needle))
+            .map_or(self.span.start, |at| self.span.start + at);
+        self.cx.error(&(start..start), self.user, message)
+    }
+
     pub(crate) fn parse_with<U>(self, f: impl FnOnce(&T) -> Result<U, String>) -> Result<U, Error> {
         f(&self.value).map_err(|m| self.error(&m))
     }
@@ -189,17 +205,18 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like \"30s\", \"5m\" or \"250ms\""))?;
+    let n: u64 = num.parse().map_err(|_| {
+        format!("{s:?} is not a duration like \"30s\", \"5m\", \"2d\" or \"250ms\"")
+    })?;
     let d = match unit.trim() {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
+        "d" => Duration::from_secs(n.saturating_mul(86_400)),
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} in {s:?}: use ms, s, m or h"
+                "unknown duration unit {other:?} in {s:?}: use ms, s, m, h or d"
             ));
         }
     };

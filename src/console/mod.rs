@@ -96,7 +96,10 @@ fn with_store(
             ),
         );
     }
-    let store = match Store::open(&dir, &Options::default()) {
+    let options = Options {
+        max_size: config.store.max_size,
+    };
+    let store = match Store::open(&dir, &options) {
         Ok(s) => s,
         Err(e) => return fail(cmd, format!("{}: {e}", dir.display())),
     };

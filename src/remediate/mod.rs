@@ -56,6 +56,27 @@ pub async fn mark_key(store: &Store) -> Result<[u8; 32]> {
         .await
 }
 
+/// For `pipeline::Inspector::set_released`: true when a message carries a release mark that is
+/// valid for this store (any `X-Sluice-Release` field; a forged or foreign one is ignored). Reads the
+/// held record the mark names; a store error counts as "not released" (the message is inspected).
+pub fn recogniser(store: Store, key: [u8; 32]) -> impl Fn(&[u8]) -> bool + Send + Sync + 'static {
+    move |message: &[u8]| {
+        crate::message::header::fields(message)
+            .filter(|(name, _)| name.eq_ignore_ascii_case(mark::HEADER.as_bytes()))
+            .any(|(_, value)| {
+                let value = crate::message::header::unfold(value);
+                mark::verify(&key, &value, |id| {
+                    store
+                        .read(|dbs, txn| held::get(dbs, txn, id))
+                        .ok()
+                        .flatten()
+                        .map(|h| h.guid)
+                })
+                .is_some()
+            })
+    }
+}
+
 /// Options of a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {

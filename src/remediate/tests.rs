@@ -617,3 +617,30 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
     ));
     assert_eq!(out.totals.failed, 1);
 }
+
+#[test]
+fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (id, _) = one(&store, "bob@partner.example");
+    let r = block(release(&store, id, "a", NOW, Release::default())).unwrap();
+    let released = store
+        .read(|d, t| queue::content(d, t, r.queue))
+        .unwrap()
+        .unwrap();
+    let key = block(mark_key(&store)).unwrap();
+    let recognise = recogniser(store.clone(), key);
+    assert!(recognise(&released));
+    assert!(!recognise(MESSAGE));
+    let forged = [
+        b"X-Sluice-Release: 1; ".as_slice(),
+        &[b'0'; 64],
+        b"\r\n",
+        MESSAGE,
+    ]
+    .concat();
+    assert!(!recognise(&forged));
+    // A valid mark under another store's key is foreign.
+    let other = recogniser(store.clone(), [9; 32]);
+    assert!(!other(&released));
+}

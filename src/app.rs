@@ -91,6 +91,10 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Edm(e) => match e.command {
             crate::cli::EdmCommand::Import(args) => edm_import(args),
         },
+        Command::Quarantine(q) => Ok(crate::console::quarantine(q)),
+        Command::Incident(i) => Ok(crate::console::incident(i)),
+        Command::Backup(b) => Ok(crate::console::backup(b)),
+        Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::Serve(s) => {
             let mut config = match &s.config {
                 Some(path) => match Config::load(path) {
@@ -249,9 +253,39 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let server_tls_for_admin = server_tls.clone();
     let shutdown = Arc::new(Shutdown::new());
     let clock = Arc::new(crate::clock::Clock::system());
+    let approval_key = approval_key(&data_dir)?;
     let keeper = Arc::new(
-        crate::hold::Keeper::open(&config, clock.clone()).map_err(|e| anyhow::anyhow!(e))?,
+        crate::hold::Keeper::open(&config, clock.clone())
+            .map_err(|e| anyhow::anyhow!(e))?
+            .with_links(crate::hold::Links {
+                key: approval_key.clone(),
+                public_url: config.admin.public_url.clone(),
+            }),
     );
+    let mut inspector = Inspector::new(
+        &config,
+        Arc::new(
+            crate::decompose::pdf_child::ChildPdf::current_exe()
+                .context("finding the sluice executable for PDF text extraction")?,
+        ),
+        &library(&config)?,
+    )
+    .map_err(|e| anyhow::anyhow!("policies: {e}"))?;
+    // A message released from the quarantine that comes back (reflecting mode) is not held again.
+    if let Ok(store) = keeper.store() {
+        match smol::block_on(crate::remediate::mark_key(store)) {
+            Ok(key) => {
+                inspector.set_released(Arc::new(crate::remediate::recogniser(store.clone(), key)))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "release marks cannot be checked; released messages may be held again")
+            }
+        }
+    }
+    let desk = Arc::new(crate::approval::desk::StoreDesk::new(
+        keeper.clone(),
+        crate::remediate::DEFAULT_GIVE_UP,
+    ));
     let shared = Arc::new(Shared {
         settings: Settings {
             hostname: config.server.hostname.clone(),
@@ -263,15 +297,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         command_timeout: config.listener.command_timeout,
         data_timeout: config.listener.data_timeout,
         tls: Some(server_tls.clone()),
-        inspector: Inspector::new(
-            &config,
-            Arc::new(
-                crate::decompose::pdf_child::ChildPdf::current_exe()
-                    .context("finding the sluice executable for PDF text extraction")?,
-            ),
-            &library(&config)?,
-        )
-        .map_err(|e| anyhow::anyhow!("policies: {e}"))?,
+        inspector,
         keeper: keeper.clone(),
         internal_domains: config.inspection.internal_domains.clone(),
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
@@ -293,9 +319,9 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         let server = crate::admin::Server::bind(
             &config.admin,
             &server_tls_for_admin,
-            Arc::new(NoStore),
-            approval_key(&data_dir)?,
-            Arc::new(crate::clock::Clock::system()),
+            desk.clone(),
+            approval_key,
+            clock.clone(),
         )
         .with_context(|| format!("binding admin.address {}", config.admin.address))?;
         let admin_bound = server.local_addr().context("admin address")?;
@@ -331,6 +357,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
         let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
         ex.spawn(keeper.clone().purge_forever()).detach();
+        ex.spawn(desk.clone().sweep_forever()).detach();
         let admin_accept = admin.map(|a| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
         let sig = signals.next().await;
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
@@ -406,36 +433,10 @@ pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approva
     }
 }
 
-/// The approval desk until the store is wired: every approval is "store unavailable" (503).
-struct NoStore;
-
-impl crate::approval::ApprovalDesk for NoStore {
-    fn summary(
-        &self,
-        _approval: u64,
-    ) -> Result<crate::approval::ApprovalSummary, crate::approval::DeskError> {
-        Err(crate::approval::DeskError::Unavailable(
-            "store not configured".into(),
-        ))
-    }
-
-    fn decide(
-        &self,
-        _approval: u64,
-        _approver: u32,
-        _decision: crate::approval::Decision,
-        _now: u64,
-    ) -> Result<crate::approval::Decided, crate::approval::DeskError> {
-        Err(crate::approval::DeskError::Unavailable(
-            "store not configured".into(),
-        ))
-    }
-}
-
 /// The detector definitions (embedded) and the EDM indexes the policies name, read from
 /// `<data_dir>/edm/`. A missing or corrupt index is an error naming it: a policy is never
 /// half-applied.
-fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
+pub(crate) fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
     let mut library = crate::detect::Library::embedded().map_err(|e| anyhow::anyhow!(e))?;
     for (_, d) in config.policies.registry().iter() {
         if let Detector::Edm { index, .. } = d

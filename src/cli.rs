@@ -1,5 +1,6 @@
-//! Command-line interface (argh): `serve`, `check-config`, `scan`, `edm import`, `version`, `help`,
-//! and the internal `pdf-text` the server runs as its sandboxed PDF text extractor.
+//! Command-line interface (argh): `serve`, `check-config`, `scan`, `edm import`, `quarantine`,
+//! `incident`, `backup`, `restore`, `version`, `help`, and the internal `pdf-text` the server runs as
+//! its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
 
@@ -19,6 +20,10 @@ pub enum Command {
     CheckConfig(CheckConfig),
     Scan(Scan),
     Edm(Edm),
+    Quarantine(Quarantine),
+    Incident(Incident),
+    Backup(Backup),
+    Restore(Restore),
     Version(Version),
     PdfText(PdfText),
 }
@@ -104,3 +109,319 @@ pub struct EdmImport {
     #[argh(positional)]
     pub file: PathBuf,
 }
+
+/// The search filter flags every listing and bulk command shares (see `console::filter`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterArgs {
+    pub status: Option<String>,
+    pub sender: Option<String>,
+    pub recipient: Option<String>,
+    pub policy: Option<u64>,
+    pub severity: Option<String>,
+    pub direction: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub subject: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Where the store is: every store command takes these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreArgs {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Declares a store command with `--config` and `--data-dir` (and, with `filters`, the filter
+/// flags): argh has no flattening, so the shared flags are written once here.
+macro_rules! store_command {
+    (@store $(#[$m:meta])* pub struct $name:ident { $($body:tt)* } { $($extra:tt)* }) => {
+        #[derive(FromArgs, Debug)]
+        $(#[$m])*
+        pub struct $name {
+            $($body)*
+            /// configuration file (embedded defaults when absent)
+            #[argh(option)]
+            pub config: Option<PathBuf>,
+            /// data directory (overrides server.data_dir); the store is <data_dir>/store
+            #[argh(option)]
+            pub data_dir: Option<PathBuf>,
+            $($extra)*
+        }
+
+        impl $name {
+            /// Where the store is.
+            pub fn store_args(&self) -> StoreArgs {
+                StoreArgs {
+                    config: self.config.clone(),
+                    data_dir: self.data_dir.clone(),
+                }
+            }
+        }
+    };
+    ($(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        store_command!(@store $(#[$m])* pub struct $name { $($body)* } {});
+    };
+    (filters $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        store_command!(@store $(#[$m])* pub struct $name { $($body)* } {
+            /// status (messages: held, awaiting_approval, released, deleted, expired, rejected;
+            /// incidents: new, remediation_attempted, released, deleted, expired, rejected, resolved)
+            #[argh(option)]
+            pub status: Option<String>,
+            /// envelope sender: an address, or @domain
+            #[argh(option)]
+            pub sender: Option<String>,
+            /// a recipient: an address, or @domain
+            #[argh(option)]
+            pub recipient: Option<String>,
+            /// policy id
+            #[argh(option)]
+            pub policy: Option<u64>,
+            /// severity: info, low, medium, high, critical
+            #[argh(option)]
+            pub severity: Option<String>,
+            /// direction: inbound, outbound, internal
+            #[argh(option)]
+            pub direction: Option<String>,
+            /// from this time on: RFC 3339 (2024-05-01T08:00:00Z), a date (2024-05-01, UTC), or
+            /// relative to now (30m, 12h, 2d, 1w)
+            #[argh(option)]
+            pub since: Option<String>,
+            /// up to this time (same forms as --since)
+            #[argh(option)]
+            pub until: Option<String>,
+            /// subject contains this text (case-insensitive)
+            #[argh(option)]
+            pub subject: Option<String>,
+            /// at most this many items (listing default: 50)
+            #[argh(option)]
+            pub limit: Option<usize>,
+        });
+
+        impl $name {
+            /// The filter flags as given.
+            pub fn filter_args(&self) -> FilterArgs {
+                FilterArgs {
+                    status: self.status.clone(),
+                    sender: self.sender.clone(),
+                    recipient: self.recipient.clone(),
+                    policy: self.policy,
+                    severity: self.severity.clone(),
+                    direction: self.direction.clone(),
+                    since: self.since.clone(),
+                    until: self.until.clone(),
+                    subject: self.subject.clone(),
+                    limit: self.limit,
+                }
+            }
+        }
+    };
+}
+
+/// Quarantined (held) messages: list, show, release, delete, forward, rescan. Works while `sluice
+/// serve` runs; the server's queue delivers what a release enqueues.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "quarantine")]
+pub struct Quarantine {
+    #[argh(subcommand)]
+    pub command: QuarantineCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum QuarantineCommand {
+    List(QuarantineList),
+    Show(QuarantineShow),
+    Release(QuarantineRelease),
+    Delete(QuarantineDelete),
+    Forward(QuarantineForward),
+    Rescan(QuarantineRescan),
+}
+
+store_command!(filters
+    /// List held messages, newest first, as an aligned table or JSON lines.
+    #[argh(subcommand, name = "list")]
+    pub struct QuarantineList {
+        /// one JSON object per line
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(
+    /// Show one held message: metadata, findings (redacted), recipients, incident history. Exit 1 when
+    /// it does not exist.
+    #[argh(subcommand, name = "show")]
+    pub struct QuarantineShow {
+        /// held message id
+        #[argh(positional)]
+        pub id: u64,
+        /// write the stored message (.eml) to stdout instead
+        #[argh(switch)]
+        pub content: bool,
+        /// one JSON object
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(filters
+    /// Release held messages to their recipients (ids, or --all-matching with filters; --status
+    /// defaults to held then). Exit 0: all released; 1: some refused or not found; 2: an error.
+    #[argh(subcommand, name = "release")]
+    pub struct QuarantineRelease {
+        /// held message ids
+        #[argh(positional)]
+        pub ids: Vec<u64>,
+        /// act on every message the filter flags match
+        #[argh(switch)]
+        pub all_matching: bool,
+        /// header to add, e.g. "X-CFilter: Encrypt" (encrypt-and-deliver at the next hop)
+        #[argh(option)]
+        pub tag: Option<String>,
+        /// name recorded in the history (default: $USER)
+        #[argh(option)]
+        pub actor: Option<String>,
+    }
+);
+
+store_command!(filters
+    /// Delete held messages (the record stays for the audit trail). Exit codes as for release.
+    #[argh(subcommand, name = "delete")]
+    pub struct QuarantineDelete {
+        /// held message ids
+        #[argh(positional)]
+        pub ids: Vec<u64>,
+        /// act on every message the filter flags match
+        #[argh(switch)]
+        pub all_matching: bool,
+        /// name recorded in the history (default: $USER)
+        #[argh(option)]
+        pub actor: Option<String>,
+    }
+);
+
+store_command!(filters
+    /// Send a copy of held messages to other addresses; they stay held. Exit codes as for release.
+    #[argh(subcommand, name = "forward")]
+    pub struct QuarantineForward {
+        /// held message ids
+        #[argh(positional)]
+        pub ids: Vec<u64>,
+        /// address to send the copy to (repeatable)
+        #[argh(option)]
+        pub to: Vec<String>,
+        /// act on every message the filter flags match
+        #[argh(switch)]
+        pub all_matching: bool,
+        /// name recorded in the history (default: $USER)
+        #[argh(option)]
+        pub actor: Option<String>,
+    }
+);
+
+store_command!(filters
+    /// Inspect held messages again with the current policies; the outcome goes to their incidents'
+    /// history. Exit codes as for release.
+    #[argh(subcommand, name = "rescan")]
+    pub struct QuarantineRescan {
+        /// held message ids
+        #[argh(positional)]
+        pub ids: Vec<u64>,
+        /// act on every message the filter flags match
+        #[argh(switch)]
+        pub all_matching: bool,
+        /// name recorded in the history (default: $USER)
+        #[argh(option)]
+        pub actor: Option<String>,
+    }
+);
+
+/// Incidents: list, show, remediate.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "incident")]
+pub struct Incident {
+    #[argh(subcommand)]
+    pub command: IncidentCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum IncidentCommand {
+    List(IncidentList),
+    Show(IncidentShow),
+    Remediate(IncidentRemediate),
+}
+
+store_command!(filters
+    /// List incidents, newest first, as an aligned table or JSON lines.
+    #[argh(subcommand, name = "list")]
+    pub struct IncidentList {
+        /// one JSON object per line
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(
+    /// Show one incident with its history. Exit 1 when it does not exist.
+    #[argh(subcommand, name = "show")]
+    pub struct IncidentShow {
+        /// incident id
+        #[argh(positional)]
+        pub id: u64,
+        /// one JSON object
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(filters
+    /// Remediate incidents: release, delete, forward or rescan their held message, or resolve,
+    /// dismiss or note the incident. Exit codes as for quarantine release.
+    #[argh(subcommand, name = "remediate")]
+    pub struct IncidentRemediate {
+        /// release, delete, forward, rescan, resolve, dismiss or note
+        #[argh(option)]
+        pub action: String,
+        /// incident ids
+        #[argh(positional)]
+        pub ids: Vec<u64>,
+        /// act on every incident the filter flags match
+        #[argh(switch)]
+        pub all_matching: bool,
+        /// with release: header to add, e.g. "X-CFilter: Encrypt"
+        #[argh(option)]
+        pub tag: Option<String>,
+        /// with forward: address to send the copy to (repeatable)
+        #[argh(option)]
+        pub to: Vec<String>,
+        /// with note: the text
+        #[argh(option)]
+        pub note: Option<String>,
+        /// name recorded in the history (default: $USER)
+        #[argh(option)]
+        pub actor: Option<String>,
+    }
+);
+
+store_command!(
+    /// Write a consistent, compacted copy of the store to FILE (works while serving).
+    #[argh(subcommand, name = "backup")]
+    pub struct Backup {
+        /// the backup file to write
+        #[argh(positional)]
+        pub file: PathBuf,
+    }
+);
+
+store_command!(
+    /// Replace the store's contents with the backup in FILE, in one transaction (works while
+    /// serving: the server sees the old store or the restored one, never a mix).
+    #[argh(subcommand, name = "restore")]
+    pub struct Restore {
+        /// the backup file to read
+        #[argh(positional)]
+        pub file: PathBuf,
+    }
+);

@@ -219,8 +219,8 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
     assert!(a.body.contains("This link is not valid"), "{}", a.body);
     a.assert_security_headers();
 
-    // A genuine link (signed with the key Sluice generated in its data dir): the desk is not
-    // wired yet, so the store is "unavailable" and nothing happens.
+    // A genuine link (signed with the key Sluice generated in its data dir) to an approval the
+    // store does not have: "not found", and nothing happens.
     let key: [u8; 32] = std::fs::read(s.dir.path().join("data/approval.key"))
         .expect("approval.key in the data dir")
         .try_into()
@@ -235,11 +235,10 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
         },
     );
     let r = get(&s, &format!("/approval/{genuine}"));
-    assert_eq!(r.status, 503, "{}", r.body);
-    assert!(r.body.contains("Temporarily unavailable"));
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("Message not found"));
     let r = post(&s, &format!("/approval/{genuine}"), "decision=approve");
-    assert_eq!(r.status, 503);
-    assert!(s.wait_log("approval store unavailable", WAIT));
+    assert_eq!(r.status, 404);
     // Tokens never reach the log; the approval id does.
     let logs = s.logs().join("\n");
     assert!(

@@ -48,7 +48,8 @@ impl StoreDesk {
         let mut done = 0;
         for id in due {
             let settings = self.keeper.notify_settings().clone();
-            let result = store.write_blocking(move |dbs, txn| expire_txn(dbs, txn, id, now, &settings));
+            let result =
+                store.write_blocking(move |dbs, txn| expire_txn(dbs, txn, id, now, &settings));
             match result {
                 Ok(()) => done += 1,
                 Err(StoreError::Refused(_)) => {}
@@ -68,7 +69,10 @@ impl StoreDesk {
             match smol::unblock(move || desk.sweep()).await {
                 Ok(0) => {}
                 Ok(n) => {
-                    tracing::info!(returned = n, "approvals lapsed; messages returned to their senders");
+                    tracing::info!(
+                        returned = n,
+                        "approvals lapsed; messages returned to their senders"
+                    );
                     self.keeper.wake_delivery();
                 }
                 Err(e) => tracing::warn!(error = %e, "approval expiry sweep failed"),
@@ -136,7 +140,9 @@ impl ApprovalDesk for StoreDesk {
         let give_up = self.give_up;
         let outcome = store
             .write_blocking(move |dbs, txn| {
-                decide_txn(dbs, txn, approval, approver, decision, now, give_up, &settings)
+                decide_txn(
+                    dbs, txn, approval, approver, decision, now, give_up, &settings,
+                )
             })
             .map_err(unavailable)?;
         if matches!(outcome, Decided::Done(_)) {
@@ -159,7 +165,8 @@ fn decide_txn(
     give_up: u64,
     settings: &crate::notify::Settings,
 ) -> Result<Decided, StoreError> {
-    let a = approvals::get(dbs, txn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
+    let a = approvals::get(dbs, txn, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
     if a.state != records::ApprovalState::Pending {
         return Ok(Decided::AlreadyDecided(state_of(&a.state)));
     }
@@ -175,27 +182,76 @@ fn decide_txn(
     let original = held::content(dbs, txn, h.id)?;
     match decision {
         Decision::Approve => {
-            let state = records::ApprovalState::Approved { by: by.clone(), at: now };
-            approvals::decide(dbs, txn, id, state.clone())?;
-            let options = Release {
-                tag: None,
-                give_up,
+            let state = records::ApprovalState::Approved {
+                by: by.clone(),
+                at: now,
             };
+            approvals::decide(dbs, txn, id, state.clone())?;
+            let options = Release { tag: None, give_up };
             match remediate::release_txn(dbs, txn, h.id, None, &by, now, &options)? {
                 Step::Done(_) => {}
                 Step::Stop(e) => return Err(e),
             }
-            tell_sender(dbs, txn, settings, &h, Kind::Approved, Disposition::Approved, original.as_deref(), now)?;
-            events::append(dbs, txn, now, "approval.approved", vec![("approval".into(), id.to_string()), ("held".into(), h.id.to_string())])?;
+            tell_sender(
+                dbs,
+                txn,
+                settings,
+                &h,
+                Kind::Approved,
+                Disposition::Approved,
+                original.as_deref(),
+                now,
+            )?;
+            events::append(
+                dbs,
+                txn,
+                now,
+                "approval.approved",
+                vec![
+                    ("approval".into(), id.to_string()),
+                    ("held".into(), h.id.to_string()),
+                ],
+            )?;
             stats::bump(dbs, txn, now, "approved", 1)?;
             Ok(Decided::Done(state_of(&state)))
         }
         Decision::Reject => {
-            let state = records::ApprovalState::Rejected { by: by.clone(), at: now };
+            let state = records::ApprovalState::Rejected {
+                by: by.clone(),
+                at: now,
+            };
             approvals::decide(dbs, txn, id, state.clone())?;
-            close(dbs, txn, &h, HeldStatus::Rejected, IncidentStatus::Rejected, &by, "reject", format!("rejected by {by}; message deleted"), now)?;
-            tell_sender(dbs, txn, settings, &h, Kind::Rejected, Disposition::Rejected, original.as_deref(), now)?;
-            events::append(dbs, txn, now, "approval.rejected", vec![("approval".into(), id.to_string()), ("held".into(), h.id.to_string())])?;
+            close(
+                dbs,
+                txn,
+                &h,
+                HeldStatus::Rejected,
+                IncidentStatus::Rejected,
+                &by,
+                "reject",
+                format!("rejected by {by}; message deleted"),
+                now,
+            )?;
+            tell_sender(
+                dbs,
+                txn,
+                settings,
+                &h,
+                Kind::Rejected,
+                Disposition::Rejected,
+                original.as_deref(),
+                now,
+            )?;
+            events::append(
+                dbs,
+                txn,
+                now,
+                "approval.rejected",
+                vec![
+                    ("approval".into(), id.to_string()),
+                    ("held".into(), h.id.to_string()),
+                ],
+            )?;
             stats::bump(dbs, txn, now, "rejected", 1)?;
             Ok(Decided::Done(state_of(&state)))
         }
@@ -216,9 +272,37 @@ fn expire_txn(
         return Ok(());
     }
     let original = held::content(dbs, txn, h.id)?;
-    close(dbs, txn, &h, HeldStatus::Expired, IncidentStatus::Expired, "sluice", "expire", "no decision was made in time; returned to the sender".into(), now)?;
-    tell_sender(dbs, txn, settings, &h, Kind::Expired, Disposition::Expired, original.as_deref(), now)?;
-    events::append(dbs, txn, now, "approval.expired", vec![("approval".into(), id.to_string()), ("held".into(), h.id.to_string())])?;
+    close(
+        dbs,
+        txn,
+        &h,
+        HeldStatus::Expired,
+        IncidentStatus::Expired,
+        "sluice",
+        "expire",
+        "no decision was made in time; returned to the sender".into(),
+        now,
+    )?;
+    tell_sender(
+        dbs,
+        txn,
+        settings,
+        &h,
+        Kind::Expired,
+        Disposition::Expired,
+        original.as_deref(),
+        now,
+    )?;
+    events::append(
+        dbs,
+        txn,
+        now,
+        "approval.expired",
+        vec![
+            ("approval".into(), id.to_string()),
+            ("held".into(), h.id.to_string()),
+        ],
+    )?;
     stats::bump(dbs, txn, now, "approval_expired", 1)
 }
 
@@ -272,7 +356,8 @@ fn tell_sender(
 ) -> Result<(), StoreError> {
     let mut facts = notices::facts_of_held(h, Some(disposition));
     if kind == Kind::Expired {
-        facts.reason = "The message has been returned to the sender because no decision was made".into();
+        facts.reason =
+            "The message has been returned to the sender because no decision was made".into();
     }
     if h.sender.is_empty() || !settings.wanted(kind, &facts) {
         return Ok(());

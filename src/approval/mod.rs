@@ -4,7 +4,7 @@
 //! The desk is implemented over the store (one writer; a decision is recorded once, so a link is
 //! single use there). This module only names the contract; `admin` renders it, `token` signs it.
 
-// pub mod desk;
+pub mod desk;
 pub mod token;
 
 pub use token::Decision;

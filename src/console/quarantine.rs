@@ -1,0 +1,280 @@
+//! `sluice quarantine list|show|release|delete|forward|rescan`: held messages from the command line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{
+    FilterArgs, Quarantine, QuarantineCommand, QuarantineList, QuarantineRescan, QuarantineShow,
+};
+use crate::detect::Library;
+use crate::remediate::{Action, DEFAULT_GIVE_UP, Release, Target};
+use crate::scan::Scanner;
+use crate::store::records::{Held, HistoryEntry, Incident};
+use crate::store::search::{Filter, Found, MAX_PAGE, Page};
+use crate::store::{Dbs, Result, Store, held, incidents};
+
+use super::{
+    Ctx, DEFAULT_LIST, EXIT_OK, EXIT_PARTIAL, Request, fail, filter, out, remediate, render, tag,
+    with_store,
+};
+
+/// Runs a `quarantine` subcommand.
+pub fn quarantine(q: Quarantine) -> ExitCode {
+    match q.command {
+        QuarantineCommand::List(a) => {
+            with_store("quarantine list", &a.store_args(), false, |ctx| {
+                list(ctx, &a)
+            })
+        }
+        QuarantineCommand::Show(a) => {
+            with_store("quarantine show", &a.store_args(), false, |ctx| {
+                show(ctx, &a)
+            })
+        }
+        QuarantineCommand::Release(a) => {
+            with_store("quarantine release", &a.store_args(), false, |ctx| {
+                let tag = match a.tag.as_deref().map(tag).transpose() {
+                    Ok(t) => t,
+                    Err(e) => return fail(ctx.cmd, e),
+                };
+                // The queue's give-up time: `queue.give_up` once the delivery queue's settings
+                // are part of the configuration; its default until then.
+                let release = Release {
+                    tag,
+                    give_up: DEFAULT_GIVE_UP,
+                };
+                remediate(
+                    ctx,
+                    request(
+                        a.ids.clone(),
+                        a.all_matching,
+                        a.filter_args(),
+                        Action::Release(release),
+                        a.actor.clone(),
+                    ),
+                )
+            })
+        }
+        QuarantineCommand::Delete(a) => {
+            with_store("quarantine delete", &a.store_args(), false, |ctx| {
+                remediate(
+                    ctx,
+                    request(
+                        a.ids.clone(),
+                        a.all_matching,
+                        a.filter_args(),
+                        Action::Delete,
+                        a.actor.clone(),
+                    ),
+                )
+            })
+        }
+        QuarantineCommand::Forward(a) => {
+            with_store("quarantine forward", &a.store_args(), false, |ctx| {
+                if a.to.is_empty() {
+                    return fail(ctx.cmd, "give at least one --to address");
+                }
+                if let Err(e) = crate::remediate::check_addresses(&a.to) {
+                    return fail(ctx.cmd, e);
+                }
+                remediate(
+                    ctx,
+                    request(
+                        a.ids.clone(),
+                        a.all_matching,
+                        a.filter_args(),
+                        Action::Forward(a.to.clone()),
+                        a.actor.clone(),
+                    ),
+                )
+            })
+        }
+        QuarantineCommand::Rescan(a) => {
+            with_store("quarantine rescan", &a.store_args(), false, |ctx| {
+                rescan(ctx, &a)
+            })
+        }
+    }
+}
+
+/// A request on held messages; `--all-matching` without `--status` means the messages still held.
+fn request(
+    ids: Vec<u64>,
+    all_matching: bool,
+    mut filter: FilterArgs,
+    action: Action<'_>,
+    actor: Option<String>,
+) -> Request<'_> {
+    if all_matching && filter.status.is_none() {
+        filter.status = Some("held".into());
+    }
+    Request {
+        target: Target::Held,
+        ids,
+        all_matching,
+        filter,
+        action,
+        actor,
+    }
+}
+
+/// Builds the scanner for the current policies, as `sluice scan` does.
+pub(super) fn scanner(ctx: &Ctx) -> std::result::Result<Scanner, String> {
+    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
+        .map_err(|e| format!("cannot find its own executable for PDF text: {e}"))?;
+    let library: Library = crate::app::library(&ctx.config).map_err(|e| format!("{e:#}"))?;
+    Scanner::with(&ctx.config, &[], Arc::new(pdf), &library)
+}
+
+fn rescan(ctx: &Ctx, a: &QuarantineRescan) -> ExitCode {
+    let scanner = match scanner(ctx) {
+        Ok(s) => s,
+        Err(e) => return fail(ctx.cmd, e),
+    };
+    remediate(
+        ctx,
+        request(
+            a.ids.clone(),
+            a.all_matching,
+            a.filter_args(),
+            Action::Rescan(&scanner),
+            a.actor.clone(),
+        ),
+    )
+}
+
+/// Up to `limit` records matching `filter`, newest first, walking pages; also whether more may
+/// match and how many records were skipped as corrupt.
+pub(super) fn collect<T>(
+    store: &Store,
+    filter: &Filter,
+    limit: usize,
+    search: impl Fn(&Dbs, &heed::RoTxn<'_>, &Filter, Page) -> Result<Found<T>>,
+) -> Result<(Vec<T>, bool, usize)> {
+    let (mut items, mut corrupt) = (Vec::new(), 0);
+    let mut before = None;
+    loop {
+        let want = limit.saturating_sub(items.len()).min(MAX_PAGE);
+        if want == 0 {
+            return Ok((items, before.is_some(), corrupt));
+        }
+        let found = store.read(|dbs, txn| {
+            search(
+                dbs,
+                txn,
+                filter,
+                Page {
+                    limit: want,
+                    before,
+                },
+            )
+        })?;
+        corrupt += found.corrupt.len();
+        items.extend(found.items);
+        match found.next {
+            Some(cursor) => before = Some(cursor),
+            None => return Ok((items, false, corrupt)),
+        }
+    }
+}
+
+/// Prints a listing's notes to stderr: more may match, corrupt records skipped.
+pub(super) fn notes(shown: usize, more: bool, corrupt: usize) {
+    if more {
+        eprintln!("showing the first {shown}; more may match (raise --limit)");
+    }
+    if corrupt > 0 {
+        eprintln!("{corrupt} corrupt record(s) skipped");
+    }
+}
+
+fn list(ctx: &Ctx, a: &QuarantineList) -> ExitCode {
+    let args = a.filter_args();
+    let f = match filter(&args, Target::Held, ctx.now) {
+        Ok(f) => f,
+        Err(e) => return fail(ctx.cmd, e),
+    };
+    let limit = args.limit.unwrap_or(DEFAULT_LIST);
+    let (items, more, corrupt) = match collect(&ctx.store, &f, limit, held::search) {
+        Ok(x) => x,
+        Err(e) => return fail(ctx.cmd, e),
+    };
+    if a.json {
+        let mut text = String::new();
+        for h in &items {
+            match serde_json::to_string(h) {
+                Ok(line) => {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                Err(e) => return fail(ctx.cmd, e),
+            }
+        }
+        out(text.as_bytes());
+    } else {
+        out(render::held_table(&items).as_bytes());
+    }
+    notes(items.len(), more, corrupt);
+    ExitCode::from(EXIT_OK)
+}
+
+type Shown = (
+    Held,
+    Option<Vec<u8>>,
+    bool,
+    Vec<(Incident, Vec<HistoryEntry>)>,
+);
+
+fn show(ctx: &Ctx, a: &QuarantineShow) -> ExitCode {
+    let want_content = a.content;
+    let found = ctx.store.read(|dbs, txn| {
+        let Some(h) = held::get(dbs, txn, a.id)? else {
+            return Ok(None);
+        };
+        let content = held::content(dbs, txn, a.id)?;
+        let present = content.is_some();
+        let mut list = Vec::new();
+        for &i in &h.incidents {
+            if let Some(inc) = incidents::get(dbs, txn, i)? {
+                list.push((inc, incidents::history(dbs, txn, i)?));
+            }
+        }
+        Ok(Some((h, content.filter(|_| want_content), present, list)))
+    });
+    let (h, content, present, list): Shown = match found {
+        Ok(Some(x)) => x,
+        Ok(None) => {
+            eprintln!("sluice {}: held message {} not found", ctx.cmd, a.id);
+            return ExitCode::from(EXIT_PARTIAL);
+        }
+        Err(e) => return fail(ctx.cmd, e),
+    };
+    if a.content {
+        return match content {
+            Some(bytes) => {
+                out(&bytes);
+                ExitCode::from(EXIT_OK)
+            }
+            None => {
+                eprintln!(
+                    "sluice {}: held message {} has no content any more ({})",
+                    ctx.cmd,
+                    a.id,
+                    h.status.name()
+                );
+                ExitCode::from(EXIT_PARTIAL)
+            }
+        };
+    }
+    if a.json {
+        let incidents: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(i, hist)| serde_json::json!({ "incident": i, "history": hist }))
+            .collect();
+        let v = serde_json::json!({ "held": h, "content_held": present, "incidents": incidents });
+        out(format!("{v}\n").as_bytes());
+    } else {
+        out(render::held(&h, present, &list).as_bytes());
+    }
+    ExitCode::from(EXIT_OK)
+}

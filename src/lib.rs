@@ -13,6 +13,7 @@ pub mod detect;
 pub mod dns;
 pub mod listener;
 pub mod message;
+pub mod notify;
 pub mod pipeline;
 pub mod policy;
 pub mod relay;

@@ -4,6 +4,7 @@
 //! user's file, and used for every key the user leaves out. Every error names `file:line:col`.
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
+mod notifications;
 mod policies;
 mod raw;
 mod value;
@@ -33,6 +34,8 @@ pub struct Config {
     pub dns: Dns,
     pub inspection: Inspection,
     pub policies: policy::Policies,
+    /// `[notifications]`: notice sender, administrators, templates (validated at load).
+    pub notifications: crate::notify::Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -399,6 +402,12 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
     };
 
     let policies = policies::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
+    let notifications = notifications::build(
+        cx,
+        user.notifications.unwrap_or_default(),
+        def.notifications.unwrap_or_default(),
+        &hostname,
+    )?;
     Ok(Config {
         server,
         listener,
@@ -407,6 +416,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         dns,
         inspection,
         policies,
+        notifications,
     })
 }
 

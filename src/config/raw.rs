@@ -19,6 +19,7 @@ pub(crate) struct Raw {
     pub dns: Option<Dns>,
     pub inspection: Option<Inspection>,
     pub policy: Option<Vec<Spanned<Policy>>>,
+    pub notifications: Option<Notifications>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -189,4 +190,36 @@ pub(crate) struct Condition {
 pub(crate) struct Subject {
     pub mode: V<String>,
     pub text: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Notifications {
+    pub from: V<String>,
+    pub admin: V<Vec<Spanned<String>>>,
+    pub sender_notices: V<bool>,
+    pub attach_original: V<String>,
+    pub templates: Option<NoticeTemplates>,
+}
+
+/// `[notifications.templates.<kind>]`: one optional table per notice kind.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoticeTemplates {
+    pub sender_violation: Option<NoticeTemplate>,
+    pub admin_violation: Option<NoticeTemplate>,
+    pub recipient_violation: Option<NoticeTemplate>,
+    pub approval_request: Option<NoticeTemplate>,
+    pub approved: Option<NoticeTemplate>,
+    pub rejected: Option<NoticeTemplate>,
+    pub expired: Option<NoticeTemplate>,
+    pub released: Option<NoticeTemplate>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoticeTemplate {
+    pub subject: V<String>,
+    pub text: V<String>,
+    pub html: V<String>,
 }

@@ -302,3 +302,106 @@ fn the_shipped_default_policy_set_loads() {
     assert_eq!(c.policies.len(), 8);
     assert!(c.policies.iter().all(|p| p.enabled && !p.rules.is_empty()));
 }
+
+#[test]
+fn notification_defaults_are_quiet_and_headers_only() {
+    let c = Config::parse("[server]\nhostname = \"gw.example.com\"\n", "t.toml").unwrap();
+    let n = &c.notifications;
+    assert_eq!(n.from, "postmaster@gw.example.com");
+    assert!(n.admin.is_empty());
+    assert!(
+        !n.sender_notices,
+        "sender notices are backscatter: off by default"
+    );
+    assert_eq!(n.attach_original, crate::notify::Attach::Headers);
+    assert_eq!(n.templates, crate::notify::Templates::defaults());
+    assert_eq!(n.hostname, "gw.example.com");
+}
+
+#[test]
+fn notification_settings_and_template_overrides_load() {
+    let c = Config::parse(
+        "[notifications]\nfrom = \"dlp@corp.example\"\nadmin = [\"secops@corp.example\"]\n\
+         sender_notices = true\nattach_original = \"full\"\n\
+         [notifications.templates.rejected]\nsubject = \"Not delivered: ${SUBJECT}\"\n\
+         html = \"<p>{$RECIPIENTS}</p>\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let n = &c.notifications;
+    assert_eq!(n.from, "dlp@corp.example");
+    assert_eq!(n.admin, vec!["secops@corp.example".to_string()]);
+    assert!(n.sender_notices);
+    assert_eq!(n.attach_original, crate::notify::Attach::Full);
+    let facts = crate::notify::Facts {
+        subject: "Q3".into(),
+        recipients: vec!["<b>@x.example".into()],
+        ..Default::default()
+    };
+    let r = n
+        .templates
+        .render(crate::notify::Kind::Rejected, &facts, "gw");
+    assert_eq!(r.subject, "Not delivered: Q3");
+    assert_eq!(r.html.as_deref(), Some("<p>&lt;b&gt;@x.example</p>"));
+    // The text was not overridden: the default stays.
+    assert!(
+        r.text
+            .starts_with("Your message was rejected by a moderator")
+    );
+}
+
+#[test]
+fn template_errors_point_at_the_tag() {
+    let e = err(
+        "[notifications.templates.approved]\ntext = \"\"\"\nHello\nSee ${APPROVE_URL} now\n\"\"\"\n",
+    );
+    assert!(
+        e.starts_with("test.toml:4:5: notifications.templates.approved.text: ${APPROVE_URL} is not allowed in approved notices"),
+        "{e}"
+    );
+    let e = err("[notifications.templates.released]\nsubject = \"x ${SUBJCT}\"\n");
+    assert!(
+        e.starts_with("test.toml:2:14: notifications.templates.released.subject: unknown tag ${SUBJCT} (known: MSGINFO"),
+        "{e}"
+    );
+    let e = err("[notifications.templates.released]\nsubject = \"x ${SUBJECT\"\n");
+    assert!(e.contains("unclosed tag"), "{e}");
+    let e = err("[notifications.templates.sender_violation]\ntext = \"${DISPOSITION}\"\n");
+    assert!(e.contains("administrators only"), "{e}");
+    assert!(err("[notifications.templates.bounce]\ntext = \"x\"\n").starts_with("test.toml:1:"));
+    assert!(err("[notifications.templates.approved]\nbody = \"x\"\n").starts_with("test.toml:2:1"));
+}
+
+#[test]
+fn notification_addresses_and_choices_are_checked() {
+    let e = err("[notifications]\nadmin = [\"ops@corp.example\", \"not an address\"]\n");
+    assert!(e.starts_with("test.toml:2:30:"), "{e}");
+    assert!(e.contains("is not a mail address"), "{e}");
+    assert!(err("[notifications]\nfrom = \"a@b@c\"\n").contains("is not a mail address"));
+    assert!(
+        err("[notifications]\nattach_original = \"body\"\n")
+            .contains("expected one of \"headers\", \"full\", \"none\"")
+    );
+}
+
+#[test]
+fn the_documented_notification_template_example_loads() {
+    let example: String = DEFAULT_TOML
+        .lines()
+        .skip_while(|l| !l.starts_with("# [notifications.templates.rejected]"))
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(example.contains("${RECIPIENTS}"), "{example}");
+    let c = Config::parse(&example, "example.toml").unwrap();
+    let r = c.notifications.templates.render(
+        crate::notify::Kind::Rejected,
+        &crate::notify::Facts {
+            subject: "Q3".into(),
+            ..Default::default()
+        },
+        "gw",
+    );
+    assert_eq!(r.subject, "Not delivered: Q3");
+}

@@ -128,6 +128,22 @@ impl<'a, T> Loc<'a, T> {
         self.cx.error(&self.span, self.user, message)
     }
 
+    /// An error at the first place `needle` is written inside this value (for example one tag
+    /// of a multi-line template), or at the value itself when it is not found verbatim.
+    pub(crate) fn error_at(&self, needle: &str, message: &str) -> Error {
+        let text = if self.user {
+            self.cx.user
+        } else {
+            self.cx.defaults
+        };
+        let start = text
+            .get(self.span.clone())
+            .filter(|_| !needle.is_empty())
+            .and_then(|src| src.find(needle))
+            .map_or(self.span.start, |at| self.span.start + at);
+        self.cx.error(&(start..start), self.user, message)
+    }
+
     pub(crate) fn parse_with<U>(self, f: impl FnOnce(&T) -> Result<U, String>) -> Result<U, Error> {
         f(&self.value).map_err(|m| self.error(&m))
     }

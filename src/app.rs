@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_lite::StreamExt;
+use futures_lite::{FutureExt, StreamExt};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -267,9 +267,18 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             &library(&config)?,
         )
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?,
-        relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
+        relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
     });
+    // The store (under `<data_dir>/store`) and the delivery queue's worker, with its own next-hop pool.
+    let store = crate::store::Store::open(&data_dir.join("store"), &Default::default())
+        .with_context(|| format!("opening the store in {}", data_dir.join("store").display()))?;
+    let delivery = crate::delivery::Delivery::new(
+        store,
+        Relay::new(config.relay.clone(), resolver(&config), client_tls),
+        Arc::new(crate::clock::Clock::system()),
+        crate::delivery::Settings::from_config(&config),
+    );
 
     let std_listener = std::net::TcpListener::bind(config.listener.address)
         .with_context(|| format!("binding listener.address {}", config.listener.address))?;
@@ -306,6 +315,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let result = smol::block_on(ex.run(async {
         let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
         let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
+        let queue = ex.spawn(delivery.run(ex.clone(), shutdown.clone()));
         let sig = signals.next().await;
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
         shutdown.drain();
@@ -321,6 +331,11 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             while sessions.current() > 0 && Instant::now() < hard {
                 smol::Timer::after(Duration::from_millis(20)).await;
             }
+        }
+        // Deliveries in flight may finish within the same grace; the rest are retried after restart.
+        let stopped = async { queue.await; true }.or(async { smol::Timer::at(deadline).await; false }).await;
+        if !stopped {
+            shutdown.abort();
         }
         tracing::info!("stopped");
         anyhow::Ok(())

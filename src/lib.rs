@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod decompose;
+pub mod delivery;
 pub mod detect;
 pub mod dns;
 pub mod listener;

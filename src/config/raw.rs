@@ -20,6 +20,7 @@ pub(crate) struct Raw {
     pub inspection: Option<Inspection>,
     pub policy: Option<Vec<Spanned<Policy>>>,
     pub notifications: Option<Notifications>,
+    pub queue: Option<Queue>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -222,4 +223,16 @@ pub(crate) struct NoticeTemplate {
     pub subject: V<String>,
     pub text: V<String>,
     pub html: V<String>,
+}
+
+/// `[queue]`: the durable delivery queue's retry schedule and worker.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Queue {
+    pub retry: V<Vec<Spanned<String>>>,
+    pub give_up: V<String>,
+    pub delay_notice: V<String>,
+    pub lease: V<String>,
+    pub concurrency: V<u64>,
+    pub bounce_sender_notices: V<bool>,
 }

@@ -200,7 +200,7 @@ impl<'a> Loc<'a, Vec<Spanned<String>>> {
     }
 }
 
-/// "250ms", "30s", "5m", "1h" (a bare number is seconds).
+/// "250ms", "30s", "5m", "1h", "5d" (a bare number is seconds).
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -213,9 +213,10 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
+        "d" => Duration::from_secs(n.saturating_mul(86_400)),
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} in {s:?}: use ms, s, m or h"
+                "unknown duration unit {other:?} in {s:?}: use ms, s, m, h or d"
             ));
         }
     };

@@ -132,6 +132,124 @@ mod tests {
         }
     }
 
+    fn held_with_incidents(incidents: Vec<u64>) -> crate::store::records::Held {
+        use crate::store::records::{Held, HeldStatus, Hold};
+        Held {
+            id: 0,
+            guid: "G".into(),
+            received: 1,
+            direction: "outbound".into(),
+            peer: String::new(),
+            sender: "a@x.org".into(),
+            envid: None,
+            ret_full: false,
+            recipients: vec![],
+            subject: "s".into(),
+            message_id: "<m@x>".into(),
+            size: 0,
+            policies: vec![],
+            severity: "high".into(),
+            status: HeldStatus::Released,
+            hold: Hold::Quarantine,
+            findings: vec![],
+            incidents,
+            expires: 10,
+        }
+    }
+
+    #[test]
+    fn one_write_records_states_history_events_counters_and_reports() {
+        use super::super::outcome::{Attempted, RcptResult, plan};
+        use super::super::schedule::Schedule;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &Default::default()).unwrap();
+        let (held_id, queued) = store
+            .write_blocking(|dbs, txn| {
+                let (h, _) = held::insert(
+                    dbs,
+                    txn,
+                    held_with_incidents(vec![7, 8]),
+                    b"x",
+                    Default::default(),
+                )?;
+                let mut e = entry(0, "", 0, 100);
+                e.kind = crate::store::records::QueueKind::Release { held: h };
+                e.recipients.push(e.recipients[0].clone());
+                e.recipients[1].address = "c@y.org".into();
+                let id = queue::insert(dbs, txn, e, b"content")?;
+                Ok((h, queue::get(dbs, txn, id)?.unwrap()))
+            })
+            .unwrap();
+        assert_eq!(held_id, 1);
+        let s = Schedule {
+            retry: vec![60],
+            give_up: 1_000,
+            delay_notice: 0,
+        };
+        let attempt = Attempted {
+            results: vec![
+                (0, RcptResult::Delivered("250 ok".into())),
+                (1, RcptResult::Deferred("451 later".into())),
+            ],
+            remote: None,
+        };
+        let p = plan(queued.clone(), &attempt, 200, &s, true);
+        let mut report = entry(0, "", 0, 200);
+        report.sender.clear();
+        let ids = smol::block_on(apply(&store, p, vec![(report, b"dsn".to_vec())], 200)).unwrap();
+        assert_eq!(ids.len(), 1);
+        store
+            .read(|dbs, txn| {
+                let e = queue::get(dbs, txn, queued.id)?.unwrap();
+                assert_eq!(e.next_attempt, 260);
+                assert_eq!(e.attempts, 1);
+                assert_eq!(e.recipients[1].last_reply.as_deref(), Some("451 later"));
+                assert_eq!(queue::content(dbs, txn, ids[0])?.unwrap(), b"dsn");
+                for incident in [7, 8] {
+                    let h = incidents::history(dbs, txn, incident)?;
+                    let lines: Vec<&str> = h.iter().map(|x| x.result.as_str()).collect();
+                    assert_eq!(
+                        lines,
+                        [
+                            "delivered to b@y.org: 250 ok",
+                            "delivery failed, will retry (c@y.org): 451 later"
+                        ]
+                    );
+                    assert!(h.iter().all(|x| x.actor == ACTOR && x.at == 200));
+                }
+                let kinds: Vec<String> = events::since(dbs, txn, 0, 10)?
+                    .into_iter()
+                    .map(|e| e.kind)
+                    .collect();
+                assert_eq!(kinds, ["queue.delivered", "queue.deferred"]);
+                assert_eq!(stats::sum(dbs, txn, "delivered", 0, 200)?, 1);
+                assert_eq!(stats::sum(dbs, txn, "deferred", 0, 200)?, 1);
+                Ok(())
+            })
+            .unwrap();
+        // A finished entry is removed with its content.
+        let done = Attempted {
+            results: vec![(1, RcptResult::Failed("550 no".into()))],
+            remote: None,
+        };
+        let e = store
+            .read(|dbs, txn| queue::get(dbs, txn, queued.id))
+            .unwrap()
+            .unwrap();
+        let p = plan(e, &done, 300, &s, true);
+        assert!(p.done);
+        smol::block_on(apply(&store, p, vec![], 300)).unwrap();
+        store
+            .read(|dbs, txn| {
+                assert!(queue::get(dbs, txn, queued.id)?.is_none());
+                assert!(queue::content(dbs, txn, queued.id)?.is_none());
+                assert_eq!(stats::sum(dbs, txn, "bounced", 0, 300)?, 1);
+                Ok(())
+            })
+            .unwrap();
+        store.close();
+    }
+
     #[test]
     fn only_waiting_entries_of_the_same_hop_move_to_the_front() {
         let entries = vec![

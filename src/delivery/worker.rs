@@ -26,7 +26,9 @@ impl Delivery {
             concurrency = self.inner.settings.concurrency,
             "queue: delivery worker started"
         );
-        loop {
+        // Every path through the loop either leases entries or sleeps, and the sleep returns at
+        // once when draining: the check here is what ends the loop (never a busy loop).
+        while !shutdown.is_draining() {
             let first = async { Some(slots.acquire_arc().await) }
                 .or(async {
                     shutdown.draining().await;

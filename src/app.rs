@@ -246,7 +246,12 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     .context("STARTTLS certificate")?;
     let client_tls =
         crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
+    let server_tls_for_admin = server_tls.clone();
     let shutdown = Arc::new(Shutdown::new());
+    let clock = Arc::new(crate::clock::Clock::system());
+    let keeper = Arc::new(
+        crate::hold::Keeper::open(&config, clock.clone()).map_err(|e| anyhow::anyhow!(e))?,
+    );
     let shared = Arc::new(Shared {
         settings: Settings {
             hostname: config.server.hostname.clone(),
@@ -257,7 +262,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         },
         command_timeout: config.listener.command_timeout,
         data_timeout: config.listener.data_timeout,
-        tls: Some(server_tls),
+        tls: Some(server_tls.clone()),
         inspector: Inspector::new(
             &config,
             Arc::new(
@@ -267,18 +272,24 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             &library(&config)?,
         )
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?,
+        keeper: keeper.clone(),
+        internal_domains: config.inspection.internal_domains.clone(),
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
     });
-    // The store (under `<data_dir>/store`) and the delivery queue's worker, with its own next-hop pool.
-    let store = crate::store::Store::open(&data_dir.join("store"), &Default::default())
-        .with_context(|| format!("opening the store in {}", data_dir.join("store").display()))?;
-    let delivery = crate::delivery::Delivery::new(
-        store,
-        Relay::new(config.relay.clone(), resolver(&config), client_tls),
-        Arc::new(crate::clock::Clock::system()),
-        crate::delivery::Settings::from_config(&config),
-    );
+    // The delivery queue's worker over the keeper's store, with its own next-hop pool; woken when
+    // the keeper queues notices or releases. No store, no worker (mail keeps flowing; logged there).
+    let delivery = keeper.store().ok().map(|store| {
+        let d = crate::delivery::Delivery::new(
+            store.clone(),
+            Relay::new(config.relay.clone(), resolver(&config), client_tls),
+            clock.clone(),
+            crate::delivery::Settings::from_config(&config),
+        );
+        let w = d.clone();
+        keeper.set_waker(Arc::new(move || w.wake()));
+        d
+    });
 
     let std_listener = std::net::TcpListener::bind(config.listener.address)
         .with_context(|| format!("binding listener.address {}", config.listener.address))?;
@@ -291,6 +302,23 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         sessions: sessions.clone(),
     };
     let bound = listener.local_addr().context("listener address")?;
+    let admin = if config.admin.enabled {
+        let server = crate::admin::Server::bind(
+            &config.admin,
+            &server_tls_for_admin,
+            Arc::new(NoStore),
+            approval_key(&data_dir)?,
+            Arc::new(crate::clock::Clock::system()),
+        )
+        .with_context(|| format!("binding admin.address {}", config.admin.address))?;
+        let admin_bound = server.local_addr().context("admin address")?;
+        // Logged before "listening": tests read both from the log, the SMTP line last.
+        tracing::info!(admin_addr = %admin_bound, public_url = %config.admin.public_url, "admin UI serving");
+        Some(server)
+    } else {
+        None
+    };
+    let admin_connections = admin.as_ref().map(|a| a.connections());
     tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), "listening");
 
     let ex = Arc::new(smol::Executor::new());
@@ -315,13 +343,19 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let result = smol::block_on(ex.run(async {
         let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
         let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
-        let queue = ex.spawn(delivery.run(ex.clone(), shutdown.clone()));
+        ex.spawn(keeper.clone().purge_forever()).detach();
+        let admin_accept = admin.map(|a| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
+        let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
         let sig = signals.next().await;
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
         shutdown.drain();
         accept.await;
+        if let Some(a) = admin_accept {
+            a.await;
+        }
+        let admin_busy = || admin_connections.as_ref().is_some_and(|g| g.current() > 0);
         let deadline = Instant::now() + grace;
-        while sessions.current() > 0 && Instant::now() < deadline {
+        while (sessions.current() > 0 || admin_busy()) && Instant::now() < deadline {
             smol::Timer::after(Duration::from_millis(20)).await;
         }
         if sessions.current() > 0 {
@@ -333,7 +367,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
         // Deliveries in flight may finish within the same grace; the rest are retried after restart.
-        let stopped = async { queue.await; true }.or(async { smol::Timer::at(deadline).await; false }).await;
+        let stopped = async { if let Some(q) = queue { q.await; } true }.or(async { smol::Timer::at(deadline).await; false }).await;
         if !stopped {
             shutdown.abort();
         }
@@ -345,6 +379,76 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         let _ = w.join();
     }
     result
+}
+
+/// Where the key that signs approval links is kept (32 raw bytes, mode 0600).
+pub const APPROVAL_KEY_FILE: &str = "approval.key";
+
+/// The approval-link key in the data dir, generated on first start. A file of the wrong size is
+/// an error, never silently replaced: a new key would void every link already sent.
+pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approval::token::Key> {
+    use crate::approval::token::{KEY_BYTES, Key};
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join(APPROVAL_KEY_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let bytes: [u8; KEY_BYTES] = bytes.try_into().map_err(|b: Vec<u8>| {
+                anyhow::anyhow!(
+                    "{}: {} bytes, expected {KEY_BYTES}; restore it from a backup (deleting it voids every approval link sent)",
+                    path.display(),
+                    b.len()
+                )
+            })?;
+            Ok(Key::from_bytes(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key =
+                Key::generate().map_err(|e| anyhow::anyhow!("approval key: no randomness: {e}"))?;
+            // Written whole under a temporary name, then renamed: never a torn key.
+            let tmp = data_dir.join(format!("{APPROVAL_KEY_FILE}.tmp"));
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            f.write_all(&key.to_bytes())
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
+            tracing::info!(file = %path.display(), "generated the approval-link key");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+    }
+}
+
+/// The approval desk until the store is wired: every approval is "store unavailable" (503).
+struct NoStore;
+
+impl crate::approval::ApprovalDesk for NoStore {
+    fn summary(
+        &self,
+        _approval: u64,
+    ) -> Result<crate::approval::ApprovalSummary, crate::approval::DeskError> {
+        Err(crate::approval::DeskError::Unavailable(
+            "store not configured".into(),
+        ))
+    }
+
+    fn decide(
+        &self,
+        _approval: u64,
+        _approver: u32,
+        _decision: crate::approval::Decision,
+        _now: u64,
+    ) -> Result<crate::approval::Decided, crate::approval::DeskError> {
+        Err(crate::approval::DeskError::Unavailable(
+            "store not configured".into(),
+        ))
+    }
 }
 
 /// The detector definitions (embedded) and the EDM indexes the policies name, read from
@@ -368,4 +472,30 @@ fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
         }
     }
     Ok(library)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_key_is_made_once_and_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let first = approval_key(dir.path()).unwrap();
+        let path = dir.path().join(APPROVAL_KEY_FILE);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            approval_key(dir.path()).unwrap().to_bytes(),
+            first.to_bytes()
+        );
+        std::fs::write(&path, b"short").unwrap();
+        let err = approval_key(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("5 bytes, expected 32"), "{err}");
+        // Not replaced: the damaged file is still there for the admin to restore.
+        assert_eq!(std::fs::read(&path).unwrap(), b"short");
+    }
 }

@@ -4,7 +4,9 @@
 //! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and owns shutdown.
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod admin;
 pub mod app;
+pub mod approval;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +14,7 @@ pub mod decompose;
 pub mod delivery;
 pub mod detect;
 pub mod dns;
+pub mod hold;
 pub mod listener;
 pub mod message;
 pub mod notify;

@@ -20,11 +20,13 @@ use support::sluice::{binary, closed_addr, forward_config};
 
 const CONTENT: &[u8] = b"From: alice@corp.example\r\nTo: bob@partner.example\r\nSubject: quarterly numbers\r\nMessage-ID: <q1@corp.example>\r\n\r\nThe body stays private.\r\n";
 
-/// Short retries, a short lease, reports at the first failure unless `queue_extra` says otherwise.
+/// Short retries and lease, plus `queue_extra`; no admin server (its default port is shared).
 fn config(hop: SocketAddr, queue_extra: &str) -> String {
     forward_config(
         &[hop],
-        &format!("[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n{queue_extra}\n"),
+        &format!(
+            "[admin]\nenabled = false\n\n[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n{queue_extra}\n"
+        ),
     )
 }
 

@@ -4,6 +4,8 @@
 //! user's file, and used for every key the user leaves out. Every error names `file:line:col`.
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
+mod keep;
+pub use keep::Keep;
 mod notifications;
 mod policies;
 mod raw;
@@ -33,9 +35,11 @@ pub struct Config {
     pub relay: Relay,
     pub dns: Dns,
     pub inspection: Inspection,
+    pub store: keep::Keep,
     pub policies: policy::Policies,
     /// `[notifications]`: notice sender, administrators, templates (validated at load).
     pub notifications: crate::notify::Settings,
+    pub admin: Admin,
     pub queue: Queue,
 }
 
@@ -142,6 +146,22 @@ pub struct Inspection {
     pub threads: usize,
     /// The organisation's own domains (subdomains included): what makes mail inbound or outbound.
     pub internal_domains: Vec<String>,
+}
+
+/// The admin HTTPS server: approval links today, the admin UI later.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// Whether the server runs at all.
+    pub enabled: bool,
+    pub address: SocketAddr,
+    /// The base of links in notices (`https://host:port`, no trailing slash).
+    pub public_url: String,
+    /// Concurrent connections; more are closed at once.
+    pub max_connections: usize,
+    /// TLS handshake, request head and body must all arrive within this (else 408 and close).
+    pub request_timeout: Duration,
+    /// Largest request body, in bytes (else 413).
+    pub max_body: usize,
 }
 
 /// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
@@ -422,11 +442,24 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         },
     };
 
+    let store = keep::build(
+        cx,
+        (user.store, def.store),
+        (user.quarantine, def.quarantine),
+        (user.incidents, def.incidents),
+        (user.approval, def.approval),
+    )?;
     let policies = policies::build_policies(cx, user.policy.or(def.policy).unwrap_or_default())?;
     let notifications = notifications::build(
         cx,
         user.notifications.unwrap_or_default(),
         def.notifications.unwrap_or_default(),
+        &hostname,
+    )?;
+    let admin = build_admin(
+        cx,
+        user.admin.unwrap_or_default(),
+        def.admin.unwrap_or_default(),
         &hostname,
     )?;
     let queue = build_queue(
@@ -441,8 +474,10 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         relay,
         dns,
         inspection,
+        store,
         policies,
         notifications,
+        admin,
         queue,
     })
 }
@@ -509,6 +544,72 @@ fn build_queue(cx: &Ctx<'_>, uq: raw::Queue, dq: raw::Queue) -> Result<Queue, Er
             )?
             .take(),
     })
+}
+
+fn build_admin(
+    cx: &Ctx<'_>,
+    ua: raw::Admin,
+    da: raw::Admin,
+    hostname: &str,
+) -> Result<Admin, Error> {
+    let address = cx
+        .pick(ua.address, da.address, "admin.address")?
+        .parse_with(|s| {
+            s.parse::<SocketAddr>().map_err(|_| {
+                "expected an address like \"0.0.0.0:8443\" or \"[::]:8443\"".to_string()
+            })
+        })?;
+    let public_url = cx
+        .pick(ua.public_url, da.public_url, "admin.public_url")?
+        .parse_with(|s| parse_public_url(s))?;
+    let public_url = if public_url.is_empty() {
+        format!("https://{hostname}:{}", address.port())
+    } else {
+        public_url
+    };
+    Ok(Admin {
+        enabled: cx.pick(ua.enabled, da.enabled, "admin.enabled")?.take(),
+        address,
+        public_url,
+        max_connections: cx
+            .pick(
+                ua.max_connections,
+                da.max_connections,
+                "admin.max_connections",
+            )?
+            .range(1, 100_000)? as usize,
+        request_timeout: cx
+            .pick(
+                ua.request_timeout,
+                da.request_timeout,
+                "admin.request_timeout",
+            )?
+            .duration()?,
+        max_body: cx
+            .pick(ua.max_body, da.max_body, "admin.max_body")?
+            .range(1024, 1 << 24)? as usize,
+    })
+}
+
+/// Empty, or an `https://` URL without query or fragment; the trailing slash is dropped.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = s
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("{s:?} must start with https:// (approval links carry secrets)"))?;
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || rest.contains(['?', '#'])
+        || rest.bytes().any(|b| !b.is_ascii_graphic())
+    {
+        return Err(format!(
+            "{s:?} is not a base URL like \"https://mail.example.com:8443\""
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_string())
 }
 
 fn build_relay(

@@ -81,6 +81,17 @@ pub(crate) fn build_policies(
             exceptions.push(b.rule(r)?);
         }
         let action = response(cx, &whole, &raw)?;
+        let mut notify = Vec::new();
+        for a in strings(cx, &raw.notify) {
+            let who = a.parse_with(|s| {
+                policy::Audience::parse(s).ok_or_else(|| {
+                    format!("unknown notify audience {s:?}: expected \"sender\", \"recipients\" or \"admin\"")
+                })
+            })?;
+            if !notify.contains(&who) {
+                notify.push(who);
+            }
+        }
         policies.push(policy::Policy {
             id: id_num,
             name,
@@ -91,6 +102,7 @@ pub(crate) fn build_policies(
             rules,
             exceptions,
             action,
+            notify,
         });
     }
     Ok(policy::Policies::new(policies, registry))
@@ -569,7 +581,9 @@ fn response(
     raw: &raw::Policy,
 ) -> Result<policy::Action, Error> {
     let action_name = raw.action.clone().ok_or_else(|| {
-        whole.error("a policy needs an `action`: \"block\", \"redirect\", \"modify\" or \"log\"")
+        whole.error(
+            "a policy needs an `action`: \"block\", \"quarantine\", \"approval\", \"redirect\", \"modify\" or \"log\"",
+        )
     })?;
     let action_loc = cx.user(action_name);
     let kind = action_loc.value().clone();
@@ -638,9 +652,29 @@ fn response(
             }
         }
         "log" => policy::Action::Log,
+        "quarantine" => policy::Action::Quarantine,
+        "approval" => {
+            let items = strings(cx, &raw.approvers);
+            if items.is_empty() {
+                return Err(action_loc.error(
+                    "action \"approval\" needs `approvers`: addresses, or \"manager\" for the sender's manager",
+                ));
+            }
+            let mut approvers = Vec::new();
+            for a in items {
+                approvers.push(a.parse_with(|s| {
+                    if s == policy::MANAGER {
+                        Ok(s.clone())
+                    } else {
+                        policy::check_address(s).map(|()| s.clone())
+                    }
+                })?);
+            }
+            policy::Action::Approval { approvers }
+        }
         other => {
             return Err(action_loc.error(&format!(
-                "unknown action {other:?}: expected \"block\", \"redirect\", \"modify\" or \"log\""
+                "unknown action {other:?}: expected \"block\", \"quarantine\", \"approval\", \"redirect\", \"modify\" or \"log\""
             )));
         }
     })

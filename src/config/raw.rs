@@ -18,8 +18,13 @@ pub(crate) struct Raw {
     pub relay: Option<Relay>,
     pub dns: Option<Dns>,
     pub inspection: Option<Inspection>,
+    pub store: Option<Store>,
+    pub quarantine: Option<Quarantine>,
+    pub incidents: Option<Incidents>,
+    pub approval: Option<Approval>,
     pub policy: Option<Vec<Spanned<Policy>>>,
     pub notifications: Option<Notifications>,
+    pub admin: Option<Admin>,
     pub queue: Option<Queue>,
 }
 
@@ -108,6 +113,35 @@ pub(crate) struct Inspection {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct Store {
+    pub max_size: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Quarantine {
+    pub retention: V<String>,
+    pub max_bytes: V<u64>,
+    pub max_messages: V<u64>,
+    pub purge_interval: V<String>,
+    pub purge_batch: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Incidents {
+    pub reconcile_window: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Approval {
+    pub expiry: V<String>,
+    pub managers_file: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Policy {
     pub id: V<u64>,
     pub name: V<String>,
@@ -127,6 +161,8 @@ pub(crate) struct Policy {
     pub action: V<String>,
     pub reply: V<String>,
     pub redirect_to: V<String>,
+    pub approvers: V<Vec<Spanned<String>>>,
+    pub notify: V<Vec<Spanned<String>>>,
     pub subject: Option<Spanned<Subject>>,
     pub headers: V<Vec<Spanned<String>>>,
 }
@@ -223,6 +259,17 @@ pub(crate) struct NoticeTemplate {
     pub subject: V<String>,
     pub text: V<String>,
     pub html: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Admin {
+    pub enabled: V<bool>,
+    pub address: V<String>,
+    pub public_url: V<String>,
+    pub max_connections: V<u64>,
+    pub request_timeout: V<String>,
+    pub max_body: V<u64>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

@@ -44,6 +44,8 @@ fn every_default_key_is_present_in_the_embedded_file() {
     let example: String = DEFAULT_TOML
         .lines()
         .skip_while(|l| !l.starts_with("# [[policy]]"))
+        // The commented example ends where the next real table (e.g. `[admin]`) begins.
+        .take_while(|l| !l.starts_with('['))
         .map(|l| l.strip_prefix("# ").unwrap_or(l))
         .filter(|l| !l.starts_with('#'))
         .collect::<Vec<_>>()
@@ -304,6 +306,79 @@ fn the_shipped_default_policy_set_loads() {
 }
 
 #[test]
+fn hold_actions_notify_and_keep_settings_load() {
+    let c = Config::parse(
+        r#"
+[quarantine]
+retention = "3d"
+
+[approval]
+expiry = "36h"
+
+[[policy]]
+id = 1
+action = "approval"
+approvers = ["manager", "boss@corp.example"]
+notify = ["sender", "admin"]
+keywords = ["x"]
+
+[[policy]]
+id = 2
+action = "quarantine"
+keywords = ["y"]
+"#,
+        "t.toml",
+    )
+    .unwrap();
+    let list: Vec<&crate::policy::Policy> = c.policies.iter().collect();
+    assert_eq!(
+        list[0].action,
+        crate::policy::Action::Approval {
+            approvers: vec!["manager".into(), "boss@corp.example".into()]
+        }
+    );
+    assert_eq!(
+        list[0].notify,
+        vec![
+            crate::policy::Audience::Sender,
+            crate::policy::Audience::Admin
+        ]
+    );
+    assert_eq!(list[1].action, crate::policy::Action::Quarantine);
+    assert_eq!(c.store.retention, Duration::from_secs(3 * 86_400));
+    assert_eq!(c.store.approval_expiry, Duration::from_secs(36 * 3600));
+    let d = Config::embedded().unwrap();
+    assert_eq!(d.store.retention, Duration::from_secs(7 * 86_400));
+    assert_eq!(d.store.approval_expiry, Duration::from_secs(2 * 86_400));
+    assert_eq!(d.store.reconcile_window, Duration::from_secs(86_400));
+    assert_eq!(d.store.max_size, 8 << 30);
+}
+
+#[test]
+fn hold_action_errors_point_at_the_value() {
+    let e = err("[[policy]]\nid = 1\naction = \"approval\"\nkeywords = [\"x\"]\n");
+    assert!(
+        e.contains("test.toml:3:10") && e.contains("needs `approvers`"),
+        "{e}"
+    );
+    let e = err(
+        "[[policy]]\nid = 1\naction = \"approval\"\napprovers = [\"not an address\"]\nkeywords = [\"x\"]\n",
+    );
+    assert!(e.contains("test.toml:4:"), "{e}");
+    let e =
+        err("[[policy]]\nid = 1\naction = \"log\"\nnotify = [\"everyone\"]\nkeywords = [\"x\"]\n");
+    assert!(
+        e.contains("test.toml:4:") && e.contains("unknown notify audience"),
+        "{e}"
+    );
+    let e = err("[quarantine]\nretention = \"7w\"\n");
+    assert!(
+        e.contains("test.toml:2:") && e.contains("use ms, s, m, h or d"),
+        "{e}"
+    );
+}
+
+#[test]
 fn notification_defaults_are_quiet_and_headers_only() {
     let c = Config::parse("[server]\nhostname = \"gw.example.com\"\n", "t.toml").unwrap();
     let n = &c.notifications;
@@ -404,6 +479,43 @@ fn the_documented_notification_template_example_loads() {
         "gw",
     );
     assert_eq!(r.subject, "Not delivered: Q3");
+}
+
+#[test]
+fn admin_defaults_and_public_url() {
+    let c = Config::parse("[server]\nhostname = \"dlp.example\"\n", "t.toml").unwrap();
+    assert!(c.admin.enabled);
+    assert_eq!(c.admin.address, "0.0.0.0:8443".parse().unwrap());
+    assert_eq!(c.admin.public_url, "https://dlp.example:8443");
+    assert_eq!(c.admin.max_connections, 64);
+    assert_eq!(c.admin.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.admin.max_body, 16 * 1024);
+    let c = Config::parse(
+        "[admin]\npublic_url = \"https://approve.example.com/\"\nenabled = false\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.admin.public_url, "https://approve.example.com");
+    assert!(!c.admin.enabled);
+}
+
+#[test]
+fn admin_errors_point_at_the_value() {
+    for (text, needle) in [
+        ("[admin]\npublic_url = \"http://x.example\"\n", "https://"),
+        (
+            "[admin]\npublic_url = \"https://x.example/?a=b\"\n",
+            "base URL",
+        ),
+        ("[admin]\naddress = \"localhost\"\n", "0.0.0.0:8443"),
+        ("[admin]\nmax_connections = 0\n", "out of range"),
+        ("[admin]\nmax_body = 10\n", "out of range"),
+        ("[admin]\nrequest_timeout = \"0s\"\n", "greater than zero"),
+    ] {
+        let e = err(text);
+        assert!(e.starts_with("test.toml:2:"), "{e}");
+        assert!(e.contains(needle), "{e}");
+    }
 }
 
 #[test]

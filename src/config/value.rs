@@ -205,9 +205,9 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like \"30s\", \"5m\" or \"250ms\""))?;
+    let n: u64 = num.parse().map_err(|_| {
+        format!("{s:?} is not a duration like \"30s\", \"5m\", \"2d\" or \"250ms\"")
+    })?;
     let d = match unit.trim() {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),

@@ -71,11 +71,15 @@ pub fn message(o: &Outgoing<'_>) -> Vec<u8> {
         Some(part) => multipart("multipart/mixed", boundary(2), vec![body, part]),
         None => body,
     };
-    let mut b = MessageBuilder::new()
-        .from(mailbox(o.from_name, o.from))
-        .to(Address::new_list(
+    let mut b = MessageBuilder::new().from(mailbox(o.from_name, o.from));
+    // With no header recipients (an envelope-only notice) the To field is left out (RFC 5322
+    // 3.6 makes it optional) rather than written empty.
+    if !o.to.is_empty() {
+        b = b.to(Address::new_list(
             o.to.iter().map(|a| mailbox("", a)).collect(),
-        ))
+        ));
+    }
+    b = b
         .subject(single_line(
             &o.rendered.subject,
             super::template::MAX_SUBJECT_CHARS,

@@ -465,4 +465,23 @@ mod tests {
         assert_eq!(single_line("abcdef", 3), "abc");
         assert_eq!(single_line("", 3), "");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_subjects_stay_one_line(
+            text in "(\\$\\{?|\\{\\$?|[A-Z_]{0,12}|\\}|\\$\\$|[a-z \r\n<>&]|\\PC){0,40}",
+            value in "\\PC*|[\r\n]+",
+        ) {
+            if let Ok(t) = Template::parse(&text) {
+                let s = t.render(Place::Subject, |_| value.clone());
+                proptest::prop_assert!(!s.contains(['\r', '\n']));
+                proptest::prop_assert!(s.chars().count() <= MAX_SUBJECT_CHARS);
+                // Markup comes only from the template: no value adds a `<` (line breaks aside,
+                // which become `<br>`).
+                let one_line = value.replace(['\r', '\n'], "");
+                let h = t.render(Place::Html, |_| format!("<{one_line}>"));
+                proptest::prop_assert!(h.matches('<').count() <= text.matches('<').count());
+            }
+        }
+    }
 }

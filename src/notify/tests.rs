@@ -459,3 +459,15 @@ fn who_gets_a_notice() {
         assert!(!s.wanted(k, &f), "never to the null sender: {k}");
     }
 }
+
+#[test]
+fn a_notice_without_header_recipients_has_no_empty_to_field() {
+    let bytes = settings().notice(Kind::Released, &facts(), &[], id(6), T0, None);
+    check_lines(&bytes);
+    let raw = String::from_utf8(bytes.clone()).unwrap();
+    let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+    assert!(!head.contains("\r\nTo:"), "{head}");
+    let m = MessageParser::default().parse(&bytes).unwrap();
+    assert_eq!(m.subject(), Some("Released from quarantine: Q3 numbers"));
+    assert!(m.body_text(0).unwrap().contains("Quarantine ID: Q-42"));
+}

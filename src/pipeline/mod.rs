@@ -31,6 +31,8 @@ pub enum Failure {
     Inspection(String),
     #[error("inspection ran past its time budget")]
     InspectionTimeout,
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl Failure {
@@ -50,6 +52,9 @@ impl Failure {
             Failure::NextHop(relay::client::Error::Protocol(_)) => Reply::next_hop_protocol(),
             Failure::NextHop(_) => Reply::next_hop_lost(),
             Failure::Inspection(_) | Failure::InspectionTimeout => Reply::inspection_failed(),
+            // Never permanent: the upstream still has the message.
+            Failure::Store(crate::store::StoreError::Full(_)) => Reply::store_full(),
+            Failure::Store(_) => Reply::store_failed(),
         }
     }
 }
@@ -93,6 +98,12 @@ pub enum Outcome {
         message: Vec<u8>,
         redirect_to: Option<Vec<String>>,
     },
+    /// Keep this message in the store (quarantine; or until an approver decides when `approvers`
+    /// is non-empty); the upstream gets 250 only after the commit.
+    Hold {
+        message: Vec<u8>,
+        approvers: Vec<String>,
+    },
 }
 
 /// Everything the end-of-DATA step needs, shared by all sessions.
@@ -106,7 +117,11 @@ pub struct Inspector {
     tag_violations: bool,
     pass_header: Option<(String, String)>,
     max_received: usize,
+    released: Released,
 }
+
+/// Tells whether a message carries a valid release mark (it was released from Sluice's quarantine).
+pub type Released = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
 
 /// The result of inspecting one message, for logging and for [`Inspector::decide`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +148,13 @@ impl Inspector {
             tag_violations: config.inspection.tag_violations,
             pass_header: config.relay.pass_header.clone(),
             max_received: config.relay.max_received_headers,
+            released: Arc::new(|_: &[u8]| false),
         })
+    }
+
+    /// Sets how a released message is recognised (the store's release mark).
+    pub fn set_released(&mut self, released: Released) {
+        self.released = released;
     }
 
     pub fn trial_mode(&self) -> bool {
@@ -233,6 +254,16 @@ impl Inspector {
             Decision::Pass => Outcome::Relay {
                 message: header::prepend(message, &added),
                 redirect_to: None,
+            },
+            Decision::Hold { .. } if (self.released)(&message) => Outcome::Relay {
+                // Released from the quarantine and back through Sluice (reflecting mode): the
+                // hold is not repeated; the policies were still evaluated and their incidents logged.
+                message: header::prepend(message, &added),
+                redirect_to: None,
+            },
+            Decision::Hold { approvers } => Outcome::Hold {
+                message: header::prepend(message, &added),
+                approvers: approvers.clone(),
             },
             Decision::Relay {
                 redirect_to,

@@ -2,7 +2,7 @@
 //! several matching policies combine into one [`Verdict`].
 //!
 //! Combination rule (documented in ARCHITECTURE.md): the strongest enforcing action wins,
-//! Block > Redirect > Modify > Log. Every matching Modify edit is applied to a message that is relayed
+//! Block > Quarantine > Approval > Redirect > Modify > Log. Every matching Modify edit is applied to a message that is relayed
 //! (including a redirected one), in policy order; all matching Redirect addresses receive it.
 //! Monitor-mode policies are reported but never change the message; in trial mode nothing does.
 
@@ -47,6 +47,13 @@ pub enum Action {
     Block {
         reply: String,
     },
+    /// Hold the message in the quarantine for review by an administrator.
+    Quarantine,
+    /// Hold the message until one of the approvers decides; `MANAGER` stands for the sender's
+    /// manager from the imported mapping.
+    Approval {
+        approvers: Vec<String>,
+    },
     Redirect {
         to: String,
     },
@@ -57,10 +64,34 @@ pub enum Action {
     Log,
 }
 
+/// The approver entry that stands for the sender's manager (from `approval.managers_file`).
+pub const MANAGER: &str = "manager";
+
+/// Who gets a notification when a policy is violated (the seed's "Send Email Notification").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Sender,
+    Recipients,
+    Admin,
+}
+
+impl Audience {
+    pub fn parse(s: &str) -> Option<Audience> {
+        Some(match s {
+            "sender" => Audience::Sender,
+            "recipients" => Audience::Recipients,
+            "admin" => Audience::Admin,
+            _ => return None,
+        })
+    }
+}
+
 impl Action {
     fn strength(&self) -> u8 {
         match self {
-            Action::Block { .. } => 3,
+            Action::Block { .. } => 5,
+            Action::Quarantine => 4,
+            Action::Approval { .. } => 3,
             Action::Redirect { .. } => 2,
             Action::Modify { .. } => 1,
             Action::Log => 0,
@@ -70,6 +101,8 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Block { .. } => "block",
+            Action::Quarantine => "quarantine",
+            Action::Approval { .. } => "approval",
             Action::Redirect { .. } => "redirect",
             Action::Modify { .. } => "modify",
             Action::Log => "log",
@@ -125,6 +158,8 @@ pub struct Policy {
     /// When any exception holds, the policy does not apply.
     pub exceptions: Vec<Rule>,
     pub action: Action,
+    /// Who is notified of a violation (besides the action).
+    pub notify: Vec<Audience>,
 }
 
 /// A rule of a policy that held, with its evidence.
@@ -184,6 +219,8 @@ pub struct Hit {
     pub severity: Severity,
     /// The rules that held and why (redacted evidence only).
     pub matched: Vec<Matched>,
+    /// Who the policy says to notify.
+    pub notify: Vec<Audience>,
 }
 
 /// What to do with a message.
@@ -193,6 +230,11 @@ pub enum Decision {
     Pass,
     Block {
         reply: String,
+    },
+    /// Keep the message in the store: for an administrator's review, or until an approver decides
+    /// (`approvers` non-empty: every approver named by the matching approval policies).
+    Hold {
+        approvers: Vec<String>,
     },
     /// Relay, possibly to replaced recipients, with edits.
     Relay {
@@ -213,6 +255,8 @@ pub struct Verdict {
     /// One line per matched rule for logs and reports: policy, rule, detector, count and where,
     /// never a matched value (filled in by `scan::Scanner`, which knows the part locations).
     pub detail: Vec<String>,
+    /// The same lines with redacted samples added, for incident records (never logged).
+    pub evidence: Vec<String>,
 }
 
 impl Verdict {
@@ -267,6 +311,7 @@ impl Policies {
         let mut redirect_to: Vec<String> = Vec::new();
         let mut subject = Vec::new();
         let mut headers: Vec<(String, String)> = Vec::new();
+        let mut approvers: Vec<String> = Vec::new();
         for p in self.list.iter() {
             let Some(matched) = p.eval(facts) else {
                 continue;
@@ -278,6 +323,7 @@ impl Policies {
                 monitor: p.monitor,
                 severity: p.severity,
                 matched,
+                notify: p.notify.clone(),
             });
             if p.monitor {
                 continue;
@@ -302,7 +348,14 @@ impl Policies {
                         }
                     }
                 }
-                Action::Block { .. } | Action::Log => {}
+                Action::Approval { approvers: a } => {
+                    for x in a {
+                        if !approvers.iter().any(|y| y.eq_ignore_ascii_case(x)) {
+                            approvers.push(x.clone());
+                        }
+                    }
+                }
+                Action::Block { .. } | Action::Quarantine | Action::Log => {}
             }
         }
         let Some(top) = strongest else {
@@ -313,6 +366,11 @@ impl Policies {
             Action::Block { reply } => Decision::Block {
                 reply: reply.clone(),
             },
+            // A quarantine is for an administrator, whatever approvers other policies name.
+            Action::Quarantine => Decision::Hold {
+                approvers: Vec::new(),
+            },
+            Action::Approval { .. } => Decision::Hold { approvers },
             Action::Log => Decision::Pass,
             Action::Redirect { .. } | Action::Modify { .. } => Decision::Relay {
                 redirect_to,

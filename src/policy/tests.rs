@@ -91,6 +91,7 @@ fn policies(list: Vec<Spec>) -> Policies {
                 }],
                 exceptions: vec![],
                 action: s.action,
+                notify: vec![],
             }
         })
         .collect();
@@ -257,14 +258,23 @@ fn regex_over_subject() {
 proptest::proptest! {
     /// Adding a matching policy never relaxes the decision (policy is monotone).
     #[test]
-    fn more_matches_never_relax(kinds in proptest::collection::vec(0u8..4, 1..6)) {
+    fn more_matches_never_relax(kinds in proptest::collection::vec(0u8..6, 1..6)) {
         let actions: Vec<Action> = kinds.iter().map(|k| match k {
             0 => Action::Log,
             1 => Action::Modify { subject: None, headers: vec![("X-A".into(), "1".into())] },
             2 => Action::Redirect { to: "r@x.com".into() },
+            3 => Action::Approval { approvers: vec!["boss@x.com".into()] },
+            4 => Action::Quarantine,
             _ => Action::Block { reply: "b".into() },
         }).collect();
-        let rank = |d: &Decision| match d { Decision::Pass => 0, Decision::Relay { redirect_to, .. } if redirect_to.is_empty() => 1, Decision::Relay { .. } => 2, Decision::Block { .. } => 3 };
+        let rank = |d: &Decision| match d {
+            Decision::Pass => 0,
+            Decision::Relay { redirect_to, .. } if redirect_to.is_empty() => 1,
+            Decision::Relay { .. } => 2,
+            Decision::Hold { approvers } if !approvers.is_empty() => 3,
+            Decision::Hold { .. } => 4,
+            Decision::Block { .. } => 5,
+        };
         let mut last = 0;
         for n in 1..=actions.len() {
             let list = actions[..n].iter().enumerate().map(|(i, a)| spec(i as u64 + 1, a.clone())).collect();
@@ -274,4 +284,47 @@ proptest::proptest! {
             last = r;
         }
     }
+}
+
+#[test]
+fn quarantine_outranks_approval_and_approvers_are_merged() {
+    let both = policies(vec![
+        spec(
+            1,
+            Action::Approval {
+                approvers: vec!["a@x.com".into()],
+            },
+        ),
+        spec(
+            2,
+            Action::Approval {
+                approvers: vec!["b@x.com".into(), "A@x.com".into()],
+            },
+        ),
+    ]);
+    let v = both.evaluate_text(&env("s@x.com", &["r@y.com"]), &text("secret"));
+    assert_eq!(
+        v.decision,
+        Decision::Hold {
+            approvers: vec!["a@x.com".into(), "b@x.com".into()]
+        }
+    );
+    let with_quarantine = policies(vec![
+        spec(
+            1,
+            Action::Approval {
+                approvers: vec!["a@x.com".into()],
+            },
+        ),
+        spec(2, Action::Quarantine),
+        spec(
+            3,
+            Action::Redirect {
+                to: "r@x.com".into(),
+            },
+        ),
+    ]);
+    let v = with_quarantine.evaluate_text(&env("s@x.com", &["r@y.com"]), &text("secret"));
+    assert_eq!(v.decision, Decision::Hold { approvers: vec![] });
+    assert_eq!(v.deciding_policy, Some(2));
 }

@@ -154,7 +154,8 @@ impl Scanner {
             part_scope: &scopes,
         };
         let mut verdict = self.policies.evaluate(&facts);
-        verdict.detail = describe(&verdict, &self.registry, &locations);
+        verdict.detail = describe(&verdict, &self.registry, &locations, false);
+        verdict.evidence = describe(&verdict, &self.registry, &locations, true);
         Report {
             verdict,
             locations,
@@ -166,8 +167,14 @@ impl Scanner {
 }
 
 /// `policy 100 rule "cards": CREDIT_CARD x3 in body, attachment:a.zip/b.txt` per matched rule and
-/// piece of evidence; file evidence names the files' locations. No matched value appears.
-fn describe(verdict: &Verdict, registry: &Registry, locations: &[String]) -> Vec<String> {
+/// piece of evidence; file evidence names the files' locations. No matched value appears; with
+/// `samples`, the redacted evidence (`4111 **** **** 1111`) is added for incident records.
+fn describe(
+    verdict: &Verdict,
+    registry: &Registry,
+    locations: &[String],
+    samples: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     for hit in &verdict.hits {
         for m in &hit.matched {
@@ -186,7 +193,11 @@ fn describe(verdict: &Verdict, registry: &Registry, locations: &[String]) -> Vec
                 } else {
                     e.samples.iter().map(String::as_str).collect()
                 };
-                parts.push(format!("{what} x{} in {}", e.count, places.join(", ")));
+                let mut line = format!("{what} x{} in {}", e.count, places.join(", "));
+                if samples && e.detector.is_some() && !e.samples.is_empty() {
+                    line.push_str(&format!(" ({})", e.samples.join(", ")));
+                }
+                parts.push(line);
             }
             out.push(format!(
                 "policy {} rule {:?}: {}",

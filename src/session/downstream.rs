@@ -8,9 +8,12 @@
 
 use std::sync::Arc;
 
+use crate::hold::Facts;
 use crate::message::{Envelope, MailParams, MessageId, Origin, Recipient};
+use crate::notify::Disposition;
 use crate::pipeline::{Failure, Inspection, Outcome};
 use crate::policy::Decision;
+use crate::policy::Verdict;
 use crate::relay::{Connection, Relay, client};
 use crate::smtp::{DataError, Reply};
 
@@ -209,6 +212,16 @@ impl Downstream {
             }
         };
         let message = Arc::try_unwrap(shared_msg).unwrap_or_else(|a| (*a).clone());
+        let facts = match &inspection {
+            Inspection::Done(v) if v.violated() => Some(Facts::of(
+                id,
+                origin,
+                &envelope,
+                &message,
+                &shared.internal_domains,
+            )),
+            _ => None,
+        };
         log_verdict(
             id,
             origin,
@@ -217,27 +230,73 @@ impl Downstream {
             &inspection,
             shared.inspector.trial_mode(),
         );
-        match shared.inspector.decide(id, message, &inspection) {
+        let original = match &inspection {
+            Inspection::Done(v) if v.hits.iter().any(|h| !h.notify.is_empty()) => {
+                Some(message.clone())
+            }
+            _ => None,
+        };
+        let (reply, action) = match shared.inspector.decide(id, message, &inspection) {
             Outcome::Refuse { reply, reason } => {
                 self.abandon().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");
-                reply
+                let action = format!("blocked ({})", reply.code);
+                (reply, action)
             }
             Outcome::Relay {
                 message,
                 redirect_to: None,
             } => {
-                self.deliver(id, &shared.relay, origin, &envelope, &message)
-                    .await
+                let r = self
+                    .deliver(id, &shared.relay, origin, &envelope, &message)
+                    .await;
+                let action = relayed("relayed", &r, shared.inspector.trial_mode());
+                (r, action)
             }
             Outcome::Relay {
                 message,
                 redirect_to: Some(to),
             } => {
-                self.redirect(id, &shared.relay, origin, &envelope, &to, &message)
-                    .await
+                let r = self
+                    .redirect(id, &shared.relay, origin, &envelope, &to, &message)
+                    .await;
+                let action = relayed("redirected", &r, false);
+                (r, action)
             }
+            Outcome::Hold { message, approvers } => {
+                self.abandon().await;
+                let Inspection::Done(verdict) = &inspection else {
+                    return Reply::store_failed();
+                };
+                let Some(facts) = facts else {
+                    return Reply::store_failed();
+                };
+                return match shared
+                    .keeper
+                    .hold(facts, verdict, message, &approvers)
+                    .await
+                {
+                    Ok(held) => {
+                        let approval =
+                            matches!(held.hold, crate::store::records::Hold::Approval { .. });
+                        tracing::info!(%id, peer = %origin.peer, held = held.id, approval, incidents = ?held.incidents, "message held");
+                        Reply::held(id, held.id, approval)
+                    }
+                    Err(e) => {
+                        let f = Failure::Store(e);
+                        tracing::error!(%id, peer = %origin.peer, error = %f, "message could not be held; deferred");
+                        f.reply()
+                    }
+                };
+            }
+        };
+        if let (Some(facts), Inspection::Done(verdict)) = (facts, &inspection) {
+            // Notices only for an outcome that stands: delivered, or refused by policy.
+            let notify = disposition(verdict, &reply, shared.inspector.trial_mode())
+                .zip(original.as_deref());
+            shared.keeper.record(facts, verdict, action, notify);
         }
+        reply
     }
 
     /// Relays the message in the open transaction. DATA normally went out ahead; when the connection
@@ -392,6 +451,33 @@ impl Downstream {
     }
 }
 
+/// What a violation notice says happened, when the outcome stands (delivered, or refused by policy).
+fn disposition(verdict: &Verdict, reply: &Reply, trial: bool) -> Option<Disposition> {
+    if trial {
+        return reply.is_positive().then_some(Disposition::Monitored);
+    }
+    match &verdict.decision {
+        Decision::Block { .. } if reply.is_permanent() => Some(Disposition::Blocked),
+        _ if !reply.is_positive() => None,
+        Decision::Pass => Some(Disposition::Monitored),
+        Decision::Relay { redirect_to, .. } if !redirect_to.is_empty() => {
+            Some(Disposition::Redirected)
+        }
+        Decision::Relay { .. } => Some(Disposition::DeliveredModified),
+        Decision::Block { .. } | Decision::Hold { .. } => None,
+    }
+}
+
+/// How a relayed message ended, for its incidents.
+fn relayed(what: &str, reply: &Reply, trial: bool) -> String {
+    let trial = if trial { " (trial mode)" } else { "" };
+    if reply.is_positive() {
+        format!("{what}{trial}")
+    } else {
+        format!("{what}{trial}, but the next hop answered {}", reply.code)
+    }
+}
+
 /// A refusal after the upstream was told its recipients are accepted (a redirect address, or a replayed
 /// transaction) is never the sender's problem: keep it retryable.
 fn transient(r: Reply) -> Reply {
@@ -436,6 +522,8 @@ fn log_verdict(
                 Decision::Block { .. } => "block",
                 Decision::Relay { redirect_to, .. } if !redirect_to.is_empty() => "redirect",
                 Decision::Relay { .. } => "modify",
+                Decision::Hold { approvers } if approvers.is_empty() => "quarantine",
+                Decision::Hold { .. } => "approval",
             };
             tracing::info!(%id, peer = %origin.peer, sender = %envelope.sender, recipients = envelope.recipients.len(), size, policies = %policies.join(","), decision, trial, findings = %v.detail.join(" | "), "policy violation");
         }

@@ -33,6 +33,9 @@ pub struct Shared {
     pub data_timeout: Duration,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub inspector: Inspector,
+    pub keeper: Arc<crate::hold::Keeper>,
+    /// `inspection.internal_domains`, for the direction recorded with incidents.
+    pub internal_domains: Vec<String>,
     pub relay: Relay,
     pub shutdown: Arc<Shutdown>,
 }

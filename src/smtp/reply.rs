@@ -275,6 +275,32 @@ impl Reply {
     pub fn next_hop_protocol() -> Reply {
         Reply::e(451, 4, 5, 0, "Next hop protocol error, try again later")
     }
+    /// The store is full (map cap or disk): the upstream keeps the message and retries.
+    pub fn store_full() -> Reply {
+        Reply::e(452, 4, 3, 1, "Insufficient system storage, try again later")
+    }
+
+    /// Any other store failure (I/O, corrupt page, store unavailable).
+    pub fn store_failed() -> Reply {
+        Reply::e(451, 4, 3, 0, "Message could not be stored, try again later")
+    }
+
+    /// The message is held (quarantine or approval) and committed to the store.
+    pub fn held(id: impl std::fmt::Display, held: u64, approval: bool) -> Reply {
+        Reply::new(
+            250,
+            Some([2, 0, 0]),
+            format!(
+                "OK id={id}; held as {held}{}",
+                if approval {
+                    " pending approval"
+                } else {
+                    " for review"
+                }
+            ),
+        )
+    }
+
     pub fn inspection_failed() -> Reply {
         Reply::e(
             451,

@@ -94,8 +94,8 @@ pub(super) fn migrate(
     Ok(())
 }
 
-/// Sets the recorded version (tests and `restore` use it).
-pub(super) fn stamp(dbs: &Dbs, txn: &mut RwTxn<'_>, version: u32) -> Result<()> {
+/// Sets the recorded version (`restore`, and tests that need a store from another schema).
+pub fn stamp(dbs: &Dbs, txn: &mut RwTxn<'_>, version: u32) -> Result<()> {
     dbs.meta.put(txn, VERSION_KEY, &version.to_be_bytes())?;
     Ok(())
 }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct Sluice {
     child: Option<Child>,
     pub addr: SocketAddr,
+    /// The admin HTTPS address, from the "admin UI serving" line (`None` when `[admin]` is off).
+    pub admin: Option<SocketAddr>,
     logs: Arc<Mutex<Vec<String>>>,
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
@@ -76,15 +78,31 @@ impl Sluice {
     }
 
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Sluice {
+        Sluice::start_full(config, env, None)
+    }
+
+    /// Starts with `data_dir` (kept by the caller) as the data directory instead of a fresh one.
+    pub fn start_with_data(config: &str, data_dir: &std::path::Path) -> Sluice {
+        Sluice::start_full(config, &[], Some(data_dir.to_path_buf()))
+    }
+
+    pub fn start_full(config: &str, env: &[(&str, &str)], data_dir: Option<PathBuf>) -> Sluice {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("sluice.toml");
+        // The admin server defaults to 0.0.0.0:8443; tests run many instances at once, so each gets
+        // an ephemeral loopback port unless the test configures [admin] itself.
+        let config = if config.lines().any(|l| l.trim() == "[admin]") {
+            config.to_string()
+        } else {
+            format!("{config}\n[admin]\naddress = \"127.0.0.1:0\"\n")
+        };
         std::fs::write(&config_path, config).expect("write config");
         let mut cmd = Command::new(binary());
         cmd.arg("serve")
             .arg("--config")
             .arg(&config_path)
             .arg("--data-dir")
-            .arg(dir.path().join("data"));
+            .arg(data_dir.unwrap_or_else(|| dir.path().join("data")));
         cmd.env("SLUICE_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -100,8 +118,17 @@ impl Sluice {
             let logs = logs.clone();
             std::thread::spawn(move || {
                 let mut tx = Some(tx);
+                // Logged before the "listening" line, so known by the time that one is read.
+                let mut admin = None;
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
+                    if line.contains("admin UI serving") {
+                        admin = line
+                            .split("admin_addr=")
+                            .nth(1)
+                            .and_then(|r| r.split_whitespace().next())
+                            .and_then(|a| a.parse::<SocketAddr>().ok());
+                    }
                     if line.contains("listening")
                         && let Some(a) = line
                             .split("addr=")
@@ -110,13 +137,13 @@ impl Sluice {
                         && let Ok(addr) = a.parse::<SocketAddr>()
                         && let Some(tx) = tx.take()
                     {
-                        let _ = tx.send(addr);
+                        let _ = tx.send((addr, admin));
                     }
                     logs.lock().unwrap().push(line);
                 }
             });
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+        let (addr, admin) = match rx.recv_timeout(Duration::from_secs(20)) {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
@@ -129,6 +156,7 @@ impl Sluice {
         Sluice {
             child: Some(child),
             addr,
+            admin,
             logs,
             dir,
             config_path,

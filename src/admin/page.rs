@@ -1,0 +1,258 @@
+//! HTML pages (maud, which escapes every interpolated value). Pure: values in, a page out; time is
+//! formatted from the Unix seconds it is given.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::approval::token::Decision;
+use crate::approval::{ApprovalState, ApprovalSummary};
+
+/// Inline styles (allowed by the CSP's `style-src 'unsafe-inline'`; no script anywhere).
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
+main{max-width:44rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:6px;\
+box-shadow:0 1px 3px rgba(0,0,0,.15)}h1{font-size:1.4rem;margin-top:0}\
+th{text-align:left;vertical-align:top;padding:.3rem 1rem .3rem 0;white-space:nowrap;color:#555}\
+td{padding:.3rem 0;word-break:break-word}ul{margin:0;padding-left:1.1rem}\
+button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;color:#fff;cursor:pointer}\
+.approve{background:#1a7f37}.reject{background:#b42318}.note{color:#555;font-size:.9rem}\
+footer{color:#777;font-size:.8rem;margin-top:1.5rem}";
+
+/// A whole document around `content`.
+fn layout(title: &str, content: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) " · Sluice" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                main {
+                    h1 { (title) }
+                    (content)
+                    footer { "Sluice email security gateway" }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The held message and the form that makes the link's decision (nothing happens until it is sent).
+pub(crate) fn approval_form(
+    summary: &ApprovalSummary,
+    decision: Decision,
+    action: &str,
+    now: u64,
+) -> String {
+    let (verb, button, class) = match decision {
+        Decision::Approve => ("Approve", "Approve and deliver", "approve"),
+        Decision::Reject => ("Reject", "Reject and delete", "reject"),
+    };
+    let remaining = summary.expires.saturating_sub(now);
+    layout(
+        &format!("{verb} this held message?"),
+        html! {
+            p { "A policy held this message until an approver decides. Review it, then confirm." }
+            (summary_table(summary))
+            form method="post" action=(action) {
+                input type="hidden" name="decision" value=(decision.as_str());
+                p { button type="submit" class=(class) { (button) } }
+            }
+            p class="note" {
+                "Without a decision by " (utc(summary.expires)) " (in " (duration(remaining))
+                "), the message goes back to its sender."
+            }
+        },
+    )
+}
+
+/// The decision this request recorded.
+pub(crate) fn decided(state: &ApprovalState) -> String {
+    let (title, text) = match state {
+        ApprovalState::Approved { .. } => (
+            "Approved",
+            "The message is released to its recipients and the sender is told.",
+        ),
+        ApprovalState::Rejected { .. } => (
+            "Rejected",
+            "The message will not be delivered; the sender is told it was rejected by a moderator.",
+        ),
+        ApprovalState::Expired { .. } => return expired(),
+        ApprovalState::Pending => (
+            "Decision recorded",
+            "The decision is recorded and will be carried out shortly.",
+        ),
+    };
+    layout(
+        title,
+        html! {
+            p { (text) }
+            (state_line(state))
+        },
+    )
+}
+
+/// Someone decided before this request.
+pub(crate) fn already_decided(state: &ApprovalState, summary: Option<&ApprovalSummary>) -> String {
+    layout(
+        "Already decided",
+        html! {
+            p { "This message was already decided; nothing was changed." }
+            (state_line(state))
+            @if let Some(s) = summary { (summary_table(s)) }
+        },
+    )
+}
+
+/// The link or the approval lapsed.
+pub(crate) fn expired() -> String {
+    layout(
+        "This link has expired",
+        html! {
+            p { "The time to decide on this message is over. Messages without a decision go back \
+                 to their sender." }
+        },
+    )
+}
+
+/// Malformed and forged links alike: the page must not tell them apart.
+pub(crate) fn bad_link() -> String {
+    layout(
+        "This link is not valid",
+        html! {
+            p { "The approval link is incomplete or was altered. Open it again from the notice \
+                 you received, in full." }
+        },
+    )
+}
+
+/// The approval is gone (purged) or never existed.
+pub(crate) fn approval_not_found() -> String {
+    layout(
+        "Message not found",
+        html! { p { "This held message no longer exists; it may have been purged." } },
+    )
+}
+
+/// The store cannot answer now.
+pub(crate) fn unavailable() -> String {
+    layout(
+        "Temporarily unavailable",
+        html! { p { "Held messages cannot be read right now. Nothing was changed; please try the \
+        link again in a few minutes." } },
+    )
+}
+
+/// A form that does not carry the token's decision.
+pub(crate) fn wrong_decision(granted: Decision) -> String {
+    layout(
+        "Nothing was changed",
+        html! {
+            p { "This link can only " (granted.as_str()) " the message, and the form did not ask \
+                 for that. Open the link again and use its button." }
+        },
+    )
+}
+
+/// A plain error page (404, 405, 408, 413...).
+pub(crate) fn error(title: &str, text: &str) -> String {
+    layout(title, html! { p { (text) } })
+}
+
+fn summary_table(s: &ApprovalSummary) -> Markup {
+    html! {
+        table {
+            tr { th { "From" } td { (s.sender) } }
+            tr { th { "To" } td { ul { @for r in &s.recipients { li { (r) } } } } }
+            tr { th { "Subject" } td { (s.subject) } }
+            tr { th { "Size" } td { (size(s.size)) } }
+            tr { th { "Received" } td { (utc(s.received)) } }
+            tr { th { "Policies" } td { ul { @for p in &s.policies { li { (p) } } } } }
+            tr { th { "Findings" } td {
+                @if s.findings.is_empty() { "none recorded" }
+                @else { ul { @for f in &s.findings { li { (f) } } } }
+            } }
+            tr { th { "Decide by" } td { (utc(s.expires)) } }
+        }
+    }
+}
+
+fn state_line(state: &ApprovalState) -> Markup {
+    html! {
+        p {
+            @match state {
+                ApprovalState::Pending => { "Status: waiting for a decision." }
+                ApprovalState::Approved { by, at } => {
+                    "Approved by " strong { (by) } " at " (utc(*at)) "."
+                }
+                ApprovalState::Rejected { by, at } => {
+                    "Rejected by " strong { (by) } " at " (utc(*at)) "."
+                }
+                ApprovalState::Expired { at } => {
+                    "Expired at " (utc(*at)) " without a decision."
+                }
+            }
+        }
+    }
+}
+
+/// "12.3 KiB" style sizes.
+pub(crate) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// "2 days 3 hours" style remaining times (two largest units).
+pub(crate) fn duration(secs: u64) -> String {
+    let parts = [
+        (secs / 86_400, "day"),
+        (secs % 86_400 / 3600, "hour"),
+        (secs % 3600 / 60, "minute"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .skip_while(|(n, _)| *n == 0)
+        .take(2)
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if words.is_empty() {
+        "less than a minute".to_string()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// Unix seconds as "2024-03-01 14:05 UTC" (proleptic Gregorian, days-from-civil inverted).
+pub(crate) fn utc(ts: u64) -> String {
+    let days = ts / 86_400;
+    let secs = ts % 86_400;
+    // Howard Hinnant's civil_from_days, shifted so the era starts on 0000-03-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}

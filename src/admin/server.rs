@@ -1,0 +1,275 @@
+//! The shell of the admin server: accepts TCP, counts connections, does TLS (rustls), hands each
+//! connection to hyper (HTTP/1.1, one request per connection) and enforces the limits.
+//!
+//! Limits, all from `[admin]`: at most `max_connections` at once (the next is closed at once,
+//! before TLS: refusing is cheaper than a handshake); the TLS handshake, the request head and the
+//! body must all arrive within `request_timeout` of the connection opening (a slow head gets a raw
+//! 408 written after hyper hands the stream back; a slow body gets 408 from the handler); bodies
+//! above `max_body` get 413 (from `Content-Length` before reading, or while reading a chunked one);
+//! heads above [`MAX_HEAD_BYTES`] or [`MAX_HEADERS`] get hyper's 431. A response a client does
+//! not read is dropped [`RESPONSE_WRITE_TIME`] after the deadline.
+//!
+//! One request per connection keeps the deadline exact and the slot count honest; approval pages
+//! are one GET and one POST.
+//! Desk calls may block on the store, so approval handlers run on the blocking pool.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncWriteExt, FutureExt};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::CONTENT_LENGTH;
+use hyper::{Request, StatusCode};
+use smol::Timer;
+use smol_hyper::rt::FuturesIo;
+
+use super::response::Response;
+use super::route::Route;
+use super::{
+    Handlers, MAX_HEAD_BYTES, MAX_HEADERS, RESPONSE_WRITE_TIME, page, timed_out, too_large,
+};
+use crate::approval::ApprovalDesk;
+use crate::approval::token::Key;
+use crate::clock::Clock;
+use crate::listener::Gauge;
+use crate::shutdown::Shutdown;
+
+/// Pause after a failed accept (EMFILE and friends) instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The bound admin server, ready to [`Server::serve`].
+pub struct Server {
+    tcp: smol::net::TcpListener,
+    ctx: Arc<Ctx>,
+    connections: Arc<Gauge>,
+}
+
+struct Ctx {
+    tls: futures_rustls::TlsAcceptor,
+    handlers: Handlers,
+    clock: Arc<Clock>,
+    max_connections: usize,
+    request_timeout: Duration,
+    max_body: usize,
+}
+
+impl Server {
+    /// Binds `config.address`. `tls` is the server configuration `tls::server_config` built
+    /// (same certificate as STARTTLS); the desk answers approvals; `key` verifies approval links.
+    pub fn bind(
+        config: &crate::config::Admin,
+        tls: &rustls::ServerConfig,
+        desk: Arc<dyn ApprovalDesk>,
+        key: Key,
+        clock: Arc<Clock>,
+    ) -> std::io::Result<Server> {
+        let std_listener = std::net::TcpListener::bind(config.address)?;
+        let tcp = smol::net::TcpListener::try_from(std_listener)?;
+        let mut tls = tls.clone();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Server {
+            tcp,
+            ctx: Arc::new(Ctx {
+                tls: futures_rustls::TlsAcceptor::from(Arc::new(tls)),
+                handlers: Handlers { desk, key },
+                clock,
+                max_connections: config.max_connections,
+                request_timeout: config.request_timeout,
+                max_body: config.max_body,
+            }),
+            connections: Arc::new(Gauge::default()),
+        })
+    }
+
+    /// The bound address (the real port when the configured one is 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// Live connections; shutdown waits on it.
+    pub fn connections(&self) -> Arc<Gauge> {
+        self.connections.clone()
+    }
+
+    /// Accepts until shutdown begins; each connection runs on `ex`.
+    pub async fn serve(self, shutdown: Arc<Shutdown>, ex: Arc<smol::Executor<'static>>) {
+        loop {
+            let stop = shutdown.clone();
+            let accepted = async { Some(self.tcp.accept().await) }
+                .or(async move {
+                    stop.draining().await;
+                    None
+                })
+                .await;
+            let (tcp, peer) = match accepted {
+                None => return,
+                Some(Ok(pair)) => pair,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "admin accept failed");
+                    Timer::after(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
+            let Some(slot) = self.connections.try_acquire(self.ctx.max_connections) else {
+                // Debug level: a flood must not flood the log too.
+                tracing::debug!(%peer, max = self.ctx.max_connections, "admin connection limit reached; closed");
+                drop(tcp);
+                continue;
+            };
+            let ctx = self.ctx.clone();
+            ex.spawn(async move {
+                let _slot = slot;
+                let run = std::panic::AssertUnwindSafe(connection(ctx, tcp, peer));
+                if run.catch_unwind().await.is_err() {
+                    tracing::error!(%peer, "admin connection task panicked; connection dropped");
+                }
+            })
+            .detach();
+        }
+    }
+}
+
+/// How a connection ended.
+enum End {
+    Served(Result<(), hyper::Error>),
+    HeadTimeout,
+    Overdue,
+}
+
+async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) {
+    let deadline = Instant::now() + ctx.request_timeout;
+    let handshake = async { ctx.tls.accept(tcp).await.map_err(|e| e.to_string()) }
+        .or(async {
+            Timer::at(deadline).await;
+            Err("timed out".to_string())
+        })
+        .await;
+    let stream = match handshake {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "admin TLS handshake failed");
+            return;
+        }
+    };
+    let in_service = Arc::new(AtomicBool::new(false));
+    let service = {
+        let (ctx, in_service) = (ctx.clone(), in_service.clone());
+        hyper::service::service_fn(move |req| {
+            in_service.store(true, Ordering::SeqCst);
+            let ctx = ctx.clone();
+            async move { Ok::<_, Infallible>(handle(ctx, req, deadline, peer).await) }
+        })
+    };
+    let mut conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .header_read_timeout(None)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS)
+        .serve_connection(FuturesIo::new(stream), service);
+    let end = async { End::Served((&mut conn).await) }
+        .or(async {
+            Timer::at(deadline).await;
+            if !in_service.load(Ordering::SeqCst) {
+                return End::HeadTimeout;
+            }
+            Timer::at(deadline + RESPONSE_WRITE_TIME).await;
+            End::Overdue
+        })
+        .await;
+    match end {
+        End::Served(Ok(())) => {}
+        End::Served(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "admin connection ended with an HTTP error");
+        }
+        End::HeadTimeout => {
+            tracing::debug!(%peer, "admin request head not complete in time; 408");
+            // The handler never ran, so nothing was written: the stream is ours to answer on.
+            let mut stream = conn.into_parts().io.into_inner();
+            let bytes = timed_out().to_http1_bytes();
+            let _ = async {
+                stream.write_all(&bytes).await?;
+                stream.close().await
+            }
+            .or(async {
+                Timer::after(RESPONSE_WRITE_TIME).await;
+                Ok(())
+            })
+            .await;
+        }
+        End::Overdue => {
+            tracing::debug!(%peer, "admin response not taken in time; connection dropped");
+        }
+    }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    Timeout,
+    Broken,
+}
+
+async fn handle(
+    ctx: Arc<Ctx>,
+    req: Request<Incoming>,
+    deadline: Instant,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let route = Route::parse(req.method(), req.uri().path());
+    let name = route.name();
+    let body = if route.wants_body() {
+        match read_body(req, ctx.max_body, deadline).await {
+            Ok(b) => Ok(b),
+            Err(BodyError::TooLarge) => Err(too_large()),
+            Err(BodyError::Timeout) => Err(timed_out()),
+            Err(BodyError::Broken) => Err(Response::html(
+                StatusCode::BAD_REQUEST,
+                page::error("Bad request", "The request body could not be read."),
+            )),
+        }
+    } else {
+        Ok(Vec::new())
+    };
+    let response = match body {
+        Err(r) => r,
+        Ok(body) if route.blocks() => {
+            let ctx = ctx.clone();
+            smol::unblock(move || ctx.handlers.respond(&route, &body, ctx.clock.now())).await
+        }
+        Ok(body) => ctx.handlers.respond(&route, &body, ctx.clock.now()),
+    };
+    tracing::debug!(%peer, route = name, status = response.status.as_u16(), "admin request");
+    response.into_hyper()
+}
+
+async fn read_body(
+    req: Request<Incoming>,
+    max: usize,
+    deadline: Instant,
+) -> Result<Vec<u8>, BodyError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let limited = Limited::new(req.into_body(), max);
+    let collected = async { Some(limited.collect().await) }
+        .or(async {
+            Timer::at(deadline).await;
+            None
+        })
+        .await;
+    match collected {
+        None => Err(BodyError::Timeout),
+        Some(Ok(c)) => Ok(c.to_bytes().to_vec()),
+        Some(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Some(Err(_)) => Err(BodyError::Broken),
+    }
+}

@@ -1,0 +1,413 @@
+//! Router, approval pages and responses against a fake desk: GET never acts, POST acts once,
+//! replays and stale or forged links get clear pages, every response carries the security headers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hyper::{Method, StatusCode};
+
+use super::response::{Body, Response, SECURITY_HEADERS};
+use super::route::Route;
+use super::*;
+use crate::approval::token::{self, Claims, Decision};
+use crate::approval::{ApprovalState, ApprovalSummary, Decided, DeskError};
+
+const NOW: u64 = 1_700_000_000;
+const EXPIRES: u64 = NOW + 2 * 86_400;
+
+/// A desk over a map; counts calls; can be told the store is down.
+#[derive(Default)]
+struct FakeDesk {
+    approvals: Mutex<HashMap<u64, ApprovalSummary>>,
+    summaries: AtomicUsize,
+    decisions: AtomicUsize,
+    down: bool,
+}
+
+impl ApprovalDesk for FakeDesk {
+    fn summary(&self, approval: u64) -> Result<ApprovalSummary, DeskError> {
+        self.summaries.fetch_add(1, Ordering::SeqCst);
+        if self.down {
+            return Err(DeskError::Unavailable("disk on fire".into()));
+        }
+        let map = self.approvals.lock().unwrap();
+        map.get(&approval).cloned().ok_or(DeskError::NotFound)
+    }
+
+    fn decide(
+        &self,
+        approval: u64,
+        approver: u32,
+        decision: Decision,
+        now: u64,
+    ) -> Result<Decided, DeskError> {
+        self.decisions.fetch_add(1, Ordering::SeqCst);
+        if self.down {
+            return Err(DeskError::Unavailable("disk on fire".into()));
+        }
+        let mut map = self.approvals.lock().unwrap();
+        let s = map.get_mut(&approval).ok_or(DeskError::NotFound)?;
+        match &s.state {
+            ApprovalState::Pending if now >= s.expires => {
+                s.state = ApprovalState::Expired { at: s.expires };
+                Ok(Decided::Expired)
+            }
+            ApprovalState::Pending => {
+                let by = format!("approver{approver}@corp.example");
+                s.state = match decision {
+                    Decision::Approve => ApprovalState::Approved { by, at: now },
+                    Decision::Reject => ApprovalState::Rejected { by, at: now },
+                };
+                Ok(Decided::Done(s.state.clone()))
+            }
+            ApprovalState::Expired { .. } => Ok(Decided::Expired),
+            other => Ok(Decided::AlreadyDecided(other.clone())),
+        }
+    }
+}
+
+fn summary() -> ApprovalSummary {
+    ApprovalSummary {
+        sender: "alice@corp.example".into(),
+        recipients: vec!["bob@partner.example".into(), "carol@partner.example".into()],
+        subject: "Q3 numbers <script>alert(1)</script>".into(),
+        size: 52_000,
+        received: NOW - 3600,
+        policies: vec!["Card numbers leaving the company".into()],
+        findings: vec!["CREDIT_CARD: 4111 **** **** 1111".into()],
+        expires: EXPIRES,
+        state: ApprovalState::Pending,
+    }
+}
+
+struct Fixture {
+    desk: Arc<FakeDesk>,
+    handlers: Handlers,
+}
+
+fn fixture(down: bool) -> Fixture {
+    let desk = Arc::new(FakeDesk {
+        down,
+        ..FakeDesk::default()
+    });
+    desk.approvals.lock().unwrap().insert(42, summary());
+    Fixture {
+        desk: desk.clone(),
+        handlers: Handlers {
+            desk,
+            key: Key::from_bytes([7; 32]),
+        },
+    }
+}
+
+impl Fixture {
+    fn token(&self, approval: u64, decision: Decision) -> String {
+        token::sign(
+            &self.handlers.key,
+            &Claims {
+                approval,
+                approver: 3,
+                decision,
+                expires: EXPIRES,
+            },
+        )
+    }
+
+    fn get(&self, path: &str, now: u64) -> Response {
+        self.handlers
+            .respond(&Route::parse(&Method::GET, path), b"", now)
+    }
+
+    fn post(&self, path: &str, body: &str, now: u64) -> Response {
+        self.handlers
+            .respond(&Route::parse(&Method::POST, path), body.as_bytes(), now)
+    }
+
+    fn decisions(&self) -> usize {
+        self.desk.decisions.load(Ordering::SeqCst)
+    }
+
+    fn summaries(&self) -> usize {
+        self.desk.summaries.load(Ordering::SeqCst)
+    }
+}
+
+fn html(r: &Response) -> &str {
+    match &r.body {
+        Body::Html(s) => s,
+        Body::Text(s) => s,
+    }
+}
+
+#[test]
+fn routes_are_a_closed_set() {
+    assert_eq!(Route::parse(&Method::GET, "/healthz"), Route::Health);
+    assert_eq!(
+        Route::parse(&Method::POST, "/healthz"),
+        Route::MethodNotAllowed("GET")
+    );
+    assert_eq!(
+        Route::parse(&Method::GET, "/approval/abc"),
+        Route::ApprovalShow("abc".into())
+    );
+    assert_eq!(
+        Route::parse(&Method::POST, "/approval/abc"),
+        Route::ApprovalAct("abc".into())
+    );
+    assert_eq!(
+        Route::parse(&Method::DELETE, "/approval/abc"),
+        Route::MethodNotAllowed("GET, POST")
+    );
+    for path in [
+        "/",
+        "/approval",
+        "/approval/",
+        "/approval/a/b",
+        "/healthz/",
+        "/x",
+    ] {
+        assert_eq!(Route::parse(&Method::GET, path), Route::NotFound, "{path}");
+    }
+    assert!(Route::ApprovalAct("t".into()).wants_body());
+    assert!(!Route::ApprovalShow("t".into()).wants_body());
+    // Log names never carry the token.
+    assert_eq!(Route::ApprovalShow("secret".into()).name(), "approval.show");
+}
+
+#[test]
+fn health_not_found_and_method_not_allowed() {
+    let f = fixture(false);
+    let r = f.get("/healthz", NOW);
+    assert_eq!((r.status, &r.body), (StatusCode::OK, &Body::Text("ok")));
+    assert_eq!(f.get("/nope", NOW).status, StatusCode::NOT_FOUND);
+    let r = f.post("/healthz", "", NOW);
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.allow, Some("GET"));
+}
+
+#[test]
+fn get_shows_the_summary_and_never_decides() {
+    let f = fixture(false);
+    let t = f.token(42, Decision::Approve);
+    let r = f.get(&format!("/approval/{t}"), NOW);
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    for needle in [
+        "alice@corp.example",
+        "bob@partner.example",
+        "carol@partner.example",
+        "Q3 numbers &lt;script&gt;alert(1)&lt;/script&gt;",
+        "50.8 KiB",
+        "2023-11-14 21:13 UTC",
+        "2023-11-16 22:13 UTC",
+        "Card numbers leaving the company",
+        "CREDIT_CARD: 4111 **** **** 1111",
+        "name=\"decision\" value=\"approve\"",
+        "Approve and deliver",
+        "(in 2 days)",
+    ] {
+        assert!(page.contains(needle), "missing {needle:?} in\n{page}");
+    }
+    assert!(page.contains(&format!("action=\"/approval/{t}\"")));
+    assert!(!page.contains("<script>"));
+    // Fetching it again (a mail scanner, a preview) changes nothing either.
+    f.get(&format!("/approval/{t}"), NOW);
+    assert_eq!(f.decisions(), 0);
+    assert_eq!(
+        f.desk.approvals.lock().unwrap()[&42].state,
+        ApprovalState::Pending
+    );
+}
+
+#[test]
+fn post_decides_once_and_a_replay_shows_already_decided() {
+    let f = fixture(false);
+    let path = format!("/approval/{}", f.token(42, Decision::Approve));
+    let r = f.post(&path, "decision=approve", NOW + 60);
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(html(&r).contains("Approved by <strong>approver3@corp.example</strong>"));
+    assert_eq!(f.decisions(), 1);
+    let again = f.post(&path, "decision=approve", NOW + 120);
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(html(&again).contains("Already decided"), "{}", html(&again));
+    assert!(html(&again).contains("2023-11-14 22:14 UTC"));
+    // The state is the first decision's.
+    assert_eq!(
+        f.desk.approvals.lock().unwrap()[&42].state,
+        ApprovalState::Approved {
+            by: "approver3@corp.example".into(),
+            at: NOW + 60
+        }
+    );
+    // The page behind the link now says so too, with no form.
+    let shown = f.get(&path, NOW + 180);
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(html(&shown).contains("Already decided"));
+    assert!(!html(&shown).contains("<form"));
+}
+
+#[test]
+fn a_reject_link_rejects() {
+    let f = fixture(false);
+    let path = format!("/approval/{}", f.token(42, Decision::Reject));
+    assert!(html(&f.get(&path, NOW)).contains("Reject and delete"));
+    let r = f.post(&path, "decision=reject", NOW);
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(html(&r).contains("rejected by a moderator"));
+}
+
+#[test]
+fn the_form_must_repeat_the_links_decision() {
+    let f = fixture(false);
+    let path = format!("/approval/{}", f.token(42, Decision::Reject));
+    for body in [
+        "decision=approve",
+        "",
+        "decision=",
+        "decision=REJECT",
+        "x=reject",
+    ] {
+        let r = f.post(&path, body, NOW);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert!(html(&r).contains("Nothing was changed"));
+    }
+    assert_eq!(f.decisions(), 0);
+}
+
+#[test]
+fn forged_and_malformed_links_get_the_same_page_and_touch_nothing() {
+    let f = fixture(false);
+    let good = f.token(42, Decision::Approve);
+    let forged = token::sign(
+        &Key::from_bytes([8; 32]),
+        &Claims {
+            approval: 42,
+            approver: 3,
+            decision: Decision::Approve,
+            expires: EXPIRES,
+        },
+    );
+    let mut flipped = good.clone().into_bytes();
+    flipped[40] = if flipped[40] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let responses: Vec<Response> = [forged.as_str(), "garbage", &good[..10], &flipped]
+        .iter()
+        .flat_map(|t| {
+            let path = format!("/approval/{t}");
+            [f.get(&path, NOW), f.post(&path, "decision=approve", NOW)]
+        })
+        .collect();
+    for r in &responses {
+        assert_eq!(r, &responses[0]);
+    }
+    assert_eq!(responses[0].status, StatusCode::BAD_REQUEST);
+    assert!(html(&responses[0]).contains("This link is not valid"));
+    assert_eq!((f.summaries(), f.decisions()), (0, 0));
+}
+
+#[test]
+fn expired_links_and_lapsed_approvals_say_expired() {
+    let f = fixture(false);
+    let path = format!("/approval/{}", f.token(42, Decision::Approve));
+    for r in [
+        f.get(&path, EXPIRES),
+        f.post(&path, "decision=approve", EXPIRES + 1),
+    ] {
+        assert_eq!(r.status, StatusCode::GONE);
+        assert!(html(&r).contains("This link has expired"));
+    }
+    assert_eq!((f.summaries(), f.decisions()), (0, 0));
+
+    // The token is still valid but the desk has the approval lapsed.
+    let f = fixture(false);
+    f.desk.approvals.lock().unwrap().get_mut(&42).unwrap().state =
+        ApprovalState::Expired { at: NOW - 1 };
+    let path = format!("/approval/{}", f.token(42, Decision::Approve));
+    assert_eq!(f.get(&path, NOW).status, StatusCode::GONE);
+    let r = f.post(&path, "decision=approve", NOW);
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(html(&r).contains("This link has expired"));
+}
+
+#[test]
+fn unknown_approvals_and_a_down_store() {
+    let f = fixture(false);
+    let path = format!("/approval/{}", f.token(7, Decision::Approve));
+    assert_eq!(f.get(&path, NOW).status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        f.post(&path, "decision=approve", NOW).status,
+        StatusCode::NOT_FOUND
+    );
+
+    let f = fixture(true);
+    let path = format!("/approval/{}", f.token(42, Decision::Approve));
+    for r in [f.get(&path, NOW), f.post(&path, "decision=approve", NOW)] {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(html(&r).contains("Temporarily unavailable"));
+        assert!(!html(&r).contains("disk on fire"), "internal detail leaked");
+    }
+}
+
+#[test]
+fn every_response_carries_the_security_headers() {
+    let f = fixture(false);
+    let t = f.token(42, Decision::Approve);
+    for r in [
+        f.get("/healthz", NOW),
+        f.get(&format!("/approval/{t}"), NOW),
+        f.post("/healthz", "", NOW),
+        timed_out(),
+        too_large(),
+    ] {
+        let status = r.status;
+        let raw = String::from_utf8(r.to_http1_bytes()).unwrap();
+        let h = r.into_hyper();
+        assert_eq!(h.status(), status);
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(h.headers()[name], value, "{name} on {status}");
+            assert!(raw.contains(&format!("{name}: {value}\r\n")));
+        }
+        assert!(
+            h.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("charset=utf-8")
+        );
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {}", status.as_u16())));
+        assert!(head.contains(&format!("content-length: {}\r\n", body.len())));
+        assert!(head.contains("connection: close"));
+    }
+    assert!(SECURITY_HEADERS.contains(&(
+        "content-security-policy",
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'"
+    )));
+}
+
+#[test]
+fn approval_links_are_built_from_the_public_url() {
+    assert_eq!(
+        approval_url("https://dlp.example:8443", "abc"),
+        "https://dlp.example:8443/approval/abc"
+    );
+    assert_eq!(
+        approval_url("https://dlp.example/", "abc"),
+        "https://dlp.example/approval/abc"
+    );
+}
+
+#[test]
+fn times_sizes_and_durations_read_well() {
+    assert_eq!(page::utc(0), "1970-01-01 00:00 UTC");
+    assert_eq!(page::utc(951_782_400), "2000-02-29 00:00 UTC");
+    assert_eq!(page::utc(1_700_000_000), "2023-11-14 22:13 UTC");
+    assert_eq!(page::utc(4_102_444_799), "2099-12-31 23:59 UTC");
+    assert_eq!(page::size(512), "512 bytes");
+    assert_eq!(page::size(52_000), "50.8 KiB");
+    assert_eq!(page::size(5 << 20), "5.0 MiB");
+    assert_eq!(page::duration(2 * 86_400), "2 days");
+    assert_eq!(page::duration(86_400 + 3600 + 60), "1 day 1 hour");
+    assert_eq!(page::duration(3 * 3600 + 5 * 60), "3 hours 5 minutes");
+    assert_eq!(page::duration(30), "less than a minute");
+}

@@ -1,0 +1,86 @@
+//! Manager approval of held messages: the signed links approvers click ([`token`]) and the
+//! [`ApprovalDesk`] through which the admin server reads and decides an approval.
+//!
+//! The desk is implemented over the store (one writer; a decision is recorded once, so a link is
+//! single use there). This module only names the contract; `admin` renders it, `token` signs it.
+
+// pub mod desk;
+pub mod token;
+
+pub use token::Decision;
+
+/// What an approver sees about a held message before deciding. Every field is already safe to
+/// show the approver: findings are redacted evidence, never matched values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalSummary {
+    /// The envelope sender.
+    pub sender: String,
+    /// The envelope recipients.
+    pub recipients: Vec<String>,
+    /// The Subject header, decoded.
+    pub subject: String,
+    /// Message size in bytes.
+    pub size: u64,
+    /// When Sluice received the message (Unix seconds).
+    pub received: u64,
+    /// Names of the policies that asked for approval.
+    pub policies: Vec<String>,
+    /// Redacted findings (e.g. `CREDIT_CARD: 4111 **** **** 1111`).
+    pub findings: Vec<String>,
+    /// When the approval lapses and the message goes back to its sender (Unix seconds).
+    pub expires: u64,
+    /// Where the approval stands now.
+    pub state: ApprovalState,
+}
+
+/// The state of one approval. `by` names the approver as the desk knows them (their address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalState {
+    /// Waiting for a decision.
+    Pending,
+    /// Approved by `by` at `at` (Unix seconds).
+    Approved { by: String, at: u64 },
+    /// Rejected by `by` at `at` (Unix seconds).
+    Rejected { by: String, at: u64 },
+    /// No decision came in time; lapsed at `at` (Unix seconds).
+    Expired { at: u64 },
+}
+
+/// The result of [`ApprovalDesk::decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided {
+    /// This call recorded the decision; the new state.
+    Done(ApprovalState),
+    /// Someone decided before (a replayed link, a second approver); the state they left.
+    AlreadyDecided(ApprovalState),
+    /// The approval lapsed before the decision came.
+    Expired,
+}
+
+/// Why the desk could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeskError {
+    /// No such approval (purged, or never existed).
+    #[error("approval not found")]
+    NotFound,
+    /// The store cannot be read or written now; try again later.
+    #[error("approval store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Reads and decides approvals. Implemented over the store; the admin server holds it as
+/// `Arc<dyn ApprovalDesk>`. Calls may block (store reads and commits): the server runs them off
+/// the async threads.
+pub trait ApprovalDesk: Send + Sync {
+    /// The approval's summary, in whatever state it is.
+    fn summary(&self, approval: u64) -> Result<ApprovalSummary, DeskError>;
+    /// Records `decision` by `approver` at `now` (Unix seconds), once: a second call reports
+    /// [`Decided::AlreadyDecided`] and changes nothing.
+    fn decide(
+        &self,
+        approval: u64,
+        approver: u32,
+        decision: Decision,
+        now: u64,
+    ) -> Result<Decided, DeskError>;
+}

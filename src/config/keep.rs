@@ -1,0 +1,90 @@
+//! The `[store]`, `[quarantine]`, `[incidents]` and `[approval]` sections: what Sluice keeps, for how
+//! long, and how much of it (defaults in `assets/sluice.toml`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw;
+use super::value::{Ctx, Error};
+
+/// Validated settings of the store and the workflows kept in it.
+#[derive(Debug, Clone)]
+pub struct Keep {
+    /// LMDB map size cap in bytes (`store.max_size`).
+    pub max_size: u64,
+    /// How long quarantined content is kept.
+    pub retention: Duration,
+    pub max_bytes: u64,
+    pub max_messages: u64,
+    pub purge_interval: Duration,
+    pub purge_batch: usize,
+    /// Copies of one message within this window become one incident per policy.
+    pub reconcile_window: Duration,
+    /// How long approvers have to decide.
+    pub approval_expiry: Duration,
+    /// CSV of `sender,manager` lines (empty: none).
+    pub managers_file: Option<PathBuf>,
+}
+
+type Pair<T> = (Option<T>, Option<T>);
+
+/// Builds the settings from the user's and the embedded sections (user first).
+pub(super) fn build(
+    cx: &Ctx<'_>,
+    store: Pair<raw::Store>,
+    quarantine: Pair<raw::Quarantine>,
+    incidents: Pair<raw::Incidents>,
+    approval: Pair<raw::Approval>,
+) -> Result<Keep, Error> {
+    let (us, ds) = (store.0.unwrap_or_default(), store.1.unwrap_or_default());
+    let (uq, dq) = (
+        quarantine.0.unwrap_or_default(),
+        quarantine.1.unwrap_or_default(),
+    );
+    let (ui, di) = (
+        incidents.0.unwrap_or_default(),
+        incidents.1.unwrap_or_default(),
+    );
+    let (ua, da) = (
+        approval.0.unwrap_or_default(),
+        approval.1.unwrap_or_default(),
+    );
+    let managers = cx
+        .pick(ua.managers_file, da.managers_file, "approval.managers_file")?
+        .take();
+    Ok(Keep {
+        max_size: cx
+            .pick(us.max_size, ds.max_size, "store.max_size")?
+            .range(1 << 20, 1 << 44)?,
+        retention: cx
+            .pick(uq.retention, dq.retention, "quarantine.retention")?
+            .duration()?,
+        max_bytes: cx
+            .pick(uq.max_bytes, dq.max_bytes, "quarantine.max_bytes")?
+            .range(1 << 20, 1 << 44)?,
+        max_messages: cx
+            .pick(uq.max_messages, dq.max_messages, "quarantine.max_messages")?
+            .range(1, 1 << 40)?,
+        purge_interval: cx
+            .pick(
+                uq.purge_interval,
+                dq.purge_interval,
+                "quarantine.purge_interval",
+            )?
+            .duration()?,
+        purge_batch: cx
+            .pick(uq.purge_batch, dq.purge_batch, "quarantine.purge_batch")?
+            .range(1, 1_000_000)? as usize,
+        reconcile_window: cx
+            .pick(
+                ui.reconcile_window,
+                di.reconcile_window,
+                "incidents.reconcile_window",
+            )?
+            .duration()?,
+        approval_expiry: cx
+            .pick(ua.expiry, da.expiry, "approval.expiry")?
+            .duration()?,
+        managers_file: (!managers.is_empty()).then(|| PathBuf::from(managers)),
+    })
+}

@@ -1,0 +1,636 @@
+//! The SMTP side of the store: holding a message (quarantine, or until an approver decides) together
+//! with its incidents in one commit before the upstream gets 250; recording the incidents of every
+//! other violation; and the retention purge. Owns no LMDB code (that is `store`), only what to keep.
+
+mod facts;
+pub mod notices;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use facts::Facts;
+
+use crate::approval::token::{self, Claims, Key};
+use crate::clock::Clock;
+use crate::config::{Config, Keep};
+use crate::notify::{self, Disposition, Kind};
+use crate::policy::{MANAGER, Verdict};
+use crate::store::records::{
+    Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
+    IncidentStatus, PolicyRef,
+};
+use crate::store::{self, Store, StoreError, approvals, events, held, incidents, stats};
+use notices::Notice;
+
+/// Holds messages and records incidents; shared by every session.
+pub struct Keeper {
+    store: Result<Store, String>,
+    clock: Arc<Clock>,
+    keep: Keep,
+    /// Sender address (lower case) -> manager address, from `approval.managers_file`.
+    managers: HashMap<String, String>,
+    notify: notify::Settings,
+    links: Option<Links>,
+    wake: std::sync::OnceLock<Waker>,
+}
+
+/// Wakes the delivery worker after notices or releases were queued.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// How approval links are made: the signing key and the admin UI's public base URL.
+#[derive(Clone)]
+pub struct Links {
+    pub key: Key,
+    pub public_url: String,
+}
+
+impl Links {
+    /// The signed link an approver follows to make `decision` on `approval`.
+    pub fn url(
+        &self,
+        approval: u64,
+        approver: u32,
+        decision: token::Decision,
+        expires: u64,
+    ) -> String {
+        let t = token::sign(
+            &self.key,
+            &Claims {
+                approval,
+                approver,
+                decision,
+                expires,
+            },
+        );
+        crate::admin::approval_url(&self.public_url, &t)
+    }
+}
+
+impl Keeper {
+    /// Opens the store in `<data_dir>/store`. A store that cannot be opened (newer schema, corrupt
+    /// file, full disk) is logged once and leaves Sluice serving: messages that need it get 451.
+    pub fn open(config: &Config, clock: Arc<Clock>) -> Result<Keeper, String> {
+        let dir = config.server.data_dir.join("store");
+        let store = Store::open(
+            &dir,
+            &store::Options {
+                max_size: config.store.max_size,
+            },
+        )
+        .map_err(|e| {
+            tracing::error!(path = %dir.display(), error = %e, "the store cannot be opened: quarantine, incidents and the delivery queue are unavailable; other mail still flows");
+            e.to_string()
+        });
+        let managers = match &config.store.managers_file {
+            Some(path) => load_managers(path)?,
+            None => HashMap::new(),
+        };
+        Ok(Keeper {
+            store,
+            clock,
+            keep: config.store.clone(),
+            managers,
+            notify: config.notifications.clone(),
+            links: None,
+            wake: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// A keeper over an already open store (tests, CLI).
+    pub fn with_store(store: Store, config: &Config, clock: Arc<Clock>) -> Keeper {
+        Keeper {
+            store: Ok(store),
+            clock,
+            keep: config.store.clone(),
+            managers: HashMap::new(),
+            notify: config.notifications.clone(),
+            links: None,
+            wake: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Sets how approval links are signed and addressed (without them, approval policies hold the
+    /// message for an administrator instead: nobody could follow a link).
+    pub fn with_links(mut self, links: Links) -> Keeper {
+        self.links = Some(links);
+        self
+    }
+
+    /// Sets the delivery worker's wake-up (once).
+    pub fn set_waker(&self, wake: Waker) {
+        let _ = self.wake.set(wake);
+    }
+
+    /// Tells the delivery worker that something was queued.
+    pub fn wake_delivery(&self) {
+        if let Some(w) = self.wake.get() {
+            w();
+        }
+    }
+
+    pub fn notify_settings(&self) -> &notify::Settings {
+        &self.notify
+    }
+
+    pub fn links(&self) -> Option<&Links> {
+        self.links.as_ref()
+    }
+
+    pub fn keep(&self) -> &Keep {
+        &self.keep
+    }
+
+    pub fn store(&self) -> Result<&Store, StoreError> {
+        self.store
+            .as_ref()
+            .map_err(|e| StoreError::Unavailable(e.clone()))
+    }
+
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    /// Resolves a policy's approver list (`manager` -> the sender's manager).
+    fn approvers_for(&self, sender: &str, wanted: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in wanted {
+            let who = if a == MANAGER {
+                match self.managers.get(&sender.to_ascii_lowercase()) {
+                    Some(m) => m.clone(),
+                    None => continue,
+                }
+            } else {
+                a.clone()
+            };
+            if !out.iter().any(|x| x.eq_ignore_ascii_case(&who)) {
+                out.push(who);
+            }
+        }
+        out
+    }
+
+    /// Stores the message and one incident per violated policy in one commit. Returns the held record
+    /// (its id, and its approval when approvers were named and resolved).
+    pub async fn hold(
+        &self,
+        facts: Facts,
+        verdict: &Verdict,
+        message: Vec<u8>,
+        approvers: &[String],
+    ) -> Result<Held, StoreError> {
+        let store = self.store()?.clone();
+        let now = self.clock.now();
+        let resolved = if self.links.is_some() {
+            self.approvers_for(&facts.sender, approvers)
+        } else {
+            Vec::new()
+        };
+        let wanted_approval = !approvers.is_empty();
+        let action = if resolved.is_empty() {
+            "quarantined"
+        } else {
+            "held for approval"
+        };
+        let incidents = incidents_of(&facts, verdict, now, action);
+        let policies: Vec<PolicyRef> = incidents.iter().map(|i| i.policy.clone()).collect();
+        let record = Held {
+            id: 0,
+            guid: facts.guid.clone(),
+            received: now,
+            direction: facts.direction.to_string(),
+            peer: facts.peer.clone(),
+            sender: facts.sender.clone(),
+            envid: facts.envid.clone(),
+            ret_full: facts.ret_full,
+            recipients: facts
+                .recipients
+                .iter()
+                .map(|(address, orcpt)| HeldRecipient {
+                    address: address.clone(),
+                    orcpt: orcpt.clone(),
+                    status: if resolved.is_empty() {
+                        HeldStatus::Held
+                    } else {
+                        HeldStatus::AwaitingApproval
+                    },
+                })
+                .collect(),
+            subject: facts.subject.clone(),
+            message_id: facts.message_id.clone(),
+            size: message.len() as u64,
+            severity: highest(&policies),
+            policies,
+            status: if resolved.is_empty() {
+                HeldStatus::Held
+            } else {
+                HeldStatus::AwaitingApproval
+            },
+            hold: Hold::Quarantine,
+            findings: verdict.evidence.clone(),
+            incidents: vec![],
+            expires: now.saturating_add(self.keep.retention.as_secs()),
+        };
+        let caps = held::Caps {
+            max_bytes: self.keep.max_bytes,
+            max_messages: self.keep.max_messages,
+        };
+        let window = self.keep.reconcile_window.as_secs();
+        let expiry = self.keep.approval_expiry.as_secs();
+        let identity = facts.identity.clone();
+        let disposition = if resolved.is_empty() {
+            Disposition::Quarantined
+        } else {
+            Disposition::HeldForApproval
+        };
+        let violation =
+            notices::violation_notices(&self.notify, &facts, verdict, disposition, now, &message);
+        let requests = self.links.clone().map(|links| (links, self.notify.clone()));
+        let result = store
+            .write(move |dbs, txn| {
+                let (id, evicted) = held::insert(dbs, txn, record, &message, caps)?;
+                let mut rec = held::must_get(dbs, txn, id)?;
+                for mut inc in incidents {
+                    inc.held = Some(id);
+                    let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
+                    let got = incidents::record(dbs, txn, inc, key, window)?;
+                    rec.incidents.push(got.id());
+                }
+                if !resolved.is_empty() {
+                    let approval = approvals::insert(
+                        dbs,
+                        txn,
+                        Approval {
+                            id: 0,
+                            held: id,
+                            approvers: resolved.clone(),
+                            created: now,
+                            expires: now.saturating_add(expiry),
+                            state: ApprovalState::Pending,
+                        },
+                    )?;
+                    rec.hold = Hold::Approval { approval };
+                }
+                let before = held::must_get(dbs, txn, id)?;
+                held::update(dbs, txn, &before, &rec)?;
+                if let (Hold::Approval { approval }, Some((links, settings))) =
+                    (&rec.hold, &requests)
+                {
+                    let request = (*approval, now.saturating_add(expiry), resolved.as_slice());
+                    for notice in approval_requests(settings, links, &rec, request, &message, now) {
+                        notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
+                    }
+                }
+                for notice in &violation {
+                    notices::enqueue(dbs, txn, notice, &rec.peer, now)?;
+                }
+                let note = if resolved.is_empty() && wanted_approval {
+                    Some("no approver could be resolved for the sender; held for an administrator")
+                } else {
+                    None
+                };
+                for &inc in &rec.incidents {
+                    incidents::append_history(
+                        dbs,
+                        txn,
+                        inc,
+                        &HistoryEntry {
+                            at: now,
+                            actor: "sluice".into(),
+                            action: "hold".into(),
+                            result: match (&rec.hold, note) {
+                                (Hold::Approval { approval }, _) => format!(
+                                    "held as {id} awaiting approval {approval} by {}",
+                                    resolved.join(", ")
+                                ),
+                                (_, Some(n)) => format!("held as {id}; {n}"),
+                                _ => format!("quarantined as {id}"),
+                            },
+                        },
+                    )?;
+                }
+                for victim in evicted {
+                    evicted_history(dbs, txn, victim, now)?;
+                }
+                events::append(
+                    dbs,
+                    txn,
+                    now,
+                    "quarantine.held",
+                    vec![
+                        ("held".into(), id.to_string()),
+                        ("guid".into(), rec.guid.clone()),
+                        ("incidents".into(), join_ids(&rec.incidents)),
+                    ],
+                )?;
+                stats::bump(dbs, txn, now, "quarantined", 1)?;
+                Ok(rec)
+            })
+            .await;
+        if result.is_ok() {
+            self.wake_delivery();
+        }
+        result
+    }
+
+    /// Records the incidents of a message that was not held (relayed, redirected, blocked), in the
+    /// background: the upstream's reply never waits for it, and a store failure is only logged.
+    /// `notify` carries the disposition when the policies' notices are due (the message was
+    /// delivered or refused by policy), and the message they may attach.
+    pub fn record(
+        &self,
+        facts: Facts,
+        verdict: &Verdict,
+        action: String,
+        notify: Option<(Disposition, &[u8])>,
+    ) {
+        let Ok(store) = self.store() else {
+            return;
+        };
+        let store = store.clone();
+        let now = self.clock.now();
+        let list = incidents_of(&facts, verdict, now, &action);
+        if list.is_empty() {
+            return;
+        }
+        let outgoing = match notify {
+            Some((disposition, original)) => notices::violation_notices(
+                &self.notify,
+                &facts,
+                verdict,
+                disposition,
+                now,
+                original,
+            ),
+            None => Vec::new(),
+        };
+        let peer = facts.peer.clone();
+        let wake = self.wake.get().cloned();
+        let window = self.keep.reconcile_window.as_secs();
+        let identity = facts.identity;
+        let guid = facts.guid;
+        smol::spawn(async move {
+            let result = store
+                .write(move |dbs, txn| {
+                    let mut ids = Vec::new();
+                    for inc in list {
+                        let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
+                        ids.push(incidents::record(dbs, txn, inc, key, window)?.id());
+                    }
+                    for notice in &outgoing {
+                        notices::enqueue(dbs, txn, notice, &peer, now)?;
+                    }
+                    events::append(
+                        dbs,
+                        txn,
+                        now,
+                        "incident.recorded",
+                        vec![("incidents".into(), join_ids(&ids))],
+                    )?;
+                    stats::bump(dbs, txn, now, "incidents", ids.len() as u64)?;
+                    Ok(!outgoing.is_empty())
+                })
+                .await;
+            match result {
+                Ok(true) => {
+                    if let Some(w) = wake {
+                        w();
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(%guid, error = %e, "incidents not recorded"),
+            }
+        })
+        .detach();
+    }
+
+    /// One retention run: removes the content of held messages past their retention.
+    pub async fn purge(&self) -> Result<usize, StoreError> {
+        let store = self.store()?.clone();
+        let now = self.clock.now();
+        let ids = store.read(|dbs, txn| held::expired(dbs, txn, now, self.keep.purge_batch))?;
+        let n = ids.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        store
+            .write(move |dbs, txn| {
+                for id in ids {
+                    let old = held::must_get(dbs, txn, id)?;
+                    if !old.status.is_open() {
+                        continue;
+                    }
+                    let mut new = old.clone();
+                    new.status = HeldStatus::Expired;
+                    for r in &mut new.recipients {
+                        if r.status.is_open() {
+                            r.status = HeldStatus::Expired;
+                        }
+                    }
+                    held::update(dbs, txn, &old, &new)?;
+                    held::drop_content(dbs, txn, &new)?;
+                    for &inc in &new.incidents {
+                        incidents::set_status(
+                            dbs,
+                            txn,
+                            inc,
+                            Some(IncidentStatus::Expired),
+                            &HistoryEntry {
+                                at: now,
+                                actor: "sluice".into(),
+                                action: "expire".into(),
+                                result: format!(
+                                    "retention ended; content of held message {id} removed"
+                                ),
+                            },
+                        )?;
+                    }
+                    events::append(
+                        dbs,
+                        txn,
+                        now,
+                        "quarantine.expired",
+                        vec![("held".into(), id.to_string())],
+                    )?;
+                }
+                stats::bump(dbs, txn, now, "expired", n as u64)
+            })
+            .await?;
+        Ok(n)
+    }
+
+    /// Runs the purge every `quarantine.purge_interval` until the process ends.
+    pub async fn purge_forever(self: Arc<Self>) {
+        if self.store.is_err() {
+            return;
+        }
+        loop {
+            match self.purge().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "quarantine retention purge"),
+                Err(e) => tracing::warn!(error = %e, "quarantine retention purge failed"),
+            }
+            smol::Timer::after(self.keep.purge_interval.max(Duration::from_secs(1))).await;
+        }
+    }
+}
+
+/// One approval request per approver, each with its own approve and reject links.
+fn approval_requests(
+    settings: &notify::Settings,
+    links: &Links,
+    held: &Held,
+    (approval, expires, approvers): (u64, u64, &[String]),
+    original: &[u8],
+    now: u64,
+) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for (i, approver) in approvers.iter().enumerate() {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        let mut f = notices::facts_of_held(held, Some(Disposition::HeldForApproval));
+        f.approve_url = links.url(approval, i, token::Decision::Approve, expires);
+        f.reject_url = links.url(approval, i, token::Decision::Reject, expires);
+        f.expires = Some(expires);
+        let to = vec![approver.clone()];
+        let bytes = settings.notice(
+            Kind::ApprovalRequest,
+            &f,
+            &to,
+            uuid::Uuid::new_v4(),
+            now,
+            Some(original),
+        );
+        out.push(Notice {
+            kind: Kind::ApprovalRequest,
+            to,
+            bytes,
+        });
+    }
+    out
+}
+
+/// One incident per violated policy (monitor-only policies included).
+fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec<Incident> {
+    verdict
+        .hits
+        .iter()
+        .map(|hit| {
+            let prefix = format!("policy {} ", hit.id);
+            Incident {
+                id: 0,
+                guid: facts.guid.clone(),
+                created: now,
+                policy: PolicyRef {
+                    id: hit.id,
+                    name: hit.name.clone(),
+                    severity: hit.severity.name().to_string(),
+                    monitor: hit.monitor,
+                },
+                status: IncidentStatus::New,
+                direction: facts.direction.to_string(),
+                peer: facts.peer.clone(),
+                sender: facts.sender.clone(),
+                recipients: facts.recipients.iter().map(|(a, _)| a.clone()).collect(),
+                subject: facts.subject.clone(),
+                message_id: facts.message_id.clone(),
+                size: facts.size,
+                findings: verdict
+                    .evidence
+                    .iter()
+                    .filter(|l| l.starts_with(&prefix))
+                    .cloned()
+                    .collect(),
+                action: if hit.monitor {
+                    format!("{action} (policy in monitor mode)")
+                } else {
+                    action.to_string()
+                },
+                held: None,
+                copies: 1,
+            }
+        })
+        .collect()
+}
+
+fn evicted_history(
+    dbs: &store::Dbs,
+    txn: &mut heed::RwTxn<'_>,
+    victim: u64,
+    now: u64,
+) -> Result<(), StoreError> {
+    let Some(h) = held::get(dbs, txn, victim)? else {
+        return Ok(());
+    };
+    for &inc in &h.incidents {
+        incidents::set_status(
+            dbs,
+            txn,
+            inc,
+            Some(IncidentStatus::Deleted),
+            &HistoryEntry {
+                at: now,
+                actor: "sluice".into(),
+                action: "evict".into(),
+                result: format!("quarantine cap reached; held message {victim} evicted"),
+            },
+        )?;
+    }
+    events::append(
+        dbs,
+        txn,
+        now,
+        "quarantine.evicted",
+        vec![("held".into(), victim.to_string())],
+    )?;
+    Ok(())
+}
+
+fn highest(policies: &[PolicyRef]) -> String {
+    let rank = |s: &str| crate::policy::Severity::parse(s).map_or(0, |v| v as u8);
+    policies
+        .iter()
+        .map(|p| p.severity.as_str())
+        .max_by_key(|s| rank(s))
+        .unwrap_or("info")
+        .to_string()
+}
+
+fn join_ids(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Reads `sender,manager` lines (a header line naming the columns is skipped).
+fn load_managers(path: &std::path::Path) -> Result<HashMap<String, String>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;
+    let mut map = HashMap::new();
+    for (n, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;
+        let (Some(sender), Some(manager)) = (row.get(0), row.get(1)) else {
+            return Err(format!(
+                "approval.managers_file {} line {}: expected \"sender,manager\"",
+                path.display(),
+                n + 1
+            ));
+        };
+        let (sender, manager) = (sender.trim(), manager.trim());
+        if n == 0 && !sender.contains('@') {
+            continue;
+        }
+        if crate::policy::check_address(sender).is_err()
+            || crate::policy::check_address(manager).is_err()
+        {
+            return Err(format!(
+                "approval.managers_file {} line {}: {sender:?} or {manager:?} is not an address",
+                path.display(),
+                n + 1
+            ));
+        }
+        map.insert(sender.to_ascii_lowercase(), manager.to_string());
+    }
+    Ok(map)
+}

@@ -1,0 +1,323 @@
+//! The admin HTTPS server through the real binary: HTTPS with the certificate Sluice generated in its
+//! data dir, /healthz, 404/405/413, security headers on every response, approval links (bad ones,
+//! and a genuine one while no store is wired: 503), the slow-client timeout and the connection limit.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use sluice::approval::token::{self, Claims, Decision, Key};
+use support::sluice::{Sluice, config};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+    ("strict-transport-security", "max-age=31536000"),
+];
+
+/// Sluice with these `[admin]` keys (on an ephemeral loopback port) and a next hop nobody uses.
+fn start(admin: &str) -> Sluice {
+    Sluice::start(&config(
+        "",
+        "mode = \"forward\"\nhosts = [\"127.0.0.1:9\"]",
+        &format!("[admin]\naddress = \"127.0.0.1:0\"\n{admin}\n"),
+    ))
+}
+
+fn admin_addr(s: &Sluice) -> SocketAddr {
+    s.admin.expect("the admin server reported its address")
+}
+
+fn client_config(s: &Sluice) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(s.cert_pem().as_bytes()) {
+        roots
+            .add(cert.expect("PEM certificate"))
+            .expect("trust anchor");
+    }
+    Arc::new(
+        ClientConfig::builder_with_provider(
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        )
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// A TLS connection to the admin port, handshake done (the certificate verified for "localhost").
+fn connect(s: &Sluice) -> std::io::Result<Tls> {
+    let tcp = TcpStream::connect(admin_addr(s))?;
+    tcp.set_read_timeout(Some(WAIT))?;
+    tcp.set_write_timeout(Some(WAIT))?;
+    let conn = ClientConnection::new(client_config(s), ServerName::try_from("localhost").unwrap())
+        .map_err(std::io::Error::other)?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn assert_security_headers(&self) {
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(self.header(name), Some(value), "{name} on {}", self.status);
+        }
+    }
+}
+
+/// Reads until the server closes (one request per connection) and parses the response.
+fn read_reply(tls: &mut Tls) -> Reply {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            // A close without close_notify still ends the response.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => panic!(
+                "reading the response: {e}; so far {:?}",
+                String::from_utf8_lossy(&raw)
+            ),
+        }
+    }
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+fn request(s: &Sluice, raw: &str) -> Reply {
+    let mut tls = connect(s).expect("TLS to the admin port");
+    tls.write_all(raw.as_bytes()).expect("send request");
+    tls.flush().unwrap();
+    read_reply(&mut tls)
+}
+
+fn get(s: &Sluice, path: &str) -> Reply {
+    request(
+        s,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    )
+}
+
+fn post(s: &Sluice, path: &str, body: &str) -> Reply {
+    request(
+        s,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn serves_health_errors_and_approval_pages_with_security_headers() {
+    let s = start("max_body = 1024");
+    let r = get(&s, "/healthz");
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    r.assert_security_headers();
+
+    let r = get(&s, "/nope");
+    assert_eq!(r.status, 404);
+    r.assert_security_headers();
+
+    let r = post(&s, "/healthz", "");
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET"));
+    r.assert_security_headers();
+
+    // Too large by Content-Length (refused before reading) and by a chunked body.
+    let r = post(&s, "/approval/x", &"a".repeat(1025));
+    assert_eq!(r.status, 413);
+    r.assert_security_headers();
+    let chunk = "b".repeat(800);
+    let r = request(
+        &s,
+        &format!(
+            "POST /approval/x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{len:x}\r\n{chunk}\r\n{len:x}\r\n{chunk}\r\n0\r\n\r\n",
+            len = chunk.len()
+        ),
+    );
+    assert_eq!(r.status, 413);
+
+    // A head larger than the server buffers (8 KiB) is refused by hyper itself.
+    let r = request(
+        &s,
+        &format!(
+            "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Filler: {}\r\n\r\n",
+            "x".repeat(9000)
+        ),
+    );
+    assert_eq!(r.status, 431);
+
+    // A forged link and a garbage one: the same page.
+    let forged = token::sign(
+        &Key::from_bytes([1; 32]),
+        &Claims {
+            approval: 9,
+            approver: 1,
+            decision: Decision::Approve,
+            expires: now() + 3600,
+        },
+    );
+    let a = get(&s, &format!("/approval/{forged}"));
+    let b = get(&s, "/approval/not-a-token");
+    assert_eq!((a.status, b.status), (400, 400));
+    assert_eq!(a.body, b.body);
+    assert!(a.body.contains("This link is not valid"), "{}", a.body);
+    a.assert_security_headers();
+
+    // A genuine link (signed with the key Sluice generated in its data dir): the desk is not
+    // wired yet, so the store is "unavailable" and nothing happens.
+    let key: [u8; 32] = std::fs::read(s.dir.path().join("data/approval.key"))
+        .expect("approval.key in the data dir")
+        .try_into()
+        .expect("a 32-byte key");
+    let genuine = token::sign(
+        &Key::from_bytes(key),
+        &Claims {
+            approval: 9,
+            approver: 1,
+            decision: Decision::Approve,
+            expires: now() + 3600,
+        },
+    );
+    let r = get(&s, &format!("/approval/{genuine}"));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("Temporarily unavailable"));
+    let r = post(&s, &format!("/approval/{genuine}"), "decision=approve");
+    assert_eq!(r.status, 503);
+    assert!(s.wait_log("approval store unavailable", WAIT));
+    // Tokens never reach the log; the approval id does.
+    let logs = s.logs().join("\n");
+    assert!(
+        !logs.contains(&genuine) && !logs.contains(&forged),
+        "a token was logged"
+    );
+    assert!(logs.contains("approval=9"), "{logs}");
+}
+
+#[test]
+fn slow_clients_get_408_within_the_request_timeout() {
+    let s = start("request_timeout = \"1s\"");
+    // A head that never completes.
+    let started = Instant::now();
+    let mut tls = connect(&s).unwrap();
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: loc")
+        .unwrap();
+    tls.flush().unwrap();
+    let r = read_reply(&mut tls);
+    assert_eq!(r.status, 408, "{}", r.body);
+    r.assert_security_headers();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+
+    // A body that never completes.
+    let started = Instant::now();
+    let mut tls = connect(&s).unwrap();
+    tls.write_all(
+        b"POST /approval/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 20\r\n\r\ndecis",
+    )
+    .unwrap();
+    tls.flush().unwrap();
+    let r = read_reply(&mut tls);
+    assert_eq!(r.status, 408, "{}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A client that never starts TLS is disconnected.
+    let mut tcp = TcpStream::connect(admin_addr(&s)).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    let n = tcp.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0);
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A prompt client is still served.
+    assert_eq!(get(&s, "/healthz").status, 200);
+}
+
+#[test]
+fn connections_beyond_the_limit_are_closed_until_one_ends() {
+    let s = start("max_connections = 2\nrequest_timeout = \"30s\"");
+    // Two idle connections hold both slots (no TLS yet: the server waits for the handshake).
+    let first = TcpStream::connect(admin_addr(&s)).unwrap();
+    let _second = TcpStream::connect(admin_addr(&s)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(connect(&s).is_err(), "a third connection was served");
+    drop(first);
+    // Once a slot is free, requests are served again.
+    let end = Instant::now() + WAIT;
+    loop {
+        if let Ok(mut tls) = connect(&s) {
+            tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            assert_eq!(read_reply(&mut tls).status, 200);
+            break;
+        }
+        assert!(Instant::now() < end, "the freed slot was never reused");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn disabled_admin_serves_nothing() {
+    let s = start("enabled = false");
+    assert_eq!(s.admin, None);
+    assert!(!s.logs().iter().any(|l| l.contains("admin UI serving")));
+}

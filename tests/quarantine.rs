@@ -1,0 +1,264 @@
+//! Holding messages through the real binary: a quarantine policy commits the message and its
+//! incidents before the 250, monitor and relay violations become incidents too, copies of one
+//! message reconcile into one incident, a full store answers 452 and a store from a newer schema
+//! leaves Sluice serving everything that does not need it.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use sluice::store::records::{HeldStatus, Hold, Incident};
+use sluice::store::search::{Filter, Page};
+use sluice::store::{self, Store, held, incidents};
+use support::client::Client;
+use support::sink::Sink;
+use support::sluice::{Sluice, forward_config};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const POLICIES: &str = r#"
+[[policy]]
+id = 300
+name = "Project Falcon"
+severity = "high"
+action = "quarantine"
+keywords = ["falcon"]
+
+[[policy]]
+id = 310
+name = "Watch secrets"
+mode = "monitor"
+action = "block"
+keywords = ["secret"]
+
+[[policy]]
+id = 320
+name = "Tag drafts"
+action = "modify"
+headers = ["X-CFilter: Review"]
+keywords = ["draft"]
+"#;
+
+fn message(message_id: &str, subject: &str, body: &str) -> String {
+    format!(
+        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nMessage-ID: <{message_id}>\r\nSubject: {subject}\r\n\r\n{body}\r\n"
+    )
+}
+
+fn send(sluice: &Sluice, to: &[&str], msg: &str) -> support::client::Reply {
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.send("a@corp.example", to, msg);
+    c.quit();
+    r
+}
+
+fn store_of(sluice: &Sluice) -> Store {
+    Store::open(
+        &sluice.dir.path().join("data/store"),
+        &store::Options::default(),
+    )
+    .expect("open the store next to the running server")
+}
+
+fn incidents_where(store: &Store, filter: Filter) -> Vec<Incident> {
+    store
+        .read(|dbs, txn| incidents::search(dbs, txn, &filter, Page::default()))
+        .unwrap()
+        .items
+}
+
+/// Incidents are written in the background after relayed mail: wait for them.
+fn wait_incidents(store: &Store, filter: Filter, n: usize) -> Vec<Incident> {
+    let end = Instant::now() + WAIT;
+    loop {
+        let found = incidents_where(store, filter.clone());
+        if found.len() >= n || Instant::now() > end {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], POLICIES));
+    let msg = message("m1@corp.example", "plans", "the falcon plan is secret");
+    let r = send(&sluice, &["b@partner.example", "c@partner.example"], &msg);
+    assert_eq!(r.code, 250, "{r}");
+    assert!(r.text.contains("held as 1 for review"), "{r}");
+    // Nothing went to the next hop.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(sink.messages().is_empty());
+
+    let store = store_of(&sluice);
+    let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    assert_eq!(h.status, HeldStatus::Held);
+    assert_eq!(h.hold, Hold::Quarantine);
+    assert_eq!(h.sender, "a@corp.example");
+    let rcpts: Vec<&str> = h.recipients.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(rcpts, ["b@partner.example", "c@partner.example"]);
+    assert_eq!(h.subject, "plans");
+    assert_eq!(h.message_id, "<m1@corp.example>");
+    let ids: Vec<u64> = h.policies.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [300, 310]);
+    assert_eq!(h.severity, "high");
+    assert_eq!(h.incidents.len(), 2);
+    let content = store
+        .read(|dbs, txn| held::content(dbs, txn, 1))
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&content);
+    assert!(text.contains("the falcon plan is secret"), "{text}");
+    assert!(text.contains("X-dlp-uniquemsgid: "), "{text}");
+    assert!(text.contains("X-dlp-policyid: 300"), "{text}");
+
+    let inc = store
+        .read(|dbs, txn| incidents::must_get(dbs, txn, h.incidents[0]))
+        .unwrap();
+    assert_eq!((inc.policy.id, inc.held), (300, Some(1)));
+    assert_eq!(inc.action, "quarantined");
+    let monitor = store
+        .read(|dbs, txn| incidents::must_get(dbs, txn, h.incidents[1]))
+        .unwrap();
+    assert_eq!(monitor.policy.id, 310);
+    assert!(monitor.policy.monitor);
+    assert_eq!(monitor.action, "quarantined (policy in monitor mode)");
+    let history = store
+        .read(|dbs, txn| incidents::history(dbs, txn, inc.id))
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["created", "hold"]);
+    assert_eq!(history[1].result, "quarantined as 1");
+    // The log names the held id, never the content.
+    assert!(sluice.wait_log("message held", WAIT));
+    let logs = sluice.logs().join("\n");
+    assert!(!logs.contains("falcon plan"), "{logs}");
+}
+
+#[test]
+fn relayed_violations_become_incidents_and_copies_reconcile() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], POLICIES));
+    // Two copies of one message (a Bcc split): same Message-ID, other recipients.
+    let msg = message("m2@corp.example", "notes", "first draft attached");
+    assert_eq!(send(&sluice, &["b@partner.example"], &msg).code, 250);
+    assert_eq!(send(&sluice, &["bcc@partner.example"], &msg).code, 250);
+    let got = sink.wait_for(2, WAIT);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter()
+            .all(|m| m.header("X-CFilter").as_deref() == Some("Review"))
+    );
+
+    let store = store_of(&sluice);
+    let filter = Filter {
+        policy: Some(320),
+        ..Filter::default()
+    };
+    let end = Instant::now() + WAIT;
+    let found = loop {
+        let f = incidents_where(&store, filter.clone());
+        if f.first().is_some_and(|i| i.copies == 2) || Instant::now() > end {
+            break f;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(found.len(), 1, "{found:?}");
+    let inc = &found[0];
+    assert_eq!(inc.copies, 2);
+    assert_eq!(inc.recipients, ["b@partner.example", "bcc@partner.example"]);
+    assert_eq!(inc.action, "relayed");
+    assert_eq!(inc.held, None);
+    // A different message is its own incident.
+    let other = message("m3@corp.example", "notes", "second draft");
+    assert_eq!(send(&sluice, &["b@partner.example"], &other).code, 250);
+    assert_eq!(wait_incidents(&store, filter, 2).len(), 2);
+}
+
+#[test]
+fn a_full_store_answers_452_and_keeps_serving() {
+    let sink = Sink::start_default();
+    let extra = format!("[store]\nmax_size = 1048576\n{POLICIES}");
+    let sluice = Sluice::start(&forward_config(&[sink.addr], &extra));
+    let big = message(
+        "big@corp.example",
+        "big",
+        &format!(
+            "falcon\r\n{}",
+            format!("{}\r\n", "x".repeat(76)).repeat(30_000)
+        ),
+    );
+    let r = send(&sluice, &["b@partner.example"], &big);
+    assert_eq!(
+        (r.code, r.text.as_str()),
+        (452, "4.3.1 Insufficient system storage, try again later")
+    );
+    assert!(sluice.wait_log("message could not be held", WAIT));
+    // Small messages are still held, and clean mail still flows.
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("s@corp.example", "s", "falcon"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    assert!(r.text.contains("held as"), "{r}");
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("c@corp.example", "c", "hello"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(sink.wait_for(1, WAIT).len(), 1);
+}
+
+#[test]
+fn a_store_from_a_newer_schema_is_left_alone_and_only_holding_fails() {
+    let sink = Sink::start_default();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let s = Store::open(&path, &store::Options::default()).unwrap();
+        s.write_blocking(|dbs, txn| store::schema::stamp(dbs, txn, store::schema::CURRENT + 1))
+            .unwrap();
+        s.close();
+    }
+    let extra = format!(
+        "[server]\ndata_dir = \"{}\"\n{POLICIES}",
+        dir.path().display()
+    );
+    let config = forward_config(&[sink.addr], &extra);
+    // `Sluice::start` passes --data-dir, which wins over server.data_dir: link the prepared store in.
+    let sluice = Sluice::start_with_data(&config, dir.path());
+    assert!(sluice.wait_log("the store cannot be opened", WAIT));
+    let logs = sluice.logs().join("\n");
+    assert!(
+        logs.contains("is newer than this Sluice supports"),
+        "{logs}"
+    );
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("n@corp.example", "n", "falcon"),
+    );
+    assert_eq!(
+        (r.code, r.text.as_str()),
+        (451, "4.3.0 Message could not be stored, try again later")
+    );
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("o@corp.example", "o", "hello"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(sink.wait_for(1, WAIT).len(), 1);
+    drop(sluice);
+    // The newer store was not touched.
+    match Store::open(&path, &store::Options::default()) {
+        Err(store::StoreError::NewerSchema { found, .. }) => {
+            assert_eq!(found, store::schema::CURRENT + 1)
+        }
+        other => panic!("expected the newer schema to stay: {:?}", other.err()),
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_lite::StreamExt;
+use futures_lite::{FutureExt, StreamExt};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -300,8 +300,21 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         inspector,
         keeper: keeper.clone(),
         internal_domains: config.inspection.internal_domains.clone(),
-        relay: Relay::new(config.relay.clone(), resolver(&config), client_tls),
+        relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
+    });
+    // The delivery queue's worker over the keeper's store, with its own next-hop pool; woken when
+    // the keeper queues notices or releases. No store, no worker (mail keeps flowing; logged there).
+    let delivery = keeper.store().ok().map(|store| {
+        let d = crate::delivery::Delivery::new(
+            store.clone(),
+            Relay::new(config.relay.clone(), resolver(&config), client_tls),
+            clock.clone(),
+            crate::delivery::Settings::from_config(&config),
+        );
+        let w = d.clone();
+        keeper.set_waker(Arc::new(move || w.wake()));
+        d
     });
 
     let std_listener = std::net::TcpListener::bind(config.listener.address)
@@ -359,6 +372,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         ex.spawn(keeper.clone().purge_forever()).detach();
         ex.spawn(desk.clone().sweep_forever()).detach();
         let admin_accept = admin.map(|a| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
+        let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
         let sig = signals.next().await;
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
         shutdown.drain();
@@ -378,6 +392,11 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             while sessions.current() > 0 && Instant::now() < hard {
                 smol::Timer::after(Duration::from_millis(20)).await;
             }
+        }
+        // Deliveries in flight may finish within the same grace; the rest are retried after restart.
+        let stopped = async { if let Some(q) = queue { q.await; } true }.or(async { smol::Timer::at(deadline).await; false }).await;
+        if !stopped {
+            shutdown.abort();
         }
         tracing::info!("stopped");
         anyhow::Ok(())

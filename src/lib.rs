@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod decompose;
+pub mod delivery;
 pub mod detect;
 pub mod dns;
 pub mod hold;

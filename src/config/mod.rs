@@ -40,6 +40,7 @@ pub struct Config {
     /// `[notifications]`: notice sender, administrators, templates (validated at load).
     pub notifications: crate::notify::Settings,
     pub admin: Admin,
+    pub queue: Queue,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +163,26 @@ pub struct Admin {
     /// Largest request body, in bytes (else 413).
     pub max_body: usize,
 }
+
+/// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    /// Waits after the 1st, 2nd, ... failed attempt; the last one repeats. Whole seconds.
+    pub retry: Vec<Duration>,
+    /// Time from queueing after which the remaining recipients are bounced.
+    pub give_up: Duration,
+    /// Time from queueing after which one delay notice goes to the sender; zero: at the first failure.
+    pub delay_notice: Duration,
+    /// How long an entry taken for delivery stays taken (a crash makes it due again after this).
+    pub lease: Duration,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// Whether Sluice's own notices (non-null sender) get delay notices and bounces too.
+    pub bounce_sender_notices: bool,
+}
+
+/// Most retry intervals in `queue.retry`.
+pub const MAX_QUEUE_RETRY_STEPS: usize = 64;
 
 impl Config {
     /// The embedded defaults alone.
@@ -441,6 +462,11 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         def.admin.unwrap_or_default(),
         &hostname,
     )?;
+    let queue = build_queue(
+        cx,
+        user.queue.unwrap_or_default(),
+        def.queue.unwrap_or_default(),
+    )?;
     Ok(Config {
         server,
         listener,
@@ -452,6 +478,71 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         policies,
         notifications,
         admin,
+        queue,
+    })
+}
+
+/// A queue time: whole seconds, at least one (`zero_ok`: "0s" allowed too).
+fn queue_secs(v: value::Loc<'_, String>, zero_ok: bool) -> Result<Duration, Error> {
+    v.parse_with(|s| {
+        let t = s.trim();
+        if zero_ok && t.trim_end_matches('s') == "0" {
+            return Ok(Duration::ZERO);
+        }
+        let d = value::parse_duration(t)?;
+        if d.subsec_nanos() != 0 {
+            return Err(format!("{s:?}: queue times are whole seconds"));
+        }
+        Ok(d)
+    })
+}
+
+fn build_queue(cx: &Ctx<'_>, uq: raw::Queue, dq: raw::Queue) -> Result<Queue, Error> {
+    let retry_list = cx.pick(uq.retry, dq.retry, "queue.retry")?;
+    let empty = retry_list.error("queue.retry needs at least one interval, e.g. [\"1m\", \"5m\"]");
+    let too_many = retry_list.error(&format!(
+        "queue.retry has more than {MAX_QUEUE_RETRY_STEPS} intervals (the last one repeats)"
+    ));
+    let mut retry = Vec::new();
+    for item in retry_list.items() {
+        retry.push(queue_secs(item, false)?);
+    }
+    if retry.is_empty() {
+        return Err(empty);
+    }
+    if retry.len() > MAX_QUEUE_RETRY_STEPS {
+        return Err(too_many);
+    }
+    let give_up = cx.pick(uq.give_up, dq.give_up, "queue.give_up")?;
+    let give_up = queue_secs(give_up, false)?;
+    let delay_notice = cx.pick(uq.delay_notice, dq.delay_notice, "queue.delay_notice")?;
+    let late = delay_notice.error("queue.delay_notice must be shorter than queue.give_up");
+    let delay_notice = queue_secs(delay_notice, true)?;
+    if delay_notice >= give_up {
+        return Err(late);
+    }
+    let lease = cx.pick(uq.lease, dq.lease, "queue.lease")?;
+    let short =
+        lease.error("queue.lease must be at least 5s (a delivery attempt is bounded by it)");
+    let lease = queue_secs(lease, false)?;
+    if lease < Duration::from_secs(5) {
+        return Err(short);
+    }
+    Ok(Queue {
+        retry,
+        give_up,
+        delay_notice,
+        lease,
+        concurrency: cx
+            .pick(uq.concurrency, dq.concurrency, "queue.concurrency")?
+            .range(1, 1000)? as usize,
+        bounce_sender_notices: cx
+            .pick(
+                uq.bounce_sender_notices,
+                dq.bounce_sender_notices,
+                "queue.bounce_sender_notices",
+            )?
+            .take(),
     })
 }
 

@@ -25,6 +25,7 @@ pub(crate) struct Raw {
     pub policy: Option<Vec<Spanned<Policy>>>,
     pub notifications: Option<Notifications>,
     pub admin: Option<Admin>,
+    pub queue: Option<Queue>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -269,4 +270,16 @@ pub(crate) struct Admin {
     pub max_connections: V<u64>,
     pub request_timeout: V<String>,
     pub max_body: V<u64>,
+}
+
+/// `[queue]`: the durable delivery queue's retry schedule and worker.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Queue {
+    pub retry: V<Vec<Spanned<String>>>,
+    pub give_up: V<String>,
+    pub delay_notice: V<String>,
+    pub lease: V<String>,
+    pub concurrency: V<u64>,
+    pub bounce_sender_notices: V<bool>,
 }

@@ -517,3 +517,44 @@ fn admin_errors_point_at_the_value() {
         assert!(e.contains(needle), "{e}");
     }
 }
+
+#[test]
+fn queue_defaults_are_the_documented_schedule() {
+    let q = Config::embedded().unwrap().queue;
+    let m = |n: u64| Duration::from_secs(n * 60);
+    assert_eq!(
+        q.retry,
+        vec![m(1), m(5), m(15), m(30), m(60), m(120), m(240)]
+    );
+    assert_eq!(q.give_up, Duration::from_secs(5 * 86_400));
+    assert_eq!(q.delay_notice, m(240));
+    assert_eq!(q.lease, m(10));
+    assert_eq!(q.concurrency, 8);
+    assert!(q.bounce_sender_notices);
+}
+
+#[test]
+fn queue_settings_are_validated_with_their_place() {
+    let q = Config::parse(
+        "[queue]\nretry = [\"2s\"]\ndelay_notice = \"0s\"\ngive_up = \"1d\"\n",
+        "test.toml",
+    )
+    .unwrap()
+    .queue;
+    assert_eq!(q.retry, vec![Duration::from_secs(2)]);
+    assert_eq!(q.delay_notice, Duration::ZERO);
+    assert_eq!(q.give_up, Duration::from_secs(86_400));
+    assert_eq!(
+        err("[queue]\nretry = []\n"),
+        "test.toml:2:9: queue.retry needs at least one interval, e.g. [\"1m\", \"5m\"]"
+    );
+    assert!(err("[queue]\nretry = [\"1m\", \"500ms\"]\n").starts_with("test.toml:2:16: "));
+    assert!(err("[queue]\ngive_up = \"0s\"\n").starts_with("test.toml:2:11: "));
+    assert!(
+        err("[queue]\ndelay_notice = \"6d\"\n")
+            .contains("queue.delay_notice must be shorter than queue.give_up")
+    );
+    assert!(err("[queue]\nlease = \"2s\"\n").contains("at least 5s"));
+    assert!(err("[queue]\nconcurrency = 0\n").starts_with("test.toml:2:15: "));
+    assert!(err("[queue]\nretries = [\"1m\"]\n").starts_with("test.toml:2:1: "));
+}

@@ -200,7 +200,7 @@ impl<'a> Loc<'a, Vec<Spanned<String>>> {
     }
 }
 
-/// "250ms", "30s", "5m", "1h" (a bare number is seconds).
+/// "250ms", "30s", "5m", "1h", "5d" (a bare number is seconds).
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());

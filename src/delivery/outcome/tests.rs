@@ -1,0 +1,189 @@
+//! Tests of attempt planning: per-recipient outcomes, retry, give-up, the one delay notice.
+
+use super::*;
+use crate::store::records::QueuedRecipient;
+
+fn schedule() -> Schedule {
+    Schedule {
+        retry: vec![60, 300],
+        give_up: 10_000,
+        delay_notice: 0,
+    }
+}
+
+fn entry(rcpts: &[&str]) -> Queued {
+    Queued {
+        id: 42,
+        kind: QueueKind::Release { held: 3 },
+        created: 1_000,
+        sender: "alice@corp.example".into(),
+        envid: None,
+        ret_full: false,
+        recipients: rcpts
+            .iter()
+            .map(|a| QueuedRecipient {
+                address: a.to_string(),
+                orcpt: None,
+                state: RcptState::Pending,
+                last_reply: None,
+            })
+            .collect(),
+        peer: String::new(),
+        attempts: 0,
+        next_attempt: 1_000,
+        give_up_at: 0,
+        delay_notice_sent: false,
+    }
+}
+
+fn attempted(results: Vec<(usize, RcptResult)>) -> Attempted {
+    Attempted {
+        results,
+        remote: Some("127.0.0.1:25".into()),
+    }
+}
+
+#[test]
+fn delivered_and_refused_recipients_finish_the_entry() {
+    let a = attempted(vec![
+        (0, RcptResult::Delivered("250 2.0.0 Ok: queued as 1".into())),
+        (1, RcptResult::Failed("550 5.1.1 No such user".into())),
+    ]);
+    let p = plan(entry(&["b@x.org", "c@x.org"]), &a, 1_100, &schedule(), true);
+    assert!(p.done);
+    assert_eq!(p.bounced, vec![1]);
+    assert!(!p.delay_notice);
+    assert_eq!(p.entry.attempts, 1);
+    assert_eq!(
+        p.entry.recipients[0].state,
+        RcptState::Delivered {
+            at: 1_100,
+            reply: "250 2.0.0 Ok: queued as 1".into()
+        }
+    );
+    assert_eq!(
+        p.history,
+        vec![
+            (
+                "delivered",
+                "delivered to b@x.org: 250 2.0.0 Ok: queued as 1".to_string()
+            ),
+            (
+                "bounced",
+                "bounced (c@x.org): 550 5.1.1 No such user".to_string()
+            ),
+        ]
+    );
+    let kinds: Vec<&str> = p.events.iter().map(|e| e.0).collect();
+    assert_eq!(kinds, ["queue.delivered", "queue.bounced"]);
+    assert_eq!(p.stats, vec![("delivered", 1), ("bounced", 1)]);
+}
+
+#[test]
+fn a_temporary_failure_schedules_a_retry_and_one_delay_notice() {
+    let a = attempted(vec![(
+        0,
+        RcptResult::Deferred("451 4.3.0 Try later".into()),
+    )]);
+    let p = plan(entry(&["b@x.org"]), &a, 1_100, &schedule(), true);
+    assert!(!p.done);
+    assert!(p.delay_notice, "delay_notice = 0s: at the first failure");
+    assert!(p.entry.delay_notice_sent);
+    assert_eq!(p.entry.next_attempt, 1_160);
+    assert_eq!(p.entry.give_up_at, 11_000);
+    assert_eq!(
+        p.entry.recipients[0].last_reply.as_deref(),
+        Some("451 4.3.0 Try later")
+    );
+    assert_eq!(
+        p.history,
+        vec![(
+            "deferred",
+            "delivery failed, will retry (b@x.org): 451 4.3.0 Try later".to_string()
+        )]
+    );
+    assert_eq!(p.stats, vec![("deferred", 1)]);
+    // The second failure: the next interval, and no second notice.
+    let p2 = plan(p.entry, &a, 1_200, &schedule(), true);
+    assert!(!p2.delay_notice);
+    assert_eq!(p2.entry.next_attempt, 1_500);
+    let p3 = plan(p2.entry, &a, 1_600, &schedule(), true);
+    assert_eq!(p3.entry.next_attempt, 1_900, "the last interval repeats");
+}
+
+#[test]
+fn no_delay_notice_when_reports_are_not_allowed() {
+    let a = attempted(vec![(0, RcptResult::Deferred("421 busy".into()))]);
+    let mut e = entry(&["b@x.org"]);
+    e.sender.clear();
+    let p = plan(e, &a, 1_100, &schedule(), false);
+    assert!(!p.delay_notice);
+    assert!(!p.entry.delay_notice_sent);
+    assert!(!p.reports);
+}
+
+#[test]
+fn gives_up_at_the_limit_and_bounces_pending_recipients_with_their_last_reply() {
+    let a = attempted(vec![
+        (0, RcptResult::Deferred("451 4.4.1 no answer".into())),
+        (1, RcptResult::Delivered("250 ok".into())),
+    ]);
+    let mut e = entry(&["b@x.org", "c@x.org"]);
+    e.attempts = 6;
+    let p = plan(e, &a, 11_000, &schedule(), true);
+    assert!(p.done);
+    assert_eq!(p.bounced, vec![0]);
+    assert_eq!(
+        p.entry.recipients[0].state,
+        RcptState::Failed {
+            at: 11_000,
+            reply: "451 4.4.1 no answer".into()
+        }
+    );
+    assert!(p.history.iter().any(|(a, r)| *a == "bounced"
+        && r == "bounced (b@x.org): gave up after 7 attempts: 451 4.4.1 no answer"));
+    assert_eq!(p.stats, vec![("delivered", 1), ("bounced", 1)]);
+}
+
+#[test]
+fn the_retry_before_the_limit_is_at_the_limit() {
+    let a = attempted(vec![(0, RcptResult::Deferred("451 later".into()))]);
+    let mut e = entry(&["b@x.org"]);
+    e.give_up_at = 1_130;
+    let p = plan(e, &a, 1_100, &schedule(), true);
+    assert_eq!(p.entry.next_attempt, 1_130);
+}
+
+#[test]
+fn recipients_already_finished_are_left_alone_and_missing_results_defer() {
+    let mut e = entry(&["b@x.org", "c@x.org"]);
+    e.recipients[0].state = RcptState::Delivered {
+        at: 5,
+        reply: "250 ok".into(),
+    };
+    let p = plan(
+        e,
+        &attempted(vec![(0, RcptResult::Failed("550 no".into()))]),
+        1_100,
+        &schedule(),
+        true,
+    );
+    assert!(matches!(
+        p.entry.recipients[0].state,
+        RcptState::Delivered { at: 5, .. }
+    ));
+    assert_eq!(p.entry.recipients[1].state, RcptState::Pending);
+    assert_eq!(
+        p.entry.recipients[1].last_reply.as_deref(),
+        Some("not attempted")
+    );
+    assert!(p.bounced.is_empty());
+}
+
+#[test]
+fn reply_texts_are_one_bounded_line() {
+    let long = format!("451 {}\r\nX-Injected: yes", "a".repeat(2000));
+    let c = clip(&long);
+    assert!(!c.contains('\n') && !c.contains('\r'));
+    assert_eq!(c.chars().count(), MAX_REPLY_TEXT);
+}

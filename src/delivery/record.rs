@@ -1,0 +1,269 @@
+//! Writes an attempt's [`Plan`] to the store in one transaction (entry rewritten or completed, the
+//! reports queued, incident history, outbox events, counters), and the reordering that moves entries
+//! for a next hop that accepts mail again to the front.
+
+use std::collections::HashSet;
+
+use crate::store::records::{HistoryEntry, Queued};
+use crate::store::{self, Store, events, held, incidents, queue, stats};
+
+use super::attempt::hop_of;
+use super::outcome::{Plan, held_of};
+
+/// Queue entries looked at when reordering (the scan runs once per next hop that comes back).
+pub const REORDER_SCAN: usize = 10_000;
+
+/// The actor of every history entry the queue writes.
+pub const ACTOR: &str = "sluice";
+
+/// Applies `plan` at `now` and queues `reports` (delay notices, bounces) in the same transaction;
+/// returns the ids of the queued reports.
+pub async fn apply(
+    store: &Store,
+    plan: Plan,
+    reports: Vec<(Queued, Vec<u8>)>,
+    now: u64,
+) -> store::Result<Vec<u64>> {
+    store
+        .write(move |dbs, txn| {
+            let id = plan.entry.id;
+            if plan.done {
+                queue::complete(dbs, txn, id)?;
+            } else {
+                queue::update(dbs, txn, &plan.entry)?;
+            }
+            let mut ids = Vec::new();
+            for (entry, content) in &reports {
+                ids.push(queue::insert(dbs, txn, entry.clone(), content)?);
+            }
+            if let Some(h) = held_of(&plan.entry)
+                && let Some(h) = held::get(dbs, txn, h)?
+            {
+                for &incident in &h.incidents {
+                    for (action, result) in &plan.history {
+                        let entry = HistoryEntry {
+                            at: now,
+                            actor: ACTOR.to_string(),
+                            action: (*action).to_string(),
+                            result: result.clone(),
+                        };
+                        incidents::append_history(dbs, txn, incident, &entry)?;
+                    }
+                }
+            }
+            for (kind, fields) in &plan.events {
+                events::append(dbs, txn, now, kind, fields.clone())?;
+            }
+            for (name, n) in &plan.stats {
+                stats::bump(dbs, txn, now, name, *n)?;
+            }
+            Ok(ids)
+        })
+        .await
+}
+
+/// Entries for `hop` waiting out a retry interval (tried before, not due yet, not being delivered):
+/// the ones to move to the front once `hop` accepts mail again. Pure.
+pub fn to_front(
+    entries: &[Queued],
+    hop: &str,
+    reflect: bool,
+    now: u64,
+    in_flight: &HashSet<u64>,
+) -> Vec<u64> {
+    entries
+        .iter()
+        .filter(|e| {
+            e.attempts > 0
+                && e.next_attempt > now
+                && !in_flight.contains(&e.id)
+                && hop_of(e, reflect) == hop
+        })
+        .map(|e| e.id)
+        .collect()
+}
+
+/// Makes the entries [`to_front`] picks due at `now`; returns how many moved.
+pub async fn reorder(
+    store: &Store,
+    hop: String,
+    reflect: bool,
+    now: u64,
+    in_flight: HashSet<u64>,
+) -> store::Result<usize> {
+    store
+        .write(move |dbs, txn| {
+            let entries = queue::list(dbs, txn, REORDER_SCAN)?;
+            let ids = to_front(&entries, &hop, reflect, now, &in_flight);
+            for e in entries.into_iter().filter(|e| ids.contains(&e.id)) {
+                let mut moved = e;
+                moved.next_attempt = now;
+                queue::update(dbs, txn, &moved)?;
+            }
+            Ok(ids.len())
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::records::{QueueKind, QueuedRecipient, RcptState};
+
+    fn entry(id: u64, peer: &str, attempts: u32, next: u64) -> Queued {
+        Queued {
+            id,
+            kind: QueueKind::Release { held: 1 },
+            created: 0,
+            sender: "a@x.org".into(),
+            envid: None,
+            ret_full: false,
+            recipients: vec![QueuedRecipient {
+                address: "b@y.org".into(),
+                orcpt: None,
+                state: RcptState::Pending,
+                last_reply: None,
+            }],
+            peer: peer.into(),
+            attempts,
+            next_attempt: next,
+            give_up_at: 0,
+            delay_notice_sent: false,
+        }
+    }
+
+    fn held_with_incidents(incidents: Vec<u64>) -> crate::store::records::Held {
+        use crate::store::records::{Held, HeldStatus, Hold};
+        Held {
+            id: 0,
+            guid: "G".into(),
+            received: 1,
+            direction: "outbound".into(),
+            peer: String::new(),
+            sender: "a@x.org".into(),
+            envid: None,
+            ret_full: false,
+            recipients: vec![],
+            subject: "s".into(),
+            message_id: "<m@x>".into(),
+            size: 0,
+            policies: vec![],
+            severity: "high".into(),
+            status: HeldStatus::Released,
+            hold: Hold::Quarantine,
+            findings: vec![],
+            incidents,
+            expires: 10,
+        }
+    }
+
+    #[test]
+    fn one_write_records_states_history_events_counters_and_reports() {
+        use super::super::outcome::{Attempted, RcptResult, plan};
+        use super::super::schedule::Schedule;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &Default::default()).unwrap();
+        let (held_id, queued) = store
+            .write_blocking(|dbs, txn| {
+                let (h, _) = held::insert(
+                    dbs,
+                    txn,
+                    held_with_incidents(vec![7, 8]),
+                    b"x",
+                    Default::default(),
+                )?;
+                let mut e = entry(0, "", 0, 100);
+                e.kind = crate::store::records::QueueKind::Release { held: h };
+                e.recipients.push(e.recipients[0].clone());
+                e.recipients[1].address = "c@y.org".into();
+                let id = queue::insert(dbs, txn, e, b"content")?;
+                Ok((h, queue::get(dbs, txn, id)?.unwrap()))
+            })
+            .unwrap();
+        assert_eq!(held_id, 1);
+        let s = Schedule {
+            retry: vec![60],
+            give_up: 1_000,
+            delay_notice: 0,
+        };
+        let attempt = Attempted {
+            results: vec![
+                (0, RcptResult::Delivered("250 ok".into())),
+                (1, RcptResult::Deferred("451 later".into())),
+            ],
+            remote: None,
+        };
+        let p = plan(queued.clone(), &attempt, 200, &s, true);
+        let mut report = entry(0, "", 0, 200);
+        report.sender.clear();
+        let ids = smol::block_on(apply(&store, p, vec![(report, b"dsn".to_vec())], 200)).unwrap();
+        assert_eq!(ids.len(), 1);
+        store
+            .read(|dbs, txn| {
+                let e = queue::get(dbs, txn, queued.id)?.unwrap();
+                assert_eq!(e.next_attempt, 260);
+                assert_eq!(e.attempts, 1);
+                assert_eq!(e.recipients[1].last_reply.as_deref(), Some("451 later"));
+                assert_eq!(queue::content(dbs, txn, ids[0])?.unwrap(), b"dsn");
+                for incident in [7, 8] {
+                    let h = incidents::history(dbs, txn, incident)?;
+                    let lines: Vec<&str> = h.iter().map(|x| x.result.as_str()).collect();
+                    assert_eq!(
+                        lines,
+                        [
+                            "delivered to b@y.org: 250 ok",
+                            "delivery failed, will retry (c@y.org): 451 later"
+                        ]
+                    );
+                    assert!(h.iter().all(|x| x.actor == ACTOR && x.at == 200));
+                }
+                let kinds: Vec<String> = events::since(dbs, txn, 0, 10)?
+                    .into_iter()
+                    .map(|e| e.kind)
+                    .collect();
+                assert_eq!(kinds, ["queue.delivered", "queue.deferred"]);
+                assert_eq!(stats::sum(dbs, txn, "delivered", 0, 200)?, 1);
+                assert_eq!(stats::sum(dbs, txn, "deferred", 0, 200)?, 1);
+                Ok(())
+            })
+            .unwrap();
+        // A finished entry is removed with its content.
+        let done = Attempted {
+            results: vec![(1, RcptResult::Failed("550 no".into()))],
+            remote: None,
+        };
+        let e = store
+            .read(|dbs, txn| queue::get(dbs, txn, queued.id))
+            .unwrap()
+            .unwrap();
+        let p = plan(e, &done, 300, &s, true);
+        assert!(p.done);
+        smol::block_on(apply(&store, p, vec![], 300)).unwrap();
+        store
+            .read(|dbs, txn| {
+                assert!(queue::get(dbs, txn, queued.id)?.is_none());
+                assert!(queue::content(dbs, txn, queued.id)?.is_none());
+                assert_eq!(stats::sum(dbs, txn, "bounced", 0, 300)?, 1);
+                Ok(())
+            })
+            .unwrap();
+        store.close();
+    }
+
+    #[test]
+    fn only_waiting_entries_of_the_same_hop_move_to_the_front() {
+        let entries = vec![
+            entry(1, "10.0.0.1", 2, 500),
+            entry(2, "10.0.0.2", 2, 500),
+            entry(3, "10.0.0.1", 0, 500),
+            entry(4, "10.0.0.1", 1, 50),
+            entry(5, "10.0.0.1", 1, 900),
+        ];
+        let busy: HashSet<u64> = [5].into();
+        assert_eq!(to_front(&entries, "10.0.0.1", true, 100, &busy), vec![1]);
+        assert_eq!(
+            to_front(&entries, "next-hop", false, 100, &HashSet::new()),
+            vec![1, 2, 5]
+        );
+    }
+}

@@ -284,7 +284,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     }
     let desk = Arc::new(crate::approval::desk::StoreDesk::new(
         keeper.clone(),
-        crate::remediate::DEFAULT_GIVE_UP,
+        config.queue.give_up.as_secs(),
     ));
     let shared = Arc::new(Shared {
         settings: Settings {

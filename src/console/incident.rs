@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::{Incident, IncidentCommand, IncidentList, IncidentRemediate, IncidentShow};
-use crate::remediate::{Action, DEFAULT_GIVE_UP, Release, Target};
+use crate::remediate::{Action, Release, Target};
 use crate::store::{held, incidents};
 
 use super::quarantine::{collect, notes, scanner};
@@ -59,7 +59,7 @@ fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
             };
             Action::Release(Release {
                 tag,
-                give_up: DEFAULT_GIVE_UP,
+                give_up: ctx.config.queue.give_up.as_secs(),
             })
         }
         ("delete", _) => Action::Delete,

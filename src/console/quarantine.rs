@@ -7,7 +7,7 @@ use crate::cli::{
     FilterArgs, Quarantine, QuarantineCommand, QuarantineList, QuarantineRescan, QuarantineShow,
 };
 use crate::detect::Library;
-use crate::remediate::{Action, DEFAULT_GIVE_UP, Release, Target};
+use crate::remediate::{Action, Release, Target};
 use crate::scan::Scanner;
 use crate::store::records::{Held, HistoryEntry, Incident};
 use crate::store::search::{Filter, Found, MAX_PAGE, Page};
@@ -37,11 +37,9 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                     Ok(t) => t,
                     Err(e) => return fail(ctx.cmd, e),
                 };
-                // The queue's give-up time: `queue.give_up` once the delivery queue's settings
-                // are part of the configuration; its default until then.
                 let release = Release {
                     tag,
-                    give_up: DEFAULT_GIVE_UP,
+                    give_up: ctx.config.queue.give_up.as_secs(),
                 };
                 remediate(
                     ctx,

@@ -6,26 +6,13 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use sluice::approval::token::{self, Claims, Decision, Key};
+use support::https::{connect, get, post, read_reply, request};
 use support::sluice::{Sluice, config};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-const SECURITY_HEADERS: [(&str, &str); 5] = [
-    (
-        "content-security-policy",
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
-    ),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
-    ("cache-control", "no-store"),
-    ("strict-transport-security", "max-age=31536000"),
-];
 
 /// Sluice with these `[admin]` keys (on an ephemeral loopback port) and a next hop nobody uses.
 fn start(admin: &str) -> Sluice {
@@ -38,120 +25,6 @@ fn start(admin: &str) -> Sluice {
 
 fn admin_addr(s: &Sluice) -> SocketAddr {
     s.admin.expect("the admin server reported its address")
-}
-
-fn client_config(s: &Sluice) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(s.cert_pem().as_bytes()) {
-        roots
-            .add(cert.expect("PEM certificate"))
-            .expect("trust anchor");
-    }
-    Arc::new(
-        ClientConfig::builder_with_provider(
-            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
-        )
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    )
-}
-
-type Tls = StreamOwned<ClientConnection, TcpStream>;
-
-/// A TLS connection to the admin port, handshake done (the certificate verified for "localhost").
-fn connect(s: &Sluice) -> std::io::Result<Tls> {
-    let tcp = TcpStream::connect(admin_addr(s))?;
-    tcp.set_read_timeout(Some(WAIT))?;
-    tcp.set_write_timeout(Some(WAIT))?;
-    let conn = ClientConnection::new(client_config(s), ServerName::try_from("localhost").unwrap())
-        .map_err(std::io::Error::other)?;
-    let mut tls = StreamOwned::new(conn, tcp);
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock)?;
-    }
-    Ok(tls)
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn assert_security_headers(&self) {
-        for (name, value) in SECURITY_HEADERS {
-            assert_eq!(self.header(name), Some(value), "{name} on {}", self.status);
-        }
-    }
-}
-
-/// Reads until the server closes (one request per connection) and parses the response.
-fn read_reply(tls: &mut Tls) -> Reply {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match tls.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            // A close without close_notify still ends the response.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => panic!(
-                "reading the response: {e}; so far {:?}",
-                String::from_utf8_lossy(&raw)
-            ),
-        }
-    }
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("a status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_string(),
-    }
-}
-
-fn request(s: &Sluice, raw: &str) -> Reply {
-    let mut tls = connect(s).expect("TLS to the admin port");
-    tls.write_all(raw.as_bytes()).expect("send request");
-    tls.flush().unwrap();
-    read_reply(&mut tls)
-}
-
-fn get(s: &Sluice, path: &str) -> Reply {
-    request(
-        s,
-        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-    )
-}
-
-fn post(s: &Sluice, path: &str, body: &str) -> Reply {
-    request(
-        s,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
 }
 
 fn now() -> u64 {

@@ -16,9 +16,6 @@ use crate::remediate::{self, Release, Step};
 use crate::store::records::{self, Approval, Held, HeldStatus, HistoryEntry, IncidentStatus};
 use crate::store::{Dbs, Store, StoreError, approvals, events, held, incidents, stats};
 
-/// How often the expiry sweep looks for lapsed approvals.
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-
 /// Lapsed approvals handled per sweep.
 pub const SWEEP_BATCH: usize = 1000;
 
@@ -59,7 +56,7 @@ impl StoreDesk {
         Ok(done)
     }
 
-    /// Runs the sweep every [`SWEEP_INTERVAL`] (on the blocking pool) until the process ends.
+    /// Runs the sweep every `approval.sweep_interval` (on the blocking pool) until the process ends.
     pub async fn sweep_forever(self: Arc<Self>) {
         if self.keeper.store().is_err() {
             return;
@@ -77,7 +74,13 @@ impl StoreDesk {
                 }
                 Err(e) => tracing::warn!(error = %e, "approval expiry sweep failed"),
             }
-            smol::Timer::after(SWEEP_INTERVAL).await;
+            smol::Timer::after(
+                self.keeper
+                    .keep()
+                    .approval_sweep
+                    .max(Duration::from_millis(100)),
+            )
+            .await;
         }
     }
 }

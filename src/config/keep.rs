@@ -22,6 +22,8 @@ pub struct Keep {
     pub reconcile_window: Duration,
     /// How long approvers have to decide.
     pub approval_expiry: Duration,
+    /// How often lapsed approvals are looked for.
+    pub approval_sweep: Duration,
     /// CSV of `sender,manager` lines (empty: none).
     pub managers_file: Option<PathBuf>,
 }
@@ -84,6 +86,13 @@ pub(super) fn build(
             .duration()?,
         approval_expiry: cx
             .pick(ua.expiry, da.expiry, "approval.expiry")?
+            .duration()?,
+        approval_sweep: cx
+            .pick(
+                ua.sweep_interval,
+                da.sweep_interval,
+                "approval.sweep_interval",
+            )?
             .duration()?,
         managers_file: (!managers.is_empty()).then(|| PathBuf::from(managers)),
     })

@@ -137,6 +137,7 @@ pub(crate) struct Incidents {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Approval {
     pub expiry: V<String>,
+    pub sweep_interval: V<String>,
     pub managers_file: V<String>,
 }
 

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod dns;
+pub mod https;
 pub mod mime;
 pub mod postfix;
 pub mod sink;

@@ -262,3 +262,53 @@ fn a_store_from_a_newer_schema_is_left_alone_and_only_holding_fails() {
         other => panic!("expected the newer schema to stay: {:?}", other.err()),
     }
 }
+
+#[test]
+fn a_truncated_store_is_refused_with_a_clear_error_and_mail_still_flows() {
+    let sink = Sink::start_default();
+    let dir = tempfile::tempdir().unwrap();
+    let config = forward_config(&[sink.addr], POLICIES);
+    {
+        let sluice = Sluice::start_with_data(&config, dir.path());
+        for i in 0..20 {
+            let body = format!("falcon {i}\r\n{}", "y".repeat(20_000));
+            let r = send(
+                &sluice,
+                &["b@partner.example"],
+                &message(&format!("t{i}@x"), "t", &body),
+            );
+            assert_eq!(r.code, 250, "{r}");
+        }
+    }
+    let file = dir.path().join("store/data.mdb");
+    let len = std::fs::metadata(&file).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(len / 3)
+        .unwrap();
+    let sluice = Sluice::start_with_data(&config, dir.path());
+    assert!(sluice.wait_log("the store cannot be opened", WAIT));
+    assert!(sluice.logs().join("\n").contains("truncated"));
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("u@x", "u", "falcon"),
+    );
+    assert_eq!(r.code, 451, "{r}");
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("v@x", "v", "hello"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    let out = std::process::Command::new(support::sluice::binary())
+        .args(["quarantine", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("truncated"), "{err}");
+}

@@ -168,6 +168,7 @@ impl Store {
             StoreError::Io(s) => StoreError::Io(format!("opening {}: {s}", dir.display())),
             other => other,
         })?;
+        check_length(&env, dir)?;
         let dbs = schema::open(&env)?;
         let inner = Arc::new(Inner {
             env: env.clone(),
@@ -224,6 +225,24 @@ impl Store {
     pub(crate) fn env(&self) -> &Env<WithoutTls> {
         &self.inner.env
     }
+}
+
+/// Refuses a data file shorter than its last committed page (a truncated copy or a disk error):
+/// LMDB maps the file, and reading a page past its end would crash the process instead of failing.
+fn check_length(env: &Env<WithoutTls>, dir: &Path) -> Result<()> {
+    let page = u64::from(env.stat().page_size.max(512));
+    let needed = (env.info().last_page_number as u64 + 1).saturating_mul(page);
+    let file = dir.join("data.mdb");
+    let have = std::fs::metadata(&file)
+        .map(|m| m.len())
+        .map_err(|e| StoreError::Io(format!("{}: {e}", file.display())))?;
+    if have < needed {
+        return Err(StoreError::Corrupt {
+            what: format!("store file {}", file.display()),
+            detail: format!("truncated: {have} bytes, the last committed page ends at {needed}"),
+        });
+    }
+    Ok(())
 }
 
 /// Reads and decodes one JSON record.

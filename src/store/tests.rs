@@ -726,3 +726,29 @@ fn events_and_stats() {
         3
     );
 }
+
+#[test]
+fn a_truncated_store_file_is_refused_not_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for at in 0..50u64 {
+        let h = held("a@b.example", &["c@d.example"], at);
+        let body = vec![b'x'; 20_000];
+        store
+            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, &body, held::Caps::default()))
+            .unwrap();
+    }
+    store.close();
+    let file = dir.path().join("data.mdb");
+    let len = std::fs::metadata(&file).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    match Store::open(dir.path(), &Options::default()) {
+        Err(StoreError::Corrupt { detail, .. }) => {
+            assert!(detail.contains("truncated"), "{detail}")
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a truncated store was opened"),
+    }
+}

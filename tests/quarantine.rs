@@ -312,3 +312,51 @@ fn a_truncated_store_is_refused_with_a_clear_error_and_mail_still_flows() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("truncated"), "{err}");
 }
+
+#[test]
+fn the_retention_purge_removes_content_after_the_retention() {
+    let sink = Sink::start_default();
+    let clock = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(clock.path(), "0").unwrap();
+    let extra = format!("[quarantine]\npurge_interval = \"1s\"\n{POLICIES}");
+    let sluice = Sluice::start_with_env(
+        &forward_config(&[sink.addr], &extra),
+        &[("SLUICE_CLOCK_OFFSET_FILE", clock.path().to_str().unwrap())],
+    );
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("p@x", "p", "falcon"),
+    );
+    assert!(r.text.contains("held as 1"), "{r}");
+    let store = store_of(&sluice);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        store
+            .read(|dbs, txn| held::must_get(dbs, txn, 1))
+            .unwrap()
+            .status,
+        HeldStatus::Held,
+        "purged before its retention"
+    );
+    // Eight days later (retention: seven).
+    std::fs::write(clock.path(), (8 * 86_400).to_string()).unwrap();
+    let end = Instant::now() + WAIT;
+    loop {
+        let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+        if h.status == HeldStatus::Expired {
+            assert_eq!(
+                store.read(|dbs, txn| held::content(dbs, txn, 1)).unwrap(),
+                None
+            );
+            let inc = store
+                .read(|dbs, txn| incidents::must_get(dbs, txn, h.incidents[0]))
+                .unwrap();
+            assert_eq!(inc.status.name(), "expired");
+            break;
+        }
+        assert!(Instant::now() < end, "not purged: {:?}", h.status);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(sluice.wait_log("quarantine retention purge", WAIT));
+}

@@ -634,3 +634,43 @@ fn load_managers(path: &std::path::Path) -> Result<HashMap<String, String>, Stri
     }
     Ok(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn managers_load_from_csv_with_or_without_a_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("managers.csv");
+        std::fs::write(
+            &path,
+            "sender,manager\n# comment\nAlice@Corp.example, boss@corp.example\nbob@corp.example,lead@corp.example\n",
+        )
+        .unwrap();
+        let m = load_managers(&path).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m["alice@corp.example"], "boss@corp.example");
+        std::fs::write(&path, "alice@corp.example,not an address\n").unwrap();
+        let e = load_managers(&path).unwrap_err();
+        assert!(e.contains("line 1") && e.contains("not an address"), "{e}");
+        std::fs::write(&path, "alice@corp.example\n").unwrap();
+        assert!(
+            load_managers(&path)
+                .unwrap_err()
+                .contains("expected \"sender,manager\"")
+        );
+    }
+
+    #[test]
+    fn the_highest_severity_wins() {
+        let p = |s: &str| PolicyRef {
+            id: 1,
+            name: "p".into(),
+            severity: s.into(),
+            monitor: false,
+        };
+        assert_eq!(highest(&[p("low"), p("critical"), p("medium")]), "critical");
+        assert_eq!(highest(&[]), "info");
+    }
+}

@@ -413,5 +413,33 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// A system alert to the administrators (the seed's Alerts: "Low Disk Space Threshold
+    /// Exceeded", ...): a fixed subject and text, no template, nothing attached. `None` when no
+    /// administrator address is configured.
+    pub fn alert(&self, subject: &str, text: &str, id: uuid::Uuid, now: u64) -> Option<Vec<u8>> {
+        if self.admin.is_empty() {
+            return None;
+        }
+        let rendered = Rendered {
+            subject: template::single_line(subject, template::MAX_SUBJECT_CHARS),
+            text: text.to_string(),
+            html: None,
+        };
+        Some(build::message(&Outgoing {
+            id,
+            hostname: &self.hostname,
+            date: now,
+            from_name: "Sluice",
+            from: &self.from,
+            to: &self.admin,
+            kind: "alert",
+            rendered: &rendered,
+            original: None,
+            attach: Attach::None,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests;

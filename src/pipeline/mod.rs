@@ -73,10 +73,25 @@ fn evaluate(
     message: &[u8],
     budget: &dyn Budget,
 ) -> Result<Verdict, Failure> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        scanner.scan(envelope, message, budget).verdict
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scanner.scan(envelope, message, budget)
     }))
-    .map_err(|_| Failure::Inspection("inspection panicked".into()))
+    .map_err(|_| Failure::Inspection("inspection panicked".into()))?;
+    // Decomposition stopped at the deadline: the rest of the message was never looked at, so this
+    // is the same failure as the race below losing, whichever finished first (`on_failure` decides).
+    let out_of_time = report.anomalies.iter().any(|a| {
+        matches!(
+            a,
+            crate::decompose::Anomaly::LimitExceeded {
+                kind: crate::decompose::LimitKind::Time,
+                ..
+            }
+        )
+    });
+    if out_of_time {
+        return Err(Failure::InspectionTimeout);
+    }
+    Ok(report.verdict)
 }
 
 /// The inspection time budget as the decomposition core sees it (only the shell reads the clock).

@@ -303,6 +303,10 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
     });
+    keeper.set_alerts(crate::hold::Alerts::new(
+        Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
+        config.notifications.clone(),
+    ));
     // The delivery queue's worker over the keeper's store, with its own next-hop pool; woken when
     // the keeper queues notices or releases. No store, no worker (mail keeps flowing; logged there).
     let delivery = keeper.store().ok().map(|store| {

@@ -180,7 +180,9 @@ fn relayed_violations_become_incidents_and_copies_reconcile() {
 #[test]
 fn a_full_store_answers_452_and_keeps_serving() {
     let sink = Sink::start_default();
-    let extra = format!("[store]\nmax_size = 1048576\n{POLICIES}");
+    let extra = format!(
+        "[store]\nmax_size = 1048576\n[notifications]\nadmin = [\"secops@corp.example\"]\n{POLICIES}"
+    );
     let sluice = Sluice::start(&forward_config(&[sink.addr], &extra));
     let big = message(
         "big@corp.example",
@@ -196,6 +198,25 @@ fn a_full_store_answers_452_and_keeps_serving() {
         (452, "4.3.1 Insufficient system storage, try again later")
     );
     assert!(sluice.wait_log("message could not be held", WAIT));
+    // The administrators are alerted, once however often it happens (throttled).
+    let r = send(&sluice, &["b@partner.example"], &big);
+    assert_eq!(r.code, 452);
+    let alerts = |sink: &Sink| {
+        sink.messages()
+            .into_iter()
+            .filter(|m| m.header("X-Sluice-Notice").as_deref() == Some("alert"))
+            .collect::<Vec<_>>()
+    };
+    let end = Instant::now() + WAIT;
+    while alerts(&sink).is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let got = alerts(&sink);
+    assert_eq!(got.len(), 1, "one alert");
+    assert!(got[0].rcpt_to[0].contains("secops@corp.example"));
+    assert_eq!(got[0].mail_from_addr(), "");
+    assert!(got[0].header("Subject").unwrap().contains("store full"));
+    sink.clear();
     // Small messages are still held, and clean mail still flows.
     let r = send(
         &sluice,
@@ -211,6 +232,7 @@ fn a_full_store_answers_452_and_keeps_serving() {
     );
     assert_eq!(r.code, 250, "{r}");
     assert_eq!(sink.wait_for(1, WAIT).len(), 1);
+    assert!(alerts(&sink).is_empty(), "a second alert within the hour");
 }
 
 #[test]

@@ -2,8 +2,11 @@
 //! with its incidents in one commit before the upstream gets 250; recording the incidents of every
 //! other violation; and the retention purge. Owns no LMDB code (that is `store`), only what to keep.
 
+mod alert;
 mod facts;
 pub mod notices;
+
+pub use alert::{ALERT_INTERVAL, Alerts};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +36,7 @@ pub struct Keeper {
     notify: notify::Settings,
     links: Option<Links>,
     wake: std::sync::OnceLock<Waker>,
+    alerts: std::sync::OnceLock<Alerts>,
 }
 
 /// Wakes the delivery worker after notices or releases were queued.
@@ -94,6 +98,7 @@ impl Keeper {
             notify: config.notifications.clone(),
             links: None,
             wake: std::sync::OnceLock::new(),
+            alerts: std::sync::OnceLock::new(),
         })
     }
 
@@ -107,7 +112,46 @@ impl Keeper {
             notify: config.notifications.clone(),
             links: None,
             wake: std::sync::OnceLock::new(),
+            alerts: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets how store alerts reach the administrators (once).
+    pub fn set_alerts(&self, alerts: Alerts) {
+        let _ = self.alerts.set(alerts);
+    }
+
+    /// Tells the administrators that holding failed for a store reason (throttled).
+    fn alert(&self, e: &StoreError, peer: &str) {
+        let Some(alerts) = self.alerts.get() else {
+            return;
+        };
+        let (kind, subject) = match e {
+            StoreError::Full(_) => (
+                "store-full",
+                "Sluice store full: quarantined mail is deferred",
+            ),
+            _ => (
+                "store-failed",
+                "Sluice store failure: quarantined mail is deferred",
+            ),
+        };
+        let ip = peer
+            .parse::<std::net::IpAddr>()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let text = format!(
+            "Sluice could not store a message a policy holds: {e}.\n\nSuch messages get a temporary \
+             SMTP error (452/451) and stay with the sending server, which will retry. Relayed mail \
+             still flows. Free space, raise store.max_size, or release and delete held messages \
+             (sluice quarantine list).\n"
+        );
+        alerts.raise(
+            kind,
+            subject,
+            &text,
+            self.clock.now(),
+            std::net::SocketAddr::new(ip, 0),
+        );
     }
 
     /// Sets how approval links are signed and addressed (without them, approval policies hold the
@@ -179,7 +223,14 @@ impl Keeper {
         message: Vec<u8>,
         approvers: &[String],
     ) -> Result<Held, StoreError> {
-        let store = self.store()?.clone();
+        let peer = facts.peer.clone();
+        let store = match self.store() {
+            Ok(s) => s.clone(),
+            Err(e) => {
+                self.alert(&e, &peer);
+                return Err(e);
+            }
+        };
         let now = self.clock.now();
         let resolved = if self.links.is_some() {
             self.approvers_for(&facts.sender, approvers)
@@ -327,8 +378,9 @@ impl Keeper {
                 Ok(rec)
             })
             .await;
-        if result.is_ok() {
-            self.wake_delivery();
+        match &result {
+            Ok(_) => self.wake_delivery(),
+            Err(e) => self.alert(e, &peer),
         }
         result
     }

@@ -321,3 +321,26 @@ fn cli_release_while_serving_delivers_once_and_a_second_release_is_refused() {
         "the release, then the pass-through of the marked copy"
     );
 }
+
+#[test]
+fn the_senders_manager_from_the_imported_csv_is_asked() {
+    let sink = Sink::start_default();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("managers.csv");
+    std::fs::write(
+        &csv,
+        "sender,manager\nalice@corp.example,lead@corp.example\n",
+    )
+    .unwrap();
+    let policies = POLICIES.replace(
+        "[approval]\n",
+        &format!("[approval]\nmanagers_file = \"{}\"\n", csv.display()),
+    );
+    let extra = "[[policy]]\nid = 720\nname = \"Budgets\"\naction = \"approval\"\napprovers = [\"manager\"]\nkeywords = [\"budget\"]\n";
+    let config = forward_config(&[sink.addr], &format!("{policies}\n{extra}"));
+    let sluice = Sluice::start(&config);
+    let r = send(&sluice, "budget-2027", "the budget draft");
+    assert!(r.text.contains("pending approval"), "{r}");
+    let request = notice(&sink, "approval_request", "lead@corp.example");
+    assert_eq!(links(&text_of(&request)).len(), 2);
+}

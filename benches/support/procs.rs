@@ -225,7 +225,7 @@ impl Sluice {
         } else {
             format!("{config}\n[admin]\naddress = \"127.0.0.1:0\"\n")
         };
-        std::fs::write(&cfg_path, config).map_err(|e| e.to_string())?;
+        std::fs::write(&cfg_path, &config).map_err(|e| e.to_string())?;
         let mut child = Command::new(binary)
             .arg("serve")
             .arg("--config")

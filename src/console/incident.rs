@@ -6,11 +6,8 @@ use crate::cli::{Incident, IncidentCommand, IncidentList, IncidentRemediate, Inc
 use crate::remediate::{Action, Release, Target};
 use crate::store::{held, incidents};
 
-use super::quarantine::{collect, notes, scanner};
-use super::{
-    Ctx, DEFAULT_LIST, EXIT_OK, EXIT_PARTIAL, Request, fail, filter, out, remediate, render, tag,
-    with_store,
-};
+use super::quarantine::scanner;
+use super::{Ctx, EXIT_OK, EXIT_PARTIAL, Request, fail, out, remediate, render, tag, with_store};
 
 /// The actions `incident remediate --action` accepts.
 const ACTIONS: &str = "release, delete, forward, rescan, resolve, dismiss, note";
@@ -92,33 +89,14 @@ fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
 }
 
 fn list(ctx: &Ctx, a: &IncidentList) -> ExitCode {
-    let args = a.filter_args();
-    let f = match filter(&args, Target::Incident, ctx.now) {
-        Ok(f) => f,
-        Err(e) => return fail(ctx.cmd, e),
-    };
-    let limit = args.limit.unwrap_or(DEFAULT_LIST);
-    let (items, more, corrupt) = match collect(&ctx.store, &f, limit, incidents::search) {
-        Ok(x) => x,
-        Err(e) => return fail(ctx.cmd, e),
-    };
-    if a.json {
-        let mut text = String::new();
-        for i in &items {
-            match serde_json::to_string(i) {
-                Ok(line) => {
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-                Err(e) => return fail(ctx.cmd, e),
-            }
-        }
-        out(text.as_bytes());
-    } else {
-        out(render::incident_table(&items).as_bytes());
-    }
-    notes(items.len(), more, corrupt);
-    ExitCode::from(EXIT_OK)
+    super::quarantine::list_records(
+        ctx,
+        &a.filter_args(),
+        Target::Incident,
+        a.json,
+        incidents::search,
+        render::incident_table,
+    )
 }
 
 fn show(ctx: &Ctx, a: &IncidentShow) -> ExitCode {

@@ -143,7 +143,7 @@ fn rescan(ctx: &Ctx, a: &QuarantineRescan) -> ExitCode {
 
 /// Up to `limit` records matching `filter`, newest first, walking pages; also whether more may
 /// match and how many records were skipped as corrupt.
-pub(super) fn collect<T>(
+fn collect<T>(
     store: &Store,
     filter: &Filter,
     limit: usize,
@@ -177,7 +177,7 @@ pub(super) fn collect<T>(
 }
 
 /// Prints a listing's notes to stderr: more may match, corrupt records skipped.
-pub(super) fn notes(shown: usize, more: bool, corrupt: usize) {
+fn notes(shown: usize, more: bool, corrupt: usize) {
     if more {
         eprintln!("showing the first {shown}; more may match (raise --limit)");
     }
@@ -187,20 +187,39 @@ pub(super) fn notes(shown: usize, more: bool, corrupt: usize) {
 }
 
 fn list(ctx: &Ctx, a: &QuarantineList) -> ExitCode {
-    let args = a.filter_args();
-    let f = match filter(&args, Target::Held, ctx.now) {
+    list_records(
+        ctx,
+        &a.filter_args(),
+        Target::Held,
+        a.json,
+        held::search,
+        render::held_table,
+    )
+}
+
+/// A listing of held messages or incidents: the filter flags, pages walked up to `--limit`, a table
+/// or one JSON object per line, and the notes (more may match, corrupt records skipped).
+pub(super) fn list_records<T: serde::Serialize>(
+    ctx: &Ctx,
+    args: &FilterArgs,
+    target: Target,
+    json: bool,
+    search: impl Fn(&Dbs, &heed::RoTxn<'_>, &Filter, Page) -> Result<Found<T>>,
+    table: fn(&[T]) -> String,
+) -> ExitCode {
+    let f = match filter(args, target, ctx.now) {
         Ok(f) => f,
         Err(e) => return fail(ctx.cmd, e),
     };
     let limit = args.limit.unwrap_or(DEFAULT_LIST);
-    let (items, more, corrupt) = match collect(&ctx.store, &f, limit, held::search) {
+    let (items, more, corrupt) = match collect(&ctx.store, &f, limit, search) {
         Ok(x) => x,
         Err(e) => return fail(ctx.cmd, e),
     };
-    if a.json {
+    if json {
         let mut text = String::new();
-        for h in &items {
-            match serde_json::to_string(h) {
+        for item in &items {
+            match serde_json::to_string(item) {
                 Ok(line) => {
                     text.push_str(&line);
                     text.push('\n');
@@ -210,7 +229,7 @@ fn list(ctx: &Ctx, a: &QuarantineList) -> ExitCode {
         }
         out(text.as_bytes());
     } else {
-        out(render::held_table(&items).as_bytes());
+        out(table(&items).as_bytes());
     }
     notes(items.len(), more, corrupt);
     ExitCode::from(EXIT_OK)

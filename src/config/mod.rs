@@ -5,7 +5,10 @@
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
 mod keep;
+mod services;
 pub use keep::Keep;
+pub use services::{Admin, Queue};
+use services::{build_admin, build_queue};
 mod notifications;
 mod policies;
 mod raw;
@@ -146,39 +149,6 @@ pub struct Inspection {
     pub threads: usize,
     /// The organisation's own domains (subdomains included): what makes mail inbound or outbound.
     pub internal_domains: Vec<String>,
-}
-
-/// The admin HTTPS server: approval links today, the admin UI later.
-#[derive(Debug, Clone)]
-pub struct Admin {
-    /// Whether the server runs at all.
-    pub enabled: bool,
-    pub address: SocketAddr,
-    /// The base of links in notices (`https://host:port`, no trailing slash).
-    pub public_url: String,
-    /// Concurrent connections; more are closed at once.
-    pub max_connections: usize,
-    /// TLS handshake, request head and body must all arrive within this (else 408 and close).
-    pub request_timeout: Duration,
-    /// Largest request body, in bytes (else 413).
-    pub max_body: usize,
-}
-
-/// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Queue {
-    /// Waits after the 1st, 2nd, ... failed attempt; the last one repeats. Whole seconds.
-    pub retry: Vec<Duration>,
-    /// Time from queueing after which the remaining recipients are bounced.
-    pub give_up: Duration,
-    /// Time from queueing after which one delay notice goes to the sender; zero: at the first failure.
-    pub delay_notice: Duration,
-    /// How long an entry taken for delivery stays taken (a crash makes it due again after this).
-    pub lease: Duration,
-    /// Deliveries in flight at once.
-    pub concurrency: usize,
-    /// Whether Sluice's own notices (non-null sender) get delay notices and bounces too.
-    pub bounce_sender_notices: bool,
 }
 
 /// Most retry intervals in `queue.retry`.
@@ -480,136 +450,6 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         admin,
         queue,
     })
-}
-
-/// A queue time: whole seconds, at least one (`zero_ok`: "0s" allowed too).
-fn queue_secs(v: value::Loc<'_, String>, zero_ok: bool) -> Result<Duration, Error> {
-    v.parse_with(|s| {
-        let t = s.trim();
-        if zero_ok && t.trim_end_matches('s') == "0" {
-            return Ok(Duration::ZERO);
-        }
-        let d = value::parse_duration(t)?;
-        if d.subsec_nanos() != 0 {
-            return Err(format!("{s:?}: queue times are whole seconds"));
-        }
-        Ok(d)
-    })
-}
-
-fn build_queue(cx: &Ctx<'_>, uq: raw::Queue, dq: raw::Queue) -> Result<Queue, Error> {
-    let retry_list = cx.pick(uq.retry, dq.retry, "queue.retry")?;
-    let empty = retry_list.error("queue.retry needs at least one interval, e.g. [\"1m\", \"5m\"]");
-    let too_many = retry_list.error(&format!(
-        "queue.retry has more than {MAX_QUEUE_RETRY_STEPS} intervals (the last one repeats)"
-    ));
-    let mut retry = Vec::new();
-    for item in retry_list.items() {
-        retry.push(queue_secs(item, false)?);
-    }
-    if retry.is_empty() {
-        return Err(empty);
-    }
-    if retry.len() > MAX_QUEUE_RETRY_STEPS {
-        return Err(too_many);
-    }
-    let give_up = cx.pick(uq.give_up, dq.give_up, "queue.give_up")?;
-    let give_up = queue_secs(give_up, false)?;
-    let delay_notice = cx.pick(uq.delay_notice, dq.delay_notice, "queue.delay_notice")?;
-    let late = delay_notice.error("queue.delay_notice must be shorter than queue.give_up");
-    let delay_notice = queue_secs(delay_notice, true)?;
-    if delay_notice >= give_up {
-        return Err(late);
-    }
-    let lease = cx.pick(uq.lease, dq.lease, "queue.lease")?;
-    let short =
-        lease.error("queue.lease must be at least 5s (a delivery attempt is bounded by it)");
-    let lease = queue_secs(lease, false)?;
-    if lease < Duration::from_secs(5) {
-        return Err(short);
-    }
-    Ok(Queue {
-        retry,
-        give_up,
-        delay_notice,
-        lease,
-        concurrency: cx
-            .pick(uq.concurrency, dq.concurrency, "queue.concurrency")?
-            .range(1, 1000)? as usize,
-        bounce_sender_notices: cx
-            .pick(
-                uq.bounce_sender_notices,
-                dq.bounce_sender_notices,
-                "queue.bounce_sender_notices",
-            )?
-            .take(),
-    })
-}
-
-fn build_admin(
-    cx: &Ctx<'_>,
-    ua: raw::Admin,
-    da: raw::Admin,
-    hostname: &str,
-) -> Result<Admin, Error> {
-    let address = cx
-        .pick(ua.address, da.address, "admin.address")?
-        .parse_with(|s| {
-            s.parse::<SocketAddr>().map_err(|_| {
-                "expected an address like \"0.0.0.0:8443\" or \"[::]:8443\"".to_string()
-            })
-        })?;
-    let public_url = cx
-        .pick(ua.public_url, da.public_url, "admin.public_url")?
-        .parse_with(|s| parse_public_url(s))?;
-    let public_url = if public_url.is_empty() {
-        format!("https://{hostname}:{}", address.port())
-    } else {
-        public_url
-    };
-    Ok(Admin {
-        enabled: cx.pick(ua.enabled, da.enabled, "admin.enabled")?.take(),
-        address,
-        public_url,
-        max_connections: cx
-            .pick(
-                ua.max_connections,
-                da.max_connections,
-                "admin.max_connections",
-            )?
-            .range(1, 100_000)? as usize,
-        request_timeout: cx
-            .pick(
-                ua.request_timeout,
-                da.request_timeout,
-                "admin.request_timeout",
-            )?
-            .duration()?,
-        max_body: cx
-            .pick(ua.max_body, da.max_body, "admin.max_body")?
-            .range(1024, 1 << 24)? as usize,
-    })
-}
-
-/// Empty, or an `https://` URL without query or fragment; the trailing slash is dropped.
-fn parse_public_url(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(String::new());
-    }
-    let rest = s
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("{s:?} must start with https:// (approval links carry secrets)"))?;
-    if rest.is_empty()
-        || rest.starts_with('/')
-        || rest.contains(['?', '#'])
-        || rest.bytes().any(|b| !b.is_ascii_graphic())
-    {
-        return Err(format!(
-            "{s:?} is not a base URL like \"https://mail.example.com:8443\""
-        ));
-    }
-    Ok(s.trim_end_matches('/').to_string())
 }
 
 fn build_relay(

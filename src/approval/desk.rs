@@ -182,6 +182,18 @@ fn decide_txn(
         .cloned()
         .unwrap_or_else(|| format!("approver {approver}"));
     let h = held::must_get(dbs, txn, a.held)?;
+    if !h.status.is_open() {
+        // An administrator released or deleted the message from the quarantine meanwhile: that was
+        // the decision; record it so every link of this approval says so.
+        let by = "an administrator".to_string();
+        let state = if h.status == HeldStatus::Released {
+            records::ApprovalState::Approved { by, at: now }
+        } else {
+            records::ApprovalState::Rejected { by, at: now }
+        };
+        approvals::decide(dbs, txn, id, state.clone())?;
+        return Ok(Decided::AlreadyDecided(state_of(&state)));
+    }
     let original = held::content(dbs, txn, h.id)?;
     match decision {
         Decision::Approve => {
@@ -369,4 +381,190 @@ fn tell_sender(
     let bytes = settings.notice(kind, &facts, &to, uuid::Uuid::new_v4(), now, original);
     notices::enqueue(dbs, txn, &Notice { kind, to, bytes }, &h.peer, now)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::token::Key;
+    use crate::clock::Clock;
+    use crate::config::Config;
+    use crate::hold::{Facts, Links};
+    use crate::policy::{Decision as PolicyDecision, Hit, Severity, Verdict};
+    use crate::store::{queue, records::QueueKind};
+
+    fn keeper(dir: &std::path::Path) -> Arc<Keeper> {
+        let config = Config::embedded().unwrap();
+        let store = Store::open(dir, &crate::store::Options::default()).unwrap();
+        Arc::new(
+            Keeper::with_store(store, &config, Arc::new(Clock::real())).with_links(Links {
+                key: Key::from_bytes([7; 32]),
+                public_url: "https://gw.example:8443".into(),
+            }),
+        )
+    }
+
+    fn hold_one(k: &Keeper) -> Held {
+        let facts = Facts {
+            guid: "G-1".into(),
+            peer: "127.0.0.1".into(),
+            sender: "alice@corp.example".into(),
+            envid: None,
+            ret_full: false,
+            recipients: vec![("bob@partner.example".into(), None)],
+            subject: "Q3".into(),
+            message_id: "<q3@corp.example>".into(),
+            identity: "<q3@corp.example>".into(),
+            direction: "outbound",
+            size: 40,
+        };
+        let verdict = Verdict {
+            hits: vec![Hit {
+                id: 7,
+                name: "Needs approval".into(),
+                action: "approval",
+                monitor: false,
+                severity: Severity::High,
+                matched: vec![],
+                notify: vec![],
+            }],
+            decision: PolicyDecision::Hold {
+                approvers: vec!["boss@corp.example".into()],
+            },
+            deciding_policy: Some(7),
+            detail: vec![],
+            evidence: vec![],
+        };
+        smol::block_on(k.hold(
+            facts,
+            &verdict,
+            b"Subject: Q3\r\n\r\nbody\r\n".to_vec(),
+            &["boss@corp.example".to_string()],
+        ))
+        .unwrap()
+    }
+
+    fn queued_kinds(k: &Keeper) -> Vec<QueueKind> {
+        k.store()
+            .unwrap()
+            .read(|dbs, txn| queue::list(dbs, txn, 100))
+            .unwrap()
+            .into_iter()
+            .map(|q| q.kind)
+            .collect()
+    }
+
+    #[test]
+    fn approving_releases_and_tells_the_sender_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keeper(dir.path());
+        let held = hold_one(&k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval: {held:?}");
+        };
+        // The approval request is queued with the hold.
+        assert_eq!(
+            queued_kinds(&k),
+            vec![QueueKind::Notice {
+                what: "approval_request".into()
+            }]
+        );
+        let desk = StoreDesk::new(k.clone(), 3600);
+        let summary = desk.summary(approval).unwrap();
+        assert_eq!(summary.state, ApprovalState::Pending);
+        assert_eq!(summary.recipients, vec!["bob@partner.example"]);
+        let now = k.clock().now();
+        let done = desk.decide(approval, 0, Decision::Approve, now).unwrap();
+        assert!(
+            matches!(&done, Decided::Done(ApprovalState::Approved { by, .. }) if by == "boss@corp.example"),
+            "{done:?}"
+        );
+        let kinds = queued_kinds(&k);
+        assert!(
+            kinds.contains(&QueueKind::Release { held: held.id }),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&QueueKind::Notice {
+                what: "approved".into()
+            }),
+            "{kinds:?}"
+        );
+        let again = desk.decide(approval, 0, Decision::Reject, now).unwrap();
+        assert!(matches!(
+            again,
+            Decided::AlreadyDecided(ApprovalState::Approved { .. })
+        ));
+    }
+
+    #[test]
+    fn a_message_an_administrator_released_is_decided_already() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keeper(dir.path());
+        let held = hold_one(&k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval");
+        };
+        let store = k.store().unwrap().clone();
+        let now = k.clock().now();
+        smol::block_on(remediate::release(
+            &store,
+            held.id,
+            "admin",
+            now,
+            Release::default(),
+        ))
+        .unwrap();
+        let desk = StoreDesk::new(k.clone(), 3600);
+        let r = desk.decide(approval, 0, Decision::Approve, now).unwrap();
+        assert!(
+            matches!(&r, Decided::AlreadyDecided(ApprovalState::Approved { by, .. }) if by == "an administrator"),
+            "{r:?}"
+        );
+        // Nothing is released twice.
+        let releases = queued_kinds(&k)
+            .into_iter()
+            .filter(|q| matches!(q, QueueKind::Release { .. }))
+            .count();
+        assert_eq!(releases, 1);
+    }
+
+    #[test]
+    fn a_lapsed_approval_is_returned_by_the_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keeper(dir.path());
+        let held = hold_one(&k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval");
+        };
+        let desk = StoreDesk::new(k.clone(), 3600);
+        let now = k.clock().now();
+        // Deciding after the expiry is refused even before the sweep ran.
+        let late = now + 3 * 86_400;
+        assert_eq!(
+            desk.decide(approval, 0, Decision::Approve, late).unwrap(),
+            Decided::Expired
+        );
+        // The sweep reads the real clock: nothing is due yet.
+        assert_eq!(desk.sweep().unwrap(), 0);
+        let store = k.store().unwrap().clone();
+        store
+            .write_blocking(move |dbs, txn| {
+                expire_txn(
+                    dbs,
+                    txn,
+                    approval,
+                    late,
+                    &crate::notify::Settings::defaults("gw"),
+                )
+            })
+            .unwrap();
+        let h = store
+            .read(|dbs, txn| held::must_get(dbs, txn, held.id))
+            .unwrap();
+        assert_eq!(h.status, HeldStatus::Expired);
+        assert!(queued_kinds(&k).contains(&QueueKind::Notice {
+            what: "expired".into()
+        }));
+    }
 }

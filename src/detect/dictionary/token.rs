@@ -7,8 +7,8 @@
 //!
 //! [`for_each_candidate`] also skips the ASCII tokens a [`Prefilter`] rules out: with AVX2 (checked
 //! at run time) the prefilter's nibble tables are applied to 32 bytes at a time, and in a 64-byte
-//! block without non-ASCII bytes only the tokens that pass, and the one running into the next
-//! block, are reported. Without AVX2 it reports every token, as [`for_each`] does.
+//! block without non-ASCII bytes only the tokens that pass are reported (and a token running into
+//! the next block, if non-ASCII bytes follow there). Without AVX2 it reports every token, as [`for_each`] does.
 
 use super::prefilter::Prefilter;
 
@@ -161,17 +161,20 @@ fn walk(
             let bits = ((1u64 << run) - 1) << off;
             f(start, start + run as usize, high & bits != 0);
         } else {
-            // The token runs into the next chunk: finish it byte by byte (bytes past the end of
-            // `hay` are padding, never word bytes).
-            let mut end = base + 64;
-            while end < hay.len() && coarse_word(hay[end]) {
-                end += 1;
-            }
-            let end = end.min(hay.len());
+            let end = finish(hay, base + 64);
             let non_ascii = hay[start..end].iter().any(|&b| b >= 0x80);
             f(start, end, non_ascii);
         }
     }
+}
+
+/// The end of a token that runs on at `from` (the start of the next chunk): found byte by byte.
+#[inline]
+fn finish(hay: &[u8], mut from: usize) -> usize {
+    while from < hay.len() && coarse_word(hay[from]) {
+        from += 1;
+    }
+    from.min(hay.len())
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -183,7 +186,7 @@ mod avx2 {
     };
 
     use super::super::prefilter::{PREFIX, Prefilter};
-    use super::walk;
+    use super::{finish, walk};
 
     /// Bytes read for one 64-byte block: the block and the prefix bytes of a token starting at
     /// its last byte.
@@ -255,6 +258,8 @@ mod avx2 {
         // The last blocks (fewer than WINDOW bytes left), copied once and padded with zeros.
         let mut pad = [0u8; 64 + WINDOW];
         let mut pad_from = None;
+        // A token that started in an earlier block and is skipped unless its rest is non-ASCII.
+        let mut pending: Option<usize> = None;
         while base < hay.len() {
             let w: &[u8; WINDOW] = match hay.get(base..).and_then(|r| r.first_chunk()) {
                 Some(w) => w,
@@ -277,13 +282,34 @@ mod avx2 {
             let high = h0 | h1 << 32;
             let starts = m & !((m << 1) | prev);
             prev = m >> 63;
+            if let Some(start) = pending.take() {
+                // The rest of a token the prefilter ruled out while it was ASCII.
+                let run = (!m).trailing_zeros();
+                let rest = u64::MAX.checked_shr(64 - run).unwrap_or(0);
+                if high & rest != 0 {
+                    let end = if run < 64 {
+                        base + run as usize
+                    } else {
+                        finish(hay, base + 64)
+                    };
+                    f(start, end, true);
+                } else if run == 64 {
+                    pending = Some(start);
+                }
+            }
             let select = if high != 0 {
                 starts
-            } else if m >> 63 != 0 && starts != 0 {
-                // The token running into the next block may hold non-ASCII bytes there.
-                starts & (c0 | c1 << 32) | 1u64 << (63 - starts.leading_zeros())
             } else {
-                starts & (c0 | c1 << 32)
+                let select = starts & (c0 | c1 << 32);
+                if m >> 63 != 0 && starts != 0 {
+                    // The last token runs into the next block, where it may take non-ASCII
+                    // bytes: unless it is a candidate already, watch its rest there.
+                    let last = 63 - starts.leading_zeros();
+                    if select >> last & 1 == 0 {
+                        pending = Some(base + last as usize);
+                    }
+                }
+                select
             };
             walk(hay, base, m, high, select, &mut f);
             base += 64;
@@ -397,6 +423,23 @@ mod tests {
         let mut got = Vec::new();
         for_each_candidate(t.as_bytes(), &pre, |s, e, n| got.push((s, e, n)));
         assert!(got.contains(&(0, 85, true)), "{got:?}");
+        // Tokens over several blocks, with their first non-ASCII byte in the second or a later one.
+        for (len, at) in [
+            (150, 148),
+            (150, 64),
+            (200, 130),
+            (128, 126),
+            (128, 62),
+            (190, 0),
+        ] {
+            let mut t = "y".repeat(len).into_bytes();
+            t[at..at + 2].copy_from_slice("é".as_bytes());
+            t.extend_from_slice(b" confidential");
+            check_candidates(&t, &pre);
+            let mut got = Vec::new();
+            for_each_candidate(&t, &pre, |s, e, n| got.push((s, e, n)));
+            assert_eq!(got.first(), Some(&(0, len, true)), "{len} {at}");
+        }
         check_candidates(b"", &pre);
         check_candidates(b"x", &pre);
     }

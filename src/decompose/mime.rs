@@ -32,13 +32,25 @@ impl Walker<'_> {
         // Base64 and us-ascii bodies decoded here rather than by mail-parser, when that cannot
         // change the result (see `recode`).
         if self.recode
-            && let Some(renamed) = recode::rename(&defused)
-            && let Some(mut msg) = MessageParser::default().parse(renamed.bytes.as_slice())
-            && has_header(&msg)
-            && renamed.usable(&msg)
+            && let Some(mut renamed) = recode::rename(&defused)
         {
-            self.tree(&mut msg, prefix, depth, Some(&renamed));
-            return;
+            if !self.cut {
+                renamed.uncut();
+            }
+            // First with the base64 bodies cut out, then (rarely) without cuts.
+            loop {
+                if let Some(mut msg) = MessageParser::default().parse(renamed.input())
+                    && has_header(&msg)
+                    && renamed.usable(&msg)
+                {
+                    self.tree(&mut msg, prefix, depth, Some(&renamed));
+                    return;
+                }
+                if !renamed.is_cut() {
+                    break;
+                }
+                renamed.uncut();
+            }
         }
         match MessageParser::default().parse(defused.as_ref()) {
             Some(mut msg) if has_header(&msg) => self.tree(&mut msg, prefix, depth, None),

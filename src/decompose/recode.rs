@@ -18,6 +18,13 @@
 //!
 //! A header-like line inside a text body (a quoted header, say) is renamed too; that text then
 //! reads `x-sl64` for `base64`, as `defuse` already changes `message/rfc822` there.
+//!
+//! Renamed base64 bodies are also *cut* out of what mail-parser reads ([`Renamed::input`]), so it
+//! does not search them byte by byte for the next boundary: a base64 body holds no `--`, so it
+//! ends at the first `--` after it starts (at the line break before it), found with `memmem`. The
+//! parse of the cut input is used only when every cut is exactly the (then empty) body of a renamed
+//! base64 part ([`Renamed::usable`]); the body bytes and offsets are read from the uncut copy.
+//! Otherwise the uncut input is parsed.
 
 use std::cell::RefCell;
 
@@ -55,6 +62,20 @@ pub(crate) struct Renamed {
     /// Renamed base64 bodies decoded while checking them, by body offset, until the walker takes
     /// them.
     decoded: RefCell<Vec<(u32, Vec<u8>)>>,
+    /// `bytes` without the bodies in `cuts` (empty when there is no cut).
+    compact: Vec<u8>,
+    /// Base64 bodies cut out of `compact`, in order.
+    cuts: Vec<Cut>,
+}
+
+/// A body cut out of [`Renamed::input`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    /// Where the body was, in the cut input.
+    at: usize,
+    /// The body in [`Renamed::bytes`].
+    from: usize,
+    to: usize,
 }
 
 /// Renames `base64` transfer encodings and `us-ascii` charsets in header fields; `None` when there
@@ -83,6 +104,9 @@ pub(crate) fn rename(raw: &[u8]) -> Option<Renamed> {
             r.ascii_at.push(at);
         }
     }
+    if let Some(r) = &mut out {
+        r.cut_bodies();
+    }
     out
 }
 
@@ -93,13 +117,117 @@ impl Renamed {
             base64_at: Vec::new(),
             ascii_at: Vec::new(),
             decoded: RefCell::new(Vec::new()),
+            compact: Vec::new(),
+            cuts: Vec::new(),
+        }
+    }
+
+    /// What mail-parser should parse: the message with renamed base64 bodies cut out, or, after
+    /// [`Renamed::uncut`], the whole renamed message.
+    pub(crate) fn input(&self) -> &[u8] {
+        if self.cuts.is_empty() {
+            &self.bytes
+        } else {
+            &self.compact
+        }
+    }
+
+    /// Whether [`Renamed::input`] has bodies cut out.
+    pub(crate) fn is_cut(&self) -> bool {
+        !self.cuts.is_empty()
+    }
+
+    /// Puts the cut bodies back: [`Renamed::input`] is then the whole renamed message.
+    pub(crate) fn uncut(&mut self) {
+        self.cuts.clear();
+        self.compact = Vec::new();
+        self.decoded.get_mut().clear();
+    }
+
+    /// Finds the body after each renamed base64 value and builds the input without them.
+    fn cut_bodies(&mut self) {
+        let raw = &self.bytes;
+        let mut cuts = Vec::new();
+        let mut after = 0; // the end of the last cut, in `raw`
+        let mut removed = 0;
+        for &at in &self.base64_at {
+            if at < after {
+                continue;
+            }
+            let Some(from) = body_start(raw, at) else {
+                break; // no blank line after this header: none after the later ones either
+            };
+            let dashes = memchr::memmem::find(&raw[from..], b"--").map(|i| from + i);
+            // mail-parser ends a body at the line break before the boundary, if there is one, and
+            // a body without a boundary (a single-part message) at the end of the input.
+            let mut to = dashes.unwrap_or(raw.len());
+            if dashes.is_some() && to > from && raw[to - 1] == b'\n' {
+                to -= 1;
+                if to > from && raw[to - 1] == b'\r' {
+                    to -= 1;
+                }
+            }
+            if to > from {
+                cuts.push(Cut {
+                    at: from - removed,
+                    from,
+                    to,
+                });
+                removed += to - from;
+            }
+            after = dashes.unwrap_or(raw.len());
+        }
+        if cuts.is_empty() {
+            return;
+        }
+        let mut compact = Vec::with_capacity(raw.len() - removed);
+        let mut last = 0;
+        for c in &cuts {
+            compact.extend_from_slice(&raw[last..c.from]);
+            last = c.to;
+        }
+        compact.extend_from_slice(&raw[last..]);
+        self.compact = compact;
+        self.cuts = cuts;
+    }
+
+    /// The cut whose body is this part's (empty in the cut input).
+    fn cut_of(&self, part: &MessagePart<'_>) -> Option<&Cut> {
+        let (start, end) = (
+            part.raw_body_offset() as usize,
+            part.raw_end_offset() as usize,
+        );
+        if start != end {
+            return None;
+        }
+        let i = self.cuts.binary_search_by_key(&start, |c| c.at).ok()?;
+        self.cuts.get(i)
+    }
+
+    /// An offset into [`Renamed::input`] as an offset into [`Renamed::bytes`] (a cut's own
+    /// position maps to the start of its body).
+    fn original(&self, at: usize) -> usize {
+        let before = self.cuts.partition_point(|c| c.at < at);
+        at + self.cuts[..before]
+            .iter()
+            .map(|c| c.to - c.from)
+            .sum::<usize>()
+    }
+
+    /// The raw body bytes of a part, uncut.
+    pub(crate) fn region<'m>(&'m self, msg: &'m Message<'_>, part: &MessagePart<'_>) -> &'m [u8] {
+        match self.cut_of(part) {
+            Some(c) => &self.bytes[c.from..c.to],
+            None => raw_region(msg, part),
         }
     }
 
     /// Whether the parse of [`Renamed::bytes`] decomposes exactly as the plain parse would (see the
     /// module documentation).
     pub(crate) fn usable(&self, msg: &Message<'_>) -> bool {
-        msg.parts.iter().all(|part| {
+        // Every cut must be the body of a renamed base64 part, else the cut changed the parse.
+        let mut claimed = 0;
+        let usable = msg.parts.iter().all(|part| {
             let nested = matches!(part.body, PartType::Message(_))
                 || part.content_type().is_some_and(|ct| {
                     ct.ctype().eq_ignore_ascii_case("message")
@@ -110,8 +238,23 @@ impl Renamed {
                 return false;
             }
             let b64 = self.is_base64(part);
+            // A multipart labelled base64: mail-parser reads its body by content, and differently
+            // with a known encoding than with a stand-in.
+            let multipart = matches!(part.body, PartType::Multipart(_))
+                || part
+                    .content_type()
+                    .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"));
+            if b64 && multipart {
+                return false;
+            }
+            if self.cut_of(part).is_some() {
+                if !b64 {
+                    return false;
+                }
+                claimed += 1;
+            }
             if b64 {
-                match decode_base64(raw_region(msg, part)) {
+                match decode_base64(self.region(msg, part)) {
                     Some(bytes) => self.decoded.borrow_mut().push((part.offset_body, bytes)),
                     None => return false,
                 }
@@ -124,7 +267,8 @@ impl Renamed {
                 };
             }
             true
-        })
+        });
+        usable && claimed == self.cuts.len()
     }
 
     /// The part's transfer encoding is a `base64` renamed here.
@@ -141,7 +285,7 @@ impl Renamed {
         match decoded.iter().position(|(at, _)| *at == part.offset_body) {
             Some(i) => decoded.swap_remove(i).1,
             // Asked for twice (a part both body and attachment): decoded again.
-            None => decode_base64(raw_region(msg, part)).unwrap_or_default(),
+            None => decode_base64(self.region(msg, part)).unwrap_or_default(),
         }
     }
 
@@ -154,7 +298,8 @@ impl Renamed {
     }
 
     fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
-        let header = part.offset_header as usize..part.raw_body_offset() as usize;
+        let header = self.original(part.offset_header as usize)
+            ..self.original(part.raw_body_offset() as usize);
         at.iter().any(|p| header.contains(p))
     }
 
@@ -165,6 +310,18 @@ impl Renamed {
         }
         part.content_type().and_then(|ct| ct.attribute("charset"))
     }
+}
+
+/// Where the body of the header block holding offset `at` starts: after its first empty line.
+fn body_start(raw: &[u8], at: usize) -> Option<usize> {
+    memchr::memchr_iter(b'\n', raw.get(at..)?).find_map(|i| {
+        let next = at + i + 1;
+        match raw.get(next..) {
+            Some([b'\n', ..]) => Some(next + 1),
+            Some([b'\r', b'\n', ..]) => Some(next + 2),
+            _ => None,
+        }
+    })
 }
 
 /// The raw body bytes of a part in the parsed buffer.
@@ -269,6 +426,10 @@ fn valid_base64(body: &[u8]) -> bool {
 /// a quantum and decoding goes on after it, an unfinished last quantum is dropped), or `None` where
 /// mail-parser would report an encoding error.
 pub(crate) fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
+    if body.ends_with(b"-") {
+        // Right before the boundary's `--` mail-parser reads `---` as a bad boundary: an error.
+        return None;
+    }
     if let Some(out) = decode_lines(body) {
         return Some(out);
     }

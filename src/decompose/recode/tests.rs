@@ -6,11 +6,24 @@ use super::*;
 use crate::decompose::{Decomposed, Limits, NoBudget, NoPdf, walk::Walker};
 
 fn decompose_with(raw: &[u8], recode: bool) -> Decomposed {
+    decompose_cut(raw, recode, true)
+}
+
+fn decompose_cut(raw: &[u8], recode: bool, cut: bool) -> Decomposed {
     let limits = Limits::default();
     let mut w = Walker::new(&limits, &NoPdf, &NoBudget);
     w.recode = recode;
+    w.cut = cut;
     w.message(raw, None, 0);
     w.finish()
+}
+
+/// Decomposes `raw` recoded with and without cuts and asserts the results are equal.
+fn same_cut_or_not(raw: &[u8]) {
+    let cut = decompose_cut(raw, true, true);
+    let whole = decompose_cut(raw, true, false);
+    assert_eq!(cut.parts, whole.parts, "{}", String::from_utf8_lossy(raw));
+    assert_eq!(cut.anomalies, whole.anomalies);
 }
 
 /// Decomposes `raw` both ways and asserts the results are equal; returns the recoded one.
@@ -22,13 +35,23 @@ fn same(raw: &[u8]) -> Decomposed {
     fast
 }
 
-/// Whether the recoded parse of `raw` is the one used.
+/// Whether the recoded parse of `raw` is the one used (cut or not).
 fn recoded(raw: &[u8]) -> bool {
-    rename(raw).is_some_and(|r| {
-        mail_parser::MessageParser::default()
-            .parse(r.bytes.as_slice())
+    rename(raw).is_some_and(|mut r| cut_used(&r) || (r.uncut(), uncut_used(&r)).1)
+}
+
+/// Whether the recoded parse of the cut input is usable.
+fn cut_used(r: &Renamed) -> bool {
+    r.is_cut()
+        && mail_parser::MessageParser::default()
+            .parse(r.input())
             .is_some_and(|m| r.usable(&m))
-    })
+}
+
+fn uncut_used(r: &Renamed) -> bool {
+    mail_parser::MessageParser::default()
+        .parse(r.bytes.as_slice())
+        .is_some_and(|m| r.usable(&m))
 }
 
 fn multipart(parts: &[(&str, &str)]) -> Vec<u8> {
@@ -105,12 +128,78 @@ fn base64_attachments_and_text_bodies_decode_as_mail_parser_does() {
         ),
     ]);
     assert!(recoded(&raw));
+    let r = rename(&raw).unwrap();
+    assert!(cut_used(&r), "the base64 bodies are cut out of the parse");
+    assert_eq!(r.cuts.len(), 6);
+    assert!(r.input().len() < raw.len());
     let d = same(&raw);
     assert!(
         d.parts
             .iter()
             .any(|p| p.text.contains("4111 1111 1111 1111"))
     );
+}
+
+#[test]
+fn cuts_that_do_not_match_the_parse_fall_back_to_the_whole_message() {
+    let b64 = lines76(&encode(b"secret plans 4111 1111 1111 1111"));
+    // A header quoted in a text body, with a blank line after it: its "body" is no part's.
+    let quoted = "see below
+Content-Transfer-Encoding: base64
+
+not base64 -- at all";
+    // The first "--" after a base64 body is not the boundary: mail-parser reads on.
+    let dashes = format!(
+        "{b64}
+--not-the-boundary
+{b64}"
+    );
+    for (headers, body) in [
+        ("Content-Type: text/plain; charset=us-ascii", quoted),
+        (
+            "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64",
+            dashes.as_str(),
+        ),
+    ] {
+        let raw = multipart(&[
+            (headers, body),
+            (
+                "Content-Type: application/octet-stream
+Content-Transfer-Encoding: base64",
+                &b64,
+            ),
+        ]);
+        let r = rename(&raw).unwrap();
+        assert!(r.is_cut());
+        assert!(!cut_used(&r), "{body}");
+        same_cut_or_not(&raw);
+    }
+    // Bodies ending without a line break before the boundary, LF-only lines, a single part.
+    same(
+        format!(
+            "Subject: x
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Transfer-Encoding: base64
+
+{b64}--b
+Content-Transfer-Encoding: base64
+
+{b64}
+--b--"
+        )
+        .as_bytes(),
+    );
+    let single = format!(
+        "Subject: x
+Content-Transfer-Encoding: base64
+
+{b64}
+"
+    );
+    assert!(cut_used(&rename(single.as_bytes()).unwrap()));
+    same(single.as_bytes());
 }
 
 #[test]
@@ -206,6 +295,37 @@ proptest! {
         let plain = decompose_with(&raw, false);
         prop_assert_eq!(fast.parts, plain.parts);
         prop_assert_eq!(fast.anomalies, plain.anomalies);
+    }
+
+    /// Several parts, base64 or not, with bodies that may hold dashes, boundaries of other
+    /// levels, blank lines and header-like lines: cut or not, the same decomposition.
+    #[test]
+    fn cut_parses_decompose_as_without_recode(
+        parts in prop::collection::vec((
+            prop::sample::select(vec![
+                "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64",
+                "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64",
+                "Content-Type: text/plain; charset=us-ascii",
+                "Content-Type: multipart/mixed; boundary=b2\r\nContent-Transfer-Encoding: base64",
+            ]),
+            prop::collection::vec(prop::sample::select(vec![
+                "aGVsbG8g", "d29ybGQh", "\r\n", "\n", "--", "--b1", "--b2", "-", "=", " ",
+                "\r\n\r\n", "Content-Transfer-Encoding: base64\r\n", "x",
+            ]), 0..12).prop_map(|v| v.concat()),
+        ), 1..4),
+    ) {
+        let parts: Vec<(&str, &str)> = parts.iter().map(|(h, b)| (*h, b.as_str())).collect();
+        let raw = multipart(&parts);
+        let cut = decompose_cut(&raw, true, true);
+        let whole = decompose_cut(&raw, true, false);
+        prop_assert_eq!(&cut.parts, &whole.parts);
+        prop_assert_eq!(&cut.anomalies, &whole.anomalies);
+        // A quoted header line in a text body reads `x-sl64` when recoded (see the module docs).
+        if !parts.iter().any(|(_, b)| b.contains("Encoding: base64")) {
+            let plain = decompose_with(&raw, false);
+            prop_assert_eq!(cut.parts, plain.parts);
+            prop_assert_eq!(cut.anomalies, plain.anomalies);
+        }
     }
 
     #[test]

@@ -166,6 +166,8 @@ impl Walker<'_> {
                 (Some(r), Some(part)) if r.is_base64(part) => {
                     Some(recode::text(r.base64_body(msg, part), r.charset(part)))
                 }
+                // A us-ascii body cut out of mail-parser's input.
+                (Some(r), Some(part)) => r.cut_text(msg, part),
                 _ => None,
             };
             let Some(part) = msg.parts.get_mut(id as usize) else {
@@ -234,8 +236,12 @@ impl Walker<'_> {
         }
         match &part.body {
             PartType::Text(text) | PartType::Html(text) => {
+                // A us-ascii body cut out of mail-parser's input: its text is its bytes.
+                let cut = renamed.and_then(|r| r.cut_text(msg, part));
+                let text = cut.as_deref().unwrap_or(text);
                 let raw = match renamed {
                     Some(r) if base64 => r.base64_body(msg, part),
+                    _ if cut.is_some() => text.as_bytes().to_vec(),
                     _ => raw_body(msg, part),
                 };
                 let size = raw.len() as u64;

@@ -16,16 +16,17 @@
 //! walker would parse again without knowing the positions). Otherwise the walker parses the input
 //! as it came.
 //!
-//! A header-like line inside a text body (a quoted header, say) is renamed too; that text then
-//! reads `x-sl64` for `base64`, as `defuse` already changes `message/rfc822` there.
+//! A header-like line inside a body (a quoted header, say) is renamed too; the renamed parse is
+//! then not used, since that body would read `x-sl64` for `base64`.
 //!
-//! Renamed base64 bodies are also *cut* out of what mail-parser reads ([`Renamed::input`]), so it
-//! does not search them byte by byte for the next boundary: a base64 body holds no `--`, so it
-//! ends at the first `--` after it starts (at the line break before it), found with `memmem`. The
-//! parse of the cut input is used only when every cut is exactly the (then empty) body of a renamed
-//! base64 part ([`Renamed::usable`]); the body bytes and offsets are read from the uncut copy.
-//! Otherwise the uncut input is parsed.
-
+//! The bodies after renamed header blocks are also *cut* out of what mail-parser reads
+//! ([`Renamed::input`]), so it neither searches them byte by byte for the next boundary nor reads
+//! `us-ascii` text as lossy UTF-8: a cut runs from the body's start to the last line break before
+//! the first `--` after it (found with `memmem`), and no boundary can hide in bytes without `--`,
+//! so mail-parser finds every part where it would have. The parse of the cut input is used only
+//! when every cut starts the body of a renamed base64 part or of a renamed `us-ascii` text part
+//! without a transfer encoding, as [`Renamed::usable`] checks; their bytes are read from the uncut
+//! copy ([`Renamed::region`], [`Renamed::cut_text`]). Otherwise the uncut input is parsed.
 use std::cell::RefCell;
 
 use base64::Engine as _;
@@ -64,11 +65,12 @@ pub(crate) struct Renamed {
     decoded: RefCell<Vec<(u32, Vec<u8>)>>,
     /// `bytes` without the bodies in `cuts` (empty when there is no cut).
     compact: Vec<u8>,
-    /// Base64 bodies cut out of `compact`, in order.
+    /// Bodies cut out of `compact`, in order.
     cuts: Vec<Cut>,
 }
 
-/// A body cut out of [`Renamed::input`].
+/// The start of a body (up to its last line break before any `--`) cut out of
+/// [`Renamed::input`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cut {
     /// Where the body was, in the cut input.
@@ -144,29 +146,38 @@ impl Renamed {
         self.decoded.get_mut().clear();
     }
 
-    /// Finds the body after each renamed base64 value and builds the input without them.
+    /// Finds the body after each renamed header block and builds the input without them.
     fn cut_bodies(&mut self) {
         let raw = &self.bytes;
+        let mut renamed: Vec<usize> = self
+            .base64_at
+            .iter()
+            .chain(&self.ascii_at)
+            .copied()
+            .collect();
+        renamed.sort_unstable();
         let mut cuts = Vec::new();
-        let mut after = 0; // the end of the last cut, in `raw`
+        let mut after = 0; // where the last body looked at ends, in `raw`
         let mut removed = 0;
-        for &at in &self.base64_at {
+        for at in renamed {
             if at < after {
-                continue;
+                continue; // the same header block, or inside a body already cut
             }
             let Some(from) = body_start(raw, at) else {
                 break; // no blank line after this header: none after the later ones either
             };
             let dashes = memchr::memmem::find(&raw[from..], b"--").map(|i| from + i);
-            // mail-parser ends a body at the line break before the boundary, if there is one, and
-            // a body without a boundary (a single-part message) at the end of the input.
-            let mut to = dashes.unwrap_or(raw.len());
-            if dashes.is_some() && to > from && raw[to - 1] == b'\n' {
-                to -= 1;
-                if to > from && raw[to - 1] == b'\r' {
-                    to -= 1;
-                }
-            }
+            let to = match dashes {
+                // To the last line break before the dashes: mail-parser ends a body there when
+                // they start a boundary, and otherwise reads on from the same state.
+                Some(d) => match memchr::memrchr(b'\n', &raw[from..d]) {
+                    Some(i) if i > 0 && raw[from + i - 1] == b'\r' => from + i - 1,
+                    Some(i) => from + i,
+                    None => from,
+                },
+                // No boundary after: the body runs to the end of the input.
+                None => raw.len(),
+            };
             if to > from {
                 cuts.push(Cut {
                     at: from - removed,
@@ -191,15 +202,9 @@ impl Renamed {
         self.cuts = cuts;
     }
 
-    /// The cut whose body is this part's (empty in the cut input).
+    /// The cut at the start of this part's body.
     fn cut_of(&self, part: &MessagePart<'_>) -> Option<&Cut> {
-        let (start, end) = (
-            part.raw_body_offset() as usize,
-            part.raw_end_offset() as usize,
-        );
-        if start != end {
-            return None;
-        }
+        let start = part.raw_body_offset() as usize;
         let i = self.cuts.binary_search_by_key(&start, |c| c.at).ok()?;
         self.cuts.get(i)
     }
@@ -216,16 +221,32 @@ impl Renamed {
 
     /// The raw body bytes of a part, uncut.
     pub(crate) fn region<'m>(&'m self, msg: &'m Message<'_>, part: &MessagePart<'_>) -> &'m [u8] {
-        match self.cut_of(part) {
-            Some(c) => &self.bytes[c.from..c.to],
-            None => raw_region(msg, part),
+        let Some(c) = self.cut_of(part) else {
+            return raw_region(msg, part);
+        };
+        let end = part.raw_end_offset() as usize;
+        // An empty body in the cut input ends where its cut does.
+        let to = if end <= c.at {
+            c.to
+        } else {
+            self.original(end)
+        };
+        self.bytes.get(c.from..to).unwrap_or_default()
+    }
+
+    /// The text of a renamed `us-ascii` part whose body was cut (checked ASCII by
+    /// [`Renamed::usable`]); `None` for any other part.
+    pub(crate) fn cut_text(&self, msg: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+        if self.cut_of(part).is_none() || self.is_base64(part) {
+            return None;
         }
+        String::from_utf8(self.region(msg, part).to_vec()).ok()
     }
 
     /// Whether the parse of [`Renamed::bytes`] decomposes exactly as the plain parse would (see the
     /// module documentation).
     pub(crate) fn usable(&self, msg: &Message<'_>) -> bool {
-        // Every cut must be the body of a renamed base64 part, else the cut changed the parse.
+        // Every cut must start the body of a renamed part, else the cut changed the parse.
         let mut claimed = 0;
         let usable = msg.parts.iter().all(|part| {
             let nested = matches!(part.body, PartType::Message(_))
@@ -247,8 +268,18 @@ impl Renamed {
             if b64 && multipart {
                 return false;
             }
-            if self.cut_of(part).is_some() {
-                if !b64 {
+            let cut = self.cut_of(part).is_some();
+            if cut {
+                // Cut text must be the raw bytes mail-parser would have read as its text.
+                let raw_text = !b64
+                    && !multipart
+                    && self.is_us_ascii(part)
+                    && matches!(part.body, PartType::Text(_) | PartType::Html(_))
+                    && part.content_transfer_encoding().is_none_or(|e| {
+                        !e.eq_ignore_ascii_case("base64")
+                            && !e.eq_ignore_ascii_case("quoted-printable")
+                    });
+                if !b64 && !raw_text {
                     return false;
                 }
                 claimed += 1;
@@ -259,6 +290,9 @@ impl Renamed {
                     None => return false,
                 }
             }
+            if !b64 && cut {
+                return self.region(msg, part).is_ascii();
+            }
             if !b64 && self.is_us_ascii(part) {
                 // mail-parser's text is its UTF-8 reading of the bytes: ASCII exactly when they are.
                 return match &part.body {
@@ -268,7 +302,27 @@ impl Renamed {
             }
             true
         });
-        usable && claimed == self.cuts.len()
+        usable && claimed == self.cuts.len() && self.all_in_headers(msg)
+    }
+
+    /// Whether every stand-in was written in a header block of the parse (not in a body, which
+    /// would then read differently).
+    fn all_in_headers(&self, msg: &Message<'_>) -> bool {
+        let mut headers: Vec<(usize, usize)> = msg
+            .parts
+            .iter()
+            .map(|p| {
+                (
+                    self.original(p.offset_header as usize),
+                    self.original(p.raw_body_offset() as usize),
+                )
+            })
+            .collect();
+        headers.sort_unstable();
+        self.base64_at.iter().chain(&self.ascii_at).all(|&at| {
+            let i = headers.partition_point(|&(start, _)| start <= at);
+            i > 0 && at < headers[i - 1].1
+        })
     }
 
     /// The part's transfer encoding is a `base64` renamed here.

@@ -490,11 +490,11 @@ pub(crate) fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
     valid_base64(body).then(|| decode_base64_slow(body))
 }
 
-/// The usual shape, fast: lines of whole quanta of the alphabet, padding only on the last one.
-/// `None` for anything else (the byte-wise rules then decide).
+/// The usual shape, fast: lines of whole quanta of the alphabet, padding only on the last one,
+/// joined and decoded in one call (a call per 76-byte line spends much of its time on the line's
+/// end). `None` for anything else (the byte-wise rules then decide).
 fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = vec![0u8; body.len() / 4 * 3 + 3];
-    let mut len = 0;
+    let mut joined = Vec::with_capacity(body.len());
     let mut padded = false;
     let mut rest = body;
     while !rest.is_empty() {
@@ -511,10 +511,9 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         padded = line.ends_with(b"=");
-        len += B64.decode_slice(line, out.get_mut(len..)?).ok()?;
+        joined.extend_from_slice(line);
     }
-    out.truncate(len);
-    Some(out)
+    B64.decode(&joined).ok()
 }
 
 /// mail-parser's base64 rules, a byte at a time.

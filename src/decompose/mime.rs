@@ -32,13 +32,25 @@ impl Walker<'_> {
         // Base64 and us-ascii bodies decoded here rather than by mail-parser, when that cannot
         // change the result (see `recode`).
         if self.recode
-            && let Some(renamed) = recode::rename(&defused)
-            && let Some(mut msg) = MessageParser::default().parse(renamed.bytes.as_slice())
-            && has_header(&msg)
-            && renamed.usable(&msg)
+            && let Some(mut renamed) = recode::rename(&defused)
         {
-            self.tree(&mut msg, prefix, depth, Some(&renamed));
-            return;
+            if !self.cut {
+                renamed.uncut();
+            }
+            // First with the base64 bodies cut out, then (rarely) without cuts.
+            loop {
+                if let Some(mut msg) = MessageParser::default().parse(renamed.input())
+                    && has_header(&msg)
+                    && renamed.usable(&msg)
+                {
+                    self.tree(&mut msg, prefix, depth, Some(&renamed));
+                    return;
+                }
+                if !renamed.is_cut() {
+                    break;
+                }
+                renamed.uncut();
+            }
         }
         match MessageParser::default().parse(defused.as_ref()) {
             Some(mut msg) if has_header(&msg) => self.tree(&mut msg, prefix, depth, None),
@@ -154,6 +166,8 @@ impl Walker<'_> {
                 (Some(r), Some(part)) if r.is_base64(part) => {
                     Some(recode::text(r.base64_body(msg, part), r.charset(part)))
                 }
+                // A us-ascii body cut out of mail-parser's input.
+                (Some(r), Some(part)) => r.cut_text(msg, part),
                 _ => None,
             };
             let Some(part) = msg.parts.get_mut(id as usize) else {
@@ -222,8 +236,12 @@ impl Walker<'_> {
         }
         match &part.body {
             PartType::Text(text) | PartType::Html(text) => {
+                // A us-ascii body cut out of mail-parser's input: its text is its bytes.
+                let cut = renamed.and_then(|r| r.cut_text(msg, part));
+                let text = cut.as_deref().unwrap_or(text);
                 let raw = match renamed {
                     Some(r) if base64 => r.base64_body(msg, part),
+                    _ if cut.is_some() => text.as_bytes().to_vec(),
                     _ => raw_body(msg, part),
                 };
                 let size = raw.len() as u64;

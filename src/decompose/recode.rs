@@ -16,9 +16,17 @@
 //! walker would parse again without knowing the positions). Otherwise the walker parses the input
 //! as it came.
 //!
-//! A header-like line inside a text body (a quoted header, say) is renamed too; that text then
-//! reads `x-sl64` for `base64`, as `defuse` already changes `message/rfc822` there.
-
+//! A header-like line inside a body (a quoted header, say) is renamed too; the renamed parse is
+//! then not used, since that body would read `x-sl64` for `base64`.
+//!
+//! The bodies after renamed header blocks are also *cut* out of what mail-parser reads
+//! ([`Renamed::input`]), so it neither searches them byte by byte for the next boundary nor reads
+//! `us-ascii` text as lossy UTF-8: a cut runs from the body's start to the last line break before
+//! the first `--` after it (found with `memmem`), and no boundary can hide in bytes without `--`,
+//! so mail-parser finds every part where it would have. The parse of the cut input is used only
+//! when every cut starts the body of a renamed base64 part or of a renamed `us-ascii` text part
+//! without a transfer encoding, as [`Renamed::usable`] checks; their bytes are read from the uncut
+//! copy ([`Renamed::region`], [`Renamed::cut_text`]). Otherwise the uncut input is parsed.
 use std::cell::RefCell;
 
 use base64::Engine as _;
@@ -55,6 +63,21 @@ pub(crate) struct Renamed {
     /// Renamed base64 bodies decoded while checking them, by body offset, until the walker takes
     /// them.
     decoded: RefCell<Vec<(u32, Vec<u8>)>>,
+    /// `bytes` without the bodies in `cuts` (empty when there is no cut).
+    compact: Vec<u8>,
+    /// Bodies cut out of `compact`, in order.
+    cuts: Vec<Cut>,
+}
+
+/// The start of a body (up to its last line break before any `--`) cut out of
+/// [`Renamed::input`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    /// Where the body was, in the cut input.
+    at: usize,
+    /// The body in [`Renamed::bytes`].
+    from: usize,
+    to: usize,
 }
 
 /// Renames `base64` transfer encodings and `us-ascii` charsets in header fields; `None` when there
@@ -83,6 +106,9 @@ pub(crate) fn rename(raw: &[u8]) -> Option<Renamed> {
             r.ascii_at.push(at);
         }
     }
+    if let Some(r) = &mut out {
+        r.cut_bodies();
+    }
     out
 }
 
@@ -93,13 +119,136 @@ impl Renamed {
             base64_at: Vec::new(),
             ascii_at: Vec::new(),
             decoded: RefCell::new(Vec::new()),
+            compact: Vec::new(),
+            cuts: Vec::new(),
         }
+    }
+
+    /// What mail-parser should parse: the message with renamed base64 bodies cut out, or, after
+    /// [`Renamed::uncut`], the whole renamed message.
+    pub(crate) fn input(&self) -> &[u8] {
+        if self.cuts.is_empty() {
+            &self.bytes
+        } else {
+            &self.compact
+        }
+    }
+
+    /// Whether [`Renamed::input`] has bodies cut out.
+    pub(crate) fn is_cut(&self) -> bool {
+        !self.cuts.is_empty()
+    }
+
+    /// Puts the cut bodies back: [`Renamed::input`] is then the whole renamed message.
+    pub(crate) fn uncut(&mut self) {
+        self.cuts.clear();
+        self.compact = Vec::new();
+        self.decoded.get_mut().clear();
+    }
+
+    /// Finds the body after each renamed header block and builds the input without them.
+    fn cut_bodies(&mut self) {
+        let raw = &self.bytes;
+        let mut renamed: Vec<usize> = self
+            .base64_at
+            .iter()
+            .chain(&self.ascii_at)
+            .copied()
+            .collect();
+        renamed.sort_unstable();
+        let mut cuts = Vec::new();
+        let mut after = 0; // where the last body looked at ends, in `raw`
+        let mut removed = 0;
+        for at in renamed {
+            if at < after {
+                continue; // the same header block, or inside a body already cut
+            }
+            let Some(from) = body_start(raw, at) else {
+                break; // no blank line after this header: none after the later ones either
+            };
+            let dashes = memchr::memmem::find(&raw[from..], b"--").map(|i| from + i);
+            let to = match dashes {
+                // To the last line break before the dashes: mail-parser ends a body there when
+                // they start a boundary, and otherwise reads on from the same state.
+                Some(d) => match memchr::memrchr(b'\n', &raw[from..d]) {
+                    Some(i) if i > 0 && raw[from + i - 1] == b'\r' => from + i - 1,
+                    Some(i) => from + i,
+                    None => from,
+                },
+                // No boundary after: the body runs to the end of the input.
+                None => raw.len(),
+            };
+            if to > from {
+                cuts.push(Cut {
+                    at: from - removed,
+                    from,
+                    to,
+                });
+                removed += to - from;
+            }
+            after = dashes.unwrap_or(raw.len());
+        }
+        if cuts.is_empty() {
+            return;
+        }
+        let mut compact = Vec::with_capacity(raw.len() - removed);
+        let mut last = 0;
+        for c in &cuts {
+            compact.extend_from_slice(&raw[last..c.from]);
+            last = c.to;
+        }
+        compact.extend_from_slice(&raw[last..]);
+        self.compact = compact;
+        self.cuts = cuts;
+    }
+
+    /// The cut at the start of this part's body.
+    fn cut_of(&self, part: &MessagePart<'_>) -> Option<&Cut> {
+        let start = part.raw_body_offset() as usize;
+        let i = self.cuts.binary_search_by_key(&start, |c| c.at).ok()?;
+        self.cuts.get(i)
+    }
+
+    /// An offset into [`Renamed::input`] as an offset into [`Renamed::bytes`] (a cut's own
+    /// position maps to the start of its body).
+    fn original(&self, at: usize) -> usize {
+        let before = self.cuts.partition_point(|c| c.at < at);
+        at + self.cuts[..before]
+            .iter()
+            .map(|c| c.to - c.from)
+            .sum::<usize>()
+    }
+
+    /// The raw body bytes of a part, uncut.
+    pub(crate) fn region<'m>(&'m self, msg: &'m Message<'_>, part: &MessagePart<'_>) -> &'m [u8] {
+        let Some(c) = self.cut_of(part) else {
+            return raw_region(msg, part);
+        };
+        let end = part.raw_end_offset() as usize;
+        // An empty body in the cut input ends where its cut does.
+        let to = if end <= c.at {
+            c.to
+        } else {
+            self.original(end)
+        };
+        self.bytes.get(c.from..to).unwrap_or_default()
+    }
+
+    /// The text of a renamed `us-ascii` part whose body was cut (checked ASCII by
+    /// [`Renamed::usable`]); `None` for any other part.
+    pub(crate) fn cut_text(&self, msg: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+        if self.cut_of(part).is_none() || self.is_base64(part) {
+            return None;
+        }
+        String::from_utf8(self.region(msg, part).to_vec()).ok()
     }
 
     /// Whether the parse of [`Renamed::bytes`] decomposes exactly as the plain parse would (see the
     /// module documentation).
     pub(crate) fn usable(&self, msg: &Message<'_>) -> bool {
-        msg.parts.iter().all(|part| {
+        // Every cut must start the body of a renamed part, else the cut changed the parse.
+        let mut claimed = 0;
+        let usable = msg.parts.iter().all(|part| {
             let nested = matches!(part.body, PartType::Message(_))
                 || part.content_type().is_some_and(|ct| {
                     ct.ctype().eq_ignore_ascii_case("message")
@@ -110,11 +259,39 @@ impl Renamed {
                 return false;
             }
             let b64 = self.is_base64(part);
+            // A multipart labelled base64: mail-parser reads its body by content, and differently
+            // with a known encoding than with a stand-in.
+            let multipart = matches!(part.body, PartType::Multipart(_))
+                || part
+                    .content_type()
+                    .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"));
+            if b64 && multipart {
+                return false;
+            }
+            let cut = self.cut_of(part).is_some();
+            if cut {
+                // Cut text must be the raw bytes mail-parser would have read as its text.
+                let raw_text = !b64
+                    && !multipart
+                    && self.is_us_ascii(part)
+                    && matches!(part.body, PartType::Text(_) | PartType::Html(_))
+                    && part.content_transfer_encoding().is_none_or(|e| {
+                        !e.eq_ignore_ascii_case("base64")
+                            && !e.eq_ignore_ascii_case("quoted-printable")
+                    });
+                if !b64 && !raw_text {
+                    return false;
+                }
+                claimed += 1;
+            }
             if b64 {
-                match decode_base64(raw_region(msg, part)) {
+                match decode_base64(self.region(msg, part)) {
                     Some(bytes) => self.decoded.borrow_mut().push((part.offset_body, bytes)),
                     None => return false,
                 }
+            }
+            if !b64 && cut {
+                return self.region(msg, part).is_ascii();
             }
             if !b64 && self.is_us_ascii(part) {
                 // mail-parser's text is its UTF-8 reading of the bytes: ASCII exactly when they are.
@@ -124,6 +301,27 @@ impl Renamed {
                 };
             }
             true
+        });
+        usable && claimed == self.cuts.len() && self.all_in_headers(msg)
+    }
+
+    /// Whether every stand-in was written in a header block of the parse (not in a body, which
+    /// would then read differently).
+    fn all_in_headers(&self, msg: &Message<'_>) -> bool {
+        let mut headers: Vec<(usize, usize)> = msg
+            .parts
+            .iter()
+            .map(|p| {
+                (
+                    self.original(p.offset_header as usize),
+                    self.original(p.raw_body_offset() as usize),
+                )
+            })
+            .collect();
+        headers.sort_unstable();
+        self.base64_at.iter().chain(&self.ascii_at).all(|&at| {
+            let i = headers.partition_point(|&(start, _)| start <= at);
+            i > 0 && at < headers[i - 1].1
         })
     }
 
@@ -141,7 +339,7 @@ impl Renamed {
         match decoded.iter().position(|(at, _)| *at == part.offset_body) {
             Some(i) => decoded.swap_remove(i).1,
             // Asked for twice (a part both body and attachment): decoded again.
-            None => decode_base64(raw_region(msg, part)).unwrap_or_default(),
+            None => decode_base64(self.region(msg, part)).unwrap_or_default(),
         }
     }
 
@@ -154,7 +352,8 @@ impl Renamed {
     }
 
     fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
-        let header = part.offset_header as usize..part.raw_body_offset() as usize;
+        let header = self.original(part.offset_header as usize)
+            ..self.original(part.raw_body_offset() as usize);
         at.iter().any(|p| header.contains(p))
     }
 
@@ -165,6 +364,18 @@ impl Renamed {
         }
         part.content_type().and_then(|ct| ct.attribute("charset"))
     }
+}
+
+/// Where the body of the header block holding offset `at` starts: after its first empty line.
+fn body_start(raw: &[u8], at: usize) -> Option<usize> {
+    memchr::memchr_iter(b'\n', raw.get(at..)?).find_map(|i| {
+        let next = at + i + 1;
+        match raw.get(next..) {
+            Some([b'\n', ..]) => Some(next + 1),
+            Some([b'\r', b'\n', ..]) => Some(next + 2),
+            _ => None,
+        }
+    })
 }
 
 /// The raw body bytes of a part in the parsed buffer.
@@ -269,17 +480,21 @@ fn valid_base64(body: &[u8]) -> bool {
 /// a quantum and decoding goes on after it, an unfinished last quantum is dropped), or `None` where
 /// mail-parser would report an encoding error.
 pub(crate) fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
+    if body.ends_with(b"-") {
+        // Right before the boundary's `--` mail-parser reads `---` as a bad boundary: an error.
+        return None;
+    }
     if let Some(out) = decode_lines(body) {
         return Some(out);
     }
     valid_base64(body).then(|| decode_base64_slow(body))
 }
 
-/// The usual shape, fast: lines of whole quanta of the alphabet, padding only on the last one.
-/// `None` for anything else (the byte-wise rules then decide).
+/// The usual shape, fast: lines of whole quanta of the alphabet, padding only on the last one,
+/// joined and decoded in one call (a call per 76-byte line spends much of its time on the line's
+/// end). `None` for anything else (the byte-wise rules then decide).
 fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = vec![0u8; body.len() / 4 * 3 + 3];
-    let mut len = 0;
+    let mut joined = Vec::with_capacity(body.len());
     let mut padded = false;
     let mut rest = body;
     while !rest.is_empty() {
@@ -296,10 +511,9 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         padded = line.ends_with(b"=");
-        len += B64.decode_slice(line, out.get_mut(len..)?).ok()?;
+        joined.extend_from_slice(line);
     }
-    out.truncate(len);
-    Some(out)
+    B64.decode(&joined).ok()
 }
 
 /// mail-parser's base64 rules, a byte at a time.

@@ -39,6 +39,9 @@ pub(crate) struct Walker<'a> {
     /// Base64 and us-ascii bodies are decoded by `recode` rather than mail-parser (off only in
     /// tests that compare the two).
     pub(super) recode: bool,
+    /// Renamed base64 bodies are cut out of mail-parser's input (off only in tests, which compare
+    /// the two).
+    pub(super) cut: bool,
 }
 
 /// How reading an entry ended.
@@ -68,6 +71,7 @@ impl<'a> Walker<'a> {
             stopped: false,
             extracted_full: false,
             recode: true,
+            cut: true,
         }
     }
 

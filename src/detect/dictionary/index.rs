@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use super::prefilter::Prefilter;
 use super::text;
 use super::{DefinitionError, MAX_CASE_VARIANTS};
 
@@ -28,6 +29,8 @@ pub(super) fn prefix_bit(token: &[u8]) -> usize {
 /// Everything a scan needs to find the heads of a set.
 #[derive(Debug, Clone)]
 pub(crate) struct Index {
+    /// Which ASCII word tokens may be the first word of a head, for the SIMD scan.
+    pub(super) prefilter: Prefilter,
     /// Bit per [`key`] of the ASCII first word of some head.
     pub(super) filter: Vec<u64>,
     /// Bit per [`prefix_bit`] of every spelling of every head's first word (for tokens with
@@ -187,7 +190,14 @@ impl Builder {
                 .map_err(|e| DefinitionError::Syntax(format!("dictionary automaton: {e}")))?;
             Some(Marks { ac, pattern_head })
         };
+        let prefilter = Prefilter::new(
+            self.heads
+                .iter()
+                .filter(|h| !h.word.is_empty() && h.word.is_ascii())
+                .map(|h| h.word.as_bytes()),
+        );
         Ok(Index {
+            prefilter,
             filter,
             prefix_filter,
             fold_all,

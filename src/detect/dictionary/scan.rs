@@ -84,8 +84,9 @@ fn words(index: &Index, text: &str, out: &mut Out) {
     let hay = text.as_bytes();
     let filter: &[u64] = &index.filter;
     let mut folded = String::new();
-    token::for_each(
+    token::for_each_candidate(
         hay,
+        &index.prefilter,
         #[inline(always)]
         |start, end, non_ascii| {
             if non_ascii {

@@ -525,3 +525,32 @@ proptest! {
         prop_assert_eq!(s.total(), s.all().len() as u64);
     }
 }
+
+proptest! {
+    /// Long ASCII texts go through the SIMD prefilter block by block (tests above are mostly
+    /// shorter than a block or hold non-ASCII bytes, which turn it off for their block).
+    #[test]
+    fn long_ascii_text_same_hits_as_the_reference(
+        terms in prop::collection::vec(
+            prop::collection::vec(
+                prop::sample::select(vec!["secret", "sec", "client_secret", "a-b", "b", "#x", "x", "p&l", "co-op", "op", "do", "dox", "q1"]),
+                1..3,
+            ).prop_map(|w| w.join(" ")),
+            1..12,
+        ),
+        pieces in prop::collection::vec(
+            prop::sample::select(vec!["secret", "SECRET", "Sec", "Client_Secret", "A-B", "b", "##X", "x", "P&L", "co-op", "OP", "Do", "dOx", "Q1", "the", "report", "zzzzzzzzzzzzzzzzzzzzzzzzzz"]),
+            0..120,
+        ),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "\n", "  ", ", ", "-"]), 60),
+    ) {
+        let defs = [dict("d", &terms.iter().map(String::as_str).collect::<Vec<_>>())];
+        let d = Dictionaries::new(&defs).unwrap();
+        let mut t = String::new();
+        for (i, p) in pieces.iter().enumerate() {
+            t.push_str(p);
+            t.push_str(seps[i % seps.len()]);
+        }
+        prop_assert_eq!(triples(&d, &t), reference::hits(&defs, &t));
+    }
+}

@@ -382,3 +382,71 @@ fn the_retention_purge_removes_content_after_the_retention() {
     }
     assert!(sluice.wait_log("quarantine retention purge", WAIT));
 }
+
+#[test]
+fn backup_and_restore_work_while_serving() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], POLICIES));
+    let data = sluice.dir.path().join("data");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(support::sluice::binary())
+            .args(args)
+            .arg("--config")
+            .arg(&sluice.config_path)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("b1@x", "b1", "falcon one"),
+    );
+    assert!(r.text.contains("held as 1"), "{r}");
+    let backup = sluice.dir.path().join("backup.mdb");
+    let (code, text) = cli(&["backup", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    // After the backup: held 1 is deleted and another message is held.
+    let (code, text) = cli(&["quarantine", "delete", "1"]);
+    assert_eq!(code, Some(0), "{text}");
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("b2@x", "b2", "falcon two"),
+    );
+    assert!(r.text.contains("held as 2"), "{r}");
+    // Restore while the server runs: back to the backup's state in one transaction.
+    let (code, text) = cli(&["restore", backup.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    let store = store_of(&sluice);
+    let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    assert_eq!(h.status, HeldStatus::Held);
+    assert!(
+        store
+            .read(|dbs, txn| held::content(dbs, txn, 1))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.read(|dbs, txn| held::get(dbs, txn, 2)).unwrap(), None);
+    // The server keeps holding, with ids continuing from the restored counters.
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("b3@x", "b3", "falcon three"),
+    );
+    assert!(r.text.contains("held as 2"), "{r}");
+    let (code, text) = cli(&["quarantine", "list", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with('{')).count(),
+        2,
+        "{text}"
+    );
+}

@@ -195,7 +195,7 @@ fn decide_txn(
         return Ok(Decided::AlreadyDecided(state_of(&state)));
     }
     let original = held::content(dbs, txn, h.id)?;
-    match decision {
+    let (state, kind, disposition, name) = match decision {
         Decision::Approve => {
             let state = records::ApprovalState::Approved {
                 by: by.clone(),
@@ -203,32 +203,11 @@ fn decide_txn(
             };
             approvals::decide(dbs, txn, id, state.clone())?;
             let options = Release { tag: None, give_up };
-            match remediate::release_txn(dbs, txn, h.id, None, &by, now, &options)? {
-                Step::Done(_) => {}
-                Step::Stop(e) => return Err(e),
+            if let Step::Stop(e) = remediate::release_txn(dbs, txn, h.id, None, &by, now, &options)?
+            {
+                return Err(e);
             }
-            tell_sender(
-                dbs,
-                txn,
-                settings,
-                &h,
-                Kind::Approved,
-                Disposition::Approved,
-                original.as_deref(),
-                now,
-            )?;
-            events::append(
-                dbs,
-                txn,
-                now,
-                "approval.approved",
-                vec![
-                    ("approval".into(), id.to_string()),
-                    ("held".into(), h.id.to_string()),
-                ],
-            )?;
-            stats::bump(dbs, txn, now, "approved", 1)?;
-            Ok(Decided::Done(state_of(&state)))
+            (state, Kind::Approved, Disposition::Approved, "approved")
         }
         Decision::Reject => {
             let state = records::ApprovalState::Rejected {
@@ -236,6 +215,7 @@ fn decide_txn(
                 at: now,
             };
             approvals::decide(dbs, txn, id, state.clone())?;
+            let result = format!("rejected by {by}; message deleted");
             close(
                 dbs,
                 txn,
@@ -244,33 +224,29 @@ fn decide_txn(
                 IncidentStatus::Rejected,
                 &by,
                 "reject",
-                format!("rejected by {by}; message deleted"),
+                result,
                 now,
             )?;
-            tell_sender(
-                dbs,
-                txn,
-                settings,
-                &h,
-                Kind::Rejected,
-                Disposition::Rejected,
-                original.as_deref(),
-                now,
-            )?;
-            events::append(
-                dbs,
-                txn,
-                now,
-                "approval.rejected",
-                vec![
-                    ("approval".into(), id.to_string()),
-                    ("held".into(), h.id.to_string()),
-                ],
-            )?;
-            stats::bump(dbs, txn, now, "rejected", 1)?;
-            Ok(Decided::Done(state_of(&state)))
+            (state, Kind::Rejected, Disposition::Rejected, "rejected")
         }
-    }
+    };
+    tell_sender(
+        dbs,
+        txn,
+        settings,
+        &h,
+        kind,
+        disposition,
+        original.as_deref(),
+        now,
+    )?;
+    let fields = vec![
+        ("approval".into(), id.to_string()),
+        ("held".into(), h.id.to_string()),
+    ];
+    events::append(dbs, txn, now, &format!("approval.{name}"), fields)?;
+    stats::bump(dbs, txn, now, name, 1)?;
+    Ok(Decided::Done(state_of(&state)))
 }
 
 /// A lapsed approval: the message goes back to its sender with the reason, and is removed.

@@ -5,7 +5,7 @@ use heed::{RoTxn, RwTxn};
 
 use super::keys::{self, Field, Table};
 use super::records::{Held, HeldStatus};
-use super::search::{self, Filter, Found, Page, Record};
+use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Dbs, Result, StoreError, get_json, put_json};
 
 /// Default quarantine caps (the seed's Spam Quarantine defaults: 10 GB; count cap ours).
@@ -40,54 +40,24 @@ fn blob_key(id: u64) -> [u8; 9] {
 }
 
 impl Record for Held {
-    fn matches(&self, f: &Filter) -> bool {
-        f.status.as_deref().is_none_or(|s| self.status.name() == s)
-            && f.sender
-                .as_deref()
-                .is_none_or(|s| search::address_matches(&self.sender, s))
-            && f.recipient.as_deref().is_none_or(|r| {
-                self.recipients
-                    .iter()
-                    .any(|x| search::address_matches(&x.address, r))
-            })
-            && f.policy
-                .is_none_or(|p| self.policies.iter().any(|x| x.id == p))
-            && f.severity.as_deref().is_none_or(|s| self.severity == s)
-            && f.direction.as_deref().is_none_or(|d| self.direction == d)
-            && f.guid
-                .as_deref()
-                .is_none_or(|g| self.guid.eq_ignore_ascii_case(g))
-            && f.since.is_none_or(|t| self.received >= t)
-            && f.until.is_none_or(|t| self.received <= t)
-            && f.subject
-                .as_deref()
-                .is_none_or(|s| search::subject_matches(&self.subject, s))
+    fn view(&self) -> View<'_> {
+        View {
+            id: self.id,
+            time: self.received,
+            status: self.status.name(),
+            sender: &self.sender,
+            recipients: self.recipients.iter().map(|r| r.address.as_str()).collect(),
+            policies: self.policies.iter().map(|p| p.id).collect(),
+            severity: &self.severity,
+            direction: &self.direction,
+            guid: &self.guid,
+            subject: &self.subject,
+        }
     }
 }
 
 fn index_keys(h: &Held) -> Vec<Vec<u8>> {
-    let key = |field, value: &str| keys::index_key(Table::Held, field, value, h.received, h.id);
-    let mut out = vec![
-        key(Field::Time, ""),
-        key(Field::Status, h.status.name()),
-        key(Field::Severity, &h.severity),
-        key(Field::Direction, &h.direction),
-        key(Field::Guid, &h.guid),
-    ];
-    for v in keys::address_values(&h.sender) {
-        out.push(key(Field::Sender, &v));
-    }
-    for r in &h.recipients {
-        for v in keys::address_values(&r.address) {
-            out.push(key(Field::Recipient, &v));
-        }
-    }
-    for p in &h.policies {
-        out.push(key(Field::Policy, &p.id.to_string()));
-    }
-    out.sort();
-    out.dedup();
-    out
+    h.view().index_keys(Table::Held)
 }
 
 /// Stores a new held message and its content; returns its id and the ids evicted to stay under the caps.

@@ -3,62 +3,33 @@
 
 use heed::{RoTxn, RwTxn};
 
-use super::keys::{self, Field, Table};
+use super::keys::{self, Table};
 use super::records::{HistoryEntry, Incident, IncidentStatus};
-use super::search::{self, Filter, Found, Page, Record};
+use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Dbs, Result, StoreError, get_json, put_json};
 
 /// Default window within which copies of one message are reconciled into one incident (24 h).
 pub const DEFAULT_RECONCILE_WINDOW: u64 = 24 * 3600;
 
 impl Record for Incident {
-    fn matches(&self, f: &Filter) -> bool {
-        f.status.as_deref().is_none_or(|s| self.status.name() == s)
-            && f.sender
-                .as_deref()
-                .is_none_or(|s| search::address_matches(&self.sender, s))
-            && f.recipient.as_deref().is_none_or(|r| {
-                self.recipients
-                    .iter()
-                    .any(|x| search::address_matches(x, r))
-            })
-            && f.policy.is_none_or(|p| self.policy.id == p)
-            && f.severity
-                .as_deref()
-                .is_none_or(|s| self.policy.severity == s)
-            && f.direction.as_deref().is_none_or(|d| self.direction == d)
-            && f.guid
-                .as_deref()
-                .is_none_or(|g| self.guid.eq_ignore_ascii_case(g))
-            && f.since.is_none_or(|t| self.created >= t)
-            && f.until.is_none_or(|t| self.created <= t)
-            && f.subject
-                .as_deref()
-                .is_none_or(|s| search::subject_matches(&self.subject, s))
+    fn view(&self) -> View<'_> {
+        View {
+            id: self.id,
+            time: self.created,
+            status: self.status.name(),
+            sender: &self.sender,
+            recipients: self.recipients.iter().map(String::as_str).collect(),
+            policies: vec![self.policy.id],
+            severity: &self.policy.severity,
+            direction: &self.direction,
+            guid: &self.guid,
+            subject: &self.subject,
+        }
     }
 }
 
 fn index_keys(i: &Incident) -> Vec<Vec<u8>> {
-    let key = |field, value: &str| keys::index_key(Table::Incident, field, value, i.created, i.id);
-    let mut out = vec![
-        key(Field::Time, ""),
-        key(Field::Status, i.status.name()),
-        key(Field::Severity, &i.policy.severity),
-        key(Field::Direction, &i.direction),
-        key(Field::Guid, &i.guid),
-        key(Field::Policy, &i.policy.id.to_string()),
-    ];
-    for v in keys::address_values(&i.sender) {
-        out.push(key(Field::Sender, &v));
-    }
-    for r in &i.recipients {
-        for v in keys::address_values(r) {
-            out.push(key(Field::Recipient, &v));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+    i.view().index_keys(Table::Incident)
 }
 
 /// The reconciliation key of a message copy for one policy: the message's identity (the

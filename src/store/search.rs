@@ -63,9 +63,74 @@ pub struct Found<T> {
     pub corrupt: Vec<u64>,
 }
 
-/// A record the search can check.
+/// What the search sees of a record: the indexed fields and the subject.
+pub(crate) struct View<'a> {
+    pub id: u64,
+    /// Receipt or creation time (Unix seconds): the index's time order.
+    pub time: u64,
+    pub status: &'a str,
+    pub sender: &'a str,
+    pub recipients: Vec<&'a str>,
+    pub policies: Vec<u64>,
+    pub severity: &'a str,
+    pub direction: &'a str,
+    pub guid: &'a str,
+    pub subject: &'a str,
+}
+
+/// A record the search can index and check.
 pub(crate) trait Record {
-    fn matches(&self, filter: &Filter) -> bool;
+    fn view(&self) -> View<'_>;
+}
+
+impl View<'_> {
+    /// Whether the record passes every condition of the filter.
+    pub(crate) fn matches(&self, f: &Filter) -> bool {
+        f.status.as_deref().is_none_or(|s| self.status == s)
+            && f.sender
+                .as_deref()
+                .is_none_or(|s| address_matches(self.sender, s))
+            && f.recipient
+                .as_deref()
+                .is_none_or(|r| self.recipients.iter().any(|x| address_matches(x, r)))
+            && f.policy.is_none_or(|p| self.policies.contains(&p))
+            && f.severity.as_deref().is_none_or(|s| self.severity == s)
+            && f.direction.as_deref().is_none_or(|d| self.direction == d)
+            && f.guid
+                .as_deref()
+                .is_none_or(|g| self.guid.eq_ignore_ascii_case(g))
+            && f.since.is_none_or(|t| self.time >= t)
+            && f.until.is_none_or(|t| self.time <= t)
+            && f.subject
+                .as_deref()
+                .is_none_or(|s| subject_matches(self.subject, s))
+    }
+
+    /// The record's index entries (sorted, without duplicates).
+    pub(crate) fn index_keys(&self, table: Table) -> Vec<Vec<u8>> {
+        let key = |field, value: &str| keys::index_key(table, field, value, self.time, self.id);
+        let mut out = vec![
+            key(Field::Time, ""),
+            key(Field::Status, self.status),
+            key(Field::Severity, self.severity),
+            key(Field::Direction, self.direction),
+            key(Field::Guid, self.guid),
+        ];
+        for v in keys::address_values(self.sender) {
+            out.push(key(Field::Sender, &v));
+        }
+        for r in &self.recipients {
+            for v in keys::address_values(r) {
+                out.push(key(Field::Recipient, &v));
+            }
+        }
+        for p in &self.policies {
+            out.push(key(Field::Policy, &p.to_string()));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// True when `address` matches a filter value (whole address or `@domain`).
@@ -185,7 +250,7 @@ pub(crate) fn run<T: Record>(
             continue;
         }
         match load(id) {
-            Ok(Some(record)) if record.matches(filter) => {
+            Ok(Some(record)) if record.view().matches(filter) => {
                 found.items.push(record);
                 if found.items.len() >= limit {
                     found.next = Some((time, id));

@@ -238,6 +238,7 @@ impl<'a> Builder<'a, '_> {
             ("dictionary", raw.dictionary.is_some()),
             ("keywords", raw.keywords.is_some()),
             ("regex", raw.regex.is_some()),
+            ("pattern", raw.pattern.is_some()),
             ("near", raw.near.is_some()),
             ("edm", raw.edm.is_some()),
             (
@@ -266,12 +267,12 @@ impl<'a> Builder<'a, '_> {
         .collect();
         let kind = match kinds.as_slice() {
             [one] => *one,
-            [] => return Err(c.error("a condition needs one kind key: identifier, dictionary, keywords, regex, near, edm, file_type / file_extension / file_name / file_size_over / encrypted, size_over, sender, recipient, sender_domain, recipient_domain, direction, header, subject, limit_exceeded, or a group all / any / none")),
+            [] => return Err(c.error("a condition needs one kind key: identifier, dictionary, keywords, regex, pattern, near, edm, file_type / file_extension / file_name / file_size_over / encrypted, size_over, sender, recipient, sender_domain, recipient_domain, direction, header, subject, limit_exceeded, or a group all / any / none")),
             many => return Err(c.error(&format!("a condition has exactly one kind; this one has {}: split it into several conditions", many.join(", ")))),
         };
         let is_content = matches!(
             kind,
-            "identifier" | "dictionary" | "keywords" | "regex" | "near" | "edm"
+            "identifier" | "dictionary" | "keywords" | "regex" | "pattern" | "near" | "edm"
         );
         let modifier_misuse = [
             ("min", raw.min.is_some() && !is_content),
@@ -350,6 +351,11 @@ impl<'a> Builder<'a, '_> {
                     .transpose()?
                     .unwrap_or_default();
                 self.content(Detector::Regex(pattern), min, Confidence::Low, scope)
+            }
+            "pattern" => {
+                let name = text(raw.pattern).map(|n| n.parse_with(|s| check_pattern(s)));
+                let name = name.transpose()?.unwrap_or_default();
+                self.content(Detector::Pattern(name), min, Confidence::Low, scope)
             }
             "near" => {
                 let terms = strings(self.cx, &raw.near);
@@ -549,6 +555,18 @@ fn check_dictionary(s: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "unknown dictionary {s:?}; known: {}",
+            known.join(", ")
+        ))
+    }
+}
+
+fn check_pattern(s: &str) -> Result<String, String> {
+    let known = crate::detect::pattern_names();
+    if known.iter().any(|k| k == s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "unknown pattern {s:?}; known: {}",
             known.join(", ")
         ))
     }

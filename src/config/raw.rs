@@ -196,6 +196,7 @@ pub(crate) struct Condition {
     pub dictionary: V<String>,
     pub keywords: V<Vec<Spanned<String>>>,
     pub regex: V<String>,
+    pub pattern: V<String>,
     pub near: V<Vec<Spanned<String>>>,
     pub words: V<u64>,
     pub edm: V<String>,

@@ -276,6 +276,21 @@ fn bad_conditions_are_refused_with_their_place() {
     assert!(policy("{ near = [\"a\", \"b\"] }").contains("needs `words`"));
     assert!(policy("{ file_size_over = \"12 parsecs\" }").contains("unknown size unit"));
     assert!(policy("{ regex = \"(\" }").contains("invalid regex"));
+    let e = policy("{ pattern = \"internal-hostnames\" }");
+    assert!(e.starts_with("test.toml:5:"), "{e}");
+    assert!(
+        e.contains("unknown pattern \"internal-hostnames\"; known: ")
+            && e.contains("classification-header")
+            && e.contains("internal-hostname"),
+        "{e}"
+    );
+    assert!(
+        policy("{ pattern = \"internal-hostname\", words = 3 }")
+            .contains("`words` does not apply to a `pattern` condition")
+    );
+    assert!(
+        policy("{ pattern = \"internal-hostname\", regex = \"x\" }").contains("exactly one kind")
+    );
     assert!(policy("{ keywords = [\"x\"], in = [\"footer\"] }").contains("unknown place"));
     assert!(policy("{ file_type = [\"docz\"] }").contains("unknown file type"));
     assert!(policy("{ }").contains("needs one kind key"));
@@ -557,4 +572,48 @@ fn queue_settings_are_validated_with_their_place() {
     assert!(err("[queue]\nlease = \"2s\"\n").contains("at least 5s"));
     assert!(err("[queue]\nconcurrency = 0\n").starts_with("test.toml:2:15: "));
     assert!(err("[queue]\nretries = [\"1m\"]\n").starts_with("test.toml:2:1: "));
+}
+
+#[test]
+fn a_named_pattern_condition_finds_what_its_definition_matches() {
+    use crate::message::{Envelope, Recipient};
+    let c = Config::parse(
+        r#"
+[[policy]]
+id = 7
+name = "internal names"
+action = "block"
+
+[[policy.rule]]
+name = "two internal hosts"
+conditions = [{ pattern = "internal-hostname", min = 2, in = ["body"] }]
+"#,
+        "t.toml",
+    )
+    .unwrap();
+    let scanner = crate::scan::Scanner::new(&c).unwrap();
+    let envelope = Envelope {
+        sender: "a@corp.example".into(),
+        params: Default::default(),
+        recipients: vec![Recipient::plain("b@x.example")],
+    };
+    let mail = |body: &str| format!("Subject: hosts\r\n\r\n{body}\r\n").into_bytes();
+    let scan = |body: &str| scanner.scan(&envelope, &mail(body), &crate::decompose::NoBudget);
+    let two = scan("build01.corp and db.eu.internal are down");
+    assert!(two.verdict.violated());
+    assert_eq!(two.verdict.deciding_policy, Some(7));
+    assert!(
+        two.verdict
+            .detail
+            .iter()
+            .any(|d| d.contains("pattern:internal-hostname x2")),
+        "{:?}",
+        two.verdict.detail
+    );
+    assert!(!scan("only build01.corp is down").verdict.violated());
+    assert!(
+        !scan("build01.corp.example and db.example.com")
+            .verdict
+            .violated()
+    );
 }

@@ -1,5 +1,6 @@
 //! Containers: zip (and the office packages built on it), gzip and tar are opened and their entries
-//! decomposed as files; 7z, rar and OLE2 compound files are only checked for encryption.
+//! decomposed as files (7z in `sevenz`); rar and OLE2 compound files are only checked for
+//! encryption.
 //!
 //! Every entry counts against the entry limits, every inflated byte against the extracted-bytes
 //! limit, and each entry's ratio is checked from its declared sizes before inflating and from the
@@ -11,7 +12,7 @@ use std::io::Cursor;
 use super::walk::{ReadEnd, Walker, join};
 use super::{Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, office};
 
-/// Bytes of a 7z or rar file searched for encryption markers.
+/// Bytes of a 7z header or rar file searched for encryption markers.
 const OPAQUE_SCAN_BYTES: usize = 1 << 20;
 
 impl Walker<'_> {
@@ -258,7 +259,7 @@ impl Walker<'_> {
     }
 
     /// Counts one more entry of a container against both entry limits.
-    fn count_entry(&mut self, opened: &mut u32, path: &str) -> bool {
+    pub(super) fn count_entry(&mut self, opened: &mut u32, path: &str) -> bool {
         if *opened >= self.limits.max_entries_per_container {
             self.limit(LimitKind::Entries, path);
             return false;
@@ -285,7 +286,7 @@ impl Walker<'_> {
 }
 
 /// File facts of an entry that was not read: its declared size, type unknown.
-fn unread_meta(name: String, size: u64, encrypted: bool) -> FileMeta {
+pub(super) fn unread_meta(name: String, size: u64, encrypted: bool) -> FileMeta {
     FileMeta {
         name: Some(name),
         declared_type: None,
@@ -304,7 +305,8 @@ enum Wanted {
     Skip,
 }
 
-/// Encryption of files whose content is not opened: 7z (AES coder in the header), rar (encrypted
+/// Encryption of files whose content is not opened: 7z whose header cannot be read (AES coder in
+/// the header), rar (encrypted
 /// headers), OLE2 (an encrypted OOXML package has `EncryptionInfo` and `EncryptedPackage` streams).
 pub(crate) fn is_encrypted_opaque(kind: FileType, data: &[u8]) -> bool {
     match kind {

@@ -3,7 +3,7 @@
 //!
 //! The MIME tree (mail-parser: every transfer encoding and charset decoded, nested
 //! `message/rfc822` recursively), header fields, HTML, attachments by true type (magic bytes),
-//! containers (zip, gzip, tar; 7z and rar detected only), Office Open XML and OpenDocument, RTF,
+//! containers (zip, gzip, tar, 7z; rar detected only), Office Open XML and OpenDocument, RTF,
 //! and PDF through a [`PdfText`] service the shell provides.
 //!
 //! It does no I/O, reads no clock and spawns nothing: time comes in as a [`Budget`], PDF parsing as
@@ -30,6 +30,7 @@ mod pdf;
 pub mod pdf_child;
 mod recode;
 mod rtf;
+mod sevenz;
 mod text;
 mod transfer;
 mod walk;

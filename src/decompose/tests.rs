@@ -2,6 +2,7 @@
 //! document type, nesting, encryption, malformed input, bombs and every limit.
 
 mod fixture;
+mod sevenz;
 
 use std::cell::Cell;
 
@@ -278,7 +279,7 @@ attachment:memo.odt [odt encrypted]
 ! Encrypted { path: "protected.docx" }
 ! Unsupported { path: "legacy.doc", true_type: Cfb }
 ! Encrypted { path: "a.7z" }
-! Unsupported { path: "b.7z", true_type: SevenZip }
+! Malformed { path: "b.7z", what: Archive }
 ! Encrypted { path: "c.rar" }
 ! Encrypted { path: "memo.odt" }
 "#,

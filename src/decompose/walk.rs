@@ -1,7 +1,7 @@
 //! The walker: the state of one decomposition (output, counters against [`Limits`], the budget)
 //! and the dispatch of a file to its reader by true type.
 //!
-//! MIME lives in `mime`, containers in `archive`; both call back into [`Walker::file`] for what
+//! MIME lives in `mime`, containers in `archive` and `sevenz`; both call back into [`Walker::file`] for what
 //! they contain, with the nesting depth, so recursion is bounded by [`Limits::max_depth`].
 
 use std::borrow::Cow;
@@ -106,6 +106,11 @@ impl<'a> Walker<'a> {
         true
     }
 
+    /// True once the extracted-bytes limit was reached (and recorded): nothing more is inflated.
+    pub(super) fn extraction_full(&self) -> bool {
+        self.extracted_full
+    }
+
     /// Adds a part, cutting its text at the text limit. Returns its index.
     pub(super) fn push(
         &mut self,
@@ -195,7 +200,13 @@ impl<'a> Walker<'a> {
                 self.push(location, rtf::to_text(&data), Some(meta));
             }
             FileType::Pdf => self.pdf(&data, location, meta, path),
-            FileType::Message | FileType::Zip | FileType::Gzip | FileType::Tar if !can_open => {
+            FileType::Message
+            | FileType::Zip
+            | FileType::Gzip
+            | FileType::Tar
+            | FileType::SevenZip
+                if !can_open =>
+            {
                 self.push(location, String::new(), Some(meta));
                 self.limit(LimitKind::Depth, path);
             }
@@ -221,7 +232,11 @@ impl<'a> Walker<'a> {
                 self.push(location, String::new(), Some(meta));
                 self.tar(&data, path, depth);
             }
-            FileType::SevenZip | FileType::Rar | FileType::Cfb => {
+            FileType::SevenZip => {
+                let index = self.push(location, String::new(), Some(meta));
+                self.sevenz(&data, index, path, depth);
+            }
+            FileType::Rar | FileType::Cfb => {
                 let encrypted = super::archive::is_encrypted_opaque(true_type, &data);
                 let meta = FileMeta { encrypted, ..meta };
                 self.push(location, String::new(), Some(meta));

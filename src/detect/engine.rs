@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::dictionary::definitions::RegexDef;
 use super::dictionary::{DictId, Dictionaries, DictionaryDef, Selector, proximity};
 use super::edm;
 use super::identifier::{self, Identifiers};
@@ -21,6 +22,8 @@ const REGEX_SIZE_LIMIT: usize = 4 << 20;
 pub struct Library {
     pub identifiers: Identifiers,
     pub dictionaries: Vec<DictionaryDef>,
+    /// Named regexes, used by `{ pattern = "NAME" }` conditions.
+    pub patterns: Vec<RegexDef>,
     /// Shared, not copied: an index can be hundreds of megabytes.
     pub edm: HashMap<String, Arc<edm::Index>>,
 }
@@ -30,6 +33,7 @@ impl std::fmt::Debug for Library {
         f.debug_struct("Library")
             .field("identifiers", &self.identifiers.names().count())
             .field("dictionaries", &self.dictionaries.len())
+            .field("patterns", &self.patterns.len())
             .field("edm", &self.edm.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -42,6 +46,7 @@ impl Library {
         Ok(Library {
             identifiers: Identifiers::embedded(),
             dictionaries: defs.dictionaries,
+            patterns: defs.regexes,
             edm: HashMap::new(),
         })
     }
@@ -176,6 +181,16 @@ impl Engine {
                     }
                 }
                 (Detector::Regex(pattern), _) => Compiled::Regex(regex(pattern)?),
+                (Detector::Pattern(name), _) => {
+                    let def = library
+                        .patterns
+                        .iter()
+                        .find(|p| p.name == *name)
+                        .ok_or_else(|| format!("no pattern named {name:?} in the definitions"))?;
+                    let re = super::pattern::compile(&def.pattern)
+                        .map_err(|e| format!("pattern {name:?}: {e}"))?;
+                    Compiled::Regex(re)
+                }
                 (Detector::Edm { index, columns }, _) => {
                     if !library.edm.contains_key(index) {
                         return Err(format!(
@@ -411,6 +426,24 @@ mod tests {
         assert_eq!(f.of(d)[0].hit.detector, "dictionary:confidential-en");
         let near: Vec<usize> = f.of(n).iter().map(|x| x.part).collect();
         assert_eq!(near, [0]);
+    }
+
+    #[test]
+    fn named_patterns_come_from_the_library() {
+        let mut r = Registry::default();
+        let p = r.register(Detector::Pattern("internal-hostname".into()));
+        let e = engine(&r);
+        let f = e.scan(&["see build01.corp and www.example.com"]);
+        assert_eq!(f.of(p).len(), 1);
+        assert_eq!(f.of(p)[0].hit.detector, "pattern:internal-hostname");
+        assert!(!f.of(p)[0].hit.redacted.contains("build01"));
+        let mut r = Registry::default();
+        r.register(Detector::Pattern("no-such-pattern".into()));
+        let err = Engine::new(&r, &Library::embedded().unwrap()).unwrap_err();
+        assert!(
+            err.contains("no pattern named \"no-such-pattern\""),
+            "{err}"
+        );
     }
 
     #[test]

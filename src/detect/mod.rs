@@ -53,6 +53,13 @@ pub fn dictionary_names() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The named regexes the embedded definitions provide (`{ pattern = "NAME" }` conditions).
+pub fn pattern_names() -> Vec<String> {
+    dictionary::Definitions::embedded()
+        .map(|d| d.regexes.into_iter().map(|r| r.name).collect())
+        .unwrap_or_default()
+}
+
 /// The true file types decomposition recognises (by magic bytes), as written in file rules.
 pub fn file_type_names() -> Vec<&'static str> {
     crate::decompose::ALL_FILE_TYPES

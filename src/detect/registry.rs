@@ -36,6 +36,8 @@ pub enum Detector {
     Keywords(Vec<String>),
     /// A regular expression written in the policy.
     Regex(String),
+    /// A named regex from the definitions (`[[regex]]` in `assets/definitions/`).
+    Pattern(String),
     /// Term (or `dictionary:NAME`) `a` within `words` words of `b`.
     Near { a: String, b: String, words: u32 },
     /// Rows of an exact-data index with at least `columns` cells found near each other.
@@ -46,13 +48,14 @@ pub enum Detector {
 
 impl Detector {
     /// The name findings carry: the identifier type, `dictionary:NAME`, `keywords`, `regex`,
-    /// `near`, or `edm:NAME`.
+    /// `pattern:NAME`, `near`, or `edm:NAME`.
     pub fn label(&self) -> String {
         match self {
             Detector::Identifier { name, .. } => name.clone(),
             Detector::Dictionary(n) => format!("dictionary:{n}"),
             Detector::Keywords(_) => "keywords".into(),
             Detector::Regex(_) => "regex".into(),
+            Detector::Pattern(n) => format!("pattern:{n}"),
             Detector::Near { .. } => "near".into(),
             Detector::Edm { index, .. } => format!("edm:{index}"),
             Detector::AllIdentifiers => "identifiers".into(),

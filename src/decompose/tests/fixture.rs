@@ -1,5 +1,7 @@
 //! Fixture builders for the golden tests: messages, zips (with the zip crate's writer), tars,
-//! gzips and minimal office packages, all made in memory. No binary blobs are committed.
+//! gzips, 7z archives (with sevenz-rust2's writer) and minimal office packages, all made in memory.
+//! The only committed blobs are the two encrypted 7z archives (`encrypted_*.7z`): the writer
+//! this build links cannot encrypt (AES is left out of the decoder on purpose).
 
 use std::io::{Cursor, Write};
 
@@ -246,7 +248,8 @@ pub fn encrypted_ooxml() -> Vec<u8> {
     f
 }
 
-/// A 7z archive whose (encoded) next header uses the AES coder when `encrypted`, else LZMA.
+/// The start of a 7z archive whose (encoded) next header names the AES coder when `encrypted`,
+/// else LZMA; its checksums are zero, so the reader refuses it and only the AES marker decides.
 pub fn sevenz(encrypted: bool) -> Vec<u8> {
     let mut f = b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec();
     f.extend_from_slice(&[0; 4]); // start header CRC
@@ -262,4 +265,36 @@ pub fn sevenz(encrypted: bool) -> Vec<u8> {
     f.extend_from_slice(coder);
     f.extend_from_slice(&[0x00; 6]);
     f
+}
+
+/// A 7z archive (LZMA2, one block per entry), made with sevenz-rust2's writer.
+pub fn sevenz_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z writer");
+    for (name, data) in entries {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*data))
+            .expect("7z entry");
+    }
+    w.finish().expect("7z finish").into_inner()
+}
+
+/// A solid 7z archive: every entry in one LZMA2 block.
+pub fn solid_sevenz_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z writer");
+    let names = entries
+        .iter()
+        .map(|(n, _)| sevenz_rust2::ArchiveEntry::new_file(n))
+        .collect();
+    let readers = entries.iter().map(|(_, d)| (*d).into()).collect();
+    w.push_archive_entries(names, readers).expect("7z entries");
+    w.finish().expect("7z finish").into_inner()
+}
+
+/// A 7z archive made with a password ("pw"), AES-256 + LZMA2: content only (the header lists
+/// `secret.txt`), or header too (nothing can be listed).
+pub fn encrypted_sevenz(header_too: bool) -> &'static [u8] {
+    if header_too {
+        include_bytes!("encrypted_header.7z")
+    } else {
+        include_bytes!("encrypted_content.7z")
+    }
 }

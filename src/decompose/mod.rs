@@ -129,8 +129,8 @@ pub enum Anomaly {
     LimitExceeded { kind: LimitKind, path: String },
     /// An encrypted file or entry whose content could not be inspected.
     Encrypted { path: String },
-    /// A file type whose content is not inspected (7z, rar, legacy OLE2 Office, an unsupported
-    /// zip compression method).
+    /// A file type whose content is not inspected (rar, legacy OLE2 Office, a 7z that needs a
+    /// method or more memory than this build has, an unsupported zip compression method).
     Unsupported { path: String, true_type: FileType },
     /// Content that could not be read as what it claims to be.
     Malformed { path: String, what: Malformation },

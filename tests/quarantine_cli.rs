@@ -548,3 +548,19 @@ fn rescan_records_the_verdict_and_forward_queues_a_copy() {
     assert_eq!(entries[0].sender, "");
     assert_eq!(entries[0].recipients[0].address, "review@corp.example");
 }
+
+#[test]
+fn a_command_line_that_does_not_parse_exits_2_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = sluice(dir.path(), &["quarantine", "release", "abc"]);
+    assert_eq!(code(&o), 2);
+    let (_, err) = text(&o);
+    assert!(err.contains("'abc'") && err.contains("--help"), "{err}");
+    // Help is not an error.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["quarantine", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("release"));
+}

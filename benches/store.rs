@@ -64,6 +64,7 @@ fn held_record(i: u64, now: u64) -> Held {
         ret_full: false,
         recipients: vec![HeldRecipient {
             address: format!("r{}@{}", i % 97, DOMAINS[(i % 8) as usize]),
+            notify: Default::default(),
             orcpt: None,
             status: HeldStatus::Held,
         }],

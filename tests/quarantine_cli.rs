@@ -72,6 +72,7 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     ret_full: false,
                     recipients: vec![HeldRecipient {
                         address: m.rcpt.into(),
+                        notify: Default::default(),
                         orcpt: None,
                         status: m.status,
                     }],

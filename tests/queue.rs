@@ -112,6 +112,7 @@ impl Drop for Instance {
 fn rcpt(address: &str) -> QueuedRecipient {
     QueuedRecipient {
         address: address.into(),
+        notify: Default::default(),
         orcpt: None,
         state: RcptState::Pending,
         last_reply: None,

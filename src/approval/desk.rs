@@ -387,7 +387,7 @@ mod tests {
             sender: "alice@corp.example".into(),
             envid: None,
             ret_full: false,
-            recipients: vec![("bob@partner.example".into(), None)],
+            recipients: vec![crate::message::Recipient::plain("bob@partner.example")],
             subject: "Q3".into(),
             message_id: "<q3@corp.example>".into(),
             identity: "<q3@corp.example>".into(),

@@ -148,7 +148,7 @@ async fn transaction(
     let params = params(entry, content);
     let rcpt = |i: usize| Recipient {
         address: entry.recipients[i].address.clone(),
-        notify: Default::default(),
+        notify: entry.recipients[i].notify,
         orcpt: entry.recipients[i].orcpt.clone(),
     };
     let mut results: Vec<(usize, RcptResult)> = Vec::new();
@@ -221,6 +221,7 @@ mod tests {
             ret_full: true,
             recipients: vec![QueuedRecipient {
                 address: "b@y.org".into(),
+                notify: Default::default(),
                 orcpt: None,
                 state: RcptState::Pending,
                 last_reply: None,

@@ -120,6 +120,7 @@ mod tests {
             ret_full: false,
             recipients: vec![QueuedRecipient {
                 address: "b@y.org".into(),
+                notify: Default::default(),
                 orcpt: None,
                 state: RcptState::Pending,
                 last_reply: None,

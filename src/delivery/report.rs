@@ -66,7 +66,7 @@ pub fn build(
             dsn::Attempt {
                 recipient: Recipient {
                     address: r.address.clone(),
-                    notify: Default::default(),
+                    notify: r.notify,
                     orcpt: r.orcpt.clone(),
                 },
                 remote_mta: f.remote.filter(|_| reply.is_some()).map(str::to_string),
@@ -111,6 +111,7 @@ pub fn build(
         ret_full: false,
         recipients: vec![QueuedRecipient {
             address: entry.sender.clone(),
+            notify: Default::default(),
             orcpt: None,
             state: RcptState::Pending,
             last_reply: None,
@@ -139,6 +140,7 @@ mod tests {
             recipients: vec![
                 QueuedRecipient {
                     address: "bob@x.org".into(),
+                    notify: Default::default(),
                     orcpt: Some("rfc822;bob@x.org".into()),
                     state: RcptState::Failed {
                         at: 1_700_000_100,
@@ -148,6 +150,7 @@ mod tests {
                 },
                 QueuedRecipient {
                     address: "carol@x.org".into(),
+                    notify: Default::default(),
                     orcpt: None,
                     state: RcptState::Pending,
                     last_reply: Some("no connection: refused".into()),
@@ -220,5 +223,25 @@ mod tests {
         e.sender.clear();
         assert!(build(Kind::Failure, &e, &[0], &facts(b"x")).is_none());
         assert!(build(Kind::Failure, &entry(), &[], &facts(b"x")).is_none());
+    }
+
+    #[test]
+    fn the_recipients_notify_decides_whether_a_report_goes_out() {
+        use crate::message::Notify;
+        let original = b"Subject: hi\r\n\r\nbody\r\n";
+        let mut never = entry();
+        never.recipients[0].notify = Notify {
+            never: true,
+            ..Notify::default()
+        };
+        assert!(build(Kind::Failure, &never, &[0], &facts(original)).is_none());
+        // NOTIFY=FAILURE: a bounce, but no delay notice.
+        let mut failure_only = entry();
+        failure_only.recipients[1].notify = Notify {
+            failure: true,
+            ..Notify::default()
+        };
+        assert!(build(Kind::Delay, &failure_only, &[1], &facts(original)).is_none());
+        assert!(build(Kind::Failure, &failure_only, &[1], &facts(original)).is_some());
     }
 }

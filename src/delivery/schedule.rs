@@ -105,6 +105,7 @@ mod tests {
             ret_full: false,
             recipients: vec![QueuedRecipient {
                 address: "b@example.org".into(),
+                notify: Default::default(),
                 orcpt: None,
                 state: RcptState::Pending,
                 last_reply: None,

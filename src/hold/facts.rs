@@ -1,7 +1,7 @@
 //! What the store records about a received message (envelope, identity, subject), taken once at end
 //! of DATA from the envelope and the message's own header fields.
 
-use crate::message::{Envelope, MessageId, Origin, Ret, header};
+use crate::message::{Envelope, MessageId, Origin, Recipient, Ret, header};
 use crate::policy::Direction;
 
 /// Facts about one received message, as kept with its held copy and its incidents.
@@ -13,8 +13,8 @@ pub struct Facts {
     pub sender: String,
     pub envid: Option<String>,
     pub ret_full: bool,
-    /// Envelope recipients with their raw ORCPT.
-    pub recipients: Vec<(String, Option<String>)>,
+    /// Envelope recipients with their NOTIFY and raw ORCPT.
+    pub recipients: Vec<Recipient>,
     pub subject: String,
     pub message_id: String,
     /// What makes copies of the message the same message: an `X-dlp-uniquemsgid` it already
@@ -45,11 +45,7 @@ impl Facts {
             sender: envelope.sender.clone(),
             envid: envelope.params.envid.clone(),
             ret_full: envelope.params.ret == Some(Ret::Full),
-            recipients: envelope
-                .recipients
-                .iter()
-                .map(|r| (r.address.clone(), r.orcpt.clone()))
-                .collect(),
+            recipients: envelope.recipients.clone(),
             subject: field("subject"),
             identity: if tagged.is_empty() {
                 message_id.clone()

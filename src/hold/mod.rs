@@ -257,9 +257,10 @@ impl Keeper {
             recipients: facts
                 .recipients
                 .iter()
-                .map(|(address, orcpt)| HeldRecipient {
-                    address: address.clone(),
-                    orcpt: orcpt.clone(),
+                .map(|r| HeldRecipient {
+                    address: r.address.clone(),
+                    notify: r.notify,
+                    orcpt: r.orcpt.clone(),
                     status: if resolved.is_empty() {
                         HeldStatus::Held
                     } else {
@@ -582,7 +583,7 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
                 direction: facts.direction.to_string(),
                 peer: facts.peer.clone(),
                 sender: facts.sender.clone(),
-                recipients: facts.recipients.iter().map(|(a, _)| a.clone()).collect(),
+                recipients: facts.recipients.iter().map(|r| r.address.clone()).collect(),
                 subject: facts.subject.clone(),
                 message_id: facts.message_id.clone(),
                 size: facts.size,

@@ -50,7 +50,7 @@ pub fn facts_of(
     notify::Facts {
         guid: facts.guid.clone(),
         sender: facts.sender.clone(),
-        recipients: facts.recipients.iter().map(|(a, _)| a.clone()).collect(),
+        recipients: facts.recipients.iter().map(|r| r.address.clone()).collect(),
         subject: facts.subject.clone(),
         date: Some(now),
         message_id: facts.message_id.clone(),
@@ -142,7 +142,7 @@ pub fn violation_notices(
     if wants(Audience::Recipients, true) {
         add(
             Kind::RecipientViolation,
-            facts.recipients.iter().map(|(a, _)| a.clone()).collect(),
+            facts.recipients.iter().map(|r| r.address.clone()).collect(),
         );
     }
     out
@@ -174,6 +174,7 @@ pub fn enqueue(
                 .iter()
                 .map(|a| QueuedRecipient {
                     address: a.clone(),
+                    notify: Default::default(),
                     orcpt: None,
                     state: RcptState::Pending,
                     last_reply: None,

@@ -53,7 +53,7 @@ pub struct MailParams {
 }
 
 /// DSN NOTIFY parameter (RFC 3461).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Notify {
     pub success: bool,
     pub failure: bool,

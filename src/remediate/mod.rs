@@ -380,6 +380,7 @@ pub(crate) fn release_txn(
         .filter(|r| r.status.is_open())
         .map(|r| QueuedRecipient {
             address: r.address.clone(),
+            notify: r.notify,
             orcpt: r.orcpt.clone(),
             state: RcptState::Pending,
             last_reply: None,
@@ -497,6 +498,7 @@ async fn forward_via(
                 .iter()
                 .map(|a| QueuedRecipient {
                     address: a.clone(),
+                    notify: Default::default(),
                     orcpt: None,
                     state: RcptState::Pending,
                     last_reply: None,

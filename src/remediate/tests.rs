@@ -29,6 +29,7 @@ fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
             .iter()
             .map(|(a, s)| HeldRecipient {
                 address: a.to_string(),
+                notify: Default::default(),
                 orcpt: Some(format!("rfc822;{a}")),
                 status: *s,
             })
@@ -643,4 +644,29 @@ fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
     // A valid mark under another store's key is foreign.
     let other = recogniser(store.clone(), [9; 32]);
     assert!(!other(&released));
+}
+
+#[test]
+fn release_carries_each_recipients_notify_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (id, _) = one(&store, "bob@partner.example");
+    let never = crate::message::Notify {
+        never: true,
+        ..crate::message::Notify::default()
+    };
+    store
+        .write_blocking(move |dbs, txn| {
+            let old = held::must_get(dbs, txn, id)?;
+            let mut new = old.clone();
+            new.recipients[0].notify = never;
+            held::update(dbs, txn, &old, &new)
+        })
+        .unwrap();
+    let r = block(release(&store, id, "admin", NOW, Release::default())).expect("released");
+    let q = store
+        .read(|d, t| queue::get(d, t, r.queue))
+        .unwrap()
+        .unwrap();
+    assert_eq!(q.recipients[0].notify, never);
 }

@@ -75,6 +75,9 @@ impl HeldStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldRecipient {
     pub address: String,
+    /// The DSN NOTIFY the upstream gave (RFC 3461), carried to release and its reports.
+    #[serde(default)]
+    pub notify: crate::message::Notify,
     /// The raw ORCPT parameter, kept for release and DSNs.
     #[serde(default)]
     pub orcpt: Option<String>,
@@ -227,6 +230,9 @@ pub enum RcptState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedRecipient {
     pub address: String,
+    /// The DSN NOTIFY to relay and to honour in delay notices and bounces.
+    #[serde(default)]
+    pub notify: crate::message::Notify,
     #[serde(default)]
     pub orcpt: Option<String>,
     pub state: RcptState,

@@ -22,6 +22,7 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
             .iter()
             .map(|r| HeldRecipient {
                 address: r.to_string(),
+                notify: Default::default(),
                 orcpt: None,
                 status: HeldStatus::Held,
             })
@@ -436,6 +437,7 @@ fn queued(at: u64) -> Queued {
         ret_full: false,
         recipients: vec![QueuedRecipient {
             address: "c@d.example".into(),
+            notify: Default::default(),
             orcpt: None,
             state: RcptState::Pending,
             last_reply: None,

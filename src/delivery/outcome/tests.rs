@@ -23,6 +23,7 @@ fn entry(rcpts: &[&str]) -> Queued {
             .iter()
             .map(|a| QueuedRecipient {
                 address: a.to_string(),
+                notify: Default::default(),
                 orcpt: None,
                 state: RcptState::Pending,
                 last_reply: None,

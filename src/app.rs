@@ -245,7 +245,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let server_tls = crate::tls::server_config(
         config.tls.cert_and_key.as_ref(),
         &data_dir,
-        &config.server.hostname,
+        config.server.hostname.subject(),
     )
     .context("STARTTLS certificate")?;
     let client_tls =

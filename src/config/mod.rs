@@ -21,7 +21,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::policy;
-use crate::smtp::{BareLineEndings, Extensions, Limits};
+use crate::smtp::{BareLineEndings, Extensions, HostName, Limits};
 use value::{Ctx, Error};
 
 pub use value::Error as ConfigError;
@@ -48,7 +48,7 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct Server {
-    pub hostname: String,
+    pub hostname: HostName,
     pub data_dir: PathBuf,
     pub trial_mode: bool,
     /// Executor threads for sessions (default 1); 0 means one per core (at least 2).
@@ -109,7 +109,7 @@ pub enum TlsFailure {
 pub struct Relay {
     pub route: Route,
     pub port: u16,
-    pub helo_name: String,
+    pub helo_name: HostName,
     pub source_address: Option<IpAddr>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
@@ -184,12 +184,19 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         user.server.unwrap_or_default(),
         def.server.unwrap_or_default(),
     );
-    let hostname = cx.pick(us.hostname, ds.hostname, "server.hostname")?.take();
-    let hostname = if hostname.is_empty() {
-        system_hostname()
-    } else {
-        hostname
-    };
+    let hostname_loc = cx.pick(us.hostname.clone(), ds.hostname.clone(), "server.hostname")?;
+    let at_hostname = |m: &str| hostname_loc.error(m);
+    let hostname = cx
+        .pick(us.hostname, ds.hostname, "server.hostname")?
+        .parse_with(|s| match s.as_str() {
+            "" => {
+                let system = system_hostname();
+                HostName::new(&system).map_err(|e| {
+                    format!("server.hostname is empty and the machine's host name is not usable ({e}): set server.hostname")
+                })
+            }
+            s => HostName::new(s),
+        })?;
     let server = Server {
         hostname: hostname.clone(),
         data_dir: PathBuf::from(cx.pick(us.data_dir, ds.data_dir, "server.data_dir")?.take()),
@@ -425,6 +432,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         user.notifications.unwrap_or_default(),
         def.notifications.unwrap_or_default(),
         &hostname,
+        &at_hostname,
     )?;
     let admin = build_admin(
         cx,
@@ -456,7 +464,7 @@ fn build_relay(
     cx: &Ctx<'_>,
     ur: raw::Relay,
     dr: raw::Relay,
-    hostname: &str,
+    hostname: &HostName,
 ) -> Result<Relay, Error> {
     let port = cx.pick(ur.port, dr.port, "relay.port")?.range(1, 65535)? as u16;
     let mode = cx.pick(ur.mode, dr.mode, "relay.mode")?;
@@ -492,9 +500,12 @@ fn build_relay(
             )));
         }
     };
-    let helo = cx
+    let helo_name = cx
         .pick(ur.helo_name, dr.helo_name, "relay.helo_name")?
-        .take();
+        .parse_with(|s| match s.as_str() {
+            "" => Ok(hostname.clone()),
+            s => HostName::new(s),
+        })?;
     let source = cx.pick(ur.source_address, dr.source_address, "relay.source_address")?;
     let source_address = if source.value().is_empty() {
         None
@@ -527,11 +538,7 @@ fn build_relay(
     Ok(Relay {
         route,
         port,
-        helo_name: if helo.is_empty() {
-            hostname.to_string()
-        } else {
-            helo
-        },
+        helo_name,
         source_address,
         connect_timeout: cx
             .pick(
@@ -664,9 +671,13 @@ pub(crate) fn check_header_name(s: &str) -> Result<(), String> {
     }
 }
 
+/// One line of at most 900 bytes: no CR, LF, NUL or other control character (a tab is fine).
 pub(crate) fn check_header_value(s: &str) -> Result<(), String> {
-    if s.contains(['\r', '\n']) || s.len() > 900 {
-        Err("a header value must be one line of at most 900 bytes".to_string())
+    if s.chars().any(|c| c.is_control() && c != '\t') || s.len() > 900 {
+        Err(
+            "a header value must be one line of at most 900 bytes, without control characters"
+                .to_string(),
+        )
     } else {
         Ok(())
     }

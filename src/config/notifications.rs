@@ -12,18 +12,20 @@ pub(super) fn build(
     user: raw::Notifications,
     def: raw::Notifications,
     hostname: &str,
+    at_hostname: &dyn Fn(&str) -> Error,
 ) -> Result<notify::Settings, Error> {
-    let from = cx
-        .pick(user.from, def.from, "notifications.from")?
-        .parse_with(|s| {
-            let s = s.trim();
-            let full = if s.contains('@') {
-                s.to_string()
-            } else {
-                format!("{s}@{hostname}")
-            };
-            check_address(&full).map(|()| full)
-        })?;
+    let from = cx.pick(user.from, def.from, "notifications.from")?;
+    let local = from.value().trim().to_string();
+    let from = if local.contains('@') {
+        from.parse_with(|_| check_address(&local).map(|()| local.clone()))?
+    } else {
+        // The local part is checked where it is written; what server.hostname adds, where that is.
+        from.parse_with(|_| check_address(&format!("{local}@x")))?;
+        let full = format!("{local}@{hostname}");
+        check_address(&full)
+            .map_err(|e| at_hostname(&format!("notifications.from with server.hostname: {e}")))?;
+        full
+    };
     let mut admin = Vec::new();
     for item in cx
         .pick(user.admin, def.admin, "notifications.admin")?

@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod wire;
+
 fn err(text: &str) -> String {
     Config::parse(text, "test.toml").unwrap_err().to_string()
 }

@@ -62,7 +62,7 @@ impl Settings {
             concurrency: c.queue.concurrency.max(1),
             bounce_notices: c.queue.bounce_sender_notices,
             reflect: c.relay.route == Route::Reflect,
-            hostname: c.server.hostname.clone(),
+            hostname: c.server.hostname.to_string(),
         }
     }
 }

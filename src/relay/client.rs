@@ -9,8 +9,8 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use rustls::pki_types::ServerName;
 
 use crate::message::{Body, MailParams, Recipient, Ret};
-use crate::smtp::Reply;
 use crate::smtp::data::stuff;
+use crate::smtp::{HostName, Reply};
 use crate::tls::Stream;
 
 /// Bounds on what a next hop may send back.
@@ -36,6 +36,10 @@ pub enum Error {
     TlsUnavailable,
     #[error("TLS handshake failed: {0}")]
     TlsHandshake(String),
+    /// A command with CR, LF or NUL inside its line: never written (it would be read as two
+    /// commands, desynchronising the next hop). An internal error, answered with a 4xx.
+    #[error("refused to send {0}: CR, LF or NUL inside the command line")]
+    Unwritable(&'static str),
 }
 
 impl Error {
@@ -59,7 +63,7 @@ pub struct Capabilities {
 /// How to open a connection.
 #[derive(Clone)]
 pub struct Options {
-    pub helo_name: String,
+    pub helo_name: HostName,
     pub source: Option<std::net::IpAddr>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
@@ -206,7 +210,7 @@ impl Connection {
     }
 
     async fn hello(&mut self) -> Result<(), Error> {
-        let ehlo = format!("EHLO {}\r\n", self.opts.helo_name);
+        let ehlo = end_line(format!("EHLO {}", self.opts.helo_name), "EHLO")?;
         let r = self.command(ehlo.as_bytes(), "EHLO").await?;
         if r.code == 250 {
             let mut caps = Capabilities {
@@ -233,7 +237,7 @@ impl Connection {
             return Ok(());
         }
         if r.code >= 500 {
-            let helo = format!("HELO {}\r\n", self.opts.helo_name);
+            let helo = end_line(format!("HELO {}", self.opts.helo_name), "HELO")?;
             let r = self.command(helo.as_bytes(), "HELO").await?;
             if r.code == 250 {
                 self.caps = Capabilities::default();
@@ -245,7 +249,12 @@ impl Connection {
     }
 
     /// The MAIL FROM line with the parameters the next hop understands.
-    fn mail_line(&self, sender: &str, params: &MailParams, size: Option<usize>) -> String {
+    fn mail_line(
+        &self,
+        sender: &str,
+        params: &MailParams,
+        size: Option<usize>,
+    ) -> Result<String, Error> {
         let mut cmd = format!("MAIL FROM:<{sender}>");
         if self.caps.size
             && let Some(s) = size.or(params.size)
@@ -272,11 +281,10 @@ impl Connection {
                 cmd.push_str(&format!(" ENVID={e}"));
             }
         }
-        cmd.push_str("\r\n");
-        cmd
+        end_line(cmd, "MAIL")
     }
 
-    fn rcpt_line(&self, r: &Recipient) -> String {
+    fn rcpt_line(&self, r: &Recipient) -> Result<String, Error> {
         let mut cmd = format!("RCPT TO:<{}>", r.address);
         if self.caps.dsn {
             if r.notify.is_set() {
@@ -286,8 +294,7 @@ impl Connection {
                 cmd.push_str(&format!(" ORCPT={o}"));
             }
         }
-        cmd.push_str("\r\n");
-        cmd
+        end_line(cmd, "RCPT")
     }
 
     /// MAIL FROM with the parameters the next hop understands.
@@ -298,7 +305,7 @@ impl Connection {
         size: Option<usize>,
     ) -> Result<Reply, Error> {
         self.transactions += 1;
-        let cmd = self.mail_line(sender, params, size);
+        let cmd = self.mail_line(sender, params, size)?;
         self.command(cmd.as_bytes(), "MAIL").await
     }
 
@@ -329,10 +336,10 @@ impl Connection {
         if rset {
             group.push_str("RSET\r\n");
         }
-        group.push_str(&self.mail_line(sender, params, None));
-        group.push_str(&self.rcpt_line(rcpt));
+        group.push_str(&self.mail_line(sender, params, None)?);
+        group.push_str(&self.rcpt_line(rcpt)?);
         let t = self.opts.command_timeout;
-        self.send(group.as_bytes(), t, "MAIL").await?;
+        self.send_commands(group.as_bytes(), t, "MAIL").await?;
         if rset {
             self.read_reply(t, "RSET").await?;
         }
@@ -342,7 +349,7 @@ impl Connection {
     }
 
     pub async fn rcpt(&mut self, r: &Recipient) -> Result<Reply, Error> {
-        let cmd = self.rcpt_line(r);
+        let cmd = self.rcpt_line(r)?;
         self.command(cmd.as_bytes(), "RCPT").await
     }
 
@@ -359,7 +366,7 @@ impl Connection {
     /// Sends DATA without waiting for the answer, so the `354` travels while the upstream is still
     /// sending the message. Must be followed by [`Connection::data_reply`] (or dropping the connection).
     pub async fn start_data(&mut self) -> Result<(), Error> {
-        self.send(b"DATA\r\n", self.opts.command_timeout, "DATA")
+        self.send_commands(b"DATA\r\n", self.opts.command_timeout, "DATA")
             .await
     }
 
@@ -397,8 +404,21 @@ impl Connection {
 
     async fn command(&mut self, line: &[u8], what: &'static str) -> Result<Reply, Error> {
         let t = self.opts.command_timeout;
-        self.send(line, t, what).await?;
+        self.send_commands(line, t, what).await?;
         self.read_reply(t, what).await
+    }
+
+    /// Writes command lines (one, or a pipelined group) after checking that each is one line.
+    async fn send_commands(
+        &mut self,
+        lines: &[u8],
+        t: Duration,
+        what: &'static str,
+    ) -> Result<(), Error> {
+        if !are_command_lines(lines) {
+            return Err(Error::Unwritable(what));
+        }
+        self.send(lines, t, what).await
     }
 
     /// Writes and flushes, within `t`.
@@ -483,6 +503,35 @@ impl Connection {
     }
 }
 
+/// Ends one command with CRLF, refusing it when CR, LF or NUL is inside: checked per command,
+/// before commands are grouped, so that a smuggled `\r\nDATA` cannot pass as a command of its own.
+fn end_line(mut cmd: String, what: &'static str) -> Result<String, Error> {
+    if cmd.is_empty() || cmd.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(Error::Unwritable(what));
+    }
+    cmd.push_str("\r\n");
+    Ok(cmd)
+}
+
+/// Whether `bytes` is one or more lines, each ending in CRLF, with no CR, LF or NUL inside.
+fn are_command_lines(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let Some(end) = memchr::memmem::find(rest, b"\r\n") else {
+            return false;
+        };
+        let line = &rest[..end];
+        if line.is_empty() || line.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+            return false;
+        }
+        rest = &rest[end + 2..];
+    }
+    true
+}
+
 /// "250-text" / "250 text" -> (code, is_last, text).
 fn parse_reply_line(line: &[u8]) -> Option<(u16, bool, String)> {
     if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
@@ -498,7 +547,19 @@ fn parse_reply_line(line: &[u8]) -> Option<(u16, bool, String)> {
         Some(b'-') => (false, &line[4..]),
         Some(_) => return None,
     };
-    Some((code, last, String::from_utf8_lossy(text).into_owned()))
+    // A bare CR, NUL or other control inside the next hop's text is not relayed as it is:
+    // the text goes back upstream in our own replies.
+    let text = String::from_utf8_lossy(text)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_control() && c != '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    Some((code, last, text))
 }
 
 fn split_enhanced(text: &str, code: u16) -> Option<([u8; 3], String)> {
@@ -536,5 +597,87 @@ mod tests {
         );
         assert_eq!(split_enhanced("4.1.1 mismatch", 550), None);
         assert_eq!(split_enhanced("Hello", 250), None);
+        // Controls in the next hop's text are not relayed upstream as they are.
+        assert_eq!(
+            parse_reply_line(b"250 ok\rRSET\0x"),
+            Some((250, true, "ok RSET x".into()))
+        );
+    }
+
+    #[test]
+    fn only_whole_crlf_lines_are_command_lines() {
+        assert!(are_command_lines(b"MAIL FROM:<a@b.example>\r\n"));
+        assert!(are_command_lines(
+            b"RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+        ));
+        for bad in [
+            &b""[..],
+            b"\r\n",
+            b"EHLO gw\r\nRSET",
+            b"EHLO gw\r\n\r\n",
+            b"EHLO g\nw\r\n",
+            b"EHLO g\rw\r\n",
+            b"EHLO g\0w\r\n",
+        ] {
+            assert!(!are_command_lines(bad), "{bad:?}");
+        }
+    }
+
+    /// A peer that greets, answers one EHLO, then records everything else it receives.
+    async fn recording_peer(server: smol::net::TcpListener) -> (Vec<u8>, Vec<u8>) {
+        let (mut s, _) = server.accept().await.unwrap();
+        s.write_all(b"220 peer.test ESMTP\r\n").await.unwrap();
+        let mut ehlo = Vec::new();
+        let mut byte = [0u8; 1];
+        while !ehlo.ends_with(b"\r\n") && s.read(&mut byte).await.unwrap() == 1 {
+            ehlo.push(byte[0]);
+        }
+        s.write_all(b"250-peer.test\r\n250-PIPELINING\r\n250 DSN\r\n")
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+        (ehlo, rest)
+    }
+
+    #[test]
+    fn a_line_break_in_a_command_never_reaches_the_next_hop() {
+        smol::block_on(async {
+            let server = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = server.local_addr().unwrap();
+            let peer = smol::spawn(recording_peer(server));
+            let opts = Options {
+                helo_name: HostName::new("gw.test").unwrap(),
+                source: None,
+                connect_timeout: Duration::from_secs(5),
+                command_timeout: Duration::from_secs(5),
+                data_timeout: Duration::from_secs(5),
+                tls: crate::tls::client_config(&[]).unwrap(),
+            };
+            let name = ServerName::try_from("peer.test").unwrap();
+            let mut conn = Connection::open(addr, name, &opts, false).await.unwrap();
+            let smuggle = "a@b.example>\r\nRCPT TO:<victim@c.example";
+            let params = MailParams::default();
+            let e = conn.mail(smuggle, &params, None).await.unwrap_err();
+            assert!(matches!(e, Error::Unwritable("MAIL")), "{e}");
+            let rcpt = Recipient::plain("x@c.example>\r\nDATA");
+            let e = conn
+                .open_transaction(true, "a@b.example", &params, &rcpt)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, Error::Unwritable("RCPT")), "{e}");
+            let mut orcpt = Recipient::plain("x@c.example");
+            orcpt.orcpt = Some("rfc822;x@c.example\0".into());
+            let e = conn.rcpt(&orcpt).await.unwrap_err();
+            assert!(matches!(e, Error::Unwritable("RCPT")), "{e}");
+            drop(conn);
+            let (ehlo, rest) = peer.await;
+            assert_eq!(ehlo, b"EHLO gw.test\r\n");
+            assert_eq!(
+                String::from_utf8_lossy(&rest),
+                "",
+                "nothing else was written"
+            );
+        });
     }
 }

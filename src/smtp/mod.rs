@@ -6,12 +6,14 @@
 
 pub mod command;
 pub mod data;
+pub mod host;
 pub mod reply;
 pub mod server;
 pub mod transcript;
 
 pub use command::{Command, LineReader};
 pub use data::{DataError, DataReceiver};
+pub use host::HostName;
 pub use reply::Reply;
 pub use server::{Protocol, Step};
 

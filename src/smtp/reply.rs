@@ -36,7 +36,14 @@ impl Reply {
     }
 
     /// The wire form; `enhanced` says whether ENHANCEDSTATUSCODES is on for this session.
+    ///
+    /// A text with CR, LF or NUL in it is never written (it could end the reply early and make
+    /// the client read the rest as a second reply): the reply is refused and
+    /// [`Reply::unwritable`] goes out instead, a 4xx, since refusing is an internal error.
     pub fn write_to(&self, out: &mut Vec<u8>, enhanced: bool) {
+        if !self.is_writable() {
+            return Reply::unwritable(self.code).write_to(out, enhanced);
+        }
         let n = self.lines.len().max(1);
         for i in 0..n {
             let text = self.lines.get(i).map(String::as_str).unwrap_or("");
@@ -45,12 +52,30 @@ impl Reply {
             if let (true, Some([a, b, c])) = (enhanced, self.enhanced) {
                 out.extend_from_slice(format!("{a}.{b}.{c} ").as_bytes());
             }
-            // Never let a text carry a line break onto the wire.
-            out.extend(
-                text.bytes()
-                    .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-            );
+            out.extend_from_slice(text.as_bytes());
             out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Whether every text line can go on the wire as it is: no CR, LF or NUL.
+    pub fn is_writable(&self) -> bool {
+        self.lines
+            .iter()
+            .all(|l| !l.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)))
+    }
+
+    /// What is sent instead of a reply whose text cannot be written: 421 where the reply would
+    /// have opened or closed the connection, else 451 (temporary: nothing is lost).
+    pub fn unwritable(code: u16) -> Reply {
+        match code {
+            220 | 221 | 421 => Reply::internal_error(),
+            _ => Reply::e(
+                451,
+                4,
+                3,
+                0,
+                "Internal error: reply text refused, try again later",
+            ),
         }
     }
 
@@ -338,7 +363,21 @@ mod tests {
 
     #[test]
     fn line_breaks_in_text_never_reach_the_wire() {
+        // Refused, not patched up: the writer sends a temporary failure instead.
         let r = Reply::blocked("evil\r\n250 ok");
-        assert_eq!(r.to_bytes(true), b"550 5.7.1 evil  250 ok\r\n");
+        assert_eq!(
+            r.to_bytes(true),
+            b"451 4.3.0 Internal error: reply text refused, try again later\r\n"
+        );
+        for bad in ["mx\r\n250 ok", "mx\n250 ok", "mx\r", "mx\0"] {
+            let out = Reply::helo(bad, "peer").to_bytes(false);
+            assert!(out.starts_with(b"451 "), "{bad:?}: {out:?}");
+            assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+            let greeting = Reply::greeting(bad).to_bytes(false);
+            assert!(greeting.starts_with(b"421 "), "{bad:?}: {greeting:?}");
+        }
+        let mut multi = Reply::help();
+        multi.lines[1] = "x\r\n250 ok".into();
+        assert!(multi.to_bytes(true).starts_with(b"451 4.3.0 "));
     }
 }

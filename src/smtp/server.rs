@@ -13,7 +13,7 @@ use crate::message::{Body, Envelope, MailParams, Recipient};
 /// Fixed settings for the conversations of one listener.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub hostname: String,
+    pub hostname: super::HostName,
     pub limits: Limits,
     pub extensions: Extensions,
     pub bare_line_endings: BareLineEndings,

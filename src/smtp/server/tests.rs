@@ -5,7 +5,7 @@ use crate::smtp::transcript::run;
 
 fn settings() -> Settings {
     Settings {
-        hostname: "mx.test".into(),
+        hostname: crate::smtp::HostName::new("mx.test").unwrap(),
         limits: Limits {
             max_recipients: 3,
             max_errors: 5,

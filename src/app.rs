@@ -28,6 +28,11 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::PdfText(_) => Ok(crate::decompose::pdf_child::child_main()),
         Command::CheckConfig(c) => match Config::load(&c.config) {
             Ok(cfg) => {
+                // Everything serve reads, through the same function (nothing is created).
+                if let Err(e) = load(&cfg) {
+                    eprintln!("{}: {e:#}", c.config.display());
+                    return Ok(ExitCode::from(2));
+                }
                 println!(
                     "{}: OK ({} policies, relay {:?})",
                     c.config.display(),
@@ -110,7 +115,18 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 config.server.data_dir = d;
             }
             init_logging();
-            serve(config)?;
+            let loaded = match load(&config) {
+                Ok(l) => l,
+                Err(e) => {
+                    let file = s
+                        .config
+                        .as_ref()
+                        .map_or("<embedded defaults>".into(), |p| p.display().to_string());
+                    eprintln!("{file}: {e:#}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            serve(config, loaded)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -220,10 +236,12 @@ fn init_logging() {
 fn resolver(config: &Config) -> crate::dns::Resolver {
     let d = &config.dns;
     let mut rc = if d.servers.is_empty() {
-        let text = std::fs::read_to_string(&d.resolv_conf).unwrap_or_else(|e| {
-            tracing::warn!(file = %d.resolv_conf.display(), error = %e, "cannot read resolv.conf; using 127.0.0.1");
-            String::new()
-        });
+        let text = crate::file::read(&d.resolv_conf, crate::file::MAX_RESOLV_CONF)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_else(|e| {
+                tracing::warn!(file = %d.resolv_conf.display(), error = %e, "cannot read resolv.conf; using 127.0.0.1");
+                String::new()
+            });
         crate::dns::ResolverConfig::from_resolv_conf(&text)
     } else {
         crate::dns::ResolverConfig::from_resolv_conf("")
@@ -237,40 +255,88 @@ fn resolver(config: &Config) -> crate::dns::Resolver {
     crate::dns::Resolver::new(rc)
 }
 
-/// Runs the service until SIGTERM/SIGINT, then drains.
-pub fn serve(config: Config) -> anyhow::Result<()> {
+/// Everything `serve` reads from files besides the configuration itself, read (bounded) and
+/// checked. `check-config` runs [`load`] too, so that it passes exactly when `serve` can start
+/// (binding the ports aside); nothing here creates a file.
+pub struct Loaded {
+    /// The STARTTLS and admin certificate; `None` when none is configured and none was generated
+    /// in the data dir yet (`serve` generates one).
+    server_tls: Option<Arc<rustls::ServerConfig>>,
+    client_tls: Arc<rustls::ClientConfig>,
+    /// The policies compiled against the definitions and the EDM indexes they name.
+    inspector: Inspector,
+    /// `approval.managers_file`, read.
+    managers: std::collections::HashMap<String, String>,
+    /// The approval-link key in the data dir; `None`: not generated yet.
+    approval_key: Option<crate::approval::token::Key>,
+}
+
+/// Reads and checks what [`Loaded`] holds, each error naming the setting or file.
+pub fn load(config: &Config) -> anyhow::Result<Loaded> {
+    let data_dir = &config.server.data_dir;
+    let server_tls = match &config.tls.cert_and_key {
+        Some((cert, key)) => Some(
+            crate::tls::server_config_from(cert, key).context("tls.cert_file / tls.key_file")?,
+        ),
+        None => {
+            let (cert, key) = crate::tls::generated_paths(data_dir);
+            if cert.exists() && key.exists() {
+                Some(
+                    crate::tls::server_config_from(&cert, &key)
+                        .context("the generated TLS certificate in the data dir")?,
+                )
+            } else {
+                None
+            }
+        }
+    };
+    let client_tls =
+        crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
+    let managers = match &config.store.managers_file {
+        Some(path) => crate::hold::load_managers(path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
+        .context("finding the sluice executable for PDF text extraction")?;
+    let inspector = Inspector::new(config, Arc::new(pdf), &library(config)?)
+        .map_err(|e| anyhow::anyhow!("policies: {e}"))?;
+    let approval_key = read_approval_key(data_dir)?;
+    Ok(Loaded {
+        server_tls,
+        client_tls,
+        inspector,
+        managers,
+        approval_key,
+    })
+}
+
+/// Runs the service until SIGTERM/SIGINT, then drains. `loaded` is [`load`] of `config`.
+pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
-    let server_tls = crate::tls::server_config(
-        config.tls.cert_and_key.as_ref(),
-        &data_dir,
-        config.server.hostname.subject(),
-    )
-    .context("STARTTLS certificate")?;
-    let client_tls =
-        crate::tls::client_config(&config.relay.trust_anchors).context("relay.trust_anchors")?;
+    let server_tls = match loaded.server_tls {
+        Some(t) => t,
+        None => crate::tls::server_config(None, &data_dir, config.server.hostname.subject())
+            .context("STARTTLS certificate")?,
+    };
+    let client_tls = loaded.client_tls;
     let server_tls_for_admin = server_tls.clone();
     let shutdown = Arc::new(Shutdown::new());
     let clock = Arc::new(crate::clock::Clock::system());
-    let approval_key = approval_key(&data_dir)?;
+    let approval_key = match loaded.approval_key {
+        Some(k) => k,
+        None => approval_key(&data_dir)?,
+    };
     let keeper = Arc::new(
-        crate::hold::Keeper::open(&config, clock.clone())
+        crate::hold::Keeper::open(&config, clock.clone(), loaded.managers)
             .map_err(|e| anyhow::anyhow!(e))?
             .with_links(crate::hold::Links {
                 key: approval_key.clone(),
                 public_url: config.admin.public_url.clone(),
             }),
     );
-    let mut inspector = Inspector::new(
-        &config,
-        Arc::new(
-            crate::decompose::pdf_child::ChildPdf::current_exe()
-                .context("finding the sluice executable for PDF text extraction")?,
-        ),
-        &library(&config)?,
-    )
-    .map_err(|e| anyhow::anyhow!("policies: {e}"))?;
+    let mut inspector = loaded.inspector;
     // A message released from the quarantine that comes back (reflecting mode) is not held again.
     if let Ok(store) = keeper.store() {
         match smol::block_on(crate::remediate::mark_key(store)) {
@@ -418,11 +484,39 @@ pub const APPROVAL_KEY_FILE: &str = "approval.key";
 /// The approval-link key in the data dir, generated on first start. A file of the wrong size is
 /// an error, never silently replaced: a new key would void every link already sent.
 pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approval::token::Key> {
-    use crate::approval::token::{KEY_BYTES, Key};
+    use crate::approval::token::Key;
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    if let Some(key) = read_approval_key(data_dir)? {
+        return Ok(key);
+    }
     let path = data_dir.join(APPROVAL_KEY_FILE);
-    match std::fs::read(&path) {
+    let key = Key::generate().map_err(|e| anyhow::anyhow!("approval key: no randomness: {e}"))?;
+    // Written whole under a temporary name, then renamed: never a torn key.
+    let tmp = data_dir.join(format!("{APPROVAL_KEY_FILE}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(&key.to_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
+    tracing::info!(file = %path.display(), "generated the approval-link key");
+    Ok(key)
+}
+
+/// The approval-link key if the data dir has one (`None`: not generated yet). A file of the
+/// wrong size is an error.
+fn read_approval_key(
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Option<crate::approval::token::Key>> {
+    use crate::approval::token::{KEY_BYTES, Key};
+    let path = data_dir.join(APPROVAL_KEY_FILE);
+    match crate::file::read(&path, KEY_BYTES as u64) {
         Ok(bytes) => {
             let bytes: [u8; KEY_BYTES] = bytes.try_into().map_err(|b: Vec<u8>| {
                 anyhow::anyhow!(
@@ -431,28 +525,13 @@ pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approva
                     b.len()
                 )
             })?;
-            Ok(Key::from_bytes(bytes))
+            Ok(Some(Key::from_bytes(bytes)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key =
-                Key::generate().map_err(|e| anyhow::anyhow!("approval key: no randomness: {e}"))?;
-            // Written whole under a temporary name, then renamed: never a torn key.
-            let tmp = data_dir.join(format!("{APPROVAL_KEY_FILE}.tmp"));
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            f.write_all(&key.to_bytes())
-                .and_then(|()| f.sync_all())
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
-            tracing::info!(file = %path.display(), "generated the approval-link key");
-            Ok(key)
-        }
-        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!(
+            "{}: {e}; restore it from a backup (deleting it voids every approval link sent)",
+            path.display()
+        )),
     }
 }
 

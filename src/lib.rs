@@ -15,6 +15,7 @@ pub mod decompose;
 pub mod delivery;
 pub mod detect;
 pub mod dns;
+pub mod file;
 pub mod hold;
 pub mod listener;
 pub mod message;

@@ -41,8 +41,14 @@ pub fn server_config(
             (c, k)
         }
     };
-    let certs = load_certs(&cert_path)?;
-    let key = PrivateKeyDer::from_pem_file(&key_path)
+    server_config_from(&cert_path, &key_path)
+}
+
+/// The server configuration from a PEM certificate chain and key (both read bounded).
+pub fn server_config_from(cert_path: &Path, key_path: &Path) -> anyhow::Result<Arc<ServerConfig>> {
+    let certs = load_certs(cert_path)?;
+    let key_pem = read_pem(key_path)?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .with_context(|| format!("{}: no usable PEM private key", key_path.display()))?;
     let config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -59,9 +65,16 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// A PEM file, read with the bound of [`crate::file::MAX_PEM`].
+fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
+    crate::file::read(path, crate::file::MAX_PEM)
+        .with_context(|| format!("{}: cannot read", path.display()))
+}
+
 fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .with_context(|| format!("{}: cannot read certificates", path.display()))?
+    let pem = read_pem(path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(CertificateDer::into_owned))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("{}: bad PEM certificate", path.display()))?;
     if certs.is_empty() {
@@ -248,5 +261,11 @@ mod tests {
             server_config(Some(&(bogus.clone(), bogus.clone())), dir.path(), "x").unwrap_err();
         assert!(format!("{err:#}").contains("bogus.pem"), "{err:#}");
         assert!(client_config(&[dir.path().join("missing.pem")]).is_err());
+        // An endless file is refused after the PEM limit instead of exhausting memory.
+        let zero = PathBuf::from("/dev/zero");
+        let err = server_config(Some(&(zero.clone(), zero.clone())), dir.path(), "x").unwrap_err();
+        assert!(format!("{err:#}").contains("larger than"), "{err:#}");
+        let err = client_config(&[zero]).unwrap_err();
+        assert!(format!("{err:#}").contains("larger than"), "{err:#}");
     }
 }

@@ -161,12 +161,16 @@ impl Config {
     }
 
     /// Reads and validates a configuration file.
+    /// Reads and validates a configuration file (at most [`crate::file::MAX_CONFIG`] bytes of
+    /// UTF-8; the first byte that is not UTF-8 is reported as `file:line:col`).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            file: path.display().to_string(),
+        let file = path.display().to_string();
+        let bytes = crate::file::read(path, crate::file::MAX_CONFIG).map_err(|e| Error::Io {
+            file: file.clone(),
             message: e.to_string(),
         })?;
-        Config::parse(&text, &path.display().to_string())
+        let text = String::from_utf8(bytes).map_err(|e| value::not_utf8(&file, e))?;
+        Config::parse(&text, &file)
     }
 
     /// Validates `text` (the user's file, named `file` in errors) over the embedded defaults.

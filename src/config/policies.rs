@@ -173,7 +173,7 @@ impl<'a> Builder<'a, '_> {
             content.push(self.keywords(keywords, Scope::CONTENT, 1)?);
         }
         for r in strings(self.cx, &raw.regexes) {
-            let pattern = r.parse_with(|s| crate::detect::regex(s).map(|_| s.clone()))?;
+            let pattern = r.parse_with(|s| content_regex(s))?;
             content.push(self.content(
                 Detector::Regex(pattern),
                 1,
@@ -347,7 +347,7 @@ impl<'a> Builder<'a, '_> {
             "keywords" => self.keywords(strings(self.cx, &raw.keywords), scope, min)?,
             "regex" => {
                 let pattern = text(raw.regex)
-                    .map(|r| r.parse_with(|s| crate::detect::regex(s).map(|_| s.clone())))
+                    .map(|r| r.parse_with(|s| content_regex(s)))
                     .transpose()?
                     .unwrap_or_default();
                 self.content(Detector::Regex(pattern), min, Confidence::Low, scope)
@@ -520,6 +520,26 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// A content regex: valid, and not able to match the empty string (an empty match counts as a
+/// hit, so `x*`, `^` or `\b` would make every message, or every message with a word, violate).
+fn content_regex(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("an empty regex would match every message".to_string());
+    }
+    crate::detect::regex(s)?;
+    // Compiled above, so the syntax parses; the shortest match is a property of the pattern.
+    let shortest = regex_syntax::parse(s)
+        .map_err(|e| format!("invalid regex: {e}"))?
+        .properties()
+        .minimum_len();
+    if shortest == Some(0) {
+        return Err(format!(
+            "{s:?} matches the empty string, so it would match every message: make it need at least one character"
+        ));
+    }
+    Ok(s.to_string())
 }
 
 fn check_name(s: &str, what: &str) -> Result<String, String> {

@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod load;
 mod wire;
 
 fn err(text: &str) -> String {

@@ -34,6 +34,23 @@ impl Error {
     }
 }
 
+/// A file that is not UTF-8: the error names the first invalid byte.
+pub(crate) fn not_utf8(file: &str, e: std::string::FromUtf8Error) -> Error {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = e.as_bytes();
+    let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let (line, col) = line_col(valid, at);
+    Error::At {
+        file: file.to_string(),
+        line,
+        col,
+        message: format!(
+            "the file is not UTF-8: byte 0x{:02x} at offset {at}",
+            bytes[at]
+        ),
+    }
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;

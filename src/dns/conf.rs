@@ -70,8 +70,10 @@ impl ResolverConfig {
     /// Read and parse a resolv.conf file. A missing file yields the defaults (127.0.0.1:53),
     /// as glibc does; any other read error is returned.
     pub fn load(path: &Path) -> io::Result<ResolverConfig> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(ResolverConfig::from_resolv_conf(&text)),
+        match crate::file::read(path, crate::file::MAX_RESOLV_CONF) {
+            Ok(bytes) => Ok(ResolverConfig::from_resolv_conf(&String::from_utf8_lossy(
+                &bytes,
+            ))),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 debug!(path = %path.display(), "resolv.conf missing, using defaults");
                 Ok(ResolverConfig::from_resolv_conf(""))

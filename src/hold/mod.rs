@@ -74,7 +74,13 @@ impl Links {
 impl Keeper {
     /// Opens the store in `<data_dir>/store`. A store that cannot be opened (newer schema, corrupt
     /// file, full disk) is logged once and leaves Sluice serving: messages that need it get 451.
-    pub fn open(config: &Config, clock: Arc<Clock>) -> Result<Keeper, String> {
+    /// `managers` is what [`load_managers`] read from `approval.managers_file` (start-up loads it
+    /// once, with everything else `check-config` checks).
+    pub fn open(
+        config: &Config,
+        clock: Arc<Clock>,
+        managers: HashMap<String, String>,
+    ) -> Result<Keeper, String> {
         let dir = config.server.data_dir.join("store");
         let store = Store::open(
             &dir,
@@ -86,10 +92,6 @@ impl Keeper {
             tracing::error!(path = %dir.display(), error = %e, "the store cannot be opened: quarantine, incidents and the delivery queue are unavailable; other mail still flows");
             e.to_string()
         });
-        let managers = match &config.store.managers_file {
-            Some(path) => load_managers(path)?,
-            None => HashMap::new(),
-        };
         Ok(Keeper {
             store,
             clock,
@@ -652,14 +654,16 @@ fn join_ids(ids: &[u64]) -> String {
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// Reads `sender,manager` lines (a header line naming the columns is skipped).
-fn load_managers(path: &std::path::Path) -> Result<HashMap<String, String>, String> {
+/// Reads `sender,manager` lines (a header line naming the columns is skipped), at most
+/// [`crate::file::MAX_MANAGERS`] bytes.
+pub fn load_managers(path: &std::path::Path) -> Result<HashMap<String, String>, String> {
+    let bytes = crate::file::read(path, crate::file::MAX_MANAGERS)
+        .map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;
+        .from_reader(bytes.as_slice());
     let mut map = HashMap::new();
     for (n, row) in reader.records().enumerate() {
         let row = row.map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;

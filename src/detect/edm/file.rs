@@ -71,13 +71,21 @@ pub fn read(path: &Path) -> Result<Index, LoadError> {
         path: path.to_owned(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > MAX_INDEX_FILE_BYTES {
+    // Only a regular file: an index is always one `write` made, and a device such as /dev/zero
+    // would otherwise be read up to the (large) limit.
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    if meta.len() > MAX_INDEX_FILE_BYTES {
         return Err(LoadError::TooLarge {
             path: path.to_owned(),
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = crate::file::read(path, MAX_INDEX_FILE_BYTES).map_err(io)?;
     format::decode(&bytes).map_err(|source| LoadError::Format {
         path: path.to_owned(),
         source,

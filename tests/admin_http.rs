@@ -1,6 +1,7 @@
 //! The admin HTTPS server through the real binary: HTTPS with the certificate Sluice generated in its
 //! data dir, /healthz, 404/405/413, security headers on every response, approval links (bad ones,
-//! and a genuine one while no store is wired: 503), the slow-client timeout and the connection limit.
+//! and a genuine one while no store is wired: 503), the slow-client timeout and the connection limits
+//! (in all and per client, with idle connections closed after the header timeout).
 
 mod support;
 
@@ -183,6 +184,73 @@ fn connections_beyond_the_limit_are_closed_until_one_ends() {
             break;
         }
         assert!(Instant::now() < end, "the freed slot was never reused");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A TCP connection to the admin port from this loopback source address (a second "client").
+fn tcp_from(source: &str, to: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let from = SocketAddr::new(source.parse().unwrap(), 0);
+    socket.bind(&from.into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    let tcp: TcpStream = socket.into();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    tcp.set_write_timeout(Some(WAIT)).unwrap();
+    tcp
+}
+
+/// `GET /healthz` over TLS from this loopback source address.
+fn health_from(s: &Sluice, source: &str) -> std::io::Result<u16> {
+    use rustls::pki_types::ServerName;
+    let tcp = tcp_from(source, admin_addr(s));
+    let name = ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(support::https::client_config(s), name)
+        .map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+    tls.flush()?;
+    Ok(read_reply(&mut tls).status)
+}
+
+#[test]
+fn idle_connections_from_one_client_do_not_lock_out_the_others() {
+    // Issue 9: 80 connections that sent nothing made /healthz fail for seconds.
+    let s = start("header_timeout = \"3s\"");
+    let addr = admin_addr(&s);
+    let mut idle: Vec<TcpStream> = (0..80).map(|_| tcp_from("127.0.0.2", addr)).collect();
+    // Give the server time to take them all (it accepts in a tight loop).
+    std::thread::sleep(Duration::from_millis(500));
+    // Another client is served while they are open.
+    let r = get(&s, "/healthz");
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    // Every idle connection is closed: those past the per-client limit at once, the others when
+    // the header timeout ends (each read waits at most WAIT).
+    for tcp in &mut idle {
+        let mut buf = [0u8; 1];
+        match tcp.read(&mut buf) {
+            Ok(0) => {}
+            Ok(_) => panic!("a connection that sent nothing was sent data before TLS"),
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "an idle connection was still open after {WAIT:?}: {e}"
+            ),
+        }
+    }
+    drop(idle);
+    // With its idle connections gone, that client is served again.
+    let end = Instant::now() + WAIT;
+    loop {
+        match health_from(&s, "127.0.0.2") {
+            Ok(status) => {
+                assert_eq!(status, 200);
+                break;
+            }
+            Err(e) => assert!(Instant::now() < end, "127.0.0.2 never served again: {e}"),
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -7,13 +7,15 @@
 //! `page` renders HTML with maud; `response` is the response value with the security headers every
 //! response carries; `form` parses form bodies; `server` is the shell (TCP, TLS, hyper, limits).
 //!
-//! Security: everything from the network is untrusted. Every connection is bounded (count, one
-//! deadline for handshake + head + body, head and body sizes). A GET never changes anything (mail
-//! scanners and previews fetch links); only a POST whose form repeats the token's decision acts.
+//! Security: everything from the network is untrusted. Every connection is bounded (count, count
+//! per client, a deadline for handshake + head and one for the whole request, head and body
+//! sizes). A GET never changes anything (mail scanners and previews fetch links); only a POST
+//! whose form repeats the token's decision acts.
 //! Malformed and forged links get the same page (no oracle). Logs carry the approval id, never the
 //! token or the path that holds it, and never message content.
 
 mod approval;
+mod clients;
 mod form;
 mod page;
 mod response;
@@ -104,7 +106,8 @@ fn too_large() -> response::Response {
     )
 }
 
-/// 408: the request did not arrive within `admin.request_timeout`.
+/// 408: the request head did not arrive within `admin.header_timeout`, or the request within
+/// `admin.request_timeout`.
 fn timed_out() -> response::Response {
     response::Response::html(
         hyper::StatusCode::REQUEST_TIMEOUT,

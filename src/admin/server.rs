@@ -1,10 +1,12 @@
 //! The shell of the admin server: accepts TCP, counts connections, does TLS (rustls), hands each
 //! connection to hyper (HTTP/1.1, one request per connection) and enforces the limits.
 //!
-//! Limits, all from `[admin]`: at most `max_connections` at once (the next is closed at once,
-//! before TLS: refusing is cheaper than a handshake); the TLS handshake, the request head and the
-//! body must all arrive within `request_timeout` of the connection opening (a slow head gets a raw
-//! 408 written after hyper hands the stream back; a slow body gets 408 from the handler); bodies
+//! Limits, all from `[admin]`: at most `max_connections` at once and `max_connections_per_client`
+//! from one client (the next is closed at once, before TLS: refusing is cheaper than a handshake);
+//! the TLS handshake and the request head must arrive within `header_timeout` of the connection
+//! opening, so an idle connection holds its slot no longer than that (a slow head gets a raw 408
+//! written after hyper hands the stream back), and the body within `request_timeout` (a slow body
+//! gets 408 from the handler); bodies
 //! above `max_body` get 413 (from `Content-Length` before reading, or while reading a chunked one);
 //! heads above [`MAX_HEAD_BYTES`] or [`MAX_HEADERS`] get hyper's 431. A response a client does
 //! not read is dropped [`RESPONSE_WRITE_TIME`] after the deadline.
@@ -27,6 +29,7 @@ use hyper::{Request, StatusCode};
 use smol::Timer;
 use smol_hyper::rt::FuturesIo;
 
+use super::clients::Clients;
 use super::response::Response;
 use super::route::Route;
 use super::{
@@ -53,6 +56,8 @@ struct Ctx {
     handlers: Handlers,
     clock: Arc<Clock>,
     max_connections: usize,
+    clients: Arc<Clients>,
+    header_timeout: Duration,
     request_timeout: Duration,
     max_body: usize,
 }
@@ -78,6 +83,8 @@ impl Server {
                 handlers: Handlers { desk, key },
                 clock,
                 max_connections: config.max_connections,
+                clients: Clients::new(config.max_connections_per_client),
+                header_timeout: config.header_timeout,
                 request_timeout: config.request_timeout,
                 max_body: config.max_body,
             }),
@@ -114,6 +121,11 @@ impl Server {
                     continue;
                 }
             };
+            let Some(client_slot) = self.ctx.clients.try_acquire(peer.ip()) else {
+                tracing::debug!(%peer, "admin connection limit per client reached; closed");
+                drop(tcp);
+                continue;
+            };
             let Some(slot) = self.connections.try_acquire(self.ctx.max_connections) else {
                 // Debug level: a flood must not flood the log too.
                 tracing::debug!(%peer, max = self.ctx.max_connections, "admin connection limit reached; closed");
@@ -122,7 +134,7 @@ impl Server {
             };
             let ctx = self.ctx.clone();
             ex.spawn(async move {
-                let _slot = slot;
+                let _slots = (slot, client_slot);
                 let run = std::panic::AssertUnwindSafe(connection(ctx, tcp, peer));
                 if run.catch_unwind().await.is_err() {
                     tracing::error!(%peer, "admin connection task panicked; connection dropped");
@@ -141,10 +153,12 @@ enum End {
 }
 
 async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) {
-    let deadline = Instant::now() + ctx.request_timeout;
+    let opened = Instant::now();
+    let head_deadline = opened + ctx.header_timeout;
+    let deadline = opened + ctx.request_timeout;
     let handshake = async { ctx.tls.accept(tcp).await.map_err(|e| e.to_string()) }
         .or(async {
-            Timer::at(deadline).await;
+            Timer::at(head_deadline).await;
             Err("timed out".to_string())
         })
         .await;
@@ -172,7 +186,7 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         .serve_connection(FuturesIo::new(stream), service);
     let end = async { End::Served((&mut conn).await) }
         .or(async {
-            Timer::at(deadline).await;
+            Timer::at(head_deadline).await;
             if !in_service.load(Ordering::SeqCst) {
                 return End::HeadTimeout;
             }

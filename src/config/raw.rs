@@ -270,6 +270,8 @@ pub(crate) struct Admin {
     pub address: V<String>,
     pub public_url: V<String>,
     pub max_connections: V<u64>,
+    pub max_connections_per_client: V<u64>,
+    pub header_timeout: V<String>,
     pub request_timeout: V<String>,
     pub max_body: V<u64>,
 }

@@ -18,7 +18,12 @@ pub struct Admin {
     pub public_url: String,
     /// Concurrent connections; more are closed at once.
     pub max_connections: usize,
-    /// TLS handshake, request head and body must all arrive within this (else 408 and close).
+    /// Concurrent connections from one client address (IPv6: one /64); more are closed at once.
+    pub max_connections_per_client: usize,
+    /// The TLS handshake and the request head must arrive within this (else 408 and close); at
+    /// most `request_timeout`.
+    pub header_timeout: Duration,
+    /// The whole request, body included, must arrive within this (else 408 and close).
     pub request_timeout: Duration,
     /// Largest request body, in bytes (else 413).
     pub max_body: usize,
@@ -126,6 +131,18 @@ pub(super) fn build_admin(
     } else {
         public_url
     };
+    let request_timeout = cx
+        .pick(
+            ua.request_timeout,
+            da.request_timeout,
+            "admin.request_timeout",
+        )?
+        .duration()?;
+    // The head is part of the request: a shorter request_timeout bounds it too.
+    let header_timeout = cx
+        .pick(ua.header_timeout, da.header_timeout, "admin.header_timeout")?
+        .duration()?
+        .min(request_timeout);
     Ok(Admin {
         enabled: cx.pick(ua.enabled, da.enabled, "admin.enabled")?.take(),
         address,
@@ -137,13 +154,15 @@ pub(super) fn build_admin(
                 "admin.max_connections",
             )?
             .range(1, 100_000)? as usize,
-        request_timeout: cx
+        max_connections_per_client: cx
             .pick(
-                ua.request_timeout,
-                da.request_timeout,
-                "admin.request_timeout",
+                ua.max_connections_per_client,
+                da.max_connections_per_client,
+                "admin.max_connections_per_client",
             )?
-            .duration()?,
+            .range(1, 100_000)? as usize,
+        header_timeout,
+        request_timeout,
         max_body: cx
             .pick(ua.max_body, da.max_body, "admin.max_body")?
             .range(1024, 1 << 24)? as usize,

@@ -507,7 +507,17 @@ fn admin_defaults_and_public_url() {
     assert_eq!(c.admin.public_url, "https://dlp.example:8443");
     assert_eq!(c.admin.max_connections, 64);
     assert_eq!(c.admin.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.admin.max_connections_per_client, 8);
+    assert_eq!(c.admin.header_timeout, Duration::from_secs(10));
     assert_eq!(c.admin.max_body, 16 * 1024);
+    // A shorter request_timeout bounds the head too.
+    let c = Config::parse("[admin]\nrequest_timeout = \"2s\"\n", "t.toml").unwrap();
+    assert_eq!(c.admin.header_timeout, Duration::from_secs(2));
+    let e = err("[admin]\nmax_connections_per_client = 0\n");
+    assert!(
+        e.starts_with("test.toml:2:30:") && e.contains("range"),
+        "{e}"
+    );
     let c = Config::parse(
         "[admin]\npublic_url = \"https://approve.example.com/\"\nenabled = false\n",
         "t.toml",

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::message::header::Field;
 use crate::policy;
 use crate::smtp::{BareLineEndings, Extensions, HostName, Limits};
 use value::{Ctx, Error};
@@ -118,8 +119,8 @@ pub struct Relay {
     pub tls_failure: TlsFailure,
     pub trust_anchors: Vec<PathBuf>,
     pub max_received_headers: usize,
-    /// The pass header (name, value) added to every relayed message, if enabled.
-    pub pass_header: Option<(String, String)>,
+    /// The pass header added to every relayed message, if enabled.
+    pub pass_header: Option<Field>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +143,7 @@ pub enum OnFailure {
 pub struct Inspection {
     pub on_failure: OnFailure,
     pub time_budget: Duration,
-    pub failure_header: (String, String),
+    pub failure_header: Field,
     pub tag_violations: bool,
     pub max_scan_bytes: usize,
     /// Inspection pool threads (0: one per core).
@@ -533,9 +534,8 @@ fn build_relay(
     let enabled = cx
         .pick(up.enabled, dp.enabled, "relay.pass_header.enabled")?
         .take();
-    let name = cx
-        .pick(up.name, dp.name, "relay.pass_header.name")?
-        .parse_with(|s| check_header_name(s).map(|()| s.to_string()))?;
+    let pass_name = cx.pick(up.name, dp.name, "relay.pass_header.name")?;
+    check_header_name(pass_name.value()).map_err(|e| pass_name.error(&e))?;
     let value = cx
         .pick(up.value, dp.value, "relay.pass_header.value")?
         .parse_with(|s| check_header_value(s).map(|()| s.to_string()))?;
@@ -582,7 +582,10 @@ fn build_relay(
                 "relay.max_received_headers",
             )?
             .range(1, 1000)? as usize,
-        pass_header: enabled.then_some((name, value)),
+        pass_header: match enabled {
+            true => Some(pass_name.parse_with(|n| Field::new(n.as_str(), value.as_str()))?),
+            false => None,
+        },
     })
 }
 
@@ -665,37 +668,23 @@ fn parse_domain(s: &str) -> Result<String, String> {
     }
 }
 
+/// A header field name as [`Field`] admits it.
 pub(crate) fn check_header_name(s: &str) -> Result<(), String> {
-    if !s.is_empty() && s.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
-        Ok(())
-    } else {
-        Err(format!(
-            "{s:?} is not a valid header field name (printable ASCII, no spaces or colons)"
-        ))
-    }
+    Field::new(s, "").map(|_| ())
 }
 
-/// One line of at most 900 bytes: no CR, LF, NUL or other control character (a tab is fine).
+/// A header value as [`Field`] admits it: one line of at most 900 bytes, no control character
+/// but tab.
 pub(crate) fn check_header_value(s: &str) -> Result<(), String> {
-    if s.chars().any(|c| c.is_control() && c != '\t') || s.len() > 900 {
-        Err(
-            "a header value must be one line of at most 900 bytes, without control characters"
-                .to_string(),
-        )
-    } else {
-        Ok(())
-    }
+    Field::new("X", s).map(|_| ())
 }
 
-/// "Name: value" as one header line.
-pub(crate) fn parse_header_line(s: &str) -> Result<(String, String), String> {
+/// "Name: value" as one header field.
+pub(crate) fn parse_header_line(s: &str) -> Result<Field, String> {
     let (name, value) = s
         .split_once(':')
         .ok_or_else(|| format!("{s:?} is not a header line like \"X-CFilter: Encrypt\""))?;
-    let (name, value) = (name.trim(), value.trim());
-    check_header_name(name)?;
-    check_header_value(value)?;
-    Ok((name.to_string(), value.to_string()))
+    Field::new(name.trim(), value.trim())
 }
 
 #[cfg(test)]

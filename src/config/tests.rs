@@ -18,7 +18,7 @@ fn embedded_defaults_are_complete_and_match_the_issue() {
     assert_eq!(c.server.data_dir, PathBuf::from("./sluice-data"));
     assert_eq!(
         c.relay.pass_header,
-        Some(("X-CFilter-Loop".into(), "Reflected".into()))
+        Some(Field::new("X-CFilter-Loop", "Reflected").unwrap())
     );
     assert_eq!(c.inspection.on_failure, OnFailure::TempFail);
     assert_eq!(c.listener.limits, Limits::default());

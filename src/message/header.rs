@@ -121,22 +121,60 @@ pub fn remove(message: Vec<u8>, names: &[&str]) -> Vec<u8> {
     out
 }
 
-/// Prepends header lines (already validated as single lines) to the message.
-pub fn prepend(message: Vec<u8>, lines: &[(String, String)]) -> Vec<u8> {
-    if lines.is_empty() {
+/// Longest value of a [`Field`] Sluice adds, in bytes.
+pub const MAX_FIELD_VALUE: usize = 900;
+
+/// A header field Sluice adds to a message. Only [`Field::new`] makes one, and it admits a name of
+/// printable ASCII without `:` and a value on one line (no CR, LF, NUL or other control character
+/// but tab, at most [`MAX_FIELD_VALUE`] bytes): so a field can never end the header block early or
+/// smuggle in a second field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    name: String,
+    value: String,
+}
+
+impl Field {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Result<Field, String> {
+        let (name, value) = (name.into(), value.into());
+        if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
+            return Err(format!(
+                "{name:?} is not a valid header field name (printable ASCII, no spaces or colons)"
+            ));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') || value.len() > MAX_FIELD_VALUE {
+            return Err(format!(
+                "a header value must be one line of at most {MAX_FIELD_VALUE} bytes, without control characters"
+            ));
+        }
+        Ok(Field { name, value })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+/// Prepends header fields to the message.
+pub fn prepend(message: Vec<u8>, fields: &[Field]) -> Vec<u8> {
+    if fields.is_empty() {
         return message;
     }
     let mut out = Vec::with_capacity(
         message.len()
-            + lines
+            + fields
                 .iter()
-                .map(|(n, v)| n.len() + v.len() + 4)
+                .map(|f| f.name.len() + f.value.len() + 4)
                 .sum::<usize>(),
     );
-    for (n, v) in lines {
-        out.extend_from_slice(n.as_bytes());
+    for f in fields {
+        out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(f.value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(&message);
@@ -271,9 +309,27 @@ mod tests {
     fn prepends_lines() {
         let out = prepend(
             b"A: 1\r\n\r\n".to_vec(),
-            &[("X-CFilter".into(), "Encrypt".into())],
+            &[Field::new("X-CFilter", "Encrypt").unwrap()],
         );
         assert_eq!(out, b"X-CFilter: Encrypt\r\nA: 1\r\n\r\n");
+    }
+
+    #[test]
+    fn a_field_cannot_carry_a_line_break() {
+        for (n, v) in [
+            ("X-A", "1\r\nBcc: victim@example.com"),
+            ("X-A", "1\n"),
+            ("X-A", "1\r"),
+            ("X-A", "1\0"),
+            ("X-A\r\nBcc", "1"),
+            ("X A", "1"),
+            ("X:A", "1"),
+            ("", "1"),
+        ] {
+            assert!(Field::new(n, v).is_err(), "{n:?}: {v:?}");
+        }
+        assert!(Field::new("X-A", "x".repeat(MAX_FIELD_VALUE + 1)).is_err());
+        assert_eq!(Field::new("X-A", "a\tb").unwrap().value(), "a\tb");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Inspection runs on the blocking thread pool (never on the async threads) under a time budget; the
 //! rest is pure. Only a policy decision produces a 5xx; store, I/O, time and internal failures are 4xx.
 
+use crate::message::header::Field;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -128,9 +129,9 @@ pub struct Inspector {
     trial_mode: bool,
     on_failure: OnFailure,
     time_budget: Duration,
-    failure_header: (String, String),
+    failure_header: Field,
     tag_violations: bool,
-    pass_header: Option<(String, String)>,
+    pass_header: Option<Field>,
     max_received: usize,
     released: Released,
 }
@@ -224,15 +225,15 @@ impl Inspector {
             };
         }
         // Headers Sluice vouches for are never taken from the sender: drop inbound copies first.
-        let mut own: Vec<&str> = vec![self.failure_header.0.as_str()];
-        if let Some((name, _)) = &self.pass_header {
-            own.push(name);
+        let mut own: Vec<&str> = vec![self.failure_header.name()];
+        if let Some(pass) = &self.pass_header {
+            own.push(pass.name());
         }
         if self.tag_violations {
             own.extend(["X-dlp-uniquemsgid", "X-dlp-policyid"]);
         }
         let message = header::remove(message, &own);
-        let mut added: Vec<(String, String)> = Vec::new();
+        let mut added: Vec<Field> = Vec::new();
         if let Some(h) = &self.pass_header {
             added.push(h.clone());
         }
@@ -254,12 +255,13 @@ impl Inspector {
         }
         let enforcing = verdict.hits.iter().any(|h| !h.monitor);
         if self.tag_violations && enforcing {
-            added.push(("X-dlp-uniquemsgid".into(), id.to_string()));
             let pid = verdict
                 .deciding_policy
                 .or(verdict.hits.first().map(|h| h.id))
                 .unwrap_or(0);
-            added.push(("X-dlp-policyid".into(), pid.to_string()));
+            // A GUID and a number: always valid fields.
+            added.extend(Field::new("X-dlp-uniquemsgid", id.to_string()).ok());
+            added.extend(Field::new("X-dlp-policyid", pid.to_string()).ok());
         }
         match &verdict.decision {
             Decision::Block { reply } => Outcome::Refuse {

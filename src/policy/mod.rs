@@ -9,6 +9,7 @@
 mod matcher;
 mod rule;
 
+use crate::message::header::Field;
 use std::sync::Arc;
 
 use crate::detect::Registry;
@@ -59,7 +60,7 @@ pub enum Action {
     },
     Modify {
         subject: Option<SubjectEdit>,
-        headers: Vec<(String, String)>,
+        headers: Vec<Field>,
     },
     Log,
 }
@@ -240,7 +241,7 @@ pub enum Decision {
     Relay {
         redirect_to: Vec<String>,
         subject: Vec<SubjectEdit>,
-        headers: Vec<(String, String)>,
+        headers: Vec<Field>,
     },
 }
 
@@ -310,7 +311,7 @@ impl Policies {
         let mut strongest: Option<&Policy> = None;
         let mut redirect_to: Vec<String> = Vec::new();
         let mut subject = Vec::new();
-        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut headers: Vec<Field> = Vec::new();
         let mut approvers: Vec<String> = Vec::new();
         for p in self.list.iter() {
             let Some(matched) = p.eval(facts) else {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::detect::{Confidence, Detector, Engine};
+use crate::message::header::Field;
 use crate::message::{Envelope, Recipient};
 
 /// A policy as the first release wrote it (the config shorthand), for these tests.
@@ -140,7 +141,7 @@ fn block_beats_redirect_beats_modify() {
             mode: SubjectMode::Prepend,
             text: "[S] ".into(),
         }),
-        headers: vec![("X-CFilter".into(), "Encrypt".into())],
+        headers: vec![Field::new("X-CFilter", "Encrypt").unwrap()],
     };
     let p = policies(vec![
         spec(1, modify.clone()),
@@ -187,10 +188,7 @@ fn block_beats_redirect_beats_modify() {
     };
     assert_eq!(redirect_to, vec!["review@x.com".to_string()]);
     assert_eq!(subject.len(), 1);
-    assert_eq!(
-        headers,
-        vec![("X-CFilter".to_string(), "Encrypt".to_string())]
-    );
+    assert_eq!(headers, vec![Field::new("X-CFilter", "Encrypt").unwrap()]);
     assert_eq!(v.deciding_policy, Some(2));
 }
 
@@ -261,7 +259,7 @@ proptest::proptest! {
     fn more_matches_never_relax(kinds in proptest::collection::vec(0u8..6, 1..6)) {
         let actions: Vec<Action> = kinds.iter().map(|k| match k {
             0 => Action::Log,
-            1 => Action::Modify { subject: None, headers: vec![("X-A".into(), "1".into())] },
+            1 => Action::Modify { subject: None, headers: vec![Field::new("X-A", "1").unwrap()] },
             2 => Action::Redirect { to: "r@x.com".into() },
             3 => Action::Approval { approvers: vec!["boss@x.com".into()] },
             4 => Action::Quarantine,

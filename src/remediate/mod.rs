@@ -21,6 +21,7 @@ mod rescan;
 #[cfg(test)]
 mod tests;
 
+use crate::message::header::Field;
 use heed::RwTxn;
 
 use crate::scan::Scanner;
@@ -287,8 +288,8 @@ pub fn check_tag(name: &str, value: &str) -> Result<()> {
     if name.eq_ignore_ascii_case(mark::HEADER) {
         return bad("that field is Sluice's own release mark");
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return bad("the value must be one line");
+    if Field::new(name, value).is_err() {
+        return bad("the value must be one line without control characters");
     }
     if name.len() + value.len() > MAX_TAG {
         return bad("too long");
@@ -323,12 +324,13 @@ pub fn check_addresses(to: &[String]) -> Result<()> {
 /// prepended, the tag header and a fresh release mark.
 fn marked(content: Vec<u8>, key: &[u8; 32], h: &Held, tag: Option<&(String, String)>) -> Vec<u8> {
     let content = crate::message::header::remove(content, &[mark::HEADER]);
-    let mut lines = Vec::new();
+    let mut fields = Vec::new();
+    // The tag passed `check_tag` (which asks `Field` itself); the mark is base64url.
     if let Some((n, v)) = tag {
-        lines.push((n.clone(), v.clone()));
+        fields.extend(Field::new(n.as_str(), v.as_str()).ok());
     }
-    lines.push((mark::HEADER.to_string(), mark::sign(key, h.id, &h.guid)));
-    crate::message::header::prepend(content, &lines)
+    fields.extend(Field::new(mark::HEADER, mark::sign(key, h.id, &h.guid)).ok());
+    crate::message::header::prepend(content, &fields)
 }
 
 /// Releases held message `id`: queues it for its recipients still held and closes it.

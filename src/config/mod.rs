@@ -590,9 +590,9 @@ fn build_relay(
 }
 
 fn system_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    crate::file::read(Path::new("/proc/sys/kernel/hostname"), 4096)
         .ok()
-        .map(|s| s.trim().to_string())
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".to_string())
 }

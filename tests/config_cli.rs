@@ -143,7 +143,18 @@ fn endless_and_huge_files_are_refused_not_read_whole() {
 fn config_errors_point_into_the_users_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let cases: [(&str, &[u8], &str); 5] = [
+    let cases: [(&str, &[u8], &str); 7] = [
+        // Before: accepted, and the next hop read the rest as a second command (issue 9, item 7).
+        (
+            "crlf-host.toml",
+            b"[server]\nhostname = \"mx.test\\r\\nRSET\"\n",
+            ":2:12: ",
+        ),
+        (
+            "crlf-helo.toml",
+            b"[relay]\nhelo_name = \"mx.test\\r\\nRSET\"\n",
+            ":2:13: ",
+        ),
         // Every message would match.
         (
             "empty-regex.toml",

@@ -42,6 +42,7 @@ impl Failure {
             Failure::Data(DataError::TooBig) => Reply::size_exceeded(),
             Failure::Data(DataError::LineTooLong) => Reply::data_line_too_long(),
             Failure::Data(DataError::BareLineEnding) => Reply::bare_line_ending(),
+            Failure::Data(DataError::Nul) => Reply::nul_in_data(),
             Failure::NoNextHop(relay::Error::Tls(_)) => Reply::next_hop_tls_failed(),
             Failure::NoNextHop(relay::Error::Dns(_)) => Reply::next_hop_dns_failed(),
             Failure::NoNextHop(relay::Error::Unreachable { .. }) => Reply::next_hop_unreachable(),

@@ -13,6 +13,10 @@ pub enum DataError {
     TooBig,
     LineTooLong,
     BareLineEnding,
+    /// A NUL byte: not allowed in SMTP text (RFC 5321 4.1.1.4 "text", RFC 5322 2.3; only BINARYMIME,
+    /// which Sluice does not offer, could carry one). Refused rather than stripped, so what the next
+    /// hop would get is never different from what the client sent.
+    Nul,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +145,9 @@ impl DataReceiver {
         self.line_len += bytes.len();
         if self.line_len > self.max_line {
             self.error.get_or_insert(DataError::LineTooLong);
+        }
+        if memchr::memchr(0, bytes).is_some() {
+            self.error.get_or_insert(DataError::Nul);
         }
         if self.message.len() + bytes.len() > self.max_size {
             self.error.get_or_insert(DataError::TooBig);
@@ -281,6 +288,16 @@ mod tests {
         r.feed(b"\r\n.\r\n");
         assert!(r.is_done());
         assert_eq!(r.finish().unwrap_err(), DataError::LineTooLong);
+    }
+
+    #[test]
+    fn nul_bytes_refuse_the_message() {
+        for input in [&b"a\0b\r\n.\r\n"[..], b"\0.\r\n.\r\n", b"x\r\n\0\r\n.\r\n"] {
+            let (m, used, done) = receive(input, BareLineEndings::Normalize);
+            assert!(done);
+            assert_eq!(used, input.len());
+            assert_eq!(m.unwrap_err(), DataError::Nul);
+        }
     }
 
     #[test]

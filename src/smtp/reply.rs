@@ -207,6 +207,15 @@ impl Reply {
             "Message contains a bare CR or LF; lines must end with CRLF",
         )
     }
+    pub fn nul_in_data() -> Reply {
+        Reply::e(
+            550,
+            5,
+            6,
+            0,
+            "Message contains NUL characters, which SMTP does not carry",
+        )
+    }
     pub fn data_line_too_long() -> Reply {
         Reply::e(
             552,

@@ -296,6 +296,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         },
         command_timeout: config.listener.command_timeout,
         data_timeout: config.listener.data_timeout,
+        data_min_rate: config.listener.data_min_rate,
         tls: Some(server_tls.clone()),
         inspector,
         keeper: keeper.clone(),
@@ -330,6 +331,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         allowed: config.listener.allowed_clients.clone(),
         max_sessions: config.listener.max_sessions,
         sessions: sessions.clone(),
+        max_per_client: config.listener.max_sessions_per_client,
+        clients: Arc::default(),
     };
     let bound = listener.local_addr().context("listener address")?;
     let admin = if config.admin.enabled {

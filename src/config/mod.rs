@@ -60,11 +60,15 @@ pub struct Listener {
     pub address: SocketAddr,
     pub allowed_clients: Vec<IpNet>,
     pub max_sessions: usize,
+    /// Sessions at once from one client address (IPv6: one /64); more get 421 4.7.0 at connect.
+    pub max_sessions_per_client: usize,
     pub limits: Limits,
     pub extensions: Extensions,
     pub bare_line_endings: BareLineEndings,
     pub command_timeout: Duration,
     pub data_timeout: Duration,
+    /// Bytes per second a client must keep up on average during DATA (0: only `data_timeout`).
+    pub data_min_rate: u64,
     pub shutdown_grace: Duration,
 }
 
@@ -274,6 +278,13 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         max_sessions: cx
             .pick(ul.max_sessions, dl.max_sessions, "listener.max_sessions")?
             .range(1, 1_000_000)? as usize,
+        max_sessions_per_client: cx
+            .pick(
+                ul.max_sessions_per_client,
+                dl.max_sessions_per_client,
+                "listener.max_sessions_per_client",
+            )?
+            .range(1, 1_000_000)? as usize,
         limits,
         extensions,
         bare_line_endings: cx
@@ -296,6 +307,9 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         data_timeout: cx
             .pick(ul.data_timeout, dl.data_timeout, "listener.data_timeout")?
             .duration()?,
+        data_min_rate: cx
+            .pick(ul.data_min_rate, dl.data_min_rate, "listener.data_min_rate")?
+            .range(0, 1 << 30)?,
         shutdown_grace: cx
             .pick(
                 ul.shutdown_grace,

@@ -10,7 +10,7 @@ mod downstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 
@@ -29,8 +29,12 @@ const READ_BUFFER: usize = 16 * 1024;
 /// Everything sessions share; built once by `app`.
 pub struct Shared {
     pub settings: Settings,
+    /// A deadline for each whole command line (and for each flush of replies), from the previous reply.
     pub command_timeout: Duration,
+    /// The longest wait for input during DATA, and the cap on banked time (see [`DataClock`]).
     pub data_timeout: Duration,
+    /// `listener.data_min_rate`: bytes per second a client must average during DATA (0: none).
+    pub data_min_rate: u64,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub inspector: Inspector,
     pub keeper: Arc<crate::hold::Keeper>,
@@ -53,21 +57,67 @@ struct Conn {
     reader: LineReader,
     out: Vec<u8>,
     buf: Box<[u8]>,
+    /// A flush that takes longer than this (a client that does not read its replies) fails.
+    write_timeout: Duration,
+}
+
+/// The DATA phase's deadline (Postfix's `smtpd_min_data_rate`): it starts `timeout` away; each read
+/// of `n` bytes moves it `n / min_rate` seconds later, but never more than `timeout` past the read.
+/// So a client must average `min_rate` bytes per second, and may never pause longer than `timeout`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DataClock {
+    deadline: Instant,
+    timeout: Duration,
+    min_rate: u64,
+}
+
+impl DataClock {
+    pub(crate) fn start(now: Instant, timeout: Duration, min_rate: u64) -> DataClock {
+        DataClock {
+            deadline: now + timeout,
+            timeout,
+            min_rate,
+        }
+    }
+
+    /// `n` bytes arrived at `now`.
+    pub(crate) fn read(&mut self, now: Instant, n: usize) {
+        let cap = now + self.timeout;
+        self.deadline = if self.min_rate == 0 {
+            cap
+        } else {
+            let credit = Duration::from_secs_f64(n as f64 / self.min_rate as f64);
+            (self.deadline + credit).min(cap)
+        };
+    }
+
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
 }
 
 impl Conn {
     async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.out.is_empty() {
-            self.stream.write_all(&self.out).await?;
-            self.out.clear();
-        }
-        self.stream.flush().await
+        let timeout = self.write_timeout;
+        let write = async {
+            if !self.out.is_empty() {
+                self.stream.write_all(&self.out).await?;
+                self.out.clear();
+            }
+            self.stream.flush().await
+        };
+        write
+            .or(async {
+                smol::Timer::after(timeout).await;
+                Err(std::io::ErrorKind::TimedOut.into())
+            })
+            .await
     }
 
-    /// Reads more input, giving up at `timeout` or when `stop` resolves.
+    /// Reads more input, giving up at `deadline` or when `stop` resolves.
     async fn read(
         &mut self,
-        timeout: Duration,
+        deadline: Instant,
         stop: impl std::future::Future<Output = ()>,
     ) -> Read {
         let buf = &mut self.buf;
@@ -80,7 +130,7 @@ impl Conn {
             }
         }
         .or(async {
-            smol::Timer::after(timeout).await;
+            smol::Timer::at(deadline).await;
             Read::Timeout
         })
         .or(async {
@@ -99,6 +149,7 @@ pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared
         reader: LineReader::new(),
         out: Vec::with_capacity(1024),
         buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
+        write_timeout: shared.command_timeout,
     };
     let mut session = Session {
         protocol: Protocol::new(shared.settings.clone(), peer.ip().to_string()),
@@ -153,6 +204,9 @@ impl Session {
             return End::PeerClosed;
         }
         let max_line = self.shared.settings.limits.max_line_length;
+        // When the command being waited for must be complete: set at the first wait after a reply,
+        // never moved by reads (a client trickling bytes is cut off like a silent one).
+        let mut deadline: Option<Instant> = None;
         loop {
             let Some(line) = conn.reader.next_line(max_line) else {
                 // Nothing complete buffered: send pipelined replies, then wait for more.
@@ -168,7 +222,9 @@ impl Session {
                         shutdown.draining().await
                     }
                 };
-                match conn.read(self.shared.command_timeout, stop).await {
+                let until =
+                    *deadline.get_or_insert_with(|| Instant::now() + self.shared.command_timeout);
+                match conn.read(until, stop).await {
                     Read::Data(n) => {
                         conn.reader.extend(&conn.buf[..n]);
                         continue;
@@ -187,6 +243,7 @@ impl Session {
                 }
             };
             self.commands += 1;
+            deadline = None;
             match self.protocol.on_line(line) {
                 Step::Reply(r) => self.queue(conn, &r),
                 Step::Close(r) => {
@@ -281,15 +338,19 @@ impl Session {
         if receiver.is_done() {
             conn.reader.extend(&pending[used..]);
         }
+        let mut clock = DataClock::start(
+            Instant::now(),
+            self.shared.data_timeout,
+            self.shared.data_min_rate,
+        );
         while !receiver.is_done() {
             let shutdown = self.shared.shutdown.clone();
             match conn
-                .read(self.shared.data_timeout, async move {
-                    shutdown.aborting().await
-                })
+                .read(clock.deadline(), async move { shutdown.aborting().await })
                 .await
             {
                 Read::Data(n) => {
+                    clock.read(Instant::now(), n);
                     let used = receiver.feed(&conn.buf[..n]);
                     if receiver.is_done() {
                         conn.reader.extend(&conn.buf[used..n]);
@@ -302,7 +363,9 @@ impl Session {
                 Read::Timeout => {
                     self.queue(conn, &Reply::timeout(&self.shared.settings.hostname));
                     let _ = conn.flush().await;
-                    return Err(End::Closed("DATA timeout"));
+                    return Err(End::Closed(
+                        "DATA timeout (idle, or below listener.data_min_rate)",
+                    ));
                 }
                 Read::Shutdown => {
                     self.queue(conn, &Reply::shutting_down(&self.shared.settings.hostname));
@@ -317,5 +380,46 @@ impl Session {
             .downstream
             .finish(&self.shared, &origin, envelope, receiver.finish())
             .await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_clock_cuts_off_a_trickle_below_the_minimum_rate() {
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(10);
+        let mut c = DataClock::start(t0, timeout, 100);
+        // One byte a second (1% of the rate): each second costs 1 s and earns 10 ms.
+        let mut now = t0;
+        let mut reads = 0;
+        while now < c.deadline() {
+            now += Duration::from_secs(1);
+            c.read(now, 1);
+            reads += 1;
+        }
+        assert!((10..=11).contains(&reads), "{reads}");
+    }
+
+    #[test]
+    fn data_clock_keeps_a_client_at_the_rate_going_but_caps_banked_time() {
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(10);
+        let mut c = DataClock::start(t0, timeout, 100);
+        let mut now = t0;
+        for _ in 0..10_000 {
+            now += Duration::from_secs(1);
+            c.read(now, 100);
+            assert!(c.deadline() > now);
+        }
+        // A burst banks at most `timeout`.
+        c.read(now, 1 << 30);
+        assert_eq!(c.deadline(), now + timeout);
+        // Rate 0: only the gap between reads counts.
+        let mut c = DataClock::start(t0, timeout, 0);
+        c.read(t0 + Duration::from_secs(9), 1);
+        assert_eq!(c.deadline(), t0 + Duration::from_secs(19));
     }
 }

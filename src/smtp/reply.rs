@@ -79,6 +79,15 @@ impl Reply {
     pub fn too_many_sessions() -> Reply {
         Reply::e(421, 4, 3, 2, "Too many connections, try again later")
     }
+    pub fn too_many_sessions_from_client() -> Reply {
+        Reply::e(
+            421,
+            4,
+            7,
+            0,
+            "Too many connections from your address, try again later",
+        )
+    }
     pub fn shutting_down(host: &str) -> Reply {
         Reply::e(
             421,

@@ -303,6 +303,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         internal_domains: config.inspection.internal_domains.clone(),
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
+        clock: clock.clone(),
     });
     keeper.set_alerts(crate::hold::Alerts::new(
         Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),

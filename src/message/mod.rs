@@ -4,6 +4,7 @@
 //! byte-identical to what was received apart from the headers Sluice adds or changes.
 
 pub mod header;
+pub mod received;
 
 use std::fmt;
 

@@ -215,8 +215,16 @@ impl Inspector {
         }
     }
 
-    /// Turns an inspection result into what happens to the message. Pure.
-    pub fn decide(&self, id: MessageId, message: Vec<u8>, inspection: &Inspection) -> Outcome {
+    /// Turns an inspection result into what happens to the message. Pure. `trace` (Sluice's own
+    /// `Received:` field) goes on top of whatever is passed on; the loop limit counts only the
+    /// Received fields the message arrived with.
+    pub fn decide(
+        &self,
+        id: MessageId,
+        message: Vec<u8>,
+        inspection: &Inspection,
+        trace: Option<(String, String)>,
+    ) -> Outcome {
         let received = header::count(&message, "received");
         if received > self.max_received {
             return Outcome::Refuse {
@@ -233,7 +241,7 @@ impl Inspector {
             own.extend(["X-dlp-uniquemsgid", "X-dlp-policyid"]);
         }
         let message = header::remove(message, &own);
-        let mut added: Vec<(String, String)> = Vec::new();
+        let mut added: Vec<(String, String)> = trace.into_iter().collect();
         if let Some(h) = &self.pass_header {
             added.push(h.clone());
         }

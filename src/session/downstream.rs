@@ -188,10 +188,11 @@ impl Downstream {
         &mut self,
         shared: &Shared,
         origin: &Origin,
+        id: MessageId,
         envelope: Envelope,
         data: Result<Vec<u8>, DataError>,
+        trace: (String, String),
     ) -> Reply {
-        let id = MessageId::random();
         let message = match data {
             Ok(m) => m,
             Err(e) => {
@@ -236,7 +237,10 @@ impl Downstream {
             }
             _ => None,
         };
-        let (reply, action) = match shared.inspector.decide(id, message, &inspection) {
+        let (reply, action) = match shared
+            .inspector
+            .decide(id, message, &inspection, Some(trace))
+        {
             Outcome::Refuse { reply, reason } => {
                 self.abandon().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");

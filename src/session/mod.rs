@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 
-use crate::message::Origin;
+use crate::message::received::{self, Trace};
+use crate::message::{MessageId, Origin};
 use crate::pipeline::Inspector;
 use crate::relay::Relay;
 use crate::shutdown::Shutdown;
@@ -42,6 +43,8 @@ pub struct Shared {
     pub internal_domains: Vec<String>,
     pub relay: Relay,
     pub shutdown: Arc<Shutdown>,
+    /// The wall clock, for the date of the `Received:` field.
+    pub clock: Arc<crate::clock::Clock>,
 }
 
 /// How a read attempt ended.
@@ -157,6 +160,7 @@ pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared
         downstream: Downstream::new(),
         shared: shared.clone(),
         commands: 0,
+        tls_details: None,
     };
     let end = session.converse(&mut conn).await;
     session.downstream.close(&shared.relay).await;
@@ -182,6 +186,8 @@ struct Session {
     downstream: Downstream,
     shared: Arc<Shared>,
     commands: usize,
+    /// The inbound TLS session as the `Received:` field describes it.
+    tls_details: Option<String>,
 }
 
 impl Session {
@@ -316,6 +322,15 @@ impl Session {
                         });
                     match handshake.await {
                         Ok(s) => {
+                            let (_, c) = s.get_ref();
+                            self.tls_details = Some(received::tls_details(
+                                &c.protocol_version()
+                                    .map(|v| format!("{v:?}"))
+                                    .unwrap_or_default(),
+                                &c.negotiated_cipher_suite()
+                                    .map(|s| format!("{:?}", s.suite()))
+                                    .unwrap_or_default(),
+                            ));
                             conn.stream =
                                 Stream::Tls(Box::new(futures_rustls::TlsStream::Server(s)));
                             self.protocol.tls_started();
@@ -376,9 +391,29 @@ impl Session {
         }
         let envelope = self.protocol.take_envelope().unwrap_or_default();
         let origin = self.origin();
+        let id = MessageId::random();
+        let trace = Trace {
+            helo: &origin.helo,
+            peer: origin.peer.ip(),
+            by: &self.shared.settings.hostname,
+            esmtp: self.protocol.esmtp(),
+            utf8: envelope.params.smtputf8,
+            tls: self.tls_details.as_deref(),
+            id,
+            recipients: &envelope.recipients,
+            date: self.shared.clock.now(),
+        }
+        .field();
         Ok(self
             .downstream
-            .finish(&self.shared, &origin, envelope, receiver.finish())
+            .finish(
+                &self.shared,
+                &origin,
+                id,
+                envelope,
+                receiver.finish(),
+                trace,
+            )
             .await)
     }
 }

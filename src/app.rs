@@ -304,6 +304,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
         clock: clock.clone(),
+        budget: crate::session::budget::Budget::new(config.listener.max_bytes_in_flight),
     });
     keeper.set_alerts(crate::hold::Alerts::new(
         Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),

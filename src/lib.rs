@@ -17,6 +17,7 @@ pub mod detect;
 pub mod dns;
 pub mod hold;
 pub mod listener;
+pub mod memory;
 pub mod message;
 pub mod notify;
 pub mod pipeline;

@@ -62,6 +62,8 @@ pub struct Listener {
     pub max_sessions: usize,
     /// Sessions at once from one client address (IPv6: one /64); more get 421 4.7.0 at connect.
     pub max_sessions_per_client: usize,
+    /// Message bytes all sessions may hold at once; past it DATA gets 452 4.3.1.
+    pub max_bytes_in_flight: usize,
     pub limits: Limits,
     pub extensions: Extensions,
     pub bare_line_endings: BareLineEndings,
@@ -285,6 +287,14 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
                 "listener.max_sessions_per_client",
             )?
             .range(1, 1_000_000)? as usize,
+        // At least one message of the largest size must fit.
+        max_bytes_in_flight: cx
+            .pick(
+                ul.max_bytes_in_flight,
+                dl.max_bytes_in_flight,
+                "listener.max_bytes_in_flight",
+            )?
+            .range(limits.max_message_size as u64, 1 << 44)? as usize,
         limits,
         extensions,
         bare_line_endings: cx

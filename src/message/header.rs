@@ -108,17 +108,12 @@ pub fn remove(message: Vec<u8>, names: &[&str]) -> Vec<u8> {
             cut.push((start, stop));
         }
     }
-    if cut.is_empty() {
-        return message;
+    // In place, last cut first: a large message is never copied whole.
+    let mut message = message;
+    for (s, e) in cut.into_iter().rev() {
+        message.drain(s..e);
     }
-    let mut out = Vec::with_capacity(message.len());
-    let mut at = 0;
-    for (s, e) in cut {
-        out.extend_from_slice(&message[at..s]);
-        at = e;
-    }
-    out.extend_from_slice(&message[at..]);
-    out
+    message
 }
 
 /// Prepends header lines (already validated as single lines) to the message.
@@ -126,21 +121,18 @@ pub fn prepend(message: Vec<u8>, lines: &[(String, String)]) -> Vec<u8> {
     if lines.is_empty() {
         return message;
     }
-    let mut out = Vec::with_capacity(
-        message.len()
-            + lines
-                .iter()
-                .map(|(n, v)| n.len() + v.len() + 4)
-                .sum::<usize>(),
-    );
+    let mut head = Vec::with_capacity(lines.iter().map(|(n, v)| n.len() + v.len() + 4).sum());
     for (n, v) in lines {
-        out.extend_from_slice(n.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(v.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        head.extend_from_slice(n.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(v.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(&message);
-    out
+    // In place: the message moves up within its own buffer (the session leaves headroom for this),
+    // so a large message is not copied into a second one.
+    let mut message = message;
+    message.splice(0..0, head);
+    message
 }
 
 /// Replaces the (first) Subject field with `subject`, or adds one when there is none.

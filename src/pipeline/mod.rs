@@ -43,6 +43,7 @@ impl Failure {
             Failure::Data(DataError::LineTooLong) => Reply::data_line_too_long(),
             Failure::Data(DataError::BareLineEnding) => Reply::bare_line_ending(),
             Failure::Data(DataError::Nul) => Reply::nul_in_data(),
+            Failure::Data(DataError::OverBudget) => Reply::insufficient_resources(),
             Failure::NoNextHop(relay::Error::Tls(_)) => Reply::next_hop_tls_failed(),
             Failure::NoNextHop(relay::Error::Dns(_)) => Reply::next_hop_dns_failed(),
             Failure::NoNextHop(relay::Error::Unreachable { .. }) => Reply::next_hop_unreachable(),
@@ -198,9 +199,16 @@ impl Inspector {
             let deadline = Deadline(Instant::now() + budget);
             let pool = self.pool.clone();
             async move {
-                pool.run(move || evaluate(&scanner, &env, &msg, &deadline))
-                    .await
-                    .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
+                pool.run(move || {
+                    let verdict = evaluate(&scanner, &env, &msg, &deadline);
+                    if msg.len() >= crate::memory::RELEASE_AFTER {
+                        // What decomposing a large message allocated on this worker goes back now.
+                        crate::memory::release();
+                    }
+                    verdict
+                })
+                .await
+                .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
             }
             .or(async {
                 smol::Timer::after(budget).await;

@@ -10,8 +10,11 @@ use rustls::pki_types::ServerName;
 
 use crate::message::{Body, MailParams, Recipient, Ret};
 use crate::smtp::Reply;
-use crate::smtp::data::stuff;
+use crate::smtp::data::Stuffer;
 use crate::tls::Stream;
+
+/// Bytes of a message stuffed and written at a time.
+const WIRE_PIECE: usize = 256 * 1024;
 
 /// Bounds on what a next hop may send back.
 const MAX_REPLY_LINE: usize = 4096;
@@ -368,11 +371,22 @@ impl Connection {
         self.read_reply(self.opts.command_timeout, "DATA").await
     }
 
-    /// The dot-stuffed message after `354`, and the final reply.
+    /// The dot-stuffed message after `354`, and the final reply. Stuffed and written a piece at a
+    /// time (no stuffed copy of a large message); `relay.data_timeout` bounds each piece.
     pub async fn body(&mut self, message: &[u8]) -> Result<Reply, Error> {
-        let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
-        stuff(message, &mut wire);
         let t = self.opts.data_timeout;
+        let mut stuffer = Stuffer::default();
+        let mut wire = Vec::with_capacity(WIRE_PIECE + WIRE_PIECE / 64 + 8);
+        for piece in message.chunks(WIRE_PIECE) {
+            wire.clear();
+            stuffer.chunk(piece, &mut wire);
+            timed(t, "sending DATA", async {
+                self.stream.write_all(&wire).await.map_err(Error::Lost)
+            })
+            .await?;
+        }
+        wire.clear();
+        stuffer.end(&mut wire);
         self.send(&wire, t, "sending DATA").await?;
         self.read_reply(t, "end of DATA").await
     }

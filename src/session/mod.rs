@@ -6,6 +6,7 @@
 //! Security: the peer is untrusted; every read is bounded by the protocol's limits and by a timeout.
 //! Plaintext pipelined after STARTTLS is discarded. Nothing here logs message content.
 
+pub mod budget;
 mod downstream;
 
 use std::net::SocketAddr;
@@ -20,8 +21,9 @@ use crate::pipeline::Inspector;
 use crate::relay::Relay;
 use crate::shutdown::Shutdown;
 use crate::smtp::server::Settings;
-use crate::smtp::{LineReader, Protocol, Reply, Step};
+use crate::smtp::{DataReceiver, LineReader, Protocol, Reply, Step};
 use crate::tls::Stream;
+use budget::Reservation;
 use downstream::Downstream;
 
 /// Bytes read from the upstream at a time (per session, so it bounds idle-session memory too).
@@ -43,6 +45,8 @@ pub struct Shared {
     pub internal_domains: Vec<String>,
     pub relay: Relay,
     pub shutdown: Arc<Shutdown>,
+    /// `listener.max_bytes_in_flight`: message bytes all sessions may hold at once.
+    pub budget: Arc<budget::Budget>,
     /// The wall clock, for the date of the `Received:` field.
     pub clock: Arc<crate::clock::Clock>,
 }
@@ -290,12 +294,25 @@ impl Session {
                     self.queue(conn, &reply);
                 }
                 Step::StartData => {
+                    let max = self.shared.settings.limits.max_message_size;
+                    let declared = self
+                        .protocol
+                        .envelope()
+                        .and_then(|e| e.params.size)
+                        .unwrap_or(0)
+                        .min(max);
+                    let Some(reservation) = self.shared.budget.reserve(declared) else {
+                        tracing::warn!(peer = %self.peer, declared, in_flight = self.shared.budget.used(), "listener.max_bytes_in_flight reached; DATA deferred");
+                        self.queue(conn, &Reply::insufficient_resources());
+                        continue;
+                    };
                     self.downstream.start_data().await;
                     self.queue(conn, &Reply::start_data());
                     if conn.flush().await.is_err() {
                         return End::PeerClosed;
                     }
-                    match self.receive_and_relay(conn).await {
+                    let result = self.receive_and_relay(conn, reservation, declared).await;
+                    match result {
                         Ok(reply) => self.queue(conn, &reply),
                         Err(end) => return end,
                     }
@@ -345,11 +362,21 @@ impl Session {
         }
     }
 
-    /// Receives the message after 354, then inspects and relays it. Returns the final reply.
-    async fn receive_and_relay(&mut self, conn: &mut Conn) -> Result<Reply, End> {
+    /// Receives the message after 354 (its bytes held against `reservation`), then inspects and
+    /// relays it. Returns the final reply.
+    async fn receive_and_relay(
+        &mut self,
+        conn: &mut Conn,
+        mut reservation: Reservation,
+        declared: usize,
+    ) -> Result<Reply, End> {
         let mut receiver = self.protocol.data_receiver();
+        if declared > 0 {
+            receiver.expect(declared + budget::HEADROOM);
+        }
         let pending = conn.reader.take_rest();
         let used = receiver.feed(&pending);
+        self.hold(&mut receiver, &mut reservation);
         if receiver.is_done() {
             conn.reader.extend(&pending[used..]);
         }
@@ -367,6 +394,7 @@ impl Session {
                 Read::Data(n) => {
                     clock.read(Instant::now(), n);
                     let used = receiver.feed(&conn.buf[..n]);
+                    self.hold(&mut receiver, &mut reservation);
                     if receiver.is_done() {
                         conn.reader.extend(&conn.buf[used..n]);
                     }
@@ -404,7 +432,10 @@ impl Session {
             date: self.shared.clock.now(),
         }
         .field();
-        Ok(self
+        let size = receiver.len();
+        // The header fields added before relaying go in place into the buffer's spare room (SIZE
+        // reserved headroom; a buffer grown by doubling usually has some).
+        let reply = self
             .downstream
             .finish(
                 &self.shared,
@@ -414,7 +445,21 @@ impl Session {
                 receiver.finish(),
                 trace,
             )
-            .await)
+            .await;
+        drop(reservation);
+        if size >= crate::memory::RELEASE_AFTER {
+            crate::memory::release();
+        }
+        Ok(reply)
+    }
+
+    /// Keeps the reservation in step with the bytes the receiver holds; when the budget cannot
+    /// cover them, the receiver drops the message (the end of DATA then gets 452 4.3.1).
+    fn hold(&self, receiver: &mut DataReceiver, reservation: &mut Reservation) {
+        if receiver.is_keeping() && !reservation.cover(receiver.len()) {
+            tracing::warn!(peer = %self.peer, received = receiver.len(), in_flight = self.shared.budget.used(), "listener.max_bytes_in_flight reached during DATA; message will be deferred");
+            receiver.abandon(crate::smtp::DataError::OverBudget);
+        }
     }
 }
 

@@ -17,6 +17,9 @@ pub enum DataError {
     /// which Sluice does not offer, could carry one). Refused rather than stripped, so what the next
     /// hop would get is never different from what the client sent.
     Nul,
+    /// The listener's budget of message bytes in flight could not cover the message (4xx: the
+    /// client keeps it and tries again).
+    OverBudget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +160,24 @@ impl DataReceiver {
         }
     }
 
+    /// Makes room for `n` more bytes at once (the declared SIZE), so the buffer is not regrown and
+    /// copied while the message arrives.
+    pub fn expect(&mut self, n: usize) {
+        self.message.reserve(n.min(self.max_size));
+    }
+
+    /// Stops keeping the message (its memory is freed at once) but goes on consuming it to its end,
+    /// which then reports `error`.
+    pub fn abandon(&mut self, error: DataError) {
+        self.error.get_or_insert(error);
+        self.message = Vec::new();
+    }
+
+    /// Whether the message is still being kept (no error so far).
+    pub fn is_keeping(&self) -> bool {
+        self.error.is_none()
+    }
+
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
@@ -182,8 +203,43 @@ impl DataReceiver {
 /// Dot-stuffs a CRLF message for sending and appends the terminator; the inverse of [`DataReceiver`].
 pub fn stuff(message: &[u8], out: &mut Vec<u8>) {
     out.reserve(message.len() + 64);
-    let mut at_line_start = true;
-    let mut rest = message;
+    let mut s = Stuffer::default();
+    s.chunk(message, out);
+    s.end(out);
+}
+
+/// [`stuff`] a piece at a time, so a large message is sent without a dot-stuffed copy of all of it.
+#[derive(Debug)]
+pub struct Stuffer {
+    at_line_start: bool,
+}
+
+impl Default for Stuffer {
+    fn default() -> Self {
+        Stuffer {
+            at_line_start: true,
+        }
+    }
+}
+
+impl Stuffer {
+    /// Appends `piece` (the next bytes of the message) dot-stuffed to `out`.
+    pub fn chunk(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        self.at_line_start = stuff_piece(piece, self.at_line_start, out);
+    }
+
+    /// Appends a missing final CRLF and the terminator.
+    pub fn end(self, out: &mut Vec<u8>) {
+        if !self.at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+    }
+}
+
+/// Returns whether `out` now ends at a line start.
+fn stuff_piece(piece: &[u8], mut at_line_start: bool, out: &mut Vec<u8>) -> bool {
+    let mut rest = piece;
     while !rest.is_empty() {
         if at_line_start && rest[0] == b'.' {
             out.push(b'.');
@@ -201,10 +257,7 @@ pub fn stuff(message: &[u8], out: &mut Vec<u8>) {
             }
         }
     }
-    if !at_line_start {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
+    at_line_start
 }
 
 #[cfg(test)]
@@ -298,6 +351,34 @@ mod tests {
             assert_eq!(used, input.len());
             assert_eq!(m.unwrap_err(), DataError::Nul);
         }
+    }
+
+    #[test]
+    fn stuffing_in_pieces_matches_stuffing_at_once() {
+        let msg = b".a\r\n.\r\nb.\r\n..c\r\nd";
+        let mut whole = Vec::new();
+        stuff(msg, &mut whole);
+        for cut in 0..msg.len() {
+            let mut out = Vec::new();
+            let mut s = Stuffer::default();
+            s.chunk(&msg[..cut], &mut out);
+            s.chunk(&msg[cut..], &mut out);
+            s.end(&mut out);
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn abandoning_frees_the_message_and_reports_at_the_end() {
+        let mut r = DataReceiver::new(1 << 20, 1000, BareLineEndings::Normalize);
+        r.expect(1 << 16);
+        r.feed(b"Subject: x\r\n\r\nbody\r\n");
+        assert!(r.is_keeping());
+        r.abandon(DataError::OverBudget);
+        assert!(r.is_empty() && !r.is_keeping());
+        r.feed(b"more\r\n.\r\n");
+        assert!(r.is_done());
+        assert_eq!(r.finish().unwrap_err(), DataError::OverBudget);
     }
 
     #[test]

@@ -225,6 +225,15 @@ impl Reply {
             "Message contains NUL characters, which SMTP does not carry",
         )
     }
+    pub fn insufficient_resources() -> Reply {
+        Reply::e(
+            452,
+            4,
+            3,
+            1,
+            "Insufficient system resources for the message now, try again later",
+        )
+    }
     pub fn data_line_too_long() -> Reply {
         Reply::e(
             552,

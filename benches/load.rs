@@ -10,7 +10,8 @@
 //!   postfix: load generator -> private Postfix (plain relay, relayhost = sink) -> queue -> smtp-sink
 //!   (diagnostic) load generator -> do-nothing TCP relay in this process -> smtp-sink
 //! plus Postfix's smtp-source as a second generator (direct and through Sluice), a paced run for
-//! added latency, and 1,000 idle sessions for Sluice's memory.
+//! added latency, 1,000 idle sessions for Sluice's memory, and a burst of large messages (RSS before,
+//! peak during and after, against `listener.max_bytes_in_flight`).
 //!
 //! Needs Debian's postfix package (smtp-sink, smtp-source, postfix) and, for the Postfix path, root.
 //! Nothing here asserts a timing: it measures and reports.
@@ -44,9 +45,11 @@ const USAGE: &str = "cargo bench --bench load -- [options]
                         --size bytes in all
   --sluice PATH         the sluice binary (default: the one cargo built for this bench, target/release/sluice)
   --log LEVEL           SLUICE_LOG for the Sluice process (default info: one line per relayed message)
+  --burst N             sessions of the large-message burst, one message each (default 16)
+  --burst-size BYTES    size of each burst message (default 44000000)
   --hold S              keep Sluice running S seconds after the throughput rounds under a steady load
                         (for `perf record -p PID`; default 0)
-  --no-postfix --no-smtp-source --no-paced --no-idle --no-tcp-floor   skip a part
+  --no-postfix --no-smtp-source --no-paced --no-idle --no-tcp-floor --no-burst   skip a part
 ";
 
 #[derive(Debug, Clone)]
@@ -71,6 +74,8 @@ struct Opts {
     paced: bool,
     idle_on: bool,
     tcp_floor: bool,
+    burst: usize,
+    burst_size: usize,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -95,6 +100,8 @@ fn parse_opts() -> Result<Opts, String> {
         paced: true,
         idle_on: true,
         tcp_floor: true,
+        burst: 16,
+        burst_size: 44_000_000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -125,6 +132,9 @@ fn parse_opts() -> Result<Opts, String> {
             "--no-smtp-source" => o.smtp_source = false,
             "--no-paced" => o.paced = false,
             "--no-idle" => o.idle_on = false,
+            "--burst" => o.burst = num("--burst", val("--burst")?)?,
+            "--burst-size" => o.burst_size = num("--burst-size", val("--burst-size")?)?,
+            "--no-burst" => o.burst = 0,
             "--no-tcp-floor" => o.tcp_floor = false,
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -552,6 +562,15 @@ fn run(o: &Opts) -> Result<(), String> {
         idle = Some((open.len(), errors, rss_before, rss, threads, alive));
         drop(open);
     }
+    // A burst of large messages: the in-flight budget bounds the peak; memory goes back after.
+    let burst = (o.burst > 0).then(|| {
+        let b = support::burst::run(sluice.addr, sluice.pid(), o.burst, o.burst_size);
+        eprintln!(
+            "[load] burst: {} x {} bytes: VmRSS before {:?} kB, peak {} kB, after {:?} kB; {} relayed, {} deferred",
+            b.sessions, b.size, b.before, b.peak, b.after, b.ok, b.deferred
+        );
+        b
+    });
     let hwm_final = proc_status(sluice.pid(), "VmHWM");
     let sluice_relayed = sluice.relayed();
     let (problem_count, problems) = sluice.problems();
@@ -899,6 +918,9 @@ fn run(o: &Opts) -> Result<(), String> {
         if !errors.is_empty() {
             println!("  idle session errors: {errors:?}");
         }
+    }
+    if let Some(b) = &burst {
+        b.print();
     }
     println!(
         "  peak RSS (VmHWM) at the end:                  {}",

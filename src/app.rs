@@ -254,6 +254,14 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = Arc::new(Shutdown::new());
     let clock = Arc::new(crate::clock::Clock::system());
     let approval_key = approval_key(&data_dir)?;
+    let (spool, left_over) = crate::session::spool::Spool::open(&data_dir)
+        .with_context(|| format!("preparing the spool in {}", data_dir.display()))?;
+    if left_over > 0 {
+        tracing::info!(
+            files = left_over,
+            "removed spool files left by an earlier run"
+        );
+    }
     let keeper = Arc::new(
         crate::hold::Keeper::open(&config, clock.clone())
             .map_err(|e| anyhow::anyhow!(e))?
@@ -305,6 +313,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         clock: clock.clone(),
         budget: crate::session::budget::Budget::new(config.listener.max_bytes_in_flight),
+        spool,
+        spool_threshold: config.listener.spool_threshold,
     });
     keeper.set_alerts(crate::hold::Alerts::new(
         Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),

@@ -64,6 +64,8 @@ pub struct Listener {
     pub max_sessions_per_client: usize,
     /// Message bytes all sessions may hold at once; past it DATA gets 452 4.3.1.
     pub max_bytes_in_flight: usize,
+    /// Messages larger than this are received into `<data_dir>/spool/` and mapped, not kept in memory.
+    pub spool_threshold: usize,
     pub limits: Limits,
     pub extensions: Extensions,
     pub bare_line_endings: BareLineEndings,
@@ -295,6 +297,13 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
                 "listener.max_bytes_in_flight",
             )?
             .range(limits.max_message_size as u64, 1 << 44)? as usize,
+        spool_threshold: cx
+            .pick(
+                ul.spool_threshold,
+                dl.spool_threshold,
+                "listener.spool_threshold",
+            )?
+            .range(65_536, 1 << 44)? as usize,
         limits,
         extensions,
         bare_line_endings: cx

@@ -45,6 +45,7 @@ pub(crate) struct Listener {
     pub max_sessions: V<u64>,
     pub max_sessions_per_client: V<u64>,
     pub max_bytes_in_flight: V<u64>,
+    pub spool_threshold: V<u64>,
     pub max_message_size: V<u64>,
     pub max_recipients: V<u64>,
     pub max_line_length: V<u64>,

@@ -43,7 +43,9 @@ impl Failure {
             Failure::Data(DataError::LineTooLong) => Reply::data_line_too_long(),
             Failure::Data(DataError::BareLineEnding) => Reply::bare_line_ending(),
             Failure::Data(DataError::Nul) => Reply::nul_in_data(),
-            Failure::Data(DataError::OverBudget) => Reply::insufficient_resources(),
+            Failure::Data(DataError::OverBudget | DataError::SpoolFailed) => {
+                Reply::insufficient_resources()
+            }
             Failure::NoNextHop(relay::Error::Tls(_)) => Reply::next_hop_tls_failed(),
             Failure::NoNextHop(relay::Error::Dns(_)) => Reply::next_hop_dns_failed(),
             Failure::NoNextHop(relay::Error::Unreachable { .. }) => Reply::next_hop_unreachable(),
@@ -180,17 +182,18 @@ impl Inspector {
 
     /// Runs decomposition and policy: in place for small messages, on the inspection pool within the
     /// time budget for larger ones. A failure follows `inspection.on_failure`.
-    pub async fn inspect(
+    pub async fn inspect<M: AsRef<[u8]> + Send + Sync + 'static>(
         &self,
         envelope: &Envelope,
-        message: &Arc<Vec<u8>>,
+        message: &Arc<M>,
     ) -> Result<Inspection, Failure> {
+        let bytes = message.as_ref().as_ref();
         if self.scanner.policies().is_empty() {
             return Ok(Inspection::Done(Verdict::default()));
         }
-        let result = if message.len() <= INLINE_INSPECTION_BYTES {
+        let result = if bytes.len() <= INLINE_INSPECTION_BYTES {
             // Small messages: cheaper here than two thread hand-offs.
-            evaluate(&self.scanner, envelope, message, &NoBudget)
+            evaluate(&self.scanner, envelope, bytes, &NoBudget)
         } else {
             let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
             let budget = self.time_budget;
@@ -200,8 +203,9 @@ impl Inspector {
             let pool = self.pool.clone();
             async move {
                 pool.run(move || {
-                    let verdict = evaluate(&scanner, &env, &msg, &deadline);
-                    if msg.len() >= crate::memory::RELEASE_AFTER {
+                    let bytes = msg.as_ref().as_ref();
+                    let verdict = evaluate(&scanner, &env, bytes, &deadline);
+                    if bytes.len() >= crate::memory::RELEASE_AFTER {
                         // What decomposing a large message allocated on this worker goes back now.
                         crate::memory::release();
                     }

@@ -356,7 +356,7 @@ impl Connection {
         if r.code != 354 {
             return Ok(r);
         }
-        self.body(message).await
+        self.body(&[message]).await
     }
 
     /// Sends DATA without waiting for the answer, so the `354` travels while the upstream is still
@@ -371,13 +371,14 @@ impl Connection {
         self.read_reply(self.opts.command_timeout, "DATA").await
     }
 
-    /// The dot-stuffed message after `354`, and the final reply. Stuffed and written a piece at a
-    /// time (no stuffed copy of a large message); `relay.data_timeout` bounds each piece.
-    pub async fn body(&mut self, message: &[u8]) -> Result<Reply, Error> {
+    /// The dot-stuffed message (given as consecutive parts) after `354`, and the final reply. Stuffed
+    /// and written a piece at a time (no stuffed copy of a large message); `relay.data_timeout`
+    /// bounds each piece.
+    pub async fn body(&mut self, message: &[&[u8]]) -> Result<Reply, Error> {
         let t = self.opts.data_timeout;
         let mut stuffer = Stuffer::default();
         let mut wire = Vec::with_capacity(WIRE_PIECE + WIRE_PIECE / 64 + 8);
-        for piece in message.chunks(WIRE_PIECE) {
+        for piece in message.iter().flat_map(|part| part.chunks(WIRE_PIECE)) {
             wire.clear();
             stuffer.chunk(piece, &mut wire);
             timed(t, "sending DATA", async {

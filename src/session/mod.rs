@@ -8,6 +8,7 @@
 
 pub mod budget;
 mod downstream;
+pub mod spool;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,15 +17,19 @@ use std::time::{Duration, Instant};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 
 use crate::message::received::{self, Trace};
-use crate::message::{MessageId, Origin};
+use crate::message::{Content, MessageId, Origin};
 use crate::pipeline::Inspector;
 use crate::relay::Relay;
 use crate::shutdown::Shutdown;
 use crate::smtp::server::Settings;
-use crate::smtp::{DataReceiver, LineReader, Protocol, Reply, Step};
+use crate::smtp::{DataError, DataReceiver, LineReader, Protocol, Reply, Step};
 use crate::tls::Stream;
 use budget::Reservation;
 use downstream::Downstream;
+use spool::SpoolFile;
+
+/// Bytes moved from memory to the spool file at a time, once a message goes there.
+const SPOOL_PIECE: usize = 256 * 1024;
 
 /// Bytes read from the upstream at a time (per session, so it bounds idle-session memory too).
 const READ_BUFFER: usize = 16 * 1024;
@@ -47,6 +52,9 @@ pub struct Shared {
     pub shutdown: Arc<Shutdown>,
     /// `listener.max_bytes_in_flight`: message bytes all sessions may hold at once.
     pub budget: Arc<budget::Budget>,
+    /// `<data_dir>/spool`, and `listener.spool_threshold`: messages larger go there, not to memory.
+    pub spool: spool::Spool,
+    pub spool_threshold: usize,
     /// The wall clock, for the date of the `Received:` field.
     pub clock: Arc<crate::clock::Clock>,
 }
@@ -372,11 +380,15 @@ impl Session {
     ) -> Result<Reply, End> {
         let mut receiver = self.protocol.data_receiver();
         if declared > 0 {
-            receiver.expect(declared + budget::HEADROOM);
+            // No more than what is kept in memory before the message goes to the spool.
+            let in_memory = self.shared.spool_threshold.saturating_add(SPOOL_PIECE);
+            receiver.expect((declared + budget::HEADROOM).min(in_memory));
         }
+        let mut spooled: Option<SpoolFile> = None;
         let pending = conn.reader.take_rest();
         let used = receiver.feed(&pending);
         self.hold(&mut receiver, &mut reservation);
+        self.spill(&mut receiver, &mut spooled).await;
         if receiver.is_done() {
             conn.reader.extend(&pending[used..]);
         }
@@ -395,6 +407,7 @@ impl Session {
                     clock.read(Instant::now(), n);
                     let used = receiver.feed(&conn.buf[..n]);
                     self.hold(&mut receiver, &mut reservation);
+                    self.spill(&mut receiver, &mut spooled).await;
                     if receiver.is_done() {
                         conn.reader.extend(&conn.buf[used..n]);
                     }
@@ -433,18 +446,23 @@ impl Session {
         }
         .field();
         let size = receiver.len();
-        // The header fields added before relaying go in place into the buffer's spare room (SIZE
-        // reserved headroom; a buffer grown by doubling usually has some).
+        let data = match (receiver.finish(), spooled) {
+            (Err(e), _) => Err(e),
+            (Ok(rest), None) => Ok(Content::Memory(rest)),
+            (Ok(rest), Some(mut file)) => {
+                let mapped = async move {
+                    file.write(rest).await?;
+                    file.map().await
+                };
+                mapped.await.map_err(|e| {
+                    tracing::warn!(peer = %self.peer, error = %e, "spooled message could not be mapped; deferred");
+                    DataError::SpoolFailed
+                })
+            }
+        };
         let reply = self
             .downstream
-            .finish(
-                &self.shared,
-                &origin,
-                id,
-                envelope,
-                receiver.finish(),
-                trace,
-            )
+            .finish(&self.shared, &origin, id, envelope, data, trace)
             .await;
         drop(reservation);
         if size >= crate::memory::RELEASE_AFTER {
@@ -453,12 +471,43 @@ impl Session {
         Ok(reply)
     }
 
+    /// Past `listener.spool_threshold`, moves what the receiver kept to the spool file (created on
+    /// the way), a piece at a time. A spool that fails refuses the message (4xx at the end of DATA).
+    async fn spill(&self, receiver: &mut DataReceiver, spooled: &mut Option<SpoolFile>) {
+        if !receiver.is_keeping() || receiver.buffered() < SPOOL_PIECE {
+            return;
+        }
+        if spooled.is_none() {
+            if receiver.len() <= self.shared.spool_threshold {
+                return;
+            }
+            match self.shared.spool.create() {
+                Ok(f) => {
+                    tracing::debug!(peer = %self.peer, "message over listener.spool_threshold; receiving it into the spool");
+                    *spooled = Some(f)
+                }
+                Err(e) => {
+                    tracing::warn!(peer = %self.peer, error = %e, "cannot create a spool file; message will be deferred");
+                    receiver.abandon(DataError::SpoolFailed);
+                    return;
+                }
+            }
+        }
+        if let Some(file) = spooled.as_mut()
+            && let Err(e) = file.write(receiver.take_kept()).await
+        {
+            tracing::warn!(peer = %self.peer, error = %e, "cannot write the spool file; message will be deferred");
+            receiver.abandon(DataError::SpoolFailed);
+            *spooled = None;
+        }
+    }
+
     /// Keeps the reservation in step with the bytes the receiver holds; when the budget cannot
     /// cover them, the receiver drops the message (the end of DATA then gets 452 4.3.1).
     fn hold(&self, receiver: &mut DataReceiver, reservation: &mut Reservation) {
         if receiver.is_keeping() && !reservation.cover(receiver.len()) {
             tracing::warn!(peer = %self.peer, received = receiver.len(), in_flight = self.shared.budget.used(), "listener.max_bytes_in_flight reached during DATA; message will be deferred");
-            receiver.abandon(crate::smtp::DataError::OverBudget);
+            receiver.abandon(DataError::OverBudget);
         }
     }
 }

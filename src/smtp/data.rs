@@ -20,6 +20,8 @@ pub enum DataError {
     /// The listener's budget of message bytes in flight could not cover the message (4xx: the
     /// client keeps it and tries again).
     OverBudget,
+    /// The message could not be written to the spool (disk full, I/O error): 4xx as well.
+    SpoolFailed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,8 @@ enum State {
 pub struct DataReceiver {
     state: State,
     message: Vec<u8>,
+    /// Bytes kept so far, including those taken out with [`DataReceiver::take_kept`].
+    kept: usize,
     max_size: usize,
     max_line: usize,
     line_len: usize,
@@ -54,6 +58,7 @@ impl DataReceiver {
         DataReceiver {
             state: State::LineStart,
             message: Vec::with_capacity(16 * 1024),
+            kept: 0,
             max_size,
             max_line,
             line_len: 0,
@@ -152,11 +157,12 @@ impl DataReceiver {
         if memchr::memchr(0, bytes).is_some() {
             self.error.get_or_insert(DataError::Nul);
         }
-        if self.message.len() + bytes.len() > self.max_size {
+        if self.kept + bytes.len() > self.max_size {
             self.error.get_or_insert(DataError::TooBig);
         }
         if self.error.is_none() {
             self.message.extend_from_slice(bytes);
+            self.kept += bytes.len();
         }
     }
 
@@ -171,6 +177,7 @@ impl DataReceiver {
     pub fn abandon(&mut self, error: DataError) {
         self.error.get_or_insert(error);
         self.message = Vec::new();
+        self.kept = 0;
     }
 
     /// Whether the message is still being kept (no error so far).
@@ -182,13 +189,25 @@ impl DataReceiver {
         self.state == State::Done
     }
 
-    /// Bytes kept so far (for progress and tests).
+    /// Bytes kept so far (for progress, the memory budget and tests).
     pub fn len(&self) -> usize {
-        self.message.len()
+        self.kept
     }
 
     pub fn is_empty(&self) -> bool {
-        self.message.is_empty()
+        self.kept == 0
+    }
+
+    /// Bytes kept and not yet taken out.
+    pub fn buffered(&self) -> usize {
+        self.message.len()
+    }
+
+    /// Takes out the bytes kept so far (the caller stores them elsewhere: the spool); the message
+    /// [`DataReceiver::finish`] returns is then only what arrived after.
+    pub fn take_kept(&mut self) -> Vec<u8> {
+        let capacity = self.message.capacity().min(1 << 20);
+        std::mem::replace(&mut self.message, Vec::with_capacity(capacity))
     }
 
     /// The message (with CRLF line endings, unstuffed), or why it is refused. Call after `is_done`.
@@ -379,6 +398,18 @@ mod tests {
         r.feed(b"more\r\n.\r\n");
         assert!(r.is_done());
         assert_eq!(r.finish().unwrap_err(), DataError::OverBudget);
+    }
+
+    #[test]
+    fn taking_kept_bytes_out_keeps_counting_them_against_the_size_limit() {
+        let mut r = DataReceiver::new(20, 1000, BareLineEndings::Normalize);
+        r.feed(b"0123456789\r\n");
+        assert_eq!(r.take_kept(), b"0123456789\r\n");
+        assert_eq!((r.len(), r.buffered()), (12, 0));
+        r.feed(b"abc\r\n");
+        assert_eq!(r.buffered(), 5);
+        r.feed(b"toolong\r\n.\r\n");
+        assert_eq!(r.finish().unwrap_err(), DataError::TooBig);
     }
 
     #[test]

@@ -254,10 +254,10 @@ fn a_burst_of_large_messages_stays_within_max_bytes_in_flight_and_the_rest_is_de
         c.quit();
     }
     sink.wait_for(2 * CLIENTS, WAIT);
-    // The peak stayed within a bound set by the budget: each message is held once (received in
-    // place, headers inserted in place, stuffed in pieces); a buffer growing by doubling briefly
-    // holds its old copy too, so up to about twice the budget is touched. (Without the budget the
-    // same burst peaked near 280 MB.)
+    // The peak stayed within a bound set by the budget: each message is held once (past the
+    // default 1 MiB spool threshold in a mapped spool file, relayed as the edited header block then
+    // the body, stuffed in pieces); a buffer growing by doubling briefly holds its old copy too.
+    // (Without the budget the same burst peaked near 280 MB.)
     let budget_kb = BUDGET / 1024;
     eprintln!("VmRSS before {before} kB, VmHWM {hwm} kB, budget {budget_kb} kB");
     assert!(

@@ -10,137 +10,28 @@
 //!   postfix: load generator -> private Postfix (plain relay, relayhost = sink) -> queue -> smtp-sink
 //!   (diagnostic) load generator -> do-nothing TCP relay in this process -> smtp-sink
 //! plus Postfix's smtp-source as a second generator (direct and through Sluice), a paced run for
-//! added latency, and 1,000 idle sessions for Sluice's memory.
+//! added latency, 1,000 idle sessions for Sluice's memory, and a burst of large messages (RSS before,
+//! peak during and after, against `listener.max_bytes_in_flight`).
 //!
 //! Needs Debian's postfix package (smtp-sink, smtp-source, postfix) and, for the Postfix path, root.
 //! Nothing here asserts a timing: it measures and reports.
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::client::{self, LoadResult, LoadSpec};
 use support::procs::{self, Sluice, SmtpSink, SourceRun};
-use support::{machine_noise, median, percentile, proc_cpu, proc_status};
+use support::{machine_noise, median, percentile, proc_status};
 
-const USAGE: &str = "cargo bench --bench load -- [options]
+#[path = "load/measure.rs"]
+mod measure;
+#[path = "load/opts.rs"]
+mod opts;
 
-  --sessions N          concurrent SMTP sessions of the load generator (default 20)
-  --messages N          messages per throughput run (default 5000)
-  --size BYTES          message size, headers included (default 10240)
-  --rounds N            alternating direct/Sluice throughput rounds; medians reported (default 3)
-  --rate N              paced run: messages per second (default 500)
-  --paced-secs S        paced run: duration in seconds (default 5)
-  --idle N              idle sessions held open against Sluice for the memory reading (default 1000)
-  --postfix-messages N  messages for the Postfix-relay run (default: --messages)
-  --action A            policy action: block or modify (default block; the load never matches);
-                        none: Sluice without any policy (diagnostics only, not the target setup)
-  --charset NAME        charset parameter of the generated text/plain message (default us-ascii)
-  --policies FILE       run Sluice with this policy set instead of the keyword policy (full detection:
-                        assets/policies/default.toml)
-  --attachments         multipart messages: a text body, a .docx and a .zip holding a .txt (base64),
-                        --size bytes in all
-  --sluice PATH         the sluice binary (default: the one cargo built for this bench, target/release/sluice)
-  --log LEVEL           SLUICE_LOG for the Sluice process (default info: one line per relayed message)
-  --hold S              keep Sluice running S seconds after the throughput rounds under a steady load
-                        (for `perf record -p PID`; default 0)
-  --no-postfix --no-smtp-source --no-paced --no-idle --no-tcp-floor   skip a part
-";
-
-#[derive(Debug, Clone)]
-struct Opts {
-    sessions: usize,
-    messages: usize,
-    size: usize,
-    rounds: usize,
-    rate: f64,
-    paced_secs: f64,
-    idle: usize,
-    postfix_messages: Option<usize>,
-    action: String,
-    charset: String,
-    policies: Option<PathBuf>,
-    attachments: bool,
-    sluice: PathBuf,
-    log: String,
-    hold: f64,
-    postfix: bool,
-    smtp_source: bool,
-    paced: bool,
-    idle_on: bool,
-    tcp_floor: bool,
-}
-
-fn parse_opts() -> Result<Opts, String> {
-    let mut o = Opts {
-        sessions: 20,
-        messages: 5000,
-        size: 10240,
-        rounds: 3,
-        rate: 500.0,
-        paced_secs: 5.0,
-        idle: 1000,
-        postfix_messages: None,
-        action: "block".into(),
-        policies: None,
-        attachments: false,
-        charset: "us-ascii".into(),
-        sluice: PathBuf::from(env!("CARGO_BIN_EXE_sluice")),
-        log: "info".into(),
-        hold: 0.0,
-        postfix: true,
-        smtp_source: true,
-        paced: true,
-        idle_on: true,
-        tcp_floor: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
-            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
-        }
-        match a.as_str() {
-            "--bench" => {} // added by `cargo bench`
-            "--sessions" => o.sessions = num("--sessions", val("--sessions")?)?,
-            "--messages" => o.messages = num("--messages", val("--messages")?)?,
-            "--size" => o.size = num("--size", val("--size")?)?,
-            "--rounds" => o.rounds = num("--rounds", val("--rounds")?)?,
-            "--rate" => o.rate = num("--rate", val("--rate")?)?,
-            "--paced-secs" => o.paced_secs = num("--paced-secs", val("--paced-secs")?)?,
-            "--idle" => o.idle = num("--idle", val("--idle")?)?,
-            "--postfix-messages" => {
-                o.postfix_messages = Some(num("--postfix-messages", val("--postfix-messages")?)?)
-            }
-            "--action" => o.action = val("--action")?,
-            "--charset" => o.charset = val("--charset")?,
-            "--policies" => o.policies = Some(PathBuf::from(val("--policies")?)),
-            "--attachments" => o.attachments = true,
-            "--sluice" => o.sluice = PathBuf::from(val("--sluice")?),
-            "--log" => o.log = val("--log")?,
-            "--hold" => o.hold = num("--hold", val("--hold")?)?,
-            "--no-postfix" => o.postfix = false,
-            "--no-smtp-source" => o.smtp_source = false,
-            "--no-paced" => o.paced = false,
-            "--no-idle" => o.idle_on = false,
-            "--no-tcp-floor" => o.tcp_floor = false,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
-        }
-    }
-    if o.sessions == 0 || o.messages == 0 || o.rounds == 0 || o.size < 400 {
-        return Err("--sessions, --messages and --rounds must be > 0 and --size >= 400".into());
-    }
-    if !matches!(o.action.as_str(), "block" | "modify" | "none") {
-        return Err("--action is block, modify or none".into());
-    }
-    Ok(o)
-}
+use measure::{Cpu, Row, Sampler};
+use opts::{Opts, parse_opts};
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary with no arguments,
@@ -162,57 +53,6 @@ fn main() {
     }
 }
 
-/// CPU time (user+system) of the sink, Sluice and the generator over one run.
-#[derive(Debug, Default, Clone, Copy)]
-struct Cpu {
-    sink: Duration,
-    sluice: Duration,
-    client: Duration,
-    /// Context switches of Sluice's threads.
-    sluice_cs: u64,
-}
-
-struct Sampler {
-    sink: u32,
-    sluice: Option<u32>,
-    at: (Duration, Duration),
-    cs: u64,
-}
-
-impl Sampler {
-    fn new(sink: u32, sluice: Option<u32>) -> Sampler {
-        let at = (
-            proc_cpu(sink).unwrap_or_default(),
-            sluice.and_then(proc_cpu).unwrap_or_default(),
-        );
-        let cs = sluice.map(support::proc_ctx_switches).unwrap_or(0);
-        Sampler {
-            sink,
-            sluice,
-            at,
-            cs,
-        }
-    }
-    fn done(self, client: Duration) -> Cpu {
-        Cpu {
-            sink: proc_cpu(self.sink)
-                .unwrap_or_default()
-                .saturating_sub(self.at.0),
-            sluice: self
-                .sluice
-                .and_then(proc_cpu)
-                .unwrap_or_default()
-                .saturating_sub(self.at.1),
-            client,
-            sluice_cs: self
-                .sluice
-                .map(support::proc_ctx_switches)
-                .unwrap_or(0)
-                .saturating_sub(self.cs),
-        }
-    }
-}
-
 /// The idle-session reading: sessions open, errors, VmRSS before and with them (kB), threads, still open.
 type Idle = (
     usize,
@@ -222,56 +62,6 @@ type Idle = (
     Option<u64>,
     usize,
 );
-
-struct Row {
-    name: &'static str,
-    rates: Vec<f64>,
-    eod: Vec<u32>,
-    txn: Vec<u32>,
-    cpu: Cpu,
-    elapsed: Duration,
-    ok: usize,
-    failed: usize,
-    errors: Vec<String>,
-    note: String,
-}
-
-impl Row {
-    fn new(name: &'static str) -> Row {
-        Row {
-            name,
-            rates: Vec::new(),
-            eod: Vec::new(),
-            txn: Vec::new(),
-            cpu: Cpu::default(),
-            elapsed: Duration::ZERO,
-            ok: 0,
-            failed: 0,
-            errors: Vec::new(),
-            note: String::new(),
-        }
-    }
-    fn add(&mut self, r: LoadResult, cpu: Cpu, rate: f64) {
-        self.rates.push(rate);
-        self.eod.extend(&r.eod_us);
-        self.txn.extend(&r.txn_us);
-        self.cpu.sink += cpu.sink;
-        self.cpu.sluice += cpu.sluice;
-        self.cpu.client += cpu.client;
-        self.cpu.sluice_cs += cpu.sluice_cs;
-        self.elapsed += r.elapsed;
-        self.ok += r.ok;
-        self.failed += r.failed;
-        self.errors.extend(r.errors.into_iter().take(3));
-    }
-    fn finish(&mut self) {
-        self.eod.sort_unstable();
-        self.txn.sort_unstable();
-    }
-    fn rate(&self) -> f64 {
-        median(&self.rates)
-    }
-}
 
 fn ms(us: Option<u32>) -> String {
     us.map_or("-".into(), |u| format!("{:.2}", u as f64 / 1000.0))
@@ -552,6 +342,15 @@ fn run(o: &Opts) -> Result<(), String> {
         idle = Some((open.len(), errors, rss_before, rss, threads, alive));
         drop(open);
     }
+    // A burst of large messages: the in-flight budget bounds the peak; memory goes back after.
+    let burst = (o.burst > 0).then(|| {
+        let b = support::burst::run(sluice.addr, sluice.pid(), o.burst, o.burst_size);
+        eprintln!(
+            "[load] burst: {} x {} bytes: VmRSS before {:?} kB, peak {} kB, after {:?} kB; {} relayed, {} deferred",
+            b.sessions, b.size, b.before, b.peak, b.after, b.ok, b.deferred
+        );
+        b
+    });
     let hwm_final = proc_status(sluice.pid(), "VmHWM");
     let sluice_relayed = sluice.relayed();
     let (problem_count, problems) = sluice.problems();
@@ -899,6 +698,9 @@ fn run(o: &Opts) -> Result<(), String> {
         if !errors.is_empty() {
             println!("  idle session errors: {errors:?}");
         }
+    }
+    if let Some(b) = &burst {
+        b.print();
     }
     println!(
         "  peak RSS (VmHWM) at the end:                  {}",

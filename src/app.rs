@@ -328,6 +328,14 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         Some(k) => k,
         None => approval_key(&data_dir)?,
     };
+    let (spool, left_over) = crate::session::spool::Spool::open(&data_dir)
+        .with_context(|| format!("preparing the spool in {}", data_dir.display()))?;
+    if left_over > 0 {
+        tracing::info!(
+            files = left_over,
+            "removed spool files left by an earlier run"
+        );
+    }
     let keeper = Arc::new(
         crate::hold::Keeper::open(&config, clock.clone(), loaded.managers)
             .map_err(|e| anyhow::anyhow!(e))?
@@ -362,12 +370,17 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         },
         command_timeout: config.listener.command_timeout,
         data_timeout: config.listener.data_timeout,
+        data_min_rate: config.listener.data_min_rate,
         tls: Some(server_tls.clone()),
         inspector,
         keeper: keeper.clone(),
         internal_domains: config.inspection.internal_domains.clone(),
         relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
         shutdown: shutdown.clone(),
+        clock: clock.clone(),
+        budget: crate::session::budget::Budget::new(config.listener.max_bytes_in_flight),
+        spool,
+        spool_threshold: config.listener.spool_threshold,
     });
     keeper.set_alerts(crate::hold::Alerts::new(
         Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
@@ -396,6 +409,8 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         allowed: config.listener.allowed_clients.clone(),
         max_sessions: config.listener.max_sessions,
         sessions: sessions.clone(),
+        max_per_client: config.listener.max_sessions_per_client,
+        clients: Arc::default(),
     };
     let bound = listener.local_addr().context("listener address")?;
     let admin = if config.admin.enabled {

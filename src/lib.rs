@@ -18,6 +18,7 @@ pub mod dns;
 pub mod file;
 pub mod hold;
 pub mod listener;
+pub mod memory;
 pub mod message;
 pub mod notify;
 pub mod pipeline;

@@ -226,10 +226,11 @@ fn no_policy_violated_each_message_arrives_once_and_is_reflected_once() {
             format!("{TRICKY_BODY}\r\n").as_bytes(),
             "{mid}: the body must arrive byte for byte"
         );
-        // Postfix's two hops are both in the trace: main listener, then the resubmission listener.
+        // All three hops are in the trace: Postfix's main listener, Sluice, then Postfix's
+        // resubmission listener.
         assert_eq!(
             m.headers("Received").len(),
-            2,
+            3,
             "{mid}: {:?}",
             m.headers("Received")
         );

@@ -637,3 +637,44 @@ fn next_hop_lost_at_data_twice_defers_with_451() {
     );
     c.quit();
 }
+
+/// Issue 9 item 13: in reflecting mode a message passes Sluice and then the MTA, each adding a
+/// Received field. Mail that goes round again (forwarded back out through the MTA) is relayed each
+/// time: the loop limit counts only what the message arrived with, one more per pass.
+#[test]
+fn reflected_mail_gets_one_received_per_pass_and_normal_mail_never_trips_the_loop_limit() {
+    let home = Sink::start_default();
+    let port = home.addr.port();
+    let sluice = Sluice::start(&config(
+        "",
+        &format!("mode = \"reflect\"\nport = {port}"),
+        "[server]\nhostname = \"sluice.corp.example\"",
+    ));
+    let mut text = format!(
+        "Received: from a.example by mta.corp.example; Mon, 1 Jan 2024 00:00:00 +0000\r\n{}",
+        message("round", "x")
+    );
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    for pass in 1..=5 {
+        let r = c.send("a@corp.example", &["b@partner.example"], &text);
+        assert_eq!(r.code, 250, "pass {pass}: {r}");
+        let got = home.wait_for(pass, WAIT);
+        let m = &got[pass - 1];
+        let received = m.headers("Received");
+        // One from the MTA before the first pass, then Sluice's and the MTA's per pass.
+        assert_eq!(received.len(), 2 * pass, "pass {pass}: {received:?}");
+        assert!(
+            received[0].starts_with(
+                "from client.test ([127.0.0.1])\tby sluice.corp.example (Sluice) with ESMTP id "
+            ),
+            "{received:?}"
+        );
+        // The MTA's reinjection adds its own before the message comes round again.
+        text = format!(
+            "Received: from sluice.corp.example by mta.corp.example; Mon, 1 Jan 2024 00:00:00 +0000\r\n{}",
+            m.data_str()
+        );
+    }
+    c.quit();
+}

@@ -426,3 +426,39 @@ fn data_line_over_max_data_line_length_including_crlf_gets_552_5_3_4() {
     );
     c.quit();
 }
+
+// ---- parameters and content SMTP does not allow (issue 9, item 12) ----
+
+#[test]
+fn oversized_size_values_and_bad_xtext_are_refused_and_nul_bytes_never_reach_the_next_hop() {
+    let (sink, sluice) = start("max_message_size = 2000");
+    let mut c = session(&sluice);
+    // 20 digits: legal syntax, over the limit. 21: not a SIZE value at all (was 250).
+    let r = c.cmd("MAIL FROM:<a@corp.example> SIZE=99999999999999999999");
+    assert!(starts_with(&r, 552, "5.3.4"), "{r}");
+    let r = c.cmd("MAIL FROM:<a@corp.example> SIZE=999999999999999999999");
+    assert!(starts_with(&r, 501, "5.5.4"), "{r}");
+    // "+" must be followed by two upper-case hex digits (RFC 3461 xtext); was relayed raw.
+    let r = c.cmd("MAIL FROM:<a@corp.example> ENVID=+ZZ");
+    assert!(starts_with(&r, 501, "5.5.4"), "{r}");
+    assert_eq!(c.cmd("MAIL FROM:<a@corp.example> ENVID=ok+2B1").code, 250);
+    let r = c.cmd("RCPT TO:<b@partner.example> ORCPT=rfc822;b+zz@partner.example");
+    assert!(starts_with(&r, 501, "5.5.4"), "{r}");
+    assert_eq!(c.cmd("RSET").code, 250);
+    // A NUL byte in DATA (here hiding a "\0." line) refuses the message; nothing is relayed.
+    assert_eq!(c.cmd(&format!("MAIL FROM:<{FROM}>")).code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{TO}>")).code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send_raw(b"Subject: nul\r\n\r\nbefore\r\n\x00.\r\nafter\x00\r\n.\r\n");
+    let r = c.read_reply();
+    assert!(starts_with(&r, 550, "5.6.0"), "{r}");
+    let all = barrier(&mut c, &sink);
+    assert_eq!(all.len(), 1, "only the barrier message was relayed");
+    assert!(!all.iter().any(|m| m.data.contains(&0)));
+    assert!(
+        all.iter().all(|m| !m.mail_from.contains("ENVID=+ZZ")),
+        "{:?}",
+        all[0].mail_from
+    );
+    c.quit();
+}

@@ -185,3 +185,49 @@ fn plaintext_pipelined_after_starttls_is_discarded() {
     assert_eq!(got[0].mail_from_addr(), FROM);
     c.quit();
 }
+
+/// Issue 9 item 13: `server.hostname` is documented to appear in Received headers, but Sluice added
+/// none. Now every relayed message gets one on top, recording the inbound TLS session as Postfix does.
+#[test]
+fn relayed_mail_carries_sluices_received_header_with_the_tls_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = tls_sink();
+    let relay = format!(
+        "{}\ntrust_anchors = [\"{}\"]\n",
+        hosts_relay(&[sink.addr]),
+        pem_file(&dir, "sink.pem", &sink.cert_pem()).display()
+    );
+    let sluice = Sluice::start(&config(
+        "",
+        &relay,
+        "[server]\nhostname = \"sluice.corp.example\"",
+    ));
+    let mut c = tls_session(&sluice);
+    let r = c.send(FROM, &[TO], &message("traced", "x"));
+    assert_eq!(r.code, 250, "{r}");
+    let id = r
+        .text
+        .split("id=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let got = sink.wait_for(1, WAIT);
+    let received = got[0].headers("Received");
+    assert_eq!(received.len(), 1, "{}", got[0].data_str());
+    let head = String::from_utf8_lossy(got[0].header_bytes()).into_owned();
+    assert!(head.starts_with("Received: "), "on top: {head}");
+    let r = &received[0];
+    assert!(
+        r.starts_with("from client.test ([127.0.0.1])\t(using TLSv1.3 with cipher TLS_"),
+        "{r}"
+    );
+    assert!(
+        r.contains(" bits))\tby sluice.corp.example (Sluice) with ESMTPS id "),
+        "{r}"
+    );
+    assert!(r.contains(&format!("id {id}\tfor <{TO}>; ")), "{r}");
+    assert!(r.ends_with(" +0000"), "{r}");
+    c.quit();
+}

@@ -2,6 +2,7 @@
 //! private Postfix relay, smtp-source) and small measurement utilities (/proc, percentiles, rlimits).
 #![allow(dead_code)]
 
+pub mod burst;
 pub mod client;
 /// Base64 and zip builders shared with the integration tests.
 #[path = "../../tests/support/mime.rs"]

@@ -165,7 +165,8 @@ pub struct Sluice {
 }
 
 /// Forwarding to the sink, the keyword policy on. `max_sessions` is raised above the default 1,000 only
-/// so that the idle-session measurement (1,000 sessions) cannot collide with a straggler.
+/// so that the idle-session measurement (1,000 sessions) cannot collide with a straggler; the
+/// per-client limit is lifted because every generator connection comes from one address.
 pub fn sluice_config(
     listen: SocketAddr,
     sink: SocketAddr,
@@ -175,7 +176,7 @@ pub fn sluice_config(
     if action == "none" {
         // Diagnostics only: no policy at all (inspection is skipped entirely).
         return format!(
-            "[server]\nhostname = \"sluice.bench.example\"\n\n[listener]\naddress = \"{listen}\"\nmax_sessions = {max_sessions}\n\n[relay]\nmode = \"forward\"\nhosts = [\"{sink}\"]\n"
+            "[server]\nhostname = \"sluice.bench.example\"\n\n[listener]\naddress = \"{listen}\"\nmax_sessions = {max_sessions}\nmax_sessions_per_client = {max_sessions}\n\n[relay]\nmode = \"forward\"\nhosts = [\"{sink}\"]\n"
         );
     }
     format!(
@@ -185,6 +186,8 @@ hostname = "sluice.bench.example"
 [listener]
 address = "{listen}"
 max_sessions = {max_sessions}
+# Every generator connection comes from 127.0.0.1.
+max_sessions_per_client = {max_sessions}
 
 [relay]
 mode = "forward"

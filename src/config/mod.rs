@@ -61,11 +61,19 @@ pub struct Listener {
     pub address: SocketAddr,
     pub allowed_clients: Vec<IpNet>,
     pub max_sessions: usize,
+    /// Sessions at once from one client address (IPv6: one /64); more get 421 4.7.0 at connect.
+    pub max_sessions_per_client: usize,
+    /// Message bytes all sessions may hold at once; past it DATA gets 452 4.3.1.
+    pub max_bytes_in_flight: usize,
+    /// Messages larger than this are received into `<data_dir>/spool/` and mapped, not kept in memory.
+    pub spool_threshold: usize,
     pub limits: Limits,
     pub extensions: Extensions,
     pub bare_line_endings: BareLineEndings,
     pub command_timeout: Duration,
     pub data_timeout: Duration,
+    /// Bytes per second a client must keep up on average during DATA (0: only `data_timeout`).
+    pub data_min_rate: u64,
     pub shutdown_grace: Duration,
 }
 
@@ -286,6 +294,28 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         max_sessions: cx
             .pick(ul.max_sessions, dl.max_sessions, "listener.max_sessions")?
             .range(1, 1_000_000)? as usize,
+        max_sessions_per_client: cx
+            .pick(
+                ul.max_sessions_per_client,
+                dl.max_sessions_per_client,
+                "listener.max_sessions_per_client",
+            )?
+            .range(1, 1_000_000)? as usize,
+        // At least one message of the largest size must fit.
+        max_bytes_in_flight: cx
+            .pick(
+                ul.max_bytes_in_flight,
+                dl.max_bytes_in_flight,
+                "listener.max_bytes_in_flight",
+            )?
+            .range(limits.max_message_size as u64, 1 << 44)? as usize,
+        spool_threshold: cx
+            .pick(
+                ul.spool_threshold,
+                dl.spool_threshold,
+                "listener.spool_threshold",
+            )?
+            .range(65_536, 1 << 44)? as usize,
         limits,
         extensions,
         bare_line_endings: cx
@@ -308,6 +338,9 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         data_timeout: cx
             .pick(ul.data_timeout, dl.data_timeout, "listener.data_timeout")?
             .duration()?,
+        data_min_rate: cx
+            .pick(ul.data_min_rate, dl.data_min_rate, "listener.data_min_rate")?
+            .range(0, 1 << 30)?,
         shutdown_grace: cx
             .pick(
                 ul.shutdown_grace,

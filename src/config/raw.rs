@@ -43,6 +43,9 @@ pub(crate) struct Listener {
     pub address: V<String>,
     pub allowed_clients: V<Vec<Spanned<String>>>,
     pub max_sessions: V<u64>,
+    pub max_sessions_per_client: V<u64>,
+    pub max_bytes_in_flight: V<u64>,
+    pub spool_threshold: V<u64>,
     pub max_message_size: V<u64>,
     pub max_recipients: V<u64>,
     pub max_line_length: V<u64>,
@@ -52,6 +55,7 @@ pub(crate) struct Listener {
     pub bare_line_endings: V<String>,
     pub command_timeout: V<String>,
     pub data_timeout: V<String>,
+    pub data_min_rate: V<u64>,
     pub shutdown_grace: V<String>,
 }
 

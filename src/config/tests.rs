@@ -630,3 +630,25 @@ conditions = [{ pattern = "internal-hostname", min = 2, in = ["body"] }]
             .violated()
     );
 }
+
+#[test]
+fn session_bounds_of_issue_9_have_defaults_and_ranges() {
+    let c = Config::embedded().unwrap();
+    let l = &c.listener;
+    assert_eq!(l.max_sessions_per_client, 100);
+    assert_eq!(l.data_min_rate, 500);
+    assert_eq!(l.max_bytes_in_flight, 512 << 20);
+    assert_eq!(l.spool_threshold, 1 << 20);
+    // The budget must hold at least one message of the largest size.
+    let e = err("[listener]\nmax_message_size = 2000000\nmax_bytes_in_flight = 1000000\n");
+    assert!(
+        e.starts_with("test.toml:3:23:") && e.contains("out of range"),
+        "{e}"
+    );
+    let e = err("[listener]\nspool_threshold = 1000\n");
+    assert!(e.contains("out of range"), "{e}");
+    let e = err("[listener]\nmax_sessions_per_client = 0\n");
+    assert!(e.contains("out of range"), "{e}");
+    let c = Config::parse("[listener]\ndata_min_rate = 0\n", "t.toml").unwrap();
+    assert_eq!(c.listener.data_min_rate, 0);
+}

@@ -108,17 +108,12 @@ pub fn remove(message: Vec<u8>, names: &[&str]) -> Vec<u8> {
             cut.push((start, stop));
         }
     }
-    if cut.is_empty() {
-        return message;
+    // In place, last cut first: a large message is never copied whole.
+    let mut message = message;
+    for (s, e) in cut.into_iter().rev() {
+        message.drain(s..e);
     }
-    let mut out = Vec::with_capacity(message.len());
-    let mut at = 0;
-    for (s, e) in cut {
-        out.extend_from_slice(&message[at..s]);
-        at = e;
-    }
-    out.extend_from_slice(&message[at..]);
-    out
+    message
 }
 
 /// Longest value of a [`Field`] Sluice adds, in bytes.
@@ -150,6 +145,25 @@ impl Field {
         Ok(Field { name, value })
     }
 
+    /// A field whose value may be folded (RFC 5322 2.2.3): `CRLF` only where the next line starts
+    /// with a space or tab, each line without other control characters and at most 998 bytes.
+    /// For the trace fields Sluice writes itself (`Received:`), never for configured values.
+    pub fn folded(name: impl Into<String>, value: impl Into<String>) -> Result<Field, String> {
+        let (name, value) = (name.into(), value.into());
+        let first = Field::new(name, "")?;
+        let mut lines = value.split("\r\n");
+        let head = lines.next().unwrap_or_default();
+        let ok_line = |l: &str| l.len() <= 998 && !l.chars().any(|c| c.is_control() && c != '\t');
+        let folds_ok = lines.all(|l| l.starts_with([' ', '\t']) && ok_line(l));
+        if !ok_line(head) || !folds_ok || value.len() > 4 * MAX_FIELD_VALUE {
+            return Err("a folded header value must be lines of at most 998 bytes, each continuation starting with a space or tab, without control characters".into());
+        }
+        Ok(Field {
+            name: first.name,
+            value,
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -164,21 +178,23 @@ pub fn prepend(message: Vec<u8>, fields: &[Field]) -> Vec<u8> {
     if fields.is_empty() {
         return message;
     }
-    let mut out = Vec::with_capacity(
-        message.len()
-            + fields
-                .iter()
-                .map(|f| f.name.len() + f.value.len() + 4)
-                .sum::<usize>(),
+    let mut head = Vec::with_capacity(
+        fields
+            .iter()
+            .map(|f| f.name.len() + f.value.len() + 4)
+            .sum(),
     );
     for f in fields {
-        out.extend_from_slice(f.name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(f.value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        head.extend_from_slice(f.name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(f.value.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(&message);
-    out
+    // In place: the message moves up within its own buffer (the session leaves headroom for this),
+    // so a large message is not copied into a second one.
+    let mut message = message;
+    message.splice(0..0, head);
+    message
 }
 
 /// Replaces the (first) Subject field with `subject`, or adds one when there is none.

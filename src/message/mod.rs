@@ -4,6 +4,7 @@
 //! byte-identical to what was received apart from the headers Sluice adds or changes.
 
 pub mod header;
+pub mod received;
 
 use std::fmt;
 
@@ -119,4 +120,27 @@ pub struct Origin {
     pub peer: std::net::SocketAddr,
     pub helo: String,
     pub tls: bool,
+}
+
+/// A received message's bytes: in memory, or mapped read-only from a spool file (large messages).
+#[derive(Debug)]
+pub enum Content {
+    Memory(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Content {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Content::Memory(v) => v,
+            Content::Mapped(m) => m,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Content {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
 }

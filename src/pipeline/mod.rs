@@ -43,6 +43,10 @@ impl Failure {
             Failure::Data(DataError::TooBig) => Reply::size_exceeded(),
             Failure::Data(DataError::LineTooLong) => Reply::data_line_too_long(),
             Failure::Data(DataError::BareLineEnding) => Reply::bare_line_ending(),
+            Failure::Data(DataError::Nul) => Reply::nul_in_data(),
+            Failure::Data(DataError::OverBudget | DataError::SpoolFailed) => {
+                Reply::insufficient_resources()
+            }
             Failure::NoNextHop(relay::Error::Tls(_)) => Reply::next_hop_tls_failed(),
             Failure::NoNextHop(relay::Error::Dns(_)) => Reply::next_hop_dns_failed(),
             Failure::NoNextHop(relay::Error::Unreachable { .. }) => Reply::next_hop_unreachable(),
@@ -179,17 +183,18 @@ impl Inspector {
 
     /// Runs decomposition and policy: in place for small messages, on the inspection pool within the
     /// time budget for larger ones. A failure follows `inspection.on_failure`.
-    pub async fn inspect(
+    pub async fn inspect<M: AsRef<[u8]> + Send + Sync + 'static>(
         &self,
         envelope: &Envelope,
-        message: &Arc<Vec<u8>>,
+        message: &Arc<M>,
     ) -> Result<Inspection, Failure> {
+        let bytes = message.as_ref().as_ref();
         if self.scanner.policies().is_empty() {
             return Ok(Inspection::Done(Verdict::default()));
         }
-        let result = if message.len() <= INLINE_INSPECTION_BYTES {
+        let result = if bytes.len() <= INLINE_INSPECTION_BYTES {
             // Small messages: cheaper here than two thread hand-offs.
-            evaluate(&self.scanner, envelope, message, &NoBudget)
+            evaluate(&self.scanner, envelope, bytes, &NoBudget)
         } else {
             let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
             let budget = self.time_budget;
@@ -198,9 +203,17 @@ impl Inspector {
             let deadline = Deadline(Instant::now() + budget);
             let pool = self.pool.clone();
             async move {
-                pool.run(move || evaluate(&scanner, &env, &msg, &deadline))
-                    .await
-                    .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
+                pool.run(move || {
+                    let bytes = msg.as_ref().as_ref();
+                    let verdict = evaluate(&scanner, &env, bytes, &deadline);
+                    if bytes.len() >= crate::memory::RELEASE_AFTER {
+                        // What decomposing a large message allocated on this worker goes back now.
+                        crate::memory::release();
+                    }
+                    verdict
+                })
+                .await
+                .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
             }
             .or(async {
                 smol::Timer::after(budget).await;
@@ -215,8 +228,16 @@ impl Inspector {
         }
     }
 
-    /// Turns an inspection result into what happens to the message. Pure.
-    pub fn decide(&self, id: MessageId, message: Vec<u8>, inspection: &Inspection) -> Outcome {
+    /// Turns an inspection result into what happens to the message. Pure. `trace` (Sluice's own
+    /// `Received:` field) goes on top of whatever is passed on; the loop limit counts only the
+    /// Received fields the message arrived with.
+    pub fn decide(
+        &self,
+        id: MessageId,
+        message: Vec<u8>,
+        inspection: &Inspection,
+        trace: Option<Field>,
+    ) -> Outcome {
         let received = header::count(&message, "received");
         if received > self.max_received {
             return Outcome::Refuse {
@@ -233,7 +254,7 @@ impl Inspector {
             own.extend(["X-dlp-uniquemsgid", "X-dlp-policyid"]);
         }
         let message = header::remove(message, &own);
-        let mut added: Vec<Field> = Vec::new();
+        let mut added: Vec<Field> = trace.into_iter().collect();
         if let Some(h) = &self.pass_header {
             added.push(h.clone());
         }

@@ -55,7 +55,7 @@ fn msg(subject: &str, body: &str) -> Vec<u8> {
 fn outcome(i: &Inspector, m: Vec<u8>) -> Outcome {
     let arc = Arc::new(m.clone());
     let inspection = smol::block_on(i.inspect(&env(), &arc)).unwrap();
-    i.decide(MessageId::random(), m, &inspection)
+    i.decide(MessageId::random(), m, &inspection, None)
 }
 
 fn relayed(o: Outcome) -> (Vec<u8>, Option<Vec<String>>) {
@@ -176,6 +176,7 @@ fn failed_open_inspection_passes_tagged() {
         MessageId::random(),
         msg("Hi", "blockme"),
         &Inspection::FailedOpen("boom".into()),
+        None,
     ));
     assert_eq!(
         header::first(&m, "X-Sluice-Inspection").as_deref(),

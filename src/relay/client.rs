@@ -9,9 +9,12 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use rustls::pki_types::ServerName;
 
 use crate::message::{Body, MailParams, Recipient, Ret};
-use crate::smtp::data::stuff;
+use crate::smtp::data::Stuffer;
 use crate::smtp::{HostName, Reply};
 use crate::tls::Stream;
+
+/// Bytes of a message stuffed and written at a time.
+const WIRE_PIECE: usize = 256 * 1024;
 
 /// Bounds on what a next hop may send back.
 const MAX_REPLY_LINE: usize = 4096;
@@ -360,7 +363,7 @@ impl Connection {
         if r.code != 354 {
             return Ok(r);
         }
-        self.body(message).await
+        self.body(&[message]).await
     }
 
     /// Sends DATA without waiting for the answer, so the `354` travels while the upstream is still
@@ -375,11 +378,23 @@ impl Connection {
         self.read_reply(self.opts.command_timeout, "DATA").await
     }
 
-    /// The dot-stuffed message after `354`, and the final reply.
-    pub async fn body(&mut self, message: &[u8]) -> Result<Reply, Error> {
-        let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
-        stuff(message, &mut wire);
+    /// The dot-stuffed message (given as consecutive parts) after `354`, and the final reply. Stuffed
+    /// and written a piece at a time (no stuffed copy of a large message); `relay.data_timeout`
+    /// bounds each piece.
+    pub async fn body(&mut self, message: &[&[u8]]) -> Result<Reply, Error> {
         let t = self.opts.data_timeout;
+        let mut stuffer = Stuffer::default();
+        let mut wire = Vec::with_capacity(WIRE_PIECE + WIRE_PIECE / 64 + 8);
+        for piece in message.iter().flat_map(|part| part.chunks(WIRE_PIECE)) {
+            wire.clear();
+            stuffer.chunk(piece, &mut wire);
+            timed(t, "sending DATA", async {
+                self.stream.write_all(&wire).await.map_err(Error::Lost)
+            })
+            .await?;
+        }
+        wire.clear();
+        stuffer.end(&mut wire);
         self.send(&wire, t, "sending DATA").await?;
         self.read_reply(t, "end of DATA").await
     }

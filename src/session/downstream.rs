@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::hold::Facts;
-use crate::message::{Envelope, MailParams, MessageId, Origin, Recipient};
+use crate::message::{Content, Envelope, MailParams, MessageId, Origin, Recipient, header};
 use crate::notify::Disposition;
 use crate::pipeline::{Failure, Inspection, Outcome};
 use crate::policy::Decision;
@@ -18,6 +18,10 @@ use crate::relay::{Connection, Relay, client};
 use crate::smtp::{DataError, Reply};
 
 use super::Shared;
+
+/// A message to send as its pieces: the (edited) header block, then the body from the received bytes,
+/// so a large (spooled, mapped) body is never copied.
+type Parts<'a> = [&'a [u8]; 2];
 
 /// Attempts on a kept or pooled connection that turns out stale before giving up.
 const STALE_RETRIES: usize = 2;
@@ -188,12 +192,13 @@ impl Downstream {
         &mut self,
         shared: &Shared,
         origin: &Origin,
+        id: MessageId,
         envelope: Envelope,
-        data: Result<Vec<u8>, DataError>,
+        data: Result<Content, DataError>,
+        trace: crate::message::header::Field,
     ) -> Reply {
-        let id = MessageId::random();
-        let message = match data {
-            Ok(m) => m,
+        let content = match data {
+            Ok(m) => Arc::new(m),
             Err(e) => {
                 self.abandon().await;
                 let f = Failure::Data(e);
@@ -201,9 +206,8 @@ impl Downstream {
                 return f.reply();
             }
         };
-        let size = message.len();
-        let shared_msg = Arc::new(message);
-        let inspection = match shared.inspector.inspect(&envelope, &shared_msg).await {
+        let size = content.len();
+        let inspection = match shared.inspector.inspect(&envelope, &content).await {
             Ok(i) => i,
             Err(f) => {
                 self.abandon().await;
@@ -211,13 +215,14 @@ impl Downstream {
                 return f.reply();
             }
         };
-        let message = Arc::try_unwrap(shared_msg).unwrap_or_else(|a| (*a).clone());
+        // Policies edit only the header block; the body is sent from the received bytes as they are.
+        let (head, body) = content.split_at(header::header_end(&content));
         let facts = match &inspection {
             Inspection::Done(v) if v.violated() => Some(Facts::of(
                 id,
                 origin,
                 &envelope,
-                &message,
+                &content,
                 &shared.internal_domains,
             )),
             _ => None,
@@ -232,11 +237,16 @@ impl Downstream {
         );
         let original = match &inspection {
             Inspection::Done(v) if v.hits.iter().any(|h| !h.notify.is_empty()) => {
-                Some(message.clone())
+                Some(content.to_vec())
             }
             _ => None,
         };
-        let (reply, action) = match shared.inspector.decide(id, message, &inspection) {
+        let (reply, action) = match shared.inspector.decide(
+            id,
+            head.to_vec(),
+            &inspection,
+            Some(trace),
+        ) {
             Outcome::Refuse { reply, reason } => {
                 self.abandon().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");
@@ -248,7 +258,7 @@ impl Downstream {
                 redirect_to: None,
             } => {
                 let r = self
-                    .deliver(id, &shared.relay, origin, &envelope, &message)
+                    .deliver(id, &shared.relay, origin, &envelope, &[&message, body])
                     .await;
                 let action = relayed("relayed", &r, shared.inspector.trial_mode());
                 (r, action)
@@ -258,13 +268,18 @@ impl Downstream {
                 redirect_to: Some(to),
             } => {
                 let r = self
-                    .redirect(id, &shared.relay, origin, &envelope, &to, &message)
+                    .redirect(id, &shared.relay, origin, &envelope, &to, &[&message, body])
                     .await;
                 let action = relayed("redirected", &r, false);
                 (r, action)
             }
-            Outcome::Hold { message, approvers } => {
+            Outcome::Hold {
+                message: mut held_head,
+                approvers,
+            } => {
                 self.abandon().await;
+                held_head.extend_from_slice(body);
+                let message = held_head;
                 let Inspection::Done(verdict) = &inspection else {
                     return Reply::store_failed();
                 };
@@ -308,7 +323,7 @@ impl Downstream {
         relay: &Relay,
         origin: &Origin,
         envelope: &Envelope,
-        message: &[u8],
+        message: &Parts<'_>,
     ) -> Reply {
         if self.data_sent {
             self.data_sent = false;
@@ -346,7 +361,7 @@ impl Downstream {
     }
 
     /// DATA, then the message.
-    async fn send(&mut self, id: MessageId, message: &[u8]) -> Reply {
+    async fn send(&mut self, id: MessageId, message: &Parts<'_>) -> Reply {
         let Some(conn) = self.conn.as_mut() else {
             return Reply::next_hop_lost();
         };
@@ -363,7 +378,7 @@ impl Downstream {
     }
 
     /// The message after `354`, and the upstream's final reply built from the next hop's.
-    async fn body(&mut self, id: MessageId, message: &[u8]) -> Reply {
+    async fn body(&mut self, id: MessageId, message: &Parts<'_>) -> Reply {
         self.open = false;
         self.mail_sent = false;
         let Some(conn) = self.conn.as_mut() else {
@@ -371,7 +386,7 @@ impl Downstream {
         };
         match conn.body(message).await {
             Ok(r) if r.is_positive() => {
-                tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message.len(), "message relayed");
+                tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message[0].len() + message[1].len(), "message relayed");
                 Reply::new(
                     250,
                     Some([2, 0, 0]),
@@ -406,7 +421,7 @@ impl Downstream {
         origin: &Origin,
         envelope: &Envelope,
         recipients: &[Recipient],
-        message: &[u8],
+        message: &Parts<'_>,
     ) -> Reply {
         let Some((first, rest)) = recipients.split_first() else {
             return Reply::next_hop_lost();
@@ -442,7 +457,7 @@ impl Downstream {
         origin: &Origin,
         envelope: &Envelope,
         to: &[String],
-        message: &[u8],
+        message: &Parts<'_>,
     ) -> Reply {
         self.abandon().await;
         let review: Vec<Recipient> = to.iter().map(|a| Recipient::plain(a.clone())).collect();

@@ -6,22 +6,30 @@
 //! Security: the peer is untrusted; every read is bounded by the protocol's limits and by a timeout.
 //! Plaintext pipelined after STARTTLS is discarded. Nothing here logs message content.
 
+pub mod budget;
 mod downstream;
+pub mod spool;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 
-use crate::message::Origin;
+use crate::message::received::{self, Trace};
+use crate::message::{Content, MessageId, Origin};
 use crate::pipeline::Inspector;
 use crate::relay::Relay;
 use crate::shutdown::Shutdown;
 use crate::smtp::server::Settings;
-use crate::smtp::{LineReader, Protocol, Reply, Step};
+use crate::smtp::{DataError, DataReceiver, LineReader, Protocol, Reply, Step};
 use crate::tls::Stream;
+use budget::Reservation;
 use downstream::Downstream;
+use spool::SpoolFile;
+
+/// Bytes moved from memory to the spool file at a time, once a message goes there.
+const SPOOL_PIECE: usize = 256 * 1024;
 
 /// Bytes read from the upstream at a time (per session, so it bounds idle-session memory too).
 const READ_BUFFER: usize = 16 * 1024;
@@ -29,8 +37,12 @@ const READ_BUFFER: usize = 16 * 1024;
 /// Everything sessions share; built once by `app`.
 pub struct Shared {
     pub settings: Settings,
+    /// A deadline for each whole command line (and for each flush of replies), from the previous reply.
     pub command_timeout: Duration,
+    /// The longest wait for input during DATA, and the cap on banked time (see [`DataClock`]).
     pub data_timeout: Duration,
+    /// `listener.data_min_rate`: bytes per second a client must average during DATA (0: none).
+    pub data_min_rate: u64,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub inspector: Inspector,
     pub keeper: Arc<crate::hold::Keeper>,
@@ -38,6 +50,13 @@ pub struct Shared {
     pub internal_domains: Vec<String>,
     pub relay: Relay,
     pub shutdown: Arc<Shutdown>,
+    /// `listener.max_bytes_in_flight`: message bytes all sessions may hold at once.
+    pub budget: Arc<budget::Budget>,
+    /// `<data_dir>/spool`, and `listener.spool_threshold`: messages larger go there, not to memory.
+    pub spool: spool::Spool,
+    pub spool_threshold: usize,
+    /// The wall clock, for the date of the `Received:` field.
+    pub clock: Arc<crate::clock::Clock>,
 }
 
 /// How a read attempt ended.
@@ -53,21 +72,67 @@ struct Conn {
     reader: LineReader,
     out: Vec<u8>,
     buf: Box<[u8]>,
+    /// A flush that takes longer than this (a client that does not read its replies) fails.
+    write_timeout: Duration,
+}
+
+/// The DATA phase's deadline (Postfix's `smtpd_min_data_rate`): it starts `timeout` away; each read
+/// of `n` bytes moves it `n / min_rate` seconds later, but never more than `timeout` past the read.
+/// So a client must average `min_rate` bytes per second, and may never pause longer than `timeout`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DataClock {
+    deadline: Instant,
+    timeout: Duration,
+    min_rate: u64,
+}
+
+impl DataClock {
+    pub(crate) fn start(now: Instant, timeout: Duration, min_rate: u64) -> DataClock {
+        DataClock {
+            deadline: now + timeout,
+            timeout,
+            min_rate,
+        }
+    }
+
+    /// `n` bytes arrived at `now`.
+    pub(crate) fn read(&mut self, now: Instant, n: usize) {
+        let cap = now + self.timeout;
+        self.deadline = if self.min_rate == 0 {
+            cap
+        } else {
+            let credit = Duration::from_secs_f64(n as f64 / self.min_rate as f64);
+            (self.deadline + credit).min(cap)
+        };
+    }
+
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
 }
 
 impl Conn {
     async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.out.is_empty() {
-            self.stream.write_all(&self.out).await?;
-            self.out.clear();
-        }
-        self.stream.flush().await
+        let timeout = self.write_timeout;
+        let write = async {
+            if !self.out.is_empty() {
+                self.stream.write_all(&self.out).await?;
+                self.out.clear();
+            }
+            self.stream.flush().await
+        };
+        write
+            .or(async {
+                smol::Timer::after(timeout).await;
+                Err(std::io::ErrorKind::TimedOut.into())
+            })
+            .await
     }
 
-    /// Reads more input, giving up at `timeout` or when `stop` resolves.
+    /// Reads more input, giving up at `deadline` or when `stop` resolves.
     async fn read(
         &mut self,
-        timeout: Duration,
+        deadline: Instant,
         stop: impl std::future::Future<Output = ()>,
     ) -> Read {
         let buf = &mut self.buf;
@@ -80,7 +145,7 @@ impl Conn {
             }
         }
         .or(async {
-            smol::Timer::after(timeout).await;
+            smol::Timer::at(deadline).await;
             Read::Timeout
         })
         .or(async {
@@ -99,6 +164,7 @@ pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared
         reader: LineReader::new(),
         out: Vec::with_capacity(1024),
         buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
+        write_timeout: shared.command_timeout,
     };
     let mut session = Session {
         protocol: Protocol::new(shared.settings.clone(), peer.ip().to_string()),
@@ -106,6 +172,7 @@ pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared
         downstream: Downstream::new(),
         shared: shared.clone(),
         commands: 0,
+        tls_details: None,
     };
     let end = session.converse(&mut conn).await;
     session.downstream.close(&shared.relay).await;
@@ -131,6 +198,8 @@ struct Session {
     downstream: Downstream,
     shared: Arc<Shared>,
     commands: usize,
+    /// The inbound TLS session as the `Received:` field describes it.
+    tls_details: Option<String>,
 }
 
 impl Session {
@@ -153,6 +222,9 @@ impl Session {
             return End::PeerClosed;
         }
         let max_line = self.shared.settings.limits.max_line_length;
+        // When the command being waited for must be complete: set at the first wait after a reply,
+        // never moved by reads (a client trickling bytes is cut off like a silent one).
+        let mut deadline: Option<Instant> = None;
         loop {
             let Some(line) = conn.reader.next_line(max_line) else {
                 // Nothing complete buffered: send pipelined replies, then wait for more.
@@ -168,7 +240,9 @@ impl Session {
                         shutdown.draining().await
                     }
                 };
-                match conn.read(self.shared.command_timeout, stop).await {
+                let until =
+                    *deadline.get_or_insert_with(|| Instant::now() + self.shared.command_timeout);
+                match conn.read(until, stop).await {
                     Read::Data(n) => {
                         conn.reader.extend(&conn.buf[..n]);
                         continue;
@@ -187,6 +261,7 @@ impl Session {
                 }
             };
             self.commands += 1;
+            deadline = None;
             match self.protocol.on_line(line) {
                 Step::Reply(r) => self.queue(conn, &r),
                 Step::Close(r) => {
@@ -227,12 +302,25 @@ impl Session {
                     self.queue(conn, &reply);
                 }
                 Step::StartData => {
+                    let max = self.shared.settings.limits.max_message_size;
+                    let declared = self
+                        .protocol
+                        .envelope()
+                        .and_then(|e| e.params.size)
+                        .unwrap_or(0)
+                        .min(max);
+                    let Some(reservation) = self.shared.budget.reserve(declared) else {
+                        tracing::warn!(peer = %self.peer, declared, in_flight = self.shared.budget.used(), "listener.max_bytes_in_flight reached; DATA deferred");
+                        self.queue(conn, &Reply::insufficient_resources());
+                        continue;
+                    };
                     self.downstream.start_data().await;
                     self.queue(conn, &Reply::start_data());
                     if conn.flush().await.is_err() {
                         return End::PeerClosed;
                     }
-                    match self.receive_and_relay(conn).await {
+                    let result = self.receive_and_relay(conn, reservation, declared).await;
+                    match result {
                         Ok(reply) => self.queue(conn, &reply),
                         Err(end) => return end,
                     }
@@ -259,6 +347,15 @@ impl Session {
                         });
                     match handshake.await {
                         Ok(s) => {
+                            let (_, c) = s.get_ref();
+                            self.tls_details = Some(received::tls_details(
+                                &c.protocol_version()
+                                    .map(|v| format!("{v:?}"))
+                                    .unwrap_or_default(),
+                                &c.negotiated_cipher_suite()
+                                    .map(|s| format!("{:?}", s.suite()))
+                                    .unwrap_or_default(),
+                            ));
                             conn.stream =
                                 Stream::Tls(Box::new(futures_rustls::TlsStream::Server(s)));
                             self.protocol.tls_started();
@@ -273,24 +370,44 @@ impl Session {
         }
     }
 
-    /// Receives the message after 354, then inspects and relays it. Returns the final reply.
-    async fn receive_and_relay(&mut self, conn: &mut Conn) -> Result<Reply, End> {
+    /// Receives the message after 354 (its bytes held against `reservation`), then inspects and
+    /// relays it. Returns the final reply.
+    async fn receive_and_relay(
+        &mut self,
+        conn: &mut Conn,
+        mut reservation: Reservation,
+        declared: usize,
+    ) -> Result<Reply, End> {
         let mut receiver = self.protocol.data_receiver();
+        if declared > 0 {
+            // No more than what is kept in memory before the message goes to the spool.
+            let in_memory = self.shared.spool_threshold.saturating_add(SPOOL_PIECE);
+            receiver.expect((declared + budget::HEADROOM).min(in_memory));
+        }
+        let mut spooled: Option<SpoolFile> = None;
         let pending = conn.reader.take_rest();
         let used = receiver.feed(&pending);
+        self.hold(&mut receiver, &mut reservation);
+        self.spill(&mut receiver, &mut spooled).await;
         if receiver.is_done() {
             conn.reader.extend(&pending[used..]);
         }
+        let mut clock = DataClock::start(
+            Instant::now(),
+            self.shared.data_timeout,
+            self.shared.data_min_rate,
+        );
         while !receiver.is_done() {
             let shutdown = self.shared.shutdown.clone();
             match conn
-                .read(self.shared.data_timeout, async move {
-                    shutdown.aborting().await
-                })
+                .read(clock.deadline(), async move { shutdown.aborting().await })
                 .await
             {
                 Read::Data(n) => {
+                    clock.read(Instant::now(), n);
                     let used = receiver.feed(&conn.buf[..n]);
+                    self.hold(&mut receiver, &mut reservation);
+                    self.spill(&mut receiver, &mut spooled).await;
                     if receiver.is_done() {
                         conn.reader.extend(&conn.buf[used..n]);
                     }
@@ -302,7 +419,9 @@ impl Session {
                 Read::Timeout => {
                     self.queue(conn, &Reply::timeout(&self.shared.settings.hostname));
                     let _ = conn.flush().await;
-                    return Err(End::Closed("DATA timeout"));
+                    return Err(End::Closed(
+                        "DATA timeout (idle, or below listener.data_min_rate)",
+                    ));
                 }
                 Read::Shutdown => {
                     self.queue(conn, &Reply::shutting_down(&self.shared.settings.hostname));
@@ -313,9 +432,123 @@ impl Session {
         }
         let envelope = self.protocol.take_envelope().unwrap_or_default();
         let origin = self.origin();
-        Ok(self
+        let id = MessageId::random();
+        let trace = Trace {
+            helo: &origin.helo,
+            peer: origin.peer.ip(),
+            by: &self.shared.settings.hostname,
+            esmtp: self.protocol.esmtp(),
+            utf8: envelope.params.smtputf8,
+            tls: self.tls_details.as_deref(),
+            id,
+            recipients: &envelope.recipients,
+            date: self.shared.clock.now(),
+        }
+        .field();
+        let size = receiver.len();
+        let data = match (receiver.finish(), spooled) {
+            (Err(e), _) => Err(e),
+            (Ok(rest), None) => Ok(Content::Memory(rest)),
+            (Ok(rest), Some(mut file)) => {
+                let mapped = async move {
+                    file.write(rest).await?;
+                    file.map().await
+                };
+                mapped.await.map_err(|e| {
+                    tracing::warn!(peer = %self.peer, error = %e, "spooled message could not be mapped; deferred");
+                    DataError::SpoolFailed
+                })
+            }
+        };
+        let reply = self
             .downstream
-            .finish(&self.shared, &origin, envelope, receiver.finish())
-            .await)
+            .finish(&self.shared, &origin, id, envelope, data, trace)
+            .await;
+        drop(reservation);
+        if size >= crate::memory::RELEASE_AFTER {
+            crate::memory::release();
+        }
+        Ok(reply)
+    }
+
+    /// Past `listener.spool_threshold`, moves what the receiver kept to the spool file (created on
+    /// the way), a piece at a time. A spool that fails refuses the message (4xx at the end of DATA).
+    async fn spill(&self, receiver: &mut DataReceiver, spooled: &mut Option<SpoolFile>) {
+        if !receiver.is_keeping() || receiver.buffered() < SPOOL_PIECE {
+            return;
+        }
+        if spooled.is_none() {
+            if receiver.len() <= self.shared.spool_threshold {
+                return;
+            }
+            match self.shared.spool.create() {
+                Ok(f) => {
+                    tracing::debug!(peer = %self.peer, "message over listener.spool_threshold; receiving it into the spool");
+                    *spooled = Some(f)
+                }
+                Err(e) => {
+                    tracing::warn!(peer = %self.peer, error = %e, "cannot create a spool file; message will be deferred");
+                    receiver.abandon(DataError::SpoolFailed);
+                    return;
+                }
+            }
+        }
+        if let Some(file) = spooled.as_mut()
+            && let Err(e) = file.write(receiver.take_kept()).await
+        {
+            tracing::warn!(peer = %self.peer, error = %e, "cannot write the spool file; message will be deferred");
+            receiver.abandon(DataError::SpoolFailed);
+            *spooled = None;
+        }
+    }
+
+    /// Keeps the reservation in step with the bytes the receiver holds; when the budget cannot
+    /// cover them, the receiver drops the message (the end of DATA then gets 452 4.3.1).
+    fn hold(&self, receiver: &mut DataReceiver, reservation: &mut Reservation) {
+        if receiver.is_keeping() && !reservation.cover(receiver.len()) {
+            tracing::warn!(peer = %self.peer, received = receiver.len(), in_flight = self.shared.budget.used(), "listener.max_bytes_in_flight reached during DATA; message will be deferred");
+            receiver.abandon(DataError::OverBudget);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_clock_cuts_off_a_trickle_below_the_minimum_rate() {
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(10);
+        let mut c = DataClock::start(t0, timeout, 100);
+        // One byte a second (1% of the rate): each second costs 1 s and earns 10 ms.
+        let mut now = t0;
+        let mut reads = 0;
+        while now < c.deadline() {
+            now += Duration::from_secs(1);
+            c.read(now, 1);
+            reads += 1;
+        }
+        assert!((10..=11).contains(&reads), "{reads}");
+    }
+
+    #[test]
+    fn data_clock_keeps_a_client_at_the_rate_going_but_caps_banked_time() {
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(10);
+        let mut c = DataClock::start(t0, timeout, 100);
+        let mut now = t0;
+        for _ in 0..10_000 {
+            now += Duration::from_secs(1);
+            c.read(now, 100);
+            assert!(c.deadline() > now);
+        }
+        // A burst banks at most `timeout`.
+        c.read(now, 1 << 30);
+        assert_eq!(c.deadline(), now + timeout);
+        // Rate 0: only the gap between reads counts.
+        let mut c = DataClock::start(t0, timeout, 0);
+        c.read(t0 + Duration::from_secs(9), 1);
+        assert_eq!(c.deadline(), t0 + Duration::from_secs(19));
     }
 }

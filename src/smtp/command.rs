@@ -122,7 +122,8 @@ impl Command {
     pub fn parse(line: &[u8]) -> Result<Command, Reply> {
         // ENVID and ORCPT are xtext that must reach the next hop unchanged (RFC 3461 section 4), with
         // any address type (utf-8 per RFC 6533): they are taken out raw before the grammar sees the line.
-        let (line, dsn) = take_dsn_params(line)?;
+        let (line, raw) = take_raw_params(line)?;
+        let dsn = raw.dsn;
         let mut framed = Vec::with_capacity(line.len() + 2);
         framed.extend_from_slice(&line);
         framed.extend_from_slice(b"\r\n");
@@ -158,7 +159,7 @@ impl Command {
                     return Err(Reply::bad_parameter("in MAIL FROM"));
                 }
                 let params = MailParams {
-                    size: (from.size > 0).then_some(from.size),
+                    size: raw.size.filter(|&s| s > 0),
                     body,
                     smtputf8: from.flags & smtp_proto::MAIL_SMTPUTF8 != 0,
                     ret,
@@ -208,45 +209,148 @@ impl Command {
     }
 }
 
-/// For MAIL, removes `ENVID=`; for RCPT, `ORCPT=`; returns the line without it and the raw value.
-fn take_dsn_params(line: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, Option<String>), Reply> {
+/// Parameters taken out of the line before the grammar sees it: ENVID / ORCPT raw (they must reach
+/// the next hop unchanged, RFC 3461 section 4) and SIZE (smtp-proto's size parser wraps around past
+/// 20 digits).
+#[derive(Debug, Default)]
+struct RawParams {
+    /// `ENVID=` of MAIL or `ORCPT=` of RCPT, validated but not decoded.
+    dsn: Option<String>,
+    /// `SIZE=` of MAIL, saturated at `usize::MAX` (then always over the limit).
+    size: Option<usize>,
+}
+
+/// Most digits RFC 1870 allows in `SIZE=` (`size-value ::= 1*20DIGIT`).
+const MAX_SIZE_DIGITS: usize = 20;
+
+/// For MAIL, removes `ENVID=` and `SIZE=`; for RCPT, `ORCPT=`; returns the line without them and
+/// their values. A malformed value is `501 5.5.4`, as Postfix answers.
+fn take_raw_params(line: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, RawParams), Reply> {
     let verb = line.get(..4).map(|v| v.to_ascii_uppercase());
-    let key: &[u8] = match verb.as_deref() {
-        Some(b"MAIL") => b"ENVID=",
-        Some(b"RCPT") => b"ORCPT=",
-        _ => return Ok((std::borrow::Cow::Borrowed(line), None)),
+    let mail = match verb.as_deref() {
+        Some(b"MAIL") => true,
+        Some(b"RCPT") => false,
+        _ => return Ok((std::borrow::Cow::Borrowed(line), RawParams::default())),
     };
     let Some(close) = memchr::memchr(b'>', line) else {
-        return Ok((std::borrow::Cow::Borrowed(line), None));
+        return Ok((std::borrow::Cow::Borrowed(line), RawParams::default()));
     };
     let (path, params) = line.split_at(close + 1);
     let mut kept = path.to_vec();
-    let mut value = None;
+    let mut raw = RawParams::default();
     for token in params.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
-        let is_key = token.len() >= key.len() && token[..key.len()].eq_ignore_ascii_case(key);
-        if !is_key {
+        let Some((name, value)) = token
+            .iter()
+            .position(|&b| b == b'=')
+            .map(|p| (token[..p].to_ascii_uppercase(), &token[p + 1..]))
+        else {
             kept.push(b' ');
             kept.extend_from_slice(token);
             continue;
+        };
+        match (mail, name.as_slice()) {
+            (true, b"ENVID") => {
+                if raw.dsn.is_some() || !valid_envid(value) {
+                    return Err(Reply::syntax_error("bad ENVID parameter"));
+                }
+                raw.dsn = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            (false, b"ORCPT") => {
+                if raw.dsn.is_some() || !valid_orcpt(value) {
+                    return Err(Reply::syntax_error("bad ORCPT parameter"));
+                }
+                raw.dsn = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            (true, b"SIZE") => {
+                if raw.size.is_some()
+                    || value.is_empty()
+                    || value.len() > MAX_SIZE_DIGITS
+                    || !value.iter().all(u8::is_ascii_digit)
+                {
+                    return Err(Reply::syntax_error("bad SIZE parameter"));
+                }
+                // At most 20 digits: fits a u128; anything past usize is over every limit.
+                let n: u128 = value.iter().fold(0, |n, d| n * 10 + u128::from(d - b'0'));
+                raw.size = Some(usize::try_from(n).unwrap_or(usize::MAX));
+            }
+            _ => {
+                kept.push(b' ');
+                kept.extend_from_slice(token);
+            }
         }
-        let raw = &token[key.len()..];
-        let name = if key == b"ENVID=" { "ENVID" } else { "ORCPT" };
-        // xtext is printable ASCII without '='; ORCPT is `addr-type ";" xtext`.
-        let valid = !raw.is_empty()
-            && raw.len() <= 500
-            && raw.iter().all(|&b| (33..=126).contains(&b) && b != b'=')
-            && value.is_none()
-            && (name == "ENVID"
-                || raw
-                    .iter()
-                    .position(|&b| b == b';')
-                    .is_some_and(|p| p > 0 && p + 1 < raw.len()));
-        if !valid {
-            return Err(Reply::bad_parameter(name));
-        }
-        value = Some(String::from_utf8_lossy(raw).into_owned());
     }
-    Ok((std::borrow::Cow::Owned(kept), value))
+    Ok((std::borrow::Cow::Owned(kept), raw))
+}
+
+/// RFC 3461 section 4 `xtext`: `xchar` (`!`..`~` except `+` and `=`) or `+` and two upper-case hex
+/// digits. Not empty, at most 100 characters before decoding (ENVID's limit).
+fn valid_xtext(v: &[u8]) -> bool {
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b'+' => {
+                let hex =
+                    |b: Option<&u8>| b.is_some_and(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
+                if !(hex(v.get(i + 1)) && hex(v.get(i + 2))) {
+                    return false;
+                }
+                i += 3;
+            }
+            b'=' => return false,
+            33..=126 => i += 1,
+            _ => return false,
+        }
+    }
+    !v.is_empty()
+}
+
+fn valid_envid(v: &[u8]) -> bool {
+    v.len() <= 500 && valid_xtext(v)
+}
+
+/// `ORCPT=addr-type;value`: an atom, then xtext, or for the `utf-8` type (RFC 6533 section 3)
+/// `utf-8-addr-xtext` / `-unitext`: QCHARs (printable ASCII but `+`, `=`, `\`), `\x{HEX}` escapes
+/// and UTF-8.
+fn valid_orcpt(v: &[u8]) -> bool {
+    let Some(semi) = memchr::memchr(b';', v) else {
+        return false;
+    };
+    let (kind, addr) = (&v[..semi], &v[semi + 1..]);
+    let atom = !kind.is_empty() && kind.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+    if !atom || v.len() > 500 {
+        return false;
+    }
+    if kind.eq_ignore_ascii_case(b"utf-8") {
+        valid_utf8_addr_xtext(addr)
+    } else {
+        valid_xtext(addr)
+    }
+}
+
+fn valid_utf8_addr_xtext(v: &[u8]) -> bool {
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b'\\' => {
+                let Some(rest) = v[i..].strip_prefix(b"\\x{") else {
+                    return false;
+                };
+                let Some(end) = memchr::memchr(b'}', rest) else {
+                    return false;
+                };
+                let hex = &rest[..end];
+                if hex.is_empty() || hex.len() > 6 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return false;
+                }
+                i += 3 + end + 1;
+            }
+            b'+' | b'=' => return false,
+            // utf-8-addr-unitext also allows UTF-8 itself (checked whole below).
+            33..=126 | 0x80.. => i += 1,
+            _ => return false,
+        }
+    }
+    !v.is_empty() && std::str::from_utf8(v).is_ok()
 }
 
 fn map_error(e: ProtoError) -> Reply {
@@ -355,10 +459,73 @@ mod tests {
         ] {
             assert_eq!(
                 Command::parse(bad).unwrap_err().code,
-                555,
+                501,
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    fn mail_size(line: &str) -> Result<Option<usize>, u16> {
+        match Command::parse(line.as_bytes()) {
+            Ok(Command::Mail { params, .. }) => Ok(params.size),
+            Ok(c) => panic!("not MAIL: {c:?}"),
+            Err(r) => Err(r.code),
+        }
+    }
+
+    #[test]
+    fn size_has_at_most_twenty_digits_and_saturates() {
+        assert_eq!(mail_size("MAIL FROM:<a@b> SIZE=1000"), Ok(Some(1000)));
+        assert_eq!(mail_size("MAIL FROM:<a@b> size=0"), Ok(None));
+        // 20 digits is legal syntax (RFC 1870) and larger than any limit.
+        assert_eq!(
+            mail_size("MAIL FROM:<a@b> SIZE=99999999999999999999"),
+            Ok(Some(usize::MAX))
+        );
+        assert_eq!(
+            mail_size("MAIL FROM:<a@b> SIZE=18446744073709551616"),
+            Ok(Some(usize::MAX))
+        );
+        // smtp-proto wrapped these around to a small number.
+        for bad in [
+            "MAIL FROM:<a@b> SIZE=999999999999999999999",
+            "MAIL FROM:<a@b> SIZE=100000000000000000000001",
+            "MAIL FROM:<a@b> SIZE=",
+            "MAIL FROM:<a@b> SIZE=12a",
+            "MAIL FROM:<a@b> SIZE=-1",
+            "MAIL FROM:<a@b> SIZE=1 SIZE=2",
+        ] {
+            assert_eq!(mail_size(bad), Err(501), "{bad}");
+        }
+    }
+
+    #[test]
+    fn envid_and_orcpt_must_be_xtext() {
+        for good in [
+            "MAIL FROM:<a@b> ENVID=abc+2B+3Dx",
+            "MAIL FROM:<a@b> ENVID=!~",
+            "RCPT TO:<b@x> ORCPT=rfc822;b+2Bx@y",
+            "RCPT TO:<b@x> ORCPT=UTF-8;c\\x{E9}a@x",
+            "RCPT TO:<b@x> ORCPT=utf-8;c\u{e9}a@x",
+        ] {
+            assert!(Command::parse(good.as_bytes()).is_ok(), "{good}");
+        }
+        for bad in [
+            "MAIL FROM:<a@b> ENVID=+ZZ",
+            "MAIL FROM:<a@b> ENVID=a+2b",
+            "MAIL FROM:<a@b> ENVID=a+2",
+            "MAIL FROM:<a@b> ENVID=a+",
+            "RCPT TO:<b@x> ORCPT=rfc822;b+ZZ@x",
+            "RCPT TO:<b@x> ORCPT=rfc822;b+e9@x",
+            "RCPT TO:<b@x> ORCPT=rfc 822;b@x",
+            "RCPT TO:<b@x> ORCPT=;b@x",
+            "RCPT TO:<b@x> ORCPT=utf-8;b+2B@x",
+            "RCPT TO:<b@x> ORCPT=utf-8;b\\x{}@x",
+            "RCPT TO:<b@x> ORCPT=utf-8;b\\x{E9@x",
+        ] {
+            let r = Command::parse(bad.as_bytes()).unwrap_err();
+            assert_eq!((r.code, r.enhanced), (501, Some([5, 5, 4])), "{bad}");
         }
     }
 

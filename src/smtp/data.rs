@@ -13,6 +13,15 @@ pub enum DataError {
     TooBig,
     LineTooLong,
     BareLineEnding,
+    /// A NUL byte: not allowed in SMTP text (RFC 5321 4.1.1.4 "text", RFC 5322 2.3; only BINARYMIME,
+    /// which Sluice does not offer, could carry one). Refused rather than stripped, so what the next
+    /// hop would get is never different from what the client sent.
+    Nul,
+    /// The listener's budget of message bytes in flight could not cover the message (4xx: the
+    /// client keeps it and tries again).
+    OverBudget,
+    /// The message could not be written to the spool (disk full, I/O error): 4xx as well.
+    SpoolFailed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +44,8 @@ enum State {
 pub struct DataReceiver {
     state: State,
     message: Vec<u8>,
+    /// Bytes kept so far, including those taken out with [`DataReceiver::take_kept`].
+    kept: usize,
     max_size: usize,
     max_line: usize,
     line_len: usize,
@@ -47,6 +58,7 @@ impl DataReceiver {
         DataReceiver {
             state: State::LineStart,
             message: Vec::with_capacity(16 * 1024),
+            kept: 0,
             max_size,
             max_line,
             line_len: 0,
@@ -142,25 +154,60 @@ impl DataReceiver {
         if self.line_len > self.max_line {
             self.error.get_or_insert(DataError::LineTooLong);
         }
-        if self.message.len() + bytes.len() > self.max_size {
+        if memchr::memchr(0, bytes).is_some() {
+            self.error.get_or_insert(DataError::Nul);
+        }
+        if self.kept + bytes.len() > self.max_size {
             self.error.get_or_insert(DataError::TooBig);
         }
         if self.error.is_none() {
             self.message.extend_from_slice(bytes);
+            self.kept += bytes.len();
         }
+    }
+
+    /// Makes room for `n` more bytes at once (the declared SIZE), so the buffer is not regrown and
+    /// copied while the message arrives.
+    pub fn expect(&mut self, n: usize) {
+        self.message.reserve(n.min(self.max_size));
+    }
+
+    /// Stops keeping the message (its memory is freed at once) but goes on consuming it to its end,
+    /// which then reports `error`.
+    pub fn abandon(&mut self, error: DataError) {
+        self.error.get_or_insert(error);
+        self.message = Vec::new();
+        self.kept = 0;
+    }
+
+    /// Whether the message is still being kept (no error so far).
+    pub fn is_keeping(&self) -> bool {
+        self.error.is_none()
     }
 
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
 
-    /// Bytes kept so far (for progress and tests).
+    /// Bytes kept so far (for progress, the memory budget and tests).
     pub fn len(&self) -> usize {
-        self.message.len()
+        self.kept
     }
 
     pub fn is_empty(&self) -> bool {
-        self.message.is_empty()
+        self.kept == 0
+    }
+
+    /// Bytes kept and not yet taken out.
+    pub fn buffered(&self) -> usize {
+        self.message.len()
+    }
+
+    /// Takes out the bytes kept so far (the caller stores them elsewhere: the spool); the message
+    /// [`DataReceiver::finish`] returns is then only what arrived after.
+    pub fn take_kept(&mut self) -> Vec<u8> {
+        let capacity = self.message.capacity().min(1 << 20);
+        std::mem::replace(&mut self.message, Vec::with_capacity(capacity))
     }
 
     /// The message (with CRLF line endings, unstuffed), or why it is refused. Call after `is_done`.
@@ -175,8 +222,43 @@ impl DataReceiver {
 /// Dot-stuffs a CRLF message for sending and appends the terminator; the inverse of [`DataReceiver`].
 pub fn stuff(message: &[u8], out: &mut Vec<u8>) {
     out.reserve(message.len() + 64);
-    let mut at_line_start = true;
-    let mut rest = message;
+    let mut s = Stuffer::default();
+    s.chunk(message, out);
+    s.end(out);
+}
+
+/// [`stuff`] a piece at a time, so a large message is sent without a dot-stuffed copy of all of it.
+#[derive(Debug)]
+pub struct Stuffer {
+    at_line_start: bool,
+}
+
+impl Default for Stuffer {
+    fn default() -> Self {
+        Stuffer {
+            at_line_start: true,
+        }
+    }
+}
+
+impl Stuffer {
+    /// Appends `piece` (the next bytes of the message) dot-stuffed to `out`.
+    pub fn chunk(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        self.at_line_start = stuff_piece(piece, self.at_line_start, out);
+    }
+
+    /// Appends a missing final CRLF and the terminator.
+    pub fn end(self, out: &mut Vec<u8>) {
+        if !self.at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+    }
+}
+
+/// Returns whether `out` now ends at a line start.
+fn stuff_piece(piece: &[u8], mut at_line_start: bool, out: &mut Vec<u8>) -> bool {
+    let mut rest = piece;
     while !rest.is_empty() {
         if at_line_start && rest[0] == b'.' {
             out.push(b'.');
@@ -194,10 +276,7 @@ pub fn stuff(message: &[u8], out: &mut Vec<u8>) {
             }
         }
     }
-    if !at_line_start {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
+    at_line_start
 }
 
 #[cfg(test)]
@@ -281,6 +360,56 @@ mod tests {
         r.feed(b"\r\n.\r\n");
         assert!(r.is_done());
         assert_eq!(r.finish().unwrap_err(), DataError::LineTooLong);
+    }
+
+    #[test]
+    fn nul_bytes_refuse_the_message() {
+        for input in [&b"a\0b\r\n.\r\n"[..], b"\0.\r\n.\r\n", b"x\r\n\0\r\n.\r\n"] {
+            let (m, used, done) = receive(input, BareLineEndings::Normalize);
+            assert!(done);
+            assert_eq!(used, input.len());
+            assert_eq!(m.unwrap_err(), DataError::Nul);
+        }
+    }
+
+    #[test]
+    fn stuffing_in_pieces_matches_stuffing_at_once() {
+        let msg = b".a\r\n.\r\nb.\r\n..c\r\nd";
+        let mut whole = Vec::new();
+        stuff(msg, &mut whole);
+        for cut in 0..msg.len() {
+            let mut out = Vec::new();
+            let mut s = Stuffer::default();
+            s.chunk(&msg[..cut], &mut out);
+            s.chunk(&msg[cut..], &mut out);
+            s.end(&mut out);
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn abandoning_frees_the_message_and_reports_at_the_end() {
+        let mut r = DataReceiver::new(1 << 20, 1000, BareLineEndings::Normalize);
+        r.expect(1 << 16);
+        r.feed(b"Subject: x\r\n\r\nbody\r\n");
+        assert!(r.is_keeping());
+        r.abandon(DataError::OverBudget);
+        assert!(r.is_empty() && !r.is_keeping());
+        r.feed(b"more\r\n.\r\n");
+        assert!(r.is_done());
+        assert_eq!(r.finish().unwrap_err(), DataError::OverBudget);
+    }
+
+    #[test]
+    fn taking_kept_bytes_out_keeps_counting_them_against_the_size_limit() {
+        let mut r = DataReceiver::new(20, 1000, BareLineEndings::Normalize);
+        r.feed(b"0123456789\r\n");
+        assert_eq!(r.take_kept(), b"0123456789\r\n");
+        assert_eq!((r.len(), r.buffered()), (12, 0));
+        r.feed(b"abc\r\n");
+        assert_eq!(r.buffered(), 5);
+        r.feed(b"toolong\r\n.\r\n");
+        assert_eq!(r.finish().unwrap_err(), DataError::TooBig);
     }
 
     #[test]

@@ -104,6 +104,15 @@ impl Reply {
     pub fn too_many_sessions() -> Reply {
         Reply::e(421, 4, 3, 2, "Too many connections, try again later")
     }
+    pub fn too_many_sessions_from_client() -> Reply {
+        Reply::e(
+            421,
+            4,
+            7,
+            0,
+            "Too many connections from your address, try again later",
+        )
+    }
     pub fn shutting_down(host: &str) -> Reply {
         Reply::e(
             421,
@@ -230,6 +239,24 @@ impl Reply {
             5,
             2,
             "Message contains a bare CR or LF; lines must end with CRLF",
+        )
+    }
+    pub fn nul_in_data() -> Reply {
+        Reply::e(
+            550,
+            5,
+            6,
+            0,
+            "Message contains NUL characters, which SMTP does not carry",
+        )
+    }
+    pub fn insufficient_resources() -> Reply {
+        Reply::e(
+            452,
+            4,
+            3,
+            1,
+            "Insufficient system resources for the message now, try again later",
         )
     }
     pub fn data_line_too_long() -> Reply {

@@ -79,6 +79,11 @@ impl Protocol {
         self.helo.as_deref().unwrap_or("")
     }
 
+    /// The client said EHLO (not HELO).
+    pub fn esmtp(&self) -> bool {
+        self.esmtp
+    }
+
     pub fn tls_active(&self) -> bool {
         self.tls
     }

@@ -129,6 +129,11 @@ impl Client {
         if r.code != 354 {
             return r;
         }
+        self.data_after_354(message)
+    }
+
+    /// The message (dot-stuffed here) and the terminator, after the server said 354; the final reply.
+    pub fn data_after_354(&mut self, message: &str) -> Reply {
         let mut wire = String::new();
         for line in message.split_inclusive("\r\n") {
             if line.starts_with('.') {

@@ -55,6 +55,10 @@ fn extensions_and_parameters() {
     // HELO sessions get no extensions: SIZE and DSN parameters are refused... only if not offered.
     check("EHLO c\r\nMAIL FROM:<a@x> SIZE=5000\r\n", &[250, 552]);
     check(
+        "EHLO c\r\nMAIL FROM:<a@x> SIZE=99999999999999999999\r\nMAIL FROM:<a@x> SIZE=999999999999999999999\r\nMAIL FROM:<a@x> ENVID=+ZZ\r\n",
+        &[250, 552, 501, 501],
+    );
+    check(
         "EHLO c\r\nMAIL FROM:<a@x> SIZE=500 BODY=8BITMIME RET=HDRS\r\nRCPT TO:<b@y> NOTIFY=NEVER\r\n",
         &[250, 250, 250],
     );

@@ -494,4 +494,4 @@ impl<S: Source + ?Sized> Walk<'_, S> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

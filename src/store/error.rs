@@ -19,6 +19,9 @@ pub enum StoreError {
     /// what to do: restore a backup, or remove the marker on purpose).
     #[error("store lost: {0}")]
     Lost(String),
+    /// A backup file that is not one, or is damaged (nothing was restored).
+    #[error("backup refused: {0}")]
+    Backup(String),
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -36,7 +39,10 @@ pub enum StoreError {
 impl StoreError {
     /// True when retrying later may succeed (everything except refusals and missing records).
     pub fn is_temporary(&self) -> bool {
-        !matches!(self, StoreError::NotFound(_) | StoreError::Refused(_))
+        !matches!(
+            self,
+            StoreError::NotFound(_) | StoreError::Refused(_) | StoreError::Backup(_)
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! read transaction. The file is versioned (`schema`) and migrated forward on open; a store written by
 //! a newer Sluice is refused with a clear error, never written to.
 
-mod backup;
+pub mod backup;
 pub mod check;
 mod error;
 mod keys;

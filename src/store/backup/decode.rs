@@ -28,10 +28,14 @@ pub(super) fn all(dbs: &Dbs, txn: &RoTxn<'_>) -> Result<u64> {
         json::<Queued>(v, |r| r.id, k)
     })?;
     n += each(dbs.due, txn, "due", |k, _| fixed(k, 16))?;
-    n += each(dbs.approvals, txn, "approvals", |k, v| {
-        let id = tagged(k, b"a")?;
-        let a: Approval = serde_json::from_slice(v).map_err(|e| e.to_string())?;
-        same(a.id, id)
+    n += each(dbs.approvals, txn, "approvals", |k, v| match k.first() {
+        // The pending-by-expiry index: 'p', expiry, id.
+        Some(b'p') => fixed(k, 17),
+        _ => {
+            let id = tagged(k, b"a")?;
+            let a: Approval = serde_json::from_slice(v).map_err(|e| e.to_string())?;
+            same(a.id, id)
+        }
     })?;
     n += each(dbs.recon, txn, "recon", |_, v| fixed(v, 8))?;
     n += each(dbs.index, txn, "index", |_, _| Ok(()))?;

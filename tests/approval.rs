@@ -375,7 +375,10 @@ fn after_a_restore_a_link_from_before_it_never_decides_another_message() {
     // A new message after the restore never gets the forgotten one's number.
     let r = send(&sluice, "newcomer", "the customer list, new");
     assert_eq!(r.code, 250, "{r}");
-    assert!(!r.text.contains("held as 2 "), "an id was handed out again: {r}");
+    assert!(
+        !r.text.contains("held as 2 "),
+        "an id was handed out again: {r}"
+    );
 
     // The forgotten message's links find nothing, and decide nothing.
     let shown = get(&sluice, &forgotten[0]);

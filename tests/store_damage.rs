@@ -315,3 +315,26 @@ fn an_emptied_or_deleted_store_is_refused_until_a_backup_is_restored() {
         assert_eq!(listed(data.path()).len() as u64, HELD);
     }
 }
+
+#[test]
+fn restore_over_a_damaged_store_says_how_and_then_works() {
+    let data = tempfile::tempdir().unwrap();
+    prepare(data.path());
+    let file = data.path().join("backup.sbk");
+    let o = sluice(data.path(), &["backup", file.to_str().unwrap()]);
+    assert_eq!(code(&o, "backup"), 0, "{}", stderr(&o));
+    let len = std::fs::metadata(store_file(data.path())).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(store_file(data.path()))
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let o = sluice(data.path(), &["restore", file.to_str().unwrap()]);
+    assert_eq!(code(&o, "restore"), 2);
+    assert!(stderr(&o).contains("move data.mdb aside"), "{}", stderr(&o));
+    std::fs::rename(store_file(data.path()), data.path().join("damaged.mdb")).unwrap();
+    let o = sluice(data.path(), &["restore", file.to_str().unwrap()]);
+    assert_eq!(code(&o, "restore"), 0, "{}", stderr(&o));
+    assert_eq!(listed(data.path()).len() as u64, HELD);
+}

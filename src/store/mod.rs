@@ -112,6 +112,20 @@ impl Store {
     /// pages) and a newer schema are refused with an error; `mode` says whether a missing store
     /// may be created.
     pub fn open_as(dir: &Path, options: &Options, mode: Mode) -> Result<Store> {
+        Store::open_checked(dir, options, mode).map_err(|e| match (e, mode) {
+            // A restore cannot write into a damaged file; without the file it starts afresh.
+            (StoreError::Corrupt { what, detail }, Mode::Restore) => StoreError::Corrupt {
+                what,
+                detail: format!(
+                    "{detail}; to restore over it, move data.mdb aside (keep it for analysis) \
+                     and run sluice restore again"
+                ),
+            },
+            (e, _) => e,
+        })
+    }
+
+    fn open_checked(dir: &Path, options: &Options, mode: Mode) -> Result<Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
         open::before(dir, mode)?;

@@ -20,6 +20,10 @@ use std::os::unix::fs::FileExt;
 /// Deepest B-tree accepted (LMDB's own cursor stack is 32 deep).
 pub const MAX_DEPTH: u16 = 32;
 
+/// Pages past the end of the file a sound store may count (allocated and freed in a transaction
+/// without ever being written; only the free list may name them).
+const UNWRITTEN: u64 = 1 << 16;
+
 const MAGIC: u32 = 0xBEEF_C0DE;
 const DATA_VERSION: u32 = 1;
 const HEADER: usize = 16;
@@ -170,18 +174,17 @@ fn metas<S: Source + ?Sized>(src: &S) -> Result<Meta, Damage> {
         return Err(damage("the meta pages disagree on the page size"));
     }
     let m = if m0.txnid < m1.txnid { m1 } else { m0 };
-    let have = src.size();
-    let needed = m
-        .last
-        .checked_add(1)
-        .and_then(|n| n.checked_mul(m.psize as u64));
-    match needed {
-        Some(needed) if m.last >= 1 && have >= needed => Ok(m),
-        Some(needed) => Err(damage(format!(
-            "truncated: {have} bytes, the last committed page ends at {needed}"
-        ))),
-        None => Err(damage(format!("meta page claims last page {}", m.last))),
+    // The file may end before `last` only by pages LMDB allocated and freed unwritten; every page
+    // a tree uses must be inside it (checked page by page). The bound keeps the walk's memory
+    // proportional to the file.
+    let pages = src.size() / m.psize as u64;
+    if m.last < 1 || m.last >= pages.saturating_add(UNWRITTEN) {
+        return Err(damage(format!(
+            "truncated or damaged: the meta page says the last page is {}, the file has {pages} pages",
+            m.last
+        )));
     }
+    Ok(m)
 }
 
 /// Checks the meta pages only (cheap; before a file is mapped at all).
@@ -195,6 +198,7 @@ pub fn check<S: Source + ?Sized>(src: &S) -> Result<Summary, Damage> {
     let mut walk = Walk {
         src,
         psize: meta.psize,
+        size: src.size(),
         last: meta.last,
         seen: vec![0u64; (meta.last as usize) / 64 + 1],
         page: vec![0u8; meta.psize],
@@ -235,6 +239,8 @@ enum Kind {
 struct Walk<'a, S: Source + ?Sized> {
     src: &'a S,
     psize: usize,
+    /// Bytes in the source.
+    size: u64,
     last: u64,
     seen: Vec<u64>,
     page: Vec<u8>,
@@ -267,7 +273,21 @@ impl<S: Source + ?Sized> Walk<'_, S> {
         Ok(())
     }
 
+    /// Fails when pages `p..p + n` are not all inside the file.
+    fn inside(&self, p: u64, n: u64) -> Result<(), Damage> {
+        let end = (p + n).saturating_mul(self.psize as u64);
+        let size = self.size;
+        if end > size {
+            return Err(damage(format!(
+                "truncated: {size} bytes, but page {} in use ends at {end}",
+                p + n - 1
+            )));
+        }
+        Ok(())
+    }
+
     fn read(&mut self, p: u64) -> Result<Vec<u8>, Damage> {
+        self.inside(p, 1)?;
         let mut buf = std::mem::take(&mut self.page);
         buf.resize(self.psize, 0);
         let r = self.src.read_at(&mut buf, p * self.psize as u64);
@@ -457,6 +477,7 @@ impl<S: Source + ?Sized> Walk<'_, S> {
                 "{pages} pages for {size} bytes, flags {flags:#x}"
             )));
         }
+        self.inside(at, pages)?;
         for q in at..at + pages {
             self.mark(q, name)?;
         }

@@ -467,6 +467,20 @@ fn backup_and_restore_work_while_serving() {
         &message("b2@x", "b2", "falcon two"),
     );
     assert!(r.text.contains("held as 2"), "{r}");
+    // A damaged backup is refused while serving, and nothing changes.
+    let bytes = std::fs::read(&backup).unwrap();
+    let damaged = sluice.dir.path().join("damaged.mdb");
+    for cut in [bytes.len() / 2, 8192] {
+        std::fs::write(&damaged, &bytes[..cut]).unwrap();
+        let (code, text) = cli(&["restore", damaged.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{text}");
+    }
+    assert!(
+        store_of(&sluice)
+            .read(|dbs, txn| held::get(dbs, txn, 2))
+            .unwrap()
+            .is_some()
+    );
     // Restore while the server runs: back to the backup's state in one transaction.
     let (code, text) = cli(&["restore", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");

@@ -126,9 +126,10 @@ impl Store {
     }
 
     fn open_checked(dir: &Path, options: &Options, mode: Mode) -> Result<Store> {
+        // Checked first: a CLI command on a missing store creates nothing.
+        open::before(dir, mode)?;
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
-        open::before(dir, mode)?;
         let map_size = usize::try_from(options.max_size)
             .map_err(|_| StoreError::Io("store.max_size too large".into()))?;
         let mut opts = EnvOpenOptions::new().read_txn_without_tls();

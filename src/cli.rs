@@ -406,7 +406,8 @@ store_command!(filters
 );
 
 store_command!(
-    /// Write a consistent, compacted copy of the store to FILE (works while serving).
+    /// Write a consistent, compacted copy of the store to FILE, with a checksum (works while
+    /// serving).
     #[argh(subcommand, name = "backup")]
     pub struct Backup {
         /// the backup file to write
@@ -416,8 +417,9 @@ store_command!(
 );
 
 store_command!(
-    /// Replace the store's contents with the backup in FILE, in one transaction (works while
-    /// serving: the server sees the old store or the restored one, never a mix).
+    /// Replace the store's contents with the backup in FILE, in one transaction, after verifying
+    /// the whole file (works while serving: the server sees the old store or the restored one,
+    /// never a mix; ids never go back). Also re-creates a store that was lost.
     #[argh(subcommand, name = "restore")]
     pub struct Restore {
         /// the backup file to read

@@ -84,6 +84,7 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
             approver: 1,
             decision: Decision::Approve,
             expires: now() + 3600,
+            message: token::message_tag("no-such-message"),
         },
     );
     let a = get(&s, &format!("/approval/{forged}"));
@@ -106,6 +107,7 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
             approver: 1,
             decision: Decision::Approve,
             expires: now() + 3600,
+            message: token::message_tag("no-such-message"),
         },
     );
     let r = get(&s, &format!("/approval/{genuine}"));

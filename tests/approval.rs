@@ -344,3 +344,61 @@ fn the_senders_manager_from_the_imported_csv_is_asked() {
     let request = notice(&sink, "approval_request", "lead@corp.example");
     assert_eq!(links(&text_of(&request)).len(), 2);
 }
+
+/// The approval request notice sent to the boss for the message with this subject.
+fn request_for(sink: &Sink, subject: &str) -> Vec<String> {
+    let m = wait_for(sink, "the approval request", |m| {
+        m.header("X-Sluice-Notice").as_deref() == Some("approval_request")
+            && text_of(m).contains(subject)
+    });
+    links(&text_of(&m))
+}
+
+#[test]
+fn after_a_restore_a_link_from_before_it_never_decides_another_message() {
+    let sink = Sink::start_default();
+    let sluice = start(&sink, "", &[]);
+    let r = send(&sluice, "kept-one", "the customer list, kept");
+    assert!(r.text.contains("held as 1 pending approval"), "{r}");
+    let kept = request_for(&sink, "kept-one");
+    let backup = sluice.dir.path().join("backup.sbk");
+    let (code, _, err) = cli(&sluice, &["backup", backup.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // Held after the backup: the restore forgets it, but its links are out there.
+    let r = send(&sluice, "forgotten", "the customer list, forgotten");
+    assert!(r.text.contains("held as 2 pending approval"), "{r}");
+    let forgotten = request_for(&sink, "forgotten");
+    let (code, _, err) = cli(&sluice, &["restore", backup.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // A new message after the restore never gets the forgotten one's number.
+    let r = send(&sluice, "newcomer", "the customer list, new");
+    assert_eq!(r.code, 250, "{r}");
+    assert!(
+        !r.text.contains("held as 2 "),
+        "an id was handed out again: {r}"
+    );
+
+    // The forgotten message's links find nothing, and decide nothing.
+    let shown = get(&sluice, &forgotten[0]);
+    assert_eq!(shown.status, 404, "{}", shown.body);
+    assert!(!shown.body.contains("newcomer"));
+    let r = post(&sluice, &forgotten[0], "decision=approve");
+    assert_eq!(r.status, 404, "{}", r.body);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !sink
+            .messages()
+            .iter()
+            .any(|m| m.header("Subject").as_deref() == Some("newcomer")),
+        "an old link released a different message"
+    );
+
+    // The message the backup kept is still decided by its own link.
+    let r = post(&sluice, &kept[0], "decision=approve");
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for(&sink, "the approved message", |m| {
+        m.header("Subject").as_deref() == Some("kept-one")
+    });
+}

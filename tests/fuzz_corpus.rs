@@ -68,3 +68,22 @@ fn decompose_pdf_corpus_replays_without_panics() {
     let n = replay("decompose_pdf", sluice::decompose::fuzz::pdf);
     assert!(n >= 5, "corpus has only {n} seeds");
 }
+
+#[test]
+fn store_backup_corpus_replays_without_panics_and_damage_is_refused() {
+    let n = replay("store_backup", sluice::store::backup::fuzz);
+    assert!(n >= 8, "corpus has only {n} seeds");
+    // The one sound backup verifies; every damaged one is refused.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/store_backup");
+    for entry in std::fs::read_dir(&dir).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        let data = std::fs::read(&path).expect("read seed");
+        let sound = path.file_name().is_some_and(|f| f == "sound");
+        assert_eq!(
+            sluice::store::backup::verify_bytes(&data).is_ok(),
+            sound,
+            "{}",
+            path.display()
+        );
+    }
+}

@@ -236,6 +236,51 @@ fn a_full_store_answers_452_and_keeps_serving() {
 }
 
 #[test]
+fn a_full_disk_answers_452_not_451() {
+    // The disk is "full" at 2 MiB for the server: a file-size limit (RLIMIT_FSIZE), with SIGXFSZ
+    // ignored, so LMDB's page writes past it fail (EFBIG, or a short write it reports as EIO).
+    const LIMIT: libc::rlim_t = 2 << 20;
+    let sink = Sink::start_default();
+    let sluice = Sluice::start_custom(&forward_config(&[sink.addr], POLICIES), &[], None, |cmd| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only async-signal-safe calls (signal, setrlimit) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit {
+                    rlim_cur: LIMIT,
+                    rlim_max: LIMIT,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let big = message(
+        "big@corp.example",
+        "big",
+        &format!(
+            "falcon\r\n{}",
+            format!("{}\r\n", "x".repeat(76)).repeat(40_000)
+        ),
+    );
+    let r = send(&sluice, &["b@partner.example"], &big);
+    assert_eq!(
+        (r.code, r.text.as_str()),
+        (452, "4.3.1 Insufficient system storage, try again later")
+    );
+    // Mail that needs no store still flows.
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("c@x", "c", "hello"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+}
+
+#[test]
 fn a_store_from_a_newer_schema_is_left_alone_and_only_holding_fails() {
     let sink = Sink::start_default();
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +467,20 @@ fn backup_and_restore_work_while_serving() {
         &message("b2@x", "b2", "falcon two"),
     );
     assert!(r.text.contains("held as 2"), "{r}");
+    // A damaged backup is refused while serving, and nothing changes.
+    let bytes = std::fs::read(&backup).unwrap();
+    let damaged = sluice.dir.path().join("damaged.mdb");
+    for cut in [bytes.len() / 2, 8192] {
+        std::fs::write(&damaged, &bytes[..cut]).unwrap();
+        let (code, text) = cli(&["restore", damaged.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{text}");
+    }
+    assert!(
+        store_of(&sluice)
+            .read(|dbs, txn| held::get(dbs, txn, 2))
+            .unwrap()
+            .is_some()
+    );
     // Restore while the server runs: back to the backup's state in one transaction.
     let (code, text) = cli(&["restore", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
@@ -435,13 +494,13 @@ fn backup_and_restore_work_while_serving() {
             .is_some()
     );
     assert_eq!(store.read(|dbs, txn| held::get(dbs, txn, 2)).unwrap(), None);
-    // The server keeps holding, with ids continuing from the restored counters.
+    // The server keeps holding, and an id handed out before the restore (2) is never reused.
     let r = send(
         &sluice,
         &["b@partner.example"],
         &message("b3@x", "b3", "falcon three"),
     );
-    assert!(r.text.contains("held as 2"), "{r}");
+    assert!(r.text.contains("held as 3"), "{r}");
     let (code, text) = cli(&["quarantine", "list", "--json"]);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(

@@ -16,7 +16,7 @@ pub(crate) fn show(h: &Handlers, token: &str, now: u64) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let summary = match h.desk.summary(claims.approval) {
+    let summary = match h.desk.summary(claims.approval, &claims.message) {
         Ok(s) => s,
         Err(e) => return desk_error(&claims, &e),
     };
@@ -60,9 +60,13 @@ pub(crate) fn act(h: &Handlers, token: &str, body: &[u8], now: u64) -> Response 
             page::wrong_decision(claims.decision),
         );
     }
-    let outcome = h
-        .desk
-        .decide(claims.approval, claims.approver, claims.decision, now);
+    let outcome = h.desk.decide(
+        claims.approval,
+        &claims.message,
+        claims.approver,
+        claims.decision,
+        now,
+    );
     let log = |result: &str| {
         tracing::info!(
             approval = claims.approval,

@@ -11,9 +11,11 @@ use super::response::{Body, Response, SECURITY_HEADERS};
 use super::route::Route;
 use super::*;
 use crate::approval::token::{self, Claims, Decision};
-use crate::approval::{ApprovalState, ApprovalSummary, Decided, DeskError};
+use crate::approval::{ApprovalState, ApprovalSummary, Decided, DeskError, MessageTag};
 
 const NOW: u64 = 1_700_000_000;
+/// The GUID of every held message the fake desk knows.
+const GUID: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
 const EXPIRES: u64 = NOW + 2 * 86_400;
 
 /// A desk over a map; counts calls; can be told the store is down.
@@ -26,10 +28,13 @@ struct FakeDesk {
 }
 
 impl ApprovalDesk for FakeDesk {
-    fn summary(&self, approval: u64) -> Result<ApprovalSummary, DeskError> {
+    fn summary(&self, approval: u64, message: &MessageTag) -> Result<ApprovalSummary, DeskError> {
         self.summaries.fetch_add(1, Ordering::SeqCst);
         if self.down {
             return Err(DeskError::Unavailable("disk on fire".into()));
+        }
+        if *message != token::message_tag(GUID) {
+            return Err(DeskError::NotFound);
         }
         let map = self.approvals.lock().unwrap();
         map.get(&approval).cloned().ok_or(DeskError::NotFound)
@@ -38,6 +43,7 @@ impl ApprovalDesk for FakeDesk {
     fn decide(
         &self,
         approval: u64,
+        message: &MessageTag,
         approver: u32,
         decision: Decision,
         now: u64,
@@ -45,6 +51,9 @@ impl ApprovalDesk for FakeDesk {
         self.decisions.fetch_add(1, Ordering::SeqCst);
         if self.down {
             return Err(DeskError::Unavailable("disk on fire".into()));
+        }
+        if *message != token::message_tag(GUID) {
+            return Err(DeskError::NotFound);
         }
         let mut map = self.approvals.lock().unwrap();
         let s = map.get_mut(&approval).ok_or(DeskError::NotFound)?;
@@ -110,6 +119,7 @@ impl Fixture {
                 approver: 3,
                 decision,
                 expires: EXPIRES,
+                message: token::message_tag(GUID),
             },
         )
     }
@@ -286,6 +296,7 @@ fn forged_and_malformed_links_get_the_same_page_and_touch_nothing() {
             approver: 3,
             decision: Decision::Approve,
             expires: EXPIRES,
+            message: token::message_tag(GUID),
         },
     );
     let mut flipped = good.clone().into_bytes();

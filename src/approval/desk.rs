@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use heed::RwTxn;
 
-use super::{ApprovalDesk, ApprovalState, ApprovalSummary, Decided, Decision, DeskError};
+use super::token;
+use super::{
+    ApprovalDesk, ApprovalState, ApprovalSummary, Decided, Decision, DeskError, MessageTag,
+};
 use crate::hold::Keeper;
 use crate::hold::notices::{self, Notice};
 use crate::notify::{Disposition, Kind};
@@ -108,15 +111,10 @@ fn unavailable(e: StoreError) -> DeskError {
 }
 
 impl ApprovalDesk for StoreDesk {
-    fn summary(&self, approval: u64) -> Result<ApprovalSummary, DeskError> {
+    fn summary(&self, approval: u64, message: &MessageTag) -> Result<ApprovalSummary, DeskError> {
         let (a, h) = self
             .store()?
-            .read(|dbs, txn| {
-                let a = approvals::get(dbs, txn, approval)?
-                    .ok_or_else(|| StoreError::NotFound(format!("approval {approval}")))?;
-                let h = held::must_get(dbs, txn, a.held)?;
-                Ok((a, h))
-            })
+            .read(|dbs, txn| bound(dbs, txn, approval, message))
             .map_err(unavailable)?;
         Ok(ApprovalSummary {
             sender: h.sender,
@@ -134,6 +132,7 @@ impl ApprovalDesk for StoreDesk {
     fn decide(
         &self,
         approval: u64,
+        message: &MessageTag,
         approver: u32,
         decision: Decision,
         now: u64,
@@ -141,8 +140,10 @@ impl ApprovalDesk for StoreDesk {
         let store = self.store()?.clone();
         let settings = self.keeper.notify_settings().clone();
         let give_up = self.give_up;
+        let message = *message;
         let outcome = store
             .write_blocking(move |dbs, txn| {
+                bound(dbs, txn, approval, &message)?;
                 decide_txn(
                     dbs, txn, approval, approver, decision, now, give_up, &settings,
                 )
@@ -154,6 +155,28 @@ impl ApprovalDesk for StoreDesk {
         }
         Ok(outcome)
     }
+}
+
+/// The approval and its held message, when the link's message tag is that message's: a link made
+/// for another message (an approval number handed out again) finds nothing.
+fn bound(
+    dbs: &Dbs,
+    txn: &heed::RoTxn<'_>,
+    approval: u64,
+    message: &MessageTag,
+) -> Result<(records::Approval, records::Held), StoreError> {
+    let missing = || StoreError::NotFound(format!("approval {approval}"));
+    let a = approvals::get(dbs, txn, approval)?.ok_or_else(missing)?;
+    let h = held::get(dbs, txn, a.held)?.ok_or_else(missing)?;
+    if token::message_tag(&h.guid) != *message {
+        tracing::warn!(
+            approval,
+            held = h.id,
+            "an approval link made for another message was refused"
+        );
+        return Err(missing());
+    }
+    Ok((a, h))
 }
 
 /// The whole decision in one write.
@@ -420,6 +443,11 @@ mod tests {
         .unwrap()
     }
 
+    /// The message tag of [`hold_one`]'s message.
+    fn tag() -> MessageTag {
+        token::message_tag("G-1")
+    }
+
     fn queued_kinds(k: &Keeper) -> Vec<QueueKind> {
         k.store()
             .unwrap()
@@ -446,11 +474,13 @@ mod tests {
             }]
         );
         let desk = StoreDesk::new(k.clone(), 3600);
-        let summary = desk.summary(approval).unwrap();
+        let summary = desk.summary(approval, &tag()).unwrap();
         assert_eq!(summary.state, ApprovalState::Pending);
         assert_eq!(summary.recipients, vec!["bob@partner.example"]);
         let now = k.clock().now();
-        let done = desk.decide(approval, 0, Decision::Approve, now).unwrap();
+        let done = desk
+            .decide(approval, &tag(), 0, Decision::Approve, now)
+            .unwrap();
         assert!(
             matches!(&done, Decided::Done(ApprovalState::Approved { by, .. }) if by == "boss@corp.example"),
             "{done:?}"
@@ -466,7 +496,9 @@ mod tests {
             }),
             "{kinds:?}"
         );
-        let again = desk.decide(approval, 0, Decision::Reject, now).unwrap();
+        let again = desk
+            .decide(approval, &tag(), 0, Decision::Reject, now)
+            .unwrap();
         assert!(matches!(
             again,
             Decided::AlreadyDecided(ApprovalState::Approved { .. })
@@ -492,7 +524,9 @@ mod tests {
         ))
         .unwrap();
         let desk = StoreDesk::new(k.clone(), 3600);
-        let r = desk.decide(approval, 0, Decision::Approve, now).unwrap();
+        let r = desk
+            .decide(approval, &tag(), 0, Decision::Approve, now)
+            .unwrap();
         assert!(
             matches!(&r, Decided::AlreadyDecided(ApprovalState::Approved { by, .. }) if by == "an administrator"),
             "{r:?}"
@@ -518,7 +552,8 @@ mod tests {
         // Deciding after the expiry is refused even before the sweep ran.
         let late = now + 3 * 86_400;
         assert_eq!(
-            desk.decide(approval, 0, Decision::Approve, late).unwrap(),
+            desk.decide(approval, &tag(), 0, Decision::Approve, late)
+                .unwrap(),
             Decided::Expired
         );
         // The sweep reads the real clock: nothing is due yet.
@@ -542,5 +577,34 @@ mod tests {
         assert!(queued_kinds(&k).contains(&QueueKind::Notice {
             what: "expired".into()
         }));
+    }
+
+    #[test]
+    fn a_link_made_for_another_message_finds_nothing_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keeper(dir.path());
+        let held = hold_one(&k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval: {held:?}");
+        };
+        let desk = StoreDesk::new(k.clone(), 3600);
+        let other = token::message_tag("G-2");
+        assert_eq!(desk.summary(approval, &other), Err(DeskError::NotFound));
+        let now = k.clock().now();
+        assert_eq!(
+            desk.decide(approval, &other, 0, Decision::Approve, now),
+            Err(DeskError::NotFound)
+        );
+        assert_eq!(
+            desk.summary(approval, &tag()).unwrap().state,
+            ApprovalState::Pending
+        );
+        let status = k
+            .store()
+            .unwrap()
+            .read(|dbs, txn| held::must_get(dbs, txn, held.id))
+            .unwrap()
+            .status;
+        assert_eq!(status, HeldStatus::AwaitingApproval);
     }
 }

@@ -7,7 +7,7 @@
 pub mod desk;
 pub mod token;
 
-pub use token::Decision;
+pub use token::{Decision, MessageTag};
 
 /// What an approver sees about a held message before deciding. Every field is already safe to
 /// show the approver: findings are redacted evidence, never matched values.
@@ -72,13 +72,17 @@ pub enum DeskError {
 /// `Arc<dyn ApprovalDesk>`. Calls may block (store reads and commits): the server runs them off
 /// the async threads.
 pub trait ApprovalDesk: Send + Sync {
-    /// The approval's summary, in whatever state it is.
-    fn summary(&self, approval: u64) -> Result<ApprovalSummary, DeskError>;
+    /// The approval's summary, in whatever state it is. `message` is the link's
+    /// [`token::message_tag`]: when it is not the held message's, the approval is
+    /// [`DeskError::NotFound`] (the number belongs to another message now).
+    fn summary(&self, approval: u64, message: &MessageTag) -> Result<ApprovalSummary, DeskError>;
     /// Records `decision` by `approver` at `now` (Unix seconds), once: a second call reports
-    /// [`Decided::AlreadyDecided`] and changes nothing.
+    /// [`Decided::AlreadyDecided`] and changes nothing. `message` as for [`ApprovalDesk::summary`],
+    /// checked before anything else.
     fn decide(
         &self,
         approval: u64,
+        message: &MessageTag,
         approver: u32,
         decision: Decision,
         now: u64,

@@ -4,9 +4,15 @@
 //! Pure: no clock (time comes in as `now`, Unix seconds), no I/O. The only effect is
 //! [`Key::generate`], which asks the OS for randomness.
 //!
-//! Format: URL-safe base64 without padding of `version (1) | approval (u64 BE) | approver (u32 BE) |
-//! decision (1) | expires (u64 BE) | HMAC-SHA256 tag (32)`, 54 bytes, 72 characters. The tag covers a
-//! fixed context string and every byte before it, version included.
+//! Format (version 2): URL-safe base64 without padding of `version (1) | approval (u64 BE) | approver
+//! (u32 BE) | decision (1) | expires (u64 BE) | message tag (16) | HMAC-SHA256 tag (32)`, 70 bytes,
+//! 94 characters. The HMAC covers a fixed context string and every byte before it, version included.
+//!
+//! The message tag ([`message_tag`]) binds the link to the held message's GUID, not only to the
+//! approval's number: if a number is ever handed out again (a store restored from a backup, a store
+//! re-created), a link made for one message can never decide another; the desk compares the tag
+//! with the held message's before it reads or decides anything. Version 1 links (without the tag)
+//! are refused as malformed.
 //!
 //! Security: [`verify`] trusts nothing in the token before the tag is checked (in constant time);
 //! it tells malformed from forged for the caller's logs, but callers must show both the same way.
@@ -18,17 +24,19 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The format version this code writes and accepts.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// Bytes in a key.
 pub const KEY_BYTES: usize = 32;
 /// Bytes of the signed fields, version included.
-const PAYLOAD_BYTES: usize = 1 + 8 + 4 + 1 + 8;
+const PAYLOAD_BYTES: usize = 1 + 8 + 4 + 1 + 8 + MESSAGE_TAG_BYTES;
+/// Bytes of the message tag.
+pub const MESSAGE_TAG_BYTES: usize = 16;
 /// Bytes of the HMAC-SHA256 tag.
 const TAG_BYTES: usize = 32;
 /// Bytes of a decoded token.
 const TOKEN_BYTES: usize = PAYLOAD_BYTES + TAG_BYTES;
-/// Characters of an encoded token (54 bytes is a multiple of 3: no partial group).
-pub const TOKEN_CHARS: usize = TOKEN_BYTES / 3 * 4;
+/// Characters of an encoded token (base64 without padding: a partial last group of 2 or 3).
+pub const TOKEN_CHARS: usize = (TOKEN_BYTES * 4).div_ceil(3);
 /// Domain separation: a tag made for anything else with the same key never verifies here.
 const CONTEXT: &[u8] = b"sluice approval link\0";
 
@@ -86,6 +94,24 @@ pub struct Claims {
     pub decision: Decision,
     /// The link works while `now < expires` (Unix seconds).
     pub expires: u64,
+    /// [`message_tag`] of the held message's GUID.
+    pub message: MessageTag,
+}
+
+/// What binds a link to one held message: 16 bytes of BLAKE3 over the message's GUID.
+pub type MessageTag = [u8; MESSAGE_TAG_BYTES];
+
+/// Separates message tags from any other hash of a GUID.
+const MESSAGE_DOMAIN: &[u8] = b"sluice approval message\0";
+
+/// The tag of the held message with this GUID (case and surrounding space do not matter).
+pub fn message_tag(guid: &str) -> MessageTag {
+    let mut h = blake3::Hasher::new();
+    h.update(MESSAGE_DOMAIN);
+    h.update(guid.trim().to_ascii_lowercase().as_bytes());
+    let mut tag = [0u8; MESSAGE_TAG_BYTES];
+    tag.copy_from_slice(&h.finalize().as_bytes()[..MESSAGE_TAG_BYTES]);
+    tag
 }
 
 /// Why a token was refused.
@@ -143,6 +169,7 @@ fn payload(claims: &Claims) -> [u8; PAYLOAD_BYTES] {
     p[9..13].copy_from_slice(&claims.approver.to_be_bytes());
     p[13] = claims.decision.byte();
     p[14..22].copy_from_slice(&claims.expires.to_be_bytes());
+    p[22..].copy_from_slice(&claims.message);
     p
 }
 
@@ -187,11 +214,14 @@ pub fn verify(key: &Key, token: &str, now: u64) -> Result<Claims, TokenError> {
     approver.copy_from_slice(&payload[9..13]);
     // A decision byte we never write cannot carry a valid tag; treat it as malformed anyway.
     let decision = Decision::from_byte(payload[13]).ok_or(TokenError::Malformed)?;
+    let mut message = [0u8; MESSAGE_TAG_BYTES];
+    message.copy_from_slice(&payload[22..]);
     let claims = Claims {
         approval: u64_at(1),
         approver: u32::from_be_bytes(approver),
         decision,
         expires: u64_at(14),
+        message,
     };
     if now >= claims.expires {
         return Err(TokenError::Expired);

@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::remediate::{self, Action, Outcome, Target};
 use crate::store::records::{HeldStatus, IncidentStatus};
 use crate::store::search::Filter;
-use crate::store::{Options, Store};
+use crate::store::{Mode, Options, Store, StoreError};
 
 pub use incident::incident;
 pub use quarantine::quarantine;
@@ -68,7 +68,8 @@ struct Ctx {
 }
 
 /// Loads the configuration (embedded defaults without `--config`), applies `--data-dir`, opens the
-/// store (which must already exist unless `create`), runs `f`, and closes the store.
+/// store (which must already exist unless `create`, for a restore) through `Store::open_as`, the
+/// path the server takes, runs `f`, and closes the store.
 fn with_store(
     cmd: &'static str,
     args: &StoreArgs,
@@ -87,20 +88,26 @@ fn with_store(
         config.server.data_dir = d.clone();
     }
     let dir = store_dir(&config.server.data_dir);
-    if !create && !dir.join("data.mdb").is_file() {
-        return fail(
-            cmd,
-            format!(
-                "no store at {} (check --data-dir or server.data_dir)",
-                dir.display()
-            ),
-        );
-    }
     let options = Options {
         max_size: config.store.max_size,
     };
-    let store = match Store::open(&dir, &options) {
+    // The server's own open path: the same marker, structure and schema checks.
+    let mode = if create {
+        Mode::Restore
+    } else {
+        Mode::Existing
+    };
+    let store = match Store::open_as(&dir, &options, mode) {
         Ok(s) => s,
+        Err(StoreError::NotFound(_)) => {
+            return fail(
+                cmd,
+                format!(
+                    "no store at {} (check --data-dir or server.data_dir)",
+                    dir.display()
+                ),
+            );
+        }
         Err(e) => return fail(cmd, format!("{}: {e}", dir.display())),
     };
     let ctx = Ctx {

@@ -50,10 +50,11 @@ pub struct Links {
 }
 
 impl Links {
-    /// The signed link an approver follows to make `decision` on `approval`.
+    /// The signed link an approver follows to make `decision` on `approval`, bound to the held
+    /// message with GUID `guid`.
     pub fn url(
         &self,
-        approval: u64,
+        (approval, guid): (u64, &str),
         approver: u32,
         decision: token::Decision,
         expires: u64,
@@ -65,6 +66,7 @@ impl Links {
                 approver,
                 decision,
                 expires,
+                message: token::message_tag(guid),
             },
         );
         crate::admin::approval_url(&self.public_url, &t)
@@ -543,8 +545,9 @@ fn approval_requests(
     for (i, approver) in approvers.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         let mut f = notices::facts_of_held(held, Some(Disposition::HeldForApproval));
-        f.approve_url = links.url(approval, i, token::Decision::Approve, expires);
-        f.reject_url = links.url(approval, i, token::Decision::Reject, expires);
+        let link = (approval, held.guid.as_str());
+        f.approve_url = links.url(link, i, token::Decision::Approve, expires);
+        f.reject_url = links.url(link, i, token::Decision::Reject, expires);
         f.expires = Some(expires);
         let to = vec![approver.clone()];
         let bytes = settings.notice(

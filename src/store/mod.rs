@@ -7,8 +7,11 @@
 //! read transaction. The file is versioned (`schema`) and migrated forward on open; a store written by
 //! a newer Sluice is refused with a clear error, never written to.
 
-mod backup;
+pub mod backup;
+pub mod check;
+mod error;
 mod keys;
+mod open;
 mod writer;
 
 pub mod approvals;
@@ -31,6 +34,9 @@ use heed::types::Bytes;
 use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
 pub use backup::{Restored, backup, restore};
+pub use error::StoreError;
+pub(crate) use error::classify;
+pub use open::{DATA_FILE, MARKER, Mode};
 pub use writer::Writer;
 
 /// Default cap on the store's size (`store.max_size`): the LMDB map. The file is sparse, so the
@@ -39,64 +45,6 @@ pub const DEFAULT_MAX_SIZE: u64 = 8 << 30;
 
 /// Named databases in one LMDB environment (see `schema` for what each holds).
 pub const DATABASES: u32 = 16;
-
-/// Why a store operation failed. Every variant maps to a temporary SMTP reply (in `pipeline::Failure`).
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum StoreError {
-    /// The map size cap or the disk is full.
-    #[error("store is full ({0})")]
-    Full(String),
-    /// The file was written by a newer Sluice.
-    #[error(
-        "store schema {found} is newer than this Sluice supports ({supported}); refusing to open it"
-    )]
-    NewerSchema { found: u32, supported: u32 },
-    /// A record that does not decode.
-    #[error("corrupt record {what}: {detail}")]
-    Corrupt { what: String, detail: String },
-    /// The thing asked for does not exist.
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The request conflicts with the record's state (e.g. already released).
-    #[error("{0}")]
-    Refused(String),
-    /// LMDB or file-system failure.
-    #[error("store error: {0}")]
-    Io(String),
-    /// The writer thread is gone (shutting down) or the store could not be opened.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl StoreError {
-    /// True when retrying later may succeed (everything except refusals and missing records).
-    pub fn is_temporary(&self) -> bool {
-        !matches!(self, StoreError::NotFound(_) | StoreError::Refused(_))
-    }
-}
-
-impl From<heed::Error> for StoreError {
-    fn from(e: heed::Error) -> StoreError {
-        match e {
-            heed::Error::Mdb(heed::MdbError::MapFull) => {
-                StoreError::Full("store.max_size reached".into())
-            }
-            heed::Error::Io(io) if io.raw_os_error() == Some(libc::ENOSPC) => {
-                StoreError::Full("no space left on device".into())
-            }
-            heed::Error::Mdb(heed::MdbError::Other(code)) if code == libc::ENOSPC => {
-                StoreError::Full("no space left on device".into())
-            }
-            heed::Error::Mdb(heed::MdbError::Corrupted | heed::MdbError::PageNotFound) => {
-                StoreError::Corrupt {
-                    what: "database page".into(),
-                    detail: e.to_string(),
-                }
-            }
-            other => StoreError::Io(other.to_string()),
-        }
-    }
-}
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -153,8 +101,33 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir` and migrates it to the current schema.
+    /// Opens (creating if needed) the store in `dir` for the server and migrates it to the current
+    /// schema. See [`Store::open_as`].
     pub fn open(dir: &Path, options: &Options) -> Result<Store> {
+        Store::open_as(dir, options, Mode::Serve)
+    }
+
+    /// Opens the store in `dir`: the one path every opener takes (server, CLI, tests). A lost store
+    /// (`open::MARKER`), a damaged data file (`check`: before LMDB maps anything but the meta
+    /// pages) and a newer schema are refused with an error; `mode` says whether a missing store
+    /// may be created.
+    pub fn open_as(dir: &Path, options: &Options, mode: Mode) -> Result<Store> {
+        Store::open_checked(dir, options, mode).map_err(|e| match (e, mode) {
+            // A restore cannot write into a damaged file; without the file it starts afresh.
+            (StoreError::Corrupt { what, detail }, Mode::Restore) => StoreError::Corrupt {
+                what,
+                detail: format!(
+                    "{detail}; to restore over it, move data.mdb aside (keep it for analysis) \
+                     and run sluice restore again"
+                ),
+            },
+            (e, _) => e,
+        })
+    }
+
+    fn open_checked(dir: &Path, options: &Options, mode: Mode) -> Result<Store> {
+        // Checked first: a CLI command on a missing store creates nothing.
+        open::before(dir, mode)?;
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
         let map_size = usize::try_from(options.max_size)
@@ -162,13 +135,13 @@ impl Store {
         let mut opts = EnvOpenOptions::new().read_txn_without_tls();
         opts.map_size(map_size).max_dbs(DATABASES).max_readers(256);
         // SAFETY: heed's requirement is that the same path is not opened twice in one process with
-        // different options; `Store::open` is the only opener and the app opens the store once.
+        // different options; `Store::open_as` is the only opener and the app opens the store once.
         // Durability: no NO_SYNC / NO_META_SYNC / MAP_ASYNC flags; every commit is synced.
         let env = unsafe { opts.open(dir) }.map_err(|e| match StoreError::from(e) {
             StoreError::Io(s) => StoreError::Io(format!("opening {}: {s}", dir.display())),
             other => other,
         })?;
-        check_length(&env, dir)?;
+        open::after(&env, dir)?;
         let dbs = schema::open(&env)?;
         let inner = Arc::new(Inner {
             env: env.clone(),
@@ -225,24 +198,6 @@ impl Store {
     pub(crate) fn env(&self) -> &Env<WithoutTls> {
         &self.inner.env
     }
-}
-
-/// Refuses a data file shorter than its last committed page (a truncated copy or a disk error):
-/// LMDB maps the file, and reading a page past its end would crash the process instead of failing.
-fn check_length(env: &Env<WithoutTls>, dir: &Path) -> Result<()> {
-    let page = u64::from(env.stat().page_size.max(512));
-    let needed = (env.info().last_page_number as u64 + 1).saturating_mul(page);
-    let file = dir.join("data.mdb");
-    let have = std::fs::metadata(&file)
-        .map(|m| m.len())
-        .map_err(|e| StoreError::Io(format!("{}: {e}", file.display())))?;
-    if have < needed {
-        return Err(StoreError::Corrupt {
-            what: format!("store file {}", file.display()),
-            detail: format!("truncated: {have} bytes, the last committed page ends at {needed}"),
-        });
-    }
-    Ok(())
 }
 
 /// Reads and decodes one JSON record.

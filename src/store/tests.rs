@@ -672,12 +672,12 @@ fn backup_and_restore_round_trip_while_open() {
         b"kept"
     );
     assert_eq!(store.read(|dbs, txn| held::get(dbs, txn, 2)).unwrap(), None);
-    // Ids continue from the backup's counters.
+    // Ids never go back: held id 2 was handed out after the backup, so the next one is 3.
     let h = held("a@b.example", &["c@d.example"], 3);
     let (id, _) = store
         .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"new", held::Caps::default()))
         .unwrap();
-    assert_eq!(id, 2);
+    assert_eq!(id, 3);
     // Garbage is refused with a clear error and changes nothing.
     let junk = dir.path().join("junk.mdb");
     std::fs::write(&junk, b"not a database at all").unwrap();
@@ -685,7 +685,7 @@ fn backup_and_restore_round_trip_while_open() {
     assert!(err.to_string().contains("not a Sluice backup"), "{err}");
     assert_eq!(
         store
-            .read(|dbs, txn| held::content(dbs, txn, 2))
+            .read(|dbs, txn| held::content(dbs, txn, 3))
             .unwrap()
             .unwrap(),
         b"new"

@@ -119,7 +119,7 @@ fn commit_batch(env: &Env<WithoutTls>, dbs: &Dbs, batch: Vec<Job>) {
         if ok {
             match nested.commit() {
                 Ok(()) => answers.push(done),
-                Err(e) => rolled_back.push((done, StoreError::from(e))),
+                Err(e) => rolled_back.push((done, super::classify(e, true))),
             }
         } else {
             nested.abort();
@@ -127,7 +127,7 @@ fn commit_batch(env: &Env<WithoutTls>, dbs: &Dbs, batch: Vec<Job>) {
             answers.push(done);
         }
     }
-    let commit = parent.commit().map_err(StoreError::from);
+    let commit = parent.commit().map_err(|e| super::classify(e, true));
     if let Err(e) = &commit {
         tracing::error!(error = %e, writes = answers.len(), "store: commit failed; nothing of this batch was stored");
     }

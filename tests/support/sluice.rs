@@ -87,6 +87,16 @@ impl Sluice {
     }
 
     pub fn start_full(config: &str, env: &[(&str, &str)], data_dir: Option<PathBuf>) -> Sluice {
+        Sluice::start_custom(config, env, data_dir, |_| {})
+    }
+
+    /// [`Sluice::start_full`] with a last say over the command (e.g. a `pre_exec` setting rlimits).
+    pub fn start_custom(
+        config: &str,
+        env: &[(&str, &str)],
+        data_dir: Option<PathBuf>,
+        customize: impl FnOnce(&mut Command),
+    ) -> Sluice {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("sluice.toml");
         // The admin server defaults to 0.0.0.0:8443; tests run many instances at once, so each gets
@@ -110,6 +120,7 @@ impl Sluice {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        customize(&mut cmd);
         let mut child = cmd.spawn().expect("spawn sluice");
         let stderr = child.stderr.take().expect("stderr");
         let logs = Arc::new(Mutex::new(Vec::new()));

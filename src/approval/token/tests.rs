@@ -12,6 +12,7 @@ fn claims() -> Claims {
         approver: 7,
         decision: Decision::Approve,
         expires: 1_700_000_000,
+        message: message_tag("3F2504E0-4F89-11D3-9A0C-0305E82C3301"),
     }
 }
 
@@ -130,7 +131,7 @@ fn truncated_overlong_and_garbage_input_is_malformed() {
     }
     // Right length, wrong version.
     let mut r = raw(&t);
-    r[0] = 2;
+    r[0] = 3;
     assert_eq!(
         verify(&k, &URL_SAFE_NO_PAD.encode(&r), 0),
         Err(TokenError::Malformed)
@@ -171,4 +172,24 @@ fn decision_words_round_trip_exactly() {
     }
     assert_eq!(Decision::parse("Approve"), None);
     assert_eq!(Decision::parse(""), None);
+}
+
+#[test]
+fn the_message_tag_is_signed_and_tells_messages_apart() {
+    let k = key(4);
+    let a = message_tag("3f2504e0-4f89-11d3-9a0c-0305e82c3301");
+    assert_eq!(a, message_tag(" 3F2504E0-4F89-11D3-9A0C-0305E82C3301 "));
+    assert_ne!(a, message_tag("3f2504e0-4f89-11d3-9a0c-0305e82c3302"));
+    let c = Claims {
+        message: a,
+        ..claims()
+    };
+    assert_eq!(verify(&k, &sign(&k, &c), 0).unwrap().message, a);
+    // A version 1 token (no message tag) is not accepted, whatever its signature.
+    let mut v1 = raw(&sign(&k, &c));
+    v1[0] = 1;
+    assert_eq!(
+        verify(&k, &URL_SAFE_NO_PAD.encode(&v1), 0),
+        Err(TokenError::Malformed)
+    );
 }

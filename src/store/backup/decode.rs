@@ -1,0 +1,124 @@
+//! Every record of a restored store decoded into its type before the restore commits: a backup that
+//! passed its checksum may still hold a record this Sluice cannot read (damaged before it was backed
+//! up, or edited), and a restore must not leave held messages that cannot be shown or released.
+
+use heed::RoTxn;
+use serde::de::DeserializeOwned;
+
+use crate::store::keys::id_of;
+use crate::store::records::{Approval, Event, Held, HistoryEntry, Incident, Queued};
+use crate::store::{Db, Dbs, Result, StoreError};
+
+/// Decodes every record of every database; returns how many there are.
+pub(super) fn all(dbs: &Dbs, txn: &RoTxn<'_>) -> Result<u64> {
+    let mut n = 0;
+    n += each(dbs.meta, txn, "meta", meta)?;
+    n += each(dbs.blobs, txn, "blobs", |k, _| tagged(k, b"hq").map(|_| ()))?;
+    n += each(dbs.held, txn, "held", |k, v| json::<Held>(v, |r| r.id, k))?;
+    n += each(dbs.incidents, txn, "incidents", |k, v| {
+        json::<Incident>(v, |r| r.id, k)
+    })?;
+    n += each(dbs.history, txn, "history", |k, v| {
+        fixed(k, 16)?;
+        serde_json::from_slice::<HistoryEntry>(v)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?;
+    n += each(dbs.queue, txn, "queue", |k, v| {
+        json::<Queued>(v, |r| r.id, k)
+    })?;
+    n += each(dbs.due, txn, "due", |k, _| fixed(k, 16))?;
+    n += each(dbs.approvals, txn, "approvals", |k, v| match k.first() {
+        // The pending-by-expiry index: 'p', expiry, id.
+        Some(b'p') => fixed(k, 17),
+        _ => {
+            let id = tagged(k, b"a")?;
+            let a: Approval = serde_json::from_slice(v).map_err(|e| e.to_string())?;
+            same(a.id, id)
+        }
+    })?;
+    n += each(dbs.recon, txn, "recon", |_, v| fixed(v, 8))?;
+    n += each(dbs.index, txn, "index", |_, _| Ok(()))?;
+    n += each(dbs.events, txn, "events", |k, v| {
+        json::<Event>(v, |r| r.seq, k)
+    })?;
+    n += each(dbs.stats, txn, "stats", |_, v| fixed(v, 8))?;
+    Ok(n)
+}
+
+fn each(
+    db: Db,
+    txn: &RoTxn<'_>,
+    name: &str,
+    check: impl Fn(&[u8], &[u8]) -> std::result::Result<(), String>,
+) -> Result<u64> {
+    let mut n = 0;
+    for e in db.iter(txn)? {
+        let (k, v) = e?;
+        check(k, v).map_err(|detail| StoreError::Corrupt {
+            what: format!("{name} record {}", show(k)),
+            detail,
+        })?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A key for messages: an id when it is one, else escaped bytes (at most 40).
+fn show(k: &[u8]) -> String {
+    match (k.len(), id_of(k)) {
+        (8, Some(id)) => id.to_string(),
+        _ => k
+            .iter()
+            .take(40)
+            .flat_map(|b| std::ascii::escape_default(*b))
+            .map(char::from)
+            .collect(),
+    }
+}
+
+fn json<T: DeserializeOwned>(
+    v: &[u8],
+    id: impl Fn(&T) -> u64,
+    k: &[u8],
+) -> std::result::Result<(), String> {
+    fixed(k, 8)?;
+    let r: T = serde_json::from_slice(v).map_err(|e| e.to_string())?;
+    same(id(&r), id_of(k).unwrap_or(0))
+}
+
+fn same(record: u64, key: u64) -> std::result::Result<(), String> {
+    if record == key {
+        Ok(())
+    } else {
+        Err(format!("the record says id {record}"))
+    }
+}
+
+fn fixed(b: &[u8], len: usize) -> std::result::Result<(), String> {
+    if b.len() == len {
+        Ok(())
+    } else {
+        Err(format!("{} bytes where {len} belong", b.len()))
+    }
+}
+
+/// A one-letter tag from `tags` and a big-endian id.
+fn tagged(k: &[u8], tags: &[u8]) -> std::result::Result<u64, String> {
+    fixed(k, 9)?;
+    if !tags.contains(&k[0]) {
+        return Err("an unknown key".into());
+    }
+    Ok(id_of(&k[1..]).unwrap_or(0))
+}
+
+/// The meta keys a store of this schema has, each with its size.
+fn meta(k: &[u8], v: &[u8]) -> std::result::Result<(), String> {
+    let len = match k {
+        b"schema" => 4,
+        _ if k.starts_with(b"next:") || k.starts_with(b"total:") => 8,
+        _ if k.starts_with(b"secret:") => 32,
+        _ => return Err("an unknown meta key".into()),
+    };
+    fixed(v, len)
+}

@@ -1,0 +1,128 @@
+//! Backups whole and damaged: every damaged file is refused before anything is mapped or written,
+//! and the store is left as it was.
+
+use super::*;
+use crate::store::check::tests::{Rng, sample_store};
+use crate::store::tests::held;
+use crate::store::{Options, held as held_db};
+
+fn store_with_backup(dir: &Path) -> (Store, Vec<u8>) {
+    sample_store(&dir.join("src"));
+    let src = Store::open(&dir.join("src"), &Options::default()).unwrap();
+    let file = dir.join("backup.sbk");
+    backup(&src, &file).unwrap();
+    src.close();
+    let store = Store::open(&dir.join("live"), &Options::default()).unwrap();
+    let h = held("live@b.example", &["c@d.example"], 7);
+    store
+        .write_blocking(move |dbs, txn| {
+            held_db::insert(dbs, txn, h, b"live", held_db::Caps::default())
+        })
+        .unwrap();
+    (store, std::fs::read(&file).unwrap())
+}
+
+fn live_is_untouched(store: &Store) {
+    let content = store
+        .read(|dbs, txn| held_db::content(dbs, txn, 1))
+        .unwrap();
+    assert_eq!(content.as_deref(), Some(&b"live"[..]));
+}
+
+#[test]
+fn a_backup_verifies_and_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bytes) = store_with_backup(dir.path());
+    assert_eq!(&bytes[..8], MAGIC);
+    verify_bytes(&bytes).unwrap();
+    let r = restore(&store, &dir.path().join("backup.sbk")).unwrap();
+    assert!(r.records > 120, "{r:?}");
+    assert!(!store.path().join("restore.partial").exists());
+    // The live store's held counter (2) was below the backup's (121): ids continue from 121.
+    let h = held("n@b.example", &["c@d.example"], 9);
+    let (id, _) = store
+        .write_blocking(move |dbs, txn| {
+            held_db::insert(dbs, txn, h, b"n", held_db::Caps::default())
+        })
+        .unwrap();
+    assert_eq!(id, 121);
+}
+
+#[test]
+fn damaged_backups_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bytes) = store_with_backup(dir.path());
+    let file = dir.path().join("damaged.sbk");
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
+        ("half".into(), bytes[..bytes.len() / 2].to_vec()),
+        ("8192".into(), bytes[..8192].to_vec()),
+        ("header only".into(), bytes[..HEADER].to_vec()),
+        ("empty".into(), Vec::new()),
+        ("longer".into(), [&bytes[..], b"x"].concat()),
+    ];
+    let mut rng = Rng(0xBAC4_0001);
+    for i in 0..12 {
+        let mut b = bytes.clone();
+        let at = HEADER + (rng.next() as usize) % (b.len() - HEADER);
+        b[at] ^= 1 << (rng.next() % 8);
+        cases.push((format!("flip {i} at {at}"), b));
+    }
+    for page in [0usize, 1, 2, 5] {
+        let mut b = bytes.clone();
+        let start = HEADER + page * 4096;
+        b[start..start + 16].copy_from_slice(&rng.next().to_le_bytes().repeat(2));
+        cases.push((format!("page header {page}"), b));
+    }
+    for (name, b) in cases {
+        assert!(verify_bytes(&b).is_err(), "{name}");
+        std::fs::write(&file, &b).unwrap();
+        let err = restore(&store, &file).unwrap_err();
+        assert!(matches!(err, StoreError::Backup(_)), "{name}: {err}");
+        live_is_untouched(&store);
+    }
+}
+
+#[test]
+fn a_bare_lmdb_copy_from_an_earlier_sluice_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_backup(dir.path());
+    let old = dir.path().join("old.mdb");
+    std::fs::copy(dir.path().join("src/data.mdb"), &old).unwrap();
+    let err = restore(&store, &old).unwrap_err().to_string();
+    assert!(err.contains("bare LMDB copy"), "{err}");
+    live_is_untouched(&store);
+}
+
+#[test]
+fn a_sound_backup_holding_an_unreadable_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Store::open(&dir.path().join("src"), &Options::default()).unwrap();
+    let h = held("a@b.example", &["c@d.example"], 1);
+    src.write_blocking(move |dbs, txn| {
+        held_db::insert(dbs, txn, h, b"x", held_db::Caps::default())
+    })
+    .unwrap();
+    src.write_blocking(|dbs, txn| {
+        dbs.held
+            .put(txn, &crate::store::keys::id_key(1), b"{\"id\":1,\"gu")?;
+        Ok(())
+    })
+    .unwrap();
+    let file = dir.path().join("b.sbk");
+    backup(&src, &file).unwrap();
+    src.close();
+    verify_bytes(&std::fs::read(&file).unwrap()).unwrap();
+    let store = Store::open(&dir.path().join("live"), &Options::default()).unwrap();
+    let h = held("live@b.example", &["c@d.example"], 7);
+    store
+        .write_blocking(move |dbs, txn| {
+            held_db::insert(dbs, txn, h, b"live", held_db::Caps::default())
+        })
+        .unwrap();
+    let err = restore(&store, &file).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { what, .. } if what.contains("held record 1")),
+        "{err}"
+    );
+    live_is_untouched(&store);
+}

@@ -29,6 +29,7 @@ mod office;
 mod pdf;
 pub mod pdf_child;
 mod recode;
+mod repair;
 mod rtf;
 mod sevenz;
 mod text;

@@ -298,3 +298,8 @@ pub fn encrypted_sevenz(header_too: bool) -> &'static [u8] {
         include_bytes!("encrypted_content.7z")
     }
 }
+
+/// Base64 in 76-character lines, as a mailer sends an attachment.
+pub fn fixture_base64(data: &[u8]) -> String {
+    base64(data)
+}

@@ -12,6 +12,12 @@ use std::io::Cursor;
 use super::walk::{ReadEnd, Walker, join};
 use super::{Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, office};
 
+/// The zip compression methods this build reads (those `unzip` and common archivers write).
+fn readable_method(m: zip::CompressionMethod) -> bool {
+    use zip::CompressionMethod as M;
+    matches!(m, M::Stored | M::Deflated | M::Bzip2 | M::Lzma | M::Zstd)
+}
+
 /// Bytes of a 7z header or rar file searched for encryption markers.
 const OPAQUE_SCAN_BYTES: usize = 1 << 20;
 
@@ -74,6 +80,7 @@ impl Walker<'_> {
             }
             let (size, compressed, encrypted) =
                 (entry.size(), entry.compressed_size(), entry.encrypted());
+            let readable = readable_method(entry.compression());
             let meta = unread_meta(name.clone(), size, encrypted);
             if encrypted {
                 if let Some(m) = self.file_meta_mut(index) {
@@ -96,7 +103,12 @@ impl Walker<'_> {
                 self.limit(LimitKind::Ratio, &child);
                 continue;
             }
-            let mut reader = match archive.by_index(i) {
+            let opened = if readable {
+                archive.by_index(i)
+            } else {
+                Err(zip::result::ZipError::UnsupportedArchive("method"))
+            };
+            let mut reader = match opened {
                 Ok(r) => r,
                 Err(zip::result::ZipError::UnsupportedArchive(_)) => {
                     self.push(

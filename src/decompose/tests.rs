@@ -3,6 +3,7 @@
 
 mod encoding;
 mod fixture;
+mod readable;
 mod sevenz;
 
 use std::cell::Cell;

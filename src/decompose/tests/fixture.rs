@@ -87,6 +87,19 @@ fn zip_with(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
     w.finish().expect("finish zip").into_inner()
 }
 
+/// A zip whose entries are compressed with `method`.
+pub fn zip_by(method: CompressionMethod, entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(entries, method)
+}
+
+/// `data` with `n` bytes of a self-extractor stub (a PE header, then padding) before it.
+pub fn prepended(n: usize, data: &[u8]) -> Vec<u8> {
+    let mut out = exe();
+    out.resize(n.max(out.len()), 0);
+    out.extend_from_slice(data);
+    out
+}
+
 /// A deflated zip.
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     zip_with(entries, CompressionMethod::Deflated)

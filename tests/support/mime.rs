@@ -29,10 +29,14 @@ pub fn b64(data: &[u8]) -> String {
 
 /// A deflated zip of `(name, content)` entries.
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_by(zip::CompressionMethod::Deflated, entries)
+}
+
+/// A zip of `(name, content)` entries compressed with `method`.
+pub fn zip_by(method: zip::CompressionMethod, entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut z = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method);
     for (name, data) in entries {
         z.start_file(*name, opts).expect("zip entry");
         z.write_all(data).expect("zip data");

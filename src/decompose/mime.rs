@@ -28,6 +28,8 @@ use super::{
 struct Source<'r> {
     renamed: Option<&'r Renamed>,
     repaired: Option<&'r Repaired>,
+    /// Where `recode::rename_quoted_printable` wrote its stand-in, in the input.
+    qp_at: &'r [usize],
 }
 
 /// Header fields whose text detection sees. Address fields contribute display names only: the
@@ -43,7 +45,8 @@ impl Walker<'_> {
         if !self.in_time(path) {
             return;
         }
-        let defused = defuse::defuse(raw);
+        let mut defused = defuse::defuse(raw);
+        let qp_at = recode::rename_quoted_printable(&mut defused);
         // Base64 and us-ascii bodies decoded here rather than by mail-parser, when that cannot
         // change the result (see `recode`).
         if self.recode
@@ -61,6 +64,7 @@ impl Walker<'_> {
                     let src = Source {
                         renamed: Some(&renamed),
                         repaired: None,
+                        qp_at: &qp_at,
                     };
                     self.tree(&mut msg, prefix, depth, src);
                     return;
@@ -81,11 +85,16 @@ impl Walker<'_> {
                     let src = Source {
                         renamed: None,
                         repaired: Some(&fixed),
+                        qp_at: &qp_at,
                     };
                     self.tree(&mut again, prefix, depth, src);
                     return;
                 }
-                self.tree(&mut msg, prefix, depth, Source::default());
+                let src = Source {
+                    qp_at: &qp_at,
+                    ..Source::default()
+                };
+                self.tree(&mut msg, prefix, depth, src);
             }
             _ => {
                 // No header field with a value: the whole input is body text.
@@ -385,7 +394,12 @@ fn decoded(msg: &Message<'_>, part: &MessagePart<'_>, src: Source<'_>) -> Option
         return Some(r.base64_body(msg, part));
     }
     // The header, not `part.encoding`: mail-parser resets that to none when decoding failed.
-    let encoding = part.content_transfer_encoding().and_then(Encoding::of)?;
+    let value = part.content_transfer_encoding()?;
+    let encoding = if value.as_bytes() == recode::QP_STAND_IN {
+        is_renamed_qp(part, src).then_some(Encoding::QuotedPrintable)?
+    } else {
+        Encoding::of(value)?
+    };
     let raw = match src.renamed {
         Some(r) => r.region(msg, part),
         None => recode::raw_region(msg, part),
@@ -395,6 +409,20 @@ fn decoded(msg: &Message<'_>, part: &MessagePart<'_>, src: Source<'_>) -> Option
         d.clean = clean;
     }
     Some(d)
+}
+
+/// Whether the quoted-printable stand-in in the part's header was written by
+/// `recode::rename_quoted_printable` (one already in the input means an unknown encoding).
+fn is_renamed_qp(part: &MessagePart<'_>, src: Source<'_>) -> bool {
+    if let Some(r) = src.renamed {
+        return r.in_header(src.qp_at, part);
+    }
+    let original = |at: u32| match src.repaired {
+        Some(r) => r.original(at as usize),
+        None => at as usize,
+    };
+    let header = original(part.offset_header)..original(part.raw_body_offset());
+    src.qp_at.iter().any(|at| header.contains(at))
 }
 
 /// The part's charset as sent.

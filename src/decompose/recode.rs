@@ -40,6 +40,9 @@ use super::transfer::{self, Decoded};
 
 /// Stand-in for the transfer encoding `base64` (same length).
 pub(crate) const BASE64_STAND_IN: &[u8] = b"x-sl64";
+/// Stand-in for the transfer encoding `quoted-printable` (same length), written by
+/// [`rename_quoted_printable`] before every parse.
+pub(crate) const QP_STAND_IN: &[u8] = b"x-sl-quoted-prnt";
 /// Stand-in for the charset `us-ascii` (same length).
 pub(crate) const US_ASCII_STAND_IN: &[u8] = b"x-slasci";
 /// Whitespace (folding included) looked at between a field name and its colon, or after the
@@ -114,6 +117,36 @@ pub(crate) fn rename(raw: &[u8]) -> Option<Renamed> {
         r.cut_bodies();
     }
     out
+}
+
+/// Renames every `quoted-printable` transfer encoding in a header field to [`QP_STAND_IN`] and
+/// returns where. mail-parser then hands those bodies over raw and never runs its own
+/// quoted-printable decoder, which reads `= x` and `==` differently from mail clients, and
+/// underflows (a panic in debug builds) on a soft line break right before a boundary; the walker
+/// decodes them with `transfer`. Like the base64 stand-in, it is trusted only where written here.
+pub(crate) fn rename_quoted_printable(raw: &mut std::borrow::Cow<'_, [u8]>) -> Vec<usize> {
+    let mut at_list = Vec::new();
+    for colon in memchr::memchr_iter(b':', raw) {
+        let Some(name) = field_name(raw, colon) else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+            continue;
+        }
+        let at = skip_space(raw, colon + 1);
+        if value_is(raw, at, b"quoted-printable", |c| {
+            matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(')
+        }) {
+            at_list.push(at);
+        }
+    }
+    if !at_list.is_empty() {
+        let bytes = raw.to_mut();
+        for &at in &at_list {
+            bytes[at..at + QP_STAND_IN.len()].copy_from_slice(QP_STAND_IN);
+        }
+    }
+    at_list
 }
 
 impl Renamed {
@@ -287,6 +320,7 @@ impl Renamed {
                     && part.content_transfer_encoding().is_none_or(|e| {
                         !e.eq_ignore_ascii_case("base64")
                             && !e.eq_ignore_ascii_case("quoted-printable")
+                            && e.as_bytes() != QP_STAND_IN
                     });
                 if !b64 && !raw_text {
                     return false;
@@ -360,7 +394,8 @@ impl Renamed {
             && self.in_header(&self.ascii_at, part)
     }
 
-    fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
+    /// Whether one of the offsets `at` (into the input before renaming) is in the part's header.
+    pub(crate) fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
         let header = self.original(part.offset_header as usize)
             ..self.original(part.raw_body_offset() as usize);
         at.iter().any(|p| header.contains(p))

@@ -19,6 +19,8 @@ pub(crate) struct Repaired {
     pub(crate) bytes: Vec<u8>,
     /// Body offsets in `bytes` of the rewritten bodies, and whether the original was clean.
     pub(crate) bodies: Vec<(u32, bool)>,
+    /// Each rewritten body: where it starts in `bytes`, its length there, and its length before.
+    spans: Vec<(usize, usize, usize)>,
 }
 
 impl Repaired {
@@ -28,6 +30,18 @@ impl Repaired {
             .iter()
             .find(|(at, _)| *at == offset)
             .map(|&(_, clean)| clean)
+    }
+
+    /// An offset into `bytes` outside the rewritten bodies, as an offset into the input.
+    pub(crate) fn original(&self, at: usize) -> usize {
+        let mut shifted = at;
+        for &(start, new_len, old_len) in &self.spans {
+            if at < start + new_len {
+                break;
+            }
+            shifted = shifted + old_len - new_len;
+        }
+        shifted
     }
 }
 
@@ -59,6 +73,7 @@ pub(crate) fn repair(msg: &Message<'_>) -> Option<Repaired> {
     spans.sort_by_key(|s| s.0);
     let mut bytes = Vec::with_capacity(raw.len());
     let mut bodies = Vec::with_capacity(spans.len());
+    let mut rewritten = Vec::with_capacity(spans.len());
     let mut last = 0;
     for (start, end, encoded, clean) in spans {
         if start < last {
@@ -66,9 +81,14 @@ pub(crate) fn repair(msg: &Message<'_>) -> Option<Repaired> {
         }
         bytes.extend_from_slice(&raw[last..start]);
         bodies.push((u32::try_from(bytes.len()).ok()?, clean));
+        rewritten.push((bytes.len(), encoded.len(), end - start));
         bytes.extend_from_slice(&encoded);
         last = end;
     }
     bytes.extend_from_slice(&raw[last..]);
-    Some(Repaired { bytes, bodies })
+    Some(Repaired {
+        bytes,
+        bodies,
+        spans: rewritten,
+    })
 }

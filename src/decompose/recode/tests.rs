@@ -191,9 +191,9 @@ fn cuts_that_do_not_match_the_parse_fall_back_to_the_whole_message() {
     let single = format!("Subject: x\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n");
     assert!(cut_used(&rename(single.as_bytes()).unwrap()));
     same(single.as_bytes());
-    // Quoted-printable us-ascii text is mail-parser's to decode: its cut is not used. (Not in the
-    // property test: mail-parser 0.11's decoder overflows on a body ending in "=" before the
-    // boundary, a panic in debug builds.)
+    // Quoted-printable us-ascii text is decoded from its raw bytes: its cut is not used. (mail-parser
+    // 0.11's own decoder, which overflows on a body ending in "=" before the boundary, never runs:
+    // the property test below has such bodies.)
     let raw = multipart(&[(
         "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable",
         "caf=C3=A9 =\r\nsoft break\r\nmore",
@@ -315,6 +315,7 @@ proptest! {
                 "Content-Type: text/plain; charset=us-ascii; name=a.txt\r\nContent-Disposition: attachment",
                 "Content-Type: multipart/mixed; boundary=b2\r\nContent-Transfer-Encoding: base64",
                 "Content-Type: multipart/mixed; boundary=b2; charset=us-ascii",
+                "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable",
             ]),
             prop::collection::vec(prop::sample::select(vec![
                 "aGVsbG8g", "d29ybGQh", "\r\n", "\n", "--", "--b1", "--b2", "-", "=", " ",

@@ -110,3 +110,31 @@ attachment:message-2.eml/[body] "falcon inner"
 fn bang(s: &str) -> String {
     format!("{}!{}", &s[..4], &s[4..])
 }
+
+#[test]
+fn quoted_printable_is_read_as_clients_read_it_and_never_by_mail_parser() {
+    // mail-parser would read "= f" as the escape "=fa"; clients show "= falcon".
+    check(
+        &single(
+            "quoted-printable",
+            "text/plain; charset=utf-8",
+            "see = falcon, fal=63on",
+        ),
+        r#"
+header:Subject "s"
+body "see = falcon, falcon\r\n"
+! Malformed { path: "body", what: Encoding }
+"#,
+    );
+    // A soft line break right before the boundary: mail-parser's decoder underflows there (a
+    // panic in debug builds); it never runs.
+    let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=\r\n--b\r\n\
+Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=\r\n--b--\r\n";
+    check(raw, "header:Subject \"s\"\nbody \"a\"\nbody");
+    // The stand-in already in the input is an unknown encoding: the text is what it says.
+    check(
+        &single("x-sl-quoted-prnt", "text/plain; charset=utf-8", "fal=63on"),
+        "header:Subject \"s\"\nbody \"fal=63on\\r\\n\"",
+    );
+}

@@ -1,6 +1,8 @@
 //! Containers: zip (and the office packages built on it), gzip and tar are opened and their entries
 //! decomposed as files (7z in `sevenz`); rar and OLE2 compound files are only checked for
-//! encryption.
+//! encryption. Zip entries are read in the methods common archivers write (stored, deflate, bzip2,
+//! LZMA, zstd); another method is an `Unsupported` anomaly. A zip with data before it (a
+//! self-extractor) is found from its end, as `unzip` finds it (`filetype::has_zip_trailer`).
 //!
 //! Every entry counts against the entry limits, every inflated byte against the extracted-bytes
 //! limit, and each entry's ratio is checked from its declared sizes before inflating and from the

@@ -92,3 +92,33 @@ pub(crate) fn repair(msg: &Message<'_>) -> Option<Repaired> {
         spans: rewritten,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_only_badly_encoded_bodies_and_maps_offsets_back() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Transfer-Encoding: base64\r\n\r\naGk=!!!!\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n--b--\r\n";
+        let msg = mail_parser::MessageParser::default()
+            .parse(&raw[..])
+            .expect("parse");
+        let fixed = repair(&msg).expect("one body to repair");
+        let text = String::from_utf8_lossy(&fixed.bytes);
+        assert_eq!(text.matches("aGk=").count(), 2, "{text}");
+        assert!(!text.contains('!'));
+        assert_eq!(fixed.bodies.len(), 1);
+        assert!(!fixed.bodies[0].1, "the original was not clean");
+        // The second part's header, 4 bytes earlier after the rewrite, maps back.
+        let second = memchr::memmem::rfind(&raw[..], b"Content-Transfer").unwrap();
+        let moved = memchr::memmem::rfind(&fixed.bytes, b"Content-Transfer").unwrap();
+        assert_eq!(moved + 4, second);
+        assert_eq!(fixed.original(moved), second);
+        assert_eq!(fixed.original(3), 3);
+        let clean = mail_parser::MessageParser::default()
+            .parse(&fixed.bytes[..])
+            .expect("parse");
+        assert!(repair(&clean).is_none());
+    }
+}

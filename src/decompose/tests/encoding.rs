@@ -138,3 +138,30 @@ Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=
         "header:Subject \"s\"\nbody \"fal=63on\\r\\n\"",
     );
 }
+
+#[test]
+fn a_quoted_printable_part_after_a_repaired_body_is_still_decoded() {
+    // The nested message makes the plain parse the one used; the repaired base64 body before the
+    // quoted-printable part shifts its header, which must still be recognised as renamed here.
+    // Junk longer than the part's header: a wrong shift would miss the stand-in.
+    let junk = "!".repeat(300);
+    let raw = format!(
+        "Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n{FALCON_BANG}{junk}\r\n\
+         --b\r\nContent-Type: text/plain; name=q.txt\r\nContent-Disposition: attachment; filename=q.txt\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\nfal=63on=\r\n two\r\n\
+         --b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nhi\r\n--b--\r\n"
+    );
+    check(
+        raw.as_bytes(),
+        r#"
+header:Subject "s"
+body "Please keep the falcon plan secret.\r\n"
+attachment:q.txt [text] "falcon two"
+attachment:message-2.eml [eml]
+attachment:message-2.eml/[Subject] "inner"
+attachment:message-2.eml/[body] "hi"
+! Malformed { path: "body", what: Encoding }
+"#,
+    );
+}

@@ -290,6 +290,17 @@ pub fn sevenz_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().expect("7z finish").into_inner()
 }
 
+/// A 7z archive whose entries are compressed with `method` (bzip2, zstd, ...).
+pub fn sevenz_by(method: sevenz_rust2::EncoderMethod, entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z writer");
+    w.set_content_methods(vec![method.into()]);
+    for (name, data) in entries {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*data))
+            .expect("7z entry");
+    }
+    w.finish().expect("7z finish").into_inner()
+}
+
 /// A solid 7z archive: every entry in one LZMA2 block.
 pub fn solid_sevenz_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z writer");

@@ -29,6 +29,29 @@ fn zip_entries_compressed_with_bzip2_lzma_or_zstd_are_read() {
     );
 }
 
+#[test]
+fn sevenz_entries_compressed_with_bzip2_or_zstd_are_read() {
+    for method in [
+        sevenz_rust2::EncoderMethod::BZIP2,
+        sevenz_rust2::EncoderMethod::ZSTD,
+    ] {
+        let z = sevenz_by(method, &[("plan.txt", PLAN)]);
+        check(
+            &mail(
+                "z",
+                "see",
+                &[Att::new("p.7z", "application/x-7z-compressed", &z)],
+            ),
+            r#"
+header:Subject "z"
+body "see"
+attachment:p.7z [7z]
+attachment:p.7z/plan.txt [text] "the falcon plan"
+"#,
+        );
+    }
+}
+
 const READ: &str = r#"
 header:Subject "z"
 body "see"

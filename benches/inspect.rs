@@ -215,6 +215,9 @@ fn bench(c: &mut Criterion) {
         let r = scanner.scan(&env, &attached, &NoBudget);
         assert!(r.texts.iter().map(String::len).sum::<usize>() > 40_000);
         assert!(r.verdict.hits.iter().all(|h| h.action != "block"));
+        // Nothing in it is uninspectable: policy 160 of the set would hold it.
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert!(r.verdict.hits.iter().all(|h| h.action != "quarantine"));
     }
     let mut g = c.benchmark_group("inspect/default-policies");
     g.sample_size(50);

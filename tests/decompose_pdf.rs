@@ -58,6 +58,49 @@ fn a_hanging_extractor_is_killed_at_the_timeout() {
 }
 
 #[test]
+fn a_pdf_without_optional_page_entries_is_read_as_readers_do() {
+    // No /MediaBox anywhere (pdf-extract 0.12 panics), a /MediaBox of three numbers: readers
+    // show the page on a default one.
+    for entries in [
+        "/Resources << /Font << /F1 5 0 R >> >>",
+        "/MediaBox [0 0 612] /Resources << /Font << /F1 5 0 R >> >>",
+    ] {
+        let pdf = support::mime::pdf_with_page(&["the falcon plan"], entries);
+        let text = extractor().text(&pdf);
+        assert!(
+            text.as_ref().is_ok_and(|t| t.contains("the falcon plan")),
+            "{entries}: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pdf_the_extractor_still_cannot_read_is_a_malformed_anomaly() {
+    // A Type0 font without descendant fonts: pdf-extract panics in the child.
+    let mut pdf = support::mime::pdf_of_lines(&["x"]);
+    let at = pdf
+        .windows(9)
+        .position(|w| w == b"/Type1 /B")
+        .expect("font");
+    pdf[at..at + 6].copy_from_slice(b"/Type0");
+    assert_eq!(extractor().text(&pdf), Err(PdfError::Crashed));
+    let d = sluice::decompose::decompose_file(
+        &pdf,
+        Some("r.pdf"),
+        &Limits::default(),
+        &extractor(),
+        &NoBudget,
+    );
+    assert_eq!(
+        d.anomalies,
+        [sluice::decompose::Anomaly::Malformed {
+            path: "r.pdf".into(),
+            what: sluice::decompose::Malformation::Pdf
+        }]
+    );
+}
+
+#[test]
 fn attached_pdf_text_reaches_the_decomposition() {
     let pdf = pdf_with_text("Quarterly numbers");
     let b64 = support::mime::b64(&pdf);

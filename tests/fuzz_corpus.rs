@@ -48,13 +48,19 @@ fn replay(name: &str, target: fn(&[u8])) -> usize {
 #[test]
 fn decompose_mime_corpus_replays_without_panics() {
     let n = replay("decompose_mime", sluice::decompose::fuzz::mime);
-    assert!(n >= 10, "corpus has only {n} seeds");
+    assert!(n >= 16, "corpus has only {n} seeds");
 }
 
 #[test]
 fn decompose_zip_corpus_replays_without_panics() {
     let n = replay("decompose_zip", sluice::decompose::fuzz::zip);
-    assert!(n >= 13, "corpus has only {n} seeds");
+    assert!(n >= 19, "corpus has only {n} seeds");
+}
+
+#[test]
+fn decompose_transfer_corpus_replays_without_panics() {
+    let n = replay("decompose_transfer", sluice::decompose::fuzz::transfer);
+    assert!(n >= 5, "corpus has only {n} seeds");
 }
 
 #[test]
@@ -66,7 +72,7 @@ fn decompose_ooxml_corpus_replays_without_panics() {
 #[test]
 fn decompose_pdf_corpus_replays_without_panics() {
     let n = replay("decompose_pdf", sluice::decompose::fuzz::pdf);
-    assert!(n >= 5, "corpus has only {n} seeds");
+    assert!(n >= 6, "corpus has only {n} seeds");
 }
 
 #[test]

@@ -188,3 +188,91 @@ fn clean_mail_exits_0_and_bad_input_exits_2() {
     let out = scan(&["--config", cfg.to_str().unwrap(), garbage.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A message with one base64 attachment.
+fn with_attachment(name: &str, data: &[u8]) -> String {
+    format!(
+        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: files\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b--\r\n",
+        support::mime::b64(data)
+    )
+}
+
+#[test]
+fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
+    let dir = setup();
+    let cfg = dir.path().join("policies.toml");
+    let plan: &[u8] = b"project falcon plan";
+    let mut sfx = vec![0x5au8; 4096];
+    sfx[0] = 0;
+    sfx.extend_from_slice(&support::mime::zip_of(&[("plan.txt", plan)]));
+    let files = [
+        (
+            "bang.eml",
+            "From: <a@corp.example>\r\nSubject: s\r\nContent-Type: text/plain\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\ncHJvamVj!dCBmYWxjb24gcGxhbg==\r\n"
+                .to_string(),
+            "body",
+        ),
+        (
+            "bz.eml",
+            with_attachment(
+                "bz.zip",
+                &support::mime::zip_by(zip::CompressionMethod::Bzip2, &[("plan.txt", plan)]),
+            ),
+            "attachment:bz.zip/plan.txt",
+        ),
+        (
+            "sfx.eml",
+            with_attachment("sfx.zip", &sfx),
+            "attachment:sfx.zip/plan.txt",
+        ),
+        (
+            "pdf.eml",
+            with_attachment(
+                "plan.pdf",
+                &support::mime::pdf_with_page(
+                    &["project falcon plan"],
+                    "/Resources << /Font << /F1 5 0 R >> >>",
+                ),
+            ),
+            "attachment:plan.pdf",
+        ),
+    ];
+    for (name, text, location) in files {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = scan(&[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--json",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let lines = json_lines(&out);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["type"] == "keywords" && l["location"] == location && l["policy"] == 8),
+            "{name}: {lines:?}"
+        );
+    }
+    // With the shipped set, what cannot be read at all violates policy 160.
+    let mut odd = support::mime::zip_by(zip::CompressionMethod::Stored, &[("plan.txt", plan)]);
+    for (sig, at) in [(&b"PK\x03\x04"[..], 8), (b"PK\x01\x02", 10)] {
+        let p = memchr::memmem::find(&odd, sig).unwrap() + at;
+        odd[p..p + 2].copy_from_slice(&98u16.to_le_bytes());
+    }
+    let file = dir.path().join("odd.eml");
+    std::fs::write(&file, with_attachment("odd.zip", &odd)).unwrap();
+    let set = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/policies/default.toml");
+    let out = scan(&["--config", set.to_str().unwrap(), file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("violates policy 160 \"Content that cannot be inspected\""),
+        "{text}"
+    );
+}

@@ -258,6 +258,7 @@ impl<'a> Builder<'a, '_> {
             ("header", raw.header.is_some()),
             ("subject", raw.subject.is_some()),
             ("limit_exceeded", raw.limit_exceeded.is_some()),
+            ("uninspectable", raw.uninspectable.is_some()),
             ("all", raw.all.is_some()),
             ("any", raw.any.is_some()),
             ("none", raw.none.is_some()),
@@ -267,7 +268,7 @@ impl<'a> Builder<'a, '_> {
         .collect();
         let kind = match kinds.as_slice() {
             [one] => *one,
-            [] => return Err(c.error("a condition needs one kind key: identifier, dictionary, keywords, regex, pattern, near, edm, file_type / file_extension / file_name / file_size_over / encrypted, size_over, sender, recipient, sender_domain, recipient_domain, direction, header, subject, limit_exceeded, or a group all / any / none")),
+            [] => return Err(c.error("a condition needs one kind key: identifier, dictionary, keywords, regex, pattern, near, edm, file_type / file_extension / file_name / file_size_over / encrypted, size_over, sender, recipient, sender_domain, recipient_domain, direction, header, subject, limit_exceeded, uninspectable, or a group all / any / none")),
             many => return Err(c.error(&format!("a condition has exactly one kind; this one has {}: split it into several conditions", many.join(", ")))),
         };
         let is_content = matches!(
@@ -455,6 +456,9 @@ impl<'a> Builder<'a, '_> {
                 }
                 Condition::LimitExceeded
             }
+            "uninspectable" => {
+                Condition::Uninspectable(unreadable(self.cx, raw.uninspectable.clone())?)
+            }
             group => {
                 if depth >= MAX_GROUP_DEPTH {
                     return Err(c.error(&format!("groups nest at most {MAX_GROUP_DEPTH} deep")));
@@ -475,6 +479,38 @@ impl<'a> Builder<'a, '_> {
                 Condition::Group(join, inner)
             }
         })
+    }
+}
+
+/// The reasons of an `uninspectable` condition: all of them for `true`, else the listed ones.
+fn unreadable(
+    cx: &Ctx<'_>,
+    v: Option<Spanned<raw::Uninspectable>>,
+) -> Result<Vec<policy::Unreadable>, Error> {
+    let Some(v) = v else {
+        return Ok(Vec::new());
+    };
+    let v = cx.user(v);
+    match v.value().clone() {
+        raw::Uninspectable::Any(true) => {
+            Ok(policy::Unreadable::ALL.iter().map(|(_, r)| *r).collect())
+        }
+        raw::Uninspectable::Any(false) => Err(v.error(
+            "`uninspectable` is true or a list of reasons (use a `none` group for the opposite)",
+        )),
+        raw::Uninspectable::Reasons(list) if list.is_empty() => Err(v.error(
+            "`uninspectable` needs at least one reason: encrypted, unsupported, malformed, encoding, limit",
+        )),
+        raw::Uninspectable::Reasons(list) => {
+            let mut out = Vec::new();
+            for item in list {
+                let r = cx.user(item).choice(&policy::Unreadable::ALL)?;
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        }
     }
 }
 

@@ -223,9 +223,44 @@ pub(crate) struct Condition {
     pub matches: V<String>,
     pub subject: V<Vec<Spanned<String>>>,
     pub limit_exceeded: V<bool>,
+    pub uninspectable: V<Uninspectable>,
     pub all: V<Vec<Spanned<Condition>>>,
     pub any: V<Vec<Spanned<Condition>>>,
     pub none: V<Vec<Spanned<Condition>>>,
+}
+
+/// `uninspectable = true` (any reason) or a list of reasons, each with its place.
+#[derive(Debug, Clone)]
+pub(crate) enum Uninspectable {
+    Any(bool),
+    Reasons(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for Uninspectable {
+    // By hand rather than `untagged`, which would buffer the list and lose the reasons' spans.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Uninspectable;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true or a list of reasons")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Uninspectable, E> {
+                Ok(Uninspectable::Any(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Uninspectable, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    out.push(item);
+                }
+                Ok(Uninspectable::Reasons(out))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

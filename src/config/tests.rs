@@ -316,6 +316,48 @@ fn bad_conditions_are_refused_with_their_place() {
 }
 
 #[test]
+fn uninspectable_reasons_are_validated_where_written() {
+    let policy = |cond: &str| {
+        Config::parse(
+            &format!(
+                "[[policy]]\nid = 1\naction = \"log\"\n[[policy.rule]]\nconditions = [{cond}]\n"
+            ),
+            "test.toml",
+        )
+    };
+    let e = policy("{ uninspectable = [\"encrypted\", \"corrupt\"] }")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("test.toml:5:47:"), "{e}");
+    assert!(e.contains("unknown value \"corrupt\""), "{e}");
+    assert!(
+        e.contains("\"encrypted\", \"unsupported\", \"malformed\", \"encoding\", \"limit\""),
+        "{e}"
+    );
+    let e = policy("{ uninspectable = false }").unwrap_err().to_string();
+    assert!(e.contains("true or a list"), "{e}");
+    let e = policy("{ uninspectable = [] }").unwrap_err().to_string();
+    assert!(e.contains("at least one reason"), "{e}");
+    let e = policy("{ uninspectable = 3 }").unwrap_err().to_string();
+    assert!(e.starts_with("test.toml:"), "{e}");
+    let c = policy("{ uninspectable = true }").unwrap();
+    let crate::policy::Condition::Uninspectable(all) =
+        &c.policies.iter().next().unwrap().rules[0].conditions[0]
+    else {
+        panic!("not an uninspectable condition");
+    };
+    assert_eq!(all.len(), 5);
+    let c = policy("{ uninspectable = [\"malformed\", \"limit\", \"malformed\"] }").unwrap();
+    let crate::policy::Condition::Uninspectable(some) =
+        &c.policies.iter().next().unwrap().rules[0].conditions[0]
+    else {
+        panic!("not an uninspectable condition");
+    };
+    use crate::policy::Unreadable;
+    assert_eq!(some, &[Unreadable::Malformed, Unreadable::Limit]);
+}
+
+#[test]
 fn the_shipped_default_policy_set_loads() {
     let text = include_str!("../../assets/policies/default.toml");
     let c = Config::parse(text, "assets/policies/default.toml").unwrap();

@@ -1,6 +1,8 @@
 //! Containers: zip (and the office packages built on it), gzip and tar are opened and their entries
 //! decomposed as files (7z in `sevenz`); rar and OLE2 compound files are only checked for
-//! encryption.
+//! encryption. Zip entries are read in the methods common archivers write (stored, deflate, bzip2,
+//! LZMA, zstd); another method is an `Unsupported` anomaly. A zip with data before it (a
+//! self-extractor) is found from its end, as `unzip` finds it (`filetype::has_zip_trailer`).
 //!
 //! Every entry counts against the entry limits, every inflated byte against the extracted-bytes
 //! limit, and each entry's ratio is checked from its declared sizes before inflating and from the
@@ -11,6 +13,12 @@ use std::io::Cursor;
 
 use super::walk::{ReadEnd, Walker, join};
 use super::{Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, office};
+
+/// The zip compression methods this build reads (those `unzip` and common archivers write).
+fn readable_method(m: zip::CompressionMethod) -> bool {
+    use zip::CompressionMethod as M;
+    matches!(m, M::Stored | M::Deflated | M::Bzip2 | M::Lzma | M::Zstd)
+}
 
 /// Bytes of a 7z header or rar file searched for encryption markers.
 const OPAQUE_SCAN_BYTES: usize = 1 << 20;
@@ -74,6 +82,7 @@ impl Walker<'_> {
             }
             let (size, compressed, encrypted) =
                 (entry.size(), entry.compressed_size(), entry.encrypted());
+            let readable = readable_method(entry.compression());
             let meta = unread_meta(name.clone(), size, encrypted);
             if encrypted {
                 if let Some(m) = self.file_meta_mut(index) {
@@ -96,7 +105,12 @@ impl Walker<'_> {
                 self.limit(LimitKind::Ratio, &child);
                 continue;
             }
-            let mut reader = match archive.by_index(i) {
+            let opened = if readable {
+                archive.by_index(i)
+            } else {
+                Err(zip::result::ZipError::UnsupportedArchive("method"))
+            };
+            let mut reader = match opened {
                 Ok(r) => r,
                 Err(zip::result::ZipError::UnsupportedArchive(_)) => {
                     self.push(

@@ -1,8 +1,8 @@
-//! The flat view the proxy pipeline's keyword policies use: subject and decoded body text.
-//!
-//! MIME parsing is mail-parser's; this bounds what is extracted and never fails: a message that
-//! cannot be parsed still yields its raw text as content, with the anomaly recorded. The full
-//! decomposition (headers, attachments, archives, documents) is [`super::decompose`].
+//! A flat view of a message: its subject and decoded body text, as the full decomposition
+//! ([`super::decompose`]) reads them (every transfer encoding decoded leniently, HTML as text), at
+//! most a given amount. It never fails: a message that cannot be parsed yields its raw text.
+
+use super::{Anomaly, Limits, Location, Malformation, NoBudget, NoPdf, decompose};
 
 /// What detection looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,43 +18,47 @@ pub struct Content {
 
 /// Extracts the inspectable text of a raw message, at most `max_bytes` of body text.
 pub fn content(raw: &[u8], max_bytes: usize) -> Content {
-    let parser = mail_parser::MessageParser::default();
-    // Nested messages stay opaque: mail-parser does not bound their depth (see `defuse`).
-    let defused = super::defuse::defuse(raw);
-    let Some(msg) = parser.parse(defused.as_ref()) else {
-        let end = crate::message::header::header_end(raw);
-        let body = &raw[end.min(raw.len())..];
-        let take = body.len().min(max_bytes);
-        return Content {
-            subject: crate::message::header::first(raw, "subject").unwrap_or_default(),
-            text: String::from_utf8_lossy(&body[..take]).into_owned(),
-            truncated: take < body.len(),
-            unparsed: true,
-        };
-    };
-    let subject = msg.subject().unwrap_or_default().to_string();
+    let d = decompose(raw, &Limits::default(), &NoPdf, &NoBudget);
+    let unparsed = d.anomalies.iter().any(|a| {
+        matches!(
+            a,
+            Anomaly::Malformed {
+                what: Malformation::Mime,
+                ..
+            }
+        )
+    });
+    let mut subject = String::new();
     let mut text = String::new();
     let mut truncated = false;
-    let mut i = 0;
-    while let Some(part) = msg.body_text(i) {
-        i += 1;
-        if text.len() + part.len() > max_bytes {
-            let room = max_bytes.saturating_sub(text.len());
-            let cut = floor_char_boundary(&part, room);
-            text.push_str(&part[..cut]);
-            truncated = true;
-            break;
+    for part in d.parts {
+        match part.location {
+            Location::Header(name) if subject.is_empty() && name == "Subject" => {
+                subject = part.text;
+            }
+            Location::Body if !truncated => {
+                let sep = usize::from(!text.is_empty());
+                if text.len() + sep + part.text.len() > max_bytes {
+                    let room = max_bytes.saturating_sub(text.len() + sep);
+                    if room > 0 {
+                        text.push_str(&"\n"[..sep]);
+                    }
+                    let cut = floor_char_boundary(&part.text, room);
+                    text.push_str(&part.text[..cut]);
+                    truncated = true;
+                } else {
+                    text.push_str(&"\n"[..sep]);
+                    text.push_str(&part.text);
+                }
+            }
+            _ => {}
         }
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&part);
     }
     Content {
         subject,
         text,
         truncated,
-        unparsed: false,
+        unparsed,
     }
 }
 

@@ -212,6 +212,11 @@ pub fn sniff(data: &[u8]) -> FileType {
         return FileType::Tar;
     }
     if !looks_like_text(data) {
+        // A zip with something before it (a self-extractor stub, a prepended header): `unzip`
+        // and the zip crate find it from the end.
+        if has_zip_trailer(data) {
+            return FileType::Zip;
+        }
         return FileType::Unknown;
     }
     let head = lowercase_head(data);
@@ -227,6 +232,22 @@ pub fn sniff(data: &[u8]) -> FileType {
         return FileType::Message;
     }
     FileType::Text
+}
+
+/// The end-of-central-directory record a zip ends with (its comment is at most 64 KiB), found at
+/// the end of data that does not start as a zip: a self-extracting archive, or a zip with bytes
+/// prepended. The record must account for the end of the data exactly, as its comment length says.
+pub(crate) fn has_zip_trailer(data: &[u8]) -> bool {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    const EOCD_LEN: usize = 22;
+    let tail_from = data.len().saturating_sub(EOCD_LEN + usize::from(u16::MAX));
+    let tail = &data[tail_from..];
+    memchr::memmem::rfind_iter(tail, EOCD).any(|at| {
+        let comment = tail
+            .get(at + 20..at + 22)
+            .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])));
+        comment.is_some_and(|c| at + EOCD_LEN + c == tail.len())
+    })
 }
 
 /// A PE file has `MZ`, a pointer at 0x3c to `PE\0\0`. A bare `MZ` (DOS stub, or text starting
@@ -342,6 +363,23 @@ mod tests {
             sniff(b"From: a@b\r\nSubject: hi\r\n\r\nbody"),
             FileType::Message
         );
+    }
+
+    #[test]
+    fn a_zip_after_other_bytes_is_found_by_its_trailer() {
+        let mut eocd = b"PK\x05\x06".to_vec();
+        eocd.extend_from_slice(&[0; 16]);
+        eocd.extend_from_slice(&3u16.to_le_bytes());
+        let mut data = vec![0u8; 4096];
+        data.extend_from_slice(&eocd);
+        data.extend_from_slice(b"abc");
+        assert_eq!(sniff(&data), FileType::Zip);
+        assert!(has_zip_trailer(&data));
+        // The comment length must reach the end exactly.
+        data.push(b'!');
+        assert!(!has_zip_trailer(&data));
+        assert_eq!(sniff(&data), FileType::Unknown);
+        assert!(!has_zip_trailer(b"PK\x05\x06"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::{
     Decomposed, Limits, NoBudget, PdfError, PdfText, decompose, decompose_file, office, pdf_child,
+    transfer,
 };
 
 /// Small limits, so a fuzzer explores the limit paths and every run stays fast.
@@ -72,6 +73,34 @@ pub fn pdf(data: &[u8]) {
         None => (None, data),
     };
     let _ = pdf_child::outcome(status, out);
+}
+
+/// The transfer decoders: the first byte picks base64 or quoted-printable. Decoding never grows
+/// past the input's bound, and the clean encoding the repair writes decodes back to the same
+/// bytes, cleanly, with no line a MIME parser could take for a boundary.
+pub fn transfer(data: &[u8]) {
+    let Some((&pick, input)) = data.split_first() else {
+        return;
+    };
+    let encoding = if pick % 2 == 0 {
+        transfer::Encoding::Base64
+    } else {
+        transfer::Encoding::QuotedPrintable
+    };
+    let decoded = encoding.decode(input);
+    let bound = match encoding {
+        transfer::Encoding::Base64 => input.len() / 4 * 3 + 2,
+        transfer::Encoding::QuotedPrintable => input.len(),
+    };
+    assert!(decoded.bytes.len() <= bound, "decoding grew past its bound");
+    let encoded = encoding.encode(&decoded.bytes);
+    assert!(memchr::memmem::find(&encoded, b"--").is_none());
+    let again = encoding.decode(&encoded);
+    assert!(again.clean, "the repair's encoding is clean");
+    assert_eq!(
+        again.bytes, decoded.bytes,
+        "the repair's encoding round-trips"
+    );
 }
 
 /// Echoes the bytes after `TEXT:` as the PDF's text, or fails: exercises both result paths.

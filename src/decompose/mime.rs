@@ -1,19 +1,36 @@
 //! The MIME tree of a message (mail-parser): header fields, body texts, attachments and nested
 //! messages, each handed on as text parts or to [`Walker::file`].
 //!
-//! Text attachments are re-decoded from their raw transfer encoding before sniffing, because
-//! mail-parser's charset decoding would corrupt a binary file declared `text/plain`.
+//! mail-parser finds the parts and reads the header fields; it never transfer-decodes a body the
+//! walker uses: base64 and quoted-printable bodies are decoded from their raw bytes by `transfer`,
+//! leniently as mail clients do (a badly encoded body is an anomaly, not hidden text), and text
+//! gets its charset afterwards. Bodies mail-parser could not decode are first rewritten by `repair`
+//! so that it classifies the parts as in a well-formed message. Decoding attachments from their raw
+//! bytes also keeps mail-parser's charset decoding from corrupting a binary file sent as
+//! `text/plain`.
 
 use std::borrow::Cow;
 
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::recode::{self, Renamed};
+use super::repair::{self, Repaired};
+use super::transfer::{Decoded, Encoding};
 use super::walk::{Walker, join};
 use super::{
     Anomaly, FileMeta, FileType, LimitKind, Location, Malformation, defuse, filetype, html,
-    text::fingerprint, transfer,
+    text::fingerprint,
 };
+
+/// How the bodies of one parse are read: through `recode`'s stand-ins, after `repair`, or as
+/// parsed.
+#[derive(Clone, Copy, Default)]
+struct Source<'r> {
+    renamed: Option<&'r Renamed>,
+    repaired: Option<&'r Repaired>,
+    /// Where `recode::rename_quoted_printable` wrote its stand-in, in the input.
+    qp_at: &'r [usize],
+}
 
 /// Header fields whose text detection sees. Address fields contribute display names only: the
 /// addresses themselves are the envelope's business (sender and recipient rules).
@@ -28,7 +45,8 @@ impl Walker<'_> {
         if !self.in_time(path) {
             return;
         }
-        let defused = defuse::defuse(raw);
+        let mut defused = defuse::defuse(raw);
+        let qp_at = recode::rename_quoted_printable(&mut defused);
         // Base64 and us-ascii bodies decoded here rather than by mail-parser, when that cannot
         // change the result (see `recode`).
         if self.recode
@@ -43,7 +61,12 @@ impl Walker<'_> {
                     && has_header(&msg)
                     && renamed.usable(&msg)
                 {
-                    self.tree(&mut msg, prefix, depth, Some(&renamed));
+                    let src = Source {
+                        renamed: Some(&renamed),
+                        repaired: None,
+                        qp_at: &qp_at,
+                    };
+                    self.tree(&mut msg, prefix, depth, src);
                     return;
                 }
                 if !renamed.is_cut() {
@@ -53,7 +76,26 @@ impl Walker<'_> {
             }
         }
         match MessageParser::default().parse(defused.as_ref()) {
-            Some(mut msg) if has_header(&msg) => self.tree(&mut msg, prefix, depth, None),
+            Some(mut msg) if has_header(&msg) => {
+                // Bodies mail-parser could not decode: rewritten, and the message parsed again.
+                if let Some(fixed) = repair::repair(&msg)
+                    && let Some(mut again) = MessageParser::default().parse(fixed.bytes.as_slice())
+                    && has_header(&again)
+                {
+                    let src = Source {
+                        renamed: None,
+                        repaired: Some(&fixed),
+                        qp_at: &qp_at,
+                    };
+                    self.tree(&mut again, prefix, depth, src);
+                    return;
+                }
+                let src = Source {
+                    qp_at: &qp_at,
+                    ..Source::default()
+                };
+                self.tree(&mut msg, prefix, depth, src);
+            }
             _ => {
                 // No header field with a value: the whole input is body text.
                 self.anomaly(Anomaly::Malformed {
@@ -66,17 +108,9 @@ impl Walker<'_> {
         }
     }
 
-    /// `renamed`: the message was parsed with `recode`'s stand-ins, so its renamed bodies are
-    /// decoded here.
-    fn tree(
-        &mut self,
-        msg: &mut Message<'_>,
-        prefix: Option<&str>,
-        depth: u32,
-        renamed: Option<&Renamed>,
-    ) {
+    fn tree(&mut self, msg: &mut Message<'_>, prefix: Option<&str>, depth: u32, src: Source<'_>) {
         self.headers(msg, prefix);
-        self.bodies(msg, prefix, renamed);
+        self.bodies(msg, prefix, src);
         let msg = &*msg;
         for (n, &id) in msg.attachments.iter().enumerate() {
             let path = prefix.unwrap_or("");
@@ -91,7 +125,7 @@ impl Walker<'_> {
             let Some(part) = msg.parts.get(id as usize) else {
                 continue;
             };
-            self.attachment(msg, part, n, prefix, depth + 1, renamed);
+            self.attachment(msg, part, n, prefix, depth + 1, src);
         }
     }
 
@@ -130,7 +164,7 @@ impl Walker<'_> {
     /// Body texts: the plain-text alternative, plus any HTML alternative whose text differs (a
     /// sender can hide content in the HTML part alone; alternatives with the same words are
     /// counted once). A decoded text nothing else refers to is moved out of `msg`, not copied.
-    fn bodies(&mut self, msg: &mut Message<'_>, prefix: Option<&str>, renamed: Option<&Renamed>) {
+    fn bodies(&mut self, msg: &mut Message<'_>, prefix: Option<&str>, src: Source<'_>) {
         // References to each part: from the body lists and the attachment list.
         let mut refs = vec![0u8; msg.parts.len()];
         let mut ids: Vec<u32> = Vec::with_capacity(msg.text_body.len() + msg.html_body.len());
@@ -161,14 +195,14 @@ impl Walker<'_> {
         let mut seen: Vec<[u8; 32]> = Vec::new();
         for id in ids {
             let only_here = refs.get(id as usize) == Some(&1);
-            // A renamed base64 body: decoded here, then its charset applied.
-            let recoded = match (renamed, msg.parts.get(id as usize)) {
-                (Some(r), Some(part)) if r.is_base64(part) => {
-                    Some(recode::text(r.base64_body(msg, part), r.charset(part)))
-                }
-                // A us-ascii body cut out of mail-parser's input.
-                (Some(r), Some(part)) => r.cut_text(msg, part),
-                _ => None,
+            // A transfer-encoded body: decoded here, then its charset applied.
+            let (recoded, unclean) = match msg.parts.get(id as usize) {
+                Some(part) => match decoded(msg, part, src) {
+                    Some(d) => (Some(recode::text(d.bytes, charset(part, src))), !d.clean),
+                    // A us-ascii body cut out of mail-parser's input.
+                    None => (src.renamed.and_then(|r| r.cut_text(msg, part)), false),
+                },
+                None => (None, false),
             };
             let Some(part) = msg.parts.get_mut(id as usize) else {
                 continue;
@@ -188,9 +222,9 @@ impl Walker<'_> {
                 }
                 seen.push(key);
             }
-            if part.is_encoding_problem {
+            if part.is_encoding_problem || unclean {
                 self.anomaly(Anomaly::Malformed {
-                    path: body_location(prefix).to_string(),
+                    path: body_path(prefix),
                     what: Malformation::Encoding,
                 });
             }
@@ -205,9 +239,8 @@ impl Walker<'_> {
         n: usize,
         prefix: Option<&str>,
         depth: u32,
-        renamed: Option<&Renamed>,
+        src: Source<'_>,
     ) {
-        let base64 = renamed.is_some_and(|r| r.is_base64(part));
         let declared = part.content_type().map(|ct| {
             defuse::restore(match ct.subtype() {
                 Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
@@ -228,7 +261,8 @@ impl Walker<'_> {
             prefix.unwrap_or(""),
             name.as_deref().unwrap_or(&default_name),
         );
-        if part.is_encoding_problem {
+        let decoded = decoded(msg, part, src);
+        if part.is_encoding_problem || decoded.as_ref().is_some_and(|d| !d.clean) {
             self.anomaly(Anomaly::Malformed {
                 path: path.clone(),
                 what: Malformation::Encoding,
@@ -237,30 +271,33 @@ impl Walker<'_> {
         match &part.body {
             PartType::Text(text) | PartType::Html(text) => {
                 // A us-ascii body cut out of mail-parser's input: its text is its bytes.
-                let cut = renamed.and_then(|r| r.cut_text(msg, part));
-                let text = cut.as_deref().unwrap_or(text);
-                let raw = match renamed {
-                    Some(r) if base64 => r.base64_body(msg, part),
-                    _ if cut.is_some() => text.as_bytes().to_vec(),
-                    _ => raw_body(msg, part),
+                let cut = src.renamed.and_then(|r| r.cut_text(msg, part));
+                let encoded = decoded.is_some();
+                let raw = match decoded {
+                    Some(d) => d.bytes,
+                    None => match &cut {
+                        Some(c) => c.as_bytes().to_vec(),
+                        None => recode::raw_region(msg, part).to_vec(),
+                    },
                 };
+                let text = cut.as_deref().unwrap_or(text);
                 let size = raw.len() as u64;
                 let true_type = filetype::sniff(&raw);
-                // After a transfer-encoding error mail-parser keeps the encoded text; the lenient
-                // decode is better then.
-                if !part.is_encoding_problem
+                // After an encoding problem in a body that is not transfer-encoded mail-parser
+                // keeps its own reading; the file path reads the bytes then.
+                if (encoded || !part.is_encoding_problem)
                     && matches!(true_type, FileType::Text | FileType::Html | FileType::Empty)
                 {
-                    // Text as mail-parser decoded it (charset applied).
+                    // Text with its charset applied.
                     let is_html =
                         matches!(part.body, PartType::Html(_)) || true_type == FileType::Html;
-                    let out = match renamed {
-                        Some(r) if base64 => {
-                            let text = recode::text(raw, r.charset(part));
-                            if is_html { html::to_text(&text) } else { text }
-                        }
-                        _ if is_html => html::to_text(text),
-                        _ => text.to_string(),
+                    let out = if encoded {
+                        let text = recode::text(raw, charset(part, src));
+                        if is_html { html::to_text(&text) } else { text }
+                    } else if is_html {
+                        html::to_text(text)
+                    } else {
+                        text.to_string()
                     };
                     let meta = FileMeta {
                         name,
@@ -275,9 +312,9 @@ impl Walker<'_> {
                 }
             }
             PartType::Binary(data) | PartType::InlineBinary(data) => {
-                let data: Cow<'_, [u8]> = match renamed {
-                    Some(r) if base64 => Cow::Owned(r.base64_body(msg, part)),
-                    _ => Cow::Borrowed(data),
+                let data: Cow<'_, [u8]> = match decoded {
+                    Some(d) => Cow::Owned(d.bytes),
+                    None => Cow::Borrowed(data),
                 };
                 if declared
                     .as_deref()
@@ -332,7 +369,7 @@ impl Walker<'_> {
         }
         match parsed {
             // Rare: `defuse` keeps mail-parser from building nested messages.
-            Some(msg) => self.tree(&mut msg.clone(), Some(path), depth, None),
+            Some(msg) => self.tree(&mut msg.clone(), Some(path), depth, Source::default()),
             None => self.message(raw, Some(path), depth),
         }
     }
@@ -348,21 +385,51 @@ fn has_header(msg: &Message<'_>) -> bool {
     })
 }
 
-/// The raw body of a part, transfer-decoded but not charset-decoded.
-fn raw_body(msg: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
-    let start = part.raw_body_offset() as usize;
-    let end = part.raw_end_offset() as usize;
-    // Offsets are into the `raw_message` field (for a nested unencoded message, the outermost
-    // raw message), not into the slice `raw_message()` returns.
-    let raw = msg
-        .raw_message
-        .get(start..end.max(start))
-        .unwrap_or_default();
+/// A part's body decoded from its transfer encoding here (never by mail-parser), from the raw
+/// bytes of the parse; `None` when it has no encoding decoded here.
+fn decoded(msg: &Message<'_>, part: &MessagePart<'_>, src: Source<'_>) -> Option<Decoded> {
+    if let Some(r) = src.renamed
+        && r.is_base64(part)
+    {
+        return Some(r.base64_body(msg, part));
+    }
     // The header, not `part.encoding`: mail-parser resets that to none when decoding failed.
-    match part.content_transfer_encoding() {
-        Some(e) if e.eq_ignore_ascii_case("base64") => transfer::base64(raw),
-        Some(e) if e.eq_ignore_ascii_case("quoted-printable") => transfer::quoted_printable(raw),
-        _ => raw.to_vec(),
+    let value = part.content_transfer_encoding()?;
+    let encoding = if value.as_bytes() == recode::QP_STAND_IN {
+        is_renamed_qp(part, src).then_some(Encoding::QuotedPrintable)?
+    } else {
+        Encoding::of(value)?
+    };
+    let raw = match src.renamed {
+        Some(r) => r.region(msg, part),
+        None => recode::raw_region(msg, part),
+    };
+    let mut d = encoding.decode(raw);
+    if let Some(clean) = src.repaired.and_then(|r| r.clean_at(part.offset_body)) {
+        d.clean = clean;
+    }
+    Some(d)
+}
+
+/// Whether the quoted-printable stand-in in the part's header was written by
+/// `recode::rename_quoted_printable` (one already in the input means an unknown encoding).
+fn is_renamed_qp(part: &MessagePart<'_>, src: Source<'_>) -> bool {
+    if let Some(r) = src.renamed {
+        return r.in_header(src.qp_at, part);
+    }
+    let original = |at: u32| match src.repaired {
+        Some(r) => r.original(at as usize),
+        None => at as usize,
+    };
+    let header = original(part.offset_header)..original(part.raw_body_offset());
+    src.qp_at.iter().any(|at| header.contains(at))
+}
+
+/// The part's charset as sent.
+fn charset<'p>(part: &'p MessagePart<'_>, src: Source<'_>) -> Option<&'p str> {
+    match src.renamed {
+        Some(r) => r.charset(part),
+        None => part.content_type().and_then(|ct| ct.attribute("charset")),
     }
 }
 
@@ -370,6 +437,14 @@ fn header_location(prefix: Option<&str>, name: &str) -> Location {
     match prefix {
         None => Location::Header(name.to_string()),
         Some(p) => Location::Attachment(format!("{p}/[{name}]")),
+    }
+}
+
+/// The display path of a body in anomalies: `body`, or `fwd.eml/[body]` in a nested message.
+fn body_path(prefix: Option<&str>) -> String {
+    match prefix {
+        None => "body".to_string(),
+        Some(p) => format!("{p}/[body]"),
     }
 }
 

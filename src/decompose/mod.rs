@@ -1,8 +1,9 @@
 //! Sans-I/O decomposition: everything in a message that detection can look at, as text parts
 //! with locations and file facts, plus the anomalies met on the way.
 //!
-//! The MIME tree (mail-parser: every transfer encoding and charset decoded, nested
-//! `message/rfc822` recursively), header fields, HTML, attachments by true type (magic bytes),
+//! The MIME tree (mail-parser finds the parts; every base64 and quoted-printable body is decoded
+//! here, leniently as mail clients do, then its charset applied; nested `message/rfc822`
+//! recursively), header fields, HTML, attachments by true type (magic bytes),
 //! containers (zip, gzip, tar, 7z; rar detected only), Office Open XML and OpenDocument, RTF,
 //! and PDF through a [`PdfText`] service the shell provides.
 //!
@@ -29,6 +30,7 @@ mod office;
 mod pdf;
 pub mod pdf_child;
 mod recode;
+mod repair;
 mod rtf;
 mod sevenz;
 mod text;
@@ -141,7 +143,9 @@ pub enum Anomaly {
 pub enum Malformation {
     /// The message has no parseable header; the raw bytes were used as body text.
     Mime,
-    /// A transfer encoding (base64, quoted-printable) was broken.
+    /// A transfer encoding (base64, quoted-printable) was not well formed: the body was decoded
+    /// leniently anyway (bytes outside the alphabet skipped, bad escapes kept), as mail clients
+    /// decode it, but another reader may see it differently.
     Encoding,
     /// A zip, gzip or tar archive could not be read (fully).
     Archive,

@@ -169,6 +169,86 @@ pub(crate) fn outcome(code: Option<i32>, out: &[u8]) -> Result<String, PdfError>
     }
 }
 
+/// US Letter, the page size readers assume when a page has none.
+const DEFAULT_MEDIA_BOX: [i64; 4] = [0, 0, 612, 792];
+
+/// The text of a PDF, as pdf-extract reads it once the optional page entries it insists on are
+/// there: a page without a usable `/MediaBox` (own or inherited) gets the default one, and a
+/// `/Resources` that is not a dictionary is dropped (readers open such files; pdf-extract would
+/// panic on them).
+fn extract(data: &[u8]) -> Result<String, pdf_extract::OutputError> {
+    let mut doc = lopdf::Document::load_mem(data)?;
+    if doc.is_encrypted() {
+        // The empty user password, as pdf-extract tries.
+        doc.decrypt("")?;
+    }
+    add_page_defaults(&mut doc);
+    let mut text = String::new();
+    pdf_extract::output_doc(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text))?;
+    Ok(text)
+}
+
+/// See [`extract`].
+pub(crate) fn add_page_defaults(doc: &mut lopdf::Document) {
+    for id in doc.get_pages().into_values() {
+        let media_box = inherited(doc, id, b"MediaBox").and_then(|o| numbers4(doc, o));
+        let resources_ok = inherited(doc, id, b"Resources")
+            .is_none_or(|o| doc.dereference(o).is_ok_and(|(_, o)| o.as_dict().is_ok()));
+        let Ok(page) = doc.get_object_mut(id).and_then(lopdf::Object::as_dict_mut) else {
+            continue;
+        };
+        let media_box = media_box.unwrap_or(DEFAULT_MEDIA_BOX.map(|n| n as f32));
+        page.set(
+            "MediaBox",
+            media_box
+                .iter()
+                .map(|&n| lopdf::Object::Real(n))
+                .collect::<Vec<_>>(),
+        );
+        if !resources_ok {
+            page.set("Resources", lopdf::Dictionary::new());
+        }
+    }
+}
+
+/// A page's entry, or its nearest ancestor's (bounded, as the page tree may loop).
+fn inherited<'d>(
+    doc: &'d lopdf::Document,
+    page: lopdf::ObjectId,
+    key: &[u8],
+) -> Option<&'d lopdf::Object> {
+    let mut dict = doc.get_dictionary(page).ok()?;
+    for _ in 0..32 {
+        if let Ok(v) = dict.get(key) {
+            return Some(v);
+        }
+        let parent = dict
+            .get(b"Parent")
+            .and_then(lopdf::Object::as_reference)
+            .ok()?;
+        dict = doc.get_dictionary(parent).ok()?;
+    }
+    None
+}
+
+/// Four numbers, as a rectangle is.
+fn numbers4(doc: &lopdf::Document, o: &lopdf::Object) -> Option<[f32; 4]> {
+    let (_, o) = doc.dereference(o).ok()?;
+    let items = o.as_array().ok()?;
+    let mut out = [0f32; 4];
+    if items.len() != 4 {
+        return None;
+    }
+    for (slot, item) in out.iter_mut().zip(items) {
+        *slot = match item {
+            lopdf::Object::Integer(i) => *i as f32,
+            lopdf::Object::Real(r) => *r,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
 /// The child side of `sluice pdf-text`: reads a PDF from stdin, writes its text to stdout.
 /// Exits 0 with the text, 2 when the parser rejects the PDF, 3 when it panics; a crash or a
 /// limit kills the process, which the parent reports as such.
@@ -182,7 +262,7 @@ pub fn child_main() -> ExitCode {
     {
         return ExitCode::from(EXIT_MALFORMED);
     }
-    match std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(&data)) {
+    match std::panic::catch_unwind(|| extract(&data)) {
         Ok(Ok(text)) => {
             let mut out = std::io::stdout().lock();
             if out

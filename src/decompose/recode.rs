@@ -5,14 +5,16 @@
 //! replaces, in header fields only, the value `base64` of `Content-Transfer-Encoding` and the
 //! `charset` parameter `us-ascii` of `Content-Type` with same-length stand-ins mail-parser does not
 //! know. mail-parser then only finds the part boundaries and hands over the raw bytes; the walker
-//! decodes them here, with the `base64` crate, and applies the real charset. The results are the
-//! same as mail-parser's own (tests compare them).
+//! decodes them here, with the `base64` crate (the lenient `transfer` decoder for anything but the
+//! usual shape), and applies the real charset. The results are the same as those of the plain
+//! parse, where the walker decodes every body with `transfer` too (tests compare them).
 //!
 //! A stand-in is only trusted at a position [`rename`] wrote it ([`Renamed::base64_at`]), so a
 //! stand-in already in the input means what it means to mail-parser (an unknown encoding or
 //! charset). A renamed parse is only used when it cannot differ from the plain one
-//! ([`Renamed::usable`]): every renamed part is base64 that mail-parser would have decoded without
-//! an error, every renamed `us-ascii` text is ASCII, and there is no nested message (whose bytes the
+//! ([`Renamed::usable`]): no part has an encoding problem (a quoted-printable body mail-parser gave
+//! up on; the plain parse repairs those), every renamed `us-ascii` text is ASCII, and there is no
+//! nested message (whose bytes the
 //! walker would parse again without knowing the positions). Otherwise the walker parses the input
 //! as it came.
 //!
@@ -34,8 +36,13 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
+use super::transfer::{self, Decoded};
+
 /// Stand-in for the transfer encoding `base64` (same length).
 pub(crate) const BASE64_STAND_IN: &[u8] = b"x-sl64";
+/// Stand-in for the transfer encoding `quoted-printable` (same length), written by
+/// [`rename_quoted_printable`] before every parse.
+pub(crate) const QP_STAND_IN: &[u8] = b"x-sl-quoted-prnt";
 /// Stand-in for the charset `us-ascii` (same length).
 pub(crate) const US_ASCII_STAND_IN: &[u8] = b"x-slasci";
 /// Whitespace (folding included) looked at between a field name and its colon, or after the
@@ -62,7 +69,7 @@ pub(crate) struct Renamed {
     ascii_at: Vec<usize>,
     /// Renamed base64 bodies decoded while checking them, by body offset, until the walker takes
     /// them.
-    decoded: RefCell<Vec<(u32, Vec<u8>)>>,
+    decoded: RefCell<Vec<(u32, Decoded)>>,
     /// `bytes` without the bodies in `cuts` (empty when there is no cut).
     compact: Vec<u8>,
     /// Bodies cut out of `compact`, in order.
@@ -110,6 +117,36 @@ pub(crate) fn rename(raw: &[u8]) -> Option<Renamed> {
         r.cut_bodies();
     }
     out
+}
+
+/// Renames every `quoted-printable` transfer encoding in a header field to [`QP_STAND_IN`] and
+/// returns where. mail-parser then hands those bodies over raw and never runs its own
+/// quoted-printable decoder, which reads `= x` and `==` differently from mail clients, and
+/// underflows (a panic in debug builds) on a soft line break right before a boundary; the walker
+/// decodes them with `transfer`. Like the base64 stand-in, it is trusted only where written here.
+pub(crate) fn rename_quoted_printable(raw: &mut std::borrow::Cow<'_, [u8]>) -> Vec<usize> {
+    let mut at_list = Vec::new();
+    for colon in memchr::memchr_iter(b':', raw) {
+        let Some(name) = field_name(raw, colon) else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+            continue;
+        }
+        let at = skip_space(raw, colon + 1);
+        if value_is(raw, at, b"quoted-printable", |c| {
+            matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(')
+        }) {
+            at_list.push(at);
+        }
+    }
+    if !at_list.is_empty() {
+        let bytes = raw.to_mut();
+        for &at in &at_list {
+            bytes[at..at + QP_STAND_IN.len()].copy_from_slice(QP_STAND_IN);
+        }
+    }
+    at_list
 }
 
 impl Renamed {
@@ -249,6 +286,11 @@ impl Renamed {
         // Every cut must start the body of a renamed part, else the cut changed the parse.
         let mut claimed = 0;
         let usable = msg.parts.iter().all(|part| {
+            if part.is_encoding_problem {
+                // A quoted-printable body mail-parser gave up on changes how it classifies the
+                // part; the plain parse repairs that (see `repair`).
+                return false;
+            }
             let nested = matches!(part.body, PartType::Message(_))
                 || part.content_type().is_some_and(|ct| {
                     ct.ctype().eq_ignore_ascii_case("message")
@@ -278,6 +320,7 @@ impl Renamed {
                     && part.content_transfer_encoding().is_none_or(|e| {
                         !e.eq_ignore_ascii_case("base64")
                             && !e.eq_ignore_ascii_case("quoted-printable")
+                            && e.as_bytes() != QP_STAND_IN
                     });
                 if !b64 && !raw_text {
                     return false;
@@ -285,10 +328,10 @@ impl Renamed {
                 claimed += 1;
             }
             if b64 {
-                match decode_base64(self.region(msg, part)) {
-                    Some(bytes) => self.decoded.borrow_mut().push((part.offset_body, bytes)),
-                    None => return false,
-                }
+                // Decoded leniently, as the plain parse's bodies are: no base64 content makes the
+                // renamed parse unusable.
+                let bytes = decode_base64(self.region(msg, part));
+                self.decoded.borrow_mut().push((part.offset_body, bytes));
             }
             if !b64 && cut {
                 return self.region(msg, part).is_ascii();
@@ -334,12 +377,12 @@ impl Renamed {
 
     /// The decoded body of a part for which [`Renamed::is_base64`] holds (and that
     /// [`Renamed::usable`] accepted).
-    pub(crate) fn base64_body(&self, msg: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
+    pub(crate) fn base64_body(&self, msg: &Message<'_>, part: &MessagePart<'_>) -> Decoded {
         let mut decoded = self.decoded.borrow_mut();
         match decoded.iter().position(|(at, _)| *at == part.offset_body) {
             Some(i) => decoded.swap_remove(i).1,
             // Asked for twice (a part both body and attachment): decoded again.
-            None => decode_base64(self.region(msg, part)).unwrap_or_default(),
+            None => decode_base64(self.region(msg, part)),
         }
     }
 
@@ -351,7 +394,8 @@ impl Renamed {
             && self.in_header(&self.ascii_at, part)
     }
 
-    fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
+    /// Whether one of the offsets `at` (into the input before renaming) is in the part's header.
+    pub(crate) fn in_header(&self, at: &[usize], part: &MessagePart<'_>) -> bool {
         let header = self.original(part.offset_header as usize)
             ..self.original(part.raw_body_offset() as usize);
         at.iter().any(|p| header.contains(p))
@@ -460,34 +504,13 @@ fn us_ascii_charset(raw: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Whether mail-parser's base64 decoder would take `body` (the raw body before a boundary) without
-/// an error: only the alphabet, `=`, spaces, tabs, line breaks and single `-`.
-fn valid_base64(body: &[u8]) -> bool {
-    let mut last = 0u8;
-    for &c in body {
-        let ok = c.is_ascii_alphanumeric()
-            || matches!(c, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n')
-            || (c == b'-' && last != b'-');
-        if !ok {
-            return false;
-        }
-        last = c;
+/// Decodes a base64 body: the usual shape with the `base64` crate, anything else with the lenient
+/// decoder (which gives the same bytes for the usual shape).
+pub(crate) fn decode_base64(body: &[u8]) -> Decoded {
+    match decode_lines(body) {
+        Some(bytes) => Decoded { bytes, clean: true },
+        None => transfer::base64(body),
     }
-    true
-}
-
-/// Decodes a base64 body exactly as mail-parser would (whitespace and single `-` skipped, `=` ends
-/// a quantum and decoding goes on after it, an unfinished last quantum is dropped), or `None` where
-/// mail-parser would report an encoding error.
-pub(crate) fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
-    if body.ends_with(b"-") {
-        // Right before the boundary's `--` mail-parser reads `---` as a bad boundary: an error.
-        return None;
-    }
-    if let Some(out) = decode_lines(body) {
-        return Some(out);
-    }
-    valid_base64(body).then(|| decode_base64_slow(body))
 }
 
 /// The usual shape, fast: lines of whole quanta of the alphabet, padding only on the last one,
@@ -514,40 +537,6 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
         joined.extend_from_slice(line);
     }
     B64.decode(&joined).ok()
-}
-
-/// mail-parser's base64 rules, a byte at a time.
-fn decode_base64_slow(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() / 4 * 3);
-    let (mut acc, mut n) = (0u32, 0u8);
-    for &c in body {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                match n {
-                    // One character holds six bits; mail-parser still emits them as a byte.
-                    1 => out.push((acc << 2) as u8),
-                    2 => out.push((acc >> 4) as u8),
-                    3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
-                    _ => {}
-                }
-                (acc, n) = (0, 0);
-                continue;
-            }
-            _ => continue,
-        };
-        acc = acc << 6 | u32::from(v);
-        n += 1;
-        if n == 4 {
-            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
-            (acc, n) = (0, 0);
-        }
-    }
-    out
 }
 
 /// Text of transfer-decoded bytes in `charset`, as mail-parser makes it (its charset tables;

@@ -1,6 +1,6 @@
 //! 7z archives (sevenz-rust2): entries are decoded block by block and decomposed as files, under
-//! the same [`super::Limits`] as zip entries. Only LZMA, LZMA2, deflate, copy and the BCJ/delta
-//! filters are built in; AES is not, so an encrypted 7z is reported, never opened.
+//! the same [`super::Limits`] as zip entries. Only LZMA, LZMA2, deflate, bzip2, zstd, copy and the
+//! BCJ/delta filters are built in; AES is not, so an encrypted 7z is reported, never opened.
 //!
 //! Security: the archive is untrusted. The reader's header buffers and each decoder's dictionary
 //! are capped by [`MEMORY_LIMIT_KB`]; decoding runs on the caller's thread ([`THREADS`]); output
@@ -233,7 +233,7 @@ fn is_password_error(e: &Error) -> bool {
     matches!(e, Error::PasswordRequired | Error::MaybeBadPassword(_))
 }
 
-/// A method or feature this build does not decode (bzip2, PPMd, AES, ...) or a dictionary past
+/// A method or feature this build does not decode (PPMd, AES, Brotli, ...) or a dictionary past
 /// [`MEMORY_LIMIT_KB`].
 fn is_unsupported(e: &Error) -> bool {
     matches!(

@@ -1,7 +1,9 @@
 //! Golden tests of the whole decomposition on fixture messages built here: every container and
 //! document type, nesting, encryption, malformed input, bombs and every limit.
 
+mod encoding;
 mod fixture;
+mod readable;
 mod sevenz;
 
 use std::cell::Cell;

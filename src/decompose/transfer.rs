@@ -1,39 +1,171 @@
-//! Lenient Content-Transfer-Encoding decoders for the raw bytes of a MIME part.
+//! Lenient Content-Transfer-Encoding decoders (and the clean encoders that repair a body), the way
+//! receiving mail clients decode.
 //!
-//! mail-parser decodes every part, but it also charset-decodes text parts, which would corrupt a
-//! binary file sent as `text/plain`. To sniff the true type of such a part the walker decodes its
-//! raw body again here: base64 ignores anything outside the alphabet and stops at padding or the
-//! end (a truncated body yields what was there), quoted-printable keeps malformed escapes as is.
+//! Every base64 and quoted-printable body is decoded here from its raw bytes, never by
+//! mail-parser: a single byte outside the base64 alphabet makes mail-parser give up and keep the
+//! encoded text, while mail clients (Python's `email`, which uses `binascii`) ignore it as RFC 2045
+//! section 6.8 says, and show the decoded text. Decoding as leniently as the most lenient client
+//! means detection sees whatever a recipient can see. Whether the body was well formed is reported
+//! alongside ([`Decoded::clean`]), so a badly encoded part becomes an anomaly policies can act on.
+//!
+//! Base64: bytes outside the alphabet are skipped; `=` ends a quantum only once it is complete
+//! (a lone `=` inside a quantum is skipped, as `binascii` does), and decoding goes on after the
+//! padding (some clients read concatenated base64); a trailing partial quantum yields its whole
+//! bytes. Quoted-printable: `=XX` (either case) is a byte, `=` at the end of a line a soft break,
+//! `==` a literal `=` (as `binascii` reads it), any other `=` is kept as it is.
 
-/// Decodes base64, skipping line breaks and junk; a trailing partial quantum is dropped.
-pub(crate) fn base64(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &b in input {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => continue,
+/// Bytes decoded from a transfer encoding, and whether the input was well formed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    pub bytes: Vec<u8>,
+    /// No byte outside the encoding's alphabet, no malformed escape, nothing after the padding.
+    pub clean: bool,
+}
+
+/// The transfer encodings decoded here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Base64,
+    QuotedPrintable,
+}
+
+impl Encoding {
+    /// The encoding a `Content-Transfer-Encoding` value names, if it is one decoded here.
+    pub(crate) fn of(value: &str) -> Option<Self> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("base64") {
+            Some(Self::Base64)
+        } else if value.eq_ignore_ascii_case("quoted-printable") {
+            Some(Self::QuotedPrintable)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn decode(self, input: &[u8]) -> Decoded {
+        match self {
+            Self::Base64 => base64(input),
+            Self::QuotedPrintable => quoted_printable(input),
+        }
+    }
+
+    /// A well-formed encoding of `bytes` that [`Encoding::decode`] turns back into them, and that
+    /// holds no line a MIME parser could take for a boundary.
+    pub(crate) fn encode(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Base64 => base64_encode(bytes),
+            Self::QuotedPrintable => quoted_printable_encode(bytes),
+        }
+    }
+}
+
+const fn base64_table() -> [u8; 256] {
+    let mut t = [0xff; 256];
+    let mut i = 0u8;
+    while i < 64 {
+        let c = match i {
+            0..=25 => b'A' + i,
+            26..=51 => b'a' + (i - 26),
+            52..=61 => b'0' + (i - 52),
+            62 => b'+',
+            _ => b'/',
         };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+        t[c as usize] = i;
+        i += 1;
+    }
+    t
+}
+
+static BASE64: [u8; 256] = base64_table();
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Decodes base64 leniently (see the module documentation).
+pub(crate) fn base64(input: &[u8]) -> Decoded {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+    let mut clean = true;
+    let (mut acc, mut n) = (0u32, 0u32); // bits of the current quantum, characters in it
+    let mut pads = 0u32;
+    let mut padded = false; // a quantum was completed by padding
+    for &b in input {
+        let v = BASE64[b as usize];
+        if v < 64 {
+            if padded || pads > 0 {
+                clean = false; // data after padding
+            }
+            pads = 0;
+            acc = acc << 6 | u32::from(v);
+            n += 1;
+            if n == 4 {
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                (acc, n) = (0, 0);
+            }
+            continue;
+        }
+        match b {
+            b'=' => {
+                if n < 2 {
+                    // Padding where no quantum needs it: skipped.
+                    if !padded {
+                        clean = false;
+                    }
+                    continue;
+                }
+                pads += 1;
+                if n + pads >= 4 {
+                    flush(&mut out, acc, n);
+                    (acc, n, pads) = (0, 0, 0);
+                    padded = true;
+                }
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => clean = false,
+        }
+    }
+    if n == 1 || pads > 0 {
+        clean = false;
+    }
+    flush(&mut out, acc, n);
+    Decoded { bytes: out, clean }
+}
+
+/// The whole bytes of an unfinished quantum of `n` characters.
+fn flush(out: &mut Vec<u8>, acc: u32, n: u32) {
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+}
+
+/// Standard base64 in lines of 76 characters.
+fn base64_encode(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() / 3 * 4 + bytes.len() / 57 * 2 + 6);
+    for (i, chunk) in bytes.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let word = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(BASE64_ALPHABET[(word >> (18 - 6 * k) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
         }
     }
     out
 }
 
-/// Decodes quoted-printable: `=XX` escapes, soft line breaks (`=` at the end of a line).
-pub(crate) fn quoted_printable(input: &[u8]) -> Vec<u8> {
+/// Decodes quoted-printable leniently (see the module documentation).
+pub(crate) fn quoted_printable(input: &[u8]) -> Decoded {
     let mut out = Vec::with_capacity(input.len());
+    let mut clean = true;
     let mut i = 0;
     while i < input.len() {
         let b = input[i];
@@ -49,10 +181,48 @@ pub(crate) fn quoted_printable(input: &[u8]) -> Vec<u8> {
                 out.push(hex(h) << 4 | hex(l));
                 i += 3;
             }
-            _ => {
+            (Some(b'='), _) => {
                 out.push(b'=');
+                clean = false;
+                i += 2;
+            }
+            (None, _) => {
+                // A soft break at the very end.
                 i += 1;
             }
+            _ => {
+                // Transport padding before a soft break is allowed; anything else is malformed.
+                let rest = &input[i + 1..];
+                let pad = rest
+                    .iter()
+                    .position(|&c| !matches!(c, b' ' | b'\t'))
+                    .unwrap_or(rest.len());
+                match rest.get(pad..) {
+                    Some([b'\r', b'\n', ..]) => i += 1 + pad + 2,
+                    Some([b'\n', ..]) => i += 1 + pad + 1,
+                    Some([]) => i += 1 + pad,
+                    _ => {
+                        out.push(b'=');
+                        clean = false;
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    Decoded { bytes: out, clean }
+}
+
+/// Quoted-printable with every byte but letters, digits and spaces escaped: one line, so no
+/// boundary can appear in it.
+fn quoted_printable_encode(bytes: &[u8]) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b == b' ' {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
     }
     out
@@ -70,19 +240,111 @@ fn hex(c: u8) -> u8 {
 mod tests {
     use super::*;
 
+    fn b64(s: &[u8]) -> (Vec<u8>, bool) {
+        let d = base64(s);
+        (d.bytes, d.clean)
+    }
+
+    fn qp(s: &[u8]) -> (Vec<u8>, bool) {
+        let d = quoted_printable(s);
+        (d.bytes, d.clean)
+    }
+
     #[test]
     fn base64_with_line_breaks_and_truncation() {
-        assert_eq!(base64(b"c2VjcmV0\r\nIHBsYW5z\r\n"), b"secret plans");
-        assert_eq!(base64(b"aGk="), b"hi");
-        // Truncated: the complete bytes survive.
-        assert_eq!(base64(b"c2VjcmV0IHBsY"), b"secret pl");
-        assert_eq!(base64(b"!!!"), b"");
+        assert_eq!(
+            b64(b"c2VjcmV0\r\nIHBsYW5z\r\n"),
+            (b"secret plans".to_vec(), true)
+        );
+        assert_eq!(b64(b"aGk="), (b"hi".to_vec(), true));
+        assert_eq!(b64(b"aQ=="), (b"i".to_vec(), true));
+        // Unpadded: the complete bytes survive, and that is not malformed.
+        assert_eq!(b64(b"c2VjcmV0IHBsYW4"), (b"secret plan".to_vec(), true));
+        // A dangling sixth of a byte is.
+        assert_eq!(b64(b"c2VjcmV0IHBsYW5zZ"), (b"secret plans".to_vec(), false));
+        assert_eq!(b64(b"!!!"), (Vec::new(), false));
+        assert_eq!(b64(b""), (Vec::new(), true));
+    }
+
+    #[test]
+    fn base64_skips_bytes_outside_the_alphabet_as_clients_do() {
+        // The example of issue 9: one '!' must not hide the text.
+        let (text, clean) = b64(b"UGxlYXNl!IGtlZXAgdGhlIGZhbGNvbiBwbGFuIHNlY3JldC4NCg==");
+        assert_eq!(text, b"Please keep the falcon plan secret.\r\n");
+        assert!(!clean);
+        // Non-ASCII bytes, a '-', a trailing junk line after the padding.
+        assert_eq!(b64("aGVs\u{e9}bG8-".as_bytes()).0, b"hello");
+        assert_eq!(b64(b"aGVsbG8=\r\n-- \r\nsent.\r\n").0[..5], *b"hello");
+        assert!(!b64(b"aGVsbG8=\r\n-- \r\nsent.\r\n").1);
+    }
+
+    #[test]
+    fn base64_padding_rules() {
+        // A lone '=' inside a quantum is skipped (binascii), not an end.
+        assert_eq!(b64(b"aG=Vs bG8="), (b"hello".to_vec(), false));
+        // Padding where no quantum needs it is skipped.
+        assert_eq!(b64(b"=aGk="), (b"hi".to_vec(), false));
+        // Decoding goes on after complete padding (concatenated base64).
+        assert_eq!(b64(b"aGk=aGk="), (b"hihi".to_vec(), false));
+        assert_eq!(b64(b"aGk=\r\n\r\n"), (b"hi".to_vec(), true));
+        assert_eq!(b64(b"aGk==="), (b"hi".to_vec(), true));
     }
 
     #[test]
     fn quoted_printable_soft_breaks_and_bad_escapes() {
-        assert_eq!(quoted_printable(b"caf=C3=A9 =\r\nok"), "café ok".as_bytes());
-        assert_eq!(quoted_printable(b"a=zz b="), b"a=zz b=");
-        assert_eq!(quoted_printable(b"x=3d=3D"), b"x==");
+        assert_eq!(
+            qp(b"caf=C3=A9 =\r\nok"),
+            ("café ok".as_bytes().to_vec(), true)
+        );
+        assert_eq!(qp(b"caf=c3=a9"), ("café".as_bytes().to_vec(), true));
+        assert_eq!(qp(b"a=zz b="), (b"a=zz b".to_vec(), false));
+        assert_eq!(qp(b"x=3d=3D"), (b"x==".to_vec(), true));
+        // Transport padding after a soft break's '='.
+        assert_eq!(qp(b"fal= \t\r\ncon"), (b"falcon".to_vec(), true));
+        // "==" is a literal '=' (binascii), so what follows is read as it stands.
+        assert_eq!(qp(b"==falcon"), (b"=falcon".to_vec(), false));
+        // '=' then a space and text: kept as is, not taken as an escape of the text.
+        assert_eq!(qp(b"= falcon"), (b"= falcon".to_vec(), false));
+        // A body ending in '=' right before a boundary (mail-parser's decoder underflows there).
+        assert_eq!(qp(b"=\r\n"), (Vec::new(), true));
+    }
+
+    #[test]
+    fn encoders_round_trip_and_hold_no_boundary() {
+        for data in [
+            &b""[..],
+            b"a",
+            b"ab",
+            b"abc",
+            b"\r\n--b1\r\n\x00\xff= tail",
+            &[7u8; 200],
+        ] {
+            for e in [Encoding::Base64, Encoding::QuotedPrintable] {
+                let enc = e.encode(data);
+                assert_eq!(
+                    e.decode(&enc),
+                    Decoded {
+                        bytes: data.to_vec(),
+                        clean: true
+                    }
+                );
+                assert!(memchr::memmem::find(&enc, b"--").is_none());
+            }
+        }
+        assert!(
+            base64_encode(&[0u8; 200])
+                .split(|&b| b == b'\n')
+                .all(|l| l.len() <= 78)
+        );
+    }
+
+    #[test]
+    fn encoding_names() {
+        assert_eq!(Encoding::of(" BASE64 "), Some(Encoding::Base64));
+        assert_eq!(
+            Encoding::of("Quoted-Printable"),
+            Some(Encoding::QuotedPrintable)
+        );
+        assert_eq!(Encoding::of("7bit"), None);
     }
 }

@@ -251,6 +251,13 @@ impl<'a> Walker<'a> {
                     });
                 }
             }
+            // A self-extracting archive: an executable, and the zip it carries.
+            FileType::Exe | FileType::Elf | FileType::MachO
+                if can_open && filetype::has_zip_trailer(&data) =>
+            {
+                let index = self.push(location, String::new(), Some(meta));
+                self.zip(&data, index, path, depth);
+            }
             FileType::Exe
             | FileType::Elf
             | FileType::MachO

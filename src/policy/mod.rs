@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use crate::detect::Registry;
 pub use matcher::{Glob, check_address};
-pub use rule::{Condition, Direction, Evidence, Facts, FileFacts, FileRule, Join, Rule, Scope};
+pub use rule::{
+    Condition, Direction, Evidence, Facts, FileFacts, FileRule, Join, Rule, Scope, Uninspected,
+    Unreadable,
+};
 
 pub const DEFAULT_BLOCK_TEXT: &str = "Message blocked by data loss prevention policy";
 /// The seed's limit: a Modify rule adds up to three header lines.

@@ -114,6 +114,57 @@ pub struct FileFacts {
     pub encrypted: bool,
 }
 
+/// Why part of a message could not be inspected fully: the reasons of the `uninspectable`
+/// condition, each named in the configuration by [`Unreadable::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unreadable {
+    /// An encrypted file or entry (password-protected zip entry, encrypted PDF, OOXML, ODF, 7z, rar).
+    Encrypted,
+    /// A format whose content is not inspected (rar, legacy OLE2 Office, an archive method or a
+    /// 7z that needs more than this build has).
+    Unsupported,
+    /// Content that could not be read as what it claims to be (a broken archive, document or
+    /// PDF, a PDF whose extractor crashed or timed out, a message without a header).
+    Malformed,
+    /// A body whose transfer encoding (base64, quoted-printable) is broken: it was decoded
+    /// leniently, as mail clients do, but may read differently elsewhere.
+    Encoding,
+    /// A decomposition limit (depth, entries, extracted bytes, ratio, parts, text, time) stopped
+    /// inspection: what lies past it was not looked at.
+    Limit,
+}
+
+impl Unreadable {
+    /// Every reason with its configuration name.
+    pub const ALL: [(&'static str, Unreadable); 5] = [
+        ("encrypted", Unreadable::Encrypted),
+        ("unsupported", Unreadable::Unsupported),
+        ("malformed", Unreadable::Malformed),
+        ("encoding", Unreadable::Encoding),
+        ("limit", Unreadable::Limit),
+    ];
+
+    /// The name used in the configuration and in evidence.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unreadable::Encrypted => "encrypted",
+            Unreadable::Unsupported => "unsupported",
+            Unreadable::Malformed => "malformed",
+            Unreadable::Encoding => "encoding",
+            Unreadable::Limit => "limit",
+        }
+    }
+}
+
+/// One place that could not be inspected fully, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uninspected {
+    /// The display path of the part or entry (`report.zip/q3.xlsx`, `body`; empty for the
+    /// message as a whole). Never content.
+    pub location: String,
+    pub reason: Unreadable,
+}
+
 /// A file rule: a file matches when every given test holds.
 #[derive(Debug, Clone, Default)]
 pub struct FileRule {
@@ -170,6 +221,9 @@ pub enum Condition {
     Subject(Vec<Glob>),
     /// Decomposition went past one of its limits (depth, entries, size, ratio, time).
     LimitExceeded,
+    /// Some part could not be inspected fully for one of these reasons (all of them for
+    /// `uninspectable = true`).
+    Uninspectable(Vec<Unreadable>),
     /// Nested conditions joined one way.
     Group(Join, Vec<Condition>),
 }
@@ -191,6 +245,8 @@ pub struct Facts<'a> {
     pub subject: &'a str,
     pub files: &'a [FileFacts],
     pub limit_exceeded: bool,
+    /// Every place that could not be inspected fully (decomposition anomalies).
+    pub uninspected: &'a [Uninspected],
     pub direction: Direction,
     pub findings: &'a Findings,
     /// The scope each decomposed part belongs to, by part index.
@@ -205,8 +261,11 @@ pub struct Evidence {
     pub count: usize,
     /// Distinct part indices, in order.
     pub parts: Vec<usize>,
-    /// Redacted samples (at most [`MAX_SAMPLES`]).
+    /// Redacted samples (at most [`MAX_SAMPLES`]); for file and `uninspectable` conditions, the
+    /// places.
     pub samples: Vec<String>,
+    /// What a condition without a detector matched (`file`, `uninspectable`), for descriptions.
+    pub what: Option<&'static str>,
 }
 
 /// Redacted samples kept per condition.
@@ -221,6 +280,7 @@ impl Condition {
                 count: 1,
                 parts: Vec::new(),
                 samples: Vec::new(),
+                what: None,
             })
         };
         match self {
@@ -235,6 +295,7 @@ impl Condition {
                     count: 0,
                     parts: Vec::new(),
                     samples: Vec::new(),
+                    what: None,
                 };
                 for found in f.findings.of(*detector) {
                     let in_scope = f
@@ -266,6 +327,7 @@ impl Condition {
                         .take(MAX_SAMPLES)
                         .map(|x| x.location.clone())
                         .collect(),
+                    what: Some("file"),
                 })
             }
             Condition::SizeOver(n) => simple(f.size as u64 > *n),
@@ -293,6 +355,20 @@ impl Condition {
             ),
             Condition::Subject(g) => simple(g.iter().any(|g| g.matches(f.subject))),
             Condition::LimitExceeded => simple(f.limit_exceeded),
+            Condition::Uninspectable(reasons) => {
+                let matching: Vec<&Uninspected> = f
+                    .uninspected
+                    .iter()
+                    .filter(|u| reasons.contains(&u.reason))
+                    .collect();
+                (!matching.is_empty()).then(|| Evidence {
+                    detector: None,
+                    count: matching.len(),
+                    parts: Vec::new(),
+                    samples: uninspected_samples(&matching),
+                    what: Some("uninspectable"),
+                })
+            }
             Condition::Group(join, inner) => {
                 let mut evidence = Vec::new();
                 let results: Vec<bool> = inner
@@ -318,11 +394,32 @@ impl Condition {
                             count: 1,
                             parts: Vec::new(),
                             samples: Vec::new(),
+                            what: None,
                         }),
                 )
             }
         }
     }
+}
+
+/// `location (reason)` for the first distinct places, never content.
+fn uninspected_samples(matching: &[&Uninspected]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for u in matching {
+        let place = if u.location.is_empty() {
+            "message"
+        } else {
+            u.location.as_str()
+        };
+        let sample = format!("{place} ({})", u.reason.name());
+        if !out.contains(&sample) {
+            out.push(sample);
+        }
+        if out.len() == MAX_SAMPLES {
+            break;
+        }
+    }
+    out
 }
 
 fn domain(address: &str) -> &str {
@@ -383,6 +480,7 @@ mod tests {
         scopes: Vec<Scope>,
         files: Vec<FileFacts>,
         headers: Vec<(String, String)>,
+        uninspected: Vec<Uninspected>,
     }
 
     impl World {
@@ -415,6 +513,16 @@ mod tests {
                     encrypted: false,
                 }],
                 headers: vec![("X-Mailer".into(), "Outlook 16.0".into())],
+                uninspected: vec![
+                    Uninspected {
+                        location: "cards.zip/a.bin".into(),
+                        reason: Unreadable::Unsupported,
+                    },
+                    Uninspected {
+                        location: "body".into(),
+                        reason: Unreadable::Encoding,
+                    },
+                ],
             }
         }
 
@@ -426,6 +534,7 @@ mod tests {
                 subject: "Card list for Q3",
                 files: &self.files,
                 limit_exceeded: false,
+                uninspected: &self.uninspected,
                 direction: Direction::of(&self.env, &["corp.example".into()]),
                 findings: &self.findings,
                 part_scope: &self.scopes,
@@ -544,6 +653,32 @@ mod tests {
         assert!(Condition::SizeOver(29_999).eval(&f).is_some());
         assert!(Condition::SizeOver(30_000).eval(&f).is_none());
         assert!(Condition::LimitExceeded.eval(&f).is_none());
+    }
+
+    #[test]
+    fn uninspectable_by_reason_with_places_as_evidence() {
+        let w = World::new();
+        let f = w.facts();
+        let any = Condition::Uninspectable(Unreadable::ALL.iter().map(|(_, r)| *r).collect());
+        let ev = any.eval(&f).expect("any reason");
+        assert_eq!(ev.count, 2);
+        assert_eq!(
+            ev.samples,
+            ["cards.zip/a.bin (unsupported)", "body (encoding)"]
+        );
+        assert_eq!(ev.what, Some("uninspectable"));
+        let ev = Condition::Uninspectable(vec![Unreadable::Encoding, Unreadable::Limit])
+            .eval(&f)
+            .expect("encoding");
+        assert_eq!(ev.samples, ["body (encoding)"]);
+        assert!(
+            Condition::Uninspectable(vec![Unreadable::Encrypted, Unreadable::Malformed])
+                .eval(&f)
+                .is_none()
+        );
+        for (name, r) in Unreadable::ALL {
+            assert_eq!(r.name(), name);
+        }
     }
 
     #[test]

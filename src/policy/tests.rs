@@ -118,6 +118,7 @@ impl Evaluate for Policies {
             subject: &content.0,
             files: &[],
             limit_exceeded: false,
+            uninspected: &[],
             direction: Direction::Outbound,
             findings: &findings,
             part_scope: &[Scope::SUBJECT, Scope::BODY],

@@ -6,10 +6,12 @@ pub mod command;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::decompose::{self, Anomaly, Budget, Limits, Location, NoPdf, PdfText};
+use crate::decompose::{self, Anomaly, Budget, Limits, Location, Malformation, NoPdf, PdfText};
 use crate::detect::{Detector, Engine, Findings, Library, Registry};
 use crate::message::{Envelope, header};
-use crate::policy::{Direction, Facts, FileFacts, Policies, Scope, Verdict};
+use crate::policy::{
+    Direction, Facts, FileFacts, Policies, Scope, Uninspected, Unreadable, Verdict,
+};
 
 /// PDF text extraction, shared by every inspection (a sandboxed child process in the server).
 pub type Pdf = Arc<dyn PdfText + Send + Sync>;
@@ -142,6 +144,7 @@ impl Scanner {
             .anomalies
             .iter()
             .any(|a| matches!(a, Anomaly::LimitExceeded { .. }));
+        let uninspected = uninspected(&decomposed.anomalies);
         let facts = Facts {
             envelope,
             size: message.len(),
@@ -149,6 +152,7 @@ impl Scanner {
             subject: subject.map_or("", |i| texts[i].as_str()),
             files: &files,
             limit_exceeded,
+            uninspected: &uninspected,
             direction: Direction::of(envelope, &self.internal_domains),
             findings: &findings,
             part_scope: &scopes,
@@ -164,6 +168,30 @@ impl Scanner {
             anomalies: decomposed.anomalies,
         }
     }
+}
+
+/// Every place decomposition could not inspect fully, and why: what the `uninspectable`
+/// condition sees.
+fn uninspected(anomalies: &[Anomaly]) -> Vec<Uninspected> {
+    anomalies
+        .iter()
+        .map(|a| {
+            let (location, reason) = match a {
+                Anomaly::LimitExceeded { path, .. } => (path, Unreadable::Limit),
+                Anomaly::Encrypted { path } => (path, Unreadable::Encrypted),
+                Anomaly::Unsupported { path, .. } => (path, Unreadable::Unsupported),
+                Anomaly::Malformed {
+                    path,
+                    what: Malformation::Encoding,
+                } => (path, Unreadable::Encoding),
+                Anomaly::Malformed { path, .. } => (path, Unreadable::Malformed),
+            };
+            Uninspected {
+                location: location.clone(),
+                reason,
+            }
+        })
+        .collect()
 }
 
 /// `policy 100 rule "cards": CREDIT_CARD x3 in body, attachment:a.zip/b.txt` per matched rule and
@@ -182,7 +210,7 @@ fn describe(
             for e in &m.evidence {
                 let what = match e.detector.and_then(|d| registry.get(d)) {
                     Some(d) => d.describe(),
-                    None if !e.samples.is_empty() => "file".to_string(),
+                    None if !e.samples.is_empty() => e.what.unwrap_or("file").to_string(),
                     None => continue,
                 };
                 let places: Vec<&str> = if e.detector.is_some() {

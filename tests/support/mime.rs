@@ -29,10 +29,14 @@ pub fn b64(data: &[u8]) -> String {
 
 /// A deflated zip of `(name, content)` entries.
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_by(zip::CompressionMethod::Deflated, entries)
+}
+
+/// A zip of `(name, content)` entries compressed with `method`.
+pub fn zip_by(method: zip::CompressionMethod, entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut z = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method);
     for (name, data) in entries {
         z.start_file(*name, opts).expect("zip entry");
         z.write_all(data).expect("zip data");
@@ -44,6 +48,15 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 /// A valid single-page PDF (uncompressed content stream, correct cross-reference table) drawing each
 /// of `lines` with `Tj` in Helvetica.
 pub fn pdf_of_lines(lines: &[&str]) -> Vec<u8> {
+    pdf_with_page(
+        lines,
+        "/MediaBox [0 0 612 40000] /Resources << /Font << /F1 5 0 R >> >>",
+    )
+}
+
+/// A one-page PDF of `lines` whose page dictionary holds `entries` besides its type, parent and
+/// contents (font F1 is object 5): e.g. no `/MediaBox`, which readers default.
+pub fn pdf_with_page(lines: &[&str], entries: &str) -> Vec<u8> {
     let mut content = String::from("BT /F1 10 Tf 40 760 Td 12 TL\n");
     for l in lines {
         content.push_str(&format!("({}) Tj T*\n", l.replace(['(', ')', '\\'], " ")));
@@ -52,8 +65,11 @@ pub fn pdf_of_lines(lines: &[&str]) -> Vec<u8> {
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 40000] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
-        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        format!("<< /Type /Page /Parent 2 0 R /Contents 4 0 R {entries} >>"),
+        format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
     ];
     let mut out = b"%PDF-1.4\n".to_vec();

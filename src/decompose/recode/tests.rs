@@ -163,7 +163,9 @@ fn cuts_that_do_not_match_the_parse_fall_back_to_the_whole_message() {
         ]);
         let r = rename(&raw).unwrap();
         assert!(r.is_cut());
-        assert!(!cut_used(&r), "{body}");
+        // The quoted header's "body" is no part's. (The base64 body with dashes is decoded from
+        // both of its pieces: its cut parse is usable.)
+        assert_eq!(cut_used(&r), body == dashes, "{body}");
         same_cut_or_not(&raw);
         same(&raw);
     }
@@ -189,9 +191,9 @@ fn cuts_that_do_not_match_the_parse_fall_back_to_the_whole_message() {
     let single = format!("Subject: x\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n");
     assert!(cut_used(&rename(single.as_bytes()).unwrap()));
     same(single.as_bytes());
-    // Quoted-printable us-ascii text is mail-parser's to decode: its cut is not used. (Not in the
-    // property test: mail-parser 0.11's decoder overflows on a body ending in "=" before the
-    // boundary, a panic in debug builds.)
+    // Quoted-printable us-ascii text is decoded from its raw bytes: its cut is not used. (mail-parser
+    // 0.11's own decoder, which overflows on a body ending in "=" before the boundary, never runs:
+    // the property test below has such bodies.)
     let raw = multipart(&[(
         "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable",
         "caf=C3=A9 =\r\nsoft break\r\nmore",
@@ -313,6 +315,7 @@ proptest! {
                 "Content-Type: text/plain; charset=us-ascii; name=a.txt\r\nContent-Disposition: attachment",
                 "Content-Type: multipart/mixed; boundary=b2\r\nContent-Transfer-Encoding: base64",
                 "Content-Type: multipart/mixed; boundary=b2; charset=us-ascii",
+                "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable",
             ]),
             prop::collection::vec(prop::sample::select(vec![
                 "aGVsbG8g", "d29ybGQh", "\r\n", "\n", "--", "--b1", "--b2", "-", "=", " ",
@@ -334,9 +337,12 @@ proptest! {
         }
     }
 
+    /// The fast decoder gives what the lenient one does whenever it takes the input.
     #[test]
-    fn decode_matches_the_slow_rules(body in prop::collection::vec(prop::sample::select(
+    fn fast_decode_matches_the_lenient_rules(body in prop::collection::vec(prop::sample::select(
             b"AQZaqz09+/=\r\n".to_vec()), 0..200)) {
-        prop_assert_eq!(decode_base64(&body), Some(decode_base64_slow(&body)));
+        if let Some(fast) = decode_lines(&body) {
+            prop_assert_eq!(fast, crate::decompose::transfer::base64(&body).bytes);
+        }
     }
 }

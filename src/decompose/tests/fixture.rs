@@ -87,6 +87,19 @@ fn zip_with(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
     w.finish().expect("finish zip").into_inner()
 }
 
+/// A zip whose entries are compressed with `method`.
+pub fn zip_by(method: CompressionMethod, entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(entries, method)
+}
+
+/// `data` with `n` bytes of a self-extractor stub (a PE header, then padding) before it.
+pub fn prepended(n: usize, data: &[u8]) -> Vec<u8> {
+    let mut out = exe();
+    out.resize(n.max(out.len()), 0);
+    out.extend_from_slice(data);
+    out
+}
+
 /// A deflated zip.
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     zip_with(entries, CompressionMethod::Deflated)
@@ -277,6 +290,17 @@ pub fn sevenz_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().expect("7z finish").into_inner()
 }
 
+/// A 7z archive whose entries are compressed with `method` (bzip2, zstd, ...).
+pub fn sevenz_by(method: sevenz_rust2::EncoderMethod, entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z writer");
+    w.set_content_methods(vec![method.into()]);
+    for (name, data) in entries {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*data))
+            .expect("7z entry");
+    }
+    w.finish().expect("7z finish").into_inner()
+}
+
 /// A solid 7z archive: every entry in one LZMA2 block.
 pub fn solid_sevenz_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).expect("7z writer");
@@ -297,4 +321,9 @@ pub fn encrypted_sevenz(header_too: bool) -> &'static [u8] {
     } else {
         include_bytes!("encrypted_content.7z")
     }
+}
+
+/// Base64 in 76-character lines, as a mailer sends an attachment.
+pub fn fixture_base64(data: &[u8]) -> String {
+    base64(data)
 }

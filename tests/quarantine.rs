@@ -241,7 +241,13 @@ fn a_full_disk_answers_452_not_451() {
     // ignored, so LMDB's page writes past it fail (EFBIG, or a short write it reports as EIO).
     const LIMIT: libc::rlim_t = 2 << 20;
     let sink = Sink::start_default();
-    let sluice = Sluice::start_custom(&forward_config(&[sink.addr], POLICIES), &[], None, |cmd| {
+    // The message is kept in memory (not spooled), so the only file that grows is the store's.
+    let cfg = forward_config(&[sink.addr], POLICIES).replacen(
+        "[listener]\n",
+        "[listener]\nspool_threshold = 16777216\n",
+        1,
+    );
+    let sluice = Sluice::start_custom(&cfg, &[], None, |cmd| {
         use std::os::unix::process::CommandExt;
         // SAFETY: only async-signal-safe calls (signal, setrlimit) between fork and exec.
         unsafe {

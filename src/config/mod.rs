@@ -273,6 +273,13 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         max_errors: cx
             .pick(ul.max_errors, dl.max_errors, "listener.max_errors")?
             .range(1, 10_000)? as usize,
+        max_junk_commands: cx
+            .pick(
+                ul.max_junk_commands,
+                dl.max_junk_commands,
+                "listener.max_junk_commands",
+            )?
+            .range(1, 1_000_000)? as usize,
     };
     let mut extensions = Extensions::empty();
     for item in cx

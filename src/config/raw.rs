@@ -51,6 +51,7 @@ pub(crate) struct Listener {
     pub max_line_length: V<u64>,
     pub max_data_line_length: V<u64>,
     pub max_errors: V<u64>,
+    pub max_junk_commands: V<u64>,
     pub extensions: V<Vec<Spanned<String>>>,
     pub bare_line_endings: V<String>,
     pub command_timeout: V<String>,

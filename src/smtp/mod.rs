@@ -25,6 +25,9 @@ pub struct Limits {
     pub max_line_length: usize,
     pub max_data_line_length: usize,
     pub max_errors: usize,
+    /// NOOP, RSET, VRFY and HELP allowed between two messages before each one also counts as an
+    /// error (Postfix's `smtpd_junk_command_limit`).
+    pub max_junk_commands: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +39,7 @@ impl Default for Limits {
             max_line_length: 2048,
             max_data_line_length: 65_536,
             max_errors: 20,
+            max_junk_commands: 100,
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Protocol {
     tls: bool,
     envelope: Option<Envelope>,
     errors: usize,
+    /// NOOP, RSET, VRFY and HELP since the last message.
+    junk: usize,
 }
 
 impl Protocol {
@@ -59,6 +61,7 @@ impl Protocol {
             tls: false,
             envelope: None,
             errors: 0,
+            junk: 0,
         }
     }
 
@@ -185,12 +188,12 @@ impl Protocol {
             },
             Command::Rset => {
                 self.envelope = None;
-                Step::Reply(Reply::reset())
+                self.junk(Reply::reset())
             }
-            Command::Noop => Step::Reply(Reply::ok()),
+            Command::Noop => self.junk(Reply::ok()),
             Command::Quit => Step::Close(Reply::closing(&self.settings.hostname)),
-            Command::Vrfy if ext.has(Extensions::VRFY) => Step::Reply(Reply::vrfy()),
-            Command::Help if ext.has(Extensions::HELP) => Step::Reply(Reply::help()),
+            Command::Vrfy if ext.has(Extensions::VRFY) => self.junk(Reply::vrfy()),
+            Command::Help if ext.has(Extensions::HELP) => self.junk(Reply::help()),
             Command::Vrfy => self.error(Reply::not_implemented("VRFY")),
             Command::Help => self.error(Reply::not_implemented("HELP")),
             Command::StartTls => {
@@ -238,6 +241,17 @@ impl Protocol {
         }
     }
 
+    /// Counts a junk command (NOOP, RSET, VRFY, HELP); past `max_junk_commands` since the last
+    /// message each one is also an error, so the session ends at the error budget.
+    fn junk(&mut self, reply: Reply) -> Step {
+        self.junk += 1;
+        if self.junk > self.settings.limits.max_junk_commands {
+            self.error(reply)
+        } else {
+            Step::Reply(reply)
+        }
+    }
+
     /// Counts a client error; past the budget the session is closed.
     fn error(&mut self, reply: Reply) -> Step {
         self.errors += 1;
@@ -281,6 +295,7 @@ impl Protocol {
 
     /// Ends the transaction after DATA and hands over its envelope.
     pub fn take_envelope(&mut self) -> Option<Envelope> {
+        self.junk = 0;
         self.envelope.take()
     }
 

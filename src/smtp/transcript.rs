@@ -95,6 +95,7 @@ pub fn fuzz_settings() -> Settings {
             max_line_length: 512,
             max_data_line_length: 1000,
             max_errors: 50,
+            max_junk_commands: 100,
         },
         extensions: super::Extensions::all(),
         bare_line_endings: super::BareLineEndings::Normalize,

@@ -153,3 +153,22 @@ proptest::proptest! {
         let _ = run(settings(), &input, &[7, 50, 300]);
     }
 }
+
+#[test]
+fn junk_commands_past_the_limit_count_as_errors_until_a_message_resets_them() {
+    let mut s = settings();
+    s.limits.max_junk_commands = 3;
+    // Three free, then each junk command is an error: the fifth error closes the session.
+    let noops = "NOOP\r\n".repeat(9);
+    let (codes, _, closed) = run(s.clone(), format!("EHLO c\r\n{noops}").as_bytes(), &[]);
+    assert_eq!(codes, [250, 250, 250, 250, 250, 250, 250, 250, 421]);
+    assert!(closed);
+    // RSET, VRFY and HELP count too; a message starts the count again.
+    let t = "EHLO c\r\nRSET\r\nVRFY x\r\nHELP\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nbody\r\n.\r\nNOOP\r\nNOOP\r\nNOOP\r\nQUIT\r\n";
+    let (codes, msgs, _) = run(s, t.as_bytes(), &[]);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        codes,
+        [250, 250, 252, 214, 250, 250, 354, 250, 250, 250, 250, 221]
+    );
+}

@@ -24,7 +24,7 @@ fn pending_key(expires: u64, id: u64) -> [u8; 17] {
 }
 
 pub fn insert(dbs: &Dbs, txn: &mut RwTxn<'_>, mut approval: Approval) -> Result<u64> {
-    approval.id = keys::next_id(dbs.meta, txn, "approval")?;
+    approval.id = keys::next_id(dbs, txn, "approval")?;
     put_json(dbs.approvals, txn, &record_key(approval.id), &approval)?;
     if approval.state == ApprovalState::Pending {
         dbs.approvals

@@ -13,8 +13,9 @@
 //! message saying so.
 //!
 //! Ids: a restore never moves an id counter back (each `next:` counter becomes the larger of the
-//! store's and the backup's), so an id handed out before the restore is never handed out again;
-//! the store's secrets (release-mark key) are kept.
+//! store's and the backup's, then at least the id high-water mark kept outside `data.mdb`, see
+//! `marks`), so an id handed out before the restore is never handed out again, even when the
+//! store was lost and re-created empty; the store's secrets (release-mark key) are kept.
 //!
 //! Security: a backup file is untrusted input until verified; [`verify_bytes`] is the fuzz target.
 
@@ -265,19 +266,30 @@ fn restore_copy(store: &Store, copy: &Path) -> Result<Restored> {
     })
 }
 
-/// Meta entries of the live store that a restore keeps: id counters (to keep the larger) and secrets.
+/// Meta entries of the live store that a restore keeps: id counters (to keep the larger), the
+/// marks this store reserved (`marks`), and secrets.
 fn kept(dbs: &Dbs, txn: &heed::RoTxn<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut out = Vec::new();
     for e in dbs.meta.iter(txn)? {
         let (k, v) = e?;
-        if k.starts_with(b"next:") || k.starts_with(b"secret:") {
+        if k.starts_with(b"next:") || k.starts_with(b"mark:") || k.starts_with(b"secret:") {
             out.push((k.to_vec(), v.to_vec()));
         }
     }
     Ok(out)
 }
 
+/// Puts the kept entries back over the backup's: the larger counter, the live store's marks only
+/// (the backup's say what the store had reserved then, not what was handed out since), the
+/// secrets; then raises the counters to the mark file (`marks::settle`).
 fn put_back(dbs: &Dbs, txn: &mut heed::RwTxn<'_>, kept: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+    let mut stale = Vec::new();
+    for e in dbs.meta.prefix_iter(txn, b"mark:")? {
+        stale.push(e?.0.to_vec());
+    }
+    for k in stale {
+        dbs.meta.delete(txn, &k)?;
+    }
     for (k, v) in kept {
         if k.starts_with(b"next:") {
             let restored = dbs.meta.get(txn, &k)?.and_then(super::keys::id_of);
@@ -288,7 +300,7 @@ fn put_back(dbs: &Dbs, txn: &mut heed::RwTxn<'_>, kept: Vec<(Vec<u8>, Vec<u8>)>)
         }
         dbs.meta.put(txn, &k, &v)?;
     }
-    Ok(())
+    super::marks::settle(dbs, txn)
 }
 
 #[cfg(test)]

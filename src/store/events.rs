@@ -17,7 +17,7 @@ pub fn append(
     kind: &str,
     fields: Vec<(String, String)>,
 ) -> Result<u64> {
-    let seq = keys::next_id(dbs.meta, txn, "event")?;
+    let seq = keys::next_id(dbs, txn, "event")?;
     let event = Event {
         seq,
         at,

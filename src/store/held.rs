@@ -68,7 +68,7 @@ pub fn insert(
     content: &[u8],
     caps: Caps,
 ) -> Result<(u64, Vec<u64>)> {
-    held.id = keys::next_id(dbs.meta, txn, "held")?;
+    held.id = keys::next_id(dbs, txn, "held")?;
     held.size = content.len() as u64;
     dbs.blobs.put(txn, &blob_key(held.id), content)?;
     put_json(dbs.held, txn, &keys::id_key(held.id), &held)?;

@@ -106,7 +106,7 @@ pub fn record(
         )?;
         return Ok(Recorded::Reconciled(id));
     }
-    incident.id = keys::next_id(dbs.meta, txn, "incident")?;
+    incident.id = keys::next_id(dbs, txn, "incident")?;
     put_json(dbs.incidents, txn, &keys::id_key(incident.id), &incident)?;
     keys::put_index(dbs.index, txn, &index_keys(&incident))?;
     if let Some(key) = &recon {

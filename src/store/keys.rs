@@ -4,7 +4,7 @@
 
 use heed::{RoTxn, RwTxn};
 
-use super::{Db, Result, StoreError};
+use super::{Db, Dbs, Result, StoreError};
 
 /// Longest indexed value; longer values are cut (the record itself is checked after the index).
 const MAX_VALUE: usize = 200;
@@ -43,8 +43,10 @@ pub(crate) fn id_of(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.get(..8)?.try_into().ok()?))
 }
 
-/// Allocates the next id of a counter (ids start at 1).
-pub(crate) fn next_id(meta: Db, txn: &mut RwTxn<'_>, counter: &str) -> Result<u64> {
+/// Allocates the next id of a counter (ids start at 1), within the counter's high-water mark
+/// (`marks::reserve`: the mark file is written once per block of ids, before the commit).
+pub(crate) fn next_id(dbs: &Dbs, txn: &mut RwTxn<'_>, counter: &str) -> Result<u64> {
+    let meta = dbs.meta;
     let key = format!("next:{counter}");
     let next = match meta.get(txn, key.as_bytes())? {
         Some(b) => id_of(b).ok_or_else(|| StoreError::Corrupt {
@@ -53,6 +55,7 @@ pub(crate) fn next_id(meta: Db, txn: &mut RwTxn<'_>, counter: &str) -> Result<u6
         })?,
         None => 1,
     };
+    super::marks::reserve(dbs, txn, counter, next)?;
     meta.put(txn, key.as_bytes(), &(next + 1).to_be_bytes())?;
     Ok(next)
 }

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod check;
 mod error;
 mod keys;
+mod marks;
 mod open;
 mod writer;
 
@@ -64,8 +65,9 @@ impl Default for Options {
 
 type Db = Database<Bytes, Bytes>;
 
-/// The databases of the environment, all with byte keys and values (encoding in `keys` and `records`).
-#[derive(Clone, Copy)]
+/// The databases of the environment, all with byte keys and values (encoding in `keys` and `records`),
+/// and the store's id high-water mark file (`marks`).
+#[derive(Clone)]
 pub struct Dbs {
     /// Schema version, id counters, secrets, byte totals.
     pub(crate) meta: Db,
@@ -85,6 +87,8 @@ pub struct Dbs {
     pub(crate) index: Db,
     pub(crate) events: Db,
     pub(crate) stats: Db,
+    /// Outside LMDB: the marks every id counter stays below (`marks`).
+    pub(crate) marks: marks::MarkFile,
 }
 
 struct Inner {
@@ -114,13 +118,17 @@ impl Store {
     pub fn open_as(dir: &Path, options: &Options, mode: Mode) -> Result<Store> {
         Store::open_checked(dir, options, mode).map_err(|e| match (e, mode) {
             // A restore cannot write into a damaged file; without the file it starts afresh.
-            (StoreError::Corrupt { what, detail }, Mode::Restore) => StoreError::Corrupt {
-                what,
-                detail: format!(
-                    "{detail}; to restore over it, move data.mdb aside (keep it for analysis) \
+            (StoreError::Corrupt { what, detail }, Mode::Restore)
+                if !what.starts_with(marks::DAMAGED) =>
+            {
+                StoreError::Corrupt {
+                    what,
+                    detail: format!(
+                        "{detail}; to restore over it, move data.mdb aside (keep it for analysis) \
                      and run sluice restore again"
-                ),
-            },
+                    ),
+                }
+            }
             (e, _) => e,
         })
     }
@@ -142,10 +150,10 @@ impl Store {
             other => other,
         })?;
         open::after(&env, dir)?;
-        let dbs = schema::open(&env)?;
+        let dbs = schema::open(&env, marks::MarkFile::new(dir))?;
         let inner = Arc::new(Inner {
             env: env.clone(),
-            dbs,
+            dbs: dbs.clone(),
             path: dir.to_path_buf(),
         });
         let writer = Writer::start(env, dbs)?;

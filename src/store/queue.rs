@@ -22,7 +22,7 @@ fn due_key(at: u64, id: u64) -> [u8; 16] {
 
 /// Queues a message for delivery; returns its id.
 pub fn insert(dbs: &Dbs, txn: &mut RwTxn<'_>, mut entry: Queued, content: &[u8]) -> Result<u64> {
-    entry.id = keys::next_id(dbs.meta, txn, "queue")?;
+    entry.id = keys::next_id(dbs, txn, "queue")?;
     dbs.blobs.put(txn, &blob_key(entry.id), content)?;
     put_json(dbs.queue, txn, &keys::id_key(entry.id), &entry)?;
     dbs.due

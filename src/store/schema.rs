@@ -5,6 +5,7 @@
 use heed::types::Bytes;
 use heed::{Env, RwTxn, WithoutTls};
 
+use super::marks::MarkFile;
 use super::{Dbs, Result, StoreError};
 
 /// The schema this Sluice writes.
@@ -22,8 +23,9 @@ pub struct Migration {
 /// Every migration, in order. Schema 1 is the first; later schemas add theirs here.
 pub const MIGRATIONS: &[Migration] = &[];
 
-/// Opens (creating) every database and brings the schema to [`CURRENT`].
-pub(super) fn open(env: &Env<WithoutTls>) -> Result<Dbs> {
+/// Opens (creating) every database, brings the schema to [`CURRENT`] and the id counters to their
+/// high-water marks (`marks::settle`).
+pub(super) fn open(env: &Env<WithoutTls>, marks: MarkFile) -> Result<Dbs> {
     let mut txn = env.write_txn()?;
     let mut create = |name: &str| env.create_database::<Bytes, Bytes>(&mut txn, Some(name));
     let dbs = Dbs {
@@ -39,8 +41,10 @@ pub(super) fn open(env: &Env<WithoutTls>) -> Result<Dbs> {
         index: create("index")?,
         events: create("events")?,
         stats: create("stats")?,
+        marks,
     };
     migrate(&dbs, &mut txn, CURRENT, MIGRATIONS)?;
+    super::marks::settle(&dbs, &mut txn)?;
     txn.commit()?;
     Ok(dbs)
 }

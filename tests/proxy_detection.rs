@@ -7,20 +7,12 @@ mod support;
 use std::time::Duration;
 
 use support::client::{Client, Reply};
-use support::mime::{b64, zip_of};
+use support::mime::{with_attachment, zip_of};
 use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
 
 const WAIT: Duration = Duration::from_secs(5);
 const CARD: &str = "4111 1111 1111 1111";
-
-/// A message with a text body and one base64 attachment.
-fn with_attachment(subject: &str, body: &str, name: &str, data: &[u8]) -> String {
-    format!(
-        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{body}\r\n--b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b--\r\n",
-        b64(data)
-    )
-}
 
 fn start(policies: &str) -> (Sink, Sluice) {
     let sink = Sink::start_default();

@@ -45,16 +45,6 @@ fn single(cte: &str, body: &str) -> String {
     )
 }
 
-fn with_attachment(name: &str, data: &[u8]) -> String {
-    format!(
-        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: files\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
-         --b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
-         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b--\r\n",
-        b64(data)
-    )
-}
-
 /// `base64` with a '!' after its eighth character.
 fn bang(base64: &str) -> String {
     format!("{}!{}", &base64[..8], &base64[8..])
@@ -125,7 +115,7 @@ fn archives_and_pdfs_that_common_tools_read_are_inspected() {
         ("sfx.zip", prepended),
         ("plan.pdf", no_media_box),
     ] {
-        let r = send(&sluice, &with_attachment(name, &data));
+        let r = send(&sluice, &attached(name, &data));
         assert_eq!(r.code, 550, "{name}: {r}");
     }
     assert!(sink.messages().is_empty());
@@ -140,7 +130,7 @@ fn the_default_set_holds_what_cannot_be_inspected() {
         let p = memchr::memmem::find(&z, sig).expect("zip header") + at;
         z[p..p + 2].copy_from_slice(&98u16.to_le_bytes());
     }
-    let r = send(&sluice, &with_attachment("odd.zip", &z));
+    let r = send(&sluice, &attached("odd.zip", &z));
     assert_eq!(r.code, 250, "{r}");
     assert!(r.text.contains("held as"), "{r}");
     // A body whose base64 is broken, with nothing sensitive in it: held too (fail closed).
@@ -159,9 +149,14 @@ fn the_default_set_holds_what_cannot_be_inspected() {
     // Clean mail, with archives and office documents, still flows.
     let r = send(
         &sluice,
-        &with_attachment("notes.zip", &zip_of(&[("a.txt", b"hello")])),
+        &attached("notes.zip", &zip_of(&[("a.txt", b"hello")])),
     );
     assert_eq!(r.code, 250, "{r}");
     assert!(!r.text.contains("held"), "{r}");
     assert_eq!(sink.wait_for(1, WAIT).len(), 1);
+}
+
+/// A message with one base64 attachment.
+fn attached(name: &str, data: &[u8]) -> String {
+    support::mime::with_attachment("files", "see attached", name, data)
 }

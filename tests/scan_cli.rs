@@ -189,17 +189,6 @@ fn clean_mail_exits_0_and_bad_input_exits_2() {
     assert_eq!(out.status.code(), Some(0));
 }
 
-/// A message with one base64 attachment.
-fn with_attachment(name: &str, data: &[u8]) -> String {
-    format!(
-        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: files\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
-         --b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
-         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b--\r\n",
-        support::mime::b64(data)
-    )
-}
-
 #[test]
 fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
     let dir = setup();
@@ -218,7 +207,7 @@ fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
         ),
         (
             "bz.eml",
-            with_attachment(
+            attached(
                 "bz.zip",
                 &support::mime::zip_by(zip::CompressionMethod::Bzip2, &[("plan.txt", plan)]),
             ),
@@ -226,12 +215,12 @@ fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
         ),
         (
             "sfx.eml",
-            with_attachment("sfx.zip", &sfx),
+            attached("sfx.zip", &sfx),
             "attachment:sfx.zip/plan.txt",
         ),
         (
             "pdf.eml",
-            with_attachment(
+            attached(
                 "plan.pdf",
                 &support::mime::pdf_with_page(
                     &["project falcon plan"],
@@ -266,7 +255,7 @@ fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
         odd[p..p + 2].copy_from_slice(&98u16.to_le_bytes());
     }
     let file = dir.path().join("odd.eml");
-    std::fs::write(&file, with_attachment("odd.zip", &odd)).unwrap();
+    std::fs::write(&file, attached("odd.zip", &odd)).unwrap();
     let set = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/policies/default.toml");
     let out = scan(&["--config", set.to_str().unwrap(), file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -275,4 +264,9 @@ fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
         text.contains("violates policy 160 \"Content that cannot be inspected\""),
         "{text}"
     );
+}
+
+/// A message with one base64 attachment.
+fn attached(name: &str, data: &[u8]) -> String {
+    support::mime::with_attachment("files", "see attached", name, data)
 }

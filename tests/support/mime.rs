@@ -4,6 +4,17 @@
 
 use std::io::Write;
 
+/// A message from a@corp.example to b@partner.example: a text body and one base64 attachment.
+pub fn with_attachment(subject: &str, body: &str, name: &str, data: &[u8]) -> String {
+    format!(
+        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{body}\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--b--\r\n",
+        b64(data)
+    )
+}
+
 /// Base64 (RFC 2045) with CRLF after every 76 characters and at the end.
 pub fn b64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

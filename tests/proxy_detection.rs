@@ -9,24 +9,10 @@ use std::time::Duration;
 use support::client::{Client, Reply};
 use support::mime::{with_attachment, zip_of};
 use support::sink::Sink;
-use support::sluice::{Sluice, forward_config};
+use support::sluice::Sluice;
 
 const WAIT: Duration = Duration::from_secs(5);
 const CARD: &str = "4111 1111 1111 1111";
-
-fn start(policies: &str) -> (Sink, Sluice) {
-    let sink = Sink::start_default();
-    let sluice = Sluice::start(&forward_config(&[sink.addr], policies));
-    (sink, sluice)
-}
-
-fn send(sluice: &Sluice, message: &str) -> Reply {
-    let mut c = Client::connect(sluice.addr);
-    c.ehlo();
-    let r = c.send("a@corp.example", &["b@partner.example"], message);
-    c.quit();
-    r
-}
 
 const CARDS_OUT: &str = r#"
 [inspection]
@@ -181,4 +167,12 @@ fn the_shipped_default_policy_set_runs_in_the_proxy() {
     let got = sink.wait_for(1, WAIT);
     assert_eq!(got[0].header("X-Sluice-DLP").as_deref(), Some("PCI"));
     assert_eq!(got[0].header("X-dlp-policyid").as_deref(), Some("100"));
+}
+
+fn start(policies: &str) -> (Sink, Sluice) {
+    support::sluice::start_forwarding(policies)
+}
+
+fn send(sluice: &Sluice, message: &str) -> Reply {
+    support::client::send_one(sluice.addr, message)
 }

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::client::{Client, Reply};
+use support::client::Reply;
 use support::mime::{b64, pdf_with_page, zip_by, zip_of};
 use support::sink::Sink;
-use support::sluice::{Sluice, forward_config};
+use support::sluice::Sluice;
 
 const WAIT: Duration = Duration::from_secs(5);
 const DEFAULT_SET: &str = include_str!("../assets/policies/default.toml");
@@ -22,20 +22,6 @@ action = "block"
 reply = "Project falcon stays inside"
 keywords = ["falcon"]
 "#;
-
-fn start(policies: &str) -> (Sink, Sluice) {
-    let sink = Sink::start_default();
-    let sluice = Sluice::start(&forward_config(&[sink.addr], policies));
-    (sink, sluice)
-}
-
-fn send(sluice: &Sluice, message: &str) -> Reply {
-    let mut c = Client::connect(sluice.addr);
-    c.ehlo();
-    let r = c.send("a@corp.example", &["b@partner.example"], message);
-    c.quit();
-    r
-}
 
 /// A single-part message whose body is sent as `cte` exactly as given.
 fn single(cte: &str, body: &str) -> String {
@@ -159,4 +145,12 @@ fn the_default_set_holds_what_cannot_be_inspected() {
 /// A message with one base64 attachment.
 fn attached(name: &str, data: &[u8]) -> String {
     support::mime::with_attachment("files", "see attached", name, data)
+}
+
+fn start(policies: &str) -> (Sink, Sluice) {
+    support::sluice::start_forwarding(policies)
+}
+
+fn send(sluice: &Sluice, message: &str) -> Reply {
+    support::client::send_one(sluice.addr, message)
 }

@@ -226,3 +226,12 @@ pub fn message(subject: &str, body: &str) -> String {
         body.replace('\n', "\r\n")
     )
 }
+
+/// One message from a@corp.example to b@partner.example on a session of its own: the final reply.
+pub fn send_one(addr: SocketAddr, message: &str) -> Reply {
+    let mut c = Client::connect(addr);
+    c.ehlo();
+    let r = c.send("a@corp.example", &["b@partner.example"], message);
+    c.quit();
+    r
+}

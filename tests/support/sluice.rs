@@ -34,6 +34,13 @@ pub fn forward_config(hops: &[SocketAddr], extra: &str) -> String {
     )
 }
 
+/// A sink and a Sluice forwarding to it with these policies.
+pub fn start_forwarding(policies: &str) -> (super::sink::Sink, Sluice) {
+    let sink = super::sink::Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], policies));
+    (sink, sluice)
+}
+
 /// A config with extra `[listener]` keys (`listener_extra`), the `[relay]` keys in `relay` (mode and
 /// where to), and `extra` top-level tables. Same timeouts as [`forward_config`] unless `listener_extra`
 /// or `relay` sets them.

@@ -384,16 +384,19 @@ impl Connection {
     pub async fn body(&mut self, message: &[&[u8]]) -> Result<Reply, Error> {
         let t = self.opts.data_timeout;
         let mut stuffer = Stuffer::default();
-        let mut wire = Vec::with_capacity(WIRE_PIECE + WIRE_PIECE / 64 + 8);
+        // Pieces are gathered up to WIRE_PIECE before a write, so a small message (head, body and
+        // the final dot) goes out in one write, as one segment, however many parts it came in.
+        let mut wire = Vec::with_capacity(2 * WIRE_PIECE + WIRE_PIECE / 32 + 8);
         for piece in message.iter().flat_map(|part| part.chunks(WIRE_PIECE)) {
-            wire.clear();
             stuffer.chunk(piece, &mut wire);
-            timed(t, "sending DATA", async {
-                self.stream.write_all(&wire).await.map_err(Error::Lost)
-            })
-            .await?;
+            if wire.len() >= WIRE_PIECE {
+                timed(t, "sending DATA", async {
+                    self.stream.write_all(&wire).await.map_err(Error::Lost)
+                })
+                .await?;
+                wire.clear();
+            }
         }
-        wire.clear();
         stuffer.end(&mut wire);
         self.send(&wire, t, "sending DATA").await?;
         self.read_reply(t, "end of DATA").await

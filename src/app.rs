@@ -409,8 +409,7 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         allowed: config.listener.allowed_clients.clone(),
         max_sessions: config.listener.max_sessions,
         sessions: sessions.clone(),
-        max_per_client: config.listener.max_sessions_per_client,
-        clients: Arc::default(),
+        clients: crate::clients::Clients::new(config.listener.max_sessions_per_client),
     };
     let bound = listener.local_addr().context("listener address")?;
     let admin = if config.admin.enabled {

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod approval;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod console;

@@ -15,7 +15,6 @@
 //! token or the path that holds it, and never message content.
 
 mod approval;
-mod clients;
 mod form;
 mod page;
 mod response;

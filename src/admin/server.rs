@@ -29,7 +29,6 @@ use hyper::{Request, StatusCode};
 use smol::Timer;
 use smol_hyper::rt::FuturesIo;
 
-use super::clients::Clients;
 use super::response::Response;
 use super::route::Route;
 use super::{
@@ -37,6 +36,7 @@ use super::{
 };
 use crate::approval::ApprovalDesk;
 use crate::approval::token::Key;
+use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::listener::Gauge;
 use crate::shutdown::Shutdown;

@@ -2,13 +2,14 @@
 //! (421 4.7.0), the session limit (421 4.3.2), and one task per session on the shared executor. Stops
 //! accepting when shutdown begins.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use futures_lite::{AsyncWriteExt, FutureExt};
 use ipnet::IpNet;
+
+use crate::clients::Clients;
 
 use crate::session::{self, Shared};
 use crate::smtp::Reply;
@@ -41,62 +42,6 @@ impl Drop for Slot {
     }
 }
 
-/// Live sessions per client (Postfix's anvil connection count): an IPv4 address, or an IPv6 /64 (one
-/// host usually owns a whole /64).
-#[derive(Debug, Default)]
-pub struct PerClient(Mutex<HashMap<IpAddr, usize>>);
-
-pub struct ClientSlot {
-    clients: Arc<PerClient>,
-    key: IpAddr,
-}
-
-impl PerClient {
-    /// Takes a slot for `ip` if it has fewer than `max` (check and count under one lock).
-    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<ClientSlot> {
-        let key = client_key(ip);
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(key).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(ClientSlot {
-            clients: self.clone(),
-            key,
-        })
-    }
-
-    /// Sessions now open from `ip`'s client key.
-    pub fn current(&self, ip: IpAddr) -> usize {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&client_key(ip)).copied().unwrap_or(0)
-    }
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut map = self.clients.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&self.key);
-            }
-        }
-    }
-}
-
-/// What a client is counted as: its IPv4 address (also when v4-mapped), or its IPv6 /64.
-fn client_key(ip: IpAddr) -> IpAddr {
-    match unmap(ip) {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
-}
-
 fn unmap(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6
@@ -113,8 +58,7 @@ pub struct Listener {
     pub max_sessions: usize,
     pub sessions: Arc<Gauge>,
     /// `listener.max_sessions_per_client`.
-    pub max_per_client: usize,
-    pub clients: Arc<PerClient>,
+    pub clients: Arc<Clients>,
 }
 
 pub fn is_allowed(allowed: &[IpNet], ip: IpAddr) -> bool {
@@ -152,8 +96,8 @@ impl Listener {
                 ex.spawn(refuse(tcp, Reply::not_allowed_client())).detach();
                 continue;
             }
-            let Some(client_slot) = self.clients.try_acquire(peer.ip(), self.max_per_client) else {
-                tracing::warn!(%peer, max = self.max_per_client, "per-client session limit reached; connection refused");
+            let Some(client_slot) = self.clients.try_acquire(peer.ip()) else {
+                tracing::warn!(%peer, max = self.clients.max(), "per-client session limit reached; connection refused");
                 ex.spawn(refuse(tcp, Reply::too_many_sessions_from_client()))
                     .detach();
                 continue;
@@ -197,35 +141,6 @@ mod tests {
         assert!(is_allowed(&nets, "127.0.0.1".parse().unwrap()));
         assert!(is_allowed(&nets, "::ffff:10.1.2.3".parse().unwrap()));
         assert!(!is_allowed(&nets, "192.0.2.1".parse().unwrap()));
-    }
-
-    #[test]
-    fn per_client_slots_are_counted_per_address_and_ipv6_slash_64() {
-        let c = Arc::new(PerClient::default());
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let s1 = c.try_acquire(a, 2).unwrap();
-        let _s2 = c
-            .try_acquire("::ffff:192.0.2.1".parse().unwrap(), 2)
-            .unwrap();
-        assert!(
-            c.try_acquire(a, 2).is_none(),
-            "a v4-mapped address is the same client"
-        );
-        assert!(c.try_acquire("192.0.2.2".parse().unwrap(), 2).is_some());
-        drop(s1);
-        assert_eq!(c.current(a), 1);
-        assert!(c.try_acquire(a, 2).is_some());
-        let _v6 = c.try_acquire("2001:db8::1".parse().unwrap(), 1).unwrap();
-        assert!(
-            c.try_acquire("2001:db8::ffff:2".parse().unwrap(), 1)
-                .is_none()
-        );
-        assert!(
-            c.try_acquire("2001:db8:0:1::1".parse().unwrap(), 1)
-                .is_some()
-        );
-        drop(_v6);
-        assert!(c.0.lock().unwrap().len() <= 3, "empty entries are removed");
     }
 
     #[test]

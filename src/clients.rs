@@ -1,5 +1,6 @@
-//! Connections per client on the admin listener: one slot per open connection, at most `max` per
-//! client, where a client is an IPv4 address or an IPv6 /64 (one host usually has a whole /64).
+//! Connections per client, for the SMTP listener (`listener.max_sessions_per_client`, Postfix's anvil
+//! count) and the admin listener (`admin.max_connections_per_client`): one slot per open connection,
+//! at most `max` per client, where a client is an IPv4 address or an IPv6 /64 (one host usually has a whole /64).
 //! Checking and taking a slot is one step under one lock.
 
 use std::collections::HashMap;
@@ -7,19 +8,19 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Open connections per client.
-pub(super) struct Clients {
+pub struct Clients {
     max: usize,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// One connection's place in [`Clients`], given back when dropped.
-pub(super) struct ClientSlot {
+pub struct ClientSlot {
     clients: Arc<Clients>,
     client: IpAddr,
 }
 
 impl Clients {
-    pub(super) fn new(max: usize) -> Arc<Clients> {
+    pub fn new(max: usize) -> Arc<Clients> {
         Arc::new(Clients {
             max,
             open: Mutex::new(HashMap::new()),
@@ -27,7 +28,7 @@ impl Clients {
     }
 
     /// A slot for a connection from `ip`, unless its client already has `max` open.
-    pub(super) fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
+    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
         let client = client_of(ip);
         let mut open = self.lock();
         let n = open.entry(client).or_insert(0);
@@ -39,6 +40,11 @@ impl Clients {
             clients: self.clone(),
             client,
         })
+    }
+
+    /// The most connections one client may have open.
+    pub fn max(&self) -> usize {
+        self.max
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {

@@ -35,6 +35,8 @@ use super::{Db, Dbs, Result, StoreError};
 
 /// The mark file beside `data.mdb`.
 pub const FILE: &str = "ids.highwater";
+/// Largest mark file read (a few lines per counter; anything longer is not ours).
+const MAX_FILE: u64 = 64 << 10;
 
 /// Ids reserved per write of the mark file.
 pub const BLOCK: u64 = 1024;
@@ -66,7 +68,7 @@ impl MarkFile {
 
     /// The marks in the file; `None` if there is no file.
     pub(crate) fn load(&self) -> Result<Option<Marks>> {
-        match std::fs::read(self.path()) {
+        match crate::file::read(self.path(), MAX_FILE) {
             Ok(bytes) => parse(&bytes)
                 .map(Some)
                 .map_err(|e| damaged(self.path(), &e)),

@@ -115,7 +115,12 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
     assert!(r.body.contains("Message not found"));
     let r = post(&s, &format!("/approval/{genuine}"), "decision=approve");
     assert_eq!(r.status, 404);
-    // Tokens never reach the log; the approval id does.
+    // Tokens never reach the log; the approval id does (the log is read as the server writes it).
+    assert!(
+        s.wait_log("approval=9", std::time::Duration::from_secs(5)),
+        "{:#?}",
+        s.logs()
+    );
     let logs = s.logs().join("\n");
     assert!(
         !logs.contains(&genuine) && !logs.contains(&forged),

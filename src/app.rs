@@ -429,7 +429,12 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         None
     };
     let admin_connections = admin.as_ref().map(|a| a.connections());
-    tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), "listening");
+    if config.policy_source == (crate::config::PolicySource::Builtin { monitor: true }) {
+        tracing::warn!(
+            "the built-in policies run in monitor mode: violations are recorded as incidents, nothing is blocked or changed; set inspection.builtin_policies = \"enforce\" or write [[policy]] tables to enforce"
+        );
+    }
+    tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, "listening");
 
     let ex = Arc::new(smol::Executor::new());
     let threads = match config.server.threads {

@@ -601,3 +601,46 @@ action = "block"
     assert_eq!(barrier(&mut c, &sink).len(), 1);
     c.quit();
 }
+
+/// Safe by default: a configuration without `[[policy]]` runs the built-in set in monitor mode, so
+/// a message with a card number and a private key is recorded (log line, incidents) but relayed
+/// unchanged; `builtin_policies = "enforce"` makes the same set block it.
+#[test]
+fn without_policies_the_builtin_set_runs_in_monitor_mode() {
+    let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n-----END RSA PRIVATE KEY-----";
+    let body = format!("Card number 4111 1111 1111 1111, expiry 12/27.\n{key}\n");
+    let (sink, sluice) = start("");
+    assert!(
+        sluice.wait_log("policy_source=built-in, monitor mode", WAIT),
+        "{:#?}",
+        sluice.logs()
+    );
+    assert!(
+        sluice
+            .log_line("built-in policies run in monitor mode")
+            .is_some()
+    );
+    let mut c = session(&sluice);
+    let msg = message("Card for the booking", &body);
+    assert_eq!(c.send(FROM, &[TO], &msg).code, 250);
+    let got = sink.wait_for(1, WAIT);
+    assert_eq!(
+        past_trace(&got[0]),
+        format!("X-CFilter-Loop: Reflected\r\n{msg}"),
+        "monitor mode changes nothing"
+    );
+    assert!(sluice.wait_log("policy violation", WAIT));
+    let line = sluice.log_line("policy violation").unwrap();
+    assert!(
+        line.contains("100:modify(monitor)") && line.contains("130:block(monitor)"),
+        "{line}"
+    );
+    c.quit();
+
+    let (_sink, sluice) = start("[inspection]\nbuiltin_policies = \"enforce\"\n");
+    let mut c = session(&sluice);
+    let r = c.send(FROM, &[TO], &msg);
+    assert_eq!(r.code, 550, "{r}");
+    assert!(r.text.contains("private key"), "{r}");
+    c.quit();
+}

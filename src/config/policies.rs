@@ -17,6 +17,7 @@ const MAX_WORDS: u64 = 1000;
 pub(crate) fn build_policies(
     cx: &Ctx<'_>,
     list: Vec<Spanned<raw::Policy>>,
+    force_monitor: bool,
 ) -> Result<policy::Policies, Error> {
     let mut registry = Registry::default();
     let mut policies = Vec::new();
@@ -54,11 +55,13 @@ pub(crate) fn build_policies(
                 ("critical", policy::Severity::Critical),
             ])?,
         };
-        let join = match raw.join.clone() {
-            None => Join::Any,
-            Some(j) => cx
-                .user(j)
-                .choice(&[("any", Join::Any), ("all", Join::All)])?,
+        let (join, all_mail) = match raw.join.clone() {
+            None => (Join::Any, false),
+            Some(j) => cx.user(j).choice(&[
+                ("any", (Join::Any, false)),
+                ("all", (Join::All, false)),
+                ("all-mail", (Join::Any, true)),
+            ])?,
         };
         let mut b = Builder {
             cx,
@@ -81,6 +84,7 @@ pub(crate) fn build_policies(
             exceptions.push(b.rule(r)?);
         }
         let action = response(cx, &whole, &raw)?;
+        conditions_stated(&whole, rules.is_empty(), all_mail)?;
         let mut notify = Vec::new();
         for a in strings(cx, &raw.notify) {
             let who = a.parse_with(|s| {
@@ -96,7 +100,7 @@ pub(crate) fn build_policies(
             id: id_num,
             name,
             enabled: raw.enabled.clone().is_none_or(|e| e.into_inner()),
-            monitor,
+            monitor: monitor || force_monitor,
             severity,
             join,
             rules,
@@ -106,6 +110,24 @@ pub(crate) fn build_policies(
         });
     }
     Ok(policy::Policies::new(policies, registry))
+}
+
+/// A policy without conditions matches every message: that must be said (`match = "all-mail"`),
+/// never the result of a forgotten `[[policy.rule]]`.
+fn conditions_stated(
+    whole: &Loc<'_, raw::Policy>,
+    no_rules: bool,
+    all_mail: bool,
+) -> Result<(), Error> {
+    match (no_rules, all_mail) {
+        (true, false) => Err(whole.error(
+            "this policy has no conditions, so it would match every message; add `[[policy.rule]]` tables (or keywords / regexes / senders / recipients), or say `match = \"all-mail\"` if every message is meant",
+        )),
+        (false, true) => Err(whole.error(
+            "`match = \"all-mail\"` matches every message and takes no rules or condition keys; remove them, or use match = \"any\" / \"all\"",
+        )),
+        _ => Ok(()),
+    }
 }
 
 struct Builder<'a, 'r> {

@@ -114,6 +114,7 @@ pub(crate) struct Inspection {
     pub max_scan_bytes: V<u64>,
     pub internal_domains: V<Vec<Spanned<String>>>,
     pub threads: V<u64>,
+    pub builtin_policies: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

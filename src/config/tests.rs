@@ -23,7 +23,13 @@ fn embedded_defaults_are_complete_and_match_the_issue() {
     assert_eq!(c.inspection.on_failure, OnFailure::TempFail);
     assert_eq!(c.listener.limits, Limits::default());
     assert!(c.listener.extensions.has(Extensions::STARTTLS));
-    assert!(c.policies.is_empty());
+    // Safe by default: the built-in set runs, every policy of it in monitor mode.
+    assert_eq!(
+        c.policy_source,
+        crate::config::PolicySource::Builtin { monitor: true }
+    );
+    assert_eq!(c.policies.len(), 8);
+    assert!(c.policies.iter().all(|p| p.monitor));
     assert!(!c.server.trial_mode);
     assert!(
         c.listener
@@ -177,10 +183,10 @@ fn policies_are_validated() {
     assert!(err(&p("id = 1\naction = \"explode\"")).contains("unknown action"));
     assert!(err(&p("id = 1\naction = \"block\"\nreply = \"two\\nlines\"")).contains("one line"));
     assert!(
-        err("[[policy]]\nid = 1\naction = \"log\"\n[[policy]]\nid = 1\naction = \"log\"\n")
+        err("[[policy]]\nid = 1\naction = \"log\"\nmatch = \"all-mail\"\n[[policy]]\nid = 1\naction = \"log\"\n")
             .contains("used twice")
     );
-    let c = Config::parse(&p("id = 9\naction = \"modify\"\nsubject = { mode = \"append\", text = \" [x]\" }\nheaders = [\"X-CFilter: Encrypt\"]\nmode = \"monitor\""), "t").unwrap();
+    let c = Config::parse(&p("id = 9\naction = \"modify\"\nsubject = { mode = \"append\", text = \" [x]\" }\nheaders = [\"X-CFilter: Encrypt\"]\nmode = \"monitor\"\nmatch = \"all-mail\""), "t").unwrap();
     assert_eq!(c.policies.len(), 1);
 }
 
@@ -693,4 +699,41 @@ fn session_bounds_of_issue_9_have_defaults_and_ranges() {
     assert!(e.contains("out of range"), "{e}");
     let c = Config::parse("[listener]\ndata_min_rate = 0\n", "t.toml").unwrap();
     assert_eq!(c.listener.data_min_rate, 0);
+}
+
+#[test]
+fn the_builtin_policies_run_only_without_policies_of_ones_own() {
+    let parse = |t: &str| Config::parse(t, "t").unwrap();
+    let enforce = parse("[inspection]\nbuiltin_policies = \"enforce\"\n");
+    assert_eq!(
+        enforce.policy_source,
+        crate::config::PolicySource::Builtin { monitor: false }
+    );
+    // The set's own modes: policy 160 quarantines for real.
+    assert!(enforce.policies.iter().any(|p| p.id == 160 && !p.monitor));
+    let off = parse("[inspection]\nbuiltin_policies = \"off\"\n");
+    assert!(off.policies.is_empty());
+    assert_eq!(off.policy_source, crate::config::PolicySource::None);
+    let own = parse("[[policy]]\nid = 7\naction = \"log\"\nkeywords = [\"x\"]\n");
+    assert_eq!(own.policy_source, crate::config::PolicySource::Configured);
+    assert_eq!(own.policies.iter().map(|p| p.id).collect::<Vec<_>>(), [7]);
+    assert!(err("[inspection]\nbuiltin_policies = \"maybe\"\n").starts_with("test.toml:2:20:"));
+}
+
+#[test]
+fn a_policy_without_conditions_must_say_it_means_all_mail() {
+    let e = err("[[policy]]\nid = 3\naction = \"block\"\n");
+    assert!(
+        e.starts_with("test.toml:1:1:") && e.contains("no conditions") && e.contains("all-mail"),
+        "{e}"
+    );
+    let all = Config::parse(
+        "[[policy]]\nid = 3\naction = \"block\"\nmatch = \"all-mail\"\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(all.policies.len(), 1);
+    let e =
+        err("[[policy]]\nid = 3\naction = \"block\"\nmatch = \"all-mail\"\nkeywords = [\"x\"]\n");
+    assert!(e.contains("takes no rules"), "{e}");
 }

@@ -284,10 +284,13 @@ impl Sluice {
         self.child.as_ref().map(|c| c.id())
     }
 
-    /// Error-level lines (used to show that probes and QUIT hang-ups are not errors).
+    /// Error- and warning-level lines logged while serving, after the "listening" line (used to
+    /// show that probes and QUIT hang-ups are not errors; start-up advice about the configuration,
+    /// such as the monitor-mode notice, comes before it).
     pub fn error_lines(&self) -> Vec<String> {
         self.logs()
             .into_iter()
+            .skip_while(|l| !l.contains(" listening addr="))
             .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
             .collect()
     }

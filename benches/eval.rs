@@ -25,7 +25,7 @@ const USAGE: &str = "cargo bench --bench eval -- [options]
   --hyperscan      also time Hyperscan (pip install hyperscan) running the same recognizers'
                    regexes on the same extracted texts (needs presidio-analyzer for the regexes)
   --out DIR        build the corpus and results here and keep them (default: a temporary directory)
-  --sluice PATH    the sluice binary (default: the one cargo built for this bench, target/release/sluice)
+  --sluice PATH    the sluice binary (default: the one cargo built for this bench, target/x86_64-unknown-linux-gnu/release/sluice)
   --python PATH    the Python interpreter (default python3)
 ";
 

@@ -157,11 +157,17 @@ fn default_policies() -> Config {
 fn bench(c: &mut Criterion) {
     let config = default_policies();
     let library = Library::embedded().expect("library");
-    let release = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/sluice");
+    // The release binary beside this build's (`.../<target>/{debug,release}/sluice`), so even
+    // `cargo test --bench inspect` (debug) reads PDFs with the optimised child.
+    let release = std::path::Path::new(env!("CARGO_BIN_EXE_sluice"))
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("release/sluice"))
+        .unwrap_or_default();
     let pdf_text: Pdf = if release.exists() {
         Arc::new(sluice::decompose::pdf_child::ChildPdf::new(release))
     } else {
-        eprintln!("no target/release/sluice: PDFs are typed but not read (cargo build --release)");
+        eprintln!("no release sluice binary: PDFs are typed but not read (cargo build --release)");
         Arc::new(NoPdf)
     };
     let scanner = Scanner::with(&config, &[], pdf_text, &library).expect("scanner");

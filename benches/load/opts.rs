@@ -19,7 +19,7 @@ pub const USAGE: &str = "cargo bench --bench load -- [options]
                         assets/policies/default.toml)
   --attachments         multipart messages: a text body, a .docx and a .zip holding a .txt (base64),
                         --size bytes in all
-  --sluice PATH         the sluice binary (default: the one cargo built for this bench, target/release/sluice)
+  --sluice PATH         the sluice binary (default: the one cargo built for this bench, target/x86_64-unknown-linux-gnu/release/sluice)
   --log LEVEL           SLUICE_LOG for the Sluice process (default info: one line per relayed message)
   --burst N             sessions of the large-message burst, one message each (default 16)
   --burst-size BYTES    size of each burst message (default 44000000)

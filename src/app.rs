@@ -424,6 +424,9 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         let admin_bound = server.local_addr().context("admin address")?;
         // Logged before "listening": tests read both from the log, the SMTP line last.
         tracing::info!(admin_addr = %admin_bound, public_url = %config.admin.public_url, "admin UI serving");
+        if !config.admin.public_url_set {
+            tracing::warn!(public_url = %config.admin.public_url, "admin.public_url is not set: approval links point at the server's host name and admin port; set admin.public_url to the https:// address approvers reach");
+        }
         Some(server)
     } else {
         None

@@ -222,11 +222,14 @@ impl Sluice {
             .tempdir()
             .map_err(|e| e.to_string())?;
         let cfg_path = dir.path().join("sluice.toml");
-        // The admin port on an ephemeral loopback port, so benches never clash on 8443.
+        // The admin port on an ephemeral loopback port, so benches never clash on 8443 (and a
+        // public_url: an unset one is a start-up WARN, which would count as a problem).
         let config = if config.contains("[admin]") {
             config.to_string()
         } else {
-            format!("{config}\n[admin]\naddress = \"127.0.0.1:0\"\n")
+            format!(
+                "{config}\n[admin]\naddress = \"127.0.0.1:0\"\npublic_url = \"https://localhost\"\n"
+            )
         };
         std::fs::write(&cfg_path, &config).map_err(|e| e.to_string())?;
         let mut child = Command::new(binary)

@@ -547,6 +547,7 @@ fn admin_defaults_and_public_url() {
     assert!(c.admin.enabled);
     assert_eq!(c.admin.address, "0.0.0.0:8443".parse().unwrap());
     assert_eq!(c.admin.public_url, "https://dlp.example:8443");
+    assert!(!c.admin.public_url_set);
     assert_eq!(c.admin.max_connections, 64);
     assert_eq!(c.admin.request_timeout, Duration::from_secs(30));
     assert_eq!(c.admin.max_connections_per_client, 8);
@@ -566,6 +567,7 @@ fn admin_defaults_and_public_url() {
     )
     .unwrap();
     assert_eq!(c.admin.public_url, "https://approve.example.com");
+    assert!(c.admin.public_url_set);
     assert!(!c.admin.enabled);
 }
 

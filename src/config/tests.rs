@@ -696,3 +696,22 @@ fn session_bounds_of_issue_9_have_defaults_and_ranges() {
     let c = Config::parse("[listener]\ndata_min_rate = 0\n", "t.toml").unwrap();
     assert_eq!(c.listener.data_min_rate, 0);
 }
+
+#[test]
+fn relay_data_ahead_defaults_to_auto_and_is_a_choice() {
+    let c = Config::parse("", "t.toml").unwrap();
+    assert_eq!(c.relay.data_ahead, DataAhead::Auto);
+    for (text, want) in [
+        ("always", DataAhead::Always),
+        ("never", DataAhead::Never),
+        ("auto", DataAhead::Auto),
+    ] {
+        let c = Config::parse(&format!("[relay]\ndata_ahead = \"{text}\"\n"), "t.toml").unwrap();
+        assert_eq!(c.relay.data_ahead, want);
+    }
+    let e = err("[relay]\ndata_ahead = \"sometimes\"\n");
+    assert!(
+        e.starts_with("test.toml:2:14:") && e.contains("\"always\""),
+        "{e}"
+    );
+}

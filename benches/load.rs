@@ -13,6 +13,10 @@
 //! added latency, 1,000 idle sessions for Sluice's memory, and a burst of large messages (RSS before,
 //! peak during and after, against `listener.max_bytes_in_flight`).
 //!
+//! With the default `--action block` Sluice sends DATA to the sink only after inspection
+//! (`relay.data_ahead = "auto"`: a policy that can block); `--data-ahead always` sends it ahead as
+//! before issue 10, so the two runs show what the extra round trip costs.
+//!
 //! Needs Debian's postfix package (smtp-sink, smtp-source, postfix) and, for the Postfix path, root.
 //! Nothing here asserts a timing: it measures and reports.
 
@@ -131,7 +135,18 @@ fn run(o: &Opts) -> Result<(), String> {
             .unwrap_or_else(|e| panic!("--policies {}: {e}", set.display()));
         config = procs::sluice_config(listen, sink.addr, o.idle + 64, "none") + "\n" + &text;
     }
+    // relay.data_ahead: with an enforcing block policy "auto" sends no DATA ahead (issue 10).
+    let config = config.replacen(
+        "[relay]\n",
+        &format!("[relay]\ndata_ahead = \"{}\"\n", o.data_ahead),
+        1,
+    );
     let mut sluice = Sluice::start(&o.sluice, listen, &config, &o.log)?;
+    // What Sluice made of it (its "listening" line says data_ahead=true|false).
+    std::thread::sleep(Duration::from_millis(200));
+    let data_ahead_on = sluice
+        .early_line(" listening")
+        .map(|l| l.contains("data_ahead=true"));
     eprintln!(
         "[load] sluice {} listening on {} (pid {}), forwarding to {}",
         o.sluice.display(),
@@ -429,9 +444,15 @@ fn run(o: &Opts) -> Result<(), String> {
         o.sessions, o.messages, o.size, o.rounds
     );
     println!(
-        "sink: {}    sluice: {} (pid {sluice_pid}), {policy}, SLUICE_LOG={}",
+        "sink: {}    sluice: {} (pid {sluice_pid}), {policy}, relay.data_ahead = {} ({}), SLUICE_LOG={}",
         sink.command,
         o.sluice.display(),
+        o.data_ahead,
+        match data_ahead_on {
+            Some(true) => "DATA sent ahead",
+            Some(false) => "DATA after inspection",
+            None => "not seen in the log",
+        },
         o.log
     );
     println!(

@@ -360,7 +360,9 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         keeper.clone(),
         config.queue.give_up.as_secs(),
     ));
+    let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
     let shared = Arc::new(Shared {
+        data_ahead,
         settings: Settings {
             hostname: config.server.hostname.clone(),
             limits: config.listener.limits,
@@ -422,6 +424,9 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         )
         .with_context(|| format!("binding admin.address {}", config.admin.address))?;
         let admin_bound = server.local_addr().context("admin address")?;
+        if !config.admin.public_url_set {
+            tracing::warn!(public_url = %config.admin.public_url, "admin.public_url is not set: approval links point at the server's host name and admin port; set admin.public_url to the https:// address approvers reach");
+        }
         // Logged before "listening": tests read both from the log, the SMTP line last.
         tracing::info!(admin_addr = %admin_bound, public_url = %config.admin.public_url, "admin UI serving");
         Some(server)
@@ -434,7 +439,7 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
             "the built-in policies run in monitor mode: violations are recorded as incidents, nothing is blocked or changed; set inspection.builtin_policies = \"enforce\" or write [[policy]] tables to enforce"
         );
     }
-    tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, "listening");
+    tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, data_ahead = shared.data_ahead, "listening");
 
     let ex = Arc::new(smol::Executor::new());
     let threads = match config.server.threads {

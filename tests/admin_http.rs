@@ -1,7 +1,8 @@
 //! The admin HTTPS server through the real binary: HTTPS with the certificate Sluice generated in its
 //! data dir, /healthz, 404/405/413, security headers on every response, approval links (bad ones,
 //! and a genuine one while no store is wired: 503), the slow-client timeout and the connection limits
-//! (in all and per client, with idle connections closed after the header timeout).
+//! (in all and per client, with idle connections closed after the header timeout), HEAD answered as
+//! GET without a body, and the start-up warning when `admin.public_url` is left to its default.
 
 mod support;
 
@@ -49,7 +50,7 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
 
     let r = post(&s, "/healthz", "");
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
     r.assert_security_headers();
 
     // Too large by Content-Length (refused before reading) and by a chunked body.
@@ -267,4 +268,50 @@ fn disabled_admin_serves_nothing() {
     let s = start("enabled = false");
     assert_eq!(s.admin, None);
     assert!(!s.logs().iter().any(|l| l.contains("admin UI serving")));
+}
+
+/// Load balancers probe with HEAD: the GET answer's status and headers, and no body.
+#[test]
+fn head_healthz_answers_as_get_without_a_body() {
+    let s = start("");
+    let got = get(&s, "/healthz");
+    let head = request(&s, "HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(head.status, 200, "{:?}", head.headers);
+    assert_eq!(head.body, "");
+    head.assert_security_headers();
+    let without_date = |r: &support::https::Reply| -> Vec<(String, String)> {
+        let mut h: Vec<_> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n != "date")
+            .cloned()
+            .collect();
+        h.sort();
+        h
+    };
+    assert_eq!(without_date(&head), without_date(&got));
+    assert_eq!(head.header("content-length"), Some("2"));
+}
+
+/// Approval links are built from `admin.public_url`; left unset, they point at
+/// `https://<hostname>:<port>`, which approvers may not reach: say so once at start.
+#[test]
+fn warns_at_start_when_public_url_is_not_set() {
+    let needle = "admin.public_url is not set";
+    let unset = start("");
+    let lines: Vec<String> = unset
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains(needle))
+        .collect();
+    assert_eq!(lines.len(), 1, "{:#?}", unset.logs());
+    assert!(lines[0].contains(" WARN "), "{}", lines[0]);
+    assert!(lines[0].contains("set admin.public_url"), "{}", lines[0]);
+
+    let set = start("public_url = \"https://approve.example.com\"");
+    assert!(
+        !set.logs().iter().any(|l| l.contains(needle)),
+        "{:#?}",
+        set.logs()
+    );
 }

@@ -12,6 +12,8 @@
 //!   Postfix's bounce with the configured text), redirect, modify (subject and headers);
 //! - failover: Sluice stopped and restarted three times on the same port while mail is submitted
 //!   (queued, then delivered once), and Sluice up but its next hop down (4xx: deferred, not bounced);
+//! - a block or a redirect ends Sluice's transaction with the resubmission listener cleanly (Postfix
+//!   logs no lost connection or warning for it);
 //! - the loop itself: a next-hop RCPT refusal bounces only that recipient, a 3 MB body arrives byte
 //!   for byte, DSN parameters pass, STARTTLS is mirrored between real Postfix TLS endpoints and an
 //!   untrusted certificate defers instead of downgrading.
@@ -61,6 +63,24 @@ impl Rig {
             "Postfix queue did not drain:\n{}",
             self.postfix.queue_listing()
         );
+    }
+
+    /// Sluice ended every transaction with the resubmission listener cleanly (issue 10 item 6): a
+    /// refused or redirected message costs that Postfix no aborted transaction ("lost connection
+    /// after DATA"), reset or warning.
+    fn assert_no_aborted_transaction(&self) {
+        let aborted: Vec<String> = self
+            .postfix
+            .log()
+            .lines()
+            .filter(|l| {
+                l.contains("lost connection")
+                    || l.contains("reset by peer")
+                    || l.contains("warning:")
+            })
+            .map(str::to_string)
+            .collect();
+        assert_eq!(aborted, Vec::<String>::new());
     }
 
     /// Postfix delivered queue id `qid` for `rcpt` to Sluice over a reused (cached) session: Postfix
@@ -334,6 +354,7 @@ fn block_policy_bounces_to_the_sender_with_the_configured_text() {
         rig.postfix.wait_log("dsn=5.7.1, status=bounced", WAIT),
         "Postfix bounced {qid}"
     );
+    rig.assert_no_aborted_transaction();
 
     // A clean message afterwards, over the session Postfix cached with Sluice, still passes.
     let clean = unique("after-block");
@@ -404,6 +425,7 @@ fn redirect_policy_delivers_only_to_the_review_address() {
     assert_eq!(m.header("X-dlp-policyid").as_deref(), Some("12"));
     assert!(m.header("X-dlp-uniquemsgid").is_some());
     assert_eq!(count_log(&rig.sluice, "message relayed", 1), 1);
+    rig.assert_no_aborted_transaction();
 
     // A clean message afterwards goes to its own recipients, not to the review address.
     let clean = unique("after-redirect");

@@ -14,6 +14,10 @@ pub const USAGE: &str = "cargo bench --bench load -- [options]
   --postfix-messages N  messages for the Postfix-relay run (default: --messages)
   --action A            policy action: block or modify (default block; the load never matches);
                         none: Sluice without any policy (diagnostics only, not the target setup)
+  --data-ahead MODE      relay.data_ahead for Sluice: auto (default; with a block or other enforcing
+                        policy DATA is not sent ahead), always (DATA sent ahead, as before issue 10), never.
+                        Compare `--action block` (auto: off) with `--action block --data-ahead always`
+                        (on) and `--action modify` (auto: on) for the cost of the extra round trip
   --charset NAME        charset parameter of the generated text/plain message (default us-ascii)
   --policies FILE       run Sluice with this policy set instead of the keyword policy (full detection:
                         assets/policies/default.toml)
@@ -39,6 +43,7 @@ pub struct Opts {
     pub idle: usize,
     pub postfix_messages: Option<usize>,
     pub action: String,
+    pub data_ahead: String,
     pub charset: String,
     pub policies: Option<PathBuf>,
     pub attachments: bool,
@@ -65,6 +70,7 @@ pub fn parse_opts() -> Result<Opts, String> {
         idle: 1000,
         postfix_messages: None,
         action: "block".into(),
+        data_ahead: "auto".into(),
         policies: None,
         attachments: false,
         charset: "us-ascii".into(),
@@ -98,6 +104,7 @@ pub fn parse_opts() -> Result<Opts, String> {
                 o.postfix_messages = Some(num("--postfix-messages", val("--postfix-messages")?)?)
             }
             "--action" => o.action = val("--action")?,
+            "--data-ahead" => o.data_ahead = val("--data-ahead")?,
             "--charset" => o.charset = val("--charset")?,
             "--policies" => o.policies = Some(PathBuf::from(val("--policies")?)),
             "--attachments" => o.attachments = true,
@@ -124,6 +131,9 @@ pub fn parse_opts() -> Result<Opts, String> {
     }
     if !matches!(o.action.as_str(), "block" | "modify" | "none") {
         return Err("--action is block, modify or none".into());
+    }
+    if !matches!(o.data_ahead.as_str(), "auto" | "always" | "never") {
+        return Err("--data-ahead is auto, always or never".into());
     }
     Ok(o)
 }

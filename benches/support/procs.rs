@@ -162,6 +162,8 @@ pub struct Sluice {
     relayed: Arc<AtomicU64>,
     problems: Arc<Mutex<Vec<String>>>,
     problem_count: Arc<AtomicU64>,
+    /// The first log lines (those that are not "message relayed").
+    early: Arc<Mutex<Vec<String>>>,
 }
 
 /// Forwarding to the sink, the keyword policy on. `max_sessions` is raised above the default 1,000 only
@@ -222,11 +224,14 @@ impl Sluice {
             .tempdir()
             .map_err(|e| e.to_string())?;
         let cfg_path = dir.path().join("sluice.toml");
-        // The admin port on an ephemeral loopback port, so benches never clash on 8443.
+        // The admin port on an ephemeral loopback port, so benches never clash on 8443 (and a
+        // public_url: an unset one is a start-up WARN, which would count as a problem).
         let config = if config.contains("[admin]") {
             config.to_string()
         } else {
-            format!("{config}\n[admin]\naddress = \"127.0.0.1:0\"\n")
+            format!(
+                "{config}\n[admin]\naddress = \"127.0.0.1:0\"\npublic_url = \"https://localhost\"\n"
+            )
         };
         std::fs::write(&cfg_path, &config).map_err(|e| e.to_string())?;
         let mut child = Command::new(binary)
@@ -311,11 +316,18 @@ impl Sluice {
             relayed,
             problems,
             problem_count,
+            early,
         })
     }
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// The first of the early log lines (start-up) that contains `needle`.
+    pub fn early_line(&self, needle: &str) -> Option<String> {
+        let lines = self.early.lock().unwrap();
+        lines.iter().find(|l| l.contains(needle)).cloned()
     }
 
     /// "message relayed" log lines so far (0 when the log level hides them).

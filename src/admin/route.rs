@@ -1,4 +1,7 @@
 //! Routing: a method and a path in, one closed [`Route`] out. No I/O, no state.
+//!
+//! `HEAD` goes wherever `GET` goes (RFC 9110 9.3.2: the same answer without the body; hyper leaves
+//! the body out and keeps its `Content-Length`), so load balancers that probe with HEAD get 200.
 
 use hyper::Method;
 
@@ -7,9 +10,9 @@ use super::APPROVAL_PREFIX;
 /// Every place a request can go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
-    /// `GET /healthz`: liveness for load balancers and monitors.
+    /// `GET` (or `HEAD`) `/healthz`: liveness for load balancers and monitors.
     Health,
-    /// `GET /approval/{token}`: show the held message and the form; never acts.
+    /// `GET` (or `HEAD`) `/approval/{token}`: show the held message and the form; never acts.
     ApprovalShow(String),
     /// `POST /approval/{token}`: carry out the decision the token grants.
     ApprovalAct(String),
@@ -22,11 +25,12 @@ pub(crate) enum Route {
 impl Route {
     /// Where `method path` goes. The query string is not part of `path`.
     pub(crate) fn parse(method: &Method, path: &str) -> Route {
+        let get = method == Method::GET || method == Method::HEAD;
         if path == "/healthz" {
-            return if method == Method::GET {
+            return if get {
                 Route::Health
             } else {
-                Route::MethodNotAllowed("GET")
+                Route::MethodNotAllowed("GET, HEAD")
             };
         }
         if let Some(token) = path.strip_prefix(APPROVAL_PREFIX)
@@ -35,9 +39,9 @@ impl Route {
         {
             let token = token.to_string();
             return match *method {
-                Method::GET => Route::ApprovalShow(token),
+                _ if get => Route::ApprovalShow(token),
                 Method::POST => Route::ApprovalAct(token),
-                _ => Route::MethodNotAllowed("GET, POST"),
+                _ => Route::MethodNotAllowed("GET, HEAD, POST"),
             };
         }
         Route::NotFound

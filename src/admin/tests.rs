@@ -155,7 +155,7 @@ fn routes_are_a_closed_set() {
     assert_eq!(Route::parse(&Method::GET, "/healthz"), Route::Health);
     assert_eq!(
         Route::parse(&Method::POST, "/healthz"),
-        Route::MethodNotAllowed("GET")
+        Route::MethodNotAllowed("GET, HEAD")
     );
     assert_eq!(
         Route::parse(&Method::GET, "/approval/abc"),
@@ -167,7 +167,7 @@ fn routes_are_a_closed_set() {
     );
     assert_eq!(
         Route::parse(&Method::DELETE, "/approval/abc"),
-        Route::MethodNotAllowed("GET, POST")
+        Route::MethodNotAllowed("GET, HEAD, POST")
     );
     for path in [
         "/",
@@ -193,7 +193,19 @@ fn health_not_found_and_method_not_allowed() {
     assert_eq!(f.get("/nope", NOW).status, StatusCode::NOT_FOUND);
     let r = f.post("/healthz", "", NOW);
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(r.allow, Some("GET"));
+    assert_eq!(r.allow, Some("GET, HEAD"));
+}
+
+#[test]
+fn head_goes_where_get_goes() {
+    // Load balancers probe with HEAD; every GET route answers it (hyper drops the body).
+    assert_eq!(Route::parse(&Method::HEAD, "/healthz"), Route::Health);
+    assert_eq!(
+        Route::parse(&Method::HEAD, "/approval/abc"),
+        Route::ApprovalShow("abc".into())
+    );
+    assert_eq!(Route::parse(&Method::HEAD, "/nope"), Route::NotFound);
+    assert!(!Route::Health.wants_body());
 }
 
 #[test]

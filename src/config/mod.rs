@@ -121,6 +121,17 @@ pub enum TlsFailure {
     Plaintext,
 }
 
+/// `relay.data_ahead`: whether DATA goes to the next hop while the upstream is still uploading
+/// (saving a round trip per message), which leaves closing the connection as the only way to end
+/// the next hop's transaction when the message is then blocked, held or redirected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataAhead {
+    /// Only when no enforcing policy can block, hold (quarantine, approval) or redirect.
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Clone)]
 pub struct Relay {
     pub route: Route,
@@ -136,6 +147,7 @@ pub struct Relay {
     pub max_received_headers: usize,
     /// The pass header added to every relayed message, if enabled.
     pub pass_header: Option<Field>,
+    pub data_ahead: DataAhead,
 }
 
 #[derive(Debug, Clone)]
@@ -696,6 +708,13 @@ fn build_relay(
             true => Some(pass_name.parse_with(|n| Field::new(n.as_str(), value.as_str()))?),
             false => None,
         },
+        data_ahead: cx
+            .pick(ur.data_ahead, dr.data_ahead, "relay.data_ahead")?
+            .choice(&[
+                ("auto", DataAhead::Auto),
+                ("always", DataAhead::Always),
+                ("never", DataAhead::Never),
+            ])?,
     })
 }
 

@@ -84,6 +84,7 @@ pub(crate) struct Relay {
     pub trust_anchors: V<Vec<Spanned<String>>>,
     pub max_received_headers: V<u64>,
     pub pass_header: Option<PassHeader>,
+    pub data_ahead: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -16,6 +16,9 @@ pub struct Admin {
     pub address: SocketAddr,
     /// The base of links in notices (`https://host:port`, no trailing slash).
     pub public_url: String,
+    /// Whether `public_url` was configured (else it is derived from the host name and port, and
+    /// `serve` warns at start: approvers may not reach that address).
+    pub public_url_set: bool,
     /// Concurrent connections; more are closed at once.
     pub max_connections: usize,
     /// Concurrent connections from one client address (IPv6: one /64); more are closed at once.
@@ -126,7 +129,8 @@ pub(super) fn build_admin(
     let public_url = cx
         .pick(ua.public_url, da.public_url, "admin.public_url")?
         .parse_with(|s| parse_public_url(s))?;
-    let public_url = if public_url.is_empty() {
+    let public_url_set = !public_url.is_empty();
+    let public_url = if !public_url_set {
         format!("https://{hostname}:{}", address.port())
     } else {
         public_url
@@ -147,6 +151,7 @@ pub(super) fn build_admin(
         enabled: cx.pick(ua.enabled, da.enabled, "admin.enabled")?.take(),
         address,
         public_url,
+        public_url_set,
         max_connections: cx
             .pick(
                 ua.max_connections,

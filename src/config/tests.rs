@@ -553,6 +553,7 @@ fn admin_defaults_and_public_url() {
     assert!(c.admin.enabled);
     assert_eq!(c.admin.address, "0.0.0.0:8443".parse().unwrap());
     assert_eq!(c.admin.public_url, "https://dlp.example:8443");
+    assert!(!c.admin.public_url_set);
     assert_eq!(c.admin.max_connections, 64);
     assert_eq!(c.admin.request_timeout, Duration::from_secs(30));
     assert_eq!(c.admin.max_connections_per_client, 8);
@@ -572,6 +573,7 @@ fn admin_defaults_and_public_url() {
     )
     .unwrap();
     assert_eq!(c.admin.public_url, "https://approve.example.com");
+    assert!(c.admin.public_url_set);
     assert!(!c.admin.enabled);
 }
 
@@ -736,4 +738,23 @@ fn a_policy_without_conditions_must_say_it_means_all_mail() {
     let e =
         err("[[policy]]\nid = 3\naction = \"block\"\nmatch = \"all-mail\"\nkeywords = [\"x\"]\n");
     assert!(e.contains("takes no rules"), "{e}");
+}
+
+#[test]
+fn relay_data_ahead_defaults_to_auto_and_is_a_choice() {
+    let c = Config::parse("", "t.toml").unwrap();
+    assert_eq!(c.relay.data_ahead, DataAhead::Auto);
+    for (text, want) in [
+        ("always", DataAhead::Always),
+        ("never", DataAhead::Never),
+        ("auto", DataAhead::Auto),
+    ] {
+        let c = Config::parse(&format!("[relay]\ndata_ahead = \"{text}\"\n"), "t.toml").unwrap();
+        assert_eq!(c.relay.data_ahead, want);
+    }
+    let e = err("[relay]\ndata_ahead = \"sometimes\"\n");
+    assert!(
+        e.starts_with("test.toml:2:14:") && e.contains("\"always\""),
+        "{e}"
+    );
 }

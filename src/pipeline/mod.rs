@@ -181,6 +181,13 @@ impl Inspector {
         self.trial_mode
     }
 
+    /// Whether some message may be refused, held or redirected rather than relayed to its
+    /// recipients: never in trial mode, else when a policy can (`Policies::can_refuse_or_divert`).
+    /// The loop check refuses too, but only mail that is looping.
+    pub fn can_refuse_or_divert(&self) -> bool {
+        !self.trial_mode && self.scanner.policies().can_refuse_or_divert()
+    }
+
     /// Runs decomposition and policy: in place for small messages, on the inspection pool within the
     /// time budget for larger ones. A failure follows `inspection.on_failure`.
     pub async fn inspect<M: AsRef<[u8]> + Send + Sync + 'static>(

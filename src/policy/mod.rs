@@ -211,6 +211,8 @@ impl Policy {
 pub struct Policies {
     list: Arc<Vec<Policy>>,
     registry: Arc<Registry>,
+    /// See [`Policies::can_refuse_or_divert`]; computed once, in [`Policies::new`].
+    can_refuse_or_divert: bool,
 }
 
 /// One policy that matched a message.
@@ -271,10 +273,30 @@ impl Verdict {
 
 impl Policies {
     pub fn new(list: Vec<Policy>, registry: Registry) -> Policies {
+        let can_refuse_or_divert = list.iter().any(|p| {
+            p.enabled
+                && !p.monitor
+                && match p.action {
+                    Action::Block { .. }
+                    | Action::Quarantine
+                    | Action::Approval { .. }
+                    | Action::Redirect { .. } => true,
+                    Action::Modify { .. } | Action::Log => false,
+                }
+        });
         Policies {
             list: Arc::new(list),
             registry: Arc::new(registry),
+            can_refuse_or_divert,
         }
+    }
+
+    /// Whether some message could be kept from its recipients: an enabled, enforcing (not
+    /// monitor-mode) policy blocks, holds (quarantine, approval) or redirects. When none does, every
+    /// message goes to its envelope recipients, so the session may send DATA to the next hop ahead
+    /// of the message (`relay.data_ahead = "auto"`).
+    pub fn can_refuse_or_divert(&self) -> bool {
+        self.can_refuse_or_divert
     }
 
     /// Whether any condition looks at header fields (so they must be collected per message).

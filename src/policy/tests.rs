@@ -327,3 +327,46 @@ fn quarantine_outranks_approval_and_approvers_are_merged() {
     assert_eq!(v.decision, Decision::Hold { approvers: vec![] });
     assert_eq!(v.deciding_policy, Some(2));
 }
+
+#[test]
+fn only_enforcing_block_hold_and_redirect_can_refuse_or_divert() {
+    let block = || Action::Block {
+        reply: DEFAULT_BLOCK_TEXT.into(),
+    };
+    let modify = Action::Modify {
+        subject: None,
+        headers: vec![],
+    };
+    assert!(!Policies::default().can_refuse_or_divert());
+    assert!(!policies(vec![spec(1, Action::Log), spec(2, modify)]).can_refuse_or_divert());
+    for action in [
+        block(),
+        Action::Quarantine,
+        Action::Approval {
+            approvers: vec!["boss@example.com".into()],
+        },
+        Action::Redirect {
+            to: "review@example.com".into(),
+        },
+    ] {
+        assert!(
+            policies(vec![spec(1, Action::Log), spec(2, action.clone())]).can_refuse_or_divert(),
+            "{action:?}"
+        );
+        // In monitor mode the action is only reported.
+        let monitor = Spec {
+            monitor: true,
+            ..spec(2, action.clone())
+        };
+        assert!(
+            !policies(vec![monitor]).can_refuse_or_divert(),
+            "{action:?}"
+        );
+    }
+    // A disabled policy never matches.
+    let mut set = policies(vec![spec(1, block())]);
+    let mut list = set.iter().cloned().collect::<Vec<_>>();
+    list[0].enabled = false;
+    set = Policies::new(list, set.registry().clone());
+    assert!(!set.can_refuse_or_divert());
+}

@@ -16,6 +16,9 @@ use crate::tls::Stream;
 /// Bytes of a message stuffed and written at a time.
 const WIRE_PIECE: usize = 256 * 1024;
 
+/// The longest wait for the answer to an abandoned DATA, and for the close after it.
+const ABANDON_WAIT: Duration = Duration::from_secs(10);
+
 /// Bounds on what a next hop may send back.
 const MAX_REPLY_LINE: usize = 4096;
 const MAX_REPLY_LINES: usize = 128;
@@ -404,6 +407,27 @@ impl Connection {
 
     pub async fn rset(&mut self) -> Result<Reply, Error> {
         self.command(b"RSET\r\n", "RSET").await
+    }
+
+    /// Ends a transaction whose DATA went out ahead ([`Connection::start_data`]) without sending a
+    /// message. SMTP has no way to abort after `354` but closing the connection; the answer to DATA
+    /// is read first, so the close is an orderly one (FIN, and close_notify on TLS, with nothing
+    /// left unread), never a reset. When the next hop refused DATA the transaction ends with RSET
+    /// and the connection is handed back for the next one.
+    pub async fn abandon_data(mut self) -> Option<Connection> {
+        let t = self.opts.command_timeout.min(ABANDON_WAIT);
+        match self.read_reply(t, "DATA").await {
+            Ok(r) if r.code != 354 => match self.rset().await {
+                Ok(r) if r.is_positive() => return Some(self),
+                _ => {}
+            },
+            Ok(_) | Err(_) => {}
+        }
+        let _ = timed(ABANDON_WAIT, "close", async {
+            self.stream.close().await.map_err(Error::Lost)
+        })
+        .await;
+        None
     }
 
     /// Says QUIT and waits briefly for the answer; errors are of no interest any more.

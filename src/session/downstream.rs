@@ -1,10 +1,13 @@
 //! The session's next-hop side: the connection is opened (or taken from the pool) at MAIL, MAIL goes
-//! out pipelined with the first RCPT, every RCPT is answered with the next hop's own reply, DATA is sent
-//! ahead while the upstream uploads, and at end of DATA the pipeline's outcome is carried out (relay,
-//! redirect, or refuse).
+//! out pipelined with the first RCPT, every RCPT is answered with the next hop's own reply, DATA is
+//! sent ahead while the upstream uploads when the session says so (`relay.data_ahead`), and at end of
+//! DATA the pipeline's outcome is carried out (relay, redirect, or refuse).
 //!
 //! Round trips to the next hop per message: one for `MAIL`+`RCPT` (with PIPELINING), one per further
-//! RCPT, and one for the message itself; the `354` of the early DATA arrives during the upload.
+//! RCPT, and one for the message itself; with DATA sent ahead its `354` arrives during the upload,
+//! else DATA costs one more. A transaction that ends without the message (refused, held, redirected,
+//! or a failure) ends with RSET and the connection stays; when DATA already went out it can only be
+//! closed, in order ([`Connection::abandon_data`]).
 
 use std::sync::Arc;
 
@@ -53,7 +56,7 @@ impl Downstream {
     pub(super) async fn mail(&mut self, relay: &Relay, origin: &Origin) -> Reply {
         self.mail_sent = false;
         if self.data_sent {
-            self.drop_conn();
+            self.end_data_ahead().await;
         }
         match self.connect(relay, origin).await {
             Ok(()) => Reply::sender_ok(),
@@ -156,14 +159,24 @@ impl Downstream {
         self.data_sent = false;
     }
 
-    /// Ends the next hop's transaction without sending the message: RSET, or closing the connection
-    /// when DATA already went out (the only way to abort it).
+    /// Ends the next hop's transaction without sending the message: RSET, or, when DATA already went
+    /// out, [`Downstream::end_data_ahead`].
     async fn abandon(&mut self) {
         if self.data_sent {
-            self.drop_conn();
+            self.end_data_ahead().await;
             return;
         }
         self.rset().await;
+    }
+
+    /// The transaction whose DATA went out ahead ends without the message: the connection is closed
+    /// in order after the next hop's answer to DATA (kept, after RSET, if that answer was a refusal).
+    async fn end_data_ahead(&mut self) {
+        let conn = self.conn.take();
+        self.drop_conn();
+        if let Some(conn) = conn {
+            self.conn = conn.abandon_data().await;
+        }
     }
 
     async fn rset(&mut self) {
@@ -178,6 +191,10 @@ impl Downstream {
 
     /// At the session's end: an idle connection goes back to the pool, any other is closed.
     pub(super) async fn close(&mut self, relay: &Relay) {
+        if self.data_sent {
+            // The upstream went away during DATA: QUIT would be read as message text.
+            self.end_data_ahead().await;
+        }
         if let Some(conn) = self.conn.take() {
             if self.open {
                 conn.quit().await;

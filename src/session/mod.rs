@@ -57,6 +57,20 @@ pub struct Shared {
     pub spool_threshold: usize,
     /// The wall clock, for the date of the `Received:` field.
     pub clock: Arc<crate::clock::Clock>,
+    /// Send DATA to the next hop while the upstream uploads (`relay.data_ahead`, resolved against
+    /// the policies by [`data_ahead`]).
+    pub data_ahead: bool,
+}
+
+/// Whether sessions send DATA ahead: `"auto"` only when no message can be refused, held or
+/// redirected, since after the next hop's 354 the only way to end its transaction is to close the
+/// connection; otherwise the transaction ends with RSET and the connection is kept.
+pub fn data_ahead(setting: crate::config::DataAhead, inspector: &Inspector) -> bool {
+    match setting {
+        crate::config::DataAhead::Always => true,
+        crate::config::DataAhead::Never => false,
+        crate::config::DataAhead::Auto => !inspector.can_refuse_or_divert(),
+    }
 }
 
 /// How a read attempt ended.
@@ -314,7 +328,9 @@ impl Session {
                         self.queue(conn, &Reply::insufficient_resources());
                         continue;
                     };
-                    self.downstream.start_data().await;
+                    if self.shared.data_ahead {
+                        self.downstream.start_data().await;
+                    }
                     self.queue(conn, &Reply::start_data());
                     if conn.flush().await.is_err() {
                         return End::PeerClosed;

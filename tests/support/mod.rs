@@ -7,3 +7,4 @@ pub mod mime;
 pub mod postfix;
 pub mod sink;
 pub mod sluice;
+pub mod witness;

@@ -107,11 +107,14 @@ impl Sluice {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("sluice.toml");
         // The admin server defaults to 0.0.0.0:8443; tests run many instances at once, so each gets
-        // an ephemeral loopback port unless the test configures [admin] itself.
+        // an ephemeral loopback port unless the test configures [admin] itself (and a public_url, so
+        // that the start-up warning about an unset one does not count as a problem).
         let config = if config.lines().any(|l| l.trim() == "[admin]") {
             config.to_string()
         } else {
-            format!("{config}\n[admin]\naddress = \"127.0.0.1:0\"\n")
+            format!(
+                "{config}\n[admin]\naddress = \"127.0.0.1:0\"\npublic_url = \"https://localhost\"\n"
+            )
         };
         std::fs::write(&config_path, config).expect("write config");
         let mut cmd = Command::new(binary());

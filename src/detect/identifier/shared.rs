@@ -6,7 +6,7 @@
 //! Keywords) and its body texts share context words; attachments, other header fields and nested
 //! messages are scopes of their own (a nested message's own subject and body share with each
 //! other). A word found this way ranks behind every word in the window and is never "near"
-//! (`formatted_or_near` ignores it): it raises confidence and satisfies `context` and
+//! (the `near` validator ignores it): it raises confidence and satisfies `context` and
 //! `formatted_or_context`, which is what a routing number in the subject needs when the body says
 //! "routing".
 

@@ -134,7 +134,6 @@ fn a_customer_id_near_identity_words_is_not_an_ssn() {
         "Account number 536228741 (SSN verified)",
         "Order 536228741 shipped; SSN check pending.",
         "Invoice 536228741 for the SSN verification service",
-        "Ticket 536-22-8741: SSN lookup failed",
         "member id 536228741, ssn on file",
     ] {
         assert!(found(t, "US_SSN").is_empty(), "{t}");
@@ -142,7 +141,12 @@ fn a_customer_id_near_identity_words_is_not_an_ssn() {
     }
     // The id label belongs to its own sentence: a real SSN after it is still found.
     assert_eq!(
-        found("Customer ID is in the header. SSN: 536-22-8741", "US_SSN"),
+        found("Customer ID is in the header. SSN: 536228741", "US_SSN"),
+        vec!["536228741"]
+    );
+    // Written 3-2-4, the shape says SSN whatever label precedes it.
+    assert_eq!(
+        found("Invoice query - 536-22-8741", "US_SSN"),
         vec!["536-22-8741"]
     );
 }

@@ -3,7 +3,7 @@
 //! or no.
 //!
 //! Names: luhn, card_issuer, same_separators, not_repeated, ssn, ssn_known_invalid,
-//! formatted_or_context, formatted_or_near:BYTES, context, aba_checksum, aba_prefix, iban_length, iban_checksum, bic, nino,
+//! formatted_or_context, near:BYTES, context, aba_checksum, aba_prefix, iban_length, iban_checksum, bic, nino,
 //! sin_prefix, email, phone, ipv4, ipv6, entropy:BITS, char_classes:N, min_len:N, jwt_header,
 //! pem_complete.
 
@@ -19,7 +19,7 @@ pub(crate) enum Validator {
     Ssn,
     SsnKnownInvalid,
     FormattedOrContext,
-    FormattedOrNear,
+    Near,
     Context,
     AbaChecksum,
     AbaPrefix,
@@ -39,8 +39,8 @@ pub(crate) enum Validator {
     PemComplete,
 }
 
-/// A validator with its argument (only `entropy`, `char_classes`, `min_len` and
-/// `formatted_or_near` take one).
+/// A validator with its argument (only `entropy`, `char_classes`, `min_len` and `near` take
+/// one).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Check {
     pub validator: Validator,
@@ -65,7 +65,7 @@ impl Validator {
             "ssn" => Validator::Ssn,
             "ssn_known_invalid" => Validator::SsnKnownInvalid,
             "formatted_or_context" => Validator::FormattedOrContext,
-            "formatted_or_near" => Validator::FormattedOrNear,
+            "near" => Validator::Near,
             "context" => Validator::Context,
             "aba_checksum" => Validator::AbaChecksum,
             "aba_prefix" => Validator::AbaPrefix,
@@ -87,10 +87,7 @@ impl Validator {
         };
         let takes_arg = matches!(
             validator,
-            Validator::Entropy
-                | Validator::CharClasses
-                | Validator::MinLen
-                | Validator::FormattedOrNear
+            Validator::Entropy | Validator::CharClasses | Validator::MinLen | Validator::Near
         );
         let arg = match (takes_arg, arg) {
             (true, Some(a)) => match a.parse::<f64>() {
@@ -108,7 +105,7 @@ impl Validator {
     pub(crate) fn needs_context(self) -> bool {
         matches!(
             self,
-            Validator::FormattedOrContext | Validator::FormattedOrNear | Validator::Context
+            Validator::FormattedOrContext | Validator::Near | Validator::Context
         )
     }
 }
@@ -124,7 +121,6 @@ pub(crate) const ELSEWHERE: usize = usize::MAX;
 /// Runs one validator on a matched value.
 pub(crate) fn check(c: &Check, v: &[u8], near: Near) -> bool {
     let context = near.is_some();
-    let formatted = || v.iter().any(|b| !b.is_ascii_digit());
     match c.validator {
         Validator::Luhn => luhn(v),
         Validator::CardIssuer => card_issuer(v),
@@ -132,11 +128,9 @@ pub(crate) fn check(c: &Check, v: &[u8], near: Near) -> bool {
         Validator::NotRepeated => not_repeated(v),
         Validator::Ssn => ssn(v),
         Validator::SsnKnownInvalid => ssn_not_known_invalid(v),
-        Validator::FormattedOrContext => context || formatted(),
-        // A bare number needs a label beside it, not a word somewhere in the window.
-        Validator::FormattedOrNear => {
-            formatted() || near.is_some_and(|d| d != ELSEWHERE && d as f64 <= c.arg)
-        }
+        Validator::FormattedOrContext => context || v.iter().any(|b| !b.is_ascii_digit()),
+        // A label beside the value, not a word somewhere in the window or the message.
+        Validator::Near => near.is_some_and(|d| d != ELSEWHERE && d as f64 <= c.arg),
         Validator::Context => context,
         Validator::AbaChecksum => aba_checksum(v),
         Validator::AbaPrefix => aba_prefix(v),

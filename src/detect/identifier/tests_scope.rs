@@ -73,6 +73,30 @@ fn a_routing_number_in_the_subject_finds_routing_in_the_body() {
 }
 
 #[test]
+fn a_routing_number_labelled_as_another_id_is_that_id() {
+    let narrow = |t: &str| check(t, "US_BANK_ROUTING", Breadth::Narrow);
+    for t in [
+        "Ticket 021000021: ACH return pending",
+        "Confirmation 021000021 for your wire",
+        "Order 021000021 - direct deposit refund",
+    ] {
+        assert!(narrow(t).is_empty(), "{t}");
+    }
+    // Also when the word is elsewhere in the message.
+    assert!(
+        scoped(
+            "Case 021000021",
+            &["the ACH return"],
+            "US_BANK_ROUTING",
+            Breadth::Narrow
+        )
+        .is_empty()
+    );
+    // A routing word between the label and the number wins.
+    assert_eq!(narrow("Invoice 12, wire to routing 021000021").len(), 1);
+}
+
+#[test]
 fn a_word_in_the_window_outranks_a_word_elsewhere_in_the_message() {
     // 211000161 passes both the 3-7-1 checksum and Luhn: a routing number and a SIN by shape.
     let sel: Vec<(String, Breadth)> = ["US_BANK_ROUTING", "CA_SIN"]

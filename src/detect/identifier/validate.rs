@@ -101,7 +101,8 @@ impl Validator {
         Ok(Check { validator, arg })
     }
 
-    /// Whether the validator looks at the context flag (applied after the context search).
+    /// Whether the validator looks at the context word and its distance (applied after the
+    /// context search).
     pub(crate) fn needs_context(self) -> bool {
         matches!(
             self,

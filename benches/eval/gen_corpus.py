@@ -5,7 +5,8 @@
 
 writes DIR/00001.eml ... (RFC 5322, CRLF), DIR/labels.jsonl (per message: every planted item
 with its type, exact value as written, location in `sluice scan --json` format, the part kind and
-whether context words were near it; every decoy; values present but not planted, to ignore),
+whether context words were near it (true, false, or "message": only in the other half of the
+message, subject or body); every decoy; values present but not planted, to ignore),
 DIR/texts.jsonl (per message and location, the plain text a perfect decomposer extracts: the input
 of presidio_scan.py) and DIR/summary.json, and prints a summary. Same seed and count -> same bytes.
 
@@ -154,7 +155,12 @@ class Composer:
             seen.add(kind)
             slot_key = self.pick_slot(slots, lambda k: self.item_fits(kind, k))
             slot = slots[slot_key]
-            slot.entries.append(self.item_entry(kind, value, context, slot_key))
+            if kind in P.CONTEXT_ELSEWHERE and slot_key in ("subject", "body") and self.rng.random() < 0.3:
+                # The value alone in one half of the message, its words in the other half.
+                self.plant_elsewhere(slots, kind, value, slot_key)
+                context = "message"
+            else:
+                slot.entries.append(self.item_entry(kind, value, context, slot_key))
             items.append({"type": kind, "value": value, "location": slot.location, "part": slot.part,
                           "context": context})
         for _ in range(self.rng.choice([1, 1, 2, 3])):
@@ -176,6 +182,17 @@ class Composer:
                 field = P.DECOY_FIELD_PLAIN.get(kind, field)
             slot.entries.append((sentence, field, value))
             decoys.append({"kind": kind, "value": value, "location": slot.location, "part": slot.part})
+
+    def plant_elsewhere(self, slots, kind, value, slot_key):
+        """`value` without a word in `slot_key` (subject or body); a sentence or phrase naming
+        it in the other one. A subject phrase carries no value (`subject` joins entries)."""
+        in_body, in_subject = P.CONTEXT_ELSEWHERE[kind]
+        if slot_key == "subject":
+            slots["subject"].entries.append((self.fill(self.rng.choice(P.SUBJECT_NO_CONTEXT), value), "", value))
+            slots["body"].entries.append((self.rng.choice(in_body), "", ""))
+        else:
+            slots["body"].entries.append((self.fill(self.rng.choice(P.BARE_PROSE), value), "", value))
+            slots["subject"].entries.append((self.rng.choice(in_subject), "", ""))
 
     def item_fits(self, kind, slot_key):
         if slot_key == "subject":

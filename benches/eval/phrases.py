@@ -40,7 +40,8 @@ ITEM_PROSE = {
     ),
     "CA_SIN": (
         ["SIN: {v}", "Social Insurance Number {v}", "My SIN is {v}.", "Numéro d'assurance sociale (NAS) : {v}",
-         "Employee SIN {v} for the T4."],
+         "Employee SIN {v} for the T4.", "S.I.N. {v}", "NAS : {v}", "Numéro d’assurance sociale : {v}",
+         "Please put {v} on her T4 slip."],
         ["Number on file: {v}", "{name} - {v}", "New hire {name}: {v}."],
     ),
     "EMAIL_ADDRESS": (
@@ -93,6 +94,26 @@ ITEM_SUBJECT = {
 }
 SUBJECT_NO_CONTEXT = ["Re: {v}", "Fwd: {v}", "{v}", "Update {v}", "{v} - as discussed"]
 
+# Context in the other half of the message: a value alone in the subject with the body naming it,
+# or alone in the body under a subject naming it (what the held-out corpus of issue 10 showed
+# for routing numbers and SINs). type -> (body sentences naming a value in the subject, subject
+# phrases naming a value in the body); `BARE_PROSE` writes the value in the body without a word.
+CONTEXT_ELSEWHERE = {
+    "US_BANK_ROUTING": (
+        ["The routing number for the direct deposit is in the subject line.",
+         "Please update the vendor's bank record with the ABA number above.",
+         "That is the routing number of our new bank, checking account to follow by phone."],
+        ["Routing number for payroll", "New ABA routing", "Direct deposit change", "Wire routing details"],
+    ),
+    "CA_SIN": (
+        ["Her social insurance number is in the subject, for the T4.",
+         "Voici mon numéro d'assurance sociale (NAS), comme demandé.",
+         "The SIN above is for the new hire's payroll file."],
+        ["SIN for the new hire", "NAS - dossier employé", "Social insurance number update"],
+    ),
+}
+BARE_PROSE = ["Here it is: {v}.", "As discussed: {v}", "{name} - {v}", "For {name}: {v}, thanks."]
+
 # type -> table field name with context
 ITEM_FIELD = {
     "CREDIT_CARD": ["Card number", "credit_card", "CC"], "US_SSN": ["SSN", "ssn", "Social Security Number"],
@@ -138,6 +159,13 @@ DECOY_PROSE = {
     "bic_shaped_word": (["{v}: please read the attached note.", "This is {v} for the bank."],
                         ["{v} - action needed", "The {v} team agreed."]),
     "account_number": (["Account number {v}", "Checking account {v}"], ["Customer {v}", "Member number {v}"]),
+    # Nine digits that pass the SSN rules, labelled as another id, beside identity words.
+    "customer_id_ssn_words": (
+        ["Customer ID {v} - please confirm your identity with the last four digits of your SSN.",
+         "Your customer number is {v}. We will never ask for your Social Security number by email.",
+         "Member ID {v}; identity verified against the SSN on file.",
+         "Account ID {v} - SSN and date of birth confirmed by phone."],
+        ["Customer ID {v}", "Member ID: {v}", "Order {v} is confirmed."]),
     "public_key_pem": (["Here is our public key:\n{v}", "The server certificate:\n{v}"], ["{v}"]),
 }
 DECOY_FIELD = {
@@ -146,7 +174,7 @@ DECOY_FIELD = {
     "hex_hash": "SHA-256", "git_commit": "Commit", "amount": "Amount", "ssn_invalid": "SSN", "iban_bad_check": "IBAN",
     "aba_fail": "Routing number", "nino_invalid": "NI number", "sin_invalid": "SIN", "phone_extension": "Phone",
     "ip_invalid": "IP", "base64_blob": "Blob", "bic_shaped_word": "Status", "account_number": "Account",
-    "public_key_pem": "Public key",
+    "public_key_pem": "Public key", "customer_id_ssn_words": "Customer ID",
 }
 DECOY_SUBJECT = ["Order {v}", "Re: invoice {v}", "{v} update", "Ticket {v}"]
 DECOY_SUBJECT_VERSION = ["Version {v} released", "Upgrade to version {v}", "Firmware {v} update"]

@@ -171,8 +171,10 @@ def score(labels_path, findings_path, name="sluice", min_confidence="low"):
     mismatches = []
     for key, item in truth.items():
         hit = key in tp_keys
-        for table, k in ((by_part, item.get("part", "?")), (by_context, "with context" if item.get("context")
-                                                                 else "without context")):
+        ctx = item.get("context")
+        ctx = "context elsewhere in the message" if ctx == "message" else "with context" if ctx \
+            else "without context"
+        for table, k in ((by_part, item.get("part", "?")), (by_context, ctx)):
             table[k][0] += hit
             table[k][1] += 1
         if hit and not any(location_agrees(item["location"], f.get("location") or "") for f in found[key]):

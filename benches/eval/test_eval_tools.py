@@ -82,6 +82,23 @@ class GeneratorTests(unittest.TestCase):
             self.assertIn(" 0 missing", out)
 
 
+    def test_issue_10_cases_are_planted(self):
+        """Routing numbers and SINs with their word only in the other half of the message, and
+        SSN-valid customer ids beside identity words as hard negatives."""
+        with tempfile.TemporaryDirectory() as tmp:
+            run("gen_corpus.py", "--out", tmp, "--count", "400", "--seed", "3")
+            with open(os.path.join(tmp, "labels.jsonl"), encoding="utf-8") as f:
+                labels = [json.loads(line) for line in f]
+            elsewhere = [(i["type"], i["part"]) for lab in labels for i in lab["items"] if i["context"] == "message"]
+            self.assertIn(("US_BANK_ROUTING", "subject"), elsewhere)
+            self.assertTrue(any(t == "CA_SIN" for t, _ in elsewhere))
+            self.assertTrue(any(p != "subject" for _, p in elsewhere))
+            ids = [d["value"] for lab in labels for d in lab["decoys"] if d["kind"] == "customer_id_ssn_words"]
+            self.assertTrue(ids)
+            for v in ids:
+                self.assertEqual(V.nine_digit_types(v), {"US_SSN"}, v)
+
+
 class ScorerTests(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()

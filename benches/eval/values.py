@@ -254,7 +254,7 @@ class Values:
         "luhn_fail_card", "order_number", "date", "time", "version", "version_ipv4_like", "isbn",
         "ups_tracking", "uuid", "hex_hash", "git_commit", "amount", "ssn_invalid", "iban_bad_check",
         "aba_fail", "nino_invalid", "sin_invalid", "phone_extension", "ip_invalid", "base64_blob",
-        "bic_shaped_word", "account_number", "public_key_pem",
+        "bic_shaped_word", "account_number", "public_key_pem", "customer_id_ssn_words",
     ]
 
     def decoy(self, kind: str) -> str:
@@ -278,6 +278,9 @@ class Values:
             return not v.nine_digit_types(digits)
         if kind == "nino_invalid":
             return not v.nino_ok(value)
+        if kind == "customer_id_ssn_words":
+            # SSN-shaped on purpose; not also a routing number or SIN (those need other words).
+            return v.nine_digit_types(digits) == {"US_SSN"}
         if kind == "sin_invalid":
             return not v.sin_ok(digits) and not v.aba_ok(digits)
         if kind == "ip_invalid":
@@ -405,6 +408,9 @@ class Values:
 
     def _d_account_number(self) -> str:
         return self.digits(self.rng.choice([10, 11, 12]))
+
+    def _d_customer_id_ssn_words(self) -> str:
+        return self.digits(9)
 
     def _d_public_key_pem(self) -> str:
         label = self.rng.choice(["PUBLIC KEY", "CERTIFICATE", "RSA PUBLIC KEY"])

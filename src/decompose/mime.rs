@@ -34,7 +34,7 @@ struct Source<'r> {
 
 /// Header fields whose text detection sees. Address fields contribute display names only: the
 /// addresses themselves are the envelope's business (sender and recipient rules).
-const TEXT_HEADERS: &[&str] = &["Subject", "Comments", "Keywords"];
+pub(super) const TEXT_HEADERS: &[&str] = &["Subject", "Comments", "Keywords"];
 const ADDRESS_HEADERS: &[&str] = &["From", "Sender", "Reply-To", "To", "Cc", "Bcc"];
 
 impl Walker<'_> {

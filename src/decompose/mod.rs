@@ -106,6 +106,38 @@ impl fmt::Display for Location {
     }
 }
 
+/// What a text part is within its message, for detection's message-level context scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageText {
+    /// A heading field: Subject, Comments or Keywords.
+    Heading,
+    /// A body text (text/plain, HTML, each alternative).
+    Body,
+}
+
+impl Location {
+    /// For a heading field or body text of a message (the message itself, or one attached to
+    /// it): that message's path (`""` for the message itself, `fwd.eml` for a nested one) and
+    /// which it is. `None` for other header fields (display names) and for attachments.
+    pub fn message_text(&self) -> Option<(&str, MessageText)> {
+        let heading = |name: &str| mime::TEXT_HEADERS.contains(&name);
+        match self {
+            Self::Header(name) if heading(name) => Some(("", MessageText::Heading)),
+            Self::Header(_) => None,
+            Self::Body => Some(("", MessageText::Body)),
+            Self::Attachment(path) => {
+                let (msg, last) = path.rsplit_once('/')?;
+                let field = last.strip_prefix('[')?.strip_suffix(']')?;
+                match field {
+                    "body" => Some((msg, MessageText::Body)),
+                    f if heading(f) => Some((msg, MessageText::Heading)),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
 /// Facts about a file (attachment, container entry, nested message) for file rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeta {

@@ -606,3 +606,25 @@ fn hostile_archive_names_are_display_safe() {
         "{paths:?}"
     );
 }
+
+#[test]
+fn heading_fields_and_bodies_name_their_message() {
+    use super::MessageText::{Body, Heading};
+    let loc = |l: Location| l.message_text().map(|(m, k)| (m.to_string(), k));
+    assert_eq!(
+        loc(Location::Header("Subject".into())),
+        Some((String::new(), Heading))
+    );
+    assert_eq!(loc(Location::Header("From".into())), None);
+    assert_eq!(loc(Location::Body), Some((String::new(), Body)));
+    assert_eq!(
+        loc(Location::Attachment("a.zip/fwd.eml/[Keywords]".into())),
+        Some(("a.zip/fwd.eml".to_string(), Heading))
+    );
+    assert_eq!(
+        loc(Location::Attachment("fwd.eml/[body]".into())),
+        Some(("fwd.eml".to_string(), Body))
+    );
+    assert_eq!(loc(Location::Attachment("fwd.eml/[To]".into())), None);
+    assert_eq!(loc(Location::Attachment("notes.txt".into())), None);
+}

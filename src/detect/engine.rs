@@ -75,6 +75,16 @@ struct IdentifierPass {
     all: Option<DetectorId>,
 }
 
+/// Which message-level context scope a part's text is in (see `identifier::Shared`): the heading
+/// fields (Subject, Comments, Keywords) and the body texts of one message, numbered by the
+/// caller, share identifier context words; everything else keeps them to itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextScope {
+    Own,
+    Heading(u32),
+    Body(u32),
+}
+
 /// Every detector the policies need, ready to scan.
 pub struct Engine {
     detectors: Vec<(DetectorId, String, Compiled)>,
@@ -262,17 +272,50 @@ impl Engine {
     }
 
     /// Scans each text part with every detector. `parts[i]` is the text of decomposed part `i`.
+    /// Identifier context words are found within each part only (see [`Engine::scan_scoped`]).
     pub fn scan(&self, parts: &[&str]) -> Findings {
+        self.scan_scoped(parts, &[])
+    }
+
+    /// As [`Engine::scan`], with `scopes[i]` saying which message-level context scope part `i` is
+    /// in (missing entries: [`ContextScope::Own`]): identifier context words in a message's
+    /// heading fields count for candidates in its body texts and the other way round.
+    pub fn scan_scoped(&self, parts: &[&str], scopes: &[ContextScope]) -> Findings {
         let mut findings = Findings::new(self.detectors.len());
         let mut hits = Vec::new();
+        let scope = |i: usize| scopes.get(i).copied().unwrap_or(ContextScope::Own);
+        // Per (message, heading?): the other side's texts, searched at most once per message.
+        let mut shared: HashMap<(u32, bool), identifier::Shared<'_>> = HashMap::new();
+        let mut own = identifier::Shared::none();
         for (part, text) in parts.iter().enumerate() {
             if text.is_empty() {
                 continue;
             }
+            let key = match scope(part) {
+                ContextScope::Own => None,
+                ContextScope::Heading(m) => Some((m, true)),
+                ContextScope::Body(m) => Some((m, false)),
+            };
+            let sh = match key {
+                None => &mut own,
+                Some((m, heading)) => shared.entry((m, heading)).or_insert_with(|| {
+                    let other = if heading {
+                        ContextScope::Body(m)
+                    } else {
+                        ContextScope::Heading(m)
+                    };
+                    identifier::Shared::new(
+                        (0..parts.len())
+                            .filter(|&i| scope(i) == other)
+                            .map(|i| parts[i])
+                            .collect(),
+                    )
+                }),
+            };
             for pass in &self.identifier_passes {
                 hits.clear();
                 self.identifiers
-                    .scan(text, pass.select.as_deref(), &mut hits);
+                    .scan_shared(text, pass.select.as_deref(), sh, &mut hits);
                 for hit in hits.drain(..) {
                     let target = pass.all.or_else(|| {
                         pass.targets
@@ -402,6 +445,35 @@ mod tests {
         assert_eq!(f.of(cc_wide).len(), 1);
         assert_eq!(f.of(ssn_narrow).len(), 1);
         assert_eq!(f.of(ssn_narrow)[0].hit.detector, "US_SSN");
+    }
+
+    #[test]
+    fn subject_and_body_of_one_message_share_context_words() {
+        let mut r = Registry::default();
+        let aba = r.register(Detector::Identifier {
+            name: "US_BANK_ROUTING".into(),
+            breadth: Breadth::Narrow,
+        });
+        let e = engine(&r);
+        let parts = [
+            "Payroll update 021000021",                 // 0: subject of the message
+            "please use the routing number above",      // 1: its body
+            "Fwd: 011000015",                           // 2: subject of an attached message
+            "nothing about banks here",                 // 3: its body
+            "attachment text 011000028, routing below", // 4: an attachment, own scope
+            "011000015",                                // 5: another attachment
+        ];
+        use ContextScope::*;
+        let scopes = [Heading(0), Body(0), Heading(1), Body(1), Own, Own];
+        let hits: Vec<(usize, &str)> = e
+            .scan_scoped(&parts, &scopes)
+            .of(aba)
+            .iter()
+            .map(|f| (f.part, &parts[f.part][f.hit.start..f.hit.end]))
+            .collect();
+        assert_eq!(hits, [(0, "021000021"), (4, "011000028")]);
+        // Without scopes every part keeps its words to itself.
+        assert_eq!(e.scan(&parts).of(aba).len(), 1);
     }
 
     #[test]

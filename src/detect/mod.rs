@@ -11,7 +11,7 @@ pub mod identifier;
 pub mod pattern;
 mod registry;
 
-pub use engine::{Engine, Library, regex};
+pub use engine::{ContextScope, Engine, Library, regex};
 pub use registry::{Breadth, Detector, DetectorId, Findings, Found, Registry};
 
 /// How sure a detector is that a hit is what it says (Google DLP's likelihood scale, shortened).

@@ -6,8 +6,10 @@ pub mod command;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::decompose::{self, Anomaly, Budget, Limits, Location, Malformation, NoPdf, PdfText};
-use crate::detect::{Detector, Engine, Findings, Library, Registry};
+use crate::decompose::{
+    self, Anomaly, Budget, Limits, Location, Malformation, MessageText, NoPdf, Part, PdfText,
+};
+use crate::detect::{ContextScope, Detector, Engine, Findings, Library, Registry};
 use crate::message::{Envelope, header};
 use crate::policy::{
     Direction, Facts, FileFacts, Policies, Scope, Uninspected, Unreadable, Verdict,
@@ -106,6 +108,7 @@ impl Scanner {
         let mut scopes = Vec::with_capacity(decomposed.parts.len());
         let mut files = Vec::new();
         let mut subject = None;
+        let context = context_scopes(&decomposed.parts);
         for (i, part) in decomposed.parts.into_iter().enumerate() {
             let scope = match &part.location {
                 Location::Header(n) if n.eq_ignore_ascii_case("subject") => {
@@ -132,7 +135,7 @@ impl Scanner {
             texts.push(part.text);
         }
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let findings = self.engine.scan(&refs);
+        let findings = self.engine.scan_scoped(&refs, &context);
         let headers: Vec<(String, String)> = if self.needs_headers {
             header::fields(message)
                 .map(|(n, v)| (String::from_utf8_lossy(n).into_owned(), header::unfold(v)))
@@ -168,6 +171,32 @@ impl Scanner {
             anomalies: decomposed.anomalies,
         }
     }
+}
+
+/// Each part's message-level context scope: the heading fields and body texts of one message
+/// (the message itself, or each attached one) share identifier context words.
+fn context_scopes(parts: &[Part]) -> Vec<ContextScope> {
+    let mut messages: Vec<&str> = Vec::new();
+    parts
+        .iter()
+        .map(|p| match p.location.message_text() {
+            None => ContextScope::Own,
+            Some((msg, kind)) => {
+                let n = match messages.iter().position(|m| *m == msg) {
+                    Some(n) => n,
+                    None => {
+                        messages.push(msg);
+                        messages.len() - 1
+                    }
+                };
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                match kind {
+                    MessageText::Heading => ContextScope::Heading(n),
+                    MessageText::Body => ContextScope::Body(n),
+                }
+            }
+        })
+        .collect()
 }
 
 /// Every place decomposition could not inspect fully, and why: what the `uninspectable`
@@ -276,6 +305,67 @@ match = "any"
             params: Default::default(),
             recipients: vec![Recipient::plain("b@x.example")],
         }
+    }
+
+    /// Routing numbers found in `raw` by the default identifiers, as (location, value).
+    fn routing_numbers(raw: &str) -> Vec<(String, String)> {
+        let config = Config::parse("", "t.toml").unwrap();
+        let scanner = Scanner::with(
+            &config,
+            &[Detector::AllIdentifiers],
+            Arc::new(NoPdf),
+            &Library::embedded().unwrap(),
+        )
+        .unwrap();
+        let r = scanner.scan(&envelope(), raw.as_bytes(), &decompose::NoBudget);
+        r.findings
+            .iter()
+            .flat_map(|(_, f)| f.iter())
+            .filter(|f| f.hit.detector == "US_BANK_ROUTING")
+            .map(|f| {
+                let value = &r.texts[f.part][f.hit.start..f.hit.end];
+                (r.locations[f.part].clone(), value.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_routing_number_in_the_subject_is_found_by_the_word_in_the_body() {
+        let mail = |subject: &str, body: &str| {
+            format!(
+                "From: <a@corp.example>\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: text/plain\r\n\r\n{body}\r\n"
+            )
+        };
+        assert_eq!(
+            routing_numbers(&mail(
+                "Payroll update 021000021",
+                "Hi,\r\nthe routing number for my direct deposit is in the subject."
+            )),
+            [("header:Subject".to_string(), "021000021".to_string())]
+        );
+        assert_eq!(
+            routing_numbers(&mail("ABA for the vendor", "Here it is: 021000021.")),
+            [("body".to_string(), "021000021".to_string())]
+        );
+        assert!(routing_numbers(&mail("Payroll update 021000021", "See you Monday.")).is_empty());
+    }
+
+    #[test]
+    fn an_attached_message_shares_context_only_with_itself() {
+        let raw = "From: <a@corp.example>\r\nSubject: Case 021000021\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+            Content-Type: text/plain\r\n\r\nSee the attached message.\r\n--b\r\n\
+            Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n\
+            From: <c@x.example>\r\nSubject: Deposit 011000015\r\n\r\nUse this routing number.\r\n\
+            --b--\r\n";
+        assert_eq!(
+            routing_numbers(raw),
+            [(
+                "attachment:fwd.eml/[Subject]".to_string(),
+                "011000015".to_string()
+            )]
+        );
     }
 
     proptest! {

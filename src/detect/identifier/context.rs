@@ -1,6 +1,7 @@
 //! Context and exclusion words: one case-insensitive Aho-Corasick automaton over every definition's
 //! words (overlapping matches, so "checking account number" yields both phrases), searched lazily
-//! and only in the windows around candidates, each byte at most once.
+//! and only in the windows around candidates, each byte at most once; and, for the message-level
+//! scope (see `Shared`), once over a whole text.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
@@ -28,6 +29,32 @@ impl Words {
             words: Vec::new(),
             owners: Vec::new(),
         }
+    }
+}
+
+impl Words {
+    /// Marks, per definition, whether a positive word of it occurs anywhere in `text` (whole
+    /// words, as in the windows). `found` has one entry per definition.
+    pub(crate) fn mark_present(&self, text: &[u8], found: &mut [bool]) {
+        for m in self.ac.find_overlapping_iter(Input::new(text)) {
+            let p = m.pattern().as_usize();
+            if !self.whole_word(text, m.start(), m.end(), p) {
+                continue;
+            }
+            for &(d, positive) in &self.owners[p] {
+                if let Some(f) = found.get_mut(usize::from(d)) {
+                    *f |= positive;
+                }
+            }
+        }
+    }
+
+    /// Whether the match `start..end` of pattern `p` is not glued to a neighbouring letter or digit.
+    fn whole_word(&self, text: &[u8], start: usize, end: usize, p: usize) -> bool {
+        let (need_start, need_end) = self.edges[p];
+        let glued_before = need_start && start > 0 && glues(text[start - 1]);
+        let glued_after = need_end && end < text.len() && glues(text[end]);
+        !glued_before && !glued_after
     }
 }
 
@@ -151,7 +178,8 @@ impl<'a> Cache<'a> {
     /// `at..end`, if there is one (`from >= at - max_window`): smaller is nearer. A word before
     /// the candidate ranks ahead of any word after it (a label precedes its value: in "Routing
     /// number: 021000021 SSN 123-45-6789" the word "SSN" belongs to the next number), then bytes
-    /// between word and candidate (0 when touching or overlapping).
+    /// between word and candidate (0 when touching or overlapping). Also returns the fewest bytes
+    /// between the candidate and any of its words, either side.
     pub(crate) fn nearest_positive(
         &mut self,
         def: u16,
@@ -159,16 +187,20 @@ impl<'a> Cache<'a> {
         end: usize,
         from: usize,
         to: usize,
-    ) -> Option<(bool, usize)> {
-        self.owned(def, true, at, from, to)
-            .map(|(s, e)| {
-                if s < at {
-                    (false, at.saturating_sub(e))
-                } else {
-                    (true, s.saturating_sub(end))
-                }
-            })
-            .min()
+    ) -> Option<((bool, usize), usize)> {
+        let mut best: Option<((bool, usize), usize)> = None;
+        for (s, e) in self.owned(def, true, at, from, to) {
+            let rank = if s < at {
+                (false, at.saturating_sub(e))
+            } else {
+                (true, s.saturating_sub(end))
+            };
+            best = Some(match best {
+                None => (rank, rank.1),
+                Some((r, b)) => (r.min(rank), b.min(rank.1)),
+            });
+        }
+        best
     }
 
     /// Whether a positive word of `def` lies within `from..to` (same contract).
@@ -248,11 +280,7 @@ impl<'a> Cache<'a> {
             if m.end() <= keep_after {
                 continue;
             }
-            let (need_start, need_end) = words.edges[m.pattern().as_usize()];
-            if need_start && m.start() > 0 && glues(text[m.start() - 1]) {
-                continue;
-            }
-            if need_end && m.end() < text.len() && glues(text[m.end()]) {
+            if !words.whole_word(text, m.start(), m.end(), m.pattern().as_usize()) {
                 continue;
             }
             self.hits.push((m.start(), m.end(), m.pattern().as_u32()));

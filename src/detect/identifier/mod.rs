@@ -15,6 +15,8 @@
 //! 3. Candidates that pass the cheap (wide) validators are sorted; `context` then searches for
 //!    context words (default window 128 bytes each side) only around them, each byte at most
 //!    once, and not at all where the answer cannot change the outcome.
+//!    A candidate with no context word in its window may still have one in the message-level scope
+//!    (`shared`: the subject for a body text, the body for a subject), searched only then.
 //! 4. The breadth asked for decides which candidates become [`Hit`]s: wide = pattern and cheap
 //!    validators; medium = all validators and no exclusion word; narrow = medium plus a context word.
 //!
@@ -31,6 +33,7 @@ mod definition;
 mod literal;
 mod redact;
 mod scan;
+mod shared;
 mod table;
 mod validate;
 
@@ -38,6 +41,8 @@ mod validate;
 mod tests;
 #[cfg(test)]
 mod tests_overlap;
+#[cfg(test)]
+mod tests_scope;
 #[cfg(test)]
 mod tests_secret;
 
@@ -48,6 +53,7 @@ use definition::{Compiled, Trigger};
 use scan::Candidate;
 
 pub use definition::DefinitionError;
+pub use shared::Shared;
 
 /// The default identifier definitions, embedded in the binary.
 pub const EMBEDDED_DEFINITIONS: &str = include_str!("../../../assets/definitions/identifiers.toml");
@@ -97,6 +103,18 @@ impl Identifiers {
     /// Appends the hits for the requested identifiers, sorted by position (`None` = every
     /// identifier at its configured breadth; unknown names are ignored).
     pub fn scan(&self, text: &str, select: Option<&[(String, Breadth)]>, out: &mut Vec<Hit>) {
+        self.scan_shared(text, select, &mut Shared::none(), out);
+    }
+
+    /// As [`Identifiers::scan`], with context words also taken from the message-level scope
+    /// `shared` (the texts of the same message that share context with `text`, see [`Shared`]).
+    pub fn scan_shared(
+        &self,
+        text: &str,
+        select: Option<&[(String, Breadth)]>,
+        shared: &mut Shared<'_>,
+        out: &mut Vec<Hit>,
+    ) {
         let c = &*self.inner;
         let plan = scan::Plan::new(c, select);
         if plan.is_empty() {
@@ -111,7 +129,7 @@ impl Identifiers {
         }
         cands.sort_unstable_by_key(|k| (k.start, k.end, k.def));
         cands.dedup_by_key(|k| (k.start, k.end, k.def));
-        decide(c, &plan, bytes, &cands, out);
+        decide(c, &plan, bytes, &cands, shared, out);
     }
 }
 
@@ -139,7 +157,14 @@ type Nearness = (bool, usize);
 ///
 /// An exclusion word counts only if no context word of the same identifier stands between it and
 /// the candidate ("Invoice query - phone +1 555 ..." is a phone number; "Invoice 555 ..." is not).
-fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out: &mut Vec<Hit>) {
+fn decide(
+    c: &Compiled,
+    plan: &scan::Plan,
+    text: &[u8],
+    cands: &[Candidate],
+    shared: &mut Shared<'_>,
+    out: &mut Vec<Hit>,
+) {
     let mut ctx = context::Cache::new(c.context.as_ref(), text, c.max_window);
     let first_new = out.len();
     // Per new hit: how near its nearest context word is, if one was looked for and found.
@@ -171,8 +196,8 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
             && k.medium
             && !excluded
             && def.confidence == Confidence::High;
-        let distance = if def.trigger == Trigger::Context {
-            Some((false, 0))
+        let found = if def.trigger == Trigger::Context {
+            Some(((false, 0), 0))
         } else if def.has_context && !settled {
             ctx.nearest_positive(
                 k.def,
@@ -181,15 +206,23 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
                 k.start.saturating_sub(def.window),
                 k.end + def.window,
             )
+            .or_else(|| {
+                // Elsewhere in the message: ranks behind any word in a window, never "near".
+                shared
+                    .has(c, k.def)
+                    .then_some(((true, validate::ELSEWHERE), validate::ELSEWHERE))
+            })
         } else {
             None
         };
+        let distance = found.map(|(rank, _)| rank);
+        let bytes = found.map(|(_, bytes)| bytes);
         let positive = distance.is_some();
         let value = &text[k.start..k.end];
         let wide_ok = def
             .wide_ctx
             .iter()
-            .all(|v| validate::check(v, value, positive));
+            .all(|v| validate::check(v, value, bytes));
         if !wide_ok {
             continue;
         }
@@ -198,7 +231,7 @@ fn decide(c: &Compiled, plan: &scan::Plan, text: &[u8], cands: &[Candidate], out
             && def
                 .medium_ctx
                 .iter()
-                .all(|v| validate::check(v, value, positive));
+                .all(|v| validate::check(v, value, bytes));
         let report = match breadth {
             Breadth::Wide => true,
             Breadth::Medium => medium_ok,

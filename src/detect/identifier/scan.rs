@@ -112,10 +112,10 @@ pub(crate) fn push_candidate(
 ) -> bool {
     let d = &c.defs[usize::from(def)];
     let v = &text[start..end];
-    if !d.wide.iter().all(|k| validate::check(k, v, false)) {
+    if !d.wide.iter().all(|k| validate::check(k, v, None)) {
         return false;
     }
-    let medium = d.medium.iter().all(|k| validate::check(k, v, false));
+    let medium = d.medium.iter().all(|k| validate::check(k, v, None));
     out.push(Candidate {
         def,
         start,

@@ -1,8 +1,9 @@
 //! Validators: the code half of an identifier, referenced by name from the definitions. Each takes
-//! the matched bytes (ASCII by construction) and whether a context word is near, and says yes or no.
+//! the matched bytes (ASCII by construction) and how near the nearest context word is, and says yes
+//! or no.
 //!
 //! Names: luhn, card_issuer, same_separators, not_repeated, ssn, ssn_known_invalid,
-//! formatted_or_context, context, aba_checksum, aba_prefix, iban_length, iban_checksum, bic, nino,
+//! formatted_or_context, near:BYTES, context, aba_checksum, aba_prefix, iban_length, iban_checksum, bic, nino,
 //! sin_prefix, email, phone, ipv4, ipv6, entropy:BITS, char_classes:N, min_len:N, jwt_header,
 //! pem_complete.
 
@@ -18,6 +19,7 @@ pub(crate) enum Validator {
     Ssn,
     SsnKnownInvalid,
     FormattedOrContext,
+    Near,
     Context,
     AbaChecksum,
     AbaPrefix,
@@ -37,7 +39,8 @@ pub(crate) enum Validator {
     PemComplete,
 }
 
-/// A validator with its argument (only `entropy`, `char_classes` and `min_len` take one).
+/// A validator with its argument (only `entropy`, `char_classes`, `min_len` and `near` take
+/// one).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Check {
     pub validator: Validator,
@@ -62,6 +65,7 @@ impl Validator {
             "ssn" => Validator::Ssn,
             "ssn_known_invalid" => Validator::SsnKnownInvalid,
             "formatted_or_context" => Validator::FormattedOrContext,
+            "near" => Validator::Near,
             "context" => Validator::Context,
             "aba_checksum" => Validator::AbaChecksum,
             "aba_prefix" => Validator::AbaPrefix,
@@ -83,7 +87,7 @@ impl Validator {
         };
         let takes_arg = matches!(
             validator,
-            Validator::Entropy | Validator::CharClasses | Validator::MinLen
+            Validator::Entropy | Validator::CharClasses | Validator::MinLen | Validator::Near
         );
         let arg = match (takes_arg, arg) {
             (true, Some(a)) => match a.parse::<f64>() {
@@ -97,14 +101,27 @@ impl Validator {
         Ok(Check { validator, arg })
     }
 
-    /// Whether the validator looks at the context flag (applied after the context search).
+    /// Whether the validator looks at the context word and its distance (applied after the
+    /// context search).
     pub(crate) fn needs_context(self) -> bool {
-        matches!(self, Validator::FormattedOrContext | Validator::Context)
+        matches!(
+            self,
+            Validator::FormattedOrContext | Validator::Near | Validator::Context
+        )
     }
 }
 
+/// Where a context word of the identifier was found: bytes between it and the value in the same
+/// text, or [`ELSEWHERE`] for a word only in the message's shared scope (the subject for a body,
+/// the body for a subject); `None` when there is none.
+pub(crate) type Near = Option<usize>;
+
+/// The distance a word found elsewhere in the message counts as: farther than any window.
+pub(crate) const ELSEWHERE: usize = usize::MAX;
+
 /// Runs one validator on a matched value.
-pub(crate) fn check(c: &Check, v: &[u8], context: bool) -> bool {
+pub(crate) fn check(c: &Check, v: &[u8], near: Near) -> bool {
+    let context = near.is_some();
     match c.validator {
         Validator::Luhn => luhn(v),
         Validator::CardIssuer => card_issuer(v),
@@ -113,6 +130,8 @@ pub(crate) fn check(c: &Check, v: &[u8], context: bool) -> bool {
         Validator::Ssn => ssn(v),
         Validator::SsnKnownInvalid => ssn_not_known_invalid(v),
         Validator::FormattedOrContext => context || v.iter().any(|b| !b.is_ascii_digit()),
+        // A label beside the value, not a word somewhere in the window or the message.
+        Validator::Near => near.is_some_and(|d| d != ELSEWHERE && d as f64 <= c.arg),
         Validator::Context => context,
         Validator::AbaChecksum => aba_checksum(v),
         Validator::AbaPrefix => aba_prefix(v),

@@ -17,6 +17,9 @@ fn the_built_binary_is_statically_linked() {
         "{bin} is dynamically linked:\n{text}"
     );
     // And it runs.
-    let v = Command::new(bin).arg("version").output().expect("run sluice");
+    let v = Command::new(bin)
+        .arg("version")
+        .output()
+        .expect("run sluice");
     assert!(v.status.success() && String::from_utf8_lossy(&v.stdout).starts_with("sluice "));
 }

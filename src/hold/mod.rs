@@ -365,8 +365,11 @@ impl Keeper {
                         },
                     )?;
                 }
-                for victim in evicted {
-                    evicted_history(dbs, txn, victim, now)?;
+                for &victim in &evicted.ids {
+                    evicted_history(dbs, txn, victim, evicted.reason, now)?;
+                }
+                if !evicted.ids.is_empty() {
+                    stats::bump(dbs, txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
                 }
                 events::append(
                     dbs,
@@ -380,14 +383,23 @@ impl Keeper {
                     ],
                 )?;
                 stats::bump(dbs, txn, now, "quarantined", 1)?;
-                Ok(rec)
+                Ok((rec, evicted))
             })
             .await;
-        match &result {
-            Ok(_) => self.wake_delivery(),
-            Err(e) => self.alert(e, &peer),
+        match result {
+            Ok((rec, evicted)) => {
+                for id in &evicted.ids {
+                    // Ids and the cap only: nothing of the message (see `log_eviction`).
+                    log_eviction(*id, evicted.reason);
+                }
+                self.wake_delivery();
+                Ok(rec)
+            }
+            Err(e) => {
+                self.alert(&e, &peer);
+                Err(e)
+            }
         }
-        result
     }
 
     /// Records the incidents of a message that was not held (relayed, redirected, blocked), in the
@@ -610,10 +622,20 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
         .collect()
 }
 
+/// The one log line of an eviction at a quarantine cap: the quarantine id and the cap, never content.
+fn log_eviction(id: u64, reason: &str) {
+    tracing::warn!(
+        quarantine_id = id,
+        reason,
+        "quarantine cap reached; oldest held message evicted (content removed)"
+    );
+}
+
 fn evicted_history(
     dbs: &store::Dbs,
     txn: &mut heed::RwTxn<'_>,
     victim: u64,
+    reason: &str,
     now: u64,
 ) -> Result<(), StoreError> {
     let Some(h) = held::get(dbs, txn, victim)? else {
@@ -629,7 +651,7 @@ fn evicted_history(
                 at: now,
                 actor: "sluice".into(),
                 action: "evict".into(),
-                result: format!("quarantine cap reached; held message {victim} evicted"),
+                result: format!("quarantine cap reached ({reason}); held message {victim} evicted"),
             },
         )?;
     }
@@ -638,7 +660,10 @@ fn evicted_history(
         txn,
         now,
         "quarantine.evicted",
-        vec![("held".into(), victim.to_string())],
+        vec![
+            ("held".into(), victim.to_string()),
+            ("reason".into(), reason.to_string()),
+        ],
     )?;
     Ok(())
 }

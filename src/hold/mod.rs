@@ -299,9 +299,9 @@ impl Keeper {
         } else {
             Disposition::HeldForApproval
         };
-        let violation =
-            notices::violation_notices(&self.notify, &facts, verdict, disposition, now, &message);
-        let requests = self.links.clone().map(|links| (links, self.notify.clone()));
+        let violation = notices::Violation::new(&self.notify, &facts, verdict, disposition, now);
+        let settings = self.notify.clone();
+        let links = self.links.clone();
         let result = store
             .write(move |dbs, txn| {
                 let (id, evicted) = held::insert(dbs, txn, record, &message, caps)?;
@@ -329,16 +329,24 @@ impl Keeper {
                 }
                 let before = held::must_get(dbs, txn, id)?;
                 held::update(dbs, txn, &before, &rec)?;
-                if let (Hold::Approval { approval }, Some((links, settings))) =
-                    (&rec.hold, &requests)
-                {
-                    let request = (*approval, now.saturating_add(expiry), resolved.as_slice());
-                    for notice in approval_requests(settings, links, &rec, request, &message, now) {
+                let mut expires = None;
+                if let (Hold::Approval { approval }, Some(links)) = (&rec.hold, &links) {
+                    let approval = approvals::get(dbs, txn, *approval)?
+                        .ok_or_else(|| StoreError::NotFound(format!("approval {approval}")))?;
+                    expires = Some(approval.expires);
+                    for notice in
+                        approval_requests(&settings, links, &rec, &approval, &message, now)
+                    {
                         notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
                     }
                 }
-                for notice in &violation {
-                    notices::enqueue(dbs, txn, notice, &rec.peer, now)?;
+                let recorded = notices::Recorded {
+                    held: Some(id),
+                    incidents: &rec.incidents,
+                    expires,
+                };
+                for notice in violation.notices(&settings, recorded, now, &message) {
+                    notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
                 }
                 let note = if resolved.is_empty() && wanted_approval {
                     Some("no approver could be resolved for the sender; held for an administrator")
@@ -422,17 +430,11 @@ impl Keeper {
         if list.is_empty() {
             return;
         }
-        let outgoing = match notify {
-            Some((disposition, original)) => notices::violation_notices(
-                &self.notify,
-                &facts,
-                verdict,
-                disposition,
-                now,
-                original,
-            ),
-            None => Vec::new(),
-        };
+        // The notices are rendered in the write, where the incident ids are known.
+        let outgoing = notify.and_then(|(disposition, original)| {
+            let v = notices::Violation::new(&self.notify, &facts, verdict, disposition, now);
+            (!v.is_empty()).then(|| (v, self.notify.clone(), original.to_vec()))
+        });
         let peer = facts.peer.clone();
         let wake = self.wake.get().cloned();
         let window = self.keep.reconcile_window.as_secs();
@@ -446,8 +448,15 @@ impl Keeper {
                         let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
                         ids.push(incidents::record(dbs, txn, inc, key, window)?.id());
                     }
-                    for notice in &outgoing {
-                        notices::enqueue(dbs, txn, notice, &peer, now)?;
+                    if let Some((violation, settings, original)) = &outgoing {
+                        let recorded = notices::Recorded {
+                            held: None,
+                            incidents: &ids,
+                            expires: None,
+                        };
+                        for notice in violation.notices(settings, recorded, now, original) {
+                            notices::enqueue(dbs, txn, &notice, &peer, now)?;
+                        }
                     }
                     events::append(
                         dbs,
@@ -457,7 +466,7 @@ impl Keeper {
                         vec![("incidents".into(), join_ids(&ids))],
                     )?;
                     stats::bump(dbs, txn, now, "incidents", ids.len() as u64)?;
-                    Ok(!outgoing.is_empty())
+                    Ok(outgoing.is_some())
                 })
                 .await;
             match result {
@@ -549,18 +558,20 @@ fn approval_requests(
     settings: &notify::Settings,
     links: &Links,
     held: &Held,
-    (approval, expires, approvers): (u64, u64, &[String]),
+    approval: &Approval,
     original: &[u8],
     now: u64,
 ) -> Vec<Notice> {
     let mut out = Vec::new();
-    for (i, approver) in approvers.iter().enumerate() {
+    for (i, approver) in approval.approvers.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        let mut f = notices::facts_of_held(held, Some(Disposition::HeldForApproval));
-        let link = (approval, held.guid.as_str());
-        f.approve_url = links.url(link, i, token::Decision::Approve, expires);
-        f.reject_url = links.url(link, i, token::Decision::Reject, expires);
-        f.expires = Some(expires);
+        let link = (approval.id, held.guid.as_str());
+        let f = notices::request_facts(
+            held,
+            approval,
+            links.url(link, i, token::Decision::Approve, approval.expires),
+            links.url(link, i, token::Decision::Reject, approval.expires),
+        );
         let to = vec![approver.clone()];
         let bytes = settings.notice(
             Kind::ApprovalRequest,

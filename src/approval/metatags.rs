@@ -407,3 +407,15 @@ fn an_approver_comment_with_markup_is_escaped_in_an_html_notice() {
         .unwrap();
     assert_eq!(html, "<p>&lt;script&gt;alert(1)&lt;/script&gt;  ok</p>");
 }
+
+#[test]
+fn a_relayed_messages_notices_keep_only_what_they_attach() {
+    let message = b"Subject: s\r\nFrom: a@b\r\n\r\nbody that stays out\r\n";
+    let mut settings = crate::notify::Settings::defaults("gw");
+    let kept = Violation::kept_original(&settings, message);
+    assert_eq!(kept, b"Subject: s\r\nFrom: a@b\r\n");
+    settings.attach_original = crate::notify::Attach::None;
+    assert!(Violation::kept_original(&settings, message).is_empty());
+    settings.attach_original = crate::notify::Attach::Full;
+    assert_eq!(Violation::kept_original(&settings, message), message);
+}

@@ -433,7 +433,11 @@ impl Keeper {
         // The notices are rendered in the write, where the incident ids are known.
         let outgoing = notify.and_then(|(disposition, original)| {
             let v = notices::Violation::new(&self.notify, &facts, verdict, disposition, now);
-            (!v.is_empty()).then(|| (v, self.notify.clone(), original.to_vec()))
+            if v.is_empty() {
+                return None;
+            }
+            let kept = notices::Violation::kept_original(&self.notify, original);
+            Some((v, self.notify.clone(), kept))
         });
         let peer = facts.peer.clone();
         let wake = self.wake.get().cloned();

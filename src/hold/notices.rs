@@ -261,6 +261,19 @@ impl Violation {
         }
     }
 
+    /// What of `original` the notices can carry (`notifications.attach_original`), for a caller
+    /// that must keep it until the write: the header block alone unless whole messages are
+    /// attached, so a large relayed message is not copied for its notices.
+    pub fn kept_original(settings: &notify::Settings, original: &[u8]) -> Vec<u8> {
+        match settings.attach_original {
+            notify::Attach::Full => original.to_vec(),
+            notify::Attach::Headers => {
+                original[..crate::message::header::header_end(original)].to_vec()
+            }
+            notify::Attach::None => Vec::new(),
+        }
+    }
+
     /// The notices, rendered.
     pub fn notices(
         &self,

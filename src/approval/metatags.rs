@@ -320,6 +320,84 @@ fn every_metatag_of_every_notice_kind_renders_its_fact_or_its_documented_fallbac
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// The violation notices of a message that was relayed (or blocked), not held: no quarantine id
+/// and no approval. Columns: sender, admin, recipient violation.
+const RELAYED: [(Tag, &str); 21] = [
+    (Tag::MsgInfo, "F F F"),
+    (Tag::ContentInfo, "F F F"),
+    (Tag::Disposition, "x F x"),
+    (Tag::VirusInfo, "- - -"),
+    (Tag::EncryptInfo, "- - -"),
+    (Tag::Sender, "F F F"),
+    (Tag::Recipients, "F F F"),
+    (Tag::Subject, "F F F"),
+    (Tag::Date, "F F F"),
+    (Tag::MessageId, "F F F"),
+    (Tag::Size, "F F F"),
+    (Tag::Policy, "F F F"),
+    (Tag::Severity, "F F F"),
+    (Tag::QuarantineId, "- - -"),
+    (Tag::IncidentId, "F F F"),
+    (Tag::ApproveUrl, "x x x"),
+    (Tag::RejectUrl, "x x x"),
+    (Tag::Expires, "- - -"),
+    (Tag::Reason, "- - -"),
+    (Tag::Hostname, "F F F"),
+    (Tag::ApproverComment, "- - -"),
+];
+
+#[test]
+fn a_relayed_messages_violation_notices_render_every_tag_or_its_fallback() {
+    // `Keeper::record` renders these in its write with the incident ids and no held message.
+    let dir = tempfile::tempdir().unwrap();
+    let k = keeper(dir.path(), Duration::from_secs(60));
+    let settings = k.notify_settings();
+    let v = Violation::new(
+        settings,
+        &facts("G-8"),
+        &verdict(),
+        Disposition::Delivered,
+        1,
+    );
+    let recorded = Recorded {
+        held: None,
+        incidents: &[11, 12],
+        expires: None,
+    };
+    let mut wrong = Vec::new();
+    let all = v.notices(settings, recorded, 1, b"Subject: s\r\n\r\nx\r\n");
+    assert_eq!(all.len(), 3, "one notice per audience");
+    for notice in all {
+        let col = [
+            Kind::SenderViolation,
+            Kind::AdminViolation,
+            Kind::RecipientViolation,
+        ]
+        .iter()
+        .position(|k| *k == notice.kind)
+        .unwrap();
+        let m = MessageParser::default().parse(&notice.bytes).unwrap();
+        let text = m.body_text(0).unwrap().into_owned();
+        for (row, (tag, cells)) in RELAYED.iter().enumerate() {
+            assert_eq!(*tag, Tag::ALL[row], "the table follows Tag::ALL");
+            let want = cells.split_whitespace().nth(col).unwrap();
+            assert_eq!(want == "x", notice.kind.allows(*tag).is_err(), "{tag}");
+            if want == "x" {
+                continue;
+            }
+            let got = value(&text, *tag);
+            let ok = match want {
+                "F" => !got.trim().is_empty() && got != tag.fallback(),
+                _ => got == tag.fallback(),
+            };
+            if !ok {
+                wrong.push(format!("{} {tag} ({want}): {got:?}", notice.kind));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn policies_and_rules_are_named_once_in_contentinfo() {
     for (kind, text) in notices() {

@@ -236,7 +236,19 @@ pub enum QuarantineCommand {
     Delete(QuarantineDelete),
     Forward(QuarantineForward),
     Rescan(QuarantineRescan),
+    Stats(QuarantineStats),
 }
+
+store_command!(
+    /// What the quarantine holds now (messages, bytes) and its counters over all days kept:
+    /// quarantined, evicted at the caps, released, deleted, expired.
+    #[argh(subcommand, name = "stats")]
+    pub struct QuarantineStats {
+        /// one JSON object
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
 
 store_command!(filters
     /// List held messages, newest first, as an aligned table or JSON lines.

@@ -60,11 +60,16 @@ pub(crate) fn act(h: &Handlers, token: &str, body: &[u8], now: u64) -> Response 
             page::wrong_decision(claims.decision),
         );
     }
+    // The comment is taken only from a form that carries the link's signed token (in the path)
+    // and repeats its decision: the same checks that make the decision itself safe from forged
+    // cross-site posts. It is cleaned and bounded by the desk; maud escapes it wherever shown.
+    let comment = form::field(body, "comment").unwrap_or_default();
     let outcome = h.desk.decide(
         claims.approval,
         &claims.message,
         claims.approver,
         claims.decision,
+        &comment,
         now,
     );
     let log = |result: &str| {

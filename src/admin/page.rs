@@ -4,7 +4,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::approval::token::Decision;
-use crate::approval::{ApprovalState, ApprovalSummary};
+use crate::approval::{ApprovalState, ApprovalSummary, Preview};
 
 /// Inline styles (allowed by the CSP's `style-src 'unsafe-inline'`; no script anywhere).
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
@@ -14,7 +14,9 @@ th{text-align:left;vertical-align:top;padding:.3rem 1rem .3rem 0;white-space:now
 td{padding:.3rem 0;word-break:break-word}ul{margin:0;padding-left:1.1rem}\
 button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;color:#fff;cursor:pointer}\
 .approve{background:#1a7f37}.reject{background:#b42318}.note{color:#555;font-size:.9rem}\
-footer{color:#777;font-size:.8rem;margin-top:1.5rem}";
+footer{color:#777;font-size:.8rem;margin-top:1.5rem}h2{font-size:1.1rem;margin-top:1.5rem}\
+.preview{white-space:pre-wrap;word-break:break-word;background:#f4f5f7;padding:.6rem;\
+max-height:24rem;overflow:auto}textarea{width:100%;box-sizing:border-box}";
 
 /// A whole document around `content`.
 fn layout(title: &str, content: Markup) -> String {
@@ -58,8 +60,15 @@ pub(crate) fn approval_form(
         html! {
             p { "A policy held this message until an approver decides. Review it, then confirm." }
             (summary_table(summary))
+            @if let Some(p) = &summary.preview { (preview(p)) }
             form method="post" action=(action) {
                 input type="hidden" name="decision" value=(decision.as_str());
+                p {
+                    label for="comment" { "Comment (optional; kept in the history and sent to the sender)" }
+                    br;
+                    textarea id="comment" name="comment" rows="3" cols="60"
+                        maxlength=(crate::approval::MAX_COMMENT_CHARS) {}
+                }
                 p { button type="submit" class=(class) { (button) } }
             }
             p class="note" {
@@ -177,6 +186,36 @@ fn summary_table(s: &ApprovalSummary) -> Markup {
                 @else { ul { @for f in &s.findings { li { (f) } } } }
             } }
             tr { th { "Decide by" } td { (utc(s.expires)) } }
+        }
+    }
+}
+
+/// The body as escaped text (never rendered as HTML) and the attachments as plain names: nothing
+/// from the message becomes markup or a link.
+fn preview(p: &Preview) -> Markup {
+    html! {
+        h2 { "Message text" }
+        @if p.text.is_empty() { p class="note" { "The message has no text body." } }
+        @else {
+            pre class="preview" { (p.text) }
+            @if p.truncated { p class="note" { "Only the beginning is shown." } }
+        }
+        h2 { "Attachments" }
+        @if p.attachments.is_empty() { p class="note" { "None." } }
+        @else {
+            table {
+                tr { th { "Name" } th { "Type" } th { "Size" } }
+                @for a in &p.attachments {
+                    tr {
+                        td { @if a.name.is_empty() { "(no name)" } @else { (a.name) } }
+                        td { (a.true_type) }
+                        td { (size(a.size)) }
+                    }
+                }
+            }
+            @if p.more_attachments > 0 {
+                p class="note" { "and " (p.more_attachments) " more" }
+            }
         }
     }
 }

@@ -24,6 +24,8 @@ struct FakeDesk {
     approvals: Mutex<HashMap<u64, ApprovalSummary>>,
     summaries: AtomicUsize,
     decisions: AtomicUsize,
+    /// The comment of every decide call, as the form gave it.
+    comments: Mutex<Vec<String>>,
     down: bool,
 }
 
@@ -46,9 +48,11 @@ impl ApprovalDesk for FakeDesk {
         message: &MessageTag,
         approver: u32,
         decision: Decision,
+        comment: &str,
         now: u64,
     ) -> Result<Decided, DeskError> {
         self.decisions.fetch_add(1, Ordering::SeqCst);
+        self.comments.lock().unwrap().push(comment.to_string());
         if self.down {
             return Err(DeskError::Unavailable("disk on fire".into()));
         }
@@ -87,6 +91,7 @@ fn summary() -> ApprovalSummary {
         findings: vec!["CREDIT_CARD: 4111 **** **** 1111".into()],
         expires: EXPIRES,
         state: ApprovalState::Pending,
+        preview: None,
     }
 }
 
@@ -433,4 +438,89 @@ fn times_sizes_and_durations_read_well() {
     assert_eq!(page::duration(86_400 + 3600 + 60), "1 day 1 hour");
     assert_eq!(page::duration(3 * 3600 + 5 * 60), "3 hours 5 minutes");
     assert_eq!(page::duration(30), "less than a minute");
+}
+
+/// A summary with a preview whose body and attachment name carry markup.
+fn with_preview(f: &Fixture) {
+    use crate::approval::preview::{Attachment, Preview};
+    let mut map = f.desk.approvals.lock().unwrap();
+    let s = map.get_mut(&42).unwrap();
+    s.preview = Some(Preview {
+        text: "Hi Bob,\n<script>alert('body')</script> see <b>attached</b>".into(),
+        truncated: true,
+        attachments: vec![
+            Attachment {
+                name: "<script>alert('name')</script>.pdf".into(),
+                true_type: "exe",
+                size: 2048,
+            },
+            Attachment {
+                name: String::new(),
+                true_type: "zip",
+                size: 10,
+            },
+        ],
+        more_attachments: 0,
+    });
+}
+
+#[test]
+fn the_page_shows_an_escaped_body_preview_and_the_attachment_list() {
+    let f = fixture(false);
+    with_preview(&f);
+    let t = f.token(42, Decision::Approve);
+    let r = f.get(&format!("/approval/{t}"), NOW);
+    let page = html(&r);
+    for needle in [
+        "Message text",
+        "Hi Bob,\n&lt;script&gt;alert('body')&lt;/script&gt; see &lt;b&gt;attached&lt;/b&gt;",
+        "Only the beginning is shown.",
+        "Attachments",
+        "&lt;script&gt;alert('name')&lt;/script&gt;.pdf",
+        "<td>exe</td>",
+        "2.0 KiB",
+        "(no name)",
+        "<textarea id=\"comment\" name=\"comment\"",
+    ] {
+        assert!(page.contains(needle), "missing {needle:?} in\n{page}");
+    }
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(!page.contains("<b>attached"), "{page}");
+    // Names are text, never links.
+    assert!(!page.contains("<a "), "{page}");
+}
+
+#[test]
+fn without_a_preview_the_page_shows_metadata_only() {
+    let f = fixture(false);
+    let t = f.token(42, Decision::Approve);
+    let r = f.get(&format!("/approval/{t}"), NOW);
+    let page = html(&r);
+    assert!(!page.contains("Message text"), "{page}");
+    assert!(!page.contains("Attachments"), "{page}");
+    assert!(page.contains("CREDIT_CARD: 4111 **** **** 1111"));
+}
+
+#[test]
+fn the_comment_goes_to_the_desk_only_with_the_links_decision() {
+    let f = fixture(false);
+    let path = format!("/approval/{}", f.token(42, Decision::Approve));
+    // A form that does not repeat the signed link's decision carries no comment anywhere.
+    let r = f.post(&path, "decision=reject&comment=sneaky", NOW);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // A forged token neither.
+    let forged = format!("{path}x");
+    f.post(&forged, "decision=approve&comment=forged", NOW);
+    assert!(f.desk.comments.lock().unwrap().is_empty());
+    let r = f.post(
+        &path,
+        "decision=approve&comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E+ok",
+        NOW,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        *f.desk.comments.lock().unwrap(),
+        ["<script>alert(1)</script> ok"]
+    );
+    assert!(!html(&r).contains("<script>"));
 }

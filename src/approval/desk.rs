@@ -112,10 +112,20 @@ fn unavailable(e: StoreError) -> DeskError {
 
 impl ApprovalDesk for StoreDesk {
     fn summary(&self, approval: u64, message: &MessageTag) -> Result<ApprovalSummary, DeskError> {
-        let (a, h) = self
+        let keep = self.keeper.keep();
+        let (a, h, content) = self
             .store()?
-            .read(|dbs, txn| bound(dbs, txn, approval, message))
+            .read(|dbs, txn| {
+                let (a, h) = bound(dbs, txn, approval, message)?;
+                let content = if keep.approval_preview && h.status.is_open() {
+                    held::content(dbs, txn, h.id)?
+                } else {
+                    None
+                };
+                Ok((a, h, content))
+            })
             .map_err(unavailable)?;
+        let preview = content.map(|c| super::preview::of(&c, keep.approval_preview_bytes));
         Ok(ApprovalSummary {
             sender: h.sender,
             recipients: h.recipients.into_iter().map(|r| r.address).collect(),
@@ -126,6 +136,7 @@ impl ApprovalDesk for StoreDesk {
             findings: h.findings,
             expires: a.expires,
             state: state_of(&a.state),
+            preview,
         })
     }
 
@@ -135,18 +146,23 @@ impl ApprovalDesk for StoreDesk {
         message: &MessageTag,
         approver: u32,
         decision: Decision,
+        comment: &str,
         now: u64,
     ) -> Result<Decided, DeskError> {
         let store = self.store()?.clone();
         let settings = self.keeper.notify_settings().clone();
         let give_up = self.give_up;
         let message = *message;
+        let comment = super::clean_comment(comment);
         let outcome = store
             .write_blocking(move |dbs, txn| {
                 bound(dbs, txn, approval, &message)?;
-                decide_txn(
-                    dbs, txn, approval, approver, decision, now, give_up, &settings,
-                )
+                let asked = Asked {
+                    approver,
+                    decision,
+                    comment: &comment,
+                };
+                decide_txn(dbs, txn, approval, asked, now, give_up, &settings)
             })
             .map_err(unavailable)?;
         if matches!(outcome, Decided::Done(_)) {
@@ -179,18 +195,29 @@ fn bound(
     Ok((a, h))
 }
 
+/// What an approver asked for: who (their number in the approval), which decision, and their
+/// comment (cleaned; may be empty).
+struct Asked<'a> {
+    approver: u32,
+    decision: Decision,
+    comment: &'a str,
+}
+
 /// The whole decision in one write.
-#[allow(clippy::too_many_arguments)]
 fn decide_txn(
     dbs: &Dbs,
     txn: &mut RwTxn<'_>,
     id: u64,
-    approver: u32,
-    decision: Decision,
+    asked: Asked<'_>,
     now: u64,
     give_up: u64,
     settings: &crate::notify::Settings,
 ) -> Result<Decided, StoreError> {
+    let Asked {
+        approver,
+        decision,
+        comment,
+    } = asked;
     let a = approvals::get(dbs, txn, id)?
         .ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
     if a.state != records::ApprovalState::Pending {
@@ -253,16 +280,25 @@ fn decide_txn(
             (state, Kind::Rejected, Disposition::Rejected, "rejected")
         }
     };
-    tell_sender(
-        dbs,
-        txn,
-        settings,
-        &h,
+    if !comment.is_empty() {
+        let entry = HistoryEntry {
+            at: now,
+            actor: by.clone(),
+            action: "comment".into(),
+            result: format!("approver's comment: {comment}"),
+        };
+        for &inc in &h.incidents {
+            if incidents::get(dbs, txn, inc)?.is_some() {
+                incidents::append_history(dbs, txn, inc, &entry)?;
+            }
+        }
+    }
+    let told = Told {
         kind,
         disposition,
-        original.as_deref(),
-        now,
-    )?;
+        comment,
+    };
+    tell_sender(dbs, txn, settings, (&h, &a), told, original.as_deref(), now)?;
     let fields = vec![
         ("approval".into(), id.to_string()),
         ("held".into(), h.id.to_string()),
@@ -297,16 +333,12 @@ fn expire_txn(
         "no decision was made in time; returned to the sender".into(),
         now,
     )?;
-    tell_sender(
-        dbs,
-        txn,
-        settings,
-        &h,
-        Kind::Expired,
-        Disposition::Expired,
-        original.as_deref(),
-        now,
-    )?;
+    let told = Told {
+        kind: Kind::Expired,
+        disposition: Disposition::Expired,
+        comment: "",
+    };
+    tell_sender(dbs, txn, settings, (&h, &a), told, original.as_deref(), now)?;
     events::append(
         dbs,
         txn,
@@ -356,23 +388,25 @@ fn close(
     Ok(())
 }
 
+/// What the sender is told: the notice kind, what happened, the approver's comment.
+struct Told<'a> {
+    kind: Kind,
+    disposition: Disposition,
+    comment: &'a str,
+}
+
 /// Queues the sender's notice about the decision (never to the null sender).
-#[allow(clippy::too_many_arguments)]
 fn tell_sender(
     dbs: &Dbs,
     txn: &mut RwTxn<'_>,
     settings: &crate::notify::Settings,
-    h: &Held,
-    kind: Kind,
-    disposition: Disposition,
+    (h, a): (&Held, &Approval),
+    told: Told<'_>,
     original: Option<&[u8]>,
     now: u64,
 ) -> Result<(), StoreError> {
-    let mut facts = notices::facts_of_held(h, Some(disposition));
-    if kind == Kind::Expired {
-        facts.reason =
-            "The message has been returned to the sender because no decision was made".into();
-    }
+    let kind = told.kind;
+    let facts = notices::decision_facts(h, a, kind, told.disposition, told.comment);
     if h.sender.is_empty() || !settings.wanted(kind, &facts) {
         return Ok(());
     }
@@ -479,7 +513,7 @@ mod tests {
         assert_eq!(summary.recipients, vec!["bob@partner.example"]);
         let now = k.clock().now();
         let done = desk
-            .decide(approval, &tag(), 0, Decision::Approve, now)
+            .decide(approval, &tag(), 0, Decision::Approve, "", now)
             .unwrap();
         assert!(
             matches!(&done, Decided::Done(ApprovalState::Approved { by, .. }) if by == "boss@corp.example"),
@@ -497,7 +531,7 @@ mod tests {
             "{kinds:?}"
         );
         let again = desk
-            .decide(approval, &tag(), 0, Decision::Reject, now)
+            .decide(approval, &tag(), 0, Decision::Reject, "", now)
             .unwrap();
         assert!(matches!(
             again,
@@ -525,7 +559,7 @@ mod tests {
         .unwrap();
         let desk = StoreDesk::new(k.clone(), 3600);
         let r = desk
-            .decide(approval, &tag(), 0, Decision::Approve, now)
+            .decide(approval, &tag(), 0, Decision::Approve, "", now)
             .unwrap();
         assert!(
             matches!(&r, Decided::AlreadyDecided(ApprovalState::Approved { by, .. }) if by == "an administrator"),
@@ -552,7 +586,7 @@ mod tests {
         // Deciding after the expiry is refused even before the sweep ran.
         let late = now + 3 * 86_400;
         assert_eq!(
-            desk.decide(approval, &tag(), 0, Decision::Approve, late)
+            desk.decide(approval, &tag(), 0, Decision::Approve, "", late)
                 .unwrap(),
             Decided::Expired
         );
@@ -592,7 +626,7 @@ mod tests {
         assert_eq!(desk.summary(approval, &other), Err(DeskError::NotFound));
         let now = k.clock().now();
         assert_eq!(
-            desk.decide(approval, &other, 0, Decision::Approve, now),
+            desk.decide(approval, &other, 0, Decision::Approve, "", now),
             Err(DeskError::NotFound)
         );
         assert_eq!(
@@ -606,5 +640,59 @@ mod tests {
             .unwrap()
             .status;
         assert_eq!(status, HeldStatus::AwaitingApproval);
+    }
+
+    #[test]
+    fn the_comment_is_cleaned_and_written_to_every_incidents_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keeper(dir.path());
+        let held = hold_one(&k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval");
+        };
+        let desk = StoreDesk::new(k.clone(), 3600);
+        let now = k.clock().now();
+        desk.decide(
+            approval,
+            &tag(),
+            0,
+            Decision::Reject,
+            "not\r\nto partners\u{7}",
+            now,
+        )
+        .unwrap();
+        let store = k.store().unwrap();
+        let h = store
+            .read(|dbs, txn| held::must_get(dbs, txn, held.id))
+            .unwrap();
+        for inc in h.incidents {
+            let history = store
+                .read(|dbs, txn| incidents::history(dbs, txn, inc))
+                .unwrap();
+            let comment = history.iter().find(|e| e.action == "comment").unwrap();
+            assert_eq!(comment.result, "approver's comment: not  to partners");
+            assert_eq!(comment.actor, "boss@corp.example");
+        }
+    }
+
+    #[test]
+    fn the_summary_carries_a_preview_unless_it_is_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keeper(dir.path());
+        let held = hold_one(&k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval");
+        };
+        let desk = StoreDesk::new(k.clone(), 3600);
+        let preview = desk.summary(approval, &tag()).unwrap().preview.unwrap();
+        assert_eq!(preview.text, "body");
+        let store = k.store().unwrap().clone();
+        drop(desk);
+        drop(k);
+        let mut config = Config::embedded().unwrap();
+        config.store.approval_preview = false;
+        let off = Arc::new(Keeper::with_store(store, &config, Arc::new(Clock::real())));
+        let desk = StoreDesk::new(off, 3600);
+        assert_eq!(desk.summary(approval, &tag()).unwrap().preview, None);
     }
 }

@@ -5,9 +5,34 @@
 //! single use there). This module only names the contract; `admin` renders it, `token` signs it.
 
 pub mod desk;
+#[cfg(test)]
+mod metatags;
+pub mod preview;
 pub mod token;
 
+pub use preview::Preview;
 pub use token::{Decision, MessageTag};
+
+/// Longest approver comment kept, in characters; the rest is cut.
+pub const MAX_COMMENT_CHARS: usize = 1000;
+
+/// An approver's comment as it is kept and shown: control characters removed (line breaks become
+/// spaces), surrounding white space trimmed, at most [`MAX_COMMENT_CHARS`] characters. Output
+/// escaping is the renderer's job (maud on the page, the template's place in a notice).
+pub fn clean_comment(raw: &str) -> String {
+    let one_line: String = raw
+        .chars()
+        .filter_map(|c| match c {
+            '\r' | '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            // Bidirectional overrides and isolates could make the text read differently.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => None,
+            c => Some(c),
+        })
+        .take(MAX_COMMENT_CHARS)
+        .collect();
+    one_line.trim().to_string()
+}
 
 /// What an approver sees about a held message before deciding. Every field is already safe to
 /// show the approver: findings are redacted evidence, never matched values.
@@ -31,6 +56,9 @@ pub struct ApprovalSummary {
     pub expires: u64,
     /// Where the approval stands now.
     pub state: ApprovalState,
+    /// A text preview of the body and the attachment list (`approval.preview`; `None` when it is
+    /// off or the content is no longer held).
+    pub preview: Option<Preview>,
 }
 
 /// The state of one approval. `by` names the approver as the desk knows them (their address).
@@ -78,13 +106,31 @@ pub trait ApprovalDesk: Send + Sync {
     fn summary(&self, approval: u64, message: &MessageTag) -> Result<ApprovalSummary, DeskError>;
     /// Records `decision` by `approver` at `now` (Unix seconds), once: a second call reports
     /// [`Decided::AlreadyDecided`] and changes nothing. `message` as for [`ApprovalDesk::summary`],
-    /// checked before anything else.
+    /// checked before anything else. `comment` is the approver's optional comment, untrusted
+    /// (the desk keeps it through [`clean_comment`]).
     fn decide(
         &self,
         approval: u64,
         message: &MessageTag,
         approver: u32,
         decision: Decision,
+        comment: &str,
         now: u64,
     ) -> Result<Decided, DeskError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comment_is_one_bounded_line_without_control_characters() {
+        assert_eq!(
+            clean_comment("  ok\r\nsend it\u{7}\u{1b}[31m\u{202e}txt\t "),
+            "ok  send it[31mtxt"
+        );
+        let long = "é".repeat(MAX_COMMENT_CHARS + 50);
+        assert_eq!(clean_comment(&long).chars().count(), MAX_COMMENT_CHARS);
+        assert_eq!(clean_comment(""), "");
+    }
 }

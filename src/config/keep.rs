@@ -26,6 +26,10 @@ pub struct Keep {
     pub approval_sweep: Duration,
     /// CSV of `sender,manager` lines (empty: none).
     pub managers_file: Option<PathBuf>,
+    /// The approval page shows a text preview of the body and the attachment list.
+    pub approval_preview: bool,
+    /// Longest body preview on the approval page, in bytes of text.
+    pub approval_preview_bytes: usize,
 }
 
 type Pair<T> = (Option<T>, Option<T>);
@@ -95,5 +99,9 @@ pub(super) fn build(
             )?
             .duration()?,
         managers_file: (!managers.is_empty()).then(|| PathBuf::from(managers)),
+        approval_preview: cx.pick(ua.preview, da.preview, "approval.preview")?.take(),
+        approval_preview_bytes: cx
+            .pick(ua.preview_bytes, da.preview_bytes, "approval.preview_bytes")?
+            .range(0, 1 << 20)? as usize,
     })
 }

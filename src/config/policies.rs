@@ -74,6 +74,7 @@ pub(crate) fn build_policies(
         if let Some(r) = b.shorthand(&whole, &raw)? {
             rules.push(r);
         }
+        number_unnamed(&mut rules);
         let mut exceptions = Vec::new();
         for r in raw
             .exception
@@ -83,6 +84,7 @@ pub(crate) fn build_policies(
         {
             exceptions.push(b.rule(r)?);
         }
+        number_unnamed(&mut exceptions);
         let action = response(cx, &whole, &raw)?;
         conditions_stated(&whole, rules.is_empty(), all_mail)?;
         let mut notify = Vec::new();
@@ -130,6 +132,16 @@ fn conditions_stated(
     }
 }
 
+/// A rule written without a name is known by its position (1-based), as notices and logs show it
+/// (`rule 2`); the keyword shorthand counts as the last rule.
+fn number_unnamed(rules: &mut [Rule]) {
+    for (i, r) in rules.iter_mut().enumerate() {
+        if r.name.is_empty() {
+            r.name = (i + 1).to_string();
+        }
+    }
+}
+
 struct Builder<'a, 'r> {
     cx: &'a Ctx<'a>,
     registry: &'r mut Registry,
@@ -147,9 +159,7 @@ impl<'a> Builder<'a, '_> {
             join,
             conditions,
         } = r.value().clone();
-        let name = name
-            .map(|n| n.into_inner())
-            .unwrap_or_else(|| "rule".into());
+        let name = name.map(|n| n.into_inner()).unwrap_or_default();
         let join = match join {
             None => Join::All,
             Some(j) => self.cx.user(j).choice(&[
@@ -215,7 +225,7 @@ impl<'a> Builder<'a, '_> {
             ));
         }
         Ok(Some(Rule {
-            name: "conditions".into(),
+            name: String::new(),
             join: Join::All,
             conditions,
         }))

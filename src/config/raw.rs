@@ -146,6 +146,8 @@ pub(crate) struct Approval {
     pub expiry: V<String>,
     pub sweep_interval: V<String>,
     pub managers_file: V<String>,
+    pub preview: V<bool>,
+    pub preview_bytes: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use crate::cli::{
     FilterArgs, Quarantine, QuarantineCommand, QuarantineList, QuarantineRescan, QuarantineShow,
+    QuarantineStats,
 };
 use crate::detect::Library;
 use crate::remediate::{Action, Release, Target};
 use crate::scan::Scanner;
 use crate::store::records::{Held, HistoryEntry, Incident};
 use crate::store::search::{Filter, Found, MAX_PAGE, Page};
-use crate::store::{Dbs, Result, Store, held, incidents};
+use crate::store::{Dbs, Result, Store, held, incidents, stats};
 
 use super::{
     Ctx, DEFAULT_LIST, EXIT_OK, EXIT_PARTIAL, Request, fail, filter, out, remediate, render, tag,
@@ -92,7 +93,53 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                 rescan(ctx, &a)
             })
         }
+        QuarantineCommand::Stats(a) => {
+            with_store("quarantine stats", &a.store_args(), false, |ctx| {
+                show_stats(ctx, &a)
+            })
+        }
     }
+}
+
+/// The counters `quarantine stats` shows, by their `stats` names.
+const COUNTERS: [&str; 5] = [
+    "quarantined",
+    held::EVICTED_STAT,
+    "released",
+    "deleted",
+    "expired",
+];
+
+fn show_stats(ctx: &Ctx, a: &QuarantineStats) -> ExitCode {
+    let read = ctx.store.read(|dbs, txn| {
+        let (bytes, count) = held::totals(dbs, txn)?;
+        let mut counters = Vec::new();
+        for name in COUNTERS {
+            counters.push((name, stats::total(dbs, txn, name)?));
+        }
+        Ok((bytes, count, counters))
+    });
+    let (bytes, count, counters) = match read {
+        Ok(v) => v,
+        Err(e) => return fail(ctx.cmd, e),
+    };
+    let text = if a.json {
+        let mut map = serde_json::Map::new();
+        map.insert("held_messages".into(), count.into());
+        map.insert("held_bytes".into(), bytes.into());
+        for (name, n) in &counters {
+            map.insert((*name).into(), (*n).into());
+        }
+        format!("{}\n", serde_json::Value::Object(map))
+    } else {
+        let mut t = format!("held_messages  {count}\nheld_bytes     {bytes}\n");
+        for (name, n) in &counters {
+            t.push_str(&format!("{name:<14} {n}\n"));
+        }
+        t
+    };
+    out(text.as_bytes());
+    ExitCode::from(EXIT_OK)
 }
 
 /// A request on held messages; `--all-matching` without `--status` means the messages still held.

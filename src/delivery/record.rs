@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::store::records::{HistoryEntry, Queued};
+use crate::store::records::{Held, HeldStatus, HistoryEntry, Queued, RcptState};
 use crate::store::{self, Store, events, held, incidents, queue, stats};
 
 use super::attempt::hop_of;
@@ -50,6 +50,10 @@ pub async fn apply(
                         incidents::append_history(dbs, txn, incident, &entry)?;
                     }
                 }
+                let after = follow_delivery(&h, &plan.entry);
+                if after != h {
+                    held::update(dbs, txn, &h, &after)?;
+                }
             }
             for (kind, fields) in &plan.events {
                 events::append(dbs, txn, now, kind, fields.clone())?;
@@ -60,6 +64,33 @@ pub async fn apply(
             Ok(ids)
         })
         .await
+}
+
+/// The held message with each released recipient's status following its delivery in `entry`
+/// (the release's queue entry): delivered, bounced (refused or given up on), or deferred (still
+/// pending after an attempt). Recipients matched by address; others are left as they are. Pure.
+pub fn follow_delivery(h: &Held, entry: &Queued) -> Held {
+    let mut after = h.clone();
+    for r in after
+        .recipients
+        .iter_mut()
+        .filter(|r| r.status.is_released())
+    {
+        let Some(q) = entry
+            .recipients
+            .iter()
+            .find(|q| q.address.eq_ignore_ascii_case(&r.address))
+        else {
+            continue;
+        };
+        r.status = match q.state {
+            RcptState::Delivered { .. } => HeldStatus::Delivered,
+            RcptState::Failed { .. } => HeldStatus::Bounced,
+            RcptState::Pending if entry.attempts > 0 => HeldStatus::Deferred,
+            RcptState::Pending => r.status,
+        };
+    }
+    after
 }
 
 /// Entries for `hop` waiting out a retry interval (tried before, not due yet, not being delivered):

@@ -299,9 +299,9 @@ impl Keeper {
         } else {
             Disposition::HeldForApproval
         };
-        let violation =
-            notices::violation_notices(&self.notify, &facts, verdict, disposition, now, &message);
-        let requests = self.links.clone().map(|links| (links, self.notify.clone()));
+        let violation = notices::Violation::new(&self.notify, &facts, verdict, disposition, now);
+        let settings = self.notify.clone();
+        let links = self.links.clone();
         let result = store
             .write(move |dbs, txn| {
                 let (id, evicted) = held::insert(dbs, txn, record, &message, caps)?;
@@ -329,16 +329,24 @@ impl Keeper {
                 }
                 let before = held::must_get(dbs, txn, id)?;
                 held::update(dbs, txn, &before, &rec)?;
-                if let (Hold::Approval { approval }, Some((links, settings))) =
-                    (&rec.hold, &requests)
-                {
-                    let request = (*approval, now.saturating_add(expiry), resolved.as_slice());
-                    for notice in approval_requests(settings, links, &rec, request, &message, now) {
+                let mut expires = None;
+                if let (Hold::Approval { approval }, Some(links)) = (&rec.hold, &links) {
+                    let approval = approvals::get(dbs, txn, *approval)?
+                        .ok_or_else(|| StoreError::NotFound(format!("approval {approval}")))?;
+                    expires = Some(approval.expires);
+                    for notice in
+                        approval_requests(&settings, links, &rec, &approval, &message, now)
+                    {
                         notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
                     }
                 }
-                for notice in &violation {
-                    notices::enqueue(dbs, txn, notice, &rec.peer, now)?;
+                let recorded = notices::Recorded {
+                    held: Some(id),
+                    incidents: &rec.incidents,
+                    expires,
+                };
+                for notice in violation.notices(&settings, recorded, now, &message) {
+                    notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
                 }
                 let note = if resolved.is_empty() && wanted_approval {
                     Some("no approver could be resolved for the sender; held for an administrator")
@@ -365,8 +373,11 @@ impl Keeper {
                         },
                     )?;
                 }
-                for victim in evicted {
-                    evicted_history(dbs, txn, victim, now)?;
+                for &victim in &evicted.ids {
+                    evicted_history(dbs, txn, victim, evicted.reason, now)?;
+                }
+                if !evicted.ids.is_empty() {
+                    stats::bump(dbs, txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
                 }
                 events::append(
                     dbs,
@@ -380,14 +391,23 @@ impl Keeper {
                     ],
                 )?;
                 stats::bump(dbs, txn, now, "quarantined", 1)?;
-                Ok(rec)
+                Ok((rec, evicted))
             })
             .await;
-        match &result {
-            Ok(_) => self.wake_delivery(),
-            Err(e) => self.alert(e, &peer),
+        match result {
+            Ok((rec, evicted)) => {
+                for id in &evicted.ids {
+                    // Ids and the cap only: nothing of the message (see `log_eviction`).
+                    log_eviction(*id, evicted.reason);
+                }
+                self.wake_delivery();
+                Ok(rec)
+            }
+            Err(e) => {
+                self.alert(&e, &peer);
+                Err(e)
+            }
         }
-        result
     }
 
     /// Records the incidents of a message that was not held (relayed, redirected, blocked), in the
@@ -410,17 +430,15 @@ impl Keeper {
         if list.is_empty() {
             return;
         }
-        let outgoing = match notify {
-            Some((disposition, original)) => notices::violation_notices(
-                &self.notify,
-                &facts,
-                verdict,
-                disposition,
-                now,
-                original,
-            ),
-            None => Vec::new(),
-        };
+        // The notices are rendered in the write, where the incident ids are known.
+        let outgoing = notify.and_then(|(disposition, original)| {
+            let v = notices::Violation::new(&self.notify, &facts, verdict, disposition, now);
+            if v.is_empty() {
+                return None;
+            }
+            let kept = notices::Violation::kept_original(&self.notify, original);
+            Some((v, self.notify.clone(), kept))
+        });
         let peer = facts.peer.clone();
         let wake = self.wake.get().cloned();
         let window = self.keep.reconcile_window.as_secs();
@@ -434,8 +452,15 @@ impl Keeper {
                         let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
                         ids.push(incidents::record(dbs, txn, inc, key, window)?.id());
                     }
-                    for notice in &outgoing {
-                        notices::enqueue(dbs, txn, notice, &peer, now)?;
+                    if let Some((violation, settings, original)) = &outgoing {
+                        let recorded = notices::Recorded {
+                            held: None,
+                            incidents: &ids,
+                            expires: None,
+                        };
+                        for notice in violation.notices(settings, recorded, now, original) {
+                            notices::enqueue(dbs, txn, &notice, &peer, now)?;
+                        }
                     }
                     events::append(
                         dbs,
@@ -445,7 +470,7 @@ impl Keeper {
                         vec![("incidents".into(), join_ids(&ids))],
                     )?;
                     stats::bump(dbs, txn, now, "incidents", ids.len() as u64)?;
-                    Ok(!outgoing.is_empty())
+                    Ok(outgoing.is_some())
                 })
                 .await;
             match result {
@@ -537,18 +562,20 @@ fn approval_requests(
     settings: &notify::Settings,
     links: &Links,
     held: &Held,
-    (approval, expires, approvers): (u64, u64, &[String]),
+    approval: &Approval,
     original: &[u8],
     now: u64,
 ) -> Vec<Notice> {
     let mut out = Vec::new();
-    for (i, approver) in approvers.iter().enumerate() {
+    for (i, approver) in approval.approvers.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        let mut f = notices::facts_of_held(held, Some(Disposition::HeldForApproval));
-        let link = (approval, held.guid.as_str());
-        f.approve_url = links.url(link, i, token::Decision::Approve, expires);
-        f.reject_url = links.url(link, i, token::Decision::Reject, expires);
-        f.expires = Some(expires);
+        let link = (approval.id, held.guid.as_str());
+        let f = notices::request_facts(
+            held,
+            approval,
+            links.url(link, i, token::Decision::Approve, approval.expires),
+            links.url(link, i, token::Decision::Reject, approval.expires),
+        );
         let to = vec![approver.clone()];
         let bytes = settings.notice(
             Kind::ApprovalRequest,
@@ -610,10 +637,20 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
         .collect()
 }
 
+/// The one log line of an eviction at a quarantine cap: the quarantine id and the cap, never content.
+fn log_eviction(id: u64, reason: &str) {
+    tracing::warn!(
+        quarantine_id = id,
+        reason,
+        "quarantine cap reached; oldest held message evicted (content removed)"
+    );
+}
+
 fn evicted_history(
     dbs: &store::Dbs,
     txn: &mut heed::RwTxn<'_>,
     victim: u64,
+    reason: &str,
     now: u64,
 ) -> Result<(), StoreError> {
     let Some(h) = held::get(dbs, txn, victim)? else {
@@ -629,7 +666,7 @@ fn evicted_history(
                 at: now,
                 actor: "sluice".into(),
                 action: "evict".into(),
-                result: format!("quarantine cap reached; held message {victim} evicted"),
+                result: format!("quarantine cap reached ({reason}); held message {victim} evicted"),
             },
         )?;
     }
@@ -638,7 +675,10 @@ fn evicted_history(
         txn,
         now,
         "quarantine.evicted",
-        vec![("held".into(), victim.to_string())],
+        vec![
+            ("held".into(), victim.to_string()),
+            ("reason".into(), reason.to_string()),
+        ],
     )?;
     Ok(())
 }

@@ -75,6 +75,7 @@ pub(crate) fn value(tag: Tag, f: &Facts, hostname: &str) -> String {
         Tag::Expires => f.expires.map(date).unwrap_or_default(),
         Tag::Reason => f.reason.clone(),
         Tag::Hostname => hostname.to_string(),
+        Tag::ApproverComment => f.approver_comment.clone(),
     }
 }
 
@@ -92,6 +93,9 @@ fn content_line(c: &Content) -> String {
         } => {
             if rule.is_empty() {
                 format!("Policy \"{policy}\": {detail}")
+            } else if rule.bytes().all(|b| b.is_ascii_digit()) {
+                // A rule without a name is known by its position in the policy.
+                format!("Policy \"{policy}\", rule {rule}: {detail}")
             } else {
                 format!("Policy \"{policy}\", rule \"{rule}\": {detail}")
             }

@@ -226,6 +226,8 @@ pub struct Facts {
     pub expires: Option<u64>,
     /// Free text: why this notice is sent (an approver's comment, a release reason).
     pub reason: String,
+    /// The approver's own comment with the decision (already bounded and cleaned by the caller).
+    pub approver_comment: String,
 }
 
 impl fmt::Debug for Facts {
@@ -330,7 +332,14 @@ impl Templates {
     /// Renders `kind` for `facts`; `hostname` is `${HOSTNAME}` (this gateway's name).
     pub fn render(&self, kind: Kind, facts: &Facts, hostname: &str) -> Rendered {
         let t = self.get(kind);
-        let value = |tag: Tag| facts::value(tag, facts, hostname);
+        let value = |tag: Tag| {
+            let v = facts::value(tag, facts, hostname);
+            if v.is_empty() {
+                tag.fallback().to_string()
+            } else {
+                v
+            }
+        };
         Rendered {
             subject: t.subject.render(Place::Subject, value),
             text: t.text.render(Place::Text, value),

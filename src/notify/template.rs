@@ -16,7 +16,9 @@ pub const MAX_SUBJECT_CHARS: usize = 256;
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
 
 /// The metatags a template may use. The first five are the seed's (Symantec Mail Security),
-/// the rest are Sluice's. A tag that does not apply to a notice expands to an empty string.
+/// the rest are Sluice's. A tag whose fact a notice does not have expands to [`Tag::fallback`]
+/// (documented in `assets/sluice.toml`): an empty string for the seed's tags and the optional
+/// texts, a word such as `none` for the rest, so no notice shows a dangling "Incident: ".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tag {
     /// `From:` and `To:` lines of the message.
@@ -47,11 +49,13 @@ pub enum Tag {
     Expires,
     Reason,
     Hostname,
+    /// The comment an approver gave with the decision (approved and rejected notices).
+    ApproverComment,
 }
 
 impl Tag {
     /// Every tag, in documentation order.
-    pub const ALL: [Tag; 20] = [
+    pub const ALL: [Tag; 21] = [
         Tag::MsgInfo,
         Tag::ContentInfo,
         Tag::Disposition,
@@ -72,6 +76,7 @@ impl Tag {
         Tag::Expires,
         Tag::Reason,
         Tag::Hostname,
+        Tag::ApproverComment,
     ];
 
     /// The name written between `${` and `}`.
@@ -97,6 +102,37 @@ impl Tag {
             Tag::Expires => "EXPIRES",
             Tag::Reason => "REASON",
             Tag::Hostname => "HOSTNAME",
+            Tag::ApproverComment => "APPROVER_COMMENT",
+        }
+    }
+
+    /// What the tag expands to when the notice does not have its fact (a message without a
+    /// Message-ID, a notice about a message that was not quarantined, no approver comment).
+    /// Empty for the seed's tags (the seed: "tags expand to an empty string when not
+    /// applicable") and for the optional texts, so a line of only such tags is left out.
+    pub fn fallback(self) -> &'static str {
+        match self {
+            Tag::MsgInfo
+            | Tag::ContentInfo
+            | Tag::Disposition
+            | Tag::VirusInfo
+            | Tag::EncryptInfo
+            | Tag::Reason
+            | Tag::ApproverComment
+            | Tag::ApproveUrl
+            | Tag::RejectUrl => "",
+            Tag::Sender => "<>",
+            Tag::Subject => "(no subject)",
+            Tag::Recipients
+            | Tag::Date
+            | Tag::MessageId
+            | Tag::Size
+            | Tag::Policy
+            | Tag::Severity
+            | Tag::IncidentId
+            | Tag::Hostname => "none",
+            Tag::QuarantineId => "none (not quarantined)",
+            Tag::Expires => "none (no decision pending)",
         }
     }
 

@@ -59,6 +59,7 @@ fn facts() -> Facts {
         reject_url: "https://gw.example.com:8443/r?t=x".into(),
         expires: Some(T0 + 2 * 86_400),
         reason: "as requested".into(),
+        approver_comment: "looks fine".into(),
     }
 }
 
@@ -136,7 +137,8 @@ APPROVE_URL=https://gw.example.com:8443/a?t=x&y=1
 REJECT_URL=https://gw.example.com:8443/r?t=x
 EXPIRES=Thu, 16 Nov 2023 22:13:20 +0000
 REASON=as requested
-HOSTNAME=gw.example.com";
+HOSTNAME=gw.example.com
+APPROVER_COMMENT=looks fine";
     assert_eq!(text, expected);
     let mut admin = Templates::defaults();
     admin
@@ -149,16 +151,17 @@ HOSTNAME=gw.example.com";
 }
 
 #[test]
-fn tags_that_do_not_apply_are_empty() {
+fn tags_that_do_not_apply_are_empty_and_render_their_fallback() {
     let f = Facts::default();
     let text = Template::parse(&every_tag())
         .unwrap()
         .render(Place::Text, |t| facts::value(t, &f, ""));
     let expected: Vec<String> = Tag::ALL.iter().map(|t| format!("{}=", t.name())).collect();
     assert_eq!(text, expected.join("\n"));
-    // Through a kind: the approval request with no facts keeps its wording, not a tag's text.
+    // Through a kind: the approval request with no facts keeps its wording, and a tag without
+    // its fact shows its documented fallback.
     let r = Templates::defaults().render(Kind::ApprovalRequest, &f, "");
-    assert_eq!(r.subject, "Approval needed:");
+    assert_eq!(r.subject, "Approval needed: (no subject)");
     assert!(!r.text.contains("${"));
     assert!(r.text.contains("open:\n\nTo reject"), "{}", r.text);
 }

@@ -60,14 +60,28 @@ fn index_keys(h: &Held) -> Vec<Vec<u8>> {
     h.view().index_keys(Table::Held)
 }
 
-/// Stores a new held message and its content; returns its id and the ids evicted to stay under the caps.
+/// Messages evicted to stay under a cap, and which cap it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evicted {
+    /// The held messages whose content was removed (oldest first).
+    pub ids: Vec<u64>,
+    /// The cap that was passed, as its configuration key (`quarantine.max_bytes` or
+    /// `quarantine.max_messages`); empty when nothing was evicted.
+    pub reason: &'static str,
+}
+
+/// The counter (`stats`) of messages evicted at the quarantine caps.
+pub const EVICTED_STAT: &str = "evicted";
+
+/// Stores a new held message and its content; returns its id and what was evicted to stay under
+/// the caps.
 pub fn insert(
     dbs: &Dbs,
     txn: &mut RwTxn<'_>,
     mut held: Held,
     content: &[u8],
     caps: Caps,
-) -> Result<(u64, Vec<u64>)> {
+) -> Result<(u64, Evicted)> {
     held.id = keys::next_id(dbs, txn, "held")?;
     held.size = content.len() as u64;
     dbs.blobs.put(txn, &blob_key(held.id), content)?;
@@ -75,14 +89,17 @@ pub fn insert(
     keys::put_index(dbs.index, txn, &index_keys(&held))?;
     let bytes = keys::add_total(dbs.meta, txn, BYTES, content.len() as i64)?;
     let count = keys::add_total(dbs.meta, txn, COUNT, 1)?;
-    let mut evicted = Vec::new();
+    let mut evicted = Evicted::default();
     if bytes > caps.max_bytes || count > caps.max_messages {
-        let batch = if bytes > caps.max_bytes {
-            EVICT_BATCH
+        let (batch, reason) = if bytes > caps.max_bytes {
+            (EVICT_BATCH, "quarantine.max_bytes")
         } else {
-            1
+            (1, "quarantine.max_messages")
         };
-        evicted = evict_oldest(dbs, txn, held.id, batch)?;
+        evicted = Evicted {
+            ids: evict_oldest(dbs, txn, held.id, batch)?,
+            reason,
+        };
     }
     Ok((held.id, evicted))
 }

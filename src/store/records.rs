@@ -38,16 +38,25 @@ pub enum HeldStatus {
     Deleted,
     Expired,
     Rejected,
+    /// Per recipient, after a release: the next hop accepted the message.
+    Delivered,
+    /// Per recipient, after a release: the next hop refused it, or the queue gave up (bounced).
+    Bounced,
+    /// Per recipient, after a release: not delivered yet; the queue retries.
+    Deferred,
 }
 
 impl HeldStatus {
-    pub const ALL: [HeldStatus; 6] = [
+    pub const ALL: [HeldStatus; 9] = [
         HeldStatus::Held,
         HeldStatus::AwaitingApproval,
         HeldStatus::Released,
         HeldStatus::Deleted,
         HeldStatus::Expired,
         HeldStatus::Rejected,
+        HeldStatus::Delivered,
+        HeldStatus::Bounced,
+        HeldStatus::Deferred,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +67,9 @@ impl HeldStatus {
             HeldStatus::Deleted => "deleted",
             HeldStatus::Expired => "expired",
             HeldStatus::Rejected => "rejected",
+            HeldStatus::Delivered => "delivered",
+            HeldStatus::Bounced => "bounced",
+            HeldStatus::Deferred => "deferred",
         }
     }
 
@@ -68,6 +80,17 @@ impl HeldStatus {
     /// The message content is still in the store and can be released.
     pub fn is_open(self) -> bool {
         matches!(self, HeldStatus::Held | HeldStatus::AwaitingApproval)
+    }
+
+    /// A recipient released to the delivery queue, whose status follows the delivery outcome.
+    pub fn is_released(self) -> bool {
+        matches!(
+            self,
+            HeldStatus::Released
+                | HeldStatus::Delivered
+                | HeldStatus::Bounced
+                | HeldStatus::Deferred
+        )
     }
 }
 

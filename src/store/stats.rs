@@ -32,3 +32,15 @@ pub fn sum(dbs: &Dbs, txn: &RoTxn<'_>, name: &str, from: u64, to: u64) -> Result
     }
     Ok(total)
 }
+
+/// Counter `name` summed over every day kept (what a status command shows as "all time").
+pub fn total(dbs: &Dbs, txn: &RoTxn<'_>, name: &str) -> Result<u64> {
+    let mut total = 0;
+    for entry in dbs.stats.iter(txn)? {
+        let (k, v) = entry?;
+        if k.len() > 8 && &k[8..] == name.as_bytes() {
+            total += keys::id_of(v).unwrap_or(0);
+        }
+    }
+    Ok(total)
+}

@@ -270,7 +270,7 @@ fn the_count_cap_evicts_the_oldest_and_keeps_the_new() {
         let (_, evicted) = store
             .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"0123456789", caps))
             .unwrap();
-        evicted_all.extend(evicted);
+        evicted_all.extend(evicted.ids);
     }
     assert_eq!(evicted_all, vec![1, 2]);
     assert_eq!(store.read(held::totals).unwrap(), (30, 3));

@@ -9,6 +9,7 @@ use crate::store::{self, Store, events, held, incidents, queue, stats};
 
 use super::attempt::hop_of;
 use super::outcome::{Plan, held_of};
+use super::schedule::may_move_forward;
 
 /// Queue entries looked at when reordering (the scan runs once per next hop that comes back).
 pub const REORDER_SCAN: usize = 10_000;
@@ -62,8 +63,9 @@ pub async fn apply(
         .await
 }
 
-/// Entries for `hop` waiting out a retry interval (tried before, not due yet, not being delivered):
-/// the ones to move to the front once `hop` accepts mail again. Pure.
+/// Entries for `hop` that reordering may move (`schedule::may_move_forward`: waiting out a retry
+/// interval because the next hop was down, never a recipient's own 4xx back-off) and that are not
+/// being delivered: the ones to move to the front once `hop` accepts mail again. Pure.
 pub fn to_front(
     entries: &[Queued],
     hop: &str,
@@ -74,10 +76,7 @@ pub fn to_front(
     entries
         .iter()
         .filter(|e| {
-            e.attempts > 0
-                && e.next_attempt > now
-                && !in_flight.contains(&e.id)
-                && hop_of(e, reflect) == hop
+            may_move_forward(e, now) && !in_flight.contains(&e.id) && hop_of(e, reflect) == hop
         })
         .map(|e| e.id)
         .collect()
@@ -265,6 +264,13 @@ mod tests {
         assert_eq!(
             to_front(&entries, "next-hop", false, 100, &HashSet::new()),
             vec![1, 2, 5]
+        );
+        let mut own = entries;
+        own[0].recipients[0].last_reply = Some("451 4.2.0 Mailbox busy".into());
+        assert_eq!(
+            to_front(&own, "next-hop", false, 100, &HashSet::new()),
+            vec![2, 5],
+            "a recipient's own 4xx keeps its back-off"
         );
     }
 }

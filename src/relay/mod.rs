@@ -3,8 +3,11 @@
 //!
 //! Order rules (the seed's): a host list is always tried from the first entry; MX hosts by ascending
 //! preference, rotating among equal preferences, a higher preference only when every lower one failed.
+//! An address the shared [`status`] cache has marked down is skipped until its retry interval is over
+//! (then one connection probes it); when every address is down they are all tried anyway, in order.
 
 pub mod client;
+pub mod status;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -41,6 +44,8 @@ pub struct Target {
 
 pub struct Relay {
     cfg: config::Relay,
+    /// Which next-hop addresses are down (shared with every other `Relay` of the process).
+    status: Arc<status::HopStatus>,
     resolver: dns::Resolver,
     opts: client::Options,
     rotation: AtomicUsize,
@@ -62,6 +67,7 @@ impl Relay {
         cfg: config::Relay,
         resolver: dns::Resolver,
         tls: Arc<rustls::ClientConfig>,
+        status: Arc<status::HopStatus>,
     ) -> Relay {
         let opts = client::Options {
             helo_name: cfg.helo_name.clone(),
@@ -73,6 +79,7 @@ impl Relay {
         };
         Relay {
             cfg,
+            status,
             resolver,
             opts,
             rotation: AtomicUsize::new(0),
@@ -89,45 +96,89 @@ impl Relay {
         }
     }
 
-    /// Opens a connection to the first next hop that accepts one, trying them in the configured order.
+    /// Opens a connection to the first next hop that accepts one, trying them in the configured order
+    /// and skipping addresses the status cache has marked down (all of them tried if all are down).
     pub async fn connect(&self, origin: &Origin) -> Result<Connection, Error> {
         let want_tls = self.wants_tls(origin);
-        let mut attempts = 0;
-        let mut last = String::from("no address");
-        let mut tls_error: Option<String> = None;
-        let mut dns_errors = Vec::new();
+        let mut tried = Tried::default();
+        let mut skipped = Vec::new();
         for group in self.candidates(origin).await {
             let targets = match group {
                 Ok(t) => t,
                 Err(e) => {
-                    dns_errors.push(e);
+                    tried.dns_errors.push(e);
                     continue;
                 }
             };
             for target in targets {
+                let admit = self.status.admit(target.addr);
+                if admit == status::Admit::Skip {
+                    skipped.push(target);
+                    continue;
+                }
                 if let Some(c) = self.take_pooled((target.addr, want_tls)).await {
+                    self.status.up(target.addr);
                     return Ok(c);
                 }
-                attempts += 1;
-                match self.open(&target, want_tls).await {
-                    Ok(c) => return Ok(c),
-                    Err(e) => {
-                        tracing::info!(next_hop = %target.addr, error = %e, "next hop failed");
-                        if e.is_tls() {
-                            tls_error = Some(format!("{}: {e}", target.addr));
-                        }
-                        last = format!("{}: {e}", target.addr);
-                    }
+                if let Some(c) = self.try_target(&target, want_tls, &mut tried).await {
+                    return Ok(c);
                 }
             }
         }
-        if let Some(t) = tls_error {
+        if tried.attempts == 0 {
+            for target in skipped {
+                if let Some(c) = self.try_target(&target, want_tls, &mut tried).await {
+                    return Ok(c);
+                }
+            }
+        }
+        if let Some(t) = tried.tls_error {
             return Err(Error::Tls(t));
         }
-        if attempts == 0 && !dns_errors.is_empty() {
-            return Err(Error::Dns(dns_errors.join("; ")));
+        if tried.attempts == 0 && !tried.dns_errors.is_empty() {
+            return Err(Error::Dns(tried.dns_errors.join("; ")));
         }
-        Err(Error::Unreachable { attempts, last })
+        Err(Error::Unreachable {
+            attempts: tried.attempts,
+            last: tried.last,
+        })
+    }
+
+    /// One connection attempt, its result told to the status cache.
+    async fn try_target(
+        &self,
+        target: &Target,
+        want_tls: bool,
+        tried: &mut Tried,
+    ) -> Option<Connection> {
+        tried.attempts += 1;
+        let probe = ProbeGuard {
+            status: &self.status,
+            addr: target.addr,
+            done: false,
+        };
+        let result = self.open(target, want_tls).await;
+        probe.finish();
+        match result {
+            Ok(c) => {
+                self.status.up(target.addr);
+                Some(c)
+            }
+            Err(e) => {
+                tracing::info!(next_hop = %target.addr, error = %e, "next hop failed");
+                self.status.down(target.addr, &e.to_string());
+                if e.is_tls() {
+                    tried.tls_error = Some(format!("{}: {e}", target.addr));
+                }
+                tried.last = format!("{}: {e}", target.addr);
+                None
+            }
+        }
+    }
+
+    /// Every next-hop address known to the status cache, with its state.
+    pub fn status(&self) -> &Arc<status::HopStatus> {
+        &self.status
     }
 
     /// A live idle connection to exactly this target, if one is pooled.
@@ -243,6 +294,47 @@ impl Relay {
                 name: hop.host.clone(),
             })
             .collect())
+    }
+}
+
+/// What the attempts of one [`Relay::connect`] found.
+struct Tried {
+    attempts: usize,
+    last: String,
+    tls_error: Option<String>,
+    dns_errors: Vec<String>,
+}
+
+impl Default for Tried {
+    fn default() -> Tried {
+        Tried {
+            attempts: 0,
+            last: String::from("no address"),
+            tls_error: None,
+            dns_errors: Vec::new(),
+        }
+    }
+}
+
+/// Releases a probe whose connection attempt was dropped before it ended (the session went away),
+/// so the next caller probes instead of the address staying skipped.
+struct ProbeGuard<'a> {
+    status: &'a status::HopStatus,
+    addr: SocketAddr,
+    done: bool,
+}
+
+impl ProbeGuard<'_> {
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.status.abandon(self.addr);
+        }
     }
 }
 

@@ -253,6 +253,12 @@ fn delivers_once_after_the_next_hop_comes_back_with_one_delay_notice() {
         sluice.logs().join("\n")
     );
     assert_eq!(sluice.count("next_hop=next-hop"), 0);
+    // Issue 10, item 13: the attempt lines say whether TLS was used.
+    assert!(sluice.count("queue: attempt recorded") >= 1);
+    assert_eq!(
+        sluice.count("queue: attempt recorded"),
+        sluice.count("tls=none tls_version=-")
+    );
     drop(sluice);
     assert_eq!(queue_len(dir.path()), 0, "the queue is empty afterwards");
 }
@@ -462,5 +468,48 @@ fn a_recipients_own_4xx_keeps_its_retry_schedule_while_other_mail_is_delivered()
         sink.messages().len(),
         delivered,
         "bob once, and every other message"
+    );
+}
+
+/// Issue 10, item 13: a queued message delivered over STARTTLS is logged as verified TLS, with the
+/// protocol version.
+#[test]
+fn a_delivery_over_tls_is_logged_as_verified_with_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let hop = down_hop(6);
+    let sink = sink_on(
+        hop,
+        SinkConfig {
+            starttls: true,
+            ..SinkConfig::default()
+        },
+    );
+    let anchor = dir.path().join("sink.pem");
+    std::fs::write(&anchor, sink.cert_pem()).unwrap();
+    enqueue(
+        dir.path(),
+        vec![entry("alice@corp.example", &["bob@partner.example"])],
+    );
+    let relay = format!(
+        "{}\nstarttls = \"always\"\ntrust_anchors = [\"{}\"]",
+        support::sluice::hosts_relay(&[hop]),
+        anchor.display()
+    );
+    let cfg = support::sluice::config(
+        "",
+        &relay,
+        "[admin]\nenabled = false\n\n[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n",
+    );
+    let sluice = Instance::start(dir.path(), &cfg);
+    let msgs = sink.wait_for(1, Duration::from_secs(10));
+    assert!(msgs[0].tls);
+    assert!(
+        sluice.wait_log(
+            "queue: attempt recorded&delivered=1&tls=verified tls_version=TLSv1.3",
+            1,
+            Duration::from_secs(10)
+        ),
+        "{}",
+        sluice.logs().join("\n")
     );
 }

@@ -28,6 +28,8 @@ pub struct Attempted {
     pub results: Vec<(usize, RcptResult)>,
     /// The next hop that answered, for reports (`Remote-MTA`) and logs.
     pub remote: Option<String>,
+    /// How the connection to it was protected (for logs).
+    pub tls: crate::tls::Protection,
 }
 
 /// What one attempt says about its next hop, for reordering.

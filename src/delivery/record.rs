@@ -192,6 +192,7 @@ mod tests {
                 (1, RcptResult::Deferred("451 later".into())),
             ],
             remote: None,
+            tls: Default::default(),
         };
         let p = plan(queued.clone(), &attempt, 200, &s, true);
         let mut report = entry(0, "", 0, 200);
@@ -231,6 +232,7 @@ mod tests {
         let done = Attempted {
             results: vec![(1, RcptResult::Failed("550 no".into()))],
             remote: None,
+            tls: Default::default(),
         };
         let e = store
             .read(|dbs, txn| queue::get(dbs, txn, queued.id))

@@ -150,6 +150,7 @@ impl Delivery {
                         RcptResult::Deferred("delivery attempt timed out".into()),
                     ),
                     remote: None,
+                    tls: Default::default(),
                 }
             })
             .await;
@@ -196,6 +197,8 @@ impl Delivery {
             done = p.done,
             next_attempt = (!p.done).then_some(p.entry.next_attempt),
             next_hop = attempted.remote.as_deref().unwrap_or("-"),
+            tls = %attempted.tls.name(),
+            tls_version = %attempted.tls.version(),
             "queue: attempt recorded"
         );
         let kinds: Vec<&'static str> = reports.iter().map(|(q, _)| notice_name(q)).collect();

@@ -35,7 +35,10 @@ pub enum Error {
     Protocol(String),
     #[error("refused: {0}")]
     Refused(Reply),
-    #[error("STARTTLS not offered")]
+    #[error(
+        "the next hop does not offer STARTTLS; enable TLS on it, or set relay.starttls (or \
+         relay.tls_failure = \"plaintext\") if mail may go to it in clear"
+    )]
     TlsUnavailable,
     #[error("TLS handshake failed: {0}")]
     TlsHandshake(String),
@@ -178,7 +181,7 @@ impl Connection {
                 connector
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Error::TlsHandshake(e.to_string()))
+                    .map_err(|e| Error::TlsHandshake(crate::tls::explain_io(&e)))
             })
             .await?;
             conn.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
@@ -190,6 +193,18 @@ impl Connection {
 
     pub fn is_tls(&self) -> bool {
         self.stream.is_tls()
+    }
+
+    /// How this connection is protected, for log lines. TLS here is always verified: the client
+    /// configuration has no way to skip verification, so an unverified handshake never completes.
+    pub fn protection(&self) -> crate::tls::Protection {
+        match self.stream.tls_version() {
+            Some(version) => crate::tls::Protection::Verified { version },
+            None if self.stream.is_tls() => crate::tls::Protection::Verified {
+                version: "TLS".into(),
+            },
+            None => crate::tls::Protection::None,
+        }
     }
 
     /// Whether this connection carried a transaction before (so a failure may just mean it went stale).

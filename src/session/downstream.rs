@@ -386,7 +386,8 @@ impl Downstream {
         };
         match conn.body(message).await {
             Ok(r) if r.is_positive() => {
-                tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message[0].len() + message[1].len(), "message relayed");
+                let tls = conn.protection();
+                tracing::info!(%id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), reply = %r, size = message[0].len() + message[1].len(), "message relayed");
                 Reply::new(
                     250,
                     Some([2, 0, 0]),
@@ -397,7 +398,8 @@ impl Downstream {
                 )
             }
             Ok(r) => {
-                tracing::info!(%id, next_hop = %conn.label, reply = %r, "next hop refused the message; reply relayed");
+                let tls = conn.protection();
+                tracing::info!(%id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), reply = %r, "next hop refused the message; reply relayed");
                 r
             }
             Err(e) => self.lost(id, e),

@@ -41,6 +41,7 @@ fn attempted(results: Vec<(usize, RcptResult)>) -> Attempted {
     Attempted {
         results,
         remote: Some("127.0.0.1:25".into()),
+        tls: Default::default(),
     }
 }
 

@@ -407,7 +407,12 @@ impl Downstream {
     }
 
     fn lost(&mut self, id: MessageId, e: client::Error) -> Reply {
-        tracing::warn!(%id, error = %e, "next hop failed during DATA; message deferred");
+        let tls = self
+            .conn
+            .as_ref()
+            .map(Connection::protection)
+            .unwrap_or_default();
+        tracing::warn!(%id, tls = %tls.name(), tls_version = %tls.version(), error = %e, "next hop failed during DATA; message deferred");
         self.drop_conn();
         Failure::from(e).reply()
     }

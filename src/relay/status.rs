@@ -349,13 +349,34 @@ mod tests {
     }
 
     #[test]
-    fn the_shared_cache_reads_the_injected_clock() {
-        let s = HopStatus::new(Arc::new(Clock::real()), 3_600);
-        let a = addr(5);
-        s.down(a, "refused");
+    fn the_shared_cache_follows_the_injected_clock() {
+        let clock = Arc::new(Clock::fixed(10_000));
+        let s = HopStatus::new(clock.clone(), 60);
+        let (a, b) = (addr(5), addr(6));
+        s.down(a, "connection refused");
+        s.up(b);
         assert_eq!(s.admit(a), Admit::Skip);
+        assert_eq!(s.admit(b), Admit::Try);
+        clock.set(10_059);
+        assert_eq!(s.admit(a), Admit::Skip, "not yet");
+        clock.set(10_060);
+        assert_eq!(s.admit(a), Admit::Probe);
+        assert_eq!(
+            s.admit(a),
+            Admit::Skip,
+            "the others skip it during the probe"
+        );
+        s.down(a, "still refused");
+        let snap = s.snapshot();
+        assert_eq!(snap[0].host, a);
+        assert_eq!(snap[0].since, 10_000, "down since the first failure");
+        assert_eq!(snap[0].next_probe, Some(10_120));
+        assert_eq!(snap[0].last_error.as_deref(), Some("still refused"));
+        clock.set(10_120);
+        assert_eq!(s.admit(a), Admit::Probe);
         s.up(a);
         assert_eq!(s.admit(a), Admit::Try);
         assert_eq!(s.snapshot()[0].state, State::Up);
+        assert_eq!(s.snapshot()[0].since, 10_120);
     }
 }

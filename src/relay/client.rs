@@ -40,6 +40,11 @@ pub enum Error {
          relay.tls_failure = \"plaintext\") if mail may go to it in clear"
     )]
     TlsUnavailable,
+    #[error(
+        "the next hop offers STARTTLS but refused it ({0}); see its logs, or set relay.starttls \
+         (or relay.tls_failure = \"plaintext\") if mail may go to it in clear"
+    )]
+    TlsRefused(Reply),
     #[error("TLS handshake failed: {0}")]
     TlsHandshake(String),
     /// A command with CR, LF or NUL inside its line: never written (it would be read as two
@@ -50,7 +55,10 @@ pub enum Error {
 
 impl Error {
     pub fn is_tls(&self) -> bool {
-        matches!(self, Error::TlsUnavailable | Error::TlsHandshake(_))
+        matches!(
+            self,
+            Error::TlsUnavailable | Error::TlsRefused(_) | Error::TlsHandshake(_)
+        )
     }
 }
 
@@ -171,7 +179,7 @@ impl Connection {
             }
             let r = conn.command(b"STARTTLS\r\n", "STARTTLS").await?;
             if r.code != 220 {
-                return Err(Error::TlsUnavailable);
+                return Err(Error::TlsRefused(r));
             }
             let Some(tcp) = conn.stream.take_plain() else {
                 return Err(Error::Protocol("STARTTLS on a TLS stream".into()));
@@ -610,6 +618,17 @@ fn split_enhanced(text: &str, code: u16) -> Option<([u8; 3], String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn starttls_failures_say_what_to_do_and_count_as_tls() {
+        let missing = Error::TlsUnavailable;
+        let refused = Error::TlsRefused(Reply::new(454, Some([4, 7, 0]), "TLS not available"));
+        for e in [&missing, &refused] {
+            assert!(e.is_tls());
+            assert!(e.to_string().contains("relay.starttls"), "{e}");
+        }
+        assert!(refused.to_string().contains("454"), "{refused}");
+    }
 
     #[test]
     fn parses_reply_lines_and_enhanced_codes() {

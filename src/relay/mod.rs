@@ -116,18 +116,22 @@ impl Relay {
                     skipped.push(target);
                     continue;
                 }
+                // Held from here, so a probe whose caller goes away is released.
+                let guard = self.guard(target.addr, admit == status::Admit::Probe);
                 if let Some(c) = self.take_pooled((target.addr, want_tls)).await {
+                    guard.finish();
                     self.status.up(target.addr);
                     return Ok(c);
                 }
-                if let Some(c) = self.try_target(&target, want_tls, &mut tried).await {
+                if let Some(c) = self.try_target(&target, want_tls, &mut tried, guard).await {
                     return Ok(c);
                 }
             }
         }
         if tried.attempts == 0 {
             for target in skipped {
-                if let Some(c) = self.try_target(&target, want_tls, &mut tried).await {
+                let guard = self.guard(target.addr, false);
+                if let Some(c) = self.try_target(&target, want_tls, &mut tried, guard).await {
                     return Ok(c);
                 }
             }
@@ -150,15 +154,11 @@ impl Relay {
         target: &Target,
         want_tls: bool,
         tried: &mut Tried,
+        guard: ProbeGuard<'_>,
     ) -> Option<Connection> {
         tried.attempts += 1;
-        let probe = ProbeGuard {
-            status: &self.status,
-            addr: target.addr,
-            done: false,
-        };
         let result = self.open(target, want_tls).await;
-        probe.finish();
+        guard.finish();
         match result {
             Ok(c) => {
                 self.status.up(target.addr);
@@ -173,6 +173,15 @@ impl Relay {
                 tried.last = format!("{}: {e}", target.addr);
                 None
             }
+        }
+    }
+
+    /// A guard that releases the probe of `addr` if dropped unfinished; inert unless `probe`.
+    fn guard(&self, addr: SocketAddr, probe: bool) -> ProbeGuard<'_> {
+        ProbeGuard {
+            status: &self.status,
+            addr,
+            done: !probe,
         }
     }
 
@@ -372,6 +381,28 @@ mod tests {
             preference: p,
             exchange: e.to_string(),
         }
+    }
+
+    #[test]
+    fn a_probe_dropped_unfinished_is_released_and_a_plain_attempt_never_releases_one() {
+        let clock = Arc::new(crate::clock::Clock::fixed(100));
+        let status = status::HopStatus::new(clock.clone(), 10);
+        let a: SocketAddr = "127.0.0.1:25".parse().unwrap();
+        status.down(a, "refused");
+        clock.set(110);
+        assert_eq!(status.admit(a), status::Admit::Probe);
+        drop(ProbeGuard {
+            status: &status,
+            addr: a,
+            done: true,
+        });
+        assert_eq!(status.admit(a), status::Admit::Skip, "inert guard");
+        drop(ProbeGuard {
+            status: &status,
+            addr: a,
+            done: false,
+        });
+        assert_eq!(status.admit(a), status::Admit::Probe, "released");
     }
 
     #[test]

@@ -324,6 +324,11 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
     let server_tls_for_admin = server_tls.clone();
     let shutdown = Arc::new(Shutdown::new());
     let clock = Arc::new(crate::clock::Clock::system());
+    // One next-hop status cache for the proxy, the notices and the delivery queue.
+    let hop_status = Arc::new(crate::relay::status::HopStatus::new(
+        clock.clone(),
+        config.relay.dead_host_retry.as_secs(),
+    ));
     let approval_key = match loaded.approval_key {
         Some(k) => k,
         None => approval_key(&data_dir)?,
@@ -377,7 +382,12 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         inspector,
         keeper: keeper.clone(),
         internal_domains: config.inspection.internal_domains.clone(),
-        relay: Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
+        relay: Relay::new(
+            config.relay.clone(),
+            resolver(&config),
+            client_tls.clone(),
+            hop_status.clone(),
+        ),
         shutdown: shutdown.clone(),
         clock: clock.clone(),
         budget: crate::session::budget::Budget::new(config.listener.max_bytes_in_flight),
@@ -385,7 +395,12 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
         spool_threshold: config.listener.spool_threshold,
     });
     keeper.set_alerts(crate::hold::Alerts::new(
-        Relay::new(config.relay.clone(), resolver(&config), client_tls.clone()),
+        Relay::new(
+            config.relay.clone(),
+            resolver(&config),
+            client_tls.clone(),
+            hop_status.clone(),
+        ),
         config.notifications.clone(),
     ));
     // The delivery queue's worker over the keeper's store, with its own next-hop pool; woken when
@@ -393,7 +408,12 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
     let delivery = keeper.store().ok().map(|store| {
         let d = crate::delivery::Delivery::new(
             store.clone(),
-            Relay::new(config.relay.clone(), resolver(&config), client_tls),
+            Relay::new(
+                config.relay.clone(),
+                resolver(&config),
+                client_tls,
+                hop_status,
+            ),
             clock.clone(),
             crate::delivery::Settings::from_config(&config),
         );

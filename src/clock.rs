@@ -18,6 +18,9 @@ const OFFSET_REFRESH: Duration = Duration::from_secs(1);
 /// Wall-clock time in Unix seconds.
 pub struct Clock {
     offset: Option<Offset>,
+    /// A fake clock for unit tests: this time, moved only by [`Clock::set`].
+    #[cfg(test)]
+    fixed: Option<std::sync::atomic::AtomicU64>,
 }
 
 struct Offset {
@@ -36,16 +39,45 @@ impl Clock {
                 cached: Mutex::new((Instant::now(), now)),
             }
         });
-        Clock { offset }
+        Clock {
+            offset,
+            #[cfg(test)]
+            fixed: None,
+        }
     }
 
     /// A clock that always reads the real time (ignores the environment).
     pub fn real() -> Clock {
-        Clock { offset: None }
+        Clock {
+            offset: None,
+            #[cfg(test)]
+            fixed: None,
+        }
+    }
+
+    /// A fake clock for unit tests, standing at `now` until [`Clock::set`] moves it.
+    #[cfg(test)]
+    pub fn fixed(now: u64) -> Clock {
+        Clock {
+            offset: None,
+            fixed: Some(std::sync::atomic::AtomicU64::new(now)),
+        }
+    }
+
+    /// Moves a [`Clock::fixed`] to `now` (no effect on a real clock).
+    #[cfg(test)]
+    pub fn set(&self, now: u64) {
+        if let Some(f) = &self.fixed {
+            f.store(now, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     /// Now, in Unix seconds.
     pub fn now(&self) -> u64 {
+        #[cfg(test)]
+        if let Some(f) = &self.fixed {
+            return f.load(std::sync::atomic::Ordering::SeqCst);
+        }
         let real = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -88,6 +120,7 @@ mod tests {
                 path: path.clone(),
                 cached: Mutex::new((Instant::now(), read_offset(&path))),
             }),
+            fixed: None,
         };
         let real = Clock::real().now();
         let shifted = clock.now();

@@ -109,20 +109,89 @@ fn first_and_second_next_hops_down_delivers_via_the_third() {
     assert_eq!(subjects(&third), ["via third"]);
 }
 
+/// A Sluice forwarding to `hops` whose clock the test can shift (`<dir>/clock-offset`, seconds).
+fn start_with_clock(hops: &[SocketAddr], extra: &str) -> (Sluice, tempfile::TempDir) {
+    let clock = tempfile::tempdir().unwrap();
+    let offset = clock.path().join("clock-offset");
+    std::fs::write(&offset, "0\n").unwrap();
+    let sluice = Sluice::start_with_env(
+        &forward_config(hops, extra),
+        &[("SLUICE_CLOCK_OFFSET_FILE", offset.to_str().unwrap())],
+    );
+    (sluice, clock)
+}
+
+/// Moves Sluice's clock to `secs` past the real time (it re-reads the offset within a second).
+fn shift_clock(dir: &tempfile::TempDir, secs: u64) {
+    std::fs::write(dir.path().join("clock-offset"), format!("{secs}\n")).unwrap();
+    std::thread::sleep(Duration::from_millis(1_500));
+}
+
+/// Log lines that contain every one of `needles`, once at least `n` arrived (or after [`WAIT`]).
+fn lines_with(sluice: &Sluice, needles: &[&str], n: usize) -> usize {
+    let count = || {
+        sluice
+            .logs()
+            .iter()
+            .filter(|l| needles.iter().all(|x| l.contains(x)))
+            .count()
+    };
+    let end = std::time::Instant::now() + WAIT;
+    while count() < n && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    count()
+}
+
 #[test]
-fn each_new_message_tries_the_first_next_hop_again() {
+fn a_next_hop_that_comes_back_is_used_again_after_its_retry_interval() {
     let first_addr = closed_addr(lo(24));
     let second = Sink::start_default();
-    let sluice = Sluice::start(&forward_config(&[first_addr, second.addr], ""));
+    let (sluice, clock) = start_with_clock(&[first_addr, second.addr], "");
     assert_eq!(send_one(&sluice, "one").code, 250);
     assert_eq!(subjects(&second), ["one"]);
 
-    // The first hop comes back: the next messages go to it, not to the second.
+    // The first hop comes back: once its retry interval is over it is probed and used again.
     let first = sink_at(first_addr);
+    shift_clock(&clock, 61);
     assert_eq!(send_one(&sluice, "two").code, 250);
     assert_eq!(send_one(&sluice, "three").code, 250);
     assert_eq!(subjects(&first), ["two", "three"]);
     assert_eq!(subjects(&second), ["one"]);
+    let first_s = first_addr.to_string();
+    assert_eq!(
+        lines_with(&sluice, &["next hop is up again", &first_s], 1),
+        1
+    );
+}
+
+/// Issue 10, item 2: a dead primary is tried once and then skipped for `relay.dead_host_retry`
+/// (not tried again for every message), probed again after it, and its going down is logged once.
+#[test]
+fn a_dead_next_hop_is_skipped_until_its_retry_interval_then_probed_again() {
+    let dead = closed_addr(lo(27));
+    let live = Sink::start_default();
+    let (sluice, clock) = start_with_clock(&[dead, live.addr], "");
+    let dead_s = dead.to_string();
+    for n in 0..4 {
+        assert_eq!(send_one(&sluice, &format!("m{n}")).code, 250);
+    }
+    assert_eq!(subjects(&live), ["m0", "m1", "m2", "m3"]);
+    assert_eq!(
+        lines_with(&sluice, &["next hop failed", &dead_s], 1),
+        1,
+        "the dead host is attempted once, not per message:\n{}",
+        sluice.logs().join("\n")
+    );
+    assert_eq!(lines_with(&sluice, &["next hop is down", &dead_s], 1), 1);
+
+    // After the interval one message probes it again; it is still down: no new state change.
+    shift_clock(&clock, 61);
+    assert_eq!(send_one(&sluice, "m4").code, 250);
+    assert_eq!(send_one(&sluice, "m5").code, 250);
+    assert_eq!(lines_with(&sluice, &["next hop failed", &dead_s], 2), 2);
+    assert_eq!(lines_with(&sluice, &["next hop is down", &dead_s], 1), 1);
+    assert_eq!(live.messages().len(), 6);
 }
 
 #[test]

@@ -68,6 +68,13 @@ fn tls_upstream_is_relayed_over_tls_to_a_trusted_next_hop() {
     assert!(got[0].tls, "the next hop must have been reached over TLS");
     assert_eq!(got[0].header("Subject").as_deref(), Some("over tls"));
     c.quit();
+    // Issue 10, item 13: the relay log line says TLS was used and verified, and its version.
+    assert!(sluice.wait_log("message relayed", WAIT));
+    let line = sluice.log_line("message relayed").expect("a relayed line");
+    assert!(
+        line.contains("tls=verified") && line.contains("tls_version=TLSv1.3"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -121,6 +128,9 @@ fn plaintext_upstream_is_relayed_without_tls_in_mirror_mode() {
         "mirror mode: a plaintext upstream session is relayed in clear"
     );
     c.quit();
+    assert!(sluice.wait_log("message relayed", WAIT));
+    let line = sluice.log_line("message relayed").expect("a relayed line");
+    assert!(line.contains("tls=none"), "{line}");
 }
 
 #[test]
@@ -156,6 +166,15 @@ fn untrusted_next_hop_certificate_gets_451_4_7_5_and_nothing_is_sent() {
     c.quit();
     assert!(sink.messages().is_empty());
     assert!(stranger.messages().is_empty());
+    // Issue 10, item 13: the failure is logged in plain words, with what to do.
+    assert!(sluice.wait_log("next hop failed", WAIT));
+    let line = sluice.log_line("next hop failed").expect("a failure line");
+    assert!(
+        line.contains("the next hop's certificate is not signed")
+            && line.contains("relay.trust_anchors")
+            && !line.contains("invalid peer certificate"),
+        "{line}"
+    );
 }
 
 #[test]

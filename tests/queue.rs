@@ -246,6 +246,26 @@ fn delivers_once_after_the_next_hop_comes_back_with_one_delay_notice() {
     assert!(status.contains("Final-Recipient: rfc822; bob@partner.example"));
     assert!(status.contains("Original-Envelope-Id: QUEUE-TEST"));
     assert!(sluice.count("queue: reordering stopped") >= 1);
+    // Issue 10, item 12: the reordering lines name the host:port that accepted, not a placeholder.
+    assert!(
+        sluice.count(&format!("queue: reordering stopped next_hop={hop}")) >= 1,
+        "{}",
+        sluice.logs().join("\n")
+    );
+    assert_eq!(sluice.count("next_hop=next-hop"), 0);
+    // Issue 10, item 13: the attempt lines say whether TLS was used.
+    let attempts: Vec<String> = sluice
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("queue: attempt recorded"))
+        .collect();
+    assert!(!attempts.is_empty());
+    assert!(
+        attempts
+            .iter()
+            .all(|l| l.contains("tls=none tls_version=-")),
+        "{attempts:?}"
+    );
     drop(sluice);
     assert_eq!(queue_len(dir.path()), 0, "the queue is empty afterwards");
 }
@@ -370,4 +390,133 @@ fn entries_survive_kill_9_between_attempts() {
     );
     drop(sluice);
     assert_eq!(queue_len(dir.path()), 0);
+}
+
+/// Inserts entries into the store (the server may be running, as with the CLI); returns their ids.
+fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<u64> {
+    let store = Store::open(&dir.join("data/store"), &Options::default()).unwrap();
+    let ids = store
+        .write_blocking(move |dbs, txn| {
+            let mut ids = Vec::new();
+            for e in entries {
+                ids.push(queue::insert(dbs, txn, e, CONTENT)?);
+            }
+            Ok(ids)
+        })
+        .unwrap();
+    store.close();
+    ids
+}
+
+/// Issue 10, item 1: a next hop that accepts other mail (and the entry's other recipient) while it
+/// answers 451 to one recipient does not make that recipient's retries skip the schedule: reordering
+/// never brings an entry past a 4xx back-off of its own. The clock is shifted past each interval.
+#[test]
+fn a_recipients_own_4xx_keeps_its_retry_schedule_while_other_mail_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let hop = down_hop(5);
+    let sink = sink_on(
+        hop,
+        SinkConfig::default().reject_rcpts(&["busy@partner.example"], "451 4.2.0 Mailbox busy"),
+    );
+    let offset = dir.path().join("clock-offset");
+    std::fs::write(&offset, "0\n").unwrap();
+    let ids = enqueue_ids(
+        dir.path(),
+        vec![entry(
+            "alice@corp.example",
+            &["bob@partner.example", "busy@partner.example"],
+        )],
+    );
+    let busy = format!("queue: attempt recorded&queue_id={}&", ids[0]);
+    let cfg = forward_config(
+        &[hop],
+        "[admin]\nenabled = false\n\n[queue]\nretry = [\"10s\", \"20s\"]\nlease = \"5s\"\n",
+    );
+    let sluice = Instance::start(dir.path(), &cfg);
+    let mut delivered = 1;
+    for (attempt, shift) in [(1, 11), (2, 32), (3, 0)] {
+        assert!(
+            sluice.wait_log(
+                &format!("{busy}attempt={attempt}"),
+                1,
+                Duration::from_secs(15)
+            ),
+            "attempt {attempt}:\n{}",
+            sluice.logs().join("\n")
+        );
+        // Other mail to the same next hop is delivered meanwhile.
+        enqueue_ids(
+            dir.path(),
+            vec![
+                entry("alice@corp.example", &["carol@partner.example"]),
+                entry("alice@corp.example", &["dave@partner.example"]),
+            ],
+        );
+        delivered += 2;
+        sink.wait_for(delivered, Duration::from_secs(15));
+        std::thread::sleep(Duration::from_secs(2));
+        let busy_attempts: Vec<String> = sluice
+            .logs()
+            .into_iter()
+            .filter(|l| busy.split('&').all(|x| l.contains(x)))
+            .collect();
+        assert_eq!(
+            busy_attempts.len(),
+            attempt,
+            "the busy recipient waits out its retry interval:\n{}",
+            sluice.logs().join("\n")
+        );
+        if shift > 0 {
+            std::fs::write(&offset, format!("{shift}\n")).unwrap();
+        }
+    }
+    assert_eq!(
+        sink.messages().len(),
+        delivered,
+        "bob once, and every other message"
+    );
+}
+
+/// Issue 10, item 13: a queued message delivered over STARTTLS is logged as verified TLS, with the
+/// protocol version.
+#[test]
+fn a_delivery_over_tls_is_logged_as_verified_with_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let hop = down_hop(6);
+    let sink = sink_on(
+        hop,
+        SinkConfig {
+            starttls: true,
+            ..SinkConfig::default()
+        },
+    );
+    let anchor = dir.path().join("sink.pem");
+    std::fs::write(&anchor, sink.cert_pem()).unwrap();
+    enqueue(
+        dir.path(),
+        vec![entry("alice@corp.example", &["bob@partner.example"])],
+    );
+    let relay = format!(
+        "{}\nstarttls = \"always\"\ntrust_anchors = [\"{}\"]",
+        support::sluice::hosts_relay(&[hop]),
+        anchor.display()
+    );
+    let cfg = support::sluice::config(
+        "",
+        &relay,
+        "[admin]\nenabled = false\n\n[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n",
+    );
+    let sluice = Instance::start(dir.path(), &cfg);
+    let msgs = sink.wait_for(1, Duration::from_secs(10));
+    assert!(msgs[0].tls);
+    assert!(
+        sluice.wait_log(
+            "queue: attempt recorded&delivered=1&tls=verified tls_version=TLSv1.3",
+            1,
+            Duration::from_secs(10)
+        ),
+        "{}",
+        sluice.logs().join("\n")
+    );
 }

@@ -145,6 +145,8 @@ pub struct Relay {
     pub tls_failure: TlsFailure,
     pub trust_anchors: Vec<PathBuf>,
     pub max_received_headers: usize,
+    /// How long a next-hop address that failed is skipped before it is probed again (0: never).
+    pub dead_host_retry: Duration,
     /// The pass header added to every relayed message, if enabled.
     pub pass_header: Option<Field>,
     pub data_ahead: DataAhead,
@@ -704,6 +706,13 @@ fn build_relay(
                 "relay.max_received_headers",
             )?
             .range(1, 1000)? as usize,
+        dead_host_retry: cx
+            .pick(
+                ur.dead_host_retry,
+                dr.dead_host_retry,
+                "relay.dead_host_retry",
+            )?
+            .duration()?,
         pass_header: match enabled {
             true => Some(pass_name.parse_with(|n| Field::new(n.as_str(), value.as_str()))?),
             false => None,

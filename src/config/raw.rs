@@ -83,6 +83,7 @@ pub(crate) struct Relay {
     pub tls_failure: V<String>,
     pub trust_anchors: V<Vec<Spanned<String>>>,
     pub max_received_headers: V<u64>,
+    pub dead_host_retry: V<String>,
     pub pass_header: Option<PassHeader>,
     pub data_ahead: V<String>,
 }

@@ -95,6 +95,7 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
                 RcptResult::Deferred("no upstream address to deliver back to".into()),
             ),
             remote: None,
+            tls: Default::default(),
         };
     }
     let origin = Origin {
@@ -108,10 +109,12 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
             return Attempted {
                 results: all_pending(entry, RcptResult::Deferred(format!("no connection: {e}"))),
                 remote: None,
+                tls: Default::default(),
             };
         }
     };
     let remote = Some(conn.label.clone());
+    let tls = conn.protection();
     match transaction(&mut conn, entry, content).await {
         Ok((results, clean)) => {
             if clean {
@@ -119,11 +122,19 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
             } else {
                 conn.quit().await;
             }
-            Attempted { results, remote }
+            Attempted {
+                results,
+                remote,
+                tls,
+            }
         }
         Err((results, e)) => {
-            tracing::info!(queue_id = entry.id, next_hop = %conn.label, error = %e, "queue: delivery attempt failed");
-            Attempted { results, remote }
+            tracing::info!(queue_id = entry.id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), error = %e, "queue: delivery attempt failed");
+            Attempted {
+                results,
+                remote,
+                tls,
+            }
         }
     }
 }

@@ -8,8 +8,10 @@
 //! per-recipient states, the next attempt, one delay notice and the failure report (`report`,
 //! RFC 3464, never for the null sender), incident history for releases, outbox events and counters.
 //!
-//! Reordering (the seed's slow queue): when a next hop accepts mail after failing (or for the first
-//! time since start), the entries for it that wait out a retry interval are made due at once.
+//! Reordering (the seed's slow queue): when a next hop accepts mail after being unreachable (or for
+//! the first time since start), the entries for it that wait out a retry interval because it was
+//! down are made due at once: once per recovery, and never a recipient that waits out a back-off
+//! for a 4xx it received itself (`schedule::may_move_forward`).
 //!
 //! Privacy: logs carry queue ids, addresses, counts and reply codes; never message content.
 

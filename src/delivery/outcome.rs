@@ -6,7 +6,7 @@
 
 use crate::store::records::{QueueKind, Queued, RcptState};
 
-use super::schedule::Schedule;
+use super::schedule::{Schedule, own_reply};
 
 /// Longest reply text kept per recipient (a next hop's reply may be up to 128 lines).
 pub const MAX_REPLY_TEXT: usize = 512;
@@ -28,6 +28,19 @@ pub struct Attempted {
     pub results: Vec<(usize, RcptResult)>,
     /// The next hop that answered, for reports (`Remote-MTA`) and logs.
     pub remote: Option<String>,
+    /// How the connection to it was protected (for logs).
+    pub tls: crate::tls::Protection,
+}
+
+/// What one attempt says about its next hop, for reordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopSign {
+    /// It took the message for at least one recipient: it accepts mail.
+    Accepted,
+    /// It could not be reached or was lost before it answered every recipient: it is down.
+    Unreachable,
+    /// It answered, but took nothing (4xx/5xx replies of its own): says nothing about its state.
+    Answered,
 }
 
 impl Attempted {
@@ -36,6 +49,18 @@ impl Attempted {
         self.results
             .iter()
             .any(|(_, r)| matches!(r, RcptResult::Delivered(_)))
+    }
+
+    /// What this attempt says about the next hop (a recipient's own 4xx is not the hop failing).
+    pub fn hop_sign(&self) -> HopSign {
+        let unreached = |r: &RcptResult| matches!(r, RcptResult::Deferred(t) if !own_reply(t));
+        if self.delivered_any() {
+            HopSign::Accepted
+        } else if self.results.iter().any(|(_, r)| unreached(r)) {
+            HopSign::Unreachable
+        } else {
+            HopSign::Answered
+        }
     }
 }
 

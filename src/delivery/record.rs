@@ -9,6 +9,7 @@ use crate::store::{self, Store, events, held, incidents, queue, stats};
 
 use super::attempt::hop_of;
 use super::outcome::{Plan, held_of};
+use super::schedule::may_move_forward;
 
 /// Queue entries looked at when reordering (the scan runs once per next hop that comes back).
 pub const REORDER_SCAN: usize = 10_000;
@@ -93,8 +94,9 @@ pub fn follow_delivery(h: &Held, entry: &Queued) -> Held {
     after
 }
 
-/// Entries for `hop` waiting out a retry interval (tried before, not due yet, not being delivered):
-/// the ones to move to the front once `hop` accepts mail again. Pure.
+/// Entries for `hop` that reordering may move (`schedule::may_move_forward`: waiting out a retry
+/// interval because the next hop was down, never a recipient's own 4xx back-off) and that are not
+/// being delivered: the ones to move to the front once `hop` accepts mail again. Pure.
 pub fn to_front(
     entries: &[Queued],
     hop: &str,
@@ -105,10 +107,7 @@ pub fn to_front(
     entries
         .iter()
         .filter(|e| {
-            e.attempts > 0
-                && e.next_attempt > now
-                && !in_flight.contains(&e.id)
-                && hop_of(e, reflect) == hop
+            may_move_forward(e, now) && !in_flight.contains(&e.id) && hop_of(e, reflect) == hop
         })
         .map(|e| e.id)
         .collect()
@@ -224,6 +223,7 @@ mod tests {
                 (1, RcptResult::Deferred("451 later".into())),
             ],
             remote: None,
+            tls: Default::default(),
         };
         let p = plan(queued.clone(), &attempt, 200, &s, true);
         let mut report = entry(0, "", 0, 200);
@@ -263,6 +263,7 @@ mod tests {
         let done = Attempted {
             results: vec![(1, RcptResult::Failed("550 no".into()))],
             remote: None,
+            tls: Default::default(),
         };
         let e = store
             .read(|dbs, txn| queue::get(dbs, txn, queued.id))
@@ -296,6 +297,13 @@ mod tests {
         assert_eq!(
             to_front(&entries, "next-hop", false, 100, &HashSet::new()),
             vec![1, 2, 5]
+        );
+        let mut own = entries;
+        own[0].recipients[0].last_reply = Some("451 4.2.0 Mailbox busy".into());
+        assert_eq!(
+            to_front(&own, "next-hop", false, 100, &HashSet::new()),
+            vec![2, 5],
+            "a recipient's own 4xx keeps its back-off"
         );
     }
 }

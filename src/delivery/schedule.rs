@@ -70,6 +70,26 @@ impl Schedule {
     }
 }
 
+/// Whether a recipient's last reply text is an answer the next hop gave it (`451 4.2.0 ...`), as
+/// opposed to a failure of our own (no connection, lost connection, timeout), whose texts never
+/// start with a reply code (`attempt::reply_line` always does).
+pub fn own_reply(last_reply: &str) -> bool {
+    let b = last_reply.as_bytes();
+    b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && matches!(b[0], b'4' | b'5')
+}
+
+/// Whether reordering may make `entry` due at `now`, when its next hop has just recovered: it was
+/// tried before and waits out a retry interval, and no pending recipient waits out a back-off for a
+/// 4xx it received itself (a next hop that accepts other mail says nothing about that recipient).
+/// The caller moves an entry at most once per recovery (reordering runs on the down -> up change).
+pub fn may_move_forward(entry: &Queued, now: u64) -> bool {
+    entry.attempts > 0
+        && entry.next_attempt > now
+        && entry
+            .pending()
+            .all(|r| !r.last_reply.as_deref().is_some_and(own_reply))
+}
+
 /// Whether delivery reports (delay notices, bounces) may go to this entry's sender: never to the
 /// null sender (no bounce loops); for Sluice's own notices only when `bounce_notices` is set.
 pub fn reports_allowed(entry: &Queued, bounce_notices: bool) -> bool {
@@ -168,6 +188,44 @@ mod tests {
             ..schedule()
         };
         assert!(first_failure.delay_notice_due(&entry(100), 100));
+    }
+
+    #[test]
+    fn own_replies_are_told_from_our_own_failures() {
+        assert!(own_reply("451 4.2.0 Mailbox busy"));
+        assert!(own_reply("452 too many"));
+        assert!(!own_reply("no connection: no next hop reachable"));
+        assert!(!own_reply(
+            "connection to the next hop failed: connection lost"
+        ));
+        assert!(!own_reply("delivery attempt timed out"));
+        assert!(!own_reply("not attempted"));
+        assert!(!own_reply("25"));
+    }
+
+    #[test]
+    fn reordering_never_brings_a_recipient_past_its_own_back_off() {
+        let mut e = entry(100);
+        e.attempts = 1;
+        e.next_attempt = 110;
+        e.recipients[0].last_reply = Some("no connection: refused".into());
+        assert!(may_move_forward(&e, 101), "the next hop was down: move it");
+        assert!(!may_move_forward(&e, 110), "already due");
+        e.recipients[0].last_reply = Some("451 4.2.0 Mailbox busy".into());
+        assert!(
+            !may_move_forward(&e, 101),
+            "a 4xx of its own keeps its schedule"
+        );
+        e.recipients.push(e.recipients[0].clone());
+        e.recipients[0].state = RcptState::Delivered {
+            at: 100,
+            reply: "250 ok".into(),
+        };
+        e.recipients[0].last_reply = None;
+        assert!(!may_move_forward(&e, 101), "the pending one decides");
+        let mut fresh = entry(100);
+        fresh.next_attempt = 110;
+        assert!(!may_move_forward(&fresh, 101), "never tried: not moved");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::shutdown::Shutdown;
 use crate::store::records::Queued;
 use crate::store::{StoreError, queue};
 
-use super::outcome::{Attempted, RcptResult, plan};
+use super::outcome::{Attempted, HopSign, RcptResult, plan};
 use super::report::{self, Facts, Kind};
 use super::schedule::reports_allowed;
 use super::{Delivery, MAX_SLEEP, attempt, lock, record};
@@ -150,6 +150,7 @@ impl Delivery {
                         RcptResult::Deferred("delivery attempt timed out".into()),
                     ),
                     remote: None,
+                    tls: Default::default(),
                 }
             })
             .await;
@@ -196,6 +197,8 @@ impl Delivery {
             done = p.done,
             next_attempt = (!p.done).then_some(p.entry.next_attempt),
             next_hop = attempted.remote.as_deref().unwrap_or("-"),
+            tls = %attempted.tls.name(),
+            tls_version = %attempted.tls.version(),
             "queue: attempt recorded"
         );
         let kinds: Vec<&'static str> = reports.iter().map(|(q, _)| notice_name(q)).collect();
@@ -215,21 +218,29 @@ impl Delivery {
             }
         }
         lock(&self.inner.in_flight).remove(&id);
-        if attempted.delivered_any() {
-            let newly = lock(&self.inner.accepting).insert(hop.clone());
-            if newly {
-                self.reorder(hop, now).await;
+        // Reordering runs once per recovery (down -> up); a recipient's own 4xx is not the next
+        // hop going down, so it neither ends a recovery nor is brought forward by one.
+        match attempted.hop_sign() {
+            HopSign::Accepted => {
+                let newly = lock(&self.inner.accepting).insert(hop.clone());
+                if newly {
+                    let remote = attempted.remote.clone().unwrap_or_else(|| hop.clone());
+                    self.reorder(hop, &remote, now).await;
+                }
             }
-        } else if !attempted.results.is_empty() {
-            lock(&self.inner.accepting).remove(&hop);
+            HopSign::Unreachable => {
+                lock(&self.inner.accepting).remove(&hop);
+            }
+            HopSign::Answered => {}
         }
         self.wake();
     }
 
-    /// Moves the waiting entries for `hop` to the front (logged as the seed's reordering events).
-    async fn reorder(&self, hop: String, now: u64) {
+    /// Moves the waiting entries for `hop` to the front (logged as the seed's reordering events,
+    /// with `remote`, the host:port that accepted mail).
+    async fn reorder(&self, hop: String, remote: &str, now: u64) {
         let started = std::time::Instant::now();
-        tracing::info!(next_hop = %hop, "queue: reordering started");
+        tracing::info!(next_hop = %remote, "queue: reordering started");
         let in_flight = lock(&self.inner.in_flight).clone();
         match record::reorder(
             &self.inner.store,
@@ -241,12 +252,12 @@ impl Delivery {
         .await
         {
             Ok(moved) => tracing::info!(
-                next_hop = %hop,
+                next_hop = %remote,
                 moved,
                 seconds = started.elapsed().as_secs_f64(),
                 "queue: reordering stopped"
             ),
-            Err(e) => tracing::warn!(next_hop = %hop, error = %e, "queue: reordering failed"),
+            Err(e) => tracing::warn!(next_hop = %remote, error = %e, "queue: reordering failed"),
         }
     }
 }

@@ -38,8 +38,16 @@ pub enum Error {
     Protocol(String),
     #[error("refused: {0}")]
     Refused(Reply),
-    #[error("STARTTLS not offered")]
+    #[error(
+        "the next hop does not offer STARTTLS; enable TLS on it, or set relay.starttls (or \
+         relay.tls_failure = \"plaintext\") if mail may go to it in clear"
+    )]
     TlsUnavailable,
+    #[error(
+        "the next hop offers STARTTLS but refused it ({0}); see its logs, or set relay.starttls \
+         (or relay.tls_failure = \"plaintext\") if mail may go to it in clear"
+    )]
+    TlsRefused(Reply),
     #[error("TLS handshake failed: {0}")]
     TlsHandshake(String),
     /// A command with CR, LF or NUL inside its line: never written (it would be read as two
@@ -50,7 +58,10 @@ pub enum Error {
 
 impl Error {
     pub fn is_tls(&self) -> bool {
-        matches!(self, Error::TlsUnavailable | Error::TlsHandshake(_))
+        matches!(
+            self,
+            Error::TlsUnavailable | Error::TlsRefused(_) | Error::TlsHandshake(_)
+        )
     }
 }
 
@@ -171,7 +182,7 @@ impl Connection {
             }
             let r = conn.command(b"STARTTLS\r\n", "STARTTLS").await?;
             if r.code != 220 {
-                return Err(Error::TlsUnavailable);
+                return Err(Error::TlsRefused(r));
             }
             let Some(tcp) = conn.stream.take_plain() else {
                 return Err(Error::Protocol("STARTTLS on a TLS stream".into()));
@@ -181,7 +192,7 @@ impl Connection {
                 connector
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Error::TlsHandshake(e.to_string()))
+                    .map_err(|e| Error::TlsHandshake(crate::tls::explain_io(&e)))
             })
             .await?;
             conn.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
@@ -193,6 +204,18 @@ impl Connection {
 
     pub fn is_tls(&self) -> bool {
         self.stream.is_tls()
+    }
+
+    /// How this connection is protected, for log lines. TLS here is always verified: the client
+    /// configuration has no way to skip verification, so an unverified handshake never completes.
+    pub fn protection(&self) -> crate::tls::Protection {
+        match self.stream.tls_version() {
+            Some(version) => crate::tls::Protection::Verified { version },
+            None if self.stream.is_tls() => crate::tls::Protection::Verified {
+                version: "TLS".into(),
+            },
+            None => crate::tls::Protection::None,
+        }
     }
 
     /// Whether this connection carried a transaction before (so a failure may just mean it went stale).
@@ -619,6 +642,17 @@ fn split_enhanced(text: &str, code: u16) -> Option<([u8; 3], String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn starttls_failures_say_what_to_do_and_count_as_tls() {
+        let missing = Error::TlsUnavailable;
+        let refused = Error::TlsRefused(Reply::new(454, Some([4, 7, 0]), "TLS not available"));
+        for e in [&missing, &refused] {
+            assert!(e.is_tls());
+            assert!(e.to_string().contains("relay.starttls"), "{e}");
+        }
+        assert!(refused.to_string().contains("454"), "{refused}");
+    }
 
     #[test]
     fn parses_reply_lines_and_enhanced_codes() {

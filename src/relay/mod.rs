@@ -3,8 +3,11 @@
 //!
 //! Order rules (the seed's): a host list is always tried from the first entry; MX hosts by ascending
 //! preference, rotating among equal preferences, a higher preference only when every lower one failed.
+//! An address the shared [`status`] cache has marked down is skipped until its retry interval is over
+//! (then one connection probes it); when every address is down they are all tried anyway, in order.
 
 pub mod client;
+pub mod status;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -41,6 +44,8 @@ pub struct Target {
 
 pub struct Relay {
     cfg: config::Relay,
+    /// Which next-hop addresses are down (shared with every other `Relay` of the process).
+    status: Arc<status::HopStatus>,
     resolver: dns::Resolver,
     opts: client::Options,
     rotation: AtomicUsize,
@@ -62,6 +67,7 @@ impl Relay {
         cfg: config::Relay,
         resolver: dns::Resolver,
         tls: Arc<rustls::ClientConfig>,
+        status: Arc<status::HopStatus>,
     ) -> Relay {
         let opts = client::Options {
             helo_name: cfg.helo_name.clone(),
@@ -73,6 +79,7 @@ impl Relay {
         };
         Relay {
             cfg,
+            status,
             resolver,
             opts,
             rotation: AtomicUsize::new(0),
@@ -89,45 +96,98 @@ impl Relay {
         }
     }
 
-    /// Opens a connection to the first next hop that accepts one, trying them in the configured order.
+    /// Opens a connection to the first next hop that accepts one, trying them in the configured order
+    /// and skipping addresses the status cache has marked down (all of them tried if all are down).
     pub async fn connect(&self, origin: &Origin) -> Result<Connection, Error> {
         let want_tls = self.wants_tls(origin);
-        let mut attempts = 0;
-        let mut last = String::from("no address");
-        let mut tls_error: Option<String> = None;
-        let mut dns_errors = Vec::new();
+        let mut tried = Tried::default();
+        let mut skipped = Vec::new();
         for group in self.candidates(origin).await {
             let targets = match group {
                 Ok(t) => t,
                 Err(e) => {
-                    dns_errors.push(e);
+                    tried.dns_errors.push(e);
                     continue;
                 }
             };
             for target in targets {
+                let admit = self.status.admit(target.addr);
+                if admit == status::Admit::Skip {
+                    skipped.push(target);
+                    continue;
+                }
+                // Held from here, so a probe whose caller goes away is released.
+                let guard = self.guard(target.addr, admit == status::Admit::Probe);
                 if let Some(c) = self.take_pooled((target.addr, want_tls)).await {
+                    guard.finish();
+                    self.status.up(target.addr);
                     return Ok(c);
                 }
-                attempts += 1;
-                match self.open(&target, want_tls).await {
-                    Ok(c) => return Ok(c),
-                    Err(e) => {
-                        tracing::info!(next_hop = %target.addr, error = %e, "next hop failed");
-                        if e.is_tls() {
-                            tls_error = Some(format!("{}: {e}", target.addr));
-                        }
-                        last = format!("{}: {e}", target.addr);
-                    }
+                if let Some(c) = self.try_target(&target, want_tls, &mut tried, guard).await {
+                    return Ok(c);
                 }
             }
         }
-        if let Some(t) = tls_error {
+        if tried.attempts == 0 {
+            for target in skipped {
+                let guard = self.guard(target.addr, false);
+                if let Some(c) = self.try_target(&target, want_tls, &mut tried, guard).await {
+                    return Ok(c);
+                }
+            }
+        }
+        if let Some(t) = tried.tls_error {
             return Err(Error::Tls(t));
         }
-        if attempts == 0 && !dns_errors.is_empty() {
-            return Err(Error::Dns(dns_errors.join("; ")));
+        if tried.attempts == 0 && !tried.dns_errors.is_empty() {
+            return Err(Error::Dns(tried.dns_errors.join("; ")));
         }
-        Err(Error::Unreachable { attempts, last })
+        Err(Error::Unreachable {
+            attempts: tried.attempts,
+            last: tried.last,
+        })
+    }
+
+    /// One connection attempt, its result told to the status cache.
+    async fn try_target(
+        &self,
+        target: &Target,
+        want_tls: bool,
+        tried: &mut Tried,
+        guard: ProbeGuard<'_>,
+    ) -> Option<Connection> {
+        tried.attempts += 1;
+        let result = self.open(target, want_tls).await;
+        guard.finish();
+        match result {
+            Ok(c) => {
+                self.status.up(target.addr);
+                Some(c)
+            }
+            Err(e) => {
+                tracing::info!(next_hop = %target.addr, error = %e, "next hop failed");
+                self.status.down(target.addr, &e.to_string());
+                if e.is_tls() {
+                    tried.tls_error = Some(format!("{}: {e}", target.addr));
+                }
+                tried.last = format!("{}: {e}", target.addr);
+                None
+            }
+        }
+    }
+
+    /// A guard that releases the probe of `addr` if dropped unfinished; inert unless `probe`.
+    fn guard(&self, addr: SocketAddr, probe: bool) -> ProbeGuard<'_> {
+        ProbeGuard {
+            status: &self.status,
+            addr,
+            done: !probe,
+        }
+    }
+
+    /// Every next-hop address known to the status cache, with its state.
+    pub fn status(&self) -> &Arc<status::HopStatus> {
+        &self.status
     }
 
     /// A live idle connection to exactly this target, if one is pooled.
@@ -246,6 +306,47 @@ impl Relay {
     }
 }
 
+/// What the attempts of one [`Relay::connect`] found.
+struct Tried {
+    attempts: usize,
+    last: String,
+    tls_error: Option<String>,
+    dns_errors: Vec<String>,
+}
+
+impl Default for Tried {
+    fn default() -> Tried {
+        Tried {
+            attempts: 0,
+            last: String::from("no address"),
+            tls_error: None,
+            dns_errors: Vec::new(),
+        }
+    }
+}
+
+/// Releases a probe whose connection attempt was dropped before it ended (the session went away),
+/// so the next caller probes instead of the address staying skipped.
+struct ProbeGuard<'a> {
+    status: &'a status::HopStatus,
+    addr: SocketAddr,
+    done: bool,
+}
+
+impl ProbeGuard<'_> {
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.status.abandon(self.addr);
+        }
+    }
+}
+
 fn server_name(name: &str, ip: IpAddr) -> ServerName<'static> {
     ServerName::try_from(name.to_string()).unwrap_or(ServerName::IpAddress(ip.into()))
 }
@@ -280,6 +381,28 @@ mod tests {
             preference: p,
             exchange: e.to_string(),
         }
+    }
+
+    #[test]
+    fn a_probe_dropped_unfinished_is_released_and_a_plain_attempt_never_releases_one() {
+        let clock = Arc::new(crate::clock::Clock::fixed(100));
+        let status = status::HopStatus::new(clock.clone(), 10);
+        let a: SocketAddr = "127.0.0.1:25".parse().unwrap();
+        status.down(a, "refused");
+        clock.set(110);
+        assert_eq!(status.admit(a), status::Admit::Probe);
+        drop(ProbeGuard {
+            status: &status,
+            addr: a,
+            done: true,
+        });
+        assert_eq!(status.admit(a), status::Admit::Skip, "inert guard");
+        drop(ProbeGuard {
+            status: &status,
+            addr: a,
+            done: false,
+        });
+        assert_eq!(status.admit(a), status::Admit::Probe, "released");
     }
 
     #[test]

@@ -403,7 +403,8 @@ impl Downstream {
         };
         match conn.body(message).await {
             Ok(r) if r.is_positive() => {
-                tracing::info!(%id, next_hop = %conn.label, reply = %r, size = message[0].len() + message[1].len(), "message relayed");
+                let tls = conn.protection();
+                tracing::info!(%id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), reply = %r, size = message[0].len() + message[1].len(), "message relayed");
                 Reply::new(
                     250,
                     Some([2, 0, 0]),
@@ -414,7 +415,8 @@ impl Downstream {
                 )
             }
             Ok(r) => {
-                tracing::info!(%id, next_hop = %conn.label, reply = %r, "next hop refused the message; reply relayed");
+                let tls = conn.protection();
+                tracing::info!(%id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), reply = %r, "next hop refused the message; reply relayed");
                 r
             }
             Err(e) => self.lost(id, e),
@@ -422,7 +424,12 @@ impl Downstream {
     }
 
     fn lost(&mut self, id: MessageId, e: client::Error) -> Reply {
-        tracing::warn!(%id, error = %e, "next hop failed during DATA; message deferred");
+        let tls = self
+            .conn
+            .as_ref()
+            .map(Connection::protection)
+            .unwrap_or_default();
+        tracing::warn!(%id, tls = %tls.name(), tls_version = %tls.version(), error = %e, "next hop failed during DATA; message deferred");
         self.drop_conn();
         Failure::from(e).reply()
     }

@@ -41,6 +41,7 @@ fn attempted(results: Vec<(usize, RcptResult)>) -> Attempted {
     Attempted {
         results,
         remote: Some("127.0.0.1:25".into()),
+        tls: Default::default(),
     }
 }
 
@@ -187,4 +188,41 @@ fn reply_texts_are_one_bounded_line() {
     let c = clip(&long);
     assert!(!c.contains('\n') && !c.contains('\r'));
     assert_eq!(c.chars().count(), MAX_REPLY_TEXT);
+}
+
+#[test]
+fn a_recipients_own_4xx_says_nothing_about_the_next_hop() {
+    let sign = |results: Vec<(usize, RcptResult)>| attempted(results).hop_sign();
+    assert_eq!(
+        sign(vec![
+            (0, RcptResult::Delivered("250 ok".into())),
+            (1, RcptResult::Deferred("451 4.2.0 busy".into())),
+        ]),
+        HopSign::Accepted
+    );
+    assert_eq!(
+        sign(vec![(0, RcptResult::Deferred("451 4.2.0 busy".into()))]),
+        HopSign::Answered
+    );
+    assert_eq!(
+        sign(vec![(0, RcptResult::Failed("550 5.1.1 no".into()))]),
+        HopSign::Answered
+    );
+    assert_eq!(
+        sign(vec![(
+            0,
+            RcptResult::Deferred("no connection: refused".into())
+        )]),
+        HopSign::Unreachable
+    );
+    assert_eq!(
+        sign(vec![
+            (0, RcptResult::Failed("550 5.1.1 no".into())),
+            (
+                1,
+                RcptResult::Deferred("connection to the next hop failed: lost".into())
+            ),
+        ]),
+        HopSign::Unreachable
+    );
 }

@@ -134,6 +134,9 @@ fn run(o: &Opts) -> Result<(), String> {
         let text = std::fs::read_to_string(set)
             .unwrap_or_else(|e| panic!("--policies {}: {e}", set.display()));
         config = procs::sluice_config(listen, sink.addr, o.idle + 64, "none") + "\n" + &text;
+    } else if o.action == "none" {
+        // No policy at all: not even the built-in set in monitor mode (issue 10).
+        config.push_str("\n[inspection]\nbuiltin_policies = \"off\"\n");
     }
     // relay.data_ahead: with an enforcing block policy "auto" sends no DATA ahead (issue 10).
     let config = config.replacen(

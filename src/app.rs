@@ -22,7 +22,7 @@ use crate::smtp::server::Settings;
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(_) => {
-            println!("sluice {}", env!("CARGO_PKG_VERSION"));
+            crate::outln!("sluice {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
         Command::PdfText(_) => Ok(crate::decompose::pdf_child::child_main()),
@@ -33,7 +33,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("{}: {e:#}", c.config.display());
                     return Ok(ExitCode::from(2));
                 }
-                println!(
+                crate::outln!(
                     "{}: OK ({} policies, relay {:?})",
                     c.config.display(),
                     cfg.policies.len(),
@@ -87,8 +87,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 json: s.json,
                 show_matches: s.show_matches,
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut out = std::io::BufWriter::new(crate::output::Stdout);
             let code = crate::scan::command::run(&scanner, &s.paths, &opts, &mut out);
             let _ = std::io::Write::flush(&mut out);
             Ok(code)
@@ -183,7 +182,7 @@ fn edm_import(args: crate::cli::EdmImport) -> anyhow::Result<ExitCode> {
             format!("{} ({kind})", c.name)
         })
         .collect();
-    println!(
+    crate::outln!(
         "edm index {name}: {} rows, {} columns: {}",
         summary.rows,
         columns.len(),
@@ -201,21 +200,22 @@ fn edm_import(args: crate::cli::EdmImport) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         };
-        println!(
+        crate::outln!(
             "rows skipped: {}: {}{more}",
             summary.skipped_total,
             lines.join(", ")
         );
     }
     if summary.long_cells > 0 || summary.empty_cells > 0 {
-        println!(
+        crate::outln!(
             "cells not indexed: {} empty, {} too long",
-            summary.empty_cells, summary.long_cells
+            summary.empty_cells,
+            summary.long_cells
         );
     }
     let (path, size) = file::write(&data_dir, &index)
         .with_context(|| format!("writing the index under {}", data_dir.display()))?;
-    println!(
+    crate::outln!(
         "wrote {} ({size} bytes; about {} KiB in memory when loaded)",
         path.display(),
         index.memory_bytes().div_ceil(1024)

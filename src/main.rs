@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             return match early.status {
                 // --help: the text goes to stdout.
                 Ok(()) => {
-                    println!("{}", early.output);
+                    sluice::output::line(&early.output);
                     ExitCode::SUCCESS
                 }
                 Err(()) => {

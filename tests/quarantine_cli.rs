@@ -565,3 +565,66 @@ fn a_command_line_that_does_not_parse_exits_2_with_a_hint() {
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("release"));
 }
+
+/// Runs sluice with stdout a pipe whose reading end is already closed (`| head` that has
+/// finished): every write fails with EPIPE.
+fn sluice_into_closed_pipe(args: &[&str]) -> Output {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe(2) to fill.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe(2) returned two open descriptors that nothing else owns.
+    let (read, write) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(read);
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .env("USER", "tester")
+        .stdout(std::process::Stdio::from(write))
+        .output()
+        .expect("run sluice")
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly_with_141() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let ids = three(&data);
+    let d = data.to_str().unwrap();
+    let config = tmp.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "[relay]\nmode = \"forward\"\nhosts = [\"127.0.0.1:2525\"]\n",
+    )
+    .unwrap();
+    let eml = tmp.path().join("m.eml");
+    std::fs::write(&eml, MESSAGE).unwrap();
+    let backup = tmp.path().join("b.mdb");
+    let (held, inc) = (ids[0].0.to_string(), ids[0].1.to_string());
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["version"],
+        vec!["--help"],
+        vec!["check-config", "--config", config.to_str().unwrap()],
+        vec!["scan", eml.to_str().unwrap()],
+        vec!["scan", "--json", eml.to_str().unwrap()],
+        vec!["quarantine", "list", "--data-dir", d],
+        vec!["quarantine", "list", "--json", "--data-dir", d],
+        vec!["quarantine", "show", &held, "--data-dir", d],
+        vec!["quarantine", "show", &held, "--content", "--data-dir", d],
+        vec!["incident", "list", "--data-dir", d],
+        vec!["incident", "show", &inc, "--json", "--data-dir", d],
+        vec!["backup", backup.to_str().unwrap(), "--data-dir", d],
+        vec!["quarantine", "delete", &held, "--data-dir", d],
+    ];
+    for args in commands {
+        let o = sluice_into_closed_pipe(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: nothing on stderr: {err}");
+    }
+}

@@ -12,7 +12,6 @@ mod quarantine;
 pub mod render;
 pub mod time;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -260,12 +259,12 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
                 Outcome::Failed(s) => Some(format!("{what} {}: failed: {s}", p.item.id)),
             };
             if let Some(line) = line {
-                bar.suspend(|| println!("{}", render::clean(&line)));
+                bar.suspend(|| crate::output::line(render::clean(&line)));
             }
         },
     ));
     bar.finish_and_clear();
-    println!("{}", bulk.totals.summary(req.action.verb()));
+    crate::output::line(bulk.totals.summary(req.action.verb()));
     let t = &bulk.totals;
     ExitCode::from(if t.failed > 0 {
         EXIT_ERROR
@@ -276,11 +275,9 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
     })
 }
 
-/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+/// Writes `bytes` to stdout; a closed pipe (`| head`) ends the command quietly (see `output`).
 fn out(bytes: &[u8]) {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let _ = lock.write_all(bytes).and_then(|()| lock.flush());
+    crate::output::bytes(bytes);
 }
 
 /// `sluice backup FILE`.
@@ -291,7 +288,7 @@ pub fn backup(args: Backup) -> ExitCode {
         false,
         |ctx| match crate::store::backup(&ctx.store, &args.file) {
             Ok(size) => {
-                println!("backup written to {} ({size} bytes)", args.file.display());
+                crate::outln!("backup written to {} ({size} bytes)", args.file.display());
                 ExitCode::from(EXIT_OK)
             }
             Err(e) => fail(ctx.cmd, e),
@@ -307,7 +304,7 @@ pub fn restore(args: Restore) -> ExitCode {
         true,
         |ctx| match crate::store::restore(&ctx.store, &args.file) {
             Ok(r) => {
-                println!(
+                crate::outln!(
                     "restored {}: {} records (schema {})",
                     args.file.display(),
                     r.records,

@@ -362,6 +362,7 @@ fn bulk_delete_over_a_filter_and_incident_remediation() {
             "--all-matching",
             "--recipient",
             "@partner.example",
+            "--yes",
         ],
     );
     let (out, err) = text(&o);
@@ -379,6 +380,7 @@ fn bulk_delete_over_a_filter_and_incident_remediation() {
             "--all-matching",
             "--recipient",
             "@partner.example",
+            "--yes",
         ],
     );
     assert!(
@@ -627,4 +629,107 @@ fn a_closed_stdout_ends_every_printing_command_quietly_with_141() {
         assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: nothing on stderr: {err}");
     }
+}
+
+#[test]
+fn bulk_actions_list_what_they_would_touch_and_need_yes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let ids = three(data);
+    let held_count = |status: &str| {
+        let o = sluice(data, &["quarantine", "list", "--json", "--status", status]);
+        text(&o).0.lines().count()
+    };
+
+    // No --yes, not a terminal: refused, nothing changed.
+    for args in [
+        &["quarantine", "delete", "--all-matching"][..],
+        &["quarantine", "release", "--all-matching"],
+        &["quarantine", "rescan", "--all-matching"],
+        &[
+            "quarantine",
+            "forward",
+            "--all-matching",
+            "--to",
+            "r@corp.example",
+        ],
+        &[
+            "incident",
+            "remediate",
+            "--action",
+            "resolve",
+            "--all-matching",
+        ],
+    ] {
+        let o = sluice(data, args);
+        let (out, err) = text(&o);
+        assert_eq!(code(&o), 2, "{args:?}: {out}\n{err}");
+        assert!(err.contains("add --yes"), "{args:?}: {err}");
+        assert!(err.contains("nothing was changed"), "{args:?}: {err}");
+        // What it would have touched was listed.
+        assert!(out.starts_with("3 "), "{args:?}: {out}");
+    }
+    assert_eq!(held_count("held"), 3);
+    let o = sluice(data, &["incident", "list", "--json", "--status", "new"]);
+    assert_eq!(text(&o).0.lines().count(), 3, "no incident resolved");
+
+    // --dry-run lists (count, ids, subjects) and changes nothing.
+    let o = sluice(
+        data,
+        &["quarantine", "delete", "--all-matching", "--dry-run"],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("3 held messages would be touched"), "{out}");
+    for (id, _) in &ids {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{id} "))),
+            "{id} in {out}"
+        );
+    }
+    assert!(
+        out.contains("Q3 numbers") && out.contains("payroll"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "subjects are cleaned: {out:?}");
+    assert!(out.contains("dry run: nothing was changed"), "{out}");
+    assert_eq!(held_count("held"), 3);
+    let o = sluice(
+        data,
+        &[
+            "incident",
+            "remediate",
+            "--action",
+            "resolve",
+            "--all-matching",
+            "--dry-run",
+        ],
+    );
+    let (out, _) = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("3 incidents would be touched"), "{out}");
+    let o = sluice(data, &["incident", "list", "--json", "--status", "new"]);
+    assert_eq!(text(&o).0.lines().count(), 3, "no incident resolved");
+
+    // --yes acts.
+    let o = sluice(
+        data,
+        &[
+            "incident",
+            "remediate",
+            "--action",
+            "resolve",
+            "--all-matching",
+            "--yes",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("resolved 3"), "{out}");
+    let o = sluice(data, &["quarantine", "delete", "--all-matching", "--yes"]);
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("deleted 3, refused 0"), "{out}");
+    assert_eq!(held_count("deleted"), 3);
 }

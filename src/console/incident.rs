@@ -84,6 +84,10 @@ fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
             filter: a.filter_args(),
             action,
             actor: a.actor.clone(),
+            confirm: super::confirm::Confirm {
+                yes: a.yes,
+                dry_run: a.dry_run,
+            },
         },
     )
 }

@@ -7,6 +7,7 @@
 //! delivered by the server's queue worker. Exit codes: 0 all done, 1 some item refused or not found,
 //! 2 an error (bad flags, no store, a store failure).
 
+mod confirm;
 mod incident;
 mod quarantine;
 pub mod render;
@@ -192,6 +193,8 @@ struct Request<'a> {
     filter: FilterArgs,
     action: Action<'a>,
     actor: Option<String>,
+    /// `--yes` / `--dry-run`.
+    confirm: confirm::Confirm,
 }
 
 /// Runs a remediation over its items with a progress bar (stderr, hidden when not a terminal),
@@ -225,6 +228,24 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
             }
         }
     };
+    if req.all_matching || req.confirm.dry_run {
+        out(confirm::preview(ctx, req.target, &ids, req.confirm.dry_run).as_bytes());
+    }
+    let go = if req.all_matching {
+        confirm::decide(req.confirm, req.target, ids.len(), &req.action)
+    } else if req.confirm.dry_run {
+        confirm::Go::DryRun
+    } else {
+        confirm::Go::Act
+    };
+    match go {
+        confirm::Go::Act => {}
+        confirm::Go::DryRun => {
+            crate::outln!("dry run: nothing was changed");
+            return ExitCode::from(EXIT_OK);
+        }
+        confirm::Go::Refused(why) => return fail(cmd, why),
+    }
     let what = match req.target {
         Target::Held => "held",
         Target::Incident => "incident",

@@ -13,6 +13,7 @@ use crate::store::records::{Held, HistoryEntry, Incident};
 use crate::store::search::{Filter, Found, MAX_PAGE, Page};
 use crate::store::{Dbs, Result, Store, held, incidents};
 
+use super::confirm::Confirm;
 use super::{
     Ctx, DEFAULT_LIST, EXIT_OK, EXIT_PARTIAL, Request, fail, filter, out, remediate, render, tag,
     with_store,
@@ -49,6 +50,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.filter_args(),
                         Action::Release(release),
                         a.actor.clone(),
+                        Confirm {
+                            yes: a.yes,
+                            dry_run: a.dry_run,
+                        },
                     ),
                 )
             })
@@ -63,6 +68,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.filter_args(),
                         Action::Delete,
                         a.actor.clone(),
+                        Confirm {
+                            yes: a.yes,
+                            dry_run: a.dry_run,
+                        },
                     ),
                 )
             })
@@ -83,6 +92,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.filter_args(),
                         Action::Forward(a.to.clone()),
                         a.actor.clone(),
+                        Confirm {
+                            yes: a.yes,
+                            dry_run: a.dry_run,
+                        },
                     ),
                 )
             })
@@ -102,6 +115,7 @@ fn request(
     mut filter: FilterArgs,
     action: Action<'_>,
     actor: Option<String>,
+    confirm: Confirm,
 ) -> Request<'_> {
     if all_matching && filter.status.is_none() {
         filter.status = Some("held".into());
@@ -113,6 +127,7 @@ fn request(
         filter,
         action,
         actor,
+        confirm,
     }
 }
 
@@ -137,6 +152,10 @@ fn rescan(ctx: &Ctx, a: &QuarantineRescan) -> ExitCode {
             a.filter_args(),
             Action::Rescan(&scanner),
             a.actor.clone(),
+            Confirm {
+                yes: a.yes,
+                dry_run: a.dry_run,
+            },
         ),
     )
 }

@@ -75,6 +75,16 @@ fn recipients<'a>(list: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
 }
 
+/// A subject as a table shows it: cleaned and cut.
+pub(crate) fn subject_cell(s: &str) -> String {
+    cut(s, SUBJECT_WIDTH)
+}
+
+/// A sender as a table shows it: `<>` for the null sender, cleaned and cut.
+pub(crate) fn sender_cell(s: &str) -> String {
+    sender(s)
+}
+
 fn sender(s: &str) -> String {
     if s.is_empty() {
         "<>".into()

@@ -10,6 +10,7 @@ use futures_lite::{FutureExt, StreamExt};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::config::record::{self, Record};
 use crate::detect::Detector;
 use crate::listener::{Gauge, Listener};
 use crate::pipeline::Inspector;
@@ -100,16 +101,18 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::Serve(s) => {
-            let mut config = match &s.config {
-                Some(path) => match Config::load(path) {
-                    Ok(c) => c,
+            let (mut config, bytes) = match &s.config {
+                Some(path) => match Config::load_bytes(path) {
+                    Ok((c, b)) => (c, Some(b)),
                     Err(e) => {
                         eprintln!("{e}");
                         return Ok(ExitCode::from(2));
                     }
                 },
-                None => Config::embedded().context("embedded defaults")?,
+                None => (Config::embedded().context("embedded defaults")?, None),
             };
+            let record = Record::new(s.config.as_deref().zip(bytes.as_deref()))
+                .context("recording the configuration")?;
             if let Some(d) = s.data_dir {
                 config.server.data_dir = d;
             }
@@ -125,7 +128,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            serve(config, loaded)?;
+            serve(config, loaded, record)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -310,8 +313,10 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Runs the service until SIGTERM/SIGINT, then drains. `loaded` is [`load`] of `config`.
-pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
+/// Runs the service until SIGTERM/SIGINT, then drains. `loaded` is [`load`] of `config`; `record`
+/// says where `config` came from and is written into the data dir once the listener is bound, so
+/// that the store commands on this data dir use the same configuration.
+pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<()> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
@@ -428,6 +433,9 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
     } else {
         None
     };
+    record
+        .write(&data_dir)
+        .with_context(|| format!("writing {}", data_dir.join(record::FILE).display()))?;
     let admin_connections = admin.as_ref().map(|a| a.connections());
     tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), "listening");
 

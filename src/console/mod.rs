@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Backup, FilterArgs, Restore, StoreArgs};
 use crate::config::Config;
+use crate::config::record::Record;
 use crate::remediate::{self, Action, Outcome, Target};
 use crate::store::records::{HeldStatus, IncidentStatus};
 use crate::store::search::Filter;
@@ -63,12 +64,16 @@ fn fail(cmd: &str, msg: impl std::fmt::Display) -> ExitCode {
 struct Ctx {
     cmd: &'static str,
     config: Config,
+    /// The configuration is the one the data dir's server recorded (see `config::record`).
+    recorded: bool,
+    /// `--config` was given.
+    explicit_config: bool,
     store: Store,
     now: u64,
 }
 
-/// Loads the configuration (embedded defaults without `--config`), applies `--data-dir`, opens the
-/// store (which must already exist unless `create`, for a restore) through `Store::open_as`, the
+/// Chooses the configuration (the one the data dir's server recorded, see
+/// [`Record::choose`]; a mismatch with `--config` is an error), opens the store (which must already exist unless `create`, for a restore) through `Store::open_as`, the
 /// path the server takes, runs `f`, and closes the store.
 fn with_store(
     cmd: &'static str,
@@ -76,18 +81,12 @@ fn with_store(
     create: bool,
     f: impl FnOnce(&Ctx) -> ExitCode,
 ) -> ExitCode {
-    let config = match &args.config {
-        Some(path) => Config::load(path),
-        None => Config::embedded(),
-    };
-    let mut config = match config {
+    let choice = match Record::choose(args.config.as_deref(), args.data_dir.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(cmd, e),
     };
-    if let Some(d) = &args.data_dir {
-        config.server.data_dir = d.clone();
-    }
-    let dir = store_dir(&config.server.data_dir);
+    let (config, recorded) = (choice.config, choice.recorded);
+    let dir = store_dir(&choice.data_dir);
     let options = Options {
         max_size: config.store.max_size,
     };
@@ -113,6 +112,8 @@ fn with_store(
     let ctx = Ctx {
         cmd,
         config,
+        recorded,
+        explicit_config: args.config.is_some(),
         store,
         now: crate::clock::Clock::system().now(),
     };

@@ -132,7 +132,20 @@ fn request(
 }
 
 /// Builds the scanner for the current policies, as `sluice scan` does.
+/// On a data dir no server recorded its configuration in, says on stderr which one judges.
 pub(super) fn scanner(ctx: &Ctx) -> std::result::Result<Scanner, String> {
+    if !ctx.recorded {
+        eprintln!(
+            "sluice {}: no server has recorded its configuration in {}; judging with {}",
+            ctx.cmd,
+            ctx.config.server.data_dir.display(),
+            if ctx.explicit_config {
+                "--config"
+            } else {
+                "the embedded defaults (give --config FILE to use another)"
+            }
+        );
+    }
     let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
         .map_err(|e| format!("cannot find its own executable for PDF text: {e}"))?;
     let library: Library = crate::app::library(&ctx.config).map_err(|e| format!("{e:#}"))?;

@@ -34,12 +34,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("{}: {e:#}", c.config.display());
                     return Ok(ExitCode::from(2));
                 }
-                crate::outln!(
-                    "{}: OK ({} policies, relay {:?})",
-                    c.config.display(),
-                    cfg.policies.len(),
-                    cfg.relay.route
-                );
+                crate::outln!("{}: OK", c.config.display());
+                crate::output::bytes(crate::config::show::summary(&cfg).as_bytes());
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {

@@ -13,6 +13,7 @@ mod notifications;
 mod policies;
 mod raw;
 pub mod record;
+pub mod show;
 mod value;
 
 use std::net::{IpAddr, SocketAddr};

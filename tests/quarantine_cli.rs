@@ -733,3 +733,50 @@ fn bulk_actions_list_what_they_would_touch_and_need_yes() {
     assert!(out.contains("deleted 3, refused 0"), "{out}");
     assert_eq!(held_count("deleted"), 3);
 }
+
+/// `2024-05-01T08:00:00Z`.
+fn is_rfc3339(v: &serde_json::Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let b = s.as_bytes();
+        s.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z'
+    })
+}
+
+#[test]
+fn json_output_gives_rfc3339_times_like_the_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let ids = three(data);
+    let o = sluice(data, &["quarantine", "list", "--json", "--limit", "1"]);
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(is_rfc3339(&v["received_at"]), "{v}");
+    assert!(is_rfc3339(&v["expires_at"]), "{v}");
+    assert!(v["received_at_unix"].is_u64(), "{v}");
+    // The same time as the table shows.
+    let table = text(&sluice(data, &["quarantine", "list", "--limit", "1"])).0;
+    assert!(
+        table.contains(v["received_at"].as_str().unwrap()),
+        "{table}\n{v}"
+    );
+
+    let o = sluice(data, &["incident", "list", "--json"]);
+    for line in text(&o).0.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(is_rfc3339(&v["created_at"]), "{v}");
+    }
+    let inc = ids[0].1.to_string();
+    let o = sluice(data, &["incident", "show", &inc, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert!(is_rfc3339(&v["incident"]["created_at"]), "{v}");
+    assert!(is_rfc3339(&v["history"][0]["at"]), "{v}");
+    assert!(is_rfc3339(&v["held"]["received_at"]), "{v}");
+    let o = sluice(
+        data,
+        &["quarantine", "show", &ids[0].0.to_string(), "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert!(is_rfc3339(&v["held"]["received_at"]), "{v}");
+    assert!(is_rfc3339(&v["incidents"][0]["history"][0]["at"]), "{v}");
+}

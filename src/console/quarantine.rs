@@ -251,9 +251,10 @@ pub(super) fn list_records<T: serde::Serialize>(
     if json {
         let mut text = String::new();
         for item in &items {
-            match serde_json::to_string(item) {
-                Ok(line) => {
-                    text.push_str(&line);
+            match serde_json::to_value(item) {
+                Ok(mut v) => {
+                    render::json_times(&mut v);
+                    text.push_str(&v.to_string());
                     text.push('\n');
                 }
                 Err(e) => return fail(ctx.cmd, e),
@@ -320,7 +321,9 @@ fn show(ctx: &Ctx, a: &QuarantineShow) -> ExitCode {
             .iter()
             .map(|(i, hist)| serde_json::json!({ "incident": i, "history": hist }))
             .collect();
-        let v = serde_json::json!({ "held": h, "content_held": present, "incidents": incidents });
+        let mut v =
+            serde_json::json!({ "held": h, "content_held": present, "incidents": incidents });
+        render::json_times(&mut v);
         out(format!("{v}\n").as_bytes());
     } else {
         out(render::held(&h, present, &list).as_bytes());

@@ -1,4 +1,5 @@
-//! The `sluice` binary: parse the command line, run, and turn the result into an exit code.
+//! The `sluice` binary: parse the command line, run, and turn the result into an exit code (a
+//! closed stdout ends any command quietly with 141, see `sluice::output`).
 
 use std::process::ExitCode;
 

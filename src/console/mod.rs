@@ -5,7 +5,8 @@
 //!
 //! The commands run beside a serving Sluice: LMDB is multi-process, and what a release enqueues is
 //! delivered by the server's queue worker. Exit codes: 0 all done, 1 some item refused or not found,
-//! 2 an error (bad flags, no store, a store failure).
+//! 2 an error (bad flags, no store, a store failure, a bulk action not confirmed, a configuration
+//! that is not the server's), 141 stdout closed by its reader (see `output`).
 
 mod confirm;
 mod incident;

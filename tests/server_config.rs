@@ -114,6 +114,12 @@ fn rescan_without_config_uses_the_servers_policies_and_a_mismatch_is_an_error() 
         err.contains("changed since the server") && err.contains("restart"),
         "{err}"
     );
-    let (_, out, _) = cli(&data, &["incident", "show", &inc]);
+    let (code, out, err) = cli(&data, &["quarantine", "delete", &id]);
+    assert_eq!(code, 2, "acting is refused too: {out}\n{err}");
+    // Reading goes on, with a warning (it judges nothing).
+    let (code, out, err) = cli(&data, &["incident", "show", &inc]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("changed since the server"), "{err}");
     assert!(!out.contains("no policy violated now"), "{out}");
+    assert!(out.contains("(held)"), "not deleted: {out}");
 }

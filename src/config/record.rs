@@ -6,7 +6,9 @@
 //!
 //! A data dir no server ever recorded (a server older than the record, or a store made by
 //! `restore`) keeps the old rule: `--config` if given, else the embedded defaults, and
-//! [`Choice::recorded`] is false so a command that judges can say so.
+//! [`Choice::recorded`] is false so a command that judges can say so. The read-only and recovery
+//! commands (list, show, backup, restore) go on with that rule, with a warning, when the record
+//! cannot be used (see `console`); the commands that judge or act refuse.
 
 use std::path::{Path, PathBuf};
 
@@ -179,6 +181,19 @@ impl Record {
 }
 
 impl Choice {
+    /// What a data dir without a record gets: `--config`, else the embedded defaults, on
+    /// `--data-dir`, else on the `server.data_dir` of that configuration. The read-only and
+    /// recovery commands fall back to this when the recorded configuration cannot be used (saying
+    /// so): recovering the store must not depend on a file that may be lost with it.
+    pub fn unrecorded(given: Option<&Path>, data_dir: Option<&Path>) -> Result<Choice, String> {
+        let config = match given {
+            Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+            None => Config::embedded().map_err(|e| e.to_string())?,
+        };
+        let dir = data_dir.map_or_else(|| config.server.data_dir.clone(), Path::to_path_buf);
+        Ok(Choice::new(config, dir, false))
+    }
+
     fn new(mut config: Config, data_dir: PathBuf, recorded: bool) -> Choice {
         config.server.data_dir = data_dir.clone();
         Choice {

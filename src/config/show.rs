@@ -79,9 +79,17 @@ fn relay_route(c: &Config) -> String {
 /// `sluice check-config`: the effective settings, one `[section]` per subsystem, then the policies.
 pub fn summary(c: &Config) -> String {
     let mut out = String::new();
+    for part in [service, relay, keeping, policies] {
+        part(c, &mut out);
+    }
+    out
+}
+
+/// `[server]`, `[listener]`, `[tls]`.
+fn service(c: &Config, out: &mut String) {
     let s = &c.server;
     section(
-        &mut out,
+        out,
         "server",
         &[
             ("hostname", s.hostname.to_string()),
@@ -92,7 +100,7 @@ pub fn summary(c: &Config) -> String {
     );
     let l = &c.listener;
     section(
-        &mut out,
+        out,
         "listener",
         &[
             ("address", l.address.to_string()),
@@ -126,10 +134,14 @@ pub fn summary(c: &Config) -> String {
         Some((cert, key)) => format!("{} (key {})", cert.display(), key.display()),
         None => "self-signed, generated in the data dir".into(),
     };
-    section(&mut out, "tls", &[("certificate", tls)]);
+    section(out, "tls", &[("certificate", tls)]);
+}
+
+/// `[relay]`, `[dns]`.
+fn relay(c: &Config, out: &mut String) {
     let r = &c.relay;
     section(
-        &mut out,
+        out,
         "relay",
         &[
             ("route", relay_route(c)),
@@ -177,7 +189,7 @@ pub fn summary(c: &Config) -> String {
         list(d.servers.iter().map(|a| a.to_string()))
     };
     section(
-        &mut out,
+        out,
         "dns",
         &[
             ("servers", servers),
@@ -185,9 +197,13 @@ pub fn summary(c: &Config) -> String {
             ("attempts", d.attempts.to_string()),
         ],
     );
+}
+
+/// `[inspection]`, `[store]`, `[queue]`, `[admin]`, `[notifications]`.
+fn keeping(c: &Config, out: &mut String) {
     let i = &c.inspection;
     section(
-        &mut out,
+        out,
         "inspection",
         &[
             (
@@ -206,7 +222,7 @@ pub fn summary(c: &Config) -> String {
     );
     let k = &c.store;
     section(
-        &mut out,
+        out,
         "store",
         &[
             ("max_size", size(k.max_size)),
@@ -224,7 +240,7 @@ pub fn summary(c: &Config) -> String {
     );
     let q = &c.queue;
     section(
-        &mut out,
+        out,
         "queue",
         &[
             ("retry", list(q.retry.iter().map(|d| duration(*d)))),
@@ -243,10 +259,10 @@ pub fn summary(c: &Config) -> String {
     } else {
         vec![("enabled", "off".to_string())]
     };
-    section(&mut out, "admin", &admin);
+    section(out, "admin", &admin);
     let n = &c.notifications;
     section(
-        &mut out,
+        out,
         "notifications",
         &[
             ("from", n.from.clone()),
@@ -254,6 +270,10 @@ pub fn summary(c: &Config) -> String {
             ("sender_notices", on_off(n.sender_notices).into()),
         ],
     );
+}
+
+/// One line per policy: id, name, action, severity, mode.
+fn policies(c: &Config, out: &mut String) {
     let _ = writeln!(out, "policies: {}", c.policies.len());
     for p in c.policies.iter() {
         let mut flags = Vec::new();
@@ -277,7 +297,6 @@ pub fn summary(c: &Config) -> String {
             p.severity.name()
         );
     }
-    out
 }
 
 #[cfg(test)]

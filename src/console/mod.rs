@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Backup, FilterArgs, Restore, StoreArgs};
 use crate::config::Config;
-use crate::config::record::Record;
+use crate::config::record::{Choice, Record};
 use crate::remediate::{self, Action, Outcome, Target};
 use crate::store::records::{HeldStatus, IncidentStatus};
 use crate::store::search::Filter;
@@ -32,6 +32,19 @@ pub use quarantine::quarantine;
 
 /// The store's directory under the data directory: `<data_dir>/store`.
 pub const STORE_DIR: &str = "store";
+
+/// Commands that go on when the server's recorded configuration cannot be used (lost, changed, or
+/// another `--config`), saying so on stderr: they only read the store or copy it whole, judge
+/// nothing, and need only `store.max_size`; recovering a store must not depend on a config file
+/// that may be lost with it. Every command that judges or acts refuses instead.
+const LENIENT: [&str; 6] = [
+    "quarantine list",
+    "quarantine show",
+    "incident list",
+    "incident show",
+    "backup",
+    "restore",
+];
 
 /// Items a listing shows when no `--limit` is given.
 pub const DEFAULT_LIST: usize = 50;
@@ -84,6 +97,18 @@ fn with_store(
 ) -> ExitCode {
     let choice = match Record::choose(args.config.as_deref(), args.data_dir.as_deref()) {
         Ok(c) => c,
+        Err(e) if LENIENT.contains(&cmd) => {
+            let fallback = if args.config.is_some() {
+                "--config"
+            } else {
+                "the embedded defaults"
+            };
+            eprintln!("sluice {cmd}: {e}; going on with {fallback} (only store.max_size is used)");
+            match Choice::unrecorded(args.config.as_deref(), args.data_dir.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return fail(cmd, e),
+            }
+        }
         Err(e) => return fail(cmd, e),
     };
     let (config, recorded) = (choice.config, choice.recorded);

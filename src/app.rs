@@ -10,6 +10,7 @@ use futures_lite::{FutureExt, StreamExt};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::config::record::{self, Record};
 use crate::detect::Detector;
 use crate::listener::{Gauge, Listener};
 use crate::pipeline::Inspector;
@@ -22,7 +23,7 @@ use crate::smtp::server::Settings;
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(_) => {
-            println!("sluice {}", env!("CARGO_PKG_VERSION"));
+            crate::outln!("sluice {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
         Command::PdfText(_) => Ok(crate::decompose::pdf_child::child_main()),
@@ -33,12 +34,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("{}: {e:#}", c.config.display());
                     return Ok(ExitCode::from(2));
                 }
-                println!(
-                    "{}: OK ({} policies, relay {:?})",
-                    c.config.display(),
-                    cfg.policies.len(),
-                    cfg.relay.route
-                );
+                crate::outln!("{}: OK", c.config.display());
+                crate::output::bytes(crate::config::show::summary(&cfg).as_bytes());
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -87,8 +84,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 json: s.json,
                 show_matches: s.show_matches,
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut out = std::io::BufWriter::new(crate::output::Stdout);
             let code = crate::scan::command::run(&scanner, &s.paths, &opts, &mut out);
             let _ = std::io::Write::flush(&mut out);
             Ok(code)
@@ -101,16 +97,18 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::Serve(s) => {
-            let mut config = match &s.config {
-                Some(path) => match Config::load(path) {
-                    Ok(c) => c,
+            let (mut config, bytes) = match &s.config {
+                Some(path) => match Config::load_bytes(path) {
+                    Ok((c, b)) => (c, Some(b)),
                     Err(e) => {
                         eprintln!("{e}");
                         return Ok(ExitCode::from(2));
                     }
                 },
-                None => Config::embedded().context("embedded defaults")?,
+                None => (Config::embedded().context("embedded defaults")?, None),
             };
+            let record = Record::new(s.config.as_deref().zip(bytes.as_deref()))
+                .context("recording the configuration")?;
             if let Some(d) = s.data_dir {
                 config.server.data_dir = d;
             }
@@ -126,7 +124,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            serve(config, loaded)?;
+            serve(config, loaded, record)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -183,7 +181,7 @@ fn edm_import(args: crate::cli::EdmImport) -> anyhow::Result<ExitCode> {
             format!("{} ({kind})", c.name)
         })
         .collect();
-    println!(
+    crate::outln!(
         "edm index {name}: {} rows, {} columns: {}",
         summary.rows,
         columns.len(),
@@ -201,21 +199,22 @@ fn edm_import(args: crate::cli::EdmImport) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         };
-        println!(
+        crate::outln!(
             "rows skipped: {}: {}{more}",
             summary.skipped_total,
             lines.join(", ")
         );
     }
     if summary.long_cells > 0 || summary.empty_cells > 0 {
-        println!(
+        crate::outln!(
             "cells not indexed: {} empty, {} too long",
-            summary.empty_cells, summary.long_cells
+            summary.empty_cells,
+            summary.long_cells
         );
     }
     let (path, size) = file::write(&data_dir, &index)
         .with_context(|| format!("writing the index under {}", data_dir.display()))?;
-    println!(
+    crate::outln!(
         "wrote {} ({size} bytes; about {} KiB in memory when loaded)",
         path.display(),
         index.memory_bytes().div_ceil(1024)
@@ -310,8 +309,10 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Runs the service until SIGTERM/SIGINT, then drains. `loaded` is [`load`] of `config`.
-pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
+/// Runs the service until SIGTERM/SIGINT, then drains. `loaded` is [`load`] of `config`; `record`
+/// says where `config` came from and is written into the data dir once the listener is bound, so
+/// that the store commands on this data dir use the same configuration.
+pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<()> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
@@ -453,6 +454,9 @@ pub fn serve(config: Config, loaded: Loaded) -> anyhow::Result<()> {
     } else {
         None
     };
+    record
+        .write(&data_dir)
+        .with_context(|| format!("writing {}", data_dir.join(record::FILE).display()))?;
     let admin_connections = admin.as_ref().map(|a| a.connections());
     if config.policy_source == (crate::config::PolicySource::Builtin { monitor: true }) {
         tracing::warn!(

@@ -285,9 +285,16 @@ store_command!(filters
         /// held message ids
         #[argh(positional)]
         pub ids: Vec<u64>,
-        /// act on every message the filter flags match
+        /// act on every message the filter flags match (lists them first; needs --yes or a
+        /// confirmation on a terminal)
         #[argh(switch)]
         pub all_matching: bool,
+        /// with --all-matching: act without asking (required when not run on a terminal)
+        #[argh(switch)]
+        pub yes: bool,
+        /// list what would be acted on and change nothing
+        #[argh(switch)]
+        pub dry_run: bool,
         /// header to add, e.g. "X-CFilter: Encrypt" (encrypt-and-deliver at the next hop)
         #[argh(option)]
         pub tag: Option<String>,
@@ -304,9 +311,16 @@ store_command!(filters
         /// held message ids
         #[argh(positional)]
         pub ids: Vec<u64>,
-        /// act on every message the filter flags match
+        /// act on every message the filter flags match (lists them first; needs --yes or a
+        /// confirmation on a terminal)
         #[argh(switch)]
         pub all_matching: bool,
+        /// with --all-matching: act without asking (required when not run on a terminal)
+        #[argh(switch)]
+        pub yes: bool,
+        /// list what would be acted on and change nothing
+        #[argh(switch)]
+        pub dry_run: bool,
         /// name recorded in the history (default: $USER)
         #[argh(option)]
         pub actor: Option<String>,
@@ -323,9 +337,16 @@ store_command!(filters
         /// address to send the copy to (repeatable)
         #[argh(option)]
         pub to: Vec<String>,
-        /// act on every message the filter flags match
+        /// act on every message the filter flags match (lists them first; needs --yes or a
+        /// confirmation on a terminal)
         #[argh(switch)]
         pub all_matching: bool,
+        /// with --all-matching: act without asking (required when not run on a terminal)
+        #[argh(switch)]
+        pub yes: bool,
+        /// list what would be acted on and change nothing
+        #[argh(switch)]
+        pub dry_run: bool,
         /// name recorded in the history (default: $USER)
         #[argh(option)]
         pub actor: Option<String>,
@@ -340,9 +361,16 @@ store_command!(filters
         /// held message ids
         #[argh(positional)]
         pub ids: Vec<u64>,
-        /// act on every message the filter flags match
+        /// act on every message the filter flags match (lists them first; needs --yes or a
+        /// confirmation on a terminal)
         #[argh(switch)]
         pub all_matching: bool,
+        /// with --all-matching: act without asking (required when not run on a terminal)
+        #[argh(switch)]
+        pub yes: bool,
+        /// list what would be acted on and change nothing
+        #[argh(switch)]
+        pub dry_run: bool,
         /// name recorded in the history (default: $USER)
         #[argh(option)]
         pub actor: Option<String>,
@@ -399,9 +427,16 @@ store_command!(filters
         /// incident ids
         #[argh(positional)]
         pub ids: Vec<u64>,
-        /// act on every incident the filter flags match
+        /// act on every incident the filter flags match (lists them first; needs --yes or a
+        /// confirmation on a terminal)
         #[argh(switch)]
         pub all_matching: bool,
+        /// with --all-matching: act without asking (required when not run on a terminal)
+        #[argh(switch)]
+        pub yes: bool,
+        /// list what would be acted on and change nothing
+        #[argh(switch)]
+        pub dry_run: bool,
         /// with release: header to add, e.g. "X-CFilter: Encrypt"
         #[argh(option)]
         pub tag: Option<String>,

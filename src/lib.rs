@@ -22,6 +22,7 @@ pub mod listener;
 pub mod memory;
 pub mod message;
 pub mod notify;
+pub mod output;
 pub mod pipeline;
 pub mod policy;
 pub mod relay;

@@ -1,4 +1,5 @@
-//! The `sluice` binary: parse the command line, run, and turn the result into an exit code.
+//! The `sluice` binary: parse the command line, run, and turn the result into an exit code (a
+//! closed stdout ends any command quietly with 141, see `sluice::output`).
 
 use std::process::ExitCode;
 
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
             return match early.status {
                 // --help: the text goes to stdout.
                 Ok(()) => {
-                    println!("{}", early.output);
+                    sluice::output::line(&early.output);
                     ExitCode::SUCCESS
                 }
                 Err(()) => {

@@ -248,7 +248,23 @@ fn check_config_accepts_a_valid_file_and_exits_0() {
     let path = write_config(&dir, "good.toml", body);
     let out = run(&["check-config", "--config", &path]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(text(&out.stdout).contains("OK"), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("OK"), "{out:?}");
+    // The effective settings as an admin writes them, never Rust's Debug output.
+    for want in [
+        "[relay]",
+        "route = forward to 127.0.0.1:2526",
+        "address = 127.0.0.1:2525",
+        "max_message_size = 50 MiB",
+        "command_timeout = 5m",
+        "policies: 1",
+        "  1 \"policy 1\": block, severity",
+    ] {
+        assert!(stdout.contains(want), "{want:?} in\n{stdout}");
+    }
+    for debug in ["NextHop", "Hosts(", "{", "}", "Some(", "None"] {
+        assert!(!stdout.contains(debug), "{debug:?} in\n{stdout}");
+    }
 }
 
 #[test]

@@ -362,6 +362,7 @@ fn bulk_delete_over_a_filter_and_incident_remediation() {
             "--all-matching",
             "--recipient",
             "@partner.example",
+            "--yes",
         ],
     );
     let (out, err) = text(&o);
@@ -379,6 +380,7 @@ fn bulk_delete_over_a_filter_and_incident_remediation() {
             "--all-matching",
             "--recipient",
             "@partner.example",
+            "--yes",
         ],
     );
     assert!(
@@ -564,4 +566,217 @@ fn a_command_line_that_does_not_parse_exits_2_with_a_hint() {
         .unwrap();
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("release"));
+}
+
+/// Runs sluice with stdout a pipe whose reading end is already closed (`| head` that has
+/// finished): every write fails with EPIPE.
+fn sluice_into_closed_pipe(args: &[&str]) -> Output {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe(2) to fill.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe(2) returned two open descriptors that nothing else owns.
+    let (read, write) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(read);
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .env("USER", "tester")
+        .stdout(std::process::Stdio::from(write))
+        .output()
+        .expect("run sluice")
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly_with_141() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let ids = three(&data);
+    let d = data.to_str().unwrap();
+    let config = tmp.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "[relay]\nmode = \"forward\"\nhosts = [\"127.0.0.1:2525\"]\n",
+    )
+    .unwrap();
+    let eml = tmp.path().join("m.eml");
+    std::fs::write(&eml, MESSAGE).unwrap();
+    let backup = tmp.path().join("b.mdb");
+    let (held, inc) = (ids[0].0.to_string(), ids[0].1.to_string());
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["version"],
+        vec!["--help"],
+        vec!["check-config", "--config", config.to_str().unwrap()],
+        vec!["scan", eml.to_str().unwrap()],
+        vec!["scan", "--json", eml.to_str().unwrap()],
+        vec!["quarantine", "list", "--data-dir", d],
+        vec!["quarantine", "list", "--json", "--data-dir", d],
+        vec!["quarantine", "show", &held, "--data-dir", d],
+        vec!["quarantine", "show", &held, "--content", "--data-dir", d],
+        vec!["incident", "list", "--data-dir", d],
+        vec!["incident", "show", &inc, "--json", "--data-dir", d],
+        vec!["backup", backup.to_str().unwrap(), "--data-dir", d],
+        vec!["quarantine", "delete", &held, "--data-dir", d],
+    ];
+    for args in commands {
+        let o = sluice_into_closed_pipe(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: nothing on stderr: {err}");
+    }
+}
+
+#[test]
+fn bulk_actions_list_what_they_would_touch_and_need_yes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let ids = three(data);
+    let held_count = |status: &str| {
+        let o = sluice(data, &["quarantine", "list", "--json", "--status", status]);
+        text(&o).0.lines().count()
+    };
+
+    // No --yes, not a terminal: refused, nothing changed.
+    for args in [
+        &["quarantine", "delete", "--all-matching"][..],
+        &["quarantine", "release", "--all-matching"],
+        &["quarantine", "rescan", "--all-matching"],
+        &[
+            "quarantine",
+            "forward",
+            "--all-matching",
+            "--to",
+            "r@corp.example",
+        ],
+        &[
+            "incident",
+            "remediate",
+            "--action",
+            "resolve",
+            "--all-matching",
+        ],
+    ] {
+        let o = sluice(data, args);
+        let (out, err) = text(&o);
+        assert_eq!(code(&o), 2, "{args:?}: {out}\n{err}");
+        assert!(err.contains("add --yes"), "{args:?}: {err}");
+        assert!(err.contains("nothing was changed"), "{args:?}: {err}");
+        // What it would have touched was listed.
+        assert!(out.starts_with("3 "), "{args:?}: {out}");
+    }
+    assert_eq!(held_count("held"), 3);
+    let o = sluice(data, &["incident", "list", "--json", "--status", "new"]);
+    assert_eq!(text(&o).0.lines().count(), 3, "no incident resolved");
+
+    // --dry-run lists (count, ids, subjects) and changes nothing.
+    let o = sluice(
+        data,
+        &["quarantine", "delete", "--all-matching", "--dry-run"],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("3 held messages would be touched"), "{out}");
+    for (id, _) in &ids {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{id} "))),
+            "{id} in {out}"
+        );
+    }
+    assert!(
+        out.contains("Q3 numbers") && out.contains("payroll"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "subjects are cleaned: {out:?}");
+    assert!(out.contains("dry run: nothing was changed"), "{out}");
+    assert_eq!(held_count("held"), 3);
+    let o = sluice(
+        data,
+        &[
+            "incident",
+            "remediate",
+            "--action",
+            "resolve",
+            "--all-matching",
+            "--dry-run",
+        ],
+    );
+    let (out, _) = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("3 incidents would be touched"), "{out}");
+    let o = sluice(data, &["incident", "list", "--json", "--status", "new"]);
+    assert_eq!(text(&o).0.lines().count(), 3, "no incident resolved");
+
+    // --yes acts.
+    let o = sluice(
+        data,
+        &[
+            "incident",
+            "remediate",
+            "--action",
+            "resolve",
+            "--all-matching",
+            "--yes",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("resolved 3"), "{out}");
+    let o = sluice(data, &["quarantine", "delete", "--all-matching", "--yes"]);
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    assert!(out.contains("deleted 3, refused 0"), "{out}");
+    assert_eq!(held_count("deleted"), 3);
+}
+
+/// `2024-05-01T08:00:00Z`.
+fn is_rfc3339(v: &serde_json::Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let b = s.as_bytes();
+        s.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z'
+    })
+}
+
+#[test]
+fn json_output_gives_rfc3339_times_like_the_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let ids = three(data);
+    let o = sluice(data, &["quarantine", "list", "--json", "--limit", "1"]);
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(is_rfc3339(&v["received_at"]), "{v}");
+    assert!(is_rfc3339(&v["expires_at"]), "{v}");
+    assert!(v["received_at_unix"].is_u64(), "{v}");
+    // The same time as the table shows.
+    let table = text(&sluice(data, &["quarantine", "list", "--limit", "1"])).0;
+    assert!(
+        table.contains(v["received_at"].as_str().unwrap()),
+        "{table}\n{v}"
+    );
+
+    let o = sluice(data, &["incident", "list", "--json"]);
+    for line in text(&o).0.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(is_rfc3339(&v["created_at"]), "{v}");
+    }
+    let inc = ids[0].1.to_string();
+    let o = sluice(data, &["incident", "show", &inc, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert!(is_rfc3339(&v["incident"]["created_at"]), "{v}");
+    assert!(is_rfc3339(&v["history"][0]["at"]), "{v}");
+    assert!(is_rfc3339(&v["held"]["received_at"]), "{v}");
+    let o = sluice(
+        data,
+        &["quarantine", "show", &ids[0].0.to_string(), "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert!(is_rfc3339(&v["held"]["received_at"]), "{v}");
+    assert!(is_rfc3339(&v["incidents"][0]["history"][0]["at"]), "{v}");
 }

@@ -127,7 +127,7 @@ fn json_findings_are_redacted_and_name_the_policy_and_place() {
     assert!(internal.iter().all(|l| l["policy"].is_null()));
     let falcon: Vec<&serde_json::Value> = lines
         .iter()
-        .filter(|l| l["file"].as_str().unwrap().ends_with("c-falcon.eml"))
+        .filter(|l| l["file"].as_str().unwrap().ends_with("c-falcon.eml") && l["kind"] == "finding")
         .collect();
     assert_eq!(falcon.len(), 1, "{text}");
     assert_eq!(
@@ -269,4 +269,77 @@ fn what_mail_clients_and_unzip_read_is_scanned_and_the_rest_is_a_violation() {
 /// A message with one base64 attachment.
 fn attached(name: &str, data: &[u8]) -> String {
     support::mime::with_attachment("files", "see attached", name, data)
+}
+
+/// A message nested `levels` deep as message/rfc822 attachments.
+fn nested(levels: usize) -> String {
+    let mut m =
+        "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: innermost\r\n\r\nhello\r\n"
+            .to_string();
+    for i in (1..levels).rev() {
+        m = format!(
+            "From: <a@corp.example>\r\nTo: <b@partner.example>\r\nSubject: level {i}\r\nMIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\n{m}"
+        );
+    }
+    m
+}
+
+#[test]
+fn anomalies_and_the_condition_that_held_are_printed_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![b'0'; 20 << 20];
+    let bomb = dir.path().join("bomb.eml");
+    std::fs::write(
+        &bomb,
+        attached("bomb.zip", &support::mime::zip_of(&[("big.txt", &big)])),
+    )
+    .unwrap();
+    let deep = dir.path().join("deep.eml");
+    std::fs::write(&deep, nested(30)).unwrap();
+    let set = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/policies/default.toml");
+    let set = set.to_str().unwrap();
+    let cases = [
+        (
+            &bomb,
+            "compression_ratio",
+            "compression ratio over 100:1",
+            "bomb.zip/big.txt",
+        ),
+        (&deep, "depth", "nesting depth over 8", "message-1.eml/"),
+    ];
+    for (file, limit, description, place) in cases {
+        let file = file.to_str().unwrap();
+        let out = scan(&["--config", set, "--json", file]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let lines = json_lines(&out);
+        assert!(
+            lines.iter().any(|l| l["kind"] == "anomaly"
+                && l["anomaly"] == "limit"
+                && l["limit"] == limit
+                && l["description"] == description
+                && l["location"].as_str().unwrap().starts_with(place)),
+            "{file}: {lines:?}"
+        );
+        let violation = lines
+            .iter()
+            .find(|l| l["kind"] == "violation" && l["policy"] == 160)
+            .unwrap_or_else(|| panic!("{file}: policy 160 in {lines:?}"));
+        assert_eq!(violation["action"], "quarantine");
+        let detail = violation["detail"][0].as_str().unwrap();
+        assert!(
+            detail.contains("uninspectable x1 in ")
+                && detail.contains(&format!("(limit: {description})")),
+            "{detail}"
+        );
+
+        let out = scan(&["--config", set, file]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("anomaly: limit: {description} at {place}")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("(limit: {description})")), "{text}");
+        assert!(!text.contains("conditions held"), "{text}");
+    }
 }

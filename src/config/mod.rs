@@ -12,6 +12,8 @@ use services::{build_admin, build_queue};
 mod notifications;
 mod policies;
 mod raw;
+pub mod record;
+pub mod show;
 mod value;
 
 use std::net::{IpAddr, SocketAddr};
@@ -220,17 +222,22 @@ impl Config {
         Config::parse("", "<embedded defaults>")
     }
 
-    /// Reads and validates a configuration file.
     /// Reads and validates a configuration file (at most [`crate::file::MAX_CONFIG`] bytes of
     /// UTF-8; the first byte that is not UTF-8 is reported as `file:line:col`).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_bytes(path).map(|(config, _)| config)
+    }
+
+    /// [`Config::load`], also giving the bytes it read (what the server's record hashes).
+    pub fn load_bytes(path: &Path) -> Result<(Config, Vec<u8>), ConfigError> {
         let file = path.display().to_string();
         let bytes = crate::file::read(path, crate::file::MAX_CONFIG).map_err(|e| Error::Io {
             file: file.clone(),
             message: e.to_string(),
         })?;
         let text = String::from_utf8(bytes).map_err(|e| value::not_utf8(&file, e))?;
-        Config::parse(&text, &file)
+        let config = Config::parse(&text, &file)?;
+        Ok((config, text.into_bytes()))
     }
 
     /// Validates `text` (the user's file, named `file` in errors) over the embedded defaults.

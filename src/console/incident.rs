@@ -84,6 +84,10 @@ fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
             filter: a.filter_args(),
             action,
             actor: a.actor.clone(),
+            confirm: super::confirm::Confirm {
+                yes: a.yes,
+                dry_run: a.dry_run,
+            },
         },
     )
 }
@@ -120,7 +124,8 @@ fn show(ctx: &Ctx, a: &IncidentShow) -> ExitCode {
         Err(e) => return fail(ctx.cmd, e),
     };
     if a.json {
-        let v = serde_json::json!({ "incident": i, "history": history, "held": h });
+        let mut v = serde_json::json!({ "incident": i, "history": history, "held": h });
+        render::json_times(&mut v);
         out(format!("{v}\n").as_bytes());
     } else {
         out(render::incident(&i, &history, h.as_ref()).as_bytes());

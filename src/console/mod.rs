@@ -5,14 +5,15 @@
 //!
 //! The commands run beside a serving Sluice: LMDB is multi-process, and what a release enqueues is
 //! delivered by the server's queue worker. Exit codes: 0 all done, 1 some item refused or not found,
-//! 2 an error (bad flags, no store, a store failure).
+//! 2 an error (bad flags, no store, a store failure, a bulk action not confirmed, a configuration
+//! that is not the server's), 141 stdout closed by its reader (see `output`).
 
+mod confirm;
 mod incident;
 mod quarantine;
 pub mod render;
 pub mod time;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,6 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Backup, FilterArgs, Restore, StoreArgs};
 use crate::config::Config;
+use crate::config::record::{Choice, Record};
 use crate::remediate::{self, Action, Outcome, Target};
 use crate::store::records::{HeldStatus, IncidentStatus};
 use crate::store::search::Filter;
@@ -30,6 +32,19 @@ pub use quarantine::quarantine;
 
 /// The store's directory under the data directory: `<data_dir>/store`.
 pub const STORE_DIR: &str = "store";
+
+/// Commands that go on when the server's recorded configuration cannot be used (lost, changed, or
+/// another `--config`), saying so on stderr: they only read the store or copy it whole, judge
+/// nothing, and need only `store.max_size`; recovering a store must not depend on a config file
+/// that may be lost with it. Every command that judges or acts refuses instead.
+const LENIENT: [&str; 6] = [
+    "quarantine list",
+    "quarantine show",
+    "incident list",
+    "incident show",
+    "backup",
+    "restore",
+];
 
 /// Items a listing shows when no `--limit` is given.
 pub const DEFAULT_LIST: usize = 50;
@@ -63,12 +78,16 @@ fn fail(cmd: &str, msg: impl std::fmt::Display) -> ExitCode {
 struct Ctx {
     cmd: &'static str,
     config: Config,
+    /// The configuration is the one the data dir's server recorded (see `config::record`).
+    recorded: bool,
+    /// `--config` was given.
+    explicit_config: bool,
     store: Store,
     now: u64,
 }
 
-/// Loads the configuration (embedded defaults without `--config`), applies `--data-dir`, opens the
-/// store (which must already exist unless `create`, for a restore) through `Store::open_as`, the
+/// Chooses the configuration (the one the data dir's server recorded, see
+/// [`Record::choose`]; a mismatch with `--config` is an error), opens the store (which must already exist unless `create`, for a restore) through `Store::open_as`, the
 /// path the server takes, runs `f`, and closes the store.
 fn with_store(
     cmd: &'static str,
@@ -76,18 +95,24 @@ fn with_store(
     create: bool,
     f: impl FnOnce(&Ctx) -> ExitCode,
 ) -> ExitCode {
-    let config = match &args.config {
-        Some(path) => Config::load(path),
-        None => Config::embedded(),
-    };
-    let mut config = match config {
+    let choice = match Record::choose(args.config.as_deref(), args.data_dir.as_deref()) {
         Ok(c) => c,
+        Err(e) if LENIENT.contains(&cmd) => {
+            let fallback = if args.config.is_some() {
+                "--config"
+            } else {
+                "the embedded defaults"
+            };
+            eprintln!("sluice {cmd}: {e}; going on with {fallback} (only store.max_size is used)");
+            match Choice::unrecorded(args.config.as_deref(), args.data_dir.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return fail(cmd, e),
+            }
+        }
         Err(e) => return fail(cmd, e),
     };
-    if let Some(d) = &args.data_dir {
-        config.server.data_dir = d.clone();
-    }
-    let dir = store_dir(&config.server.data_dir);
+    let (config, recorded) = (choice.config, choice.recorded);
+    let dir = store_dir(&choice.data_dir);
     let options = Options {
         max_size: config.store.max_size,
     };
@@ -113,6 +138,8 @@ fn with_store(
     let ctx = Ctx {
         cmd,
         config,
+        recorded,
+        explicit_config: args.config.is_some(),
         store,
         now: crate::clock::Clock::system().now(),
     };
@@ -193,6 +220,8 @@ struct Request<'a> {
     filter: FilterArgs,
     action: Action<'a>,
     actor: Option<String>,
+    /// `--yes` / `--dry-run`.
+    confirm: confirm::Confirm,
 }
 
 /// Runs a remediation over its items with a progress bar (stderr, hidden when not a terminal),
@@ -226,6 +255,24 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
             }
         }
     };
+    if req.all_matching || req.confirm.dry_run {
+        out(confirm::preview(ctx, req.target, &ids, req.confirm.dry_run).as_bytes());
+    }
+    let go = if req.all_matching {
+        confirm::decide(req.confirm, req.target, ids.len(), &req.action)
+    } else if req.confirm.dry_run {
+        confirm::Go::DryRun
+    } else {
+        confirm::Go::Act
+    };
+    match go {
+        confirm::Go::Act => {}
+        confirm::Go::DryRun => {
+            crate::outln!("dry run: nothing was changed");
+            return ExitCode::from(EXIT_OK);
+        }
+        confirm::Go::Refused(why) => return fail(cmd, why),
+    }
     let what = match req.target {
         Target::Held => "held",
         Target::Incident => "incident",
@@ -260,12 +307,12 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
                 Outcome::Failed(s) => Some(format!("{what} {}: failed: {s}", p.item.id)),
             };
             if let Some(line) = line {
-                bar.suspend(|| println!("{}", render::clean(&line)));
+                bar.suspend(|| crate::output::line(render::clean(&line)));
             }
         },
     ));
     bar.finish_and_clear();
-    println!("{}", bulk.totals.summary(req.action.verb()));
+    crate::output::line(bulk.totals.summary(req.action.verb()));
     let t = &bulk.totals;
     ExitCode::from(if t.failed > 0 {
         EXIT_ERROR
@@ -276,11 +323,9 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
     })
 }
 
-/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+/// Writes `bytes` to stdout; a closed pipe (`| head`) ends the command quietly (see `output`).
 fn out(bytes: &[u8]) {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let _ = lock.write_all(bytes).and_then(|()| lock.flush());
+    crate::output::bytes(bytes);
 }
 
 /// `sluice backup FILE`.
@@ -291,7 +336,7 @@ pub fn backup(args: Backup) -> ExitCode {
         false,
         |ctx| match crate::store::backup(&ctx.store, &args.file) {
             Ok(size) => {
-                println!("backup written to {} ({size} bytes)", args.file.display());
+                crate::outln!("backup written to {} ({size} bytes)", args.file.display());
                 ExitCode::from(EXIT_OK)
             }
             Err(e) => fail(ctx.cmd, e),
@@ -307,7 +352,7 @@ pub fn restore(args: Restore) -> ExitCode {
         true,
         |ctx| match crate::store::restore(&ctx.store, &args.file) {
             Ok(r) => {
-                println!(
+                crate::outln!(
                     "restored {}: {} records (schema {})",
                     args.file.display(),
                     r.records,

@@ -14,6 +14,7 @@ use crate::store::records::{Held, HistoryEntry, Incident};
 use crate::store::search::{Filter, Found, MAX_PAGE, Page};
 use crate::store::{Dbs, Result, Store, held, incidents, stats};
 
+use super::confirm::Confirm;
 use super::{
     Ctx, DEFAULT_LIST, EXIT_OK, EXIT_PARTIAL, Request, fail, filter, out, remediate, render, tag,
     with_store,
@@ -50,6 +51,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.filter_args(),
                         Action::Release(release),
                         a.actor.clone(),
+                        Confirm {
+                            yes: a.yes,
+                            dry_run: a.dry_run,
+                        },
                     ),
                 )
             })
@@ -64,6 +69,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.filter_args(),
                         Action::Delete,
                         a.actor.clone(),
+                        Confirm {
+                            yes: a.yes,
+                            dry_run: a.dry_run,
+                        },
                     ),
                 )
             })
@@ -84,6 +93,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.filter_args(),
                         Action::Forward(a.to.clone()),
                         a.actor.clone(),
+                        Confirm {
+                            yes: a.yes,
+                            dry_run: a.dry_run,
+                        },
                     ),
                 )
             })
@@ -149,6 +162,7 @@ fn request(
     mut filter: FilterArgs,
     action: Action<'_>,
     actor: Option<String>,
+    confirm: Confirm,
 ) -> Request<'_> {
     if all_matching && filter.status.is_none() {
         filter.status = Some("held".into());
@@ -160,11 +174,25 @@ fn request(
         filter,
         action,
         actor,
+        confirm,
     }
 }
 
 /// Builds the scanner for the current policies, as `sluice scan` does.
+/// On a data dir no server recorded its configuration in, says on stderr which one judges.
 pub(super) fn scanner(ctx: &Ctx) -> std::result::Result<Scanner, String> {
+    if !ctx.recorded {
+        eprintln!(
+            "sluice {}: no server has recorded its configuration in {}; judging with {}",
+            ctx.cmd,
+            ctx.config.server.data_dir.display(),
+            if ctx.explicit_config {
+                "--config"
+            } else {
+                "the embedded defaults (give --config FILE to use another)"
+            }
+        );
+    }
     let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
         .map_err(|e| format!("cannot find its own executable for PDF text: {e}"))?;
     let library: Library = crate::app::library(&ctx.config).map_err(|e| format!("{e:#}"))?;
@@ -184,6 +212,10 @@ fn rescan(ctx: &Ctx, a: &QuarantineRescan) -> ExitCode {
             a.filter_args(),
             Action::Rescan(&scanner),
             a.actor.clone(),
+            Confirm {
+                yes: a.yes,
+                dry_run: a.dry_run,
+            },
         ),
     )
 }
@@ -266,9 +298,10 @@ pub(super) fn list_records<T: serde::Serialize>(
     if json {
         let mut text = String::new();
         for item in &items {
-            match serde_json::to_string(item) {
-                Ok(line) => {
-                    text.push_str(&line);
+            match serde_json::to_value(item) {
+                Ok(mut v) => {
+                    render::json_times(&mut v);
+                    text.push_str(&v.to_string());
                     text.push('\n');
                 }
                 Err(e) => return fail(ctx.cmd, e),
@@ -335,7 +368,9 @@ fn show(ctx: &Ctx, a: &QuarantineShow) -> ExitCode {
             .iter()
             .map(|(i, hist)| serde_json::json!({ "incident": i, "history": hist }))
             .collect();
-        let v = serde_json::json!({ "held": h, "content_held": present, "incidents": incidents });
+        let mut v =
+            serde_json::json!({ "held": h, "content_held": present, "incidents": incidents });
+        render::json_times(&mut v);
         out(format!("{v}\n").as_bytes());
     } else {
         out(render::held(&h, present, &list).as_bytes());

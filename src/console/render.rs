@@ -75,6 +75,16 @@ fn recipients<'a>(list: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
 }
 
+/// A subject as a table shows it: cleaned and cut.
+pub(crate) fn subject_cell(s: &str) -> String {
+    cut(s, SUBJECT_WIDTH)
+}
+
+/// A sender as a table shows it: `<>` for the null sender, cleaned and cut.
+pub(crate) fn sender_cell(s: &str) -> String {
+    sender(s)
+}
+
 fn sender(s: &str) -> String {
     if s.is_empty() {
         "<>".into()
@@ -280,9 +290,52 @@ pub fn incident(i: &Incident, entries: &[HistoryEntry], held: Option<&Held>) -> 
     out
 }
 
+/// The Unix-seconds fields of the store records, and the names the JSON output gives them.
+const JSON_TIMES: [(&str, &str); 4] = [
+    ("received", "received_at"),
+    ("expires", "expires_at"),
+    ("created", "created_at"),
+    ("at", "at"),
+];
+
+/// Rewrites the record times in JSON output to RFC 3339, as the tables show them: `received`
+/// becomes `received_at` (`2024-05-01T08:00:00Z`) and `received_at_unix` (the seconds), likewise
+/// `expires`, `created` and a history entry's `at`. Walks nested objects and arrays.
+pub fn json_times(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (old, new) in JSON_TIMES {
+                if let Some(secs) = map.get(old).and_then(serde_json::Value::as_u64) {
+                    map.remove(old);
+                    map.insert(new.to_string(), time::format(secs).into());
+                    map.insert(format!("{new}_unix"), secs.into());
+                }
+            }
+            map.values_mut().for_each(json_times);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(json_times),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_times_are_rfc3339_with_the_seconds_beside() {
+        let mut v = serde_json::json!({
+            "held": { "received": 1_700_000_000u64, "expires": 0, "subject": "s" },
+            "history": [{ "at": 1_700_000_000u64, "actor": "a" }],
+        });
+        json_times(&mut v);
+        assert_eq!(v["held"]["received_at"], "2023-11-14T22:13:20Z");
+        assert_eq!(v["held"]["received_at_unix"], 1_700_000_000u64);
+        assert_eq!(v["held"]["expires_at"], "1970-01-01T00:00:00Z");
+        assert!(v["held"].get("received").is_none());
+        assert_eq!(v["history"][0]["at"], "2023-11-14T22:13:20Z");
+        assert_eq!(v["history"][0]["at_unix"], 1_700_000_000u64);
+    }
 
     #[test]
     fn tables_align_columns_and_leave_the_last_unpadded() {

@@ -163,6 +163,8 @@ pub struct Uninspected {
     /// message as a whole). Never content.
     pub location: String,
     pub reason: Unreadable,
+    /// Which limit, for [`Unreadable::Limit`] (`nesting depth over 8`); shown with the reason.
+    pub detail: Option<String>,
 }
 
 /// A file rule: a file matches when every given test holds.
@@ -274,13 +276,14 @@ pub const MAX_SAMPLES: usize = 5;
 impl Condition {
     /// Whether the condition holds, with its evidence when it does.
     pub fn eval(&self, f: &Facts<'_>) -> Option<Evidence> {
-        let simple = |ok: bool| {
+        // A condition on the envelope or the message as a whole: its evidence is its name.
+        let simple = |name: &'static str, ok: bool| {
             ok.then(|| Evidence {
                 detector: None,
                 count: 1,
                 parts: Vec::new(),
                 samples: Vec::new(),
-                what: None,
+                what: Some(name),
             })
         };
         match self {
@@ -330,31 +333,37 @@ impl Condition {
                     what: Some("file"),
                 })
             }
-            Condition::SizeOver(n) => simple(f.size as u64 > *n),
-            Condition::Sender(g) => simple(g.iter().any(|g| g.matches(&f.envelope.sender))),
+            Condition::SizeOver(n) => simple("size_over", f.size as u64 > *n),
+            Condition::Sender(g) => {
+                simple("sender", g.iter().any(|g| g.matches(&f.envelope.sender)))
+            }
             Condition::Recipient(g) => simple(
+                "recipient",
                 f.envelope
                     .recipients
                     .iter()
                     .any(|r| g.iter().any(|g| g.matches(&r.address))),
             ),
-            Condition::SenderDomain(g) => {
-                simple(g.iter().any(|g| g.matches(domain(&f.envelope.sender))))
-            }
+            Condition::SenderDomain(g) => simple(
+                "sender_domain",
+                g.iter().any(|g| g.matches(domain(&f.envelope.sender))),
+            ),
             Condition::RecipientDomain(g) => simple(
+                "recipient_domain",
                 f.envelope
                     .recipients
                     .iter()
                     .any(|r| g.iter().any(|g| g.matches(domain(&r.address)))),
             ),
-            Condition::Direction(d) => simple(f.direction == *d),
+            Condition::Direction(d) => simple("direction", f.direction == *d),
             Condition::Header { name, pattern } => simple(
+                "header",
                 f.headers
                     .iter()
                     .any(|(n, v)| n.eq_ignore_ascii_case(name) && pattern.is_match(v)),
             ),
-            Condition::Subject(g) => simple(g.iter().any(|g| g.matches(f.subject))),
-            Condition::LimitExceeded => simple(f.limit_exceeded),
+            Condition::Subject(g) => simple("subject", g.iter().any(|g| g.matches(f.subject))),
+            Condition::LimitExceeded => simple("limit_exceeded", f.limit_exceeded),
             Condition::Uninspectable(reasons) => {
                 let matching: Vec<&Uninspected> = f
                     .uninspected
@@ -384,19 +393,20 @@ impl Condition {
                 if !join.combine(results.into_iter()) {
                     return None;
                 }
-                // A group's evidence is its first content evidence (or a plain "held").
-                Some(
-                    evidence
-                        .into_iter()
-                        .find(|e| e.detector.is_some())
-                        .unwrap_or(Evidence {
-                            detector: None,
-                            count: 1,
-                            parts: Vec::new(),
-                            samples: Vec::new(),
-                            what: None,
-                        }),
-                )
+                // A group's evidence is its first content evidence, else the first that names
+                // places (files, uninspectable parts), else the first named condition.
+                let pick = evidence
+                    .iter()
+                    .position(|e| e.detector.is_some())
+                    .or_else(|| evidence.iter().position(|e| !e.samples.is_empty()))
+                    .or_else(|| evidence.iter().position(|e| e.what.is_some()));
+                Some(pick.map(|i| evidence.swap_remove(i)).unwrap_or(Evidence {
+                    detector: None,
+                    count: 1,
+                    parts: Vec::new(),
+                    samples: Vec::new(),
+                    what: None,
+                }))
             }
         }
     }
@@ -411,7 +421,10 @@ fn uninspected_samples(matching: &[&Uninspected]) -> Vec<String> {
         } else {
             u.location.as_str()
         };
-        let sample = format!("{place} ({})", u.reason.name());
+        let sample = match &u.detail {
+            Some(d) => format!("{place} ({}: {d})", u.reason.name()),
+            None => format!("{place} ({})", u.reason.name()),
+        };
         if !out.contains(&sample) {
             out.push(sample);
         }
@@ -517,10 +530,12 @@ mod tests {
                     Uninspected {
                         location: "cards.zip/a.bin".into(),
                         reason: Unreadable::Unsupported,
+                        detail: None,
                     },
                     Uninspected {
                         location: "body".into(),
                         reason: Unreadable::Encoding,
+                        detail: None,
                     },
                 ],
             }

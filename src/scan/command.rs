@@ -1,5 +1,7 @@
 //! `sluice scan`: inspects .eml files (or directories of them) offline with the gateway's own engine
-//! and policies, printing one line (or one JSON object) per finding and a verdict line per message.
+//! and policies, printing one line (or one JSON object) per finding, per anomaly (which limit or
+//! what could not be read, and where) and per policy violated (with the conditions that held).
+//! JSON objects say what they are in `kind`: `finding`, `anomaly` or `violation`.
 //!
 //! Exit codes follow virus scanners: 0 nothing violated a policy, 1 some message violated one,
 //! 2 a file could not be read or the configuration is invalid. Matched values are shown only with
@@ -216,6 +218,7 @@ fn print(
     for l in lines(report, scanner, opts.show_matches) {
         if opts.json {
             let v = serde_json::json!({
+                "kind": "finding",
                 "file": file,
                 "type": l.kind,
                 "value": l.value,
@@ -234,7 +237,48 @@ fn print(
             )?;
         }
     }
-    if !opts.json {
+    for a in &report.anomalies {
+        let (what, description, location) = super::anomaly(a, scanner.limits());
+        if opts.json {
+            let mut v = serde_json::json!({
+                "kind": "anomaly",
+                "file": file,
+                "anomaly": what,
+                "description": description,
+                "location": location,
+            });
+            if let crate::decompose::Anomaly::LimitExceeded { kind, .. } = a {
+                v["limit"] = kind.name().into();
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out, "{file}: anomaly: {what}: {description} at {location}")?;
+        }
+    }
+    if opts.json {
+        for h in &report.verdict.hits {
+            let rules: Vec<&str> = h.matched.iter().map(|m| m.rule.as_str()).collect();
+            let prefix = format!("policy {} rule ", h.id);
+            let detail: Vec<&String> = report
+                .verdict
+                .detail
+                .iter()
+                .filter(|d| d.starts_with(&prefix))
+                .collect();
+            let v = serde_json::json!({
+                "kind": "violation",
+                "file": file,
+                "policy": h.id,
+                "name": h.name,
+                "severity": h.severity.name(),
+                "action": h.action.to_string(),
+                "monitor": h.monitor,
+                "rules": rules,
+                "detail": detail,
+            });
+            writeln!(out, "{v}")?;
+        }
+    } else {
         for h in &report.verdict.hits {
             let rules: Vec<&str> = h.matched.iter().map(|m| m.rule.as_str()).collect();
             writeln!(

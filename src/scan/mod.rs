@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::decompose::{
-    self, Anomaly, Budget, Limits, Location, Malformation, MessageText, NoPdf, Part, PdfText,
+    self, Anomaly, Budget, LimitKind, Limits, Location, Malformation, MessageText, NoPdf, Part,
+    PdfText,
 };
 use crate::detect::{ContextScope, Detector, Engine, Findings, Library, Registry};
 use crate::message::{Envelope, header};
@@ -98,6 +99,11 @@ impl Scanner {
         &self.registry
     }
 
+    /// The decomposition limits every scan runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Decomposes, detects and evaluates every policy. Never fails: unparsable input is scanned as
     /// text, and whatever decomposition could not finish within its limits or `budget` is reported
     /// as an anomaly (which the `limit_exceeded` condition sees).
@@ -147,7 +153,7 @@ impl Scanner {
             .anomalies
             .iter()
             .any(|a| matches!(a, Anomaly::LimitExceeded { .. }));
-        let uninspected = uninspected(&decomposed.anomalies);
+        let uninspected = uninspected(&decomposed.anomalies, &self.limits);
         let facts = Facts {
             envelope,
             size: message.len(),
@@ -201,7 +207,7 @@ fn context_scopes(parts: &[Part]) -> Vec<ContextScope> {
 
 /// Every place decomposition could not inspect fully, and why: what the `uninspectable`
 /// condition sees.
-fn uninspected(anomalies: &[Anomaly]) -> Vec<Uninspected> {
+fn uninspected(anomalies: &[Anomaly], limits: &Limits) -> Vec<Uninspected> {
     anomalies
         .iter()
         .map(|a| {
@@ -215,12 +221,68 @@ fn uninspected(anomalies: &[Anomaly]) -> Vec<Uninspected> {
                 } => (path, Unreadable::Encoding),
                 Anomaly::Malformed { path, .. } => (path, Unreadable::Malformed),
             };
+            let detail = match a {
+                Anomaly::LimitExceeded { kind, .. } => Some(limit(*kind, limits)),
+                _ => None,
+            };
             Uninspected {
                 location: location.clone(),
                 reason,
+                detail,
             }
         })
         .collect()
+}
+
+/// A limit as an administrator reads it: `nesting depth over 8`, `compression ratio over 100:1`.
+pub fn limit(kind: LimitKind, l: &Limits) -> String {
+    let size = crate::config::show::size;
+    match kind {
+        LimitKind::Depth => format!("nesting depth over {}", l.max_depth),
+        LimitKind::Entries => format!(
+            "entries in one container over {}",
+            l.max_entries_per_container
+        ),
+        LimitKind::TotalEntries => format!("container entries over {}", l.max_entries_total),
+        LimitKind::ExtractedBytes => {
+            format!("extracted bytes over {}", size(l.max_extracted_bytes))
+        }
+        LimitKind::Ratio => format!("compression ratio over {}:1", l.max_ratio),
+        LimitKind::Parts => format!("MIME parts over {}", l.max_parts),
+        LimitKind::TextBytes => format!("text for detection over {}", size(l.max_text_bytes)),
+        LimitKind::Time => "inspection time budget spent".to_string(),
+    }
+}
+
+/// What an anomaly is, in words (the limit with its value for a limit), and where.
+pub fn anomaly(a: &Anomaly, l: &Limits) -> (&'static str, String, String) {
+    let place = |p: &str| {
+        if p.is_empty() {
+            "message".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    match a {
+        Anomaly::LimitExceeded { kind, path } => ("limit", limit(*kind, l), place(path)),
+        Anomaly::Encrypted { path } => ("encrypted", "encrypted content".into(), place(path)),
+        Anomaly::Unsupported { path, true_type } => (
+            "unsupported",
+            format!("{} content is not inspected", true_type.name()),
+            place(path),
+        ),
+        Anomaly::Malformed { path, what } => {
+            let what = match what {
+                Malformation::Mime => "no parseable header",
+                Malformation::Encoding => "broken transfer encoding",
+                Malformation::Archive => "unreadable archive",
+                Malformation::Document => "unparsable office document",
+                Malformation::Pdf => "unreadable PDF",
+                Malformation::SizeMismatch => "entry larger than declared",
+            };
+            ("malformed", what.to_string(), place(path))
+        }
+    }
 }
 
 /// `policy 100 rule "cards": CREDIT_CARD x3 in body, attachment:a.zip/b.txt` per matched rule and
@@ -240,7 +302,13 @@ fn describe(
                 let what = match e.detector.and_then(|d| registry.get(d)) {
                     Some(d) => d.describe(),
                     None if !e.samples.is_empty() => e.what.unwrap_or("file").to_string(),
-                    None => continue,
+                    None => {
+                        // A condition on the envelope or the whole message: named.
+                        if let Some(w) = e.what {
+                            parts.push(format!("{w} held"));
+                        }
+                        continue;
+                    }
                 };
                 let places: Vec<&str> = if e.detector.is_some() {
                     e.parts
@@ -366,6 +434,23 @@ match = "any"
                 "attachment:fwd.eml/[Subject]".to_string(),
                 "011000015".to_string()
             )]
+        );
+    }
+
+    #[test]
+    fn the_conditions_that_held_are_named() {
+        let config = Config::parse(
+            "[[policy]]\nid = 5\naction = \"log\"\n[[policy.rule]]\nconditions = [{ size_over = 10 }, { sender = [\"a@corp.example\"] }]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let scanner = Scanner::new(&config).unwrap();
+        let r = scanner.scan(&envelope(), &message(), &decompose::NoBudget);
+        assert_eq!(r.verdict.detail.len(), 1, "{:?}", r.verdict.detail);
+        assert!(
+            r.verdict.detail[0].ends_with(": size_over held; sender held"),
+            "{:?}",
+            r.verdict.detail
         );
     }
 

@@ -1,0 +1,363 @@
+//! The effective settings as an administrator reads them (`sluice check-config`): sections and keys
+//! as they are written in the file, durations as `30s`, sizes as `10 MiB`, next hops as
+//! `host:port`. Pure: a [`Config`] in, text out; no Debug formatting anywhere.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::{Config, DataAhead, OnFailure, Route, StartTls, TlsFailure};
+use crate::smtp::BareLineEndings;
+
+/// Bytes as the configuration writes them: `10 MiB`, `64 KiB`, `10 GB`, else `1500 bytes`.
+pub fn size(b: u64) -> String {
+    const UNITS: [(u64, &str); 6] = [
+        (1 << 30, "GiB"),
+        (1_000_000_000, "GB"),
+        (1 << 20, "MiB"),
+        (1_000_000, "MB"),
+        (1 << 10, "KiB"),
+        (1000, "kB"),
+    ];
+    for (unit, name) in UNITS {
+        if b >= unit && b.is_multiple_of(unit) {
+            return format!("{} {name}", b / unit);
+        }
+    }
+    format!("{b} bytes")
+}
+
+/// A duration as the configuration writes it: `2d`, `4h`, `10m`, `30s`, `250ms`.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if d.subsec_nanos() != 0 || s == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    for (unit, name) in [(86_400, "d"), (3600, "h"), (60, "m")] {
+        if s.is_multiple_of(unit) {
+            return format!("{}{name}", s / unit);
+        }
+    }
+    format!("{s}s")
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+/// Appends `  key: value` lines under a `[section]` heading.
+fn section(out: &mut String, name: &str, keys: &[(&str, String)]) {
+    let _ = writeln!(out, "[{name}]");
+    for (k, v) in keys {
+        let _ = writeln!(out, "  {k} = {v}");
+    }
+}
+
+fn list(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn relay_route(c: &Config) -> String {
+    match &c.relay.route {
+        Route::Reflect => format!("reflect to the connecting client on port {}", c.relay.port),
+        Route::Hosts(hops) => format!(
+            "forward to {}",
+            list(hops.iter().map(|h| format!("{}:{}", h.host, h.port)))
+        ),
+        Route::Mx(domains) => format!(
+            "MX of {} (port {})",
+            list(domains.iter().cloned()),
+            c.relay.port
+        ),
+    }
+}
+
+/// `sluice check-config`: the effective settings, one `[section]` per subsystem, then the policies.
+pub fn summary(c: &Config) -> String {
+    let mut out = String::new();
+    for part in [service, relay, keeping, policies] {
+        part(c, &mut out);
+    }
+    out
+}
+
+/// `[server]`, `[listener]`, `[tls]`.
+fn service(c: &Config, out: &mut String) {
+    let s = &c.server;
+    section(
+        out,
+        "server",
+        &[
+            ("hostname", s.hostname.to_string()),
+            ("data_dir", s.data_dir.display().to_string()),
+            ("trial_mode", on_off(s.trial_mode).into()),
+            ("threads", s.threads.to_string()),
+        ],
+    );
+    let l = &c.listener;
+    section(
+        out,
+        "listener",
+        &[
+            ("address", l.address.to_string()),
+            (
+                "allowed_clients",
+                list(l.allowed_clients.iter().map(|n| n.to_string())),
+            ),
+            ("max_sessions", l.max_sessions.to_string()),
+            (
+                "max_sessions_per_client",
+                l.max_sessions_per_client.to_string(),
+            ),
+            ("max_message_size", size(l.limits.max_message_size as u64)),
+            ("max_recipients", l.limits.max_recipients.to_string()),
+            ("max_bytes_in_flight", size(l.max_bytes_in_flight as u64)),
+            ("spool_threshold", size(l.spool_threshold as u64)),
+            (
+                "bare_line_endings",
+                match l.bare_line_endings {
+                    BareLineEndings::Normalize => "normalize",
+                    BareLineEndings::Reject => "reject",
+                }
+                .into(),
+            ),
+            ("command_timeout", duration(l.command_timeout)),
+            ("data_timeout", duration(l.data_timeout)),
+            ("shutdown_grace", duration(l.shutdown_grace)),
+        ],
+    );
+    let tls = match &c.tls.cert_and_key {
+        Some((cert, key)) => format!("{} (key {})", cert.display(), key.display()),
+        None => "self-signed, generated in the data dir".into(),
+    };
+    section(out, "tls", &[("certificate", tls)]);
+}
+
+/// `[relay]`, `[dns]`.
+fn relay(c: &Config, out: &mut String) {
+    let r = &c.relay;
+    section(
+        out,
+        "relay",
+        &[
+            ("route", relay_route(c)),
+            ("helo_name", r.helo_name.to_string()),
+            (
+                "source_address",
+                r.source_address.map_or("(any)".into(), |a| a.to_string()),
+            ),
+            (
+                "starttls",
+                match r.starttls {
+                    StartTls::Mirror => "mirror",
+                    StartTls::Always => "always",
+                    StartTls::Never => "never",
+                }
+                .into(),
+            ),
+            (
+                "tls_failure",
+                match r.tls_failure {
+                    TlsFailure::TempFail => "tempfail",
+                    TlsFailure::Plaintext => "plaintext",
+                }
+                .into(),
+            ),
+            (
+                "trust_anchors",
+                list(r.trust_anchors.iter().map(|p| p.display().to_string())),
+            ),
+            ("dead_host_retry", duration(r.dead_host_retry)),
+            (
+                "data_ahead",
+                match r.data_ahead {
+                    DataAhead::Auto => "auto",
+                    DataAhead::Always => "always",
+                    DataAhead::Never => "never",
+                }
+                .into(),
+            ),
+            ("connect_timeout", duration(r.connect_timeout)),
+            ("command_timeout", duration(r.command_timeout)),
+            ("data_timeout", duration(r.data_timeout)),
+            (
+                "pass_header",
+                r.pass_header
+                    .as_ref()
+                    .map_or("off".into(), |f| format!("{}: {}", f.name(), f.value())),
+            ),
+        ],
+    );
+    let d = &c.dns;
+    let servers = if d.servers.is_empty() {
+        format!("from {}", d.resolv_conf.display())
+    } else {
+        list(d.servers.iter().map(|a| a.to_string()))
+    };
+    section(
+        out,
+        "dns",
+        &[
+            ("servers", servers),
+            ("timeout", duration(d.timeout)),
+            ("attempts", d.attempts.to_string()),
+        ],
+    );
+}
+
+/// `[inspection]`, `[store]`, `[queue]`, `[admin]`, `[notifications]`.
+fn keeping(c: &Config, out: &mut String) {
+    let i = &c.inspection;
+    section(
+        out,
+        "inspection",
+        &[
+            (
+                "on_failure",
+                match i.on_failure {
+                    OnFailure::TempFail => "tempfail",
+                    OnFailure::Pass => "pass",
+                }
+                .into(),
+            ),
+            ("time_budget", duration(i.time_budget)),
+            ("max_scan_bytes", size(i.max_scan_bytes as u64)),
+            ("tag_violations", on_off(i.tag_violations).into()),
+            ("internal_domains", list(i.internal_domains.iter().cloned())),
+        ],
+    );
+    let k = &c.store;
+    section(out, "store", &[("max_size", size(k.max_size))]);
+    section(
+        out,
+        "quarantine",
+        &[
+            ("retention", duration(k.retention)),
+            ("max_bytes", size(k.max_bytes)),
+            ("max_messages", k.max_messages.to_string()),
+        ],
+    );
+    section(
+        out,
+        "approval",
+        &[
+            ("expiry", duration(k.approval_expiry)),
+            (
+                "managers_file",
+                k.managers_file
+                    .as_ref()
+                    .map_or("(none)".into(), |p| p.display().to_string()),
+            ),
+            ("preview", on_off(k.approval_preview).into()),
+            ("preview_bytes", size(k.approval_preview_bytes as u64)),
+        ],
+    );
+    let q = &c.queue;
+    section(
+        out,
+        "queue",
+        &[
+            ("retry", list(q.retry.iter().map(|d| duration(*d)))),
+            ("give_up", duration(q.give_up)),
+            ("delay_notice", duration(q.delay_notice)),
+            ("concurrency", q.concurrency.to_string()),
+        ],
+    );
+    let a = &c.admin;
+    let admin = if a.enabled {
+        vec![
+            ("enabled", "on".to_string()),
+            ("address", a.address.to_string()),
+            ("public_url", a.public_url.clone()),
+        ]
+    } else {
+        vec![("enabled", "off".to_string())]
+    };
+    section(out, "admin", &admin);
+    let n = &c.notifications;
+    section(
+        out,
+        "notifications",
+        &[
+            ("from", n.from.clone()),
+            ("admin", list(n.admin.iter().cloned())),
+            ("sender_notices", on_off(n.sender_notices).into()),
+        ],
+    );
+}
+
+/// One line per policy: id, name, action, severity, mode.
+fn policies(c: &Config, out: &mut String) {
+    let _ = writeln!(out, "policies: {} ({})", c.policies.len(), c.policy_source);
+    for p in c.policies.iter() {
+        let mut flags = Vec::new();
+        if !p.enabled {
+            flags.push("disabled");
+        }
+        if p.monitor {
+            flags.push("monitor");
+        }
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", flags.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {} \"{}\": {}, severity {}{flags}",
+            p.id,
+            p.name,
+            p.action.name(),
+            p.severity.name()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_as_written() {
+        assert_eq!(size(10 << 20), "10 MiB");
+        assert_eq!(size(64 << 10), "64 KiB");
+        assert_eq!(size(1 << 30), "1 GiB");
+        assert_eq!(size(1500), "1500 bytes");
+        assert_eq!(size(10_000_000_000), "10 GB");
+        assert_eq!(duration(Duration::from_secs(30)), "30s");
+        assert_eq!(duration(Duration::from_secs(600)), "10m");
+        assert_eq!(duration(Duration::from_secs(2 * 86_400)), "2d");
+        assert_eq!(duration(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn the_summary_reads_like_the_file_and_has_no_debug_output() {
+        let c = Config::parse(
+            "[relay]\nmode = \"forward\"\nhosts = [\"smtp1.corp.example:25\", \"smtp2.corp.example:2525\"]\n\n[[policy]]\nid = 9\nname = \"Cards\"\nmode = \"monitor\"\naction = \"block\"\nkeywords = [\"card\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let text = summary(&c);
+        assert!(
+            text.contains("route = forward to smtp1.corp.example:25, smtp2.corp.example:2525"),
+            "{text}"
+        );
+        assert!(text.contains("command_timeout = "), "{text}");
+        assert!(text.contains("  9 \"Cards\": block, severity "), "{text}");
+        assert!(text.contains("monitor"), "{text}");
+        for debug in [
+            "{",
+            "}",
+            "[relay]\n  route = Hosts",
+            "NextHop",
+            "Some(",
+            "None",
+        ] {
+            assert!(!text.contains(debug), "{debug:?} in {text}");
+        }
+    }
+}

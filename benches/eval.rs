@@ -211,9 +211,14 @@ fn run(o: &Opts) -> Result<(), String> {
 
     let bytes = eml_bytes(&dir)?;
     let findings = dir.join("sluice.jsonl");
+    // Every identifier at its own breadth, no policy (not even the built-in set) in between.
+    let config = dir.join("sluice-eval.toml");
+    std::fs::write(&config, "[inspection]\nbuiltin_policies = \"off\"\n")
+        .map_err(|e| format!("{}: {e}", config.display()))?;
     let (_, scan_secs) = run_cmd(
         Command::new(&o.sluice)
-            .args(["scan", "--json", "--show-matches"])
+            .args(["scan", "--json", "--show-matches", "--config"])
+            .arg(&config)
             .arg(&dir),
         &format!(
             "{} scan (build it with `cargo build --release`)",

@@ -93,8 +93,12 @@ fn detection_meets_precision_and_recall_targets_on_the_corpus() {
     );
     println!("{}", String::from_utf8_lossy(&generated.stdout));
 
+    // Every identifier at its own breadth, no policy (not even the built-in set) in between.
+    let config = tmp.path().join("sluice.toml");
+    std::fs::write(&config, "[inspection]\nbuiltin_policies = \"off\"\n").expect("config");
     let scan = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["scan", "--json", "--show-matches"])
+        .args(["scan", "--json", "--show-matches", "--config"])
+        .arg(&config)
         .arg(&corpus)
         .output()
         .expect("start sluice scan");

@@ -133,6 +133,8 @@ def load_findings(path, min_conf):
                 continue
             try:
                 rec = json.loads(line)
+                if rec.get("kind", "finding") != "finding":
+                    continue  # anomalies and policy verdicts: not identifier findings
                 name, kind, value = os.path.basename(rec["file"]), rec["type"], rec["value"]
                 location = rec.get("location") or ""
             except (ValueError, KeyError, TypeError) as e:

@@ -437,6 +437,15 @@ mod tests {
         )
     }
 
+    /// [`hold_one`] and its approval's id.
+    fn held_for_approval(k: &Keeper) -> (Held, u64) {
+        let held = hold_one(k);
+        let crate::store::records::Hold::Approval { approval } = held.hold else {
+            panic!("not held for approval");
+        };
+        (held, approval)
+    }
+
     fn hold_one(k: &Keeper) -> Held {
         let facts = Facts {
             guid: "G-1".into(),
@@ -496,10 +505,7 @@ mod tests {
     fn approving_releases_and_tells_the_sender_once() {
         let dir = tempfile::tempdir().unwrap();
         let k = keeper(dir.path());
-        let held = hold_one(&k);
-        let crate::store::records::Hold::Approval { approval } = held.hold else {
-            panic!("not held for approval: {held:?}");
-        };
+        let (held, approval) = held_for_approval(&k);
         // The approval request is queued with the hold.
         assert_eq!(
             queued_kinds(&k),
@@ -543,10 +549,7 @@ mod tests {
     fn a_message_an_administrator_released_is_decided_already() {
         let dir = tempfile::tempdir().unwrap();
         let k = keeper(dir.path());
-        let held = hold_one(&k);
-        let crate::store::records::Hold::Approval { approval } = held.hold else {
-            panic!("not held for approval");
-        };
+        let (held, approval) = held_for_approval(&k);
         let store = k.store().unwrap().clone();
         let now = k.clock().now();
         smol::block_on(remediate::release(
@@ -577,10 +580,7 @@ mod tests {
     fn a_lapsed_approval_is_returned_by_the_sweep() {
         let dir = tempfile::tempdir().unwrap();
         let k = keeper(dir.path());
-        let held = hold_one(&k);
-        let crate::store::records::Hold::Approval { approval } = held.hold else {
-            panic!("not held for approval");
-        };
+        let (held, approval) = held_for_approval(&k);
         let desk = StoreDesk::new(k.clone(), 3600);
         let now = k.clock().now();
         // Deciding after the expiry is refused even before the sweep ran.
@@ -617,10 +617,7 @@ mod tests {
     fn a_link_made_for_another_message_finds_nothing_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let k = keeper(dir.path());
-        let held = hold_one(&k);
-        let crate::store::records::Hold::Approval { approval } = held.hold else {
-            panic!("not held for approval: {held:?}");
-        };
+        let (held, approval) = held_for_approval(&k);
         let desk = StoreDesk::new(k.clone(), 3600);
         let other = token::message_tag("G-2");
         assert_eq!(desk.summary(approval, &other), Err(DeskError::NotFound));
@@ -646,10 +643,7 @@ mod tests {
     fn the_comment_is_cleaned_and_written_to_every_incidents_history() {
         let dir = tempfile::tempdir().unwrap();
         let k = keeper(dir.path());
-        let held = hold_one(&k);
-        let crate::store::records::Hold::Approval { approval } = held.hold else {
-            panic!("not held for approval");
-        };
+        let (held, approval) = held_for_approval(&k);
         let desk = StoreDesk::new(k.clone(), 3600);
         let now = k.clock().now();
         desk.decide(
@@ -679,10 +673,7 @@ mod tests {
     fn the_summary_carries_a_preview_unless_it_is_turned_off() {
         let dir = tempfile::tempdir().unwrap();
         let k = keeper(dir.path());
-        let held = hold_one(&k);
-        let crate::store::records::Hold::Approval { approval } = held.hold else {
-            panic!("not held for approval");
-        };
+        let (_, approval) = held_for_approval(&k);
         let desk = StoreDesk::new(k.clone(), 3600);
         let preview = desk.summary(approval, &tag()).unwrap().preview.unwrap();
         assert_eq!(preview.text, "body");

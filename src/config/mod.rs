@@ -4,6 +4,7 @@
 //! user's file, and used for every key the user leaves out. Every error names `file:line:col`.
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
+mod builtin;
 mod keep;
 mod services;
 pub use keep::Keep;
@@ -31,11 +32,7 @@ pub use value::Error as ConfigError;
 
 /// The defaults, also the documented example configuration.
 pub const DEFAULT_TOML: &str = include_str!("../../assets/sluice.toml");
-/// The built-in policy set, run when a configuration has no `[[policy]]` of its own
-/// (`inspection.builtin_policies`).
-pub const BUILTIN_POLICIES: &str = include_str!("../../assets/policies/default.toml");
-/// How the built-in policy set is named in errors and logs.
-const BUILTIN_FILE: &str = "<built-in policies>";
+pub use builtin::{BUILTIN_POLICIES, PolicySource};
 
 /// Validated settings; built once at start-up and shared read-only.
 #[derive(Debug, Clone)]
@@ -168,36 +165,6 @@ pub struct Dns {
 pub enum OnFailure {
     TempFail,
     Pass,
-}
-
-/// `inspection.builtin_policies`: what runs when the configuration has no `[[policy]]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Builtin {
-    Monitor,
-    Enforce,
-    Off,
-}
-
-/// Where the policies in force come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicySource {
-    /// The configuration's own `[[policy]]` tables.
-    Configured,
-    /// The built-in set (assets/policies/default.toml); `monitor`: incidents only, nothing enforced.
-    Builtin { monitor: bool },
-    /// No policies (`inspection.builtin_policies = "off"` and none configured).
-    None,
-}
-
-impl std::fmt::Display for PolicySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PolicySource::Configured => "configured",
-            PolicySource::Builtin { monitor: true } => "built-in, monitor mode",
-            PolicySource::Builtin { monitor: false } => "built-in, enforced",
-            PolicySource::None => "none",
-        })
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -530,20 +497,11 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         (user.incidents, def.incidents),
         (user.approval, def.approval),
     )?;
-    let builtin = cx
-        .pick(ui_builtin, di_builtin, "inspection.builtin_policies")?
-        .choice(&[
-            ("monitor", Builtin::Monitor),
-            ("enforce", Builtin::Enforce),
-            ("off", Builtin::Off),
-        ])?;
-    let (policies, policy_source) = match user.policy {
-        Some(list) => (
-            policies::build_policies(cx, list, false)?,
-            PolicySource::Configured,
-        ),
-        None => builtin_policies(builtin)?,
-    };
+    let (policies, policy_source) = builtin::policies(
+        cx,
+        user.policy,
+        cx.pick(ui_builtin, di_builtin, "inspection.builtin_policies")?,
+    )?;
     let notifications = notifications::build(
         cx,
         user.notifications.unwrap_or_default(),
@@ -576,24 +534,6 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         admin,
         queue,
     })
-}
-
-/// The built-in policy set (assets/policies/default.toml) in the mode asked for, or none.
-fn builtin_policies(mode: Builtin) -> Result<(crate::policy::Policies, PolicySource), Error> {
-    let monitor = match mode {
-        Builtin::Off => {
-            let none =
-                policies::build_policies(&Ctx::new(BUILTIN_FILE, "", ""), Vec::new(), false)?;
-            return Ok((none, PolicySource::None));
-        }
-        Builtin::Monitor => true,
-        Builtin::Enforce => false,
-    };
-    let set: raw::Raw = toml::from_str(BUILTIN_POLICIES)
-        .map_err(|e| Error::from_toml(&e, BUILTIN_POLICIES, BUILTIN_FILE))?;
-    let cx = Ctx::new(BUILTIN_FILE, BUILTIN_POLICIES, DEFAULT_TOML);
-    let list = policies::build_policies(&cx, set.policy.unwrap_or_default(), monitor)?;
-    Ok((list, PolicySource::Builtin { monitor }))
 }
 
 fn build_relay(

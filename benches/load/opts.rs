@@ -14,7 +14,7 @@ pub const USAGE: &str = "cargo bench --bench load -- [options]
   --postfix-messages N  messages for the Postfix-relay run (default: --messages)
   --action A            policy action: block or modify (default block; the load never matches);
                         none: Sluice without any policy (diagnostics only, not the target setup)
-  --data-ahead MODE      relay.data_ahead for Sluice: auto (default; with a block or other enforcing
+  --data-ahead MODE     relay.data_ahead for Sluice: auto (default; with a block or other enforcing
                         policy DATA is not sent ahead), always (DATA sent ahead, as before issue 10), never.
                         Compare `--action block` (auto: off) with `--action block --data-ahead always`
                         (on) and `--action modify` (auto: on) for the cost of the extra round trip

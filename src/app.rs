@@ -463,7 +463,7 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
             "the built-in policies run in monitor mode: violations are recorded as incidents, nothing is blocked or changed; set inspection.builtin_policies = \"enforce\" or write [[policy]] tables to enforce"
         );
     }
-    tracing::info!(addr = %bound, mode = ?config.relay.route, trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, data_ahead = shared.data_ahead, "listening");
+    tracing::info!(addr = %bound, route = %crate::config::show::relay_route(&config), trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, data_ahead = shared.data_ahead, "listening");
 
     let ex = Arc::new(smol::Executor::new());
     let threads = match config.server.threads {

@@ -61,7 +61,8 @@ fn list(items: impl IntoIterator<Item = String>) -> String {
     }
 }
 
-fn relay_route(c: &Config) -> String {
+/// Where mail goes, in words (`forward to smtp1.corp.example:25, ...`): check-config and the start line.
+pub fn relay_route(c: &Config) -> String {
     match &c.relay.route {
         Route::Reflect => format!("reflect to the connecting client on port {}", c.relay.port),
         Route::Hosts(hops) => format!(

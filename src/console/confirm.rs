@@ -31,19 +31,6 @@ pub enum Go {
     Refused(String),
 }
 
-/// The action as a command word (`delete`), for the question and the refusal.
-fn word(action: &Action<'_>) -> &'static str {
-    match action {
-        Action::Release(_) => "release",
-        Action::Delete => "delete",
-        Action::Forward(_) => "forward",
-        Action::Rescan(_) => "rescan",
-        Action::Resolve => "resolve",
-        Action::Dismiss => "dismiss",
-        Action::Note(_) => "note",
-    }
-}
-
 /// `3 held messages` / `1 incident`.
 fn count(target: Target, n: usize) -> String {
     let (one, many) = match target {
@@ -99,7 +86,7 @@ pub fn decide(flags: Confirm, target: Target, n: usize, action: &Action<'_>) -> 
         return Go::Act;
     }
     let what = count(target, n);
-    let verb = word(action);
+    let verb = action.name();
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         eprint!("{verb} these {what}? [y/N] ");
         let _ = std::io::stderr().flush();

@@ -138,8 +138,8 @@ impl Action<'_> {
         }
     }
 
-    /// The history `action` field.
-    fn name(&self) -> &'static str {
+    /// The history `action` field, also the command word (`delete`).
+    pub fn name(&self) -> &'static str {
         match self {
             Action::Release(_) => "release",
             Action::Delete => "delete",

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
@@ -15,7 +14,7 @@ use sluice::store::{self, Store, held};
 use support::client::Client;
 use support::https::{get, post};
 use support::sink::{Received, Sink};
-use support::sluice::{Sluice, binary, forward_config};
+use support::sluice::{Sluice, forward_config};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -252,38 +251,20 @@ fn no_decision_returns_the_message_to_its_sender() {
     );
 }
 
-fn cli(sluice: &Sluice, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary())
-        .args(args)
-        .arg("--config")
-        .arg(&sluice.config_path)
-        .arg("--data-dir")
-        .arg(sluice.dir.path().join("data"))
-        .output()
-        .expect("run sluice");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn cli_release_while_serving_delivers_once_and_a_second_release_is_refused() {
     let sink = Sink::start_default();
     let sluice = start(&sink, "", &[]);
     let r = send(&sluice, "falcon-plan", "the falcon plan");
     assert!(r.text.contains("held as 1 for review"), "{r}");
-    let (code, out, err) = cli(
-        &sluice,
-        &["quarantine", "release", "1", "--tag", "X-CFilter: Encrypt"],
-    );
+    let (code, out, err) =
+        sluice.cli(&["quarantine", "release", "1", "--tag", "X-CFilter: Encrypt"]);
     assert_eq!(code, 0, "{out}{err}");
     let got = wait_for(&sink, "the released message", |m| {
         m.header("Subject").as_deref() == Some("falcon-plan")
     });
     assert_eq!(got.header("X-CFilter").as_deref(), Some("Encrypt"));
-    let (code, out, err) = cli(&sluice, &["quarantine", "release", "1"]);
+    let (code, out, err) = sluice.cli(&["quarantine", "release", "1"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         format!("{out}{err}").contains("already released"),
@@ -362,14 +343,14 @@ fn after_a_restore_a_link_from_before_it_never_decides_another_message() {
     assert!(r.text.contains("held as 1 pending approval"), "{r}");
     let kept = request_for(&sink, "kept-one");
     let backup = sluice.dir.path().join("backup.sbk");
-    let (code, _, err) = cli(&sluice, &["backup", backup.to_str().unwrap()]);
+    let (code, _, err) = sluice.cli(&["backup", backup.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 
     // Held after the backup: the restore forgets it, but its links are out there.
     let r = send(&sluice, "forgotten", "the customer list, forgotten");
     assert!(r.text.contains("held as 2 pending approval"), "{r}");
     let forgotten = request_for(&sink, "forgotten");
-    let (code, _, err) = cli(&sluice, &["restore", backup.to_str().unwrap()]);
+    let (code, _, err) = sluice.cli(&["restore", backup.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 
     // A new message after the restore never gets the forgotten one's number.

@@ -4,14 +4,13 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use support::client::Client;
 use support::sink::{Sink, SinkConfig};
-use support::sluice::{Sluice, binary, forward_config};
+use support::sluice::{Sluice, forward_config};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -37,25 +36,9 @@ fn send(sluice: &Sluice, subject: &str, to: &[&str]) -> support::client::Reply {
     r
 }
 
-fn cli(sluice: &Sluice, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary())
-        .args(args)
-        .arg("--config")
-        .arg(&sluice.config_path)
-        .arg("--data-dir")
-        .arg(sluice.dir.path().join("data"))
-        .output()
-        .expect("run sluice");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The status `quarantine show ID --json` gives each recipient.
 fn recipient_statuses(sluice: &Sluice, id: &str) -> Vec<(String, String)> {
-    let (code, out, err) = cli(sluice, &["quarantine", "show", id, "--json"]);
+    let (code, out, err) = sluice.cli(&["quarantine", "show", id, "--json"]);
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
     v["held"]["recipients"]
@@ -114,7 +97,7 @@ fn a_released_messages_recipients_follow_the_delivery_outcome() {
     );
     assert!(r.text.contains("held as 1 for review"), "{r}");
     refusing.store(true, Ordering::SeqCst);
-    let (code, out, err) = cli(&sluice, &["quarantine", "release", "1"]);
+    let (code, out, err) = sluice.cli(&["quarantine", "release", "1"]);
     assert_eq!(code, 0, "{out}{err}");
     let got = settled(&sluice, "1");
     assert_eq!(
@@ -126,7 +109,7 @@ fn a_released_messages_recipients_follow_the_delivery_outcome() {
         ]
     );
     // The table shows the same.
-    let (_, table, _) = cli(&sluice, &["quarantine", "show", "1"]);
+    let (_, table, _) = sluice.cli(&["quarantine", "show", "1"]);
     assert!(table.contains("bounced"), "{table}");
     assert!(table.contains("deferred"), "{table}");
     assert!(table.contains("delivered"), "{table}");
@@ -151,12 +134,12 @@ fn eviction_at_the_quarantine_cap_is_logged_and_counted() {
     assert!(!line.contains("falcon"), "no content in the log: {line}");
     assert_eq!(sluice.count_logs("oldest held message evicted"), 1);
 
-    let (code, out, err) = cli(&sluice, &["quarantine", "stats"]);
+    let (code, out, err) = sluice.cli(&["quarantine", "stats"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("evicted        1"), "{out}");
     assert!(out.contains("quarantined    3"), "{out}");
     assert!(out.contains("held_messages  2"), "{out}");
-    let (code, out, err) = cli(&sluice, &["quarantine", "stats", "--json"]);
+    let (code, out, err) = sluice.cli(&["quarantine", "stats", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
     assert_eq!(v["evicted"], 1);

@@ -287,6 +287,23 @@ impl Sluice {
         self.child.as_ref().map(|c| c.id())
     }
 
+    /// Runs a `sluice` command on this server's config and data dir: (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(binary())
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path)
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .output()
+            .expect("run sluice");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Error- and warning-level lines logged while serving, after the "listening" line (used to
     /// show that probes and QUIT hang-ups are not errors; start-up advice about the configuration,
     /// such as the monitor-mode notice, comes before it).

@@ -1,8 +1,10 @@
-//! Sluice: an email security gateway in one binary. This crate root only names the modules, in data-flow order.
+//! Sluice: an email security gateway in one binary. This crate root only names the modules
+//! (alphabetically).
 //!
-//! listener -> session -> smtp (sans-I/O protocol) -> message -> decompose -> policy -> action -> relay.
-//! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and owns shutdown.
-//! See ARCHITECTURE.md for the code map and the invariants.
+//! Data flow of a message: listener -> session -> smtp (sans-I/O protocol) -> message ->
+//! decompose -> detect -> policy -> pipeline (decide) -> relay, or hold -> store -> delivery.
+//! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and
+//! owns shutdown. See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod admin;
 pub mod app;

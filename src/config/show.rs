@@ -3,7 +3,6 @@
 //! `host:port`. Pure: a [`Config`] in, text out; no Debug formatting anywhere.
 
 use std::fmt::Write;
-use std::time::Duration;
 
 use super::{Config, DataAhead, OnFailure, Route, StartTls, TlsFailure};
 use crate::smtp::BareLineEndings;
@@ -26,19 +25,7 @@ pub fn size(b: u64) -> String {
     format!("{b} bytes")
 }
 
-/// A duration as the configuration writes it: `2d`, `4h`, `10m`, `30s`, `250ms`.
-pub fn duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if d.subsec_nanos() != 0 || s == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    for (unit, name) in [(86_400, "d"), (3600, "h"), (60, "m")] {
-        if s.is_multiple_of(unit) {
-            return format!("{}{name}", s / unit);
-        }
-    }
-    format!("{s}s")
-}
+use crate::units::duration::format as duration;
 
 fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
@@ -321,6 +308,7 @@ fn policies(c: &Config, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn sizes_and_durations_read_as_written() {

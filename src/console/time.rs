@@ -104,21 +104,13 @@ fn offset(s: &str) -> Option<i64> {
     (h <= 23 && m <= 59).then(|| sign * (i64::from(h) * 3600 + i64::from(m) * 60))
 }
 
-/// `30s`, `15m`, `12h`, `2d`, `1w` -> seconds.
+/// A span back from now in the one duration grammar ([`crate::units::duration`]), with its unit
+/// written (a bare number is not a time) -> whole seconds.
 fn span(s: &str) -> Option<u64> {
-    let unit = match s.as_bytes().last()? {
-        b's' => 1,
-        b'm' => 60,
-        b'h' => 3600,
-        b'd' => 86_400,
-        b'w' => 7 * 86_400,
-        _ => return None,
-    };
-    let n = &s[..s.len() - 1];
-    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+    if !s.ends_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
-    let secs = n.parse::<u64>().ok()?.checked_mul(unit)?;
+    let secs = crate::units::duration::parse(s).ok()?.as_secs();
     (secs <= MAX_SPAN).then_some(secs)
 }
 
@@ -171,6 +163,8 @@ mod tests {
         assert_eq!(parse("30m", NOW), Ok(NOW - 1800));
         assert_eq!(parse("1w", NOW), Ok(NOW - 7 * 86_400));
         assert_eq!(parse("5s", 3), Ok(0), "clamped at the epoch");
+        // The config's unit is a CLI unit too (one grammar).
+        assert_eq!(parse("90000ms", NOW), Ok(NOW - 90));
     }
 
     #[test]

@@ -7,23 +7,7 @@ use std::fmt::Write;
 use super::{Config, DataAhead, OnFailure, Route, StartTls, TlsFailure};
 use crate::smtp::BareLineEndings;
 
-/// Bytes as the configuration writes them: `10 MiB`, `64 KiB`, `10 GB`, else `1500 bytes`.
-pub fn size(b: u64) -> String {
-    const UNITS: [(u64, &str); 6] = [
-        (1 << 30, "GiB"),
-        (1_000_000_000, "GB"),
-        (1 << 20, "MiB"),
-        (1_000_000, "MB"),
-        (1 << 10, "KiB"),
-        (1000, "kB"),
-    ];
-    for (unit, name) in UNITS {
-        if b >= unit && b.is_multiple_of(unit) {
-            return format!("{} {name}", b / unit);
-        }
-    }
-    format!("{b} bytes")
-}
+pub use crate::units::size::exact as size;
 
 use crate::units::duration::format as duration;
 

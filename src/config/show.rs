@@ -292,20 +292,6 @@ fn policies(c: &Config, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn sizes_and_durations_read_as_written() {
-        assert_eq!(size(10 << 20), "10 MiB");
-        assert_eq!(size(64 << 10), "64 KiB");
-        assert_eq!(size(1 << 30), "1 GiB");
-        assert_eq!(size(1500), "1500 bytes");
-        assert_eq!(size(10_000_000_000), "10 GB");
-        assert_eq!(duration(Duration::from_secs(30)), "30s");
-        assert_eq!(duration(Duration::from_secs(600)), "10m");
-        assert_eq!(duration(Duration::from_secs(2 * 86_400)), "2d");
-        assert_eq!(duration(Duration::from_millis(250)), "250ms");
-    }
 
     #[test]
     fn the_summary_reads_like_the_file_and_has_no_debug_output() {

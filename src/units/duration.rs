@@ -94,6 +94,8 @@ mod tests {
             let d = Duration::from_millis(ms);
             assert_eq!(parse(&format(d)), Ok(d), "{}", format(d));
         }
+        assert_eq!(format(Duration::from_secs(30)), "30s");
+        assert_eq!(format(Duration::from_secs(600)), "10m");
         assert_eq!(format(Duration::from_secs(2 * 86_400)), "2d");
         assert_eq!(format(Duration::from_millis(250)), "250ms");
     }

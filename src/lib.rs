@@ -35,3 +35,4 @@ pub mod shutdown;
 pub mod smtp;
 pub mod store;
 pub mod tls;
+pub mod units;

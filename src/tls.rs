@@ -204,7 +204,7 @@ pub fn explain(e: &rustls::Error) -> String {
 
 fn explain_certificate(c: &rustls::CertificateError) -> String {
     use rustls::CertificateError as C;
-    let when = |t: &rustls::pki_types::UnixTime| crate::console::time::format(t.as_secs());
+    let when = |t: &rustls::pki_types::UnixTime| crate::units::time::format(t.as_secs());
     match c {
         C::Expired => "the next hop's certificate has expired; renew it on the next hop (or check \
              this host's clock)"

@@ -241,17 +241,7 @@ fn state_line(state: &ApprovalState) -> Markup {
 
 /// "12.3 KiB" style sizes.
 pub(crate) fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    crate::units::size::approximate(bytes, crate::units::size::Labels::Binary)
 }
 
 /// "2 days 3 hours" style remaining times (two largest units).
@@ -275,23 +265,4 @@ pub(crate) fn duration(secs: u64) -> String {
     }
 }
 
-/// Unix seconds as "2024-03-01 14:05 UTC" (proleptic Gregorian, days-from-civil inverted).
-pub(crate) fn utc(ts: u64) -> String {
-    let days = ts / 86_400;
-    let secs = ts % 86_400;
-    // Howard Hinnant's civil_from_days, shifted so the era starts on 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
+pub(crate) use crate::units::time::minutes as utc;

@@ -3,42 +3,13 @@
 //! `host:port`. Pure: a [`Config`] in, text out; no Debug formatting anywhere.
 
 use std::fmt::Write;
-use std::time::Duration;
 
 use super::{Config, DataAhead, OnFailure, Route, StartTls, TlsFailure};
 use crate::smtp::BareLineEndings;
 
-/// Bytes as the configuration writes them: `10 MiB`, `64 KiB`, `10 GB`, else `1500 bytes`.
-pub fn size(b: u64) -> String {
-    const UNITS: [(u64, &str); 6] = [
-        (1 << 30, "GiB"),
-        (1_000_000_000, "GB"),
-        (1 << 20, "MiB"),
-        (1_000_000, "MB"),
-        (1 << 10, "KiB"),
-        (1000, "kB"),
-    ];
-    for (unit, name) in UNITS {
-        if b >= unit && b.is_multiple_of(unit) {
-            return format!("{} {name}", b / unit);
-        }
-    }
-    format!("{b} bytes")
-}
+pub use crate::units::size::exact as size;
 
-/// A duration as the configuration writes it: `2d`, `4h`, `10m`, `30s`, `250ms`.
-pub fn duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if d.subsec_nanos() != 0 || s == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    for (unit, name) in [(86_400, "d"), (3600, "h"), (60, "m")] {
-        if s.is_multiple_of(unit) {
-            return format!("{}{name}", s / unit);
-        }
-    }
-    format!("{s}s")
-}
+use crate::units::duration::format as duration;
 
 fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
@@ -321,19 +292,6 @@ fn policies(c: &Config, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_and_durations_read_as_written() {
-        assert_eq!(size(10 << 20), "10 MiB");
-        assert_eq!(size(64 << 10), "64 KiB");
-        assert_eq!(size(1 << 30), "1 GiB");
-        assert_eq!(size(1500), "1500 bytes");
-        assert_eq!(size(10_000_000_000), "10 GB");
-        assert_eq!(duration(Duration::from_secs(30)), "30s");
-        assert_eq!(duration(Duration::from_secs(600)), "10m");
-        assert_eq!(duration(Duration::from_secs(2 * 86_400)), "2d");
-        assert_eq!(duration(Duration::from_millis(250)), "250ms");
-    }
 
     #[test]
     fn the_summary_reads_like_the_file_and_has_no_debug_output() {

@@ -210,6 +210,11 @@ fn durations_parse() {
         Duration::from_secs(7200)
     );
     assert_eq!(value::parse_duration("7").unwrap(), Duration::from_secs(7));
+    // The CLI's unit is a config unit too (one grammar).
+    assert_eq!(
+        value::parse_duration("2w").unwrap(),
+        Duration::from_secs(14 * 86_400)
+    );
     assert!(value::parse_duration("0s").is_err());
     assert!(value::parse_duration("s").is_err());
 }
@@ -437,9 +442,9 @@ fn hold_action_errors_point_at_the_value() {
         e.contains("test.toml:4:") && e.contains("unknown notify audience"),
         "{e}"
     );
-    let e = err("[quarantine]\nretention = \"7w\"\n");
+    let e = err("[quarantine]\nretention = \"7y\"\n");
     assert!(
-        e.contains("test.toml:2:") && e.contains("use ms, s, m, h or d"),
+        e.contains("test.toml:2:") && e.contains("use ms, s, m, h, d or w"),
         "{e}"
     );
 }

@@ -217,26 +217,9 @@ impl<'a> Loc<'a, Vec<Spanned<String>>> {
     }
 }
 
-/// "250ms", "30s", "5m", "1h", "5d" (a bare number is seconds).
+/// A duration value in the one grammar ([`crate::units::duration`]), greater than zero.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("{s:?} is not a duration like \"30s\", \"5m\", \"2d\" or \"250ms\"")
-    })?;
-    let d = match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "" | "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        "d" => Duration::from_secs(n.saturating_mul(86_400)),
-        other => {
-            return Err(format!(
-                "unknown duration unit {other:?} in {s:?}: use ms, s, m, h or d"
-            ));
-        }
-    };
+    let d = crate::units::duration::parse(s)?;
     if d.is_zero() {
         return Err("a duration must be greater than zero".to_string());
     }

@@ -12,7 +12,7 @@ mod confirm;
 mod incident;
 mod quarantine;
 pub mod render;
-pub mod time;
+pub use crate::units::time;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

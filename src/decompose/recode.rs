@@ -32,11 +32,9 @@
 use std::cell::RefCell;
 
 use base64::Engine as _;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
-use super::transfer::{self, Decoded};
+use super::transfer::{self, B64, Decoded};
 
 /// Stand-in for the transfer encoding `base64` (same length).
 pub(crate) const BASE64_STAND_IN: &[u8] = b"x-sl64";
@@ -50,14 +48,6 @@ pub(crate) const US_ASCII_STAND_IN: &[u8] = b"x-slasci";
 const MAX_SPACE: usize = 64;
 /// Longest `Content-Type` field searched for a `charset` parameter (RFC 5322 line limit).
 const MAX_CONTENT_TYPE: usize = 998;
-
-/// Strict base64 that accepts any trailing bits and padding, as mail-parser does.
-const B64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// A message with stand-ins written in, and where.
 #[derive(Debug)]

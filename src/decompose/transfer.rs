@@ -14,6 +14,10 @@
 //! bytes. Quoted-printable: `=XX` (either case) is a byte, `=` at the end of a line a soft break,
 //! `==` a literal `=` (as `binascii` reads it), any other `=` is kept as it is.
 
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+
 /// Bytes decoded from a transfer encoding, and whether the input was well formed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Decoded {
@@ -59,51 +63,52 @@ impl Encoding {
     }
 }
 
+/// The alphabet's value of each byte (`0xff` outside it), for the lenient pre-filter.
 const fn base64_table() -> [u8; 256] {
     let mut t = [0xff; 256];
-    let mut i = 0u8;
+    let alphabet = BASE64_ALPHABET;
+    let mut i = 0;
     while i < 64 {
-        let c = match i {
-            0..=25 => b'A' + i,
-            26..=51 => b'a' + (i - 26),
-            52..=61 => b'0' + (i - 52),
-            62 => b'+',
-            _ => b'/',
-        };
-        t[c as usize] = i;
+        t[alphabet[i] as usize] = i as u8;
         i += 1;
     }
     t
 }
 
-static BASE64: [u8; 256] = base64_table();
 const BASE64_ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static BASE64: [u8; 256] = base64_table();
 
-/// Decodes base64 leniently (see the module documentation).
+/// The `base64` crate's engine for mail bodies: padding optional, and any trailing bits of an
+/// unfinished quantum ignored (its whole bytes are kept), as mail-parser and clients do.
+pub(crate) const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Decodes base64 leniently (see the module documentation): a pre-filter applies the lenient
+/// rules and splits the input into runs of alphabet characters, each ended by the padding that
+/// completes a quantum; the `base64` crate decodes every run.
 pub(crate) fn base64(input: &[u8]) -> Decoded {
     let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
     let mut clean = true;
-    let (mut acc, mut n) = (0u32, 0u32); // bits of the current quantum, characters in it
-    let mut pads = 0u32;
+    let mut run = Vec::with_capacity(input.len());
+    let mut pads = 0usize;
     let mut padded = false; // a quantum was completed by padding
     for &b in input {
-        let v = BASE64[b as usize];
-        if v < 64 {
+        if BASE64[usize::from(b)] < 64 {
             if padded || pads > 0 {
                 clean = false; // data after padding
             }
             pads = 0;
-            acc = acc << 6 | u32::from(v);
-            n += 1;
-            if n == 4 {
-                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
-                (acc, n) = (0, 0);
-            }
+            run.push(b);
             continue;
         }
         match b {
             b'=' => {
+                let n = run.len() % 4;
                 if n < 2 {
                     // Padding where no quantum needs it: skipped.
                     if !padded {
@@ -113,8 +118,8 @@ pub(crate) fn base64(input: &[u8]) -> Decoded {
                 }
                 pads += 1;
                 if n + pads >= 4 {
-                    flush(&mut out, acc, n);
-                    (acc, n, pads) = (0, 0, 0);
+                    decode_run(&mut out, &mut run);
+                    pads = 0;
                     padded = true;
                 }
             }
@@ -122,42 +127,31 @@ pub(crate) fn base64(input: &[u8]) -> Decoded {
             _ => clean = false,
         }
     }
-    if n == 1 || pads > 0 {
+    if run.len() % 4 == 1 || pads > 0 {
         clean = false;
     }
-    flush(&mut out, acc, n);
+    decode_run(&mut out, &mut run);
     Decoded { bytes: out, clean }
 }
 
-/// The whole bytes of an unfinished quantum of `n` characters.
-fn flush(out: &mut Vec<u8>, acc: u32, n: u32) {
-    match n {
-        2 => out.push((acc >> 4) as u8),
-        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
-        _ => {}
-    }
+/// Appends the whole bytes of a run of alphabet characters, a dangling sixth of a byte dropped,
+/// and empties the run.
+fn decode_run(out: &mut Vec<u8>, run: &mut Vec<u8>) {
+    let whole = run.len() - usize::from(run.len() % 4 == 1);
+    // A run holds only alphabet characters and no lone final character, so this cannot fail.
+    let _ = B64.decode_vec(&run[..whole], out);
+    run.clear();
 }
 
-/// Standard base64 in lines of 76 characters.
+/// Standard base64 (the `base64` crate) in lines of 76 characters.
 fn base64_encode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 3 * 4 + bytes.len() / 57 * 2 + 6);
-    for (i, chunk) in bytes.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
+    let flat = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = Vec::with_capacity(flat.len() + flat.len() / 76 * 2);
+    for (i, line) in flat.as_bytes().chunks(76).enumerate() {
+        if i > 0 {
             out.extend_from_slice(b"\r\n");
         }
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let word = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(BASE64_ALPHABET[(word >> (18 - 6 * k) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
+        out.extend_from_slice(line);
     }
     out
 }

@@ -9,6 +9,7 @@ pub mod edm;
 mod engine;
 pub mod identifier;
 pub mod pattern;
+mod redact;
 mod registry;
 
 pub use engine::{ContextScope, Engine, Library, regex};
@@ -71,8 +72,7 @@ pub fn file_type_names() -> Vec<&'static str> {
 /// Evidence that may be shown for a matched value: its first and last two characters at most, every
 /// other character as `*` (all of them for short values), so the value cannot be read back.
 pub fn redact(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
+    let n = value.chars().count();
     let keep = if n >= 12 {
         2
     } else if n >= 8 {
@@ -80,17 +80,7 @@ pub fn redact(value: &str) -> String {
     } else {
         0
     };
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < keep || i + keep >= n || c.is_whitespace() || *c == '-' {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
+    redact::mask(value, keep, keep, redact::Shown::Dashes)
 }
 
 #[cfg(test)]

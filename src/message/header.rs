@@ -237,6 +237,7 @@ fn encode_word(text: &str) -> String {
     if text.bytes().all(|b| (32..127).contains(&b)) {
         return text.to_string();
     }
+    use base64::Engine as _;
     use std::fmt::Write;
     let mut out = String::new();
     let mut chunk = String::new();
@@ -245,7 +246,11 @@ fn encode_word(text: &str) -> String {
             if !out.is_empty() {
                 out.push_str("\r\n ");
             }
-            let _ = write!(out, "=?UTF-8?B?{}?=", base64(chunk.as_bytes()));
+            let _ = write!(
+                out,
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(chunk.as_bytes())
+            );
             chunk.clear();
         }
     };
@@ -256,29 +261,6 @@ fn encode_word(text: &str) -> String {
         chunk.push(c);
     }
     flush(&mut chunk, &mut out);
-    out
-}
-
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if c.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
     out
 }
 

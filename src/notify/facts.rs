@@ -124,15 +124,8 @@ pub(crate) fn date(unix: u64) -> String {
     mail_builder::headers::date::Date::new(super::build::unix(unix)).to_rfc822()
 }
 
-/// A size for people: bytes below 1 KiB, else KB or MB with one decimal (binary units).
+/// A size for people, one decimal, binary units labelled as the notice templates have always
+/// labelled them (`2.5 KB`).
 pub(crate) fn size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * 1024;
-    if bytes < KIB {
-        format!("{bytes} bytes")
-    } else if bytes < MIB {
-        format!("{:.1} KB", bytes as f64 / KIB as f64)
-    } else {
-        format!("{:.1} MB", bytes as f64 / MIB as f64)
-    }
+    crate::units::size::approximate(bytes, crate::units::size::Labels::Notice)
 }

@@ -239,23 +239,11 @@ pub(crate) fn word_ranges(text: &str, spans: &[(usize, usize)]) -> Vec<(i64, i64
         .collect()
 }
 
-/// Masks a matched value for evidence: keeps the first and last character of values of six or more
-/// characters, replaces every other non-whitespace character by `*`.
+/// Masks a matched value for evidence ([`crate::detect::redact::mask`]): keeps the first and last
+/// character of values of six or more characters, masks everything else but whitespace.
 pub(crate) fn mask(value: &str) -> String {
-    let n = value.chars().count();
-    value
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if c.is_whitespace() {
-                ' '
-            } else if n >= 6 && (i == 0 || i + 1 == n) {
-                c
-            } else {
-                '*'
-            }
-        })
-        .collect()
+    let keep = usize::from(value.chars().count() >= 6);
+    crate::detect::redact::mask(value, keep, keep, crate::detect::redact::Shown::Nothing)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@
 mod context;
 mod definition;
 mod literal;
-mod redact;
+use super::redact;
 mod scan;
 mod shared;
 mod table;

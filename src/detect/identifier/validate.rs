@@ -509,33 +509,29 @@ fn jwt_header(v: &[u8]) -> bool {
     t.first() == Some(&b'{') && t.last() == Some(&b'}') && t.windows(5).any(|w| w == b"\"alg\"")
 }
 
-/// Decodes unpadded base64url; None on a bad byte, a bad length or more than `max` output bytes.
+/// Decodes unpadded base64url (either alphabet's two last characters, trailing bits ignored) with
+/// the `base64` crate; None on a bad byte, a bad length or more than `max` output bytes.
 pub(crate) fn base64url_decode(s: &[u8], max: usize) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    const URL: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+    );
     if s.len() % 4 == 1 || s.len() / 4 * 3 > max {
         return None;
     }
-    let val = |b: u8| -> Option<u32> {
-        Some(u32::from(match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        }))
-    };
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for &b in chunk {
-            acc = (acc << 6) | val(b)?;
-        }
-        let bits = chunk.len() * 6;
-        acc <<= 24 - bits;
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..1 + bits / 8]);
-    }
-    Some(out)
+    let url: Vec<u8> = s
+        .iter()
+        .map(|&b| match b {
+            b'+' => b'-',
+            b'/' => b'_',
+            _ => b,
+        })
+        .collect();
+    URL.decode(url).ok()
 }
 
 /// A whole PEM private key block: END line with the BEGIN line's label, and a body.

@@ -1,4 +1,5 @@
-//! Redacted evidence: what may be shown, logged or stored for a hit. Never the whole value: at most
+//! Redacted evidence: what may be shown, logged or stored for a hit, for every detector (identifiers,
+//! dictionaries, regular expressions): one masking routine, [`mask`]. Never the whole value: at most
 //! half of its letters and digits survive, and long values are shortened.
 
 /// How a definition redacts its matches.
@@ -29,41 +30,69 @@ pub(crate) fn redact(r: &Redaction, value: &[u8]) -> String {
     }
 }
 
-fn keep(value: &[u8], start: usize, end: usize) -> String {
-    let total = value.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+/// Which characters besides letters and digits stay visible in [`mask`] (whitespace always shows,
+/// as a space; anything else becomes `*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// Printable ASCII separators (`4111 **** **** 1111`, `1.2.*.*`): identifiers.
+    Separators,
+    /// Dashes (`E**-*****6`): [`crate::detect::redact`].
+    Dashes,
+    /// Nothing (`T********6`): dictionary terms and regular expressions.
+    Nothing,
+}
+
+/// The one masking routine: keeps the first `start` and last `end` letters and digits (at most half
+/// of them together), masks the others as `*`, keeps the characters `shown` lets through, and
+/// shortens long results.
+pub(crate) fn mask(value: &str, start: usize, end: usize, shown: Shown) -> String {
+    let total = value.chars().filter(|c| c.is_alphanumeric()).count();
     let budget = total / 2;
     let ks = start.min(budget);
     let ke = end.min(budget - ks);
     let mut out = String::with_capacity(value.len());
     let mut idx = 0;
-    for &b in value {
-        if b.is_ascii_alphanumeric() {
-            out.push(if idx < ks || idx >= total - ke {
-                char::from(b)
+    for c in value.chars() {
+        out.push(if c.is_alphanumeric() {
+            idx += 1;
+            if idx <= ks || idx > total - ke {
+                c
             } else {
                 '*'
-            });
-            idx += 1;
-        } else if b.is_ascii_graphic() || b == b' ' {
-            out.push(char::from(b));
+            }
+        } else if c.is_whitespace() {
+            ' '
+        } else if match shown {
+            Shown::Separators => c.is_ascii_graphic(),
+            Shown::Dashes => c == '-',
+            Shown::Nothing => false,
+        } {
+            c
         } else {
-            out.push('*');
-        }
+            '*'
+        });
     }
     shorten(out, value.len())
 }
 
+fn keep(value: &[u8], start: usize, end: usize) -> String {
+    mask(
+        &String::from_utf8_lossy(value),
+        start,
+        end,
+        Shown::Separators,
+    )
+}
+
 /// Long renderings keep their ends and say how long the value was.
 fn shorten(s: String, len: usize) -> String {
-    if s.len() <= MAX_EVIDENCE {
+    let n = s.chars().count();
+    if n <= MAX_EVIDENCE {
         return s;
     }
-    // `s` is ASCII (built from ASCII bytes and '*'), so byte slicing is on char boundaries.
-    format!(
-        "{}…{} [{len} bytes]",
-        &s[..SHORT_HEAD],
-        &s[s.len() - SHORT_TAIL..]
-    )
+    let head: String = s.chars().take(SHORT_HEAD).collect();
+    let tail: String = s.chars().skip(n - SHORT_TAIL).collect();
+    format!("{head}…{tail} [{len} bytes]")
 }
 
 fn email(value: &[u8]) -> String {
@@ -155,10 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn what_each_detector_shows() {
+        assert_eq!(mask("TCK-123456", 1, 1, Shown::Nothing), "T********6");
+        assert_eq!(mask("top secret", 1, 1, Shown::Nothing), "t** *****t");
+        assert_eq!(mask("EMP-123456", 1, 1, Shown::Dashes), "E**-*****6");
+        assert_eq!(mask("a.b\tc", 0, 0, Shown::Separators), "*.* *");
+        assert_eq!(mask("Ölpreise", 1, 1, Shown::Nothing), "Ö******e");
+    }
+
+    #[test]
     fn long_values_are_shortened() {
         let r = Redaction::Keep { start: 3, end: 0 };
         let jwt = [b'e'; 200];
         let s = redact(&r, &jwt);
         assert!(s.ends_with("[200 bytes]") && s.len() < 60, "{s}");
+        let s = mask(&"ä".repeat(60), 0, 0, Shown::Nothing);
+        assert!(s.ends_with("[120 bytes]"), "{s}");
     }
 }

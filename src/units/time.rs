@@ -1,5 +1,7 @@
-//! Times on the command line: parsing `--since`/`--until` (RFC 3339, a plain UTC date, or a span back
-//! from now such as `12h` or `2d`) and printing Unix seconds as RFC 3339 UTC. Pure: `now` comes in.
+//! Dates and times, the one place that turns Unix seconds into a calendar date and back: parsing the
+//! CLI's `--since`/`--until` (RFC 3339, a plain UTC date, or a span back from now such as `12h` or
+//! `2d`), and formatting, as RFC 3339 UTC ([`format`]: CLI tables, JSON, certificates) or to the
+//! minute for people ([`minutes`]: the approval pages). Pure: `now` comes in.
 
 /// Largest span a relative time may name (100 years), so the arithmetic cannot overflow.
 const MAX_SPAN: u64 = 100 * 365 * 86_400;
@@ -37,17 +39,26 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// Unix seconds as a date and a time of day: (year, month, day), (hour, minute, second) in UTC.
+fn civil(t: u64) -> ((i64, u32, u32), (i64, i64, i64)) {
+    let secs = i64::try_from(t).unwrap_or(i64::MAX);
+    let s = secs.rem_euclid(86_400);
+    (
+        civil_from_days(secs.div_euclid(86_400)),
+        (s / 3600, s / 60 % 60, s % 60),
+    )
+}
+
 /// Unix seconds as `2024-05-01T08:00:00Z`.
 pub fn format(t: u64) -> String {
-    let secs = t as i64;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    let ((y, m, d), (h, mi, s)) = civil(t);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Unix seconds to the minute, for people: `2024-03-01 14:05 UTC`.
+pub fn minutes(t: u64) -> String {
+    let ((y, m, d), (h, mi, _)) = civil(t);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02} UTC")
 }
 
 fn number(s: &str, digits: usize) -> Option<u32> {
@@ -104,21 +115,13 @@ fn offset(s: &str) -> Option<i64> {
     (h <= 23 && m <= 59).then(|| sign * (i64::from(h) * 3600 + i64::from(m) * 60))
 }
 
-/// `30s`, `15m`, `12h`, `2d`, `1w` -> seconds.
+/// A span back from now in the one duration grammar ([`crate::units::duration`]), with its unit
+/// written (a bare number is not a time) -> whole seconds.
 fn span(s: &str) -> Option<u64> {
-    let unit = match s.as_bytes().last()? {
-        b's' => 1,
-        b'm' => 60,
-        b'h' => 3600,
-        b'd' => 86_400,
-        b'w' => 7 * 86_400,
-        _ => return None,
-    };
-    let n = &s[..s.len() - 1];
-    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+    if !s.ends_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
-    let secs = n.parse::<u64>().ok()?.checked_mul(unit)?;
+    let secs = crate::units::duration::parse(s).ok()?.as_secs();
     (secs <= MAX_SPAN).then_some(secs)
 }
 
@@ -171,6 +174,16 @@ mod tests {
         assert_eq!(parse("30m", NOW), Ok(NOW - 1800));
         assert_eq!(parse("1w", NOW), Ok(NOW - 7 * 86_400));
         assert_eq!(parse("5s", 3), Ok(0), "clamped at the epoch");
+        // The config's unit is a CLI unit too (one grammar).
+        assert_eq!(parse("90000ms", NOW), Ok(NOW - 90));
+    }
+
+    #[test]
+    fn formats_to_the_minute_for_people() {
+        assert_eq!(minutes(0), "1970-01-01 00:00 UTC");
+        assert_eq!(minutes(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(minutes(NOW), "2023-11-14 22:13 UTC");
+        assert_eq!(minutes(4_102_444_799), "2099-12-31 23:59 UTC");
     }
 
     #[test]

@@ -233,25 +233,29 @@ fn init_logging() {
 }
 
 fn resolver(config: &Config) -> crate::dns::Resolver {
-    let d = &config.dns;
-    let mut rc = if d.servers.is_empty() {
+    crate::dns::Resolver::new(resolver_config(&config.dns))
+}
+
+/// The resolver's settings: all from `[dns]`; the servers of `dns.resolv_conf` when `dns.servers`
+/// names none (its `options` are not used: `dns.timeout` and `dns.attempts` are).
+pub fn resolver_config(d: &crate::config::Dns) -> crate::dns::ResolverConfig {
+    let servers = if d.servers.is_empty() {
         let text = crate::file::read(&d.resolv_conf, crate::file::MAX_RESOLV_CONF)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_else(|e| {
                 tracing::warn!(file = %d.resolv_conf.display(), error = %e, "cannot read resolv.conf; using 127.0.0.1");
                 String::new()
             });
-        crate::dns::ResolverConfig::from_resolv_conf(&text)
+        crate::dns::ResolvConf::parse(&text).servers
     } else {
-        crate::dns::ResolverConfig::from_resolv_conf("")
+        d.servers.clone()
     };
-    if !d.servers.is_empty() {
-        rc.servers = d.servers.clone();
+    crate::dns::ResolverConfig {
+        servers,
+        timeout: d.timeout,
+        attempts: d.attempts,
+        cache_entries: d.cache_entries,
     }
-    rc.timeout = d.timeout;
-    rc.attempts = d.attempts;
-    rc.cache_entries = d.cache_entries;
-    crate::dns::Resolver::new(rc)
 }
 
 /// Everything `serve` reads from files besides the configuration itself, read (bounded) and

@@ -91,7 +91,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.ids.clone(),
                         a.all_matching,
                         a.filter_args(),
-                        Action::Forward(a.to.clone()),
+                        Action::Forward {
+                            to: a.to.clone(),
+                            give_up: ctx.config.queue.give_up.as_secs(),
+                        },
                         a.actor.clone(),
                         Confirm {
                             yes: a.yes,

@@ -84,12 +84,7 @@ impl Keeper {
         managers: HashMap<String, String>,
     ) -> Result<Keeper, String> {
         let dir = config.server.data_dir.join("store");
-        let store = Store::open(
-            &dir,
-            &store::Options {
-                max_size: config.store.max_size,
-            },
-        )
+        let store = Store::open(&dir, &config.store.store_options())
         .map_err(|e| {
             tracing::error!(path = %dir.display(), error = %e, "the store cannot be opened: quarantine, incidents and the delivery queue are unavailable; other mail still flows");
             e.to_string()
@@ -287,10 +282,7 @@ impl Keeper {
             incidents: vec![],
             expires: now.saturating_add(self.keep.retention.as_secs()),
         };
-        let caps = held::Caps {
-            max_bytes: self.keep.max_bytes,
-            max_messages: self.keep.max_messages,
-        };
+        let caps = self.keep.caps();
         let window = self.keep.reconcile_window.as_secs();
         let expiry = self.keep.approval_expiry.as_secs();
         let identity = facts.identity.clone();

@@ -59,7 +59,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("sluice scan: give at least one file or directory");
                 return Ok(ExitCode::from(2));
             }
-            let pdf = match crate::decompose::pdf_child::ChildPdf::current_exe() {
+            let pdf = match crate::decompose::pdf_child::ChildPdf::current_exe(&config.pdf) {
                 Ok(p) => std::sync::Arc::new(p) as crate::scan::Pdf,
                 Err(e) => {
                     eprintln!("sluice scan: cannot find its own executable for PDF text: {e}");
@@ -299,7 +299,7 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
         Some(path) => crate::hold::load_managers(path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
-    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
+    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe(&config.pdf)
         .context("finding the sluice executable for PDF text extraction")?;
     let inspector = Inspector::new(config, Arc::new(pdf), &library(config)?)
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?;

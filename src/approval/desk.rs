@@ -125,7 +125,8 @@ impl ApprovalDesk for StoreDesk {
                 Ok((a, h, content))
             })
             .map_err(unavailable)?;
-        let preview = content.map(|c| super::preview::of(&c, keep.approval_preview_bytes));
+        let preview = content
+            .map(|c| super::preview::of(&c, self.keeper.limits(), keep.approval_preview_bytes));
         Ok(ApprovalSummary {
             sender: h.sender,
             recipients: h.recipients.into_iter().map(|r| r.address).collect(),

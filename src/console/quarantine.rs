@@ -196,7 +196,7 @@ pub(super) fn scanner(ctx: &Ctx) -> std::result::Result<Scanner, String> {
             }
         );
     }
-    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
+    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe(&ctx.config.pdf)
         .map_err(|e| format!("cannot find its own executable for PDF text: {e}"))?;
     let library: Library = crate::app::library(&ctx.config).map_err(|e| format!("{e:#}"))?;
     Scanner::with(&ctx.config, &[], Arc::new(pdf), &library)

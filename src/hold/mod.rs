@@ -31,6 +31,8 @@ pub struct Keeper {
     store: Result<Store, String>,
     clock: Arc<Clock>,
     keep: Keep,
+    /// `[decomposition]`: bounds the approval page's preview of a held message.
+    limits: crate::decompose::Limits,
     /// Sender address (lower case) -> manager address, from `approval.managers_file`.
     managers: HashMap<String, String>,
     notify: notify::Settings,
@@ -93,6 +95,7 @@ impl Keeper {
             store,
             clock,
             keep: config.store.clone(),
+            limits: config.decomposition.clone(),
             managers,
             notify: config.notifications.clone(),
             links: None,
@@ -107,6 +110,7 @@ impl Keeper {
             store: Ok(store),
             clock,
             keep: config.store.clone(),
+            limits: config.decomposition.clone(),
             managers: HashMap::new(),
             notify: config.notifications.clone(),
             links: None,
@@ -182,6 +186,11 @@ impl Keeper {
 
     pub fn keep(&self) -> &Keep {
         &self.keep
+    }
+
+    /// The decomposition limits (`[decomposition]`).
+    pub fn limits(&self) -> &crate::decompose::Limits {
+        &self.limits
     }
 
     pub fn store(&self) -> Result<&Store, StoreError> {

@@ -843,3 +843,22 @@ fn release_carries_each_recipients_notify_to_the_queue() {
         .unwrap();
     assert_eq!(q.recipients[0].notify, never);
 }
+
+#[test]
+fn a_forward_from_the_cli_gives_up_after_the_configured_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (id, _) = one(&store, "bob@partner.example");
+    let action = Action::Forward {
+        to: vec!["review@corp.example".to_string()],
+        give_up: 7200,
+    };
+    let said = block(held_action(&store, id, &action, "admin1", NOW)).unwrap();
+    let qid: u64 = said
+        .rsplit_once("(queue ")
+        .and_then(|(_, q)| q.strip_suffix(')'))
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    let q = store.read(|d, t| queue::get(d, t, qid)).unwrap().unwrap();
+    assert_eq!(q.give_up_at, NOW + 7200);
+}

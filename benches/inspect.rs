@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group};
 use sluice::config::Config;
-use sluice::decompose::{self, Limits, NoBudget, NoPdf};
+use sluice::decompose::{self, NoBudget, NoPdf};
 use sluice::detect::{Detector, Engine, Library};
 use sluice::message::{Envelope, Recipient};
 use sluice::scan::{Pdf, Scanner};
@@ -165,7 +165,10 @@ fn bench(c: &mut Criterion) {
         .map(|d| d.join("release/sluice"))
         .unwrap_or_default();
     let pdf_text: Pdf = if release.exists() {
-        Arc::new(sluice::decompose::pdf_child::ChildPdf::new(release))
+        Arc::new(sluice::decompose::pdf_child::ChildPdf::new(
+            release,
+            &sluice::config::Config::embedded().expect("embedded").pdf,
+        ))
     } else {
         eprintln!("no release sluice binary: PDFs are typed but not read (cargo build --release)");
         Arc::new(NoPdf)
@@ -260,7 +263,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             black_box(decompose::decompose(
                 black_box(plain),
-                &Limits::default(),
+                &sluice::config::Config::embedded()
+                    .expect("embedded")
+                    .decomposition,
                 &NoPdf,
                 &NoBudget,
             ))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sluice::store::records::*;
 use sluice::store::search::{Filter, Page};
-use sluice::store::{self, Store, held, incidents};
+use sluice::store::{Store, held, incidents};
 
 struct Args {
     incidents: u64,
@@ -145,11 +145,14 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let now = 1_795_000_000u64;
+    // The shipped defaults (assets/sluice.toml): store size and quarantine caps.
+    let defaults = sluice::config::Config::embedded().expect("embedded defaults");
+    let caps = defaults.store.caps();
 
     // 1. Quarantine inserts with full durability: `writers` threads, each insert its own write
     //    (group commit batches what arrives together).
     let dir = tempfile::tempdir_in(&base).expect("tempdir");
-    let st = Store::open(dir.path(), &store::Options::default()).expect("open");
+    let st = Store::open(dir.path(), &defaults.store.store_options()).expect("open");
     let msgs: Arc<Vec<Vec<u8>>> = Arc::new((0..a.inserts).map(message).collect());
     let t = Instant::now();
     let per = a.inserts / a.writers;
@@ -161,10 +164,8 @@ fn main() {
                     let i = w * per + k;
                     let rec = held_record(i as u64, now);
                     let body = msgs[i].clone();
-                    st.write_blocking(move |dbs, txn| {
-                        held::insert(dbs, txn, rec, &body, held::Caps::default())
-                    })
-                    .expect("insert");
+                    st.write_blocking(move |dbs, txn| held::insert(dbs, txn, rec, &body, caps))
+                        .expect("insert");
                 }
             })
         })
@@ -184,10 +185,8 @@ fn main() {
     for i in 0..200 {
         let rec = held_record(i, now);
         let body = msgs[i as usize % msgs.len()].clone();
-        st.write_blocking(move |dbs, txn| {
-            held::insert(dbs, txn, rec, &body, held::Caps::default())
-        })
-        .expect("insert");
+        st.write_blocking(move |dbs, txn| held::insert(dbs, txn, rec, &body, caps))
+            .expect("insert");
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
@@ -197,7 +196,7 @@ fn main() {
 
     // 3. Size per 1,000 held 50 KB messages.
     let size_dir = tempfile::tempdir_in(&base).expect("tempdir");
-    let sized = Store::open(size_dir.path(), &store::Options::default()).expect("open");
+    let sized = Store::open(size_dir.path(), &defaults.store.store_options()).expect("open");
     let empty = sized.disk_size();
     for chunk in 0..10 {
         let batch: Vec<(Held, Vec<u8>)> = (0..100)
@@ -209,7 +208,7 @@ fn main() {
         sized
             .write_blocking(move |dbs, txn| {
                 for (rec, body) in batch {
-                    held::insert(dbs, txn, rec, &body, held::Caps::default())?;
+                    held::insert(dbs, txn, rec, &body, caps)?;
                 }
                 Ok(())
             })
@@ -225,7 +224,7 @@ fn main() {
 
     // 2. Incident search over `incidents` incidents.
     let idir = tempfile::tempdir_in(&base).expect("tempdir");
-    let ist = Store::open(idir.path(), &store::Options::default()).expect("open");
+    let ist = Store::open(idir.path(), &defaults.store.store_options()).expect("open");
     let t = Instant::now();
     let batch = 10_000u64;
     let mut i = 0;

@@ -59,7 +59,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("sluice scan: give at least one file or directory");
                 return Ok(ExitCode::from(2));
             }
-            let pdf = match crate::decompose::pdf_child::ChildPdf::current_exe() {
+            let pdf = match crate::decompose::pdf_child::ChildPdf::current_exe(&config.pdf) {
                 Ok(p) => std::sync::Arc::new(p) as crate::scan::Pdf,
                 Err(e) => {
                     eprintln!("sluice scan: cannot find its own executable for PDF text: {e}");
@@ -233,25 +233,29 @@ fn init_logging() {
 }
 
 fn resolver(config: &Config) -> crate::dns::Resolver {
-    let d = &config.dns;
-    let mut rc = if d.servers.is_empty() {
+    crate::dns::Resolver::new(resolver_config(&config.dns))
+}
+
+/// The resolver's settings: all from `[dns]`; the servers of `dns.resolv_conf` when `dns.servers`
+/// names none (its `options` are not used: `dns.timeout` and `dns.attempts` are).
+pub fn resolver_config(d: &crate::config::Dns) -> crate::dns::ResolverConfig {
+    let servers = if d.servers.is_empty() {
         let text = crate::file::read(&d.resolv_conf, crate::file::MAX_RESOLV_CONF)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_else(|e| {
                 tracing::warn!(file = %d.resolv_conf.display(), error = %e, "cannot read resolv.conf; using 127.0.0.1");
                 String::new()
             });
-        crate::dns::ResolverConfig::from_resolv_conf(&text)
+        crate::dns::ResolvConf::parse(&text).servers
     } else {
-        crate::dns::ResolverConfig::from_resolv_conf("")
+        d.servers.clone()
     };
-    if !d.servers.is_empty() {
-        rc.servers = d.servers.clone();
+    crate::dns::ResolverConfig {
+        servers,
+        timeout: d.timeout,
+        attempts: d.attempts,
+        cache_entries: d.cache_entries,
     }
-    rc.timeout = d.timeout;
-    rc.attempts = d.attempts;
-    rc.cache_entries = d.cache_entries;
-    crate::dns::Resolver::new(rc)
 }
 
 /// Everything `serve` reads from files besides the configuration itself, read (bounded) and
@@ -295,7 +299,7 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
         Some(path) => crate::hold::load_managers(path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
-    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
+    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe(&config.pdf)
         .context("finding the sluice executable for PDF text extraction")?;
     let inspector = Inspector::new(config, Arc::new(pdf), &library(config)?)
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?;

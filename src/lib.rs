@@ -6,6 +6,9 @@
 //! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and
 //! owns shutdown. See ARCHITECTURE.md for the code map and the invariants.
 
+// No unwrap or expect outside tests: a failure is an error value or a reply, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod admin;
 pub mod app;
 pub mod approval;

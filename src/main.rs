@@ -1,6 +1,9 @@
 //! The `sluice` binary: parse the command line, run, and turn the result into an exit code (a
 //! closed stdout ends any command quietly with 141, see `sluice::output`).
 
+// No unwrap or expect outside tests (as in the library).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::process::ExitCode;
 
 use mimalloc::MiMalloc;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
 use sluice::store::records::HeldStatus;
-use sluice::store::{self, Store, held};
+use sluice::store::{Store, held};
 use support::client::Client;
 use support::https::{get, post};
 use support::sink::{Received, Sink};
@@ -107,7 +107,10 @@ fn links(text: &str) -> Vec<String> {
 fn held_status(sluice: &Sluice, id: u64) -> HeldStatus {
     let s = Store::open(
         &sluice.dir.path().join("data/store"),
-        &store::Options::default(),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
     )
     .unwrap();
     s.read(|dbs, txn| held::must_get(dbs, txn, id))

@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
-use sluice::store::{self, Store, held, incidents};
+use sluice::store::{Store, held, incidents};
 use support::client::Client;
 use support::https::{get, post};
 use support::sink::{Received, Sink};
@@ -172,7 +172,10 @@ fn the_approval_page_previews_the_body_and_lists_attachments_escaped() {
     );
     let store = Store::open(
         &sluice.dir.path().join("data/store"),
-        &store::Options::default(),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
     )
     .unwrap();
     let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice::store::search::{Filter, Page};
-use sluice::store::{self, Store, held};
+use sluice::store::{Store, held};
 use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
 
@@ -137,7 +137,14 @@ fn every_acknowledged_message_survives_repeated_kill_9() {
         acked.len(),
         acked.values().filter(|h| **h).count()
     );
-    let store = Store::open(&data.path().join("store"), &store::Options::default()).unwrap();
+    let store = Store::open(
+        &data.path().join("store"),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let mut held_ids: HashMap<String, usize> = HashMap::new();
     let mut page = Page {
         limit: 1000,

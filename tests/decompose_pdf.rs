@@ -6,10 +6,15 @@ mod support;
 use std::time::{Duration, Instant};
 
 use sluice::decompose::pdf_child::ChildPdf;
-use sluice::decompose::{Limits, NoBudget, PdfError, PdfText, decompose};
+use sluice::decompose::{NoBudget, PdfError, PdfText, decompose};
+
+/// The shipped limits (assets/sluice.toml).
+fn limits() -> sluice::decompose::pdf_child::ChildLimits {
+    sluice::config::Config::embedded().expect("embedded").pdf
+}
 
 fn extractor() -> ChildPdf {
-    ChildPdf::new(env!("CARGO_BIN_EXE_sluice").into())
+    ChildPdf::new(env!("CARGO_BIN_EXE_sluice").into(), &limits())
 }
 
 /// A one-page PDF showing `text`.
@@ -48,12 +53,12 @@ fn a_hanging_extractor_is_killed_at_the_timeout() {
     let mut perms = std::fs::metadata(&script).expect("meta").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&script, perms).expect("chmod");
-    let mut hang = ChildPdf::new(script);
+    let mut hang = ChildPdf::new(script, &limits());
     hang.timeout = Duration::from_millis(500);
     let started = Instant::now();
     assert_eq!(hang.text(b"%PDF-1.4"), Err(PdfError::Timeout));
     assert!(started.elapsed() < Duration::from_secs(5));
-    let missing = ChildPdf::new(dir.path().join("missing"));
+    let missing = ChildPdf::new(dir.path().join("missing"), &limits());
     assert_eq!(missing.text(b"%PDF-1.4"), Err(PdfError::Unavailable));
 }
 
@@ -87,7 +92,9 @@ fn a_pdf_the_extractor_still_cannot_read_is_a_malformed_anomaly() {
     let d = sluice::decompose::decompose_file(
         &pdf,
         Some("r.pdf"),
-        &Limits::default(),
+        &sluice::config::Config::embedded()
+            .expect("embedded")
+            .decomposition,
         &extractor(),
         &NoBudget,
     );
@@ -108,7 +115,14 @@ fn attached_pdf_text_reaches_the_decomposition() {
         "Subject: report\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee pdf\r\n\
          --b\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
     );
-    let d = decompose(raw.as_bytes(), &Limits::default(), &extractor(), &NoBudget);
+    let d = decompose(
+        raw.as_bytes(),
+        &sluice::config::Config::embedded()
+            .expect("embedded")
+            .decomposition,
+        &extractor(),
+        &NoBudget,
+    );
     let part = d
         .parts
         .iter()

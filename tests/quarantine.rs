@@ -56,7 +56,10 @@ fn send(sluice: &Sluice, to: &[&str], msg: &str) -> support::client::Reply {
 fn store_of(sluice: &Sluice) -> Store {
     Store::open(
         &sluice.dir.path().join("data/store"),
-        &store::Options::default(),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
     )
     .expect("open the store next to the running server")
 }
@@ -292,7 +295,14 @@ fn a_store_from_a_newer_schema_is_left_alone_and_only_holding_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     {
-        let s = Store::open(&path, &store::Options::default()).unwrap();
+        let s = Store::open(
+            &path,
+            &sluice::config::Config::embedded()
+                .unwrap()
+                .store
+                .store_options(),
+        )
+        .unwrap();
         s.write_blocking(|dbs, txn| store::schema::stamp(dbs, txn, store::schema::CURRENT + 1))
             .unwrap();
         s.close();
@@ -328,7 +338,13 @@ fn a_store_from_a_newer_schema_is_left_alone_and_only_holding_fails() {
     assert_eq!(sink.wait_for(1, WAIT).len(), 1);
     drop(sluice);
     // The newer store was not touched.
-    match Store::open(&path, &store::Options::default()) {
+    match Store::open(
+        &path,
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    ) {
         Err(store::StoreError::NewerSchema { found, .. }) => {
             assert_eq!(found, store::schema::CURRENT + 1)
         }

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sluice::store::records::*;
-use sluice::store::{Options, Store, held, incidents, queue};
+use sluice::store::{Store, held, incidents, queue};
 
 const MESSAGE: &[u8] =
     b"From: <alice@corp.example>\r\nSubject: Q3 numbers\r\n\r\ncard 4111 1111 1111 1111\r\n";
@@ -42,7 +42,14 @@ fn code(o: &Output) -> i32 {
 }
 
 fn open(data: &Path) -> Store {
-    Store::open(&data.join("store"), &Options::default()).expect("open store")
+    Store::open(
+        &data.join("store"),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .expect("open store")
 }
 
 struct Msg {
@@ -92,8 +99,13 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     incidents: vec![],
                     expires: t + 7 * 86_400,
                 };
-                let (id, _) =
-                    held::insert(dbs, txn, record.clone(), MESSAGE, held::Caps::default())?;
+                let (id, _) = held::insert(
+                    dbs,
+                    txn,
+                    record.clone(),
+                    MESSAGE,
+                    sluice::config::Config::embedded().unwrap().store.caps(),
+                )?;
                 let incident = Incident {
                     id: 0,
                     guid: record.guid.clone(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use mail_parser::{MessageParser, MimeHeaders};
 use sluice::store::records::{QueueKind, Queued, QueuedRecipient, RcptState};
-use sluice::store::{Options, Store, queue};
+use sluice::store::{Store, queue};
 use support::sink::{Received, Sink, SinkConfig};
 use support::sluice::{binary, closed_addr, forward_config};
 
@@ -142,7 +142,14 @@ fn entry(sender: &str, rcpts: &[&str]) -> Queued {
 
 /// Puts entries into the store of a stopped instance, as the remediation code would.
 fn enqueue(dir: &Path, entries: Vec<Queued>) {
-    let store = Store::open(&dir.join("data/store"), &Options::default()).unwrap();
+    let store = Store::open(
+        &dir.join("data/store"),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     store
         .write_blocking(move |dbs, txn| {
             for e in entries {
@@ -155,7 +162,14 @@ fn enqueue(dir: &Path, entries: Vec<Queued>) {
 }
 
 fn queue_len(dir: &Path) -> u64 {
-    let store = Store::open(&dir.join("data/store"), &Options::default()).unwrap();
+    let store = Store::open(
+        &dir.join("data/store"),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let n = store.read(queue::len).unwrap();
     store.close();
     n
@@ -394,7 +408,14 @@ fn entries_survive_kill_9_between_attempts() {
 
 /// Inserts entries into the store (the server may be running, as with the CLI); returns their ids.
 fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<u64> {
-    let store = Store::open(&dir.join("data/store"), &Options::default()).unwrap();
+    let store = Store::open(
+        &dir.join("data/store"),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let ids = store
         .write_blocking(move |dbs, txn| {
             let mut ids = Vec::new();

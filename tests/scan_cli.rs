@@ -343,3 +343,26 @@ fn anomalies_and_the_condition_that_held_are_printed_in_text_and_json() {
         assert!(!text.contains("conditions held"), "{text}");
     }
 }
+
+#[test]
+fn a_lowered_decomposition_limit_in_the_config_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("deep.eml");
+    std::fs::write(&deep, nested(4)).unwrap();
+    let deep = deep.to_str().unwrap();
+    // The shipped depth (8) reads all four levels.
+    let shipped = dir.path().join("shipped.toml");
+    std::fs::write(&shipped, "").unwrap();
+    let out = scan(&["--config", shipped.to_str().unwrap(), deep]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("anomaly: limit"), "{text}");
+    // decomposition.max_depth = 2 stops inside the second nested message.
+    let lowered = dir.path().join("lowered.toml");
+    std::fs::write(&lowered, "[decomposition]\nmax_depth = 2\n").unwrap();
+    let out = scan(&["--config", lowered.to_str().unwrap(), deep]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("anomaly: limit: nesting depth over 2 at message-1.eml/"),
+        "{text}"
+    );
+}

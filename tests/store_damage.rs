@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use sluice::store::records::*;
-use sluice::store::{Options, Store, held};
+use sluice::store::{Store, held};
 use support::sluice::{Sluice, forward_config};
 
 /// Held messages in the prepared store.
@@ -75,7 +75,14 @@ fn record(n: u64) -> Held {
 
 /// A data dir whose store holds [`HELD`] messages (every tenth with a large body).
 fn prepare(data: &Path) {
-    let store = Store::open(&data.join("store"), &Options::default()).expect("open store");
+    let store = Store::open(
+        &data.join("store"),
+        &sluice::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .expect("open store");
     store
         .write_blocking(|dbs, txn| {
             for n in 1..=HELD {
@@ -84,7 +91,13 @@ fn prepare(data: &Path) {
                 } else {
                     format!("Subject: report {n}\r\n\r\nfalcon\r\n").into_bytes()
                 };
-                held::insert(dbs, txn, record(n), &body, held::Caps::default())?;
+                held::insert(
+                    dbs,
+                    txn,
+                    record(n),
+                    &body,
+                    sluice::config::Config::embedded().unwrap().store.caps(),
+                )?;
             }
             Ok(())
         })

@@ -125,7 +125,8 @@ impl ApprovalDesk for StoreDesk {
                 Ok((a, h, content))
             })
             .map_err(unavailable)?;
-        let preview = content.map(|c| super::preview::of(&c, keep.approval_preview_bytes));
+        let preview = content
+            .map(|c| super::preview::of(&c, self.keeper.limits(), keep.approval_preview_bytes));
         Ok(ApprovalSummary {
             sender: h.sender,
             recipients: h.recipients.into_iter().map(|r| r.address).collect(),
@@ -428,7 +429,14 @@ mod tests {
 
     fn keeper(dir: &std::path::Path) -> Arc<Keeper> {
         let config = Config::embedded().unwrap();
-        let store = Store::open(dir, &crate::store::Options::default()).unwrap();
+        let store = Store::open(
+            dir,
+            &crate::config::Config::embedded()
+                .unwrap()
+                .store
+                .store_options(),
+        )
+        .unwrap();
         Arc::new(
             Keeper::with_store(store, &config, Arc::new(Clock::real())).with_links(Links {
                 key: Key::from_bytes([7; 32]),
@@ -557,7 +565,14 @@ mod tests {
             held.id,
             "admin",
             now,
-            Release::default(),
+            Release {
+                tag: None,
+                give_up: crate::config::Config::embedded()
+                    .unwrap()
+                    .queue
+                    .give_up
+                    .as_secs(),
+            },
         ))
         .unwrap();
         let desk = StoreDesk::new(k.clone(), 3600);

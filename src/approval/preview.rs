@@ -34,11 +34,10 @@ pub struct Attachment {
     pub size: u64,
 }
 
-/// The preview of `message` with at most `max_bytes` of body text.
-pub fn of(message: &[u8], max_bytes: usize) -> Preview {
-    // The default limits bound the work (PDF text is not needed: no PDF service).
-    let limits = decompose::Limits::default();
-    let parts = decompose::decompose(message, &limits, &NoPdf, &NoBudget).parts;
+/// The preview of `message` with at most `max_bytes` of body text, decomposed within `limits`.
+pub fn of(message: &[u8], limits: &decompose::Limits, max_bytes: usize) -> Preview {
+    // The configured limits bound the work (PDF text is not needed: no PDF service).
+    let parts = decompose::decompose(message, limits, &NoPdf, &NoBudget).parts;
     let body = parts
         .iter()
         .filter(|p| p.location == Location::Body)
@@ -110,7 +109,8 @@ Content-Disposition: attachment; filename=\"notes.txt\"\r\n\r\nplain notes\r\n--
 
     #[test]
     fn html_becomes_text_and_attachments_are_listed() {
-        let p = of(MESSAGE.as_bytes(), 4096);
+        let limits = crate::config::Config::embedded().unwrap().decomposition;
+        let p = of(MESSAGE.as_bytes(), &limits, 4096);
         assert!(p.text.contains("Hello Bob"), "{:?}", p.text);
         assert!(!p.text.contains("<p>"), "{:?}", p.text);
         assert!(!p.truncated);

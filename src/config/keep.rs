@@ -32,6 +32,23 @@ pub struct Keep {
     pub approval_preview_bytes: usize,
 }
 
+impl Keep {
+    /// How to open the store (`store.max_size`).
+    pub fn store_options(&self) -> crate::store::Options {
+        crate::store::Options {
+            max_size: self.max_size,
+        }
+    }
+
+    /// The quarantine's size caps (`quarantine.max_bytes`, `quarantine.max_messages`).
+    pub fn caps(&self) -> crate::store::held::Caps {
+        crate::store::held::Caps {
+            max_bytes: self.max_bytes,
+            max_messages: self.max_messages,
+        }
+    }
+}
+
 type Pair<T> = (Option<T>, Option<T>);
 
 /// Builds the settings from the user's and the embedded sections (user first).

@@ -6,6 +6,7 @@
 
 mod builtin;
 mod keep;
+mod limits;
 mod services;
 pub use keep::Keep;
 pub use services::{Admin, Queue};
@@ -43,6 +44,10 @@ pub struct Config {
     pub relay: Relay,
     pub dns: Dns,
     pub inspection: Inspection,
+    /// `[decomposition]` (its text limit is `inspection.max_scan_bytes`).
+    pub decomposition: crate::decompose::Limits,
+    /// `[pdf]`: the PDF text child's sandbox.
+    pub pdf: crate::decompose::pdf_child::ChildLimits,
     pub store: keep::Keep,
     pub policies: policy::Policies,
     /// Where `policies` come from (the configuration, or the built-in set and its mode).
@@ -149,6 +154,9 @@ pub struct Relay {
     /// The pass header added to every relayed message, if enabled.
     pub pass_header: Option<Field>,
     pub data_ahead: DataAhead,
+    /// Longest line of a next hop's reply, in bytes, and most lines in one reply.
+    pub max_reply_line: usize,
+    pub max_reply_lines: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -490,6 +498,12 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         },
     };
 
+    let decomposition = limits::decomposition(
+        cx,
+        (user.decomposition, def.decomposition),
+        inspection.max_scan_bytes as u64,
+    )?;
+    let pdf = limits::pdf(cx, (user.pdf, def.pdf))?;
     let store = keep::build(
         cx,
         (user.store, def.store),
@@ -527,6 +541,8 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         relay,
         dns,
         inspection,
+        decomposition,
+        pdf,
         store,
         policies,
         policy_source,
@@ -611,6 +627,16 @@ fn build_relay(
         .pick(up.value, dp.value, "relay.pass_header.value")?
         .parse_with(|s| check_header_value(s).map(|()| s.to_string()))?;
     Ok(Relay {
+        max_reply_line: cx
+            .pick(ur.max_reply_line, dr.max_reply_line, "relay.max_reply_line")?
+            .range(512, 1 << 16)? as usize,
+        max_reply_lines: cx
+            .pick(
+                ur.max_reply_lines,
+                dr.max_reply_lines,
+                "relay.max_reply_lines",
+            )?
+            .range(1, 10_000)? as usize,
         route,
         port,
         helo_name,

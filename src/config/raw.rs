@@ -18,6 +18,8 @@ pub(crate) struct Raw {
     pub relay: Option<Relay>,
     pub dns: Option<Dns>,
     pub inspection: Option<Inspection>,
+    pub decomposition: Option<Decomposition>,
+    pub pdf: Option<Pdf>,
     pub store: Option<Store>,
     pub quarantine: Option<Quarantine>,
     pub incidents: Option<Incidents>,
@@ -86,6 +88,8 @@ pub(crate) struct Relay {
     pub dead_host_retry: V<String>,
     pub pass_header: Option<PassHeader>,
     pub data_ahead: V<String>,
+    pub max_reply_line: V<u64>,
+    pub max_reply_lines: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -117,6 +121,27 @@ pub(crate) struct Inspection {
     pub internal_domains: V<Vec<Spanned<String>>>,
     pub threads: V<u64>,
     pub builtin_policies: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Decomposition {
+    pub max_depth: V<u64>,
+    pub max_entries_per_container: V<u64>,
+    pub max_entries_total: V<u64>,
+    pub max_extracted_bytes: V<u64>,
+    pub max_ratio: V<u64>,
+    pub ratio_floor: V<u64>,
+    pub max_parts: V<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Pdf {
+    pub memory: V<u64>,
+    pub cpu_time: V<String>,
+    pub timeout: V<String>,
+    pub max_output: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

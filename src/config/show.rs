@@ -156,6 +156,8 @@ fn relay(c: &Config, out: &mut String) {
             ("connect_timeout", duration(r.connect_timeout)),
             ("command_timeout", duration(r.command_timeout)),
             ("data_timeout", duration(r.data_timeout)),
+            ("max_reply_line", size(r.max_reply_line as u64)),
+            ("max_reply_lines", r.max_reply_lines.to_string()),
             (
                 "pass_header",
                 r.pass_header
@@ -181,7 +183,39 @@ fn relay(c: &Config, out: &mut String) {
     );
 }
 
-/// `[inspection]`, `[store]`, `[queue]`, `[admin]`, `[notifications]`.
+/// `[decomposition]` and `[pdf]`.
+fn limits(c: &Config, out: &mut String) {
+    let l = &c.decomposition;
+    section(
+        out,
+        "decomposition",
+        &[
+            ("max_depth", l.max_depth.to_string()),
+            (
+                "max_entries_per_container",
+                l.max_entries_per_container.to_string(),
+            ),
+            ("max_entries_total", l.max_entries_total.to_string()),
+            ("max_extracted_bytes", size(l.max_extracted_bytes)),
+            ("max_ratio", l.max_ratio.to_string()),
+            ("ratio_floor", size(l.ratio_floor)),
+            ("max_parts", l.max_parts.to_string()),
+        ],
+    );
+    let p = &c.pdf;
+    section(
+        out,
+        "pdf",
+        &[
+            ("memory", size(p.memory_bytes)),
+            ("cpu_time", duration(Duration::from_secs(p.cpu_seconds))),
+            ("timeout", duration(p.timeout)),
+            ("max_output", size(p.max_output as u64)),
+        ],
+    );
+}
+
+/// `[inspection]`, `[decomposition]`, `[pdf]`, `[store]`, `[queue]`, `[admin]`, `[notifications]`.
 fn keeping(c: &Config, out: &mut String) {
     let i = &c.inspection;
     section(
@@ -202,6 +236,7 @@ fn keeping(c: &Config, out: &mut String) {
             ("internal_domains", list(i.internal_domains.iter().cloned())),
         ],
     );
+    limits(c, out);
     let k = &c.store;
     section(out, "store", &[("max_size", size(k.max_size))]);
     section(

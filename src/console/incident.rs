@@ -64,7 +64,10 @@ fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
             if let Err(e) = crate::remediate::check_addresses(&a.to) {
                 return fail(ctx.cmd, format!("{e} (give --to)"));
             }
-            Action::Forward(a.to.clone())
+            Action::Forward {
+                to: a.to.clone(),
+                give_up: ctx.config.queue.give_up.as_secs(),
+            }
         }
         ("rescan", Some(s)) => Action::Rescan(s),
         ("resolve", _) => Action::Resolve,

@@ -91,7 +91,10 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                         a.ids.clone(),
                         a.all_matching,
                         a.filter_args(),
-                        Action::Forward(a.to.clone()),
+                        Action::Forward {
+                            to: a.to.clone(),
+                            give_up: ctx.config.queue.give_up.as_secs(),
+                        },
                         a.actor.clone(),
                         Confirm {
                             yes: a.yes,
@@ -193,7 +196,7 @@ pub(super) fn scanner(ctx: &Ctx) -> std::result::Result<Scanner, String> {
             }
         );
     }
-    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe()
+    let pdf = crate::decompose::pdf_child::ChildPdf::current_exe(&ctx.config.pdf)
         .map_err(|e| format!("cannot find its own executable for PDF text: {e}"))?;
     let library: Library = crate::app::library(&ctx.config).map_err(|e| format!("{e:#}"))?;
     Scanner::with(&ctx.config, &[], Arc::new(pdf), &library)

@@ -16,9 +16,9 @@ pub struct Content {
     pub unparsed: bool,
 }
 
-/// Extracts the inspectable text of a raw message, at most `max_bytes` of body text.
-pub fn content(raw: &[u8], max_bytes: usize) -> Content {
-    let d = decompose(raw, &Limits::default(), &NoPdf, &NoBudget);
+/// Extracts the inspectable text of a raw message within `limits`, at most `max_bytes` of body text.
+pub fn content(raw: &[u8], limits: &Limits, max_bytes: usize) -> Content {
+    let d = decompose(raw, limits, &NoPdf, &NoBudget);
     let unparsed = d.anomalies.iter().any(|a| {
         matches!(
             a,
@@ -79,7 +79,11 @@ mod tests {
     #[test]
     fn decodes_subject_and_quoted_printable_and_html() {
         let raw = b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nthe pro=\r\nject is secret\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>the <b>project</b> is secret</p>\r\n--b--\r\n";
-        let c = content(raw, 1 << 20);
+        let c = content(
+            raw,
+            &crate::config::Config::embedded().unwrap().decomposition,
+            1 << 20,
+        );
         assert_eq!(c.subject, "Grüße");
         assert!(c.text.contains("the project is secret"), "{:?}", c.text);
         assert!(!c.truncated);
@@ -88,9 +92,17 @@ mod tests {
     #[test]
     fn base64_body_is_decoded_and_limit_applies() {
         let raw = b"Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nc2VjcmV0IHBsYW5z\r\n";
-        let c = content(raw, 1 << 20);
+        let c = content(
+            raw,
+            &crate::config::Config::embedded().unwrap().decomposition,
+            1 << 20,
+        );
         assert!(c.text.contains("secret plans"));
-        let c = content(raw, 6);
+        let c = content(
+            raw,
+            &crate::config::Config::embedded().unwrap().decomposition,
+            6,
+        );
         assert_eq!(c.text, "secret");
         assert!(c.truncated);
     }
@@ -99,7 +111,11 @@ mod tests {
     fn deeply_nested_messages_do_not_overflow_the_stack() {
         let mut raw = b"Content-Type: message/rfc822\r\n\r\n".repeat(200_000);
         raw.extend_from_slice(b"Subject: bottom\r\n\r\nbottom text\r\n");
-        let c = content(&raw, 1 << 20);
+        let c = content(
+            &raw,
+            &crate::config::Config::embedded().unwrap().decomposition,
+            1 << 20,
+        );
         assert!(!c.text.contains("bottom text"));
     }
 
@@ -110,7 +126,11 @@ mod tests {
             b"\xff\xfe\x00",
             b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
         ] {
-            let _ = content(raw, 100);
+            let _ = content(
+                raw,
+                &crate::config::Config::embedded().unwrap().decomposition,
+                100,
+            );
         }
     }
 }

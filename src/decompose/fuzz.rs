@@ -34,7 +34,7 @@ fn check(d: &Decomposed, limits: &Limits) {
 pub fn mime(data: &[u8]) {
     let limits = limits();
     check(&decompose(data, &limits, &EchoPdf, &NoBudget), &limits);
-    let c = super::content(data, 1 << 16);
+    let c = super::content(data, &limits, 1 << 16);
     assert!(c.text.len() <= 1 << 16);
 }
 

@@ -3,61 +3,31 @@
 //! Going past a limit never fails decomposition: the walker stops that branch and records
 //! [`super::Anomaly::LimitExceeded`], which policies can act on ("container limit exceeded").
 
-/// Default nesting depth: containers and nested messages inside each other (an attachment of the
-/// message itself is at depth 1, an entry of a zip attached to it at depth 2, ...).
-pub const DEFAULT_MAX_DEPTH: u32 = 8;
-/// Default number of entries read from one container (zip, tar, gzip member, office package).
-pub const DEFAULT_MAX_ENTRIES_PER_CONTAINER: u32 = 1_000;
-/// Default number of container entries read in the whole message.
-pub const DEFAULT_MAX_ENTRIES_TOTAL: u32 = 10_000;
-/// Default number of bytes decompressed out of containers in the whole message (64 MiB).
-pub const DEFAULT_MAX_EXTRACTED_BYTES: u64 = 64 << 20;
-/// Default largest compression ratio (uncompressed / compressed) of one entry, declared or actual.
-pub const DEFAULT_MAX_RATIO: u64 = 100;
-/// Default size below which an entry is never judged by its ratio (1 MiB): small files of
-/// repeated characters compress far better than 100:1 and are harmless.
-pub const DEFAULT_RATIO_FLOOR: u64 = 1 << 20;
-/// Default number of MIME parts looked at, nested messages included.
-pub const DEFAULT_MAX_PARTS: u32 = 1_000;
-/// Default amount of text handed to detection, all parts together (32 MiB).
-pub const DEFAULT_MAX_TEXT_BYTES: u64 = 32 << 20;
 /// Most anomalies recorded for one message; a hostile archive cannot make the list unbounded.
 pub(crate) const MAX_ANOMALIES: usize = 256;
 
-/// What decomposition may spend on one message.
+/// What decomposition may spend on one message: the `[decomposition]` section of the configuration
+/// (defaults and ranges in `assets/sluice.toml`), text bytes from `inspection.max_scan_bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// See [`DEFAULT_MAX_DEPTH`].
+    /// Nesting depth: containers and nested messages inside each other (an attachment of the
+    /// message itself is at depth 1, an entry of a zip attached to it at depth 2, ...).
     pub max_depth: u32,
-    /// See [`DEFAULT_MAX_ENTRIES_PER_CONTAINER`].
+    /// Entries read from one container (zip, tar, gzip member, office package).
     pub max_entries_per_container: u32,
-    /// See [`DEFAULT_MAX_ENTRIES_TOTAL`].
+    /// Container entries read in the whole message.
     pub max_entries_total: u32,
-    /// See [`DEFAULT_MAX_EXTRACTED_BYTES`].
+    /// Bytes decompressed out of containers in the whole message.
     pub max_extracted_bytes: u64,
-    /// See [`DEFAULT_MAX_RATIO`].
+    /// Largest compression ratio (uncompressed / compressed) of one entry, declared or actual.
     pub max_ratio: u64,
-    /// See [`DEFAULT_RATIO_FLOOR`].
+    /// Size below which an entry is never judged by its ratio: small files of repeated
+    /// characters compress far better than 100:1 and are harmless.
     pub ratio_floor: u64,
-    /// See [`DEFAULT_MAX_PARTS`].
+    /// MIME parts looked at, nested messages included.
     pub max_parts: u32,
-    /// See [`DEFAULT_MAX_TEXT_BYTES`].
+    /// Text handed to detection, all parts together.
     pub max_text_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_depth: DEFAULT_MAX_DEPTH,
-            max_entries_per_container: DEFAULT_MAX_ENTRIES_PER_CONTAINER,
-            max_entries_total: DEFAULT_MAX_ENTRIES_TOTAL,
-            max_extracted_bytes: DEFAULT_MAX_EXTRACTED_BYTES,
-            max_ratio: DEFAULT_MAX_RATIO,
-            ratio_floor: DEFAULT_RATIO_FLOOR,
-            max_parts: DEFAULT_MAX_PARTS,
-            max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
-        }
-    }
 }
 
 /// Which limit was exceeded.

@@ -44,11 +44,7 @@ use std::fmt;
 
 pub use content::{Content, content};
 pub use filetype::{ALL as ALL_FILE_TYPES, FileType};
-pub use limits::{
-    Budget, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES_PER_CONTAINER, DEFAULT_MAX_ENTRIES_TOTAL,
-    DEFAULT_MAX_EXTRACTED_BYTES, DEFAULT_MAX_PARTS, DEFAULT_MAX_RATIO, DEFAULT_MAX_TEXT_BYTES,
-    DEFAULT_RATIO_FLOOR, LimitKind, Limits, NoBudget,
-};
+pub use limits::{Budget, LimitKind, Limits, NoBudget};
 pub use pdf::{NoPdf, PdfError, PdfText};
 
 /// The decomposition of one message.

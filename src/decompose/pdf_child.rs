@@ -4,10 +4,9 @@
 //!
 //! This is the only impure file of `decompose`: it spawns a process and reads the clock. PDF
 //! parsers can panic, recurse without bound, loop or abort on hostile input; in the child that
-//! costs one process, never the server. Limits: address space ([`DEFAULT_MEMORY_BYTES`]), CPU
-//! seconds ([`DEFAULT_CPU_SECONDS`]), no core dumps, no file writes, a wall-clock timeout
-//! ([`DEFAULT_TIMEOUT`]) after which the child is killed, and at most [`DEFAULT_MAX_OUTPUT`] bytes
-//! of text read back.
+//! costs one process, never the server. Limits ([`ChildLimits`], the `[pdf]` section of the
+//! configuration): address space, CPU seconds, a wall-clock timeout after which the child is
+//! killed, and the most bytes of text read back; and no core dumps, no file writes.
 //!
 //! Security: the child trusts nothing it reads; the parent trusts only the child's exit status and
 //! reads a bounded amount of its output, which is treated as untrusted text.
@@ -19,14 +18,18 @@ use std::time::{Duration, Instant};
 
 use super::{PdfError, PdfText};
 
-/// Default wall-clock time for one PDF.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default CPU seconds for one PDF (RLIMIT_CPU).
-pub const DEFAULT_CPU_SECONDS: u64 = 5;
-/// Default address-space limit of the child (RLIMIT_AS).
-pub const DEFAULT_MEMORY_BYTES: u64 = 1 << 30;
-/// Default most text bytes read back from the child.
-pub const DEFAULT_MAX_OUTPUT: usize = 8 << 20;
+/// What one PDF's child may spend: `[pdf]` in the configuration (defaults in `assets/sluice.toml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildLimits {
+    /// Wall-clock time for one PDF (`pdf.timeout`).
+    pub timeout: Duration,
+    /// CPU seconds for one PDF, RLIMIT_CPU (`pdf.cpu_time`).
+    pub cpu_seconds: u64,
+    /// Address-space limit of the child, RLIMIT_AS (`pdf.memory`).
+    pub memory_bytes: u64,
+    /// Most text bytes read back from the child (`pdf.max_output`).
+    pub max_output: usize,
+}
 /// Largest PDF the child accepts on stdin.
 pub const MAX_INPUT_BYTES: usize = 256 << 20;
 /// The hidden subcommand the child runs.
@@ -41,31 +44,31 @@ const EXIT_PANICKED: u8 = 3;
 #[derive(Debug, Clone)]
 pub struct ChildPdf {
     exe: PathBuf,
-    /// See [`DEFAULT_TIMEOUT`].
+    /// See [`ChildLimits::timeout`].
     pub timeout: Duration,
-    /// See [`DEFAULT_CPU_SECONDS`].
+    /// See [`ChildLimits::cpu_seconds`].
     pub cpu_seconds: u64,
-    /// See [`DEFAULT_MEMORY_BYTES`].
+    /// See [`ChildLimits::memory_bytes`].
     pub memory_bytes: u64,
-    /// See [`DEFAULT_MAX_OUTPUT`].
+    /// See [`ChildLimits::max_output`].
     pub max_output: usize,
 }
 
 impl ChildPdf {
-    /// An extractor running `exe pdf-text` with the default limits.
-    pub fn new(exe: PathBuf) -> Self {
+    /// An extractor running `exe pdf-text` within `limits`.
+    pub fn new(exe: PathBuf, limits: &ChildLimits) -> Self {
         Self {
             exe,
-            timeout: DEFAULT_TIMEOUT,
-            cpu_seconds: DEFAULT_CPU_SECONDS,
-            memory_bytes: DEFAULT_MEMORY_BYTES,
-            max_output: DEFAULT_MAX_OUTPUT,
+            timeout: limits.timeout,
+            cpu_seconds: limits.cpu_seconds,
+            memory_bytes: limits.memory_bytes,
+            max_output: limits.max_output,
         }
     }
 
     /// An extractor running the current executable (the sluice binary itself).
-    pub fn current_exe() -> std::io::Result<Self> {
-        Ok(Self::new(std::env::current_exe()?))
+    pub fn current_exe(limits: &ChildLimits) -> std::io::Result<Self> {
+        Ok(Self::new(std::env::current_exe()?, limits))
     }
 
     fn command(&self) -> Command {

@@ -11,6 +11,11 @@ use std::cell::Cell;
 use super::*;
 use fixture::*;
 
+/// The shipped limits (assets/sluice.toml).
+fn embedded_limits() -> Limits {
+    crate::config::Config::embedded().unwrap().decomposition
+}
+
 /// One line per part (`location [type flags] "text"`) then one per anomaly (`! ...`).
 fn render(d: &Decomposed) -> String {
     let mut out = String::new();
@@ -35,7 +40,7 @@ fn render(d: &Decomposed) -> String {
 }
 
 fn check(raw: &[u8], expected: &str) {
-    check_with(raw, &Limits::default(), expected);
+    check_with(raw, &embedded_limits(), expected);
 }
 
 fn check_with(raw: &[u8], limits: &Limits, expected: &str) {
@@ -118,7 +123,7 @@ attachment:invoice.pdf [exe]
 attachment:photo.jpg [png]
 "#,
     );
-    let d = decompose(&raw, &Limits::default(), &FakePdf, &NoBudget);
+    let d = decompose(&raw, &embedded_limits(), &FakePdf, &NoBudget);
     let pdf = d.parts.iter().find_map(|p| {
         p.file
             .as_ref()
@@ -392,7 +397,7 @@ fn nesting_past_the_depth_limit_is_a_finding() {
     let raw = mail("deep", "b", &[Att::new("top.zip", "application/zip", &z)]);
     let limits = Limits {
         max_depth: 3,
-        ..Limits::default()
+        ..embedded_limits()
     };
     check_with(
         &raw,
@@ -430,7 +435,7 @@ fn deeply_nested_unencoded_messages_do_not_overflow_the_stack() {
         raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
     }
     raw.extend_from_slice(b"Subject: bottom\r\n\r\nbottom text\r\n");
-    let d = decompose(&raw, &Limits::default(), &FakePdf, &NoBudget);
+    let d = decompose(&raw, &embedded_limits(), &FakePdf, &NoBudget);
     assert!(d.anomalies.iter().any(|a| matches!(
         a,
         Anomaly::LimitExceeded {
@@ -451,7 +456,7 @@ fn entry_and_byte_limits() {
     let raw = mail("n", "b", &[Att::new("many.zip", "application/zip", &zip)]);
     let limits = Limits {
         max_entries_per_container: 3,
-        ..Limits::default()
+        ..embedded_limits()
     };
     check_with(
         &raw,
@@ -468,7 +473,7 @@ attachment:many.zip/f2.txt [text] "0123456789"
     );
     let limits = Limits {
         max_entries_total: 2,
-        ..Limits::default()
+        ..embedded_limits()
     };
     let d = decompose(&raw, &limits, &FakePdf, &NoBudget);
     assert_eq!(d.parts.len(), 5, "{}", render(&d));
@@ -481,7 +486,7 @@ attachment:many.zip/f2.txt [text] "0123456789"
     ));
     let limits = Limits {
         max_extracted_bytes: 25,
-        ..Limits::default()
+        ..embedded_limits()
     };
     let d = decompose(&raw, &limits, &FakePdf, &NoBudget);
     let texts: Vec<&str> = d.parts.iter().map(|p| p.text.as_str()).collect();
@@ -515,7 +520,7 @@ fn text_and_part_limits() {
     );
     let limits = Limits {
         max_text_bytes: 14,
-        ..Limits::default()
+        ..embedded_limits()
     };
     check_with(
         &raw,
@@ -531,7 +536,7 @@ attachment:b.txt [text]
     );
     let limits = Limits {
         max_parts: 1,
-        ..Limits::default()
+        ..embedded_limits()
     };
     check_with(
         &raw,
@@ -567,7 +572,7 @@ fn an_expired_budget_stops_everything_and_is_reported_once() {
             Att::new("after.txt", "text/plain", b"x"),
         ],
     );
-    let d = decompose(&raw, &Limits::default(), &FakePdf, &Countdown(Cell::new(4)));
+    let d = decompose(&raw, &embedded_limits(), &FakePdf, &Countdown(Cell::new(4)));
     let times = d
         .anomalies
         .iter()
@@ -583,14 +588,14 @@ fn an_expired_budget_stops_everything_and_is_reported_once() {
         .count();
     assert_eq!(times, 1, "{}", render(&d));
     assert!(!render(&d).contains("after.txt"));
-    let d = decompose(&raw, &Limits::default(), &FakePdf, &Countdown(Cell::new(0)));
+    let d = decompose(&raw, &embedded_limits(), &FakePdf, &Countdown(Cell::new(0)));
     assert!(d.parts.is_empty());
 }
 
 #[test]
 fn part_debug_output_never_shows_text() {
     let raw = mail("t", "4111 1111 1111 1111", &[]);
-    let d = decompose(&raw, &Limits::default(), &NoPdf, &NoBudget);
+    let d = decompose(&raw, &embedded_limits(), &NoPdf, &NoBudget);
     let debug = format!("{d:?}");
     assert!(!debug.contains("4111"), "{debug}");
 }
@@ -599,7 +604,7 @@ fn part_debug_output_never_shows_text() {
 fn hostile_archive_names_are_display_safe() {
     let zip = zip_of(&[("../../etc/pass\nwd\x1b[31m", b"x")]);
     let raw = mail("t", "b", &[Att::new("z.zip", "application/zip", &zip)]);
-    let d = decompose(&raw, &Limits::default(), &NoPdf, &NoBudget);
+    let d = decompose(&raw, &embedded_limits(), &NoPdf, &NoBudget);
     let paths: Vec<String> = d.parts.iter().map(|p| p.location.to_string()).collect();
     assert!(
         paths.contains(&"attachment:z.zip/../../etc/pass?wd?[31m".to_string()),

@@ -1,7 +1,8 @@
-//! resolv.conf parsing into [`ResolverConfig`], following glibc's reading of the file.
+//! resolv.conf parsing into [`ResolvConf`], following glibc's reading of the file.
 //!
-//! Only `nameserver` and `options timeout:N attempts:N` are used; everything else (`search`,
-//! `domain`, `sortlist`, other options) is ignored, as are lines that do not parse.
+//! Only `nameserver` and `options timeout:N attempts:N` are read; everything else (`search`,
+//! `domain`, `sortlist`, other options) is ignored, as are lines that do not parse. Defaults are not
+//! this module's: what the file leaves unsaid comes from the `[dns]` section of the configuration.
 
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -10,31 +11,31 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use super::ResolverConfig;
-
-/// Where the system resolver configuration lives.
-pub const RESOLV_CONF_PATH: &str = "/etc/resolv.conf";
-
-/// glibc's defaults (`RES_TIMEOUT`, `RES_DFLRETRY`) and caps (`RES_MAXRETRANS`, `RES_MAXRETRY`).
-const DEFAULT_TIMEOUT_SECS: u64 = 5;
+/// glibc's caps (`RES_MAXRETRANS`, `RES_MAXRETRY`) on what a resolv.conf may ask for.
 const MAX_TIMEOUT_SECS: u64 = 30;
-const DEFAULT_ATTEMPTS: u32 = 2;
 const MAX_ATTEMPTS: u32 = 5;
-/// Default bound on cached (name, type) outcomes.
-pub const DEFAULT_CACHE_ENTRIES: usize = 4096;
 
-impl ResolverConfig {
+/// What a resolv.conf says: its name servers and the options it sets (`None`: not set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvConf {
+    /// The `nameserver` lines in order; 127.0.0.1:53 when there is none (glibc behaviour).
+    pub servers: Vec<SocketAddr>,
+    pub timeout: Option<Duration>,
+    pub attempts: Option<u32>,
+}
+
+impl ResolvConf {
     /// Parse resolv.conf text: `nameserver` lines (IPv4/IPv6, port 53), `options timeout:N
     /// attempts:N`; ignore the rest. No nameserver => 127.0.0.1:53 (glibc behaviour).
     ///
     /// As in glibc, `timeout` is clamped to 1..=30 seconds and `attempts` to 1..=5, later
     /// `options` lines override earlier ones, and `#` or `;` start a comment. An IPv6 address
     /// may carry a numeric zone (`fe80::1%2`); a named zone (`%eth0`) cannot be resolved
-    /// without libc, so such a line is skipped. `cache_entries` is [`DEFAULT_CACHE_ENTRIES`].
-    pub fn from_resolv_conf(text: &str) -> ResolverConfig {
+    /// without libc, so such a line is skipped.
+    pub fn parse(text: &str) -> ResolvConf {
         let mut servers = Vec::new();
-        let mut timeout_secs = DEFAULT_TIMEOUT_SECS;
-        let mut attempts = DEFAULT_ATTEMPTS;
+        let mut timeout = None;
+        let mut attempts = None;
         for line in text.lines() {
             let line = line.split(['#', ';']).next().unwrap_or_default().trim();
             let mut words = line.split_whitespace();
@@ -46,10 +47,9 @@ impl ResolverConfig {
                 Some("options") => {
                     for option in words {
                         if let Some(n) = option_value(option, "timeout:") {
-                            timeout_secs = n.clamp(1, MAX_TIMEOUT_SECS);
+                            timeout = Some(Duration::from_secs(n.clamp(1, MAX_TIMEOUT_SECS)));
                         } else if let Some(n) = option_value(option, "attempts:") {
-                            attempts = u32::try_from(n.clamp(1, u64::from(MAX_ATTEMPTS)))
-                                .unwrap_or(DEFAULT_ATTEMPTS);
+                            attempts = u32::try_from(n.clamp(1, u64::from(MAX_ATTEMPTS))).ok();
                         }
                     }
                 }
@@ -59,39 +59,24 @@ impl ResolverConfig {
         if servers.is_empty() {
             servers.push(SocketAddr::from(([127, 0, 0, 1], 53)));
         }
-        ResolverConfig {
+        ResolvConf {
             servers,
-            timeout: Duration::from_secs(timeout_secs),
+            timeout,
             attempts,
-            cache_entries: DEFAULT_CACHE_ENTRIES,
         }
     }
 
-    /// Read and parse a resolv.conf file. A missing file yields the defaults (127.0.0.1:53),
-    /// as glibc does; any other read error is returned.
-    pub fn load(path: &Path) -> io::Result<ResolverConfig> {
+    /// Read and parse a resolv.conf file. A missing file is an empty one (127.0.0.1:53), as
+    /// glibc has it; any other read error is returned.
+    pub fn load(path: &Path) -> io::Result<ResolvConf> {
         match crate::file::read(path, crate::file::MAX_RESOLV_CONF) {
-            Ok(bytes) => Ok(ResolverConfig::from_resolv_conf(&String::from_utf8_lossy(
-                &bytes,
-            ))),
+            Ok(bytes) => Ok(ResolvConf::parse(&String::from_utf8_lossy(&bytes))),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                debug!(path = %path.display(), "resolv.conf missing, using defaults");
-                Ok(ResolverConfig::from_resolv_conf(""))
+                debug!(path = %path.display(), "resolv.conf missing: 127.0.0.1");
+                Ok(ResolvConf::parse(""))
             }
             Err(err) => Err(err),
         }
-    }
-
-    /// [`ResolverConfig::load`] of [`RESOLV_CONF_PATH`].
-    pub fn system() -> io::Result<ResolverConfig> {
-        ResolverConfig::load(Path::new(RESOLV_CONF_PATH))
-    }
-}
-
-impl Default for ResolverConfig {
-    /// The configuration of an empty resolv.conf: 127.0.0.1:53, 5 s, 2 attempts.
-    fn default() -> ResolverConfig {
-        ResolverConfig::from_resolv_conf("")
     }
 }
 
@@ -123,13 +108,11 @@ mod tests {
     }
 
     #[test]
-    fn empty_text_gives_glibc_defaults() {
-        let config = ResolverConfig::from_resolv_conf("");
+    fn empty_text_gives_localhost_and_no_options() {
+        let config = ResolvConf::parse("");
         assert_eq!(config.servers, vec![v4([127, 0, 0, 1])]);
-        assert_eq!(config.timeout, Duration::from_secs(5));
-        assert_eq!(config.attempts, 2);
-        assert_eq!(config.cache_entries, DEFAULT_CACHE_ENTRIES);
-        assert_eq!(ResolverConfig::default(), config);
+        assert_eq!(config.timeout, None);
+        assert_eq!(config.attempts, None);
     }
 
     #[test]
@@ -140,7 +123,7 @@ mod tests {
                     nameserver   2001:db8::53  \n\
                     \tnameserver 198.51.100.7 # trailing comment\n\
                     options ndots:2 timeout:3 rotate attempts:4 edns0\n";
-        let config = ResolverConfig::from_resolv_conf(text);
+        let config = ResolvConf::parse(text);
         assert_eq!(
             config.servers,
             vec![
@@ -149,8 +132,8 @@ mod tests {
                 v4([198, 51, 100, 7]),
             ]
         );
-        assert_eq!(config.timeout, Duration::from_secs(3));
-        assert_eq!(config.attempts, 4);
+        assert_eq!(config.timeout, Some(Duration::from_secs(3)));
+        assert_eq!(config.attempts, Some(4));
     }
 
     #[test]
@@ -164,34 +147,34 @@ mod tests {
                     nameservers 10.0.0.4\n\
                     garbage line here\n\
                     options timeout: attempts:x timeout:abc\n";
-        let config = ResolverConfig::from_resolv_conf(text);
+        let config = ResolvConf::parse(text);
         assert_eq!(config.servers, vec![v4([127, 0, 0, 1])]);
-        assert_eq!(config.timeout, Duration::from_secs(5));
-        assert_eq!(config.attempts, 2);
+        assert_eq!(config.timeout, None);
+        assert_eq!(config.attempts, None);
     }
 
     #[test]
     fn numeric_ipv6_zone_is_kept() {
-        let config = ResolverConfig::from_resolv_conf("nameserver fe80::1%3\n");
+        let config = ResolvConf::parse("nameserver fe80::1%3\n");
         let expected = SocketAddrV6::new("fe80::1".parse().unwrap(), 53, 0, 3);
         assert_eq!(config.servers, vec![SocketAddr::V6(expected)]);
     }
 
     #[test]
     fn options_are_clamped_and_later_lines_win() {
-        let config = ResolverConfig::from_resolv_conf(
+        let config = ResolvConf::parse(
             "options timeout:0 attempts:0\noptions timeout:99999999999999999999999 attempts:77\n",
         );
-        assert_eq!(config.timeout, Duration::from_secs(30));
-        assert_eq!(config.attempts, 5);
-        let config = ResolverConfig::from_resolv_conf("options timeout:0 attempts:0\n");
-        assert_eq!(config.timeout, Duration::from_secs(1));
-        assert_eq!(config.attempts, 1);
+        assert_eq!(config.timeout, Some(Duration::from_secs(30)));
+        assert_eq!(config.attempts, Some(5));
+        let config = ResolvConf::parse("options timeout:0 attempts:0\n");
+        assert_eq!(config.timeout, Some(Duration::from_secs(1)));
+        assert_eq!(config.attempts, Some(1));
     }
 
     #[test]
     fn load_missing_file_gives_defaults() {
-        let config = ResolverConfig::load(Path::new("/nonexistent/dir/resolv.conf")).unwrap();
-        assert_eq!(config, ResolverConfig::default());
+        let config = ResolvConf::load(Path::new("/nonexistent/dir/resolv.conf")).unwrap();
+        assert_eq!(config, ResolvConf::parse(""));
     }
 }

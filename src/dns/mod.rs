@@ -28,7 +28,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use tracing::debug;
 
 use cache::{Cache, Key, Outcome};
-pub use conf::{DEFAULT_CACHE_ENTRIES, RESOLV_CONF_PATH};
+pub use conf::ResolvConf;
 pub use hickory_proto::op::ResponseCode;
 
 /// Longest CNAME chain followed inside one answer.
@@ -40,8 +40,8 @@ const MAX_NEGATIVE_TTL: u32 = 300;
 /// How long NXDOMAIN/NODATA is cached when the reply carries no SOA.
 const DEFAULT_NEGATIVE_TTL: u32 = 60;
 
-/// Where and how to ask. Build it with [`ResolverConfig::from_resolv_conf`],
-/// [`ResolverConfig::system`] or by hand.
+/// Where and how to ask: built from the `[dns]` section of the configuration (servers from
+/// [`ResolvConf`] when it names none), or by hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolverConfig {
     /// Recursive servers, asked in this order.

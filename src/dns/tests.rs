@@ -587,7 +587,8 @@ fn idn_names_are_queried_in_ascii_form() {
 fn resolver_and_its_futures_are_send() {
     fn assert_send_sync<T: Send + Sync>(_: &T) {}
     fn assert_send<T: Send>(_: T) {}
-    let resolver = Resolver::new(ResolverConfig::default());
+    let dns = crate::config::Config::embedded().unwrap().dns;
+    let resolver = Resolver::new(crate::app::resolver_config(&dns));
     assert_send_sync(&resolver);
     assert_send(resolver.mx("example.com"));
     assert_send(resolver.ips("example.com"));

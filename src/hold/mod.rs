@@ -31,6 +31,8 @@ pub struct Keeper {
     store: Result<Store, String>,
     clock: Arc<Clock>,
     keep: Keep,
+    /// `[decomposition]`: bounds the approval page's preview of a held message.
+    limits: crate::decompose::Limits,
     /// Sender address (lower case) -> manager address, from `approval.managers_file`.
     managers: HashMap<String, String>,
     notify: notify::Settings,
@@ -84,12 +86,7 @@ impl Keeper {
         managers: HashMap<String, String>,
     ) -> Result<Keeper, String> {
         let dir = config.server.data_dir.join("store");
-        let store = Store::open(
-            &dir,
-            &store::Options {
-                max_size: config.store.max_size,
-            },
-        )
+        let store = Store::open(&dir, &config.store.store_options())
         .map_err(|e| {
             tracing::error!(path = %dir.display(), error = %e, "the store cannot be opened: quarantine, incidents and the delivery queue are unavailable; other mail still flows");
             e.to_string()
@@ -98,6 +95,7 @@ impl Keeper {
             store,
             clock,
             keep: config.store.clone(),
+            limits: config.decomposition.clone(),
             managers,
             notify: config.notifications.clone(),
             links: None,
@@ -112,6 +110,7 @@ impl Keeper {
             store: Ok(store),
             clock,
             keep: config.store.clone(),
+            limits: config.decomposition.clone(),
             managers: HashMap::new(),
             notify: config.notifications.clone(),
             links: None,
@@ -187,6 +186,11 @@ impl Keeper {
 
     pub fn keep(&self) -> &Keep {
         &self.keep
+    }
+
+    /// The decomposition limits (`[decomposition]`).
+    pub fn limits(&self) -> &crate::decompose::Limits {
+        &self.limits
     }
 
     pub fn store(&self) -> Result<&Store, StoreError> {
@@ -287,10 +291,7 @@ impl Keeper {
             incidents: vec![],
             expires: now.saturating_add(self.keep.retention.as_secs()),
         };
-        let caps = held::Caps {
-            max_bytes: self.keep.max_bytes,
-            max_messages: self.keep.max_messages,
-        };
+        let caps = self.keep.caps();
         let window = self.keep.reconcile_window.as_secs();
         let expiry = self.keep.approval_expiry.as_secs();
         let identity = facts.identity.clone();

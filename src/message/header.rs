@@ -145,6 +145,15 @@ impl Field {
         Ok(Field { name, value })
     }
 
+    /// `Received: by Sluice`: the least a trace field can say, a constant that `new` admits (tested),
+    /// for when a fuller one could not be built.
+    pub fn received_by_sluice() -> Field {
+        Field {
+            name: "Received".to_string(),
+            value: "by Sluice".to_string(),
+        }
+    }
+
     /// A field whose value may be folded (RFC 5322 2.2.3): `CRLF` only where the next line starts
     /// with a space or tab, each line without other control characters and at most 998 bytes.
     /// For the trace fields Sluice writes itself (`Received:`), never for configured values.
@@ -267,6 +276,14 @@ fn encode_word(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_constant_received_field_is_one_new_admits() {
+        assert_eq!(
+            Field::new("Received", "by Sluice").unwrap(),
+            Field::received_by_sluice()
+        );
+    }
 
     const MSG: &[u8] = b"Received: from a\r\nReceived: from b\r\n\tfolded\r\nSubject: Hello\r\n there\r\nTo: x@y\r\n\r\nbody\r\nSubject: not a header\r\n";
 

@@ -70,7 +70,7 @@ impl Trace<'_> {
                     rfc5322_date(self.date)
                 ),
             )
-            .unwrap_or_else(|_| Field::new("Received", "by Sluice").expect("a constant field"))
+            .unwrap_or_else(|_| Field::received_by_sluice())
         })
     }
 }

@@ -19,10 +19,6 @@ const WIRE_PIECE: usize = 256 * 1024;
 /// The longest wait for the answer to an abandoned DATA, and for the close after it.
 const ABANDON_WAIT: Duration = Duration::from_secs(10);
 
-/// Bounds on what a next hop may send back.
-const MAX_REPLY_LINE: usize = 4096;
-const MAX_REPLY_LINES: usize = 128;
-
 /// Why talking to a next hop failed (not a reply it gave: those are relayed as they are).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -86,6 +82,10 @@ pub struct Options {
     pub command_timeout: Duration,
     pub data_timeout: Duration,
     pub tls: Arc<rustls::ClientConfig>,
+    /// Longest reply line read from the next hop (`relay.max_reply_line`), and most lines in one
+    /// reply (`relay.max_reply_lines`): past either the connection fails (4xx upstream).
+    pub max_reply_line: usize,
+    pub max_reply_lines: usize,
 }
 
 pub struct Connection {
@@ -521,7 +521,7 @@ impl Connection {
             if parsed.1 {
                 break;
             }
-            if lines.len() > MAX_REPLY_LINES {
+            if lines.len() > self.opts.max_reply_lines {
                 return Err(Error::Protocol("reply has too many lines".into()));
             }
         }
@@ -555,7 +555,7 @@ impl Connection {
                 }
                 return Ok(line);
             }
-            if self.buf.len() > MAX_REPLY_LINE {
+            if self.buf.len() > self.opts.max_reply_line {
                 return Err(Error::Protocol("reply line too long".into()));
             }
             let mut chunk = [0u8; 4096];
@@ -729,6 +729,14 @@ mod tests {
                 command_timeout: Duration::from_secs(5),
                 data_timeout: Duration::from_secs(5),
                 tls: crate::tls::client_config(&[]).unwrap(),
+                max_reply_line: crate::config::Config::embedded()
+                    .unwrap()
+                    .relay
+                    .max_reply_line,
+                max_reply_lines: crate::config::Config::embedded()
+                    .unwrap()
+                    .relay
+                    .max_reply_lines,
             };
             let name = ServerName::try_from("peer.test").unwrap();
             let mut conn = Connection::open(addr, name, &opts, false).await.unwrap();

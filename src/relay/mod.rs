@@ -76,6 +76,8 @@ impl Relay {
             command_timeout: cfg.command_timeout,
             data_timeout: cfg.data_timeout,
             tls,
+            max_reply_line: cfg.max_reply_line,
+            max_reply_lines: cfg.max_reply_lines,
         };
         Relay {
             cfg,

@@ -33,10 +33,6 @@ use crate::store::{Dbs, Result, Store, StoreError, events, held, incidents, queu
 pub use bulk::{Bulk, Item, Outcome, Progress, Target, Totals, apply, bulk, matching};
 pub use rescan::{Rescanned, rescan};
 
-/// How long a released message may wait in the delivery queue before it is bounced, when the caller
-/// has no configured value (the default of `queue.give_up`: 5 days, the seed's slow-queue limit).
-pub const DEFAULT_GIVE_UP: u64 = 5 * 86_400;
-
 /// Longest note an administrator can add to an incident's history (characters).
 pub const MAX_NOTE: usize = 4096;
 
@@ -87,15 +83,6 @@ pub struct Release {
     pub give_up: u64,
 }
 
-impl Default for Release {
-    fn default() -> Release {
-        Release {
-            tag: None,
-            give_up: DEFAULT_GIVE_UP,
-        }
-    }
-}
-
 /// What a release did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Released {
@@ -112,8 +99,9 @@ pub enum Action<'a> {
     Release(Release),
     /// Drop the content; the record stays for the audit trail.
     Delete,
-    /// Send a copy to these addresses; the message stays held.
-    Forward(Vec<String>),
+    /// Send a copy to these addresses; the message stays held. `give_up` is `queue.give_up` in
+    /// seconds, as for a release.
+    Forward { to: Vec<String>, give_up: u64 },
     /// Inspect the stored content again with the current policies; changes nothing but history.
     Rescan(&'a Scanner),
     /// Close an incident (status Resolved).
@@ -130,7 +118,7 @@ impl Action<'_> {
         match self {
             Action::Release(_) => "released",
             Action::Delete => "deleted",
-            Action::Forward(_) => "forwarded",
+            Action::Forward { .. } => "forwarded",
             Action::Rescan(_) => "rescanned",
             Action::Resolve => "resolved",
             Action::Dismiss => "dismissed",
@@ -143,7 +131,7 @@ impl Action<'_> {
         match self {
             Action::Release(_) => "release",
             Action::Delete => "delete",
-            Action::Forward(_) => "forward",
+            Action::Forward { .. } => "forward",
             Action::Rescan(_) => "rescan",
             Action::Resolve => "resolve",
             Action::Dismiss => "dismiss",
@@ -155,7 +143,7 @@ impl Action<'_> {
     fn needs_message(&self) -> bool {
         matches!(
             self,
-            Action::Release(_) | Action::Delete | Action::Forward(_) | Action::Rescan(_)
+            Action::Release(_) | Action::Delete | Action::Forward { .. } | Action::Rescan(_)
         )
     }
 }
@@ -662,8 +650,8 @@ async fn act(
             delete_via(store, id, via, actor, now).await?;
             Ok("content deleted".into())
         }
-        Action::Forward(to) => {
-            let q = forward_via(store, id, via, to.clone(), actor, now, DEFAULT_GIVE_UP).await?;
+        Action::Forward { to, give_up } => {
+            let q = forward_via(store, id, via, to.clone(), actor, now, *give_up).await?;
             Ok(format!("copy queued for {} (queue {q})", to.join(", ")))
         }
         Action::Rescan(scanner) => {

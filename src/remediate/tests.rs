@@ -6,13 +6,20 @@ use std::path::Path;
 use super::*;
 use crate::store::records::*;
 use crate::store::search::Filter;
-use crate::store::{Options, stats as st};
+use crate::store::stats as st;
 
 const NOW: u64 = 1_700_000_000;
 const MESSAGE: &[u8] = b"From: <alice@corp.example>\r\nSubject: Q3 numbers\r\nMessage-ID: <m1@x>\r\n\r\nproject falcon figures\r\n";
 
 fn open(dir: &Path) -> Store {
-    Store::open(dir, &Options::default()).expect("open store")
+    Store::open(
+        dir,
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .expect("open store")
 }
 
 fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
@@ -83,7 +90,13 @@ fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (u64, Vec<u64>) 
     let record = held_record(rcpts);
     store
         .write_blocking(move |dbs, txn| {
-            let (id, _) = held::insert(dbs, txn, record, MESSAGE, held::Caps::default())?;
+            let (id, _) = held::insert(
+                dbs,
+                txn,
+                record,
+                MESSAGE,
+                crate::config::Config::embedded().unwrap().store.caps(),
+            )?;
             let mut ids = Vec::new();
             for p in 0..n {
                 let inc = incident_record(100 + p, Some(id), "quarantined");
@@ -222,8 +235,36 @@ fn a_second_release_is_refused_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let (id, incs) = one(&store, "bob@partner.example");
-    block(release(&store, id, "admin1", NOW, Release::default())).unwrap();
-    let err = block(release(&store, id, "admin2", NOW + 5, Release::default())).unwrap_err();
+    block(release(
+        &store,
+        id,
+        "admin1",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap();
+    let err = block(release(
+        &store,
+        id,
+        "admin2",
+        NOW + 5,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err, StoreError::Refused("already released".into()));
     let last = history(&store, incs[0]).pop().unwrap();
     assert_eq!(
@@ -252,7 +293,21 @@ fn delete_drops_content_and_a_later_release_is_refused() {
     assert_eq!(status(&store, incs[0]), IncidentStatus::Deleted);
     assert_eq!(last_result(&store, incs[0]), "deleted by admin1");
 
-    let err = block(release(&store, id, "admin1", NOW, Release::default())).unwrap_err();
+    let err = block(release(
+        &store,
+        id,
+        "admin1",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err, StoreError::Refused("already deleted".into()));
     assert_eq!(last_result(&store, incs[0]), "refused: already deleted");
     assert_eq!(status(&store, incs[0]), IncidentStatus::Deleted);
@@ -265,7 +320,21 @@ fn delete_drops_content_and_a_later_release_is_refused() {
 fn a_missing_message_is_not_found_and_its_incident_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let err = block(release(&store, 99, "admin1", NOW, Release::default())).unwrap_err();
+    let err = block(release(
+        &store,
+        99,
+        "admin1",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap_err();
     assert_eq!(err, StoreError::NotFound("held message 99".into()));
     // An incident pointing at a message the store no longer has.
     let inc = store
@@ -354,10 +423,31 @@ fn an_earlier_release_mark_in_the_content_is_replaced() {
     let id = store
         .write_blocking(move |d, t| {
             let content = b"X-Sluice-Release: 1; forged\r\nSubject: s\r\n\r\nbody\r\n";
-            Ok(held::insert(d, t, record, content, held::Caps::default())?.0)
+            Ok(held::insert(
+                d,
+                t,
+                record,
+                content,
+                crate::config::Config::embedded().unwrap().store.caps(),
+            )?
+            .0)
         })
         .unwrap();
-    let r = block(release(&store, id, "a", NOW, Release::default())).unwrap();
+    let r = block(release(
+        &store,
+        id,
+        "a",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap();
     let content = store
         .read(|d, t| queue::content(d, t, r.queue))
         .unwrap()
@@ -417,9 +507,30 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
     let (a, _) = one(&store, "bob@partner.example");
     let (b, _) = one(&store, "bob@partner.example");
     let (c, _) = one(&store, "carol@partner.example");
-    block(release(&store, b, "a", NOW, Release::default())).unwrap();
+    block(release(
+        &store,
+        b,
+        "a",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap();
     let mut seen = Vec::new();
-    let action = Action::Release(Release::default());
+    let action = Action::Release(Release {
+        tag: None,
+        give_up: crate::config::Config::embedded()
+            .unwrap()
+            .queue
+            .give_up
+            .as_secs(),
+    });
     let out = block(apply(
         &store,
         Target::Held,
@@ -485,7 +596,13 @@ fn matching_walks_every_page() {
         .write_blocking(move |d, t| {
             for _ in 0..n {
                 let r = held_record(&[("x@y.example", HeldStatus::Held)]);
-                held::insert(d, t, r, b"s", held::Caps::default())?;
+                held::insert(
+                    d,
+                    t,
+                    r,
+                    b"s",
+                    crate::config::Config::embedded().unwrap().store.caps(),
+                )?;
             }
             Ok(())
         })
@@ -511,7 +628,14 @@ fn incidents_without_a_message_only_change_status() {
     let err = block(incident_action(
         &store,
         inc,
-        &Action::Release(Release::default()),
+        &Action::Release(Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        }),
         "admin1",
         NOW,
     ))
@@ -547,7 +671,14 @@ fn incident_bulk_acts_once_per_message() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let (id, incs) = hold(&store, &[("bob@partner.example", HeldStatus::Held)], 2);
-    let action = Action::Release(Release::default());
+    let action = Action::Release(Release {
+        tag: None,
+        give_up: crate::config::Config::embedded()
+            .unwrap()
+            .queue
+            .give_up
+            .as_secs(),
+    });
     let out = block(apply(
         &store,
         Target::Incident,
@@ -584,7 +715,21 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
             held::drop_content(d, t, &h)
         })
         .unwrap();
-    let err = block(release(&store, id, "admin1", NOW, Release::default())).unwrap_err();
+    let err = block(release(
+        &store,
+        id,
+        "admin1",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     let results: Vec<String> = history(&store, incs[0])
         .into_iter()
@@ -624,7 +769,21 @@ fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let (id, _) = one(&store, "bob@partner.example");
-    let r = block(release(&store, id, "a", NOW, Release::default())).unwrap();
+    let r = block(release(
+        &store,
+        id,
+        "a",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .unwrap();
     let released = store
         .read(|d, t| queue::content(d, t, r.queue))
         .unwrap()
@@ -663,10 +822,43 @@ fn release_carries_each_recipients_notify_to_the_queue() {
             held::update(dbs, txn, &old, &new)
         })
         .unwrap();
-    let r = block(release(&store, id, "admin", NOW, Release::default())).expect("released");
+    let r = block(release(
+        &store,
+        id,
+        "admin",
+        NOW,
+        Release {
+            tag: None,
+            give_up: crate::config::Config::embedded()
+                .unwrap()
+                .queue
+                .give_up
+                .as_secs(),
+        },
+    ))
+    .expect("released");
     let q = store
         .read(|d, t| queue::get(d, t, r.queue))
         .unwrap()
         .unwrap();
     assert_eq!(q.recipients[0].notify, never);
+}
+
+#[test]
+fn a_forward_from_the_cli_gives_up_after_the_configured_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (id, _) = one(&store, "bob@partner.example");
+    let action = Action::Forward {
+        to: vec!["review@corp.example".to_string()],
+        give_up: 7200,
+    };
+    let said = block(held_action(&store, id, &action, "admin1", NOW)).unwrap();
+    let qid: u64 = said
+        .rsplit_once("(queue ")
+        .and_then(|(_, q)| q.strip_suffix(')'))
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    let q = store.read(|d, t| queue::get(d, t, qid)).unwrap().unwrap();
+    assert_eq!(q.give_up_at, NOW + 7200);
 }

@@ -76,10 +76,7 @@ impl Scanner {
         }
         let engine = Engine::new(&registry, library)?;
         let needs_headers = policies.uses_headers();
-        let limits = Limits {
-            max_text_bytes: config.inspection.max_scan_bytes as u64,
-            ..Limits::default()
-        };
+        let limits = config.decomposition.clone();
         Ok(Scanner {
             engine,
             registry,

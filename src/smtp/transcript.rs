@@ -87,8 +87,7 @@ pub fn run(settings: Settings, input: &[u8], cuts: &[usize]) -> Transcript {
 /// Settings used by the fuzz target and its corpus replay: every extension, small limits.
 pub fn fuzz_settings() -> Settings {
     Settings {
-        // A constant that is a valid host name: cannot fail.
-        hostname: super::HostName::new("fuzz.test").expect("valid host name"),
+        hostname: super::HostName::localhost(),
         limits: super::Limits {
             max_message_size: 4096,
             max_recipients: 5,

@@ -7,9 +7,6 @@ use super::keys;
 use super::records::{Approval, ApprovalState};
 use super::{Dbs, Result, StoreError, get_json, put_json};
 
-/// Default time an approver has to decide (the seed's 2 days).
-pub const DEFAULT_EXPIRY: u64 = 2 * 24 * 3600;
-
 fn record_key(id: u64) -> [u8; 9] {
     let mut k = [b'a'; 9];
     k[1..].copy_from_slice(&id.to_be_bytes());

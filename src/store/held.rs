@@ -8,26 +8,15 @@ use super::records::{Held, HeldStatus};
 use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Dbs, Result, StoreError, get_json, put_json};
 
-/// Default quarantine caps (the seed's Spam Quarantine defaults: 10 GB; count cap ours).
-pub const DEFAULT_MAX_BYTES: u64 = 10_000_000_000;
-pub const DEFAULT_MAX_MESSAGES: u64 = 10_000_000;
 /// Messages evicted at once when the byte cap is passed (the seed evicts the 10 oldest).
 pub const EVICT_BATCH: usize = 10;
 
-/// Size caps on what the quarantine holds (open messages only).
+/// Size caps on what the quarantine holds (open messages only): `quarantine.max_bytes` and
+/// `quarantine.max_messages`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     pub max_bytes: u64,
     pub max_messages: u64,
-}
-
-impl Default for Caps {
-    fn default() -> Caps {
-        Caps {
-            max_bytes: DEFAULT_MAX_BYTES,
-            max_messages: DEFAULT_MAX_MESSAGES,
-        }
-    }
 }
 
 const BYTES: &str = "held_bytes";

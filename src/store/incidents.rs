@@ -8,9 +8,6 @@ use super::records::{HistoryEntry, Incident, IncidentStatus};
 use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Dbs, Result, StoreError, get_json, put_json};
 
-/// Default window within which copies of one message are reconciled into one incident (24 h).
-pub const DEFAULT_RECONCILE_WINDOW: u64 = 24 * 3600;
-
 impl Record for Incident {
     fn view(&self) -> View<'_> {
         View {

@@ -40,10 +40,6 @@ pub(crate) use error::classify;
 pub use open::{DATA_FILE, MARKER, Mode};
 pub use writer::Writer;
 
-/// Default cap on the store's size (`store.max_size`): the LMDB map. The file is sparse, so the
-/// cap costs nothing until used; past it every write fails with [`StoreError::Full`] (452 to SMTP).
-pub const DEFAULT_MAX_SIZE: u64 = 8 << 30;
-
 /// Named databases in one LMDB environment (see `schema` for what each holds).
 pub const DATABASES: u32 = 16;
 
@@ -52,15 +48,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// How to open the store.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Cap on the store's size (`store.max_size`): the LMDB map. The file is sparse, so the cap
+    /// costs nothing until used; past it every write fails with [`StoreError::Full`] (452 to SMTP).
     pub max_size: u64,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            max_size: DEFAULT_MAX_SIZE,
-        }
-    }
 }
 
 type Db = Database<Bytes, Bytes>;

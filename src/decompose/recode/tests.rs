@@ -3,14 +3,14 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::decompose::{Decomposed, Limits, NoBudget, NoPdf, walk::Walker};
+use crate::decompose::{Decomposed, NoBudget, NoPdf, walk::Walker};
 
 fn decompose_with(raw: &[u8], recode: bool) -> Decomposed {
     decompose_cut(raw, recode, true)
 }
 
 fn decompose_cut(raw: &[u8], recode: bool, cut: bool) -> Decomposed {
-    let limits = Limits::default();
+    let limits = crate::config::Config::embedded().unwrap().decomposition;
     let mut w = Walker::new(&limits, &NoPdf, &NoBudget);
     w.recode = recode;
     w.cut = cut;

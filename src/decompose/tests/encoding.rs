@@ -39,7 +39,12 @@ body "Please keep the falcon plan secret.\r\n"
         FALCON.replacen("IGtl", "IG=tl", 1),
     ] {
         let raw = single("base64", "text/plain; charset=utf-8", &body);
-        let d = decompose(&raw, &Limits::default(), &FakePdf, &NoBudget);
+        let d = decompose(
+            &raw,
+            &crate::config::Config::embedded().unwrap().decomposition,
+            &FakePdf,
+            &NoBudget,
+        );
         if body.contains("Sent from") {
             // Decoding goes on after the padding (concatenated base64): the junk adds bytes
             // after the text, which is what matters.

@@ -44,7 +44,12 @@ fn a_card_number_in_a_text_file_in_a_7z_is_found_at_its_path() {
         "nothing here",
         &[Att::new("archive.7z", "application/x-7z-compressed", &sz)],
     );
-    let d = decompose(&raw, &Limits::default(), &FakePdf, &NoBudget);
+    let d = decompose(
+        &raw,
+        &crate::config::Config::embedded().unwrap().decomposition,
+        &FakePdf,
+        &NoBudget,
+    );
     let mut r = Registry::default();
     let cc = r.register(Detector::Identifier {
         name: "CREDIT_CARD".into(),
@@ -154,7 +159,7 @@ attachment:nested.zip/in.7z/zeros.bin [unknown]
     let limits = Limits {
         max_ratio: 1 << 20,
         max_extracted_bytes: 3 << 20,
-        ..Limits::default()
+        ..crate::config::Config::embedded().unwrap().decomposition
     };
     let raw = mail(
         "solid",
@@ -180,7 +185,12 @@ attachment:solid.7z/f2.bin [unknown]
         "b",
         &[Att::new("solid.7z", "application/x-7z-compressed", &solid)],
     );
-    let d = decompose(&raw, &Limits::default(), &FakePdf, &NoBudget);
+    let d = decompose(
+        &raw,
+        &crate::config::Config::embedded().unwrap().decomposition,
+        &FakePdf,
+        &NoBudget,
+    );
     assert!(
         d.anomalies.iter().any(|a| matches!(
             a,
@@ -199,7 +209,7 @@ fn sevenz_entry_limits_and_depth() {
     let sz = sevenz_of(&[("a.txt", b"alpha"), ("b.txt", b"beta"), ("c.txt", b"gamma")]);
     let limits = Limits {
         max_entries_per_container: 2,
-        ..Limits::default()
+        ..crate::config::Config::embedded().unwrap().decomposition
     };
     let raw = mail(
         "n",
@@ -220,7 +230,7 @@ attachment:x.7z/b.txt [text] "beta"
     );
     let limits = Limits {
         max_depth: 1,
-        ..Limits::default()
+        ..crate::config::Config::embedded().unwrap().decomposition
     };
     check_with(
         &raw,

@@ -3,20 +3,40 @@
 
 use super::*;
 use crate::store::check::tests::{Rng, sample_store};
+use crate::store::held as held_db;
 use crate::store::tests::held;
-use crate::store::{Options, held as held_db};
 
 fn store_with_backup(dir: &Path) -> (Store, Vec<u8>) {
     sample_store(&dir.join("src"));
-    let src = Store::open(&dir.join("src"), &Options::default()).unwrap();
+    let src = Store::open(
+        &dir.join("src"),
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let file = dir.join("backup.sbk");
     backup(&src, &file).unwrap();
     src.close();
-    let store = Store::open(&dir.join("live"), &Options::default()).unwrap();
+    let store = Store::open(
+        &dir.join("live"),
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let h = held("live@b.example", &["c@d.example"], 7);
     store
         .write_blocking(move |dbs, txn| {
-            held_db::insert(dbs, txn, h, b"live", held_db::Caps::default())
+            held_db::insert(
+                dbs,
+                txn,
+                h,
+                b"live",
+                crate::config::Config::embedded().unwrap().store.caps(),
+            )
         })
         .unwrap();
     (store, std::fs::read(&file).unwrap())
@@ -42,7 +62,13 @@ fn a_backup_verifies_and_restores() {
     let h = held("n@b.example", &["c@d.example"], 9);
     let (id, _) = store
         .write_blocking(move |dbs, txn| {
-            held_db::insert(dbs, txn, h, b"n", held_db::Caps::default())
+            held_db::insert(
+                dbs,
+                txn,
+                h,
+                b"n",
+                crate::config::Config::embedded().unwrap().store.caps(),
+            )
         })
         .unwrap();
     assert_eq!(id, 121);
@@ -96,10 +122,23 @@ fn a_bare_lmdb_copy_from_an_earlier_sluice_is_refused_with_a_reason() {
 #[test]
 fn a_sound_backup_holding_an_unreadable_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let src = Store::open(&dir.path().join("src"), &Options::default()).unwrap();
+    let src = Store::open(
+        &dir.path().join("src"),
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let h = held("a@b.example", &["c@d.example"], 1);
     src.write_blocking(move |dbs, txn| {
-        held_db::insert(dbs, txn, h, b"x", held_db::Caps::default())
+        held_db::insert(
+            dbs,
+            txn,
+            h,
+            b"x",
+            crate::config::Config::embedded().unwrap().store.caps(),
+        )
     })
     .unwrap();
     src.write_blocking(|dbs, txn| {
@@ -112,11 +151,24 @@ fn a_sound_backup_holding_an_unreadable_record_is_refused() {
     backup(&src, &file).unwrap();
     src.close();
     verify_bytes(&std::fs::read(&file).unwrap()).unwrap();
-    let store = Store::open(&dir.path().join("live"), &Options::default()).unwrap();
+    let store = Store::open(
+        &dir.path().join("live"),
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let h = held("live@b.example", &["c@d.example"], 7);
     store
         .write_blocking(move |dbs, txn| {
-            held_db::insert(dbs, txn, h, b"live", held_db::Caps::default())
+            held_db::insert(
+                dbs,
+                txn,
+                h,
+                b"live",
+                crate::config::Config::embedded().unwrap().store.caps(),
+            )
         })
         .unwrap();
     let err = restore(&store, &file).unwrap_err();
@@ -137,12 +189,25 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
         let h = held("a@b.example", &["c@d.example"], at);
         let (id, _) = store
             .write_blocking(move |dbs, txn| {
-                held_db::insert(dbs, txn, h, b"x", held_db::Caps::default())
+                held_db::insert(
+                    dbs,
+                    txn,
+                    h,
+                    b"x",
+                    crate::config::Config::embedded().unwrap().store.caps(),
+                )
             })
             .unwrap();
         id
     };
-    let store = Store::open(&path, &Options::default()).unwrap();
+    let store = Store::open(
+        &path,
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     let mut handed_out: Vec<u64> = (1..=2).map(|at| insert(&store, at)).collect();
     let file = dir.path().join("backup.sbk");
     backup(&store, &file).unwrap();
@@ -150,9 +215,25 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     store.close();
     std::fs::remove_file(path.join(crate::store::DATA_FILE)).unwrap();
     assert!(path.join(crate::store::MARKER).exists());
-    let err = Store::open(&path, &Options::default()).err().unwrap();
+    let err = Store::open(
+        &path,
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, StoreError::Lost(_)), "{err}");
-    let store = Store::open_as(&path, &Options::default(), crate::store::Mode::Restore).unwrap();
+    let store = Store::open_as(
+        &path,
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+        crate::store::Mode::Restore,
+    )
+    .unwrap();
     restore(&store, &file).unwrap();
     let next = insert(&store, 6);
     let highest = *handed_out.iter().max().unwrap();
@@ -162,6 +243,13 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     );
     store.close();
     // Reopened as the server and the CLI open it, it goes on from there.
-    let store = Store::open(&path, &Options::default()).unwrap();
+    let store = Store::open(
+        &path,
+        &crate::config::Config::embedded()
+            .unwrap()
+            .store
+            .store_options(),
+    )
+    .unwrap();
     assert_eq!(insert(&store, 7), next + 1);
 }

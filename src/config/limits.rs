@@ -91,8 +91,8 @@ fn within(v: Loc<'_, String>, min: Duration, max: Duration) -> Result<Duration, 
         } else {
             Err(format!(
                 "{s} is out of range: expected {} to {}",
-                super::show::duration(min),
-                super::show::duration(max)
+                crate::units::duration::format(min),
+                crate::units::duration::format(max)
             ))
         }
     })

@@ -3,6 +3,7 @@
 //! `host:port`. Pure: a [`Config`] in, text out; no Debug formatting anywhere.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use super::{Config, DataAhead, OnFailure, Route, StartTls, TlsFailure};
 use crate::smtp::BareLineEndings;

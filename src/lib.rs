@@ -37,5 +37,7 @@ pub mod session;
 pub mod shutdown;
 pub mod smtp;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tls;
 pub mod units;

@@ -429,14 +429,7 @@ mod tests {
 
     fn keeper(dir: &std::path::Path) -> Arc<Keeper> {
         let config = Config::embedded().unwrap();
-        let store = Store::open(
-            dir,
-            &crate::config::Config::embedded()
-                .unwrap()
-                .store
-                .store_options(),
-        )
-        .unwrap();
+        let store = Store::open(dir, &crate::testing::options()).unwrap();
         Arc::new(
             Keeper::with_store(store, &config, Arc::new(Clock::real())).with_links(Links {
                 key: Key::from_bytes([7; 32]),
@@ -565,14 +558,7 @@ mod tests {
             held.id,
             "admin",
             now,
-            Release {
-                tag: None,
-                give_up: crate::config::Config::embedded()
-                    .unwrap()
-                    .queue
-                    .give_up
-                    .as_secs(),
-            },
+            crate::testing::release(),
         ))
         .unwrap();
         let desk = StoreDesk::new(k.clone(), 3600);

@@ -124,14 +124,7 @@ fn keeper(dir: &std::path::Path, expiry: Duration) -> Arc<Keeper> {
     for kind in Kind::ALL {
         n.templates.set(kind, Section::Text, &probe(kind)).unwrap();
     }
-    let store = Store::open(
-        dir,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir, &crate::testing::options()).unwrap();
     Arc::new(
         Keeper::with_store(store, &config, Arc::new(Clock::real())).with_links(Links {
             key: Key::from_bytes([7; 32]),

@@ -193,14 +193,7 @@ mod tests {
         use super::super::outcome::{Attempted, RcptResult, plan};
         use super::super::schedule::Schedule;
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path(),
-            &crate::config::Config::embedded()
-                .unwrap()
-                .store
-                .store_options(),
-        )
-        .unwrap();
+        let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
         let (held_id, queued) = store
             .write_blocking(|dbs, txn| {
                 let (h, _) = held::insert(
@@ -208,7 +201,7 @@ mod tests {
                     txn,
                     held_with_incidents(vec![7, 8]),
                     b"x",
-                    crate::config::Config::embedded().unwrap().store.caps(),
+                    crate::testing::caps(),
                 )?;
                 let mut e = entry(0, "", 0, 100);
                 e.kind = crate::store::records::QueueKind::Release { held: h };

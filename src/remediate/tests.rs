@@ -12,14 +12,7 @@ const NOW: u64 = 1_700_000_000;
 const MESSAGE: &[u8] = b"From: <alice@corp.example>\r\nSubject: Q3 numbers\r\nMessage-ID: <m1@x>\r\n\r\nproject falcon figures\r\n";
 
 fn open(dir: &Path) -> Store {
-    Store::open(
-        dir,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .expect("open store")
+    Store::open(dir, &crate::testing::options()).expect("open store")
 }
 
 fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
@@ -90,13 +83,7 @@ fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (u64, Vec<u64>) 
     let record = held_record(rcpts);
     store
         .write_blocking(move |dbs, txn| {
-            let (id, _) = held::insert(
-                dbs,
-                txn,
-                record,
-                MESSAGE,
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )?;
+            let (id, _) = held::insert(dbs, txn, record, MESSAGE, crate::testing::caps())?;
             let mut ids = Vec::new();
             for p in 0..n {
                 let inc = incident_record(100 + p, Some(id), "quarantined");
@@ -240,14 +227,7 @@ fn a_second_release_is_refused_and_recorded() {
         id,
         "admin1",
         NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
+        crate::testing::release(),
     ))
     .unwrap();
     let err = block(release(
@@ -255,14 +235,7 @@ fn a_second_release_is_refused_and_recorded() {
         id,
         "admin2",
         NOW + 5,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
+        crate::testing::release(),
     ))
     .unwrap_err();
     assert_eq!(err, StoreError::Refused("already released".into()));
@@ -298,14 +271,7 @@ fn delete_drops_content_and_a_later_release_is_refused() {
         id,
         "admin1",
         NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
+        crate::testing::release(),
     ))
     .unwrap_err();
     assert_eq!(err, StoreError::Refused("already deleted".into()));
@@ -325,14 +291,7 @@ fn a_missing_message_is_not_found_and_its_incident_says_so() {
         99,
         "admin1",
         NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
+        crate::testing::release(),
     ))
     .unwrap_err();
     assert_eq!(err, StoreError::NotFound("held message 99".into()));
@@ -423,31 +382,10 @@ fn an_earlier_release_mark_in_the_content_is_replaced() {
     let id = store
         .write_blocking(move |d, t| {
             let content = b"X-Sluice-Release: 1; forged\r\nSubject: s\r\n\r\nbody\r\n";
-            Ok(held::insert(
-                d,
-                t,
-                record,
-                content,
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )?
-            .0)
+            Ok(held::insert(d, t, record, content, crate::testing::caps())?.0)
         })
         .unwrap();
-    let r = block(release(
-        &store,
-        id,
-        "a",
-        NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
-    ))
-    .unwrap();
+    let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
     let content = store
         .read(|d, t| queue::content(d, t, r.queue))
         .unwrap()
@@ -507,30 +445,9 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
     let (a, _) = one(&store, "bob@partner.example");
     let (b, _) = one(&store, "bob@partner.example");
     let (c, _) = one(&store, "carol@partner.example");
-    block(release(
-        &store,
-        b,
-        "a",
-        NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
-    ))
-    .unwrap();
+    block(release(&store, b, "a", NOW, crate::testing::release())).unwrap();
     let mut seen = Vec::new();
-    let action = Action::Release(Release {
-        tag: None,
-        give_up: crate::config::Config::embedded()
-            .unwrap()
-            .queue
-            .give_up
-            .as_secs(),
-    });
+    let action = Action::Release(crate::testing::release());
     let out = block(apply(
         &store,
         Target::Held,
@@ -596,13 +513,7 @@ fn matching_walks_every_page() {
         .write_blocking(move |d, t| {
             for _ in 0..n {
                 let r = held_record(&[("x@y.example", HeldStatus::Held)]);
-                held::insert(
-                    d,
-                    t,
-                    r,
-                    b"s",
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )?;
+                held::insert(d, t, r, b"s", crate::testing::caps())?;
             }
             Ok(())
         })
@@ -628,14 +539,7 @@ fn incidents_without_a_message_only_change_status() {
     let err = block(incident_action(
         &store,
         inc,
-        &Action::Release(Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        }),
+        &Action::Release(crate::testing::release()),
         "admin1",
         NOW,
     ))
@@ -671,14 +575,7 @@ fn incident_bulk_acts_once_per_message() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let (id, incs) = hold(&store, &[("bob@partner.example", HeldStatus::Held)], 2);
-    let action = Action::Release(Release {
-        tag: None,
-        give_up: crate::config::Config::embedded()
-            .unwrap()
-            .queue
-            .give_up
-            .as_secs(),
-    });
+    let action = Action::Release(crate::testing::release());
     let out = block(apply(
         &store,
         Target::Incident,
@@ -720,14 +617,7 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
         id,
         "admin1",
         NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
+        crate::testing::release(),
     ))
     .unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
@@ -769,21 +659,7 @@ fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let (id, _) = one(&store, "bob@partner.example");
-    let r = block(release(
-        &store,
-        id,
-        "a",
-        NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
-    ))
-    .unwrap();
+    let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
     let released = store
         .read(|d, t| queue::content(d, t, r.queue))
         .unwrap()
@@ -822,21 +698,7 @@ fn release_carries_each_recipients_notify_to_the_queue() {
             held::update(dbs, txn, &old, &new)
         })
         .unwrap();
-    let r = block(release(
-        &store,
-        id,
-        "admin",
-        NOW,
-        Release {
-            tag: None,
-            give_up: crate::config::Config::embedded()
-                .unwrap()
-                .queue
-                .give_up
-                .as_secs(),
-        },
-    ))
-    .expect("released");
+    let r = block(release(&store, id, "admin", NOW, crate::testing::release())).expect("released");
     let q = store
         .read(|d, t| queue::get(d, t, r.queue))
         .unwrap()

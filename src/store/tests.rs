@@ -5,14 +5,7 @@ use super::search::{Filter, Page};
 use super::*;
 
 fn open(dir: &Path) -> Store {
-    Store::open(
-        dir,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .expect("open store")
+    Store::open(dir, &crate::testing::options()).expect("open store")
 }
 
 pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
@@ -97,13 +90,7 @@ fn a_store_from_a_newer_schema_is_refused_untouched() {
         .write_blocking(|dbs, txn| schema::stamp(dbs, txn, schema::CURRENT + 1))
         .unwrap();
     store.close();
-    match Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    ) {
+    match Store::open(dir.path(), &crate::testing::options()) {
         Err(StoreError::NewerSchema { found, supported }) => {
             assert_eq!((found, supported), (schema::CURRENT + 1, schema::CURRENT));
         }
@@ -159,13 +146,7 @@ fn held_messages_are_stored_found_and_paged() {
         let content = format!("Subject: m{i}\r\n\r\nbody {i}\r\n").into_bytes();
         store
             .write_blocking(move |dbs, txn| {
-                held::insert(
-                    dbs,
-                    txn,
-                    h,
-                    &content,
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )
+                held::insert(dbs, txn, h, &content, crate::testing::caps())
             })
             .unwrap();
     }
@@ -245,15 +226,7 @@ fn status_changes_move_the_index_entries() {
     let store = open(dir.path());
     let h = held("a@b.example", &["c@d.example"], 50);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                b"x",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", crate::testing::caps()))
         .unwrap();
     store
         .write_blocking(move |dbs, txn| {
@@ -323,15 +296,7 @@ fn the_retention_scan_finds_only_expired_open_messages() {
         let mut h = held("a@b.example", &["c@d.example"], 100 + i);
         h.expires = 200 + i;
         store
-            .write_blocking(move |dbs, txn| {
-                held::insert(
-                    dbs,
-                    txn,
-                    h,
-                    b"x",
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )
-            })
+            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", crate::testing::caps()))
             .unwrap();
     }
     let due = store
@@ -588,28 +553,12 @@ fn a_full_store_refuses_the_write_and_keeps_what_it_had() {
     let store = Store::open(dir.path(), &Options { max_size: 1 << 20 }).unwrap();
     let h = held("a@b.example", &["c@d.example"], 1);
     store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                b"small",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"small", crate::testing::caps()))
         .unwrap();
     let big = vec![b'x'; 2 << 20];
     let h = held("a@b.example", &["c@d.example"], 2);
     let err = store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                &big,
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, &big, crate::testing::caps()))
         .unwrap_err();
     assert!(matches!(err, StoreError::Full(_)), "{err}");
     assert!(err.is_temporary());
@@ -623,15 +572,7 @@ fn a_full_store_refuses_the_write_and_keeps_what_it_had() {
     );
     let h = held("a@b.example", &["c@d.example"], 3);
     store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                b"again",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"again", crate::testing::caps()))
         .unwrap();
 }
 
@@ -642,15 +583,7 @@ fn a_corrupt_record_is_reported_and_the_rest_still_served() {
     for at in [1u64, 2] {
         let h = held("a@b.example", &["c@d.example"], at);
         store
-            .write_blocking(move |dbs, txn| {
-                held::insert(
-                    dbs,
-                    txn,
-                    h,
-                    b"x",
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )
-            })
+            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", crate::testing::caps()))
             .unwrap();
     }
     store
@@ -682,13 +615,7 @@ fn concurrent_writes_all_commit_with_distinct_ids() {
                 let h = held("a@b.example", &["c@d.example"], i);
                 store
                     .write_blocking(move |dbs, txn| {
-                        held::insert(
-                            dbs,
-                            txn,
-                            h,
-                            b"x",
-                            crate::config::Config::embedded().unwrap().store.caps(),
-                        )
+                        held::insert(dbs, txn, h, b"x", crate::testing::caps())
                     })
                     .unwrap()
                     .0
@@ -725,15 +652,7 @@ fn backup_and_restore_round_trip_while_open() {
     let store = open(&dir.path().join("store"));
     let h = held("a@b.example", &["c@d.example"], 1);
     store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                b"kept",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"kept", crate::testing::caps()))
         .unwrap();
     let file = dir.path().join("backup.mdb");
     let size = backup(&store, &file).unwrap();
@@ -741,15 +660,7 @@ fn backup_and_restore_round_trip_while_open() {
     // Changes after the backup are undone by the restore.
     let h = held("a@b.example", &["c@d.example"], 2);
     store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                b"later",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"later", crate::testing::caps()))
         .unwrap();
     let restored = restore(&store, &file).unwrap();
     assert_eq!(restored.schema, schema::CURRENT);
@@ -764,15 +675,7 @@ fn backup_and_restore_round_trip_while_open() {
     // Ids never go back: held id 2 was handed out after the backup, so the next one is 3.
     let h = held("a@b.example", &["c@d.example"], 3);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| {
-            held::insert(
-                dbs,
-                txn,
-                h,
-                b"new",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"new", crate::testing::caps()))
         .unwrap();
     assert_eq!(id, 3);
     // Garbage is refused with a clear error and changes nothing.
@@ -835,13 +738,7 @@ fn a_truncated_store_file_is_refused_not_mapped() {
         let body = vec![b'x'; 20_000];
         store
             .write_blocking(move |dbs, txn| {
-                held::insert(
-                    dbs,
-                    txn,
-                    h,
-                    &body,
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )
+                held::insert(dbs, txn, h, &body, crate::testing::caps())
             })
             .unwrap();
     }
@@ -851,13 +748,7 @@ fn a_truncated_store_file_is_refused_not_mapped() {
     let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
     f.set_len(len / 2).unwrap();
     drop(f);
-    match Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    ) {
+    match Store::open(dir.path(), &crate::testing::options()) {
         Err(StoreError::Corrupt { detail, .. }) => {
             assert!(detail.contains("truncated"), "{detail}")
         }

@@ -8,35 +8,15 @@ use crate::store::tests::held;
 
 fn store_with_backup(dir: &Path) -> (Store, Vec<u8>) {
     sample_store(&dir.join("src"));
-    let src = Store::open(
-        &dir.join("src"),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let src = Store::open(&dir.join("src"), &crate::testing::options()).unwrap();
     let file = dir.join("backup.sbk");
     backup(&src, &file).unwrap();
     src.close();
-    let store = Store::open(
-        &dir.join("live"),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(&dir.join("live"), &crate::testing::options()).unwrap();
     let h = held("live@b.example", &["c@d.example"], 7);
     store
         .write_blocking(move |dbs, txn| {
-            held_db::insert(
-                dbs,
-                txn,
-                h,
-                b"live",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
+            held_db::insert(dbs, txn, h, b"live", crate::testing::caps())
         })
         .unwrap();
     (store, std::fs::read(&file).unwrap())
@@ -61,15 +41,7 @@ fn a_backup_verifies_and_restores() {
     // The live store's held counter (2) was below the backup's (121): ids continue from 121.
     let h = held("n@b.example", &["c@d.example"], 9);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| {
-            held_db::insert(
-                dbs,
-                txn,
-                h,
-                b"n",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held_db::insert(dbs, txn, h, b"n", crate::testing::caps()))
         .unwrap();
     assert_eq!(id, 121);
 }
@@ -122,25 +94,10 @@ fn a_bare_lmdb_copy_from_an_earlier_sluice_is_refused_with_a_reason() {
 #[test]
 fn a_sound_backup_holding_an_unreadable_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let src = Store::open(
-        &dir.path().join("src"),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let src = Store::open(&dir.path().join("src"), &crate::testing::options()).unwrap();
     let h = held("a@b.example", &["c@d.example"], 1);
-    src.write_blocking(move |dbs, txn| {
-        held_db::insert(
-            dbs,
-            txn,
-            h,
-            b"x",
-            crate::config::Config::embedded().unwrap().store.caps(),
-        )
-    })
-    .unwrap();
+    src.write_blocking(move |dbs, txn| held_db::insert(dbs, txn, h, b"x", crate::testing::caps()))
+        .unwrap();
     src.write_blocking(|dbs, txn| {
         dbs.held
             .put(txn, &crate::store::keys::id_key(1), b"{\"id\":1,\"gu")?;
@@ -151,24 +108,11 @@ fn a_sound_backup_holding_an_unreadable_record_is_refused() {
     backup(&src, &file).unwrap();
     src.close();
     verify_bytes(&std::fs::read(&file).unwrap()).unwrap();
-    let store = Store::open(
-        &dir.path().join("live"),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(&dir.path().join("live"), &crate::testing::options()).unwrap();
     let h = held("live@b.example", &["c@d.example"], 7);
     store
         .write_blocking(move |dbs, txn| {
-            held_db::insert(
-                dbs,
-                txn,
-                h,
-                b"live",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
+            held_db::insert(dbs, txn, h, b"live", crate::testing::caps())
         })
         .unwrap();
     let err = restore(&store, &file).unwrap_err();
@@ -189,25 +133,12 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
         let h = held("a@b.example", &["c@d.example"], at);
         let (id, _) = store
             .write_blocking(move |dbs, txn| {
-                held_db::insert(
-                    dbs,
-                    txn,
-                    h,
-                    b"x",
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )
+                held_db::insert(dbs, txn, h, b"x", crate::testing::caps())
             })
             .unwrap();
         id
     };
-    let store = Store::open(
-        &path,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(&path, &crate::testing::options()).unwrap();
     let mut handed_out: Vec<u64> = (1..=2).map(|at| insert(&store, at)).collect();
     let file = dir.path().join("backup.sbk");
     backup(&store, &file).unwrap();
@@ -215,22 +146,13 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     store.close();
     std::fs::remove_file(path.join(crate::store::DATA_FILE)).unwrap();
     assert!(path.join(crate::store::MARKER).exists());
-    let err = Store::open(
-        &path,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .err()
-    .unwrap();
+    let err = Store::open(&path, &crate::testing::options())
+        .err()
+        .unwrap();
     assert!(matches!(err, StoreError::Lost(_)), "{err}");
     let store = Store::open_as(
         &path,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
+        &crate::testing::options(),
         crate::store::Mode::Restore,
     )
     .unwrap();
@@ -243,13 +165,6 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     );
     store.close();
     // Reopened as the server and the CLI open it, it goes on from there.
-    let store = Store::open(
-        &path,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(&path, &crate::testing::options()).unwrap();
     assert_eq!(insert(&store, 7), next + 1);
 }

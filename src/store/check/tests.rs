@@ -9,14 +9,7 @@ use crate::store::{Store, held as held_db};
 /// A store with small and large (overflow) records, branch pages and free pages; returns the
 /// bytes of its data file.
 pub(crate) fn sample_store(dir: &std::path::Path) -> Vec<u8> {
-    let store = Store::open(
-        dir,
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir, &crate::testing::options()).unwrap();
     for i in 0..120u64 {
         let h = held("a@b.example", &["c@d.example"], i + 1);
         let body = if i % 10 == 0 {
@@ -26,13 +19,7 @@ pub(crate) fn sample_store(dir: &std::path::Path) -> Vec<u8> {
         };
         store
             .write_blocking(move |dbs, txn| {
-                held_db::insert(
-                    dbs,
-                    txn,
-                    h,
-                    &body,
-                    crate::config::Config::embedded().unwrap().store.caps(),
-                )
+                held_db::insert(dbs, txn, h, &body, crate::testing::caps())
             })
             .unwrap();
     }

@@ -87,14 +87,7 @@ fn saves(store: &Store) -> u64 {
 #[test]
 fn ids_are_reserved_a_block_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
     assert_eq!(saves(&store), 0, "a new store writes no marks");
     assert_eq!(allocate(&store, "held", 1), vec![1]);
     assert_eq!(saves(&store), 1);
@@ -126,14 +119,7 @@ fn ids_are_reserved_a_block_at_a_time() {
     assert_eq!(allocate(&store, "held", 1), vec![BLOCK + 2]);
     store.close();
     // A restart neither skips ids nor writes the file.
-    let store = Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
     assert_eq!(allocate(&store, "held", 1), vec![BLOCK + 3]);
     assert_eq!(saves(&store), 0);
 }
@@ -142,38 +128,16 @@ fn ids_are_reserved_a_block_at_a_time() {
 fn an_older_data_file_put_back_is_raised_to_the_mark_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join(crate::store::DATA_FILE);
-    let store = Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
     allocate(&store, "held", 3);
     store.close();
     let old = std::fs::read(&data).unwrap();
-    let store = Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
     let last = *allocate(&store, "held", BLOCK + 10).last().unwrap();
     store.close();
     std::fs::write(&data, old).unwrap();
     for mode in [Mode::Existing, Mode::Serve] {
-        let store = Store::open_as(
-            dir.path(),
-            &crate::config::Config::embedded()
-                .unwrap()
-                .store
-                .store_options(),
-            mode,
-        )
-        .unwrap();
+        let store = Store::open_as(dir.path(), &crate::testing::options(), mode).unwrap();
         let next = allocate(&store, "held", 1)[0];
         assert!(next > last, "{mode:?}: id {next} again (last was {last})");
         store.close();
@@ -183,14 +147,7 @@ fn an_older_data_file_put_back_is_raised_to_the_mark_on_open() {
 #[test]
 fn a_damaged_mark_file_refuses_the_store_until_moved_aside() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
     allocate(&store, "held", 5);
     store.close();
     let file = dir.path().join(FILE);
@@ -198,16 +155,9 @@ fn a_damaged_mark_file_refuses_the_store_until_moved_aside() {
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&file, &bytes).unwrap();
     for mode in [Mode::Serve, Mode::Existing, Mode::Restore] {
-        let err = Store::open_as(
-            dir.path(),
-            &crate::config::Config::embedded()
-                .unwrap()
-                .store
-                .store_options(),
-            mode,
-        )
-        .err()
-        .unwrap();
+        let err = Store::open_as(dir.path(), &crate::testing::options(), mode)
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         let text = err.to_string();
         assert!(
@@ -218,26 +168,11 @@ fn a_damaged_mark_file_refuses_the_store_until_moved_aside() {
     }
     // Moved aside: rebuilt from the store (its data.mdb is intact), the ids go on.
     std::fs::rename(&file, dir.path().join("ids.highwater.bad")).unwrap();
-    let store = Store::open(
-        dir.path(),
-        &crate::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
     assert_eq!(file_marks(dir.path())["held"], 1 + BLOCK);
     let h = held("a@b.example", &["c@d.example"], 1);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| {
-            held_db::insert(
-                dbs,
-                txn,
-                h,
-                b"x",
-                crate::config::Config::embedded().unwrap().store.caps(),
-            )
-        })
+        .write_blocking(move |dbs, txn| held_db::insert(dbs, txn, h, b"x", crate::testing::caps()))
         .unwrap();
     assert_eq!(id, 6);
 }

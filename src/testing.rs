@@ -1,0 +1,26 @@
+//! Unit-test helpers: settings taken from the embedded defaults (`assets/sluice.toml`, the one
+//! place defaults live), so tests never repeat a default as a constant.
+
+use crate::config::Config;
+
+fn defaults() -> Config {
+    Config::embedded().expect("the embedded defaults parse")
+}
+
+/// The store's options (`store.max_size`) as shipped.
+pub fn options() -> crate::store::Options {
+    defaults().store.store_options()
+}
+
+/// The quarantine caps as shipped.
+pub fn caps() -> crate::store::held::Caps {
+    defaults().store.caps()
+}
+
+/// A release without a tag, giving up after the shipped `queue.give_up`.
+pub fn release() -> crate::remediate::Release {
+    crate::remediate::Release {
+        tag: None,
+        give_up: defaults().queue.give_up.as_secs(),
+    }
+}

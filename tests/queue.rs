@@ -140,16 +140,18 @@ fn entry(sender: &str, rcpts: &[&str]) -> Queued {
     }
 }
 
+/// The store of a stopped instance, opened with the shipped options.
+fn open_store(dir: &Path) -> Store {
+    let options = sluice::config::Config::embedded()
+        .unwrap()
+        .store
+        .store_options();
+    Store::open(&dir.join("data/store"), &options).unwrap()
+}
+
 /// Puts entries into the store of a stopped instance, as the remediation code would.
 fn enqueue(dir: &Path, entries: Vec<Queued>) {
-    let store = Store::open(
-        &dir.join("data/store"),
-        &sluice::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = open_store(dir);
     store
         .write_blocking(move |dbs, txn| {
             for e in entries {
@@ -162,14 +164,7 @@ fn enqueue(dir: &Path, entries: Vec<Queued>) {
 }
 
 fn queue_len(dir: &Path) -> u64 {
-    let store = Store::open(
-        &dir.join("data/store"),
-        &sluice::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = open_store(dir);
     let n = store.read(queue::len).unwrap();
     store.close();
     n
@@ -408,14 +403,7 @@ fn entries_survive_kill_9_between_attempts() {
 
 /// Inserts entries into the store (the server may be running, as with the CLI); returns their ids.
 fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<u64> {
-    let store = Store::open(
-        &dir.join("data/store"),
-        &sluice::config::Config::embedded()
-            .unwrap()
-            .store
-            .store_options(),
-    )
-    .unwrap();
+    let store = open_store(dir);
     let ids = store
         .write_blocking(move |dbs, txn| {
             let mut ids = Vec::new();

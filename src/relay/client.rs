@@ -547,16 +547,18 @@ impl Connection {
 
     async fn read_line(&mut self) -> Result<Vec<u8>, Error> {
         loop {
-            if let Some(pos) = memchr::memchr(b'\n', &self.buf) {
+            let end = memchr::memchr(b'\n', &self.buf);
+            // A line is measured whole: one that arrived complete in a single read is no exception.
+            if end.unwrap_or(self.buf.len()) > self.opts.max_reply_line + 1 {
+                return Err(Error::Protocol("reply line too long".into()));
+            }
+            if let Some(pos) = end {
                 let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
                 line.pop();
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
                 return Ok(line);
-            }
-            if self.buf.len() > self.opts.max_reply_line {
-                return Err(Error::Protocol("reply line too long".into()));
             }
             let mut chunk = [0u8; 4096];
             let n = self.stream.read(&mut chunk).await.map_err(Error::Lost)?;

@@ -464,6 +464,8 @@ fn the_cli_reads_the_old_store_first_and_new_writes_follow_its_ids() {
         "ops-carl",
     ]);
     assert!(queue_id(&out) > 14, "{out}");
+    // The current release's id high-water marks now guard the old counters.
+    assert!(old.store().join("ids.highwater").is_file());
     old.ok(&["quarantine", "delete", "6", "--actor", "ops-carl"]);
     old.ok(&[
         "incident",
@@ -565,6 +567,21 @@ fn the_server_starts_on_the_old_store_and_finishes_its_work() {
         m.data_str()
     );
 
+    // The delivery outcome reaches the old records: the recipient's status, the incident's history.
+    let delivered = |id: u64| old.held(id)["held"]["recipients"][0]["status"] == "delivered";
+    let end = std::time::Instant::now() + WAIT;
+    while !delivered(3) && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(old.held(3)["held"]["status"], "released");
+    assert!(delivered(3), "{}", old.held(3));
+    let (who, what, result) = history(&old.incident(3)["history"])[4].clone();
+    assert_eq!((who.as_str(), what.as_str()), ("sluice", "delivered"));
+    assert!(
+        result.starts_with("delivered to frank@partner.example: 250"),
+        "{result}"
+    );
+
     // The links the old release mailed for the approval left pending are version 1 tokens, which
     // this release refuses by design (commit 1a5077b: links now bind the message's GUID); the
     // approval stays pending, untouched. (Its expiry, at the end, returns the message.)
@@ -620,6 +637,35 @@ fn the_server_starts_on_the_old_store_and_finishes_its_work() {
     assert_eq!(m.rcpt_addrs(), ["bob@partner.example"]);
     assert_eq!(old.ids(&["quarantine", "list"])[0], 10);
 
+    // Another copy of held 1's message (same Message-ID and sender, within the reconcile window)
+    // is held, and its incident reconciled into the one the old release created.
+    let copy = "From: <alice@corp.example>\r\nTo: <yuri@partner.example>\r\nSubject: Falcon launch \
+                plan\r\nMessage-ID: <falcon-1@corp.example>\r\n\r\nThe project falcon launch is on.\r\n";
+    assert_eq!(
+        send(&sluice, "alice@corp.example", "yuri@partner.example", copy),
+        250
+    );
+    let h11 = old.held(11);
+    assert_eq!(h11["held"]["incidents"], serde_json::json!([1]));
+    let i1 = old.incident(1);
+    assert_eq!(i1["incident"]["copies"], 3);
+    assert_eq!(
+        i1["incident"]["recipients"],
+        serde_json::json!([
+            "bob@partner.example",
+            "zoe@partner.example",
+            "yuri@partner.example"
+        ])
+    );
+    assert_eq!(
+        history(&i1["history"])[6],
+        (
+            "sluice".to_string(),
+            "reconciled".to_string(),
+            "copy 3 of the message (1 new recipient(s))".to_string()
+        )
+    );
+
     // A new message is held under a new id, and released while the server runs.
     let message = "From: <nina@corp.example>\r\nTo: <omar@partner.example>\r\nSubject: Falcon \
                    after the upgrade\r\nMessage-ID: <upgrade@corp.example>\r\n\r\nfalcon again\r\n";
@@ -633,20 +679,20 @@ fn the_server_starts_on_the_old_store_and_finishes_its_work() {
         250
     );
     let held = old.list(&["quarantine", "list"]);
-    assert_eq!(held[0]["id"], 11);
+    assert_eq!(held[0]["id"], 12);
     assert_eq!(held[0]["subject"], "Falcon after the upgrade");
     assert!(
         held[0]["incidents"][0].as_u64().unwrap() > 12,
         "{}",
         held[0]
     );
-    old.ok(&["quarantine", "release", "11", "--actor", "ops-carl"]);
+    old.ok(&["quarantine", "release", "12", "--actor", "ops-carl"]);
     let m = arrival(&sink, "the new release", |m| {
         m.rcpt_addrs() == ["omar@partner.example"]
     });
     assert!(
         m.header("X-Sluice-Release")
-            .is_some_and(|v| v.starts_with("11; ")),
+            .is_some_and(|v| v.starts_with("12; ")),
         "{}",
         m.data_str()
     );
@@ -689,7 +735,7 @@ fn the_server_starts_on_the_old_store_and_finishes_its_work() {
         .collect();
     let mut want = HELD_STATUS.map(String::from).to_vec();
     want[7] = "expired".into();
-    want.extend(["held".into(), "released".into()]);
+    want.extend(["held".into(), "held".into(), "released".into()]);
     assert_eq!(statuses, want);
     assert_eq!(old.held(1)["held"]["subject"], "Falcon launch plan");
     assert_eq!(old.incident(11)["incident"]["status"], "resolved");

@@ -66,7 +66,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            let library = match library(&config) {
+            let library = match crate::scan::library::load(&config) {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("sluice scan: {e}");
@@ -301,7 +301,7 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     };
     let pdf = crate::decompose::pdf_child::ChildPdf::current_exe(&config.pdf)
         .context("finding the sluice executable for PDF text extraction")?;
-    let inspector = Inspector::new(config, Arc::new(pdf), &library(config)?)
+    let inspector = Inspector::new(config, Arc::new(pdf), &crate::scan::library::load(config)?)
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?;
     let approval_key = read_approval_key(data_dir)?;
     Ok(Loaded {
@@ -585,29 +585,6 @@ fn read_approval_key(
             path.display()
         )),
     }
-}
-
-/// The detector definitions (embedded) and the EDM indexes the policies name, read from
-/// `<data_dir>/edm/`. A missing or corrupt index is an error naming it: a policy is never
-/// half-applied.
-pub(crate) fn library(config: &Config) -> anyhow::Result<crate::detect::Library> {
-    let mut library = crate::detect::Library::embedded().map_err(|e| anyhow::anyhow!(e))?;
-    for (_, d) in config.policies.registry().iter() {
-        if let Detector::Edm { index, .. } = d
-            && !library.edm.contains_key(index)
-        {
-            let path = crate::detect::edm::file::index_path(&config.server.data_dir, index);
-            let loaded = crate::detect::edm::file::read(&path).map_err(|e| {
-                anyhow::anyhow!(
-                    "EDM index {index:?}: {e}; create it with `sluice edm import --name {index} FILE.csv`"
-                )
-            })?;
-            library
-                .edm
-                .insert(index.clone(), std::sync::Arc::new(loaded));
-        }
-    }
-    Ok(library)
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ pub struct EdmImport {
     pub file: PathBuf,
 }
 
-/// The search filter flags every listing and bulk command shares (see `console::filter`).
+/// The search filter flags every listing and bulk command shares (see `console::query`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterArgs {
     pub status: Option<String>,

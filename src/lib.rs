@@ -3,6 +3,7 @@
 //!
 //! Data flow of a message: listener -> session -> smtp (sans-I/O protocol) -> message ->
 //! decompose -> detect -> policy -> pipeline (decide) -> relay, or hold -> store -> delivery.
+//! Administrators' operations on the store (CLI now, admin UI and API next) go through `service`.
 //! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and
 //! owns shutdown. See ARCHITECTURE.md for the code map and the invariants.
 
@@ -33,6 +34,7 @@ pub mod policy;
 pub mod relay;
 pub mod remediate;
 pub mod scan;
+pub mod service;
 pub mod session;
 pub mod shutdown;
 pub mod smtp;

@@ -353,7 +353,8 @@ fn expire_txn(
     stats::bump(dbs, txn, now, "approval_expired", 1)
 }
 
-/// Ends a held message without delivering it: status, content dropped, incidents and history.
+/// Ends a held message without delivering it (`remediate::close_txn`, the write a delete makes):
+/// status, content dropped, incidents and history.
 #[allow(clippy::too_many_arguments)]
 fn close(
     dbs: &Dbs,
@@ -366,27 +367,18 @@ fn close(
     result: String,
     now: u64,
 ) -> Result<(), StoreError> {
-    let mut new = h.clone();
-    new.status = status;
-    for r in &mut new.recipients {
-        if r.status.is_open() {
-            r.status = status;
-        }
-    }
-    held::update(dbs, txn, h, &new)?;
-    held::drop_content(dbs, txn, &new)?;
     let entry = HistoryEntry {
         at: now,
         actor: actor.to_string(),
         action: action.to_string(),
         result,
     };
-    for &inc in &h.incidents {
-        if incidents::get(dbs, txn, inc)?.is_some() {
-            incidents::set_status(dbs, txn, inc, Some(incident), &entry)?;
-        }
-    }
-    Ok(())
+    let closing = remediate::Closing {
+        status,
+        incident,
+        entry: &entry,
+    };
+    remediate::close_txn(dbs, txn, h, &h.incidents, closing)
 }
 
 /// What the sender is told: the notice kind, what happened, the approver's comment.

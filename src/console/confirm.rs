@@ -5,8 +5,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::remediate::{Action, Target};
-use crate::store::{held, incidents};
+use crate::service::Target;
 
 use super::{Ctx, render, time};
 
@@ -44,20 +43,12 @@ fn count(target: Target, n: usize) -> String {
 pub fn preview(ctx: &Ctx, target: Target, ids: &[u64], dry_run: bool) -> String {
     let mut rows = Vec::new();
     for &id in ids.iter().take(SHOWN) {
-        let row = ctx.store.read(|dbs, txn| {
-            Ok(match target {
-                Target::Held => held::get(dbs, txn, id)?
-                    .map(|h| (h.received, h.sender.clone(), h.subject.clone())),
-                Target::Incident => incidents::get(dbs, txn, id)?
-                    .map(|i| (i.created, i.sender.clone(), i.subject.clone())),
-            })
-        });
-        rows.push(match row {
-            Ok(Some((at, sender, subject))) => vec![
+        rows.push(match ctx.service.summary(target, id) {
+            Ok(Some(item)) => vec![
                 id.to_string(),
-                time::format(at),
-                render::sender_cell(&sender),
-                render::subject_cell(&subject),
+                time::format(item.at),
+                render::sender_cell(&item.sender),
+                render::subject_cell(&item.subject),
             ],
             Ok(None) => vec![id.to_string(), "-".into(), "-".into(), "(not found)".into()],
             Err(e) => vec![id.to_string(), "-".into(), "-".into(), format!("({e})")],
@@ -77,8 +68,9 @@ pub fn preview(ctx: &Ctx, target: Target, ids: &[u64], dry_run: bool) -> String 
 }
 
 /// Decides whether a bulk action over `n` items goes ahead: `--dry-run` stops, `--yes` goes on, a
-/// terminal is asked (stdin and stdout both terminals), anything else is refused.
-pub fn decide(flags: Confirm, target: Target, n: usize, action: &Action<'_>) -> Go {
+/// terminal is asked (stdin and stdout both terminals), anything else is refused. `verb` is the
+/// action's command word (`release`).
+pub fn decide(flags: Confirm, target: Target, n: usize, verb: &str) -> Go {
     if flags.dry_run {
         return Go::DryRun;
     }
@@ -86,7 +78,6 @@ pub fn decide(flags: Confirm, target: Target, n: usize, action: &Action<'_>) -> 
         return Go::Act;
     }
     let what = count(target, n);
-    let verb = action.name();
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         eprint!("{verb} these {what}? [y/N] ");
         let _ = std::io::stderr().flush();

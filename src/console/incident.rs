@@ -1,13 +1,14 @@
-//! `sluice incident list|show|remediate`: incidents from the command line.
+//! `sluice incident list|show|remediate`: incidents from the command line. Flags in, service calls,
+//! text or JSON out.
 
 use std::process::ExitCode;
 
 use crate::cli::{Incident, IncidentCommand, IncidentList, IncidentRemediate, IncidentShow};
-use crate::remediate::{Action, Release, Target};
-use crate::store::{held, incidents};
+use crate::service::{self, Op, Service, Target};
 
-use super::quarantine::scanner;
-use super::{Ctx, EXIT_OK, EXIT_PARTIAL, Request, fail, out, remediate, render, tag, with_store};
+use super::{
+    Ctx, EXIT_OK, EXIT_PARTIAL, Request, fail, out, prepare, release, remediate, render, with_store,
+};
 
 /// The actions `incident remediate --action` accepts.
 const ACTIONS: &str = "release, delete, forward, rescan, resolve, dismiss, note";
@@ -29,54 +30,43 @@ pub fn incident(i: Incident) -> ExitCode {
     }
 }
 
-fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
+/// The operation `--action` names, with its flags.
+fn op(a: &IncidentRemediate) -> Result<Op, String> {
     let action = a.action.trim();
     if a.tag.is_some() && action != "release" {
-        return fail(ctx.cmd, "--tag goes with --action release");
+        return Err("--tag goes with --action release".into());
     }
     if !a.to.is_empty() && action != "forward" {
-        return fail(ctx.cmd, "--to goes with --action forward");
+        return Err("--to goes with --action forward".into());
     }
     if a.note.is_some() && action != "note" {
-        return fail(ctx.cmd, "--note goes with --action note");
+        return Err("--note goes with --action note".into());
     }
-    let scanner = if action == "rescan" {
-        match scanner(ctx) {
-            Ok(s) => Some(s),
-            Err(e) => return fail(ctx.cmd, e),
-        }
-    } else {
-        None
-    };
-    let action = match (action, &scanner) {
-        ("release", _) => {
-            let tag = match a.tag.as_deref().map(tag).transpose() {
-                Ok(t) => t,
-                Err(e) => return fail(ctx.cmd, e),
-            };
-            Action::Release(Release {
-                tag,
-                give_up: ctx.config.queue.give_up.as_secs(),
-            })
-        }
-        ("delete", _) => Action::Delete,
-        ("forward", _) => {
-            if let Err(e) = crate::remediate::check_addresses(&a.to) {
-                return fail(ctx.cmd, format!("{e} (give --to)"));
-            }
-            Action::Forward {
-                to: a.to.clone(),
-                give_up: ctx.config.queue.give_up.as_secs(),
-            }
-        }
-        ("rescan", Some(s)) => Action::Rescan(s),
-        ("resolve", _) => Action::Resolve,
-        ("dismiss", _) => Action::Dismiss,
-        ("note", _) => match &a.note {
-            Some(n) => Action::Note(n.clone()),
-            None => return fail(ctx.cmd, "--action note needs --note TEXT"),
+    Ok(match action {
+        "release" => release(a.tag.as_deref())?,
+        "delete" => Op::Delete,
+        "forward" => Op::Forward { to: a.to.clone() },
+        "rescan" => Op::Rescan,
+        "resolve" => Op::Resolve,
+        "dismiss" => Op::Dismiss,
+        "note" => match &a.note {
+            Some(n) => Op::Note { text: n.clone() },
+            None => return Err("--action note needs --note TEXT".into()),
         },
-        (other, _) => return fail(ctx.cmd, format!("--action {other:?}: use one of {ACTIONS}")),
+        other => return Err(format!("--action {other:?}: use one of {ACTIONS}")),
+    })
+}
+
+fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
+    let op = match op(a) {
+        Ok(op) => op,
+        Err(e) => return fail(ctx.cmd, e),
+    };
+    let forward = matches!(op, Op::Forward { .. });
+    let op = match prepare(ctx, op) {
+        Ok(p) => p,
+        Err(e) if forward => return fail(ctx.cmd, format!("{e} (give --to)")),
+        Err(e) => return fail(ctx.cmd, e),
     };
     remediate(
         ctx,
@@ -85,7 +75,7 @@ fn remediate_cmd(ctx: &Ctx, a: &IncidentRemediate) -> ExitCode {
             ids: a.ids.clone(),
             all_matching: a.all_matching,
             filter: a.filter_args(),
-            action,
+            op,
             actor: a.actor.clone(),
             confirm: super::confirm::Confirm {
                 yes: a.yes,
@@ -99,39 +89,30 @@ fn list(ctx: &Ctx, a: &IncidentList) -> ExitCode {
     super::quarantine::list_records(
         ctx,
         &a.filter_args(),
-        Target::Incident,
         a.json,
-        incidents::search,
+        Service::list_incidents,
         render::incident_table,
     )
 }
 
 fn show(ctx: &Ctx, a: &IncidentShow) -> ExitCode {
-    let found = ctx.store.read(|dbs, txn| {
-        let Some(i) = incidents::get(dbs, txn, a.id)? else {
-            return Ok(None);
-        };
-        let history = incidents::history(dbs, txn, a.id)?;
-        let h = match i.held {
-            Some(id) => held::get(dbs, txn, id)?,
-            None => None,
-        };
-        Ok(Some((i, history, h)))
-    });
-    let (i, history, h) = match found {
-        Ok(Some(x)) => x,
-        Ok(None) => {
-            eprintln!("sluice {}: incident {} not found", ctx.cmd, a.id);
+    let view = match ctx.service.show_incident(a.id) {
+        Ok(v) => v,
+        Err(e @ service::Error::NotFound(_)) => {
+            eprintln!("sluice {}: {e}", ctx.cmd);
             return ExitCode::from(EXIT_PARTIAL);
         }
         Err(e) => return fail(ctx.cmd, e),
     };
     if a.json {
-        let mut v = serde_json::json!({ "incident": i, "history": history, "held": h });
+        let mut v = match serde_json::to_value(&view) {
+            Ok(v) => v,
+            Err(e) => return fail(ctx.cmd, e),
+        };
         render::json_times(&mut v);
         out(format!("{v}\n").as_bytes());
     } else {
-        out(render::incident(&i, &history, h.as_ref()).as_bytes());
+        out(render::incident(&view).as_bytes());
     }
     ExitCode::from(EXIT_OK)
 }

@@ -1,7 +1,9 @@
-//! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan`,
-//! `sluice incident list|show|remediate`, `sluice backup` and `sluice restore`. Shell: it opens the
-//! store (once per process), reads the clock, and writes to stdout (results) and stderr (errors and
-//! the progress bar); what each action does is `remediate`'s, how records look is `render`'s.
+//! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan|stats`,
+//! `sluice incident list|show|remediate`, `sluice backup` and `sluice restore`. Shell: it chooses
+//! the configuration (see `config::record`), turns the flags (`cli`) into the service's typed
+//! requests, calls `service` (which opens the store once per process and does the work), and
+//! renders the results to stdout (tables or JSON, `render`) and stderr (errors, notes, the
+//! progress bar). Nothing here reads or writes the store itself.
 //!
 //! The commands run beside a serving Sluice: LMDB is multi-process, and what a release enqueues is
 //! delivered by the server's queue worker. Exit codes: 0 all done, 1 some item refused or not found,
@@ -14,24 +16,18 @@ mod quarantine;
 pub mod render;
 pub use crate::units::time;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Backup, FilterArgs, Restore, StoreArgs};
-use crate::config::Config;
 use crate::config::record::{Choice, Record};
-use crate::remediate::{self, Action, Outcome, Target};
-use crate::store::records::{HeldStatus, IncidentStatus};
-use crate::store::search::Filter;
-use crate::store::{Mode, Options, Store, StoreError};
+use crate::service::{self, Actor, Op, Outcome, Prepared, Query, Service, Target};
+use crate::store::Mode;
 
 pub use incident::incident;
 pub use quarantine::quarantine;
-
-/// The store's directory under the data directory: `<data_dir>/store`.
-pub const STORE_DIR: &str = "store";
 
 /// Commands that go on when the server's recorded configuration cannot be used (lost, changed, or
 /// another `--config`), saying so on stderr: they only read the store or copy it whole, judge
@@ -46,12 +42,6 @@ const LENIENT: [&str; 6] = [
     "restore",
 ];
 
-/// Items a listing shows when no `--limit` is given.
-pub const DEFAULT_LIST: usize = 50;
-
-/// Longest `--actor` name (characters).
-pub const MAX_ACTOR: usize = 64;
-
 /// Exit code: every item done.
 const EXIT_OK: u8 = 0;
 /// Exit code: some item refused or not found (or the one item asked for does not exist).
@@ -59,36 +49,27 @@ const EXIT_PARTIAL: u8 = 1;
 /// Exit code: an error.
 const EXIT_ERROR: u8 = 2;
 
-/// Severities and directions the filters accept (as the policies and the store record them).
-const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
-const DIRECTIONS: [&str; 3] = ["inbound", "outbound", "internal"];
-
-/// The store directory of a data directory.
-pub fn store_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join(STORE_DIR)
-}
-
 /// Prints `sluice <cmd>: <msg>` to stderr and gives exit code 2.
 fn fail(cmd: &str, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("sluice {cmd}: {msg}");
     ExitCode::from(EXIT_ERROR)
 }
 
-/// What a command works with: the configuration, the open store, the time.
+/// What a command works with: the service over the open store, and how its configuration was
+/// chosen.
 struct Ctx {
     cmd: &'static str,
-    config: Config,
+    service: Service,
     /// The configuration is the one the data dir's server recorded (see `config::record`).
     recorded: bool,
     /// `--config` was given.
     explicit_config: bool,
-    store: Store,
-    now: u64,
 }
 
 /// Chooses the configuration (the one the data dir's server recorded, see
-/// [`Record::choose`]; a mismatch with `--config` is an error), opens the store (which must already exist unless `create`, for a restore) through `Store::open_as`, the
-/// path the server takes, runs `f`, and closes the store.
+/// [`Record::choose`]; a mismatch with `--config` is an error), opens the service over the store
+/// (which must already exist unless `create`, for a restore; `Service::open` takes the server's own
+/// open path), runs `f`, and closes the store.
 fn with_store(
     cmd: &'static str,
     args: &StoreArgs,
@@ -111,71 +92,54 @@ fn with_store(
         }
         Err(e) => return fail(cmd, e),
     };
-    let (config, recorded) = (choice.config, choice.recorded);
-    let dir = store_dir(&choice.data_dir);
-    let options = Options {
-        max_size: config.store.max_size,
-    };
-    // The server's own open path: the same marker, structure and schema checks.
     let mode = if create {
         Mode::Restore
     } else {
         Mode::Existing
     };
-    let store = match Store::open_as(&dir, &options, mode) {
+    let clock = crate::clock::Clock::system();
+    let service = match Service::open(Arc::new(choice.config), mode, clock) {
         Ok(s) => s,
-        Err(StoreError::NotFound(_)) => {
-            return fail(
-                cmd,
-                format!(
-                    "no store at {} (check --data-dir or server.data_dir)",
-                    dir.display()
-                ),
-            );
+        Err(e @ service::Error::NotFound(_)) => {
+            return fail(cmd, format!("{e} (check --data-dir or server.data_dir)"));
         }
-        Err(e) => return fail(cmd, format!("{}: {e}", dir.display())),
+        Err(e) => return fail(cmd, e),
     };
     let ctx = Ctx {
         cmd,
-        config,
-        recorded,
+        service,
+        recorded: choice.recorded,
         explicit_config: args.config.is_some(),
-        store,
-        now: crate::clock::Clock::system().now(),
     };
     let code = f(&ctx);
-    ctx.store.close();
+    ctx.service.close();
     code
 }
 
-/// Turns the filter flags into a store filter for `target`, checking every value.
-fn filter(args: &FilterArgs, target: Target, now: u64) -> Result<Filter, String> {
-    let one_of =
-        |what: &str, v: &Option<String>, allowed: &[&str]| -> Result<Option<String>, String> {
-            match v.as_deref().map(str::trim) {
-                None => Ok(None),
-                Some(s) if allowed.contains(&s) => Ok(Some(s.to_string())),
-                Some(s) => Err(format!("--{what} {s:?}: use one of {}", allowed.join(", "))),
-            }
-        };
-    let statuses: Vec<&str> = match target {
-        Target::Held => HeldStatus::ALL.iter().map(|s| s.name()).collect(),
-        Target::Incident => IncidentStatus::ALL.iter().map(|s| s.name()).collect(),
-    };
-    let address = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_string());
+/// Turns the filter flags into the service's query (times read against `now`).
+fn query(args: &FilterArgs, now: u64) -> Result<Query, String> {
     let at = |v: &Option<String>| v.as_deref().map(|s| time::parse(s, now)).transpose();
-    Ok(Filter {
-        status: one_of("status", &args.status, &statuses)?,
-        sender: address(&args.sender),
-        recipient: address(&args.recipient),
+    Ok(Query {
+        status: args.status.clone(),
+        sender: args.sender.clone(),
+        recipient: args.recipient.clone(),
         policy: args.policy,
-        severity: one_of("severity", &args.severity, &SEVERITIES)?,
-        direction: one_of("direction", &args.direction, &DIRECTIONS)?,
-        guid: None,
+        severity: args.severity.clone(),
+        direction: args.direction.clone(),
         since: at(&args.since)?,
         until: at(&args.until)?,
         subject: args.subject.clone(),
+        limit: args.limit,
     })
+}
+
+/// A service error on a query, for the command line: a value the service refused is named by its
+/// field, which is the flag's name (`--severity "severe": use one of ...`).
+fn flagged(e: service::Error) -> String {
+    match e {
+        service::Error::Invalid(m) => format!("--{m}"),
+        other => other.to_string(),
+    }
 }
 
 /// True when any filter flag (other than `--limit`) is set.
@@ -187,19 +151,19 @@ fn has_filter(args: &FilterArgs) -> bool {
 }
 
 /// The name recorded in history: `--actor`, else `$USER`/`$LOGNAME`, else `admin`.
-fn actor(flag: Option<&str>) -> Result<String, String> {
+fn actor(flag: Option<&str>) -> Result<Actor, String> {
     let name = match flag {
-        Some(a) => a.trim().to_string(),
+        Some(a) => a.to_string(),
         None => std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .unwrap_or_else(|_| "admin".into()),
     };
-    if name.is_empty() || name.chars().count() > MAX_ACTOR || name.chars().any(char::is_control) {
-        return Err(format!(
-            "--actor must be 1 to {MAX_ACTOR} printable characters"
-        ));
-    }
-    Ok(name)
+    Actor::new(&name).map_err(|_| {
+        format!(
+            "--actor must be 1 to {} printable characters",
+            service::MAX_ACTOR
+        )
+    })
 }
 
 /// `"X-CFilter: Encrypt"` -> `("X-CFilter", "Encrypt")`, checked.
@@ -207,59 +171,81 @@ fn tag(flag: &str) -> Result<(String, String), String> {
     let (n, v) = flag
         .split_once(':')
         .ok_or_else(|| format!("--tag {flag:?}: write it as \"Name: value\""))?;
-    let (n, v) = (n.trim().to_string(), v.trim().to_string());
-    remediate::check_tag(&n, &v).map_err(|e| e.to_string())?;
-    Ok((n, v))
+    let t = service::Tag::new(n, v).map_err(|e| e.to_string())?;
+    Ok((t.name, t.value))
+}
+
+/// A release with the `--tag` flag, if given.
+fn release(flag: Option<&str>) -> Result<Op, String> {
+    let tag = flag.map(tag).transpose()?;
+    Ok(Op::Release {
+        tag: tag.map(|(name, value)| service::Tag { name, value }),
+    })
+}
+
+/// Readies `op` with the service; before a rescan on a data dir no server recorded its
+/// configuration in, says on stderr which configuration judges.
+fn prepare(ctx: &Ctx, op: Op) -> Result<Prepared, service::Error> {
+    if op == Op::Rescan && !ctx.recorded {
+        eprintln!(
+            "sluice {}: no server has recorded its configuration in {}; judging with {}",
+            ctx.cmd,
+            ctx.service.config().server.data_dir.display(),
+            if ctx.explicit_config {
+                "--config"
+            } else {
+                "the embedded defaults (give --config FILE to use another)"
+            }
+        );
+    }
+    ctx.service.prepare(op)
 }
 
 /// One remediation command: ids, or `--all-matching` with the filter flags.
-struct Request<'a> {
+struct Request {
     target: Target,
     ids: Vec<u64>,
     all_matching: bool,
     filter: FilterArgs,
-    action: Action<'a>,
+    op: Prepared,
     actor: Option<String>,
     /// `--yes` / `--dry-run`.
     confirm: confirm::Confirm,
 }
 
+/// The ids a request acts on: those given, or with `--all-matching` what the filter flags select.
+fn selection(ctx: &Ctx, req: &Request) -> Result<Vec<u64>, String> {
+    match (req.all_matching, req.ids.is_empty()) {
+        (true, false) => Err("give ids or --all-matching, not both".into()),
+        (false, true) => Err("give the ids to act on, or --all-matching with filter flags".into()),
+        (false, false) if has_filter(&req.filter) || req.filter.limit.is_some() => {
+            Err("filter flags select items only with --all-matching".into())
+        }
+        (false, false) => Ok(req.ids.clone()),
+        (true, true) => {
+            let q = query(&req.filter, ctx.service.now())?;
+            ctx.service.matching(req.target, &q).map_err(flagged)
+        }
+    }
+}
+
 /// Runs a remediation over its items with a progress bar (stderr, hidden when not a terminal),
 /// one line per item (with `--all-matching`, only those not done), and a summary.
-fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
+fn remediate(ctx: &Ctx, req: Request) -> ExitCode {
     let cmd = ctx.cmd;
     let actor = match actor(req.actor.as_deref()) {
         Ok(a) => a,
         Err(e) => return fail(cmd, e),
     };
-    let ids = match (req.all_matching, req.ids.is_empty()) {
-        (true, false) => return fail(cmd, "give ids or --all-matching, not both"),
-        (false, true) => {
-            return fail(
-                cmd,
-                "give the ids to act on, or --all-matching with filter flags",
-            );
-        }
-        (false, false) if has_filter(&req.filter) || req.filter.limit.is_some() => {
-            return fail(cmd, "filter flags select items only with --all-matching");
-        }
-        (false, false) => req.ids,
-        (true, true) => {
-            let filter = match filter(&req.filter, req.target, ctx.now) {
-                Ok(f) => f,
-                Err(e) => return fail(cmd, e),
-            };
-            match remediate::matching(&ctx.store, req.target, &filter, req.filter.limit) {
-                Ok(ids) => ids,
-                Err(e) => return fail(cmd, e),
-            }
-        }
+    let ids = match selection(ctx, &req) {
+        Ok(ids) => ids,
+        Err(e) => return fail(cmd, e),
     };
     if req.all_matching || req.confirm.dry_run {
         out(confirm::preview(ctx, req.target, &ids, req.confirm.dry_run).as_bytes());
     }
     let go = if req.all_matching {
-        confirm::decide(req.confirm, req.target, ids.len(), &req.action)
+        confirm::decide(req.confirm, req.target, ids.len(), req.op.name())
     } else if req.confirm.dry_run {
         confirm::Go::DryRun
     } else {
@@ -288,31 +274,22 @@ fn remediate(ctx: &Ctx, req: Request<'_>) -> ExitCode {
         ProgressBar::hidden()
     };
     let all_lines = !req.all_matching;
-    let bulk = smol::block_on(remediate::apply(
-        &ctx.store,
-        req.target,
-        &ids,
-        &req.action,
-        &actor,
-        ctx.now,
-        |p| {
-            bar.inc(1);
-            let line = match &p.item.outcome {
-                Outcome::Done(s) if all_lines => {
-                    Some(format!("{what} {}: {}: {s}", p.item.id, req.action.verb()))
-                }
-                Outcome::Done(_) => None,
-                Outcome::Refused(s) => Some(format!("{what} {}: refused: {s}", p.item.id)),
-                Outcome::NotFound(s) => Some(format!("{what} {}: {s}", p.item.id)),
-                Outcome::Failed(s) => Some(format!("{what} {}: failed: {s}", p.item.id)),
-            };
-            if let Some(line) = line {
-                bar.suspend(|| crate::output::line(render::clean(&line)));
-            }
-        },
-    ));
+    let verb = req.op.verb();
+    let bulk = smol::block_on(ctx.service.apply(&req.op, req.target, &ids, &actor, |p| {
+        bar.inc(1);
+        let line = match &p.item.outcome {
+            Outcome::Done(s) if all_lines => Some(format!("{what} {}: {verb}: {s}", p.item.id)),
+            Outcome::Done(_) => None,
+            Outcome::Refused(s) => Some(format!("{what} {}: refused: {s}", p.item.id)),
+            Outcome::NotFound(s) => Some(format!("{what} {}: {s}", p.item.id)),
+            Outcome::Failed(s) => Some(format!("{what} {}: failed: {s}", p.item.id)),
+        };
+        if let Some(line) = line {
+            bar.suspend(|| crate::output::line(render::clean(&line)));
+        }
+    }));
     bar.finish_and_clear();
-    crate::output::line(bulk.totals.summary(req.action.verb()));
+    crate::output::line(bulk.totals.summary(verb));
     let t = &bulk.totals;
     ExitCode::from(if t.failed > 0 {
         EXIT_ERROR
@@ -330,27 +307,21 @@ fn out(bytes: &[u8]) {
 
 /// `sluice backup FILE`.
 pub fn backup(args: Backup) -> ExitCode {
-    with_store(
-        "backup",
-        &args.store_args(),
-        false,
-        |ctx| match crate::store::backup(&ctx.store, &args.file) {
+    with_store("backup", &args.store_args(), false, |ctx| {
+        match ctx.service.backup(&args.file) {
             Ok(size) => {
                 crate::outln!("backup written to {} ({size} bytes)", args.file.display());
                 ExitCode::from(EXIT_OK)
             }
             Err(e) => fail(ctx.cmd, e),
-        },
-    )
+        }
+    })
 }
 
 /// `sluice restore FILE`.
 pub fn restore(args: Restore) -> ExitCode {
-    with_store(
-        "restore",
-        &args.store_args(),
-        true,
-        |ctx| match crate::store::restore(&ctx.store, &args.file) {
+    with_store("restore", &args.store_args(), true, |ctx| {
+        match ctx.service.restore(&args.file) {
             Ok(r) => {
                 crate::outln!(
                     "restored {}: {} records (schema {})",
@@ -361,13 +332,19 @@ pub fn restore(args: Restore) -> ExitCode {
                 ExitCode::from(EXIT_OK)
             }
             Err(e) => fail(ctx.cmd, e),
-        },
-    )
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::search::Filter;
+
+    /// The flags as the store filter they become: the console's query, the service's check.
+    fn filter(args: &FilterArgs, target: Target, now: u64) -> Result<Filter, String> {
+        query(args, now)?.filter(target).map_err(flagged)
+    }
 
     #[test]
     fn filter_flags_are_checked_and_converted() {
@@ -419,7 +396,10 @@ mod tests {
         );
         assert!(tag("X-CFilter Encrypt").is_err());
         assert!(tag("X-CFilter: a\r\nBcc: b").is_err());
-        assert_eq!(actor(Some(" alice ")), Ok("alice".into()));
+        assert_eq!(
+            actor(Some(" alice ")).map(|a| a.as_str().to_string()),
+            Ok("alice".into())
+        );
         assert!(actor(Some("")).is_err());
         assert!(actor(Some("a\x1bb")).is_err());
     }

@@ -1,5 +1,5 @@
 //! Text output of the store commands: aligned tables for listings, and the `show` views of a held
-//! message and an incident. Pure (records in, text out).
+//! message and an incident (the service's views). Pure (records in, text out).
 //!
 //! Security: subjects, addresses and Message-IDs come from senders; every such string is cleaned of
 //! control characters before it reaches a terminal (no escape sequences), and findings are the
@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use crate::service::{HeldView, IncidentEntry, IncidentView};
 use crate::store::records::{Held, HistoryEntry, Hold, Incident};
 
 use super::time;
@@ -186,7 +187,8 @@ fn history(out: &mut String, entries: &[HistoryEntry]) {
 }
 
 /// The `quarantine show` view: metadata, findings, recipients, and each incident with its history.
-pub fn held(h: &Held, content_held: bool, incidents: &[(Incident, Vec<HistoryEntry>)]) -> String {
+pub fn held(view: &HeldView) -> String {
+    let (h, content_held, incidents) = (&view.held, view.content_held, &view.incidents);
     let mut out = format!("held message {}\n", h.id);
     field(&mut out, "status", h.status.name());
     field(&mut out, "received", &time::format(h.received));
@@ -237,7 +239,11 @@ pub fn held(h: &Held, content_held: bool, incidents: &[(Incident, Vec<HistoryEnt
     if incidents.is_empty() {
         out.push_str("incidents\n  (none)\n");
     }
-    for (i, entries) in incidents {
+    for IncidentEntry {
+        incident: i,
+        history: entries,
+    } in incidents
+    {
         let _ = writeln!(
             out,
             "incident {} (policy {} {}, {})",
@@ -252,7 +258,8 @@ pub fn held(h: &Held, content_held: bool, incidents: &[(Incident, Vec<HistoryEnt
 }
 
 /// The `incident show` view: the incident, its findings, its held message, its history.
-pub fn incident(i: &Incident, entries: &[HistoryEntry], held: Option<&Held>) -> String {
+pub fn incident(view: &IncidentView) -> String {
+    let (i, entries, held) = (&view.incident, &view.history, view.held.as_ref());
     let mut out = format!("incident {}\n", i.id);
     field(&mut out, "status", i.status.name());
     field(&mut out, "created", &time::format(i.created));

@@ -10,14 +10,16 @@ use crate::store::{Result, Store, StoreError, held, incidents};
 use super::Action;
 
 /// What a bulk action walks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Target {
     Held,
     Incident,
 }
 
 /// How one item went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum Outcome {
     /// Done; what was done.
     Done(String),
@@ -41,14 +43,14 @@ impl From<Result<String>> for Outcome {
 }
 
 /// One item's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Item {
     pub id: u64,
     pub outcome: Outcome,
 }
 
 /// Counts over a bulk run, with the refusal reasons.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Totals {
     pub done: u64,
     pub refused: u64,
@@ -97,7 +99,7 @@ impl Totals {
 }
 
 /// Everything a bulk run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Bulk {
     pub items: Vec<Item>,
     pub totals: Totals,

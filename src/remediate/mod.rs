@@ -542,23 +542,13 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
             Ok(x) => x,
             Err(stop) => return Ok(Step::Stop(stop)),
         };
-        let mut new = h.clone();
-        new.status = HeldStatus::Deleted;
-        for r in &mut new.recipients {
-            if r.status.is_open() {
-                r.status = HeldStatus::Deleted;
-            }
-        }
-        held::update(dbs, txn, &h, &new)?;
-        held::drop_content(dbs, txn, &new)?;
         let e = entry(now, &actor, "delete", format!("deleted by {actor}"));
-        write_incidents(
-            dbs,
-            txn,
-            &incident_ids(&h, via),
-            Some(IncidentStatus::Deleted),
-            &e,
-        )?;
+        let closing = Closing {
+            status: HeldStatus::Deleted,
+            incident: IncidentStatus::Deleted,
+            entry: &e,
+        };
+        close_txn(dbs, txn, &h, &incident_ids(&h, via), closing)?;
         events::append(
             dbs,
             txn,
@@ -571,6 +561,36 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
     })
     .await;
     failed(store, out, id, via, "delete", now).await
+}
+
+/// How a held message ends without delivery: its status (and its open recipients'), its incidents'
+/// status, and the history entry they get.
+pub(crate) struct Closing<'a> {
+    pub status: HeldStatus,
+    pub incident: IncidentStatus,
+    pub entry: &'a HistoryEntry,
+}
+
+/// Ends held message `h` without delivering it, in the caller's write: the status on the record and
+/// its open recipients, the content dropped, and each incident of `incidents` that exists gets the
+/// incident status and the entry. A delete and the approval desk's reject and expiry go through it.
+pub(crate) fn close_txn(
+    dbs: &Dbs,
+    txn: &mut RwTxn<'_>,
+    h: &Held,
+    incidents: &[u64],
+    closing: Closing<'_>,
+) -> Result<()> {
+    let mut new = h.clone();
+    new.status = closing.status;
+    for r in &mut new.recipients {
+        if r.status.is_open() {
+            r.status = closing.status;
+        }
+    }
+    held::update(dbs, txn, h, &new)?;
+    held::drop_content(dbs, txn, &new)?;
+    write_incidents(dbs, txn, incidents, Some(closing.incident), closing.entry)
 }
 
 /// After a write that failed as a whole (store error), records "could not be remediated" on the

@@ -2,6 +2,7 @@
 //! and `sluice scan` run, so an admin testing a policy offline sees exactly what the gateway would do.
 
 pub mod command;
+pub mod library;
 
 use std::sync::Arc;
 

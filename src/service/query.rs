@@ -1,0 +1,172 @@
+//! Search: a typed [`Query`] checked into the store's [`Filter`], and listings that walk the
+//! store's pages up to the query's limit ([`Listing`]: the items, whether more may match, how many
+//! corrupt records were skipped). Bulk actions select their items here too ([`Service::matching`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::remediate::{self, Target};
+use crate::store::records::{Held, HeldStatus, Incident, IncidentStatus};
+use crate::store::search::{Filter, Found, MAX_PAGE, Page};
+use crate::store::{self, Store, held, incidents};
+
+use super::{Error, Result, Service};
+
+/// Items a listing holds when the query gives no limit.
+pub const DEFAULT_LIST: usize = 50;
+
+/// Severities and directions a query accepts (as the policies and the store record them).
+pub const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+pub const DIRECTIONS: [&str; 3] = ["inbound", "outbound", "internal"];
+
+/// Which held messages or incidents: every condition given must hold. Text values are checked
+/// against their sets by [`Query::filter`] (an [`Error::Invalid`] names the field first, e.g.
+/// `severity "severe": use one of ...`, so a caller can say which flag or parameter it was).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Query {
+    /// A held message's status (`held`, `released`, ...) or an incident's (`new`, `resolved`, ...).
+    pub status: Option<String>,
+    /// Envelope sender: an address, or `@domain`.
+    pub sender: Option<String>,
+    /// A recipient: an address, or `@domain`.
+    pub recipient: Option<String>,
+    /// A policy id.
+    pub policy: Option<u64>,
+    /// One of [`SEVERITIES`].
+    pub severity: Option<String>,
+    /// One of [`DIRECTIONS`].
+    pub direction: Option<String>,
+    /// From this time on (Unix seconds).
+    pub since: Option<u64>,
+    /// Up to this time (Unix seconds).
+    pub until: Option<u64>,
+    /// The subject contains this text (case-insensitive).
+    pub subject: Option<String>,
+    /// At most this many items (listings: [`DEFAULT_LIST`] when absent; bulk selections: all).
+    pub limit: Option<usize>,
+}
+
+impl Query {
+    /// The store filter for `target`, every value checked (statuses are the target's own).
+    pub fn filter(&self, target: Target) -> Result<Filter> {
+        let statuses: Vec<&str> = match target {
+            Target::Held => HeldStatus::ALL.iter().map(|s| s.name()).collect(),
+            Target::Incident => IncidentStatus::ALL.iter().map(|s| s.name()).collect(),
+        };
+        let address = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_string());
+        Ok(Filter {
+            status: one_of("status", &self.status, &statuses)?,
+            sender: address(&self.sender),
+            recipient: address(&self.recipient),
+            policy: self.policy,
+            severity: one_of("severity", &self.severity, &SEVERITIES)?,
+            direction: one_of("direction", &self.direction, &DIRECTIONS)?,
+            guid: None,
+            since: self.since,
+            until: self.until,
+            subject: self.subject.clone(),
+        })
+    }
+}
+
+/// `v` trimmed when it is one of `allowed`, else an error naming `what`.
+fn one_of(what: &str, v: &Option<String>, allowed: &[&str]) -> Result<Option<String>> {
+    match v.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some(s) if allowed.contains(&s) => Ok(Some(s.to_string())),
+        Some(s) => Err(Error::Invalid(format!(
+            "{what} {s:?}: use one of {}",
+            allowed.join(", ")
+        ))),
+    }
+}
+
+/// A page of search results, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    /// More records may match than the limit let through.
+    pub more: bool,
+    /// Records skipped because they do not decode.
+    pub corrupt: usize,
+}
+
+impl Service {
+    /// Held messages matching `query`, newest first, at most its limit ([`DEFAULT_LIST`]).
+    pub fn list_held(&self, query: &Query) -> Result<Listing<Held>> {
+        let filter = query.filter(Target::Held)?;
+        collect(&self.store, &filter, limit(query), |s, f, p| {
+            s.read(|dbs, txn| held::search(dbs, txn, f, p))
+        })
+    }
+
+    /// Incidents matching `query`, newest first, at most its limit ([`DEFAULT_LIST`]).
+    pub fn list_incidents(&self, query: &Query) -> Result<Listing<Incident>> {
+        let filter = query.filter(Target::Incident)?;
+        collect(&self.store, &filter, limit(query), |s, f, p| {
+            s.read(|dbs, txn| incidents::search(dbs, txn, f, p))
+        })
+    }
+
+    /// Ids of every item a bulk action over `query` acts on, newest first, at most its limit (all
+    /// when it gives none). For held messages a query without a status means those still held.
+    pub fn matching(&self, target: Target, query: &Query) -> Result<Vec<u64>> {
+        let mut query = query.clone();
+        if target == Target::Held && query.status.is_none() {
+            query.status = Some(HeldStatus::Held.name().into());
+        }
+        let filter = query.filter(target)?;
+        Ok(remediate::matching(
+            &self.store,
+            target,
+            &filter,
+            query.limit,
+        )?)
+    }
+}
+
+fn limit(query: &Query) -> usize {
+    query.limit.unwrap_or(DEFAULT_LIST)
+}
+
+/// Up to `limit` records matching `filter`, newest first, walking pages; also whether more may
+/// match and how many records were skipped as corrupt.
+fn collect<T>(
+    store: &Store,
+    filter: &Filter,
+    limit: usize,
+    search: impl Fn(&Store, &Filter, Page) -> store::Result<Found<T>>,
+) -> Result<Listing<T>> {
+    let (mut items, mut corrupt) = (Vec::new(), 0);
+    let mut before = None;
+    loop {
+        let want = limit.saturating_sub(items.len()).min(MAX_PAGE);
+        if want == 0 {
+            let more = before.is_some();
+            return Ok(Listing {
+                items,
+                more,
+                corrupt,
+            });
+        }
+        let found = search(
+            store,
+            filter,
+            Page {
+                limit: want,
+                before,
+            },
+        )?;
+        corrupt += found.corrupt.len();
+        items.extend(found.items);
+        match found.next {
+            Some(cursor) => before = Some(cursor),
+            None => {
+                return Ok(Listing {
+                    items,
+                    more: false,
+                    corrupt,
+                });
+            }
+        }
+    }
+}

@@ -271,7 +271,7 @@ pub struct Loaded {
     /// `approval.managers_file`, read.
     managers: std::collections::HashMap<String, String>,
     /// The approval-link key in the data dir; `None`: not generated yet.
-    approval_key: Option<crate::approval::token::Key>,
+    approval_key: Option<crate::link::token::Key>,
 }
 
 /// Reads and checks what [`Loaded`] holds, each error naming the setting or file.
@@ -535,8 +535,8 @@ pub const APPROVAL_KEY_FILE: &str = "approval.key";
 
 /// The approval-link key in the data dir, generated on first start. A file of the wrong size is
 /// an error, never silently replaced: a new key would void every link already sent.
-pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approval::token::Key> {
-    use crate::approval::token::Key;
+pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::link::token::Key> {
+    use crate::link::token::Key;
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(key) = read_approval_key(data_dir)? {
@@ -565,8 +565,8 @@ pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approva
 /// wrong size is an error.
 fn read_approval_key(
     data_dir: &std::path::Path,
-) -> anyhow::Result<Option<crate::approval::token::Key>> {
-    use crate::approval::token::{KEY_BYTES, Key};
+) -> anyhow::Result<Option<crate::link::token::Key>> {
+    use crate::link::token::{KEY_BYTES, Key};
     let path = data_dir.join(APPROVAL_KEY_FILE);
     match crate::file::read(&path, KEY_BYTES as u64) {
         Ok(bytes) => {

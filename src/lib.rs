@@ -23,6 +23,7 @@ pub mod detect;
 pub mod dns;
 pub mod file;
 pub mod hold;
+pub mod link;
 pub mod listener;
 pub mod memory;
 pub mod message;

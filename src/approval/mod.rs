@@ -8,10 +8,9 @@ pub mod desk;
 #[cfg(test)]
 mod metatags;
 pub mod preview;
-pub mod token;
 
+pub use crate::link::token::{self, Decision, MessageTag};
 pub use preview::Preview;
-pub use token::{Decision, MessageTag};
 
 /// Longest approver comment kept, in characters; the rest is cut.
 pub const MAX_COMMENT_CHARS: usize = 1000;

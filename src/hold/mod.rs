@@ -14,9 +14,9 @@ use std::time::Duration;
 
 pub use facts::Facts;
 
-use crate::approval::token::{self, Claims, Key};
 use crate::clock::Clock;
 use crate::config::{Config, Keep};
+use crate::link::token::{self, Claims, Key};
 use crate::notify::{self, Disposition, Kind};
 use crate::policy::{MANAGER, Verdict};
 use crate::store::records::{
@@ -71,7 +71,7 @@ impl Links {
                 message: token::message_tag(guid),
             },
         );
-        crate::admin::approval_url(&self.public_url, &t)
+        crate::link::approval_url(&self.public_url, &t)
     }
 }
 

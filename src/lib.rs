@@ -38,6 +38,7 @@ pub mod session;
 pub mod shutdown;
 pub mod smtp;
 pub mod store;
+pub mod task;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tls;

@@ -46,6 +46,8 @@ pub struct Shared {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub inspector: Inspector,
     pub keeper: Arc<crate::hold::Keeper>,
+    /// The app's background tasks (incidents of relayed mail are recorded there).
+    pub tasks: crate::task::Group,
     /// `inspection.internal_domains`, for the direction recorded with incidents.
     pub internal_domains: Vec<String>,
     pub relay: Relay,

@@ -271,7 +271,7 @@ pub struct Loaded {
     /// `approval.managers_file`, read.
     managers: std::collections::HashMap<String, String>,
     /// The approval-link key in the data dir; `None`: not generated yet.
-    approval_key: Option<crate::approval::token::Key>,
+    approval_key: Option<crate::link::token::Key>,
 }
 
 /// Reads and checks what [`Loaded`] holds, each error naming the setting or file.
@@ -346,26 +346,63 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
             "removed spool files left by an earlier run"
         );
     }
-    let keeper = Arc::new(
-        crate::hold::Keeper::open(&config, clock.clone(), loaded.managers)
-            .map_err(|e| anyhow::anyhow!(e))?
-            .with_links(crate::hold::Links {
-                key: approval_key.clone(),
-                public_url: config.admin.public_url.clone(),
-            }),
-    );
-    let mut inspector = loaded.inspector;
+    // Built once, in order, each from what is already built (nothing is set afterwards): the
+    // executor and the background task group, the store (in the keeper), the delivery queue over
+    // it, the keeper with its links, alerts and the queue's wake-up, the inspector with the
+    // store's release marks, the desk, the sessions' shared state.
+    let ex = Arc::new(smol::Executor::new());
+    let tasks = crate::task::Group::new(ex.clone());
+    let keeper = crate::hold::Keeper::open(&config, clock.clone(), loaded.managers)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    // The delivery queue's worker over the keeper's store, with its own next-hop pool; woken when
+    // the keeper queues notices or releases. No store, no worker (mail keeps flowing; logged there).
+    let delivery = keeper.store().ok().map(|store| {
+        crate::delivery::Delivery::new(
+            store.clone(),
+            Relay::new(
+                config.relay.clone(),
+                resolver(&config),
+                client_tls.clone(),
+                hop_status.clone(),
+            ),
+            clock.clone(),
+            crate::delivery::Settings::from_config(&config),
+        )
+    });
     // A message released from the quarantine that comes back (reflecting mode) is not held again.
-    if let Ok(store) = keeper.store() {
+    let released = keeper.store().ok().and_then(|store| {
         match smol::block_on(crate::remediate::mark_key(store)) {
-            Ok(key) => {
-                inspector.set_released(Arc::new(crate::remediate::recogniser(store.clone(), key)))
-            }
+            Ok(key) => Some(crate::remediate::recogniser(store.clone(), key)),
             Err(e) => {
-                tracing::warn!(error = %e, "release marks cannot be checked; released messages may be held again")
+                tracing::warn!(error = %e, "release marks cannot be checked; released messages may be held again");
+                None
             }
         }
+    });
+    let mut keeper = keeper
+        .with_links(crate::hold::Links {
+            key: approval_key.clone(),
+            public_url: config.admin.public_url.clone(),
+        })
+        .with_alerts(crate::hold::Alerts::new(
+            Relay::new(
+                config.relay.clone(),
+                resolver(&config),
+                client_tls.clone(),
+                hop_status.clone(),
+            ),
+            config.notifications.clone(),
+            tasks.clone(),
+        ));
+    if let Some(d) = &delivery {
+        let d = d.clone();
+        keeper = keeper.with_waker(Arc::new(move || d.wake()));
     }
+    let keeper = Arc::new(keeper);
+    let inspector = match released {
+        Some(r) => loaded.inspector.with_released(Arc::new(r)),
+        None => loaded.inspector,
+    };
     let desk = Arc::new(crate::approval::desk::StoreDesk::new(
         keeper.clone(),
         config.queue.give_up.as_secs(),
@@ -386,12 +423,13 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
         tls: Some(server_tls.clone()),
         inspector,
         keeper: keeper.clone(),
+        tasks: tasks.clone(),
         internal_domains: config.inspection.internal_domains.clone(),
         relay: Relay::new(
             config.relay.clone(),
             resolver(&config),
-            client_tls.clone(),
-            hop_status.clone(),
+            client_tls,
+            hop_status,
         ),
         shutdown: shutdown.clone(),
         clock: clock.clone(),
@@ -399,34 +437,6 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
         spool,
         spool_threshold: config.listener.spool_threshold,
     });
-    keeper.set_alerts(crate::hold::Alerts::new(
-        Relay::new(
-            config.relay.clone(),
-            resolver(&config),
-            client_tls.clone(),
-            hop_status.clone(),
-        ),
-        config.notifications.clone(),
-    ));
-    // The delivery queue's worker over the keeper's store, with its own next-hop pool; woken when
-    // the keeper queues notices or releases. No store, no worker (mail keeps flowing; logged there).
-    let delivery = keeper.store().ok().map(|store| {
-        let d = crate::delivery::Delivery::new(
-            store.clone(),
-            Relay::new(
-                config.relay.clone(),
-                resolver(&config),
-                client_tls,
-                hop_status,
-            ),
-            clock.clone(),
-            crate::delivery::Settings::from_config(&config),
-        );
-        let w = d.clone();
-        keeper.set_waker(Arc::new(move || w.wake()));
-        d
-    });
-
     let std_listener = std::net::TcpListener::bind(config.listener.address)
         .with_context(|| format!("binding listener.address {}", config.listener.address))?;
     let tcp = smol::net::TcpListener::try_from(std_listener).context("listener socket")?;
@@ -469,7 +479,6 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
     }
     tracing::info!(addr = %bound, route = %crate::config::show::relay_route(&config), trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, data_ahead = shared.data_ahead, "listening");
 
-    let ex = Arc::new(smol::Executor::new());
     let threads = match config.server.threads {
         0 => std::thread::available_parallelism()
             .map_or(2, |n| n.get())
@@ -491,8 +500,12 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
     let result = smol::block_on(ex.run(async {
         let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
         let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
-        ex.spawn(keeper.clone().purge_forever()).detach();
-        ex.spawn(desk.clone().sweep_forever()).detach();
+        // The purge and the sweep stop when draining begins (a run in progress is cancelled; its
+        // store write, if one was sent, still commits whole on the writer thread).
+        let (k, s) = (keeper.clone(), shutdown.clone());
+        tasks.spawn(async move { k.purge_forever().or(s.draining()).await });
+        let (d, s) = (desk.clone(), shutdown.clone());
+        tasks.spawn(async move { d.sweep_forever().or(s.draining()).await });
         let admin_accept = admin.map(|a| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
         let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
         let sig = signals.next().await;
@@ -520,6 +533,12 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
         if !stopped {
             shutdown.abort();
         }
+        // Background work in flight (incidents being recorded, an alert being sent) finishes
+        // within the grace (at least a few seconds more); what is left then is cancelled.
+        let joined = tasks.join(deadline.max(Instant::now() + Duration::from_secs(5))).await;
+        if joined.finished + joined.cancelled > 0 {
+            tracing::info!(finished = joined.finished, cancelled = joined.cancelled, "background tasks ended");
+        }
         tracing::info!("stopped");
         anyhow::Ok(())
     }));
@@ -535,8 +554,8 @@ pub const APPROVAL_KEY_FILE: &str = "approval.key";
 
 /// The approval-link key in the data dir, generated on first start. A file of the wrong size is
 /// an error, never silently replaced: a new key would void every link already sent.
-pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approval::token::Key> {
-    use crate::approval::token::Key;
+pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::link::token::Key> {
+    use crate::link::token::Key;
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(key) = read_approval_key(data_dir)? {
@@ -565,8 +584,8 @@ pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::approva
 /// wrong size is an error.
 fn read_approval_key(
     data_dir: &std::path::Path,
-) -> anyhow::Result<Option<crate::approval::token::Key>> {
-    use crate::approval::token::{KEY_BYTES, Key};
+) -> anyhow::Result<Option<crate::link::token::Key>> {
+    use crate::link::token::{KEY_BYTES, Key};
     let path = data_dir.join(APPROVAL_KEY_FILE);
     match crate::file::read(&path, KEY_BYTES as u64) {
         Ok(bytes) => {

@@ -24,6 +24,7 @@ pub mod detect;
 pub mod dns;
 pub mod file;
 pub mod hold;
+pub mod link;
 pub mod listener;
 pub mod memory;
 pub mod message;
@@ -39,6 +40,7 @@ pub mod session;
 pub mod shutdown;
 pub mod smtp;
 pub mod store;
+pub mod task;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tls;

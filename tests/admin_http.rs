@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sluice::approval::token::{self, Claims, Decision, Key};
+use sluice::link::token::{self, Claims, Decision, Key};
 use support::https::{connect, get, post, read_reply, request};
 use support::sluice::{Sluice, config};
 

@@ -7,8 +7,8 @@ use hyper::StatusCode;
 
 use super::response::Response;
 use super::{APPROVAL_PREFIX, Handlers, form, page};
-use crate::approval::token::{self, Claims, Decision, TokenError};
 use crate::approval::{ApprovalState, Decided, DeskError};
+use crate::link::token::{self, Claims, Decision, TokenError};
 
 /// `GET /approval/{token}`: the summary and a form for the token's decision; nothing changes.
 pub(crate) fn show(h: &Handlers, token: &str, now: u64) -> Response {

@@ -27,7 +27,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::approval::ApprovalDesk;
-use crate::approval::token::Key;
+use crate::link::token::Key;
 
 pub use server::Server;
 
@@ -39,17 +39,7 @@ pub const MAX_HEADERS: usize = 48;
 /// connection is dropped (a client that does not read cannot hold a slot for ever).
 pub const RESPONSE_WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The path prefix of approval links.
-pub(crate) const APPROVAL_PREFIX: &str = "/approval/";
-
-/// The link an approver follows: `public_url` (no trailing slash, as `config::Admin` holds it)
-/// plus the approval path and the signed token.
-pub fn approval_url(public_url: &str, token: &str) -> String {
-    format!(
-        "{}{APPROVAL_PREFIX}{token}",
-        public_url.trim_end_matches('/')
-    )
-}
+pub(crate) use crate::link::APPROVAL_PREFIX;
 
 /// What the request handlers need: the desk and the key that signs approval links.
 pub(crate) struct Handlers {

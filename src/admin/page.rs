@@ -3,8 +3,8 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::approval::token::Decision;
 use crate::approval::{ApprovalState, ApprovalSummary, Preview};
+use crate::link::token::Decision;
 
 /// Inline styles (allowed by the CSP's `style-src 'unsafe-inline'`; no script anywhere).
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\

@@ -35,9 +35,9 @@ use super::{
     Handlers, MAX_HEAD_BYTES, MAX_HEADERS, RESPONSE_WRITE_TIME, page, timed_out, too_large,
 };
 use crate::approval::ApprovalDesk;
-use crate::approval::token::Key;
 use crate::clients::Clients;
 use crate::clock::Clock;
+use crate::link::token::Key;
 use crate::listener::Gauge;
 use crate::shutdown::Shutdown;
 

@@ -412,10 +412,10 @@ fn tell_sender(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::approval::token::Key;
     use crate::clock::Clock;
     use crate::config::Config;
     use crate::hold::{Facts, Links};
+    use crate::link::token::Key;
     use crate::policy::{Decision as PolicyDecision, Hit, Severity, Verdict};
     use crate::store::{queue, records::QueueKind};
 

@@ -9,11 +9,11 @@ use mail_parser::MessageParser;
 
 use super::desk::StoreDesk;
 use super::{ApprovalDesk, Decision, token};
-use crate::approval::token::Key;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hold::notices::{self, Recorded, Violation};
 use crate::hold::{Facts, Keeper, Links};
+use crate::link::token::Key;
 use crate::notify::{Disposition, Kind, Section, Tag};
 use crate::policy::{Audience, Decision as PolicyDecision, Hit, Matched, Severity, Verdict};
 use crate::store::records::{Held, Hold, QueueKind};

@@ -1,17 +1,17 @@
-//! Manager approval of held messages: the signed links approvers click ([`token`]) and the
-//! [`ApprovalDesk`] through which the admin server reads and decides an approval.
+//! Manager approval of held messages: the [`ApprovalDesk`] through which the admin server reads
+//! and decides an approval. The signed links approvers click are `crate::link::token` (below this
+//! module, `hold` and `admin`; re-exported here as [`token`]).
 //!
 //! The desk is implemented over the store (one writer; a decision is recorded once, so a link is
-//! single use there). This module only names the contract; `admin` renders it, `token` signs it.
+//! single use there). This module only names the contract; `admin` renders it, `link` signs it.
 
 pub mod desk;
 #[cfg(test)]
 mod metatags;
 pub mod preview;
-pub mod token;
 
+pub use crate::link::token::{self, Decision, MessageTag};
 pub use preview::Preview;
-pub use token::{Decision, MessageTag};
 
 /// Longest approver comment kept, in characters; the rest is cut.
 pub const MAX_COMMENT_CHARS: usize = 1000;

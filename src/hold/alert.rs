@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::message::{MailParams, Origin, Recipient};
 use crate::notify;
 use crate::relay::Relay;
+use crate::task;
 
 /// One alert of a kind per this long at most.
 pub const ALERT_INTERVAL: Duration = Duration::from_secs(3600);
@@ -20,14 +21,17 @@ pub struct Alerts {
     relay: Arc<Relay>,
     settings: notify::Settings,
     last: Mutex<HashMap<&'static str, Instant>>,
+    /// The app's background tasks: an alert being sent is waited for at shutdown.
+    tasks: task::Group,
 }
 
 impl Alerts {
-    pub fn new(relay: Relay, settings: notify::Settings) -> Alerts {
+    pub fn new(relay: Relay, settings: notify::Settings, tasks: task::Group) -> Alerts {
         Alerts {
             relay: Arc::new(relay),
             settings,
             last: Mutex::new(HashMap::new()),
+            tasks,
         }
     }
 
@@ -43,7 +47,7 @@ impl Alerts {
         }
     }
 
-    /// Sends the alert in the background. `peer` is where mail goes in reflecting mode (the MTA the
+    /// Sends the alert in the background (the app's task group). `peer` is where mail goes in reflecting mode (the MTA the
     /// failing message came from).
     pub fn raise(&self, kind: &'static str, subject: &str, text: &str, now: u64, peer: SocketAddr) {
         if self.settings.admin.is_empty() || !self.due(kind) {
@@ -58,7 +62,7 @@ impl Alerts {
         let relay = self.relay.clone();
         let to = self.settings.admin.clone();
         tracing::error!(alert = kind, "{subject}");
-        smol::spawn(async move {
+        self.tasks.spawn(async move {
             let origin = Origin {
                 peer,
                 helo: String::new(),
@@ -103,7 +107,6 @@ impl Alerts {
                 Ok(()) => tracing::info!(alert = kind, "alert sent to the administrators"),
                 Err(e) => tracing::warn!(alert = kind, error = %e, "alert could not be sent"),
             }
-        })
-        .detach();
+        });
     }
 }

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 pub use facts::Facts;
 
-use crate::approval::token::{self, Claims, Key};
 use crate::clock::Clock;
 use crate::config::{Config, Keep};
+use crate::link::token::{self, Claims, Key};
 use crate::notify::{self, Disposition, Kind};
 use crate::policy::{MANAGER, Verdict};
 use crate::store::records::{
@@ -37,8 +37,10 @@ pub struct Keeper {
     managers: HashMap<String, String>,
     notify: notify::Settings,
     links: Option<Links>,
-    wake: std::sync::OnceLock<Waker>,
-    alerts: std::sync::OnceLock<Alerts>,
+    /// Wakes the delivery worker (none: no worker, e.g. tests and the CLI).
+    wake: Option<Waker>,
+    /// How store failures reach the administrators (none: only logged).
+    alerts: Option<Alerts>,
 }
 
 /// Wakes the delivery worker after notices or releases were queued.
@@ -71,7 +73,7 @@ impl Links {
                 message: token::message_tag(guid),
             },
         );
-        crate::admin::approval_url(&self.public_url, &t)
+        crate::link::approval_url(&self.public_url, &t)
     }
 }
 
@@ -99,8 +101,8 @@ impl Keeper {
             managers,
             notify: config.notifications.clone(),
             links: None,
-            wake: std::sync::OnceLock::new(),
-            alerts: std::sync::OnceLock::new(),
+            wake: None,
+            alerts: None,
         })
     }
 
@@ -114,19 +116,20 @@ impl Keeper {
             managers: HashMap::new(),
             notify: config.notifications.clone(),
             links: None,
-            wake: std::sync::OnceLock::new(),
-            alerts: std::sync::OnceLock::new(),
+            wake: None,
+            alerts: None,
         }
     }
 
-    /// Sets how store alerts reach the administrators (once).
-    pub fn set_alerts(&self, alerts: Alerts) {
-        let _ = self.alerts.set(alerts);
+    /// How store alerts reach the administrators.
+    pub fn with_alerts(mut self, alerts: Alerts) -> Keeper {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Tells the administrators that holding failed for a store reason (throttled).
     fn alert(&self, e: &StoreError, peer: &str) {
-        let Some(alerts) = self.alerts.get() else {
+        let Some(alerts) = &self.alerts else {
             return;
         };
         let (kind, subject) = match e {
@@ -164,14 +167,15 @@ impl Keeper {
         self
     }
 
-    /// Sets the delivery worker's wake-up (once).
-    pub fn set_waker(&self, wake: Waker) {
-        let _ = self.wake.set(wake);
+    /// The delivery worker's wake-up, called after notices or releases were queued.
+    pub fn with_waker(mut self, wake: Waker) -> Keeper {
+        self.wake = Some(wake);
+        self
     }
 
     /// Tells the delivery worker that something was queued.
     pub fn wake_delivery(&self) {
-        if let Some(w) = self.wake.get() {
+        if let Some(w) = &self.wake {
             w();
         }
     }
@@ -411,8 +415,9 @@ impl Keeper {
         }
     }
 
-    /// Records the incidents of a message that was not held (relayed, redirected, blocked), in the
-    /// background: the upstream's reply never waits for it, and a store failure is only logged.
+    /// The work of recording the incidents of a message that was not held (relayed, redirected,
+    /// blocked), for the caller to run in the background (the app's task group): the upstream's
+    /// reply never waits for it, and a store failure is only logged. `None`: nothing to record.
     /// `notify` carries the disposition when the policies' notices are due (the message was
     /// delivered or refused by policy), and the message they may attach.
     pub fn record(
@@ -421,15 +426,12 @@ impl Keeper {
         verdict: &Verdict,
         action: String,
         notify: Option<(Disposition, &[u8])>,
-    ) {
-        let Ok(store) = self.store() else {
-            return;
-        };
-        let store = store.clone();
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let store = self.store().ok()?.clone();
         let now = self.clock.now();
         let list = incidents_of(&facts, verdict, now, &action);
         if list.is_empty() {
-            return;
+            return None;
         }
         // The notices are rendered in the write, where the incident ids are known.
         let outgoing = notify.and_then(|(disposition, original)| {
@@ -441,11 +443,11 @@ impl Keeper {
             Some((v, self.notify.clone(), kept))
         });
         let peer = facts.peer.clone();
-        let wake = self.wake.get().cloned();
+        let wake = self.wake.clone();
         let window = self.keep.reconcile_window.as_secs();
         let identity = facts.identity;
         let guid = facts.guid;
-        smol::spawn(async move {
+        Some(async move {
             let result = store
                 .write(move |dbs, txn| {
                     let mut ids = Vec::new();
@@ -484,7 +486,6 @@ impl Keeper {
                 Err(e) => tracing::error!(%guid, error = %e, "incidents not recorded"),
             }
         })
-        .detach();
     }
 
     /// One retention run: removes the content of held messages past their retention.
@@ -542,7 +543,7 @@ impl Keeper {
         Ok(n)
     }
 
-    /// Runs the purge every `quarantine.purge_interval` until the process ends.
+    /// Runs the purge every `quarantine.purge_interval` until the task is cancelled (at shutdown).
     pub async fn purge_forever(self: Arc<Self>) {
         if self.store.is_err() {
             return;

@@ -71,7 +71,8 @@ impl Listener {
         self.tcp.local_addr()
     }
 
-    /// Accepts until shutdown begins; each session runs on `ex`.
+    /// Accepts until shutdown begins; each session runs on `ex` (counted by the session gauge), each
+    /// refusal in the app's task group.
     pub async fn serve(self, shared: Arc<Shared>, ex: Arc<smol::Executor<'static>>) {
         loop {
             let shutdown = shared.shutdown.clone();
@@ -93,18 +94,19 @@ impl Listener {
             };
             if !is_allowed(&self.allowed, peer.ip()) {
                 tracing::warn!(%peer, "connection from a client outside listener.allowed_clients refused");
-                ex.spawn(refuse(tcp, Reply::not_allowed_client())).detach();
+                shared.tasks.spawn(refuse(tcp, Reply::not_allowed_client()));
                 continue;
             }
             let Some(client_slot) = self.clients.try_acquire(peer.ip()) else {
                 tracing::warn!(%peer, max = self.clients.max(), "per-client session limit reached; connection refused");
-                ex.spawn(refuse(tcp, Reply::too_many_sessions_from_client()))
-                    .detach();
+                shared
+                    .tasks
+                    .spawn(refuse(tcp, Reply::too_many_sessions_from_client()));
                 continue;
             };
             let Some(slot) = self.sessions.try_acquire(self.max_sessions) else {
                 tracing::warn!(%peer, max = self.max_sessions, "session limit reached; connection refused");
-                ex.spawn(refuse(tcp, Reply::too_many_sessions())).detach();
+                shared.tasks.spawn(refuse(tcp, Reply::too_many_sessions()));
                 continue;
             };
             let shared = shared.clone();

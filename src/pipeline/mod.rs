@@ -34,6 +34,19 @@ pub enum Failure {
     InspectionTimeout,
     #[error("{0}")]
     Store(#[from] crate::store::StoreError),
+    /// The next-hop connection the transaction was using is gone (or a replay had no recipient).
+    #[error("the next-hop connection is gone")]
+    NextHopGone,
+    /// A recipient refused on a second attempt (a replayed transaction, or a redirect address),
+    /// after the upstream was told its recipients are accepted: the next hop's reply.
+    #[error("next hop refused a recipient on a second attempt: {0}")]
+    RefusedOnReplay(Reply),
+    /// A message to hold came without what holding needs (a bug: only a violated verdict holds).
+    #[error("cannot hold the message: {0}")]
+    Unholdable(&'static str),
+    /// A state the session should never reach (a bug), answered as a temporary failure.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl Failure {
@@ -59,7 +72,13 @@ impl Failure {
             Failure::Inspection(_) | Failure::InspectionTimeout => Reply::inspection_failed(),
             // Never permanent: the upstream still has the message.
             Failure::Store(crate::store::StoreError::Full(_)) => Reply::store_full(),
-            Failure::Store(_) => Reply::store_failed(),
+            Failure::Store(_) | Failure::Unholdable(_) => Reply::store_failed(),
+            Failure::NextHopGone => Reply::next_hop_lost(),
+            // The upstream was already told its recipients are accepted: never permanent.
+            Failure::RefusedOnReplay(r) if r.is_permanent() => Reply::refused_on_second_attempt(),
+            // A temporary refusal is the next hop's own word, relayed as it is.
+            Failure::RefusedOnReplay(r) => r.clone(),
+            Failure::Internal(_) => Reply::relay_internal(),
         }
     }
 }
@@ -172,9 +191,10 @@ impl Inspector {
         })
     }
 
-    /// Sets how a released message is recognised (the store's release mark).
-    pub fn set_released(&mut self, released: Released) {
+    /// How a released message is recognised (the store's release mark; without it, none is).
+    pub fn with_released(mut self, released: Released) -> Inspector {
         self.released = released;
+        self
     }
 
     pub fn trial_mode(&self) -> bool {

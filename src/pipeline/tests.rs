@@ -218,3 +218,113 @@ fn only_policy_decisions_are_permanent() {
         Some([4, 3, 0])
     );
 }
+
+/// Whether a failure may be answered with a 5xx: only what the client's own message breaks (the
+/// DATA input rules: size, line length, line endings, NUL). No wildcard: a new variant does not
+/// compile until it is classified here (and sampled in the test below).
+fn may_be_permanent(f: &Failure) -> bool {
+    match f {
+        Failure::Data(DataError::TooBig)
+        | Failure::Data(DataError::LineTooLong)
+        | Failure::Data(DataError::BareLineEnding)
+        | Failure::Data(DataError::Nul) => true,
+        Failure::Data(DataError::OverBudget)
+        | Failure::Data(DataError::SpoolFailed)
+        | Failure::NoNextHop(_)
+        | Failure::NextHop(_)
+        | Failure::Inspection(_)
+        | Failure::InspectionTimeout
+        | Failure::Store(_)
+        | Failure::NextHopGone
+        | Failure::RefusedOnReplay(_)
+        | Failure::Unholdable(_)
+        | Failure::Internal(_) => false,
+    }
+}
+
+#[test]
+fn every_internal_next_hop_and_store_failure_is_temporary() {
+    use crate::relay::Error as R;
+    use crate::relay::client::Error as C;
+    use crate::store::StoreError as S;
+    let io = || std::io::Error::other("x");
+    let refusal = |code| Reply::new(code, None, "no");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 25));
+    let mut failures: Vec<Failure> = [
+        DataError::TooBig,
+        DataError::LineTooLong,
+        DataError::BareLineEnding,
+        DataError::Nul,
+        DataError::OverBudget,
+        DataError::SpoolFailed,
+    ]
+    .into_iter()
+    .map(Failure::Data)
+    .collect();
+    failures.extend(
+        [
+            R::Unreachable {
+                attempts: 1,
+                last: "x".into(),
+            },
+            R::Tls("x".into()),
+            R::Dns("x".into()),
+            R::Refused(refusal(554)),
+        ]
+        .map(Failure::NoNextHop),
+    );
+    failures.extend(
+        [
+            C::Connect(addr, io()),
+            C::Timeout("DATA"),
+            C::Lost(io()),
+            C::Closed,
+            C::Protocol("x".into()),
+            C::Refused(refusal(550)),
+            C::TlsUnavailable,
+            C::TlsRefused(refusal(554)),
+            C::TlsHandshake("x".into()),
+            C::Unwritable("MAIL"),
+        ]
+        .map(Failure::NextHop),
+    );
+    failures.extend(
+        [
+            S::Full("x".into()),
+            S::NewerSchema {
+                found: 9,
+                supported: 1,
+            },
+            S::Corrupt {
+                what: "x".into(),
+                detail: "y".into(),
+            },
+            S::Lost("x".into()),
+            S::Backup("x".into()),
+            S::NotFound("x".into()),
+            S::Refused("x".into()),
+            S::Io("x".into()),
+            S::Unavailable("x".into()),
+        ]
+        .map(Failure::Store),
+    );
+    failures.extend([
+        Failure::Inspection("x".into()),
+        Failure::InspectionTimeout,
+        Failure::NextHopGone,
+        Failure::RefusedOnReplay(refusal(550)),
+        Failure::RefusedOnReplay(refusal(452)),
+        Failure::Unholdable("x"),
+        Failure::Internal("x"),
+    ]);
+    for f in &failures {
+        let reply = f.reply();
+        if may_be_permanent(f) {
+            assert!(reply.is_permanent(), "{f} -> {reply}");
+        } else {
+            assert!(reply.is_transient(), "{f} -> {reply}");
+        }
+    }
+    // A temporary refusal on a second attempt is the next hop's own reply, as it was sent.
+    assert_eq!(Failure::RefusedOnReplay(refusal(452)).reply(), refusal(452));
+}

@@ -53,7 +53,7 @@ pub async fn mark_key(store: &Store) -> Result<[u8; 32]> {
         .await
 }
 
-/// For `pipeline::Inspector::set_released`: true when a message carries a release mark that is
+/// For `pipeline::Inspector::with_released`: true when a message carries a release mark that is
 /// valid for this store (any `X-Sluice-Release` field; a forged or foreign one is ignored). Reads the
 /// held record the mark names; a store error counts as "not released" (the message is inspected).
 pub fn recogniser(store: Store, key: [u8; 32]) -> impl Fn(&[u8]) -> bool + Send + Sync + 'static {

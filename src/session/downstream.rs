@@ -93,7 +93,7 @@ impl Downstream {
     ) -> Reply {
         if self.mail_sent {
             let Some(conn) = self.conn.as_mut() else {
-                return Reply::next_hop_lost();
+                return Failure::NextHopGone.reply();
             };
             return match conn.rcpt(rcpt).await {
                 Ok(r) => r,
@@ -130,7 +130,7 @@ impl Downstream {
                 }
             }
         }
-        Reply::relay_internal()
+        Failure::Internal("no next-hop connection after connecting").reply()
     }
 
     /// The upstream said DATA and at least one recipient was accepted: send DATA ahead. A failure
@@ -298,10 +298,10 @@ impl Downstream {
                 held_head.extend_from_slice(body);
                 let message = held_head;
                 let Inspection::Done(verdict) = &inspection else {
-                    return Reply::store_failed();
+                    return Failure::Unholdable("no verdict").reply();
                 };
                 let Some(facts) = facts else {
-                    return Reply::store_failed();
+                    return Failure::Unholdable("no facts").reply();
                 };
                 return match shared
                     .keeper
@@ -326,7 +326,9 @@ impl Downstream {
             // Notices only for an outcome that stands: delivered, or refused by policy.
             let notify = disposition(verdict, &reply, shared.inspector.trial_mode())
                 .zip(original.as_deref());
-            shared.keeper.record(facts, verdict, action, notify);
+            if let Some(work) = shared.keeper.record(facts, verdict, action, notify) {
+                shared.tasks.spawn(work);
+            }
         }
         reply
     }
@@ -380,7 +382,7 @@ impl Downstream {
     /// DATA, then the message.
     async fn send(&mut self, id: MessageId, message: &Parts<'_>) -> Reply {
         let Some(conn) = self.conn.as_mut() else {
-            return Reply::next_hop_lost();
+            return Failure::NextHopGone.reply();
         };
         match conn.start_data().await.and(conn.data_reply().await) {
             Ok(r) if r.code == 354 => self.body(id, message).await,
@@ -399,20 +401,13 @@ impl Downstream {
         self.open = false;
         self.mail_sent = false;
         let Some(conn) = self.conn.as_mut() else {
-            return Reply::next_hop_lost();
+            return Failure::NextHopGone.reply();
         };
         match conn.body(message).await {
             Ok(r) if r.is_positive() => {
                 let tls = conn.protection();
                 tracing::info!(%id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), reply = %r, size = message[0].len() + message[1].len(), "message relayed");
-                Reply::new(
-                    250,
-                    Some([2, 0, 0]),
-                    format!(
-                        "OK id={id}; next hop said: {}",
-                        r.lines.first().map(String::as_str).unwrap_or("")
-                    ),
-                )
+                Reply::relayed(id, r.lines.first().map(String::as_str).unwrap_or(""))
             }
             Ok(r) => {
                 let tls = conn.protection();
@@ -448,7 +443,7 @@ impl Downstream {
         message: &Parts<'_>,
     ) -> Reply {
         let Some((first, rest)) = recipients.split_first() else {
-            return Reply::next_hop_lost();
+            return Failure::NextHopGone.reply();
         };
         self.mail_sent = false;
         let r = self
@@ -457,7 +452,7 @@ impl Downstream {
         if !r.is_positive() {
             tracing::warn!(%id, reply = %r, "next hop refused a recipient on replay");
             self.abandon().await;
-            return transient(r);
+            return Failure::RefusedOnReplay(r).reply();
         }
         for rcpt in rest {
             let r = self
@@ -466,7 +461,7 @@ impl Downstream {
             if !r.is_positive() {
                 tracing::warn!(%id, reply = %r, "next hop refused a recipient on replay");
                 self.abandon().await;
-                return transient(r);
+                return Failure::RefusedOnReplay(r).reply();
             }
         }
         self.send(id, message).await
@@ -514,20 +509,6 @@ fn relayed(what: &str, reply: &Reply, trial: bool) -> String {
         format!("{what}{trial}")
     } else {
         format!("{what}{trial}, but the next hop answered {}", reply.code)
-    }
-}
-
-/// A refusal after the upstream was told its recipients are accepted (a redirect address, or a replayed
-/// transaction) is never the sender's problem: keep it retryable.
-fn transient(r: Reply) -> Reply {
-    if r.is_permanent() {
-        Reply::new(
-            451,
-            Some([4, 3, 0]),
-            "Recipient refused by the next hop on a second attempt, try again later",
-        )
-    } else {
-        r
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Shared {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub inspector: Inspector,
     pub keeper: Arc<crate::hold::Keeper>,
+    /// The app's background tasks (incidents of relayed mail are recorded there).
+    pub tasks: crate::task::Group,
     /// `inspection.internal_domains`, for the direction recorded with incidents.
     pub internal_domains: Vec<String>,
     pub relay: Relay,
@@ -303,7 +305,8 @@ impl Session {
                 Step::Rcpt(rcpt) => {
                     let origin = self.origin();
                     let Some(env) = self.protocol.envelope() else {
-                        self.queue(conn, &Reply::relay_internal());
+                        let f = crate::pipeline::Failure::Internal("no envelope at RCPT");
+                        self.queue(conn, &f.reply());
                         continue;
                     };
                     let reply = self
@@ -325,7 +328,8 @@ impl Session {
                         .min(max);
                     let Some(reservation) = self.shared.budget.reserve(declared) else {
                         tracing::warn!(peer = %self.peer, declared, in_flight = self.shared.budget.used(), "listener.max_bytes_in_flight reached; DATA deferred");
-                        self.queue(conn, &Reply::insufficient_resources());
+                        let f = crate::pipeline::Failure::Data(DataError::OverBudget);
+                        self.queue(conn, &f.reply());
                         continue;
                     };
                     if self.shared.data_ahead {

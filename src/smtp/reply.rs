@@ -145,6 +145,16 @@ impl Reply {
     pub fn helo(host: &str, peer: &str) -> Reply {
         Reply::new(250, None, format!("{host} Hello {peer}"))
     }
+    /// The EHLO reply: the greeting line, then one line per extension keyword offered.
+    pub fn ehlo(host: &str, peer: &str, keywords: impl IntoIterator<Item = String>) -> Reply {
+        let mut lines = vec![format!("{host} Hello {peer}")];
+        lines.extend(keywords);
+        Reply {
+            code: 250,
+            enhanced: None,
+            lines,
+        }
+    }
     pub fn sender_ok() -> Reply {
         Reply::e(250, 2, 1, 0, "Sender OK")
     }
@@ -282,6 +292,17 @@ impl Reply {
     pub fn queued(id: &str) -> Reply {
         Reply::e(250, 2, 0, 0, format!("OK id={id}"))
     }
+    /// The upstream's final reply for a relayed message, built from the next hop's positive reply
+    /// (its first line, `next_hop`).
+    pub fn relayed(id: impl std::fmt::Display, next_hop: &str) -> Reply {
+        Reply::e(
+            250,
+            2,
+            0,
+            0,
+            format!("OK id={id}; next hop said: {next_hop}"),
+        )
+    }
     pub fn mail_loop(count: usize) -> Reply {
         Reply::e(
             554,
@@ -360,6 +381,17 @@ impl Reply {
             3,
             0,
             "Message could not be inspected, try again later",
+        )
+    }
+    /// A recipient the next hop refused for good on a second attempt (a replayed transaction, or a
+    /// redirect address), after the upstream was told its recipients are accepted: kept retryable.
+    pub fn refused_on_second_attempt() -> Reply {
+        Reply::e(
+            451,
+            4,
+            3,
+            0,
+            "Recipient refused by the next hop on a second attempt, try again later",
         )
     }
     pub fn relay_internal() -> Reply {

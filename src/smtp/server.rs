@@ -210,7 +210,6 @@ impl Protocol {
     }
 
     fn ehlo_reply(&self, ext: Extensions) -> Reply {
-        let mut lines = vec![format!("{} Hello {}", self.settings.hostname, self.peer)];
         let pairs: [(Extensions, String); 9] = [
             (
                 Extensions::SIZE,
@@ -228,17 +227,11 @@ impl Protocol {
             (Extensions::VRFY, "VRFY".into()),
             (Extensions::HELP, "HELP".into()),
         ];
-        lines.extend(
-            pairs
-                .into_iter()
-                .filter(|(e, _)| ext.has(*e))
-                .map(|(_, s)| s),
-        );
-        Reply {
-            code: 250,
-            enhanced: None,
-            lines,
-        }
+        let keywords = pairs
+            .into_iter()
+            .filter(|(e, _)| ext.has(*e))
+            .map(|(_, s)| s);
+        Reply::ehlo(&self.settings.hostname, &self.peer, keywords)
     }
 
     /// Counts a junk command (NOOP, RSET, VRFY, HELP); past `max_junk_commands` since the last

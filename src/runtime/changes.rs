@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 const RESTART: &[(&str, &str)] = &[
     ("server.data_dir", "the data dir is opened once"),
     ("server.threads", "the executor threads are started once"),
-    ("relay.dead_host_retry", "the next-hop status cache is built once"),
+    (
+        "relay.dead_host_retry",
+        "the next-hop status cache is built once",
+    ),
     ("store.", "the store is opened once"),
     ("quarantine.", "the keeper is built once"),
     ("incidents.", "the keeper is built once"),

@@ -69,7 +69,7 @@ pub fn reload(args: crate::cli::Reload) -> ExitCode {
             for n in &r.restart_needed {
                 crate::outln!("restart needed: {} ({})", n.key, n.reason);
                 eprintln!(
-                    "sluice reload: {} changed but takes effect only after a restart ({})",
+                    "sluice reload: {} changed and needs a restart: {}",
                     n.key, n.reason
                 );
             }

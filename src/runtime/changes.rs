@@ -27,12 +27,39 @@ const RESTART: &[(&str, &str)] = &[
     ("admin.", "the admin listener is bound once"),
 ];
 
+/// Keys the reload applies to the proxy while a process-wide part keeps the old value until the
+/// next restart: named in both lists, so that nothing is silently half-applied.
+const PARTLY: &[(&str, &str)] = &[
+    (
+        "tls.",
+        "STARTTLS uses the new certificate now; the admin listener at the next restart",
+    ),
+    (
+        "relay.",
+        "the proxy and the delivery queue use it now; the administrators' alerts at the next restart",
+    ),
+    (
+        "server.hostname",
+        "the proxy uses it now; the delivery queue's reports at the next restart",
+    ),
+    (
+        "decomposition.",
+        "inspection uses it now; the approval pages' preview at the next restart",
+    ),
+];
+
+/// Whether `key` is `pattern` or lies in the section `pattern` (ending in `.`).
+fn under(key: &str, pattern: &str) -> bool {
+    key == pattern || (pattern.ends_with('.') && key.starts_with(pattern))
+}
+
 /// What changed between two configuration files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
     /// Changed keys that the reload applied (`listener.address`, `policy`, ...).
     pub applied: Vec<String>,
-    /// Changed keys that need a restart, each with the reason.
+    /// Changed keys that need a restart (wholly, or for a part named in the reason), each with
+    /// the reason.
     pub restart: Vec<(String, String)>,
 }
 
@@ -46,12 +73,13 @@ pub fn between(old: Option<&str>, new: Option<&str>) -> Changes {
         if old.get(key) == new.get(key) {
             continue;
         }
-        match RESTART
-            .iter()
-            .find(|(k, _)| key == k || (k.ends_with('.') && key.starts_with(k)))
-        {
-            Some((_, why)) => changes.restart.push((key.clone(), (*why).to_string())),
-            None => changes.applied.push(key.clone()),
+        if let Some((_, why)) = RESTART.iter().find(|(k, _)| under(key, k)) {
+            changes.restart.push((key.clone(), (*why).to_string()));
+            continue;
+        }
+        changes.applied.push(key.clone());
+        if let Some((_, why)) = PARTLY.iter().find(|(k, _)| under(key, k)) {
+            changes.restart.push((key.clone(), (*why).to_string()));
         }
     }
     changes
@@ -103,6 +131,11 @@ mod tests {
         assert_eq!(between(Some(text), Some(text)), Changes::default());
         let c = between(None, Some(text));
         assert_eq!(c.applied, vec!["relay.hosts", "relay.pass_header.name"]);
+        // Applied, and named for the part that waits for a restart.
+        assert_eq!(c.restart.len(), 2);
+        assert!(c.restart[0].1.contains("alerts"), "{:?}", c.restart);
+        let c = between(None, Some("[inspection]\ntime_budget = \"5s\"\n"));
+        assert_eq!(c.applied, vec!["inspection.time_budget"]);
         assert!(c.restart.is_empty());
     }
 

@@ -146,7 +146,7 @@ impl Swap {
         };
         self.current.store(Arc::new(new));
         for (key, why) in &report.changes.restart {
-            tracing::warn!(key, reason = %why, "changed key takes effect at the next restart");
+            tracing::warn!(key, reason = %why, "changed key needs a restart (wholly or for the part named)");
         }
         tracing::info!(config_digest = %report.digest.config, policies_digest = %report.digest.policies, previous = %report.previous, policies = %report.policies.join(","), changed = %report.changes.applied.join(","), restart_needed = %report.changes.restart.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(","), "configuration reloaded");
         Ok(report)

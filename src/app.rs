@@ -336,6 +336,9 @@ pub fn serve(
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    // Before anything in the data dir is touched (the spool's leftovers are removed below): a
+    // server already answering on this data dir's socket stops this one.
+    let control = crate::control::Control::bind(&data_dir)?;
     let server_tls =
         reload::server_tls(&config, loaded.server_tls).context("STARTTLS certificate")?;
     let client_tls = loaded.client_tls;
@@ -427,7 +430,6 @@ pub fn serve(
 
     let std_listener = std::net::TcpListener::bind(config.listener.address)
         .with_context(|| format!("binding listener.address {}", config.listener.address))?;
-    let control = crate::control::Control::bind(&data_dir).context("control socket")?;
     let sessions = Arc::new(Gauge::default());
     let clients = crate::clients::Clients::new(config.listener.max_sessions_per_client);
     let admin = if config.admin.enabled {
@@ -474,7 +476,7 @@ pub fn serve(
     let ex = Arc::new(smol::Executor::new());
     let front = reload::Front::new(ex.clone(), swap.clone(), sessions.clone(), clients);
     let bound = front.accept_on(std_listener).context("listener socket")?;
-    tracing::info!(addr = %bound, route = %route, trial_mode, policies, policy_source = %policy_source, data_ahead, config_digest = %digest.config, policies_digest = %digest.policies, control = %control.path().display(), "listening");
+    tracing::info!(addr = %bound, route = %route, trial_mode, policies, policy_source = %policy_source, data_ahead, config_digest = %digest.config, policies_digest = %digest.policies, control = %control.as_ref().map_or("(none)".into(), |c| c.path().display().to_string()), "listening");
     let reloader = Arc::new(reload::Reloader::new(
         swap.clone(),
         base,
@@ -498,7 +500,7 @@ pub fn serve(
         use async_signal::Signal;
         let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup]).context("installing signal handlers")?;
         let handler: Arc<dyn crate::control::Handler> = reloader.clone();
-        let control = ex.spawn(control.serve(handler, shutdown.clone(), ex.clone()));
+        let control = control.map(|c| ex.spawn(c.serve(handler, shutdown.clone(), ex.clone())));
         ex.spawn(keeper.clone().purge_forever()).detach();
         ex.spawn(desk.clone().sweep_forever()).detach();
         let admin_accept = admin.map(|(a, _)| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
@@ -517,7 +519,9 @@ pub fn serve(
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
         shutdown.drain();
         reloader.front.finish().await;
-        control.await;
+        if let Some(c) = control {
+            c.await;
+        }
         if let Some(a) = admin_accept {
             a.await;
         }

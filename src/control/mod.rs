@@ -156,10 +156,10 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 impl Control {
-    /// Binds `<data_dir>/control.sock` with mode 0600 (bound under a temporary name, restricted,
-    /// then renamed over a stale socket). A socket some live server answers on is an error.
-    pub fn bind(data_dir: &Path) -> anyhow::Result<Control> {
-        use std::os::unix::fs::PermissionsExt;
+    /// Binds `<data_dir>/control.sock`. A socket some live server answers on is an error; a
+    /// socket that cannot be made (a path too long for a Unix socket, a read-only directory) is
+    /// logged and the server runs without one (`None`: SIGHUP still reloads).
+    pub fn bind(data_dir: &Path) -> anyhow::Result<Option<Control>> {
         let path = socket_path(data_dir);
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
             anyhow::bail!(
@@ -167,6 +167,18 @@ impl Control {
                 path.display()
             );
         }
+        match Control::make(data_dir, path) {
+            Ok(c) => Ok(Some(c)),
+            Err(e) => {
+                tracing::warn!(error = %e, "no control socket: `sluice reload` and `sluice status` cannot reach this server; SIGHUP reloads");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Binds with mode 0600: under a temporary name, restricted, then renamed over a stale socket.
+    fn make(data_dir: &Path, path: PathBuf) -> anyhow::Result<Control> {
+        use std::os::unix::fs::PermissionsExt;
         let tmp = data_dir.join(format!("{SOCKET}.{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let std_listener = std::os::unix::net::UnixListener::bind(&tmp)
@@ -275,7 +287,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A socket file nobody listens on (a crashed server's).
         drop(std::os::unix::net::UnixListener::bind(socket_path(dir.path())).unwrap());
-        let control = Control::bind(dir.path()).unwrap();
+        let control = Control::bind(dir.path()).unwrap().unwrap();
         let mode = std::fs::metadata(control.path())
             .unwrap()
             .permissions()

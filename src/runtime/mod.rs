@@ -50,8 +50,8 @@ fn short(h: &blake3::Hasher) -> String {
 
 impl Digest {
     /// The effective settings as `check-config` shows them plus the hash of the bytes loaded
-    /// (the record's); the policies as loaded: their source, their summary lines and their tables
-    /// as written (or the built-in set's text).
+    /// (the record's); the policies as loaded: their source, their summary lines, their tables
+    /// as written (or the built-in set's text) and the EDM index files they name (size, time).
     pub fn of(config: &Config, text: Option<&str>, record: &Record) -> Digest {
         let summary = crate::config::show::summary(config);
         let mut c = blake3::Hasher::new();
@@ -69,6 +69,21 @@ impl Digest {
             Some(w) => p.update(w.as_bytes()),
             None => p.update(crate::config::BUILTIN_POLICIES.as_bytes()),
         };
+        // The EDM indexes the policies name, by their files' size and time (re-imported: new).
+        for (_, d) in config.policies.registry().iter() {
+            if let crate::detect::Detector::Edm { index, .. } = d {
+                let path = crate::detect::edm::file::index_path(&config.server.data_dir, index);
+                let stamp = std::fs::metadata(&path).ok().map(|m| {
+                    let time = m
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    format!("{index}:{}:{time}", m.len())
+                });
+                p.update(stamp.unwrap_or_default().as_bytes());
+            }
+        }
         Digest {
             config: short(&c),
             policies: short(&p),
@@ -156,5 +171,33 @@ impl Swap {
 impl crate::session::Current for Swap {
     fn shared(&self) -> Arc<Shared> {
         self.current.load().session.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(text: &str) -> Digest {
+        let config = Config::parse(text, "t.toml").unwrap();
+        let record = Record {
+            config: None,
+            blake3: blake3::hash(text.as_bytes()).to_hex().to_string(),
+            working_dir: "/".into(),
+        };
+        Digest::of(&config, Some(text), &record)
+    }
+
+    #[test]
+    fn digests_follow_the_settings_and_the_policies_separately() {
+        let policy = "[[policy]]\nid = 1\nkeywords = [\"alpha\"]\naction = \"block\"\n";
+        let a = digest(policy);
+        assert_eq!(a, digest(policy), "the same file, the same digests");
+        assert_eq!(a.config.len(), 12);
+        let other = digest(&policy.replace("alpha", "bravo"));
+        assert_ne!(other.policies, a.policies);
+        let settings = digest(&format!("[listener]\nmax_sessions = 7\n{policy}"));
+        assert_ne!(settings.config, a.config);
+        assert_eq!(settings.policies, a.policies);
     }
 }

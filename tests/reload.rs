@@ -417,3 +417,43 @@ fn the_starttls_certificate_changes_on_reload() {
     );
     assert_eq!(served_certificate(early, &trusted), der(&b.0));
 }
+
+#[test]
+fn a_reload_rewrites_the_record_and_names_the_keys_that_need_a_restart() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], &policies('A')));
+    // The file changed under the running server: a store command that judges refuses.
+    let edited = format!(
+        "{}\n[store]\nmax_size = 2147483648\n",
+        forward_config(&[sink.addr], &policies('B'))
+    );
+    write_config(&sluice, &edited);
+    let judge = || {
+        let out = Command::new(binary())
+            .args(["quarantine", "rescan", "1"])
+            .arg("--data-dir")
+            .arg(sluice.dir.path().join("data"))
+            .output()
+            .expect("run sluice");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let before = judge();
+    assert!(before.contains("sluice reload"), "{before}");
+    let (code, out, err) = sluice_cli(&sluice, &["reload"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("changed: policy"), "{out}");
+    assert!(
+        out.contains("restart needed: store.max_size (the store is opened once)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("store.max_size changed and needs a restart"),
+        "{err}"
+    );
+    assert!(sluice.wait_log("needs a restart", Duration::from_secs(5)));
+    let logged = sluice.log_line("needs a restart").expect("logged");
+    assert!(logged.contains("store.max_size"), "{logged}");
+    // The record names the file as it is now: the store commands judge with it again.
+    let after = judge();
+    assert!(!after.contains("changed since the server"), "{after}");
+}

@@ -35,10 +35,15 @@ fn policies(set: char) -> String {
 
 /// `sluice <command> --data-dir <the server's>`: (exit code, stdout, stderr).
 fn sluice_cli(sluice: &Sluice, args: &[&str]) -> (i32, String, String) {
+    cli_at(&sluice.dir.path().join("data"), args)
+}
+
+/// `sluice <command> --data-dir <data>`: (exit code, stdout, stderr).
+fn cli_at(data: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(binary())
         .args(args)
         .arg("--data-dir")
-        .arg(sluice.dir.path().join("data"))
+        .arg(data)
         .output()
         .expect("run sluice");
     (
@@ -456,4 +461,60 @@ fn a_reload_rewrites_the_record_and_names_the_keys_that_need_a_restart() {
     // The record names the file as it is now: the store commands judge with it again.
     let after = judge();
     assert!(!after.contains("changed since the server"), "{after}");
+}
+
+/// `sluice edm import --name customers` of `csv` into `data`.
+fn import_edm(data: &Path, csv: &str) {
+    let file = data.with_extension("csv");
+    std::fs::write(&file, csv).expect("write csv");
+    let out = Command::new(binary())
+        .args(["edm", "import", "--name", "customers", "--data-dir"])
+        .arg(data)
+        .arg(&file)
+        .output()
+        .expect("run sluice");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_reimported_edm_index_is_used_after_a_reload() {
+    let sink = Sink::start_default();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    import_edm(
+        &data,
+        "name,email,ssn\nBob Jones,bob@example.org,987-65-4321\n",
+    );
+    let policy = "[[policy]]\nid = 9\naction = \"block\"\nreply = \"customer data\"\n[[policy.rule]]\nconditions = [{ edm = \"customers\", columns = 2 }]\n";
+    let sluice = Sluice::start_with_data(&forward_config(&[sink.addr], policy), &data);
+    let body = "Wei Zhang, wei@example.net, 111-22-3333";
+    let send = |subject: &str| {
+        let mut c = Client::connect(sluice.addr);
+        c.ehlo();
+        let r = c.send(FROM, &[TO], &message(subject, body));
+        c.quit();
+        r
+    };
+    assert_eq!(send("before").code, 250);
+    let (_, before, _) = cli_at(&data, &["status", "--json"]);
+    import_edm(
+        &data,
+        "name,email,ssn\nWei Zhang,wei@example.net,111-22-3333\n",
+    );
+    let (code, out, err) = cli_at(&data, &["reload"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r = send("after");
+    assert_eq!(r.code, 550, "{r}");
+    assert!(r.text.contains("customer data"), "{r}");
+    let (_, after, _) = cli_at(&data, &["status", "--json"]);
+    let policies = |s: &str| json(s)["policies_digest"].as_str().map(str::to_string);
+    assert_ne!(
+        policies(&before),
+        policies(&after),
+        "a new index is a new policy set"
+    );
 }

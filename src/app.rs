@@ -1,5 +1,6 @@
 //! Wiring: runs a subcommand; for `serve`, builds the shared state from the [`Config`], binds the
-//! listener, runs the executor threads, and owns graceful shutdown on SIGTERM/SIGINT.
+//! listener and the control socket, runs the executor threads, reloads on SIGHUP (`reload`), and
+//! owns graceful shutdown on SIGTERM/SIGINT.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,13 +13,13 @@ use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::config::record::{self, Record};
 use crate::detect::Detector;
-use crate::listener::{Gauge, Listener};
+use crate::listener::Gauge;
 use crate::pipeline::Inspector;
 use crate::relay::Relay;
 use crate::scan::Scanner;
-use crate::session::Shared;
 use crate::shutdown::Shutdown;
-use crate::smtp::server::Settings;
+
+pub mod reload;
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -96,6 +97,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Incident(i) => Ok(crate::console::incident(i)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
+        Command::Reload(r) => Ok(crate::control::client::reload(r)),
+        Command::Status(st) => Ok(crate::control::client::status(st)),
         Command::Serve(s) => {
             let (mut config, bytes) = match &s.config {
                 Some(path) => match Config::load_bytes(path) {
@@ -109,7 +112,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let record = Record::new(s.config.as_deref().zip(bytes.as_deref()))
                 .context("recording the configuration")?;
-            if let Some(d) = s.data_dir {
+            if let Some(d) = s.data_dir.clone() {
                 config.server.data_dir = d;
             }
             init_logging();
@@ -124,7 +127,12 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            serve(config, loaded, record)?;
+            let source = reload::Source {
+                path: s.config.clone(),
+                data_dir: s.data_dir.clone(),
+            };
+            let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
+            serve(config, loaded, record, source, text)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -313,18 +321,26 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Runs the service until SIGTERM/SIGINT, then drains. `loaded` is [`load`] of `config`; `record`
-/// says where `config` came from and is written into the data dir once the listener is bound, so
-/// that the store commands on this data dir use the same configuration.
-pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<()> {
+/// Runs the service until SIGTERM/SIGINT, then drains; SIGHUP (and `sluice reload` on the control
+/// socket) reloads the configuration (see [`reload`]). `loaded` is [`load`] of `config`, whose file
+/// `source` names and whose text is `text`; `record` says where `config` came from and is written
+/// into the data dir once the listener is bound, so that the store commands on this data dir use
+/// the same configuration.
+pub fn serve(
+    config: Config,
+    loaded: Loaded,
+    record: Record,
+    source: reload::Source,
+    text: Option<String>,
+) -> anyhow::Result<()> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
-    let server_tls = match loaded.server_tls {
-        Some(t) => t,
-        None => crate::tls::server_config(None, &data_dir, config.server.hostname.subject())
-            .context("STARTTLS certificate")?,
-    };
+    // Before anything in the data dir is touched (the spool's leftovers are removed below): a
+    // server already answering on this data dir's socket stops this one.
+    let control = crate::control::Control::bind(&data_dir)?;
+    let server_tls =
+        reload::server_tls(&config, loaded.server_tls).context("STARTTLS certificate")?;
     let client_tls = loaded.client_tls;
     let server_tls_for_admin = server_tls.clone();
     let shutdown = Arc::new(Shutdown::new());
@@ -348,8 +364,8 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
     }
     // Built once, in order, each from what is already built (nothing is set afterwards): the
     // executor and the background task group, the store (in the keeper), the delivery queue over
-    // it, the keeper with its links, alerts and the queue's wake-up, the inspector with the
-    // store's release marks, the desk, the sessions' shared state.
+    // it, the keeper with its links, alerts and the queue's wake-up, the store's release marks,
+    // the desk, the sessions' shared state (`reload::session_set`, which a reload calls again).
     let ex = Arc::new(smol::Executor::new());
     let tasks = crate::task::Group::new(ex.clone());
     let keeper = crate::hold::Keeper::open(&config, clock.clone(), loaded.managers)
@@ -370,9 +386,9 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
         )
     });
     // A message released from the quarantine that comes back (reflecting mode) is not held again.
-    let released = keeper.store().ok().and_then(|store| {
+    let released: Option<crate::pipeline::Released> = keeper.store().ok().and_then(|store| {
         match smol::block_on(crate::remediate::mark_key(store)) {
-            Ok(key) => Some(crate::remediate::recogniser(store.clone(), key)),
+            Ok(key) => Some(Arc::new(crate::remediate::recogniser(store.clone(), key)) as _),
             Err(e) => {
                 tracing::warn!(error = %e, "release marks cannot be checked; released messages may be held again");
                 None
@@ -399,56 +415,25 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
         keeper = keeper.with_waker(Arc::new(move || d.wake()));
     }
     let keeper = Arc::new(keeper);
-    let inspector = match released {
-        Some(r) => loaded.inspector.with_released(Arc::new(r)),
-        None => loaded.inspector,
-    };
     let desk = Arc::new(crate::approval::desk::StoreDesk::new(
         keeper.clone(),
         config.queue.give_up.as_secs(),
     ));
-    let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
-    let shared = Arc::new(Shared {
-        data_ahead,
-        settings: Settings {
-            hostname: config.server.hostname.clone(),
-            limits: config.listener.limits,
-            extensions: config.listener.extensions,
-            bare_line_endings: config.listener.bare_line_endings,
-            tls_available: true,
-        },
-        command_timeout: config.listener.command_timeout,
-        data_timeout: config.listener.data_timeout,
-        data_min_rate: config.listener.data_min_rate,
-        tls: Some(server_tls.clone()),
-        inspector,
+    let base = reload::Base {
         keeper: keeper.clone(),
         tasks: tasks.clone(),
-        internal_domains: config.inspection.internal_domains.clone(),
-        relay: Relay::new(
-            config.relay.clone(),
-            resolver(&config),
-            client_tls,
-            hop_status,
-        ),
         shutdown: shutdown.clone(),
         clock: clock.clone(),
         budget: crate::session::budget::Budget::new(config.listener.max_bytes_in_flight),
         spool,
-        spool_threshold: config.listener.spool_threshold,
-    });
+        hop_status: hop_status.clone(),
+        released,
+    };
+    let shared = reload::session_set(&config, server_tls, client_tls, loaded.inspector, &base);
     let std_listener = std::net::TcpListener::bind(config.listener.address)
         .with_context(|| format!("binding listener.address {}", config.listener.address))?;
-    let tcp = smol::net::TcpListener::try_from(std_listener).context("listener socket")?;
     let sessions = Arc::new(Gauge::default());
-    let listener = Listener {
-        tcp,
-        allowed: config.listener.allowed_clients.clone(),
-        max_sessions: config.listener.max_sessions,
-        sessions: sessions.clone(),
-        clients: crate::clients::Clients::new(config.listener.max_sessions_per_client),
-    };
-    let bound = listener.local_addr().context("listener address")?;
+    let clients = crate::clients::Clients::new(config.listener.max_sessions_per_client);
     let admin = if config.admin.enabled {
         let server = crate::admin::Server::bind(
             &config.admin,
@@ -464,27 +449,43 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
         }
         // Logged before "listening": tests read both from the log, the SMTP line last.
         tracing::info!(admin_addr = %admin_bound, public_url = %config.admin.public_url, "admin UI serving");
-        Some(server)
+        Some((server, admin_bound))
     } else {
         None
     };
     record
         .write(&data_dir)
         .with_context(|| format!("writing {}", data_dir.join(record::FILE).display()))?;
-    let admin_connections = admin.as_ref().map(|a| a.connections());
+    let admin_connections = admin.as_ref().map(|(a, _)| a.connections());
     if config.policy_source == (crate::config::PolicySource::Builtin { monitor: true }) {
         tracing::warn!(
             "the built-in policies run in monitor mode: violations are recorded as incidents, nothing is blocked or changed; set inspection.builtin_policies = \"enforce\" or write [[policy]] tables to enforce"
         );
     }
-    tracing::info!(addr = %bound, route = %crate::config::show::relay_route(&config), trial_mode = config.server.trial_mode, policies = config.policies.len(), policy_source = %config.policy_source, data_ahead = shared.data_ahead, "listening");
-
+    let route = crate::config::show::relay_route(&config);
+    let (trial_mode, policies) = (config.server.trial_mode, config.policies.len());
+    let (policy_source, data_ahead) = (config.policy_source, shared.data_ahead);
     let threads = match config.server.threads {
         0 => std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .max(2),
         n => n,
     };
+    let runtime = crate::runtime::Runtime::new(config, shared, text, record);
+    let digest = runtime.digest.clone();
+    let swap = Arc::new(crate::runtime::Swap::new(runtime));
+
+    let front = reload::Front::new(ex.clone(), swap.clone(), sessions.clone(), clients);
+    let bound = front.accept_on(std_listener).context("listener socket")?;
+    tracing::info!(addr = %bound, route = %route, trial_mode, policies, policy_source = %policy_source, data_ahead, config_digest = %digest.config, policies_digest = %digest.policies, control = %control.as_ref().map_or("(none)".into(), |c| c.path().display().to_string()), "listening");
+    let reloader = Arc::new(reload::Reloader::new(
+        swap.clone(),
+        base,
+        source,
+        front,
+        delivery.clone(),
+        admin.as_ref().map(|(_, a)| *a),
+    ));
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     let mut workers = Vec::new();
     for i in 1..threads {
@@ -496,22 +497,36 @@ pub fn serve(config: Config, loaded: Loaded, record: Record) -> anyhow::Result<(
                 .context("spawning worker thread")?,
         );
     }
-    let grace = config.listener.shutdown_grace;
     let result = smol::block_on(ex.run(async {
-        let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int]).context("installing signal handlers")?;
-        let accept = ex.spawn(listener.serve(shared.clone(), ex.clone()));
+        use async_signal::Signal;
+        let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup]).context("installing signal handlers")?;
+        let handler: Arc<dyn crate::control::Handler> = reloader.clone();
+        let control = control.map(|c| ex.spawn(c.serve(handler, shutdown.clone(), ex.clone())));
         // The purge and the sweep stop when draining begins (a run in progress is cancelled; its
         // store write, if one was sent, still commits whole on the writer thread).
         let (k, s) = (keeper.clone(), shutdown.clone());
         tasks.spawn(async move { k.purge_forever().or(s.draining()).await });
         let (d, s) = (desk.clone(), shutdown.clone());
         tasks.spawn(async move { d.sweep_forever().or(s.draining()).await });
-        let admin_accept = admin.map(|a| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
+        let admin_accept = admin.map(|(a, _)| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
         let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
-        let sig = signals.next().await;
+        let sig = loop {
+            match signals.next().await {
+                Some(Ok(Signal::Hup)) => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let r = reloader.clone();
+                    ex.spawn(smol::unblock(move || r.reload())).detach();
+                }
+                other => break other,
+            }
+        };
+        let grace = swap.current().config.listener.shutdown_grace;
         tracing::info!(signal = ?sig, sessions = sessions.current(), grace = ?grace, "shutting down: no new connections; open transactions may finish");
         shutdown.drain();
-        accept.await;
+        reloader.front.finish().await;
+        if let Some(c) = control {
+            c.await;
+        }
         if let Some(a) = admin_accept {
             a.await;
         }

@@ -1,5 +1,5 @@
-//! Command-line interface (argh): `serve`, `check-config`, `scan`, `edm import`, `quarantine`,
-//! `incident`, `backup`, `restore`, `version`, `help`, and the internal `pdf-text` the server runs as
+//! Command-line interface (argh): `serve`, `reload`, `status`, `check-config`, `scan`, `edm import`,
+//! `quarantine`, `incident`, `backup`, `restore`, `version`, `help`, and the internal `pdf-text` the server runs as
 //! its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
@@ -17,6 +17,8 @@ pub struct Cli {
 #[argh(subcommand)]
 pub enum Command {
     Serve(Serve),
+    Reload(Reload),
+    Status(Status),
     CheckConfig(CheckConfig),
     Scan(Scan),
     Edm(Edm),
@@ -38,6 +40,30 @@ pub struct Serve {
     /// data directory (overrides server.data_dir)
     #[argh(option)]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Make the running server re-read its configuration file (and everything loaded from it) and
+/// switch to it without dropping a connection. Exit 0: reloaded; 1: refused (the error is printed,
+/// the server keeps its current configuration); 2: no server answers on the data dir.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "reload")]
+pub struct Reload {
+    /// the running server's data directory (default: server.data_dir of the embedded defaults)
+    #[argh(option)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Show the running server's state: version, uptime, configuration digest, policies, listener
+/// addresses, store health, next hops. Exit 2 when no server answers on the data dir.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "status")]
+pub struct Status {
+    /// the running server's data directory (default: server.data_dir of the embedded defaults)
+    #[argh(option)]
+    pub data_dir: Option<PathBuf>,
+    /// print the status as one JSON object
+    #[argh(switch)]
+    pub json: bool,
 }
 
 /// Validate a configuration file and exit (0 when valid).

@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Open connections per client.
 pub struct Clients {
-    max: usize,
+    /// Changed by a reload ([`Clients::set_max`]); open connections keep their slots.
+    max: AtomicUsize,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
@@ -22,7 +24,7 @@ pub struct ClientSlot {
 impl Clients {
     pub fn new(max: usize) -> Arc<Clients> {
         Arc::new(Clients {
-            max,
+            max: AtomicUsize::new(max),
             open: Mutex::new(HashMap::new()),
         })
     }
@@ -32,7 +34,7 @@ impl Clients {
         let client = client_of(ip);
         let mut open = self.lock();
         let n = open.entry(client).or_insert(0);
-        if *n >= self.max {
+        if *n >= self.max() {
             return None;
         }
         *n += 1;
@@ -44,7 +46,12 @@ impl Clients {
 
     /// The most connections one client may have open.
     pub fn max(&self) -> usize {
-        self.max
+        self.max.load(Ordering::Acquire)
+    }
+
+    /// A new most per client (a reload): counts of open connections carry over.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Release);
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {

@@ -4,8 +4,9 @@
 //! Data flow of a message: listener -> session -> smtp (sans-I/O protocol) -> message ->
 //! decompose -> detect -> policy -> pipeline (decide) -> relay, or hold -> store -> delivery.
 //! Administrators' operations on the store (CLI now, admin UI and API next) go through `service`.
-//! `config` turns the TOML file into an immutable [`config::Config`]; `app` wires everything and
-//! owns shutdown. See ARCHITECTURE.md for the code map and the invariants.
+//! `config` turns the TOML file into an immutable [`config::Config`]; `runtime` holds the set
+//! built from it that a reload swaps (`control` is the local socket that asks for one); `app` wires
+//! everything and owns shutdown. See ARCHITECTURE.md for the code map and the invariants.
 
 // No unwrap or expect outside tests: a failure is an error value or a reply, never a panic.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -18,6 +19,7 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod control;
 pub mod decompose;
 pub mod delivery;
 pub mod detect;
@@ -34,6 +36,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod relay;
 pub mod remediate;
+pub mod runtime;
 pub mod scan;
 pub mod service;
 pub mod session;

@@ -1,5 +1,5 @@
-//! The server's configuration record, `<data_dir>/server-config`: which configuration `sluice serve`
-//! loaded (the absolute path of the file, or the embedded defaults), a BLAKE3 of the bytes it
+//! The server's configuration record, `<data_dir>/server-config` (written at start and rewritten by
+//! each reload): which configuration `sluice serve` loaded (the absolute path of the file, or the embedded defaults), a BLAKE3 of the bytes it
 //! loaded, and the directory it ran in. The store commands (`sluice quarantine|incident|backup|
 //! restore`) on that data dir judge and act with the same configuration; [`Record::choose`] decides
 //! which one they use and refuses a mismatch with a message that says what differs and what to do.
@@ -80,7 +80,7 @@ impl Record {
         use std::io::Write;
         let body = toml::to_string(self).map_err(std::io::Error::other)?;
         let text = format!(
-            "# Written by `sluice serve` at start: the configuration this data directory's server runs\n# with. `sluice quarantine|incident|backup|restore` use it; do not edit.\n{body}"
+            "# Written by `sluice serve` at start and at each reload: the configuration this data directory's server runs\n# with. `sluice quarantine|incident|backup|restore` use it; do not edit.\n{body}"
         );
         let tmp = data_dir.join(format!("{FILE}.tmp"));
         let mut f = std::fs::File::create(&tmp)?;
@@ -137,8 +137,7 @@ impl Record {
             return Ok(Choice::new(config, data_dir, false));
         };
         let at = data_dir.join(FILE);
-        let restart =
-            "restart `sluice serve` so that the server and the commands use the same settings";
+        let restart = "run `sluice reload` (or restart `sluice serve`) so that the server and the commands use the same settings";
         let (mut config, bytes) = match (given, &rec.config) {
             (Some((path, loaded)), Some(recorded)) => {
                 let abs = std::path::absolute(path).map_err(|e| e.to_string())?;

@@ -71,7 +71,8 @@ impl Settings {
 
 struct Inner {
     store: Store,
-    relay: Relay,
+    /// Replaced by a reload ([`Delivery::set_relay`]); an attempt keeps the one it started with.
+    relay: arc_swap::ArcSwap<Relay>,
     clock: Arc<Clock>,
     settings: Settings,
     /// Set by [`Delivery::wake`] so a wake-up between a check and the sleep is not lost.
@@ -101,7 +102,7 @@ impl Delivery {
         Delivery {
             inner: Arc::new(Inner {
                 store,
-                relay,
+                relay: arc_swap::ArcSwap::from_pointee(relay),
                 clock,
                 settings,
                 woken: AtomicBool::new(false),
@@ -111,6 +112,11 @@ impl Delivery {
                 broken: Mutex::new(HashSet::new()),
             }),
         }
+    }
+
+    /// Next hops from a reloaded configuration: later attempts go through `relay`.
+    pub fn set_relay(&self, relay: Relay) {
+        self.inner.relay.store(Arc::new(relay));
     }
 
     /// Tells the worker to look at the queue now (after a caller inserted entries itself).

@@ -141,7 +141,8 @@ impl Delivery {
         let s = &self.inner.settings;
         let id = entry.id;
         let limit = Duration::from_secs(s.lease);
-        let attempted = attempt::deliver(&self.inner.relay, s.reflect, &entry, &content)
+        let relay = self.inner.relay.load_full();
+        let attempted = attempt::deliver(&relay, s.reflect, &entry, &content)
             .or(async {
                 smol::Timer::after(limit).await;
                 Attempted {

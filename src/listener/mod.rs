@@ -11,7 +11,7 @@ use ipnet::IpNet;
 
 use crate::clients::Clients;
 
-use crate::session::{self, Shared};
+use crate::session::{self, Current};
 use crate::smtp::Reply;
 
 /// Counts live sessions; the guard gives its slot back when the session task ends.
@@ -52,13 +52,16 @@ fn unmap(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// One bound address. The gate's settings (allowed clients, session limits) come from the current
+/// set at each accept, so a reload changes them for new connections; a reload that moves the
+/// address binds a new `Listener` and retires this one (`stop`): open sessions go on.
 pub struct Listener {
     pub tcp: smol::net::TcpListener,
-    pub allowed: Vec<IpNet>,
-    pub max_sessions: usize,
     pub sessions: Arc<Gauge>,
-    /// `listener.max_sessions_per_client`.
+    /// `listener.max_sessions_per_client` (its maximum set again by a reload).
     pub clients: Arc<Clients>,
+    /// Closed (or sent to) when a reload retires this address.
+    pub stop: smol::channel::Receiver<()>,
 }
 
 pub fn is_allowed(allowed: &[IpNet], ip: IpAddr) -> bool {
@@ -71,14 +74,19 @@ impl Listener {
         self.tcp.local_addr()
     }
 
-    /// Accepts until shutdown begins; each session runs on `ex` (counted by the session gauge), each
-    /// refusal in the app's task group.
-    pub async fn serve(self, shared: Arc<Shared>, ex: Arc<smol::Executor<'static>>) {
+    /// Accepts until shutdown begins or the listener is retired; each session runs on `ex` with
+    /// the set current when it connected, each refusal in the app's task group.
+    pub async fn serve(self, current: Arc<dyn Current>, ex: Arc<smol::Executor<'static>>) {
         loop {
-            let shutdown = shared.shutdown.clone();
+            let shutdown = current.shared().shutdown.clone();
+            let stop = self.stop.clone();
             let accepted = async { Some(self.tcp.accept().await) }
                 .or(async move {
                     shutdown.draining().await;
+                    None
+                })
+                .or(async move {
+                    let _ = stop.recv().await;
                     None
                 })
                 .await;
@@ -92,7 +100,8 @@ impl Listener {
                     continue;
                 }
             };
-            if !is_allowed(&self.allowed, peer.ip()) {
+            let shared = current.shared();
+            if !is_allowed(&shared.allowed_clients, peer.ip()) {
                 tracing::warn!(%peer, "connection from a client outside listener.allowed_clients refused");
                 shared.tasks.spawn(refuse(tcp, Reply::not_allowed_client()));
                 continue;
@@ -104,17 +113,17 @@ impl Listener {
                     .spawn(refuse(tcp, Reply::too_many_sessions_from_client()));
                 continue;
             };
-            let Some(slot) = self.sessions.try_acquire(self.max_sessions) else {
-                tracing::warn!(%peer, max = self.max_sessions, "session limit reached; connection refused");
+            let Some(slot) = self.sessions.try_acquire(shared.max_sessions) else {
+                tracing::warn!(%peer, max = shared.max_sessions, "session limit reached; connection refused");
                 shared.tasks.spawn(refuse(tcp, Reply::too_many_sessions()));
                 continue;
             };
-            let shared = shared.clone();
+            let current = current.clone();
             ex.spawn(async move {
                 let _slots = (slot, client_slot);
                 // A bug must cost one connection, never the process: nothing was acknowledged that
                 // the next hop had not accepted, and the client sees the connection drop.
-                let run = std::panic::AssertUnwindSafe(session::run(tcp, peer, shared));
+                let run = std::panic::AssertUnwindSafe(session::run(tcp, peer, shared, current));
                 if run.catch_unwind().await.is_err() {
                     tracing::error!(%peer, "session task panicked; connection dropped");
                 }

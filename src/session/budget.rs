@@ -17,7 +17,8 @@ const CHUNK: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Budget {
     used: AtomicUsize,
-    max: usize,
+    /// Changed by a reload ([`Budget::set_max`]); what is reserved stays reserved.
+    max: AtomicUsize,
 }
 
 /// Bytes held against the budget; given back when dropped.
@@ -31,7 +32,7 @@ impl Budget {
     pub fn new(max: usize) -> Arc<Budget> {
         Arc::new(Budget {
             used: AtomicUsize::new(0),
-            max,
+            max: AtomicUsize::new(max),
         })
     }
 
@@ -40,10 +41,16 @@ impl Budget {
         self.used.load(Ordering::Acquire)
     }
 
+    /// A new cap (a reload): later reservations are checked against it.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Release);
+    }
+
     fn take(&self, n: usize) -> bool {
+        let max = self.max.load(Ordering::Acquire);
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                u.checked_add(n).filter(|&t| t <= self.max)
+                u.checked_add(n).filter(|&t| t <= max)
             })
             .is_ok()
     }

@@ -34,9 +34,16 @@ const SPOOL_PIECE: usize = 256 * 1024;
 /// Bytes read from the upstream at a time (per session, so it bounds idle-session memory too).
 const READ_BUFFER: usize = 16 * 1024;
 
-/// Everything sessions share; built once by `app`.
+/// Everything sessions share: one set built from the configuration (by `app`, again at each
+/// reload: see `runtime`), holding the process-wide parts (keeper, budget, spool, clock, shutdown)
+/// by reference. A session takes the current set at connect and again before each transaction
+/// (MAIL) and STARTTLS, never inside one: a message is judged and relayed wholly by one set.
 pub struct Shared {
     pub settings: Settings,
+    /// `listener.allowed_clients`, checked at connect.
+    pub allowed_clients: Vec<ipnet::IpNet>,
+    /// `listener.max_sessions`.
+    pub max_sessions: usize,
     /// A deadline for each whole command line (and for each flush of replies), from the previous reply.
     pub command_timeout: Duration,
     /// The longest wait for input during DATA, and the cap on banked time (see [`DataClock`]).
@@ -62,6 +69,11 @@ pub struct Shared {
     /// Send DATA to the next hop while the upstream uploads (`relay.data_ahead`, resolved against
     /// the policies by [`data_ahead`]).
     pub data_ahead: bool,
+}
+
+/// Where sessions find the current [`Shared`] (the reload's swap point, `runtime::Swap`).
+pub trait Current: Send + Sync {
+    fn shared(&self) -> Arc<Shared>;
 }
 
 /// Whether sessions send DATA ahead: `"auto"` only when no message can be refused, held or
@@ -173,7 +185,12 @@ impl Conn {
 }
 
 /// Runs one session to its end. Never panics on peer behaviour; all outcomes are logged here.
-pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub async fn run(
+    tcp: smol::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    current: Arc<dyn Current>,
+) {
     let _ = tcp.set_nodelay(true);
     let mut conn = Conn {
         stream: Stream::Plain(tcp),
@@ -186,12 +203,13 @@ pub async fn run(tcp: smol::net::TcpStream, peer: SocketAddr, shared: Arc<Shared
         protocol: Protocol::new(shared.settings.clone(), peer.ip().to_string()),
         peer,
         downstream: Downstream::new(),
-        shared: shared.clone(),
+        shared,
+        current,
         commands: 0,
         tls_details: None,
     };
     let end = session.converse(&mut conn).await;
-    session.downstream.close(&shared.relay).await;
+    session.downstream.close(&session.shared.relay).await;
     match end {
         End::Quit => tracing::debug!(%peer, "session ended by QUIT"),
         End::PeerClosed if session.commands == 0 => {
@@ -212,7 +230,9 @@ struct Session {
     protocol: Protocol,
     peer: SocketAddr,
     downstream: Downstream,
+    /// The set this session uses now; replaced by [`Session::refresh`] between transactions.
     shared: Arc<Shared>,
+    current: Arc<dyn Current>,
     commands: usize,
     /// The inbound TLS session as the `Received:` field describes it.
     tls_details: Option<String>,
@@ -225,6 +245,18 @@ impl Session {
             helo: self.protocol.helo().to_string(),
             tls: self.protocol.tls_active(),
         }
+    }
+
+    /// Takes the current set (after a reload) before a transaction or a TLS handshake starts. A
+    /// next-hop connection made under the old set is settled with it first (idle: back to its pool).
+    async fn refresh(&mut self) {
+        let current = self.current.shared();
+        if Arc::ptr_eq(&current, &self.shared) {
+            return;
+        }
+        self.downstream.close(&self.shared.relay).await;
+        self.downstream = Downstream::new();
+        self.shared = current;
     }
 
     fn queue(&self, conn: &mut Conn, reply: &Reply) {
@@ -295,6 +327,7 @@ impl Session {
                     };
                 }
                 Step::Mail { sender, params } => {
+                    self.refresh().await;
                     let origin = self.origin();
                     let reply = self.downstream.mail(&self.shared.relay, &origin).await;
                     if reply.is_positive() {
@@ -346,6 +379,7 @@ impl Session {
                     }
                 }
                 Step::StartTls => {
+                    self.refresh().await;
                     let Some(tls) = self.shared.tls.clone() else {
                         self.queue(conn, &Reply::tls_unavailable());
                         continue;

@@ -72,6 +72,12 @@ impl Client {
         }
     }
 
+    /// The TCP socket underneath, for a test that does its own TLS after STARTTLS (nothing may be
+    /// buffered unread).
+    pub fn into_tcp(self) -> TcpStream {
+        self.tcp.expect("a TCP connection")
+    }
+
     /// Closes the connection abruptly without reading anything more.
     pub fn hang_up(self) {
         if let Some(t) = &self.tcp {

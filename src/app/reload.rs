@@ -1,0 +1,361 @@
+//! Live reload's wiring: [`Reloader::reload`] re-reads the configuration file the server started
+//! with and everything loaded from it (certificates, trust anchors, definitions, EDM indexes,
+//! compiled policies), builds the whole new [`Runtime`] (binding a moved listener address too), and
+//! only then swaps it in through [`Swap::replace`]; any error leaves the running set in force and
+//! comes back as `file:line:col: ...` (or `file: ...`). After the swap the process-wide parts follow:
+//! the byte budget, the per-client limit, the delivery queue's next hops, the listener (a new
+//! address is accepted on, the old one retired; open sessions go on). [`Front`] owns the accepting
+//! listener. `sluice reload` (the control socket) and SIGHUP both call [`Reloader::reload`]; so will
+//! the admin UI's settings pages and the definition updates, after writing their files.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::clients::Clients;
+use crate::config::Config;
+use crate::config::record::Record;
+use crate::control::{self, Reloaded, Status};
+use crate::listener::{Gauge, Listener};
+use crate::pipeline::{Inspector, Released};
+use crate::relay::Relay;
+use crate::runtime::{Report, Runtime, Swap};
+use crate::session::{Current, Shared};
+use crate::smtp::server::Settings;
+
+/// The process-wide parts every session set refers to (built once by `serve`).
+pub struct Base {
+    pub keeper: Arc<crate::hold::Keeper>,
+    /// The app's background tasks (`task::Group`), handed to every session set.
+    pub tasks: crate::task::Group,
+    pub shutdown: Arc<crate::shutdown::Shutdown>,
+    pub clock: Arc<crate::clock::Clock>,
+    pub budget: Arc<crate::session::budget::Budget>,
+    pub spool: crate::session::spool::Spool,
+    pub hop_status: Arc<crate::relay::status::HopStatus>,
+    /// Recognises a message released from the quarantine (`None`: no store).
+    pub released: Option<Released>,
+}
+
+/// Where the configuration comes from: the file `serve` was given (`None`: the embedded defaults)
+/// and its `--data-dir`.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Source {
+    /// Reads the configuration: the config, the file's text and the record that names it.
+    pub fn read(&self) -> Result<(Config, Option<String>, Record), String> {
+        let (mut config, bytes) = match &self.path {
+            Some(path) => Config::load_bytes(path)
+                .map(|(c, b)| (c, Some(b)))
+                .map_err(|e| e.to_string())?,
+            None => (Config::embedded().map_err(|e| e.to_string())?, None),
+        };
+        let record = Record::new(self.path.as_deref().zip(bytes.as_deref()))
+            .map_err(|e| format!("recording the configuration: {e}"))?;
+        if let Some(d) = &self.data_dir {
+            config.server.data_dir = d.clone();
+        }
+        let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok((config, text, record))
+    }
+
+    /// How errors name the file.
+    pub fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or("<embedded defaults>".into(), |p| p.display().to_string())
+    }
+}
+
+/// The session set for `config`: its settings, STARTTLS config, inspector and next hops, over
+/// the process-wide parts in `base`.
+pub fn session_set(
+    config: &Config,
+    server_tls: Arc<rustls::ServerConfig>,
+    client_tls: Arc<rustls::ClientConfig>,
+    inspector: Inspector,
+    base: &Base,
+) -> Shared {
+    // A message released from the quarantine that comes back (reflecting mode) is not held again.
+    let inspector = match &base.released {
+        Some(r) => inspector.with_released(r.clone()),
+        None => inspector,
+    };
+    let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
+    Shared {
+        data_ahead,
+        settings: Settings {
+            hostname: config.server.hostname.clone(),
+            limits: config.listener.limits,
+            extensions: config.listener.extensions,
+            bare_line_endings: config.listener.bare_line_endings,
+            tls_available: true,
+        },
+        allowed_clients: config.listener.allowed_clients.clone(),
+        max_sessions: config.listener.max_sessions,
+        command_timeout: config.listener.command_timeout,
+        data_timeout: config.listener.data_timeout,
+        data_min_rate: config.listener.data_min_rate,
+        tls: Some(server_tls),
+        inspector,
+        keeper: base.keeper.clone(),
+        tasks: base.tasks.clone(),
+        internal_domains: config.inspection.internal_domains.clone(),
+        relay: Relay::new(
+            config.relay.clone(),
+            super::resolver(config),
+            client_tls,
+            base.hop_status.clone(),
+        ),
+        shutdown: base.shutdown.clone(),
+        clock: base.clock.clone(),
+        budget: base.budget.clone(),
+        spool: base.spool.clone(),
+        spool_threshold: config.listener.spool_threshold,
+    }
+}
+
+/// The STARTTLS server config: the configured pair, else the one generated in the data dir.
+pub fn server_tls(
+    config: &Config,
+    loaded: Option<Arc<rustls::ServerConfig>>,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    match loaded {
+        Some(t) => Ok(t),
+        None => crate::tls::server_config(
+            None,
+            &config.server.data_dir,
+            config.server.hostname.subject(),
+        ),
+    }
+}
+
+/// The accepting SMTP listener; a reload that moves `listener.address` replaces it.
+pub struct Front {
+    ex: Arc<smol::Executor<'static>>,
+    current: Arc<dyn Current>,
+    sessions: Arc<Gauge>,
+    pub clients: Arc<Clients>,
+    active: Mutex<Option<Accepting>>,
+}
+
+struct Accepting {
+    addr: SocketAddr,
+    /// Dropped to retire the listener.
+    _stop: smol::channel::Sender<()>,
+    task: smol::Task<()>,
+}
+
+impl Front {
+    pub fn new(
+        ex: Arc<smol::Executor<'static>>,
+        current: Arc<dyn Current>,
+        sessions: Arc<Gauge>,
+        clients: Arc<Clients>,
+    ) -> Front {
+        Front {
+            ex,
+            current,
+            sessions,
+            clients,
+            active: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Accepting>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Accepts on `tcp` from now on; the listener accepting until now (if any) stops accepting
+    /// and closes its socket, while its sessions go on.
+    pub fn accept_on(&self, tcp: std::net::TcpListener) -> std::io::Result<SocketAddr> {
+        let tcp = smol::net::TcpListener::try_from(tcp)?;
+        let addr = tcp.local_addr()?;
+        let (stop_tx, stop) = smol::channel::bounded(1);
+        let listener = Listener {
+            tcp,
+            sessions: self.sessions.clone(),
+            clients: self.clients.clone(),
+            stop,
+        };
+        let task = self
+            .ex
+            .spawn(listener.serve(self.current.clone(), self.ex.clone()));
+        let old = self.lock().replace(Accepting {
+            addr,
+            _stop: stop_tx,
+            task,
+        });
+        if let Some(old) = old {
+            tracing::info!(old = %old.addr, addr = %addr, "listener moved: accepting on the new address; the old one no longer accepts, its sessions go on");
+            old.task.detach();
+        }
+        Ok(addr)
+    }
+
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.lock().as_ref().map(|a| a.addr)
+    }
+
+    /// At shutdown: waits for the accept loop (it ends when draining begins).
+    pub async fn finish(&self) {
+        let active = self.lock().take();
+        if let Some(a) = active {
+            a.task.await;
+        }
+    }
+}
+
+/// Rebuilds and swaps the running set; answers the control socket.
+pub struct Reloader {
+    pub swap: Arc<Swap>,
+    pub base: Base,
+    pub source: Source,
+    pub front: Front,
+    pub delivery: Option<crate::delivery::Delivery>,
+    pub admin: Option<SocketAddr>,
+    pub started: Instant,
+    reloads: AtomicU64,
+    /// One reload at a time (the control socket and SIGHUP may ask at once).
+    busy: Mutex<()>,
+}
+
+impl Reloader {
+    pub fn new(
+        swap: Arc<Swap>,
+        base: Base,
+        source: Source,
+        front: Front,
+        delivery: Option<crate::delivery::Delivery>,
+        admin: Option<SocketAddr>,
+    ) -> Reloader {
+        Reloader {
+            swap,
+            base,
+            source,
+            front,
+            delivery,
+            admin,
+            started: Instant::now(),
+            reloads: AtomicU64::new(0),
+            busy: Mutex::new(()),
+        }
+    }
+
+    /// Re-reads the configuration file and everything loaded from it, builds the new set whole,
+    /// and swaps it in. Blocking (compiles policies, reads files): run it off the executor. On an
+    /// error nothing changed.
+    pub fn reload(&self) -> Result<Report, String> {
+        let _one = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.rebuild();
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "reload refused; the running configuration stays");
+        }
+        result
+    }
+
+    fn rebuild(&self) -> Result<Report, String> {
+        let old = self.swap.current();
+        let (mut config, text, record) = self.source.read()?;
+        let file = self.source.name();
+        // The data dir cannot move under a running server (the change is reported as such).
+        config.server.data_dir = old.config.server.data_dir.clone();
+        let loaded = super::load(&config).map_err(|e| format!("{file}: {e:#}"))?;
+        let tls = server_tls(&config, loaded.server_tls)
+            .map_err(|e| format!("{file}: STARTTLS certificate: {e:#}"))?;
+        let moved = config.listener.address != old.config.listener.address;
+        let tcp = match moved {
+            true => Some(
+                std::net::TcpListener::bind(config.listener.address).map_err(|e| {
+                    format!(
+                        "{file}: listener.address {}: cannot bind: {e}",
+                        config.listener.address
+                    )
+                })?,
+            ),
+            false => None,
+        };
+        let queue_relay = Relay::new(
+            config.relay.clone(),
+            super::resolver(&config),
+            loaded.client_tls.clone(),
+            self.base.hop_status.clone(),
+        );
+        let shared = session_set(
+            &config,
+            tls,
+            loaded.client_tls,
+            loaded.inspector,
+            &self.base,
+        );
+        let runtime = Runtime::new(config, shared, text, record);
+        let report = self.swap.replace(runtime)?;
+        let new = self.swap.current();
+        self.base
+            .budget
+            .set_max(new.config.listener.max_bytes_in_flight);
+        self.front
+            .clients
+            .set_max(new.config.listener.max_sessions_per_client);
+        if let Some(d) = &self.delivery {
+            d.set_relay(queue_relay);
+        }
+        if let Some(tcp) = tcp
+            && let Err(e) = self.front.accept_on(tcp)
+        {
+            // Bound above, so this is the socket's conversion failing: say so, keep the old one.
+            tracing::error!(error = %e, "the new listener address could not be used; still accepting on the old one");
+        }
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        Ok(report)
+    }
+}
+
+impl control::Handler for Reloader {
+    fn reload(&self) -> Result<Reloaded, String> {
+        Reloader::reload(self).map(|r| Reloaded::from(&r))
+    }
+
+    fn status(&self) -> Status {
+        let now = self.swap.current();
+        let store = match self.base.keeper.store() {
+            Ok(_) => control::StoreHealth {
+                ok: true,
+                error: None,
+            },
+            Err(e) => control::StoreHealth {
+                ok: false,
+                error: Some(e.to_string()),
+            },
+        };
+        Status {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: std::process::id(),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            config_file: now.record.config.as_ref().map(|p| p.display().to_string()),
+            config_digest: now.digest.config.clone(),
+            policies_digest: now.digest.policies.clone(),
+            policies: now.policy_ids(),
+            reloads: self.reloads.load(Ordering::Relaxed),
+            listeners: control::Listeners {
+                smtp: self.front.addr().map_or(String::new(), |a| a.to_string()),
+                admin: self.admin.map(|a| a.to_string()),
+            },
+            sessions: self.front.sessions.current(),
+            store,
+            next_hops: self
+                .base
+                .hop_status
+                .snapshot()
+                .iter()
+                .map(control::NextHop::from)
+                .collect(),
+        }
+    }
+}

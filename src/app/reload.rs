@@ -287,6 +287,7 @@ impl Reloader {
             loaded.client_tls.clone(),
             self.base.hop_status.clone(),
         );
+        let loaded_client_tls = loaded.client_tls.clone();
         let shared = session_set(
             &config,
             tls,
@@ -303,6 +304,14 @@ impl Reloader {
         self.front
             .clients
             .set_max(new.config.listener.max_sessions_per_client);
+        if let Some(a) = self.base.keeper.alerts() {
+            a.set_relay(Relay::new(
+                new.config.relay.clone(),
+                super::resolver(&new.config),
+                loaded_client_tls,
+                self.base.hop_status.clone(),
+            ));
+        }
         if let Some(d) = &self.delivery {
             d.set_relay(queue_relay);
         }

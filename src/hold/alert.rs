@@ -18,7 +18,8 @@ pub const ALERT_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Sends throttled alerts to `notifications.admin`.
 pub struct Alerts {
-    relay: Arc<Relay>,
+    /// Replaced by a reload ([`Alerts::set_relay`]); an alert keeps the one it started with.
+    relay: arc_swap::ArcSwap<Relay>,
     settings: notify::Settings,
     last: Mutex<HashMap<&'static str, Instant>>,
     /// The app's background tasks: an alert being sent is waited for at shutdown.
@@ -28,11 +29,16 @@ pub struct Alerts {
 impl Alerts {
     pub fn new(relay: Relay, settings: notify::Settings, tasks: task::Group) -> Alerts {
         Alerts {
-            relay: Arc::new(relay),
+            relay: arc_swap::ArcSwap::from_pointee(relay),
             settings,
             last: Mutex::new(HashMap::new()),
             tasks,
         }
+    }
+
+    /// Next hops from a reloaded configuration: later alerts go through `relay`.
+    pub fn set_relay(&self, relay: Relay) {
+        self.relay.store(Arc::new(relay));
     }
 
     /// Whether an alert of `kind` may go out now (and, if so, records that it did).
@@ -59,7 +65,7 @@ impl Alerts {
         else {
             return;
         };
-        let relay = self.relay.clone();
+        let relay = self.relay.load_full();
         let to = self.settings.admin.clone();
         tracing::error!(alert = kind, "{subject}");
         self.tasks.spawn(async move {

@@ -121,6 +121,11 @@ impl Keeper {
         }
     }
 
+    /// The alerts to the administrators, if any (a reload gives them the new next hops).
+    pub fn alerts(&self) -> Option<&Alerts> {
+        self.alerts.as_ref()
+    }
+
     /// How store alerts reach the administrators.
     pub fn with_alerts(mut self, alerts: Alerts) -> Keeper {
         self.alerts = Some(alerts);

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 /// Keys (and whole sections, ending in `.`) read once at start by the process-wide parts: the data
-/// dir, the executor, the store and what the keeper, the approval desk, the delivery queue, the
-/// alerts and the admin listener were built with. A change to one is named in the reload's answer
+/// dir, the executor, the store and what the keeper, the approval desk, the delivery queue's
+/// schedule, the alerts' recipients and the admin listener were built with. (Next hops are not
+/// among them: the proxy, the delivery queue and the alerts all take a reload's new `Relay`.) A change to one is named in the reload's answer
 /// and logged; it takes effect at the next restart.
 const RESTART: &[(&str, &str)] = &[
     ("server.data_dir", "the data dir is opened once"),
@@ -33,10 +34,6 @@ const PARTLY: &[(&str, &str)] = &[
     (
         "tls.",
         "STARTTLS uses the new certificate now; the admin listener at the next restart",
-    ),
-    (
-        "relay.",
-        "the proxy and the delivery queue use it now; the administrators' alerts at the next restart",
     ),
     (
         "server.hostname",
@@ -131,9 +128,12 @@ mod tests {
         assert_eq!(between(Some(text), Some(text)), Changes::default());
         let c = between(None, Some(text));
         assert_eq!(c.applied, vec!["relay.hosts", "relay.pass_header.name"]);
+        // Next hops apply everywhere at once: the proxy, the queue and the alerts.
+        assert!(c.restart.is_empty(), "{:?}", c.restart);
         // Applied, and named for the part that waits for a restart.
-        assert_eq!(c.restart.len(), 2);
-        assert!(c.restart[0].1.contains("alerts"), "{:?}", c.restart);
+        let c = between(None, Some("[tls]\ncert_file = \"/a.pem\"\n"));
+        assert_eq!(c.applied, vec!["tls.cert_file"]);
+        assert!(c.restart[0].1.contains("admin listener"), "{:?}", c.restart);
         let c = between(None, Some("[inspection]\ntime_budget = \"5s\"\n"));
         assert_eq!(c.applied, vec!["inspection.time_budget"]);
         assert!(c.restart.is_empty());

@@ -105,6 +105,9 @@ fn check(h: &Handlers, token: &str, now: u64) -> Result<Claims, Response> {
         tracing::info!(reason = %e, "approval link refused");
         match e {
             TokenError::Expired => Response::html(StatusCode::GONE, page::expired()),
+            TokenError::Outdated { approval } => {
+                Response::html(StatusCode::GONE, page::outdated_link(approval))
+            }
             TokenError::Malformed | TokenError::BadSignature => {
                 Response::html(StatusCode::BAD_REQUEST, page::bad_link())
             }

@@ -128,6 +128,19 @@ pub(crate) fn expired() -> String {
     )
 }
 
+/// A genuine link mailed by an earlier release, which cannot decide anything now.
+pub(crate) fn outdated_link(approval: u64) -> String {
+    layout(
+        "This link can no longer be used",
+        html! {
+            p { "This link was sent by an earlier version of the mail gateway and can no longer \
+                 decide the message. Ask your mail administrators to release or delete it for \
+                 you (approval " (approval) "). Without a decision, the message goes back to its \
+                 sender when the time to decide is over." }
+        },
+    )
+}
+
 /// Malformed and forged links alike: the page must not tell them apart.
 pub(crate) fn bad_link() -> String {
     layout(

@@ -11,8 +11,10 @@
 //! The message tag ([`message_tag`]) binds the link to the held message's GUID, not only to the
 //! approval's number: if a number is ever handed out again (a store restored from a backup, a store
 //! re-created), a link made for one message can never decide another; the desk compares the tag
-//! with the held message's before it reads or decides anything. Version 1 links (without the tag)
-//! are refused as malformed.
+//! with the held message's before it reads or decides anything. Version 1 links (without the tag,
+//! 54 bytes, 72 characters; mailed by releases before the tag existed) can decide nothing: one that
+//! verifies with our key is refused as [`TokenError::Outdated`], so the approver is told to ask
+//! the administrators instead of being told the link was altered.
 //!
 //! Security: [`verify`] trusts nothing in the token before the tag is checked (in constant time);
 //! it tells malformed from forged for the caller's logs, but callers must show both the same way.
@@ -37,6 +39,10 @@ const TAG_BYTES: usize = 32;
 const TOKEN_BYTES: usize = PAYLOAD_BYTES + TAG_BYTES;
 /// Characters of an encoded token (base64 without padding: a partial last group of 2 or 3).
 pub const TOKEN_CHARS: usize = (TOKEN_BYTES * 4).div_ceil(3);
+/// Characters of a version 1 token (54 bytes: no message tag).
+const V1_TOKEN_CHARS: usize = 72;
+/// Bytes of a version 1 token's signed fields.
+const V1_PAYLOAD_BYTES: usize = 1 + 8 + 4 + 1 + 8;
 /// Domain separation: a tag made for anything else with the same key never verifies here.
 const CONTEXT: &[u8] = b"sluice approval link\0";
 
@@ -126,6 +132,10 @@ pub enum TokenError {
     /// Genuine, but past its expiry.
     #[error("approval token expired")]
     Expired,
+    /// Genuine, but of version 1 (mailed by an earlier release, not bound to the message): it
+    /// decides nothing. Carries the approval it was made for, for the page and the log.
+    #[error("approval token of an earlier release (version 1) for approval {approval}")]
+    Outdated { approval: u64 },
 }
 
 /// The secret that signs approval links: 32 random bytes, kept in the data dir.
@@ -193,6 +203,9 @@ pub fn sign(key: &Key, claims: &Claims) -> String {
 /// Checks `token` and returns what it grants; `now` is Unix seconds.
 pub fn verify(key: &Key, token: &str, now: u64) -> Result<Claims, TokenError> {
     // Length first: nothing longer is ever decoded.
+    if token.len() == V1_TOKEN_CHARS {
+        return Err(verify_v1(key, token));
+    }
     if token.len() != TOKEN_CHARS {
         return Err(TokenError::Malformed);
     }
@@ -227,6 +240,26 @@ pub fn verify(key: &Key, token: &str, now: u64) -> Result<Claims, TokenError> {
         return Err(TokenError::Expired);
     }
     Ok(claims)
+}
+
+/// Why a version 1 token is refused: [`TokenError::Outdated`] only when its tag verifies (so the
+/// answer proves nothing to a forger), whatever its expiry.
+fn verify_v1(key: &Key, token: &str) -> TokenError {
+    let Ok(raw) = URL_SAFE_NO_PAD.decode(token) else {
+        return TokenError::Malformed;
+    };
+    if raw.len() != V1_PAYLOAD_BYTES + TAG_BYTES || raw[0] != 1 {
+        return TokenError::Malformed;
+    }
+    let (payload, tag) = raw.split_at(V1_PAYLOAD_BYTES);
+    if hmac::verify(&key.mac, &signed_input(payload), tag).is_err() {
+        return TokenError::BadSignature;
+    }
+    let mut approval = [0u8; 8];
+    approval.copy_from_slice(&payload[1..9]);
+    TokenError::Outdated {
+        approval: u64::from_be_bytes(approval),
+    }
 }
 
 #[cfg(test)]

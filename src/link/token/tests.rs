@@ -193,3 +193,45 @@ fn the_message_tag_is_signed_and_tells_messages_apart() {
         Err(TokenError::Malformed)
     );
 }
+
+/// A version 1 token as releases before the message tag signed them.
+fn sign_v1(k: &Key, approval: u64, expires: u64) -> String {
+    let mut payload = vec![1u8];
+    payload.extend_from_slice(&approval.to_be_bytes());
+    payload.extend_from_slice(&7u32.to_be_bytes());
+    payload.push(Decision::Approve.byte());
+    payload.extend_from_slice(&expires.to_be_bytes());
+    let tag = hmac::sign(&k.mac, &signed_input(&payload));
+    payload.extend_from_slice(tag.as_ref());
+    URL_SAFE_NO_PAD.encode(payload)
+}
+
+#[test]
+fn a_genuine_version_1_link_is_outdated_and_a_forged_one_is_not() {
+    let k = key(9);
+    let t = sign_v1(&k, 42, 1_700_000_000);
+    assert_eq!(t.len(), 72);
+    // Genuine: outdated (whatever its expiry), never granted.
+    assert_eq!(
+        verify(&k, &t, 0),
+        Err(TokenError::Outdated { approval: 42 })
+    );
+    assert_eq!(
+        verify(&k, &t, u64::MAX),
+        Err(TokenError::Outdated { approval: 42 })
+    );
+    // Another key, or any byte changed: no claim to have been ours.
+    assert_eq!(verify(&key(10), &t, 0), Err(TokenError::BadSignature));
+    let mut r = raw(&t);
+    r[5] ^= 1;
+    assert_eq!(
+        verify(&k, &URL_SAFE_NO_PAD.encode(&r), 0),
+        Err(TokenError::BadSignature)
+    );
+    r[0] = 2;
+    assert_eq!(
+        verify(&k, &URL_SAFE_NO_PAD.encode(&r), 0),
+        Err(TokenError::Malformed)
+    );
+    assert_eq!(verify(&k, &"A".repeat(72), 0), Err(TokenError::Malformed));
+}

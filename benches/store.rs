@@ -164,7 +164,7 @@ fn main() {
                     let i = w * per + k;
                     let rec = held_record(i as u64, now);
                     let body = msgs[i].clone();
-                    st.write_blocking(move |dbs, txn| held::insert(dbs, txn, rec, &body, caps))
+                    st.write_blocking(move |txn| held::insert(txn, rec, &body, caps))
                         .expect("insert");
                 }
             })
@@ -185,7 +185,7 @@ fn main() {
     for i in 0..200 {
         let rec = held_record(i, now);
         let body = msgs[i as usize % msgs.len()].clone();
-        st.write_blocking(move |dbs, txn| held::insert(dbs, txn, rec, &body, caps))
+        st.write_blocking(move |txn| held::insert(txn, rec, &body, caps))
             .expect("insert");
     }
     let secs = t.elapsed().as_secs_f64();
@@ -206,9 +206,9 @@ fn main() {
             })
             .collect();
         sized
-            .write_blocking(move |dbs, txn| {
+            .write_blocking(move |txn| {
                 for (rec, body) in batch {
-                    held::insert(dbs, txn, rec, &body, caps)?;
+                    held::insert(txn, rec, &body, caps)?;
                 }
                 Ok(())
             })
@@ -231,9 +231,9 @@ fn main() {
     while i < a.incidents {
         let (from, n) = (i, a.incidents);
         let to = (i + batch).min(a.incidents);
-        ist.write_blocking(move |dbs, txn| {
+        ist.write_blocking(move |txn| {
             for k in from..to {
-                incidents::record(dbs, txn, incident(k, n, now), None, 0)?;
+                incidents::record(txn, incident(k, n, now), None, 0)?;
             }
             Ok(())
         })
@@ -298,7 +298,7 @@ fn main() {
         for _ in 0..50 {
             let t = Instant::now();
             let found = ist
-                .read(|dbs, txn| incidents::search(dbs, txn, filter, Page::default()))
+                .read(|txn| incidents::search(txn, filter, Page::default()))
                 .expect("search");
             times.push(t.elapsed());
             count = found.items.len();

@@ -113,9 +113,7 @@ fn held_status(sluice: &Sluice, id: u64) -> HeldStatus {
             .store_options(),
     )
     .unwrap();
-    s.read(|dbs, txn| held::must_get(dbs, txn, id))
-        .unwrap()
-        .status
+    s.read(|txn| held::must_get(txn, id)).unwrap().status
 }
 
 #[test]

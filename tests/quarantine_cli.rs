@@ -65,7 +65,7 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
     let store = open(data);
     let t = now();
     let ids = store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             let mut out = Vec::new();
             for (n, m) in msgs.into_iter().enumerate() {
                 let record = Held {
@@ -100,7 +100,6 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     expires: t + 7 * 86_400,
                 };
                 let (id, _) = held::insert(
-                    dbs,
                     txn,
                     record.clone(),
                     MESSAGE,
@@ -124,11 +123,11 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     held: Some(id),
                     copies: 1,
                 };
-                let inc = incidents::record(dbs, txn, incident, None, 0)?.id();
-                let old = held::must_get(dbs, txn, id)?;
+                let inc = incidents::record(txn, incident, None, 0)?.id();
+                let old = held::must_get(txn, id)?;
                 let mut new = old.clone();
                 new.incidents = vec![inc];
-                held::update(dbs, txn, &old, &new)?;
+                held::update(txn, &old, &new)?;
                 out.push((id, inc));
             }
             Ok(out)
@@ -320,14 +319,14 @@ fn release_queues_once_and_a_second_release_is_refused() {
 
     let store = open(data);
     let (entries, content, history, status) = store
-        .read(|dbs, txn| {
-            let entries = queue::list(dbs, txn, 10)?;
-            let content = queue::content(dbs, txn, entries[0].id)?;
+        .read(|txn| {
+            let entries = queue::list(txn, 10)?;
+            let content = queue::content(txn, entries[0].id)?;
             Ok((
                 entries,
                 content,
-                incidents::history(dbs, txn, inc)?,
-                held::must_get(dbs, txn, id)?.status,
+                incidents::history(txn, inc)?,
+                held::must_get(txn, id)?.status,
             ))
         })
         .unwrap();
@@ -557,7 +556,7 @@ fn rescan_records_the_verdict_and_forward_queues_a_copy() {
         "still held: {out}"
     );
     let store = open(data);
-    let entries = store.read(|dbs, txn| queue::list(dbs, txn, 10)).unwrap();
+    let entries = store.read(|txn| queue::list(txn, 10)).unwrap();
     store.close();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].sender, "");

@@ -153,9 +153,9 @@ fn open_store(dir: &Path) -> Store {
 fn enqueue(dir: &Path, entries: Vec<Queued>) {
     let store = open_store(dir);
     store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             for e in entries {
-                queue::insert(dbs, txn, e, CONTENT)?;
+                queue::insert(txn, e, CONTENT)?;
             }
             Ok(())
         })
@@ -405,10 +405,10 @@ fn entries_survive_kill_9_between_attempts() {
 fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<u64> {
     let store = open_store(dir);
     let ids = store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             let mut ids = Vec::new();
             for e in entries {
-                ids.push(queue::insert(dbs, txn, e, CONTENT)?);
+                ids.push(queue::insert(txn, e, CONTENT)?);
             }
             Ok(ids)
         })

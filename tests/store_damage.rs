@@ -84,7 +84,7 @@ fn prepare(data: &Path) {
     )
     .expect("open store");
     store
-        .write_blocking(|dbs, txn| {
+        .write_blocking(|txn| {
             for n in 1..=HELD {
                 let body = if n % 10 == 0 {
                     vec![b'x'; 12_000]
@@ -92,7 +92,6 @@ fn prepare(data: &Path) {
                     format!("Subject: report {n}\r\n\r\nfalcon\r\n").into_bytes()
                 };
                 held::insert(
-                    dbs,
                     txn,
                     record(n),
                     &body,

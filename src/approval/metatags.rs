@@ -200,7 +200,7 @@ fn hold(k: &Keeper, guid: &str) -> (Held, u64) {
 /// The text of every queued notice of `kind`.
 fn queued(k: &Keeper, kind: Kind) -> Vec<String> {
     let store = k.store().unwrap();
-    let list = store.read(|dbs, txn| queue::list(dbs, txn, 100)).unwrap();
+    let list = store.read(|txn| queue::list(txn, 100)).unwrap();
     list.into_iter()
         .filter(|q| {
             q.kind
@@ -210,7 +210,7 @@ fn queued(k: &Keeper, kind: Kind) -> Vec<String> {
         })
         .map(|q| {
             let bytes = store
-                .read(|dbs, txn| queue::content(dbs, txn, q.id))
+                .read(|txn| queue::content(txn, q.id))
                 .unwrap()
                 .unwrap();
             let m = MessageParser::default().parse(&bytes).unwrap();

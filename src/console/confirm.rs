@@ -44,11 +44,12 @@ fn count(target: Target, n: usize) -> String {
 pub fn preview(ctx: &Ctx, target: Target, ids: &[u64], dry_run: bool) -> String {
     let mut rows = Vec::new();
     for &id in ids.iter().take(SHOWN) {
-        let row = ctx.store.read(|dbs, txn| {
+        let row = ctx.store.read(|txn| {
             Ok(match target {
-                Target::Held => held::get(dbs, txn, id)?
-                    .map(|h| (h.received, h.sender.clone(), h.subject.clone())),
-                Target::Incident => incidents::get(dbs, txn, id)?
+                Target::Held => {
+                    held::get(txn, id)?.map(|h| (h.received, h.sender.clone(), h.subject.clone()))
+                }
+                Target::Incident => incidents::get(txn, id)?
                     .map(|i| (i.created, i.sender.clone(), i.subject.clone())),
             })
         });

@@ -107,13 +107,13 @@ fn list(ctx: &Ctx, a: &IncidentList) -> ExitCode {
 }
 
 fn show(ctx: &Ctx, a: &IncidentShow) -> ExitCode {
-    let found = ctx.store.read(|dbs, txn| {
-        let Some(i) = incidents::get(dbs, txn, a.id)? else {
+    let found = ctx.store.read(|txn| {
+        let Some(i) = incidents::get(txn, a.id)? else {
             return Ok(None);
         };
-        let history = incidents::history(dbs, txn, a.id)?;
+        let history = incidents::history(txn, a.id)?;
         let h = match i.held {
-            Some(id) => held::get(dbs, txn, id)?,
+            Some(id) => held::get(txn, id)?,
             None => None,
         };
         Ok(Some((i, history, h)))

@@ -12,7 +12,7 @@ use crate::remediate::{Action, Release, Target};
 use crate::scan::Scanner;
 use crate::store::records::{Held, HistoryEntry, Incident};
 use crate::store::search::{Filter, Found, MAX_PAGE, Page};
-use crate::store::{Dbs, Result, Store, held, incidents, stats};
+use crate::store::{ReadTxn, Result, Store, held, incidents, stats};
 
 use super::confirm::Confirm;
 use super::{
@@ -127,11 +127,11 @@ const COUNTERS: [&str; 5] = [
 ];
 
 fn show_stats(ctx: &Ctx, a: &QuarantineStats) -> ExitCode {
-    let read = ctx.store.read(|dbs, txn| {
-        let (bytes, count) = held::totals(dbs, txn)?;
+    let read = ctx.store.read(|txn| {
+        let (bytes, count) = held::totals(txn)?;
         let mut counters = Vec::new();
         for name in COUNTERS {
-            counters.push((name, stats::total(dbs, txn, name)?));
+            counters.push((name, stats::total(txn, name)?));
         }
         Ok((bytes, count, counters))
     });
@@ -229,7 +229,7 @@ fn collect<T>(
     store: &Store,
     filter: &Filter,
     limit: usize,
-    search: impl Fn(&Dbs, &heed::RoTxn<'_>, &Filter, Page) -> Result<Found<T>>,
+    search: impl Fn(&dyn ReadTxn, &Filter, Page) -> Result<Found<T>>,
 ) -> Result<(Vec<T>, bool, usize)> {
     let (mut items, mut corrupt) = (Vec::new(), 0);
     let mut before = None;
@@ -238,9 +238,8 @@ fn collect<T>(
         if want == 0 {
             return Ok((items, before.is_some(), corrupt));
         }
-        let found = store.read(|dbs, txn| {
+        let found = store.read(|txn| {
             search(
-                dbs,
                 txn,
                 filter,
                 Page {
@@ -286,7 +285,7 @@ pub(super) fn list_records<T: serde::Serialize>(
     args: &FilterArgs,
     target: Target,
     json: bool,
-    search: impl Fn(&Dbs, &heed::RoTxn<'_>, &Filter, Page) -> Result<Found<T>>,
+    search: impl Fn(&dyn ReadTxn, &Filter, Page) -> Result<Found<T>>,
     table: fn(&[T]) -> String,
 ) -> ExitCode {
     let f = match filter(args, target, ctx.now) {
@@ -327,16 +326,16 @@ type Shown = (
 
 fn show(ctx: &Ctx, a: &QuarantineShow) -> ExitCode {
     let want_content = a.content;
-    let found = ctx.store.read(|dbs, txn| {
-        let Some(h) = held::get(dbs, txn, a.id)? else {
+    let found = ctx.store.read(|txn| {
+        let Some(h) = held::get(txn, a.id)? else {
             return Ok(None);
         };
-        let content = held::content(dbs, txn, a.id)?;
+        let content = held::content(txn, a.id)?;
         let present = content.is_some();
         let mut list = Vec::new();
         for &i in &h.incidents {
-            if let Some(inc) = incidents::get(dbs, txn, i)? {
-                list.push((inc, incidents::history(dbs, txn, i)?));
+            if let Some(inc) = incidents::get(txn, i)? {
+                list.push((inc, incidents::history(txn, i)?));
             }
         }
         Ok(Some((h, content.filter(|_| want_content), present, list)))

@@ -126,7 +126,7 @@ impl Delivery {
         let id = self
             .inner
             .store
-            .write(move |dbs, txn| queue::insert(dbs, txn, entry, &content))
+            .write(move |txn| queue::insert(txn, entry, &content))
             .await?;
         self.wake();
         Ok(id)

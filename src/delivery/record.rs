@@ -26,19 +26,19 @@ pub async fn apply(
     now: u64,
 ) -> store::Result<Vec<u64>> {
     store
-        .write(move |dbs, txn| {
+        .write(move |txn| {
             let id = plan.entry.id;
             if plan.done {
-                queue::complete(dbs, txn, id)?;
+                queue::complete(txn, id)?;
             } else {
-                queue::update(dbs, txn, &plan.entry)?;
+                queue::update(txn, &plan.entry)?;
             }
             let mut ids = Vec::new();
             for (entry, content) in &reports {
-                ids.push(queue::insert(dbs, txn, entry.clone(), content)?);
+                ids.push(queue::insert(txn, entry.clone(), content)?);
             }
             if let Some(h) = held_of(&plan.entry)
-                && let Some(h) = held::get(dbs, txn, h)?
+                && let Some(h) = held::get(txn, h)?
             {
                 for &incident in &h.incidents {
                     for (action, result) in &plan.history {
@@ -48,19 +48,19 @@ pub async fn apply(
                             action: (*action).to_string(),
                             result: result.clone(),
                         };
-                        incidents::append_history(dbs, txn, incident, &entry)?;
+                        incidents::append_history(txn, incident, &entry)?;
                     }
                 }
                 let after = follow_delivery(&h, &plan.entry);
                 if after != h {
-                    held::update(dbs, txn, &h, &after)?;
+                    held::update(txn, &h, &after)?;
                 }
             }
             for (kind, fields) in &plan.events {
-                events::append(dbs, txn, now, kind, fields.clone())?;
+                events::append(txn, now, kind, fields.clone())?;
             }
             for (name, n) in &plan.stats {
-                stats::bump(dbs, txn, now, name, *n)?;
+                stats::bump(txn, now, name, *n)?;
             }
             Ok(ids)
         })
@@ -122,13 +122,13 @@ pub async fn reorder(
     in_flight: HashSet<u64>,
 ) -> store::Result<usize> {
     store
-        .write(move |dbs, txn| {
-            let entries = queue::list(dbs, txn, REORDER_SCAN)?;
+        .write(move |txn| {
+            let entries = queue::list(txn, REORDER_SCAN)?;
             let ids = to_front(&entries, &hop, reflect, now, &in_flight);
             for e in entries.into_iter().filter(|e| ids.contains(&e.id)) {
                 let mut moved = e;
                 moved.next_attempt = now;
-                queue::update(dbs, txn, &moved)?;
+                queue::update(txn, &moved)?;
             }
             Ok(ids.len())
         })
@@ -195,9 +195,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
         let (held_id, queued) = store
-            .write_blocking(|dbs, txn| {
+            .write_blocking(|txn| {
                 let (h, _) = held::insert(
-                    dbs,
                     txn,
                     held_with_incidents(vec![7, 8]),
                     b"x",
@@ -207,8 +206,8 @@ mod tests {
                 e.kind = crate::store::records::QueueKind::Release { held: h };
                 e.recipients.push(e.recipients[0].clone());
                 e.recipients[1].address = "c@y.org".into();
-                let id = queue::insert(dbs, txn, e, b"content")?;
-                Ok((h, queue::get(dbs, txn, id)?.unwrap()))
+                let id = queue::insert(txn, e, b"content")?;
+                Ok((h, queue::get(txn, id)?.unwrap()))
             })
             .unwrap();
         assert_eq!(held_id, 1);
@@ -231,14 +230,14 @@ mod tests {
         let ids = smol::block_on(apply(&store, p, vec![(report, b"dsn".to_vec())], 200)).unwrap();
         assert_eq!(ids.len(), 1);
         store
-            .read(|dbs, txn| {
-                let e = queue::get(dbs, txn, queued.id)?.unwrap();
+            .read(|txn| {
+                let e = queue::get(txn, queued.id)?.unwrap();
                 assert_eq!(e.next_attempt, 260);
                 assert_eq!(e.attempts, 1);
                 assert_eq!(e.recipients[1].last_reply.as_deref(), Some("451 later"));
-                assert_eq!(queue::content(dbs, txn, ids[0])?.unwrap(), b"dsn");
+                assert_eq!(queue::content(txn, ids[0])?.unwrap(), b"dsn");
                 for incident in [7, 8] {
-                    let h = incidents::history(dbs, txn, incident)?;
+                    let h = incidents::history(txn, incident)?;
                     let lines: Vec<&str> = h.iter().map(|x| x.result.as_str()).collect();
                     assert_eq!(
                         lines,
@@ -249,13 +248,13 @@ mod tests {
                     );
                     assert!(h.iter().all(|x| x.actor == ACTOR && x.at == 200));
                 }
-                let kinds: Vec<String> = events::since(dbs, txn, 0, 10)?
+                let kinds: Vec<String> = events::since(txn, 0, 10)?
                     .into_iter()
                     .map(|e| e.kind)
                     .collect();
                 assert_eq!(kinds, ["queue.delivered", "queue.deferred"]);
-                assert_eq!(stats::sum(dbs, txn, "delivered", 0, 200)?, 1);
-                assert_eq!(stats::sum(dbs, txn, "deferred", 0, 200)?, 1);
+                assert_eq!(stats::sum(txn, "delivered", 0, 200)?, 1);
+                assert_eq!(stats::sum(txn, "deferred", 0, 200)?, 1);
                 Ok(())
             })
             .unwrap();
@@ -266,17 +265,17 @@ mod tests {
             tls: Default::default(),
         };
         let e = store
-            .read(|dbs, txn| queue::get(dbs, txn, queued.id))
+            .read(|txn| queue::get(txn, queued.id))
             .unwrap()
             .unwrap();
         let p = plan(e, &done, 300, &s, true);
         assert!(p.done);
         smol::block_on(apply(&store, p, vec![], 300)).unwrap();
         store
-            .read(|dbs, txn| {
-                assert!(queue::get(dbs, txn, queued.id)?.is_none());
-                assert!(queue::content(dbs, txn, queued.id)?.is_none());
-                assert_eq!(stats::sum(dbs, txn, "bounced", 0, 300)?, 1);
+            .read(|txn| {
+                assert!(queue::get(txn, queued.id)?.is_none());
+                assert!(queue::content(txn, queued.id)?.is_none());
+                assert_eq!(stats::sum(txn, "bounced", 0, 300)?, 1);
                 Ok(())
             })
             .unwrap();

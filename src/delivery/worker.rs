@@ -100,7 +100,7 @@ impl Delivery {
         let ids: Vec<u64> = self
             .inner
             .store
-            .read(|dbs, txn| queue::due(dbs, txn, now, max + skip.len()))?
+            .read(|txn| queue::due(txn, now, max + skip.len()))?
             .into_iter()
             .filter(|id| !skip.contains(id))
             .take(max)
@@ -112,10 +112,10 @@ impl Delivery {
         let (leased, broken) = self
             .inner
             .store
-            .write(move |dbs, txn| {
+            .write(move |txn| {
                 let (mut leased, mut broken) = (Vec::new(), Vec::new());
                 for id in ids {
-                    match queue::lease(dbs, txn, id, now, until) {
+                    match queue::lease(txn, id, now, until) {
                         Ok(Some(x)) => leased.push(x),
                         Ok(None) => {}
                         Err(e @ StoreError::Corrupt { .. }) => broken.push((id, e)),

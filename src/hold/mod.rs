@@ -23,7 +23,7 @@ use crate::store::records::{
     Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
     IncidentStatus, PolicyRef,
 };
-use crate::store::{self, Store, StoreError, approvals, events, held, incidents, stats};
+use crate::store::{Store, StoreError, WriteTxn, approvals, events, held, incidents, stats};
 use notices::Notice;
 
 /// Holds messages and records incidents; shared by every session.
@@ -304,18 +304,17 @@ impl Keeper {
         let settings = self.notify.clone();
         let links = self.links.clone();
         let result = store
-            .write(move |dbs, txn| {
-                let (id, evicted) = held::insert(dbs, txn, record, &message, caps)?;
-                let mut rec = held::must_get(dbs, txn, id)?;
+            .write(move |txn| {
+                let (id, evicted) = held::insert(txn, record, &message, caps)?;
+                let mut rec = held::must_get(txn, id)?;
                 for mut inc in incidents {
                     inc.held = Some(id);
                     let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
-                    let got = incidents::record(dbs, txn, inc, key, window)?;
+                    let got = incidents::record(txn, inc, key, window)?;
                     rec.incidents.push(got.id());
                 }
                 if !resolved.is_empty() {
                     let approval = approvals::insert(
-                        dbs,
                         txn,
                         Approval {
                             id: 0,
@@ -328,17 +327,17 @@ impl Keeper {
                     )?;
                     rec.hold = Hold::Approval { approval };
                 }
-                let before = held::must_get(dbs, txn, id)?;
-                held::update(dbs, txn, &before, &rec)?;
+                let before = held::must_get(txn, id)?;
+                held::update(txn, &before, &rec)?;
                 let mut expires = None;
                 if let (Hold::Approval { approval }, Some(links)) = (&rec.hold, &links) {
-                    let approval = approvals::get(dbs, txn, *approval)?
+                    let approval = approvals::get(txn, *approval)?
                         .ok_or_else(|| StoreError::NotFound(format!("approval {approval}")))?;
                     expires = Some(approval.expires);
                     for notice in
                         approval_requests(&settings, links, &rec, &approval, &message, now)
                     {
-                        notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
+                        notices::enqueue(txn, &notice, &rec.peer, now)?;
                     }
                 }
                 let recorded = notices::Recorded {
@@ -347,7 +346,7 @@ impl Keeper {
                     expires,
                 };
                 for notice in violation.notices(&settings, recorded, now, &message) {
-                    notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
+                    notices::enqueue(txn, &notice, &rec.peer, now)?;
                 }
                 let note = if resolved.is_empty() && wanted_approval {
                     Some("no approver could be resolved for the sender; held for an administrator")
@@ -356,7 +355,6 @@ impl Keeper {
                 };
                 for &inc in &rec.incidents {
                     incidents::append_history(
-                        dbs,
                         txn,
                         inc,
                         &HistoryEntry {
@@ -375,13 +373,12 @@ impl Keeper {
                     )?;
                 }
                 for &victim in &evicted.ids {
-                    evicted_history(dbs, txn, victim, evicted.reason, now)?;
+                    evicted_history(txn, victim, evicted.reason, now)?;
                 }
                 if !evicted.ids.is_empty() {
-                    stats::bump(dbs, txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
+                    stats::bump(txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
                 }
                 events::append(
-                    dbs,
                     txn,
                     now,
                     "quarantine.held",
@@ -391,7 +388,7 @@ impl Keeper {
                         ("incidents".into(), join_ids(&rec.incidents)),
                     ],
                 )?;
-                stats::bump(dbs, txn, now, "quarantined", 1)?;
+                stats::bump(txn, now, "quarantined", 1)?;
                 Ok((rec, evicted))
             })
             .await;
@@ -447,11 +444,11 @@ impl Keeper {
         let guid = facts.guid;
         smol::spawn(async move {
             let result = store
-                .write(move |dbs, txn| {
+                .write(move |txn| {
                     let mut ids = Vec::new();
                     for inc in list {
                         let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
-                        ids.push(incidents::record(dbs, txn, inc, key, window)?.id());
+                        ids.push(incidents::record(txn, inc, key, window)?.id());
                     }
                     if let Some((violation, settings, original)) = &outgoing {
                         let recorded = notices::Recorded {
@@ -460,17 +457,16 @@ impl Keeper {
                             expires: None,
                         };
                         for notice in violation.notices(settings, recorded, now, original) {
-                            notices::enqueue(dbs, txn, &notice, &peer, now)?;
+                            notices::enqueue(txn, &notice, &peer, now)?;
                         }
                     }
                     events::append(
-                        dbs,
                         txn,
                         now,
                         "incident.recorded",
                         vec![("incidents".into(), join_ids(&ids))],
                     )?;
-                    stats::bump(dbs, txn, now, "incidents", ids.len() as u64)?;
+                    stats::bump(txn, now, "incidents", ids.len() as u64)?;
                     Ok(outgoing.is_some())
                 })
                 .await;
@@ -491,15 +487,15 @@ impl Keeper {
     pub async fn purge(&self) -> Result<usize, StoreError> {
         let store = self.store()?.clone();
         let now = self.clock.now();
-        let ids = store.read(|dbs, txn| held::expired(dbs, txn, now, self.keep.purge_batch))?;
+        let ids = store.read(|txn| held::expired(txn, now, self.keep.purge_batch))?;
         let n = ids.len();
         if n == 0 {
             return Ok(0);
         }
         store
-            .write(move |dbs, txn| {
+            .write(move |txn| {
                 for id in ids {
-                    let old = held::must_get(dbs, txn, id)?;
+                    let old = held::must_get(txn, id)?;
                     if !old.status.is_open() {
                         continue;
                     }
@@ -510,11 +506,10 @@ impl Keeper {
                             r.status = HeldStatus::Expired;
                         }
                     }
-                    held::update(dbs, txn, &old, &new)?;
-                    held::drop_content(dbs, txn, &new)?;
+                    held::update(txn, &old, &new)?;
+                    held::drop_content(txn, &new)?;
                     for &inc in &new.incidents {
                         incidents::set_status(
-                            dbs,
                             txn,
                             inc,
                             Some(IncidentStatus::Expired),
@@ -529,14 +524,13 @@ impl Keeper {
                         )?;
                     }
                     events::append(
-                        dbs,
                         txn,
                         now,
                         "quarantine.expired",
                         vec![("held".into(), id.to_string())],
                     )?;
                 }
-                stats::bump(dbs, txn, now, "expired", n as u64)
+                stats::bump(txn, now, "expired", n as u64)
             })
             .await?;
         Ok(n)
@@ -648,18 +642,16 @@ fn log_eviction(id: u64, reason: &str) {
 }
 
 fn evicted_history(
-    dbs: &store::Dbs,
-    txn: &mut heed::RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     victim: u64,
     reason: &str,
     now: u64,
 ) -> Result<(), StoreError> {
-    let Some(h) = held::get(dbs, txn, victim)? else {
+    let Some(h) = held::get(txn, victim)? else {
         return Ok(());
     };
     for &inc in &h.incidents {
         incidents::set_status(
-            dbs,
             txn,
             inc,
             Some(IncidentStatus::Deleted),
@@ -672,7 +664,6 @@ fn evicted_history(
         )?;
     }
     events::append(
-        dbs,
         txn,
         now,
         "quarantine.evicted",

@@ -2,12 +2,10 @@
 //! store keeps), and queuing a built notice for delivery in the same transaction as the change it
 //! reports, so a notice is sent if and only if that change committed.
 
-use heed::RwTxn;
-
 use crate::notify::{self, Content, Disposition, Kind, PolicyFact};
 use crate::policy::{Audience, Severity, Verdict};
 use crate::store::records::{Approval, Held, QueueKind, Queued, QueuedRecipient, RcptState};
-use crate::store::{Dbs, StoreError, queue};
+use crate::store::{StoreError, WriteTxn, queue};
 
 use super::Facts;
 
@@ -297,14 +295,12 @@ impl Violation {
 /// Queues a notice (null sender, so it can never bounce back) in the caller's transaction.
 /// `peer` is where to deliver in reflecting mode (the MTA the original came from).
 pub fn enqueue(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     notice: &Notice,
     peer: &str,
     now: u64,
 ) -> Result<u64, StoreError> {
     queue::insert(
-        dbs,
         txn,
         Queued {
             id: 0,

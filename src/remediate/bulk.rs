@@ -130,14 +130,14 @@ pub fn matching(
             limit: want,
             before,
         };
-        let next = store.read(|dbs, txn| match target {
+        let next = store.read(|txn| match target {
             Target::Held => {
-                let found = held::search(dbs, txn, filter, page)?;
+                let found = held::search(txn, filter, page)?;
                 ids.extend(found.items.iter().map(|h| h.id));
                 Ok(found.next)
             }
             Target::Incident => {
-                let found = incidents::search(dbs, txn, filter, page)?;
+                let found = incidents::search(txn, filter, page)?;
                 ids.extend(found.items.iter().map(|i| i.id));
                 Ok(found.next)
             }
@@ -201,7 +201,7 @@ fn shared_message(
         return None;
     }
     let held = store
-        .read(|dbs, txn| Ok(incidents::get(dbs, txn, incident)?.and_then(|i| i.held)))
+        .read(|txn| Ok(incidents::get(txn, incident)?.and_then(|i| i.held)))
         .ok()
         .flatten()?;
     match seen.get(&held) {

@@ -22,13 +22,14 @@ mod rescan;
 mod tests;
 
 use crate::message::header::Field;
-use heed::RwTxn;
 
 use crate::scan::Scanner;
 use crate::store::records::{
     Held, HeldStatus, HistoryEntry, IncidentStatus, QueueKind, Queued, QueuedRecipient, RcptState,
 };
-use crate::store::{Dbs, Result, Store, StoreError, events, held, incidents, queue, schema, stats};
+use crate::store::{
+    Result, Store, StoreError, WriteTxn, events, held, incidents, queue, schema, stats,
+};
 
 pub use bulk::{Bulk, Item, Outcome, Progress, Target, Totals, apply, bulk, matching};
 pub use rescan::{Rescanned, rescan};
@@ -48,9 +49,7 @@ pub const MARK_SECRET: &str = "release";
 /// The release-mark key of this store (generated on first use), for the pipeline to
 /// [`mark::verify`] a released message coming back. Read it once at start-up: it never changes.
 pub async fn mark_key(store: &Store) -> Result<[u8; 32]> {
-    store
-        .write(|dbs, txn| schema::secret(dbs, txn, MARK_SECRET))
-        .await
+    store.write(|txn| schema::secret(txn, MARK_SECRET)).await
 }
 
 /// For `pipeline::Inspector::set_released`: true when a message carries a release mark that is
@@ -64,7 +63,7 @@ pub fn recogniser(store: Store, key: [u8; 32]) -> impl Fn(&[u8]) -> bool + Send 
                 let value = crate::message::header::unfold(value);
                 mark::verify(&key, &value, |id| {
                     store
-                        .read(|dbs, txn| held::get(dbs, txn, id))
+                        .read(|txn| held::get(txn, id))
                         .ok()
                         .flatten()
                         .map(|h| h.guid)
@@ -158,7 +157,7 @@ pub(crate) enum Step<T> {
 /// Runs one remediation write and turns a stop into the caller's error.
 async fn run<T: Send + 'static>(
     store: &Store,
-    f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<Step<T>> + Send + 'static,
+    f: impl FnOnce(&mut dyn WriteTxn) -> Result<Step<T>> + Send + 'static,
 ) -> Result<T> {
     match store.write(f).await? {
         Step::Done(v) => Ok(v),
@@ -188,15 +187,14 @@ fn incident_ids(held: &Held, via: Option<u64>) -> Vec<u64> {
 
 /// Sets the status (if any) and appends `entry` on each incident that exists.
 fn write_incidents(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     ids: &[u64],
     status: Option<IncidentStatus>,
     entry: &HistoryEntry,
 ) -> Result<()> {
     for &id in ids {
-        if incidents::get(dbs, txn, id)?.is_some() {
-            incidents::set_status(dbs, txn, id, status, entry)?;
+        if incidents::get(txn, id)?.is_some() {
+            incidents::set_status(txn, id, status, entry)?;
         }
     }
     Ok(())
@@ -212,18 +210,17 @@ fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 /// Loads held message `id` for `action`, stopping (with history) when it is missing or no longer
 /// open; `via` is the incident the request came through, if any.
 fn open_held(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     id: u64,
     via: Option<u64>,
     actor: &str,
     now: u64,
     action: &str,
 ) -> Result<std::result::Result<(Held, Vec<u8>), StoreError>> {
-    let Some(h) = held::get(dbs, txn, id)? else {
+    let Some(h) = held::get(txn, id)? else {
         if let Some(inc) = via {
             let e = entry(now, actor, action, "message cannot be found".into());
-            write_incidents(dbs, txn, &[inc], None, &e)?;
+            write_incidents(txn, &[inc], None, &e)?;
         }
         return Ok(Err(StoreError::NotFound(format!("held message {id}"))));
     };
@@ -231,9 +228,8 @@ fn open_held(
     if !h.status.is_open() {
         let reason = format!("already {}", h.status.name());
         let e = entry(now, actor, action, format!("refused: {reason}"));
-        write_incidents(dbs, txn, &ids, None, &e)?;
+        write_incidents(txn, &ids, None, &e)?;
         events::append(
-            dbs,
             txn,
             now,
             "remediation.refused",
@@ -245,20 +241,14 @@ fn open_held(
         )?;
         return Ok(Err(StoreError::Refused(reason)));
     }
-    let Some(content) = held::content(dbs, txn, id)? else {
+    let Some(content) = held::content(txn, id)? else {
         let e = entry(
             now,
             actor,
             action,
             "could not be remediated: the stored content is missing".into(),
         );
-        write_incidents(
-            dbs,
-            txn,
-            &ids,
-            Some(IncidentStatus::RemediationAttempted),
-            &e,
-        )?;
+        write_incidents(txn, &ids, Some(IncidentStatus::RemediationAttempted), &e)?;
         return Ok(Err(StoreError::Corrupt {
             what: format!("held message {id}"),
             detail: "content missing".into(),
@@ -344,23 +334,22 @@ async fn release_via(
         check_tag(n, v)?;
     }
     let actor = actor.to_string();
-    let out = run(store, move |dbs, txn| {
-        release_txn(dbs, txn, id, via, &actor, now, &options)
+    let out = run(store, move |txn| {
+        release_txn(txn, id, via, &actor, now, &options)
     })
     .await;
     failed(store, out, id, via, "release", now).await
 }
 
 pub(crate) fn release_txn(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     id: u64,
     via: Option<u64>,
     actor: &str,
     now: u64,
     options: &Release,
 ) -> Result<Step<Released>> {
-    let (h, content) = match open_held(dbs, txn, id, via, actor, now, "release")? {
+    let (h, content) = match open_held(txn, id, via, actor, now, "release")? {
         Ok(x) => x,
         Err(stop) => return Ok(Step::Stop(stop)),
     };
@@ -384,12 +373,12 @@ pub(crate) fn release_txn(
             "release",
             "refused: no recipient is still held".into(),
         );
-        write_incidents(dbs, txn, &ids, None, &e)?;
+        write_incidents(txn, &ids, None, &e)?;
         return Ok(Step::Stop(StoreError::Refused(
             "no recipient is still held".into(),
         )));
     }
-    let key = schema::secret(dbs, txn, MARK_SECRET)?;
+    let key = schema::secret(txn, MARK_SECRET)?;
     let content = marked(content, &key, &h, options.tag.as_ref());
     let count = recipients.len();
     let queued = Queued {
@@ -406,7 +395,7 @@ pub(crate) fn release_txn(
         give_up_at: now.saturating_add(options.give_up),
         delay_notice_sent: false,
     };
-    let qid = queue::insert(dbs, txn, queued, &content)?;
+    let qid = queue::insert(txn, queued, &content)?;
     let mut new = h.clone();
     new.status = HeldStatus::Released;
     for r in &mut new.recipients {
@@ -414,8 +403,8 @@ pub(crate) fn release_txn(
             r.status = HeldStatus::Released;
         }
     }
-    held::update(dbs, txn, &h, &new)?;
-    held::drop_content(dbs, txn, &new)?;
+    held::update(txn, &h, &new)?;
+    held::drop_content(txn, &new)?;
     let tagged = match &options.tag {
         Some((n, v)) => format!(" with {n}: {v}"),
         None => String::new(),
@@ -426,9 +415,8 @@ pub(crate) fn release_txn(
         "release",
         format!("released by {actor}{tagged}: queued for delivery (queue {qid})"),
     );
-    write_incidents(dbs, txn, &ids, Some(IncidentStatus::Released), &e)?;
+    write_incidents(txn, &ids, Some(IncidentStatus::Released), &e)?;
     events::append(
-        dbs,
         txn,
         now,
         "quarantine.released",
@@ -439,7 +427,7 @@ pub(crate) fn release_txn(
             ("recipients", count.to_string()),
         ]),
     )?;
-    stats::bump(dbs, txn, now, "released", 1)?;
+    stats::bump(txn, now, "released", 1)?;
     Ok(Step::Done(Released {
         queue: qid,
         recipients: count,
@@ -470,12 +458,12 @@ async fn forward_via(
 ) -> Result<u64> {
     check_addresses(&to)?;
     let actor = actor.to_string();
-    let out = run(store, move |dbs, txn| {
-        let (h, content) = match open_held(dbs, txn, id, via, &actor, now, "forward")? {
+    let out = run(store, move |txn| {
+        let (h, content) = match open_held(txn, id, via, &actor, now, "forward")? {
             Ok(x) => x,
             Err(stop) => return Ok(Step::Stop(stop)),
         };
-        let key = schema::secret(dbs, txn, MARK_SECRET)?;
+        let key = schema::secret(txn, MARK_SECRET)?;
         let content = marked(content, &key, &h, None);
         let queued = Queued {
             id: 0,
@@ -500,7 +488,7 @@ async fn forward_via(
             give_up_at: now.saturating_add(give_up),
             delay_notice_sent: false,
         };
-        let qid = queue::insert(dbs, txn, queued, &content)?;
+        let qid = queue::insert(txn, queued, &content)?;
         let e = entry(
             now,
             &actor,
@@ -510,9 +498,8 @@ async fn forward_via(
                 to.join(", ")
             ),
         );
-        write_incidents(dbs, txn, &incident_ids(&h, via), None, &e)?;
+        write_incidents(txn, &incident_ids(&h, via), None, &e)?;
         events::append(
-            dbs,
             txn,
             now,
             "quarantine.forwarded",
@@ -523,7 +510,7 @@ async fn forward_via(
                 ("recipients", to.len().to_string()),
             ]),
         )?;
-        stats::bump(dbs, txn, now, "forwarded", 1)?;
+        stats::bump(txn, now, "forwarded", 1)?;
         Ok(Step::Done(qid))
     })
     .await;
@@ -537,8 +524,8 @@ pub async fn delete(store: &Store, id: u64, actor: &str, now: u64) -> Result<()>
 
 async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: u64) -> Result<()> {
     let actor = actor.to_string();
-    let out = run(store, move |dbs, txn| {
-        let (h, _) = match open_held(dbs, txn, id, via, &actor, now, "delete")? {
+    let out = run(store, move |txn| {
+        let (h, _) = match open_held(txn, id, via, &actor, now, "delete")? {
             Ok(x) => x,
             Err(stop) => return Ok(Step::Stop(stop)),
         };
@@ -549,24 +536,22 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
                 r.status = HeldStatus::Deleted;
             }
         }
-        held::update(dbs, txn, &h, &new)?;
-        held::drop_content(dbs, txn, &new)?;
+        held::update(txn, &h, &new)?;
+        held::drop_content(txn, &new)?;
         let e = entry(now, &actor, "delete", format!("deleted by {actor}"));
         write_incidents(
-            dbs,
             txn,
             &incident_ids(&h, via),
             Some(IncidentStatus::Deleted),
             &e,
         )?;
         events::append(
-            dbs,
             txn,
             now,
             "quarantine.deleted",
             fields(&[("held", id.to_string()), ("actor", actor.clone())]),
         )?;
-        stats::bump(dbs, txn, now, "deleted", 1)?;
+        stats::bump(txn, now, "deleted", 1)?;
         Ok(Step::Done(()))
     })
     .await;
@@ -591,10 +576,8 @@ async fn failed<T>(
     };
     let why = err.to_string();
     let _ = store
-        .write(move |dbs, txn| {
-            let mut ids = held::get(dbs, txn, id)?
-                .map(|h| h.incidents)
-                .unwrap_or_default();
+        .write(move |txn| {
+            let mut ids = held::get(txn, id)?.map(|h| h.incidents).unwrap_or_default();
             if let Some(v) = via
                 && !ids.contains(&v)
             {
@@ -606,13 +589,7 @@ async fn failed<T>(
                 action,
                 format!("could not be remediated: {why}"),
             );
-            write_incidents(
-                dbs,
-                txn,
-                &ids,
-                Some(IncidentStatus::RemediationAttempted),
-                &e,
-            )
+            write_incidents(txn, &ids, Some(IncidentStatus::RemediationAttempted), &e)
         })
         .await;
     Err(err)
@@ -659,7 +636,7 @@ async fn act(
             Ok(r.summary)
         }
         Action::Resolve | Action::Dismiss | Action::Note(_) => {
-            let h = store.read(|dbs, txn| held::must_get(dbs, txn, id))?;
+            let h = store.read(|txn| held::must_get(txn, id))?;
             let ids = incident_ids(&h, via);
             if ids.is_empty() {
                 return Err(StoreError::Refused("the message has no incident".into()));
@@ -682,7 +659,7 @@ pub async fn incident_action(
     actor: &str,
     now: u64,
 ) -> Result<String> {
-    let inc = store.read(|dbs, txn| incidents::must_get(dbs, txn, id))?;
+    let inc = store.read(|txn| incidents::must_get(txn, id))?;
     if !action.needs_message() {
         incident_status(store, id, action, actor, now).await?;
         return Ok(format!("incident {}", action.verb()));
@@ -693,9 +670,9 @@ pub async fn incident_action(
             let why = format!("no held message (the message was {})", inc.action);
             let (actor, name, text) = (actor.to_string(), action.name(), why.clone());
             store
-                .write(move |dbs, txn| {
+                .write(move |txn| {
                     let e = entry(now, &actor, name, format!("refused: {text}"));
-                    incidents::append_history(dbs, txn, id, &e)
+                    incidents::append_history(txn, id, &e)
                 })
                 .await?;
             Err(StoreError::Refused(why))
@@ -735,11 +712,10 @@ async fn incident_status(
     };
     let (actor, name) = (actor.to_string(), action.name());
     store
-        .write(move |dbs, txn| {
+        .write(move |txn| {
             let e = entry(now, &actor, name, result);
-            incidents::set_status(dbs, txn, id, status, &e)?;
+            incidents::set_status(txn, id, status, &e)?;
             events::append(
-                dbs,
                 txn,
                 now,
                 kind,

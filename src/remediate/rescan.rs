@@ -77,10 +77,10 @@ pub(super) async fn rescan_via(
     actor: &str,
     now: u64,
 ) -> Result<Rescanned> {
-    let loaded = store.read(|dbs, txn| {
-        let h = held::get(dbs, txn, id)?;
+    let loaded = store.read(|txn| {
+        let h = held::get(txn, id)?;
         let content = match &h {
-            Some(h) if h.status.is_open() => held::content(dbs, txn, id)?,
+            Some(h) if h.status.is_open() => held::content(txn, id)?,
             _ => None,
         };
         Ok(h.zip(content))
@@ -88,8 +88,8 @@ pub(super) async fn rescan_via(
     let Some((h, content)) = loaded else {
         // Missing, closed or without content: the write below finds out which and records it.
         let actor = actor.to_string();
-        let out = run(store, move |dbs, txn| {
-            Ok(match open_held(dbs, txn, id, via, &actor, now, "rescan")? {
+        let out = run(store, move |txn| {
+            Ok(match open_held(txn, id, via, &actor, now, "rescan")? {
                 Err(stop) => Step::Stop(stop),
                 // Reopened in between (cannot happen today: nothing reopens a message).
                 Ok(_) => Step::Stop(StoreError::Refused("changed during the rescan".into())),
@@ -109,11 +109,10 @@ pub(super) async fn rescan_via(
     let (actor, result, ids) = (actor.to_string(), text.clone(), incident_ids(&h, via));
     let count = violated.len();
     store
-        .write(move |dbs, txn| {
+        .write(move |txn| {
             let e = entry(now, &actor, "rescan", result);
-            write_incidents(dbs, txn, &ids, None, &e)?;
+            write_incidents(txn, &ids, None, &e)?;
             events::append(
-                dbs,
                 txn,
                 now,
                 "quarantine.rescanned",

@@ -82,17 +82,17 @@ fn incident_record(policy: u64, held: Option<u64>, action: &str) -> Incident {
 fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (u64, Vec<u64>) {
     let record = held_record(rcpts);
     store
-        .write_blocking(move |dbs, txn| {
-            let (id, _) = held::insert(dbs, txn, record, MESSAGE, crate::testing::caps())?;
+        .write_blocking(move |txn| {
+            let (id, _) = held::insert(txn, record, MESSAGE, crate::testing::caps())?;
             let mut ids = Vec::new();
             for p in 0..n {
                 let inc = incident_record(100 + p, Some(id), "quarantined");
-                ids.push(incidents::record(dbs, txn, inc, None, 0)?.id());
+                ids.push(incidents::record(txn, inc, None, 0)?.id());
             }
-            let old = held::must_get(dbs, txn, id)?;
+            let old = held::must_get(txn, id)?;
             let mut new = old.clone();
             new.incidents = ids.clone();
-            held::update(dbs, txn, &old, &new)?;
+            held::update(txn, &old, &new)?;
             Ok((id, ids))
         })
         .expect("hold")
@@ -103,11 +103,11 @@ fn one(store: &Store, rcpt: &str) -> (u64, Vec<u64>) {
 }
 
 fn get_held(store: &Store, id: u64) -> Held {
-    store.read(|d, t| held::must_get(d, t, id)).unwrap()
+    store.read(|t| held::must_get(t, id)).unwrap()
 }
 
 fn history(store: &Store, id: u64) -> Vec<HistoryEntry> {
-    store.read(|d, t| incidents::history(d, t, id)).unwrap()
+    store.read(|t| incidents::history(t, id)).unwrap()
 }
 
 fn last_result(store: &Store, incident: u64) -> String {
@@ -116,7 +116,7 @@ fn last_result(store: &Store, incident: u64) -> String {
 
 fn status(store: &Store, incident: u64) -> IncidentStatus {
     store
-        .read(|d, t| incidents::must_get(d, t, incident))
+        .read(|t| incidents::must_get(t, incident))
         .unwrap()
         .status
 }
@@ -146,11 +146,11 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
     assert_eq!(r.recipients, 2);
 
     let (q, content, key) = store
-        .write_blocking(move |d, t| {
+        .write_blocking(move |t| {
             Ok((
-                queue::get(d, t, r.queue)?.unwrap(),
-                queue::content(d, t, r.queue)?.unwrap(),
-                schema::secret(d, t, MARK_SECRET)?,
+                queue::get(t, r.queue)?.unwrap(),
+                queue::content(t, r.queue)?.unwrap(),
+                schema::secret(t, MARK_SECRET)?,
             ))
         })
         .unwrap();
@@ -195,7 +195,7 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
             HeldStatus::Released
         ]
     );
-    assert_eq!(store.read(|d, t| held::content(d, t, id)).unwrap(), None);
+    assert_eq!(store.read(|t| held::content(t, id)).unwrap(), None);
     assert_eq!(store.read(held::totals).unwrap(), (0, 0));
     for i in incs {
         assert_eq!(status(&store, i), IncidentStatus::Released);
@@ -207,14 +207,9 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
             )
         );
     }
-    let events = store.read(|d, t| events::since(d, t, 0, 100)).unwrap();
+    let events = store.read(|t| events::since(t, 0, 100)).unwrap();
     assert!(events.iter().any(|e| e.kind == "quarantine.released"));
-    assert_eq!(
-        store
-            .read(|d, t| st::sum(d, t, "released", NOW, NOW))
-            .unwrap(),
-        1
-    );
+    assert_eq!(store.read(|t| st::sum(t, "released", NOW, NOW)).unwrap(), 1);
 }
 
 #[test]
@@ -262,7 +257,7 @@ fn delete_drops_content_and_a_later_release_is_refused() {
     let h = get_held(&store, id);
     assert_eq!(h.status, HeldStatus::Deleted);
     assert_eq!(h.recipients[0].status, HeldStatus::Deleted);
-    assert_eq!(store.read(|d, t| held::content(d, t, id)).unwrap(), None);
+    assert_eq!(store.read(|t| held::content(t, id)).unwrap(), None);
     assert_eq!(status(&store, incs[0]), IncidentStatus::Deleted);
     assert_eq!(last_result(&store, incs[0]), "deleted by admin1");
 
@@ -297,8 +292,8 @@ fn a_missing_message_is_not_found_and_its_incident_says_so() {
     assert_eq!(err, StoreError::NotFound("held message 99".into()));
     // An incident pointing at a message the store no longer has.
     let inc = store
-        .write_blocking(|d, t| {
-            incidents::record(d, t, incident_record(100, Some(42), "quarantined"), None, 0)
+        .write_blocking(|t| {
+            incidents::record(t, incident_record(100, Some(42), "quarantined"), None, 0)
         })
         .unwrap()
         .id();
@@ -317,7 +312,7 @@ fn forward_queues_a_marked_copy_and_the_message_stays_held() {
     let to = vec!["review@corp.example".to_string()];
     let qid = block(forward(&store, id, to, "admin1", NOW, 600)).unwrap();
     let (q, content) = store
-        .read(|d, t| Ok((queue::get(d, t, qid)?.unwrap(), queue::content(d, t, qid)?)))
+        .read(|t| Ok((queue::get(t, qid)?.unwrap(), queue::content(t, qid)?)))
         .unwrap();
     assert_eq!(
         q.sender, "",
@@ -328,12 +323,7 @@ fn forward_queues_a_marked_copy_and_the_message_stays_held() {
     assert!(content.unwrap().starts_with(b"X-Sluice-Release: "));
     let h = get_held(&store, id);
     assert_eq!(h.status, HeldStatus::Held);
-    assert!(
-        store
-            .read(|d, t| held::content(d, t, id))
-            .unwrap()
-            .is_some()
-    );
+    assert!(store.read(|t| held::content(t, id)).unwrap().is_some());
     assert_eq!(status(&store, incs[0]), IncidentStatus::New);
     assert!(
         last_result(&store, incs[0]).starts_with("forwarded by admin1 to review@corp.example"),
@@ -380,16 +370,13 @@ fn an_earlier_release_mark_in_the_content_is_replaced() {
     let store = open(dir.path());
     let record = held_record(&[("bob@partner.example", HeldStatus::Held)]);
     let id = store
-        .write_blocking(move |d, t| {
+        .write_blocking(move |t| {
             let content = b"X-Sluice-Release: 1; forged\r\nSubject: s\r\n\r\nbody\r\n";
-            Ok(held::insert(d, t, record, content, crate::testing::caps())?.0)
+            Ok(held::insert(t, record, content, crate::testing::caps())?.0)
         })
         .unwrap();
     let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
-    let content = store
-        .read(|d, t| queue::content(d, t, r.queue))
-        .unwrap()
-        .unwrap();
+    let content = store.read(|t| queue::content(t, r.queue)).unwrap().unwrap();
     assert_eq!(crate::message::header::count(&content, mark::HEADER), 1);
     assert!(!String::from_utf8_lossy(&content).contains("forged"));
 }
@@ -510,10 +497,10 @@ fn matching_walks_every_page() {
     let store = open(dir.path());
     let n = crate::store::search::MAX_PAGE + 5;
     store
-        .write_blocking(move |d, t| {
+        .write_blocking(move |t| {
             for _ in 0..n {
                 let r = held_record(&[("x@y.example", HeldStatus::Held)]);
-                held::insert(d, t, r, b"s", crate::testing::caps())?;
+                held::insert(t, r, b"s", crate::testing::caps())?;
             }
             Ok(())
         })
@@ -531,9 +518,7 @@ fn incidents_without_a_message_only_change_status() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let inc = store
-        .write_blocking(|d, t| {
-            incidents::record(d, t, incident_record(5, None, "relayed"), None, 0)
-        })
+        .write_blocking(|t| incidents::record(t, incident_record(5, None, "relayed"), None, 0))
         .unwrap()
         .id();
     let err = block(incident_action(
@@ -607,9 +592,9 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
     let (id, incs) = one(&store, "bob@partner.example");
     // The content gone while the record still says held (a damaged store).
     store
-        .write_blocking(move |d, t| {
-            let h = held::must_get(d, t, id)?;
-            held::drop_content(d, t, &h)
+        .write_blocking(move |t| {
+            let h = held::must_get(t, id)?;
+            held::drop_content(t, &h)
         })
         .unwrap();
     let err = block(release(
@@ -660,10 +645,7 @@ fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
     let store = open(dir.path());
     let (id, _) = one(&store, "bob@partner.example");
     let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
-    let released = store
-        .read(|d, t| queue::content(d, t, r.queue))
-        .unwrap()
-        .unwrap();
+    let released = store.read(|t| queue::content(t, r.queue)).unwrap().unwrap();
     let key = block(mark_key(&store)).unwrap();
     let recognise = recogniser(store.clone(), key);
     assert!(recognise(&released));
@@ -691,18 +673,15 @@ fn release_carries_each_recipients_notify_to_the_queue() {
         ..crate::message::Notify::default()
     };
     store
-        .write_blocking(move |dbs, txn| {
-            let old = held::must_get(dbs, txn, id)?;
+        .write_blocking(move |txn| {
+            let old = held::must_get(txn, id)?;
             let mut new = old.clone();
             new.recipients[0].notify = never;
-            held::update(dbs, txn, &old, &new)
+            held::update(txn, &old, &new)
         })
         .unwrap();
     let r = block(release(&store, id, "admin", NOW, crate::testing::release())).expect("released");
-    let q = store
-        .read(|d, t| queue::get(d, t, r.queue))
-        .unwrap()
-        .unwrap();
+    let q = store.read(|t| queue::get(t, r.queue)).unwrap().unwrap();
     assert_eq!(q.recipients[0].notify, never);
 }
 
@@ -721,6 +700,6 @@ fn a_forward_from_the_cli_gives_up_after_the_configured_time() {
         .and_then(|(_, q)| q.strip_suffix(')'))
         .and_then(|q| q.parse().ok())
         .unwrap_or_else(|| panic!("{said}"));
-    let q = store.read(|d, t| queue::get(d, t, qid)).unwrap().unwrap();
+    let q = store.read(|t| queue::get(t, qid)).unwrap().unwrap();
     assert_eq!(q.give_up_at, NOW + 7200);
 }

@@ -1,43 +1,42 @@
 //! The event outbox: an ordered, bounded log of what happened (incidents, remediation, queue outcomes,
 //! store alerts) for the SIEM exporter to read from a cursor. Ids and outcomes only, never content.
 
-use heed::{RoTxn, RwTxn};
+use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys;
 use super::records::Event;
-use super::{Dbs, Result, StoreError, put_json};
+use super::{Result, StoreError, put_json};
 
 /// Events kept at most; the oldest are dropped past it (the exporter reads far more often).
 pub const MAX_EVENTS: u64 = 1_000_000;
 
 pub fn append(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     at: u64,
     kind: &str,
     fields: Vec<(String, String)>,
 ) -> Result<u64> {
-    let seq = keys::next_id(dbs, txn, "event")?;
+    let seq = keys::next_id(txn, "event")?;
     let event = Event {
         seq,
         at,
         kind: kind.to_string(),
         fields,
     };
-    put_json(dbs.events, txn, &keys::id_key(seq), &event)?;
+    put_json(txn, Table::Events, &keys::id_key(seq), &event)?;
     if seq > MAX_EVENTS {
-        dbs.events.delete(txn, &keys::id_key(seq - MAX_EVENTS))?;
+        txn.delete(Table::Events, &keys::id_key(seq - MAX_EVENTS))?;
     }
     Ok(seq)
 }
 
 /// Events after `cursor`, oldest first, at most `max`.
-pub fn since(dbs: &Dbs, txn: &RoTxn<'_>, cursor: u64, max: usize) -> Result<Vec<Event>> {
+pub fn since(txn: &dyn ReadTxn, cursor: u64, max: usize) -> Result<Vec<Event>> {
     let mut out = Vec::new();
     let from = keys::id_key(cursor.saturating_add(1));
     let range: (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>) =
         (std::ops::Bound::Included(&from), std::ops::Bound::Unbounded);
-    for e in dbs.events.range(txn, &range)? {
+    for e in txn.range(Table::Events, range, Order::Forward)? {
         let (k, v) = e?;
         out.push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
             what: format!("event {:?}", keys::id_of(k)),

@@ -1,4 +1,4 @@
-//! Remediation on real stores in temporary directories: every action's effect on the held record, its
+//! Remediation on both store backends (an LMDB file in a temporary directory, and in memory): every action's effect on the held record, its
 //! incidents and their history, the queue, events and statistics, and every refusal.
 
 use std::path::Path;
@@ -14,6 +14,49 @@ const MESSAGE: &[u8] = b"From: <alice@corp.example>\r\nSubject: Q3 numbers\r\nMe
 fn open(dir: &Path) -> Store {
     Store::open(dir, &crate::testing::options()).expect("open store")
 }
+
+/// Each named test (a `fn(Store)`) once per store backend: `lmdb::NAME` on a store file in a
+/// temporary directory, `memory::NAME` on [`Store::memory`].
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod lmdb {
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(super::open(dir.path()));
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::Store::memory().unwrap());
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    release_queues_tagged_marked_content_and_closes_message_and_incidents,
+    a_second_release_is_refused_and_recorded,
+    delete_drops_content_and_a_later_release_is_refused,
+    a_missing_message_is_not_found_and_its_incident_says_so,
+    forward_queues_a_marked_copy_and_the_message_stays_held,
+    a_tag_that_would_inject_headers_is_refused,
+    an_earlier_release_mark_in_the_content_is_replaced,
+    rescan_records_the_current_verdict_and_changes_nothing,
+    bulk_release_reports_mixed_outcomes_and_goes_on_after_failures,
+    matching_walks_every_page,
+    incidents_without_a_message_only_change_status,
+    incident_bulk_acts_once_per_message,
+    missing_content_is_recorded_as_could_not_be_remediated,
+    the_recogniser_accepts_a_released_copy_and_nothing_else,
+    release_carries_each_recipients_notify_to_the_queue,
+    a_forward_from_the_cli_gives_up_after_the_configured_time,
+);
 
 fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
     Held {
@@ -125,10 +168,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
     smol::block_on(f)
 }
 
-#[test]
-fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn release_queues_tagged_marked_content_and_closes_message_and_incidents(store: Store) {
     let (id, incs) = hold(
         &store,
         &[
@@ -212,10 +252,7 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
     assert_eq!(store.read(|t| st::sum(t, "released", NOW, NOW)).unwrap(), 1);
 }
 
-#[test]
-fn a_second_release_is_refused_and_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_second_release_is_refused_and_recorded(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     block(release(
         &store,
@@ -248,10 +285,7 @@ fn a_second_release_is_refused_and_recorded() {
     assert_eq!(store.read(queue::len).unwrap(), 1);
 }
 
-#[test]
-fn delete_drops_content_and_a_later_release_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn delete_drops_content_and_a_later_release_is_refused(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     block(delete(&store, id, "admin1", NOW)).unwrap();
     let h = get_held(&store, id);
@@ -277,10 +311,7 @@ fn delete_drops_content_and_a_later_release_is_refused() {
     assert_eq!(store.read(queue::len).unwrap(), 0);
 }
 
-#[test]
-fn a_missing_message_is_not_found_and_its_incident_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_missing_message_is_not_found_and_its_incident_says_so(store: Store) {
     let err = block(release(
         &store,
         99,
@@ -304,10 +335,7 @@ fn a_missing_message_is_not_found_and_its_incident_says_so() {
     assert_eq!(err, StoreError::NotFound("incident 77".into()));
 }
 
-#[test]
-fn forward_queues_a_marked_copy_and_the_message_stays_held() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn forward_queues_a_marked_copy_and_the_message_stays_held(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     let to = vec!["review@corp.example".to_string()];
     let qid = block(forward(&store, id, to, "admin1", NOW, 600)).unwrap();
@@ -342,10 +370,7 @@ fn forward_queues_a_marked_copy_and_the_message_stays_held() {
     assert_eq!(store.read(queue::len).unwrap(), 1);
 }
 
-#[test]
-fn a_tag_that_would_inject_headers_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_tag_that_would_inject_headers_is_refused(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     for (n, v) in [
         ("X-CFilter", "Encrypt\r\nBcc: evil@x"),
@@ -364,10 +389,7 @@ fn a_tag_that_would_inject_headers_is_refused() {
     assert_eq!(get_held(&store, id).status, HeldStatus::Held);
 }
 
-#[test]
-fn an_earlier_release_mark_in_the_content_is_replaced() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn an_earlier_release_mark_in_the_content_is_replaced(store: Store) {
     let record = held_record(&[("bob@partner.example", HeldStatus::Held)]);
     let id = store
         .write_blocking(move |t| {
@@ -390,10 +412,7 @@ action = "log"
 conditions = [{ keywords = ["project falcon"] }]
 "#;
 
-#[test]
-fn rescan_records_the_current_verdict_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn rescan_records_the_current_verdict_and_changes_nothing(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     let config = crate::config::Config::parse(POLICIES, "t.toml").unwrap();
     let scanner = Scanner::new(&config).unwrap();
@@ -425,10 +444,7 @@ fn rescan_wording_lists_every_policy() {
     );
 }
 
-#[test]
-fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures(store: Store) {
     let (a, _) = one(&store, "bob@partner.example");
     let (b, _) = one(&store, "bob@partner.example");
     let (c, _) = one(&store, "carol@partner.example");
@@ -491,10 +507,7 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
     assert_eq!(get_held(&store, d).status, HeldStatus::Deleted);
 }
 
-#[test]
-fn matching_walks_every_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn matching_walks_every_page(store: Store) {
     let n = crate::store::search::MAX_PAGE + 5;
     store
         .write_blocking(move |t| {
@@ -513,10 +526,7 @@ fn matching_walks_every_page() {
     assert_eq!(sorted.len(), n);
 }
 
-#[test]
-fn incidents_without_a_message_only_change_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn incidents_without_a_message_only_change_status(store: Store) {
     let inc = store
         .write_blocking(|t| incidents::record(t, incident_record(5, None, "relayed"), None, 0))
         .unwrap()
@@ -555,10 +565,7 @@ fn incidents_without_a_message_only_change_status() {
     assert!(block(incident_action(&store, inc, &empty, "admin1", NOW)).is_err());
 }
 
-#[test]
-fn incident_bulk_acts_once_per_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn incident_bulk_acts_once_per_message(store: Store) {
     let (id, incs) = hold(&store, &[("bob@partner.example", HeldStatus::Held)], 2);
     let action = Action::Release(crate::testing::release());
     let out = block(apply(
@@ -585,10 +592,7 @@ fn incident_bulk_acts_once_per_message() {
     }
 }
 
-#[test]
-fn missing_content_is_recorded_as_could_not_be_remediated() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn missing_content_is_recorded_as_could_not_be_remediated(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     // The content gone while the record still says held (a damaged store).
     store
@@ -639,10 +643,7 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
     assert_eq!(out.totals.failed, 1);
 }
 
-#[test]
-fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_recogniser_accepts_a_released_copy_and_nothing_else(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
     let released = store.read(|t| queue::content(t, r.queue)).unwrap().unwrap();
@@ -663,10 +664,7 @@ fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
     assert!(!other(&released));
 }
 
-#[test]
-fn release_carries_each_recipients_notify_to_the_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn release_carries_each_recipients_notify_to_the_queue(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     let never = crate::message::Notify {
         never: true,
@@ -685,10 +683,7 @@ fn release_carries_each_recipients_notify_to_the_queue() {
     assert_eq!(q.recipients[0].notify, never);
 }
 
-#[test]
-fn a_forward_from_the_cli_gives_up_after_the_configured_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_forward_from_the_cli_gives_up_after_the_configured_time(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     let action = Action::Forward {
         to: vec!["review@corp.example".to_string()],

@@ -34,6 +34,8 @@ pub mod search;
 pub mod stats;
 
 #[cfg(test)]
+mod backends;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

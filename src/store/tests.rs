@@ -1,12 +1,55 @@
-//! Store tests on real LMDB files in temporary directories.
+//! Store tests: the domain tests run on both backends (`on_both_backends!`: an LMDB file in a
+//! temporary directory and the in-memory store); what only a file can show (reopening, schema
+//! refusal, a full map, truncation, backup) runs on LMDB.
 
 use super::records::*;
 use super::search::{Filter, Page};
 use super::*;
+use crate::store::kv::Table;
 
 fn open(dir: &Path) -> Store {
     Store::open(dir, &crate::testing::options()).expect("open store")
 }
+
+/// Instantiates each named domain test (a `fn(Store)`) once per backend: `lmdb::NAME` on a store
+/// file in a temporary directory, `memory::NAME` on [`Store::memory`]. The domain is written once,
+/// so both must pass the same assertions.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod lmdb {
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(super::open(dir.path()));
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::Store::memory().unwrap());
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    held_messages_are_stored_found_and_paged,
+    status_changes_move_the_index_entries,
+    the_count_cap_evicts_the_oldest_and_keeps_the_new,
+    the_retention_scan_finds_only_expired_open_messages,
+    copies_of_one_message_reconcile_into_one_incident,
+    incident_history_is_appended_in_order,
+    the_queue_leases_due_entries_once,
+    an_approval_is_decided_once,
+    a_corrupt_record_is_reported_and_the_rest_still_served,
+    concurrent_writes_all_commit_with_distinct_ids,
+    a_failing_write_is_rolled_back_alone,
+    events_and_stats,
+);
 
 pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
     Held {
@@ -45,7 +88,7 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
     }
 }
 
-fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
+pub(crate) fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
     Incident {
         id: 0,
         guid: "G1".into(),
@@ -132,10 +175,7 @@ fn migrations_run_in_order_and_bump_the_version() {
     assert!(err.to_string().contains("no migration"), "{err}");
 }
 
-#[test]
-fn held_messages_are_stored_found_and_paged() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn held_messages_are_stored_found_and_paged(store: Store) {
     for i in 0..30u64 {
         let sender = if i % 3 == 0 {
             "bob@other.example"
@@ -213,10 +253,7 @@ fn held_messages_are_stored_found_and_paged() {
     );
 }
 
-#[test]
-fn status_changes_move_the_index_entries() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn status_changes_move_the_index_entries(store: Store) {
     let h = held("a@b.example", &["c@d.example"], 50);
     let (id, _) = store
         .write_blocking(move |txn| held::insert(txn, h, b"x", crate::testing::caps()))
@@ -246,10 +283,7 @@ fn status_changes_move_the_index_entries() {
     assert_eq!(store.read(held::totals).unwrap(), (0, 0));
 }
 
-#[test]
-fn the_count_cap_evicts_the_oldest_and_keeps_the_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_count_cap_evicts_the_oldest_and_keeps_the_new(store: Store) {
     let caps = held::Caps {
         max_bytes: u64::MAX,
         max_messages: 3,
@@ -270,10 +304,7 @@ fn the_count_cap_evicts_the_oldest_and_keeps_the_new() {
     assert!(store.read(|txn| held::content(txn, 5)).unwrap().is_some());
 }
 
-#[test]
-fn the_retention_scan_finds_only_expired_open_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_retention_scan_finds_only_expired_open_messages(store: Store) {
     for i in 0..4u64 {
         let mut h = held("a@b.example", &["c@d.example"], 100 + i);
         h.expires = 200 + i;
@@ -287,10 +318,7 @@ fn the_retention_scan_finds_only_expired_open_messages() {
     assert_eq!(capped, vec![1, 2, 3]);
 }
 
-#[test]
-fn copies_of_one_message_reconcile_into_one_incident() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn copies_of_one_message_reconcile_into_one_incident(store: Store) {
     let key = incidents::reconcile_key("<m1@x>", "alice@corp.example", 7);
     let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
     let first = store
@@ -343,10 +371,7 @@ fn copies_of_one_message_reconcile_into_one_incident() {
     assert_eq!(ids, vec![3, 1]);
 }
 
-#[test]
-fn incident_history_is_appended_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn incident_history_is_appended_in_order(store: Store) {
     store
         .write_blocking(|txn| incidents::record(txn, incident(1, &["a@b"], 5), None, 60))
         .unwrap();
@@ -389,7 +414,7 @@ fn incident_history_is_appended_in_order() {
     assert_eq!(missing, StoreError::NotFound("incident 99".into()));
 }
 
-fn queued(at: u64) -> Queued {
+pub(crate) fn queued(at: u64) -> Queued {
     Queued {
         id: 0,
         kind: QueueKind::Release { held: 1 },
@@ -412,10 +437,7 @@ fn queued(at: u64) -> Queued {
     }
 }
 
-#[test]
-fn the_queue_leases_due_entries_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_queue_leases_due_entries_once(store: Store) {
     let id = store
         .write_blocking(|txn| queue::insert(txn, queued(100), b"message"))
         .unwrap();
@@ -459,10 +481,7 @@ fn the_queue_leases_due_entries_once() {
     assert_eq!(store.read(queue::next_due).unwrap(), None);
 }
 
-#[test]
-fn an_approval_is_decided_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn an_approval_is_decided_once(store: Store) {
     let make = |expires| Approval {
         id: 0,
         held: 1,
@@ -527,10 +546,7 @@ fn a_full_store_refuses_the_write_and_keeps_what_it_had() {
         .unwrap();
 }
 
-#[test]
-fn a_corrupt_record_is_reported_and_the_rest_still_served() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_corrupt_record_is_reported_and_the_rest_still_served(store: Store) {
     for at in [1u64, 2] {
         let h = held("a@b.example", &["c@d.example"], at);
         store
@@ -555,10 +571,7 @@ fn a_corrupt_record_is_reported_and_the_rest_still_served() {
     assert_eq!(page.corrupt, vec![1]);
 }
 
-#[test]
-fn concurrent_writes_all_commit_with_distinct_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn concurrent_writes_all_commit_with_distinct_ids(store: Store) {
     let tasks: Vec<_> = (0..200u64)
         .map(|i| {
             let store = store.clone();
@@ -578,10 +591,7 @@ fn concurrent_writes_all_commit_with_distinct_ids() {
     assert_eq!(store.read(held::totals).unwrap(), (200, 200));
 }
 
-#[test]
-fn a_failing_write_is_rolled_back_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_failing_write_is_rolled_back_alone(store: Store) {
     let err = store
         .write_blocking(|txn| -> Result<()> {
             txn.put(Table::Meta, b"half", b"done")?;
@@ -635,10 +645,7 @@ fn backup_and_restore_round_trip_while_open() {
     );
 }
 
-#[test]
-fn events_and_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn events_and_stats(store: Store) {
     for i in 0..5u64 {
         store
             .write_blocking(move |txn| {

@@ -16,7 +16,7 @@ use crate::notify::{Disposition, Kind};
 use crate::remediate::{self, Release, Step};
 use crate::store::records::{self, Approval, Held, HeldStatus, HistoryEntry, IncidentStatus};
 use crate::store::{
-    ReadTxn, Store, StoreError, WriteTxn, approvals, events, held, incidents, stats,
+    ReadTxn, Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
 };
 
 /// Lapsed approvals handled per sweep.
@@ -357,15 +357,16 @@ fn close(
     result: String,
     now: u64,
 ) -> Result<(), StoreError> {
-    let mut new = h.clone();
-    new.status = status;
-    for r in &mut new.recipients {
-        if r.status.is_open() {
-            r.status = status;
-        }
+    let asked = lifecycle::Asked {
+        at: now,
+        actor,
+        action,
+    };
+    // The callers checked that the message is open; a refusal (recorded in the history by
+    // `lifecycle`) undoes the decision with the rest of this write.
+    if let lifecycle::Changed::Refused(e) = lifecycle::change(txn, h, status, asked)? {
+        return Err(e);
     }
-    held::update(txn, h, &new)?;
-    held::drop_content(txn, &new)?;
     let entry = HistoryEntry {
         at: now,
         actor: actor.to_string(),

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::store::records::{Held, HeldStatus, HistoryEntry, Queued, RcptState};
-use crate::store::{self, Store, events, held, incidents, queue, stats};
+use crate::store::{self, Store, events, held, incidents, lifecycle, queue, stats};
 
 use super::attempt::hop_of;
 use super::outcome::{Plan, held_of};
@@ -84,12 +84,15 @@ pub fn follow_delivery(h: &Held, entry: &Queued) -> Held {
         else {
             continue;
         };
-        r.status = match q.state {
+        let to = match q.state {
             RcptState::Delivered { .. } => HeldStatus::Delivered,
             RcptState::Failed { .. } => HeldStatus::Bounced,
             RcptState::Pending if entry.attempts > 0 => HeldStatus::Deferred,
             RcptState::Pending => r.status,
         };
+        if lifecycle::follows(r.status, to) {
+            r.status = to;
+        }
     }
     after
 }

@@ -23,7 +23,9 @@ use crate::store::records::{
     Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
     IncidentStatus, PolicyRef,
 };
-use crate::store::{Store, StoreError, WriteTxn, approvals, events, held, incidents, stats};
+use crate::store::{
+    Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
+};
 use notices::Notice;
 
 /// Holds messages and records incidents; shared by every session.
@@ -499,15 +501,16 @@ impl Keeper {
                     if !old.status.is_open() {
                         continue;
                     }
-                    let mut new = old.clone();
-                    new.status = HeldStatus::Expired;
-                    for r in &mut new.recipients {
-                        if r.status.is_open() {
-                            r.status = HeldStatus::Expired;
-                        }
-                    }
-                    held::update(txn, &old, &new)?;
-                    held::drop_content(txn, &new)?;
+                    let asked = lifecycle::Asked {
+                        at: now,
+                        actor: "sluice",
+                        action: "expire",
+                    };
+                    let lifecycle::Changed::Done(new) =
+                        lifecycle::change(txn, &old, HeldStatus::Expired, asked)?
+                    else {
+                        continue;
+                    };
                     for &inc in &new.incidents {
                         incidents::set_status(
                             txn,

@@ -28,7 +28,7 @@ use crate::store::records::{
     Held, HeldStatus, HistoryEntry, IncidentStatus, QueueKind, Queued, QueuedRecipient, RcptState,
 };
 use crate::store::{
-    Result, Store, StoreError, WriteTxn, events, held, incidents, queue, schema, stats,
+    Result, Store, StoreError, WriteTxn, events, held, incidents, lifecycle, queue, schema, stats,
 };
 
 pub use bulk::{Bulk, Item, Outcome, Progress, Target, Totals, apply, bulk, matching};
@@ -378,6 +378,15 @@ pub(crate) fn release_txn(
             "no recipient is still held".into(),
         )));
     }
+    let asked = lifecycle::Asked {
+        at: now,
+        actor,
+        action: "release",
+    };
+    if let lifecycle::Changed::Refused(e) = lifecycle::change(txn, &h, HeldStatus::Released, asked)?
+    {
+        return Ok(Step::Stop(e));
+    }
     let key = schema::secret(txn, MARK_SECRET)?;
     let content = marked(content, &key, &h, options.tag.as_ref());
     let count = recipients.len();
@@ -396,15 +405,6 @@ pub(crate) fn release_txn(
         delay_notice_sent: false,
     };
     let qid = queue::insert(txn, queued, &content)?;
-    let mut new = h.clone();
-    new.status = HeldStatus::Released;
-    for r in &mut new.recipients {
-        if r.status.is_open() {
-            r.status = HeldStatus::Released;
-        }
-    }
-    held::update(txn, &h, &new)?;
-    held::drop_content(txn, &new)?;
     let tagged = match &options.tag {
         Some((n, v)) => format!(" with {n}: {v}"),
         None => String::new(),
@@ -529,15 +529,16 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
             Ok(x) => x,
             Err(stop) => return Ok(Step::Stop(stop)),
         };
-        let mut new = h.clone();
-        new.status = HeldStatus::Deleted;
-        for r in &mut new.recipients {
-            if r.status.is_open() {
-                r.status = HeldStatus::Deleted;
-            }
+        let asked = lifecycle::Asked {
+            at: now,
+            actor: &actor,
+            action: "delete",
+        };
+        if let lifecycle::Changed::Refused(e) =
+            lifecycle::change(txn, &h, HeldStatus::Deleted, asked)?
+        {
+            return Ok(Step::Stop(e));
         }
-        held::update(txn, &h, &new)?;
-        held::drop_content(txn, &new)?;
         let e = entry(now, &actor, "delete", format!("deleted by {actor}"));
         write_incidents(
             txn,

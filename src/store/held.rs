@@ -4,6 +4,7 @@
 use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys::{self, Field, Indexed};
+use super::lifecycle;
 use super::records::{Held, HeldStatus};
 use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Result, StoreError, get_json, put_json};
@@ -85,15 +86,16 @@ pub fn insert(
             (1, "quarantine.max_messages")
         };
         evicted = Evicted {
-            ids: evict_oldest(txn, held.id, batch)?,
+            ids: evict_oldest(txn, held.id, held.received, batch)?,
             reason,
         };
     }
     Ok((held.id, evicted))
 }
 
-/// Removes the content of the `n` oldest open messages (never `keep`), marking them deleted.
-fn evict_oldest(txn: &mut dyn WriteTxn, keep: u64, n: usize) -> Result<Vec<u64>> {
+/// Removes the content of the `n` oldest open messages (never `keep`), marking them deleted
+/// (`lifecycle::change`).
+fn evict_oldest(txn: &mut dyn WriteTxn, keep: u64, now: u64, n: usize) -> Result<Vec<u64>> {
     let prefix = keys::index_prefix(Indexed::Held, Field::Status, HeldStatus::Held.name());
     let mut victims = Vec::new();
     for entry in txn.prefix(Table::Index, &prefix, Order::Forward)? {
@@ -107,20 +109,22 @@ fn evict_oldest(txn: &mut dyn WriteTxn, keep: u64, n: usize) -> Result<Vec<u64>>
             }
         }
     }
-    for &id in &victims {
+    let mut evicted = Vec::with_capacity(victims.len());
+    for id in victims {
         if let Some(old) = get(txn, id)? {
-            let mut new = old.clone();
-            new.status = HeldStatus::Deleted;
-            for r in &mut new.recipients {
-                if r.status.is_open() {
-                    r.status = HeldStatus::Deleted;
-                }
+            let asked = lifecycle::Asked {
+                at: now,
+                actor: "sluice",
+                action: "evict",
+            };
+            if let lifecycle::Changed::Done(_) =
+                lifecycle::change(txn, &old, HeldStatus::Deleted, asked)?
+            {
+                evicted.push(id);
             }
-            update(txn, &old, &new)?;
-            drop_content(txn, &new)?;
         }
     }
-    Ok(victims)
+    Ok(evicted)
 }
 
 pub fn get(txn: &dyn ReadTxn, id: u64) -> Result<Option<Held>> {

@@ -27,6 +27,7 @@ pub mod approvals;
 pub mod events;
 pub mod held;
 pub mod incidents;
+pub mod lifecycle;
 pub mod queue;
 pub mod records;
 pub mod schema;

@@ -50,14 +50,19 @@ const DOMAINS: [&str; 8] = [
     "press.example",
     "home.example",
 ];
-const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+const SEVERITIES: [Severity; 4] = [
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+    Severity::Critical,
+];
 
 fn held_record(i: u64, now: u64) -> Held {
     Held {
         id: 0,
         guid: format!("GUID-{i:08}"),
         received: now,
-        direction: "outbound".into(),
+        direction: sluice::policy::Direction::Outbound,
         peer: "10.0.0.5".into(),
         sender: format!("user{}@corp.example", i % 500),
         envid: None,
@@ -74,10 +79,10 @@ fn held_record(i: u64, now: u64) -> Held {
         policies: vec![PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: sluice::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: sluice::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec![
@@ -97,7 +102,7 @@ fn incident(i: u64, n: u64, now: u64) -> Incident {
         policy: PolicyRef {
             id: 100 + (i % 10) * 10,
             name: format!("Policy {}", i % 10),
-            severity: SEVERITIES[(i % 4) as usize].into(),
+            severity: SEVERITIES[(i % 4) as usize],
             monitor: i.is_multiple_of(7),
         },
         status: if i.is_multiple_of(5) {
@@ -105,7 +110,7 @@ fn incident(i: u64, n: u64, now: u64) -> Incident {
         } else {
             IncidentStatus::New
         },
-        direction: "outbound".into(),
+        direction: sluice::policy::Direction::Outbound,
         peer: "10.0.0.5".into(),
         sender: format!("user{}@corp.example", i % 500),
         recipients: vec![format!("r{}@{}", i % 97, DOMAINS[(i % 8) as usize])],

@@ -106,7 +106,7 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     assert_eq!(h.message_id, "<m1@corp.example>");
     let ids: Vec<u64> = h.policies.iter().map(|p| p.id).collect();
     assert_eq!(ids, [300, 310]);
-    assert_eq!(h.severity, "high");
+    assert_eq!(h.severity.name(), "high");
     assert_eq!(h.incidents.len(), 2);
     let content = store.read(|txn| held::content(txn, 1)).unwrap().unwrap();
     let text = String::from_utf8_lossy(&content);

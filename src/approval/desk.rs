@@ -14,6 +14,7 @@ use crate::hold::Keeper;
 use crate::hold::notices::{self, Notice};
 use crate::notify::{Disposition, Kind};
 use crate::remediate::{self, Release, Step};
+use crate::store::events::EventKind;
 use crate::store::records::{self, Approval, Held, HeldStatus, HistoryEntry, IncidentStatus};
 use crate::store::{
     ReadTxn, Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
@@ -299,7 +300,11 @@ fn decide_txn(
         ("approval".into(), id.to_string()),
         ("held".into(), h.id.to_string()),
     ];
-    events::append(txn, now, &format!("approval.{name}"), fields)?;
+    let event = match name {
+        "approved" => EventKind::ApprovalApproved,
+        _ => EventKind::ApprovalRejected,
+    };
+    events::append(txn, now, event, fields)?;
     stats::bump(txn, now, name, 1)?;
     Ok(Decided::Done(state_of(&state)))
 }
@@ -336,7 +341,7 @@ fn expire_txn(
     events::append(
         txn,
         now,
-        "approval.expired",
+        EventKind::ApprovalExpired,
         vec![
             ("approval".into(), id.to_string()),
             ("held".into(), h.id.to_string()),
@@ -449,7 +454,7 @@ mod tests {
             subject: "Q3".into(),
             message_id: "<q3@corp.example>".into(),
             identity: "<q3@corp.example>".into(),
-            direction: "outbound",
+            direction: crate::policy::Direction::Outbound,
             size: 40,
         };
         let verdict = Verdict {

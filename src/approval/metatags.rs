@@ -144,7 +144,7 @@ fn facts(guid: &str) -> Facts {
         subject: "Q3 numbers".into(),
         message_id: "<q3@corp.example>".into(),
         identity: format!("<{guid}@corp.example>"),
-        direction: "outbound",
+        direction: crate::policy::Direction::Outbound,
         size: 60,
     }
 }

@@ -57,7 +57,7 @@ pub async fn apply(
                 }
             }
             for (kind, fields) in &plan.events {
-                events::append(txn, now, kind, fields.clone())?;
+                events::append(txn, now, *kind, fields.clone())?;
             }
             for (name, n) in &plan.stats {
                 stats::bump(txn, now, name, *n)?;
@@ -172,7 +172,7 @@ mod tests {
             id: 0,
             guid: "G".into(),
             received: 1,
-            direction: "outbound".into(),
+            direction: crate::policy::Direction::Outbound,
             peer: String::new(),
             sender: "a@x.org".into(),
             envid: None,
@@ -182,7 +182,7 @@ mod tests {
             message_id: "<m@x>".into(),
             size: 0,
             policies: vec![],
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             status: HeldStatus::Released,
             hold: Hold::Quarantine,
             findings: vec![],
@@ -251,9 +251,9 @@ mod tests {
                     );
                     assert!(h.iter().all(|x| x.actor == ACTOR && x.at == 200));
                 }
-                let kinds: Vec<String> = events::since(txn, 0, 10)?
+                let kinds: Vec<&str> = events::since(txn, 0, 10)?
                     .into_iter()
-                    .map(|e| e.kind)
+                    .map(|e| e.kind.name())
                     .collect();
                 assert_eq!(kinds, ["queue.delivered", "queue.deferred"]);
                 assert_eq!(stats::sum(txn, "delivered", 0, 200)?, 1);

@@ -18,7 +18,8 @@ use crate::approval::token::{self, Claims, Key};
 use crate::clock::Clock;
 use crate::config::{Config, Keep};
 use crate::notify::{self, Disposition, Kind};
-use crate::policy::{MANAGER, Verdict};
+use crate::policy::{MANAGER, Severity, Verdict};
+use crate::store::events::EventKind;
 use crate::store::records::{
     Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
     IncidentStatus, PolicyRef,
@@ -259,7 +260,7 @@ impl Keeper {
             id: 0,
             guid: facts.guid.clone(),
             received: now,
-            direction: facts.direction.to_string(),
+            direction: facts.direction,
             peer: facts.peer.clone(),
             sender: facts.sender.clone(),
             envid: facts.envid.clone(),
@@ -383,7 +384,7 @@ impl Keeper {
                 events::append(
                     txn,
                     now,
-                    "quarantine.held",
+                    EventKind::QuarantineHeld,
                     vec![
                         ("held".into(), id.to_string()),
                         ("guid".into(), rec.guid.clone()),
@@ -465,7 +466,7 @@ impl Keeper {
                     events::append(
                         txn,
                         now,
-                        "incident.recorded",
+                        EventKind::IncidentRecorded,
                         vec![("incidents".into(), join_ids(&ids))],
                     )?;
                     stats::bump(txn, now, "incidents", ids.len() as u64)?;
@@ -529,7 +530,7 @@ impl Keeper {
                     events::append(
                         txn,
                         now,
-                        "quarantine.expired",
+                        EventKind::QuarantineExpired,
                         vec![("held".into(), id.to_string())],
                     )?;
                 }
@@ -606,11 +607,11 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
                 policy: PolicyRef {
                     id: hit.id,
                     name: hit.name.clone(),
-                    severity: hit.severity.name().to_string(),
+                    severity: hit.severity,
                     monitor: hit.monitor,
                 },
                 status: IncidentStatus::New,
-                direction: facts.direction.to_string(),
+                direction: facts.direction,
                 peer: facts.peer.clone(),
                 sender: facts.sender.clone(),
                 recipients: facts.recipients.iter().map(|r| r.address.clone()).collect(),
@@ -669,7 +670,7 @@ fn evicted_history(
     events::append(
         txn,
         now,
-        "quarantine.evicted",
+        EventKind::QuarantineEvicted,
         vec![
             ("held".into(), victim.to_string()),
             ("reason".into(), reason.to_string()),
@@ -678,14 +679,12 @@ fn evicted_history(
     Ok(())
 }
 
-fn highest(policies: &[PolicyRef]) -> String {
-    let rank = |s: &str| crate::policy::Severity::parse(s).map_or(0, |v| v as u8);
+fn highest(policies: &[PolicyRef]) -> Severity {
     policies
         .iter()
-        .map(|p| p.severity.as_str())
-        .max_by_key(|s| rank(s))
-        .unwrap_or("info")
-        .to_string()
+        .map(|p| p.severity)
+        .max()
+        .unwrap_or(Severity::Info)
 }
 
 fn join_ids(ids: &[u64]) -> String {
@@ -759,13 +758,14 @@ mod tests {
 
     #[test]
     fn the_highest_severity_wins() {
-        let p = |s: &str| PolicyRef {
+        let p = |severity| PolicyRef {
             id: 1,
             name: "p".into(),
-            severity: s.into(),
+            severity,
             monitor: false,
         };
-        assert_eq!(highest(&[p("low"), p("critical"), p("medium")]), "critical");
-        assert_eq!(highest(&[]), "info");
+        let all = [p(Severity::Low), p(Severity::Critical), p(Severity::Medium)];
+        assert_eq!(highest(&all), Severity::Critical);
+        assert_eq!(highest(&[]), Severity::Info);
     }
 }

@@ -3,7 +3,7 @@
 //! reports, so a notice is sent if and only if that change committed.
 
 use crate::notify::{self, Content, Disposition, Kind, PolicyFact};
-use crate::policy::{Audience, Severity, Verdict};
+use crate::policy::{Audience, Verdict};
 use crate::store::records::{Approval, Held, QueueKind, Queued, QueuedRecipient, RcptState};
 use crate::store::{StoreError, WriteTxn, queue};
 
@@ -89,7 +89,7 @@ pub fn facts_of_held(
             .map(|p| PolicyFact {
                 id: p.id,
                 name: p.name.clone(),
-                severity: Severity::parse(&p.severity).unwrap_or(Severity::Medium),
+                severity: p.severity,
             })
             .collect(),
         content: held

@@ -24,6 +24,7 @@ mod tests;
 use crate::message::header::Field;
 
 use crate::scan::Scanner;
+use crate::store::events::EventKind;
 use crate::store::records::{
     Held, HeldStatus, HistoryEntry, IncidentStatus, QueueKind, Queued, QueuedRecipient, RcptState,
 };
@@ -232,7 +233,7 @@ fn open_held(
         events::append(
             txn,
             now,
-            "remediation.refused",
+            EventKind::RemediationRefused,
             fields(&[
                 ("held", id.to_string()),
                 ("action", action.into()),
@@ -419,7 +420,7 @@ pub(crate) fn release_txn(
     events::append(
         txn,
         now,
-        "quarantine.released",
+        EventKind::QuarantineReleased,
         fields(&[
             ("held", id.to_string()),
             ("queue", qid.to_string()),
@@ -502,7 +503,7 @@ async fn forward_via(
         events::append(
             txn,
             now,
-            "quarantine.forwarded",
+            EventKind::QuarantineForwarded,
             fields(&[
                 ("held", id.to_string()),
                 ("queue", qid.to_string()),
@@ -549,7 +550,7 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
         events::append(
             txn,
             now,
-            "quarantine.deleted",
+            EventKind::QuarantineDeleted,
             fields(&[("held", id.to_string()), ("actor", actor.clone())]),
         )?;
         stats::bump(txn, now, "deleted", 1)?;
@@ -693,12 +694,12 @@ async fn incident_status(
         Action::Resolve => (
             Some(IncidentStatus::Resolved),
             format!("resolved by {actor}"),
-            "incident.resolved",
+            EventKind::IncidentResolved,
         ),
         Action::Dismiss => (
             Some(IncidentStatus::Resolved),
             format!("dismissed by {actor} (no violation)"),
-            "incident.resolved",
+            EventKind::IncidentResolved,
         ),
         Action::Note(text) => {
             let text = text.trim();
@@ -707,7 +708,7 @@ async fn incident_status(
                     "a note has 1 to {MAX_NOTE} characters"
                 )));
             }
-            (None, text.to_string(), "incident.noted")
+            (None, text.to_string(), EventKind::IncidentNoted)
         }
         _ => return Err(StoreError::Refused("not an incident status change".into())),
     };

@@ -5,6 +5,7 @@
 use crate::decompose::NoBudget;
 use crate::message::{Envelope, MailParams, Recipient, Ret};
 use crate::scan::Scanner;
+use crate::store::events::EventKind;
 use crate::store::records::Held;
 use crate::store::{Result, Store, StoreError, events, held};
 
@@ -115,7 +116,7 @@ pub(super) async fn rescan_via(
             events::append(
                 txn,
                 now,
-                "quarantine.rescanned",
+                EventKind::QuarantineRescanned,
                 fields(&[
                     ("held", id.to_string()),
                     ("actor", actor.clone()),

@@ -63,7 +63,7 @@ fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
         id: 0,
         guid: "3984736A-2964-437D-A0EC-67E62D4C187F".into(),
         received: NOW - 100,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "192.0.2.7".into(),
         sender: "alice@corp.example".into(),
         envid: Some("ENV1".into()),
@@ -83,10 +83,10 @@ fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
         policies: vec![PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: crate::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec!["policy 100 rule \"cards\": CREDIT_CARD x1 in body".into()],
@@ -103,11 +103,11 @@ fn incident_record(policy: u64, held: Option<u64>, action: &str) -> Incident {
         policy: PolicyRef {
             id: policy,
             name: format!("P{policy}"),
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             monitor: false,
         },
         status: IncidentStatus::New,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "192.0.2.7".into(),
         sender: "alice@corp.example".into(),
         recipients: vec!["bob@partner.example".into()],
@@ -248,7 +248,11 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents(store: 
         );
     }
     let events = store.read(|t| events::since(t, 0, 100)).unwrap();
-    assert!(events.iter().any(|e| e.kind == "quarantine.released"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind.name() == "quarantine.released")
+    );
     assert_eq!(store.read(|t| st::sum(t, "released", NOW, NOW)).unwrap(), 1);
 }
 

@@ -38,8 +38,8 @@ impl Record for Held {
             sender: &self.sender,
             recipients: self.recipients.iter().map(|r| r.address.as_str()).collect(),
             policies: self.policies.iter().map(|p| p.id).collect(),
-            severity: &self.severity,
-            direction: &self.direction,
+            severity: self.severity.name(),
+            direction: self.direction.name(),
             guid: &self.guid,
             subject: &self.subject,
         }

@@ -17,8 +17,8 @@ impl Record for Incident {
             sender: &self.sender,
             recipients: self.recipients.iter().map(String::as_str).collect(),
             policies: vec![self.policy.id],
-            severity: &self.policy.severity,
-            direction: &self.direction,
+            severity: self.policy.severity.name(),
+            direction: self.direction.name(),
             guid: &self.guid,
             subject: &self.subject,
         }

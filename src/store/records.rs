@@ -7,13 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::policy::{Direction, Severity};
+
 /// A policy as recorded with a message or an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {
     pub id: u64,
     pub name: String,
-    /// `info`, `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    pub severity: Severity,
     #[serde(default)]
     pub monitor: bool,
 }
@@ -115,8 +116,7 @@ pub struct Held {
     pub guid: String,
     /// Unix seconds when it was received.
     pub received: u64,
-    /// `inbound`, `outbound` or `internal`.
-    pub direction: String,
+    pub direction: Direction,
     /// The upstream client's IP (the release target in reflecting mode).
     pub peer: String,
     pub sender: String,
@@ -132,7 +132,7 @@ pub struct Held {
     pub size: u64,
     pub policies: Vec<PolicyRef>,
     /// The highest severity among the policies.
-    pub severity: String,
+    pub severity: Severity,
     pub status: HeldStatus,
     pub hold: Hold,
     /// Redacted findings, one line per matched rule.
@@ -191,7 +191,7 @@ pub struct Incident {
     pub created: u64,
     pub policy: PolicyRef,
     pub status: IncidentStatus,
-    pub direction: String,
+    pub direction: Direction,
     pub peer: String,
     pub sender: String,
     pub recipients: Vec<String>,
@@ -321,8 +321,42 @@ pub struct Approval {
 pub struct Event {
     pub seq: u64,
     pub at: u64,
-    /// e.g. `incident.created`, `quarantine.released`, `queue.bounced`, `store.full`.
-    pub kind: String,
+    pub kind: super::events::EventKind,
     /// Ids and outcome fields; never message content or matched values.
     pub fields: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_and_direction_keep_the_names_earlier_stores_hold() {
+        for (s, name) in [
+            (Severity::Info, "info"),
+            (Severity::Low, "low"),
+            (Severity::Medium, "medium"),
+            (Severity::High, "high"),
+            (Severity::Critical, "critical"),
+        ] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{name}\""));
+            assert_eq!(s.name(), name);
+        }
+        for d in Direction::ALL {
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", d.name())
+            );
+            assert_eq!(Direction::parse(d.name()), Some(d));
+        }
+        // A policy reference and an incident as the previous release wrote them read unchanged.
+        let old = r#"{"id":7,"name":"PCI","severity":"critical","monitor":false}"#;
+        let p: PolicyRef = serde_json::from_str(old).unwrap();
+        assert_eq!(p.severity, Severity::Critical);
+        assert_eq!(serde_json::to_string(&p).unwrap(), old);
+        let incident = r#"{"id":1,"guid":"G","created":5,"policy":{"id":7,"name":"PCI","severity":"high","monitor":false},"status":"new","direction":"inbound","peer":"192.0.2.1","sender":"a@b","recipients":["c@d"],"subject":"s","message_id":"<m@x>","size":3,"findings":[],"action":"quarantined","held":null,"copies":1}"#;
+        let i: Incident = serde_json::from_str(incident).unwrap();
+        assert_eq!(i.direction, Direction::Inbound);
+        assert_eq!(serde_json::to_string(&i).unwrap(), incident);
+    }
 }

@@ -5,6 +5,7 @@
 use super::records::*;
 use super::search::{Filter, Page};
 use super::*;
+use crate::store::events::EventKind;
 use crate::store::kv::Table;
 
 fn open(dir: &Path) -> Store {
@@ -56,7 +57,7 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
         id: 0,
         guid: format!("GUID-{at}"),
         received: at,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "127.0.0.1".into(),
         sender: sender.into(),
         envid: None,
@@ -76,10 +77,10 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
         policies: vec![PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: crate::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec!["CREDIT_CARD x2 in body: 4111 **** **** 1111".into()],
@@ -96,11 +97,11 @@ pub(crate) fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
         policy: PolicyRef {
             id: policy,
             name: format!("P{policy}"),
-            severity: "medium".into(),
+            severity: crate::policy::Severity::Medium,
             monitor: false,
         },
         status: IncidentStatus::New,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "127.0.0.1".into(),
         sender: "alice@corp.example".into(),
         recipients: rcpts.iter().map(|r| r.to_string()).collect(),
@@ -652,7 +653,7 @@ fn events_and_stats(store: Store) {
                 events::append(
                     txn,
                     i,
-                    "incident.created",
+                    EventKind::IncidentCreated,
                     vec![("id".into(), i.to_string())],
                 )?;
                 stats::bump(txn, 86_400 * (i % 2), "quarantined", 1)

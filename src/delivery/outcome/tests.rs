@@ -76,7 +76,7 @@ fn delivered_and_refused_recipients_finish_the_entry() {
             ),
         ]
     );
-    let kinds: Vec<&str> = p.events.iter().map(|e| e.0).collect();
+    let kinds: Vec<&str> = p.events.iter().map(|e| e.0.name()).collect();
     assert_eq!(kinds, ["queue.delivered", "queue.bounced"]);
     assert_eq!(p.stats, vec![("delivered", 1), ("bounced", 1)]);
 }

@@ -59,7 +59,7 @@ const SEVERITIES: [Severity; 4] = [
 
 fn held_record(i: u64, now: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("GUID-{i:08}"),
         received: now,
         direction: sluice::policy::Direction::Outbound,
@@ -95,7 +95,7 @@ fn held_record(i: u64, now: u64) -> Held {
 
 fn incident(i: u64, n: u64, now: u64) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: format!("GUID-{i:08}"),
         // Spread evenly over the last 30 days.
         created: now - 30 * 86_400 + i * (30 * 86_400) / n,

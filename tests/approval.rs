@@ -113,7 +113,9 @@ fn held_status(sluice: &Sluice, id: u64) -> HeldStatus {
             .store_options(),
     )
     .unwrap();
-    s.read(|txn| held::must_get(txn, id)).unwrap().status
+    s.read(|txn| held::must_get(txn, sluice::store::records::HeldId(id)))
+        .unwrap()
+        .status
 }
 
 #[test]

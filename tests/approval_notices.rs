@@ -178,7 +178,9 @@ fn the_approval_page_previews_the_body_and_lists_attachments_escaped() {
             .store_options(),
     )
     .unwrap();
-    let h = store.read(|txn| held::must_get(txn, 1)).unwrap();
+    let h = store
+        .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+        .unwrap();
     let history = store
         .read(|txn| incidents::history(txn, h.incidents[0]))
         .unwrap();

@@ -96,7 +96,9 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     assert!(sink.messages().is_empty());
 
     let store = store_of(&sluice);
-    let h = store.read(|txn| held::must_get(txn, 1)).unwrap();
+    let h = store
+        .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+        .unwrap();
     assert_eq!(h.status, HeldStatus::Held);
     assert_eq!(h.hold, Hold::Quarantine);
     assert_eq!(h.sender, "a@corp.example");
@@ -108,7 +110,10 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     assert_eq!(ids, [300, 310]);
     assert_eq!(h.severity.name(), "high");
     assert_eq!(h.incidents.len(), 2);
-    let content = store.read(|txn| held::content(txn, 1)).unwrap().unwrap();
+    let content = store
+        .read(|txn| held::content(txn, sluice::store::records::HeldId(1)))
+        .unwrap()
+        .unwrap();
     let text = String::from_utf8_lossy(&content);
     assert!(text.contains("the falcon plan is secret"), "{text}");
     assert!(text.contains("X-dlp-uniquemsgid: "), "{text}");
@@ -117,7 +122,10 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     let inc = store
         .read(|txn| incidents::must_get(txn, h.incidents[0]))
         .unwrap();
-    assert_eq!((inc.policy.id, inc.held), (300, Some(1)));
+    assert_eq!(
+        (inc.policy.id, inc.held),
+        (300, Some(sluice::store::records::HeldId(1)))
+    );
     assert_eq!(inc.action, "quarantined");
     let monitor = store
         .read(|txn| incidents::must_get(txn, h.incidents[1]))
@@ -416,7 +424,10 @@ fn the_retention_purge_removes_content_after_the_retention() {
     let store = store_of(&sluice);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
-        store.read(|txn| held::must_get(txn, 1)).unwrap().status,
+        store
+            .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+            .unwrap()
+            .status,
         HeldStatus::Held,
         "purged before its retention"
     );
@@ -424,9 +435,16 @@ fn the_retention_purge_removes_content_after_the_retention() {
     std::fs::write(clock.path(), (8 * 86_400).to_string()).unwrap();
     let end = Instant::now() + WAIT;
     loop {
-        let h = store.read(|txn| held::must_get(txn, 1)).unwrap();
+        let h = store
+            .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+            .unwrap();
         if h.status == HeldStatus::Expired {
-            assert_eq!(store.read(|txn| held::content(txn, 1)).unwrap(), None);
+            assert_eq!(
+                store
+                    .read(|txn| held::content(txn, sluice::store::records::HeldId(1)))
+                    .unwrap(),
+                None
+            );
             let inc = store
                 .read(|txn| incidents::must_get(txn, h.incidents[0]))
                 .unwrap();
@@ -488,7 +506,7 @@ fn backup_and_restore_work_while_serving() {
     }
     assert!(
         store_of(&sluice)
-            .read(|txn| held::get(txn, 2))
+            .read(|txn| held::get(txn, sluice::store::records::HeldId(2)))
             .unwrap()
             .is_some()
     );
@@ -496,10 +514,22 @@ fn backup_and_restore_work_while_serving() {
     let (code, text) = cli(&["restore", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
     let store = store_of(&sluice);
-    let h = store.read(|txn| held::must_get(txn, 1)).unwrap();
+    let h = store
+        .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+        .unwrap();
     assert_eq!(h.status, HeldStatus::Held);
-    assert!(store.read(|txn| held::content(txn, 1)).unwrap().is_some());
-    assert_eq!(store.read(|txn| held::get(txn, 2)).unwrap(), None);
+    assert!(
+        store
+            .read(|txn| held::content(txn, sluice::store::records::HeldId(1)))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .read(|txn| held::get(txn, sluice::store::records::HeldId(2)))
+            .unwrap(),
+        None
+    );
     // The server keeps holding, and an id handed out before the restore (2) is never reused.
     let r = send(
         &sluice,

@@ -69,7 +69,7 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
             let mut out = Vec::new();
             for (n, m) in msgs.into_iter().enumerate() {
                 let record = Held {
-                    id: 0,
+                    id: HeldId(0),
                     guid: format!("GUID-{n}"),
                     received: t - m.age,
                     direction: sluice::policy::Direction::Outbound,
@@ -106,7 +106,7 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     sluice::config::Config::embedded().unwrap().store.caps(),
                 )?;
                 let incident = Incident {
-                    id: 0,
+                    id: IncidentId(0),
                     guid: record.guid.clone(),
                     created: record.received,
                     policy: record.policies[0].clone(),
@@ -128,7 +128,7 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                 let mut new = old.clone();
                 new.incidents = vec![inc];
                 held::update(txn, &old, &new)?;
-                out.push((id, inc));
+                out.push((id.0, inc.0));
             }
             Ok(out)
         })
@@ -325,8 +325,8 @@ fn release_queues_once_and_a_second_release_is_refused() {
             Ok((
                 entries,
                 content,
-                incidents::history(txn, inc)?,
-                held::must_get(txn, id)?.status,
+                incidents::history(txn, IncidentId(inc))?,
+                held::must_get(txn, HeldId(id))?.status,
             ))
         })
         .unwrap();

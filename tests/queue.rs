@@ -125,8 +125,10 @@ fn entry(sender: &str, rcpts: &[&str]) -> Queued {
         .unwrap()
         .as_secs();
     Queued {
-        id: 0,
-        kind: QueueKind::Release { held: 1 },
+        id: sluice::store::records::QueueId(0),
+        kind: QueueKind::Release {
+            held: sluice::store::records::HeldId(1),
+        },
         created: now,
         sender: sender.into(),
         envid: Some("QUEUE+2DTEST".into()),
@@ -402,7 +404,7 @@ fn entries_survive_kill_9_between_attempts() {
 }
 
 /// Inserts entries into the store (the server may be running, as with the CLI); returns their ids.
-fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<u64> {
+fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<sluice::store::records::QueueId> {
     let store = open_store(dir);
     let ids = store
         .write_blocking(move |txn| {

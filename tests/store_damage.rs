@@ -41,7 +41,7 @@ fn stderr(o: &Output) -> String {
 
 fn record(n: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("9b2f0c1e-0000-4000-8000-{n:012}"),
         received: 1_700_000_000 + n,
         direction: sluice::policy::Direction::Outbound,

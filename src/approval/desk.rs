@@ -15,7 +15,9 @@ use crate::hold::notices::{self, Notice};
 use crate::notify::{Disposition, Kind};
 use crate::remediate::{self, Release, Step};
 use crate::store::events::EventKind;
-use crate::store::records::{self, Approval, Held, HeldStatus, HistoryEntry, IncidentStatus};
+use crate::store::records::{
+    self, Approval, ApprovalId, Held, HeldStatus, HistoryEntry, IncidentStatus,
+};
 use crate::store::{
     ReadTxn, Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
 };
@@ -53,7 +55,7 @@ impl StoreDesk {
             match result {
                 Ok(()) => done += 1,
                 Err(StoreError::Refused(_)) => {}
-                Err(e) => tracing::warn!(approval = id, error = %e, "approval expiry failed"),
+                Err(e) => tracing::warn!(approval = id.0, error = %e, "approval expiry failed"),
             }
         }
         Ok(done)
@@ -116,7 +118,7 @@ impl ApprovalDesk for StoreDesk {
         let (a, h, content) = self
             .store()?
             .read(|txn| {
-                let (a, h) = bound(txn, approval, message)?;
+                let (a, h) = bound(txn, ApprovalId(approval), message)?;
                 let content = if keep.approval_preview && h.status.is_open() {
                     held::content(txn, h.id)?
                 } else {
@@ -157,13 +159,13 @@ impl ApprovalDesk for StoreDesk {
         let comment = super::clean_comment(comment);
         let outcome = store
             .write_blocking(move |txn| {
-                bound(txn, approval, &message)?;
+                bound(txn, ApprovalId(approval), &message)?;
                 let asked = Asked {
                     approver,
                     decision,
                     comment: &comment,
                 };
-                decide_txn(txn, approval, asked, now, give_up, &settings)
+                decide_txn(txn, ApprovalId(approval), asked, now, give_up, &settings)
             })
             .map_err(unavailable)?;
         if matches!(outcome, Decided::Done(_)) {
@@ -178,7 +180,7 @@ impl ApprovalDesk for StoreDesk {
 /// for another message (an approval number handed out again) finds nothing.
 fn bound(
     txn: &dyn ReadTxn,
-    approval: u64,
+    approval: ApprovalId,
     message: &MessageTag,
 ) -> Result<(records::Approval, records::Held), StoreError> {
     let missing = || StoreError::NotFound(format!("approval {approval}"));
@@ -186,8 +188,8 @@ fn bound(
     let h = held::get(txn, a.held)?.ok_or_else(missing)?;
     if token::message_tag(&h.guid) != *message {
         tracing::warn!(
-            approval,
-            held = h.id,
+            approval = approval.0,
+            held = h.id.0,
             "an approval link made for another message was refused"
         );
         return Err(missing());
@@ -206,7 +208,7 @@ struct Asked<'a> {
 /// The whole decision in one write.
 fn decide_txn(
     txn: &mut dyn WriteTxn,
-    id: u64,
+    id: ApprovalId,
     asked: Asked<'_>,
     now: u64,
     give_up: u64,
@@ -312,7 +314,7 @@ fn decide_txn(
 /// A lapsed approval: the message goes back to its sender with the reason, and is removed.
 fn expire_txn(
     txn: &mut dyn WriteTxn,
-    id: u64,
+    id: ApprovalId,
     now: u64,
     settings: &crate::notify::Settings,
 ) -> Result<(), StoreError> {
@@ -440,7 +442,7 @@ mod tests {
         let crate::store::records::Hold::Approval { approval } = held.hold else {
             panic!("not held for approval");
         };
-        (held, approval)
+        (held, approval.0)
     }
 
     fn hold_one(k: &Keeper) -> Held {
@@ -594,7 +596,7 @@ mod tests {
             .write_blocking(move |txn| {
                 expire_txn(
                     txn,
-                    approval,
+                    crate::store::records::ApprovalId(approval),
                     late,
                     &crate::notify::Settings::defaults("gw"),
                 )

@@ -194,7 +194,7 @@ fn hold(k: &Keeper, guid: &str) -> (Held, u64) {
     let Hold::Approval { approval } = held.hold else {
         panic!("not held for approval: {held:?}");
     };
-    (held, approval)
+    (held, approval.0)
 }
 
 /// The text of every queued notice of `kind`.
@@ -361,7 +361,10 @@ fn a_relayed_messages_violation_notices_render_every_tag_or_its_fallback() {
     );
     let recorded = Recorded {
         held: None,
-        incidents: &[11, 12],
+        incidents: &[
+            crate::store::records::IncidentId(11),
+            crate::store::records::IncidentId(12),
+        ],
         expires: None,
     };
     let mut wrong = Vec::new();
@@ -453,7 +456,10 @@ fn a_relayed_violation_has_no_quarantine_id_and_says_so() {
     );
     let f = v.facts(Recorded {
         held: None,
-        incidents: &[11, 12],
+        incidents: &[
+            crate::store::records::IncidentId(11),
+            crate::store::records::IncidentId(12),
+        ],
         expires: None,
     });
     let text = settings

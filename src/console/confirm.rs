@@ -6,6 +6,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::remediate::{Action, Target};
+use crate::store::records::{HeldId, IncidentId};
 use crate::store::{held, incidents};
 
 use super::{Ctx, render, time};
@@ -46,10 +47,9 @@ pub fn preview(ctx: &Ctx, target: Target, ids: &[u64], dry_run: bool) -> String 
     for &id in ids.iter().take(SHOWN) {
         let row = ctx.store.read(|txn| {
             Ok(match target {
-                Target::Held => {
-                    held::get(txn, id)?.map(|h| (h.received, h.sender.clone(), h.subject.clone()))
-                }
-                Target::Incident => incidents::get(txn, id)?
+                Target::Held => held::get(txn, HeldId(id))?
+                    .map(|h| (h.received, h.sender.clone(), h.subject.clone())),
+                Target::Incident => incidents::get(txn, IncidentId(id))?
                     .map(|i| (i.created, i.sender.clone(), i.subject.clone())),
             })
         });

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Incident, IncidentCommand, IncidentList, IncidentRemediate, IncidentShow};
 use crate::remediate::{Action, Release, Target};
+use crate::store::records::IncidentId;
 use crate::store::{held, incidents};
 
 use super::quarantine::scanner;
@@ -108,10 +109,10 @@ fn list(ctx: &Ctx, a: &IncidentList) -> ExitCode {
 
 fn show(ctx: &Ctx, a: &IncidentShow) -> ExitCode {
     let found = ctx.store.read(|txn| {
-        let Some(i) = incidents::get(txn, a.id)? else {
+        let Some(i) = incidents::get(txn, IncidentId(a.id))? else {
             return Ok(None);
         };
-        let history = incidents::history(txn, a.id)?;
+        let history = incidents::history(txn, IncidentId(a.id))?;
         let h = match i.held {
             Some(id) => held::get(txn, id)?,
             None => None,

@@ -10,7 +10,7 @@ use crate::cli::{
 use crate::detect::Library;
 use crate::remediate::{Action, Release, Target};
 use crate::scan::Scanner;
-use crate::store::records::{Held, HistoryEntry, Incident};
+use crate::store::records::{Held, HeldId, HistoryEntry, Incident};
 use crate::store::search::{Filter, Found, MAX_PAGE, Page};
 use crate::store::{ReadTxn, Result, Store, held, incidents, stats};
 
@@ -327,10 +327,10 @@ type Shown = (
 fn show(ctx: &Ctx, a: &QuarantineShow) -> ExitCode {
     let want_content = a.content;
     let found = ctx.store.read(|txn| {
-        let Some(h) = held::get(txn, a.id)? else {
+        let Some(h) = held::get(txn, HeldId(a.id))? else {
             return Ok(None);
         };
-        let content = held::content(txn, a.id)?;
+        let content = held::content(txn, HeldId(a.id))?;
         let present = content.is_some();
         let mut list = Vec::new();
         for &i in &h.incidents {

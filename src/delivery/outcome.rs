@@ -5,7 +5,7 @@
 //! No I/O, no clock: `now` is a value. Texts here carry addresses and SMTP replies, never content.
 
 use crate::store::events::EventKind;
-use crate::store::records::{QueueKind, Queued, RcptState};
+use crate::store::records::{HeldId, QueueKind, Queued, RcptState};
 
 use super::schedule::{Schedule, own_reply};
 
@@ -218,7 +218,7 @@ fn fields(id: &str, rcpt: &str, reply: &str, attempt: u32) -> Vec<(String, Strin
 }
 
 /// The held message whose incidents get the history lines, for a release.
-pub fn held_of(entry: &Queued) -> Option<u64> {
+pub fn held_of(entry: &Queued) -> Option<HeldId> {
     match entry.kind {
         QueueKind::Release { held } => Some(held),
         QueueKind::Notice { .. } => None,

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::store::records::{Held, HeldStatus, HistoryEntry, Queued, RcptState};
+use crate::store::records::{Held, HeldStatus, HistoryEntry, QueueId, Queued, RcptState};
 use crate::store::{self, Store, events, held, incidents, lifecycle, queue, stats};
 
 use super::attempt::hop_of;
@@ -24,7 +24,7 @@ pub async fn apply(
     plan: Plan,
     reports: Vec<(Queued, Vec<u8>)>,
     now: u64,
-) -> store::Result<Vec<u64>> {
+) -> store::Result<Vec<QueueId>> {
     store
         .write(move |txn| {
             let id = plan.entry.id;
@@ -105,8 +105,8 @@ pub fn to_front(
     hop: &str,
     reflect: bool,
     now: u64,
-    in_flight: &HashSet<u64>,
-) -> Vec<u64> {
+    in_flight: &HashSet<QueueId>,
+) -> Vec<QueueId> {
     entries
         .iter()
         .filter(|e| {
@@ -122,7 +122,7 @@ pub async fn reorder(
     hop: String,
     reflect: bool,
     now: u64,
-    in_flight: HashSet<u64>,
+    in_flight: HashSet<QueueId>,
 ) -> store::Result<usize> {
     store
         .write(move |txn| {
@@ -141,12 +141,14 @@ pub async fn reorder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::records::{QueueKind, QueuedRecipient, RcptState};
+    use crate::store::records::{IncidentId, QueueKind, QueuedRecipient, RcptState};
 
     fn entry(id: u64, peer: &str, attempts: u32, next: u64) -> Queued {
         Queued {
-            id,
-            kind: QueueKind::Release { held: 1 },
+            id: crate::store::records::QueueId(id),
+            kind: QueueKind::Release {
+                held: crate::store::records::HeldId(1),
+            },
             created: 0,
             sender: "a@x.org".into(),
             envid: None,
@@ -169,7 +171,7 @@ mod tests {
     fn held_with_incidents(incidents: Vec<u64>) -> crate::store::records::Held {
         use crate::store::records::{Held, HeldStatus, Hold};
         Held {
-            id: 0,
+            id: crate::store::records::HeldId(0),
             guid: "G".into(),
             received: 1,
             direction: crate::policy::Direction::Outbound,
@@ -186,7 +188,7 @@ mod tests {
             status: HeldStatus::Released,
             hold: Hold::Quarantine,
             findings: vec![],
-            incidents,
+            incidents: incidents.into_iter().map(IncidentId).collect(),
             expires: 10,
         }
     }
@@ -213,7 +215,7 @@ mod tests {
                 Ok((h, queue::get(txn, id)?.unwrap()))
             })
             .unwrap();
-        assert_eq!(held_id, 1);
+        assert_eq!(held_id, crate::store::records::HeldId(1));
         let s = Schedule {
             retry: vec![60],
             give_up: 1_000,
@@ -240,7 +242,7 @@ mod tests {
                 assert_eq!(e.recipients[1].last_reply.as_deref(), Some("451 later"));
                 assert_eq!(queue::content(txn, ids[0])?.unwrap(), b"dsn");
                 for incident in [7, 8] {
-                    let h = incidents::history(txn, incident)?;
+                    let h = incidents::history(txn, crate::store::records::IncidentId(incident))?;
                     let lines: Vec<&str> = h.iter().map(|x| x.result.as_str()).collect();
                     assert_eq!(
                         lines,
@@ -294,17 +296,18 @@ mod tests {
             entry(4, "10.0.0.1", 1, 50),
             entry(5, "10.0.0.1", 1, 900),
         ];
-        let busy: HashSet<u64> = [5].into();
-        assert_eq!(to_front(&entries, "10.0.0.1", true, 100, &busy), vec![1]);
+        let q = |ids: &[u64]| ids.iter().copied().map(QueueId).collect::<Vec<_>>();
+        let busy: HashSet<QueueId> = [QueueId(5)].into();
+        assert_eq!(to_front(&entries, "10.0.0.1", true, 100, &busy), q(&[1]));
         assert_eq!(
             to_front(&entries, "next-hop", false, 100, &HashSet::new()),
-            vec![1, 2, 5]
+            q(&[1, 2, 5])
         );
         let mut own = entries;
         own[0].recipients[0].last_reply = Some("451 4.2.0 Mailbox busy".into());
         assert_eq!(
             to_front(&own, "next-hop", false, 100, &HashSet::new()),
-            vec![2, 5],
+            q(&[2, 5]),
             "a recipient's own 4xx keeps its back-off"
         );
     }

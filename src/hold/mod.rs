@@ -21,8 +21,8 @@ use crate::notify::{self, Disposition, Kind};
 use crate::policy::{MANAGER, Severity, Verdict};
 use crate::store::events::EventKind;
 use crate::store::records::{
-    Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
-    IncidentStatus, PolicyRef,
+    Approval, ApprovalId, ApprovalState, Held, HeldId, HeldRecipient, HeldStatus, HistoryEntry,
+    Hold, Incident, IncidentId, IncidentStatus, PolicyRef,
 };
 use crate::store::{
     Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
@@ -257,7 +257,7 @@ impl Keeper {
         let incidents = incidents_of(&facts, verdict, now, action);
         let policies: Vec<PolicyRef> = incidents.iter().map(|i| i.policy.clone()).collect();
         let record = Held {
-            id: 0,
+            id: HeldId(0),
             guid: facts.guid.clone(),
             received: now,
             direction: facts.direction,
@@ -320,7 +320,7 @@ impl Keeper {
                     let approval = approvals::insert(
                         txn,
                         Approval {
-                            id: 0,
+                            id: ApprovalId(0),
                             held: id,
                             approvers: resolved.clone(),
                             created: now,
@@ -568,7 +568,7 @@ fn approval_requests(
     let mut out = Vec::new();
     for (i, approver) in approval.approvers.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        let link = (approval.id, held.guid.as_str());
+        let link = (approval.id.0, held.guid.as_str());
         let f = notices::request_facts(
             held,
             approval,
@@ -601,7 +601,7 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
         .map(|hit| {
             let prefix = format!("policy {} ", hit.id);
             Incident {
-                id: 0,
+                id: IncidentId(0),
                 guid: facts.guid.clone(),
                 created: now,
                 policy: PolicyRef {
@@ -637,9 +637,9 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
 }
 
 /// The one log line of an eviction at a quarantine cap: the quarantine id and the cap, never content.
-fn log_eviction(id: u64, reason: &str) {
+fn log_eviction(id: HeldId, reason: &str) {
     tracing::warn!(
-        quarantine_id = id,
+        quarantine_id = id.0,
         reason,
         "quarantine cap reached; oldest held message evicted (content removed)"
     );
@@ -647,7 +647,7 @@ fn log_eviction(id: u64, reason: &str) {
 
 fn evicted_history(
     txn: &mut dyn WriteTxn,
-    victim: u64,
+    victim: HeldId,
     reason: &str,
     now: u64,
 ) -> Result<(), StoreError> {
@@ -687,8 +687,11 @@ fn highest(policies: &[PolicyRef]) -> Severity {
         .unwrap_or(Severity::Info)
 }
 
-fn join_ids(ids: &[u64]) -> String {
-    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+fn join_ids(ids: &[IncidentId]) -> String {
+    ids.iter()
+        .map(IncidentId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Reads `sender,manager` lines (a header line naming the columns is skipped), at most

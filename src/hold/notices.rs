@@ -4,7 +4,9 @@
 
 use crate::notify::{self, Content, Disposition, Kind, PolicyFact};
 use crate::policy::{Audience, Verdict};
-use crate::store::records::{Approval, Held, QueueKind, Queued, QueuedRecipient, RcptState};
+use crate::store::records::{
+    Approval, Held, HeldId, IncidentId, QueueId, QueueKind, Queued, QueuedRecipient, RcptState,
+};
 use crate::store::{StoreError, WriteTxn, queue};
 
 use super::Facts;
@@ -99,7 +101,7 @@ pub fn facts_of_held(
             .collect(),
         disposition,
         quarantine_id: held.id.to_string(),
-        incident_ids: held.incidents.iter().map(u64::to_string).collect(),
+        incident_ids: held.incidents.iter().map(IncidentId::to_string).collect(),
         expires: approval.map(|a| a.expires),
         ..notify::Facts::default()
     }
@@ -200,8 +202,8 @@ pub struct Violation {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Recorded<'a> {
     /// The held message's id, when it was held.
-    pub held: Option<u64>,
-    pub incidents: &'a [u64],
+    pub held: Option<HeldId>,
+    pub incidents: &'a [IncidentId],
     /// The approval's expiry, when it waits for one.
     pub expires: Option<u64>,
 }
@@ -253,7 +255,11 @@ impl Violation {
     pub fn facts(&self, recorded: Recorded<'_>) -> notify::Facts {
         notify::Facts {
             quarantine_id: recorded.held.map(|id| id.to_string()).unwrap_or_default(),
-            incident_ids: recorded.incidents.iter().map(u64::to_string).collect(),
+            incident_ids: recorded
+                .incidents
+                .iter()
+                .map(IncidentId::to_string)
+                .collect(),
             expires: recorded.expires,
             ..self.facts.clone()
         }
@@ -299,11 +305,11 @@ pub fn enqueue(
     notice: &Notice,
     peer: &str,
     now: u64,
-) -> Result<u64, StoreError> {
+) -> Result<QueueId, StoreError> {
     queue::insert(
         txn,
         Queued {
-            id: 0,
+            id: QueueId(0),
             kind: QueueKind::Notice {
                 what: notice.kind.name().to_string(),
             },

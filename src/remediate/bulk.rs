@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::store::records::{HeldId, IncidentId};
 use crate::store::search::{Filter, MAX_PAGE, Page};
 use crate::store::{Result, Store, StoreError, held, incidents};
 
@@ -133,12 +134,12 @@ pub fn matching(
         let next = store.read(|txn| match target {
             Target::Held => {
                 let found = held::search(txn, filter, page)?;
-                ids.extend(found.items.iter().map(|h| h.id));
+                ids.extend(found.items.iter().map(|h| h.id.0));
                 Ok(found.next)
             }
             Target::Incident => {
                 let found = incidents::search(txn, filter, page)?;
-                ids.extend(found.items.iter().map(|i| i.id));
+                ids.extend(found.items.iter().map(|i| i.id.0));
                 Ok(found.next)
             }
         })?;
@@ -166,12 +167,12 @@ pub async fn apply(
     let mut seen: HashMap<u64, u64> = HashMap::new();
     for (n, &id) in ids.iter().enumerate() {
         let outcome = match target {
-            Target::Held => super::held_action(store, id, action, actor, now)
+            Target::Held => super::held_action(store, HeldId(id), action, actor, now)
                 .await
                 .into(),
             Target::Incident => match shared_message(store, id, action, &mut seen) {
                 Some(first) => Outcome::Done(format!("same message as incident {first}")),
-                None => super::incident_action(store, id, action, actor, now)
+                None => super::incident_action(store, IncidentId(id), action, actor, now)
                     .await
                     .into(),
             },
@@ -201,7 +202,9 @@ fn shared_message(
         return None;
     }
     let held = store
-        .read(|txn| Ok(incidents::get(txn, incident)?.and_then(|i| i.held)))
+        .read(
+            |txn| Ok(incidents::get(txn, IncidentId(incident))?.and_then(|i| i.held.map(|h| h.0))),
+        )
         .ok()
         .flatten()?;
     match seen.get(&held) {

@@ -26,7 +26,8 @@ use crate::message::header::Field;
 use crate::scan::Scanner;
 use crate::store::events::EventKind;
 use crate::store::records::{
-    Held, HeldStatus, HistoryEntry, IncidentStatus, QueueKind, Queued, QueuedRecipient, RcptState,
+    Held, HeldId, HeldStatus, HistoryEntry, IncidentId, IncidentStatus, QueueId, QueueKind, Queued,
+    QueuedRecipient, RcptState,
 };
 use crate::store::{
     Result, Store, StoreError, WriteTxn, events, held, incidents, lifecycle, queue, schema, stats,
@@ -64,7 +65,7 @@ pub fn recogniser(store: Store, key: [u8; 32]) -> impl Fn(&[u8]) -> bool + Send 
                 let value = crate::message::header::unfold(value);
                 mark::verify(&key, &value, |id| {
                     store
-                        .read(|txn| held::get(txn, id))
+                        .read(|txn| held::get(txn, HeldId(id)))
                         .ok()
                         .flatten()
                         .map(|h| h.guid)
@@ -87,7 +88,7 @@ pub struct Release {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Released {
     /// The delivery-queue entry holding the message now.
-    pub queue: u64,
+    pub queue: QueueId,
     /// Recipients it goes to.
     pub recipients: usize,
 }
@@ -176,7 +177,7 @@ fn entry(now: u64, actor: &str, action: &str, result: String) -> HistoryEntry {
 }
 
 /// The incidents to write to for a held message: its own, plus the one the request came through.
-fn incident_ids(held: &Held, via: Option<u64>) -> Vec<u64> {
+fn incident_ids(held: &Held, via: Option<IncidentId>) -> Vec<IncidentId> {
     let mut ids = held.incidents.clone();
     if let Some(v) = via
         && !ids.contains(&v)
@@ -189,7 +190,7 @@ fn incident_ids(held: &Held, via: Option<u64>) -> Vec<u64> {
 /// Sets the status (if any) and appends `entry` on each incident that exists.
 fn write_incidents(
     txn: &mut dyn WriteTxn,
-    ids: &[u64],
+    ids: &[IncidentId],
     status: Option<IncidentStatus>,
     entry: &HistoryEntry,
 ) -> Result<()> {
@@ -212,8 +213,8 @@ fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 /// open; `via` is the incident the request came through, if any.
 fn open_held(
     txn: &mut dyn WriteTxn,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     actor: &str,
     now: u64,
     action: &str,
@@ -308,14 +309,14 @@ fn marked(content: Vec<u8>, key: &[u8; 32], h: &Held, tag: Option<&(String, Stri
     if let Some((n, v)) = tag {
         fields.extend(Field::new(n.as_str(), v.as_str()).ok());
     }
-    fields.extend(Field::new(mark::HEADER, mark::sign(key, h.id, &h.guid)).ok());
+    fields.extend(Field::new(mark::HEADER, mark::sign(key, h.id.0, &h.guid)).ok());
     crate::message::header::prepend(content, &fields)
 }
 
 /// Releases held message `id`: queues it for its recipients still held and closes it.
 pub async fn release(
     store: &Store,
-    id: u64,
+    id: HeldId,
     actor: &str,
     now: u64,
     options: Release,
@@ -325,8 +326,8 @@ pub async fn release(
 
 async fn release_via(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     actor: &str,
     now: u64,
     options: Release,
@@ -344,8 +345,8 @@ async fn release_via(
 
 pub(crate) fn release_txn(
     txn: &mut dyn WriteTxn,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     actor: &str,
     now: u64,
     options: &Release,
@@ -392,7 +393,7 @@ pub(crate) fn release_txn(
     let content = marked(content, &key, &h, options.tag.as_ref());
     let count = recipients.len();
     let queued = Queued {
-        id: 0,
+        id: QueueId(0),
         kind: QueueKind::Release { held: id },
         created: now,
         sender: h.sender.clone(),
@@ -439,24 +440,24 @@ pub(crate) fn release_txn(
 /// sender); the message stays held. Returns the queue id.
 pub async fn forward(
     store: &Store,
-    id: u64,
+    id: HeldId,
     to: Vec<String>,
     actor: &str,
     now: u64,
     give_up: u64,
-) -> Result<u64> {
+) -> Result<QueueId> {
     forward_via(store, id, None, to, actor, now, give_up).await
 }
 
 async fn forward_via(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     to: Vec<String>,
     actor: &str,
     now: u64,
     give_up: u64,
-) -> Result<u64> {
+) -> Result<QueueId> {
     check_addresses(&to)?;
     let actor = actor.to_string();
     let out = run(store, move |txn| {
@@ -467,7 +468,7 @@ async fn forward_via(
         let key = schema::secret(txn, MARK_SECRET)?;
         let content = marked(content, &key, &h, None);
         let queued = Queued {
-            id: 0,
+            id: QueueId(0),
             kind: QueueKind::Release { held: id },
             created: now,
             sender: String::new(),
@@ -519,11 +520,17 @@ async fn forward_via(
 }
 
 /// Deletes held message `id`: drops its content, marks it (and its open recipients) deleted.
-pub async fn delete(store: &Store, id: u64, actor: &str, now: u64) -> Result<()> {
+pub async fn delete(store: &Store, id: HeldId, actor: &str, now: u64) -> Result<()> {
     delete_via(store, id, None, actor, now).await
 }
 
-async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: u64) -> Result<()> {
+async fn delete_via(
+    store: &Store,
+    id: HeldId,
+    via: Option<IncidentId>,
+    actor: &str,
+    now: u64,
+) -> Result<()> {
     let actor = actor.to_string();
     let out = run(store, move |txn| {
         let (h, _) = match open_held(txn, id, via, &actor, now, "delete")? {
@@ -565,8 +572,8 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
 async fn failed<T>(
     store: &Store,
     out: Result<T>,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     action: &'static str,
     now: u64,
 ) -> Result<T> {
@@ -601,7 +608,7 @@ async fn failed<T>(
 /// actions (resolve, dismiss, note) apply to every incident of the message.
 pub async fn held_action(
     store: &Store,
-    id: u64,
+    id: HeldId,
     action: &Action<'_>,
     actor: &str,
     now: u64,
@@ -611,8 +618,8 @@ pub async fn held_action(
 
 async fn act(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     action: &Action<'_>,
     actor: &str,
     now: u64,
@@ -656,7 +663,7 @@ async fn act(
 /// change the incident itself.
 pub async fn incident_action(
     store: &Store,
-    id: u64,
+    id: IncidentId,
     action: &Action<'_>,
     actor: &str,
     now: u64,
@@ -685,7 +692,7 @@ pub async fn incident_action(
 /// Resolve, dismiss or note on one incident.
 async fn incident_status(
     store: &Store,
-    id: u64,
+    id: IncidentId,
     action: &Action<'_>,
     actor: &str,
     now: u64,

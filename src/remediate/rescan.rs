@@ -6,7 +6,7 @@ use crate::decompose::NoBudget;
 use crate::message::{Envelope, MailParams, Recipient, Ret};
 use crate::scan::Scanner;
 use crate::store::events::EventKind;
-use crate::store::records::Held;
+use crate::store::records::{Held, HeldId, IncidentId};
 use crate::store::{Result, Store, StoreError, events, held};
 
 use super::{Step, entry, fields, incident_ids, open_held, run, write_incidents};
@@ -62,7 +62,7 @@ pub(crate) fn summary(violated: &[(u64, String)]) -> String {
 /// limits) and records the outcome on its incidents. Refused when the content is gone.
 pub async fn rescan(
     store: &Store,
-    id: u64,
+    id: HeldId,
     scanner: &Scanner,
     actor: &str,
     now: u64,
@@ -72,8 +72,8 @@ pub async fn rescan(
 
 pub(super) async fn rescan_via(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     scanner: &Scanner,
     actor: &str,
     now: u64,

@@ -60,7 +60,7 @@ on_both_backends!(
 
 fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: "3984736A-2964-437D-A0EC-67E62D4C187F".into(),
         received: NOW - 100,
         direction: crate::policy::Direction::Outbound,
@@ -95,9 +95,9 @@ fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
     }
 }
 
-fn incident_record(policy: u64, held: Option<u64>, action: &str) -> Incident {
+fn incident_record(policy: u64, held: Option<HeldId>, action: &str) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: "3984736A-2964-437D-A0EC-67E62D4C187F".into(),
         created: NOW - 100,
         policy: PolicyRef {
@@ -122,7 +122,7 @@ fn incident_record(policy: u64, held: Option<u64>, action: &str) -> Incident {
 }
 
 /// A held message with `n` incidents (policies 100, 101, ...); returns (held id, incident ids).
-fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (u64, Vec<u64>) {
+fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (HeldId, Vec<IncidentId>) {
     let record = held_record(rcpts);
     store
         .write_blocking(move |txn| {
@@ -141,23 +141,23 @@ fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (u64, Vec<u64>) 
         .expect("hold")
 }
 
-fn one(store: &Store, rcpt: &str) -> (u64, Vec<u64>) {
+fn one(store: &Store, rcpt: &str) -> (HeldId, Vec<IncidentId>) {
     hold(store, &[(rcpt, HeldStatus::Held)], 1)
 }
 
-fn get_held(store: &Store, id: u64) -> Held {
+fn get_held(store: &Store, id: HeldId) -> Held {
     store.read(|t| held::must_get(t, id)).unwrap()
 }
 
-fn history(store: &Store, id: u64) -> Vec<HistoryEntry> {
+fn history(store: &Store, id: IncidentId) -> Vec<HistoryEntry> {
     store.read(|t| incidents::history(t, id)).unwrap()
 }
 
-fn last_result(store: &Store, incident: u64) -> String {
+fn last_result(store: &Store, incident: IncidentId) -> String {
     history(store, incident).last().unwrap().result.clone()
 }
 
-fn status(store: &Store, incident: u64) -> IncidentStatus {
+fn status(store: &Store, incident: IncidentId) -> IncidentStatus {
     store
         .read(|t| incidents::must_get(t, incident))
         .unwrap()
@@ -221,7 +221,10 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents(store: 
     assert!(text.ends_with(std::str::from_utf8(MESSAGE).unwrap()));
     let value = crate::message::header::first(&content, mark::HEADER).unwrap();
     let guid = get_held(&store, id).guid;
-    assert_eq!(mark::verify(&key, &value, |_| Some(guid.clone())), Some(id));
+    assert_eq!(
+        mark::verify(&key, &value, |_| Some(guid.clone())),
+        Some(id.0)
+    );
     assert_eq!(block(mark_key(&store)).unwrap(), key, "the key is kept");
 
     let h = get_held(&store, id);
@@ -318,7 +321,7 @@ fn delete_drops_content_and_a_later_release_is_refused(store: Store) {
 fn a_missing_message_is_not_found_and_its_incident_says_so(store: Store) {
     let err = block(release(
         &store,
-        99,
+        HeldId(99),
         "admin1",
         NOW,
         crate::testing::release(),
@@ -328,14 +331,26 @@ fn a_missing_message_is_not_found_and_its_incident_says_so(store: Store) {
     // An incident pointing at a message the store no longer has.
     let inc = store
         .write_blocking(|t| {
-            incidents::record(t, incident_record(100, Some(42), "quarantined"), None, 0)
+            incidents::record(
+                t,
+                incident_record(100, Some(HeldId(42)), "quarantined"),
+                None,
+                0,
+            )
         })
         .unwrap()
         .id();
     let err = block(incident_action(&store, inc, &Action::Delete, "admin1", NOW)).unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
     assert_eq!(last_result(&store, inc), "message cannot be found");
-    let err = block(incident_action(&store, 77, &Action::Resolve, "a", NOW)).unwrap_err();
+    let err = block(incident_action(
+        &store,
+        IncidentId(77),
+        &Action::Resolve,
+        "a",
+        NOW,
+    ))
+    .unwrap_err();
     assert_eq!(err, StoreError::NotFound("incident 77".into()));
 }
 
@@ -458,13 +473,16 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures(store: Store) 
     let out = block(apply(
         &store,
         Target::Held,
-        &[a, b, 999, c],
+        &[a.0, b.0, 999, c.0],
         &action,
         "admin1",
         NOW,
         |p| seen.push((p.done, p.total, p.item.id)),
     ));
-    assert_eq!(seen, vec![(1, 4, a), (2, 4, b), (3, 4, 999), (4, 4, c)]);
+    assert_eq!(
+        seen,
+        vec![(1, 4, a.0), (2, 4, b.0), (3, 4, 999), (4, 4, c.0)]
+    );
     assert_eq!(
         out.totals.summary("released"),
         "released 2, refused 1 (already released), not found 1, failed 0"
@@ -482,11 +500,11 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures(store: Store) 
     };
     assert_eq!(
         matching(&store, Target::Held, &filter, None).unwrap(),
-        vec![d, b, a]
+        vec![d.0, b.0, a.0]
     );
     assert_eq!(
         matching(&store, Target::Held, &filter, Some(2)).unwrap(),
-        vec![d, b]
+        vec![d.0, b.0]
     );
     let filter = Filter {
         status: Some("held".into()),
@@ -575,7 +593,7 @@ fn incident_bulk_acts_once_per_message(store: Store) {
     let out = block(apply(
         &store,
         Target::Incident,
-        &incs,
+        &incs.iter().map(|i| i.0).collect::<Vec<u64>>(),
         &action,
         "a",
         NOW,
@@ -638,7 +656,7 @@ fn missing_content_is_recorded_as_could_not_be_remediated(store: Store) {
     let out = block(apply(
         &store,
         Target::Held,
-        &[id],
+        &[id.0],
         &Action::Delete,
         "a",
         NOW,
@@ -699,6 +717,9 @@ fn a_forward_from_the_cli_gives_up_after_the_configured_time(store: Store) {
         .and_then(|(_, q)| q.strip_suffix(')'))
         .and_then(|q| q.parse().ok())
         .unwrap_or_else(|| panic!("{said}"));
-    let q = store.read(|t| queue::get(t, qid)).unwrap().unwrap();
+    let q = store
+        .read(|t| queue::get(t, QueueId(qid)))
+        .unwrap()
+        .unwrap();
     assert_eq!(q.give_up_at, NOW + 7200);
 }

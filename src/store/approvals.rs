@@ -4,24 +4,24 @@
 use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys;
-use super::records::{Approval, ApprovalState};
+use super::records::{Approval, ApprovalId, ApprovalState};
 use super::{Result, StoreError, get_json, put_json};
 
-fn record_key(id: u64) -> [u8; 9] {
+fn record_key(id: ApprovalId) -> [u8; 9] {
     let mut k = [b'a'; 9];
-    k[1..].copy_from_slice(&id.to_be_bytes());
+    k[1..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
-fn pending_key(expires: u64, id: u64) -> [u8; 17] {
+fn pending_key(expires: u64, id: ApprovalId) -> [u8; 17] {
     let mut k = [b'p'; 17];
     k[1..9].copy_from_slice(&expires.to_be_bytes());
-    k[9..].copy_from_slice(&id.to_be_bytes());
+    k[9..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
-pub fn insert(txn: &mut dyn WriteTxn, mut approval: Approval) -> Result<u64> {
-    approval.id = keys::next_id(txn, "approval")?;
+pub fn insert(txn: &mut dyn WriteTxn, mut approval: Approval) -> Result<ApprovalId> {
+    approval.id = ApprovalId(keys::next_id(txn, "approval")?);
     put_json(txn, Table::Approvals, &record_key(approval.id), &approval)?;
     if approval.state == ApprovalState::Pending {
         txn.put(
@@ -33,14 +33,14 @@ pub fn insert(txn: &mut dyn WriteTxn, mut approval: Approval) -> Result<u64> {
     Ok(approval.id)
 }
 
-pub fn get(txn: &dyn ReadTxn, id: u64) -> Result<Option<Approval>> {
+pub fn get(txn: &dyn ReadTxn, id: ApprovalId) -> Result<Option<Approval>> {
     get_json(txn, Table::Approvals, &record_key(id), || {
         format!("approval {id}")
     })
 }
 
 /// Records the decision; refuses when the request was already decided or expired.
-pub fn decide(txn: &mut dyn WriteTxn, id: u64, state: ApprovalState) -> Result<Approval> {
+pub fn decide(txn: &mut dyn WriteTxn, id: ApprovalId, state: ApprovalState) -> Result<Approval> {
     let mut a = get(txn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
     if a.state != ApprovalState::Pending {
         return Err(StoreError::Refused(format!(
@@ -54,7 +54,7 @@ pub fn decide(txn: &mut dyn WriteTxn, id: u64, state: ApprovalState) -> Result<A
 }
 
 /// Pending requests whose time ran out at `now`, at most `max`.
-pub fn expired(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<u64>> {
+pub fn expired(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<ApprovalId>> {
     let mut out = Vec::new();
     for e in txn.prefix(Table::Approvals, b"p", Order::Forward)? {
         let (k, _) = e?;
@@ -67,7 +67,7 @@ pub fn expired(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<u64>> {
         if at > now || out.len() >= max {
             break;
         }
-        out.push(id);
+        out.push(ApprovalId(id));
     }
     Ok(out)
 }

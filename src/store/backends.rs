@@ -167,7 +167,7 @@ const STATUSES: [HeldStatus; 3] = [HeldStatus::Held, HeldStatus::Released, HeldS
 /// is no longer open.
 fn close(store: &Store, id: u64, to: HeldStatus) -> super::Result<()> {
     store.write_blocking(move |txn| {
-        let old = held::must_get(txn, id)?;
+        let old = held::must_get(txn, crate::store::records::HeldId(id))?;
         if !old.status.is_open() {
             return Err(StoreError::Refused(format!(
                 "already {}",
@@ -215,18 +215,20 @@ fn apply_domain(store: &Store, op: &Domain) -> String {
                     action: "note".into(),
                     result: format!("note on {id}"),
                 };
-                incidents::set_status(txn, id, None, &e)?;
-                incidents::history(txn, id)
+                incidents::set_status(txn, crate::store::records::IncidentId(id), None, &e)?;
+                incidents::history(txn, crate::store::records::IncidentId(id))
             })
             .map(|h| format!("{h:?}")),
         Domain::Queue(at) => store
             .write_blocking(move |txn| queue::insert(txn, tests::queued(at), b"q"))
             .map(|id| id.to_string()),
         Domain::Lease(id, now) => store
-            .write_blocking(move |txn| queue::lease(txn, id, now, now + 30))
+            .write_blocking(move |txn| {
+                queue::lease(txn, crate::store::records::QueueId(id), now, now + 30)
+            })
             .map(|r| format!("{r:?}")),
         Domain::Complete(id) => store
-            .write_blocking(move |txn| queue::complete(txn, id))
+            .write_blocking(move |txn| queue::complete(txn, crate::store::records::QueueId(id)))
             .map(|()| String::new()),
         Domain::Search { status, sender } => {
             let f = Filter {

@@ -5,7 +5,7 @@ use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys::{self, Field, Indexed};
 use super::lifecycle;
-use super::records::{Held, HeldStatus};
+use super::records::{Held, HeldId, HeldStatus};
 use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Result, StoreError, get_json, put_json};
 
@@ -23,16 +23,16 @@ pub struct Caps {
 const BYTES: &str = "held_bytes";
 const COUNT: &str = "held_count";
 
-fn blob_key(id: u64) -> [u8; 9] {
+fn blob_key(id: HeldId) -> [u8; 9] {
     let mut k = [b'h'; 9];
-    k[1..].copy_from_slice(&id.to_be_bytes());
+    k[1..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
 impl Record for Held {
     fn view(&self) -> View<'_> {
         View {
-            id: self.id,
+            id: self.id.0,
             time: self.received,
             status: self.status.name(),
             sender: &self.sender,
@@ -54,7 +54,7 @@ fn index_keys(h: &Held) -> Vec<Vec<u8>> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evicted {
     /// The held messages whose content was removed (oldest first).
-    pub ids: Vec<u64>,
+    pub ids: Vec<HeldId>,
     /// The cap that was passed, as its configuration key (`quarantine.max_bytes` or
     /// `quarantine.max_messages`); empty when nothing was evicted.
     pub reason: &'static str,
@@ -70,11 +70,11 @@ pub fn insert(
     mut held: Held,
     content: &[u8],
     caps: Caps,
-) -> Result<(u64, Evicted)> {
-    held.id = keys::next_id(txn, "held")?;
+) -> Result<(HeldId, Evicted)> {
+    held.id = HeldId(keys::next_id(txn, "held")?);
     held.size = content.len() as u64;
     txn.put(Table::Blobs, &blob_key(held.id), content)?;
-    put_json(txn, Table::Held, &keys::id_key(held.id), &held)?;
+    put_json(txn, Table::Held, &keys::id_key(held.id.0), &held)?;
     keys::put_index(txn, &index_keys(&held))?;
     let bytes = keys::add_total(txn, BYTES, content.len() as i64)?;
     let count = keys::add_total(txn, COUNT, 1)?;
@@ -95,12 +95,12 @@ pub fn insert(
 
 /// Removes the content of the `n` oldest open messages (never `keep`), marking them deleted
 /// (`lifecycle::change`).
-fn evict_oldest(txn: &mut dyn WriteTxn, keep: u64, now: u64, n: usize) -> Result<Vec<u64>> {
+fn evict_oldest(txn: &mut dyn WriteTxn, keep: HeldId, now: u64, n: usize) -> Result<Vec<HeldId>> {
     let prefix = keys::index_prefix(Indexed::Held, Field::Status, HeldStatus::Held.name());
     let mut victims = Vec::new();
     for entry in txn.prefix(Table::Index, &prefix, Order::Forward)? {
         let (key, _) = entry?;
-        if let Some(id) = keys::index_id(key)
+        if let Some(id) = keys::index_id(key).map(HeldId)
             && id != keep
         {
             victims.push(id);
@@ -127,19 +127,19 @@ fn evict_oldest(txn: &mut dyn WriteTxn, keep: u64, now: u64, n: usize) -> Result
     Ok(evicted)
 }
 
-pub fn get(txn: &dyn ReadTxn, id: u64) -> Result<Option<Held>> {
-    get_json(txn, Table::Held, &keys::id_key(id), || {
+pub fn get(txn: &dyn ReadTxn, id: HeldId) -> Result<Option<Held>> {
+    get_json(txn, Table::Held, &keys::id_key(id.0), || {
         format!("held message {id}")
     })
 }
 
 /// The held message or `NotFound`.
-pub fn must_get(txn: &dyn ReadTxn, id: u64) -> Result<Held> {
+pub fn must_get(txn: &dyn ReadTxn, id: HeldId) -> Result<Held> {
     get(txn, id)?.ok_or_else(|| StoreError::NotFound(format!("held message {id}")))
 }
 
 /// The stored message bytes, while the message is still held.
-pub fn content(txn: &dyn ReadTxn, id: u64) -> Result<Option<Vec<u8>>> {
+pub fn content(txn: &dyn ReadTxn, id: HeldId) -> Result<Option<Vec<u8>>> {
     Ok(txn.get(Table::Blobs, &blob_key(id))?.map(<[u8]>::to_vec))
 }
 
@@ -150,7 +150,7 @@ pub fn update(txn: &mut dyn WriteTxn, old: &Held, new: &Held) -> Result<()> {
         keys::delete_index(txn, &before)?;
         keys::put_index(txn, &after)?;
     }
-    put_json(txn, Table::Held, &keys::id_key(new.id), new)
+    put_json(txn, Table::Held, &keys::id_key(new.id.0), new)
 }
 
 /// Deletes the content (after release, delete, rejection or expiry); the record stays for the audit trail.
@@ -163,17 +163,17 @@ pub fn drop_content(txn: &mut dyn WriteTxn, held: &Held) -> Result<()> {
 }
 
 pub fn search(txn: &dyn ReadTxn, filter: &Filter, page: Page) -> Result<Found<Held>> {
-    search::run(txn, Indexed::Held, filter, page, |id| get(txn, id))
+    search::run(txn, Indexed::Held, filter, page, |id| get(txn, HeldId(id)))
 }
 
 /// Open messages whose retention ended at `now`, oldest first, at most `max` (of each open status).
-pub fn expired(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<u64>> {
+pub fn expired(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<HeldId>> {
     let mut out = Vec::new();
     for status in [HeldStatus::Held, HeldStatus::AwaitingApproval] {
         let prefix = keys::index_prefix(Indexed::Held, Field::Status, status.name());
         for entry in txn.prefix(Table::Index, &prefix, Order::Forward)? {
             let (key, _) = entry?;
-            let Some(id) = keys::index_id(key) else {
+            let Some(id) = keys::index_id(key).map(HeldId) else {
                 continue;
             };
             match get(txn, id) {

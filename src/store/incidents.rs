@@ -4,14 +4,14 @@
 use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys::{self, Indexed};
-use super::records::{HistoryEntry, Incident, IncidentStatus};
+use super::records::{HistoryEntry, Incident, IncidentId, IncidentStatus};
 use super::search::{self, Filter, Found, Page, Record, View};
 use super::{Result, StoreError, get_json, put_json};
 
 impl Record for Incident {
     fn view(&self) -> View<'_> {
         View {
-            id: self.id,
+            id: self.id.0,
             time: self.created,
             status: self.status.name(),
             sender: &self.sender,
@@ -48,13 +48,13 @@ pub fn reconcile_key(identity: &str, sender: &str, policy: u64) -> Option<Vec<u8
 /// What [`record`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
-    Created(u64),
+    Created(IncidentId),
     /// Merged into an incident for an earlier copy of the same message.
-    Reconciled(u64),
+    Reconciled(IncidentId),
 }
 
 impl Recorded {
-    pub fn id(self) -> u64 {
+    pub fn id(self) -> IncidentId {
         match self {
             Recorded::Created(id) | Recorded::Reconciled(id) => id,
         }
@@ -71,7 +71,7 @@ pub fn record(
     let now = incident.created;
     if let Some(key) = &recon
         && let Some(v) = txn.get(Table::Recon, key)?
-        && let Some(id) = keys::id_of(v)
+        && let Some(id) = keys::id_of(v).map(IncidentId)
         && let Some(existing) = get(txn, id)?
         && existing.created.saturating_add(window) >= now
     {
@@ -101,11 +101,16 @@ pub fn record(
         )?;
         return Ok(Recorded::Reconciled(id));
     }
-    incident.id = keys::next_id(txn, "incident")?;
-    put_json(txn, Table::Incidents, &keys::id_key(incident.id), &incident)?;
+    incident.id = IncidentId(keys::next_id(txn, "incident")?);
+    put_json(
+        txn,
+        Table::Incidents,
+        &keys::id_key(incident.id.0),
+        &incident,
+    )?;
     keys::put_index(txn, &index_keys(&incident))?;
     if let Some(key) = &recon {
-        txn.put(Table::Recon, key, &keys::id_key(incident.id))?;
+        txn.put(Table::Recon, key, &keys::id_key(incident.id.0))?;
     }
     append_history(
         txn,
@@ -123,13 +128,13 @@ pub fn record(
     Ok(Recorded::Created(incident.id))
 }
 
-pub fn get(txn: &dyn ReadTxn, id: u64) -> Result<Option<Incident>> {
-    get_json(txn, Table::Incidents, &keys::id_key(id), || {
+pub fn get(txn: &dyn ReadTxn, id: IncidentId) -> Result<Option<Incident>> {
+    get_json(txn, Table::Incidents, &keys::id_key(id.0), || {
         format!("incident {id}")
     })
 }
 
-pub fn must_get(txn: &dyn ReadTxn, id: u64) -> Result<Incident> {
+pub fn must_get(txn: &dyn ReadTxn, id: IncidentId) -> Result<Incident> {
     get(txn, id)?.ok_or_else(|| StoreError::NotFound(format!("incident {id}")))
 }
 
@@ -139,13 +144,13 @@ pub fn update(txn: &mut dyn WriteTxn, old: &Incident, new: &Incident) -> Result<
         keys::delete_index(txn, &before)?;
         keys::put_index(txn, &after)?;
     }
-    put_json(txn, Table::Incidents, &keys::id_key(new.id), new)
+    put_json(txn, Table::Incidents, &keys::id_key(new.id.0), new)
 }
 
 /// Sets an incident's status and appends the history entry that explains it.
 pub fn set_status(
     txn: &mut dyn WriteTxn,
-    id: u64,
+    id: IncidentId,
     status: Option<IncidentStatus>,
     entry: &HistoryEntry,
 ) -> Result<()> {
@@ -161,8 +166,8 @@ pub fn set_status(
 }
 
 /// Appends to the history; entries are never changed or removed.
-pub fn append_history(txn: &mut dyn WriteTxn, id: u64, entry: &HistoryEntry) -> Result<()> {
-    let prefix = keys::id_key(id);
+pub fn append_history(txn: &mut dyn WriteTxn, id: IncidentId, entry: &HistoryEntry) -> Result<()> {
+    let prefix = keys::id_key(id.0);
     let seq = match txn.prefix(Table::History, &prefix, Order::Reverse)?.next() {
         Some(e) => {
             let (k, _) = e?;
@@ -175,9 +180,9 @@ pub fn append_history(txn: &mut dyn WriteTxn, id: u64, entry: &HistoryEntry) -> 
     put_json(txn, Table::History, &key, entry)
 }
 
-pub fn history(txn: &dyn ReadTxn, id: u64) -> Result<Vec<HistoryEntry>> {
+pub fn history(txn: &dyn ReadTxn, id: IncidentId) -> Result<Vec<HistoryEntry>> {
     let mut out = Vec::new();
-    for e in txn.prefix(Table::History, &keys::id_key(id), Order::Forward)? {
+    for e in txn.prefix(Table::History, &keys::id_key(id.0), Order::Forward)? {
         let (k, v) = e?;
         out.push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
             what: format!(
@@ -191,5 +196,7 @@ pub fn history(txn: &dyn ReadTxn, id: u64) -> Result<Vec<HistoryEntry>> {
 }
 
 pub fn search(txn: &dyn ReadTxn, filter: &Filter, page: Page) -> Result<Found<Incident>> {
-    search::run(txn, Indexed::Incident, filter, page, |id| get(txn, id))
+    search::run(txn, Indexed::Incident, filter, page, |id| {
+        get(txn, IncidentId(id))
+    })
 }

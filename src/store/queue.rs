@@ -4,43 +4,43 @@
 use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys;
-use super::records::Queued;
+use super::records::{QueueId, Queued};
 use super::{Result, StoreError, get_json, put_json};
 
-fn blob_key(id: u64) -> [u8; 9] {
+fn blob_key(id: QueueId) -> [u8; 9] {
     let mut k = [b'q'; 9];
-    k[1..].copy_from_slice(&id.to_be_bytes());
+    k[1..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
-fn due_key(at: u64, id: u64) -> [u8; 16] {
+fn due_key(at: u64, id: QueueId) -> [u8; 16] {
     let mut k = [0u8; 16];
     k[..8].copy_from_slice(&at.to_be_bytes());
-    k[8..].copy_from_slice(&id.to_be_bytes());
+    k[8..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
 /// Queues a message for delivery; returns its id.
-pub fn insert(txn: &mut dyn WriteTxn, mut entry: Queued, content: &[u8]) -> Result<u64> {
-    entry.id = keys::next_id(txn, "queue")?;
+pub fn insert(txn: &mut dyn WriteTxn, mut entry: Queued, content: &[u8]) -> Result<QueueId> {
+    entry.id = QueueId(keys::next_id(txn, "queue")?);
     txn.put(Table::Blobs, &blob_key(entry.id), content)?;
-    put_json(txn, Table::Queue, &keys::id_key(entry.id), &entry)?;
+    put_json(txn, Table::Queue, &keys::id_key(entry.id.0), &entry)?;
     txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
     Ok(entry.id)
 }
 
-pub fn get(txn: &dyn ReadTxn, id: u64) -> Result<Option<Queued>> {
-    get_json(txn, Table::Queue, &keys::id_key(id), || {
+pub fn get(txn: &dyn ReadTxn, id: QueueId) -> Result<Option<Queued>> {
+    get_json(txn, Table::Queue, &keys::id_key(id.0), || {
         format!("queue entry {id}")
     })
 }
 
-pub fn content(txn: &dyn ReadTxn, id: u64) -> Result<Option<Vec<u8>>> {
+pub fn content(txn: &dyn ReadTxn, id: QueueId) -> Result<Option<Vec<u8>>> {
     Ok(txn.get(Table::Blobs, &blob_key(id))?.map(<[u8]>::to_vec))
 }
 
 /// Ids of entries due at `now`, soonest first, at most `max`.
-pub fn due(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<u64>> {
+pub fn due(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<QueueId>> {
     let mut out = Vec::new();
     for e in txn.all(Table::Due, Order::Forward)? {
         let (k, _) = e?;
@@ -50,7 +50,7 @@ pub fn due(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<u64>> {
         if at > now || out.len() >= max {
             break;
         }
-        out.push(id);
+        out.push(QueueId(id));
     }
     Ok(out)
 }
@@ -69,7 +69,7 @@ pub fn update(txn: &mut dyn WriteTxn, entry: &Queued) -> Result<()> {
         .ok_or_else(|| StoreError::NotFound(format!("queue entry {}", entry.id)))?;
     txn.delete(Table::Due, &due_key(old.next_attempt, old.id))?;
     txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
-    put_json(txn, Table::Queue, &keys::id_key(entry.id), entry)
+    put_json(txn, Table::Queue, &keys::id_key(entry.id.0), entry)
 }
 
 /// Takes a due entry for delivery until `until`: a crash before [`complete`] or [`update`] makes it
@@ -77,7 +77,7 @@ pub fn update(txn: &mut dyn WriteTxn, entry: &Queued) -> Result<()> {
 /// worker took it or it is not due.
 pub fn lease(
     txn: &mut dyn WriteTxn,
-    id: u64,
+    id: QueueId,
     now: u64,
     until: u64,
 ) -> Result<Option<(Queued, Vec<u8>)>> {
@@ -99,11 +99,11 @@ pub fn lease(
 }
 
 /// Removes a finished entry (every recipient delivered or failed) and its content.
-pub fn complete(txn: &mut dyn WriteTxn, id: u64) -> Result<()> {
+pub fn complete(txn: &mut dyn WriteTxn, id: QueueId) -> Result<()> {
     if let Some(old) = get(txn, id)? {
         txn.delete(Table::Due, &due_key(old.next_attempt, id))?;
     }
-    txn.delete(Table::Queue, &keys::id_key(id))?;
+    txn.delete(Table::Queue, &keys::id_key(id.0))?;
     txn.delete(Table::Blobs, &blob_key(id))?;
     Ok(())
 }

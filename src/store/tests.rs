@@ -54,7 +54,7 @@ on_both_backends!(
 
 pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("GUID-{at}"),
         received: at,
         direction: crate::policy::Direction::Outbound,
@@ -91,7 +91,7 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
 
 pub(crate) fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: "G1".into(),
         created: at,
         policy: PolicyRef {
@@ -189,9 +189,12 @@ fn held_messages_are_stored_found_and_paged(store: Store) {
             .write_blocking(move |txn| held::insert(txn, h, &content, crate::testing::caps()))
             .unwrap();
     }
-    let got = store.read(|txn| held::must_get(txn, 4)).unwrap();
+    let got = store.read(|txn| held::must_get(txn, HeldId(4))).unwrap();
     assert_eq!(got.received, 1003);
-    let content = store.read(|txn| held::content(txn, 4)).unwrap().unwrap();
+    let content = store
+        .read(|txn| held::content(txn, HeldId(4)))
+        .unwrap()
+        .unwrap();
     assert_eq!(content, b"Subject: m3\r\n\r\nbody 3\r\n");
 
     let by_sender = Filter {
@@ -297,12 +300,20 @@ fn the_count_cap_evicts_the_oldest_and_keeps_the_new(store: Store) {
             .unwrap();
         evicted_all.extend(evicted.ids);
     }
-    assert_eq!(evicted_all, vec![1, 2]);
+    assert_eq!(evicted_all, vec![HeldId(1), HeldId(2)]);
     assert_eq!(store.read(held::totals).unwrap(), (30, 3));
-    let first = store.read(|txn| held::must_get(txn, 1)).unwrap();
+    let first = store.read(|txn| held::must_get(txn, HeldId(1))).unwrap();
     assert_eq!(first.status, HeldStatus::Deleted);
-    assert_eq!(store.read(|txn| held::content(txn, 1)).unwrap(), None);
-    assert!(store.read(|txn| held::content(txn, 5)).unwrap().is_some());
+    assert_eq!(
+        store.read(|txn| held::content(txn, HeldId(1))).unwrap(),
+        None
+    );
+    assert!(
+        store
+            .read(|txn| held::content(txn, HeldId(5)))
+            .unwrap()
+            .is_some()
+    );
 }
 
 fn the_retention_scan_finds_only_expired_open_messages(store: Store) {
@@ -314,9 +325,9 @@ fn the_retention_scan_finds_only_expired_open_messages(store: Store) {
             .unwrap();
     }
     let due = store.read(|txn| held::expired(txn, 201, 100)).unwrap();
-    assert_eq!(due, vec![1, 2]);
+    assert_eq!(due, vec![HeldId(1), HeldId(2)]);
     let capped = store.read(|txn| held::expired(txn, 999, 3)).unwrap();
-    assert_eq!(capped, vec![1, 2, 3]);
+    assert_eq!(capped, vec![HeldId(1), HeldId(2), HeldId(3)]);
 }
 
 fn copies_of_one_message_reconcile_into_one_incident(store: Store) {
@@ -337,12 +348,16 @@ fn copies_of_one_message_reconcile_into_one_incident(store: Store) {
             )
         })
         .unwrap();
-    assert_eq!(first, incidents::Recorded::Created(1));
-    assert_eq!(second, incidents::Recorded::Reconciled(1));
-    let i = store.read(|txn| incidents::must_get(txn, 1)).unwrap();
+    assert_eq!(first, incidents::Recorded::Created(IncidentId(1)));
+    assert_eq!(second, incidents::Recorded::Reconciled(IncidentId(1)));
+    let i = store
+        .read(|txn| incidents::must_get(txn, IncidentId(1)))
+        .unwrap();
     assert_eq!(i.recipients, vec!["to@x.example", "cc@x.example"]);
     assert_eq!(i.copies, 2);
-    let h = store.read(|txn| incidents::history(txn, 1)).unwrap();
+    let h = store
+        .read(|txn| incidents::history(txn, IncidentId(1)))
+        .unwrap();
     let actions: Vec<&str> = h.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, vec!["created", "reconciled"]);
     // Another policy on the same message is its own incident; so is a copy outside the window.
@@ -352,13 +367,13 @@ fn copies_of_one_message_reconcile_into_one_incident(store: Store) {
             incidents::record(txn, incident(8, &["to@x.example"], 1600), other, 3600)
         })
         .unwrap();
-    assert_eq!(third, incidents::Recorded::Created(2));
+    assert_eq!(third, incidents::Recorded::Created(IncidentId(2)));
     let late = store
         .write_blocking(move |txn| {
             incidents::record(txn, incident(7, &["to@x.example"], 1000 + 7200), k3, 3600)
         })
         .unwrap();
-    assert_eq!(late, incidents::Recorded::Created(3));
+    assert_eq!(late, incidents::Recorded::Created(IncidentId(3)));
     // Search by policy and status.
     let f = Filter {
         policy: Some(7),
@@ -368,7 +383,7 @@ fn copies_of_one_message_reconcile_into_one_incident(store: Store) {
     let found = store
         .read(|txn| incidents::search(txn, &f, Page::default()))
         .unwrap();
-    let ids: Vec<u64> = found.items.iter().map(|i| i.id).collect();
+    let ids: Vec<u64> = found.items.iter().map(|i| i.id.0).collect();
     assert_eq!(ids, vec![3, 1]);
 }
 
@@ -389,19 +404,23 @@ fn incident_history_is_appended_in_order(store: Store) {
         };
         let status = (i == 0).then_some(IncidentStatus::Released);
         store
-            .write_blocking(move |txn| incidents::set_status(txn, 1, status, &entry))
+            .write_blocking(move |txn| incidents::set_status(txn, IncidentId(1), status, &entry))
             .unwrap();
     }
-    let h = store.read(|txn| incidents::history(txn, 1)).unwrap();
+    let h = store
+        .read(|txn| incidents::history(txn, IncidentId(1)))
+        .unwrap();
     let results: Vec<&str> = h.iter().map(|e| e.result.as_str()).collect();
     assert_eq!(results[1..], ["released", "refused: already released"]);
-    let i = store.read(|txn| incidents::must_get(txn, 1)).unwrap();
+    let i = store
+        .read(|txn| incidents::must_get(txn, IncidentId(1)))
+        .unwrap();
     assert_eq!(i.status, IncidentStatus::Released);
     let missing = store
         .write_blocking(|txn| {
             incidents::set_status(
                 txn,
-                99,
+                IncidentId(99),
                 None,
                 &HistoryEntry {
                     at: 1,
@@ -417,8 +436,8 @@ fn incident_history_is_appended_in_order(store: Store) {
 
 pub(crate) fn queued(at: u64) -> Queued {
     Queued {
-        id: 0,
-        kind: QueueKind::Release { held: 1 },
+        id: QueueId(0),
+        kind: QueueKind::Release { held: HeldId(1) },
         created: at,
         sender: "a@b.example".into(),
         envid: None,
@@ -444,7 +463,7 @@ fn the_queue_leases_due_entries_once(store: Store) {
         .unwrap();
     assert_eq!(
         store.read(|txn| queue::due(txn, 99, 10)).unwrap(),
-        Vec::<u64>::new()
+        Vec::<QueueId>::new()
     );
     assert_eq!(
         store.read(|txn| queue::due(txn, 100, 10)).unwrap(),
@@ -484,8 +503,8 @@ fn the_queue_leases_due_entries_once(store: Store) {
 
 fn an_approval_is_decided_once(store: Store) {
     let make = |expires| Approval {
-        id: 0,
-        held: 1,
+        id: ApprovalId(0),
+        held: HeldId(1),
         approvers: vec!["boss@corp.example".into()],
         created: 0,
         expires,
@@ -538,7 +557,10 @@ fn a_full_store_refuses_the_write_and_keeps_what_it_had() {
     assert!(err.is_temporary());
     // The earlier message is intact and the store still takes small writes.
     assert_eq!(
-        store.read(|txn| held::content(txn, 1)).unwrap().unwrap(),
+        store
+            .read(|txn| held::content(txn, HeldId(1)))
+            .unwrap()
+            .unwrap(),
         b"small"
     );
     let h = held("a@b.example", &["c@d.example"], 3);
@@ -560,7 +582,7 @@ fn a_corrupt_record_is_reported_and_the_rest_still_served(store: Store) {
             Ok(())
         })
         .unwrap();
-    let err = store.read(|txn| held::get(txn, 1)).unwrap_err();
+    let err = store.read(|txn| held::get(txn, HeldId(1))).unwrap_err();
     assert!(
         matches!(&err, StoreError::Corrupt { what, .. } if what == "held message 1"),
         "{err}"
@@ -585,7 +607,7 @@ fn concurrent_writes_all_commit_with_distinct_ids(store: Store) {
             })
         })
         .collect();
-    let mut ids: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut ids: Vec<HeldId> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 200);
@@ -625,23 +647,29 @@ fn backup_and_restore_round_trip_while_open() {
     let restored = restore(&store, &file).unwrap();
     assert_eq!(restored.schema, schema::CURRENT);
     assert_eq!(
-        store.read(|txn| held::content(txn, 1)).unwrap().unwrap(),
+        store
+            .read(|txn| held::content(txn, HeldId(1)))
+            .unwrap()
+            .unwrap(),
         b"kept"
     );
-    assert_eq!(store.read(|txn| held::get(txn, 2)).unwrap(), None);
+    assert_eq!(store.read(|txn| held::get(txn, HeldId(2))).unwrap(), None);
     // Ids never go back: held id 2 was handed out after the backup, so the next one is 3.
     let h = held("a@b.example", &["c@d.example"], 3);
     let (id, _) = store
         .write_blocking(move |txn| held::insert(txn, h, b"new", crate::testing::caps()))
         .unwrap();
-    assert_eq!(id, 3);
+    assert_eq!(id, HeldId(3));
     // Garbage is refused with a clear error and changes nothing.
     let junk = dir.path().join("junk.mdb");
     std::fs::write(&junk, b"not a database at all").unwrap();
     let err = restore(&store, &junk).unwrap_err();
     assert!(err.to_string().contains("not a Sluice backup"), "{err}");
     assert_eq!(
-        store.read(|txn| held::content(txn, 3)).unwrap().unwrap(),
+        store
+            .read(|txn| held::content(txn, HeldId(3)))
+            .unwrap()
+            .unwrap(),
         b"new"
     );
 }

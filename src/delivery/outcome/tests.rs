@@ -13,8 +13,10 @@ fn schedule() -> Schedule {
 
 fn entry(rcpts: &[&str]) -> Queued {
     Queued {
-        id: 42,
-        kind: QueueKind::Release { held: 3 },
+        id: crate::store::records::QueueId(42),
+        kind: QueueKind::Release {
+            held: crate::store::records::HeldId(3),
+        },
         created: 1_000,
         sender: "alice@corp.example".into(),
         envid: None,

@@ -14,9 +14,9 @@ pub(super) fn all(txn: &dyn ReadTxn) -> Result<u64> {
     let mut n = 0;
     n += each(txn, Table::Meta, meta)?;
     n += each(txn, Table::Blobs, |k, _| tagged(k, b"hq").map(|_| ()))?;
-    n += each(txn, Table::Held, |k, v| json::<Held>(v, |r| r.id, k))?;
+    n += each(txn, Table::Held, |k, v| json::<Held>(v, |r| r.id.0, k))?;
     n += each(txn, Table::Incidents, |k, v| {
-        json::<Incident>(v, |r| r.id, k)
+        json::<Incident>(v, |r| r.id.0, k)
     })?;
     n += each(txn, Table::History, |k, v| {
         fixed(k, 16)?;
@@ -24,7 +24,7 @@ pub(super) fn all(txn: &dyn ReadTxn) -> Result<u64> {
             .map(|_| ())
             .map_err(|e| e.to_string())
     })?;
-    n += each(txn, Table::Queue, |k, v| json::<Queued>(v, |r| r.id, k))?;
+    n += each(txn, Table::Queue, |k, v| json::<Queued>(v, |r| r.id.0, k))?;
     n += each(txn, Table::Due, |k, _| fixed(k, 16))?;
     n += each(txn, Table::Approvals, |k, v| match k.first() {
         // The pending-by-expiry index: 'p', expiry, id.
@@ -32,7 +32,7 @@ pub(super) fn all(txn: &dyn ReadTxn) -> Result<u64> {
         _ => {
             let id = tagged(k, b"a")?;
             let a: Approval = serde_json::from_slice(v).map_err(|e| e.to_string())?;
-            same(a.id, id)
+            same(a.id.0, id)
         }
     })?;
     n += each(txn, Table::Recon, |_, v| fixed(v, 8))?;

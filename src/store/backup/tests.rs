@@ -21,7 +21,9 @@ fn store_with_backup(dir: &Path) -> (Store, Vec<u8>) {
 }
 
 fn live_is_untouched(store: &Store) {
-    let content = store.read(|txn| held_db::content(txn, 1)).unwrap();
+    let content = store
+        .read(|txn| held_db::content(txn, crate::store::records::HeldId(1)))
+        .unwrap();
     assert_eq!(content.as_deref(), Some(&b"live"[..]));
 }
 
@@ -39,7 +41,7 @@ fn a_backup_verifies_and_restores() {
     let (id, _) = store
         .write_blocking(move |txn| held_db::insert(txn, h, b"n", crate::testing::caps()))
         .unwrap();
-    assert_eq!(id, 121);
+    assert_eq!(id, crate::store::records::HeldId(121));
 }
 
 #[test]
@@ -134,7 +136,8 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
         id
     };
     let store = Store::open(&path, &crate::testing::options()).unwrap();
-    let mut handed_out: Vec<u64> = (1..=2).map(|at| insert(&store, at)).collect();
+    let mut handed_out: Vec<crate::store::records::HeldId> =
+        (1..=2).map(|at| insert(&store, at)).collect();
     let file = dir.path().join("backup.sbk");
     backup(&store, &file).unwrap();
     handed_out.extend((3..=5).map(|at| insert(&store, at)));
@@ -161,5 +164,5 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     store.close();
     // Reopened as the server and the CLI open it, it goes on from there.
     let store = Store::open(&path, &crate::testing::options()).unwrap();
-    assert_eq!(insert(&store, 7), next + 1);
+    assert_eq!(insert(&store, 7).0, next.0 + 1);
 }

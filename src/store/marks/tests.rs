@@ -174,5 +174,5 @@ fn a_damaged_mark_file_refuses_the_store_until_moved_aside() {
     let (id, _) = store
         .write_blocking(move |txn| held_db::insert(txn, h, b"x", crate::testing::caps()))
         .unwrap();
-    assert_eq!(id, 6);
+    assert_eq!(id, crate::store::records::HeldId(6));
 }

@@ -50,14 +50,19 @@ const DOMAINS: [&str; 8] = [
     "press.example",
     "home.example",
 ];
-const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+const SEVERITIES: [Severity; 4] = [
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+    Severity::Critical,
+];
 
 fn held_record(i: u64, now: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("GUID-{i:08}"),
         received: now,
-        direction: "outbound".into(),
+        direction: sluice::policy::Direction::Outbound,
         peer: "10.0.0.5".into(),
         sender: format!("user{}@corp.example", i % 500),
         envid: None,
@@ -74,10 +79,10 @@ fn held_record(i: u64, now: u64) -> Held {
         policies: vec![PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: sluice::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: sluice::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec![
@@ -90,14 +95,14 @@ fn held_record(i: u64, now: u64) -> Held {
 
 fn incident(i: u64, n: u64, now: u64) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: format!("GUID-{i:08}"),
         // Spread evenly over the last 30 days.
         created: now - 30 * 86_400 + i * (30 * 86_400) / n,
         policy: PolicyRef {
             id: 100 + (i % 10) * 10,
             name: format!("Policy {}", i % 10),
-            severity: SEVERITIES[(i % 4) as usize].into(),
+            severity: SEVERITIES[(i % 4) as usize],
             monitor: i.is_multiple_of(7),
         },
         status: if i.is_multiple_of(5) {
@@ -105,7 +110,7 @@ fn incident(i: u64, n: u64, now: u64) -> Incident {
         } else {
             IncidentStatus::New
         },
-        direction: "outbound".into(),
+        direction: sluice::policy::Direction::Outbound,
         peer: "10.0.0.5".into(),
         sender: format!("user{}@corp.example", i % 500),
         recipients: vec![format!("r{}@{}", i % 97, DOMAINS[(i % 8) as usize])],
@@ -164,7 +169,7 @@ fn main() {
                     let i = w * per + k;
                     let rec = held_record(i as u64, now);
                     let body = msgs[i].clone();
-                    st.write_blocking(move |dbs, txn| held::insert(dbs, txn, rec, &body, caps))
+                    st.write_blocking(move |txn| held::insert(txn, rec, &body, caps))
                         .expect("insert");
                 }
             })
@@ -185,7 +190,7 @@ fn main() {
     for i in 0..200 {
         let rec = held_record(i, now);
         let body = msgs[i as usize % msgs.len()].clone();
-        st.write_blocking(move |dbs, txn| held::insert(dbs, txn, rec, &body, caps))
+        st.write_blocking(move |txn| held::insert(txn, rec, &body, caps))
             .expect("insert");
     }
     let secs = t.elapsed().as_secs_f64();
@@ -206,9 +211,9 @@ fn main() {
             })
             .collect();
         sized
-            .write_blocking(move |dbs, txn| {
+            .write_blocking(move |txn| {
                 for (rec, body) in batch {
-                    held::insert(dbs, txn, rec, &body, caps)?;
+                    held::insert(txn, rec, &body, caps)?;
                 }
                 Ok(())
             })
@@ -231,9 +236,9 @@ fn main() {
     while i < a.incidents {
         let (from, n) = (i, a.incidents);
         let to = (i + batch).min(a.incidents);
-        ist.write_blocking(move |dbs, txn| {
+        ist.write_blocking(move |txn| {
             for k in from..to {
-                incidents::record(dbs, txn, incident(k, n, now), None, 0)?;
+                incidents::record(txn, incident(k, n, now), None, 0)?;
             }
             Ok(())
         })
@@ -298,7 +303,7 @@ fn main() {
         for _ in 0..50 {
             let t = Instant::now();
             let found = ist
-                .read(|dbs, txn| incidents::search(dbs, txn, filter, Page::default()))
+                .read(|txn| incidents::search(txn, filter, Page::default()))
                 .expect("search");
             times.push(t.elapsed());
             count = found.items.len();

@@ -113,7 +113,7 @@ fn held_status(sluice: &Sluice, id: u64) -> HeldStatus {
             .store_options(),
     )
     .unwrap();
-    s.read(|dbs, txn| held::must_get(dbs, txn, id))
+    s.read(|txn| held::must_get(txn, sluice::store::records::HeldId(id)))
         .unwrap()
         .status
 }

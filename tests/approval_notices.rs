@@ -178,9 +178,11 @@ fn the_approval_page_previews_the_body_and_lists_attachments_escaped() {
             .store_options(),
     )
     .unwrap();
-    let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    let h = store
+        .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+        .unwrap();
     let history = store
-        .read(|dbs, txn| incidents::history(dbs, txn, h.incidents[0]))
+        .read(|txn| incidents::history(txn, h.incidents[0]))
         .unwrap();
     let comment = history.iter().find(|e| e.action == "comment").unwrap();
     assert_eq!(

@@ -152,7 +152,7 @@ fn every_acknowledged_message_survives_repeated_kill_9() {
     };
     loop {
         let found = store
-            .read(|dbs, txn| held::search(dbs, txn, &Filter::default(), page))
+            .read(|txn| held::search(txn, &Filter::default(), page))
             .unwrap();
         assert!(
             found.corrupt.is_empty(),
@@ -165,7 +165,7 @@ fn every_acknowledged_message_survives_repeated_kill_9() {
             // Content is there for every held record.
             assert!(
                 store
-                    .read(|dbs, txn| held::content(dbs, txn, h.id))
+                    .read(|txn| held::content(txn, h.id))
                     .unwrap()
                     .is_some(),
                 "held {} lost its content",

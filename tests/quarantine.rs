@@ -66,7 +66,7 @@ fn store_of(sluice: &Sluice) -> Store {
 
 fn incidents_where(store: &Store, filter: Filter) -> Vec<Incident> {
     store
-        .read(|dbs, txn| incidents::search(dbs, txn, &filter, Page::default()))
+        .read(|txn| incidents::search(txn, &filter, Page::default()))
         .unwrap()
         .items
 }
@@ -96,7 +96,9 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     assert!(sink.messages().is_empty());
 
     let store = store_of(&sluice);
-    let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    let h = store
+        .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+        .unwrap();
     assert_eq!(h.status, HeldStatus::Held);
     assert_eq!(h.hold, Hold::Quarantine);
     assert_eq!(h.sender, "a@corp.example");
@@ -106,10 +108,10 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     assert_eq!(h.message_id, "<m1@corp.example>");
     let ids: Vec<u64> = h.policies.iter().map(|p| p.id).collect();
     assert_eq!(ids, [300, 310]);
-    assert_eq!(h.severity, "high");
+    assert_eq!(h.severity.name(), "high");
     assert_eq!(h.incidents.len(), 2);
     let content = store
-        .read(|dbs, txn| held::content(dbs, txn, 1))
+        .read(|txn| held::content(txn, sluice::store::records::HeldId(1)))
         .unwrap()
         .unwrap();
     let text = String::from_utf8_lossy(&content);
@@ -118,19 +120,20 @@ fn a_quarantined_message_is_committed_with_its_incidents_before_the_250() {
     assert!(text.contains("X-dlp-policyid: 300"), "{text}");
 
     let inc = store
-        .read(|dbs, txn| incidents::must_get(dbs, txn, h.incidents[0]))
+        .read(|txn| incidents::must_get(txn, h.incidents[0]))
         .unwrap();
-    assert_eq!((inc.policy.id, inc.held), (300, Some(1)));
+    assert_eq!(
+        (inc.policy.id, inc.held),
+        (300, Some(sluice::store::records::HeldId(1)))
+    );
     assert_eq!(inc.action, "quarantined");
     let monitor = store
-        .read(|dbs, txn| incidents::must_get(dbs, txn, h.incidents[1]))
+        .read(|txn| incidents::must_get(txn, h.incidents[1]))
         .unwrap();
     assert_eq!(monitor.policy.id, 310);
     assert!(monitor.policy.monitor);
     assert_eq!(monitor.action, "quarantined (policy in monitor mode)");
-    let history = store
-        .read(|dbs, txn| incidents::history(dbs, txn, inc.id))
-        .unwrap();
+    let history = store.read(|txn| incidents::history(txn, inc.id)).unwrap();
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["created", "hold"]);
     assert_eq!(history[1].result, "quarantined as 1");
@@ -303,7 +306,7 @@ fn a_store_from_a_newer_schema_is_left_alone_and_only_holding_fails() {
                 .store_options(),
         )
         .unwrap();
-        s.write_blocking(|dbs, txn| store::schema::stamp(dbs, txn, store::schema::CURRENT + 1))
+        s.write_blocking(|txn| store::schema::stamp(txn, store::schema::CURRENT + 1))
             .unwrap();
         s.close();
     }
@@ -422,7 +425,7 @@ fn the_retention_purge_removes_content_after_the_retention() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
         store
-            .read(|dbs, txn| held::must_get(dbs, txn, 1))
+            .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
             .unwrap()
             .status,
         HeldStatus::Held,
@@ -432,14 +435,18 @@ fn the_retention_purge_removes_content_after_the_retention() {
     std::fs::write(clock.path(), (8 * 86_400).to_string()).unwrap();
     let end = Instant::now() + WAIT;
     loop {
-        let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+        let h = store
+            .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+            .unwrap();
         if h.status == HeldStatus::Expired {
             assert_eq!(
-                store.read(|dbs, txn| held::content(dbs, txn, 1)).unwrap(),
+                store
+                    .read(|txn| held::content(txn, sluice::store::records::HeldId(1)))
+                    .unwrap(),
                 None
             );
             let inc = store
-                .read(|dbs, txn| incidents::must_get(dbs, txn, h.incidents[0]))
+                .read(|txn| incidents::must_get(txn, h.incidents[0]))
                 .unwrap();
             assert_eq!(inc.status.name(), "expired");
             break;
@@ -499,7 +506,7 @@ fn backup_and_restore_work_while_serving() {
     }
     assert!(
         store_of(&sluice)
-            .read(|dbs, txn| held::get(dbs, txn, 2))
+            .read(|txn| held::get(txn, sluice::store::records::HeldId(2)))
             .unwrap()
             .is_some()
     );
@@ -507,15 +514,22 @@ fn backup_and_restore_work_while_serving() {
     let (code, text) = cli(&["restore", backup.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
     let store = store_of(&sluice);
-    let h = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    let h = store
+        .read(|txn| held::must_get(txn, sluice::store::records::HeldId(1)))
+        .unwrap();
     assert_eq!(h.status, HeldStatus::Held);
     assert!(
         store
-            .read(|dbs, txn| held::content(dbs, txn, 1))
+            .read(|txn| held::content(txn, sluice::store::records::HeldId(1)))
             .unwrap()
             .is_some()
     );
-    assert_eq!(store.read(|dbs, txn| held::get(dbs, txn, 2)).unwrap(), None);
+    assert_eq!(
+        store
+            .read(|txn| held::get(txn, sluice::store::records::HeldId(2)))
+            .unwrap(),
+        None
+    );
     // The server keeps holding, and an id handed out before the restore (2) is never reused.
     let r = send(
         &sluice,

@@ -65,14 +65,14 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
     let store = open(data);
     let t = now();
     let ids = store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             let mut out = Vec::new();
             for (n, m) in msgs.into_iter().enumerate() {
                 let record = Held {
-                    id: 0,
+                    id: HeldId(0),
                     guid: format!("GUID-{n}"),
                     received: t - m.age,
-                    direction: "outbound".into(),
+                    direction: sluice::policy::Direction::Outbound,
                     peer: "127.0.0.1".into(),
                     sender: m.sender.into(),
                     envid: None,
@@ -89,10 +89,10 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     policies: vec![PolicyRef {
                         id: 100,
                         name: "PCI".into(),
-                        severity: "high".into(),
+                        severity: sluice::policy::Severity::High,
                         monitor: false,
                     }],
-                    severity: "high".into(),
+                    severity: sluice::policy::Severity::High,
                     status: m.status,
                     hold: Hold::Quarantine,
                     findings: vec!["policy 100 rule \"cards\": CREDIT_CARD x1 in body".into()],
@@ -100,19 +100,18 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     expires: t + 7 * 86_400,
                 };
                 let (id, _) = held::insert(
-                    dbs,
                     txn,
                     record.clone(),
                     MESSAGE,
                     sluice::config::Config::embedded().unwrap().store.caps(),
                 )?;
                 let incident = Incident {
-                    id: 0,
+                    id: IncidentId(0),
                     guid: record.guid.clone(),
                     created: record.received,
                     policy: record.policies[0].clone(),
                     status: IncidentStatus::New,
-                    direction: "outbound".into(),
+                    direction: sluice::policy::Direction::Outbound,
                     peer: "127.0.0.1".into(),
                     sender: record.sender.clone(),
                     recipients: vec![m.rcpt.into()],
@@ -124,12 +123,12 @@ fn prepare(data: &Path, msgs: Vec<Msg>) -> Vec<(u64, u64)> {
                     held: Some(id),
                     copies: 1,
                 };
-                let inc = incidents::record(dbs, txn, incident, None, 0)?.id();
-                let old = held::must_get(dbs, txn, id)?;
+                let inc = incidents::record(txn, incident, None, 0)?.id();
+                let old = held::must_get(txn, id)?;
                 let mut new = old.clone();
                 new.incidents = vec![inc];
-                held::update(dbs, txn, &old, &new)?;
-                out.push((id, inc));
+                held::update(txn, &old, &new)?;
+                out.push((id.0, inc.0));
             }
             Ok(out)
         })
@@ -320,14 +319,14 @@ fn release_queues_once_and_a_second_release_is_refused() {
 
     let store = open(data);
     let (entries, content, history, status) = store
-        .read(|dbs, txn| {
-            let entries = queue::list(dbs, txn, 10)?;
-            let content = queue::content(dbs, txn, entries[0].id)?;
+        .read(|txn| {
+            let entries = queue::list(txn, 10)?;
+            let content = queue::content(txn, entries[0].id)?;
             Ok((
                 entries,
                 content,
-                incidents::history(dbs, txn, inc)?,
-                held::must_get(dbs, txn, id)?.status,
+                incidents::history(txn, IncidentId(inc))?,
+                held::must_get(txn, HeldId(id))?.status,
             ))
         })
         .unwrap();
@@ -557,7 +556,7 @@ fn rescan_records_the_verdict_and_forward_queues_a_copy() {
         "still held: {out}"
     );
     let store = open(data);
-    let entries = store.read(|dbs, txn| queue::list(dbs, txn, 10)).unwrap();
+    let entries = store.read(|txn| queue::list(txn, 10)).unwrap();
     store.close();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].sender, "");

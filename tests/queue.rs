@@ -125,8 +125,10 @@ fn entry(sender: &str, rcpts: &[&str]) -> Queued {
         .unwrap()
         .as_secs();
     Queued {
-        id: 0,
-        kind: QueueKind::Release { held: 1 },
+        id: sluice::store::records::QueueId(0),
+        kind: QueueKind::Release {
+            held: sluice::store::records::HeldId(1),
+        },
         created: now,
         sender: sender.into(),
         envid: Some("QUEUE+2DTEST".into()),
@@ -153,9 +155,9 @@ fn open_store(dir: &Path) -> Store {
 fn enqueue(dir: &Path, entries: Vec<Queued>) {
     let store = open_store(dir);
     store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             for e in entries {
-                queue::insert(dbs, txn, e, CONTENT)?;
+                queue::insert(txn, e, CONTENT)?;
             }
             Ok(())
         })
@@ -402,13 +404,13 @@ fn entries_survive_kill_9_between_attempts() {
 }
 
 /// Inserts entries into the store (the server may be running, as with the CLI); returns their ids.
-fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<u64> {
+fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<sluice::store::records::QueueId> {
     let store = open_store(dir);
     let ids = store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             let mut ids = Vec::new();
             for e in entries {
-                ids.push(queue::insert(dbs, txn, e, CONTENT)?);
+                ids.push(queue::insert(txn, e, CONTENT)?);
             }
             Ok(ids)
         })

@@ -41,10 +41,10 @@ fn stderr(o: &Output) -> String {
 
 fn record(n: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("9b2f0c1e-0000-4000-8000-{n:012}"),
         received: 1_700_000_000 + n,
-        direction: "outbound".into(),
+        direction: sluice::policy::Direction::Outbound,
         peer: "127.0.0.1".into(),
         sender: format!("s{n}@corp.example"),
         envid: None,
@@ -61,10 +61,10 @@ fn record(n: u64) -> Held {
         policies: vec![PolicyRef {
             id: 300,
             name: "Project Falcon".into(),
-            severity: "high".into(),
+            severity: sluice::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: sluice::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec![],
@@ -84,7 +84,7 @@ fn prepare(data: &Path) {
     )
     .expect("open store");
     store
-        .write_blocking(|dbs, txn| {
+        .write_blocking(|txn| {
             for n in 1..=HELD {
                 let body = if n % 10 == 0 {
                     vec![b'x'; 12_000]
@@ -92,7 +92,6 @@ fn prepare(data: &Path) {
                     format!("Subject: report {n}\r\n\r\nfalcon\r\n").into_bytes()
                 };
                 held::insert(
-                    dbs,
                     txn,
                     record(n),
                     &body,

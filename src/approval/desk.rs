@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use heed::RwTxn;
-
 use super::token;
 use super::{
     ApprovalDesk, ApprovalState, ApprovalSummary, Decided, Decision, DeskError, MessageTag,
@@ -16,8 +14,13 @@ use crate::hold::Keeper;
 use crate::hold::notices::{self, Notice};
 use crate::notify::{Disposition, Kind};
 use crate::remediate::{self, Release, Step};
-use crate::store::records::{self, Approval, Held, HeldStatus, HistoryEntry, IncidentStatus};
-use crate::store::{Dbs, Store, StoreError, approvals, events, held, incidents, stats};
+use crate::store::events::EventKind;
+use crate::store::records::{
+    self, Approval, ApprovalId, Held, HeldStatus, HistoryEntry, IncidentStatus,
+};
+use crate::store::{
+    ReadTxn, Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
+};
 
 /// Lapsed approvals handled per sweep.
 pub const SWEEP_BATCH: usize = 1000;
@@ -44,16 +47,15 @@ impl StoreDesk {
     pub fn sweep(&self) -> Result<usize, StoreError> {
         let store = self.keeper.store()?.clone();
         let now = self.keeper.clock().now();
-        let due = store.read(|dbs, txn| approvals::expired(dbs, txn, now, SWEEP_BATCH))?;
+        let due = store.read(|txn| approvals::expired(txn, now, SWEEP_BATCH))?;
         let mut done = 0;
         for id in due {
             let settings = self.keeper.notify_settings().clone();
-            let result =
-                store.write_blocking(move |dbs, txn| expire_txn(dbs, txn, id, now, &settings));
+            let result = store.write_blocking(move |txn| expire_txn(txn, id, now, &settings));
             match result {
                 Ok(()) => done += 1,
                 Err(StoreError::Refused(_)) => {}
-                Err(e) => tracing::warn!(approval = id, error = %e, "approval expiry failed"),
+                Err(e) => tracing::warn!(approval = id.0, error = %e, "approval expiry failed"),
             }
         }
         Ok(done)
@@ -115,10 +117,10 @@ impl ApprovalDesk for StoreDesk {
         let keep = self.keeper.keep();
         let (a, h, content) = self
             .store()?
-            .read(|dbs, txn| {
-                let (a, h) = bound(dbs, txn, approval, message)?;
+            .read(|txn| {
+                let (a, h) = bound(txn, ApprovalId(approval), message)?;
                 let content = if keep.approval_preview && h.status.is_open() {
-                    held::content(dbs, txn, h.id)?
+                    held::content(txn, h.id)?
                 } else {
                     None
                 };
@@ -156,14 +158,14 @@ impl ApprovalDesk for StoreDesk {
         let message = *message;
         let comment = super::clean_comment(comment);
         let outcome = store
-            .write_blocking(move |dbs, txn| {
-                bound(dbs, txn, approval, &message)?;
+            .write_blocking(move |txn| {
+                bound(txn, ApprovalId(approval), &message)?;
                 let asked = Asked {
                     approver,
                     decision,
                     comment: &comment,
                 };
-                decide_txn(dbs, txn, approval, asked, now, give_up, &settings)
+                decide_txn(txn, ApprovalId(approval), asked, now, give_up, &settings)
             })
             .map_err(unavailable)?;
         if matches!(outcome, Decided::Done(_)) {
@@ -177,18 +179,17 @@ impl ApprovalDesk for StoreDesk {
 /// The approval and its held message, when the link's message tag is that message's: a link made
 /// for another message (an approval number handed out again) finds nothing.
 fn bound(
-    dbs: &Dbs,
-    txn: &heed::RoTxn<'_>,
-    approval: u64,
+    txn: &dyn ReadTxn,
+    approval: ApprovalId,
     message: &MessageTag,
 ) -> Result<(records::Approval, records::Held), StoreError> {
     let missing = || StoreError::NotFound(format!("approval {approval}"));
-    let a = approvals::get(dbs, txn, approval)?.ok_or_else(missing)?;
-    let h = held::get(dbs, txn, a.held)?.ok_or_else(missing)?;
+    let a = approvals::get(txn, approval)?.ok_or_else(missing)?;
+    let h = held::get(txn, a.held)?.ok_or_else(missing)?;
     if token::message_tag(&h.guid) != *message {
         tracing::warn!(
-            approval,
-            held = h.id,
+            approval = approval.0,
+            held = h.id.0,
             "an approval link made for another message was refused"
         );
         return Err(missing());
@@ -206,9 +207,8 @@ struct Asked<'a> {
 
 /// The whole decision in one write.
 fn decide_txn(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    id: u64,
+    txn: &mut dyn WriteTxn,
+    id: ApprovalId,
     asked: Asked<'_>,
     now: u64,
     give_up: u64,
@@ -219,8 +219,8 @@ fn decide_txn(
         decision,
         comment,
     } = asked;
-    let a = approvals::get(dbs, txn, id)?
-        .ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
+    let a =
+        approvals::get(txn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
     if a.state != records::ApprovalState::Pending {
         return Ok(Decided::AlreadyDecided(state_of(&a.state)));
     }
@@ -232,7 +232,7 @@ fn decide_txn(
         .get(approver as usize)
         .cloned()
         .unwrap_or_else(|| format!("approver {approver}"));
-    let h = held::must_get(dbs, txn, a.held)?;
+    let h = held::must_get(txn, a.held)?;
     if !h.status.is_open() {
         // An administrator released or deleted the message from the quarantine meanwhile: that was
         // the decision; record it so every link of this approval says so.
@@ -242,20 +242,19 @@ fn decide_txn(
         } else {
             records::ApprovalState::Rejected { by, at: now }
         };
-        approvals::decide(dbs, txn, id, state.clone())?;
+        approvals::decide(txn, id, state.clone())?;
         return Ok(Decided::AlreadyDecided(state_of(&state)));
     }
-    let original = held::content(dbs, txn, h.id)?;
+    let original = held::content(txn, h.id)?;
     let (state, kind, disposition, name) = match decision {
         Decision::Approve => {
             let state = records::ApprovalState::Approved {
                 by: by.clone(),
                 at: now,
             };
-            approvals::decide(dbs, txn, id, state.clone())?;
+            approvals::decide(txn, id, state.clone())?;
             let options = Release { tag: None, give_up };
-            if let Step::Stop(e) = remediate::release_txn(dbs, txn, h.id, None, &by, now, &options)?
-            {
+            if let Step::Stop(e) = remediate::release_txn(txn, h.id, None, &by, now, &options)? {
                 return Err(e);
             }
             (state, Kind::Approved, Disposition::Approved, "approved")
@@ -265,10 +264,9 @@ fn decide_txn(
                 by: by.clone(),
                 at: now,
             };
-            approvals::decide(dbs, txn, id, state.clone())?;
+            approvals::decide(txn, id, state.clone())?;
             let result = format!("rejected by {by}; message deleted");
             close(
-                dbs,
                 txn,
                 &h,
                 HeldStatus::Rejected,
@@ -289,8 +287,8 @@ fn decide_txn(
             result: format!("approver's comment: {comment}"),
         };
         for &inc in &h.incidents {
-            if incidents::get(dbs, txn, inc)?.is_some() {
-                incidents::append_history(dbs, txn, inc, &entry)?;
+            if incidents::get(txn, inc)?.is_some() {
+                incidents::append_history(txn, inc, &entry)?;
             }
         }
     }
@@ -299,32 +297,34 @@ fn decide_txn(
         disposition,
         comment,
     };
-    tell_sender(dbs, txn, settings, (&h, &a), told, original.as_deref(), now)?;
+    tell_sender(txn, settings, (&h, &a), told, original.as_deref(), now)?;
     let fields = vec![
         ("approval".into(), id.to_string()),
         ("held".into(), h.id.to_string()),
     ];
-    events::append(dbs, txn, now, &format!("approval.{name}"), fields)?;
-    stats::bump(dbs, txn, now, name, 1)?;
+    let event = match name {
+        "approved" => EventKind::ApprovalApproved,
+        _ => EventKind::ApprovalRejected,
+    };
+    events::append(txn, now, event, fields)?;
+    stats::bump(txn, now, name, 1)?;
     Ok(Decided::Done(state_of(&state)))
 }
 
 /// A lapsed approval: the message goes back to its sender with the reason, and is removed.
 fn expire_txn(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    id: u64,
+    txn: &mut dyn WriteTxn,
+    id: ApprovalId,
     now: u64,
     settings: &crate::notify::Settings,
 ) -> Result<(), StoreError> {
-    let a: Approval = approvals::decide(dbs, txn, id, records::ApprovalState::Expired { at: now })?;
-    let h = held::must_get(dbs, txn, a.held)?;
+    let a: Approval = approvals::decide(txn, id, records::ApprovalState::Expired { at: now })?;
+    let h = held::must_get(txn, a.held)?;
     if !h.status.is_open() {
         return Ok(());
     }
-    let original = held::content(dbs, txn, h.id)?;
+    let original = held::content(txn, h.id)?;
     close(
-        dbs,
         txn,
         &h,
         HeldStatus::Expired,
@@ -339,26 +339,24 @@ fn expire_txn(
         disposition: Disposition::Expired,
         comment: "",
     };
-    tell_sender(dbs, txn, settings, (&h, &a), told, original.as_deref(), now)?;
+    tell_sender(txn, settings, (&h, &a), told, original.as_deref(), now)?;
     events::append(
-        dbs,
         txn,
         now,
-        "approval.expired",
+        EventKind::ApprovalExpired,
         vec![
             ("approval".into(), id.to_string()),
             ("held".into(), h.id.to_string()),
         ],
     )?;
-    stats::bump(dbs, txn, now, "approval_expired", 1)
+    stats::bump(txn, now, "approval_expired", 1)
 }
 
 /// Ends a held message without delivering it (`remediate::close_txn`, the write a delete makes):
 /// status, content dropped, incidents and history.
 #[allow(clippy::too_many_arguments)]
 fn close(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     h: &Held,
     status: HeldStatus,
     incident: IncidentStatus,
@@ -378,7 +376,12 @@ fn close(
         incident,
         entry: &entry,
     };
-    remediate::close_txn(dbs, txn, h, &h.incidents, closing)
+    // The callers checked that the message is open; a refusal undoes the decision with the rest
+    // of this write.
+    match remediate::close_txn(txn, h, &h.incidents, closing)? {
+        lifecycle::Changed::Refused(e) => Err(e),
+        lifecycle::Changed::Done(_) => Ok(()),
+    }
 }
 
 /// What the sender is told: the notice kind, what happened, the approver's comment.
@@ -390,8 +393,7 @@ struct Told<'a> {
 
 /// Queues the sender's notice about the decision (never to the null sender).
 fn tell_sender(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     settings: &crate::notify::Settings,
     (h, a): (&Held, &Approval),
     told: Told<'_>,
@@ -405,7 +407,7 @@ fn tell_sender(
     }
     let to = vec![h.sender.clone()];
     let bytes = settings.notice(kind, &facts, &to, uuid::Uuid::new_v4(), now, original);
-    notices::enqueue(dbs, txn, &Notice { kind, to, bytes }, &h.peer, now)?;
+    notices::enqueue(txn, &Notice { kind, to, bytes }, &h.peer, now)?;
     Ok(())
 }
 
@@ -436,7 +438,7 @@ mod tests {
         let crate::store::records::Hold::Approval { approval } = held.hold else {
             panic!("not held for approval");
         };
-        (held, approval)
+        (held, approval.0)
     }
 
     fn hold_one(k: &Keeper) -> Held {
@@ -450,7 +452,7 @@ mod tests {
             subject: "Q3".into(),
             message_id: "<q3@corp.example>".into(),
             identity: "<q3@corp.example>".into(),
-            direction: "outbound",
+            direction: crate::policy::Direction::Outbound,
             size: 40,
         };
         let verdict = Verdict {
@@ -487,7 +489,7 @@ mod tests {
     fn queued_kinds(k: &Keeper) -> Vec<QueueKind> {
         k.store()
             .unwrap()
-            .read(|dbs, txn| queue::list(dbs, txn, 100))
+            .read(|txn| queue::list(txn, 100))
             .unwrap()
             .into_iter()
             .map(|q| q.kind)
@@ -587,19 +589,16 @@ mod tests {
         assert_eq!(desk.sweep().unwrap(), 0);
         let store = k.store().unwrap().clone();
         store
-            .write_blocking(move |dbs, txn| {
+            .write_blocking(move |txn| {
                 expire_txn(
-                    dbs,
                     txn,
-                    approval,
+                    crate::store::records::ApprovalId(approval),
                     late,
                     &crate::notify::Settings::defaults("gw"),
                 )
             })
             .unwrap();
-        let h = store
-            .read(|dbs, txn| held::must_get(dbs, txn, held.id))
-            .unwrap();
+        let h = store.read(|txn| held::must_get(txn, held.id)).unwrap();
         assert_eq!(h.status, HeldStatus::Expired);
         assert!(queued_kinds(&k).contains(&QueueKind::Notice {
             what: "expired".into()
@@ -626,7 +625,7 @@ mod tests {
         let status = k
             .store()
             .unwrap()
-            .read(|dbs, txn| held::must_get(dbs, txn, held.id))
+            .read(|txn| held::must_get(txn, held.id))
             .unwrap()
             .status;
         assert_eq!(status, HeldStatus::AwaitingApproval);
@@ -649,13 +648,9 @@ mod tests {
         )
         .unwrap();
         let store = k.store().unwrap();
-        let h = store
-            .read(|dbs, txn| held::must_get(dbs, txn, held.id))
-            .unwrap();
+        let h = store.read(|txn| held::must_get(txn, held.id)).unwrap();
         for inc in h.incidents {
-            let history = store
-                .read(|dbs, txn| incidents::history(dbs, txn, inc))
-                .unwrap();
+            let history = store.read(|txn| incidents::history(txn, inc)).unwrap();
             let comment = history.iter().find(|e| e.action == "comment").unwrap();
             assert_eq!(comment.result, "approver's comment: not  to partners");
             assert_eq!(comment.actor, "boss@corp.example");

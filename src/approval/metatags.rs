@@ -144,7 +144,7 @@ fn facts(guid: &str) -> Facts {
         subject: "Q3 numbers".into(),
         message_id: "<q3@corp.example>".into(),
         identity: format!("<{guid}@corp.example>"),
-        direction: "outbound",
+        direction: crate::policy::Direction::Outbound,
         size: 60,
     }
 }
@@ -194,13 +194,13 @@ fn hold(k: &Keeper, guid: &str) -> (Held, u64) {
     let Hold::Approval { approval } = held.hold else {
         panic!("not held for approval: {held:?}");
     };
-    (held, approval)
+    (held, approval.0)
 }
 
 /// The text of every queued notice of `kind`.
 fn queued(k: &Keeper, kind: Kind) -> Vec<String> {
     let store = k.store().unwrap();
-    let list = store.read(|dbs, txn| queue::list(dbs, txn, 100)).unwrap();
+    let list = store.read(|txn| queue::list(txn, 100)).unwrap();
     list.into_iter()
         .filter(|q| {
             q.kind
@@ -210,7 +210,7 @@ fn queued(k: &Keeper, kind: Kind) -> Vec<String> {
         })
         .map(|q| {
             let bytes = store
-                .read(|dbs, txn| queue::content(dbs, txn, q.id))
+                .read(|txn| queue::content(txn, q.id))
                 .unwrap()
                 .unwrap();
             let m = MessageParser::default().parse(&bytes).unwrap();
@@ -361,7 +361,10 @@ fn a_relayed_messages_violation_notices_render_every_tag_or_its_fallback() {
     );
     let recorded = Recorded {
         held: None,
-        incidents: &[11, 12],
+        incidents: &[
+            crate::store::records::IncidentId(11),
+            crate::store::records::IncidentId(12),
+        ],
         expires: None,
     };
     let mut wrong = Vec::new();
@@ -453,7 +456,10 @@ fn a_relayed_violation_has_no_quarantine_id_and_says_so() {
     );
     let f = v.facts(Recorded {
         held: None,
-        incidents: &[11, 12],
+        incidents: &[
+            crate::store::records::IncidentId(11),
+            crate::store::records::IncidentId(12),
+        ],
         expires: None,
     });
     let text = settings

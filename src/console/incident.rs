@@ -96,7 +96,7 @@ fn list(ctx: &Ctx, a: &IncidentList) -> ExitCode {
 }
 
 fn show(ctx: &Ctx, a: &IncidentShow) -> ExitCode {
-    let view = match ctx.service.show_incident(a.id) {
+    let view = match ctx.service.show_incident(service::IncidentId(a.id)) {
         Ok(v) => v,
         Err(e @ service::Error::NotFound(_)) => {
             eprintln!("sluice {}: {e}", ctx.cmd);

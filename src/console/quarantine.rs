@@ -219,7 +219,7 @@ pub(super) fn list_records<T: serde::Serialize>(
 }
 
 fn show(ctx: &Ctx, a: &QuarantineShow) -> ExitCode {
-    let view = match ctx.service.show_held(a.id, a.content) {
+    let view = match ctx.service.show_held(service::HeldId(a.id), a.content) {
         Ok(v) => v,
         Err(e @ service::Error::NotFound(_)) => {
             eprintln!("sluice {}: {e}", ctx.cmd);

@@ -104,7 +104,7 @@ pub fn held_table(items: &[Held]) -> String {
                 h.id.to_string(),
                 time::format(h.received),
                 h.status.name().into(),
-                h.severity.clone(),
+                h.severity.name().to_string(),
                 policies.join(","),
                 sender(&h.sender),
                 recipients(h.recipients.iter().map(|r| r.address.as_str())),
@@ -139,7 +139,7 @@ pub fn incident_table(items: &[Incident]) -> String {
                 time::format(i.created),
                 i.status.name().into(),
                 i.policy.id.to_string(),
-                i.policy.severity.clone(),
+                i.policy.severity.name().to_string(),
                 i.action.clone(),
                 sender(&i.sender),
                 recipients(i.recipients.iter().map(String::as_str)),
@@ -198,7 +198,7 @@ pub fn held(view: &HeldView) -> String {
         Hold::Approval { approval } => format!("approval {approval}"),
     };
     field(&mut out, "hold", &hold);
-    field(&mut out, "direction", &h.direction);
+    field(&mut out, "direction", h.direction.name());
     field(&mut out, "peer", &clean(&h.peer));
     field(&mut out, "sender", &sender(&h.sender));
     field(&mut out, "subject", &clean(&h.subject));
@@ -210,13 +210,18 @@ pub fn held(view: &HeldView) -> String {
         "content no longer held"
     };
     field(&mut out, "size", &format!("{} bytes ({content})", h.size));
-    field(&mut out, "severity", &h.severity);
+    field(&mut out, "severity", h.severity.name());
     let policies: Vec<String> = h
         .policies
         .iter()
         .map(|p| {
             let monitor = if p.monitor { ", monitor" } else { "" };
-            format!("{} ({}, {}{monitor})", p.id, clean(&p.name), p.severity)
+            format!(
+                "{} ({}, {}{monitor})",
+                p.id,
+                clean(&p.name),
+                p.severity.name()
+            )
         })
         .collect();
     field(&mut out, "policies", &policies.join("; "));
@@ -268,9 +273,9 @@ pub fn incident(view: &IncidentView) -> String {
         "policy",
         &format!("{} ({})", i.policy.id, clean(&i.policy.name)),
     );
-    field(&mut out, "severity", &i.policy.severity);
+    field(&mut out, "severity", i.policy.severity.name());
     field(&mut out, "action", &i.action);
-    field(&mut out, "direction", &i.direction);
+    field(&mut out, "direction", i.direction.name());
     field(&mut out, "sender", &sender(&i.sender));
     let rcpts: Vec<String> = i.recipients.iter().map(|r| clean(r)).collect();
     field(&mut out, "recipients", &rcpts.join(", "));

@@ -129,7 +129,7 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
             }
         }
         Err((results, e)) => {
-            tracing::info!(queue_id = entry.id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), error = %e, "queue: delivery attempt failed");
+            tracing::info!(queue_id = entry.id.0, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), error = %e, "queue: delivery attempt failed");
             Attempted {
                 results,
                 remote,
@@ -224,7 +224,7 @@ mod tests {
 
     fn entry(peer: &str) -> Queued {
         Queued {
-            id: 1,
+            id: crate::store::records::QueueId(1),
             kind: QueueKind::Notice { what: "x".into() },
             created: 0,
             sender: "a@x.org".into(),

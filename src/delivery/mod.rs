@@ -30,7 +30,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::config::{Config, Route};
 use crate::relay::Relay;
-use crate::store::records::Queued;
+use crate::store::records::{QueueId, Queued};
 use crate::store::{self, Store, queue};
 
 pub use outcome::{Attempted, RcptResult};
@@ -79,11 +79,11 @@ struct Inner {
     woken: AtomicBool,
     wake: event_listener::Event,
     /// Entries being delivered by this process (never leased twice, never reordered).
-    in_flight: Mutex<HashSet<u64>>,
+    in_flight: Mutex<HashSet<QueueId>>,
     /// Next hops that accepted mail since they last failed (reordering happens on the way in).
     accepting: Mutex<HashSet<String>>,
     /// Entries that could not be read or leased (corrupt); skipped until restart, logged once.
-    broken: Mutex<HashSet<u64>>,
+    broken: Mutex<HashSet<QueueId>>,
 }
 
 /// A handle on the delivery queue; cheap to clone. [`Delivery::run`] is the worker.
@@ -127,12 +127,12 @@ impl Delivery {
 
     /// Queues a message and wakes the worker; returns the queue id after the commit. Zero times
     /// are filled in: `created` and `next_attempt` now, `give_up_at` created + `queue.give_up`.
-    pub async fn enqueue(&self, entry: Queued, content: Vec<u8>) -> store::Result<u64> {
+    pub async fn enqueue(&self, entry: Queued, content: Vec<u8>) -> store::Result<QueueId> {
         let entry = self.prepare(entry);
         let id = self
             .inner
             .store
-            .write(move |dbs, txn| queue::insert(dbs, txn, entry, &content))
+            .write(move |txn| queue::insert(txn, entry, &content))
             .await?;
         self.wake();
         Ok(id)

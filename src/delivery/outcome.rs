@@ -4,7 +4,8 @@
 //!
 //! No I/O, no clock: `now` is a value. Texts here carry addresses and SMTP replies, never content.
 
-use crate::store::records::{QueueKind, Queued, RcptState};
+use crate::store::events::EventKind;
+use crate::store::records::{HeldId, QueueKind, Queued, RcptState};
 
 use super::schedule::{Schedule, own_reply};
 
@@ -65,7 +66,7 @@ impl Attempted {
 }
 
 /// An outbox event: its kind and fields (ids, addresses, reply codes).
-pub type Event = (&'static str, Vec<(String, String)>);
+pub type Event = (EventKind, Vec<(String, String)>);
 
 /// Everything one attempt changes, written in one store transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +131,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                 out.history
                     .push(("delivered", format!("delivered to {}: {reply}", r.address)));
                 out.events.push((
-                    "queue.delivered",
+                    EventKind::QueueDelivered,
                     fields(&id, &r.address, &reply, e.attempts),
                 ));
                 r.state = RcptState::Delivered { at: now, reply };
@@ -140,8 +141,10 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                 let reply = clip(&reply);
                 out.history
                     .push(("bounced", format!("bounced ({}): {reply}", r.address)));
-                out.events
-                    .push(("queue.bounced", fields(&id, &r.address, &reply, e.attempts)));
+                out.events.push((
+                    EventKind::QueueBounced,
+                    fields(&id, &r.address, &reply, e.attempts),
+                ));
                 r.state = RcptState::Failed { at: now, reply };
                 out.bounced.push(i);
             }
@@ -163,7 +166,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                 ),
             ));
             out.events.push((
-                "queue.bounced",
+                EventKind::QueueBounced,
                 fields(&id, &r.address, &format!("gave up: {last}"), e.attempts),
             ));
             r.state = RcptState::Failed {
@@ -185,7 +188,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
             ));
             let mut f = fields(&id, &r.address, &last, e.attempts);
             f.push(("next_attempt".into(), e.next_attempt.to_string()));
-            out.events.push(("queue.deferred", f));
+            out.events.push((EventKind::QueueDeferred, f));
         }
         if reports && s.delay_notice_due(e, now) {
             out.delay_notice = true;
@@ -215,7 +218,7 @@ fn fields(id: &str, rcpt: &str, reply: &str, attempt: u32) -> Vec<(String, Strin
 }
 
 /// The held message whose incidents get the history lines, for a release.
-pub fn held_of(entry: &Queued) -> Option<u64> {
+pub fn held_of(entry: &Queued) -> Option<HeldId> {
     match entry.kind {
         QueueKind::Release { held } => Some(held),
         QueueKind::Notice { .. } => None,

@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use crate::store::records::{Held, HeldStatus, HistoryEntry, Queued, RcptState};
-use crate::store::{self, Store, events, held, incidents, queue, stats};
+use crate::store::records::{Held, HeldStatus, HistoryEntry, QueueId, Queued, RcptState};
+use crate::store::{self, Store, events, held, incidents, lifecycle, queue, stats};
 
 use super::attempt::hop_of;
 use super::outcome::{Plan, held_of};
@@ -24,21 +24,21 @@ pub async fn apply(
     plan: Plan,
     reports: Vec<(Queued, Vec<u8>)>,
     now: u64,
-) -> store::Result<Vec<u64>> {
+) -> store::Result<Vec<QueueId>> {
     store
-        .write(move |dbs, txn| {
+        .write(move |txn| {
             let id = plan.entry.id;
             if plan.done {
-                queue::complete(dbs, txn, id)?;
+                queue::complete(txn, id)?;
             } else {
-                queue::update(dbs, txn, &plan.entry)?;
+                queue::update(txn, &plan.entry)?;
             }
             let mut ids = Vec::new();
             for (entry, content) in &reports {
-                ids.push(queue::insert(dbs, txn, entry.clone(), content)?);
+                ids.push(queue::insert(txn, entry.clone(), content)?);
             }
             if let Some(h) = held_of(&plan.entry)
-                && let Some(h) = held::get(dbs, txn, h)?
+                && let Some(h) = held::get(txn, h)?
             {
                 for &incident in &h.incidents {
                     for (action, result) in &plan.history {
@@ -48,19 +48,19 @@ pub async fn apply(
                             action: (*action).to_string(),
                             result: result.clone(),
                         };
-                        incidents::append_history(dbs, txn, incident, &entry)?;
+                        incidents::append_history(txn, incident, &entry)?;
                     }
                 }
                 let after = follow_delivery(&h, &plan.entry);
                 if after != h {
-                    held::update(dbs, txn, &h, &after)?;
+                    held::update(txn, &h, &after)?;
                 }
             }
             for (kind, fields) in &plan.events {
-                events::append(dbs, txn, now, kind, fields.clone())?;
+                events::append(txn, now, *kind, fields.clone())?;
             }
             for (name, n) in &plan.stats {
-                stats::bump(dbs, txn, now, name, *n)?;
+                stats::bump(txn, now, name, *n)?;
             }
             Ok(ids)
         })
@@ -84,12 +84,15 @@ pub fn follow_delivery(h: &Held, entry: &Queued) -> Held {
         else {
             continue;
         };
-        r.status = match q.state {
+        let to = match q.state {
             RcptState::Delivered { .. } => HeldStatus::Delivered,
             RcptState::Failed { .. } => HeldStatus::Bounced,
             RcptState::Pending if entry.attempts > 0 => HeldStatus::Deferred,
             RcptState::Pending => r.status,
         };
+        if lifecycle::follows(r.status, to) {
+            r.status = to;
+        }
     }
     after
 }
@@ -102,8 +105,8 @@ pub fn to_front(
     hop: &str,
     reflect: bool,
     now: u64,
-    in_flight: &HashSet<u64>,
-) -> Vec<u64> {
+    in_flight: &HashSet<QueueId>,
+) -> Vec<QueueId> {
     entries
         .iter()
         .filter(|e| {
@@ -119,16 +122,16 @@ pub async fn reorder(
     hop: String,
     reflect: bool,
     now: u64,
-    in_flight: HashSet<u64>,
+    in_flight: HashSet<QueueId>,
 ) -> store::Result<usize> {
     store
-        .write(move |dbs, txn| {
-            let entries = queue::list(dbs, txn, REORDER_SCAN)?;
+        .write(move |txn| {
+            let entries = queue::list(txn, REORDER_SCAN)?;
             let ids = to_front(&entries, &hop, reflect, now, &in_flight);
             for e in entries.into_iter().filter(|e| ids.contains(&e.id)) {
                 let mut moved = e;
                 moved.next_attempt = now;
-                queue::update(dbs, txn, &moved)?;
+                queue::update(txn, &moved)?;
             }
             Ok(ids.len())
         })
@@ -138,12 +141,14 @@ pub async fn reorder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::records::{QueueKind, QueuedRecipient, RcptState};
+    use crate::store::records::{IncidentId, QueueKind, QueuedRecipient, RcptState};
 
     fn entry(id: u64, peer: &str, attempts: u32, next: u64) -> Queued {
         Queued {
-            id,
-            kind: QueueKind::Release { held: 1 },
+            id: crate::store::records::QueueId(id),
+            kind: QueueKind::Release {
+                held: crate::store::records::HeldId(1),
+            },
             created: 0,
             sender: "a@x.org".into(),
             envid: None,
@@ -166,10 +171,10 @@ mod tests {
     fn held_with_incidents(incidents: Vec<u64>) -> crate::store::records::Held {
         use crate::store::records::{Held, HeldStatus, Hold};
         Held {
-            id: 0,
+            id: crate::store::records::HeldId(0),
             guid: "G".into(),
             received: 1,
-            direction: "outbound".into(),
+            direction: crate::policy::Direction::Outbound,
             peer: String::new(),
             sender: "a@x.org".into(),
             envid: None,
@@ -179,11 +184,11 @@ mod tests {
             message_id: "<m@x>".into(),
             size: 0,
             policies: vec![],
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             status: HeldStatus::Released,
             hold: Hold::Quarantine,
             findings: vec![],
-            incidents,
+            incidents: incidents.into_iter().map(IncidentId).collect(),
             expires: 10,
         }
     }
@@ -195,9 +200,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), &crate::testing::options()).unwrap();
         let (held_id, queued) = store
-            .write_blocking(|dbs, txn| {
+            .write_blocking(|txn| {
                 let (h, _) = held::insert(
-                    dbs,
                     txn,
                     held_with_incidents(vec![7, 8]),
                     b"x",
@@ -207,11 +211,11 @@ mod tests {
                 e.kind = crate::store::records::QueueKind::Release { held: h };
                 e.recipients.push(e.recipients[0].clone());
                 e.recipients[1].address = "c@y.org".into();
-                let id = queue::insert(dbs, txn, e, b"content")?;
-                Ok((h, queue::get(dbs, txn, id)?.unwrap()))
+                let id = queue::insert(txn, e, b"content")?;
+                Ok((h, queue::get(txn, id)?.unwrap()))
             })
             .unwrap();
-        assert_eq!(held_id, 1);
+        assert_eq!(held_id, crate::store::records::HeldId(1));
         let s = Schedule {
             retry: vec![60],
             give_up: 1_000,
@@ -231,14 +235,14 @@ mod tests {
         let ids = smol::block_on(apply(&store, p, vec![(report, b"dsn".to_vec())], 200)).unwrap();
         assert_eq!(ids.len(), 1);
         store
-            .read(|dbs, txn| {
-                let e = queue::get(dbs, txn, queued.id)?.unwrap();
+            .read(|txn| {
+                let e = queue::get(txn, queued.id)?.unwrap();
                 assert_eq!(e.next_attempt, 260);
                 assert_eq!(e.attempts, 1);
                 assert_eq!(e.recipients[1].last_reply.as_deref(), Some("451 later"));
-                assert_eq!(queue::content(dbs, txn, ids[0])?.unwrap(), b"dsn");
+                assert_eq!(queue::content(txn, ids[0])?.unwrap(), b"dsn");
                 for incident in [7, 8] {
-                    let h = incidents::history(dbs, txn, incident)?;
+                    let h = incidents::history(txn, crate::store::records::IncidentId(incident))?;
                     let lines: Vec<&str> = h.iter().map(|x| x.result.as_str()).collect();
                     assert_eq!(
                         lines,
@@ -249,13 +253,13 @@ mod tests {
                     );
                     assert!(h.iter().all(|x| x.actor == ACTOR && x.at == 200));
                 }
-                let kinds: Vec<String> = events::since(dbs, txn, 0, 10)?
+                let kinds: Vec<&str> = events::since(txn, 0, 10)?
                     .into_iter()
-                    .map(|e| e.kind)
+                    .map(|e| e.kind.name())
                     .collect();
                 assert_eq!(kinds, ["queue.delivered", "queue.deferred"]);
-                assert_eq!(stats::sum(dbs, txn, "delivered", 0, 200)?, 1);
-                assert_eq!(stats::sum(dbs, txn, "deferred", 0, 200)?, 1);
+                assert_eq!(stats::sum(txn, "delivered", 0, 200)?, 1);
+                assert_eq!(stats::sum(txn, "deferred", 0, 200)?, 1);
                 Ok(())
             })
             .unwrap();
@@ -266,17 +270,17 @@ mod tests {
             tls: Default::default(),
         };
         let e = store
-            .read(|dbs, txn| queue::get(dbs, txn, queued.id))
+            .read(|txn| queue::get(txn, queued.id))
             .unwrap()
             .unwrap();
         let p = plan(e, &done, 300, &s, true);
         assert!(p.done);
         smol::block_on(apply(&store, p, vec![], 300)).unwrap();
         store
-            .read(|dbs, txn| {
-                assert!(queue::get(dbs, txn, queued.id)?.is_none());
-                assert!(queue::content(dbs, txn, queued.id)?.is_none());
-                assert_eq!(stats::sum(dbs, txn, "bounced", 0, 300)?, 1);
+            .read(|txn| {
+                assert!(queue::get(txn, queued.id)?.is_none());
+                assert!(queue::content(txn, queued.id)?.is_none());
+                assert_eq!(stats::sum(txn, "bounced", 0, 300)?, 1);
                 Ok(())
             })
             .unwrap();
@@ -292,17 +296,18 @@ mod tests {
             entry(4, "10.0.0.1", 1, 50),
             entry(5, "10.0.0.1", 1, 900),
         ];
-        let busy: HashSet<u64> = [5].into();
-        assert_eq!(to_front(&entries, "10.0.0.1", true, 100, &busy), vec![1]);
+        let q = |ids: &[u64]| ids.iter().copied().map(QueueId).collect::<Vec<_>>();
+        let busy: HashSet<QueueId> = [QueueId(5)].into();
+        assert_eq!(to_front(&entries, "10.0.0.1", true, 100, &busy), q(&[1]));
         assert_eq!(
             to_front(&entries, "next-hop", false, 100, &HashSet::new()),
-            vec![1, 2, 5]
+            q(&[1, 2, 5])
         );
         let mut own = entries;
         own[0].recipients[0].last_reply = Some("451 4.2.0 Mailbox busy".into());
         assert_eq!(
             to_front(&own, "next-hop", false, 100, &HashSet::new()),
-            vec![2, 5],
+            q(&[2, 5]),
             "a recipient's own 4xx keeps its back-off"
         );
     }

@@ -101,7 +101,7 @@ pub fn build(
         Kind::Failure => dsn::failure(&report),
     }?;
     let carrier = Queued {
-        id: 0,
+        id: crate::store::records::QueueId(0),
         kind: QueueKind::Notice {
             what: kind.name().to_string(),
         },
@@ -131,8 +131,10 @@ mod tests {
 
     fn entry() -> Queued {
         Queued {
-            id: 9,
-            kind: QueueKind::Release { held: 1 },
+            id: crate::store::records::QueueId(9),
+            kind: QueueKind::Release {
+                held: crate::store::records::HeldId(1),
+            },
             created: 1_700_000_000,
             sender: "alice@corp.example".into(),
             envid: Some("env+2B1".into()),

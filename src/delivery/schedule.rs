@@ -117,8 +117,10 @@ mod tests {
 
     fn entry(created: u64) -> Queued {
         Queued {
-            id: 1,
-            kind: QueueKind::Release { held: 7 },
+            id: crate::store::records::QueueId(1),
+            kind: QueueKind::Release {
+                held: crate::store::records::HeldId(7),
+            },
             created,
             sender: "a@example.com".into(),
             envid: None,

@@ -9,7 +9,7 @@ use futures_lite::FutureExt;
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use crate::shutdown::Shutdown;
-use crate::store::records::Queued;
+use crate::store::records::{QueueId, Queued};
 use crate::store::{StoreError, queue};
 
 use super::outcome::{Attempted, HopSign, RcptResult, plan};
@@ -92,15 +92,15 @@ impl Delivery {
     /// Leases up to `max` due entries (one store write) and marks them in flight.
     async fn take_due(&self, max: usize) -> Result<Vec<(Queued, Vec<u8>)>, StoreError> {
         let now = self.inner.clock.now();
-        let skip: Vec<u64> = {
-            let mut s: Vec<u64> = lock(&self.inner.in_flight).iter().copied().collect();
+        let skip: Vec<QueueId> = {
+            let mut s: Vec<QueueId> = lock(&self.inner.in_flight).iter().copied().collect();
             s.extend(lock(&self.inner.broken).iter().copied());
             s
         };
-        let ids: Vec<u64> = self
+        let ids: Vec<QueueId> = self
             .inner
             .store
-            .read(|dbs, txn| queue::due(dbs, txn, now, max + skip.len()))?
+            .read(|txn| queue::due(txn, now, max + skip.len()))?
             .into_iter()
             .filter(|id| !skip.contains(id))
             .take(max)
@@ -112,10 +112,10 @@ impl Delivery {
         let (leased, broken) = self
             .inner
             .store
-            .write(move |dbs, txn| {
+            .write(move |txn| {
                 let (mut leased, mut broken) = (Vec::new(), Vec::new());
                 for id in ids {
-                    match queue::lease(dbs, txn, id, now, until) {
+                    match queue::lease(txn, id, now, until) {
                         Ok(Some(x)) => leased.push(x),
                         Ok(None) => {}
                         Err(e @ StoreError::Corrupt { .. }) => broken.push((id, e)),
@@ -126,7 +126,7 @@ impl Delivery {
             })
             .await?;
         for (id, e) in broken {
-            tracing::error!(queue_id = id, error = %e, "queue: entry cannot be delivered; skipped until restart");
+            tracing::error!(queue_id = id.0, error = %e, "queue: entry cannot be delivered; skipped until restart");
             lock(&self.inner.broken).insert(id);
         }
         let mut in_flight = lock(&self.inner.in_flight);
@@ -190,7 +190,7 @@ impl Delivery {
                 .map_or(0, |(_, n)| *n)
         };
         tracing::info!(
-            queue_id = id,
+            queue_id = id.0,
             attempt = p.entry.attempts,
             delivered = count("delivered"),
             deferred = count("deferred"),
@@ -207,15 +207,15 @@ impl Delivery {
             Ok(ids) => {
                 for (rid, kind) in ids.iter().zip(kinds) {
                     tracing::info!(
-                        queue_id = id,
-                        report_id = rid,
+                        queue_id = id.0,
+                        report_id = rid.0,
                         kind,
                         "queue: report queued to the sender"
                     );
                 }
             }
             Err(e) => {
-                tracing::error!(queue_id = id, error = %e, "queue: cannot record the attempt; the entry is retried when its lease ends")
+                tracing::error!(queue_id = id.0, error = %e, "queue: cannot record the attempt; the entry is retried when its lease ends")
             }
         }
         lock(&self.inner.in_flight).remove(&id);

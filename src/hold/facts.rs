@@ -20,7 +20,7 @@ pub struct Facts {
     /// What makes copies of the message the same message: an `X-dlp-uniquemsgid` it already
     /// carried (an upstream DLP tagged it), else its Message-ID.
     pub identity: String,
-    pub direction: &'static str,
+    pub direction: Direction,
     pub size: u64,
 }
 
@@ -53,11 +53,7 @@ impl Facts {
                 tagged
             },
             message_id,
-            direction: match Direction::of(envelope, internal_domains) {
-                Direction::Inbound => "inbound",
-                Direction::Outbound => "outbound",
-                Direction::Internal => "internal",
-            },
+            direction: Direction::of(envelope, internal_domains),
             size: message.len() as u64,
         }
     }

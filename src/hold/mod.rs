@@ -18,12 +18,15 @@ use crate::clock::Clock;
 use crate::config::{Config, Keep};
 use crate::link::token::{self, Claims, Key};
 use crate::notify::{self, Disposition, Kind};
-use crate::policy::{MANAGER, Verdict};
+use crate::policy::{MANAGER, Severity, Verdict};
+use crate::store::events::EventKind;
 use crate::store::records::{
-    Approval, ApprovalState, Held, HeldRecipient, HeldStatus, HistoryEntry, Hold, Incident,
-    IncidentStatus, PolicyRef,
+    Approval, ApprovalId, ApprovalState, Held, HeldId, HeldRecipient, HeldStatus, HistoryEntry,
+    Hold, Incident, IncidentId, IncidentStatus, PolicyRef,
 };
-use crate::store::{self, Store, StoreError, approvals, events, held, incidents, stats};
+use crate::store::{
+    Store, StoreError, WriteTxn, approvals, events, held, incidents, lifecycle, stats,
+};
 use notices::Notice;
 
 /// Holds messages and records incidents; shared by every session.
@@ -263,10 +266,10 @@ impl Keeper {
         let incidents = incidents_of(&facts, verdict, now, action);
         let policies: Vec<PolicyRef> = incidents.iter().map(|i| i.policy.clone()).collect();
         let record = Held {
-            id: 0,
+            id: HeldId(0),
             guid: facts.guid.clone(),
             received: now,
-            direction: facts.direction.to_string(),
+            direction: facts.direction,
             peer: facts.peer.clone(),
             sender: facts.sender.clone(),
             envid: facts.envid.clone(),
@@ -313,21 +316,20 @@ impl Keeper {
         let settings = self.notify.clone();
         let links = self.links.clone();
         let result = store
-            .write(move |dbs, txn| {
-                let (id, evicted) = held::insert(dbs, txn, record, &message, caps)?;
-                let mut rec = held::must_get(dbs, txn, id)?;
+            .write(move |txn| {
+                let (id, evicted) = held::insert(txn, record, &message, caps)?;
+                let mut rec = held::must_get(txn, id)?;
                 for mut inc in incidents {
                     inc.held = Some(id);
                     let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
-                    let got = incidents::record(dbs, txn, inc, key, window)?;
+                    let got = incidents::record(txn, inc, key, window)?;
                     rec.incidents.push(got.id());
                 }
                 if !resolved.is_empty() {
                     let approval = approvals::insert(
-                        dbs,
                         txn,
                         Approval {
-                            id: 0,
+                            id: ApprovalId(0),
                             held: id,
                             approvers: resolved.clone(),
                             created: now,
@@ -337,17 +339,17 @@ impl Keeper {
                     )?;
                     rec.hold = Hold::Approval { approval };
                 }
-                let before = held::must_get(dbs, txn, id)?;
-                held::update(dbs, txn, &before, &rec)?;
+                let before = held::must_get(txn, id)?;
+                held::update(txn, &before, &rec)?;
                 let mut expires = None;
                 if let (Hold::Approval { approval }, Some(links)) = (&rec.hold, &links) {
-                    let approval = approvals::get(dbs, txn, *approval)?
+                    let approval = approvals::get(txn, *approval)?
                         .ok_or_else(|| StoreError::NotFound(format!("approval {approval}")))?;
                     expires = Some(approval.expires);
                     for notice in
                         approval_requests(&settings, links, &rec, &approval, &message, now)
                     {
-                        notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
+                        notices::enqueue(txn, &notice, &rec.peer, now)?;
                     }
                 }
                 let recorded = notices::Recorded {
@@ -356,7 +358,7 @@ impl Keeper {
                     expires,
                 };
                 for notice in violation.notices(&settings, recorded, now, &message) {
-                    notices::enqueue(dbs, txn, &notice, &rec.peer, now)?;
+                    notices::enqueue(txn, &notice, &rec.peer, now)?;
                 }
                 let note = if resolved.is_empty() && wanted_approval {
                     Some("no approver could be resolved for the sender; held for an administrator")
@@ -365,7 +367,6 @@ impl Keeper {
                 };
                 for &inc in &rec.incidents {
                     incidents::append_history(
-                        dbs,
                         txn,
                         inc,
                         &HistoryEntry {
@@ -384,23 +385,22 @@ impl Keeper {
                     )?;
                 }
                 for &victim in &evicted.ids {
-                    evicted_history(dbs, txn, victim, evicted.reason, now)?;
+                    evicted_history(txn, victim, evicted.reason, now)?;
                 }
                 if !evicted.ids.is_empty() {
-                    stats::bump(dbs, txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
+                    stats::bump(txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
                 }
                 events::append(
-                    dbs,
                     txn,
                     now,
-                    "quarantine.held",
+                    EventKind::QuarantineHeld,
                     vec![
                         ("held".into(), id.to_string()),
                         ("guid".into(), rec.guid.clone()),
                         ("incidents".into(), join_ids(&rec.incidents)),
                     ],
                 )?;
-                stats::bump(dbs, txn, now, "quarantined", 1)?;
+                stats::bump(txn, now, "quarantined", 1)?;
                 Ok((rec, evicted))
             })
             .await;
@@ -454,11 +454,11 @@ impl Keeper {
         let guid = facts.guid;
         Some(async move {
             let result = store
-                .write(move |dbs, txn| {
+                .write(move |txn| {
                     let mut ids = Vec::new();
                     for inc in list {
                         let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
-                        ids.push(incidents::record(dbs, txn, inc, key, window)?.id());
+                        ids.push(incidents::record(txn, inc, key, window)?.id());
                     }
                     if let Some((violation, settings, original)) = &outgoing {
                         let recorded = notices::Recorded {
@@ -467,17 +467,16 @@ impl Keeper {
                             expires: None,
                         };
                         for notice in violation.notices(settings, recorded, now, original) {
-                            notices::enqueue(dbs, txn, &notice, &peer, now)?;
+                            notices::enqueue(txn, &notice, &peer, now)?;
                         }
                     }
                     events::append(
-                        dbs,
                         txn,
                         now,
-                        "incident.recorded",
+                        EventKind::IncidentRecorded,
                         vec![("incidents".into(), join_ids(&ids))],
                     )?;
-                    stats::bump(dbs, txn, now, "incidents", ids.len() as u64)?;
+                    stats::bump(txn, now, "incidents", ids.len() as u64)?;
                     Ok(outgoing.is_some())
                 })
                 .await;
@@ -497,30 +496,30 @@ impl Keeper {
     pub async fn purge(&self) -> Result<usize, StoreError> {
         let store = self.store()?.clone();
         let now = self.clock.now();
-        let ids = store.read(|dbs, txn| held::expired(dbs, txn, now, self.keep.purge_batch))?;
+        let ids = store.read(|txn| held::expired(txn, now, self.keep.purge_batch))?;
         let n = ids.len();
         if n == 0 {
             return Ok(0);
         }
         store
-            .write(move |dbs, txn| {
+            .write(move |txn| {
                 for id in ids {
-                    let old = held::must_get(dbs, txn, id)?;
+                    let old = held::must_get(txn, id)?;
                     if !old.status.is_open() {
                         continue;
                     }
-                    let mut new = old.clone();
-                    new.status = HeldStatus::Expired;
-                    for r in &mut new.recipients {
-                        if r.status.is_open() {
-                            r.status = HeldStatus::Expired;
-                        }
-                    }
-                    held::update(dbs, txn, &old, &new)?;
-                    held::drop_content(dbs, txn, &new)?;
+                    let asked = lifecycle::Asked {
+                        at: now,
+                        actor: "sluice",
+                        action: "expire",
+                    };
+                    let lifecycle::Changed::Done(new) =
+                        lifecycle::change(txn, &old, HeldStatus::Expired, asked)?
+                    else {
+                        continue;
+                    };
                     for &inc in &new.incidents {
                         incidents::set_status(
-                            dbs,
                             txn,
                             inc,
                             Some(IncidentStatus::Expired),
@@ -535,14 +534,13 @@ impl Keeper {
                         )?;
                     }
                     events::append(
-                        dbs,
                         txn,
                         now,
-                        "quarantine.expired",
+                        EventKind::QuarantineExpired,
                         vec![("held".into(), id.to_string())],
                     )?;
                 }
-                stats::bump(dbs, txn, now, "expired", n as u64)
+                stats::bump(txn, now, "expired", n as u64)
             })
             .await?;
         Ok(n)
@@ -576,7 +574,7 @@ fn approval_requests(
     let mut out = Vec::new();
     for (i, approver) in approval.approvers.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        let link = (approval.id, held.guid.as_str());
+        let link = (approval.id.0, held.guid.as_str());
         let f = notices::request_facts(
             held,
             approval,
@@ -609,17 +607,17 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
         .map(|hit| {
             let prefix = format!("policy {} ", hit.id);
             Incident {
-                id: 0,
+                id: IncidentId(0),
                 guid: facts.guid.clone(),
                 created: now,
                 policy: PolicyRef {
                     id: hit.id,
                     name: hit.name.clone(),
-                    severity: hit.severity.name().to_string(),
+                    severity: hit.severity,
                     monitor: hit.monitor,
                 },
                 status: IncidentStatus::New,
-                direction: facts.direction.to_string(),
+                direction: facts.direction,
                 peer: facts.peer.clone(),
                 sender: facts.sender.clone(),
                 recipients: facts.recipients.iter().map(|r| r.address.clone()).collect(),
@@ -645,27 +643,25 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
 }
 
 /// The one log line of an eviction at a quarantine cap: the quarantine id and the cap, never content.
-fn log_eviction(id: u64, reason: &str) {
+fn log_eviction(id: HeldId, reason: &str) {
     tracing::warn!(
-        quarantine_id = id,
+        quarantine_id = id.0,
         reason,
         "quarantine cap reached; oldest held message evicted (content removed)"
     );
 }
 
 fn evicted_history(
-    dbs: &store::Dbs,
-    txn: &mut heed::RwTxn<'_>,
-    victim: u64,
+    txn: &mut dyn WriteTxn,
+    victim: HeldId,
     reason: &str,
     now: u64,
 ) -> Result<(), StoreError> {
-    let Some(h) = held::get(dbs, txn, victim)? else {
+    let Some(h) = held::get(txn, victim)? else {
         return Ok(());
     };
     for &inc in &h.incidents {
         incidents::set_status(
-            dbs,
             txn,
             inc,
             Some(IncidentStatus::Deleted),
@@ -678,10 +674,9 @@ fn evicted_history(
         )?;
     }
     events::append(
-        dbs,
         txn,
         now,
-        "quarantine.evicted",
+        EventKind::QuarantineEvicted,
         vec![
             ("held".into(), victim.to_string()),
             ("reason".into(), reason.to_string()),
@@ -690,18 +685,19 @@ fn evicted_history(
     Ok(())
 }
 
-fn highest(policies: &[PolicyRef]) -> String {
-    let rank = |s: &str| crate::policy::Severity::parse(s).map_or(0, |v| v as u8);
+fn highest(policies: &[PolicyRef]) -> Severity {
     policies
         .iter()
-        .map(|p| p.severity.as_str())
-        .max_by_key(|s| rank(s))
-        .unwrap_or("info")
-        .to_string()
+        .map(|p| p.severity)
+        .max()
+        .unwrap_or(Severity::Info)
 }
 
-fn join_ids(ids: &[u64]) -> String {
-    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+fn join_ids(ids: &[IncidentId]) -> String {
+    ids.iter()
+        .map(IncidentId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Reads `sender,manager` lines (a header line naming the columns is skipped), at most
@@ -771,13 +767,14 @@ mod tests {
 
     #[test]
     fn the_highest_severity_wins() {
-        let p = |s: &str| PolicyRef {
+        let p = |severity| PolicyRef {
             id: 1,
             name: "p".into(),
-            severity: s.into(),
+            severity,
             monitor: false,
         };
-        assert_eq!(highest(&[p("low"), p("critical"), p("medium")]), "critical");
-        assert_eq!(highest(&[]), "info");
+        let all = [p(Severity::Low), p(Severity::Critical), p(Severity::Medium)];
+        assert_eq!(highest(&all), Severity::Critical);
+        assert_eq!(highest(&[]), Severity::Info);
     }
 }

@@ -2,12 +2,12 @@
 //! store keeps), and queuing a built notice for delivery in the same transaction as the change it
 //! reports, so a notice is sent if and only if that change committed.
 
-use heed::RwTxn;
-
 use crate::notify::{self, Content, Disposition, Kind, PolicyFact};
-use crate::policy::{Audience, Severity, Verdict};
-use crate::store::records::{Approval, Held, QueueKind, Queued, QueuedRecipient, RcptState};
-use crate::store::{Dbs, StoreError, queue};
+use crate::policy::{Audience, Verdict};
+use crate::store::records::{
+    Approval, Held, HeldId, IncidentId, QueueId, QueueKind, Queued, QueuedRecipient, RcptState,
+};
+use crate::store::{StoreError, WriteTxn, queue};
 
 use super::Facts;
 
@@ -91,7 +91,7 @@ pub fn facts_of_held(
             .map(|p| PolicyFact {
                 id: p.id,
                 name: p.name.clone(),
-                severity: Severity::parse(&p.severity).unwrap_or(Severity::Medium),
+                severity: p.severity,
             })
             .collect(),
         content: held
@@ -101,7 +101,7 @@ pub fn facts_of_held(
             .collect(),
         disposition,
         quarantine_id: held.id.to_string(),
-        incident_ids: held.incidents.iter().map(u64::to_string).collect(),
+        incident_ids: held.incidents.iter().map(IncidentId::to_string).collect(),
         expires: approval.map(|a| a.expires),
         ..notify::Facts::default()
     }
@@ -202,8 +202,8 @@ pub struct Violation {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Recorded<'a> {
     /// The held message's id, when it was held.
-    pub held: Option<u64>,
-    pub incidents: &'a [u64],
+    pub held: Option<HeldId>,
+    pub incidents: &'a [IncidentId],
     /// The approval's expiry, when it waits for one.
     pub expires: Option<u64>,
 }
@@ -255,7 +255,11 @@ impl Violation {
     pub fn facts(&self, recorded: Recorded<'_>) -> notify::Facts {
         notify::Facts {
             quarantine_id: recorded.held.map(|id| id.to_string()).unwrap_or_default(),
-            incident_ids: recorded.incidents.iter().map(u64::to_string).collect(),
+            incident_ids: recorded
+                .incidents
+                .iter()
+                .map(IncidentId::to_string)
+                .collect(),
             expires: recorded.expires,
             ..self.facts.clone()
         }
@@ -297,17 +301,15 @@ impl Violation {
 /// Queues a notice (null sender, so it can never bounce back) in the caller's transaction.
 /// `peer` is where to deliver in reflecting mode (the MTA the original came from).
 pub fn enqueue(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     notice: &Notice,
     peer: &str,
     now: u64,
-) -> Result<u64, StoreError> {
+) -> Result<QueueId, StoreError> {
     queue::insert(
-        dbs,
         txn,
         Queued {
-            id: 0,
+            id: QueueId(0),
             kind: QueueKind::Notice {
                 what: notice.kind.name().to_string(),
             },

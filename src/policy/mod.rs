@@ -114,8 +114,12 @@ impl Action {
     }
 }
 
-/// How serious a violation of a policy is (Symantec's incident severities).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How serious a violation of a policy is (Symantec's incident severities). Stored by name
+/// (`info` ... `critical`) in the store's records.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Low,

@@ -68,8 +68,10 @@ impl Scope {
     }
 }
 
-/// Which way a message goes, from the organisation's internal domains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which way a message goes, from the organisation's internal domains. Stored by name
+/// (`inbound`, `outbound`, `internal`) in the store's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From an internal sender to at least one external recipient.
     Outbound,
@@ -80,6 +82,20 @@ pub enum Direction {
 }
 
 impl Direction {
+    pub const ALL: [Direction; 3] = [Direction::Inbound, Direction::Outbound, Direction::Internal];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Internal => "internal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Direction> {
+        Direction::ALL.into_iter().find(|d| d.name() == s)
+    }
+
     pub fn of(envelope: &Envelope, internal: &[String]) -> Direction {
         let is_internal = |addr: &str| {
             let domain = addr.rsplit_once('@').map_or("", |(_, d)| d);

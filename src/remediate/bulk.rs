@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::store::records::{HeldId, IncidentId};
 use crate::store::search::{Filter, MAX_PAGE, Page};
 use crate::store::{Result, Store, StoreError, held, incidents};
 
@@ -132,15 +133,15 @@ pub fn matching(
             limit: want,
             before,
         };
-        let next = store.read(|dbs, txn| match target {
+        let next = store.read(|txn| match target {
             Target::Held => {
-                let found = held::search(dbs, txn, filter, page)?;
-                ids.extend(found.items.iter().map(|h| h.id));
+                let found = held::search(txn, filter, page)?;
+                ids.extend(found.items.iter().map(|h| h.id.0));
                 Ok(found.next)
             }
             Target::Incident => {
-                let found = incidents::search(dbs, txn, filter, page)?;
-                ids.extend(found.items.iter().map(|i| i.id));
+                let found = incidents::search(txn, filter, page)?;
+                ids.extend(found.items.iter().map(|i| i.id.0));
                 Ok(found.next)
             }
         })?;
@@ -168,12 +169,12 @@ pub async fn apply(
     let mut seen: HashMap<u64, u64> = HashMap::new();
     for (n, &id) in ids.iter().enumerate() {
         let outcome = match target {
-            Target::Held => super::held_action(store, id, action, actor, now)
+            Target::Held => super::held_action(store, HeldId(id), action, actor, now)
                 .await
                 .into(),
             Target::Incident => match shared_message(store, id, action, &mut seen) {
                 Some(first) => Outcome::Done(format!("same message as incident {first}")),
-                None => super::incident_action(store, id, action, actor, now)
+                None => super::incident_action(store, IncidentId(id), action, actor, now)
                     .await
                     .into(),
             },
@@ -203,7 +204,9 @@ fn shared_message(
         return None;
     }
     let held = store
-        .read(|dbs, txn| Ok(incidents::get(dbs, txn, incident)?.and_then(|i| i.held)))
+        .read(
+            |txn| Ok(incidents::get(txn, IncidentId(incident))?.and_then(|i| i.held.map(|h| h.0))),
+        )
         .ok()
         .flatten()?;
     match seen.get(&held) {

@@ -22,13 +22,16 @@ mod rescan;
 mod tests;
 
 use crate::message::header::Field;
-use heed::RwTxn;
 
 use crate::scan::Scanner;
+use crate::store::events::EventKind;
 use crate::store::records::{
-    Held, HeldStatus, HistoryEntry, IncidentStatus, QueueKind, Queued, QueuedRecipient, RcptState,
+    Held, HeldId, HeldStatus, HistoryEntry, IncidentId, IncidentStatus, QueueId, QueueKind, Queued,
+    QueuedRecipient, RcptState,
 };
-use crate::store::{Dbs, Result, Store, StoreError, events, held, incidents, queue, schema, stats};
+use crate::store::{
+    Result, Store, StoreError, WriteTxn, events, held, incidents, lifecycle, queue, schema, stats,
+};
 
 pub use bulk::{Bulk, Item, Outcome, Progress, Target, Totals, apply, bulk, matching};
 pub use rescan::{Rescanned, rescan};
@@ -48,9 +51,7 @@ pub const MARK_SECRET: &str = "release";
 /// The release-mark key of this store (generated on first use), for the pipeline to
 /// [`mark::verify`] a released message coming back. Read it once at start-up: it never changes.
 pub async fn mark_key(store: &Store) -> Result<[u8; 32]> {
-    store
-        .write(|dbs, txn| schema::secret(dbs, txn, MARK_SECRET))
-        .await
+    store.write(|txn| schema::secret(txn, MARK_SECRET)).await
 }
 
 /// For `pipeline::Inspector::with_released`: true when a message carries a release mark that is
@@ -64,7 +65,7 @@ pub fn recogniser(store: Store, key: [u8; 32]) -> impl Fn(&[u8]) -> bool + Send 
                 let value = crate::message::header::unfold(value);
                 mark::verify(&key, &value, |id| {
                     store
-                        .read(|dbs, txn| held::get(dbs, txn, id))
+                        .read(|txn| held::get(txn, HeldId(id)))
                         .ok()
                         .flatten()
                         .map(|h| h.guid)
@@ -87,7 +88,7 @@ pub struct Release {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Released {
     /// The delivery-queue entry holding the message now.
-    pub queue: u64,
+    pub queue: QueueId,
     /// Recipients it goes to.
     pub recipients: usize,
 }
@@ -158,7 +159,7 @@ pub(crate) enum Step<T> {
 /// Runs one remediation write and turns a stop into the caller's error.
 async fn run<T: Send + 'static>(
     store: &Store,
-    f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<Step<T>> + Send + 'static,
+    f: impl FnOnce(&mut dyn WriteTxn) -> Result<Step<T>> + Send + 'static,
 ) -> Result<T> {
     match store.write(f).await? {
         Step::Done(v) => Ok(v),
@@ -176,7 +177,7 @@ fn entry(now: u64, actor: &str, action: &str, result: String) -> HistoryEntry {
 }
 
 /// The incidents to write to for a held message: its own, plus the one the request came through.
-fn incident_ids(held: &Held, via: Option<u64>) -> Vec<u64> {
+fn incident_ids(held: &Held, via: Option<IncidentId>) -> Vec<IncidentId> {
     let mut ids = held.incidents.clone();
     if let Some(v) = via
         && !ids.contains(&v)
@@ -188,15 +189,14 @@ fn incident_ids(held: &Held, via: Option<u64>) -> Vec<u64> {
 
 /// Sets the status (if any) and appends `entry` on each incident that exists.
 fn write_incidents(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    ids: &[u64],
+    txn: &mut dyn WriteTxn,
+    ids: &[IncidentId],
     status: Option<IncidentStatus>,
     entry: &HistoryEntry,
 ) -> Result<()> {
     for &id in ids {
-        if incidents::get(dbs, txn, id)?.is_some() {
-            incidents::set_status(dbs, txn, id, status, entry)?;
+        if incidents::get(txn, id)?.is_some() {
+            incidents::set_status(txn, id, status, entry)?;
         }
     }
     Ok(())
@@ -212,18 +212,17 @@ fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 /// Loads held message `id` for `action`, stopping (with history) when it is missing or no longer
 /// open; `via` is the incident the request came through, if any.
 fn open_held(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    id: u64,
-    via: Option<u64>,
+    txn: &mut dyn WriteTxn,
+    id: HeldId,
+    via: Option<IncidentId>,
     actor: &str,
     now: u64,
     action: &str,
 ) -> Result<std::result::Result<(Held, Vec<u8>), StoreError>> {
-    let Some(h) = held::get(dbs, txn, id)? else {
+    let Some(h) = held::get(txn, id)? else {
         if let Some(inc) = via {
             let e = entry(now, actor, action, "message cannot be found".into());
-            write_incidents(dbs, txn, &[inc], None, &e)?;
+            write_incidents(txn, &[inc], None, &e)?;
         }
         return Ok(Err(StoreError::NotFound(format!("held message {id}"))));
     };
@@ -231,12 +230,11 @@ fn open_held(
     if !h.status.is_open() {
         let reason = format!("already {}", h.status.name());
         let e = entry(now, actor, action, format!("refused: {reason}"));
-        write_incidents(dbs, txn, &ids, None, &e)?;
+        write_incidents(txn, &ids, None, &e)?;
         events::append(
-            dbs,
             txn,
             now,
-            "remediation.refused",
+            EventKind::RemediationRefused,
             fields(&[
                 ("held", id.to_string()),
                 ("action", action.into()),
@@ -245,20 +243,14 @@ fn open_held(
         )?;
         return Ok(Err(StoreError::Refused(reason)));
     }
-    let Some(content) = held::content(dbs, txn, id)? else {
+    let Some(content) = held::content(txn, id)? else {
         let e = entry(
             now,
             actor,
             action,
             "could not be remediated: the stored content is missing".into(),
         );
-        write_incidents(
-            dbs,
-            txn,
-            &ids,
-            Some(IncidentStatus::RemediationAttempted),
-            &e,
-        )?;
+        write_incidents(txn, &ids, Some(IncidentStatus::RemediationAttempted), &e)?;
         return Ok(Err(StoreError::Corrupt {
             what: format!("held message {id}"),
             detail: "content missing".into(),
@@ -317,14 +309,14 @@ fn marked(content: Vec<u8>, key: &[u8; 32], h: &Held, tag: Option<&(String, Stri
     if let Some((n, v)) = tag {
         fields.extend(Field::new(n.as_str(), v.as_str()).ok());
     }
-    fields.extend(Field::new(mark::HEADER, mark::sign(key, h.id, &h.guid)).ok());
+    fields.extend(Field::new(mark::HEADER, mark::sign(key, h.id.0, &h.guid)).ok());
     crate::message::header::prepend(content, &fields)
 }
 
 /// Releases held message `id`: queues it for its recipients still held and closes it.
 pub async fn release(
     store: &Store,
-    id: u64,
+    id: HeldId,
     actor: &str,
     now: u64,
     options: Release,
@@ -334,8 +326,8 @@ pub async fn release(
 
 async fn release_via(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     actor: &str,
     now: u64,
     options: Release,
@@ -344,23 +336,22 @@ async fn release_via(
         check_tag(n, v)?;
     }
     let actor = actor.to_string();
-    let out = run(store, move |dbs, txn| {
-        release_txn(dbs, txn, id, via, &actor, now, &options)
+    let out = run(store, move |txn| {
+        release_txn(txn, id, via, &actor, now, &options)
     })
     .await;
     failed(store, out, id, via, "release", now).await
 }
 
 pub(crate) fn release_txn(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    id: u64,
-    via: Option<u64>,
+    txn: &mut dyn WriteTxn,
+    id: HeldId,
+    via: Option<IncidentId>,
     actor: &str,
     now: u64,
     options: &Release,
 ) -> Result<Step<Released>> {
-    let (h, content) = match open_held(dbs, txn, id, via, actor, now, "release")? {
+    let (h, content) = match open_held(txn, id, via, actor, now, "release")? {
         Ok(x) => x,
         Err(stop) => return Ok(Step::Stop(stop)),
     };
@@ -384,16 +375,25 @@ pub(crate) fn release_txn(
             "release",
             "refused: no recipient is still held".into(),
         );
-        write_incidents(dbs, txn, &ids, None, &e)?;
+        write_incidents(txn, &ids, None, &e)?;
         return Ok(Step::Stop(StoreError::Refused(
             "no recipient is still held".into(),
         )));
     }
-    let key = schema::secret(dbs, txn, MARK_SECRET)?;
+    let asked = lifecycle::Asked {
+        at: now,
+        actor,
+        action: "release",
+    };
+    if let lifecycle::Changed::Refused(e) = lifecycle::change(txn, &h, HeldStatus::Released, asked)?
+    {
+        return Ok(Step::Stop(e));
+    }
+    let key = schema::secret(txn, MARK_SECRET)?;
     let content = marked(content, &key, &h, options.tag.as_ref());
     let count = recipients.len();
     let queued = Queued {
-        id: 0,
+        id: QueueId(0),
         kind: QueueKind::Release { held: id },
         created: now,
         sender: h.sender.clone(),
@@ -406,16 +406,7 @@ pub(crate) fn release_txn(
         give_up_at: now.saturating_add(options.give_up),
         delay_notice_sent: false,
     };
-    let qid = queue::insert(dbs, txn, queued, &content)?;
-    let mut new = h.clone();
-    new.status = HeldStatus::Released;
-    for r in &mut new.recipients {
-        if r.status.is_open() {
-            r.status = HeldStatus::Released;
-        }
-    }
-    held::update(dbs, txn, &h, &new)?;
-    held::drop_content(dbs, txn, &new)?;
+    let qid = queue::insert(txn, queued, &content)?;
     let tagged = match &options.tag {
         Some((n, v)) => format!(" with {n}: {v}"),
         None => String::new(),
@@ -426,12 +417,11 @@ pub(crate) fn release_txn(
         "release",
         format!("released by {actor}{tagged}: queued for delivery (queue {qid})"),
     );
-    write_incidents(dbs, txn, &ids, Some(IncidentStatus::Released), &e)?;
+    write_incidents(txn, &ids, Some(IncidentStatus::Released), &e)?;
     events::append(
-        dbs,
         txn,
         now,
-        "quarantine.released",
+        EventKind::QuarantineReleased,
         fields(&[
             ("held", id.to_string()),
             ("queue", qid.to_string()),
@@ -439,7 +429,7 @@ pub(crate) fn release_txn(
             ("recipients", count.to_string()),
         ]),
     )?;
-    stats::bump(dbs, txn, now, "released", 1)?;
+    stats::bump(txn, now, "released", 1)?;
     Ok(Step::Done(Released {
         queue: qid,
         recipients: count,
@@ -450,35 +440,35 @@ pub(crate) fn release_txn(
 /// sender); the message stays held. Returns the queue id.
 pub async fn forward(
     store: &Store,
-    id: u64,
+    id: HeldId,
     to: Vec<String>,
     actor: &str,
     now: u64,
     give_up: u64,
-) -> Result<u64> {
+) -> Result<QueueId> {
     forward_via(store, id, None, to, actor, now, give_up).await
 }
 
 async fn forward_via(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     to: Vec<String>,
     actor: &str,
     now: u64,
     give_up: u64,
-) -> Result<u64> {
+) -> Result<QueueId> {
     check_addresses(&to)?;
     let actor = actor.to_string();
-    let out = run(store, move |dbs, txn| {
-        let (h, content) = match open_held(dbs, txn, id, via, &actor, now, "forward")? {
+    let out = run(store, move |txn| {
+        let (h, content) = match open_held(txn, id, via, &actor, now, "forward")? {
             Ok(x) => x,
             Err(stop) => return Ok(Step::Stop(stop)),
         };
-        let key = schema::secret(dbs, txn, MARK_SECRET)?;
+        let key = schema::secret(txn, MARK_SECRET)?;
         let content = marked(content, &key, &h, None);
         let queued = Queued {
-            id: 0,
+            id: QueueId(0),
             kind: QueueKind::Release { held: id },
             created: now,
             sender: String::new(),
@@ -500,7 +490,7 @@ async fn forward_via(
             give_up_at: now.saturating_add(give_up),
             delay_notice_sent: false,
         };
-        let qid = queue::insert(dbs, txn, queued, &content)?;
+        let qid = queue::insert(txn, queued, &content)?;
         let e = entry(
             now,
             &actor,
@@ -510,12 +500,11 @@ async fn forward_via(
                 to.join(", ")
             ),
         );
-        write_incidents(dbs, txn, &incident_ids(&h, via), None, &e)?;
+        write_incidents(txn, &incident_ids(&h, via), None, &e)?;
         events::append(
-            dbs,
             txn,
             now,
-            "quarantine.forwarded",
+            EventKind::QuarantineForwarded,
             fields(&[
                 ("held", id.to_string()),
                 ("queue", qid.to_string()),
@@ -523,7 +512,7 @@ async fn forward_via(
                 ("recipients", to.len().to_string()),
             ]),
         )?;
-        stats::bump(dbs, txn, now, "forwarded", 1)?;
+        stats::bump(txn, now, "forwarded", 1)?;
         Ok(Step::Done(qid))
     })
     .await;
@@ -531,14 +520,20 @@ async fn forward_via(
 }
 
 /// Deletes held message `id`: drops its content, marks it (and its open recipients) deleted.
-pub async fn delete(store: &Store, id: u64, actor: &str, now: u64) -> Result<()> {
+pub async fn delete(store: &Store, id: HeldId, actor: &str, now: u64) -> Result<()> {
     delete_via(store, id, None, actor, now).await
 }
 
-async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: u64) -> Result<()> {
+async fn delete_via(
+    store: &Store,
+    id: HeldId,
+    via: Option<IncidentId>,
+    actor: &str,
+    now: u64,
+) -> Result<()> {
     let actor = actor.to_string();
-    let out = run(store, move |dbs, txn| {
-        let (h, _) = match open_held(dbs, txn, id, via, &actor, now, "delete")? {
+    let out = run(store, move |txn| {
+        let (h, _) = match open_held(txn, id, via, &actor, now, "delete")? {
             Ok(x) => x,
             Err(stop) => return Ok(Step::Stop(stop)),
         };
@@ -548,15 +543,17 @@ async fn delete_via(store: &Store, id: u64, via: Option<u64>, actor: &str, now: 
             incident: IncidentStatus::Deleted,
             entry: &e,
         };
-        close_txn(dbs, txn, &h, &incident_ids(&h, via), closing)?;
+        if let lifecycle::Changed::Refused(e) = close_txn(txn, &h, &incident_ids(&h, via), closing)?
+        {
+            return Ok(Step::Stop(e));
+        }
         events::append(
-            dbs,
             txn,
             now,
-            "quarantine.deleted",
+            EventKind::QuarantineDeleted,
             fields(&[("held", id.to_string()), ("actor", actor.clone())]),
         )?;
-        stats::bump(dbs, txn, now, "deleted", 1)?;
+        stats::bump(txn, now, "deleted", 1)?;
         Ok(Step::Done(()))
     })
     .await;
@@ -571,26 +568,27 @@ pub(crate) struct Closing<'a> {
     pub entry: &'a HistoryEntry,
 }
 
-/// Ends held message `h` without delivering it, in the caller's write: the status on the record and
-/// its open recipients, the content dropped, and each incident of `incidents` that exists gets the
-/// incident status and the entry. A delete and the approval desk's reject and expiry go through it.
+/// Ends held message `h` without delivering it, in the caller's write, through the lifecycle's
+/// table (`store::lifecycle`: status, open recipients, content dropped); when the change is allowed,
+/// each incident of `incidents` that exists gets the incident status and the entry. A delete and the
+/// approval desk's reject and expiry go through it. A refused change is recorded in the history by
+/// the lifecycle and handed back; nothing else is written.
 pub(crate) fn close_txn(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     h: &Held,
-    incidents: &[u64],
+    incidents: &[IncidentId],
     closing: Closing<'_>,
-) -> Result<()> {
-    let mut new = h.clone();
-    new.status = closing.status;
-    for r in &mut new.recipients {
-        if r.status.is_open() {
-            r.status = closing.status;
-        }
+) -> Result<lifecycle::Changed> {
+    let asked = lifecycle::Asked {
+        at: closing.entry.at,
+        actor: &closing.entry.actor,
+        action: &closing.entry.action,
+    };
+    let changed = lifecycle::change(txn, h, closing.status, asked)?;
+    if let lifecycle::Changed::Done(_) = changed {
+        write_incidents(txn, incidents, Some(closing.incident), closing.entry)?;
     }
-    held::update(dbs, txn, h, &new)?;
-    held::drop_content(dbs, txn, &new)?;
-    write_incidents(dbs, txn, incidents, Some(closing.incident), closing.entry)
+    Ok(changed)
 }
 
 /// After a write that failed as a whole (store error), records "could not be remediated" on the
@@ -598,8 +596,8 @@ pub(crate) fn close_txn(
 async fn failed<T>(
     store: &Store,
     out: Result<T>,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     action: &'static str,
     now: u64,
 ) -> Result<T> {
@@ -611,10 +609,8 @@ async fn failed<T>(
     };
     let why = err.to_string();
     let _ = store
-        .write(move |dbs, txn| {
-            let mut ids = held::get(dbs, txn, id)?
-                .map(|h| h.incidents)
-                .unwrap_or_default();
+        .write(move |txn| {
+            let mut ids = held::get(txn, id)?.map(|h| h.incidents).unwrap_or_default();
             if let Some(v) = via
                 && !ids.contains(&v)
             {
@@ -626,13 +622,7 @@ async fn failed<T>(
                 action,
                 format!("could not be remediated: {why}"),
             );
-            write_incidents(
-                dbs,
-                txn,
-                &ids,
-                Some(IncidentStatus::RemediationAttempted),
-                &e,
-            )
+            write_incidents(txn, &ids, Some(IncidentStatus::RemediationAttempted), &e)
         })
         .await;
     Err(err)
@@ -642,7 +632,7 @@ async fn failed<T>(
 /// actions (resolve, dismiss, note) apply to every incident of the message.
 pub async fn held_action(
     store: &Store,
-    id: u64,
+    id: HeldId,
     action: &Action<'_>,
     actor: &str,
     now: u64,
@@ -652,8 +642,8 @@ pub async fn held_action(
 
 async fn act(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     action: &Action<'_>,
     actor: &str,
     now: u64,
@@ -679,7 +669,7 @@ async fn act(
             Ok(r.summary)
         }
         Action::Resolve | Action::Dismiss | Action::Note(_) => {
-            let h = store.read(|dbs, txn| held::must_get(dbs, txn, id))?;
+            let h = store.read(|txn| held::must_get(txn, id))?;
             let ids = incident_ids(&h, via);
             if ids.is_empty() {
                 return Err(StoreError::Refused("the message has no incident".into()));
@@ -697,12 +687,12 @@ async fn act(
 /// change the incident itself.
 pub async fn incident_action(
     store: &Store,
-    id: u64,
+    id: IncidentId,
     action: &Action<'_>,
     actor: &str,
     now: u64,
 ) -> Result<String> {
-    let inc = store.read(|dbs, txn| incidents::must_get(dbs, txn, id))?;
+    let inc = store.read(|txn| incidents::must_get(txn, id))?;
     if !action.needs_message() {
         incident_status(store, id, action, actor, now).await?;
         return Ok(format!("incident {}", action.verb()));
@@ -713,9 +703,9 @@ pub async fn incident_action(
             let why = format!("no held message (the message was {})", inc.action);
             let (actor, name, text) = (actor.to_string(), action.name(), why.clone());
             store
-                .write(move |dbs, txn| {
+                .write(move |txn| {
                     let e = entry(now, &actor, name, format!("refused: {text}"));
-                    incidents::append_history(dbs, txn, id, &e)
+                    incidents::append_history(txn, id, &e)
                 })
                 .await?;
             Err(StoreError::Refused(why))
@@ -726,7 +716,7 @@ pub async fn incident_action(
 /// Resolve, dismiss or note on one incident.
 async fn incident_status(
     store: &Store,
-    id: u64,
+    id: IncidentId,
     action: &Action<'_>,
     actor: &str,
     now: u64,
@@ -735,12 +725,12 @@ async fn incident_status(
         Action::Resolve => (
             Some(IncidentStatus::Resolved),
             format!("resolved by {actor}"),
-            "incident.resolved",
+            EventKind::IncidentResolved,
         ),
         Action::Dismiss => (
             Some(IncidentStatus::Resolved),
             format!("dismissed by {actor} (no violation)"),
-            "incident.resolved",
+            EventKind::IncidentResolved,
         ),
         Action::Note(text) => {
             let text = text.trim();
@@ -749,17 +739,16 @@ async fn incident_status(
                     "a note has 1 to {MAX_NOTE} characters"
                 )));
             }
-            (None, text.to_string(), "incident.noted")
+            (None, text.to_string(), EventKind::IncidentNoted)
         }
         _ => return Err(StoreError::Refused("not an incident status change".into())),
     };
     let (actor, name) = (actor.to_string(), action.name());
     store
-        .write(move |dbs, txn| {
+        .write(move |txn| {
             let e = entry(now, &actor, name, result);
-            incidents::set_status(dbs, txn, id, status, &e)?;
+            incidents::set_status(txn, id, status, &e)?;
             events::append(
-                dbs,
                 txn,
                 now,
                 kind,

@@ -5,7 +5,8 @@
 use crate::decompose::NoBudget;
 use crate::message::{Envelope, MailParams, Recipient, Ret};
 use crate::scan::Scanner;
-use crate::store::records::Held;
+use crate::store::events::EventKind;
+use crate::store::records::{Held, HeldId, IncidentId};
 use crate::store::{Result, Store, StoreError, events, held};
 
 use super::{Step, entry, fields, incident_ids, open_held, run, write_incidents};
@@ -61,7 +62,7 @@ pub(crate) fn summary(violated: &[(u64, String)]) -> String {
 /// limits) and records the outcome on its incidents. Refused when the content is gone.
 pub async fn rescan(
     store: &Store,
-    id: u64,
+    id: HeldId,
     scanner: &Scanner,
     actor: &str,
     now: u64,
@@ -71,16 +72,16 @@ pub async fn rescan(
 
 pub(super) async fn rescan_via(
     store: &Store,
-    id: u64,
-    via: Option<u64>,
+    id: HeldId,
+    via: Option<IncidentId>,
     scanner: &Scanner,
     actor: &str,
     now: u64,
 ) -> Result<Rescanned> {
-    let loaded = store.read(|dbs, txn| {
-        let h = held::get(dbs, txn, id)?;
+    let loaded = store.read(|txn| {
+        let h = held::get(txn, id)?;
         let content = match &h {
-            Some(h) if h.status.is_open() => held::content(dbs, txn, id)?,
+            Some(h) if h.status.is_open() => held::content(txn, id)?,
             _ => None,
         };
         Ok(h.zip(content))
@@ -88,8 +89,8 @@ pub(super) async fn rescan_via(
     let Some((h, content)) = loaded else {
         // Missing, closed or without content: the write below finds out which and records it.
         let actor = actor.to_string();
-        let out = run(store, move |dbs, txn| {
-            Ok(match open_held(dbs, txn, id, via, &actor, now, "rescan")? {
+        let out = run(store, move |txn| {
+            Ok(match open_held(txn, id, via, &actor, now, "rescan")? {
                 Err(stop) => Step::Stop(stop),
                 // Reopened in between (cannot happen today: nothing reopens a message).
                 Ok(_) => Step::Stop(StoreError::Refused("changed during the rescan".into())),
@@ -109,14 +110,13 @@ pub(super) async fn rescan_via(
     let (actor, result, ids) = (actor.to_string(), text.clone(), incident_ids(&h, via));
     let count = violated.len();
     store
-        .write(move |dbs, txn| {
+        .write(move |txn| {
             let e = entry(now, &actor, "rescan", result);
-            write_incidents(dbs, txn, &ids, None, &e)?;
+            write_incidents(txn, &ids, None, &e)?;
             events::append(
-                dbs,
                 txn,
                 now,
-                "quarantine.rescanned",
+                EventKind::QuarantineRescanned,
                 fields(&[
                     ("held", id.to_string()),
                     ("actor", actor.clone()),

@@ -1,4 +1,4 @@
-//! Remediation on real stores in temporary directories: every action's effect on the held record, its
+//! Remediation on both store backends (an LMDB file in a temporary directory, and in memory): every action's effect on the held record, its
 //! incidents and their history, the queue, events and statistics, and every refusal.
 
 use std::path::Path;
@@ -15,12 +15,55 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, &crate::testing::options()).expect("open store")
 }
 
+/// Each named test (a `fn(Store)`) once per store backend: `lmdb::NAME` on a store file in a
+/// temporary directory, `memory::NAME` on [`Store::memory`].
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod lmdb {
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(super::open(dir.path()));
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::Store::memory().unwrap());
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    release_queues_tagged_marked_content_and_closes_message_and_incidents,
+    a_second_release_is_refused_and_recorded,
+    delete_drops_content_and_a_later_release_is_refused,
+    a_missing_message_is_not_found_and_its_incident_says_so,
+    forward_queues_a_marked_copy_and_the_message_stays_held,
+    a_tag_that_would_inject_headers_is_refused,
+    an_earlier_release_mark_in_the_content_is_replaced,
+    rescan_records_the_current_verdict_and_changes_nothing,
+    bulk_release_reports_mixed_outcomes_and_goes_on_after_failures,
+    matching_walks_every_page,
+    incidents_without_a_message_only_change_status,
+    incident_bulk_acts_once_per_message,
+    missing_content_is_recorded_as_could_not_be_remediated,
+    the_recogniser_accepts_a_released_copy_and_nothing_else,
+    release_carries_each_recipients_notify_to_the_queue,
+    a_forward_from_the_cli_gives_up_after_the_configured_time,
+);
+
 fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: "3984736A-2964-437D-A0EC-67E62D4C187F".into(),
         received: NOW - 100,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "192.0.2.7".into(),
         sender: "alice@corp.example".into(),
         envid: Some("ENV1".into()),
@@ -40,10 +83,10 @@ fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
         policies: vec![PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: crate::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec!["policy 100 rule \"cards\": CREDIT_CARD x1 in body".into()],
@@ -52,19 +95,19 @@ fn held_record(rcpts: &[(&str, HeldStatus)]) -> Held {
     }
 }
 
-fn incident_record(policy: u64, held: Option<u64>, action: &str) -> Incident {
+fn incident_record(policy: u64, held: Option<HeldId>, action: &str) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: "3984736A-2964-437D-A0EC-67E62D4C187F".into(),
         created: NOW - 100,
         policy: PolicyRef {
             id: policy,
             name: format!("P{policy}"),
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             monitor: false,
         },
         status: IncidentStatus::New,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "192.0.2.7".into(),
         sender: "alice@corp.example".into(),
         recipients: vec!["bob@partner.example".into()],
@@ -79,44 +122,44 @@ fn incident_record(policy: u64, held: Option<u64>, action: &str) -> Incident {
 }
 
 /// A held message with `n` incidents (policies 100, 101, ...); returns (held id, incident ids).
-fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (u64, Vec<u64>) {
+fn hold(store: &Store, rcpts: &[(&str, HeldStatus)], n: u64) -> (HeldId, Vec<IncidentId>) {
     let record = held_record(rcpts);
     store
-        .write_blocking(move |dbs, txn| {
-            let (id, _) = held::insert(dbs, txn, record, MESSAGE, crate::testing::caps())?;
+        .write_blocking(move |txn| {
+            let (id, _) = held::insert(txn, record, MESSAGE, crate::testing::caps())?;
             let mut ids = Vec::new();
             for p in 0..n {
                 let inc = incident_record(100 + p, Some(id), "quarantined");
-                ids.push(incidents::record(dbs, txn, inc, None, 0)?.id());
+                ids.push(incidents::record(txn, inc, None, 0)?.id());
             }
-            let old = held::must_get(dbs, txn, id)?;
+            let old = held::must_get(txn, id)?;
             let mut new = old.clone();
             new.incidents = ids.clone();
-            held::update(dbs, txn, &old, &new)?;
+            held::update(txn, &old, &new)?;
             Ok((id, ids))
         })
         .expect("hold")
 }
 
-fn one(store: &Store, rcpt: &str) -> (u64, Vec<u64>) {
+fn one(store: &Store, rcpt: &str) -> (HeldId, Vec<IncidentId>) {
     hold(store, &[(rcpt, HeldStatus::Held)], 1)
 }
 
-fn get_held(store: &Store, id: u64) -> Held {
-    store.read(|d, t| held::must_get(d, t, id)).unwrap()
+fn get_held(store: &Store, id: HeldId) -> Held {
+    store.read(|t| held::must_get(t, id)).unwrap()
 }
 
-fn history(store: &Store, id: u64) -> Vec<HistoryEntry> {
-    store.read(|d, t| incidents::history(d, t, id)).unwrap()
+fn history(store: &Store, id: IncidentId) -> Vec<HistoryEntry> {
+    store.read(|t| incidents::history(t, id)).unwrap()
 }
 
-fn last_result(store: &Store, incident: u64) -> String {
+fn last_result(store: &Store, incident: IncidentId) -> String {
     history(store, incident).last().unwrap().result.clone()
 }
 
-fn status(store: &Store, incident: u64) -> IncidentStatus {
+fn status(store: &Store, incident: IncidentId) -> IncidentStatus {
     store
-        .read(|d, t| incidents::must_get(d, t, incident))
+        .read(|t| incidents::must_get(t, incident))
         .unwrap()
         .status
 }
@@ -125,10 +168,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
     smol::block_on(f)
 }
 
-#[test]
-fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn release_queues_tagged_marked_content_and_closes_message_and_incidents(store: Store) {
     let (id, incs) = hold(
         &store,
         &[
@@ -146,11 +186,11 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
     assert_eq!(r.recipients, 2);
 
     let (q, content, key) = store
-        .write_blocking(move |d, t| {
+        .write_blocking(move |t| {
             Ok((
-                queue::get(d, t, r.queue)?.unwrap(),
-                queue::content(d, t, r.queue)?.unwrap(),
-                schema::secret(d, t, MARK_SECRET)?,
+                queue::get(t, r.queue)?.unwrap(),
+                queue::content(t, r.queue)?.unwrap(),
+                schema::secret(t, MARK_SECRET)?,
             ))
         })
         .unwrap();
@@ -181,7 +221,10 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
     assert!(text.ends_with(std::str::from_utf8(MESSAGE).unwrap()));
     let value = crate::message::header::first(&content, mark::HEADER).unwrap();
     let guid = get_held(&store, id).guid;
-    assert_eq!(mark::verify(&key, &value, |_| Some(guid.clone())), Some(id));
+    assert_eq!(
+        mark::verify(&key, &value, |_| Some(guid.clone())),
+        Some(id.0)
+    );
     assert_eq!(block(mark_key(&store)).unwrap(), key, "the key is kept");
 
     let h = get_held(&store, id);
@@ -195,7 +238,7 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
             HeldStatus::Released
         ]
     );
-    assert_eq!(store.read(|d, t| held::content(d, t, id)).unwrap(), None);
+    assert_eq!(store.read(|t| held::content(t, id)).unwrap(), None);
     assert_eq!(store.read(held::totals).unwrap(), (0, 0));
     for i in incs {
         assert_eq!(status(&store, i), IncidentStatus::Released);
@@ -207,20 +250,16 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents() {
             )
         );
     }
-    let events = store.read(|d, t| events::since(d, t, 0, 100)).unwrap();
-    assert!(events.iter().any(|e| e.kind == "quarantine.released"));
-    assert_eq!(
-        store
-            .read(|d, t| st::sum(d, t, "released", NOW, NOW))
-            .unwrap(),
-        1
+    let events = store.read(|t| events::since(t, 0, 100)).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind.name() == "quarantine.released")
     );
+    assert_eq!(store.read(|t| st::sum(t, "released", NOW, NOW)).unwrap(), 1);
 }
 
-#[test]
-fn a_second_release_is_refused_and_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_second_release_is_refused_and_recorded(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     block(release(
         &store,
@@ -253,16 +292,13 @@ fn a_second_release_is_refused_and_recorded() {
     assert_eq!(store.read(queue::len).unwrap(), 1);
 }
 
-#[test]
-fn delete_drops_content_and_a_later_release_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn delete_drops_content_and_a_later_release_is_refused(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     block(delete(&store, id, "admin1", NOW)).unwrap();
     let h = get_held(&store, id);
     assert_eq!(h.status, HeldStatus::Deleted);
     assert_eq!(h.recipients[0].status, HeldStatus::Deleted);
-    assert_eq!(store.read(|d, t| held::content(d, t, id)).unwrap(), None);
+    assert_eq!(store.read(|t| held::content(t, id)).unwrap(), None);
     assert_eq!(status(&store, incs[0]), IncidentStatus::Deleted);
     assert_eq!(last_result(&store, incs[0]), "deleted by admin1");
 
@@ -282,13 +318,10 @@ fn delete_drops_content_and_a_later_release_is_refused() {
     assert_eq!(store.read(queue::len).unwrap(), 0);
 }
 
-#[test]
-fn a_missing_message_is_not_found_and_its_incident_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_missing_message_is_not_found_and_its_incident_says_so(store: Store) {
     let err = block(release(
         &store,
-        99,
+        HeldId(99),
         "admin1",
         NOW,
         crate::testing::release(),
@@ -297,27 +330,36 @@ fn a_missing_message_is_not_found_and_its_incident_says_so() {
     assert_eq!(err, StoreError::NotFound("held message 99".into()));
     // An incident pointing at a message the store no longer has.
     let inc = store
-        .write_blocking(|d, t| {
-            incidents::record(d, t, incident_record(100, Some(42), "quarantined"), None, 0)
+        .write_blocking(|t| {
+            incidents::record(
+                t,
+                incident_record(100, Some(HeldId(42)), "quarantined"),
+                None,
+                0,
+            )
         })
         .unwrap()
         .id();
     let err = block(incident_action(&store, inc, &Action::Delete, "admin1", NOW)).unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
     assert_eq!(last_result(&store, inc), "message cannot be found");
-    let err = block(incident_action(&store, 77, &Action::Resolve, "a", NOW)).unwrap_err();
+    let err = block(incident_action(
+        &store,
+        IncidentId(77),
+        &Action::Resolve,
+        "a",
+        NOW,
+    ))
+    .unwrap_err();
     assert_eq!(err, StoreError::NotFound("incident 77".into()));
 }
 
-#[test]
-fn forward_queues_a_marked_copy_and_the_message_stays_held() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn forward_queues_a_marked_copy_and_the_message_stays_held(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     let to = vec!["review@corp.example".to_string()];
     let qid = block(forward(&store, id, to, "admin1", NOW, 600)).unwrap();
     let (q, content) = store
-        .read(|d, t| Ok((queue::get(d, t, qid)?.unwrap(), queue::content(d, t, qid)?)))
+        .read(|t| Ok((queue::get(t, qid)?.unwrap(), queue::content(t, qid)?)))
         .unwrap();
     assert_eq!(
         q.sender, "",
@@ -328,12 +370,7 @@ fn forward_queues_a_marked_copy_and_the_message_stays_held() {
     assert!(content.unwrap().starts_with(b"X-Sluice-Release: "));
     let h = get_held(&store, id);
     assert_eq!(h.status, HeldStatus::Held);
-    assert!(
-        store
-            .read(|d, t| held::content(d, t, id))
-            .unwrap()
-            .is_some()
-    );
+    assert!(store.read(|t| held::content(t, id)).unwrap().is_some());
     assert_eq!(status(&store, incs[0]), IncidentStatus::New);
     assert!(
         last_result(&store, incs[0]).starts_with("forwarded by admin1 to review@corp.example"),
@@ -352,10 +389,7 @@ fn forward_queues_a_marked_copy_and_the_message_stays_held() {
     assert_eq!(store.read(queue::len).unwrap(), 1);
 }
 
-#[test]
-fn a_tag_that_would_inject_headers_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_tag_that_would_inject_headers_is_refused(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     for (n, v) in [
         ("X-CFilter", "Encrypt\r\nBcc: evil@x"),
@@ -374,22 +408,16 @@ fn a_tag_that_would_inject_headers_is_refused() {
     assert_eq!(get_held(&store, id).status, HeldStatus::Held);
 }
 
-#[test]
-fn an_earlier_release_mark_in_the_content_is_replaced() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn an_earlier_release_mark_in_the_content_is_replaced(store: Store) {
     let record = held_record(&[("bob@partner.example", HeldStatus::Held)]);
     let id = store
-        .write_blocking(move |d, t| {
+        .write_blocking(move |t| {
             let content = b"X-Sluice-Release: 1; forged\r\nSubject: s\r\n\r\nbody\r\n";
-            Ok(held::insert(d, t, record, content, crate::testing::caps())?.0)
+            Ok(held::insert(t, record, content, crate::testing::caps())?.0)
         })
         .unwrap();
     let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
-    let content = store
-        .read(|d, t| queue::content(d, t, r.queue))
-        .unwrap()
-        .unwrap();
+    let content = store.read(|t| queue::content(t, r.queue)).unwrap().unwrap();
     assert_eq!(crate::message::header::count(&content, mark::HEADER), 1);
     assert!(!String::from_utf8_lossy(&content).contains("forged"));
 }
@@ -403,10 +431,7 @@ action = "log"
 conditions = [{ keywords = ["project falcon"] }]
 "#;
 
-#[test]
-fn rescan_records_the_current_verdict_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn rescan_records_the_current_verdict_and_changes_nothing(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     let config = crate::config::Config::parse(POLICIES, "t.toml").unwrap();
     let scanner = Scanner::new(&config).unwrap();
@@ -438,10 +463,7 @@ fn rescan_wording_lists_every_policy() {
     );
 }
 
-#[test]
-fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures(store: Store) {
     let (a, _) = one(&store, "bob@partner.example");
     let (b, _) = one(&store, "bob@partner.example");
     let (c, _) = one(&store, "carol@partner.example");
@@ -451,13 +473,16 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
     let out = block(apply(
         &store,
         Target::Held,
-        &[a, b, 999, c],
+        &[a.0, b.0, 999, c.0],
         &action,
         "admin1",
         NOW,
         |p| seen.push((p.done, p.total, p.item.id)),
     ));
-    assert_eq!(seen, vec![(1, 4, a), (2, 4, b), (3, 4, 999), (4, 4, c)]);
+    assert_eq!(
+        seen,
+        vec![(1, 4, a.0), (2, 4, b.0), (3, 4, 999), (4, 4, c.0)]
+    );
     assert_eq!(
         out.totals.summary("released"),
         "released 2, refused 1 (already released), not found 1, failed 0"
@@ -475,11 +500,11 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
     };
     assert_eq!(
         matching(&store, Target::Held, &filter, None).unwrap(),
-        vec![d, b, a]
+        vec![d.0, b.0, a.0]
     );
     assert_eq!(
         matching(&store, Target::Held, &filter, Some(2)).unwrap(),
-        vec![d, b]
+        vec![d.0, b.0]
     );
     let filter = Filter {
         status: Some("held".into()),
@@ -504,16 +529,13 @@ fn bulk_release_reports_mixed_outcomes_and_goes_on_after_failures() {
     assert_eq!(get_held(&store, d).status, HeldStatus::Deleted);
 }
 
-#[test]
-fn matching_walks_every_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn matching_walks_every_page(store: Store) {
     let n = crate::store::search::MAX_PAGE + 5;
     store
-        .write_blocking(move |d, t| {
+        .write_blocking(move |t| {
             for _ in 0..n {
                 let r = held_record(&[("x@y.example", HeldStatus::Held)]);
-                held::insert(d, t, r, b"s", crate::testing::caps())?;
+                held::insert(t, r, b"s", crate::testing::caps())?;
             }
             Ok(())
         })
@@ -526,14 +548,9 @@ fn matching_walks_every_page() {
     assert_eq!(sorted.len(), n);
 }
 
-#[test]
-fn incidents_without_a_message_only_change_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn incidents_without_a_message_only_change_status(store: Store) {
     let inc = store
-        .write_blocking(|d, t| {
-            incidents::record(d, t, incident_record(5, None, "relayed"), None, 0)
-        })
+        .write_blocking(|t| incidents::record(t, incident_record(5, None, "relayed"), None, 0))
         .unwrap()
         .id();
     let err = block(incident_action(
@@ -570,16 +587,13 @@ fn incidents_without_a_message_only_change_status() {
     assert!(block(incident_action(&store, inc, &empty, "admin1", NOW)).is_err());
 }
 
-#[test]
-fn incident_bulk_acts_once_per_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn incident_bulk_acts_once_per_message(store: Store) {
     let (id, incs) = hold(&store, &[("bob@partner.example", HeldStatus::Held)], 2);
     let action = Action::Release(crate::testing::release());
     let out = block(apply(
         &store,
         Target::Incident,
-        &incs,
+        &incs.iter().map(|i| i.0).collect::<Vec<u64>>(),
         &action,
         "a",
         NOW,
@@ -600,16 +614,13 @@ fn incident_bulk_acts_once_per_message() {
     }
 }
 
-#[test]
-fn missing_content_is_recorded_as_could_not_be_remediated() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn missing_content_is_recorded_as_could_not_be_remediated(store: Store) {
     let (id, incs) = one(&store, "bob@partner.example");
     // The content gone while the record still says held (a damaged store).
     store
-        .write_blocking(move |d, t| {
-            let h = held::must_get(d, t, id)?;
-            held::drop_content(d, t, &h)
+        .write_blocking(move |t| {
+            let h = held::must_get(t, id)?;
+            held::drop_content(t, &h)
         })
         .unwrap();
     let err = block(release(
@@ -645,7 +656,7 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
     let out = block(apply(
         &store,
         Target::Held,
-        &[id],
+        &[id.0],
         &Action::Delete,
         "a",
         NOW,
@@ -654,16 +665,10 @@ fn missing_content_is_recorded_as_could_not_be_remediated() {
     assert_eq!(out.totals.failed, 1);
 }
 
-#[test]
-fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_recogniser_accepts_a_released_copy_and_nothing_else(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     let r = block(release(&store, id, "a", NOW, crate::testing::release())).unwrap();
-    let released = store
-        .read(|d, t| queue::content(d, t, r.queue))
-        .unwrap()
-        .unwrap();
+    let released = store.read(|t| queue::content(t, r.queue)).unwrap().unwrap();
     let key = block(mark_key(&store)).unwrap();
     let recognise = recogniser(store.clone(), key);
     assert!(recognise(&released));
@@ -681,35 +686,26 @@ fn the_recogniser_accepts_a_released_copy_and_nothing_else() {
     assert!(!other(&released));
 }
 
-#[test]
-fn release_carries_each_recipients_notify_to_the_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn release_carries_each_recipients_notify_to_the_queue(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     let never = crate::message::Notify {
         never: true,
         ..crate::message::Notify::default()
     };
     store
-        .write_blocking(move |dbs, txn| {
-            let old = held::must_get(dbs, txn, id)?;
+        .write_blocking(move |txn| {
+            let old = held::must_get(txn, id)?;
             let mut new = old.clone();
             new.recipients[0].notify = never;
-            held::update(dbs, txn, &old, &new)
+            held::update(txn, &old, &new)
         })
         .unwrap();
     let r = block(release(&store, id, "admin", NOW, crate::testing::release())).expect("released");
-    let q = store
-        .read(|d, t| queue::get(d, t, r.queue))
-        .unwrap()
-        .unwrap();
+    let q = store.read(|t| queue::get(t, r.queue)).unwrap().unwrap();
     assert_eq!(q.recipients[0].notify, never);
 }
 
-#[test]
-fn a_forward_from_the_cli_gives_up_after_the_configured_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_forward_from_the_cli_gives_up_after_the_configured_time(store: Store) {
     let (id, _) = one(&store, "bob@partner.example");
     let action = Action::Forward {
         to: vec!["review@corp.example".to_string()],
@@ -721,6 +717,9 @@ fn a_forward_from_the_cli_gives_up_after_the_configured_time() {
         .and_then(|(_, q)| q.strip_suffix(')'))
         .and_then(|q| q.parse().ok())
         .unwrap_or_else(|| panic!("{said}"));
-    let q = store.read(|d, t| queue::get(d, t, qid)).unwrap().unwrap();
+    let q = store
+        .read(|t| queue::get(t, QueueId(qid)))
+        .unwrap()
+        .unwrap();
     assert_eq!(q.give_up_at, NOW + 7200);
 }

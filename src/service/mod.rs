@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::store::{Mode, Options, Store, StoreError};
 
 pub use crate::remediate::{Bulk, Item, Outcome, Progress, Target, Totals};
+pub use crate::store::records::{HeldId, IncidentId};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};

@@ -95,7 +95,7 @@ impl Service {
     pub fn list_held(&self, query: &Query) -> Result<Listing<Held>> {
         let filter = query.filter(Target::Held)?;
         collect(&self.store, &filter, limit(query), |s, f, p| {
-            s.read(|dbs, txn| held::search(dbs, txn, f, p))
+            s.read(|txn| held::search(txn, f, p))
         })
     }
 
@@ -103,7 +103,7 @@ impl Service {
     pub fn list_incidents(&self, query: &Query) -> Result<Listing<Incident>> {
         let filter = query.filter(Target::Incident)?;
         collect(&self.store, &filter, limit(query), |s, f, p| {
-            s.read(|dbs, txn| incidents::search(dbs, txn, f, p))
+            s.read(|txn| incidents::search(txn, f, p))
         })
     }
 

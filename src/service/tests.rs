@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::policy::Direction;
+use crate::policy::Severity;
 use crate::store::records::*;
 use crate::store::{held, incidents};
 
@@ -18,10 +20,10 @@ fn service(dir: &Path) -> Service {
 
 fn held_record(n: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("3984736A-2964-437D-A0EC-67E62D4C18{n:02}"),
         received: NOW - 100 + n,
-        direction: "outbound".into(),
+        direction: Direction::Outbound,
         peer: "192.0.2.7".into(),
         sender: "alice@corp.example".into(),
         envid: None,
@@ -36,7 +38,7 @@ fn held_record(n: u64) -> Held {
         message_id: "<m1@x>".into(),
         size: 0,
         policies: vec![],
-        severity: "high".into(),
+        severity: Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec![],
@@ -45,19 +47,19 @@ fn held_record(n: u64) -> Held {
     }
 }
 
-fn incident_record(held: u64) -> Incident {
+fn incident_record(held: HeldId) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: String::new(),
         created: NOW - 100,
         policy: PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: Severity::High,
             monitor: false,
         },
         status: IncidentStatus::New,
-        direction: "outbound".into(),
+        direction: Direction::Outbound,
         peer: "192.0.2.7".into(),
         sender: "alice@corp.example".into(),
         recipients: vec!["bob@partner.example".into()],
@@ -72,16 +74,16 @@ fn incident_record(held: u64) -> Incident {
 }
 
 /// A held message with one incident; returns (held id, incident id).
-fn hold(s: &Service, n: u64) -> (u64, u64) {
+fn hold(s: &Service, n: u64) -> (HeldId, IncidentId) {
     let record = held_record(n);
     s.store
-        .write_blocking(move |dbs, txn| {
-            let (id, _) = held::insert(dbs, txn, record, MESSAGE, crate::testing::caps())?;
-            let inc = incidents::record(dbs, txn, incident_record(id), None, 0)?.id();
-            let old = held::must_get(dbs, txn, id)?;
+        .write_blocking(move |txn| {
+            let (id, _) = held::insert(txn, record, MESSAGE, crate::testing::caps())?;
+            let inc = incidents::record(txn, incident_record(id), None, 0)?.id();
+            let old = held::must_get(txn, id)?;
             let mut new = old.clone();
             new.incidents = vec![inc];
-            held::update(dbs, txn, &old, &new)?;
+            held::update(txn, &old, &new)?;
             Ok((id, inc))
         })
         .expect("hold")
@@ -209,12 +211,12 @@ fn changes_are_recorded_under_the_actor_and_refusals_are_conflicts() {
     let op = Op::Release {
         tag: Some(Tag::new("X-CFilter", "Encrypt").unwrap()),
     };
-    let done = smol::block_on(s.act_one(Target::Held, a, op.clone(), &alice)).unwrap();
+    let done = smol::block_on(s.act_one(Target::Held, a.0, op.clone(), &alice)).unwrap();
     assert!(
         done.starts_with("queued for delivery to 1 recipient(s)"),
         "{done}"
     );
-    let again = smol::block_on(s.act_one(Target::Held, a, op, &alice)).unwrap_err();
+    let again = smol::block_on(s.act_one(Target::Held, a.0, op, &alice)).unwrap_err();
     assert_eq!(again, Error::Conflict("already released".into()));
     let view = s.show_held(a, true).unwrap();
     assert_eq!(view.held.status, HeldStatus::Released);
@@ -229,11 +231,11 @@ fn changes_are_recorded_under_the_actor_and_refusals_are_conflicts() {
     // A bulk selection of held messages without a status takes those still held.
     assert_eq!(
         s.matching(Target::Held, &Query::default()).unwrap(),
-        vec![b]
+        vec![b.0]
     );
     let shown = s.show_held(b, true).unwrap();
     assert_eq!(shown.content.as_deref(), Some(MESSAGE));
-    let missing = s.show_held(999, false).unwrap_err();
+    let missing = s.show_held(HeldId(999), false).unwrap_err();
     assert_eq!(
         missing,
         Error::NotFound("held message 999 not found".into())
@@ -242,7 +244,7 @@ fn changes_are_recorded_under_the_actor_and_refusals_are_conflicts() {
     assert_eq!(stats.held_messages, 1);
     let released = stats.counters.iter().find(|c| c.name == "released");
     assert_eq!(released.map(|c| c.total), Some(1));
-    let summary = s.summary(Target::Held, b).unwrap().unwrap();
+    let summary = s.summary(Target::Held, b.0).unwrap().unwrap();
     assert_eq!(summary.subject, "Q3 numbers 1");
     assert_eq!(s.summary(Target::Incident, 999).unwrap(), None);
     s.close();
@@ -257,7 +259,7 @@ fn bad_forward_addresses_are_invalid_before_anything_changes() {
     let op = Op::Forward {
         to: vec!["not an address".into()],
     };
-    let e = smol::block_on(s.act(Target::Held, &[a], op, &alice)).unwrap_err();
+    let e = smol::block_on(s.act(Target::Held, &[a.0], op, &alice)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid);
     // Only the hold's own entry: nothing was tried.
     let history = &s.show_held(a, false).unwrap().incidents[0].history;

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::remediate::Target;
-use crate::store::records::{Held, HistoryEntry, Incident};
+use crate::store::records::{Held, HeldId, HistoryEntry, Incident, IncidentId};
 use crate::store::{held, incidents, stats};
 
 use super::{Error, Result, Service};
@@ -76,19 +76,19 @@ pub struct Summary {
 
 impl Service {
     /// Held message `id` with its incidents and their history, and its content when `content`.
-    pub fn show_held(&self, id: u64, content: bool) -> Result<HeldView> {
-        let found = self.store.read(|dbs, txn| {
-            let Some(h) = held::get(dbs, txn, id)? else {
+    pub fn show_held(&self, id: HeldId, content: bool) -> Result<HeldView> {
+        let found = self.store.read(|txn| {
+            let Some(h) = held::get(txn, id)? else {
                 return Ok(None);
             };
-            let stored = held::content(dbs, txn, id)?;
+            let stored = held::content(txn, id)?;
             let present = stored.is_some();
             let mut list = Vec::new();
             for &i in &h.incidents {
-                if let Some(inc) = incidents::get(dbs, txn, i)? {
+                if let Some(inc) = incidents::get(txn, i)? {
                     list.push(IncidentEntry {
                         incident: inc,
-                        history: incidents::history(dbs, txn, i)?,
+                        history: incidents::history(txn, i)?,
                     });
                 }
             }
@@ -103,14 +103,14 @@ impl Service {
     }
 
     /// Incident `id` with its history and its held message (if any).
-    pub fn show_incident(&self, id: u64) -> Result<IncidentView> {
-        let found = self.store.read(|dbs, txn| {
-            let Some(i) = incidents::get(dbs, txn, id)? else {
+    pub fn show_incident(&self, id: IncidentId) -> Result<IncidentView> {
+        let found = self.store.read(|txn| {
+            let Some(i) = incidents::get(txn, id)? else {
                 return Ok(None);
             };
-            let history = incidents::history(dbs, txn, id)?;
+            let history = incidents::history(txn, id)?;
             let h = match i.held {
-                Some(id) => held::get(dbs, txn, id)?,
+                Some(id) => held::get(txn, id)?,
                 None => None,
             };
             Ok(Some(IncidentView {
@@ -124,11 +124,11 @@ impl Service {
 
     /// What the quarantine holds now (messages, bytes) and its [`COUNTERS`].
     pub fn stats(&self) -> Result<Stats> {
-        let (bytes, count, counters) = self.store.read(|dbs, txn| {
-            let (bytes, count) = held::totals(dbs, txn)?;
+        let (bytes, count, counters) = self.store.read(|txn| {
+            let (bytes, count) = held::totals(txn)?;
             let mut counters = Vec::new();
             for name in COUNTERS {
-                counters.push((name, stats::total(dbs, txn, name)?));
+                counters.push((name, stats::total(txn, name)?));
             }
             Ok((bytes, count, counters))
         })?;
@@ -144,11 +144,11 @@ impl Service {
 
     /// The summary of held message or incident `id`, `None` when there is none.
     pub fn summary(&self, target: Target, id: u64) -> Result<Option<Summary>> {
-        let row = self.store.read(|dbs, txn| {
+        let row = self.store.read(|txn| {
             Ok(match target {
-                Target::Held => held::get(dbs, txn, id)?
+                Target::Held => held::get(txn, HeldId(id))?
                     .map(|h| (h.received, h.sender.clone(), h.subject.clone())),
-                Target::Incident => incidents::get(dbs, txn, id)?
+                Target::Incident => incidents::get(txn, IncidentId(id))?
                     .map(|i| (i.created, i.sender.clone(), i.subject.clone())),
             })
         })?;

@@ -311,8 +311,8 @@ impl Downstream {
                     Ok(held) => {
                         let approval =
                             matches!(held.hold, crate::store::records::Hold::Approval { .. });
-                        tracing::info!(%id, peer = %origin.peer, held = held.id, approval, incidents = ?held.incidents, "message held");
-                        Reply::held(id, held.id, approval)
+                        tracing::info!(%id, peer = %origin.peer, held = held.id.0, approval, incidents = ?held.incidents, "message held");
+                        Reply::held(id, held.id.0, approval)
                     }
                     Err(e) => {
                         let f = Failure::Store(e);

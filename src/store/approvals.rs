@@ -1,59 +1,62 @@
 //! Approval requests: one per held message awaiting a decision, with a pending-by-expiry index so the
 //! expiry sweep reads only what is due. Deciding is single-use: a decided request refuses the next one.
 
-use heed::{RoTxn, RwTxn};
+use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys;
-use super::records::{Approval, ApprovalState};
-use super::{Dbs, Result, StoreError, get_json, put_json};
+use super::records::{Approval, ApprovalId, ApprovalState};
+use super::{Result, StoreError, get_json, put_json};
 
-fn record_key(id: u64) -> [u8; 9] {
+fn record_key(id: ApprovalId) -> [u8; 9] {
     let mut k = [b'a'; 9];
-    k[1..].copy_from_slice(&id.to_be_bytes());
+    k[1..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
-fn pending_key(expires: u64, id: u64) -> [u8; 17] {
+fn pending_key(expires: u64, id: ApprovalId) -> [u8; 17] {
     let mut k = [b'p'; 17];
     k[1..9].copy_from_slice(&expires.to_be_bytes());
-    k[9..].copy_from_slice(&id.to_be_bytes());
+    k[9..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
-pub fn insert(dbs: &Dbs, txn: &mut RwTxn<'_>, mut approval: Approval) -> Result<u64> {
-    approval.id = keys::next_id(dbs, txn, "approval")?;
-    put_json(dbs.approvals, txn, &record_key(approval.id), &approval)?;
+pub fn insert(txn: &mut dyn WriteTxn, mut approval: Approval) -> Result<ApprovalId> {
+    approval.id = ApprovalId(keys::next_id(txn, "approval")?);
+    put_json(txn, Table::Approvals, &record_key(approval.id), &approval)?;
     if approval.state == ApprovalState::Pending {
-        dbs.approvals
-            .put(txn, &pending_key(approval.expires, approval.id), &[])?;
+        txn.put(
+            Table::Approvals,
+            &pending_key(approval.expires, approval.id),
+            &[],
+        )?;
     }
     Ok(approval.id)
 }
 
-pub fn get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Approval>> {
-    get_json(dbs.approvals, txn, &record_key(id), || {
+pub fn get(txn: &dyn ReadTxn, id: ApprovalId) -> Result<Option<Approval>> {
+    get_json(txn, Table::Approvals, &record_key(id), || {
         format!("approval {id}")
     })
 }
 
 /// Records the decision; refuses when the request was already decided or expired.
-pub fn decide(dbs: &Dbs, txn: &mut RwTxn<'_>, id: u64, state: ApprovalState) -> Result<Approval> {
-    let mut a = get(dbs, txn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
+pub fn decide(txn: &mut dyn WriteTxn, id: ApprovalId, state: ApprovalState) -> Result<Approval> {
+    let mut a = get(txn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
     if a.state != ApprovalState::Pending {
         return Err(StoreError::Refused(format!(
             "approval {id} already decided"
         )));
     }
-    dbs.approvals.delete(txn, &pending_key(a.expires, id))?;
+    txn.delete(Table::Approvals, &pending_key(a.expires, id))?;
     a.state = state;
-    put_json(dbs.approvals, txn, &record_key(id), &a)?;
+    put_json(txn, Table::Approvals, &record_key(id), &a)?;
     Ok(a)
 }
 
 /// Pending requests whose time ran out at `now`, at most `max`.
-pub fn expired(dbs: &Dbs, txn: &RoTxn<'_>, now: u64, max: usize) -> Result<Vec<u64>> {
+pub fn expired(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<ApprovalId>> {
     let mut out = Vec::new();
-    for e in dbs.approvals.prefix_iter(txn, b"p")? {
+    for e in txn.prefix(Table::Approvals, b"p", Order::Forward)? {
         let (k, _) = e?;
         let (Some(at), Some(id)) = (
             k.get(1..9).and_then(keys::id_of),
@@ -64,7 +67,7 @@ pub fn expired(dbs: &Dbs, txn: &RoTxn<'_>, now: u64, max: usize) -> Result<Vec<u
         if at > now || out.len() >= max {
             break;
         }
-        out.push(id);
+        out.push(ApprovalId(id));
     }
     Ok(out)
 }

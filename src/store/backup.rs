@@ -27,7 +27,9 @@ use std::path::Path;
 use heed::types::Bytes;
 use heed::{CompactionOption, EnvFlags, EnvOpenOptions};
 
-use super::{DATABASES, Dbs, Result, Store, StoreError, check, schema};
+use super::kv::{Order, ReadTxn, Table, WriteTxn};
+use super::marks::MarkFile;
+use super::{DATABASES, Result, Store, StoreError, check, schema};
 
 /// The first bytes of a backup file.
 pub const MAGIC: &[u8; 8] = b"SLUICEBK";
@@ -142,7 +144,8 @@ fn write_backup(store: &Store, raw: &Path, tmp: &Path, to: &Path) -> Result<u64>
     };
     let _ = std::fs::remove_file(raw);
     let copy = store
-        .env()
+        .lmdb()?
+        .env
         .copy_to_path(raw, CompactionOption::Enabled)
         .map_err(|e| io("writing", raw, &e))?;
     drop(copy);
@@ -177,7 +180,7 @@ pub fn restore(store: &Store, from: &Path) -> Result<Restored> {
     if !from.is_file() {
         return Err(StoreError::NotFound(format!("backup {}", from.display())));
     }
-    let copy = store.path().join("restore.partial");
+    let copy = store.lmdb()?.path.join("restore.partial");
     let _ = std::fs::remove_file(&copy);
     let result = unwrap_into(from, &copy).and_then(|()| restore_copy(store, &copy));
     let _ = std::fs::remove_file(&copy);
@@ -241,24 +244,25 @@ fn restore_copy(store: &Store, copy: &Path) -> Result<Restored> {
             supported: schema::CURRENT,
         });
     }
-    store.write_blocking(move |dbs: &Dbs, txn| {
-        let kept = kept(dbs, txn)?;
+    let marks = store.lmdb()?.dbs.marks.clone();
+    store.write_blocking(move |txn| {
+        let kept = kept(txn)?;
         let rtxn = backup.read_txn()?;
-        for (name, db) in dbs.named() {
-            db.clear(txn)?;
-            let Some(src) = backup.open_database::<Bytes, Bytes>(&rtxn, Some(name))? else {
+        for table in Table::ALL {
+            txn.clear(table)?;
+            let Some(src) = backup.open_database::<Bytes, Bytes>(&rtxn, Some(table.name()))? else {
                 continue;
             };
             for e in src.iter(&rtxn)? {
                 let (k, v) = e?;
-                db.put(txn, k, v)?;
+                txn.put(table, k, v)?;
             }
         }
         drop(rtxn);
-        schema::stamp(dbs, txn, found)?;
-        schema::migrate(dbs, txn, schema::CURRENT, schema::MIGRATIONS)?;
-        put_back(dbs, txn, kept)?;
-        let records = decode::all(dbs, txn)?;
+        schema::stamp(txn, found)?;
+        schema::migrate(txn, schema::CURRENT, schema::MIGRATIONS)?;
+        put_back(txn, kept, &marks)?;
+        let records = decode::all(txn)?;
         Ok(Restored {
             schema: found,
             records,
@@ -268,9 +272,9 @@ fn restore_copy(store: &Store, copy: &Path) -> Result<Restored> {
 
 /// Meta entries of the live store that a restore keeps: id counters (to keep the larger), the
 /// marks this store reserved (`marks`), and secrets.
-fn kept(dbs: &Dbs, txn: &heed::RoTxn<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+fn kept(txn: &dyn ReadTxn) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut out = Vec::new();
-    for e in dbs.meta.iter(txn)? {
+    for e in txn.all(Table::Meta, Order::Forward)? {
         let (k, v) = e?;
         if k.starts_with(b"next:") || k.starts_with(b"mark:") || k.starts_with(b"secret:") {
             out.push((k.to_vec(), v.to_vec()));
@@ -282,46 +286,26 @@ fn kept(dbs: &Dbs, txn: &heed::RoTxn<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
 /// Puts the kept entries back over the backup's: the larger counter, the live store's marks only
 /// (the backup's say what the store had reserved then, not what was handed out since), the
 /// secrets; then raises the counters to the mark file (`marks::settle`).
-fn put_back(dbs: &Dbs, txn: &mut heed::RwTxn<'_>, kept: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+fn put_back(txn: &mut dyn WriteTxn, kept: Vec<(Vec<u8>, Vec<u8>)>, marks: &MarkFile) -> Result<()> {
     let mut stale = Vec::new();
-    for e in dbs.meta.prefix_iter(txn, b"mark:")? {
+    for e in txn.prefix(Table::Meta, b"mark:", Order::Forward)? {
         stale.push(e?.0.to_vec());
     }
     for k in stale {
-        dbs.meta.delete(txn, &k)?;
+        txn.delete(Table::Meta, &k)?;
     }
     for (k, v) in kept {
         if k.starts_with(b"next:") {
-            let restored = dbs.meta.get(txn, &k)?.and_then(super::keys::id_of);
+            let restored = txn.get(Table::Meta, &k)?.and_then(super::keys::id_of);
             let live = super::keys::id_of(&v).unwrap_or(0);
             if restored.is_some_and(|r| r >= live) {
                 continue;
             }
         }
-        dbs.meta.put(txn, &k, &v)?;
+        txn.put(Table::Meta, &k, &v)?;
     }
-    super::marks::settle(dbs, txn)
+    super::marks::settle(txn, marks)
 }
 
 #[cfg(test)]
 mod tests;
-
-impl Dbs {
-    /// Every database with its name.
-    pub(crate) fn named(&self) -> [(&'static str, super::Db); 12] {
-        [
-            ("meta", self.meta),
-            ("blobs", self.blobs),
-            ("held", self.held),
-            ("incidents", self.incidents),
-            ("history", self.history),
-            ("queue", self.queue),
-            ("due", self.due),
-            ("approvals", self.approvals),
-            ("recon", self.recon),
-            ("index", self.index),
-            ("events", self.events),
-            ("stats", self.stats),
-        ]
-    }
-}

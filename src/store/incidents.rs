@@ -1,24 +1,24 @@
 //! Incidents: one per violated policy per message, reconciled across copies of the same message, with
 //! an append-only history (who, when, action, result) and the same search as held messages.
 
-use heed::{RoTxn, RwTxn};
+use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
-use super::keys::{self, Table};
-use super::records::{HistoryEntry, Incident, IncidentStatus};
+use super::keys::{self, Indexed};
+use super::records::{HistoryEntry, Incident, IncidentId, IncidentStatus};
 use super::search::{self, Filter, Found, Page, Record, View};
-use super::{Dbs, Result, StoreError, get_json, put_json};
+use super::{Result, StoreError, get_json, put_json};
 
 impl Record for Incident {
     fn view(&self) -> View<'_> {
         View {
-            id: self.id,
+            id: self.id.0,
             time: self.created,
             status: self.status.name(),
             sender: &self.sender,
             recipients: self.recipients.iter().map(String::as_str).collect(),
             policies: vec![self.policy.id],
-            severity: &self.policy.severity,
-            direction: &self.direction,
+            severity: self.policy.severity.name(),
+            direction: self.direction.name(),
             guid: &self.guid,
             subject: &self.subject,
         }
@@ -26,7 +26,7 @@ impl Record for Incident {
 }
 
 fn index_keys(i: &Incident) -> Vec<Vec<u8>> {
-    i.view().index_keys(Table::Incident)
+    i.view().index_keys(Indexed::Incident)
 }
 
 /// The reconciliation key of a message copy for one policy: the message's identity (the
@@ -48,13 +48,13 @@ pub fn reconcile_key(identity: &str, sender: &str, policy: u64) -> Option<Vec<u8
 /// What [`record`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
-    Created(u64),
+    Created(IncidentId),
     /// Merged into an incident for an earlier copy of the same message.
-    Reconciled(u64),
+    Reconciled(IncidentId),
 }
 
 impl Recorded {
-    pub fn id(self) -> u64 {
+    pub fn id(self) -> IncidentId {
         match self {
             Recorded::Created(id) | Recorded::Reconciled(id) => id,
         }
@@ -63,17 +63,16 @@ impl Recorded {
 
 /// Records an incident, or merges it into the one an earlier copy of the message made within `window`.
 pub fn record(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
     mut incident: Incident,
     recon: Option<Vec<u8>>,
     window: u64,
 ) -> Result<Recorded> {
     let now = incident.created;
     if let Some(key) = &recon
-        && let Some(v) = dbs.recon.get(txn, key)?
-        && let Some(id) = keys::id_of(v)
-        && let Some(existing) = get(dbs, txn, id)?
+        && let Some(v) = txn.get(Table::Recon, key)?
+        && let Some(id) = keys::id_of(v).map(IncidentId)
+        && let Some(existing) = get(txn, id)?
         && existing.created.saturating_add(window) >= now
     {
         let mut merged = existing.clone();
@@ -85,9 +84,8 @@ pub fn record(
             }
         }
         merged.copies = merged.copies.saturating_add(1);
-        update(dbs, txn, &existing, &merged)?;
+        update(txn, &existing, &merged)?;
         append_history(
-            dbs,
             txn,
             id,
             &HistoryEntry {
@@ -103,14 +101,18 @@ pub fn record(
         )?;
         return Ok(Recorded::Reconciled(id));
     }
-    incident.id = keys::next_id(dbs, txn, "incident")?;
-    put_json(dbs.incidents, txn, &keys::id_key(incident.id), &incident)?;
-    keys::put_index(dbs.index, txn, &index_keys(&incident))?;
+    incident.id = IncidentId(keys::next_id(txn, "incident")?);
+    put_json(
+        txn,
+        Table::Incidents,
+        &keys::id_key(incident.id.0),
+        &incident,
+    )?;
+    keys::put_index(txn, &index_keys(&incident))?;
     if let Some(key) = &recon {
-        dbs.recon.put(txn, key, &keys::id_key(incident.id))?;
+        txn.put(Table::Recon, key, &keys::id_key(incident.id.0))?;
     }
     append_history(
-        dbs,
         txn,
         incident.id,
         &HistoryEntry {
@@ -126,48 +128,47 @@ pub fn record(
     Ok(Recorded::Created(incident.id))
 }
 
-pub fn get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Incident>> {
-    get_json(dbs.incidents, txn, &keys::id_key(id), || {
+pub fn get(txn: &dyn ReadTxn, id: IncidentId) -> Result<Option<Incident>> {
+    get_json(txn, Table::Incidents, &keys::id_key(id.0), || {
         format!("incident {id}")
     })
 }
 
-pub fn must_get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Incident> {
-    get(dbs, txn, id)?.ok_or_else(|| StoreError::NotFound(format!("incident {id}")))
+pub fn must_get(txn: &dyn ReadTxn, id: IncidentId) -> Result<Incident> {
+    get(txn, id)?.ok_or_else(|| StoreError::NotFound(format!("incident {id}")))
 }
 
-pub fn update(dbs: &Dbs, txn: &mut RwTxn<'_>, old: &Incident, new: &Incident) -> Result<()> {
+pub fn update(txn: &mut dyn WriteTxn, old: &Incident, new: &Incident) -> Result<()> {
     let (before, after) = (index_keys(old), index_keys(new));
     if before != after {
-        keys::delete_index(dbs.index, txn, &before)?;
-        keys::put_index(dbs.index, txn, &after)?;
+        keys::delete_index(txn, &before)?;
+        keys::put_index(txn, &after)?;
     }
-    put_json(dbs.incidents, txn, &keys::id_key(new.id), new)
+    put_json(txn, Table::Incidents, &keys::id_key(new.id.0), new)
 }
 
 /// Sets an incident's status and appends the history entry that explains it.
 pub fn set_status(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    id: u64,
+    txn: &mut dyn WriteTxn,
+    id: IncidentId,
     status: Option<IncidentStatus>,
     entry: &HistoryEntry,
 ) -> Result<()> {
-    let old = must_get(dbs, txn, id)?;
+    let old = must_get(txn, id)?;
     if let Some(status) = status
         && status != old.status
     {
         let mut new = old.clone();
         new.status = status;
-        update(dbs, txn, &old, &new)?;
+        update(txn, &old, &new)?;
     }
-    append_history(dbs, txn, id, entry)
+    append_history(txn, id, entry)
 }
 
 /// Appends to the history; entries are never changed or removed.
-pub fn append_history(dbs: &Dbs, txn: &mut RwTxn<'_>, id: u64, entry: &HistoryEntry) -> Result<()> {
-    let prefix = keys::id_key(id);
-    let seq = match dbs.history.rev_prefix_iter(txn, &prefix)?.next() {
+pub fn append_history(txn: &mut dyn WriteTxn, id: IncidentId, entry: &HistoryEntry) -> Result<()> {
+    let prefix = keys::id_key(id.0);
+    let seq = match txn.prefix(Table::History, &prefix, Order::Reverse)?.next() {
         Some(e) => {
             let (k, _) = e?;
             k.get(8..16).and_then(keys::id_of).map_or(0, |s| s + 1)
@@ -176,12 +177,12 @@ pub fn append_history(dbs: &Dbs, txn: &mut RwTxn<'_>, id: u64, entry: &HistoryEn
     };
     let mut key = prefix.to_vec();
     key.extend_from_slice(&seq.to_be_bytes());
-    put_json(dbs.history, txn, &key, entry)
+    put_json(txn, Table::History, &key, entry)
 }
 
-pub fn history(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Vec<HistoryEntry>> {
+pub fn history(txn: &dyn ReadTxn, id: IncidentId) -> Result<Vec<HistoryEntry>> {
     let mut out = Vec::new();
-    for e in dbs.history.prefix_iter(txn, &keys::id_key(id))? {
+    for e in txn.prefix(Table::History, &keys::id_key(id.0), Order::Forward)? {
         let (k, v) = e?;
         out.push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
             what: format!(
@@ -194,8 +195,8 @@ pub fn history(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Vec<HistoryEntry>>
     Ok(out)
 }
 
-pub fn search(dbs: &Dbs, txn: &RoTxn<'_>, filter: &Filter, page: Page) -> Result<Found<Incident>> {
-    search::run(dbs.index, txn, Table::Incident, filter, page, |id| {
-        get(dbs, txn, id)
+pub fn search(txn: &dyn ReadTxn, filter: &Filter, page: Page) -> Result<Found<Incident>> {
+    search::run(txn, Indexed::Incident, filter, page, |id| {
+        get(txn, IncidentId(id))
     })
 }

@@ -2,9 +2,8 @@
 //! index, whose keys are `table | field | value | 0 | time | id` so that one prefix scan in reverse
 //! yields one field value's records newest first, and a time range is a key range.
 
-use heed::{RoTxn, RwTxn};
-
-use super::{Db, Dbs, Result, StoreError};
+use super::kv::{ReadTxn, Table, WriteTxn};
+use super::{Result, StoreError};
 
 /// Longest indexed value; longer values are cut (the record itself is checked after the index).
 const MAX_VALUE: usize = 200;
@@ -12,7 +11,7 @@ const MAX_VALUE: usize = 200;
 /// Which records an index entry points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum Table {
+pub(crate) enum Indexed {
     Held = b'h',
     Incident = b'i',
 }
@@ -43,35 +42,38 @@ pub(crate) fn id_of(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.get(..8)?.try_into().ok()?))
 }
 
-/// Allocates the next id of a counter (ids start at 1), within the counter's high-water mark
-/// (`marks::reserve`: the mark file is written once per block of ids, before the commit).
-pub(crate) fn next_id(dbs: &Dbs, txn: &mut RwTxn<'_>, counter: &str) -> Result<u64> {
-    let meta = dbs.meta;
+/// Allocates the next id of a counter (ids start at 1), after the backend reserved it
+/// (`WriteTxn::reserve`; LMDB: the high-water mark file, written once per block of ids, before the
+/// commit).
+pub(crate) fn next_id(txn: &mut dyn WriteTxn, counter: &str) -> Result<u64> {
     let key = format!("next:{counter}");
-    let next = match meta.get(txn, key.as_bytes())? {
+    let next = match txn.get(Table::Meta, key.as_bytes())? {
         Some(b) => id_of(b).ok_or_else(|| StoreError::Corrupt {
             what: key.clone(),
             detail: "counter is not 8 bytes".into(),
         })?,
         None => 1,
     };
-    super::marks::reserve(dbs, txn, counter, next)?;
-    meta.put(txn, key.as_bytes(), &(next + 1).to_be_bytes())?;
+    txn.reserve(counter, next)?;
+    txn.put(Table::Meta, key.as_bytes(), &(next + 1).to_be_bytes())?;
     Ok(next)
 }
 
 /// Adds `delta` to a signed meta total (e.g. bytes held).
-pub(crate) fn add_total(meta: Db, txn: &mut RwTxn<'_>, name: &str, delta: i64) -> Result<u64> {
+pub(crate) fn add_total(txn: &mut dyn WriteTxn, name: &str, delta: i64) -> Result<u64> {
     let key = format!("total:{name}");
-    let now = total(meta, txn, name)?;
+    let now = total(txn, name)?;
     let new = now.saturating_add_signed(delta);
-    meta.put(txn, key.as_bytes(), &new.to_be_bytes())?;
+    txn.put(Table::Meta, key.as_bytes(), &new.to_be_bytes())?;
     Ok(new)
 }
 
-pub(crate) fn total(meta: Db, txn: &RoTxn<'_>, name: &str) -> Result<u64> {
+pub(crate) fn total(txn: &dyn ReadTxn, name: &str) -> Result<u64> {
     let key = format!("total:{name}");
-    Ok(meta.get(txn, key.as_bytes())?.and_then(id_of).unwrap_or(0))
+    Ok(txn
+        .get(Table::Meta, key.as_bytes())?
+        .and_then(id_of)
+        .unwrap_or(0))
 }
 
 /// Normalises a value for the index: lower case, no NUL, at most [`MAX_VALUE`] bytes.
@@ -87,7 +89,7 @@ pub(crate) fn norm(value: &str) -> Vec<u8> {
 }
 
 /// The prefix of every entry of one field value.
-pub(crate) fn index_prefix(table: Table, field: Field, value: &str) -> Vec<u8> {
+pub(crate) fn index_prefix(table: Indexed, field: Field, value: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(3 + value.len() + 16);
     k.push(table as u8);
     k.push(field as u8);
@@ -96,7 +98,7 @@ pub(crate) fn index_prefix(table: Table, field: Field, value: &str) -> Vec<u8> {
     k
 }
 
-pub(crate) fn index_key(table: Table, field: Field, value: &str, time: u64, id: u64) -> Vec<u8> {
+pub(crate) fn index_key(table: Indexed, field: Field, value: &str, time: u64, id: u64) -> Vec<u8> {
     let mut k = index_prefix(table, field, value);
     k.extend_from_slice(&time.to_be_bytes());
     k.extend_from_slice(&id.to_be_bytes());
@@ -124,16 +126,16 @@ pub(crate) fn address_values(address: &str) -> Vec<String> {
     v
 }
 
-pub(crate) fn put_index(db: Db, txn: &mut RwTxn<'_>, keys: &[Vec<u8>]) -> Result<()> {
+pub(crate) fn put_index(txn: &mut dyn WriteTxn, keys: &[Vec<u8>]) -> Result<()> {
     for k in keys {
-        db.put(txn, k, &[])?;
+        txn.put(Table::Index, k, &[])?;
     }
     Ok(())
 }
 
-pub(crate) fn delete_index(db: Db, txn: &mut RwTxn<'_>, keys: &[Vec<u8>]) -> Result<()> {
+pub(crate) fn delete_index(txn: &mut dyn WriteTxn, keys: &[Vec<u8>]) -> Result<()> {
     for k in keys {
-        db.delete(txn, k)?;
+        txn.delete(Table::Index, k)?;
     }
     Ok(())
 }
@@ -144,18 +146,18 @@ mod tests {
 
     #[test]
     fn index_keys_sort_by_time_then_id_within_a_value() {
-        let a = index_key(Table::Held, Field::Sender, "A@x.org", 5, 9);
-        let b = index_key(Table::Held, Field::Sender, "a@x.org", 6, 1);
+        let a = index_key(Indexed::Held, Field::Sender, "A@x.org", 5, 9);
+        let b = index_key(Indexed::Held, Field::Sender, "a@x.org", 6, 1);
         assert!(a < b);
-        assert!(a.starts_with(&index_prefix(Table::Held, Field::Sender, "a@X.org")));
+        assert!(a.starts_with(&index_prefix(Indexed::Held, Field::Sender, "a@X.org")));
         assert_eq!(index_time_id(&a), Some((5, 9)));
         assert_eq!(index_id(&b), Some(1));
     }
 
     #[test]
     fn a_value_is_not_a_prefix_of_a_longer_value() {
-        let short = index_prefix(Table::Held, Field::Sender, "a@x.org");
-        let long = index_key(Table::Held, Field::Sender, "a@x.org.evil", 1, 1);
+        let short = index_prefix(Indexed::Held, Field::Sender, "a@x.org");
+        let long = index_key(Indexed::Held, Field::Sender, "a@x.org.evil", 1, 1);
         assert!(!long.starts_with(&short));
     }
 

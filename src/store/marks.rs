@@ -28,10 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use heed::RwTxn;
-
 use super::keys::id_of;
-use super::{Db, Dbs, Result, StoreError};
+use super::kv::{Order, ReadTxn, Table, WriteTxn};
+use super::{Result, StoreError};
 
 /// The mark file beside `data.mdb`.
 pub const FILE: &str = "ids.highwater";
@@ -177,8 +176,8 @@ fn mark_key(counter: &str) -> String {
     format!("mark:{counter}")
 }
 
-fn get_u64(meta: Db, txn: &RwTxn<'_>, key: &str) -> Result<Option<u64>> {
-    match meta.get(txn, key.as_bytes())? {
+fn get_u64(txn: &dyn ReadTxn, key: &str) -> Result<Option<u64>> {
+    match txn.get(Table::Meta, key.as_bytes())? {
         None => Ok(None),
         Some(b) => id_of(b)
             .filter(|_| b.len() == 8)
@@ -191,9 +190,9 @@ fn get_u64(meta: Db, txn: &RwTxn<'_>, key: &str) -> Result<Option<u64>> {
 }
 
 /// Every `prefix`-keyed u64 in `meta`, by the name after the prefix.
-fn scan(meta: Db, txn: &RwTxn<'_>, prefix: &str) -> Result<Marks> {
+fn scan(txn: &dyn ReadTxn, prefix: &str) -> Result<Marks> {
     let mut out = Marks::new();
-    for e in meta.prefix_iter(txn, prefix.as_bytes())? {
+    for e in txn.prefix(Table::Meta, prefix.as_bytes(), Order::Forward)? {
         let (k, v) = e?;
         let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
         let n = id_of(v)
@@ -210,17 +209,22 @@ fn scan(meta: Db, txn: &RwTxn<'_>, prefix: &str) -> Result<Marks> {
 /// Makes sure `id` of `counter` is below the recorded mark before the transaction may commit;
 /// at a block boundary raises the mark in the file (synced) and in `meta`. Costs one `meta`
 /// lookup otherwise.
-pub(crate) fn reserve(dbs: &Dbs, txn: &mut RwTxn<'_>, counter: &str, id: u64) -> Result<()> {
+pub(crate) fn reserve(
+    txn: &mut dyn WriteTxn,
+    file: &MarkFile,
+    counter: &str,
+    id: u64,
+) -> Result<()> {
     let key = mark_key(counter);
-    if id < get_u64(dbs.meta, txn, &key)?.unwrap_or(0) {
+    if id < get_u64(txn, &key)?.unwrap_or(0) {
         return Ok(());
     }
-    let known = scan(dbs.meta, txn, "mark:")?;
-    let mut marks = match dbs.marks.load()? {
+    let known = scan(txn, "mark:")?;
+    let mut marks = match file.load()? {
         Some(m) => m,
         None => {
             if !known.is_empty() {
-                tracing::warn!(file = %dbs.marks.path().display(), "store: the id high-water mark file is gone; writing it again from the store");
+                tracing::warn!(file = %file.path().display(), "store: the id high-water mark file is gone; writing it again from the store");
             }
             Marks::new()
         }
@@ -232,17 +236,17 @@ pub(crate) fn reserve(dbs: &Dbs, txn: &mut RwTxn<'_>, counter: &str, id: u64) ->
     let e = marks.entry(counter.to_string()).or_insert(0);
     *e = (*e).max(id.saturating_add(BLOCK));
     let new = *e;
-    dbs.marks.save(&marks)?;
-    dbs.meta.put(txn, key.as_bytes(), &new.to_be_bytes())?;
+    file.save(&marks)?;
+    txn.put(Table::Meta, key.as_bytes(), &new.to_be_bytes())?;
     Ok(())
 }
 
 /// Brings the store and the file into line (on open and in a restore, in the caller's write
 /// transaction): a counter of a store that did not make the file's latest reservation is raised to
 /// the file's mark; a file below the store's marks is rewritten.
-pub(crate) fn settle(dbs: &Dbs, txn: &mut RwTxn<'_>) -> Result<()> {
-    let known = scan(dbs.meta, txn, "mark:")?;
-    let (mut marks, missing) = match dbs.marks.load()? {
+pub(crate) fn settle(txn: &mut dyn WriteTxn, file: &MarkFile) -> Result<()> {
+    let known = scan(txn, "mark:")?;
+    let (mut marks, missing) = match file.load()? {
         Some(m) => (m, false),
         None => (Marks::new(), true),
     };
@@ -256,18 +260,18 @@ pub(crate) fn settle(dbs: &Dbs, txn: &mut RwTxn<'_>) -> Result<()> {
     }
     if rewrite {
         if missing {
-            tracing::warn!(file = %dbs.marks.path().display(), "store: the id high-water mark file is missing; writing it again from the store");
+            tracing::warn!(file = %file.path().display(), "store: the id high-water mark file is missing; writing it again from the store");
         } else {
-            tracing::warn!(file = %dbs.marks.path().display(), "store: the id high-water mark file is behind the store; raising it");
+            tracing::warn!(file = %file.path().display(), "store: the id high-water mark file is behind the store; raising it");
         }
-        dbs.marks.save(&marks)?;
+        file.save(&marks)?;
     }
     for (name, &f) in &marks {
         if known.get(name).copied().unwrap_or(0) >= f {
             continue;
         }
         let next_key = format!("next:{name}");
-        let next = get_u64(dbs.meta, txn, &next_key)?.unwrap_or(1);
+        let next = get_u64(txn, &next_key)?.unwrap_or(1);
         if next < f {
             tracing::warn!(
                 counter = %name,
@@ -275,10 +279,9 @@ pub(crate) fn settle(dbs: &Dbs, txn: &mut RwTxn<'_>) -> Result<()> {
                 to = f,
                 "store: id counter raised to its high-water mark (this data file did not make the latest reservation: restored, re-created, an older file, or a reservation rolled back)"
             );
-            dbs.meta.put(txn, next_key.as_bytes(), &f.to_be_bytes())?;
+            txn.put(Table::Meta, next_key.as_bytes(), &f.to_be_bytes())?;
         }
-        dbs.meta
-            .put(txn, mark_key(name).as_bytes(), &f.to_be_bytes())?;
+        txn.put(Table::Meta, mark_key(name).as_bytes(), &f.to_be_bytes())?;
     }
     Ok(())
 }

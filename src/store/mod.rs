@@ -1,5 +1,10 @@
-//! The LMDB store: the only module that touches LMDB (heed). It keeps held messages and their content,
+//! The store: the only module that touches LMDB (heed). It keeps held messages and their content,
 //! incidents with history, the durable delivery queue, approvals, the event outbox and statistics.
+//!
+//! The domain (`held`, `incidents`, `queue`, `approvals`, `events`, `stats`, `search`) is written
+//! once against an ordered key-value transaction (`kv`: [`ReadTxn`], [`WriteTxn`]) that two
+//! backends implement: LMDB (`lmdb`, the server's) and `BTreeMap`s in memory (`mem`,
+//! [`Store::memory`]). Callers get the transaction traits, never a backend's types.
 //!
 //! One writer thread applies every write, many at a time in one transaction (group commit), and
 //! answers each caller only after that transaction committed with a full sync: a caller that was told
@@ -11,7 +16,10 @@ pub mod backup;
 pub mod check;
 mod error;
 mod keys;
+pub mod kv;
+mod lmdb;
 mod marks;
+mod mem;
 mod open;
 mod writer;
 
@@ -19,6 +27,7 @@ pub mod approvals;
 pub mod events;
 pub mod held;
 pub mod incidents;
+pub mod lifecycle;
 pub mod queue;
 pub mod records;
 pub mod schema;
@@ -26,22 +35,20 @@ pub mod search;
 pub mod stats;
 
 #[cfg(test)]
+mod backends;
+#[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-use heed::types::Bytes;
-use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
 pub use backup::{Restored, backup, restore};
 pub use error::StoreError;
 pub(crate) use error::classify;
+pub use kv::{ReadTxn, Table, WriteTxn};
+pub use lmdb::DATABASES;
 pub use open::{DATA_FILE, MARKER, Mode};
 pub use writer::Writer;
-
-/// Named databases in one LMDB environment (see `schema` for what each holds).
-pub const DATABASES: u32 = 16;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -53,45 +60,22 @@ pub struct Options {
     pub max_size: u64,
 }
 
-type Db = Database<Bytes, Bytes>;
-
-/// The databases of the environment, all with byte keys and values (encoding in `keys` and `records`),
-/// and the store's id high-water mark file (`marks`).
-#[derive(Clone)]
-pub struct Dbs {
-    /// Schema version, id counters, secrets, byte totals.
-    pub(crate) meta: Db,
-    /// Message content by blob id.
-    pub(crate) blobs: Db,
-    pub(crate) held: Db,
-    pub(crate) incidents: Db,
-    /// (incident id, sequence) -> history entry; append-only.
-    pub(crate) history: Db,
-    pub(crate) queue: Db,
-    /// (next attempt, queue id) -> (): what is due when.
-    pub(crate) due: Db,
-    pub(crate) approvals: Db,
-    /// Reconciliation key -> incident id.
-    pub(crate) recon: Db,
-    /// Search indexes over held messages and incidents (see `keys::index_key`).
-    pub(crate) index: Db,
-    pub(crate) events: Db,
-    pub(crate) stats: Db,
-    /// Outside LMDB: the marks every id counter stays below (`marks`).
-    pub(crate) marks: marks::MarkFile,
-}
-
-struct Inner {
-    env: Env<WithoutTls>,
-    dbs: Dbs,
-    path: PathBuf,
-}
-
 /// A handle on the open store; cheap to clone. Dropping the last handle stops the writer.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
-    writer: Writer,
+    backend: Backend,
+}
+
+/// Where the store keeps its tables.
+#[derive(Clone)]
+enum Backend {
+    /// The server's: an LMDB file, every write through the group-commit writer thread.
+    Lmdb {
+        inner: Arc<lmdb::Lmdb>,
+        writer: Writer,
+    },
+    /// Tests' (and the model of later backends): `BTreeMap`s in memory.
+    Memory(Arc<mem::Memory>),
 }
 
 impl Store {
@@ -128,84 +112,98 @@ impl Store {
         open::before(dir, mode)?;
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
-        let map_size = usize::try_from(options.max_size)
-            .map_err(|_| StoreError::Io("store.max_size too large".into()))?;
-        let mut opts = EnvOpenOptions::new().read_txn_without_tls();
-        opts.map_size(map_size).max_dbs(DATABASES).max_readers(256);
-        // SAFETY: heed's requirement is that the same path is not opened twice in one process with
-        // different options; `Store::open_as` is the only opener and the app opens the store once.
-        // Durability: no NO_SYNC / NO_META_SYNC / MAP_ASYNC flags; every commit is synced.
-        let env = unsafe { opts.open(dir) }.map_err(|e| match StoreError::from(e) {
-            StoreError::Io(s) => StoreError::Io(format!("opening {}: {s}", dir.display())),
-            other => other,
-        })?;
-        open::after(&env, dir)?;
-        let dbs = schema::open(&env, marks::MarkFile::new(dir))?;
-        let inner = Arc::new(Inner {
-            env: env.clone(),
-            dbs: dbs.clone(),
-            path: dir.to_path_buf(),
-        });
-        let writer = Writer::start(env, dbs)?;
-        Ok(Store { inner, writer })
+        let inner = lmdb::Lmdb::open(dir, options)?;
+        let writer = Writer::start(inner.env.clone(), inner.dbs.clone())?;
+        Ok(Store {
+            backend: Backend::Lmdb {
+                inner: Arc::new(inner),
+                writer,
+            },
+        })
+    }
+
+    /// A new, empty store in memory (stamped with the current schema): the same domain, the same
+    /// transaction semantics, nothing on disk. Backup and restore are not available on it.
+    pub fn memory() -> Result<Store> {
+        let memory = mem::Memory::default();
+        memory.write(|txn| schema::migrate(txn, schema::CURRENT, schema::MIGRATIONS))?;
+        Ok(Store {
+            backend: Backend::Memory(Arc::new(memory)),
+        })
     }
 
     /// Closes the store: stops the writer (after the writes already queued) and waits until the
     /// environment is closed, so the same directory can be opened again in this process. Other
     /// clones of this handle keep it open until they are dropped.
     pub fn close(self) {
-        let Store { inner, writer } = self;
-        drop(writer);
-        if let Ok(inner) = Arc::try_unwrap(inner) {
-            inner.env.prepare_for_closing().wait();
+        if let Backend::Lmdb { inner, writer } = self.backend {
+            drop(writer);
+            if let Ok(inner) = Arc::try_unwrap(inner) {
+                inner.env.prepare_for_closing().wait();
+            }
         }
     }
 
-    /// The directory holding the store.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// Runs `f` in a read transaction on this thread.
-    pub fn read<T>(&self, f: impl FnOnce(&Dbs, &RoTxn<'_>) -> Result<T>) -> Result<T> {
-        let txn = self.inner.env.read_txn()?;
-        f(&self.inner.dbs, &txn)
+    pub fn read<T>(&self, f: impl FnOnce(&dyn ReadTxn) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Lmdb { inner, .. } => inner.read(f),
+            Backend::Memory(m) => m.read(f),
+        }
     }
 
-    /// Runs `f` on the writer thread, batched with other writes; resolves after the commit.
+    /// Runs `f` on the writer thread, batched with other writes; resolves after the commit. When
+    /// `f` returns an error, nothing it wrote is kept.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn WriteTxn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.writer.submit(f).await
+        match &self.backend {
+            Backend::Lmdb { writer, .. } => writer.submit(f).await,
+            Backend::Memory(m) => m.write(f),
+        }
     }
 
     /// [`Store::write`] for threads that are not async (CLI commands, the inspection pool).
     pub fn write_blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn WriteTxn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        smol::block_on(self.writer.submit(f))
+        smol::block_on(self.write(f))
     }
 
-    /// Bytes the store file uses on disk.
+    /// Bytes the store file uses on disk (0 in memory).
     pub fn disk_size(&self) -> u64 {
-        self.inner.env.real_disk_size().unwrap_or(0)
+        match &self.backend {
+            Backend::Lmdb { inner, .. } => inner.env.real_disk_size().unwrap_or(0),
+            Backend::Memory(_) => 0,
+        }
     }
 
-    pub(crate) fn env(&self) -> &Env<WithoutTls> {
-        &self.inner.env
+    /// The LMDB store underneath, for what only a file can do (backup, restore).
+    fn lmdb(&self) -> Result<&lmdb::Lmdb> {
+        match &self.backend {
+            Backend::Lmdb { inner, .. } => Ok(inner),
+            Backend::Memory(_) => Err(StoreError::Unavailable(
+                "a store in memory has no file to back up or restore".into(),
+            )),
+        }
+    }
+
+    /// The directory holding the store (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.lmdb().ok().map(|l| l.path.as_path())
     }
 }
 
 /// Reads and decodes one JSON record.
 pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
-    db: Db,
-    txn: &RoTxn<'_>,
+    txn: &dyn ReadTxn,
+    table: Table,
     key: &[u8],
     what: impl FnOnce() -> String,
 ) -> Result<Option<T>> {
-    match db.get(txn, key)? {
+    match txn.get(table, key)? {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(bytes)
             .map(Some)
@@ -217,12 +215,12 @@ pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
 }
 
 pub(crate) fn put_json<T: serde::Serialize>(
-    db: Db,
-    txn: &mut RwTxn<'_>,
+    txn: &mut dyn WriteTxn,
+    table: Table,
     key: &[u8],
     value: &T,
 ) -> Result<()> {
     let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Io(format!("encoding: {e}")))?;
-    db.put(txn, key, &bytes)?;
+    txn.put(table, key, &bytes)?;
     Ok(())
 }

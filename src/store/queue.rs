@@ -1,49 +1,48 @@
 //! The durable delivery queue: entries with their content, a due index by next attempt, leases so that
 //! an entry being delivered is not taken twice (and is taken again after a crash), and completion.
 
-use heed::{RoTxn, RwTxn};
+use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
 use super::keys;
-use super::records::Queued;
-use super::{Dbs, Result, StoreError, get_json, put_json};
+use super::records::{QueueId, Queued};
+use super::{Result, StoreError, get_json, put_json};
 
-fn blob_key(id: u64) -> [u8; 9] {
+fn blob_key(id: QueueId) -> [u8; 9] {
     let mut k = [b'q'; 9];
-    k[1..].copy_from_slice(&id.to_be_bytes());
+    k[1..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
-fn due_key(at: u64, id: u64) -> [u8; 16] {
+fn due_key(at: u64, id: QueueId) -> [u8; 16] {
     let mut k = [0u8; 16];
     k[..8].copy_from_slice(&at.to_be_bytes());
-    k[8..].copy_from_slice(&id.to_be_bytes());
+    k[8..].copy_from_slice(&id.0.to_be_bytes());
     k
 }
 
 /// Queues a message for delivery; returns its id.
-pub fn insert(dbs: &Dbs, txn: &mut RwTxn<'_>, mut entry: Queued, content: &[u8]) -> Result<u64> {
-    entry.id = keys::next_id(dbs, txn, "queue")?;
-    dbs.blobs.put(txn, &blob_key(entry.id), content)?;
-    put_json(dbs.queue, txn, &keys::id_key(entry.id), &entry)?;
-    dbs.due
-        .put(txn, &due_key(entry.next_attempt, entry.id), &[])?;
+pub fn insert(txn: &mut dyn WriteTxn, mut entry: Queued, content: &[u8]) -> Result<QueueId> {
+    entry.id = QueueId(keys::next_id(txn, "queue")?);
+    txn.put(Table::Blobs, &blob_key(entry.id), content)?;
+    put_json(txn, Table::Queue, &keys::id_key(entry.id.0), &entry)?;
+    txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
     Ok(entry.id)
 }
 
-pub fn get(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Queued>> {
-    get_json(dbs.queue, txn, &keys::id_key(id), || {
+pub fn get(txn: &dyn ReadTxn, id: QueueId) -> Result<Option<Queued>> {
+    get_json(txn, Table::Queue, &keys::id_key(id.0), || {
         format!("queue entry {id}")
     })
 }
 
-pub fn content(dbs: &Dbs, txn: &RoTxn<'_>, id: u64) -> Result<Option<Vec<u8>>> {
-    Ok(dbs.blobs.get(txn, &blob_key(id))?.map(<[u8]>::to_vec))
+pub fn content(txn: &dyn ReadTxn, id: QueueId) -> Result<Option<Vec<u8>>> {
+    Ok(txn.get(Table::Blobs, &blob_key(id))?.map(<[u8]>::to_vec))
 }
 
 /// Ids of entries due at `now`, soonest first, at most `max`.
-pub fn due(dbs: &Dbs, txn: &RoTxn<'_>, now: u64, max: usize) -> Result<Vec<u64>> {
+pub fn due(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<QueueId>> {
     let mut out = Vec::new();
-    for e in dbs.due.iter(txn)? {
+    for e in txn.all(Table::Due, Order::Forward)? {
         let (k, _) = e?;
         let (Some(at), Some(id)) = (keys::id_of(k), k.get(8..).and_then(keys::id_of)) else {
             continue;
@@ -51,67 +50,68 @@ pub fn due(dbs: &Dbs, txn: &RoTxn<'_>, now: u64, max: usize) -> Result<Vec<u64>>
         if at > now || out.len() >= max {
             break;
         }
-        out.push(id);
+        out.push(QueueId(id));
     }
     Ok(out)
 }
 
 /// When the next entry is due (for the worker's sleep).
-pub fn next_due(dbs: &Dbs, txn: &RoTxn<'_>) -> Result<Option<u64>> {
-    Ok(dbs.due.first(txn)?.and_then(|(k, _)| keys::id_of(k)))
+pub fn next_due(txn: &dyn ReadTxn) -> Result<Option<u64>> {
+    match txn.all(Table::Due, Order::Forward)?.next() {
+        Some(e) => Ok(keys::id_of(e?.0)),
+        None => Ok(None),
+    }
 }
 
 /// Rewrites an entry (state, attempts, next attempt), moving it in the due index.
-pub fn update(dbs: &Dbs, txn: &mut RwTxn<'_>, entry: &Queued) -> Result<()> {
-    let old = get(dbs, txn, entry.id)?
+pub fn update(txn: &mut dyn WriteTxn, entry: &Queued) -> Result<()> {
+    let old = get(txn, entry.id)?
         .ok_or_else(|| StoreError::NotFound(format!("queue entry {}", entry.id)))?;
-    dbs.due.delete(txn, &due_key(old.next_attempt, old.id))?;
-    dbs.due
-        .put(txn, &due_key(entry.next_attempt, entry.id), &[])?;
-    put_json(dbs.queue, txn, &keys::id_key(entry.id), entry)
+    txn.delete(Table::Due, &due_key(old.next_attempt, old.id))?;
+    txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
+    put_json(txn, Table::Queue, &keys::id_key(entry.id.0), entry)
 }
 
 /// Takes a due entry for delivery until `until`: a crash before [`complete`] or [`update`] makes it
 /// due again then (at-least-once delivery). Returns the entry and its content, or `None` when another
 /// worker took it or it is not due.
 pub fn lease(
-    dbs: &Dbs,
-    txn: &mut RwTxn<'_>,
-    id: u64,
+    txn: &mut dyn WriteTxn,
+    id: QueueId,
     now: u64,
     until: u64,
 ) -> Result<Option<(Queued, Vec<u8>)>> {
-    let Some(mut entry) = get(dbs, txn, id)? else {
+    let Some(mut entry) = get(txn, id)? else {
         return Ok(None);
     };
     if entry.next_attempt > now {
         return Ok(None);
     }
-    let Some(content) = content(dbs, txn, id)? else {
+    let Some(content) = content(txn, id)? else {
         return Err(StoreError::Corrupt {
             what: format!("queue entry {id}"),
             detail: "content missing".into(),
         });
     };
     entry.next_attempt = until;
-    update(dbs, txn, &entry)?;
+    update(txn, &entry)?;
     Ok(Some((entry, content)))
 }
 
 /// Removes a finished entry (every recipient delivered or failed) and its content.
-pub fn complete(dbs: &Dbs, txn: &mut RwTxn<'_>, id: u64) -> Result<()> {
-    if let Some(old) = get(dbs, txn, id)? {
-        dbs.due.delete(txn, &due_key(old.next_attempt, id))?;
+pub fn complete(txn: &mut dyn WriteTxn, id: QueueId) -> Result<()> {
+    if let Some(old) = get(txn, id)? {
+        txn.delete(Table::Due, &due_key(old.next_attempt, id))?;
     }
-    dbs.queue.delete(txn, &keys::id_key(id))?;
-    dbs.blobs.delete(txn, &blob_key(id))?;
+    txn.delete(Table::Queue, &keys::id_key(id.0))?;
+    txn.delete(Table::Blobs, &blob_key(id))?;
     Ok(())
 }
 
 /// Every queued entry, oldest first (for `sluice queue` listings and the status page).
-pub fn list(dbs: &Dbs, txn: &RoTxn<'_>, max: usize) -> Result<Vec<Queued>> {
+pub fn list(txn: &dyn ReadTxn, max: usize) -> Result<Vec<Queued>> {
     let mut out = Vec::new();
-    for e in dbs.queue.iter(txn)? {
+    for e in txn.all(Table::Queue, Order::Forward)? {
         let (k, v) = e?;
         let id = keys::id_of(k).unwrap_or(0);
         out.push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
@@ -125,6 +125,6 @@ pub fn list(dbs: &Dbs, txn: &RoTxn<'_>, max: usize) -> Result<Vec<Queued>> {
     Ok(out)
 }
 
-pub fn len(dbs: &Dbs, txn: &RoTxn<'_>) -> Result<u64> {
-    Ok(dbs.queue.len(txn)?)
+pub fn len(txn: &dyn ReadTxn) -> Result<u64> {
+    txn.len(Table::Queue)
 }

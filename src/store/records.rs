@@ -7,13 +7,50 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::policy::{Direction, Severity};
+
+/// Declares an id newtype: a counter value of one kind of record, stored (and shown) as the bare
+/// number, so records keep their JSON.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A held (quarantined or awaiting approval) message.
+    HeldId
+);
+id_type!(
+    /// An incident.
+    IncidentId
+);
+id_type!(
+    /// A delivery-queue entry.
+    QueueId
+);
+id_type!(
+    /// An approval request.
+    ApprovalId
+);
+
 /// A policy as recorded with a message or an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {
     pub id: u64,
     pub name: String,
-    /// `info`, `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    pub severity: Severity,
     #[serde(default)]
     pub monitor: bool,
 }
@@ -25,7 +62,7 @@ pub enum Hold {
     /// A Quarantine response rule: held for review by an administrator.
     Quarantine,
     /// Held until an approver decides (approval id in the `approvals` table).
-    Approval { approval: u64 },
+    Approval { approval: ApprovalId },
 }
 
 /// Where a held message stands.
@@ -110,13 +147,12 @@ pub struct HeldRecipient {
 /// A message the store holds (quarantine or approval), without its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
-    pub id: u64,
+    pub id: HeldId,
     /// Sluice's message GUID (`X-dlp-uniquemsgid`).
     pub guid: String,
     /// Unix seconds when it was received.
     pub received: u64,
-    /// `inbound`, `outbound` or `internal`.
-    pub direction: String,
+    pub direction: Direction,
     /// The upstream client's IP (the release target in reflecting mode).
     pub peer: String,
     pub sender: String,
@@ -132,12 +168,12 @@ pub struct Held {
     pub size: u64,
     pub policies: Vec<PolicyRef>,
     /// The highest severity among the policies.
-    pub severity: String,
+    pub severity: Severity,
     pub status: HeldStatus,
     pub hold: Hold,
     /// Redacted findings, one line per matched rule.
     pub findings: Vec<String>,
-    pub incidents: Vec<u64>,
+    pub incidents: Vec<IncidentId>,
     /// Unix seconds after which the retention purge removes the content.
     pub expires: u64,
 }
@@ -186,12 +222,12 @@ impl IncidentStatus {
 /// One incident: one violated policy on one message (copies of the message reconciled into it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
-    pub id: u64,
+    pub id: IncidentId,
     pub guid: String,
     pub created: u64,
     pub policy: PolicyRef,
     pub status: IncidentStatus,
-    pub direction: String,
+    pub direction: Direction,
     pub peer: String,
     pub sender: String,
     pub recipients: Vec<String>,
@@ -204,7 +240,7 @@ pub struct Incident {
     pub action: String,
     /// The held message, when the message was quarantined.
     #[serde(default)]
-    pub held: Option<u64>,
+    pub held: Option<HeldId>,
     /// How many copies of the message were reconciled into this incident (1 = none).
     #[serde(default = "one")]
     pub copies: u32,
@@ -229,7 +265,7 @@ pub struct HistoryEntry {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum QueueKind {
     /// A held message released (or forwarded) from quarantine.
-    Release { held: u64 },
+    Release { held: HeldId },
     /// A notice built by Sluice (notification, approval request, delay notice, bounce).
     Notice { what: String },
 }
@@ -267,7 +303,7 @@ pub struct QueuedRecipient {
 /// A message waiting for delivery by the store-and-forward queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queued {
-    pub id: u64,
+    pub id: QueueId,
     pub kind: QueueKind,
     pub created: u64,
     /// Envelope sender; empty for the null sender (bounces and delay notices).
@@ -308,8 +344,8 @@ pub enum ApprovalState {
 /// A request for approval of one held message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
-    pub id: u64,
-    pub held: u64,
+    pub id: ApprovalId,
+    pub held: HeldId,
     pub approvers: Vec<String>,
     pub created: u64,
     pub expires: u64,
@@ -321,8 +357,47 @@ pub struct Approval {
 pub struct Event {
     pub seq: u64,
     pub at: u64,
-    /// e.g. `incident.created`, `quarantine.released`, `queue.bounced`, `store.full`.
-    pub kind: String,
+    pub kind: super::events::EventKind,
     /// Ids and outcome fields; never message content or matched values.
     pub fields: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_keep_the_json_earlier_stores_hold() {
+        for (s, name) in [
+            (Severity::Info, "info"),
+            (Severity::Low, "low"),
+            (Severity::Medium, "medium"),
+            (Severity::High, "high"),
+            (Severity::Critical, "critical"),
+        ] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{name}\""));
+            assert_eq!(s.name(), name);
+        }
+        for d in Direction::ALL {
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", d.name())
+            );
+            assert_eq!(Direction::parse(d.name()), Some(d));
+        }
+        // A policy reference and an incident as the previous release wrote them read unchanged.
+        let old = r#"{"id":7,"name":"PCI","severity":"critical","monitor":false}"#;
+        let p: PolicyRef = serde_json::from_str(old).unwrap();
+        assert_eq!(p.severity, Severity::Critical);
+        assert_eq!(serde_json::to_string(&p).unwrap(), old);
+        let incident = r#"{"id":1,"guid":"G","created":5,"policy":{"id":7,"name":"PCI","severity":"high","monitor":false},"status":"new","direction":"inbound","peer":"192.0.2.1","sender":"a@b","recipients":["c@d"],"subject":"s","message_id":"<m@x>","size":3,"findings":[],"action":"quarantined","held":null,"copies":1}"#;
+        let i: Incident = serde_json::from_str(incident).unwrap();
+        assert_eq!(i.direction, Direction::Inbound);
+        assert_eq!(i.id, IncidentId(1));
+        // Ids are stored as bare numbers.
+        assert_eq!(serde_json::to_string(&HeldId(7)).unwrap(), "7");
+        let q: QueueKind = serde_json::from_str(r#"{"kind":"release","held":3}"#).unwrap();
+        assert_eq!(q, QueueKind::Release { held: HeldId(3) });
+        assert_eq!(serde_json::to_string(&i).unwrap(), incident);
+    }
 }

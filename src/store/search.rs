@@ -4,10 +4,9 @@
 
 use std::ops::Bound;
 
-use heed::RoTxn;
-
-use super::keys::{self, Field, Table};
-use super::{Db, Result};
+use super::Result;
+use super::keys::{self, Field, Indexed};
+use super::kv::{Order, ReadTxn, Table};
 
 /// Index entries examined for one page at most.
 pub const MAX_SCAN: usize = 200_000;
@@ -107,7 +106,7 @@ impl View<'_> {
     }
 
     /// The record's index entries (sorted, without duplicates).
-    pub(crate) fn index_keys(&self, table: Table) -> Vec<Vec<u8>> {
+    pub(crate) fn index_keys(&self, table: Indexed) -> Vec<Vec<u8>> {
         let key = |field, value: &str| keys::index_key(table, field, value, self.time, self.id);
         let mut out = vec![
             key(Field::Time, ""),
@@ -177,9 +176,8 @@ fn indexed(filter: &Filter) -> Vec<(Field, String)> {
 
 /// Runs a search: `load` fetches and decodes a record by id (`Ok(None)` if gone).
 pub(crate) fn run<T: Record>(
-    index: Db,
-    txn: &RoTxn<'_>,
-    table: Table,
+    txn: &dyn ReadTxn,
+    table: Indexed,
     filter: &Filter,
     page: Page,
     mut load: impl FnMut(u64) -> Result<Option<T>>,
@@ -224,7 +222,7 @@ pub(crate) fn run<T: Record>(
         corrupt: Vec::new(),
     };
     let mut scanned = 0usize;
-    for entry in index.rev_range(txn, &range)? {
+    for entry in txn.range(Table::Index, range, Order::Reverse)? {
         let (key, _) = entry?;
         scanned += 1;
         let Some((time, id)) = keys::index_time_id(key) else {
@@ -236,7 +234,7 @@ pub(crate) fn run<T: Record>(
             probe.clear();
             probe.extend_from_slice(other);
             probe.extend_from_slice(tail);
-            if index.get(txn, &probe)?.is_none() {
+            if txn.get(Table::Index, &probe)?.is_none() {
                 in_all = false;
                 break;
             }

@@ -1,19 +1,63 @@
-//! Store tests on real LMDB files in temporary directories.
+//! Store tests: the domain tests run on both backends (`on_both_backends!`: an LMDB file in a
+//! temporary directory and the in-memory store); what only a file can show (reopening, schema
+//! refusal, a full map, truncation, backup) runs on LMDB.
 
 use super::records::*;
 use super::search::{Filter, Page};
 use super::*;
+use crate::store::events::EventKind;
+use crate::store::kv::Table;
 
 fn open(dir: &Path) -> Store {
     Store::open(dir, &crate::testing::options()).expect("open store")
 }
 
+/// Instantiates each named domain test (a `fn(Store)`) once per backend: `lmdb::NAME` on a store
+/// file in a temporary directory, `memory::NAME` on [`Store::memory`]. The domain is written once,
+/// so both must pass the same assertions.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod lmdb {
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(super::open(dir.path()));
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::Store::memory().unwrap());
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    held_messages_are_stored_found_and_paged,
+    status_changes_move_the_index_entries,
+    the_count_cap_evicts_the_oldest_and_keeps_the_new,
+    the_retention_scan_finds_only_expired_open_messages,
+    copies_of_one_message_reconcile_into_one_incident,
+    incident_history_is_appended_in_order,
+    the_queue_leases_due_entries_once,
+    an_approval_is_decided_once,
+    a_corrupt_record_is_reported_and_the_rest_still_served,
+    concurrent_writes_all_commit_with_distinct_ids,
+    a_failing_write_is_rolled_back_alone,
+    events_and_stats,
+);
+
 pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
     Held {
-        id: 0,
+        id: HeldId(0),
         guid: format!("GUID-{at}"),
         received: at,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "127.0.0.1".into(),
         sender: sender.into(),
         envid: None,
@@ -33,10 +77,10 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
         policies: vec![PolicyRef {
             id: 100,
             name: "PCI".into(),
-            severity: "high".into(),
+            severity: crate::policy::Severity::High,
             monitor: false,
         }],
-        severity: "high".into(),
+        severity: crate::policy::Severity::High,
         status: HeldStatus::Held,
         hold: Hold::Quarantine,
         findings: vec!["CREDIT_CARD x2 in body: 4111 **** **** 1111".into()],
@@ -45,19 +89,19 @@ pub(crate) fn held(sender: &str, rcpts: &[&str], at: u64) -> Held {
     }
 }
 
-fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
+pub(crate) fn incident(policy: u64, rcpts: &[&str], at: u64) -> Incident {
     Incident {
-        id: 0,
+        id: IncidentId(0),
         guid: "G1".into(),
         created: at,
         policy: PolicyRef {
             id: policy,
             name: format!("P{policy}"),
-            severity: "medium".into(),
+            severity: crate::policy::Severity::Medium,
             monitor: false,
         },
         status: IncidentStatus::New,
-        direction: "outbound".into(),
+        direction: crate::policy::Direction::Outbound,
         peer: "127.0.0.1".into(),
         sender: "alice@corp.example".into(),
         recipients: rcpts.iter().map(|r| r.to_string()).collect(),
@@ -87,7 +131,7 @@ fn a_store_from_a_newer_schema_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     store
-        .write_blocking(|dbs, txn| schema::stamp(dbs, txn, schema::CURRENT + 1))
+        .write_blocking(|txn| schema::stamp(txn, schema::CURRENT + 1))
         .unwrap();
     store.close();
     match Store::open(dir.path(), &crate::testing::options()) {
@@ -101,8 +145,8 @@ fn a_store_from_a_newer_schema_is_refused_untouched() {
 
 #[test]
 fn migrations_run_in_order_and_bump_the_version() {
-    fn add_marker(dbs: &Dbs, txn: &mut RwTxn<'_>) -> Result<()> {
-        dbs.meta.put(txn, b"migrated", b"yes")?;
+    fn add_marker(txn: &mut dyn WriteTxn) -> Result<()> {
+        txn.put(Table::Meta, b"migrated", b"yes")?;
         Ok(())
     }
     let dir = tempfile::tempdir().unwrap();
@@ -113,13 +157,13 @@ fn migrations_run_in_order_and_bump_the_version() {
         run: add_marker,
     }];
     store
-        .write_blocking(move |dbs, txn| schema::migrate(dbs, txn, schema::CURRENT + 1, &steps))
+        .write_blocking(move |txn| schema::migrate(txn, schema::CURRENT + 1, &steps))
         .unwrap();
     let (v, marker) = store
-        .read(|dbs, txn| {
+        .read(|txn| {
             Ok((
-                schema::version(dbs, txn)?,
-                dbs.meta.get(txn, b"migrated")?.map(<[u8]>::to_vec),
+                schema::version(txn)?,
+                txn.get(Table::Meta, b"migrated")?.map(<[u8]>::to_vec),
             ))
         })
         .unwrap();
@@ -127,15 +171,12 @@ fn migrations_run_in_order_and_bump_the_version() {
     assert_eq!(marker.as_deref(), Some(&b"yes"[..]));
     // No step from the new version: going further is an error, not a silent stamp.
     let err = store
-        .write_blocking(|dbs, txn| schema::migrate(dbs, txn, schema::CURRENT + 2, &[]))
+        .write_blocking(|txn| schema::migrate(txn, schema::CURRENT + 2, &[]))
         .unwrap_err();
     assert!(err.to_string().contains("no migration"), "{err}");
 }
 
-#[test]
-fn held_messages_are_stored_found_and_paged() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn held_messages_are_stored_found_and_paged(store: Store) {
     for i in 0..30u64 {
         let sender = if i % 3 == 0 {
             "bob@other.example"
@@ -145,15 +186,13 @@ fn held_messages_are_stored_found_and_paged() {
         let h = held(sender, &["x@dest.example", "y@dest.example"], 1000 + i);
         let content = format!("Subject: m{i}\r\n\r\nbody {i}\r\n").into_bytes();
         store
-            .write_blocking(move |dbs, txn| {
-                held::insert(dbs, txn, h, &content, crate::testing::caps())
-            })
+            .write_blocking(move |txn| held::insert(txn, h, &content, crate::testing::caps()))
             .unwrap();
     }
-    let got = store.read(|dbs, txn| held::must_get(dbs, txn, 4)).unwrap();
+    let got = store.read(|txn| held::must_get(txn, HeldId(4))).unwrap();
     assert_eq!(got.received, 1003);
     let content = store
-        .read(|dbs, txn| held::content(dbs, txn, 4))
+        .read(|txn| held::content(txn, HeldId(4)))
         .unwrap()
         .unwrap();
     assert_eq!(content, b"Subject: m3\r\n\r\nbody 3\r\n");
@@ -163,9 +202,8 @@ fn held_messages_are_stored_found_and_paged() {
         ..Filter::default()
     };
     let page = store
-        .read(|dbs, txn| {
+        .read(|txn| {
             held::search(
-                dbs,
                 txn,
                 &by_sender,
                 Page {
@@ -178,9 +216,8 @@ fn held_messages_are_stored_found_and_paged() {
     let times: Vec<u64> = page.items.iter().map(|h| h.received).collect();
     assert_eq!(times, vec![1027, 1024, 1021, 1018], "newest first");
     let next = store
-        .read(|dbs, txn| {
+        .read(|txn| {
             held::search(
-                dbs,
                 txn,
                 &by_sender,
                 Page {
@@ -201,7 +238,7 @@ fn held_messages_are_stored_found_and_paged() {
         ..Filter::default()
     };
     let page = store
-        .read(|dbs, txn| held::search(dbs, txn, &by_domain_and_time, Page::default()))
+        .read(|txn| held::search(txn, &by_domain_and_time, Page::default()))
         .unwrap();
     let times: Vec<u64> = page.items.iter().map(|h| h.received).collect();
     assert_eq!(times, vec![1014, 1013, 1011, 1010]);
@@ -213,28 +250,25 @@ fn held_messages_are_stored_found_and_paged() {
     };
     assert!(
         store
-            .read(|dbs, txn| held::search(dbs, txn, &none, Page::default()))
+            .read(|txn| held::search(txn, &none, Page::default()))
             .unwrap()
             .items
             .is_empty()
     );
 }
 
-#[test]
-fn status_changes_move_the_index_entries() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn status_changes_move_the_index_entries(store: Store) {
     let h = held("a@b.example", &["c@d.example"], 50);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, b"x", crate::testing::caps()))
         .unwrap();
     store
-        .write_blocking(move |dbs, txn| {
-            let old = held::must_get(dbs, txn, id)?;
+        .write_blocking(move |txn| {
+            let old = held::must_get(txn, id)?;
             let mut new = old.clone();
             new.status = HeldStatus::Released;
-            held::update(dbs, txn, &old, &new)?;
-            held::drop_content(dbs, txn, &new)
+            held::update(txn, &old, &new)?;
+            held::drop_content(txn, &new)
         })
         .unwrap();
     let status = |s: &str| Filter {
@@ -242,24 +276,18 @@ fn status_changes_move_the_index_entries() {
         ..Filter::default()
     };
     let held_now = store
-        .read(|dbs, txn| held::search(dbs, txn, &status("held"), Page::default()))
+        .read(|txn| held::search(txn, &status("held"), Page::default()))
         .unwrap();
     assert!(held_now.items.is_empty());
     let released = store
-        .read(|dbs, txn| held::search(dbs, txn, &status("released"), Page::default()))
+        .read(|txn| held::search(txn, &status("released"), Page::default()))
         .unwrap();
     assert_eq!(released.items.len(), 1);
-    assert_eq!(
-        store.read(|dbs, txn| held::content(dbs, txn, id)).unwrap(),
-        None
-    );
+    assert_eq!(store.read(|txn| held::content(txn, id)).unwrap(), None);
     assert_eq!(store.read(held::totals).unwrap(), (0, 0));
 }
 
-#[test]
-fn the_count_cap_evicts_the_oldest_and_keeps_the_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_count_cap_evicts_the_oldest_and_keeps_the_new(store: Store) {
     let caps = held::Caps {
         max_bytes: u64::MAX,
         max_messages: 3,
@@ -268,62 +296,51 @@ fn the_count_cap_evicts_the_oldest_and_keeps_the_new() {
     for i in 0..5u64 {
         let h = held("a@b.example", &["c@d.example"], 100 + i);
         let (_, evicted) = store
-            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"0123456789", caps))
+            .write_blocking(move |txn| held::insert(txn, h, b"0123456789", caps))
             .unwrap();
         evicted_all.extend(evicted.ids);
     }
-    assert_eq!(evicted_all, vec![1, 2]);
+    assert_eq!(evicted_all, vec![HeldId(1), HeldId(2)]);
     assert_eq!(store.read(held::totals).unwrap(), (30, 3));
-    let first = store.read(|dbs, txn| held::must_get(dbs, txn, 1)).unwrap();
+    let first = store.read(|txn| held::must_get(txn, HeldId(1))).unwrap();
     assert_eq!(first.status, HeldStatus::Deleted);
     assert_eq!(
-        store.read(|dbs, txn| held::content(dbs, txn, 1)).unwrap(),
+        store.read(|txn| held::content(txn, HeldId(1))).unwrap(),
         None
     );
     assert!(
         store
-            .read(|dbs, txn| held::content(dbs, txn, 5))
+            .read(|txn| held::content(txn, HeldId(5)))
             .unwrap()
             .is_some()
     );
 }
 
-#[test]
-fn the_retention_scan_finds_only_expired_open_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_retention_scan_finds_only_expired_open_messages(store: Store) {
     for i in 0..4u64 {
         let mut h = held("a@b.example", &["c@d.example"], 100 + i);
         h.expires = 200 + i;
         store
-            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", crate::testing::caps()))
+            .write_blocking(move |txn| held::insert(txn, h, b"x", crate::testing::caps()))
             .unwrap();
     }
-    let due = store
-        .read(|dbs, txn| held::expired(dbs, txn, 201, 100))
-        .unwrap();
-    assert_eq!(due, vec![1, 2]);
-    let capped = store
-        .read(|dbs, txn| held::expired(dbs, txn, 999, 3))
-        .unwrap();
-    assert_eq!(capped, vec![1, 2, 3]);
+    let due = store.read(|txn| held::expired(txn, 201, 100)).unwrap();
+    assert_eq!(due, vec![HeldId(1), HeldId(2)]);
+    let capped = store.read(|txn| held::expired(txn, 999, 3)).unwrap();
+    assert_eq!(capped, vec![HeldId(1), HeldId(2), HeldId(3)]);
 }
 
-#[test]
-fn copies_of_one_message_reconcile_into_one_incident() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn copies_of_one_message_reconcile_into_one_incident(store: Store) {
     let key = incidents::reconcile_key("<m1@x>", "alice@corp.example", 7);
     let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
     let first = store
-        .write_blocking(move |dbs, txn| {
-            incidents::record(dbs, txn, incident(7, &["to@x.example"], 1000), k1, 3600)
+        .write_blocking(move |txn| {
+            incidents::record(txn, incident(7, &["to@x.example"], 1000), k1, 3600)
         })
         .unwrap();
     let second = store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             incidents::record(
-                dbs,
                 txn,
                 incident(7, &["cc@x.example", "to@x.example"], 1500),
                 k2,
@@ -331,38 +348,32 @@ fn copies_of_one_message_reconcile_into_one_incident() {
             )
         })
         .unwrap();
-    assert_eq!(first, incidents::Recorded::Created(1));
-    assert_eq!(second, incidents::Recorded::Reconciled(1));
+    assert_eq!(first, incidents::Recorded::Created(IncidentId(1)));
+    assert_eq!(second, incidents::Recorded::Reconciled(IncidentId(1)));
     let i = store
-        .read(|dbs, txn| incidents::must_get(dbs, txn, 1))
+        .read(|txn| incidents::must_get(txn, IncidentId(1)))
         .unwrap();
     assert_eq!(i.recipients, vec!["to@x.example", "cc@x.example"]);
     assert_eq!(i.copies, 2);
     let h = store
-        .read(|dbs, txn| incidents::history(dbs, txn, 1))
+        .read(|txn| incidents::history(txn, IncidentId(1)))
         .unwrap();
     let actions: Vec<&str> = h.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, vec!["created", "reconciled"]);
     // Another policy on the same message is its own incident; so is a copy outside the window.
     let other = incidents::reconcile_key("<m1@x>", "alice@corp.example", 8);
     let third = store
-        .write_blocking(move |dbs, txn| {
-            incidents::record(dbs, txn, incident(8, &["to@x.example"], 1600), other, 3600)
+        .write_blocking(move |txn| {
+            incidents::record(txn, incident(8, &["to@x.example"], 1600), other, 3600)
         })
         .unwrap();
-    assert_eq!(third, incidents::Recorded::Created(2));
+    assert_eq!(third, incidents::Recorded::Created(IncidentId(2)));
     let late = store
-        .write_blocking(move |dbs, txn| {
-            incidents::record(
-                dbs,
-                txn,
-                incident(7, &["to@x.example"], 1000 + 7200),
-                k3,
-                3600,
-            )
+        .write_blocking(move |txn| {
+            incidents::record(txn, incident(7, &["to@x.example"], 1000 + 7200), k3, 3600)
         })
         .unwrap();
-    assert_eq!(late, incidents::Recorded::Created(3));
+    assert_eq!(late, incidents::Recorded::Created(IncidentId(3)));
     // Search by policy and status.
     let f = Filter {
         policy: Some(7),
@@ -370,18 +381,15 @@ fn copies_of_one_message_reconcile_into_one_incident() {
         ..Filter::default()
     };
     let found = store
-        .read(|dbs, txn| incidents::search(dbs, txn, &f, Page::default()))
+        .read(|txn| incidents::search(txn, &f, Page::default()))
         .unwrap();
-    let ids: Vec<u64> = found.items.iter().map(|i| i.id).collect();
+    let ids: Vec<u64> = found.items.iter().map(|i| i.id.0).collect();
     assert_eq!(ids, vec![3, 1]);
 }
 
-#[test]
-fn incident_history_is_appended_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn incident_history_is_appended_in_order(store: Store) {
     store
-        .write_blocking(|dbs, txn| incidents::record(dbs, txn, incident(1, &["a@b"], 5), None, 60))
+        .write_blocking(|txn| incidents::record(txn, incident(1, &["a@b"], 5), None, 60))
         .unwrap();
     for (i, action) in ["release", "release"].iter().enumerate() {
         let entry = HistoryEntry {
@@ -396,24 +404,23 @@ fn incident_history_is_appended_in_order() {
         };
         let status = (i == 0).then_some(IncidentStatus::Released);
         store
-            .write_blocking(move |dbs, txn| incidents::set_status(dbs, txn, 1, status, &entry))
+            .write_blocking(move |txn| incidents::set_status(txn, IncidentId(1), status, &entry))
             .unwrap();
     }
     let h = store
-        .read(|dbs, txn| incidents::history(dbs, txn, 1))
+        .read(|txn| incidents::history(txn, IncidentId(1)))
         .unwrap();
     let results: Vec<&str> = h.iter().map(|e| e.result.as_str()).collect();
     assert_eq!(results[1..], ["released", "refused: already released"]);
     let i = store
-        .read(|dbs, txn| incidents::must_get(dbs, txn, 1))
+        .read(|txn| incidents::must_get(txn, IncidentId(1)))
         .unwrap();
     assert_eq!(i.status, IncidentStatus::Released);
     let missing = store
-        .write_blocking(|dbs, txn| {
+        .write_blocking(|txn| {
             incidents::set_status(
-                dbs,
                 txn,
-                99,
+                IncidentId(99),
                 None,
                 &HistoryEntry {
                     at: 1,
@@ -427,10 +434,10 @@ fn incident_history_is_appended_in_order() {
     assert_eq!(missing, StoreError::NotFound("incident 99".into()));
 }
 
-fn queued(at: u64) -> Queued {
+pub(crate) fn queued(at: u64) -> Queued {
     Queued {
-        id: 0,
-        kind: QueueKind::Release { held: 1 },
+        id: QueueId(0),
+        kind: QueueKind::Release { held: HeldId(1) },
         created: at,
         sender: "a@b.example".into(),
         envid: None,
@@ -450,25 +457,20 @@ fn queued(at: u64) -> Queued {
     }
 }
 
-#[test]
-fn the_queue_leases_due_entries_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn the_queue_leases_due_entries_once(store: Store) {
     let id = store
-        .write_blocking(|dbs, txn| queue::insert(dbs, txn, queued(100), b"message"))
+        .write_blocking(|txn| queue::insert(txn, queued(100), b"message"))
         .unwrap();
     assert_eq!(
-        store.read(|dbs, txn| queue::due(dbs, txn, 99, 10)).unwrap(),
-        Vec::<u64>::new()
+        store.read(|txn| queue::due(txn, 99, 10)).unwrap(),
+        Vec::<QueueId>::new()
     );
     assert_eq!(
-        store
-            .read(|dbs, txn| queue::due(dbs, txn, 100, 10))
-            .unwrap(),
+        store.read(|txn| queue::due(txn, 100, 10)).unwrap(),
         vec![id]
     );
     let (entry, content) = store
-        .write_blocking(move |dbs, txn| queue::lease(dbs, txn, id, 100, 400))
+        .write_blocking(move |txn| queue::lease(txn, id, 100, 400))
         .unwrap()
         .unwrap();
     assert_eq!(content, b"message");
@@ -476,38 +478,33 @@ fn the_queue_leases_due_entries_once() {
     // Leased: not due, and a second lease gets nothing.
     assert!(
         store
-            .read(|dbs, txn| queue::due(dbs, txn, 300, 10))
+            .read(|txn| queue::due(txn, 300, 10))
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .write_blocking(move |dbs, txn| queue::lease(dbs, txn, id, 300, 600))
+            .write_blocking(move |txn| queue::lease(txn, id, 300, 600))
             .unwrap()
             .is_none()
     );
     // After the lease ran out (a crash), it is due again.
     assert_eq!(
-        store
-            .read(|dbs, txn| queue::due(dbs, txn, 400, 10))
-            .unwrap(),
+        store.read(|txn| queue::due(txn, 400, 10)).unwrap(),
         vec![id]
     );
     assert_eq!(store.read(queue::next_due).unwrap(), Some(400));
     store
-        .write_blocking(move |dbs, txn| queue::complete(dbs, txn, id))
+        .write_blocking(move |txn| queue::complete(txn, id))
         .unwrap();
     assert_eq!(store.read(queue::len).unwrap(), 0);
     assert_eq!(store.read(queue::next_due).unwrap(), None);
 }
 
-#[test]
-fn an_approval_is_decided_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn an_approval_is_decided_once(store: Store) {
     let make = |expires| Approval {
-        id: 0,
-        held: 1,
+        id: ApprovalId(0),
+        held: HeldId(1),
         approvers: vec!["boss@corp.example".into()],
         created: 0,
         expires,
@@ -515,15 +512,13 @@ fn an_approval_is_decided_once() {
     };
     let (a, b) = (make(100), make(50));
     let id = store
-        .write_blocking(move |dbs, txn| approvals::insert(dbs, txn, a))
+        .write_blocking(move |txn| approvals::insert(txn, a))
         .unwrap();
     let other = store
-        .write_blocking(move |dbs, txn| approvals::insert(dbs, txn, b))
+        .write_blocking(move |txn| approvals::insert(txn, b))
         .unwrap();
     assert_eq!(
-        store
-            .read(|dbs, txn| approvals::expired(dbs, txn, 60, 10))
-            .unwrap(),
+        store.read(|txn| approvals::expired(txn, 60, 10)).unwrap(),
         vec![other]
     );
     let approved = ApprovalState::Approved {
@@ -532,17 +527,15 @@ fn an_approval_is_decided_once() {
     };
     let again = approved.clone();
     store
-        .write_blocking(move |dbs, txn| approvals::decide(dbs, txn, id, approved))
+        .write_blocking(move |txn| approvals::decide(txn, id, approved))
         .unwrap();
     let err = store
-        .write_blocking(move |dbs, txn| approvals::decide(dbs, txn, id, again))
+        .write_blocking(move |txn| approvals::decide(txn, id, again))
         .unwrap_err();
     assert!(matches!(err, StoreError::Refused(_)), "{err}");
     // A decided request is no longer pending, so it never expires.
     assert_eq!(
-        store
-            .read(|dbs, txn| approvals::expired(dbs, txn, 1000, 10))
-            .unwrap(),
+        store.read(|txn| approvals::expired(txn, 1000, 10)).unwrap(),
         vec![other]
     );
 }
@@ -553,95 +546,84 @@ fn a_full_store_refuses_the_write_and_keeps_what_it_had() {
     let store = Store::open(dir.path(), &Options { max_size: 1 << 20 }).unwrap();
     let h = held("a@b.example", &["c@d.example"], 1);
     store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"small", crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, b"small", crate::testing::caps()))
         .unwrap();
     let big = vec![b'x'; 2 << 20];
     let h = held("a@b.example", &["c@d.example"], 2);
     let err = store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, &big, crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, &big, crate::testing::caps()))
         .unwrap_err();
     assert!(matches!(err, StoreError::Full(_)), "{err}");
     assert!(err.is_temporary());
     // The earlier message is intact and the store still takes small writes.
     assert_eq!(
         store
-            .read(|dbs, txn| held::content(dbs, txn, 1))
+            .read(|txn| held::content(txn, HeldId(1)))
             .unwrap()
             .unwrap(),
         b"small"
     );
     let h = held("a@b.example", &["c@d.example"], 3);
     store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"again", crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, b"again", crate::testing::caps()))
         .unwrap();
 }
 
-#[test]
-fn a_corrupt_record_is_reported_and_the_rest_still_served() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_corrupt_record_is_reported_and_the_rest_still_served(store: Store) {
     for at in [1u64, 2] {
         let h = held("a@b.example", &["c@d.example"], at);
         store
-            .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"x", crate::testing::caps()))
+            .write_blocking(move |txn| held::insert(txn, h, b"x", crate::testing::caps()))
             .unwrap();
     }
     store
-        .write_blocking(|dbs, txn| {
-            dbs.held.put(txn, &keys::id_key(1), b"{\"id\":1,\"trunc")?;
+        .write_blocking(|txn| {
+            txn.put(Table::Held, &keys::id_key(1), b"{\"id\":1,\"trunc")?;
             Ok(())
         })
         .unwrap();
-    let err = store.read(|dbs, txn| held::get(dbs, txn, 1)).unwrap_err();
+    let err = store.read(|txn| held::get(txn, HeldId(1))).unwrap_err();
     assert!(
         matches!(&err, StoreError::Corrupt { what, .. } if what == "held message 1"),
         "{err}"
     );
     let page = store
-        .read(|dbs, txn| held::search(dbs, txn, &Filter::default(), Page::default()))
+        .read(|txn| held::search(txn, &Filter::default(), Page::default()))
         .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.corrupt, vec![1]);
 }
 
-#[test]
-fn concurrent_writes_all_commit_with_distinct_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn concurrent_writes_all_commit_with_distinct_ids(store: Store) {
     let tasks: Vec<_> = (0..200u64)
         .map(|i| {
             let store = store.clone();
             std::thread::spawn(move || {
                 let h = held("a@b.example", &["c@d.example"], i);
                 store
-                    .write_blocking(move |dbs, txn| {
-                        held::insert(dbs, txn, h, b"x", crate::testing::caps())
-                    })
+                    .write_blocking(move |txn| held::insert(txn, h, b"x", crate::testing::caps()))
                     .unwrap()
                     .0
             })
         })
         .collect();
-    let mut ids: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut ids: Vec<HeldId> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 200);
     assert_eq!(store.read(held::totals).unwrap(), (200, 200));
 }
 
-#[test]
-fn a_failing_write_is_rolled_back_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn a_failing_write_is_rolled_back_alone(store: Store) {
     let err = store
-        .write_blocking(|dbs, txn| -> Result<()> {
-            dbs.meta.put(txn, b"half", b"done")?;
+        .write_blocking(|txn| -> Result<()> {
+            txn.put(Table::Meta, b"half", b"done")?;
             Err(StoreError::Refused("no".into()))
         })
         .unwrap_err();
     assert_eq!(err, StoreError::Refused("no".into()));
     let half = store
-        .read(|dbs, txn| Ok(dbs.meta.get(txn, b"half")?.is_some()))
+        .read(|txn| Ok(txn.get(Table::Meta, b"half")?.is_some()))
         .unwrap();
     assert!(!half, "a failed write left a partial change");
 }
@@ -652,7 +634,7 @@ fn backup_and_restore_round_trip_while_open() {
     let store = open(&dir.path().join("store"));
     let h = held("a@b.example", &["c@d.example"], 1);
     store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"kept", crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, b"kept", crate::testing::caps()))
         .unwrap();
     let file = dir.path().join("backup.mdb");
     let size = backup(&store, &file).unwrap();
@@ -660,24 +642,24 @@ fn backup_and_restore_round_trip_while_open() {
     // Changes after the backup are undone by the restore.
     let h = held("a@b.example", &["c@d.example"], 2);
     store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"later", crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, b"later", crate::testing::caps()))
         .unwrap();
     let restored = restore(&store, &file).unwrap();
     assert_eq!(restored.schema, schema::CURRENT);
     assert_eq!(
         store
-            .read(|dbs, txn| held::content(dbs, txn, 1))
+            .read(|txn| held::content(txn, HeldId(1)))
             .unwrap()
             .unwrap(),
         b"kept"
     );
-    assert_eq!(store.read(|dbs, txn| held::get(dbs, txn, 2)).unwrap(), None);
+    assert_eq!(store.read(|txn| held::get(txn, HeldId(2))).unwrap(), None);
     // Ids never go back: held id 2 was handed out after the backup, so the next one is 3.
     let h = held("a@b.example", &["c@d.example"], 3);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| held::insert(dbs, txn, h, b"new", crate::testing::caps()))
+        .write_blocking(move |txn| held::insert(txn, h, b"new", crate::testing::caps()))
         .unwrap();
-    assert_eq!(id, 3);
+    assert_eq!(id, HeldId(3));
     // Garbage is refused with a clear error and changes nothing.
     let junk = dir.path().join("junk.mdb");
     std::fs::write(&junk, b"not a database at all").unwrap();
@@ -685,45 +667,39 @@ fn backup_and_restore_round_trip_while_open() {
     assert!(err.to_string().contains("not a Sluice backup"), "{err}");
     assert_eq!(
         store
-            .read(|dbs, txn| held::content(dbs, txn, 3))
+            .read(|txn| held::content(txn, HeldId(3)))
             .unwrap()
             .unwrap(),
         b"new"
     );
 }
 
-#[test]
-fn events_and_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+fn events_and_stats(store: Store) {
     for i in 0..5u64 {
         store
-            .write_blocking(move |dbs, txn| {
+            .write_blocking(move |txn| {
                 events::append(
-                    dbs,
                     txn,
                     i,
-                    "incident.created",
+                    EventKind::IncidentCreated,
                     vec![("id".into(), i.to_string())],
                 )?;
-                stats::bump(dbs, txn, 86_400 * (i % 2), "quarantined", 1)
+                stats::bump(txn, 86_400 * (i % 2), "quarantined", 1)
             })
             .unwrap();
     }
-    let after2 = store
-        .read(|dbs, txn| events::since(dbs, txn, 2, 10))
-        .unwrap();
+    let after2 = store.read(|txn| events::since(txn, 2, 10)).unwrap();
     let seqs: Vec<u64> = after2.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![3, 4, 5]);
     assert_eq!(
         store
-            .read(|dbs, txn| stats::sum(dbs, txn, "quarantined", 0, 86_400))
+            .read(|txn| stats::sum(txn, "quarantined", 0, 86_400))
             .unwrap(),
         5
     );
     assert_eq!(
         store
-            .read(|dbs, txn| stats::sum(dbs, txn, "quarantined", 0, 100))
+            .read(|txn| stats::sum(txn, "quarantined", 0, 100))
             .unwrap(),
         3
     );
@@ -737,9 +713,7 @@ fn a_truncated_store_file_is_refused_not_mapped() {
         let h = held("a@b.example", &["c@d.example"], at);
         let body = vec![b'x'; 20_000];
         store
-            .write_blocking(move |dbs, txn| {
-                held::insert(dbs, txn, h, &body, crate::testing::caps())
-            })
+            .write_blocking(move |txn| held::insert(txn, h, &body, crate::testing::caps()))
             .unwrap();
     }
     store.close();

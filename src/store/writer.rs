@@ -2,10 +2,12 @@
 //! (group commit), each write in its own nested transaction so that one failing write is rolled back
 //! alone. Callers are answered only after the batch committed (a synced commit).
 
-use heed::{Env, RwTxn, WithoutTls};
+use heed::{Env, WithoutTls};
 use smol::channel::{Receiver, Sender};
 
-use super::{Dbs, Result, StoreError};
+use super::kv::WriteTxn;
+use super::lmdb::{Dbs, Write};
+use super::{Result, StoreError};
 
 /// Most writes committed together; bounds one transaction's dirty pages and every caller's wait.
 pub const MAX_BATCH: usize = 256;
@@ -15,7 +17,7 @@ const QUEUE: usize = 4096;
 
 /// The answer to one write, delivered after the commit.
 type Done = Box<dyn FnOnce(Result<()>) + Send>;
-type Run = Box<dyn FnOnce(&Dbs, &mut RwTxn<'_>) -> (bool, Done) + Send>;
+type Run = Box<dyn FnOnce(&mut dyn WriteTxn) -> (bool, Done) + Send>;
 /// One write: applied in a nested transaction; `(true, done)` commits it, `(false, done)` rolls it
 /// back alone. `fail` answers the caller when the write could not even be started.
 struct Job {
@@ -42,12 +44,12 @@ impl Writer {
     /// Queues `f` and waits for its committed result.
     pub(super) async fn submit<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Dbs, &mut RwTxn<'_>) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn WriteTxn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = smol::channel::bounded::<Result<T>>(1);
         let failed = tx.clone();
-        let run = Box::new(move |dbs: &Dbs, txn: &mut RwTxn<'_>| -> (bool, Done) {
-            match f(dbs, txn) {
+        let run = Box::new(move |txn: &mut dyn WriteTxn| -> (bool, Done) {
+            match f(txn) {
                 Ok(value) => (
                     true,
                     Box::new(move |commit: Result<()>| {
@@ -115,7 +117,10 @@ fn commit_batch(env: &Env<WithoutTls>, dbs: &Dbs, batch: Vec<Job>) {
                 continue;
             }
         };
-        let (ok, done) = (job.run)(dbs, &mut nested);
+        let (ok, done) = (job.run)(&mut Write {
+            txn: &mut nested,
+            dbs,
+        });
         if ok {
             match nested.commit() {
                 Ok(()) => answers.push(done),

@@ -13,8 +13,10 @@ fn schedule() -> Schedule {
 
 fn entry(rcpts: &[&str]) -> Queued {
     Queued {
-        id: 42,
-        kind: QueueKind::Release { held: 3 },
+        id: crate::store::records::QueueId(42),
+        kind: QueueKind::Release {
+            held: crate::store::records::HeldId(3),
+        },
         created: 1_000,
         sender: "alice@corp.example".into(),
         envid: None,
@@ -76,7 +78,7 @@ fn delivered_and_refused_recipients_finish_the_entry() {
             ),
         ]
     );
-    let kinds: Vec<&str> = p.events.iter().map(|e| e.0).collect();
+    let kinds: Vec<&str> = p.events.iter().map(|e| e.0.name()).collect();
     assert_eq!(kinds, ["queue.delivered", "queue.bounced"]);
     assert_eq!(p.stats, vec![("delivered", 1), ("bounced", 1)]);
 }

@@ -2,61 +2,56 @@
 //! passed its checksum may still hold a record this Sluice cannot read (damaged before it was backed
 //! up, or edited), and a restore must not leave held messages that cannot be shown or released.
 
-use heed::RoTxn;
 use serde::de::DeserializeOwned;
 
 use crate::store::keys::id_of;
+use crate::store::kv::{Order, ReadTxn, Table};
 use crate::store::records::{Approval, Event, Held, HistoryEntry, Incident, Queued};
-use crate::store::{Db, Dbs, Result, StoreError};
+use crate::store::{Result, StoreError};
 
 /// Decodes every record of every database; returns how many there are.
-pub(super) fn all(dbs: &Dbs, txn: &RoTxn<'_>) -> Result<u64> {
+pub(super) fn all(txn: &dyn ReadTxn) -> Result<u64> {
     let mut n = 0;
-    n += each(dbs.meta, txn, "meta", meta)?;
-    n += each(dbs.blobs, txn, "blobs", |k, _| tagged(k, b"hq").map(|_| ()))?;
-    n += each(dbs.held, txn, "held", |k, v| json::<Held>(v, |r| r.id, k))?;
-    n += each(dbs.incidents, txn, "incidents", |k, v| {
-        json::<Incident>(v, |r| r.id, k)
+    n += each(txn, Table::Meta, meta)?;
+    n += each(txn, Table::Blobs, |k, _| tagged(k, b"hq").map(|_| ()))?;
+    n += each(txn, Table::Held, |k, v| json::<Held>(v, |r| r.id.0, k))?;
+    n += each(txn, Table::Incidents, |k, v| {
+        json::<Incident>(v, |r| r.id.0, k)
     })?;
-    n += each(dbs.history, txn, "history", |k, v| {
+    n += each(txn, Table::History, |k, v| {
         fixed(k, 16)?;
         serde_json::from_slice::<HistoryEntry>(v)
             .map(|_| ())
             .map_err(|e| e.to_string())
     })?;
-    n += each(dbs.queue, txn, "queue", |k, v| {
-        json::<Queued>(v, |r| r.id, k)
-    })?;
-    n += each(dbs.due, txn, "due", |k, _| fixed(k, 16))?;
-    n += each(dbs.approvals, txn, "approvals", |k, v| match k.first() {
+    n += each(txn, Table::Queue, |k, v| json::<Queued>(v, |r| r.id.0, k))?;
+    n += each(txn, Table::Due, |k, _| fixed(k, 16))?;
+    n += each(txn, Table::Approvals, |k, v| match k.first() {
         // The pending-by-expiry index: 'p', expiry, id.
         Some(b'p') => fixed(k, 17),
         _ => {
             let id = tagged(k, b"a")?;
             let a: Approval = serde_json::from_slice(v).map_err(|e| e.to_string())?;
-            same(a.id, id)
+            same(a.id.0, id)
         }
     })?;
-    n += each(dbs.recon, txn, "recon", |_, v| fixed(v, 8))?;
-    n += each(dbs.index, txn, "index", |_, _| Ok(()))?;
-    n += each(dbs.events, txn, "events", |k, v| {
-        json::<Event>(v, |r| r.seq, k)
-    })?;
-    n += each(dbs.stats, txn, "stats", |_, v| fixed(v, 8))?;
+    n += each(txn, Table::Recon, |_, v| fixed(v, 8))?;
+    n += each(txn, Table::Index, |_, _| Ok(()))?;
+    n += each(txn, Table::Events, |k, v| json::<Event>(v, |r| r.seq, k))?;
+    n += each(txn, Table::Stats, |_, v| fixed(v, 8))?;
     Ok(n)
 }
 
 fn each(
-    db: Db,
-    txn: &RoTxn<'_>,
-    name: &str,
+    txn: &dyn ReadTxn,
+    table: Table,
     check: impl Fn(&[u8], &[u8]) -> std::result::Result<(), String>,
 ) -> Result<u64> {
     let mut n = 0;
-    for e in db.iter(txn)? {
+    for e in txn.all(table, Order::Forward)? {
         let (k, v) = e?;
         check(k, v).map_err(|detail| StoreError::Corrupt {
-            what: format!("{name} record {}", show(k)),
+            what: format!("{} record {}", table.name(), show(k)),
             detail,
         })?;
         n += 1;

@@ -15,16 +15,14 @@ fn store_with_backup(dir: &Path) -> (Store, Vec<u8>) {
     let store = Store::open(&dir.join("live"), &crate::testing::options()).unwrap();
     let h = held("live@b.example", &["c@d.example"], 7);
     store
-        .write_blocking(move |dbs, txn| {
-            held_db::insert(dbs, txn, h, b"live", crate::testing::caps())
-        })
+        .write_blocking(move |txn| held_db::insert(txn, h, b"live", crate::testing::caps()))
         .unwrap();
     (store, std::fs::read(&file).unwrap())
 }
 
 fn live_is_untouched(store: &Store) {
     let content = store
-        .read(|dbs, txn| held_db::content(dbs, txn, 1))
+        .read(|txn| held_db::content(txn, crate::store::records::HeldId(1)))
         .unwrap();
     assert_eq!(content.as_deref(), Some(&b"live"[..]));
 }
@@ -37,13 +35,13 @@ fn a_backup_verifies_and_restores() {
     verify_bytes(&bytes).unwrap();
     let r = restore(&store, &dir.path().join("backup.sbk")).unwrap();
     assert!(r.records > 120, "{r:?}");
-    assert!(!store.path().join("restore.partial").exists());
+    assert!(!store.path().unwrap().join("restore.partial").exists());
     // The live store's held counter (2) was below the backup's (121): ids continue from 121.
     let h = held("n@b.example", &["c@d.example"], 9);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| held_db::insert(dbs, txn, h, b"n", crate::testing::caps()))
+        .write_blocking(move |txn| held_db::insert(txn, h, b"n", crate::testing::caps()))
         .unwrap();
-    assert_eq!(id, 121);
+    assert_eq!(id, crate::store::records::HeldId(121));
 }
 
 #[test]
@@ -96,11 +94,14 @@ fn a_sound_backup_holding_an_unreadable_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let src = Store::open(&dir.path().join("src"), &crate::testing::options()).unwrap();
     let h = held("a@b.example", &["c@d.example"], 1);
-    src.write_blocking(move |dbs, txn| held_db::insert(dbs, txn, h, b"x", crate::testing::caps()))
+    src.write_blocking(move |txn| held_db::insert(txn, h, b"x", crate::testing::caps()))
         .unwrap();
-    src.write_blocking(|dbs, txn| {
-        dbs.held
-            .put(txn, &crate::store::keys::id_key(1), b"{\"id\":1,\"gu")?;
+    src.write_blocking(|txn| {
+        txn.put(
+            Table::Held,
+            &crate::store::keys::id_key(1),
+            b"{\"id\":1,\"gu",
+        )?;
         Ok(())
     })
     .unwrap();
@@ -111,9 +112,7 @@ fn a_sound_backup_holding_an_unreadable_record_is_refused() {
     let store = Store::open(&dir.path().join("live"), &crate::testing::options()).unwrap();
     let h = held("live@b.example", &["c@d.example"], 7);
     store
-        .write_blocking(move |dbs, txn| {
-            held_db::insert(dbs, txn, h, b"live", crate::testing::caps())
-        })
+        .write_blocking(move |txn| held_db::insert(txn, h, b"live", crate::testing::caps()))
         .unwrap();
     let err = restore(&store, &file).unwrap_err();
     assert!(
@@ -132,14 +131,13 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     let insert = |store: &Store, at: u64| {
         let h = held("a@b.example", &["c@d.example"], at);
         let (id, _) = store
-            .write_blocking(move |dbs, txn| {
-                held_db::insert(dbs, txn, h, b"x", crate::testing::caps())
-            })
+            .write_blocking(move |txn| held_db::insert(txn, h, b"x", crate::testing::caps()))
             .unwrap();
         id
     };
     let store = Store::open(&path, &crate::testing::options()).unwrap();
-    let mut handed_out: Vec<u64> = (1..=2).map(|at| insert(&store, at)).collect();
+    let mut handed_out: Vec<crate::store::records::HeldId> =
+        (1..=2).map(|at| insert(&store, at)).collect();
     let file = dir.path().join("backup.sbk");
     backup(&store, &file).unwrap();
     handed_out.extend((3..=5).map(|at| insert(&store, at)));
@@ -166,5 +164,5 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     store.close();
     // Reopened as the server and the CLI open it, it goes on from there.
     let store = Store::open(&path, &crate::testing::options()).unwrap();
-    assert_eq!(insert(&store, 7), next + 1);
+    assert_eq!(insert(&store, 7).0, next.0 + 1);
 }

@@ -3,6 +3,7 @@
 //! bytes, pass; the check itself must never panic, and LMDB must never see a file it refused.
 
 use super::*;
+use crate::store::Table;
 use crate::store::tests::held;
 use crate::store::{Store, held as held_db};
 
@@ -18,22 +19,20 @@ pub(crate) fn sample_store(dir: &std::path::Path) -> Vec<u8> {
             format!("body {i}").into_bytes()
         };
         store
-            .write_blocking(move |dbs, txn| {
-                held_db::insert(dbs, txn, h, &body, crate::testing::caps())
-            })
+            .write_blocking(move |txn| held_db::insert(txn, h, &body, crate::testing::caps()))
             .unwrap();
     }
     // Some pages freed (a rewritten counter, cleared stats): the free list is not empty.
     store
-        .write_blocking(|dbs, txn| {
-            dbs.stats.clear(txn)?;
-            dbs.meta.put(txn, b"scratch", &[0u8; 9000])?;
+        .write_blocking(|txn| {
+            txn.clear(Table::Stats)?;
+            txn.put(Table::Meta, b"scratch", &[0u8; 9000])?;
             Ok(())
         })
         .unwrap();
     store
-        .write_blocking(|dbs, txn| {
-            dbs.meta.delete(txn, b"scratch")?;
+        .write_blocking(|txn| {
+            txn.delete(Table::Meta, b"scratch")?;
             Ok(())
         })
         .unwrap();

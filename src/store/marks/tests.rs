@@ -68,9 +68,9 @@ fn damaged_content_is_refused_never_read_as_lower_marks() {
 /// Allocates `n` ids of `counter` in one write; returns them.
 fn allocate(store: &Store, counter: &'static str, n: u64) -> Vec<u64> {
     store
-        .write_blocking(move |dbs, txn| {
+        .write_blocking(move |txn| {
             (0..n)
-                .map(|_| keys::next_id(dbs, txn, counter))
+                .map(|_| keys::next_id(txn, counter))
                 .collect::<Result<Vec<u64>>>()
         })
         .unwrap()
@@ -81,7 +81,7 @@ fn file_marks(dir: &Path) -> Marks {
 }
 
 fn saves(store: &Store) -> u64 {
-    store.read(|dbs, _| Ok(dbs.marks.saves())).unwrap()
+    store.lmdb().unwrap().dbs.marks.saves()
 }
 
 #[test]
@@ -110,8 +110,8 @@ fn ids_are_reserved_a_block_at_a_time() {
     );
     // A write rolled back keeps its id unused, and the mark where it is.
     let err = store
-        .write_blocking(|dbs, txn| {
-            keys::next_id(dbs, txn, "held")?;
+        .write_blocking(|txn| {
+            keys::next_id(txn, "held")?;
             Err::<(), _>(StoreError::Refused("no".into()))
         })
         .unwrap_err();
@@ -172,7 +172,7 @@ fn a_damaged_mark_file_refuses_the_store_until_moved_aside() {
     assert_eq!(file_marks(dir.path())["held"], 1 + BLOCK);
     let h = held("a@b.example", &["c@d.example"], 1);
     let (id, _) = store
-        .write_blocking(move |dbs, txn| held_db::insert(dbs, txn, h, b"x", crate::testing::caps()))
+        .write_blocking(move |txn| held_db::insert(txn, h, b"x", crate::testing::caps()))
         .unwrap();
-    assert_eq!(id, 6);
+    assert_eq!(id, crate::store::records::HeldId(6));
 }

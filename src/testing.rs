@@ -24,3 +24,29 @@ pub fn release() -> crate::remediate::Release {
         give_up: defaults().queue.give_up.as_secs(),
     }
 }
+
+/// Instantiates each named domain test (a `fn(Store)`) once per store backend: `lmdb::NAME` on a
+/// store file in a temporary directory (the invoking module's `open(dir)`), `memory::NAME` on
+/// `Store::memory`. The domain is written once, so both must pass the same assertions.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod lmdb {
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(super::open(dir.path()));
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(crate::store::Store::memory().unwrap());
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;

@@ -14,6 +14,23 @@ use super::{
     render, with_store,
 };
 
+/// The [`Held`] selection of a release, delete, forward or rescan command's flags (argh structs
+/// share fields, not a type).
+macro_rules! selection {
+    ($a:expr) => {
+        Held {
+            ids: $a.ids.clone(),
+            all_matching: $a.all_matching,
+            filter: $a.filter_args(),
+            actor: $a.actor.clone(),
+            confirm: Confirm {
+                yes: $a.yes,
+                dry_run: $a.dry_run,
+            },
+        }
+    };
+}
+
 /// Runs a `quarantine` subcommand.
 pub fn quarantine(q: Quarantine) -> ExitCode {
     match q.command {
@@ -33,32 +50,13 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                     Ok(op) => op,
                     Err(e) => return fail(ctx.cmd, e),
                 };
-                let confirm = Confirm {
-                    yes: a.yes,
-                    dry_run: a.dry_run,
-                };
-                let held = Held {
-                    ids: a.ids.clone(),
-                    all_matching: a.all_matching,
-                    filter: a.filter_args(),
-                    actor: a.actor.clone(),
-                    confirm,
-                };
+                let held = selection!(a);
                 act(ctx, held, op)
             })
         }
         QuarantineCommand::Delete(a) => {
             with_store("quarantine delete", &a.store_args(), false, |ctx| {
-                let held = Held {
-                    ids: a.ids.clone(),
-                    all_matching: a.all_matching,
-                    filter: a.filter_args(),
-                    actor: a.actor.clone(),
-                    confirm: Confirm {
-                        yes: a.yes,
-                        dry_run: a.dry_run,
-                    },
-                };
+                let held = selection!(a);
                 act(ctx, held, Op::Delete)
             })
         }
@@ -67,31 +65,13 @@ pub fn quarantine(q: Quarantine) -> ExitCode {
                 if a.to.is_empty() {
                     return fail(ctx.cmd, "give at least one --to address");
                 }
-                let held = Held {
-                    ids: a.ids.clone(),
-                    all_matching: a.all_matching,
-                    filter: a.filter_args(),
-                    actor: a.actor.clone(),
-                    confirm: Confirm {
-                        yes: a.yes,
-                        dry_run: a.dry_run,
-                    },
-                };
+                let held = selection!(a);
                 act(ctx, held, Op::Forward { to: a.to.clone() })
             })
         }
         QuarantineCommand::Rescan(a) => {
             with_store("quarantine rescan", &a.store_args(), false, |ctx| {
-                let held = Held {
-                    ids: a.ids.clone(),
-                    all_matching: a.all_matching,
-                    filter: a.filter_args(),
-                    actor: a.actor.clone(),
-                    confirm: Confirm {
-                        yes: a.yes,
-                        dry_run: a.dry_run,
-                    },
-                };
+                let held = selection!(a);
                 act(ctx, held, Op::Rescan)
             })
         }

@@ -15,29 +15,7 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, &crate::testing::options()).expect("open store")
 }
 
-/// Each named test (a `fn(Store)`) once per store backend: `lmdb::NAME` on a store file in a
-/// temporary directory, `memory::NAME` on [`Store::memory`].
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod lmdb {
-            $(
-                #[test]
-                fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    super::$name(super::open(dir.path()));
-                }
-            )*
-        }
-        mod memory {
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(super::Store::memory().unwrap());
-                }
-            )*
-        }
-    };
-}
+use crate::testing::on_both_backends;
 
 on_both_backends!(
     release_queues_tagged_marked_content_and_closes_message_and_incidents,

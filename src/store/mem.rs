@@ -42,23 +42,19 @@ fn poisoned() -> StoreError {
 impl Memory {
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn ReadTxn) -> Result<T>) -> Result<T> {
         let snapshot = self.committed.read().map_err(|_| poisoned())?.clone();
-        f(&Snapshot(snapshot))
+        f(&*snapshot)
     }
 
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut dyn WriteTxn) -> Result<T>) -> Result<T> {
         let _serial = self.writing.lock().map_err(|_| poisoned())?;
         let base = self.committed.read().map_err(|_| poisoned())?.clone();
-        let mut txn = Txn((*base).clone());
+        // A write works on a copy of the committed tables; it replaces them only when `f` succeeds.
+        let mut txn: Tables = (*base).clone();
         let value = f(&mut txn)?;
-        *self.committed.write().map_err(|_| poisoned())? = Arc::new(txn.0);
+        *self.committed.write().map_err(|_| poisoned())? = Arc::new(txn);
         Ok(value)
     }
 }
-
-struct Snapshot(Arc<Tables>);
-
-/// A write: the tables as committed plus this write's changes.
-pub(crate) struct Txn(Tables);
 
 fn range<'t>(map: &'t Map, r: Range<'_>, order: Order) -> Result<Entries<'t>> {
     // BTreeMap panics on a range whose start is past its end; such a range is empty.
@@ -88,46 +84,33 @@ fn range<'t>(map: &'t Map, r: Range<'_>, order: Order) -> Result<Entries<'t>> {
     })
 }
 
-impl ReadTxn for Snapshot {
+impl ReadTxn for Tables {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<&[u8]>> {
-        Ok(self.0.table(table).get(key).map(Vec::as_slice))
+        Ok(self.table(table).get(key).map(Vec::as_slice))
     }
 
     fn range<'t>(&'t self, table: Table, r: Range<'_>, order: Order) -> Result<Entries<'t>> {
-        range(self.0.table(table), r, order)
+        range(self.table(table), r, order)
     }
 
     fn len(&self, table: Table) -> Result<u64> {
-        Ok(self.0.table(table).len() as u64)
+        Ok(self.table(table).len() as u64)
     }
 }
 
-impl ReadTxn for Txn {
-    fn get(&self, table: Table, key: &[u8]) -> Result<Option<&[u8]>> {
-        Ok(self.0.table(table).get(key).map(Vec::as_slice))
-    }
-
-    fn range<'t>(&'t self, table: Table, r: Range<'_>, order: Order) -> Result<Entries<'t>> {
-        range(self.0.table(table), r, order)
-    }
-
-    fn len(&self, table: Table) -> Result<u64> {
-        Ok(self.0.table(table).len() as u64)
-    }
-}
-
-impl WriteTxn for Txn {
+/// A write: a copy of the tables as committed plus this write's changes.
+impl WriteTxn for Tables {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
-        self.0.table_mut(table).insert(key.to_vec(), value.to_vec());
+        self.table_mut(table).insert(key.to_vec(), value.to_vec());
         Ok(())
     }
 
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<bool> {
-        Ok(self.0.table_mut(table).remove(key).is_some())
+        Ok(self.table_mut(table).remove(key).is_some())
     }
 
     fn clear(&mut self, table: Table) -> Result<()> {
-        self.0.table_mut(table).clear();
+        self.table_mut(table).clear();
         Ok(())
     }
 

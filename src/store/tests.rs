@@ -12,30 +12,7 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, &crate::testing::options()).expect("open store")
 }
 
-/// Instantiates each named domain test (a `fn(Store)`) once per backend: `lmdb::NAME` on a store
-/// file in a temporary directory, `memory::NAME` on [`Store::memory`]. The domain is written once,
-/// so both must pass the same assertions.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod lmdb {
-            $(
-                #[test]
-                fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    super::$name(super::open(dir.path()));
-                }
-            )*
-        }
-        mod memory {
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(super::Store::memory().unwrap());
-                }
-            )*
-        }
-    };
-}
+use crate::testing::on_both_backends;
 
 on_both_backends!(
     held_messages_are_stored_found_and_paged,

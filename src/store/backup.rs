@@ -64,7 +64,9 @@ pub fn parse_header(head: &[u8], file_len: u64) -> Result<Header> {
     if head.len() >= 20 && head[16..20] == LMDB_MAGIC && &head[..8] != MAGIC {
         return Err(not_backup(
             "this is a bare LMDB copy, as an earlier Sluice wrote backups: it has no checksum and \
-             cannot be verified, so it is not restored; make a new backup with this version",
+             cannot be verified, so it is not restored; make a new backup with this version, or, \
+             if the store it came from is lost, stop the server and put the copy in place as \
+             <data_dir>/store/data.mdb: it is checked and migrated when the store opens",
         ));
     }
     if head.len() < HEADER || &head[..8] != MAGIC {

@@ -22,86 +22,30 @@ use crate::store::{Store, queue};
 /// `F`: the notice has the fact: the tag renders a non-empty value that is not its fallback.
 /// `-`: it does not: the tag renders exactly `Tag::fallback()`. `x`: the kind refuses the tag.
 /// Columns in `Kind::ALL` order.
+#[rustfmt::skip]
 const TABLE: [(Tag, &str); 21] = [
-    //                        snd adm rcp req apr rej exp rel
-    (
-        Tag::MsgInfo,
-        /*      */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::ContentInfo,
-        /*  */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Disposition,
-        /*  */ "x   F   x   x   x   x   x   x",
-    ),
-    (
-        Tag::VirusInfo,
-        /*    */ "-   -   -   -   -   -   -   -",
-    ),
-    (
-        Tag::EncryptInfo,
-        /*  */ "-   -   -   -   -   -   -   -",
-    ),
-    (
-        Tag::Sender,
-        /*       */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Recipients,
-        /*   */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Subject,
-        /*      */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Date,
-        /*         */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::MessageId,
-        /*    */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Size,
-        /*         */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Policy,
-        /*       */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::Severity,
-        /*     */ "F   F   F   F   F   F   F   F",
-    ),
-    (Tag::QuarantineId, /**/ "F   F   F   F   F   F   F   F"),
-    (
-        Tag::IncidentId,
-        /*   */ "F   F   F   F   F   F   F   F",
-    ),
-    (
-        Tag::ApproveUrl,
-        /*   */ "x   x   x   F   x   x   x   x",
-    ),
-    (
-        Tag::RejectUrl,
-        /*    */ "x   x   x   F   x   x   x   x",
-    ),
-    (
-        Tag::Expires,
-        /*      */ "F   F   F   F   F   F   F   -",
-    ),
-    (
-        Tag::Reason,
-        /*       */ "-   -   -   -   F   F   F   -",
-    ),
-    (
-        Tag::Hostname,
-        /*     */ "F   F   F   F   F   F   F   F",
-    ),
-    (Tag::ApproverComment, "-   -   -   -   F   F   -   -"),
+    //                         snd adm rcp req apr rej exp rel
+    (Tag::MsgInfo,          "F   F   F   F   F   F   F   F"),
+    (Tag::ContentInfo,      "F   F   F   F   F   F   F   F"),
+    (Tag::Disposition,      "x   F   x   x   x   x   x   x"),
+    (Tag::VirusInfo,        "-   -   -   -   -   -   -   -"),
+    (Tag::EncryptInfo,      "-   -   -   -   -   -   -   -"),
+    (Tag::Sender,           "F   F   F   F   F   F   F   F"),
+    (Tag::Recipients,       "F   F   F   F   F   F   F   F"),
+    (Tag::Subject,          "F   F   F   F   F   F   F   F"),
+    (Tag::Date,             "F   F   F   F   F   F   F   F"),
+    (Tag::MessageId,        "F   F   F   F   F   F   F   F"),
+    (Tag::Size,             "F   F   F   F   F   F   F   F"),
+    (Tag::Policy,           "F   F   F   F   F   F   F   F"),
+    (Tag::Severity,         "F   F   F   F   F   F   F   F"),
+    (Tag::QuarantineId,     "F   F   F   F   F   F   F   F"),
+    (Tag::IncidentId,       "F   F   F   F   F   F   F   F"),
+    (Tag::ApproveUrl,       "x   x   x   F   x   x   x   x"),
+    (Tag::RejectUrl,        "x   x   x   F   x   x   x   x"),
+    (Tag::Expires,          "F   F   F   F   F   F   F   -"),
+    (Tag::Reason,           "-   -   -   -   F   F   F   -"),
+    (Tag::Hostname,         "F   F   F   F   F   F   F   F"),
+    (Tag::ApproverComment,  "-   -   -   -   F   F   -   -"),
 ];
 
 const APPROVER: &str = "boss@corp.example";

@@ -24,6 +24,7 @@ pub mod decompose;
 pub mod delivery;
 pub mod detect;
 pub mod dns;
+pub mod export;
 pub mod file;
 pub mod hold;
 pub mod link;

@@ -55,6 +55,27 @@ pub fn format(t: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// Unix milliseconds as `2024-05-01T08:00:00.123Z` (RFC 3339 with milliseconds: RFC 5424's
+/// TIMESTAMP and LEEF's `devTime` as SIEMs parse them).
+pub fn format_millis(ms: u64) -> String {
+    let ((y, m, d), (h, mi, s)) = civil(ms / 1000);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
+        ms % 1000
+    )
+}
+
+/// Unix seconds as BSD syslog writes them (RFC 3164 TIMESTAMP, UTC): `Jan  5 08:00:00`, the day
+/// padded with a space.
+pub fn bsd(t: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let ((_, m, d), (h, mi, s)) = civil(t);
+    let month = MONTHS.get(m as usize - 1).copied().unwrap_or("Jan");
+    format!("{month} {d:>2} {h:02}:{mi:02}:{s:02}")
+}
+
 /// Unix seconds to the minute, for people: `2024-03-01 14:05 UTC`.
 pub fn minutes(t: u64) -> String {
     let ((y, m, d), (h, mi, _)) = civil(t);
@@ -184,6 +205,15 @@ mod tests {
         assert_eq!(minutes(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(minutes(NOW), "2023-11-14 22:13 UTC");
         assert_eq!(minutes(4_102_444_799), "2099-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn formats_for_syslog_and_siems() {
+        assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_millis(1_065_910_455_003), "2003-10-11T22:14:15.003Z");
+        assert_eq!(bsd(0), "Jan  1 00:00:00");
+        assert_eq!(bsd(1_065_910_455), "Oct 11 22:14:15");
+        assert_eq!(bsd(951_782_400), "Feb 29 00:00:00");
     }
 
     #[test]

@@ -437,6 +437,15 @@ fn queue_id(out: &str) -> u64 {
         .unwrap_or_else(|| panic!("no queue id in {out:?}"))
 }
 
+/// The held messages' statuses, oldest first, as `quarantine list` shows them.
+fn held_statuses(old: &Old) -> Vec<String> {
+    old.list(&["quarantine", "list"])
+        .iter()
+        .rev()
+        .map(|h| h["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn the_cli_reads_the_old_store_first_and_new_writes_follow_its_ids() {
     let old = Old::new();
@@ -477,12 +486,7 @@ fn the_cli_reads_the_old_store_first_and_new_writes_follow_its_ids() {
         "--actor",
         "ops-carl",
     ]);
-    let statuses: Vec<String> = old
-        .list(&["quarantine", "list"])
-        .iter()
-        .rev()
-        .map(|h| h["status"].as_str().unwrap().to_string())
-        .collect();
+    let statuses = held_statuses(&old);
     let mut want = HELD_STATUS.map(String::from).to_vec();
     want[4] = "released".into();
     want[5] = "deleted".into();
@@ -729,12 +733,7 @@ fn the_server_starts_on_the_old_store_and_finishes_its_work() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     // Everything the old release wrote is still there, next to the new records.
-    let statuses: Vec<String> = old
-        .list(&["quarantine", "list"])
-        .iter()
-        .rev()
-        .map(|h| h["status"].as_str().unwrap().to_string())
-        .collect();
+    let statuses = held_statuses(&old);
     let mut want = HELD_STATUS.map(String::from).to_vec();
     want[7] = "expired".into();
     want.extend(["held".into(), "held".into(), "released".into()]);

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::policy::Direction;
-use crate::policy::Severity;
 use crate::store::records::*;
 use crate::store::{held, incidents};
 
@@ -18,59 +16,22 @@ fn service(dir: &Path) -> Service {
     Service::open(Arc::new(config), Mode::Restore, Clock::fixed(NOW)).expect("open")
 }
 
+/// Held message `n` (the store tests' record, with its own subject), from alice to bob.
 fn held_record(n: u64) -> Held {
-    Held {
-        id: HeldId(0),
-        guid: format!("3984736A-2964-437D-A0EC-67E62D4C18{n:02}"),
-        received: NOW - 100 + n,
-        direction: Direction::Outbound,
-        peer: "192.0.2.7".into(),
-        sender: "alice@corp.example".into(),
-        envid: None,
-        ret_full: false,
-        recipients: vec![HeldRecipient {
-            address: "bob@partner.example".into(),
-            notify: Default::default(),
-            orcpt: None,
-            status: HeldStatus::Held,
-        }],
-        subject: format!("Q3 numbers {n}"),
-        message_id: "<m1@x>".into(),
-        size: 0,
-        policies: vec![],
-        severity: Severity::High,
-        status: HeldStatus::Held,
-        hold: Hold::Quarantine,
-        findings: vec![],
-        incidents: vec![],
-        expires: NOW + 86_400,
-    }
+    let mut h = crate::store::tests::held(
+        "alice@corp.example",
+        &["bob@partner.example"],
+        NOW - 100 + n,
+    );
+    h.subject = format!("Q3 numbers {n}");
+    h
 }
 
+/// The incident of held message `held` (the store tests' record, linked to it).
 fn incident_record(held: HeldId) -> Incident {
-    Incident {
-        id: IncidentId(0),
-        guid: String::new(),
-        created: NOW - 100,
-        policy: PolicyRef {
-            id: 100,
-            name: "PCI".into(),
-            severity: Severity::High,
-            monitor: false,
-        },
-        status: IncidentStatus::New,
-        direction: Direction::Outbound,
-        peer: "192.0.2.7".into(),
-        sender: "alice@corp.example".into(),
-        recipients: vec!["bob@partner.example".into()],
-        subject: "Q3 numbers".into(),
-        message_id: "<m1@x>".into(),
-        size: 10,
-        findings: vec![],
-        action: "quarantined".into(),
-        held: Some(held),
-        copies: 1,
-    }
+    let mut i = crate::store::tests::incident(100, &["bob@partner.example"], NOW - 100);
+    i.held = Some(held);
+    i
 }
 
 /// A held message with one incident; returns (held id, incident id).

@@ -37,7 +37,7 @@ pub mod stats;
 #[cfg(test)]
 mod backends;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::sync::Arc;

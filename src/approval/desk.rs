@@ -10,11 +10,11 @@ use super::token;
 use super::{
     ApprovalDesk, ApprovalState, ApprovalSummary, Decided, Decision, DeskError, MessageTag,
 };
+use crate::events::{Field, Kind as EventKind};
 use crate::hold::Keeper;
 use crate::hold::notices::{self, Notice};
 use crate::notify::{Disposition, Kind};
 use crate::remediate::{self, Release, Step};
-use crate::store::events::EventKind;
 use crate::store::records::{
     self, Approval, ApprovalId, Held, HeldStatus, HistoryEntry, IncidentStatus,
 };
@@ -299,8 +299,8 @@ fn decide_txn(
     };
     tell_sender(txn, settings, (&h, &a), told, original.as_deref(), now)?;
     let fields = vec![
-        ("approval".into(), id.to_string()),
-        ("held".into(), h.id.to_string()),
+        (Field::ApprovalId, id.to_string()),
+        (Field::HeldId, h.id.to_string()),
     ];
     let event = match name {
         "approved" => EventKind::ApprovalApproved,
@@ -345,8 +345,8 @@ fn expire_txn(
         now,
         EventKind::ApprovalExpired,
         vec![
-            ("approval".into(), id.to_string()),
-            ("held".into(), h.id.to_string()),
+            (Field::ApprovalId, id.to_string()),
+            (Field::HeldId, h.id.to_string()),
         ],
     )?;
     stats::bump(txn, now, "approval_expired", 1)

@@ -4,7 +4,7 @@
 //!
 //! No I/O, no clock: `now` is a value. Texts here carry addresses and SMTP replies, never content.
 
-use crate::store::events::EventKind;
+use crate::events::{Field, Fields, Kind as EventKind};
 use crate::store::records::{HeldId, QueueKind, Queued, RcptState};
 
 use super::schedule::{Schedule, own_reply};
@@ -66,7 +66,7 @@ impl Attempted {
 }
 
 /// An outbox event: its kind and fields (ids, addresses, reply codes).
-pub type Event = (EventKind, Vec<(String, String)>);
+pub type Event = (EventKind, Fields);
 
 /// Everything one attempt changes, written in one store transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +187,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                 format!("delivery failed, will retry ({}): {last}", r.address),
             ));
             let mut f = fields(&id, &r.address, &last, e.attempts);
-            f.push(("next_attempt".into(), e.next_attempt.to_string()));
+            f.push(Field::NextAttempt, e.next_attempt);
             out.events.push((EventKind::QueueDeferred, f));
         }
         if reports && s.delay_notice_due(e, now) {
@@ -208,13 +208,12 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
     out
 }
 
-fn fields(id: &str, rcpt: &str, reply: &str, attempt: u32) -> Vec<(String, String)> {
-    vec![
-        ("queue_id".into(), id.to_string()),
-        ("recipient".into(), rcpt.to_string()),
-        ("reply".into(), reply.to_string()),
-        ("attempt".into(), attempt.to_string()),
-    ]
+fn fields(id: &str, rcpt: &str, reply: &str, attempt: u32) -> Fields {
+    Fields::new()
+        .with(Field::QueueId, id)
+        .with(Field::EmailToAddress, rcpt)
+        .with(Field::Reply, reply)
+        .with(Field::Attempt, attempt)
 }
 
 /// The held message whose incidents get the history lines, for a release.

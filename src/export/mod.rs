@@ -3,4 +3,5 @@
 //! store's event outbox over UDP, TCP, TLS and the local socket come with them (issue 12).
 
 pub mod cef;
+pub mod render;
 pub mod syslog;

@@ -16,10 +16,10 @@ pub use facts::Facts;
 
 use crate::clock::Clock;
 use crate::config::{Config, Keep};
+use crate::events::{Field, Kind as EventKind};
 use crate::link::token::{self, Claims, Key};
 use crate::notify::{self, Disposition, Kind};
 use crate::policy::{MANAGER, Severity, Verdict};
-use crate::store::events::EventKind;
 use crate::store::records::{
     Approval, ApprovalId, ApprovalState, Held, HeldId, HeldRecipient, HeldStatus, HistoryEntry,
     Hold, Incident, IncidentId, IncidentStatus, PolicyRef,
@@ -393,11 +393,11 @@ impl Keeper {
                 events::append(
                     txn,
                     now,
-                    EventKind::QuarantineHeld,
+                    EventKind::MessageQuarantined,
                     vec![
-                        ("held".into(), id.to_string()),
-                        ("guid".into(), rec.guid.clone()),
-                        ("incidents".into(), join_ids(&rec.incidents)),
+                        (Field::HeldId, id.to_string()),
+                        (Field::EmailLocalId, rec.guid.clone()),
+                        (Field::IncidentId, join_ids(&rec.incidents)),
                     ],
                 )?;
                 stats::bump(txn, now, "quarantined", 1)?;
@@ -473,8 +473,8 @@ impl Keeper {
                     events::append(
                         txn,
                         now,
-                        EventKind::IncidentRecorded,
-                        vec![("incidents".into(), join_ids(&ids))],
+                        EventKind::PolicyViolation,
+                        vec![(Field::IncidentId, join_ids(&ids))],
                     )?;
                     stats::bump(txn, now, "incidents", ids.len() as u64)?;
                     Ok(outgoing.is_some())
@@ -537,7 +537,7 @@ impl Keeper {
                         txn,
                         now,
                         EventKind::QuarantineExpired,
-                        vec![("held".into(), id.to_string())],
+                        vec![(Field::HeldId, id.to_string())],
                     )?;
                 }
                 stats::bump(txn, now, "expired", n as u64)
@@ -678,8 +678,8 @@ fn evicted_history(
         now,
         EventKind::QuarantineEvicted,
         vec![
-            ("held".into(), victim.to_string()),
-            ("reason".into(), reason.to_string()),
+            (Field::HeldId, victim.to_string()),
+            (Field::EventReason, reason.to_string()),
         ],
     )?;
     Ok(())

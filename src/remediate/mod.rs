@@ -23,8 +23,8 @@ mod tests;
 
 use crate::message::header::Field;
 
+use crate::events::{Field as EventField, Fields, Kind as EventKind};
 use crate::scan::Scanner;
-use crate::store::events::EventKind;
 use crate::store::records::{
     Held, HeldId, HeldStatus, HistoryEntry, IncidentId, IncidentStatus, QueueId, QueueKind, Queued,
     QueuedRecipient, RcptState,
@@ -202,11 +202,12 @@ fn write_incidents(
     Ok(())
 }
 
-fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
+fn fields(pairs: &[(EventField, String)]) -> Fields {
+    let mut f = Fields::new();
+    for (k, v) in pairs {
+        f.push(*k, v);
+    }
+    f
 }
 
 /// Loads held message `id` for `action`, stopping (with history) when it is missing or no longer
@@ -236,9 +237,9 @@ fn open_held(
             now,
             EventKind::RemediationRefused,
             fields(&[
-                ("held", id.to_string()),
-                ("action", action.into()),
-                ("reason", reason.clone()),
+                (EventField::HeldId, id.to_string()),
+                (EventField::Remediation, action.into()),
+                (EventField::EventReason, reason.clone()),
             ]),
         )?;
         return Ok(Err(StoreError::Refused(reason)));
@@ -423,10 +424,10 @@ pub(crate) fn release_txn(
         now,
         EventKind::QuarantineReleased,
         fields(&[
-            ("held", id.to_string()),
-            ("queue", qid.to_string()),
-            ("actor", actor.into()),
-            ("recipients", count.to_string()),
+            (EventField::HeldId, id.to_string()),
+            (EventField::QueueId, qid.to_string()),
+            (EventField::UserName, actor.into()),
+            (EventField::Recipients, count.to_string()),
         ]),
     )?;
     stats::bump(txn, now, "released", 1)?;
@@ -506,10 +507,10 @@ async fn forward_via(
             now,
             EventKind::QuarantineForwarded,
             fields(&[
-                ("held", id.to_string()),
-                ("queue", qid.to_string()),
-                ("actor", actor.clone()),
-                ("recipients", to.len().to_string()),
+                (EventField::HeldId, id.to_string()),
+                (EventField::QueueId, qid.to_string()),
+                (EventField::UserName, actor.clone()),
+                (EventField::Recipients, to.len().to_string()),
             ]),
         )?;
         stats::bump(txn, now, "forwarded", 1)?;
@@ -551,7 +552,10 @@ async fn delete_via(
             txn,
             now,
             EventKind::QuarantineDeleted,
-            fields(&[("held", id.to_string()), ("actor", actor.clone())]),
+            fields(&[
+                (EventField::HeldId, id.to_string()),
+                (EventField::UserName, actor.clone()),
+            ]),
         )?;
         stats::bump(txn, now, "deleted", 1)?;
         Ok(Step::Done(()))
@@ -752,7 +756,10 @@ async fn incident_status(
                 txn,
                 now,
                 kind,
-                fields(&[("incident", id.to_string()), ("actor", actor.clone())]),
+                fields(&[
+                    (EventField::IncidentId, id.to_string()),
+                    (EventField::UserName, actor.clone()),
+                ]),
             )?;
             Ok(())
         })

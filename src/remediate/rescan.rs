@@ -3,9 +3,9 @@
 //! incidents; the message itself is never changed.
 
 use crate::decompose::NoBudget;
+use crate::events::{Field as EventField, Kind as EventKind};
 use crate::message::{Envelope, MailParams, Recipient, Ret};
 use crate::scan::Scanner;
-use crate::store::events::EventKind;
 use crate::store::records::{Held, HeldId, IncidentId};
 use crate::store::{Result, Store, StoreError, events, held};
 
@@ -118,9 +118,9 @@ pub(super) async fn rescan_via(
                 now,
                 EventKind::QuarantineRescanned,
                 fields(&[
-                    ("held", id.to_string()),
-                    ("actor", actor.clone()),
-                    ("violated", count.to_string()),
+                    (EventField::HeldId, id.to_string()),
+                    (EventField::UserName, actor.clone()),
+                    (EventField::Violations, count.to_string()),
                 ]),
             )?;
             Ok(())

@@ -352,15 +352,8 @@ pub struct Approval {
     pub state: ApprovalState,
 }
 
-/// An event for the SIEM outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub seq: u64,
-    pub at: u64,
-    pub kind: super::events::EventKind,
-    /// Ids and outcome fields; never message content or matched values.
-    pub fields: Vec<(String, String)>,
-}
+/// An event for the SIEM outbox: the catalogue's record, kept as it is.
+pub use crate::events::Event;
 
 #[cfg(test)]
 mod tests {

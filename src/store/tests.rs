@@ -5,7 +5,7 @@
 use super::records::*;
 use super::search::{Filter, Page};
 use super::*;
-use crate::store::events::EventKind;
+use crate::events::{Field, Kind as EventKind};
 use crate::store::kv::Table;
 
 fn open(dir: &Path) -> Store {
@@ -658,8 +658,8 @@ fn events_and_stats(store: Store) {
                 events::append(
                     txn,
                     i,
-                    EventKind::IncidentCreated,
-                    vec![("id".into(), i.to_string())],
+                    EventKind::PolicyViolation,
+                    vec![(Field::IncidentId, i.to_string())],
                 )?;
                 stats::bump(txn, 86_400 * (i % 2), "quarantined", 1)
             })

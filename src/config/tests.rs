@@ -432,7 +432,10 @@ keywords = ["y"]
     assert_eq!(c.store.event_bounds.max_events, 500);
     assert_eq!(c.store.event_bounds.max_age, 7200);
     let e = Config::parse("[events]\nmax_events = 1\n", "t.toml").unwrap_err();
-    assert!(e.to_string().contains("t.toml:2:14: 1 is out of range"), "{e}");
+    assert!(
+        e.to_string().contains("t.toml:2:14: 1 is out of range"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -24,10 +24,25 @@ pub enum Command {
     Edm(Edm),
     Quarantine(Quarantine),
     Incident(Incident),
+    Events(Events),
     Backup(Backup),
     Restore(Restore),
     Version(Version),
     PdfText(PdfText),
+}
+
+/// The event outbox (what the SIEM destinations read): list events.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "events")]
+pub struct Events {
+    #[argh(subcommand)]
+    pub command: EventsCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum EventsCommand {
+    List(EventsList),
 }
 
 /// Run the SMTP service (embedded defaults when no --config is given).
@@ -498,5 +513,22 @@ store_command!(
         /// the backup file to read
         #[argh(positional)]
         pub file: PathBuf,
+    }
+);
+
+store_command!(
+    /// List events from the outbox, oldest first: one line each (sequence, time, kind, fields), or
+    /// JSON lines.
+    #[argh(subcommand, name = "list")]
+    pub struct EventsList {
+        /// one JSON object per line
+        #[argh(switch)]
+        pub json: bool,
+        /// only events after this sequence number
+        #[argh(option, default = "0")]
+        pub after: u64,
+        /// at most this many events (default: 100)
+        #[argh(option)]
+        pub limit: Option<usize>,
     }
 );

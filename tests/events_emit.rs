@@ -340,3 +340,27 @@ fn refused_connections_write_one_event_per_client_a_minute_with_a_count() {
     assert_eq!(field(refused[0], "sluice.count"), ["1"]);
     first.quit();
 }
+
+#[test]
+fn a_client_cut_off_for_protocol_errors_is_an_smtp_protocol_violation() {
+    let sink = Sink::start_default();
+    let config =
+        forward_config(&[sink.addr], "").replace("[listener]\n", "[listener]\nmax_errors = 3\n");
+    let sluice = Sluice::start(&config);
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let mut last = c.cmd("BOGUS");
+    for _ in 0..2 {
+        last = c.cmd("BOGUS");
+    }
+    assert_eq!(last.code, 421, "{last:?}");
+    let all = wait_event(&sluice, |e| kind(e) == "smtp.protocol_violation");
+    let v: Vec<_> = all
+        .iter()
+        .filter(|e| kind(e) == "smtp.protocol_violation")
+        .collect();
+    assert_eq!(v.len(), 1, "{all:?}");
+    assert_eq!(field(v[0], "source.ip"), ["127.0.0.1"]);
+    assert_eq!(field(v[0], "event.reason"), ["too many errors"]);
+    assert_eq!(field(v[0], "sluice.count"), ["1"]);
+}

@@ -1,5 +1,5 @@
 //! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan|stats`,
-//! `sluice incident list|show|remediate`, `sluice backup` and `sluice restore`. Shell: it chooses
+//! `sluice incident list|show|remediate`, `sluice events list`, `sluice backup` and `sluice restore`. Shell: it chooses
 //! the configuration (see `config::record`), turns the flags (`cli`) into the service's typed
 //! requests, calls `service` (which opens the store once per process and does the work), and
 //! renders the results to stdout (tables or JSON, `render`) and stderr (errors, notes, the

@@ -5,3 +5,4 @@
 pub mod cef;
 pub mod render;
 pub mod syslog;
+pub mod transport;

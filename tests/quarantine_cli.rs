@@ -481,7 +481,11 @@ fn backup_and_restore_bring_back_the_earlier_state() {
     let (out, err) = text(&o);
     assert_eq!(code(&o), 0, "{out}\n{err}");
     assert!(
-        out.contains("restored") && out.contains("records (schema 1)"),
+        out.contains("restored")
+            && out.contains(&format!(
+                "records (schema {})",
+                sluice::store::schema::CURRENT
+            )),
         "{out}"
     );
     let o = sluice(data, &["quarantine", "list", "--json", "--status", "held"]);

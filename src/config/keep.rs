@@ -1,4 +1,4 @@
-//! The `[store]`, `[quarantine]`, `[incidents]` and `[approval]` sections: what Sluice keeps, for how
+//! The `[store]`, `[quarantine]`, `[incidents]`, `[approval]` and `[events]` sections: what Sluice keeps, for how
 //! long, and how much of it (defaults in `assets/sluice.toml`).
 
 use std::path::PathBuf;
@@ -30,6 +30,8 @@ pub struct Keep {
     pub approval_preview: bool,
     /// Longest body preview on the approval page, in bytes of text.
     pub approval_preview_bytes: usize,
+    /// `[events]`: the event outbox's bounds.
+    pub event_bounds: crate::store::events::Bounds,
 }
 
 impl Keep {
@@ -58,7 +60,9 @@ pub(super) fn build(
     quarantine: Pair<raw::Quarantine>,
     incidents: Pair<raw::Incidents>,
     approval: Pair<raw::Approval>,
+    events: Pair<raw::Events>,
 ) -> Result<Keep, Error> {
+    let (ue, de) = (events.0.unwrap_or_default(), events.1.unwrap_or_default());
     let (us, ds) = (store.0.unwrap_or_default(), store.1.unwrap_or_default());
     let (uq, dq) = (
         quarantine.0.unwrap_or_default(),
@@ -120,5 +124,18 @@ pub(super) fn build(
         approval_preview_bytes: cx
             .pick(ua.preview_bytes, da.preview_bytes, "approval.preview_bytes")?
             .range(0, 1 << 20)? as usize,
+        event_bounds: crate::store::events::Bounds {
+            max_events: cx
+                .pick(ue.max_events, de.max_events, "events.max_events")?
+                .range(10, 1 << 40)?,
+            max_bytes: cx
+                .pick(ue.max_bytes, de.max_bytes, "events.max_bytes")?
+                .range(1 << 16, 1 << 44)?,
+            max_age: cx
+                .pick(ue.max_age, de.max_age, "events.max_age")?
+                .duration()?
+                .as_secs()
+                .max(60),
+        },
     })
 }

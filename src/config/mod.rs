@@ -515,6 +515,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         (user.quarantine, def.quarantine),
         (user.incidents, def.incidents),
         (user.approval, def.approval),
+        (user.events, def.events),
     )?;
     let (policies, policy_source) = builtin::policies(
         cx,

@@ -24,6 +24,7 @@ pub(crate) struct Raw {
     pub quarantine: Option<Quarantine>,
     pub incidents: Option<Incidents>,
     pub approval: Option<Approval>,
+    pub events: Option<Events>,
     pub policy: Option<Vec<Spanned<Policy>>>,
     pub notifications: Option<Notifications>,
     pub admin: Option<Admin>,
@@ -166,6 +167,14 @@ pub(crate) struct Quarantine {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Incidents {
     pub reconcile_window: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Events {
+    pub max_events: V<u64>,
+    pub max_bytes: V<u64>,
+    pub max_age: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

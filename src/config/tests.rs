@@ -423,6 +423,19 @@ keywords = ["y"]
     assert_eq!(d.store.approval_expiry, Duration::from_secs(2 * 86_400));
     assert_eq!(d.store.reconcile_window, Duration::from_secs(86_400));
     assert_eq!(d.store.max_size, 8 << 30);
+    // The outbox bounds the file documents are the store's own defaults.
+    assert_eq!(
+        d.store.event_bounds,
+        crate::store::events::Bounds::default()
+    );
+    let c = Config::parse("[events]\nmax_events = 500\nmax_age = \"2h\"\n", "t.toml").unwrap();
+    assert_eq!(c.store.event_bounds.max_events, 500);
+    assert_eq!(c.store.event_bounds.max_age, 7200);
+    let e = Config::parse("[events]\nmax_events = 1\n", "t.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("t.toml:2:14: 1 is out of range"),
+        "{e}"
+    );
 }
 
 #[test]

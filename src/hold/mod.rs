@@ -96,6 +96,12 @@ impl Keeper {
             tracing::error!(path = %dir.display(), error = %e, "the store cannot be opened: quarantine, incidents and the delivery queue are unavailable; other mail still flows");
             e.to_string()
         });
+        if let Ok(s) = &store {
+            let bounds = config.store.event_bounds;
+            if let Err(e) = s.write_blocking(move |txn| events::set_bounds(txn, &bounds)) {
+                tracing::warn!(error = %e, "the event outbox's bounds could not be recorded; the previous ones stay");
+            }
+        }
         Ok(Keeper {
             store,
             clock,
@@ -547,6 +553,23 @@ impl Keeper {
     }
 
     /// Runs the purge every `quarantine.purge_interval` until the task is cancelled (at shutdown).
+    /// Applies the event outbox's bounds (its age bound above all) when nothing is being written.
+    async fn prune_events(&self) {
+        let Ok(store) = self.store() else { return };
+        let now = self.clock.now();
+        match store.write(move |txn| events::prune(txn, now)).await {
+            Ok(r) if r.removed > 0 => {
+                tracing::info!(
+                    removed = r.removed,
+                    dropped = r.dropped,
+                    "event outbox pruned"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "event outbox prune failed"),
+        }
+    }
+
     pub async fn purge_forever(self: Arc<Self>) {
         if self.store.is_err() {
             return;
@@ -557,6 +580,7 @@ impl Keeper {
                 Ok(n) => tracing::info!(removed = n, "quarantine retention purge"),
                 Err(e) => tracing::warn!(error = %e, "quarantine retention purge failed"),
             }
+            self.prune_events().await;
             smol::Timer::after(self.keep.purge_interval.max(Duration::from_secs(1))).await;
         }
     }

@@ -20,6 +20,10 @@ const RESTART: &[(&str, &str)] = &[
     ("quarantine.", "the keeper is built once"),
     ("incidents.", "the keeper is built once"),
     (
+        "events.",
+        "the outbox's bounds are recorded when the store is opened",
+    ),
+    (
         "approval.",
         "the keeper and the approval desk are built once",
     ),

@@ -10,7 +10,7 @@ use super::marks::MarkFile;
 use super::{Result, StoreError};
 
 /// The schema this Sluice writes.
-pub const CURRENT: u32 = 1;
+pub const CURRENT: u32 = 2;
 
 const VERSION_KEY: &[u8] = b"schema";
 
@@ -21,8 +21,12 @@ pub struct Migration {
     pub run: fn(&mut dyn WriteTxn) -> Result<()>,
 }
 
-/// Every migration, in order. Schema 1 is the first; later schemas add theirs here.
-pub const MIGRATIONS: &[Migration] = &[];
+/// Every migration, in order. Schema 1 is the first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    describe: "count the bytes of the event outbox (its byte bound)",
+    run: super::events::count_bytes,
+}];
 
 /// Opens (creating) every database, brings the schema to [`CURRENT`] and the id counters to their
 /// high-water marks (`marks::settle`).

@@ -3,6 +3,7 @@
 //! store's event outbox over UDP, TCP, TLS and the local socket come with them (issue 12).
 
 pub mod cef;
+pub mod destination;
 pub mod render;
 pub mod syslog;
 pub mod transport;

@@ -97,6 +97,9 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Incident(i) => Ok(crate::console::incident(i)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
+        Command::Siem(c) => match c.command {
+            crate::cli::SiemCommand::Test(t) => Ok(crate::export::test::run(t)),
+        },
         Command::Reload(r) => Ok(crate::control::client::reload(r)),
         Command::Status(st) => Ok(crate::control::client::status(st)),
         Command::Serve(s) => {

@@ -6,4 +6,5 @@ pub mod cef;
 pub mod destination;
 pub mod render;
 pub mod syslog;
+pub mod test;
 pub mod transport;

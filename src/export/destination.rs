@@ -118,6 +118,7 @@ pub fn style(s: &Siem, hostname: &str, subject_key: [u8; 32]) -> Style {
         facility: s.facility,
         subject: s.subject,
         subject_key,
+        leef: s.leef_version,
     }
 }
 

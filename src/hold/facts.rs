@@ -46,7 +46,7 @@ impl Facts {
             envid: envelope.params.envid.clone(),
             ret_full: envelope.params.ret == Some(Ret::Full),
             recipients: envelope.recipients.clone(),
-            subject: field("subject"),
+            subject: header::subject(message),
             identity: if tagged.is_empty() {
                 message_id.clone()
             } else {

@@ -84,6 +84,22 @@ pub fn first(message: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| unfold(v))
 }
 
+/// The message's Subject as a reader sees it: unfolded, RFC 2047 encoded words decoded (by
+/// mail-parser, which also knows the charsets), trimmed; empty when there is none.
+pub fn subject(message: &[u8]) -> String {
+    let Some(raw) = first(message, "subject") else {
+        return String::new();
+    };
+    if !raw.contains("=?") {
+        return raw;
+    }
+    let field = format!("Subject: {raw}\r\n\r\n");
+    mail_parser::MessageParser::default()
+        .parse_headers(field.as_bytes())
+        .and_then(|m| m.subject().map(|s| s.trim().to_string()))
+        .unwrap_or(raw)
+}
+
 pub fn unfold(value: &[u8]) -> String {
     let s = String::from_utf8_lossy(value);
     s.split(['\r', '\n'])
@@ -283,6 +299,16 @@ mod tests {
             Field::new("Received", "by Sluice").unwrap(),
             Field::received_by_sluice()
         );
+    }
+
+    #[test]
+    fn the_subject_is_decoded_as_a_reader_sees_it() {
+        let m = b"Subject: Q3 =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n =?ISO-8859-1?B?5A==?=\r\n\r\nbody";
+        assert_eq!(subject(m), "Q3 Grüßeä");
+        assert_eq!(subject(b"Subject:  plain text \r\n\r\n"), "plain text");
+        assert_eq!(subject(b"To: a@b\r\n\r\nSubject: body"), "");
+        // A malformed encoded word stays as written.
+        assert_eq!(subject(b"Subject: =?bogus\r\n\r\n"), "=?bogus");
     }
 
     const MSG: &[u8] = b"Received: from a\r\nReceived: from b\r\n\tfolded\r\nSubject: Hello\r\n there\r\nTo: x@y\r\n\r\nbody\r\nSubject: not a header\r\n";

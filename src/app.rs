@@ -97,6 +97,9 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Incident(i) => Ok(crate::console::incident(i)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
+        Command::Siem(c) => match c.command {
+            crate::cli::SiemCommand::Test(t) => Ok(crate::export::test::run(t)),
+        },
         Command::Reload(r) => Ok(crate::control::client::reload(r)),
         Command::Status(st) => Ok(crate::control::client::status(st)),
         Command::Serve(s) => {
@@ -280,6 +283,8 @@ pub struct Loaded {
     managers: std::collections::HashMap<String, String>,
     /// The approval-link key in the data dir; `None`: not generated yet.
     approval_key: Option<crate::link::token::Key>,
+    /// The `[[siem]]` destinations with their TLS material read.
+    siem: Vec<crate::export::destination::Destination>,
 }
 
 /// Reads and checks what [`Loaded`] holds, each error naming the setting or file.
@@ -312,12 +317,14 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     let inspector = Inspector::new(config, Arc::new(pdf), &crate::scan::library::load(config)?)
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?;
     let approval_key = read_approval_key(data_dir)?;
+    let siem = crate::export::destination::Destination::load_all(config)?;
     Ok(Loaded {
         server_tls,
         client_tls,
         inspector,
         managers,
         approval_key,
+        siem,
     })
 }
 
@@ -419,6 +426,18 @@ pub fn serve(
         keeper.clone(),
         config.queue.give_up.as_secs(),
     ));
+    // The SIEM destinations drain the store's event outbox in the task group (no store: none).
+    let exporter = keeper.store().ok().map(|store| {
+        let exporter = crate::export::destination::Exporter::new(
+            Arc::new(store.clone()),
+            clock.clone(),
+            tasks.clone(),
+            shutdown.clone(),
+            data_dir.clone(),
+        );
+        exporter.apply(loaded.siem, config.server.hostname.as_str());
+        Arc::new(exporter)
+    });
     let base = reload::Base {
         keeper: keeper.clone(),
         tasks: tasks.clone(),
@@ -478,14 +497,17 @@ pub fn serve(
     let front = reload::Front::new(ex.clone(), swap.clone(), sessions.clone(), clients);
     let bound = front.accept_on(std_listener).context("listener socket")?;
     tracing::info!(addr = %bound, route = %route, trial_mode, policies, policy_source = %policy_source, data_ahead, config_digest = %digest.config, policies_digest = %digest.policies, control = %control.as_ref().map_or("(none)".into(), |c| c.path().display().to_string()), "listening");
-    let reloader = Arc::new(reload::Reloader::new(
-        swap.clone(),
-        base,
-        source,
-        front,
-        delivery.clone(),
-        admin.as_ref().map(|(_, a)| *a),
-    ));
+    let reloader = Arc::new(
+        reload::Reloader::new(
+            swap.clone(),
+            base,
+            source,
+            front,
+            delivery.clone(),
+            admin.as_ref().map(|(_, a)| *a),
+        )
+        .with_exporter(exporter),
+    );
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     let mut workers = Vec::new();
     for i in 1..threads {

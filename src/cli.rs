@@ -1,5 +1,5 @@
 //! Command-line interface (argh): `serve`, `reload`, `status`, `check-config`, `scan`, `edm import`,
-//! `quarantine`, `incident`, `backup`, `restore`, `version`, `help`, and the internal `pdf-text` the server runs as
+//! `quarantine`, `incident`, `backup`, `restore`, `siem test`, `version`, `help`, and the internal `pdf-text` the server runs as
 //! its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
@@ -26,6 +26,7 @@ pub enum Command {
     Incident(Incident),
     Backup(Backup),
     Restore(Restore),
+    Siem(Siem),
     Version(Version),
     PdfText(PdfText),
 }
@@ -92,6 +93,40 @@ pub struct Scan {
     /// message files or directories (searched recursively for *.eml)
     #[argh(positional)]
     pub paths: Vec<PathBuf>,
+}
+
+/// SIEM export: check the [[siem]] destinations.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "siem")]
+pub struct Siem {
+    #[argh(subcommand)]
+    pub command: SiemCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum SiemCommand {
+    Test(SiemTest),
+}
+
+/// Send one system.siem.test event straight to each [[siem]] destination (or the one named), not
+/// through the outbox (no server needed), and report what the receiver did: connected (address),
+/// TLS verified (certificate subject and issuer, or why not), bytes written, and whether a TCP or
+/// TLS receiver closed the connection. Exit 0: every destination took it; 1: some failed; 2: bad
+/// configuration or no such destination.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "test")]
+pub struct SiemTest {
+    /// only this destination (its `name`)
+    #[argh(option)]
+    pub destination: Option<String>,
+    /// configuration file (default: the one the server of the data dir runs with, else the
+    /// embedded defaults)
+    #[argh(option)]
+    pub config: Option<PathBuf>,
+    /// data directory (default: server.data_dir)
+    #[argh(option)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Print the version.

@@ -149,6 +149,42 @@ pub fn client_config(anchors: &[PathBuf]) -> anyhow::Result<Arc<ClientConfig>> {
     Ok(Arc::new(config))
 }
 
+/// The client configuration toward a SIEM receiver (RFC 5425): its certificate verified against
+/// `ca_file` (PEM anchors; `None`: the system bundle, which must then exist), and the client
+/// certificate chain and key to present, if any.
+pub fn siem_client_config(
+    ca_file: Option<&Path>,
+    client: Option<&(PathBuf, PathBuf)>,
+) -> anyhow::Result<Arc<ClientConfig>> {
+    let ca = ca_file.unwrap_or(Path::new(SYSTEM_BUNDLE));
+    let mut roots = RootCertStore::empty();
+    for cert in load_certs(ca)? {
+        roots.add(cert).with_context(|| {
+            format!("{}: certificate is not a usable trust anchor", ca.display())
+        })?;
+    }
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_root_certificates(roots);
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert_path, key_path)) => {
+            let certs = load_certs(cert_path)?;
+            let key = PrivateKeyDer::from_pem_slice(&read_pem(key_path)?)
+                .with_context(|| format!("{}: no usable PEM private key", key_path.display()))?;
+            builder.with_client_auth_cert(certs, key).with_context(|| {
+                format!(
+                    "{} / {}: certificate and key do not form a usable pair",
+                    cert_path.display(),
+                    key_path.display()
+                )
+            })?
+        }
+    };
+    Ok(Arc::new(config))
+}
+
 /// A TLS failure toward a next hop in plain words: one line that says what is wrong and what to do.
 /// The TLS error inside an I/O error (as the handshake returns it) is explained; any other I/O error
 /// is given as it is.

@@ -220,6 +220,8 @@ pub struct Reloader {
     pub front: Front,
     pub delivery: Option<crate::delivery::Delivery>,
     pub admin: Option<SocketAddr>,
+    /// The SIEM destinations (`None`: no store); a reload starts, restarts and stops them.
+    pub exporter: Option<Arc<crate::export::destination::Exporter>>,
     pub started: Instant,
     reloads: AtomicU64,
     /// One reload at a time (the control socket and SIGHUP may ask at once).
@@ -242,10 +244,19 @@ impl Reloader {
             front,
             delivery,
             admin,
+            exporter: None,
             started: Instant::now(),
             reloads: AtomicU64::new(0),
             busy: Mutex::new(()),
         }
+    }
+
+    pub fn with_exporter(
+        mut self,
+        exporter: Option<Arc<crate::export::destination::Exporter>>,
+    ) -> Reloader {
+        self.exporter = exporter;
+        self
     }
 
     /// Re-reads the configuration file and everything loaded from it, builds the new set whole,
@@ -288,6 +299,7 @@ impl Reloader {
             self.base.hop_status.clone(),
         );
         let loaded_client_tls = loaded.client_tls.clone();
+        let siem = loaded.siem;
         let shared = session_set(
             &config,
             tls,
@@ -314,6 +326,9 @@ impl Reloader {
         }
         if let Some(d) = &self.delivery {
             d.set_relay(queue_relay);
+        }
+        if let Some(x) = &self.exporter {
+            x.apply(siem, new.config.server.hostname.as_str());
         }
         if let Some(tcp) = tcp
             && let Err(e) = self.front.accept_on(tcp)

@@ -8,10 +8,12 @@ mod builtin;
 mod keep;
 mod limits;
 mod services;
+pub mod siem;
 mod syntax;
 pub use keep::Keep;
 pub use services::{Admin, Queue};
 use services::{build_admin, build_queue};
+pub use siem::Siem;
 mod notifications;
 mod policies;
 mod raw;
@@ -57,6 +59,8 @@ pub struct Config {
     pub notifications: crate::notify::Settings,
     pub admin: Admin,
     pub queue: Queue,
+    /// `[[siem]]`: the SIEM destinations draining the event outbox (none by default).
+    pub siem: Vec<Siem>,
 }
 
 #[derive(Debug, Clone)]
@@ -536,6 +540,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         user.queue.unwrap_or_default(),
         def.queue.unwrap_or_default(),
     )?;
+    let siem = siem::build(cx, user.siem, (user.siem_defaults, def.siem_defaults))?;
     Ok(Config {
         server,
         listener,
@@ -551,6 +556,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         notifications,
         admin,
         queue,
+        siem,
     })
 }
 

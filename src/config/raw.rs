@@ -29,6 +29,8 @@ pub(crate) struct Raw {
     pub notifications: Option<Notifications>,
     pub admin: Option<Admin>,
     pub queue: Option<Queue>,
+    pub siem: Option<Vec<Spanned<Siem>>>,
+    pub siem_defaults: Option<SiemDefaults>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -365,4 +367,57 @@ pub(crate) struct Queue {
     pub lease: V<String>,
     pub concurrency: V<u64>,
     pub bounce_sender_notices: V<bool>,
+}
+
+/// `[[siem]]`: one SIEM destination (see `config::siem`); keys left out come from `[siem_defaults]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Siem {
+    pub name: V<String>,
+    pub format: V<String>,
+    pub transport: V<String>,
+    pub address: V<String>,
+    pub ca_file: V<String>,
+    pub server_name: V<String>,
+    pub client_cert: V<String>,
+    pub client_key: V<String>,
+    pub min_severity: V<u64>,
+    pub categories: V<Vec<Spanned<String>>>,
+    pub subject: V<String>,
+    pub facility: V<Facility>,
+    pub udp_max: V<u64>,
+    pub start: V<String>,
+    pub backoff_min: V<String>,
+    pub backoff_max: V<String>,
+    pub timeout: V<String>,
+    pub batch: V<u64>,
+    pub poll_interval: V<String>,
+    pub down_after: V<String>,
+}
+
+/// `[siem_defaults]`: what every `[[siem]]` destination takes unless it sets its own.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SiemDefaults {
+    pub local_socket: V<String>,
+    pub min_severity: V<u64>,
+    pub categories: V<Vec<Spanned<String>>>,
+    pub subject: V<String>,
+    pub facility: V<Facility>,
+    pub udp_max: V<u64>,
+    pub start: V<String>,
+    pub backoff_min: V<String>,
+    pub backoff_max: V<String>,
+    pub timeout: V<String>,
+    pub batch: V<u64>,
+    pub poll_interval: V<String>,
+    pub down_after: V<String>,
+}
+
+/// A syslog facility: a number (16) or a name (`local0`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Facility {
+    Number(u64),
+    Name(String),
 }

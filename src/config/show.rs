@@ -49,10 +49,62 @@ pub fn relay_route(c: &Config) -> String {
     }
 }
 
+/// `[[siem]]`: one section per destination with its effective settings, or a line saying none.
+fn siem(c: &Config, out: &mut String) {
+    use super::siem::Transport;
+    if c.siem.is_empty() {
+        let _ = writeln!(out, "[siem]\n  (no destination)");
+    }
+    for s in &c.siem {
+        let mut keys = vec![
+            ("format", s.format.name().to_string()),
+            ("transport", s.transport.name().to_string()),
+            ("address", s.address.to_string()),
+        ];
+        if s.transport == Transport::Tls {
+            let ca = s.ca_file.as_ref().map_or_else(
+                || format!("{} (system bundle)", crate::tls::SYSTEM_BUNDLE),
+                |p| p.display().to_string(),
+            );
+            keys.push(("ca_file", ca));
+            keys.push(("server_name", s.server_name.clone()));
+            let client = s.client_cert.as_ref().map_or("(none)".into(), |(c, k)| {
+                format!("{} / {}", c.display(), k.display())
+            });
+            keys.push(("client_cert / client_key", client));
+        }
+        if matches!(s.transport, Transport::Udp | Transport::Local) {
+            keys.push(("udp_max", size(s.udp_max as u64)));
+        }
+        keys.extend([
+            ("min_severity", s.min_severity.to_string()),
+            (
+                "categories",
+                list(s.categories.iter().map(|c| c.name().to_string())),
+            ),
+            ("subject", s.subject.name().to_string()),
+            (
+                "facility",
+                super::siem::facility_name(s.facility).to_string(),
+            ),
+            ("start", s.start.name().to_string()),
+            (
+                "backoff",
+                format!("{} to {}", duration(s.backoff_min), duration(s.backoff_max)),
+            ),
+            ("timeout", duration(s.timeout)),
+            ("batch", s.batch.to_string()),
+            ("poll_interval", duration(s.poll_interval)),
+            ("down_after", duration(s.down_after)),
+        ]);
+        section(out, &format!("siem {}", s.name), &keys);
+    }
+}
+
 /// `sluice check-config`: the effective settings, one `[section]` per subsystem, then the policies.
 pub fn summary(c: &Config) -> String {
     let mut out = String::new();
-    for part in [service, relay, keeping, policies] {
+    for part in [service, relay, keeping, siem, policies] {
         part(c, &mut out);
     }
     out

@@ -137,6 +137,11 @@ impl<'a, T> Loc<'a, T> {
         &self.value
     }
 
+    /// Whether the user's file gave this value (else the embedded defaults did).
+    pub(crate) fn is_user(&self) -> bool {
+        self.user
+    }
+
     pub(crate) fn take(self) -> T {
         self.value
     }

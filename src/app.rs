@@ -95,6 +95,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Quarantine(q) => Ok(crate::console::quarantine(q)),
         Command::Incident(i) => Ok(crate::console::incident(i)),
+        Command::Events(e) => Ok(crate::console::events(e)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::Siem(c) => match c.command {
@@ -328,6 +329,16 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     })
 }
 
+/// Writes a `system.started` / `system.stopped` event and waits for its commit (no store: nothing).
+async fn system_event(keeper: &crate::hold::Keeper, kind: crate::events::Kind, reason: String) {
+    let fields = crate::events::Fields::new()
+        .with(crate::events::Field::UserName, "sluice")
+        .with(crate::events::Field::EventReason, reason);
+    if let Some(write) = keeper.event(kind, fields) {
+        write.await;
+    }
+}
+
 /// Runs the service until SIGTERM/SIGINT, then drains; SIGHUP (and `sluice reload` on the control
 /// socket) reloads the configuration (see [`reload`]). `loaded` is [`load`] of `config`, whose file
 /// `source` names and whose text is `text`; `record` says where `config` came from and is written
@@ -532,12 +543,14 @@ pub fn serve(
         tasks.spawn(async move { d.sweep_forever().or(s.draining()).await });
         let admin_accept = admin.map(|(a, _)| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
         let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
+        let started = format!("sluice {} listening on {bound}", env!("CARGO_PKG_VERSION"));
+        system_event(&keeper, crate::events::Kind::SystemStarted, started).await;
         let sig = loop {
             match signals.next().await {
                 Some(Ok(Signal::Hup)) => {
                     tracing::info!("SIGHUP: reloading the configuration");
                     let r = reloader.clone();
-                    ex.spawn(smol::unblock(move || r.reload())).detach();
+                    ex.spawn(smol::unblock(move || r.reload("sighup"))).detach();
                 }
                 other => break other,
             }
@@ -576,6 +589,11 @@ pub fn serve(
         if joined.finished + joined.cancelled > 0 {
             tracing::info!(finished = joined.finished, cancelled = joined.cancelled, "background tasks ended");
         }
+        let why = match &sig {
+            Some(Ok(s)) => format!("signal {s:?}"),
+            _ => "signal handling ended".to_string(),
+        };
+        system_event(&keeper, crate::events::Kind::SystemStopped, why).await;
         tracing::info!("stopped");
         anyhow::Ok(())
     }));

@@ -7,8 +7,8 @@
 //!    `message.relayed` events, then `sluice serve` starts with one `[[siem]]` destination
 //!    (`start = "oldest"`) sending them to a counting sink in this process over TCP (RFC 6587) or
 //!    TLS (RFC 5425); the rate is taken between the first and the last frame the sink read. The peer
-//!    in the same run: this process writing the same frames (rendered by the same formatter) to the
-//!    same sink on one connection, the wire's ceiling.
+//!    in the same run: this process rendering the same events with the same formatter and writing
+//!    them on one connection to a sink of the same kind (no store, no batching, no async runtime).
 //! 2. Msgs/s of the in-line proxy (keyword block policy, Postfix's smtp-sink as the next hop) with no
 //!    SIEM, with a live SIEM (the counting sink, TCP), and with a dead one (a port that refuses; a
 //!    black hole whose full backlog drops the SYN), rounds alternating between the four servers.
@@ -165,8 +165,9 @@ fn filled_data_dir(n: u64) -> tempfile::TempDir {
     dir
 }
 
-/// The frames the destination would send, rendered here (for the peer writer).
-fn frames(format: Format, n: u64) -> Vec<Vec<u8>> {
+/// The frame a destination in `format` sends for the `i`-th sample event, rendered here with the
+/// same formatter (for the peer writer).
+fn frame(format: Format, i: u64) -> Vec<u8> {
     let style = Style {
         format,
         hostname: "sluice.bench.example".into(),
@@ -176,18 +177,14 @@ fn frames(format: Format, n: u64) -> Vec<Vec<u8>> {
         subject_key: [0; 32],
         leef: LeefVersion::V2,
     };
-    (0..n)
-        .map(|i| {
-            let event = Event {
-                seq: i + 1,
-                at: 1_764_979_200,
-                kind: Kind::MessageRelayed,
-                fields: sample_fields(i),
-            };
-            let msg = render::render(&event, &style);
-            format!("{} {msg}", msg.len()).into_bytes()
-        })
-        .collect()
+    let event = Event {
+        seq: i + 1,
+        at: 1_764_979_200,
+        kind: Kind::MessageRelayed,
+        fields: sample_fields(i),
+    };
+    let msg = render::render(&event, &style);
+    format!("{} {msg}", msg.len()).into_bytes()
 }
 
 /// Part 1: events/s per format and transport, and the peer writer's rate to the same sink.
@@ -197,7 +194,7 @@ fn export_rates(o: &Opts, pki: &sink::Pki) {
         o.events
     );
     println!(
-        "| format | transport | Sluice events/s | MB/s | peer (same frames, this process) events/s | Sluice / peer |"
+        "| format | transport | Sluice events/s | MB/s | peer (this process rendering and writing the same events) events/s | Sluice / peer |"
     );
     println!("|---|---|---|---|---|---|");
     let cases = [
@@ -234,10 +231,14 @@ fn export_rates(o: &Opts, pki: &sink::Pki) {
         let bytes = sink.bytes();
         drop(sluice);
         let rate = took.map(|d| (o.events - 1) as f64 / d.as_secs_f64().max(1e-9));
-        // The peer: the same frames from this process, to a fresh sink of the same kind.
+        // The peer: the same events rendered and written by this process, to a sink of the same kind.
         let peer_sink = SiemSink::start(tls.then(|| pki.server.clone()));
-        let f = frames(format, o.events);
-        sink::blast(peer_sink.addr, tls.then_some(pki.ca_pem.as_str()), &f);
+        sink::blast(
+            peer_sink.addr,
+            tls.then_some(pki.ca_pem.as_str()),
+            o.events,
+            |i| frame(format, i),
+        );
         let peer = peer_sink
             .wait(o.events, Duration::from_secs(120))
             .map(|d| (o.events - 1) as f64 / d.as_secs_f64().max(1e-9));
@@ -253,7 +254,7 @@ fn export_rates(o: &Opts, pki: &sink::Pki) {
             )),
             fmt(peer),
             match (rate, peer) {
-                (Some(r), Some(p)) => format!("{:.2}", r / p),
+                (Some(r), Some(p)) => format!("{:.3}", r / p),
                 _ => "-".into(),
             }
         );

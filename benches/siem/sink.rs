@@ -142,8 +142,9 @@ fn frames(stream: impl Read, c: &Counts) {
     }
 }
 
-/// Sends these frames (already octet-counted) on one connection, TLS when `ca_pem` is given.
-pub fn blast(addr: SocketAddr, ca_pem: Option<&str>, frames: &[Vec<u8>]) {
+/// Sends `n` frames made by `frame` (octet-counted, made as they are sent) on one connection, TLS
+/// when `ca_pem` is given.
+pub fn blast(addr: SocketAddr, ca_pem: Option<&str>, n: u64, frame: impl Fn(u64) -> Vec<u8>) {
     let tcp = TcpStream::connect(addr).expect("connect to the sink");
     let _ = tcp.set_nodelay(true);
     let mut w: Box<dyn Write> = match ca_pem {
@@ -165,8 +166,8 @@ pub fn blast(addr: SocketAddr, ca_pem: Option<&str>, frames: &[Vec<u8>]) {
             ))
         }
     };
-    for f in frames {
-        w.write_all(f).expect("write frame");
+    for i in 0..n {
+        w.write_all(&frame(i)).expect("write frame");
     }
     w.flush().expect("flush");
     // Keep the connection open until the sink has read everything (dropping it may cut TLS short).

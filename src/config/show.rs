@@ -73,6 +73,9 @@ fn siem(c: &Config, out: &mut String) {
             });
             keys.push(("client_cert / client_key", client));
         }
+        if s.format == crate::export::render::Format::Leef {
+            keys.push(("leef_version", s.leef_version.name().to_string()));
+        }
         if matches!(s.transport, Transport::Udp | Transport::Local) {
             keys.push(("udp_max", size(s.udp_max as u64)));
         }

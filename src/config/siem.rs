@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::raw;
 use super::value::{Ctx, Error, Loc};
 use crate::events::Category;
-use crate::export::render::{Format, SubjectMode};
+use crate::export::render::{Format, LeefVersion, SubjectMode};
 
 /// One configured destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct Siem {
     /// Only events of these categories are sent.
     pub categories: Vec<Category>,
     pub subject: SubjectMode,
+    /// `format = "leef"`: LEEF 1.0 or 2.0.
+    pub leef_version: LeefVersion,
     /// Syslog facility, 0..=23.
     pub facility: u8,
     /// `transport = "tls"`: PEM trust anchors for the receiver's certificate; `None`: the system
@@ -322,6 +324,17 @@ fn one(
                     "unknown subject mode {s:?}: expected \"clear\", \"mask\", \"hash\" or \"omit\""
                 )
             })
+        })?,
+        leef_version: key(
+            cx,
+            &r.leef_version,
+            &ud.leef_version,
+            &dd.leef_version,
+            "leef_version",
+        )?
+        .parse_with(|v| {
+            LeefVersion::from_name(v)
+                .ok_or_else(|| format!("unknown LEEF version {v:?}: expected \"1.0\" or \"2.0\""))
         })?,
         facility: facility(key(
             cx,

@@ -118,6 +118,7 @@ pub fn style(s: &Siem, hostname: &str, subject_key: [u8; 32]) -> Style {
         facility: s.facility,
         subject: s.subject,
         subject_key,
+        leef: s.leef_version,
     }
 }
 
@@ -141,6 +142,15 @@ pub enum Round {
         sent: usize,
         bytes: u64,
     },
+}
+
+/// How a loop was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Restarted with new settings (or the server stopping): the cursor stays.
+    Keep,
+    /// Removed from the configuration: the cursor goes.
+    Forget,
 }
 
 /// One destination's loop state.
@@ -258,24 +268,37 @@ impl<O: Outbox> Drain<O> {
         Ok(result?)
     }
 
-    /// Runs rounds until `stop` is closed or draining begins; then what is pending is sent in a
-    /// last pass (until the outbox is empty or a round fails) and the loop ends.
+    /// Runs rounds until it is stopped: a message on `stop` (the destination was removed: its
+    /// cursor is forgotten as the loop ends) or `stop` closed (it restarts with new settings:
+    /// the cursor stays) end it at once, even in the middle of a round (nothing acknowledged is
+    /// lost: the cursor moves only after a write). When draining begins, what is pending is sent
+    /// in a last pass (until the outbox is empty or a round fails) and the loop ends.
     pub async fn run(
         mut self,
         stop: smol::channel::Receiver<()>,
         shutdown: Arc<crate::shutdown::Shutdown>,
     ) {
         let name = self.settings.name.clone();
-        loop {
-            let last_pass = stop.is_closed() || shutdown.is_draining();
-            let wait = match self.round().await {
-                Ok(Round::Moved { read, sent, bytes }) => {
+        let stopped = || async {
+            match stop.recv().await {
+                Ok(()) => Stop::Forget,
+                Err(_) => Stop::Keep,
+            }
+        };
+        let end = loop {
+            let last_pass = shutdown.is_draining();
+            let round = async { Ok(self.round().await) }
+                .or(async { Err(stopped().await) })
+                .await;
+            let wait = match round {
+                Err(end) => break end,
+                Ok(Ok(Round::Moved { read, sent, bytes })) => {
                     self.succeeded(sent, bytes);
                     tracing::debug!(destination = %name, read, sent, bytes, "siem events written");
                     continue;
                 }
-                Ok(Round::Idle) => self.settings.poll_interval,
-                Err(e) => {
+                Ok(Ok(Round::Idle)) => self.settings.poll_interval,
+                Ok(Err(e)) => {
                     self.failed(&e).await;
                     let wait = self.backoff;
                     self.backoff = (self.backoff * 2).min(self.settings.backoff_max);
@@ -283,16 +306,31 @@ impl<O: Outbox> Drain<O> {
                 }
             };
             if last_pass {
-                break;
+                break Stop::Keep;
             }
-            async {
+            let waited = async {
                 smol::Timer::after(wait).await;
+                None
             }
+            .or(async { Some(stopped().await) })
             .or(async {
-                let _ = stop.recv().await;
+                shutdown.draining().await;
+                None
             })
-            .or(shutdown.draining())
             .await;
+            if let Some(end) = waited {
+                break end;
+            }
+        };
+        if end == Stop::Forget {
+            match self.outbox.forget_cursor(&name).await {
+                Ok(()) => {
+                    tracing::info!(destination = %name, "siem destination removed; its outbox cursor is forgotten")
+                }
+                Err(e) => {
+                    tracing::warn!(destination = %name, error = %e, "cannot forget the siem cursor")
+                }
+            }
         }
         tracing::debug!(destination = %name, "siem destination stopped");
     }
@@ -360,8 +398,8 @@ pub struct Exporter<O: Outbox = Store> {
 struct Running {
     settings: Siem,
     hostname: String,
-    /// Dropped (closing the channel) to stop the destination's loop.
-    _stop: smol::channel::Sender<()>,
+    /// A message: the destination was removed; dropped (closing the channel): it restarts.
+    stop: smol::channel::Sender<()>,
 }
 
 impl<O: Outbox> Exporter<O> {
@@ -391,14 +429,22 @@ impl<O: Outbox> Exporter<O> {
     }
 
     /// Makes exactly `dests` run: new ones start, changed ones restart (their cursor kept),
-    /// unchanged ones go on with their connection, and removed ones stop and have their cursor
-    /// forgotten (as have cursors of destinations removed while the server was stopped).
+    /// unchanged ones go on with their connection (and TLS material), and removed ones stop and
+    /// have their cursor forgotten (as have, at start, the cursors of destinations removed while
+    /// the server was stopped).
     pub fn apply(&self, dests: Vec<Destination>, hostname: &str) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        // A destination removed now forgets its own cursor as its loop ends.
+        let mut keep: Vec<String> = running.iter().map(|r| r.settings.name.clone()).collect();
         running.retain(|r| {
-            dests
+            let same = dests
                 .iter()
-                .any(|d| d.settings == r.settings && r.hostname == hostname)
+                .any(|d| d.settings == r.settings && r.hostname == hostname);
+            if !dests.iter().any(|d| d.settings.name == r.settings.name) {
+                // Removed: the loop forgets its cursor as it ends (after any write it had begun).
+                let _ = r.stop.try_send(());
+            }
+            same
         });
         for d in dests {
             if running.iter().any(|r| r.settings == d.settings) {
@@ -419,7 +465,7 @@ impl<O: Outbox> Exporter<O> {
             running.push(Running {
                 settings: d.settings.clone(),
                 hostname: hostname.to_string(),
-                _stop: tx,
+                stop: tx,
             });
             tracing::info!(destination = %d.settings.name, format = d.settings.format.name(), transport = d.settings.transport.name(), address = %d.settings.address, "siem destination started");
             let drain = Drain::new(
@@ -432,9 +478,15 @@ impl<O: Outbox> Exporter<O> {
             let shutdown = self.shutdown.clone();
             self.tasks.spawn(drain.run(rx, shutdown));
         }
-        let names: Vec<String> = running.iter().map(|r| r.settings.name.clone()).collect();
+        keep.extend(running.iter().map(|r| r.settings.name.clone()));
         drop(running);
-        self.forget_others(names);
+        self.forget_others(keep);
+    }
+
+    /// The names of the destinations running, in order.
+    pub fn names(&self) -> Vec<String> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.iter().map(|r| r.settings.name.clone()).collect()
     }
 
     fn subject_key(&self) -> anyhow::Result<[u8; 32]> {

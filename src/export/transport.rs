@@ -270,6 +270,7 @@ async fn connect(target: &Target) -> Result<(Link, Peer), Error> {
                 tcp = Some((s, *a));
                 break;
             }
+            Err(e) if addrs.len() == 1 => last = Some(e.to_string()),
             Err(e) => last = Some(format!("{a}: {e}")),
         }
     }

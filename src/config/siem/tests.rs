@@ -133,6 +133,10 @@ fn mistakes_are_refused_with_their_place() {
             "unknown facility",
         ),
         (&format!("{base}udp_max = 100\n"), "out of range"),
+        (
+            &format!("{base}leef_version = \"3.0\"\n"),
+            "unknown LEEF version",
+        ),
         (&format!("{base}start = \"now\"\n"), "unknown value \"now\""),
         (
             &format!("{base}backoff_min = \"2m\"\n"),

@@ -264,3 +264,96 @@ fn exporter_forgets_the_cursors_of_removed_destinations() {
         [("t".to_string(), 7)]
     );
 }
+
+fn datagram_settings(transport: &str, address: &str) -> Siem {
+    let text = format!(
+        "[[siem]]\nname = \"t\"\nformat = \"rfc5424\"\ntransport = \"{transport}\"\naddress = \"{address}\"\nstart = \"oldest\"\nudp_max = 480\n"
+    );
+    Config::parse(&text, "t.toml").unwrap().siem.remove(0)
+}
+
+#[test]
+fn udp_and_the_local_socket_get_one_datagram_per_event() {
+    smol::block_on(async {
+        let store = Store::memory().unwrap();
+        append(&store, &[Kind::MessageRelayed, Kind::MessageBlocked]);
+        let udp = smol::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let at = udp.local_addr().unwrap();
+        let mut d = drain(&store, datagram_settings("udp", &at.to_string()));
+        assert!(matches!(
+            d.round().await.unwrap(),
+            Round::Moved { sent: 2, .. }
+        ));
+        let mut buf = [0u8; 2048];
+        let n = udp.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"1 message.relayed");
+        let n = udp.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"2 message.blocked");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let local = smol::net::unix::UnixDatagram::bind(&path).unwrap();
+        let store = Store::memory().unwrap();
+        append(&store, &[Kind::QueueDelivered]);
+        let mut d = drain(&store, datagram_settings("local", path.to_str().unwrap()));
+        assert!(matches!(
+            d.round().await.unwrap(),
+            Round::Moved { sent: 1, .. }
+        ));
+        let n = local.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"1 queue.delivered");
+        assert_eq!(cursor(&store), Some(1));
+    });
+}
+
+#[test]
+fn a_reload_starts_new_destinations_and_stops_and_forgets_removed_ones() {
+    let ex = Arc::new(smol::Executor::new());
+    let tasks = crate::task::Group::new(ex.clone());
+    let store = Store::memory().unwrap();
+    let shutdown = Arc::new(crate::shutdown::Shutdown::new());
+    let exporter = Exporter::new(
+        Arc::new(store.clone()),
+        Arc::new(Clock::fixed(1)),
+        tasks.clone(),
+        shutdown.clone(),
+        std::path::PathBuf::from("/nonexistent"),
+    )
+    .with_renderer(plain);
+    let port = free_port();
+    let named = |name: &str| {
+        let mut s = settings(port, "");
+        s.name = name.to_string();
+        Destination::load(&s).unwrap()
+    };
+    exporter.apply(vec![named("a"), named("b")], "host.example");
+    assert_eq!(exporter.names(), ["a", "b"]);
+    let wait_cursors = |n: usize| {
+        let store = store.clone();
+        async move {
+            while store.read(store::events::cursors).unwrap().len() != n {
+                smol::Timer::after(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    // Both loops store their starting cursor.
+    smol::block_on(ex.run(wait_cursors(2)));
+    exporter.apply(vec![named("b"), named("c")], "host.example");
+    assert_eq!(exporter.names(), ["b", "c"]);
+    smol::block_on(ex.run(async {
+        loop {
+            let names: Vec<String> = store
+                .read(store::events::cursors)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            if names == ["b", "c"] {
+                break;
+            }
+            smol::Timer::after(Duration::from_millis(5)).await;
+        }
+        shutdown.drain();
+        tasks.join(Instant::now() + Duration::from_secs(5)).await
+    }));
+}

@@ -507,6 +507,10 @@ pub fn serve(
 
     let front = reload::Front::new(ex.clone(), swap.clone(), sessions.clone(), clients);
     let bound = front.accept_on(std_listener).context("listener socket")?;
+    // Before the `listening` line: a SIGHUP sent as soon as it appears must reload, not kill.
+    use async_signal::Signal;
+    let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup])
+        .context("installing signal handlers")?;
     tracing::info!(addr = %bound, route = %route, trial_mode, policies, policy_source = %policy_source, data_ahead, config_digest = %digest.config, policies_digest = %digest.policies, control = %control.as_ref().map_or("(none)".into(), |c| c.path().display().to_string()), "listening");
     let reloader = Arc::new(
         reload::Reloader::new(
@@ -531,8 +535,6 @@ pub fn serve(
         );
     }
     let result = smol::block_on(ex.run(async {
-        use async_signal::Signal;
-        let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup]).context("installing signal handlers")?;
         let handler: Arc<dyn crate::control::Handler> = reloader.clone();
         let control = control.map(|c| ex.spawn(c.serve(handler, shutdown.clone(), ex.clone())));
         // The purge and the sweep stop when draining begins (a run in progress is cancelled; its

@@ -23,6 +23,21 @@ pub fn held(h: &Held) -> Fields {
         .with(Field::SourceIp, &h.peer)
 }
 
+/// What an event about incident `inc` says of it (a resolution, a note): its policy and message.
+pub fn incident(inc: &Incident) -> Fields {
+    Fields::new()
+        .with(Field::IncidentId, inc.id)
+        .with(Field::RuleName, &inc.policy.name)
+        .with(Field::RuleId, inc.policy.id)
+        .with(Field::EmailLocalId, &inc.guid)
+        .with(Field::EmailFromAddress, &inc.sender)
+        .with_each(Field::EmailToAddress, &inc.recipients)
+        .with(Field::EmailSubject, &inc.subject)
+        .with(Field::EmailMessageId, &inc.message_id)
+        .with(Field::EmailDirection, inc.direction.name())
+        .with(Field::SourceIp, &inc.peer)
+}
+
 /// A `policy.violation` for incident `id` (recorded from `inc`): the policy with the action it
 /// chose (`monitor` for a policy in monitor mode), and the message's `email.*` and client.
 pub fn violation(inc: &Incident, id: IncidentId, action: &str) -> Fields {

@@ -735,6 +735,7 @@ fn evicted_history(
         )?;
     }
     let event = fields::held(&h)
+        .with(Field::UserName, "sluice")
         .with(Field::Cap, reason)
         .with(Field::EventReason, reason);
     events::append(txn, now, EventKind::QuarantineEvicted, event)?;

@@ -203,14 +203,6 @@ fn write_incidents(
     Ok(())
 }
 
-fn fields(pairs: &[(EventField, String)]) -> Fields {
-    let mut f = Fields::new();
-    for (k, v) in pairs {
-        f.push(*k, v);
-    }
-    f
-}
-
 /// Loads held message `id` for `action`, stopping (with history) when it is missing or no longer
 /// open; `via` is the incident the request came through, if any.
 fn open_held(
@@ -745,15 +737,11 @@ async fn incident_status(
         .write(move |txn| {
             let e = entry(now, &actor, name, result);
             incidents::set_status(txn, id, status, &e)?;
-            events::append(
-                txn,
-                now,
-                kind,
-                fields(&[
-                    (EventField::IncidentId, id.to_string()),
-                    (EventField::UserName, actor.clone()),
-                ]),
-            )?;
+            let about = match incidents::get(txn, id)? {
+                Some(inc) => crate::hold::fields::incident(&inc),
+                None => Fields::new().with(EventField::IncidentId, id),
+            };
+            events::append(txn, now, kind, about.with(EventField::UserName, &actor))?;
             Ok(())
         })
         .await

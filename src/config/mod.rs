@@ -7,6 +7,7 @@
 mod builtin;
 mod keep;
 mod limits;
+pub mod monitor;
 mod services;
 mod syntax;
 pub use keep::Keep;
@@ -57,6 +58,8 @@ pub struct Config {
     pub notifications: crate::notify::Settings,
     pub admin: Admin,
     pub queue: Queue,
+    /// `[monitor]`: the periodic checks and their thresholds.
+    pub monitor: monitor::Monitor,
 }
 
 #[derive(Debug, Clone)]
@@ -536,6 +539,11 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         user.queue.unwrap_or_default(),
         def.queue.unwrap_or_default(),
     )?;
+    let monitor = monitor::build(
+        cx,
+        user.monitor.unwrap_or_default(),
+        def.monitor.unwrap_or_default(),
+    )?;
     Ok(Config {
         server,
         listener,
@@ -551,6 +559,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         notifications,
         admin,
         queue,
+        monitor,
     })
 }
 

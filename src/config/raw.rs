@@ -29,6 +29,7 @@ pub(crate) struct Raw {
     pub notifications: Option<Notifications>,
     pub admin: Option<Admin>,
     pub queue: Option<Queue>,
+    pub monitor: Option<Monitor>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -353,6 +354,8 @@ pub(crate) struct Admin {
     pub header_timeout: V<String>,
     pub request_timeout: V<String>,
     pub max_body: V<u64>,
+    pub metrics_allow: V<Vec<Spanned<String>>>,
+    pub metrics_token: V<String>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.
@@ -365,4 +368,19 @@ pub(crate) struct Queue {
     pub lease: V<String>,
     pub concurrency: V<u64>,
     pub bounce_sender_notices: V<bool>,
+}
+
+/// `[monitor]`: the periodic checks (`crate::monitor`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Monitor {
+    pub interval: V<String>,
+    pub probe_next_hop: V<bool>,
+    pub certificate_warning: V<String>,
+    pub queue_max_messages: V<u64>,
+    pub queue_max_age: V<String>,
+    pub disk_min_free_percent: V<u64>,
+    pub store_max_used_percent: V<u64>,
+    pub alert_repeat: V<String>,
+    pub certificate_repeat: V<String>,
 }

@@ -95,6 +95,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Quarantine(q) => Ok(crate::console::quarantine(q)),
         Command::Incident(i) => Ok(crate::console::incident(i)),
+        Command::Events(e) => Ok(crate::console::events(e)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::Reload(r) => Ok(crate::control::client::reload(r)),
@@ -321,6 +322,16 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     })
 }
 
+/// Writes a `system.started` / `system.stopped` event and waits for its commit (no store: nothing).
+async fn system_event(keeper: &crate::hold::Keeper, kind: crate::events::Kind, reason: String) {
+    let fields = crate::events::Fields::new()
+        .with(crate::events::Field::UserName, "sluice")
+        .with(crate::events::Field::EventReason, reason);
+    if let Some(write) = keeper.event(kind, fields) {
+        write.await;
+    }
+}
+
 /// Runs the service until SIGTERM/SIGINT, then drains; SIGHUP (and `sluice reload` on the control
 /// socket) reloads the configuration (see [`reload`]). `loaded` is [`load`] of `config`, whose file
 /// `source` names and whose text is `text`; `record` says where `config` came from and is written
@@ -486,6 +497,10 @@ pub fn serve(
 
     let front = reload::Front::new(ex.clone(), swap.clone(), sessions.clone(), clients);
     let bound = front.accept_on(std_listener).context("listener socket")?;
+    // Before the `listening` line: a SIGHUP sent as soon as it appears must reload, not kill.
+    use async_signal::Signal;
+    let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup])
+        .context("installing signal handlers")?;
     tracing::info!(addr = %bound, route = %route, trial_mode, policies, policy_source = %policy_source, data_ahead, config_digest = %digest.config, policies_digest = %digest.policies, control = %control.as_ref().map_or("(none)".into(), |c| c.path().display().to_string()), "listening");
     let reloader = Arc::new(reload::Reloader::new(
         swap.clone(),
@@ -507,8 +522,6 @@ pub fn serve(
         );
     }
     let result = smol::block_on(ex.run(async {
-        use async_signal::Signal;
-        let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup]).context("installing signal handlers")?;
         let handler: Arc<dyn crate::control::Handler> = reloader.clone();
         let control = control.map(|c| ex.spawn(c.serve(handler, shutdown.clone(), ex.clone())));
         // The purge and the sweep stop when draining begins (a run in progress is cancelled; its
@@ -521,12 +534,14 @@ pub fn serve(
         tasks.spawn(crate::monitor::Monitor::new(health, swap.clone(), keeper.clone()).run());
         let admin_accept = admin.map(|(a, _)| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
         let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
+        let started = format!("sluice {} listening on {bound}", env!("CARGO_PKG_VERSION"));
+        system_event(&keeper, crate::events::Kind::SystemStarted, started).await;
         let sig = loop {
             match signals.next().await {
                 Some(Ok(Signal::Hup)) => {
                     tracing::info!("SIGHUP: reloading the configuration");
                     let r = reloader.clone();
-                    ex.spawn(smol::unblock(move || r.reload())).detach();
+                    ex.spawn(smol::unblock(move || r.reload("sighup"))).detach();
                 }
                 other => break other,
             }
@@ -565,6 +580,11 @@ pub fn serve(
         if joined.finished + joined.cancelled > 0 {
             tracing::info!(finished = joined.finished, cancelled = joined.cancelled, "background tasks ended");
         }
+        let why = match &sig {
+            Some(Ok(s)) => format!("signal {s:?}"),
+            _ => "signal handling ended".to_string(),
+        };
+        system_event(&keeper, crate::events::Kind::SystemStopped, why).await;
         tracing::info!("stopped");
         anyhow::Ok(())
     }));

@@ -1,5 +1,5 @@
 //! Command-line interface (argh): `serve`, `reload`, `status`, `check-config`, `scan`, `edm import`,
-//! `quarantine`, `incident`, `backup`, `restore`, `version`, `help`, and the internal `pdf-text` the server runs as
+//! `quarantine`, `incident`, `events list`, `backup`, `restore`, `version`, `help`, and the internal `pdf-text` the server runs as
 //! its sandboxed PDF text extractor.
 
 use std::path::PathBuf;
@@ -24,10 +24,25 @@ pub enum Command {
     Edm(Edm),
     Quarantine(Quarantine),
     Incident(Incident),
+    Events(Events),
     Backup(Backup),
     Restore(Restore),
     Version(Version),
     PdfText(PdfText),
+}
+
+/// The event outbox (what the SIEM destinations read): list events.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "events")]
+pub struct Events {
+    #[argh(subcommand)]
+    pub command: EventsCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum EventsCommand {
+    List(EventsList),
 }
 
 /// Run the SMTP service (embedded defaults when no --config is given).
@@ -498,5 +513,22 @@ store_command!(
         /// the backup file to read
         #[argh(positional)]
         pub file: PathBuf,
+    }
+);
+
+store_command!(
+    /// List events from the outbox, oldest first: one line each (sequence, time, kind, fields), or
+    /// JSON lines.
+    #[argh(subcommand, name = "list")]
+    pub struct EventsList {
+        /// one JSON object per line
+        #[argh(switch)]
+        pub json: bool,
+        /// only events after this sequence number
+        #[argh(option, default = "0")]
+        pub after: u64,
+        /// at most this many events (default: 100)
+        #[argh(option)]
+        pub limit: Option<usize>,
     }
 );

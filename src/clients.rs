@@ -73,7 +73,7 @@ impl Drop for ClientSlot {
 }
 
 /// The client an address belongs to: IPv4 (mapped IPv6 included) as it is, IPv6 by its /64.
-fn client_of(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_of(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -18,6 +18,7 @@ use crate::clients::Clients;
 use crate::config::Config;
 use crate::config::record::Record;
 use crate::control::{self, Reloaded, Status};
+use crate::events::{Field, Fields, Kind as EventKind};
 use crate::listener::{Gauge, Listener};
 use crate::pipeline::{Inspector, Released};
 use crate::relay::Relay;
@@ -250,12 +251,17 @@ impl Reloader {
 
     /// Re-reads the configuration file and everything loaded from it, builds the new set whole,
     /// and swaps it in. Blocking (compiles policies, reads files): run it off the executor. On an
-    /// error nothing changed.
-    pub fn reload(&self) -> Result<Report, String> {
+    /// error nothing changed. `by` says who asked (`sighup`, `control socket`): the
+    /// `config.reloaded` / `config.reload_refused` event's `user.name`, written before this returns.
+    pub fn reload(&self, by: &str) -> Result<Report, String> {
         let _one = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         let result = self.rebuild();
         if let Err(e) = &result {
             tracing::warn!(error = %e, "reload refused; the running configuration stays");
+        }
+        let (kind, fields) = reload_event(&result, by);
+        if let Some(write) = self.base.keeper.event(kind, fields) {
+            smol::block_on(write);
         }
         result
     }
@@ -327,9 +333,37 @@ impl Reloader {
     }
 }
 
+/// The event of a reload: the keys it applied (names only, never values), the keys that wait for
+/// a restart, or the error.
+fn reload_event(result: &Result<Report, String>, by: &str) -> (EventKind, Fields) {
+    let fields = Fields::new().with(Field::UserName, by);
+    match result {
+        Ok(report) => {
+            let mut f = fields.with_each(Field::Setting, &report.changes.applied);
+            if !report.changes.restart.is_empty() {
+                let keys: Vec<&str> = report
+                    .changes
+                    .restart
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                f.push(
+                    Field::EventReason,
+                    format!("restart needed for: {}", keys.join(", ")),
+                );
+            }
+            (EventKind::ConfigReloaded, f)
+        }
+        Err(e) => (
+            EventKind::ConfigReloadRefused,
+            fields.with(Field::ErrorMessage, e),
+        ),
+    }
+}
+
 impl control::Handler for Reloader {
     fn reload(&self) -> Result<Reloaded, String> {
-        Reloader::reload(self).map(|r| Reloaded::from(&r))
+        Reloader::reload(self, "control socket").map(|r| Reloaded::from(&r))
     }
 
     fn status(&self) -> Status {

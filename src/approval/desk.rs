@@ -298,10 +298,9 @@ fn decide_txn(
         comment,
     };
     tell_sender(txn, settings, (&h, &a), told, original.as_deref(), now)?;
-    let fields = vec![
-        (Field::ApprovalId, id.to_string()),
-        (Field::HeldId, h.id.to_string()),
-    ];
+    let fields = crate::hold::fields::held(&h)
+        .with(Field::ApprovalId, id)
+        .with(Field::UserName, &by);
     let event = match name {
         "approved" => EventKind::ApprovalApproved,
         _ => EventKind::ApprovalRejected,
@@ -344,10 +343,9 @@ fn expire_txn(
         txn,
         now,
         EventKind::ApprovalExpired,
-        vec![
-            (Field::ApprovalId, id.to_string()),
-            (Field::HeldId, h.id.to_string()),
-        ],
+        crate::hold::fields::held(&h)
+            .with(Field::ApprovalId, id)
+            .with(Field::UserName, "sluice"),
     )?;
     stats::bump(txn, now, "approval_expired", 1)
 }
@@ -477,6 +475,7 @@ mod tests {
             &verdict,
             b"Subject: Q3\r\n\r\nbody\r\n".to_vec(),
             &["boss@corp.example".to_string()],
+            crate::events::Fields::new(),
         ))
         .unwrap()
     }

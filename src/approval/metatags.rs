@@ -133,6 +133,7 @@ fn hold(k: &Keeper, guid: &str) -> (Held, u64) {
         &verdict(),
         message.into_bytes(),
         &[APPROVER.to_string()],
+        crate::events::Fields::new(),
     ))
     .unwrap();
     let Hold::Approval { approval } = held.hold else {

@@ -1,5 +1,5 @@
 //! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan|stats`,
-//! `sluice incident list|show|remediate`, `sluice backup` and `sluice restore`. Shell: it chooses
+//! `sluice incident list|show|remediate`, `sluice events list`, `sluice backup` and `sluice restore`. Shell: it chooses
 //! the configuration (see `config::record`), turns the flags (`cli`) into the service's typed
 //! requests, calls `service` (which opens the store once per process and does the work), and
 //! renders the results to stdout (tables or JSON, `render`) and stderr (errors, notes, the
@@ -11,6 +11,7 @@
 //! that is not the server's), 141 stdout closed by its reader (see `output`).
 
 mod confirm;
+mod events;
 mod incident;
 mod quarantine;
 pub mod render;
@@ -26,6 +27,7 @@ use crate::config::record::{Choice, Record};
 use crate::service::{self, Actor, Op, Outcome, Prepared, Query, Service, Target};
 use crate::store::Mode;
 
+pub use events::events;
 pub use incident::incident;
 pub use quarantine::quarantine;
 
@@ -33,7 +35,8 @@ pub use quarantine::quarantine;
 /// another `--config`), saying so on stderr: they only read the store or copy it whole, judge
 /// nothing, and need only `store.max_size`; recovering a store must not depend on a config file
 /// that may be lost with it. Every command that judges or acts refuses instead.
-const LENIENT: [&str; 6] = [
+const LENIENT: [&str; 7] = [
+    "events list",
     "quarantine list",
     "quarantine show",
     "incident list",

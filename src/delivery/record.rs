@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::events::{Field, Fields};
 use crate::store::records::{Held, HeldStatus, HistoryEntry, QueueId, Queued, RcptState};
 use crate::store::{self, Store, events, held, incidents, lifecycle, queue, stats};
 
@@ -37,9 +38,12 @@ pub async fn apply(
             for (entry, content) in &reports {
                 ids.push(queue::insert(txn, entry.clone(), content)?);
             }
-            if let Some(h) = held_of(&plan.entry)
-                && let Some(h) = held::get(txn, h)?
-            {
+            let released = match held_of(&plan.entry) {
+                Some(h) => held::get(txn, h)?,
+                None => None,
+            };
+            let about = message_fields(&plan.entry, released.as_ref());
+            if let Some(h) = released {
                 for &incident in &h.incidents {
                     for (action, result) in &plan.history {
                         let entry = HistoryEntry {
@@ -57,7 +61,9 @@ pub async fn apply(
                 }
             }
             for (kind, fields) in &plan.events {
-                events::append(txn, now, *kind, fields.clone())?;
+                let mut fields = fields.clone();
+                fields.0.extend(about.0.iter().cloned());
+                events::append(txn, now, *kind, fields)?;
             }
             for (name, n) in &plan.stats {
                 stats::bump(txn, now, name, *n)?;
@@ -65,6 +71,22 @@ pub async fn apply(
             Ok(ids)
         })
         .await
+}
+
+/// What a queue event says of the message besides its recipient: the envelope sender, and for a
+/// released message its held record's GUID, subject, Message-ID, direction and client.
+fn message_fields(entry: &Queued, released: Option<&Held>) -> Fields {
+    let mut f = Fields::new().with(Field::EmailFromAddress, &entry.sender);
+    if let Some(h) = released {
+        f = f
+            .with(Field::HeldId, h.id)
+            .with(Field::EmailLocalId, &h.guid)
+            .with(Field::EmailSubject, &h.subject)
+            .with(Field::EmailMessageId, &h.message_id)
+            .with(Field::EmailDirection, h.direction.name())
+            .with(Field::SourceIp, &h.peer);
+    }
+    f
 }
 
 /// The held message with each released recipient's status following its delivery in `entry`

@@ -4,6 +4,8 @@
 
 mod alert;
 mod facts;
+pub mod fields;
+mod managers;
 pub mod notices;
 
 pub use alert::{ALERT_INTERVAL, Alerts};
@@ -13,10 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use facts::Facts;
+pub use managers::load_managers;
 
 use crate::clock::Clock;
 use crate::config::{Config, Keep};
-use crate::events::{Field, Kind as EventKind};
+use crate::events::{Field, Fields, Kind as EventKind};
 use crate::link::token::{self, Claims, Key};
 use crate::notify::{self, Disposition, Kind};
 use crate::policy::{MANAGER, Severity, Verdict};
@@ -240,14 +243,17 @@ impl Keeper {
         out
     }
 
-    /// Stores the message and one incident per violated policy in one commit. Returns the held record
-    /// (its id, and its approval when approvers were named and resolved).
+    /// Stores the message and one incident per violated policy in one commit, with their events:
+    /// `message.quarantined` (`event`, the session's tracking fields, completed here with the held
+    /// id, the approval and the incidents) and one `policy.violation` per incident. Returns the held
+    /// record (its id, and its approval when approvers were named and resolved).
     pub async fn hold(
         &self,
         facts: Facts,
         verdict: &Verdict,
         message: Vec<u8>,
         approvers: &[String],
+        event: Fields,
     ) -> Result<Held, StoreError> {
         let peer = facts.peer.clone();
         let store = match self.store() {
@@ -270,7 +276,7 @@ impl Keeper {
             "held for approval"
         };
         let incidents = incidents_of(&facts, verdict, now, action);
-        let policies: Vec<PolicyRef> = incidents.iter().map(|i| i.policy.clone()).collect();
+        let policies: Vec<PolicyRef> = incidents.iter().map(|(i, _)| i.policy.clone()).collect();
         let record = Held {
             id: HeldId(0),
             guid: facts.guid.clone(),
@@ -325,11 +331,13 @@ impl Keeper {
             .write(move |txn| {
                 let (id, evicted) = held::insert(txn, record, &message, caps)?;
                 let mut rec = held::must_get(txn, id)?;
-                for mut inc in incidents {
+                let mut violations = Vec::new();
+                for (mut inc, action) in incidents {
                     inc.held = Some(id);
                     let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
-                    let got = incidents::record(txn, inc, key, window)?;
-                    rec.incidents.push(got.id());
+                    let got = incidents::record(txn, inc.clone(), key, window)?.id();
+                    rec.incidents.push(got);
+                    violations.push(fields::violation(&inc, got, action));
                 }
                 if !resolved.is_empty() {
                     let approval = approvals::insert(
@@ -396,16 +404,15 @@ impl Keeper {
                 if !evicted.ids.is_empty() {
                     stats::bump(txn, now, held::EVICTED_STAT, evicted.ids.len() as u64)?;
                 }
-                events::append(
-                    txn,
-                    now,
-                    EventKind::MessageQuarantined,
-                    vec![
-                        (Field::HeldId, id.to_string()),
-                        (Field::EmailLocalId, rec.guid.clone()),
-                        (Field::IncidentId, join_ids(&rec.incidents)),
-                    ],
-                )?;
+                let mut event = event.with(Field::HeldId, id);
+                if let Hold::Approval { approval } = &rec.hold {
+                    event.push(Field::ApprovalId, approval);
+                }
+                event.push(Field::IncidentId, join_ids(&rec.incidents));
+                events::append(txn, now, EventKind::MessageQuarantined, event)?;
+                for v in violations {
+                    events::append(txn, now, EventKind::PolicyViolation, v)?;
+                }
                 stats::bump(txn, now, "quarantined", 1)?;
                 Ok((rec, evicted))
             })
@@ -430,13 +437,15 @@ impl Keeper {
     /// blocked), for the caller to run in the background (the app's task group): the upstream's
     /// reply never waits for it, and a store failure is only logged. `None`: nothing to record.
     /// `notify` carries the disposition when the policies' notices are due (the message was
-    /// delivered or refused by policy), and the message they may attach.
+    /// delivered or refused by policy), and the message they may attach. The same write appends one
+    /// `policy.violation` per incident and `message`, the message's own `message.*` event.
     pub fn record(
         &self,
         facts: Facts,
         verdict: &Verdict,
         action: String,
         notify: Option<(Disposition, &[u8])>,
+        message: Option<(EventKind, Fields)>,
     ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
         let store = self.store().ok()?.clone();
         let now = self.clock.now();
@@ -462,9 +471,12 @@ impl Keeper {
             let result = store
                 .write(move |txn| {
                     let mut ids = Vec::new();
-                    for inc in list {
+                    let mut violations = Vec::new();
+                    for (inc, policy_action) in list {
                         let key = incidents::reconcile_key(&identity, &inc.sender, inc.policy.id);
-                        ids.push(incidents::record(txn, inc, key, window)?.id());
+                        let id = incidents::record(txn, inc.clone(), key, window)?.id();
+                        ids.push(id);
+                        violations.push(fields::violation(&inc, id, policy_action));
                     }
                     if let Some((violation, settings, original)) = &outgoing {
                         let recorded = notices::Recorded {
@@ -476,12 +488,13 @@ impl Keeper {
                             notices::enqueue(txn, &notice, &peer, now)?;
                         }
                     }
-                    events::append(
-                        txn,
-                        now,
-                        EventKind::PolicyViolation,
-                        vec![(Field::IncidentId, join_ids(&ids))],
-                    )?;
+                    if let Some((kind, fields)) = &message {
+                        let fields = fields.clone().with(Field::IncidentId, join_ids(&ids));
+                        events::append(txn, now, *kind, fields)?;
+                    }
+                    for v in violations {
+                        events::append(txn, now, EventKind::PolicyViolation, v)?;
+                    }
                     stats::bump(txn, now, "incidents", ids.len() as u64)?;
                     Ok(outgoing.is_some())
                 })
@@ -494,6 +507,27 @@ impl Keeper {
                 }
                 Ok(false) => {}
                 Err(e) => tracing::error!(%guid, error = %e, "incidents not recorded"),
+            }
+        })
+    }
+
+    /// One event in a write of its own (relayed mail, deferrals, connection refusals, reloads):
+    /// the store's writer commits it with whatever else is queued (group commit). For the caller to
+    /// spawn (the app's task group) or await; a failure is only logged (the store may be what
+    /// failed: a deferral's event is best-effort). `None`: no store.
+    pub fn event(
+        &self,
+        kind: EventKind,
+        fields: Fields,
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let store = self.store().ok()?.clone();
+        let now = self.clock.now();
+        Some(async move {
+            let written = store
+                .write(move |txn| events::append(txn, now, kind, fields).map(|_| ()))
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(event = kind.name(), error = %e, "event not written");
             }
         })
     }
@@ -539,12 +573,8 @@ impl Keeper {
                             },
                         )?;
                     }
-                    events::append(
-                        txn,
-                        now,
-                        EventKind::QuarantineExpired,
-                        vec![(Field::HeldId, id.to_string())],
-                    )?;
+                    let event = fields::held(&new).with(Field::UserName, "sluice");
+                    events::append(txn, now, EventKind::QuarantineExpired, event)?;
                 }
                 stats::bump(txn, now, "expired", n as u64)
             })
@@ -623,14 +653,20 @@ fn approval_requests(
     out
 }
 
-/// One incident per violated policy (monitor-only policies included).
-fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec<Incident> {
+/// One incident per violated policy (monitor-only policies included), each with the action its
+/// policy chose (for its `policy.violation` event).
+fn incidents_of(
+    facts: &Facts,
+    verdict: &Verdict,
+    now: u64,
+    action: &str,
+) -> Vec<(Incident, &'static str)> {
     verdict
         .hits
         .iter()
         .map(|hit| {
             let prefix = format!("policy {} ", hit.id);
-            Incident {
+            let incident = Incident {
                 id: IncidentId(0),
                 guid: facts.guid.clone(),
                 created: now,
@@ -661,7 +697,8 @@ fn incidents_of(facts: &Facts, verdict: &Verdict, now: u64, action: &str) -> Vec
                 },
                 held: None,
                 copies: 1,
-            }
+            };
+            (incident, hit.action)
         })
         .collect()
 }
@@ -697,15 +734,11 @@ fn evicted_history(
             },
         )?;
     }
-    events::append(
-        txn,
-        now,
-        EventKind::QuarantineEvicted,
-        vec![
-            (Field::HeldId, victim.to_string()),
-            (Field::EventReason, reason.to_string()),
-        ],
-    )?;
+    let event = fields::held(&h)
+        .with(Field::UserName, "sluice")
+        .with(Field::Cap, reason)
+        .with(Field::EventReason, reason);
+    events::append(txn, now, EventKind::QuarantineEvicted, event)?;
     Ok(())
 }
 
@@ -724,70 +757,9 @@ fn join_ids(ids: &[IncidentId]) -> String {
         .join(",")
 }
 
-/// Reads `sender,manager` lines (a header line naming the columns is skipped), at most
-/// [`crate::file::MAX_MANAGERS`] bytes.
-pub fn load_managers(path: &std::path::Path) -> Result<HashMap<String, String>, String> {
-    let bytes = crate::file::read(path, crate::file::MAX_MANAGERS)
-        .map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .from_reader(bytes.as_slice());
-    let mut map = HashMap::new();
-    for (n, row) in reader.records().enumerate() {
-        let row = row.map_err(|e| format!("approval.managers_file {}: {e}", path.display()))?;
-        let (Some(sender), Some(manager)) = (row.get(0), row.get(1)) else {
-            return Err(format!(
-                "approval.managers_file {} line {}: expected \"sender,manager\"",
-                path.display(),
-                n + 1
-            ));
-        };
-        let (sender, manager) = (sender.trim(), manager.trim());
-        if n == 0 && !sender.contains('@') {
-            continue;
-        }
-        if crate::policy::check_address(sender).is_err()
-            || crate::policy::check_address(manager).is_err()
-        {
-            return Err(format!(
-                "approval.managers_file {} line {}: {sender:?} or {manager:?} is not an address",
-                path.display(),
-                n + 1
-            ));
-        }
-        map.insert(sender.to_ascii_lowercase(), manager.to_string());
-    }
-    Ok(map)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn managers_load_from_csv_with_or_without_a_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("managers.csv");
-        std::fs::write(
-            &path,
-            "sender,manager\n# comment\nAlice@Corp.example, boss@corp.example\nbob@corp.example,lead@corp.example\n",
-        )
-        .unwrap();
-        let m = load_managers(&path).unwrap();
-        assert_eq!(m.len(), 2);
-        assert_eq!(m["alice@corp.example"], "boss@corp.example");
-        std::fs::write(&path, "alice@corp.example,not an address\n").unwrap();
-        let e = load_managers(&path).unwrap_err();
-        assert!(e.contains("line 1") && e.contains("not an address"), "{e}");
-        std::fs::write(&path, "alice@corp.example\n").unwrap();
-        assert!(
-            load_managers(&path)
-                .unwrap_err()
-                .contains("expected \"sender,manager\"")
-        );
-    }
 
     #[test]
     fn the_highest_severity_wins() {

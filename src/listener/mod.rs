@@ -11,6 +11,7 @@ use ipnet::IpNet;
 
 use crate::clients::Clients;
 
+use crate::session::edge::{self, Edge};
 use crate::session::{self, Current};
 use crate::smtp::Reply;
 
@@ -103,11 +104,13 @@ impl Listener {
             let shared = current.shared();
             if !is_allowed(&shared.allowed_clients, peer.ip()) {
                 tracing::warn!(%peer, "connection from a client outside listener.allowed_clients refused");
+                refused(&shared, peer, "client not in listener.allowed_clients");
                 shared.tasks.spawn(refuse(tcp, Reply::not_allowed_client()));
                 continue;
             }
             let Some(client_slot) = self.clients.try_acquire(peer.ip()) else {
                 tracing::warn!(%peer, max = self.clients.max(), "per-client session limit reached; connection refused");
+                refused(&shared, peer, "listener.max_sessions_per_client reached");
                 shared
                     .tasks
                     .spawn(refuse(tcp, Reply::too_many_sessions_from_client()));
@@ -115,9 +118,11 @@ impl Listener {
             };
             let Some(slot) = self.sessions.try_acquire(shared.max_sessions) else {
                 tracing::warn!(%peer, max = shared.max_sessions, "session limit reached; connection refused");
+                refused(&shared, peer, "listener.max_sessions reached");
                 shared.tasks.spawn(refuse(tcp, Reply::too_many_sessions()));
                 continue;
             };
+            crate::metrics::global().smtp_connection(false);
             let current = current.clone();
             ex.spawn(async move {
                 let _slots = (slot, client_slot);
@@ -131,6 +136,12 @@ impl Listener {
             .detach();
         }
     }
+}
+
+/// Counts a refused connection and reports it (`smtp.connection.refused`, rate-limited per client).
+fn refused(shared: &session::Shared, peer: SocketAddr, reason: &str) {
+    crate::metrics::global().smtp_connection(true);
+    edge::report(shared, Edge::Refused, peer, reason);
 }
 
 async fn refuse(mut tcp: smol::net::TcpStream, reply: Reply) {

@@ -87,6 +87,7 @@ impl Failure {
 pub const INLINE_INSPECTION_BYTES: usize = 16 * 1024;
 
 mod pool;
+pub mod track;
 
 pub use pool::{Pool, PoolError};
 

@@ -24,6 +24,7 @@ mod tests;
 use crate::message::header::Field;
 
 use crate::events::{Field as EventField, Fields, Kind as EventKind};
+use crate::hold::fields::held as held_fields;
 use crate::scan::Scanner;
 use crate::store::records::{
     Held, HeldId, HeldStatus, HistoryEntry, IncidentId, IncidentStatus, QueueId, QueueKind, Queued,
@@ -202,14 +203,6 @@ fn write_incidents(
     Ok(())
 }
 
-fn fields(pairs: &[(EventField, String)]) -> Fields {
-    let mut f = Fields::new();
-    for (k, v) in pairs {
-        f.push(*k, v);
-    }
-    f
-}
-
 /// Loads held message `id` for `action`, stopping (with history) when it is missing or no longer
 /// open; `via` is the incident the request came through, if any.
 fn open_held(
@@ -236,11 +229,10 @@ fn open_held(
             txn,
             now,
             EventKind::RemediationRefused,
-            fields(&[
-                (EventField::HeldId, id.to_string()),
-                (EventField::Remediation, action.into()),
-                (EventField::EventReason, reason.clone()),
-            ]),
+            held_fields(&h)
+                .with(EventField::Remediation, action)
+                .with(EventField::UserName, actor)
+                .with(EventField::EventReason, &reason),
         )?;
         return Ok(Err(StoreError::Refused(reason)));
     }
@@ -423,12 +415,10 @@ pub(crate) fn release_txn(
         txn,
         now,
         EventKind::QuarantineReleased,
-        fields(&[
-            (EventField::HeldId, id.to_string()),
-            (EventField::QueueId, qid.to_string()),
-            (EventField::UserName, actor.into()),
-            (EventField::Recipients, count.to_string()),
-        ]),
+        held_fields(&h)
+            .with(EventField::QueueId, qid)
+            .with(EventField::UserName, actor)
+            .with(EventField::Recipients, count),
     )?;
     stats::bump(txn, now, "released", 1)?;
     Ok(Step::Done(Released {
@@ -506,12 +496,10 @@ async fn forward_via(
             txn,
             now,
             EventKind::QuarantineForwarded,
-            fields(&[
-                (EventField::HeldId, id.to_string()),
-                (EventField::QueueId, qid.to_string()),
-                (EventField::UserName, actor.clone()),
-                (EventField::Recipients, to.len().to_string()),
-            ]),
+            held_fields(&h)
+                .with(EventField::QueueId, qid)
+                .with(EventField::UserName, &actor)
+                .with(EventField::Recipients, to.len()),
         )?;
         stats::bump(txn, now, "forwarded", 1)?;
         Ok(Step::Done(qid))
@@ -552,10 +540,7 @@ async fn delete_via(
             txn,
             now,
             EventKind::QuarantineDeleted,
-            fields(&[
-                (EventField::HeldId, id.to_string()),
-                (EventField::UserName, actor.clone()),
-            ]),
+            held_fields(&h).with(EventField::UserName, &actor),
         )?;
         stats::bump(txn, now, "deleted", 1)?;
         Ok(Step::Done(()))
@@ -752,15 +737,11 @@ async fn incident_status(
         .write(move |txn| {
             let e = entry(now, &actor, name, result);
             incidents::set_status(txn, id, status, &e)?;
-            events::append(
-                txn,
-                now,
-                kind,
-                fields(&[
-                    (EventField::IncidentId, id.to_string()),
-                    (EventField::UserName, actor.clone()),
-                ]),
-            )?;
+            let about = match incidents::get(txn, id)? {
+                Some(inc) => crate::hold::fields::incident(&inc),
+                None => Fields::new().with(EventField::IncidentId, id),
+            };
+            events::append(txn, now, kind, about.with(EventField::UserName, &actor))?;
             Ok(())
         })
         .await

@@ -9,7 +9,7 @@ use crate::scan::Scanner;
 use crate::store::records::{Held, HeldId, IncidentId};
 use crate::store::{Result, Store, StoreError, events, held};
 
-use super::{Step, entry, fields, incident_ids, open_held, run, write_incidents};
+use super::{Step, entry, incident_ids, open_held, run, write_incidents};
 
 /// What a rescan found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,21 +108,14 @@ pub(super) async fn rescan_via(
         .collect();
     let text = summary(&violated);
     let (actor, result, ids) = (actor.to_string(), text.clone(), incident_ids(&h, via));
-    let count = violated.len();
+    let event = crate::hold::fields::held(&h)
+        .with(EventField::UserName, &actor)
+        .with(EventField::Violations, violated.len());
     store
         .write(move |txn| {
             let e = entry(now, &actor, "rescan", result);
             write_incidents(txn, &ids, None, &e)?;
-            events::append(
-                txn,
-                now,
-                EventKind::QuarantineRescanned,
-                fields(&[
-                    (EventField::HeldId, id.to_string()),
-                    (EventField::UserName, actor.clone()),
-                    (EventField::Violations, count.to_string()),
-                ]),
-            )?;
+            events::append(txn, now, EventKind::QuarantineRescanned, event)?;
             Ok(())
         })
         .await?;

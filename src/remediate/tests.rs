@@ -229,10 +229,23 @@ fn release_queues_tagged_marked_content_and_closes_message_and_incidents(store: 
         );
     }
     let events = store.read(|t| events::since(t, 0, 100)).unwrap();
-    assert!(
-        events
+    let released = events
+        .iter()
+        .find(|e| e.kind.name() == "quarantine.released")
+        .expect("a quarantine.released event");
+    // The held message's own facts and the operator, besides the ids.
+    use crate::events::Field as F;
+    assert_eq!(released.get(F::UserName), Some("admin1"));
+    assert_eq!(released.get(F::HeldId), Some(id.to_string().as_str()));
+    assert_eq!(released.get(F::EmailFromAddress), Some(h.sender.as_str()));
+    assert_eq!(released.get(F::EmailLocalId), Some(h.guid.as_str()));
+    assert_eq!(released.get(F::EmailSubject), Some(h.subject.as_str()));
+    assert_eq!(
+        released.all(F::EmailToAddress).collect::<Vec<_>>(),
+        h.recipients
             .iter()
-            .any(|e| e.kind.name() == "quarantine.released")
+            .map(|r| r.address.as_str())
+            .collect::<Vec<_>>()
     );
     assert_eq!(store.read(|t| st::sum(t, "released", NOW, NOW)).unwrap(), 1);
 }

@@ -13,6 +13,7 @@
 
 mod act;
 mod error;
+mod events;
 mod query;
 mod view;
 
@@ -32,6 +33,7 @@ pub use crate::remediate::{Bulk, Item, Outcome, Progress, Target, Totals};
 pub use crate::store::records::{HeldId, IncidentId};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
+pub use events::DEFAULT_EVENTS;
 pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 

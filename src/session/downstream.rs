@@ -9,7 +9,9 @@
 //! or a failure) ends with RSET and the connection stays; when DATA already went out it can only be
 //! closed, in order ([`Connection::abandon_data`]).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::hold::Facts;
 use crate::message::{Content, Envelope, MailParams, MessageId, Origin, Recipient, header};
@@ -21,6 +23,8 @@ use crate::relay::{Connection, Relay, client};
 use crate::smtp::{DataError, Reply};
 
 use super::Shared;
+use super::track::{self, Ending, Write};
+use crate::pipeline::track::Status;
 
 /// A message to send as its pieces: the (edited) header block, then the body from the received bytes,
 /// so a large (spooled, mapped) body is never copied.
@@ -38,6 +42,8 @@ pub(super) struct Downstream {
     mail_sent: bool,
     /// DATA was sent ahead and its reply is still to be read.
     data_sent: bool,
+    /// The address of the next hop that took the last message (for its tracking).
+    hop: Option<SocketAddr>,
 }
 
 impl Downstream {
@@ -47,6 +53,7 @@ impl Downstream {
             open: false,
             mail_sent: false,
             data_sent: false,
+            hop: None,
         }
     }
 
@@ -71,6 +78,9 @@ impl Downstream {
         match relay.connect(origin).await {
             Ok(c) => {
                 tracing::debug!(next_hop = %c.label, tls = c.is_tls(), "connected to next hop");
+                if c.is_tls() && !c.reused() {
+                    crate::metrics::global().tls_session("smtp_out");
+                }
                 self.conn = Some(c);
                 self.open = false;
                 Ok(())
@@ -204,7 +214,9 @@ impl Downstream {
         }
     }
 
-    /// End of DATA: inspect, decide, and relay. Returns the upstream's final reply.
+    /// End of DATA: inspect, decide, and relay (or hold, or refuse). Returns the upstream's final
+    /// reply; the message's disposition is logged, counted and recorded first (`track`).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn finish(
         &mut self,
         shared: &Shared,
@@ -213,52 +225,63 @@ impl Downstream {
         envelope: Envelope,
         data: Result<Content, DataError>,
         trace: crate::message::header::Field,
+        started: Instant,
     ) -> Reply {
+        self.hop = None;
         let content = match data {
             Ok(m) => Arc::new(m),
             Err(e) => {
                 self.abandon().await;
                 let f = Failure::Data(e);
                 tracing::info!(%id, peer = %origin.peer, error = %f, "message refused");
-                return f.reply();
+                let reply = f.reply();
+                let facts = Facts::of(id, origin, &envelope, &[], &shared.internal_domains);
+                let status = track::status_of(&reply, Status::Relayed);
+                let end = Ending::new(&facts, origin.peer, started, 0);
+                track::conclude(
+                    shared,
+                    &end.track(status, &reply),
+                    end.inspection,
+                    Write::Own,
+                );
+                return reply;
             }
         };
         let size = content.len();
+        let facts = Facts::of(id, origin, &envelope, &content, &shared.internal_domains);
+        let mut end = Ending::new(&facts, origin.peer, started, size as u64);
+        let inspecting = Instant::now();
         let inspection = match shared.inspector.inspect(&envelope, &content).await {
             Ok(i) => i,
             Err(f) => {
                 self.abandon().await;
                 tracing::warn!(%id, peer = %origin.peer, error = %f, "inspection failed; message deferred");
-                return f.reply();
+                let reply = f.reply();
+                end.inspection = inspecting.elapsed();
+                let tracked = end.track(Status::Deferred, &reply);
+                track::conclude(shared, &tracked, end.inspection, Write::Own);
+                return reply;
             }
         };
+        end.inspection = inspecting.elapsed();
+        let trial = shared.inspector.trial_mode();
+        let verdict = match &inspection {
+            Inspection::Done(v) if v.violated() => Some(v),
+            _ => None,
+        };
+        if let Some(v) = verdict {
+            end.policies = v.hits.iter().map(|h| h.name.clone()).collect();
+        }
         // Policies edit only the header block; the body is sent from the received bytes as they are.
         let (head, body) = content.split_at(header::header_end(&content));
-        let facts = match &inspection {
-            Inspection::Done(v) if v.violated() => Some(Facts::of(
-                id,
-                origin,
-                &envelope,
-                &content,
-                &shared.internal_domains,
-            )),
+        log_verdict(id, origin, &envelope, size, &inspection, trial);
+        let original = match verdict {
+            Some(v) if v.hits.iter().any(|h| !h.notify.is_empty()) => Some(content.to_vec()),
             _ => None,
         };
-        log_verdict(
-            id,
-            origin,
-            &envelope,
-            size,
-            &inspection,
-            shared.inspector.trial_mode(),
-        );
-        let original = match &inspection {
-            Inspection::Done(v) if v.hits.iter().any(|h| !h.notify.is_empty()) => {
-                Some(content.to_vec())
-            }
-            _ => None,
-        };
-        let (reply, action) = match shared.inspector.decide(
+        let modified =
+            matches!(verdict, Some(v) if !trial && matches!(v.decision, Decision::Relay { .. }));
+        let (reply, action, status) = match shared.inspector.decide(
             id,
             head.to_vec(),
             &inspection,
@@ -268,7 +291,7 @@ impl Downstream {
                 self.abandon().await;
                 tracing::info!(%id, peer = %origin.peer, reason, reply = %reply, "message refused");
                 let action = format!("blocked ({})", reply.code);
-                (reply, action)
+                (reply, action, Status::Blocked)
             }
             Outcome::Relay {
                 message,
@@ -277,8 +300,14 @@ impl Downstream {
                 let r = self
                     .deliver(id, &shared.relay, origin, &envelope, &[&message, body])
                     .await;
-                let action = relayed("relayed", &r, shared.inspector.trial_mode());
-                (r, action)
+                let action = relayed("relayed", &r, trial);
+                let done = if modified {
+                    Status::Modified
+                } else {
+                    Status::Relayed
+                };
+                let status = track::status_of(&r, done);
+                (r, action, status)
             }
             Outcome::Relay {
                 message,
@@ -288,7 +317,8 @@ impl Downstream {
                     .redirect(id, &shared.relay, origin, &envelope, &to, &[&message, body])
                     .await;
                 let action = relayed("redirected", &r, false);
-                (r, action)
+                let status = track::status_of(&r, Status::Redirected);
+                (r, action, status)
             }
             Outcome::Hold {
                 message: mut held_head,
@@ -296,40 +326,27 @@ impl Downstream {
             } => {
                 self.abandon().await;
                 held_head.extend_from_slice(body);
-                let message = held_head;
-                let Inspection::Done(verdict) = &inspection else {
-                    return Failure::Unholdable("no verdict").reply();
-                };
-                let Some(facts) = facts else {
-                    return Failure::Unholdable("no facts").reply();
-                };
-                return match shared
-                    .keeper
-                    .hold(facts, verdict, message, &approvers)
-                    .await
-                {
-                    Ok(held) => {
-                        let approval =
-                            matches!(held.hold, crate::store::records::Hold::Approval { .. });
-                        tracing::info!(%id, peer = %origin.peer, held = held.id.0, approval, incidents = ?held.incidents, "message held");
-                        Reply::held(id, held.id.0, approval)
-                    }
-                    Err(e) => {
-                        let f = Failure::Store(e);
-                        tracing::error!(%id, peer = %origin.peer, error = %f, "message could not be held; deferred");
-                        f.reply()
-                    }
-                };
+                return hold(shared, id, held_head, verdict, &approvers, &end).await;
             }
         };
-        if let (Some(facts), Inspection::Done(verdict)) = (facts, &inspection) {
+        if status != Status::Blocked && reply.is_positive() {
+            end.hop = self.hop;
+        }
+        let tracked = end.track(status, &reply);
+        let mut write = Write::Own;
+        if let Some(verdict) = verdict {
             // Notices only for an outcome that stands: delivered, or refused by policy.
-            let notify = disposition(verdict, &reply, shared.inspector.trial_mode())
-                .zip(original.as_deref());
-            if let Some(work) = shared.keeper.record(facts, verdict, action, notify) {
+            let notify = disposition(verdict, &reply, trial).zip(original.as_deref());
+            let event = Some(track::event(&tracked));
+            if let Some(work) = shared
+                .keeper
+                .record(facts.clone(), verdict, action, notify, event)
+            {
                 shared.tasks.spawn(work);
+                write = Write::WithRecord;
             }
         }
+        track::conclude(shared, &tracked, end.inspection, write);
         reply
     }
 
@@ -407,6 +424,7 @@ impl Downstream {
             Ok(r) if r.is_positive() => {
                 let tls = conn.protection();
                 tracing::info!(%id, next_hop = %conn.label, tls = %tls.name(), tls_version = %tls.version(), reply = %r, size = message[0].len() + message[1].len(), "message relayed");
+                self.hop = Some(conn.key.0);
                 Reply::relayed(id, r.lines.first().map(String::as_str).unwrap_or(""))
             }
             Ok(r) => {
@@ -482,6 +500,45 @@ impl Downstream {
         let review: Vec<Recipient> = to.iter().map(|a| Recipient::plain(a.clone())).collect();
         self.replay(id, relay, origin, envelope, &review, message)
             .await
+    }
+}
+
+/// Holds the message (its `message.quarantined` event in the same commit); a failure defers it
+/// (its `message.deferred` event best-effort).
+async fn hold(
+    shared: &Shared,
+    id: MessageId,
+    message: Vec<u8>,
+    verdict: Option<&Verdict>,
+    approvers: &[String],
+    end: &Ending<'_>,
+) -> Reply {
+    let Some(verdict) = verdict else {
+        return Failure::Unholdable("no verdict").reply();
+    };
+    let peer = end.client;
+    let event = end.track(Status::Held, &Reply::held(id, 0, false)).fields();
+    match shared
+        .keeper
+        .hold(end.facts.clone(), verdict, message, approvers, event)
+        .await
+    {
+        Ok(held) => {
+            let approval = matches!(held.hold, crate::store::records::Hold::Approval { .. });
+            tracing::info!(%id, %peer, held = held.id.0, approval, incidents = ?held.incidents, "message held");
+            let reply = Reply::held(id, held.id.0, approval);
+            let tracked = end.track(Status::Held, &reply);
+            track::conclude(shared, &tracked, end.inspection, Write::WithRecord);
+            reply
+        }
+        Err(e) => {
+            let f = Failure::Store(e);
+            tracing::error!(%id, %peer, error = %f, "message could not be held; deferred");
+            let reply = f.reply();
+            let tracked = end.track(Status::Deferred, &reply);
+            track::conclude(shared, &tracked, end.inspection, Write::Own);
+            reply
+        }
     }
 }
 

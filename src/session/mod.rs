@@ -8,7 +8,9 @@
 
 pub mod budget;
 mod downstream;
+pub mod edge;
 pub mod spool;
+mod track;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -207,6 +209,7 @@ pub async fn run(
         current,
         commands: 0,
         tls_details: None,
+        mail_at: Instant::now(),
     };
     let end = session.converse(&mut conn).await;
     session.downstream.close(&session.shared.relay).await;
@@ -236,6 +239,8 @@ struct Session {
     commands: usize,
     /// The inbound TLS session as the `Received:` field describes it.
     tls_details: Option<String>,
+    /// When the current transaction's MAIL was accepted (a message's delay counts from it).
+    mail_at: Instant,
 }
 
 impl Session {
@@ -257,6 +262,11 @@ impl Session {
         self.downstream.close(&self.shared.relay).await;
         self.downstream = Downstream::new();
         self.shared = current;
+    }
+
+    /// Reports a client's misbehaviour (`smtp.*`, at most one event per client a minute).
+    fn edge(&self, what: edge::Edge, reason: &str) {
+        edge::report(&self.shared, what, self.peer, reason);
     }
 
     fn queue(&self, conn: &mut Conn, reply: &Reply) {
@@ -320,11 +330,11 @@ impl Session {
                     self.queue(conn, &r);
                     let _ = conn.flush().await;
                     let _ = conn.stream.close().await;
-                    return if quit {
-                        End::Quit
-                    } else {
-                        End::Closed("too many errors")
-                    };
+                    if quit {
+                        return End::Quit;
+                    }
+                    self.edge(edge::Edge::ProtocolViolation, "too many errors");
+                    return End::Closed("too many errors");
                 }
                 Step::Mail { sender, params } => {
                     self.refresh().await;
@@ -332,6 +342,7 @@ impl Session {
                     let reply = self.downstream.mail(&self.shared.relay, &origin).await;
                     if reply.is_positive() {
                         self.protocol.accept_mail(sender, params);
+                        self.mail_at = Instant::now();
                     }
                     self.queue(conn, &reply);
                 }
@@ -413,9 +424,11 @@ impl Session {
                             conn.stream =
                                 Stream::Tls(Box::new(futures_rustls::TlsStream::Server(s)));
                             self.protocol.tls_started();
+                            crate::metrics::global().tls_session("smtp_in");
                         }
                         Err(e) => {
                             tracing::info!(peer = %self.peer, error = %e, "inbound TLS handshake failed");
+                            self.edge(edge::Edge::TlsFailed, "TLS handshake failed");
                             return End::Closed("TLS handshake failed");
                         }
                     }
@@ -516,7 +529,15 @@ impl Session {
         };
         let reply = self
             .downstream
-            .finish(&self.shared, &origin, id, envelope, data, trace)
+            .finish(
+                &self.shared,
+                &origin,
+                id,
+                envelope,
+                data,
+                trace,
+                self.mail_at,
+            )
             .await;
         drop(reservation);
         if size >= crate::memory::RELEASE_AFTER {

@@ -425,6 +425,8 @@ pub(crate) struct SiemDefaults {
 pub(crate) enum Facility {
     Number(u64),
     Name(String),
+}
+
 /// `[monitor]`: the periodic checks (`crate::monitor`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

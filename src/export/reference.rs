@@ -131,7 +131,9 @@ const FORMATS: &str = "\
 Every format is one syslog message per event with an RFC 5424 header, except `rfc3164`:
 `<PRI>1 TIMESTAMP HOSTNAME sluice - MSGID SD MSG`, TIMESTAMP in UTC with milliseconds, PROCID
 left out (`-`), MSGID the kind's id. A MSG that is not pure ASCII starts with a BOM (RFC 5424
-§6.4): a CEF or LEEF line with a non-ASCII value has one before `CEF:` or `LEEF:`. Over TCP and TLS each message is octet-counted (RFC 6587, RFC 5425); over UDP (RFC 5426) a
+§6.4): a CEF or LEEF line with a non-ASCII value has one before `CEF:` or `LEEF:`.
+
+Over TCP and TLS each message is octet-counted (RFC 6587, RFC 5425). Over UDP (RFC 5426) a
 message longer than the destination's `udp_max` (default 2048 bytes) is cut on a character
 boundary and ends in `...`; a cut inside the structured data keeps it well formed (the value ends
 in `...\"]`, or the element is closed and MSG is `...`). A cut JSON object is no longer valid

@@ -184,3 +184,66 @@ fn a_missing_receiver_and_an_unverified_certificate_fail_and_say_why() {
         "{err}"
     );
 }
+
+#[test]
+fn a_receiver_that_asks_for_a_client_certificate_gets_the_configured_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = rcgen::generate_simple_self_signed(vec!["sluice.example".into()]).unwrap();
+    let (client_pem, client_key) = (client.cert.pem(), client.signing_key.serialize_pem());
+    // The receiver trusts only that client certificate, and requires one.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(client.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let server = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let server_pem = server.cert.pem();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.signing_key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![server.cert.der().clone()], key)
+        .unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server_pem).unwrap();
+    let (cert, key) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    std::fs::write(&cert, client_pem).unwrap();
+    std::fs::write(&key, client_key).unwrap();
+
+    let tls = |port: u16, extra: &str| {
+        format!(
+            "[server]\ndata_dir = \"{}\"\n\n{}",
+            dir.path().join("data").display(),
+            destination(
+                "mtls",
+                "rfc3164",
+                "tls",
+                &format!("localhost:{port}"),
+                &format!("ca_file = \"{}\"\n{extra}", ca.display())
+            )
+        )
+    };
+    let client_keys = format!(
+        "client_cert = \"{}\"\nclient_key = \"{}\"",
+        cert.display(),
+        key.display()
+    );
+    let (addr, got) = receiver(Some(Arc::new(config.clone())));
+    let (code, out, err) = run(dir.path(), &tls(addr.port(), &client_keys), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let msg = one_frame(&got.join().unwrap());
+    assert!(msg.contains("system.siem.test"), "{msg}");
+
+    // Without it the receiver refuses the handshake: nothing arrives.
+    let (addr, got) = receiver(Some(Arc::new(config)));
+    let (code, out, _) = run(dir.path(), &tls(addr.port(), ""), &[]);
+    assert!(got.join().unwrap().is_empty(), "{out}");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("  failed: "), "{out}");
+    assert!(out.to_lowercase().contains("certificate"), "{out}");
+}

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::destination::{self, Destination};
-use super::transport::Connection;
+use super::transport::{Connection, Ending};
 use crate::cli::SiemTest;
 use crate::config::Config;
 use crate::config::record::Record;
@@ -124,27 +124,19 @@ async fn one(s: &crate::config::Siem, config: &Config, key: [u8; 32]) -> (bool, 
         Err(e) => return fail(out, &e.to_string()),
     };
     let _ = writeln!(out, "  written: {bytes} bytes (one system.siem.test event)");
-    match conn.wait_closed(WATCH_CLOSE).await {
-        Some(true) => {
-            let _ = writeln!(
-                out,
-                "  receiver: closed the connection after the write (it may not have taken the event: check its log)"
-            );
+    let note = match conn.wait_closed(WATCH_CLOSE).await {
+        Some(Ending::Refused(why)) => return fail(out, &format!("the receiver refused it: {why}")),
+        Some(Ending::Closed) => {
+            "closed the connection after the write (it may not have taken the event: check its log)"
+                .to_string()
         }
-        Some(false) => {
-            let _ = writeln!(
-                out,
-                "  receiver: kept the connection open ({}s watched)",
-                WATCH_CLOSE.as_secs()
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "  receiver: datagrams are not acknowledged: check that it arrived"
-            );
-        }
-    }
+        Some(Ending::Open) => format!(
+            "kept the connection open ({}s watched)",
+            WATCH_CLOSE.as_secs()
+        ),
+        None => "datagrams are not acknowledged: check that it arrived".to_string(),
+    };
+    let _ = writeln!(out, "  receiver: {note}");
     let _ = writeln!(out, "  ok");
     (true, out)
 }

@@ -188,12 +188,12 @@ impl Connection {
         matches!(polled, Some(Ok(0)) | Some(Err(_)))
     }
 
-    /// `sluice siem test`: waits up to `wait` for a TCP or TLS receiver to close the connection.
-    /// `None` for datagram transports.
-    pub async fn wait_closed(&mut self, wait: Duration) -> Option<bool> {
+    /// `sluice siem test`: waits up to `wait` for a TCP or TLS receiver to end the connection,
+    /// and says how it did. `None` for datagram transports.
+    pub async fn wait_closed(&mut self, wait: Duration) -> Option<Ending> {
         let timer = async {
             smol::Timer::after(wait).await;
-            false
+            Ending::Open
         };
         match &mut self.link {
             Link::Tcp(s) => Some(until_end(s).or(timer).await),
@@ -203,12 +203,25 @@ impl Connection {
     }
 }
 
-/// Reads (and drops) until the end of the stream; true when it came.
-async fn until_end(r: &mut (impl futures_lite::AsyncRead + Unpin)) -> bool {
+/// How a TCP or TLS receiver treated the connection after a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Still open when the wait ended.
+    Open,
+    /// Closed in order (EOF, or TCP closed without a TLS close_notify).
+    Closed,
+    /// Reset, or a TLS alert (a client certificate it wanted, say): what it said.
+    Refused(String),
+}
+
+/// Reads (and drops) until the end of the stream.
+async fn until_end(r: &mut (impl futures_lite::AsyncRead + Unpin)) -> Ending {
     let mut buf = [0u8; 256];
     loop {
         match r.read(&mut buf).await {
-            Ok(0) | Err(_) => return true,
+            Ok(0) => return Ending::Closed,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ending::Closed,
+            Err(e) => return Ending::Refused(crate::tls::explain_io(&e)),
             Ok(_) => continue,
         }
     }

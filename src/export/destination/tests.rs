@@ -357,3 +357,44 @@ fn a_reload_starts_new_destinations_and_stops_and_forgets_removed_ones() {
         tasks.join(Instant::now() + Duration::from_secs(5)).await
     }));
 }
+
+#[test]
+fn a_destination_that_stays_down_raises_one_siem_down_event() {
+    let ex = Arc::new(smol::Executor::new());
+    let store = Store::memory().unwrap();
+    append(&store, &[Kind::MessageRelayed]);
+    let d = drain(
+        &store,
+        settings(free_port(), "start = \"oldest\"\ndown_after = \"1ms\""),
+    );
+    let (stop_tx, stop) = smol::channel::bounded(1);
+    let shutdown = Arc::new(crate::shutdown::Shutdown::new());
+    let task = ex.spawn(d.run(stop, shutdown));
+    let downs = || {
+        store
+            .read(|t| store::events::since(t, 0, 100))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == Kind::SystemSiemDown)
+            .collect::<Vec<_>>()
+    };
+    smol::block_on(ex.run(async {
+        while downs().is_empty() {
+            smol::Timer::after(Duration::from_millis(5)).await;
+        }
+        // Several more failed rounds (the backoff is 10-20ms) raise nothing more.
+        smol::Timer::after(Duration::from_millis(150)).await;
+        drop(stop_tx);
+        task.await;
+    }));
+    let downs = downs();
+    assert_eq!(downs.len(), 1, "{downs:?}");
+    assert_eq!(downs[0].get(Field::Destination), Some("t"));
+    assert!(
+        downs[0]
+            .get(Field::ErrorMessage)
+            .is_some_and(|e| e.contains("cannot connect")),
+        "{downs:?}"
+    );
+    assert_eq!(cursor(&store), Some(0), "nothing was delivered");
+}

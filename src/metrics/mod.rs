@@ -6,7 +6,7 @@
 //!
 //! Names follow Prometheus' rules: `sluice_` prefix, base units (seconds, bytes), counters end in
 //! `_total`. Labels carry closed values (outcome, direction, side) or names an administrator chose
-//! (policy ids, SIEM destination names, next-hop addresses); never addresses of mail, subjects or
+//! (policy names, SIEM destination names, next-hop addresses); never addresses of mail, subjects or
 //! content.
 
 mod snapshot;
@@ -135,7 +135,7 @@ impl Metrics {
         let policy_hits = counter_family(
             &mut r,
             "sluice_policy_hits",
-            "Messages a policy matched, by policy id",
+            "Messages a policy matched, by policy name",
         );
         let inspection = Histogram::new(INSPECTION_BUCKETS);
         r.register(
@@ -202,8 +202,13 @@ impl Metrics {
 
     /// A message reached its final disposition. `outcome` is the `message.*` kind's last part
     /// (`relayed`, `blocked`, `quarantined`, `redirected`, `modified`, `deferred`, `rejected`,
-    /// `accepted`); `direction` is `inbound`, `outbound` or `internal`.
+    /// `accepted`); `direction` is `inbound`, `outbound` or `internal` (empty: `unknown`).
     pub fn message(&self, outcome: &str, direction: &str, size: u64, inspection: Duration) {
+        let direction = if direction.is_empty() {
+            "unknown"
+        } else {
+            direction
+        };
         self.messages
             .get_or_create(&[
                 ("outcome", outcome.to_string()),

@@ -1,5 +1,6 @@
 //! Command-line interface (argh): `serve`, `reload`, `status`, `check-config`, `scan`, `edm import`,
-//! `quarantine`, `incident`, `events list`, `backup`, `restore`, `siem test`, `version`, `help`, and the internal `pdf-text` the server runs as
+//! `quarantine`, `incident`, `events list`, `backup`, `restore`, `siem test`, `version`, `help`, and
+//! the internal `pdf-text` the server runs as
 //! its sandboxed PDF text extractor.
 
 use std::path::PathBuf;

@@ -364,3 +364,37 @@ fn a_client_cut_off_for_protocol_errors_is_an_smtp_protocol_violation() {
     assert_eq!(field(v[0], "event.reason"), ["too many errors"]);
     assert_eq!(field(v[0], "sluice.count"), ["1"]);
 }
+
+#[test]
+fn a_next_hop_deferral_is_message_deferred_with_its_dsn_and_a_stop_is_system_stopped() {
+    let sink = Sink::start(support::sink::SinkConfig {
+        data_reply: Some("451 4.3.0 Try later".into()),
+        ..Default::default()
+    });
+    let mut sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let r = send(
+        &sluice,
+        &["b@partner.example"],
+        &message("m4@corp.example", "Later", BODY_MARKER),
+    );
+    assert_eq!(r.code, 451, "{r:?}");
+    let all = wait_event(&sluice, |e| kind(e) == "message.deferred");
+    let d: Vec<_> = all
+        .iter()
+        .filter(|e| kind(e) == "message.deferred")
+        .collect();
+    assert_eq!(d.len(), 1, "{all:?}");
+    assert_eq!(field(d[0], "sluice.dsn"), ["4.3.0"]);
+    assert_eq!(field(d[0], "email.message_id"), ["<m4@corp.example>"]);
+    assert!(field(d[0], "destination.ip").is_empty(), "{}", d[0]);
+    assert!(all.iter().all(|e| kind(e) != "message.relayed"), "{all:?}");
+    let guid = field(d[0], "email.local_id").remove(0);
+    let line = sluice
+        .log_line(&format!("sluice::message: id={guid} "))
+        .unwrap_or_default();
+    assert!(line.contains(" status=deferred dsn=4.3.0 "), "{line}");
+    // The stop is the last event, written before the process exits.
+    assert!(sluice.terminate().is_some_and(|s| s.success()));
+    let all = events(&sluice);
+    assert_eq!(all.last().map(kind), Some("system.stopped"), "{all:?}");
+}

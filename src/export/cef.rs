@@ -1,7 +1,13 @@
 //! ArcSight CEF lines: `CEF:0|Vendor|Product|Version|Event Class ID|Name|Severity|Extension`, with
 //! the header's `|` and `\` escaping, the extension's `=`, `\`, CR and LF escaping, the field
-//! limits and severity 0..=10. Pure: an event's parts in, one line out (a syslog header in front,
-//! if any, is the transport's).
+//! limits and severity 0..=10; and the mapping of Sluice's events onto it (ArcSight's own keys
+//! where one fits, camelCase custom keys otherwise). Pure: an event's parts in, one line out (the
+//! syslog header in front is `render`'s).
+
+use std::borrow::Cow;
+
+use super::render::{self, Style};
+use crate::events::{Event, Field};
 
 /// The CEF version this writes (`CEF:0`, spec 0.x).
 const VERSION: &str = "CEF:0";
@@ -40,8 +46,8 @@ fn header(value: &str, max: usize, out: &mut String) {
     }
 }
 
-/// An extension value: `\` and `=` escaped, CR and LF written as `\r` and `\n` (a pipe needs no
-/// escaping here).
+/// An extension value: `\` and `=` escaped, CR and LF written as `\r` and `\n`, other control
+/// characters (TAB) made spaces (a pipe needs no escaping here).
 fn value(v: &str, out: &mut String) {
     for c in v.chars() {
         match c {
@@ -51,6 +57,7 @@ fn value(v: &str, out: &mut String) {
             }
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
@@ -87,6 +94,61 @@ pub fn line(l: &Line<'_>) -> String {
     out
 }
 
+/// The extension key of `field`: ArcSight's where one fits (`src`, `spt`, `dst`, `dpt`, `dhost`,
+/// `suser` the sender, `duser` the recipients, `msg`, `act`, `outcome`, `reason`, `in` the size),
+/// otherwise the field's name in camelCase (`email.subject` -> `emailSubject`).
+pub fn key(field: Field) -> Cow<'static, str> {
+    Cow::Borrowed(match field {
+        Field::SourceIp => "src",
+        Field::SourcePort => "spt",
+        Field::DestinationIp => "dst",
+        Field::DestinationPort => "dpt",
+        Field::DestinationAddress => "dhost",
+        Field::EmailFromAddress => "suser",
+        Field::EmailToAddress => "duser",
+        Field::ErrorMessage => "msg",
+        Field::PolicyAction => "act",
+        Field::EventOutcome => "outcome",
+        Field::EventReason => "reason",
+        Field::Size => "in",
+        _ => return Cow::Owned(render::camel(field.name())),
+    })
+}
+
+/// The CEF line of `event`: class id the kind's id, name its summary, severity its 0-10
+/// severity; extension `rt` (Unix milliseconds), `dvchost`, `cat` (the category), `externalId`
+/// (the outbox sequence number), `eventAction` (the kind's name), then each field once under
+/// [`key`], repeated values joined by commas.
+pub(super) fn event(event: &Event, values: &[(Field, Cow<'_, str>)], style: &Style) -> String {
+    let k = event.kind;
+    let base = [
+        ("rt", event.at.saturating_mul(1000).to_string()),
+        ("dvchost", style.hostname.clone()),
+        ("cat", k.category().name().to_string()),
+        ("externalId", event.seq.to_string()),
+        ("eventAction", k.name().to_string()),
+    ];
+    let fields: Vec<(Cow<'static, str>, String)> = render::grouped(values)
+        .into_iter()
+        .map(|(f, v)| (key(f), v))
+        .collect();
+    let extension: Vec<(&str, &str)> = base
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(fields.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
+        .collect();
+    let class_id = k.id().to_string();
+    line(&Line {
+        vendor: render::VENDOR,
+        product: render::PRODUCT,
+        version: &style.version,
+        class_id: &class_id,
+        name: k.summary(),
+        severity: k.severity(),
+        extension: &extension,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,9 +180,9 @@ mod tests {
 
     #[test]
     fn extension_values_escape_backslash_equals_and_line_breaks_but_not_pipes() {
-        let ext = [("msg", "a\\b=c|d\r\ne"), ("suser", "Grüße")];
+        let ext = [("msg", "a\\b=c|d\r\ne\tf"), ("suser", "Grüße")];
         let l = line(&base(&ext));
-        assert!(l.ends_with(r"|10|msg=a\\b\=c|d\r\ne suser=Grüße"), "{l}");
+        assert!(l.ends_with(r"|10|msg=a\\b\=c|d\r\ne f suser=Grüße"), "{l}");
         assert!(!l.contains('\n') && !l.contains('\r'));
     }
 

@@ -73,13 +73,15 @@ fn sd_name(value: &str, max: usize) -> String {
         .collect()
 }
 
-/// A PARAM-VALUE: UTF-8 with `"`, `\` and `]` escaped by a backslash (RFC 5424 §6.3.3).
+/// A PARAM-VALUE: UTF-8 with `"`, `\` and `]` escaped by a backslash (RFC 5424 §6.3.3), and
+/// control characters (a line break in a subject) made spaces: RFC 5424 has no escape for them and
+/// a receiver writing one line per message would split it.
 fn param_value(value: &str, out: &mut String) {
     for c in value.chars() {
         if matches!(c, '"' | '\\' | ']') {
             out.push('\\');
         }
-        out.push(c);
+        out.push(if c.is_control() { ' ' } else { c });
     }
 }
 
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn param_values_escape_quote_backslash_and_bracket_and_elements_abut() {
-        let a = [("subject", "a]b \"c\" d\\e")];
+        let a = [("subject", "a]b \"c\" d\\e\r\nf")];
         let b = [("n", "1")];
         let sd = [
             Element {
@@ -214,7 +216,7 @@ mod tests {
         ];
         let line = rfc5424(&header(), &sd, None);
         assert!(
-            line.ends_with(r#"[mail@32473 subject="a\]b \"c\" d\\e"][x@32473 n="1"]"#),
+            line.ends_with(r#"[mail@32473 subject="a\]b \"c\" d\\e  f"][x@32473 n="1"]"#),
             "{line}"
         );
     }

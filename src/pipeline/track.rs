@@ -116,7 +116,10 @@ impl Track {
             f.push(Field::DestinationIp, hop.addr.ip());
             f.push(Field::DestinationPort, hop.addr.port());
         }
-        f.push(Field::Size, self.size);
+        if self.size > 0 {
+            // 0: the content was never received whole (refused during DATA).
+            f.push(Field::Size, self.size);
+        }
         if let Some(dsn) = &self.dsn {
             f.push(Field::Dsn, dsn);
         }

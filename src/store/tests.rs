@@ -613,6 +613,21 @@ fn backup_and_restore_round_trip_while_open() {
     store
         .write_blocking(move |txn| held::insert(txn, h, b"kept", crate::testing::caps()))
         .unwrap();
+    // Every meta key the event outbox writes (bounds, a cursor, a drop report's time) restores.
+    store
+        .write_blocking(|txn| {
+            let b = events::Bounds {
+                max_events: 1,
+                ..events::Bounds::default()
+            };
+            events::set_bounds(txn, &b)?;
+            events::set_cursor(txn, "siem", 0)?;
+            for _ in 0..2 {
+                events::append(txn, 5, EventKind::QueueDelivered, Vec::new())?;
+            }
+            Ok(())
+        })
+        .unwrap();
     let file = dir.path().join("backup.mdb");
     let size = backup(&store, &file).unwrap();
     assert!(size > 0);
@@ -623,6 +638,11 @@ fn backup_and_restore_round_trip_while_open() {
         .unwrap();
     let restored = restore(&store, &file).unwrap();
     assert_eq!(restored.schema, schema::CURRENT);
+    assert_eq!(
+        store.read(|txn| events::cursor(txn, "siem")).unwrap(),
+        Some(0)
+    );
+    assert_eq!(store.read(events::dropped).unwrap(), 1);
     assert_eq!(
         store
             .read(|txn| held::content(txn, HeldId(1)))

@@ -111,6 +111,13 @@ fn tagged(k: &[u8], tags: &[u8]) -> std::result::Result<u64, String> {
 fn meta(k: &[u8], v: &[u8]) -> std::result::Result<(), String> {
     let len = match k {
         b"schema" => 4,
+        b"events:bounds" => {
+            return serde_json::from_slice::<crate::store::events::Bounds>(v)
+                .map(drop)
+                .map_err(|e| format!("outbox bounds: {e}"));
+        }
+        b"events:dropped_reported_at" => 8,
+        _ if k.starts_with(b"events:cursor:") => 8,
         _ if k.starts_with(b"next:") || k.starts_with(b"mark:") || k.starts_with(b"total:") => 8,
         _ if k.starts_with(b"secret:") => 32,
         _ => return Err("an unknown meta key".into()),

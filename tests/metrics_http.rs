@@ -192,6 +192,7 @@ fn counts_the_messages_sent_in_a_scrape_prometheus_client_parses() {
     assert!(sum(&m, "sluice_data_dir_free_bytes", &[]) > 0.0);
     assert_eq!(sum(&m, "sluice_queue_messages", &[]), 0.0);
     assert_eq!(sum(&m, "sluice_ready", &[]), 1.0);
+    assert!(sum(&m, "sluice_tls_sessions_total", &["side=admin"]) >= 2.0);
     assert!(sum(&m, "sluice_definitions_loaded_timestamp_seconds", &[]) > 1.6e9);
     assert!(
         sum(

@@ -179,7 +179,10 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         })
         .await;
     let stream = match handshake {
-        Ok(s) => s,
+        Ok(s) => {
+            crate::metrics::global().tls_session("admin");
+            s
+        }
         Err(e) => {
             tracing::debug!(%peer, error = %e, "admin TLS handshake failed");
             return;

@@ -271,7 +271,8 @@ fn limits(c: &Config, out: &mut String) {
     );
 }
 
-/// `[inspection]`, `[decomposition]`, `[pdf]`, `[store]`, `[queue]`, `[admin]`, `[notifications]`.
+/// `[inspection]`, `[decomposition]`, `[pdf]`, `[store]`, `[queue]`, `[admin]`, `[monitor]`,
+/// `[notifications]`.
 fn keeping(c: &Config, out: &mut String) {
     let i = &c.inspection;
     section(

@@ -1,8 +1,10 @@
 //! The monitor (shell): periodic checks in the background and the health they give `/readyz` and
 //! `/metrics`. Each round (`monitor.interval`, default 30 s): an empty write through the store's
 //! writer (is the store writable?), a probe of the next hop (`probe`: TCP connect and SMTP
-//! greeting; from the second round on, so a start costs the next hop nothing), the store's and the
-//! disk's space, the delivery queue, the certificate's expiry (`cert`); `assess` (pure) turns what
+//! greeting), the store's and the disk's space, the delivery queue, the certificate's expiry
+//! (`cert`). The first round, at start, only probes the store and reads the certificate: the next
+//! hop is first probed and conditions first reported one interval later, so a start costs the
+//! next hop nothing and a short-lived process raises nothing. `assess` (pure) turns what
 //! was seen into `system.*` events, written to the outbox in one store write, and mails to the
 //! administrators through the existing `hold::Alerts`, each rate limited.
 //!
@@ -220,7 +222,10 @@ impl Monitor {
         }
     }
 
-    async fn round(&self, current: &crate::runtime::Runtime, state: &mut State, probe: bool) {
+    /// One round; `full` is false for the first (at start), which only probes the store and
+    /// reads the certificate: the next hop is not probed and nothing is reported until one
+    /// interval has passed.
+    async fn round(&self, current: &crate::runtime::Runtime, state: &mut State, full: bool) {
         let cfg = &current.config;
         let h = &self.health;
         if let Some(store) = &h.store {
@@ -230,9 +235,17 @@ impl Monitor {
             }
             h.seen().store_write = Some(wrote);
         }
+        let certificates = certificates(cfg);
+        h.seen().certificates = certificates.clone();
+        if !full {
+            return;
+        }
         let now = h.clock.now();
-        let mut obs = Observation::default();
-        if probe && cfg.monitor.probe_next_hop {
+        let mut obs = Observation {
+            certificates,
+            ..Observation::default()
+        };
+        if cfg.monitor.probe_next_hop {
             let hops = probe_hops(&current.session.relay, &cfg.relay).await;
             let now = h.clock.now();
             h.seen().hops = hops
@@ -250,8 +263,6 @@ impl Monitor {
             obs.queue = store.read(|txn| queue_state(txn, now)).ok();
         }
         obs.disk = disk_space(&h.data_dir);
-        obs.certificates = certificates(cfg);
-        h.seen().certificates = obs.certificates.clone();
         let reports = assess::assess(&obs, &cfg.monitor, state, now);
         self.report(reports, now).await;
     }

@@ -464,6 +464,14 @@ pub fn serve(
         .with_context(|| format!("binding listener.address {}", config.listener.address))?;
     let sessions = Arc::new(Gauge::default());
     let clients = crate::clients::Clients::new(config.listener.max_sessions_per_client);
+    // What the monitor sees, for /readyz and /metrics; the definitions count as loaded now.
+    let health = Arc::new(crate::monitor::Health::new(
+        shutdown.clone(),
+        keeper.store().ok().cloned(),
+        data_dir.clone(),
+        clock.clone(),
+    ));
+    crate::metrics::global().definitions_loaded(clock.now());
     let admin = if config.admin.enabled {
         let server = crate::admin::Server::bind(
             &config.admin,
@@ -472,7 +480,8 @@ pub fn serve(
             approval_key,
             clock.clone(),
         )
-        .with_context(|| format!("binding admin.address {}", config.admin.address))?;
+        .with_context(|| format!("binding admin.address {}", config.admin.address))?
+        .with_health(health.clone());
         let admin_bound = server.local_addr().context("admin address")?;
         if !config.admin.public_url_set {
             tracing::warn!(public_url = %config.admin.public_url, "admin.public_url is not set: approval links point at the server's host name and admin port; set admin.public_url to the https:// address approvers reach");
@@ -543,6 +552,8 @@ pub fn serve(
         tasks.spawn(async move { k.purge_forever().or(s.draining()).await });
         let (d, s) = (desk.clone(), shutdown.clone());
         tasks.spawn(async move { d.sweep_forever().or(s.draining()).await });
+        // The periodic checks; the monitor stops by itself when draining begins.
+        tasks.spawn(crate::monitor::Monitor::new(health, swap.clone(), keeper.clone()).run());
         let admin_accept = admin.map(|(a, _)| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
         let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
         let started = format!("sluice {} listening on {bound}", env!("CARGO_PKG_VERSION"));

@@ -33,6 +33,7 @@ pub mod listener;
 pub mod memory;
 pub mod message;
 pub mod metrics;
+pub mod monitor;
 pub mod notify;
 pub mod output;
 pub mod pipeline;

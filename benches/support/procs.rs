@@ -219,6 +219,17 @@ impl Sluice {
         config: &str,
         log_level: &str,
     ) -> Result<Sluice, String> {
+        Sluice::start_in(binary, addr, config, log_level, None)
+    }
+
+    /// [`Sluice::start`] with this data directory (prepared by the caller) instead of a fresh one.
+    pub fn start_in(
+        binary: &Path,
+        addr: SocketAddr,
+        config: &str,
+        log_level: &str,
+        data_dir: Option<&Path>,
+    ) -> Result<Sluice, String> {
         let dir = tempfile::Builder::new()
             .prefix("sluice-bench-")
             .tempdir()
@@ -239,7 +250,7 @@ impl Sluice {
             .arg("--config")
             .arg(&cfg_path)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(data_dir.map_or_else(|| dir.path().join("data"), Path::to_path_buf))
             .env("SLUICE_LOG", log_level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,6 +1,7 @@
-//! The admin HTTPS server: the only module that knows HTTP and HTML. Today it serves `/healthz` and
-//! the approve / reject pages behind the signed links in approval notices; later issues grow it into
-//! the admin UI on the same base.
+//! The admin HTTPS server: the only module that knows HTTP and HTML. Today it serves `/healthz`,
+//! `/readyz`, `/metrics` (for the clients `admin.metrics_allow` and `admin.metrics_token` admit:
+//! `metrics`) and the approve / reject pages behind the signed links in approval notices; later
+//! issues grow it into the admin UI on the same base.
 //!
 //! Layout: `route` turns a method and path into a closed [`route::Route`]; `approval` answers the
 //! approval routes through the [`ApprovalDesk`] (pure apart from the desk: time comes in as a value);
@@ -16,6 +17,7 @@
 
 mod approval;
 mod form;
+mod metrics;
 mod page;
 mod response;
 mod route;
@@ -41,13 +43,32 @@ pub const RESPONSE_WRITE_TIME: std::time::Duration = std::time::Duration::from_s
 
 pub(crate) use crate::link::APPROVAL_PREFIX;
 
-/// What the request handlers need: the desk and the key that signs approval links.
+/// What the request handlers need: the desk and the key that signs approval links, who may read
+/// `/metrics`, and the monitor's health (`None`: none wired; `/readyz` then says ready).
 pub(crate) struct Handlers {
     pub desk: Arc<dyn ApprovalDesk>,
     pub key: Key,
+    pub metrics_access: metrics::Access,
+    pub health: Option<Arc<crate::monitor::Health>>,
 }
 
 impl Handlers {
+    /// Where a request from `peer` with this `Authorization` header value goes: `/metrics` from a
+    /// client [`metrics::Access`] does not admit becomes [`route::Route::Forbidden`].
+    pub(crate) fn admit(
+        &self,
+        route: route::Route,
+        peer: std::net::IpAddr,
+        authorization: Option<&[u8]>,
+    ) -> route::Route {
+        match route {
+            route::Route::Metrics if !self.metrics_access.allows(peer, authorization) => {
+                route::Route::Forbidden
+            }
+            other => other,
+        }
+    }
+
     /// The answer to one routed request; `body` is the (bounded) request body, `now` Unix seconds.
     pub(crate) fn respond(
         &self,
@@ -60,6 +81,9 @@ impl Handlers {
         use route::Route;
         match route {
             Route::Health => Response::text(StatusCode::OK, "ok"),
+            Route::Ready => metrics::ready(self.health.as_deref()),
+            Route::Metrics => metrics::metrics(self.health.as_deref()),
+            Route::Forbidden => metrics::forbidden(),
             Route::ApprovalShow(token) => approval::show(self, token, now),
             Route::ApprovalAct(token) => approval::act(self, token, body, now),
             Route::NotFound => not_found(),

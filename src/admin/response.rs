@@ -26,6 +26,8 @@ pub(crate) enum Body {
     Html(String),
     /// Plain text (`text/plain; charset=utf-8`).
     Text(&'static str),
+    /// The metrics' text exposition ([`crate::metrics::CONTENT_TYPE`]).
+    Metrics(String),
 }
 
 /// What a handler answers.
@@ -58,6 +60,7 @@ impl Response {
         match self.body {
             Body::Html(_) => "text/html; charset=utf-8",
             Body::Text(_) => "text/plain; charset=utf-8",
+            Body::Metrics(_) => crate::metrics::CONTENT_TYPE,
         }
     }
 
@@ -65,6 +68,7 @@ impl Response {
         match &self.body {
             Body::Html(s) => Bytes::from(s.clone().into_bytes()),
             Body::Text(s) => Bytes::from_static(s.as_bytes()),
+            Body::Metrics(s) => Bytes::from(s.clone().into_bytes()),
         }
     }
 

@@ -12,6 +12,12 @@ use super::APPROVAL_PREFIX;
 pub(crate) enum Route {
     /// `GET` (or `HEAD`) `/healthz`: liveness for load balancers and monitors.
     Health,
+    /// `GET` (or `HEAD`) `/readyz`: readiness (not draining, store writable, next hop reachable).
+    Ready,
+    /// `GET` (or `HEAD`) `/metrics`: Prometheus text format, for allowed clients.
+    Metrics,
+    /// `/metrics` from a client the allow list and the token do not admit.
+    Forbidden,
     /// `GET` (or `HEAD`) `/approval/{token}`: show the held message and the form; never acts.
     ApprovalShow(String),
     /// `POST /approval/{token}`: carry out the decision the token grants.
@@ -26,9 +32,15 @@ impl Route {
     /// Where `method path` goes. The query string is not part of `path`.
     pub(crate) fn parse(method: &Method, path: &str) -> Route {
         let get = method == Method::GET || method == Method::HEAD;
-        if path == "/healthz" {
+        let fixed = match path {
+            "/healthz" => Some(Route::Health),
+            "/readyz" => Some(Route::Ready),
+            "/metrics" => Some(Route::Metrics),
+            _ => None,
+        };
+        if let Some(route) = fixed {
             return if get {
-                Route::Health
+                route
             } else {
                 Route::MethodNotAllowed("GET, HEAD")
             };
@@ -52,15 +64,21 @@ impl Route {
         matches!(self, Route::ApprovalAct(_))
     }
 
-    /// Whether the handler may block (desk calls): run it off the async threads.
+    /// Whether the handler may block (desk calls, store reads): run it off the async threads.
     pub(crate) fn blocks(&self) -> bool {
-        matches!(self, Route::ApprovalShow(_) | Route::ApprovalAct(_))
+        matches!(
+            self,
+            Route::ApprovalShow(_) | Route::ApprovalAct(_) | Route::Metrics
+        )
     }
 
     /// A name for logs: never the path, which may hold a token.
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Route::Health => "healthz",
+            Route::Ready => "readyz",
+            Route::Metrics => "metrics",
+            Route::Forbidden => "forbidden",
             Route::ApprovalShow(_) => "approval.show",
             Route::ApprovalAct(_) => "approval.act",
             Route::NotFound => "not_found",

@@ -80,7 +80,15 @@ impl Server {
             tcp,
             ctx: Arc::new(Ctx {
                 tls: futures_rustls::TlsAcceptor::from(Arc::new(tls)),
-                handlers: Handlers { desk, key },
+                handlers: Handlers {
+                    desk,
+                    key,
+                    metrics_access: super::metrics::Access::new(
+                        config.metrics_allow.clone(),
+                        config.metrics_token.as_deref(),
+                    ),
+                    health: None,
+                },
                 clock,
                 max_connections: config.max_connections,
                 clients: Clients::new(config.max_connections_per_client),
@@ -90,6 +98,14 @@ impl Server {
             }),
             connections: Arc::new(Gauge::default()),
         })
+    }
+
+    /// `/readyz` and `/metrics` answer from `health` (the monitor's); set before serving.
+    pub fn with_health(mut self, health: Arc<crate::monitor::Health>) -> Server {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.handlers.health = Some(health);
+        }
+        self
     }
 
     /// The bound address (the real port when the configured one is 0).
@@ -163,7 +179,10 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         })
         .await;
     let stream = match handshake {
-        Ok(s) => s,
+        Ok(s) => {
+            crate::metrics::global().tls_session("admin");
+            s
+        }
         Err(e) => {
             tracing::debug!(%peer, error = %e, "admin TLS handshake failed");
             return;
@@ -233,7 +252,13 @@ async fn handle(
     deadline: Instant,
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
-    let route = Route::parse(req.method(), req.uri().path());
+    let route = ctx.handlers.admit(
+        Route::parse(req.method(), req.uri().path()),
+        peer.ip(),
+        req.headers()
+            .get(hyper::header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    );
     let name = route.name();
     let body = if route.wants_body() {
         match read_body(req, ctx.max_body, deadline).await {

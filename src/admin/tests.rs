@@ -111,6 +111,8 @@ fn fixture(down: bool) -> Fixture {
         handlers: Handlers {
             desk,
             key: Key::from_bytes([7; 32]),
+            metrics_access: metrics::Access::new(loopback(), None),
+            health: None,
         },
     }
 }
@@ -150,7 +152,7 @@ impl Fixture {
 
 fn html(r: &Response) -> &str {
     match &r.body {
-        Body::Html(s) => s,
+        Body::Html(s) | Body::Metrics(s) => s,
         Body::Text(s) => s,
     }
 }
@@ -511,4 +513,113 @@ fn the_comment_goes_to_the_desk_only_with_the_links_decision() {
         ["<script>alert(1)</script> ok"]
     );
     assert!(!html(&r).contains("<script>"));
+}
+
+// ---- /metrics, /readyz ----
+
+fn loopback() -> Vec<ipnet::IpNet> {
+    vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
+}
+
+const TOKEN: &str = "s3cret-token-0123456789";
+
+#[test]
+fn metrics_are_open_to_the_allow_list_and_the_bearer_token_only() {
+    use std::net::IpAddr;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let open = metrics::Access::new(loopback(), None);
+    assert!(open.allows(ip("127.0.0.1"), None));
+    assert!(open.allows(ip("::1"), None));
+    assert!(
+        open.allows(ip("::ffff:127.0.0.1"), None),
+        "IPv4 on a dual-stack listener"
+    );
+    assert!(!open.allows(ip("192.0.2.7"), None));
+    assert!(
+        !open.allows(ip("192.0.2.7"), Some(format!("Bearer {TOKEN}").as_bytes())),
+        "no token configured: a token opens nothing"
+    );
+    let token_only = metrics::Access::new(Vec::new(), Some(TOKEN));
+    assert!(!token_only.allows(ip("127.0.0.1"), None));
+    assert!(token_only.allows(ip("127.0.0.1"), Some(format!("Bearer {TOKEN}").as_bytes())));
+    assert!(token_only.allows(
+        ip("192.0.2.7"),
+        Some(format!("bearer  {TOKEN} ").as_bytes())
+    ));
+    for wrong in [
+        format!("Bearer {TOKEN}x"),
+        format!("Bearer {}", &TOKEN[..10]),
+        format!("Basic {TOKEN}"),
+        "Bearer ".to_string(),
+        TOKEN.to_string(),
+    ] {
+        assert!(
+            !token_only.allows(ip("192.0.2.7"), Some(wrong.as_bytes())),
+            "{wrong:?}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_metrics_request_gets_the_same_403_whatever_the_reason() {
+    let f = fixture(false);
+    let outside: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let metrics = || Route::parse(&Method::GET, "/metrics");
+    assert_eq!(f.handlers.admit(metrics(), outside, None), Route::Forbidden);
+    assert_eq!(
+        f.handlers
+            .admit(metrics(), outside, Some(b"Bearer nope-nope-nope-nope")),
+        Route::Forbidden
+    );
+    let r = f.handlers.respond(&Route::Forbidden, b"", NOW);
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::FORBIDDEN, Body::Text("forbidden"))
+    );
+    // Other routes are not affected by the metrics rule.
+    assert_eq!(
+        f.handlers
+            .admit(Route::parse(&Method::GET, "/readyz"), outside, None),
+        Route::Ready
+    );
+    let inside = "127.0.0.1".parse().unwrap();
+    let route = f.handlers.admit(metrics(), inside, None);
+    assert_eq!(route, Route::Metrics);
+    let r = f.handlers.respond(&route, b"", NOW);
+    assert_eq!(r.status, StatusCode::OK);
+    let Body::Metrics(text) = &r.body else {
+        panic!("{:?}", r.body)
+    };
+    assert!(text.contains("# TYPE sluice_build_info gauge"), "{text}");
+    let h = r.clone().into_hyper();
+    assert_eq!(
+        h.headers().get("content-type").unwrap(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+}
+
+#[test]
+fn readyz_says_why_it_is_not_ready() {
+    let mut f = fixture(false);
+    let r = f.get("/readyz", NOW);
+    assert_eq!((r.status, r.body), (StatusCode::OK, Body::Text("ready")));
+    let shutdown = Arc::new(crate::shutdown::Shutdown::new());
+    f.handlers.health = Some(Arc::new(crate::monitor::Health::new(
+        shutdown.clone(),
+        Some(crate::store::Store::memory().unwrap()),
+        std::env::temp_dir(),
+        Arc::new(crate::clock::Clock::fixed(NOW)),
+    )));
+    assert_eq!(f.get("/readyz", NOW).status, StatusCode::OK);
+    shutdown.drain();
+    let r = f.get("/readyz", NOW);
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::SERVICE_UNAVAILABLE, Body::Text("draining"))
+    );
+    assert_eq!(
+        Route::parse(&Method::POST, "/metrics"),
+        Route::MethodNotAllowed("GET, HEAD")
+    );
+    assert_eq!(Route::parse(&Method::HEAD, "/readyz"), Route::Ready);
 }

@@ -315,6 +315,7 @@ impl Reloader {
         );
         let runtime = Runtime::new(config, shared, text, record);
         let report = self.swap.replace(runtime)?;
+        crate::metrics::global().definitions_loaded(self.base.clock.now());
         let new = self.swap.current();
         self.base
             .budget

@@ -7,6 +7,7 @@
 mod builtin;
 mod keep;
 mod limits;
+pub mod monitor;
 mod services;
 pub mod siem;
 mod syntax;
@@ -61,6 +62,8 @@ pub struct Config {
     pub queue: Queue,
     /// `[[siem]]`: the SIEM destinations draining the event outbox (none by default).
     pub siem: Vec<Siem>,
+    /// `[monitor]`: the periodic checks and their thresholds.
+    pub monitor: monitor::Monitor,
 }
 
 #[derive(Debug, Clone)]
@@ -541,6 +544,11 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         def.queue.unwrap_or_default(),
     )?;
     let siem = siem::build(cx, user.siem, (user.siem_defaults, def.siem_defaults))?;
+    let monitor = monitor::build(
+        cx,
+        user.monitor.unwrap_or_default(),
+        def.monitor.unwrap_or_default(),
+    )?;
     Ok(Config {
         server,
         listener,
@@ -557,6 +565,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         admin,
         queue,
         siem,
+        monitor,
     })
 }
 

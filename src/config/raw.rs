@@ -31,6 +31,7 @@ pub(crate) struct Raw {
     pub queue: Option<Queue>,
     pub siem: Option<Vec<Spanned<Siem>>>,
     pub siem_defaults: Option<SiemDefaults>,
+    pub monitor: Option<Monitor>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -355,6 +356,8 @@ pub(crate) struct Admin {
     pub header_timeout: V<String>,
     pub request_timeout: V<String>,
     pub max_body: V<u64>,
+    pub metrics_allow: V<Vec<Spanned<String>>>,
+    pub metrics_token: V<String>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.
@@ -422,4 +425,19 @@ pub(crate) struct SiemDefaults {
 pub(crate) enum Facility {
     Number(u64),
     Name(String),
+}
+
+/// `[monitor]`: the periodic checks (`crate::monitor`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Monitor {
+    pub interval: V<String>,
+    pub probe_next_hop: V<bool>,
+    pub certificate_warning: V<String>,
+    pub queue_max_messages: V<u64>,
+    pub queue_max_age: V<String>,
+    pub disk_min_free_percent: V<u64>,
+    pub store_max_used_percent: V<u64>,
+    pub alert_repeat: V<String>,
+    pub certificate_repeat: V<String>,
 }

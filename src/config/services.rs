@@ -30,6 +30,10 @@ pub struct Admin {
     pub request_timeout: Duration,
     /// Largest request body, in bytes (else 413).
     pub max_body: usize,
+    /// Clients that may read `/metrics` without a token (default: loopback only).
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    /// When set, `Authorization: Bearer <token>` lets any other client read `/metrics`.
+    pub metrics_token: Option<String>,
 }
 
 /// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
@@ -171,7 +175,37 @@ pub(super) fn build_admin(
         max_body: cx
             .pick(ua.max_body, da.max_body, "admin.max_body")?
             .range(1024, 1 << 24)? as usize,
+        metrics_allow: {
+            let mut list = Vec::new();
+            for item in cx
+                .pick(ua.metrics_allow, da.metrics_allow, "admin.metrics_allow")?
+                .items()
+            {
+                list.push(item.parse_with(|s| super::syntax::parse_cidr(s))?);
+            }
+            list
+        },
+        metrics_token: cx
+            .pick(ua.metrics_token, da.metrics_token, "admin.metrics_token")?
+            .parse_with(|s| parse_token(s))?,
     })
+}
+
+/// Shortest `admin.metrics_token` accepted: a bearer token is a password.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// Empty (no token), or at least [`MIN_TOKEN_CHARS`] visible ASCII characters (RFC 6750's
+/// token68 alphabet is narrower; any visible character but a space works in the header).
+fn parse_token(s: &str) -> Result<Option<String>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() < MIN_TOKEN_CHARS || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "admin.metrics_token must be empty or at least {MIN_TOKEN_CHARS} visible ASCII characters without spaces"
+        ));
+    }
+    Ok(Some(s.to_string()))
 }
 
 /// Empty, or an `https://` URL without query or fragment; the trailing slash is dropped.

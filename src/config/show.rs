@@ -271,7 +271,8 @@ fn limits(c: &Config, out: &mut String) {
     );
 }
 
-/// `[inspection]`, `[decomposition]`, `[pdf]`, `[store]`, `[queue]`, `[admin]`, `[notifications]`.
+/// `[inspection]`, `[decomposition]`, `[pdf]`, `[store]`, `[queue]`, `[admin]`, `[monitor]`,
+/// `[notifications]`.
 fn keeping(c: &Config, out: &mut String) {
     let i = &c.inspection;
     section(
@@ -336,11 +337,41 @@ fn keeping(c: &Config, out: &mut String) {
             ("enabled", "on".to_string()),
             ("address", a.address.to_string()),
             ("public_url", a.public_url.clone()),
+            (
+                "metrics_allow",
+                list(a.metrics_allow.iter().map(|n| n.to_string())),
+            ),
+            (
+                "metrics_token",
+                if a.metrics_token.is_some() {
+                    "(set)"
+                } else {
+                    "(none)"
+                }
+                .to_string(),
+            ),
         ]
     } else {
         vec![("enabled", "off".to_string())]
     };
     section(out, "admin", &admin);
+    let m = &c.monitor;
+    section(
+        out,
+        "monitor",
+        &[
+            ("interval", duration(m.interval)),
+            ("probe_next_hop", on_off(m.probe_next_hop).into()),
+            ("certificate_warning", duration(m.certificate_warning)),
+            ("queue_max_messages", m.queue_max_messages.to_string()),
+            ("queue_max_age", duration(m.queue_max_age)),
+            ("disk_min_free_percent", m.disk_min_free_percent.to_string()),
+            (
+                "store_max_used_percent",
+                m.store_max_used_percent.to_string(),
+            ),
+        ],
+    );
     let n = &c.notifications;
     section(
         out,

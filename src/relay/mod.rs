@@ -187,6 +187,21 @@ impl Relay {
         }
     }
 
+    /// The configured next hops' addresses in trying order, for the monitor's probe: none in
+    /// reflecting mode (there the next hop is each client); a failed lookup is an `Err` naming
+    /// the host.
+    pub async fn configured_targets(&self) -> Vec<Result<Vec<Target>, String>> {
+        if self.cfg.route == Route::Reflect {
+            return Vec::new();
+        }
+        let origin = Origin {
+            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
+            helo: String::new(),
+            tls: false,
+        };
+        self.candidates(&origin).await
+    }
+
     /// Every next-hop address known to the status cache, with its state.
     pub fn status(&self) -> &Arc<status::HopStatus> {
         &self.status

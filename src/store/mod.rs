@@ -180,6 +180,18 @@ impl Store {
         }
     }
 
+    /// Bytes of the pages in use and the size cap (`store.max_size`), for the monitor and
+    /// `/metrics` (`None` in memory, or when LMDB cannot say).
+    pub fn usage(&self) -> Option<(u64, u64)> {
+        match &self.backend {
+            Backend::Lmdb { inner, .. } => {
+                let used = inner.env.non_free_pages_size().ok()?;
+                Some((used, inner.env.info().map_size as u64))
+            }
+            Backend::Memory(_) => None,
+        }
+    }
+
     /// The LMDB store underneath, for what only a file can do (backup, restore).
     fn lmdb(&self) -> Result<&lmdb::Lmdb> {
         match &self.backend {

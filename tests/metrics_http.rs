@@ -1,0 +1,283 @@
+//! `/metrics`, `/healthz` and `/readyz` through the real binary: messages sent through the proxy
+//! are counted in a scrape that Python's `prometheus_client` text parser reads (Debian's
+//! python3-prometheus-client); the allow list and the bearer token (a loopback client refused
+//! without the token when the allow list is empty); `/readyz` and the monitor's next-hop probe
+//! (up, then down with a `system.next_hop.down` event).
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::client::{Client, message};
+use support::https::{get, request};
+use support::sink::Sink;
+use support::sluice::{Sluice, closed_addr, forward_config};
+
+const WAIT: Duration = Duration::from_secs(20);
+const TOKEN: &str = "test-token-5b1c9e0d7a";
+const CODEWORD: &str = "zephyrquill";
+
+fn policies() -> String {
+    format!(
+        "[[policy]]\nid = 410\nname = \"Block codeword\"\nseverity = \"high\"\naction = \"block\"\nkeywords = [\"{CODEWORD}\"]\n"
+    )
+}
+
+/// A Python with `prometheus_client` (Debian's package lives in the system Python).
+fn python() -> String {
+    for p in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(p)
+            .args(["-c", "import prometheus_client"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return p.to_string();
+        }
+    }
+    panic!("no python3 with prometheus_client: install python3-prometheus-client");
+}
+
+/// Every sample of `text` as prometheus_client parses it: "name{k=v,...}" (labels sorted) -> value.
+fn parse(text: &str) -> HashMap<String, f64> {
+    const SCRIPT: &str = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        print(f"{family.type}\t{s.name}{{{labels}}}\t{s.value!r}")
+"#;
+    let mut child = Command::new(python())
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client refused the exposition: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut samples = HashMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let mut cols = line.split('\t');
+        let (ty, series, value) = (cols.next(), cols.next(), cols.next());
+        let (Some(ty), Some(series), Some(value)) = (ty, series, value) else {
+            panic!("parser output: {line}");
+        };
+        assert_ne!(ty, "unknown", "a sample outside its family: {line}");
+        samples.insert(series.to_string(), value.parse().expect("a number"));
+    }
+    samples
+}
+
+/// The sum of the samples of `name` whose labels include every one of `labels` ("k=v").
+fn sum(samples: &HashMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
+    samples
+        .iter()
+        .filter(|(series, _)| {
+            series.split_once('{').is_some_and(|(n, rest)| {
+                let have: Vec<&str> = rest.trim_end_matches('}').split(',').collect();
+                n == name && labels.iter().all(|l| have.contains(l))
+            })
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn scrape(s: &Sluice) -> HashMap<String, f64> {
+    let r = get(s, "/metrics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    parse(&r.body)
+}
+
+/// Scrapes until `done` holds (counters are raised as messages conclude; probes run on a timer).
+fn scrape_until(s: &Sluice, done: impl Fn(&HashMap<String, f64>) -> bool) -> HashMap<String, f64> {
+    let end = Instant::now() + WAIT;
+    loop {
+        let samples = scrape(s);
+        if done(&samples) || Instant::now() > end {
+            return samples;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn send(s: &Sluice, subject: &str, body: &str) -> u16 {
+    let mut c = Client::connect(s.addr);
+    c.ehlo();
+    let r = c.send(
+        "a@corp.example",
+        &["b@partner.example"],
+        &message(subject, body),
+    );
+    c.quit();
+    r.code
+}
+
+#[test]
+fn counts_the_messages_sent_in_a_scrape_prometheus_client_parses() {
+    let sink = Sink::start_default();
+    let s = Sluice::start(&forward_config(
+        &[sink.addr],
+        &format!("{}\n[monitor]\ninterval = \"1s\"\n", policies()),
+    ));
+    // Before any mail: the counters that exist are zero, and the exposition parses.
+    let before = scrape(&s);
+    assert_eq!(sum(&before, "sluice_messages_total", &[]), 0.0);
+    assert_eq!(
+        sum(
+            &before,
+            "sluice_build_info",
+            &[&format!("version={}", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
+    for i in 0..3 {
+        assert_eq!(send(&s, &format!("hello {i}"), "nothing to see"), 250);
+    }
+    assert_eq!(send(&s, "bad", &format!("the {CODEWORD} plan")), 550);
+    sink.wait_for(3, WAIT);
+    let m = scrape_until(&s, |m| {
+        sum(m, "sluice_messages_total", &[]) >= 4.0
+            && sum(
+                m,
+                "sluice_next_hop_up",
+                &[&format!("address={}", sink.addr)],
+            ) == 1.0
+    });
+    assert_eq!(
+        sum(&m, "sluice_messages_total", &["outcome=relayed"]),
+        3.0,
+        "{m:?}"
+    );
+    assert_eq!(sum(&m, "sluice_messages_total", &["outcome=blocked"]), 1.0);
+    assert_eq!(sum(&m, "sluice_messages_total", &[]), 4.0);
+    assert_eq!(
+        sum(&m, "sluice_policy_hits_total", &["policy=Block codeword"]),
+        1.0
+    );
+    assert_eq!(sum(&m, "sluice_message_size_bytes_count", &[]), 4.0);
+    assert_eq!(
+        sum(&m, "sluice_message_size_bytes_bucket", &["le=+Inf"]),
+        4.0
+    );
+    assert_eq!(
+        sum(&m, "sluice_inspection_duration_seconds_count", &[]),
+        4.0
+    );
+    assert_eq!(
+        sum(&m, "sluice_smtp_connections_total", &["result=accepted"]),
+        4.0
+    );
+    // Scrape-time values: the store, the disk, the probe, readiness.
+    assert!(sum(&m, "sluice_store_max_bytes", &[]) > 0.0, "{m:?}");
+    assert!(sum(&m, "sluice_store_used_bytes", &[]) > 0.0);
+    assert!(sum(&m, "sluice_data_dir_free_bytes", &[]) > 0.0);
+    assert_eq!(sum(&m, "sluice_queue_messages", &[]), 0.0);
+    assert_eq!(sum(&m, "sluice_ready", &[]), 1.0);
+    assert!(sum(&m, "sluice_tls_sessions_total", &["side=admin"]) >= 2.0);
+    assert!(sum(&m, "sluice_definitions_loaded_timestamp_seconds", &[]) > 1.6e9);
+    assert!(
+        sum(
+            &m,
+            "sluice_certificate_expiry_timestamp_seconds",
+            &["certificate=tls"]
+        ) > 1.6e9
+    );
+    let r = get(&s, "/healthz");
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    let r = get(&s, "/readyz");
+    assert_eq!((r.status, r.body.as_str()), (200, "ready"));
+}
+
+#[test]
+fn with_an_empty_allow_list_only_the_bearer_token_opens_metrics() {
+    let sink = Sink::start_default();
+    let s = Sluice::start(&forward_config(
+        &[sink.addr],
+        &format!(
+            "[admin]\naddress = \"127.0.0.1:0\"\npublic_url = \"https://localhost\"\nmetrics_allow = []\nmetrics_token = \"{TOKEN}\"\n"
+        ),
+    ));
+    let ask = |auth: &str| {
+        request(
+            &s,
+            &format!("GET /metrics HTTP/1.1\r\nHost: localhost\r\n{auth}\r\n"),
+        )
+    };
+    let refused = ask("");
+    assert_eq!((refused.status, refused.body.as_str()), (403, "forbidden"));
+    refused.assert_security_headers();
+    for wrong in [
+        format!("Authorization: Bearer {TOKEN}x\r\n"),
+        "Authorization: Bearer short\r\n".to_string(),
+        format!("Authorization: Basic {TOKEN}\r\n"),
+    ] {
+        let r = ask(&wrong);
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (403, "forbidden"),
+            "the same answer for {wrong:?}"
+        );
+    }
+    let ok = ask(&format!("Authorization: Bearer {TOKEN}\r\n"));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(parse(&ok.body).contains_key("sluice_ready{}"));
+    // Health and readiness stay open for load balancers.
+    assert_eq!(get(&s, "/healthz").status, 200);
+    assert_eq!(get(&s, "/readyz").status, 200);
+}
+
+#[test]
+fn readyz_fails_and_an_event_is_written_when_the_next_hop_stops_answering() {
+    let hop = closed_addr("127.0.0.61".parse().unwrap());
+    let s = Sluice::start(&forward_config(&[hop], "[monitor]\ninterval = \"1s\"\n"));
+    let end = Instant::now() + WAIT;
+    let r = loop {
+        let r = get(&s, "/readyz");
+        if r.status != 200 || Instant::now() > end {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!((r.status, r.body.as_str()), (503, "next hop unreachable"));
+    let m = scrape(&s);
+    assert_eq!(
+        sum(&m, "sluice_next_hop_up", &[&format!("address={hop}")]),
+        0.0
+    );
+    assert!(m.contains_key(&format!("sluice_next_hop_up{{address={hop}}}")));
+    assert_eq!(sum(&m, "sluice_ready", &[]), 0.0);
+    let end = Instant::now() + WAIT;
+    let listed = loop {
+        let (code, out, err) = s.cli(&["events", "list", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        if out.contains("system.next_hop.down") || Instant::now() > end {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let down: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.contains("system.next_hop.down"))
+        .collect();
+    assert_eq!(down.len(), 1, "{listed}");
+    assert!(down[0].contains(&hop.to_string()), "{}", down[0]);
+}

@@ -456,7 +456,6 @@ fn siem_test(tables: &str, name: &str) -> (i32, String, String) {
 
 /// ECS `email.subject` is the subject as the reader sees it: an RFC 2047 encoded word decoded.
 #[test]
-#[ignore = "issue 12: email.subject carries the raw header (encoded words not decoded); un-ignore with the fix"]
 fn an_encoded_subject_reaches_the_siem_decoded() {
     let rsyslog = Rsyslog::start(&[("json", Proto::Tcp)]);
     let sink = Sink::start_default();

@@ -624,26 +624,13 @@ pub const APPROVAL_KEY_FILE: &str = "approval.key";
 /// an error, never silently replaced: a new key would void every link already sent.
 pub fn approval_key(data_dir: &std::path::Path) -> anyhow::Result<crate::link::token::Key> {
     use crate::link::token::Key;
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(key) = read_approval_key(data_dir)? {
         return Ok(key);
     }
     let path = data_dir.join(APPROVAL_KEY_FILE);
     let key = Key::generate().map_err(|e| anyhow::anyhow!("approval key: no randomness: {e}"))?;
-    // Written whole under a temporary name, then renamed: never a torn key.
-    let tmp = data_dir.join(format!("{APPROVAL_KEY_FILE}.tmp"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(&key.to_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
+    crate::file::write_secret(&path, &key.to_bytes())
+        .with_context(|| format!("creating {}", path.display()))?;
     tracing::info!(file = %path.display(), "generated the approval-link key");
     Ok(key)
 }

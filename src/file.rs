@@ -15,6 +15,9 @@
 //!
 //! Pipes and devices are read up to the limit too (`--config <(...)` works); whatever is longer
 //! is refused, never truncated.
+//!
+//! Secrets generated on the machine (the approval-link key, the SIEM subject-hash key) are written
+//! by [`write_secret`]: mode 0600, whole under a temporary name, synced, then renamed.
 
 use std::io::Read;
 use std::path::Path;
@@ -56,6 +59,25 @@ fn too_large(max: u64) -> std::io::Error {
         std::io::ErrorKind::InvalidData,
         format!("larger than {max} bytes, the limit for this file"),
     )
+}
+
+/// Writes a secret generated on the machine to `path`: mode 0600, whole under `path.tmp`, synced,
+/// then renamed into place, so a crash leaves the old file or the new one, never a torn key.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -532,8 +532,6 @@ pub const SUBJECT_KEY_FILE: &str = "siem-subject.key";
 /// The subject-hashing key in the data dir: read, or generated and written on first use.
 pub fn subject_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
     use anyhow::Context;
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(k) = read_subject_key(data_dir)? {
         return Ok(k);
     }
@@ -541,18 +539,8 @@ pub fn subject_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
     getrandom::fill(&mut key)
         .map_err(|e| anyhow::anyhow!("siem subject key: no randomness: {e}"))?;
     let path = data_dir.join(SUBJECT_KEY_FILE);
-    let tmp = data_dir.join(format!("{SUBJECT_KEY_FILE}.tmp"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(&key)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
+    crate::file::write_secret(&path, &key)
+        .with_context(|| format!("creating {}", path.display()))?;
     Ok(key)
 }
 

@@ -147,30 +147,9 @@ impl Connection {
     pub async fn send(&mut self, messages: &[String]) -> Result<u64, Error> {
         let limit = self.timeout;
         let cap = self.udp_max;
-        let wrote = |e: std::io::Error| Error::Write(crate::tls::explain_io(&e));
         match &mut self.link {
-            Link::Udp(sock) => {
-                let mut bytes = 0;
-                for m in messages {
-                    let d = render::udp_datagram(m, cap);
-                    bytes += within(limit, "writing", async {
-                        sock.send(&d).await.map_err(wrote)
-                    })
-                    .await? as u64;
-                }
-                Ok(bytes)
-            }
-            Link::Local(sock) => {
-                let mut bytes = 0;
-                for m in messages {
-                    let d = render::udp_datagram(m, cap);
-                    bytes += within(limit, "writing", async {
-                        sock.send(&d).await.map_err(wrote)
-                    })
-                    .await? as u64;
-                }
-                Ok(bytes)
-            }
+            Link::Udp(sock) => datagrams(sock, messages, cap, limit).await,
+            Link::Local(sock) => datagrams(sock, messages, cap, limit).await,
             Link::Tcp(s) => write_frames(s, messages, limit).await,
             Link::Tls(s) => write_frames(s.as_mut(), messages, limit).await,
         }
@@ -225,6 +204,52 @@ async fn until_end(r: &mut (impl futures_lite::AsyncRead + Unpin)) -> Ending {
             Ok(_) => continue,
         }
     }
+}
+
+/// A connected datagram socket (UDP, the local socket).
+trait Datagrams {
+    fn send_one<'a>(
+        &'a self,
+        d: &'a [u8],
+    ) -> impl Future<Output = std::io::Result<usize>> + Send + 'a;
+}
+
+impl Datagrams for UdpSocket {
+    fn send_one<'a>(
+        &'a self,
+        d: &'a [u8],
+    ) -> impl Future<Output = std::io::Result<usize>> + Send + 'a {
+        self.send(d)
+    }
+}
+
+impl Datagrams for UnixDatagram {
+    fn send_one<'a>(
+        &'a self,
+        d: &'a [u8],
+    ) -> impl Future<Output = std::io::Result<usize>> + Send + 'a {
+        self.send(d)
+    }
+}
+
+/// One datagram per message, each cut to `cap` (RFC 5426).
+async fn datagrams(
+    sock: &impl Datagrams,
+    messages: &[String],
+    cap: usize,
+    limit: Duration,
+) -> Result<u64, Error> {
+    let mut bytes = 0;
+    for m in messages {
+        let d = render::udp_datagram(m, cap);
+        let sent = async {
+            sock.send_one(&d)
+                .await
+                .map_err(|e| Error::Write(crate::tls::explain_io(&e)))
+        };
+        bytes += within(limit, "writing", sent).await? as u64;
+    }
+    Ok(bytes)
 }
 
 async fn write_frames(

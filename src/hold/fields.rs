@@ -25,11 +25,16 @@ pub fn held(h: &Held) -> Fields {
 
 /// What an event about incident `inc` says of it (a resolution, a note): its policy and message.
 pub fn incident(inc: &Incident) -> Fields {
-    Fields::new()
+    let f = Fields::new()
         .with(Field::IncidentId, inc.id)
         .with(Field::RuleName, &inc.policy.name)
-        .with(Field::RuleId, inc.policy.id)
-        .with(Field::EmailLocalId, &inc.guid)
+        .with(Field::RuleId, inc.policy.id);
+    message_of(inc, f)
+}
+
+/// The message an incident is about: its GUID, envelope, subject, Message-ID, direction, client.
+fn message_of(inc: &Incident, f: Fields) -> Fields {
+    f.with(Field::EmailLocalId, &inc.guid)
         .with(Field::EmailFromAddress, &inc.sender)
         .with_each(Field::EmailToAddress, &inc.recipients)
         .with(Field::EmailSubject, &inc.subject)
@@ -46,19 +51,13 @@ pub fn violation(inc: &Incident, id: IncidentId, action: &str) -> Fields {
     } else {
         action
     };
-    Fields::new()
+    let f = Fields::new()
         .with(Field::RuleName, &inc.policy.name)
         .with(Field::RuleId, inc.policy.id)
         .with(Field::PolicyAction, action)
         .with(Field::PolicySeverity, inc.policy.severity.name())
-        .with(Field::IncidentId, id)
-        .with(Field::EmailLocalId, &inc.guid)
-        .with(Field::EmailFromAddress, &inc.sender)
-        .with_each(Field::EmailToAddress, &inc.recipients)
-        .with(Field::EmailSubject, &inc.subject)
-        .with(Field::EmailMessageId, &inc.message_id)
-        .with(Field::EmailDirection, inc.direction.name())
-        .with(Field::SourceIp, &inc.peer)
+        .with(Field::IncidentId, id);
+    message_of(inc, f)
 }
 
 #[cfg(test)]

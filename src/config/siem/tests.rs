@@ -1,3 +1,5 @@
+//! Tests of the `[[siem]]` and `[siem_defaults]` tables: defaults, every key, and the errors of bad values.
+
 use super::*;
 use crate::config::Config;
 

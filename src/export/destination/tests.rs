@@ -1,3 +1,6 @@
+//! Tests of a destination's drain loop and the exporter: the cursor moves only after a write, filters,
+//! restarts, reloads, datagram transports and the down event.
+
 use super::*;
 use crate::config::Config;
 use crate::events::Category;

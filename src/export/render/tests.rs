@@ -1,3 +1,5 @@
+//! Golden lines of every format, their escaping corner cases, the subject modes and the UDP cut.
+
 use super::*;
 use crate::events::Fields;
 

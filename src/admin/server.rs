@@ -220,7 +220,10 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         .header_read_timeout(None)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
-        .serve_connection(FuturesIo::new(stream), service);
+        .serve_connection(
+            FuturesIo::new(super::stamp::Stamped::new(stream, in_service.clone())),
+            service,
+        );
     let end = async { End::Served((&mut conn).await) }
         .or(async {
             Timer::at(head_deadline).await;
@@ -239,7 +242,7 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         End::HeadTimeout => {
             tracing::debug!(%peer, "admin request head not complete in time; 408");
             // The handler never ran, so nothing was written: the stream is ours to answer on.
-            let mut stream = conn.into_parts().io.into_inner();
+            let mut stream = conn.into_parts().io.into_inner().into_inner();
             let bytes = timed_out().to_http1_bytes();
             let _ = async {
                 stream.write_all(&bytes).await?;

@@ -43,6 +43,12 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
     r.assert_security_headers();
+    // The handler's time, for benchmarks and the browser's network panel.
+    let timing = r.header("server-timing").expect("server-timing");
+    assert!(
+        timing.starts_with("app;dur=") && timing[8..].parse::<f64>().is_ok(),
+        "{timing}"
+    );
 
     let r = get(&s, "/nope");
     assert_eq!(r.status, 404);

@@ -161,12 +161,12 @@ fn no_config_start_then_a_saved_change_is_reloaded_and_kept_across_a_restart() {
         &target,
         &snap.digest,
         |doc| {
-            doc.set("listener.address", "127.0.0.1:0")?;
-            doc.set("relay.mode", "forward")?;
-            doc.set(
-                "relay.hosts",
-                toml_edit::Array::from_iter([sink.addr.to_string()]),
-            )?;
+            let hosts = toml_edit::Array::from_iter([sink.addr.to_string()]);
+            doc.set_all([
+                ("listener.address", "127.0.0.1:0".into()),
+                ("relay.mode", "forward".into()),
+                ("relay.hosts", hosts.into()),
+            ])?;
             doc.put_policy("", &policy(42))
         },
         &by,
@@ -228,8 +228,10 @@ fn a_save_the_server_refuses_to_reload_leaves_the_previous_file() {
         &target,
         &snap.digest,
         |doc| {
-            doc.set("tls.cert_file", "/nonexistent/cert.pem")?;
-            doc.set("tls.key_file", "/nonexistent/key.pem")
+            doc.set_all([
+                ("tls.cert_file", "/nonexistent/cert.pem".into()),
+                ("tls.key_file", "/nonexistent/key.pem".into()),
+            ])
         },
         &by,
         1,

@@ -13,6 +13,7 @@ pub mod history;
 mod input;
 mod policy;
 pub mod probe;
+mod shape;
 
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,7 @@ pub use history::{DiffLine, DiffTag, Version, diff};
 pub use input::value_from_input;
 pub use policy::{Mode, PolicyEntry};
 pub use probe::{Probe, test_policy};
+pub use shape::PolicyShape;
 
 /// How the loader names the text being edited in its errors (replaced by "line:col" here).
 const NAME: &str = "<edited>";
@@ -95,27 +97,25 @@ impl Document {
     /// creating the key (and its sections) when the file does not have it. A value that replaces
     /// one keeps the old one's spacing and trailing comment; the key keeps the comment above it.
     pub fn set(&mut self, path: &str, value: impl Into<Value>) -> Result<(), EditError> {
-        let mut value = value.into();
-        let keys = split_path(path)?;
+        self.set_all([(path, value.into())])
+    }
+
+    /// Sets several keys as one change, validated once when all are set: settings that only make
+    /// sense together (`tls.cert_file` with `tls.key_file`, `relay.mode` with `relay.hosts`).
+    pub fn set_all<'p>(
+        &mut self,
+        values: impl IntoIterator<Item = (&'p str, Value)>,
+    ) -> Result<(), EditError> {
         let mut doc = self.mutable()?;
-        let (leaf, parents) = keys.split_last().ok_or_else(|| bad_path(path))?;
-        let table =
-            descend(doc.as_table_mut(), parents, path, true)?.ok_or_else(|| bad_path(path))?;
-        match table.get_mut(leaf) {
-            Some(Item::Value(old)) => {
-                *value.decor_mut() = old.decor().clone();
-                *old = value;
-            }
-            Some(Item::None) | None => {
-                table.insert(leaf, Item::Value(value.decorated(" ", "")));
-            }
-            Some(_) => {
-                return Err(EditError::Refused(format!(
-                    "{path} is a section, not a single setting"
-                )));
-            }
+        let mut paths = Vec::new();
+        for (path, value) in values {
+            set_in(&mut doc, path, value)?;
+            paths.push(path);
         }
-        self.commit(doc.to_string(), format!("set {path}"), None)
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.commit(doc.to_string(), format!("set {}", paths.join(", ")), None)
     }
 
     /// Removes the key at `path` from the file (with the comment above it), so that its default
@@ -225,6 +225,28 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// The 1-based line `offset` is on.
 fn line_of(text: &str, offset: usize) -> usize {
     line_col(text, offset).0
+}
+
+/// Sets `path` in `doc`, keeping the old value's spacing and comment (or adding the key).
+fn set_in(doc: &mut DocumentMut, path: &str, mut value: Value) -> Result<(), EditError> {
+    let keys = split_path(path)?;
+    let (leaf, parents) = keys.split_last().ok_or_else(|| bad_path(path))?;
+    let table = descend(doc.as_table_mut(), parents, path, true)?.ok_or_else(|| bad_path(path))?;
+    match table.get_mut(leaf) {
+        Some(Item::Value(old)) => {
+            *value.decor_mut() = old.decor().clone();
+            *old = value;
+        }
+        Some(Item::None) | None => {
+            table.insert(leaf, Item::Value(value.decorated(" ", "")));
+        }
+        Some(_) => {
+            return Err(EditError::Refused(format!(
+                "{path} is a section, not a single setting"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn bad_path(path: &str) -> EditError {

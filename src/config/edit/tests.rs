@@ -89,6 +89,17 @@ fn a_missing_key_is_added_in_its_section_and_removed_again() {
         "{}",
         doc.text()
     );
+    // Keys that only make sense together are set as one change.
+    assert!(doc.set("tls.cert_file", "/c.pem").is_err());
+    doc.set_all([
+        ("tls.cert_file", "/c.pem".into()),
+        ("tls.key_file", "/k.pem".into()),
+    ])
+    .unwrap();
+    assert_eq!(
+        doc.changes().last().unwrap(),
+        "set tls.cert_file, tls.key_file"
+    );
     // Removing what the file does not set does nothing.
     let before = doc.text().to_string();
     doc.remove("dns.timeout").unwrap();
@@ -642,4 +653,35 @@ fn a_policy_is_tried_on_a_message_before_it_is_saved() {
         test_policy("[[policy]]\nid = 1\n", message),
         Err(EditError::Invalid { line: 1, .. })
     ));
+}
+
+#[test]
+fn the_form_shape_writes_a_valid_policy_and_reads_it_back() {
+    let shape = PolicyShape {
+        name: "Cards to partners".into(),
+        action: "block".into(),
+        reply: "No cards, please".into(),
+        senders: vec!["*@corp.example".into()],
+        keywords: vec!["secret".into(), "project falcon".into()],
+        identifiers: vec!["CREDIT_CARD".into()],
+        regexes: vec![r"EMP-\d{6}".into()],
+        file_types: vec!["exe".into()],
+        ..PolicyShape::new_policy(77)
+    };
+    let text = shape.to_toml();
+    let config = crate::config::Config::parse(&text, "t").unwrap();
+    assert_eq!(config.policies.iter().next().unwrap().id, 77);
+    assert_eq!(PolicyShape::from_text(&text), Some(shape));
+    // A built-in policy of the common shape reads; one with a dictionary does not.
+    let doc = Document::new(DEFAULT_TOML);
+    let list = doc.policies().unwrap();
+    let secrets = list.iter().find(|p| p.id == Some(130)).unwrap();
+    let shape = PolicyShape::from_text(&secrets.text).unwrap();
+    assert!(
+        shape.identifiers.contains(&"PRIVATE_KEY".to_string()),
+        "{shape:?}"
+    );
+    assert_eq!(shape.mode, "monitor");
+    let markings = list.iter().find(|p| p.id == Some(140)).unwrap();
+    assert_eq!(PolicyShape::from_text(&markings.text), None);
 }

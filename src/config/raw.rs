@@ -359,6 +359,8 @@ pub(crate) struct Admin {
     pub metrics_allow: V<Vec<Spanned<String>>>,
     pub metrics_token: V<String>,
     pub config_history: V<u64>,
+    pub allowed_clients: V<Vec<Spanned<String>>>,
+    pub max_upload: V<u64>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

@@ -66,7 +66,9 @@ fn render(app: &App, call: &Call, error: Option<&str>, status: StatusCode) -> Re
         .principal
         .as_ref()
         .is_some_and(|p| p.can(Permission::EditSettings));
-    let digest = edit::read(&app.edit_target()).map(|s| s.digest).unwrap_or_default();
+    let digest = edit::read(&app.edit_target())
+        .map(|s| s.digest)
+        .unwrap_or_default();
     let body = html! {
         (flash(call, &FLASH))
         @if let Some(e) = error { p class="flash error" role="alert" { (e) } }
@@ -133,7 +135,10 @@ fn upload(ui: &Ui, call: &Call) -> Response {
         Err(r) => return r,
     };
     let form = call.form();
-    let (cert, key) = (form.raw("certificate").unwrap_or(""), form.raw("key").unwrap_or(""));
+    let (cert, key) = (
+        form.raw("certificate").unwrap_or(""),
+        form.raw("key").unwrap_or(""),
+    );
     if let Err(e) = certificate::check_pair(cert.as_bytes(), key.as_bytes(), call.now) {
         return render(app, call, Some(&e), StatusCode::UNPROCESSABLE_ENTITY);
     }

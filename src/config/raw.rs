@@ -358,6 +358,12 @@ pub(crate) struct Admin {
     pub max_body: V<u64>,
     pub metrics_allow: V<Vec<Spanned<String>>>,
     pub metrics_token: V<String>,
+    pub session_idle: V<String>,
+    pub session_max: V<String>,
+    pub max_sessions: V<u64>,
+    pub logon_max_failures: V<u64>,
+    pub logon_lockout: V<String>,
+    pub audit_max_age: V<String>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

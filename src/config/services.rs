@@ -34,6 +34,25 @@ pub struct Admin {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// When set, `Authorization: Bearer <token>` lets any other client read `/metrics`.
     pub metrics_token: Option<String>,
+    /// The administrators' sign-in: session timeouts, throttling, the audit log's age.
+    pub auth: Auth,
+}
+
+/// `[admin]`'s sign-in keys (see `admin::auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Auth {
+    /// A session unused this long ends (`session_idle`).
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, used or not (`session_max`).
+    pub session_max: Duration,
+    /// Sessions kept at once; past it the least recently used ends (`max_sessions`).
+    pub max_sessions: usize,
+    /// Failed sign-ins of one account or one client before it is locked out (`logon_max_failures`).
+    pub logon_max_failures: u32,
+    /// The first lock-out; each further one doubles it, up to a day (`logon_lockout`).
+    pub logon_lockout: Duration,
+    /// Audit log entries older than this are removed (`audit_max_age`).
+    pub audit_max_age: Duration,
 }
 
 /// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
@@ -188,6 +207,30 @@ pub(super) fn build_admin(
         metrics_token: cx
             .pick(ua.metrics_token, da.metrics_token, "admin.metrics_token")?
             .parse_with(|s| parse_token(s))?,
+        auth: Auth {
+            session_idle: cx
+                .pick(ua.session_idle, da.session_idle, "admin.session_idle")?
+                .duration()?,
+            session_max: cx
+                .pick(ua.session_max, da.session_max, "admin.session_max")?
+                .duration()?,
+            max_sessions: cx
+                .pick(ua.max_sessions, da.max_sessions, "admin.max_sessions")?
+                .range(1, 1_000_000)? as usize,
+            logon_max_failures: cx
+                .pick(
+                    ua.logon_max_failures,
+                    da.logon_max_failures,
+                    "admin.logon_max_failures",
+                )?
+                .range(1, 1000)? as u32,
+            logon_lockout: cx
+                .pick(ua.logon_lockout, da.logon_lockout, "admin.logon_lockout")?
+                .duration()?,
+            audit_max_age: cx
+                .pick(ua.audit_max_age, da.audit_max_age, "admin.audit_max_age")?
+                .duration()?,
+        },
     })
 }
 

@@ -16,6 +16,7 @@
 //! token or the path that holds it, and never message content.
 
 mod approval;
+pub mod auth;
 mod form;
 mod metrics;
 mod page;

@@ -42,7 +42,7 @@ pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
 pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};
-pub use tokens::TokenView;
+pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
 pub use users::{Caller, UserView, check_name, check_password};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 

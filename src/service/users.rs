@@ -316,6 +316,24 @@ impl Service {
             .collect()
     }
 
+    /// The account called `name` (any case), if there is one.
+    pub fn user(&self, name: &str) -> Result<Option<UserView>> {
+        if check_name(name).is_err() {
+            return Ok(None);
+        }
+        match self.store.read(|txn| users::get(txn, name))? {
+            None => Ok(None),
+            Some(u) => Ok(Some(UserView {
+                role: role_of(&u)?,
+                name: u.name,
+                disabled: u.disabled,
+                created: u.created,
+                changed: u.changed,
+                last_logon: u.last_logon,
+            })),
+        }
+    }
+
     /// Whether any account exists (the set-up link is made only when none does).
     pub fn has_users(&self) -> Result<bool> {
         Ok(!self.store.read(users::list)?.is_empty())

@@ -1,7 +1,7 @@
 //! Who is signed in, and how they got there: sessions (`session`: the `__Host-sluice` cookie, idle
 //! and absolute timeouts), CSRF tokens (`csrf`), sign-in throttling (`throttle`), the one-time
 //! set-up link of a fresh install (`setup`), and the sign-in, sign-out and refusal records every
-//! handler writes through the service ([`sign_in`], [`logged_off`], [`denied`]): each is an
+//! handler writes through the service ([`sign_in`], [`logged_on`], [`logged_off`], [`denied`]): each is an
 //! audit entry whose event (`admin.logon.succeeded`, `admin.logon.failed`, `admin.logoff`,
 //! `admin.access_denied`, and `admin.logon.throttled` as an alert) is written with it.
 //!
@@ -103,6 +103,12 @@ pub fn sign_in(
         }
         Err(e) => Err(Refusal::Unavailable(e.to_string())),
     }
+}
+
+/// Records a sign-in (`admin.logon.succeeded`): [`sign_in`] does, and the set-up page for the
+/// account it makes.
+pub fn logged_on(service: &Service, user: &str, ip: IpAddr, now: u64) {
+    record(service, Caller::web(user, ip).entry(now, LOGON, user));
 }
 
 /// Records a sign-out (`admin.logoff`).

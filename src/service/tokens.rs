@@ -15,7 +15,8 @@ use super::{Caller, Error, Result, Role, Service};
 
 /// What every token starts with (so a leaked one is recognisable, e.g. by secret scanners).
 pub const PREFIX: &str = "slc_";
-/// Characters of a token's public id (9 random bytes, base64url).
+/// Characters of a token's public id: letters and digits (never a leading `-`, so it can be
+/// given on a command line as it is).
 pub const ID_CHARS: usize = 12;
 /// Bytes of a token's secret (written as 43 characters of base64url).
 pub const SECRET_BYTES: usize = 32;
@@ -49,6 +50,17 @@ impl From<ApiToken> for TokenView {
     }
 }
 
+/// A fresh public id: [`ID_CHARS`] letters and digits (about 71 bits).
+fn public_id() -> Result<String> {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; ID_CHARS];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("random: {e}")))?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
 /// `slc_<id>_<secret>` -> (id, secret); `None` when it is not of that form.
 fn parse(bearer: &str) -> Option<(&str, &str)> {
     let rest = bearer.trim().strip_prefix(PREFIX)?;
@@ -67,8 +79,7 @@ impl Service {
         now: u64,
         caller: &Caller,
     ) -> Result<(String, String)> {
-        let id_bytes = ID_CHARS / 4 * 3;
-        let id = crate::secret::random(id_bytes).map_err(Error::Internal)?;
+        let id = public_id()?;
         let secret = crate::secret::random(SECRET_BYTES).map_err(Error::Internal)?;
         let token = format!("{PREFIX}{id}_{secret}");
         let expires = expires.map(|d| now.saturating_add(d.as_secs()));
@@ -76,6 +87,11 @@ impl Service {
         let mut entry = caller.entry(now, "token.create", &id);
         let (name, tid) = (user.to_string(), id.clone());
         self.store.write_blocking(move |txn| {
+            if users::get_token(txn, &tid)?.is_some() {
+                return Err(crate::store::StoreError::Refused(
+                    "a token with this id exists; try again".into(),
+                ));
+            }
             let u = users::get(txn, &name)?
                 .ok_or_else(|| crate::store::StoreError::NotFound(format!("no user {name:?}")))?;
             if u.disabled {
@@ -174,6 +190,15 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_letters_and_digits() {
+        for _ in 0..100 {
+            let id = public_id().unwrap();
+            assert_eq!(id.len(), ID_CHARS);
+            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 
     #[test]
     fn tokens_parse_by_their_fixed_id_length() {

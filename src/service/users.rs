@@ -91,6 +91,23 @@ pub struct UserView {
     pub created: u64,
     pub changed: u64,
     pub last_logon: Option<u64>,
+    /// A digest of the password's hash: new with every password set. A session remembers the one
+    /// it began with and ends when it differs (a password changed anywhere, even by another
+    /// process, signs the account out).
+    #[serde(skip)]
+    pub stamp: String,
+}
+
+fn view(u: &User) -> Result<UserView> {
+    Ok(UserView {
+        name: u.name.clone(),
+        role: role_of(u)?,
+        disabled: u.disabled,
+        created: u.created,
+        changed: u.changed,
+        last_logon: u.last_logon,
+        stamp: crate::secret::digest(u.hash.as_bytes())[..16].to_string(),
+    })
 }
 
 /// A checked account name.
@@ -302,18 +319,7 @@ impl Service {
     /// Every account, by name.
     pub fn list_users(&self) -> Result<Vec<UserView>> {
         let all = self.store.read(users::list)?;
-        all.iter()
-            .map(|u| {
-                Ok(UserView {
-                    name: u.name.clone(),
-                    role: role_of(u)?,
-                    disabled: u.disabled,
-                    created: u.created,
-                    changed: u.changed,
-                    last_logon: u.last_logon,
-                })
-            })
-            .collect()
+        all.iter().map(view).collect()
     }
 
     /// The account called `name` (any case), if there is one.
@@ -321,17 +327,11 @@ impl Service {
         if check_name(name).is_err() {
             return Ok(None);
         }
-        match self.store.read(|txn| users::get(txn, name))? {
-            None => Ok(None),
-            Some(u) => Ok(Some(UserView {
-                role: role_of(&u)?,
-                name: u.name,
-                disabled: u.disabled,
-                created: u.created,
-                changed: u.changed,
-                last_logon: u.last_logon,
-            })),
-        }
+        self.store
+            .read(|txn| users::get(txn, name))?
+            .as_ref()
+            .map(view)
+            .transpose()
     }
 
     /// Whether any account exists (the set-up link is made only when none does).

@@ -24,6 +24,7 @@ mod tests {
             user: "alice".into(),
             role: Role::Administrator,
             csrf: "tok-123".into(),
+            stamp: String::new(),
             created: 0,
             seen: 0,
         };

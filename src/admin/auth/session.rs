@@ -1,5 +1,6 @@
 //! Signed-in sessions, in memory (a restart signs everyone out): a session id of 32 random bytes
-//! in the `__Host-sluice` cookie, the account and role it is for, its CSRF token, and its clock.
+//! in the `__Host-sluice` cookie, the account and role it is for, its CSRF token, the account's
+//! password stamp, and its clock.
 //! A session ends after `admin.session_idle` without a request, `admin.session_max` after sign-in
 //! in any case, at sign-out, and when its account's password or role changes or the account is
 //! removed ([`Sessions::end_user`]). At most `admin.max_sessions` are kept: a new one beyond that
@@ -26,6 +27,8 @@ pub struct Session {
     pub role: Role,
     /// The token every form of this session carries (`csrf::check`).
     pub csrf: String,
+    /// The account's password stamp at sign-in (`service::UserView::stamp`).
+    pub stamp: String,
     /// Sign-in (Unix seconds).
     pub created: u64,
     /// The last request (Unix seconds).
@@ -80,8 +83,15 @@ impl Sessions {
             && now < s.created.saturating_add(self.limits.max)
     }
 
-    /// Starts a session for `user`; returns its id (the cookie's value) and its CSRF token.
-    pub fn create(&self, user: &str, role: Role, now: u64) -> Result<(String, String), String> {
+    /// Starts a session for `user` (with the account's password `stamp`); returns its id (the
+    /// cookie's value) and its CSRF token.
+    pub fn create(
+        &self,
+        user: &str,
+        role: Role,
+        stamp: &str,
+        now: u64,
+    ) -> Result<(String, String), String> {
         let id = crate::secret::random(SECRET_BYTES)?;
         let csrf = crate::secret::random(SECRET_BYTES)?;
         let mut map = self.lock();
@@ -98,6 +108,7 @@ impl Sessions {
                 user: user.to_string(),
                 role,
                 csrf: csrf.clone(),
+                stamp: stamp.to_string(),
                 created: now,
                 seen: now,
             },
@@ -172,7 +183,7 @@ mod tests {
     #[test]
     fn an_idle_session_ends() {
         let s = Sessions::new(LIMITS);
-        let (id, csrf) = s.create("alice", Role::Auditor, 1000).unwrap();
+        let (id, csrf) = s.create("alice", Role::Auditor, "", 1000).unwrap();
         assert_ne!(id, csrf);
         assert_eq!(id.len(), 43);
         // Each request moves the idle clock on.
@@ -187,7 +198,7 @@ mod tests {
     #[test]
     fn a_used_session_ends_at_its_maximum_age() {
         let s = Sessions::new(LIMITS);
-        let (id, _) = s.create("alice", Role::Auditor, 0).unwrap();
+        let (id, _) = s.create("alice", Role::Auditor, "", 0).unwrap();
         let mut t = 0;
         while t + 1000 < 12 * 3600 {
             t += 1000;
@@ -199,12 +210,12 @@ mod tests {
     #[test]
     fn sessions_end_by_id_by_user_and_at_the_bound() {
         let s = Sessions::new(LIMITS);
-        let (a, _) = s.create("alice", Role::Administrator, 10).unwrap();
-        let (b, _) = s.create("Bob", Role::Auditor, 11).unwrap();
-        let (b2, _) = s.create("bob", Role::Auditor, 12).unwrap();
+        let (a, _) = s.create("alice", Role::Administrator, "", 10).unwrap();
+        let (b, _) = s.create("Bob", Role::Auditor, "", 11).unwrap();
+        let (b2, _) = s.create("bob", Role::Auditor, "", 12).unwrap();
         assert_eq!(s.get(&a, 13).unwrap().role, Role::Administrator);
         // A fourth ends the least recently used (b, seen at 11).
-        let (c, _) = s.create("carol", Role::Remediator, 14).unwrap();
+        let (c, _) = s.create("carol", Role::Remediator, "", 14).unwrap();
         assert_eq!(s.len(), 3);
         assert!(s.get(&b, 15).is_none());
         assert_eq!(s.end_user("BOB"), 1);

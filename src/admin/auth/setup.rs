@@ -40,7 +40,8 @@ impl Setup {
         let token = crate::secret::random(TOKEN_BYTES).map_err(std::io::Error::other)?;
         let link = link(public_url, &token);
         crate::file::write_secret(&file, format!("{link}\n").as_bytes())?;
-        tracing::warn!(
+        // Info, not a warning: a fresh install is expected to have no account.
+        tracing::info!(
             link = %link,
             file = %file.display(),
             "no administrator account yet: open the set-up link once to create one"

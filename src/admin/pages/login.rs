@@ -104,18 +104,23 @@ fn sign_in(service: &Service, auth: &Auth, call: &Call) -> Response {
     let next = form.get("next");
     let setup = auth.setup.pending();
     match auth::sign_in(service, &auth.throttle, user, password, call.peer, call.now) {
-        Ok((name, role)) => match auth.sessions.create(&name, role, call.now) {
-            Ok((id, _csrf)) => Response::redirect(&next_of(next)).cookie(session::cookie(&id)),
-            Err(e) => {
-                tracing::error!(error = %e, "no session could be made");
-                login_page(
-                    next,
-                    Some("The server could not sign you in now."),
-                    setup,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
+        Ok((name, role)) => {
+            match auth
+                .sessions
+                .create(&name, role, &stamp(service, &name), call.now)
+            {
+                Ok((id, _csrf)) => Response::redirect(&next_of(next)).cookie(session::cookie(&id)),
+                Err(e) => {
+                    tracing::error!(error = %e, "no session could be made");
+                    login_page(
+                        next,
+                        Some("The server could not sign you in now."),
+                        setup,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                }
             }
-        },
+        }
         Err(Refusal::Wrong) => login_page(
             next,
             Some("Wrong user name or password."),
@@ -141,6 +146,17 @@ fn sign_in(service: &Service, auth: &Auth, call: &Call) -> Response {
             )
         }
     }
+}
+
+/// The account's password stamp for a new session (empty if it cannot be read: the session then
+/// ends at its first use).
+fn stamp(service: &Service, user: &str) -> String {
+    service
+        .user(user)
+        .ok()
+        .flatten()
+        .map(|u| u.stamp)
+        .unwrap_or_default()
 }
 
 /// `POST /logout`: ends the session everywhere it is used and removes the cookie.
@@ -256,7 +272,10 @@ fn set_up(service: &Service, auth: &Auth, call: &Call) -> Response {
         user,
         "set-up: first administrator created; the set-up link is used up"
     );
-    match auth.sessions.create(user, Role::Administrator, call.now) {
+    match auth
+        .sessions
+        .create(user, Role::Administrator, &stamp(service, user), call.now)
+    {
         Ok((id, _)) => {
             auth::logged_on(service, user, call.peer, call.now);
             Response::redirect("/").cookie(session::cookie(&id))

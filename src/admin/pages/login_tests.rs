@@ -139,7 +139,7 @@ fn signing_in_gives_a_session_cookie_and_wrong_passwords_are_locked_out() {
 fn signing_out_ends_the_session() {
     let s = service();
     let a = auth(Setup::none());
-    let (id, csrf) = a.sessions.create("alice", Role::Auditor, NOW).unwrap();
+    let (id, csrf) = a.sessions.create("alice", Role::Auditor, "", NOW).unwrap();
     let mut c = post("/logout", "", NOW);
     c.principal = Some(Principal {
         user: "alice".into(),

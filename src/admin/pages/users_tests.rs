@@ -82,7 +82,10 @@ fn accounts_are_added_changed_and_removed_with_their_sessions() {
     );
     assert!(html(&page).contains("<td>bob</td>"));
     assert!(html(&page).contains(r#"name="csrf" value="tok""#));
-    let (bob_session, _) = auth.sessions.create("bob", Role::Remediator, NOW).unwrap();
+    let (bob_session, _) = auth
+        .sessions
+        .create("bob", Role::Remediator, "", NOW)
+        .unwrap();
     let r = change(
         &s,
         &auth,

@@ -1,5 +1,6 @@
 //! Accounts, sign-in and API tokens through the real binary: the one-time set-up link of a fresh
-//! install, `sluice user` and `sluice token` beside a running server, sign-in over HTTPS with the
+//! install (its account and gateway settings), `sluice user` and `sluice token` beside a running
+//! server, sign-in over HTTPS with the
 //! throttle (events from the outbox), sessions ended by idle time and by a password change from
 //! the CLI, CSRF and role refusals, bearer tokens that expire and are revoked; and no password or
 //! token secret in the server's log.
@@ -166,6 +167,8 @@ fn a_fresh_install_is_set_up_once_through_its_link() {
         ("password", ROOT_PW),
         ("again", ROOT_PW),
         ("mode", "forwarding"),
+        ("hostname", "gw.example"),
+        ("next_hops", "127.0.0.1:9\r\n127.0.0.1:10"),
     ]);
     let done = post(&s, &path, &body, "");
     assert_eq!(done.status, 303, "{}", done.body);
@@ -175,6 +178,11 @@ fn a_fresh_install_is_set_up_once_through_its_link() {
     assert_eq!(dash.status, 200);
     assert!(dash.body.contains("root") && dash.body.contains("administrator"));
     assert!(!file.exists());
+    // The gateway settings went into the configuration file and were applied by a reload.
+    let text = std::fs::read_to_string(&s.config_path).unwrap();
+    assert!(text.contains("hostname = \"gw.example\""), "{text}");
+    assert!(text.contains("\"127.0.0.1:10\""), "{text}");
+    assert!(s.wait_log("configuration reloaded", WAIT));
     // Used once: the link is gone, whatever is sent.
     assert_eq!(get(&s, &path, "").status, 404);
     assert_eq!(post(&s, &path, &body, "").status, 404);

@@ -124,10 +124,32 @@ impl Ui {
         (def.handler)(self, &call)
     }
 
-    /// Whether `peer` is in `admin.allowed_clients` (IPv4-mapped IPv6 as IPv4).
+    /// Whether `peer` is in `admin.allowed_clients` (IPv4-mapped IPv6 as IPv4) of the current
+    /// configuration (a reload changes it at once).
     fn admits(&self, peer: IpAddr) -> bool {
         let peer = peer.to_canonical();
-        self.allowed.iter().any(|n| n.contains(&peer))
+        match &self.app {
+            Some(app) => app
+                .swap
+                .current()
+                .config
+                .admin
+                .allowed_clients
+                .iter()
+                .any(|n| n.contains(&peer)),
+            None => self.allowed.iter().any(|n| n.contains(&peer)),
+        }
+    }
+
+    /// The `/metrics` rule of the current configuration (or the one the server was bound with).
+    pub(crate) fn metrics_access(&self) -> metrics::Access {
+        match &self.app {
+            Some(app) => {
+                let a = &app.swap.current().config.admin;
+                metrics::Access::new(a.metrics_allow.clone(), a.metrics_token.as_deref())
+            }
+            None => self.metrics_access.clone(),
+        }
     }
 
     /// Who is signed in: the session cookie for pages, a bearer token for the API (nothing else
@@ -153,12 +175,19 @@ impl Ui {
         let id = call
             .header("cookie")
             .and_then(super::auth::session::from_cookie_header)?;
-        let session = self.auth.sessions.get(id, call.now)?;
+        let Some(session) = self.auth.sessions.get(id, call.now) else {
+            tracing::debug!(peer = %call.peer, "no such session (ended or expired)");
+            return None;
+        };
         let current = service.user(&session.user).ok().flatten();
         let valid = current
             .as_ref()
-            .is_some_and(|u| !u.disabled && u.role == session.role && u.changed <= session.created);
+            .is_some_and(|u| !u.disabled && u.role == session.role && u.stamp == session.stamp);
         if !valid {
+            tracing::debug!(
+                user = session.user,
+                "session ended: the account was removed, disabled, or given another role or password"
+            );
             self.auth.sessions.end(id);
             return None;
         }

@@ -36,7 +36,13 @@ pub(crate) fn routes() -> Vec<Def> {
             "/setup/{token}",
             "setup.act",
             Access::Anonymous,
-            |ui, call| with_service(ui, call, |s, call| set_up(s, &ui.auth, call)),
+            |ui, call| {
+                with_service(ui, call, |s, call| {
+                    set_up(s, &ui.auth, call, |user, check| {
+                        gateway(ui, call, user, check)
+                    })
+                })
+            },
         ),
     ]
 }
@@ -206,7 +212,7 @@ fn setup_page(call: &Call, error: Option<&str>, status: StatusCode) -> Response 
             p { label for="password" { "Password (12 to 128 characters)" } br; input id="password" name="password" type="password" autocomplete="new-password" minlength="12" maxlength="128" required; }
             p { label for="again" { "Password again" } br; input id="again" name="again" type="password" autocomplete="new-password" required; }
             h2 { "Gateway" }
-            p class="note" { "These can be changed later on the Settings page." }
+            p class="note" { "Blank fields keep their defaults; all of these can be changed later on the Settings page." }
             p { label for="hostname" { "Host name" } br; input id="hostname" name="hostname" value=(value("hostname", "")); }
             fieldset {
                 legend { "Mode" }
@@ -232,9 +238,79 @@ fn radio(name: &str, value: &str, label: &str, current: &str) -> Markup {
     }
 }
 
-/// `POST /setup/{token}`: the first administrator (checked before the link is used up), then a
-/// session for them and the dashboard.
-fn set_up(service: &Service, auth: &Auth, call: &Call) -> Response {
+/// The configuration keys the set-up form sets, with the values typed (blank fields are left to
+/// their defaults; only the mode's own next-hop field counts).
+fn settings_of(call: &Call) -> Vec<(&'static str, String)> {
+    let form = call.form();
+    let forwarding = form.get("mode") == Some("forwarding");
+    let mut out = vec![(
+        "relay.mode",
+        if forwarding { "forward" } else { "reflect" }.to_string(),
+    )];
+    let mut field = |key: &'static str, name: &str| {
+        if let Some(v) = form.get(name) {
+            out.push((key, v.to_string()));
+        }
+    };
+    field("server.hostname", "hostname");
+    if forwarding {
+        field("relay.hosts", "next_hops");
+    } else {
+        field("relay.port", "resubmit_port");
+    }
+    field("listener.allowed_clients", "clients");
+    out
+}
+
+/// Applies the set-up form's gateway settings through the configuration editor and the reload
+/// (`check`: only see whether they would be accepted, writing nothing). The error is a sentence
+/// for the page.
+fn gateway(ui: &Ui, call: &Call, user: &str, check: bool) -> Result<(), String> {
+    use crate::config::edit;
+    let app = ui
+        .app()
+        .map_err(|_| "the server runs without its store".to_string())?;
+    let mut values = Vec::new();
+    for (key, input) in settings_of(call) {
+        values.push((
+            key,
+            edit::value_from_input(key, &input).map_err(|e| e.to_string())?,
+        ));
+    }
+    let source = &app.reloader.source;
+    let target = edit::Target {
+        path: crate::config::edited_file(source.path.as_deref(), source.data_dir.as_deref()),
+        data_dir: app.data_dir.clone(),
+        keep: app.swap.current().config.admin.config_history,
+    };
+    let snapshot = edit::read(&target).map_err(|e| e.to_string())?;
+    if check {
+        let mut doc = edit::Document::new(snapshot.text);
+        return doc.set_all(values).map_err(|e| e.to_string());
+    }
+    let by = crate::service::Actor::new(user).map_err(|e| e.to_string())?;
+    let reloader = app.reloader.clone();
+    edit::apply(
+        &target,
+        &snapshot.digest,
+        |doc| doc.set_all(values),
+        &by,
+        call.now,
+        || reloader.reload(user),
+    )
+    .map(drop)
+    .map_err(|e| e.to_string())
+}
+
+/// `POST /setup/{token}`: the first administrator and the gateway settings, both checked before
+/// the link is used up (`settings(user, check)` checks or applies the settings); then a session
+/// for the new account and the dashboard.
+fn set_up(
+    service: &Service,
+    auth: &Auth,
+    call: &Call,
+    settings: impl Fn(&str, bool) -> Result<(), String>,
+) -> Response {
     if !setup_open(service, auth, call) {
         return setup_gone();
     }
@@ -253,6 +329,10 @@ fn set_up(service: &Service, auth: &Auth, call: &Call) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
+    if let Err(e) = settings(user, true) {
+        let text = format!("The gateway settings are not valid: {e}");
+        return setup_page(call, Some(&text), StatusCode::UNPROCESSABLE_ENTITY);
+    }
     if !auth.setup.take(call.param("token").unwrap_or_default()) {
         return setup_gone();
     }
@@ -265,22 +345,30 @@ fn set_up(service: &Service, auth: &Auth, call: &Call) -> Response {
             "The account could not be made; add one with `sluice user add NAME --role administrator`.",
         );
     }
-    // TODO(lead, cedit): apply the gateway fields (hostname, mode, next_hops, resubmit_port,
-    // clients) through `crate::config::edit` and the reload path once that is on main; until
-    // then the set-up makes the account only and the Settings page sets the rest.
     tracing::info!(
         user,
         "set-up: first administrator created; the set-up link is used up"
     );
-    match auth
+    let session = auth
         .sessions
-        .create(user, Role::Administrator, &stamp(service, user), call.now)
-    {
-        Ok((id, _)) => {
-            auth::logged_on(service, user, call.peer, call.now);
-            Response::redirect("/").cookie(session::cookie(&id))
+        .create(user, Role::Administrator, &stamp(service, user), call.now);
+    let Ok((id, _)) = session else {
+        return Response::redirect("/login");
+    };
+    auth::logged_on(service, user, call.peer, call.now);
+    let cookie = session::cookie(&id);
+    match settings(user, false) {
+        Ok(()) => Response::redirect("/").cookie(cookie),
+        Err(e) => {
+            tracing::error!(error = %e, "set-up: the gateway settings were not applied");
+            let body = html! {
+                p class="flash error" role="alert" {
+                    "Your account was made, but the gateway settings were not applied: " (e)
+                }
+                p { a href="/" { "Continue to the dashboard" } " and set them on the Settings page." }
+            };
+            Response::html(StatusCode::OK, document(None, "Set-up", Nav::None, body)).cookie(cookie)
         }
-        Err(_) => Response::redirect("/login"),
     }
 }
 

@@ -176,20 +176,46 @@ fn the_set_up_link_works_once() {
     get.method = Method::GET;
     assert_eq!(show_setup(&s, &a, &get).status, StatusCode::OK);
     // Bad input does not use the link up.
+    let applied = std::cell::RefCell::new(Vec::new());
+    let settings = |user: &str, check: bool| {
+        applied.borrow_mut().push((user.to_string(), check));
+        Ok(())
+    };
     let differ = set_up(
         &s,
         &a,
         &call("user=root&password=a+long+password&again=another+one"),
+        settings,
     );
     assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&differ).contains("The two passwords differ."));
-    let short = set_up(&s, &a, &call("user=root&password=short&again=short"));
+    let short = set_up(
+        &s,
+        &a,
+        &call("user=root&password=short&again=short"),
+        settings,
+    );
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = set_up(
+        &s,
+        &a,
+        &call("user=root&password=a+long+password&again=a+long+password"),
+        |_, _| Err("relay.hosts: no next hop".into()),
+    );
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&refused).contains("relay.hosts: no next hop"));
     assert!(a.setup.pending());
+    assert!(applied.borrow().is_empty());
     let done = set_up(
         &s,
         &a,
         &call("user=root&password=a+long+password&again=a+long+password&mode=forwarding"),
+        settings,
+    );
+    // Checked before the link was used, applied after the account was made.
+    assert_eq!(
+        *applied.borrow(),
+        [("root".to_string(), true), ("root".to_string(), false)]
     );
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert_eq!(header(&done, "location"), Some("/"));
@@ -205,9 +231,49 @@ fn the_set_up_link_works_once() {
         &s,
         &a,
         &call("user=evil&password=a+long+password&again=a+long+password"),
+        settings,
     );
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(s.list_users().unwrap().len(), 1);
+}
+
+#[test]
+fn the_set_up_form_becomes_configuration_keys() {
+    let c = post(
+        "/setup/x",
+        "user=root&hostname=gw.example&mode=forwarding&next_hops=mx1.example%0D%0Amx2.example%3A25&resubmit_port=10026&clients=10.0.0.0%2F8",
+        NOW,
+    );
+    assert_eq!(
+        settings_of(&c),
+        [
+            ("relay.mode", "forward".to_string()),
+            ("server.hostname", "gw.example".to_string()),
+            ("relay.hosts", "mx1.example\r\nmx2.example:25".to_string()),
+            ("listener.allowed_clients", "10.0.0.0/8".to_string()),
+        ]
+    );
+    let reflect = post(
+        "/setup/x",
+        "mode=reflecting&resubmit_port=10030&next_hops=x",
+        NOW,
+    );
+    assert_eq!(
+        settings_of(&reflect),
+        [
+            ("relay.mode", "reflect".to_string()),
+            ("relay.port", "10030".to_string())
+        ]
+    );
+    let values: Vec<_> = settings_of(&c)
+        .into_iter()
+        .map(|(k, v)| {
+            crate::config::edit::value_from_input(k, &v)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(values[2].trim(), r#"["mx1.example", "mx2.example:25"]"#);
 }
 
 #[test]
@@ -225,6 +291,9 @@ fn the_set_up_link_is_refused_once_an_account_exists() {
         NOW,
     );
     c.params = vec![("token".into(), token)];
-    assert_eq!(set_up(&s, &a, &c).status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        set_up(&s, &a, &c, |_, _| Ok(())).status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(s.list_users().unwrap().len(), 1);
 }

@@ -363,7 +363,7 @@ pub(crate) struct Admin {
     pub max_upload: V<u64>,
     pub session_idle: V<String>,
     pub session_max: V<String>,
-    pub max_sessions: V<u64>,
+    pub session_limit: V<u64>,
     pub logon_max_failures: V<u64>,
     pub logon_lockout: V<String>,
     pub audit_max_age: V<String>,

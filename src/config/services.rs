@@ -52,8 +52,8 @@ pub struct Auth {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, used or not (`session_max`).
     pub session_max: Duration,
-    /// Sessions kept at once; past it the least recently used ends (`max_sessions`).
-    pub max_sessions: usize,
+    /// Sessions kept at once; past it the least recently used ends (`session_limit`).
+    pub session_limit: usize,
     /// Failed sign-ins of one account or one client before it is locked out (`logon_max_failures`).
     pub logon_max_failures: u32,
     /// The first lock-out; each further one doubles it, up to a day (`logon_lockout`).
@@ -227,8 +227,8 @@ pub(super) fn build_admin(
             session_max: cx
                 .pick(ua.session_max, da.session_max, "admin.session_max")?
                 .duration()?,
-            max_sessions: cx
-                .pick(ua.max_sessions, da.max_sessions, "admin.max_sessions")?
+            session_limit: cx
+                .pick(ua.session_limit, da.session_limit, "admin.session_limit")?
                 .range(1, 1_000_000)? as usize,
             logon_max_failures: cx
                 .pick(

@@ -110,7 +110,7 @@ fields! {
     NotAfter = "sluice.certificate.not_after", Long, "a certificate's expiry (Unix seconds)";
     DefinitionsVersion = "sluice.definitions.version", Keyword, "a definitions package's version";
     // Administrators' actions (the audit log)
-    EventAction = "event.action", Keyword,
+    AdminAction = "sluice.admin.action", Keyword,
         "what an administrator did (user.add, policy.update, settings.update, logon)";
     AdminObject = "sluice.admin.object", Keyword,
         "what an administrator's action was on (an account, a policy, a setting, a token id)";

@@ -105,7 +105,7 @@ pub fn append(txn: &mut dyn WriteTxn, entry: &AuditEntry) -> Result<u64> {
     super::put_json(txn, Table::Admin, &key(seq), &entry)?;
     let mut fields = Fields::new()
         .with(Field::UserName, &entry.actor)
-        .with(Field::EventAction, &entry.action)
+        .with(Field::AdminAction, &entry.action)
         .with(Field::AdminObject, &entry.object);
     if let Ok(ip) = entry.source.parse::<IpAddr>() {
         fields.push(Field::SourceIp, ip);

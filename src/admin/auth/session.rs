@@ -3,7 +3,7 @@
 //! password stamp, and its clock.
 //! A session ends after `admin.session_idle` without a request, `admin.session_max` after sign-in
 //! in any case, at sign-out, and when its account's password or role changes or the account is
-//! removed ([`Sessions::end_user`]). At most `admin.max_sessions` are kept: a new one beyond that
+//! removed ([`Sessions::end_user`]). At most `admin.session_limit` are kept: a new one beyond that
 //! ends the least recently used. Pure: time comes in as a value.
 //!
 //! The map is keyed by the BLAKE3 digest of the id, so a lookup's timing tells nothing about the
@@ -48,7 +48,7 @@ impl From<&Auth> for Limits {
         Limits {
             idle: a.session_idle.as_secs(),
             max: a.session_max.as_secs(),
-            count: a.max_sessions,
+            count: a.session_limit,
         }
     }
 }

@@ -55,7 +55,7 @@ fn an_entry_writes_its_event_without_the_values(store: Store) {
     let e = &evs[0];
     assert_eq!(e.get(Field::UserName), Some("alice"));
     assert_eq!(e.get(Field::SourceIp), Some("192.0.2.7"));
-    assert_eq!(e.get(Field::EventAction), Some("policy.update"));
+    assert_eq!(e.get(Field::AdminAction), Some("policy.update"));
     assert_eq!(e.get(Field::AdminObject), Some("pci"));
     assert_eq!(e.get(Field::EventOutcome), Some("success"));
     assert_eq!(evs[2].get(Field::EventReason), Some("wrong password"));

@@ -7,6 +7,9 @@ pub(crate) fn all() -> Vec<Def> {
     let mut defs = super::base_routes();
     defs.extend(super::pages::assets::routes());
     defs.extend(super::pages::dashboard::routes());
+    defs.extend(super::pages::policies::routes());
+    defs.extend(super::pages::settings::routes());
+    defs.extend(super::pages::config::history::routes());
     defs.extend(super::api::routes());
     defs
 }

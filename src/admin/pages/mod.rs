@@ -4,7 +4,10 @@
 //! flash notes, pagers, badges, times). One module per page family, each with its `routes()`.
 
 pub(crate) mod assets;
+pub(crate) mod config;
 pub(crate) mod dashboard;
+pub(crate) mod policies;
+pub(crate) mod settings;
 
 use maud::{DOCTYPE, Markup, html};
 

@@ -57,6 +57,12 @@ pub(crate) fn routes() -> Vec<Def> {
             Access::Signed(Permission::EditSettings),
             siem_test,
         ),
+        Def::post(
+            "/settings/template",
+            "settings.template",
+            Access::Signed(Permission::ViewSettings),
+            template,
+        ),
     ]
 }
 
@@ -73,7 +79,26 @@ fn show(ui: &Ui, call: &Call) -> Response {
     respond(ui, call, id, StatusCode::OK, None)
 }
 
+/// A notice template being edited: its kind and parts (empty: the built-in default's part).
+struct Draft {
+    kind: String,
+    parts: [String; 3],
+}
+
+const PARTS: [&str; 3] = ["subject", "text", "html"];
+
 fn respond(ui: &Ui, call: &Call, id: &str, status: StatusCode, note: Option<Markup>) -> Response {
+    respond_with(ui, call, id, status, note, None)
+}
+
+fn respond_with(
+    ui: &Ui,
+    call: &Call,
+    id: &str,
+    status: StatusCode,
+    note: Option<Markup>,
+    draft: Option<Draft>,
+) -> Response {
     let (app, _, snap) = match cfg::current(ui, call) {
         Ok(c) => c,
         Err(r) => return r,
@@ -88,7 +113,7 @@ fn respond(ui: &Ui, call: &Call, id: &str, status: StatusCode, note: Option<Mark
         .iter()
         .map(|s| s.name.clone())
         .collect();
-    let body = render(
+    let mut body = render(
         call,
         &snap,
         id,
@@ -97,6 +122,14 @@ fn respond(ui: &Ui, call: &Call, id: &str, status: StatusCode, note: Option<Mark
         note,
         (id == "admin").then_some(&siem[..]),
     );
+    if id == "notifications" {
+        let draft = draft.unwrap_or_else(|| {
+            let kind = call.query("kind").unwrap_or("sender_violation").to_string();
+            let parts = view::notice_template(&snap.text, &kind);
+            Draft { kind, parts }
+        });
+        body = html! { (body) (templates(call, &snap, &draft)) };
+    }
     Response::html(
         status,
         super::document(Some(call), "Settings", Nav::Settings, body),
@@ -232,6 +265,106 @@ fn siem_test(ui: &Ui, call: &Call) -> Response {
         Err(e) => html! { p class="flash error" role="alert" { (e) } },
     };
     respond(ui, call, "admin", StatusCode::OK, Some(note))
+}
+
+/// The notice templates' editor: a kind, its subject, text and HTML; preview and save.
+fn templates(call: &Call, snap: &Snapshot, d: &Draft) -> Markup {
+    let edit = call
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.can(Permission::EditSettings));
+    html! {
+        h2 id="templates" { "Notice templates" }
+        form method="get" action="/settings" {
+            input type="hidden" name="group" value="notifications";
+            label for="kind" { "Notice " }
+            select id="kind" name="kind" {
+                @for k in view::notice_kinds() {
+                    @if k == d.kind { option selected { (k) } } @else { option { (k) } }
+                }
+            }
+            " " button type="submit" class="secondary" { "Show" }
+        }
+        form class="settings" method="post" action="/settings/template" {
+            (super::csrf_field(call))
+            (cfg::digest_field(snap))
+            input type="hidden" name="kind" value=(d.kind);
+            p class="hint" { "Empty parts use the built-in default. Metatags like ${SUBJECT} and ${CONTENTINFO} are listed in assets/sluice.toml; an unknown one is refused." }
+            label for="t-subject" { "Subject" }
+            input id="t-subject" name="subject" value=(d.parts[0]);
+            label for="t-text" { "Text" }
+            textarea id="t-text" class="code" name="text" rows="10" { (d.parts[1]) }
+            label for="t-html" { "HTML" }
+            textarea id="t-html" class="code" name="html" rows="6" { (d.parts[2]) }
+            p {
+                button type="submit" name="do" value="preview" class="secondary" { "Preview" }
+                @if edit { " " button type="submit" name="do" value="save" { "Save" } }
+            }
+        }
+    }
+}
+
+/// Applies a template draft to `doc`: a part given is set, an empty one removed (the default).
+fn put_template(doc: &mut crate::config::edit::Document, d: &Draft) -> Result<(), EditError> {
+    if !view::notice_kinds().contains(&d.kind.as_str()) {
+        return Err(EditError::Refused(format!("no notice kind {:?}", d.kind)));
+    }
+    let mut set = Vec::new();
+    for (part, text) in PARTS.iter().zip(&d.parts) {
+        let key = format!("notifications.templates.{}.{part}", d.kind);
+        match text.is_empty() {
+            true => doc.remove(&key)?,
+            false => set.push((key, toml_edit::Value::from(text.as_str()))),
+        }
+    }
+    doc.set_all(set.iter().map(|(k, v)| (k.as_str(), v.clone())))
+}
+
+fn template(ui: &Ui, call: &Call) -> Response {
+    let form = call.form();
+    let draft = Draft {
+        kind: form.get("kind").unwrap_or_default().to_string(),
+        parts: PARTS.map(|p| form.raw(p).unwrap_or_default().replace("\r\n", "\n")),
+    };
+    let may_save = call
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.can(Permission::EditSettings));
+    if form.get("do") == Some("save") && !may_save {
+        return super::failure(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Your role does not allow this.",
+        );
+    }
+    let (status, note) = if form.get("do") == Some("save") {
+        match cfg::save(ui, call, |doc| put_template(doc, &draft)) {
+            Ok(a) => (StatusCode::OK, cfg::applied_note(&a)),
+            Err(e) => (cfg::status(&e), cfg::problem(&e)),
+        }
+    } else {
+        let preview = cfg::current(ui, call).map(|(_, _, snap)| {
+            let mut doc = crate::config::edit::Document::new(snap.text);
+            put_template(&mut doc, &draft)
+                .and_then(|_| view::preview_notice(doc.text(), &draft.kind))
+        });
+        match preview {
+            Err(r) => return r,
+            Ok(Ok(r)) => (
+                StatusCode::OK,
+                html! {
+                    section class="card" aria-label="Preview" {
+                        h3 { "Preview (a sample message)" }
+                        p { strong { "Subject: " } (r.subject) }
+                        pre class="preview" { (r.text) }
+                        @if let Some(h) = &r.html { h4 { "HTML part (source)" } pre class="preview" { (h) } }
+                    }
+                },
+            ),
+            Ok(Err(e)) => (cfg::status(&e), cfg::problem(&e)),
+        }
+    };
+    respond_with(ui, call, "notifications", status, Some(note), Some(draft))
 }
 
 #[cfg(test)]

@@ -713,3 +713,20 @@ fn a_settings_view_has_each_default_key_with_its_comment_and_the_value_in_force(
     assert!(get("admin.config_history").restart.is_none());
     assert_eq!(get("admin.enabled").kind, view::Kind::Bool);
 }
+
+#[test]
+fn a_notice_template_is_previewed_with_sample_facts_and_checked() {
+    let text = "[notifications.templates.rejected]\nsubject = \"Not delivered: ${SUBJECT}\"\n";
+    let r = view::preview_notice(text, "rejected").unwrap();
+    assert_eq!(r.subject, "Not delivered: Q3 payment run");
+    assert_eq!(
+        view::notice_template(text, "rejected")[0],
+        "Not delivered: ${SUBJECT}"
+    );
+    let bad = "[notifications.templates.rejected]\nsubject = \"${NOPE}\"\n";
+    assert!(matches!(
+        view::preview_notice(bad, "rejected"),
+        Err(EditError::Invalid { line: 2, .. })
+    ));
+    assert!(view::notice_kinds().contains(&"sender_violation"));
+}

@@ -121,3 +121,61 @@ fn comment(prefix: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The notice kinds whose templates can be set (`[notifications.templates.<kind>]`).
+pub fn notice_kinds() -> Vec<&'static str> {
+    crate::notify::Kind::ALL.iter().map(|k| k.name()).collect()
+}
+
+/// What `[notifications.templates.<kind>]` of `file` sets: subject, text and html (empty: the
+/// built-in default's part).
+pub fn notice_template(file: &str, kind: &str) -> [String; 3] {
+    let own: toml::Table = toml::from_str(file).unwrap_or_default();
+    ["subject", "text", "html"].map(|part| {
+        lookup(&own, &format!("notifications.templates.{kind}.{part}"))
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    })
+}
+
+/// The notice `kind` as the configuration `file` would render it for a sample message (a card
+/// number going out, quarantined): what the settings page previews. The file is validated
+/// first, so an unknown metatag comes back as line:col.
+pub fn preview_notice(file: &str, kind: &str) -> Result<crate::notify::Rendered, super::EditError> {
+    use crate::notify::{Content, Disposition, Facts, Kind, PolicyFact};
+    let config = super::validate(file, None)?;
+    let kind = Kind::parse(kind)
+        .ok_or_else(|| super::EditError::Refused(format!("no notice kind {kind:?}")))?;
+    let facts = Facts {
+        guid: "0f8e1c2a-7b7e-4a53-9d54-1c8f2f0b9e11".into(),
+        sender: "alice@corp.example".into(),
+        recipients: vec!["bob@partner.example".into()],
+        subject: "Q3 payment run".into(),
+        date: Some(1_800_000_000),
+        message_id: "1234@corp.example".into(),
+        size: Some(48_213),
+        policies: vec![PolicyFact {
+            id: 100,
+            name: "Payment card numbers".into(),
+            severity: crate::policy::Severity::High,
+        }],
+        content: vec![Content::Rule {
+            policy: "Payment card numbers".into(),
+            rule: "card numbers".into(),
+            detail: "CREDIT_CARD x3 in attachment:payments.xlsx (4111********1111)".into(),
+        }],
+        disposition: Some(Disposition::Quarantined),
+        quarantine_id: "42".into(),
+        incident_ids: vec!["7".into()],
+        approve_url: "https://gateway.example/approval/(signed link)".into(),
+        reject_url: "https://gateway.example/approval/(signed link)".into(),
+        expires: Some(1_800_086_400),
+        reason: "Released after review".into(),
+        approver_comment: "OK for this customer".into(),
+        ..Facts::default()
+    };
+    Ok(config
+        .notifications
+        .templates
+        .render(kind, &facts, config.server.hostname.as_str()))
+}

@@ -398,9 +398,11 @@ fn put(ui: &Ui, call: &Call, original: &str, text: &str) -> Response {
     };
     match result {
         Ok(a) => {
-            let name = edit::PolicyShape::from_text(text)
-                .map(|s| s.name)
-                .unwrap_or_else(|| original.to_string());
+            let name = Document::new(text)
+                .policies()
+                .ok()
+                .and_then(|l| l.into_iter().next())
+                .map_or_else(|| original.to_string(), |p| p.name);
             let saved = Document::new(snap.text.clone())
                 .policies()
                 .ok()

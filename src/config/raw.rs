@@ -360,6 +360,8 @@ pub(crate) struct Admin {
     pub metrics_token: V<String>,
     pub allowed_clients: V<Vec<Spanned<String>>>,
     pub max_upload: V<u64>,
+    pub preview_bytes: V<u64>,
+    pub max_bulk: V<u64>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

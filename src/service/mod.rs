@@ -36,7 +36,7 @@ pub use access::{Permission, Role};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
-pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};
+pub use query::{Cursor, DEFAULT_LIST, DIRECTIONS, Listing, Paged, Query, SEVERITIES};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 
 /// The store's directory under the data directory: `<data_dir>/store`.

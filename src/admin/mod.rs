@@ -9,7 +9,8 @@
 //! request passes (client allow list, sign-in, role, CSRF); `pages` renders the UI with maud,
 //! `api` answers JSON, `approval` and `page` the approval links, `metrics` the monitoring
 //! endpoints; `response` is the response value with the security headers every response carries;
-//! `form` parses form bodies and query strings; `server` is the shell (TCP, TLS, hyper, limits).
+//! `form` parses form bodies and query strings; `server` is the shell (TCP, TLS, hyper, limits)
+//! and `stamp` puts the security headers on the responses hyper writes itself.
 //!
 //! Security: everything from the network is untrusted. Every connection is bounded (count, count
 //! per client, a deadline for handshake + head and one for the whole request, head and body
@@ -30,6 +31,7 @@ mod response;
 mod router;
 mod routes;
 mod server;
+mod stamp;
 mod ui;
 
 #[cfg(test)]
@@ -95,7 +97,7 @@ fn metrics_route(ui: &ui::Ui, call: &Call) -> Response {
         .headers
         .get(hyper::header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if ui.metrics_access.allows(call.peer, authorization) {
+    if ui.metrics_access().allows(call.peer, authorization) {
         metrics::metrics(ui.health.as_deref())
     } else {
         metrics::forbidden()

@@ -50,8 +50,11 @@ pub(crate) fn op_from_form(form: &Form, allowed: &[&str]) -> Result<Op, String> 
         },
         "resolve" => Op::Resolve,
         "dismiss" => Op::Dismiss,
-        "note" => Op::Note {
-            text: form.get("text").unwrap_or("").to_string(),
+        "note" => match form.get("text") {
+            Some(text) => Op::Note {
+                text: text.to_string(),
+            },
+            None => return Err("write the note first".into()),
         },
         other => return Err(format!("{other}: not an action here")),
     })
@@ -463,5 +466,9 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("invalid tag header"), "{e}");
         assert!(op_from_form(&form("op=release&tag_value=b"), &ALL).is_err());
+        assert_eq!(
+            op_from_form(&form("op=note&text=+"), &ALL),
+            Err("write the note first".to_string())
+        );
     }
 }

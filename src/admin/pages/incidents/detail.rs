@@ -124,7 +124,7 @@ fn actions(call: &Call, v: &IncidentView) -> Markup {
         }
         form class="act" method="post" action=(action) {
             (csrf) input type="hidden" name="op" value="note";
-            label { "Note" textarea name="text" rows="2" cols="60" maxlength="1000" required {} }
+            label { "Note" textarea name="text" rows="2" cols="60" maxlength=(crate::remediate::MAX_NOTE) required {} }
             button type="submit" class="secondary" { "Add note" }
         }
         @if held_open {

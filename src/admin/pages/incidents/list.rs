@@ -129,7 +129,7 @@ fn bulk_controls() -> Markup {
                     option value="delete" { "Delete the held message" }
                 }
             }
-            label { "Note (for “Add a note”)" input type="text" name="text" maxlength="1000"; }
+            label { "Note (for “Add a note”)" input type="text" name="text" maxlength=(crate::remediate::MAX_NOTE); }
             button type="submit" name="scope" value="selected" { "Apply to selected" }
             button type="submit" name="scope" value="all" class="secondary" { "Apply to all matching…" }
         }

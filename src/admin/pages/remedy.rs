@@ -193,7 +193,13 @@ pub(crate) fn confirm_page(
                     " (admin.max_bulk). Run it again for the rest."
                 }
             }
-            p { (what) " match the filter" @if filter.is_set() { ":" } @else { " (no filter: all of them)." } }
+            p {
+                (what) @if shown == 1 { " matches" } @else { " match" } " the filter"
+                @if filter.is_set() { ":" } @else { " (no filter: all of them)." }
+            }
+            @if target == Target::Held && filter.value("status").is_empty() {
+                p class="note" { "Without a status, “all matching” means the messages still held." }
+            }
             @if filter.is_set() {
                 ul { @for (k, v) in &filter.given { li { (k) ": " (v) } } }
             }

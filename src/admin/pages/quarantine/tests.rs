@@ -254,7 +254,7 @@ fn bulk_release_over_a_filter_takes_the_messages_still_held() {
         ),
     );
     assert!(
-        text(&ask).contains("1 held message match"),
+        text(&ask).contains("1 held message matches the filter (no filter: all of them)."),
         "{}",
         text(&ask)
     );

@@ -14,6 +14,9 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::policies::routes());
     defs.extend(super::pages::settings::routes());
     defs.extend(super::pages::config::history::routes());
+    defs.extend(super::pages::incidents::routes());
+    defs.extend(super::pages::quarantine::routes());
     defs.extend(super::api::routes());
+    defs.extend(super::api::records::routes());
     defs
 }

@@ -694,3 +694,49 @@ fn assets_and_the_api_document_are_served_from_the_binary() {
     assert_eq!(doc.status, StatusCode::OK);
     assert!(html(&doc).contains("\"openapi\": \"3.1.0\""));
 }
+
+#[test]
+fn incidents_and_quarantine_are_behind_the_gate() {
+    let f = fixture(false);
+    for path in [
+        "/incidents",
+        "/incidents/1",
+        "/quarantine",
+        "/quarantine/1/raw",
+    ] {
+        let r = f.get(path, NOW);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            r.headers
+                .iter()
+                .find(|(n, _)| n == hyper::header::LOCATION)
+                .map(|(_, v)| v.clone()),
+            Some(format!("/login?next={}", super::form::encode(path))),
+        );
+    }
+    for (method, path) in [
+        (Method::GET, "/api/v1/incidents"),
+        (Method::POST, "/api/v1/incidents/actions"),
+        (Method::POST, "/api/v1/quarantine/7/actions"),
+        (Method::GET, "/api/v1/quarantine/7/raw"),
+    ] {
+        let r = f.call(method, path, b"{}", "127.0.0.1", None, NOW);
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let outside = f.call(
+        Method::POST,
+        "/incidents/bulk",
+        b"op=resolve",
+        "192.0.2.7",
+        None,
+        NOW,
+    );
+    assert_eq!(outside.status, StatusCode::FORBIDDEN);
+    // A GET never reaches a changing handler.
+    assert_eq!(route_of(Method::GET, "/incidents/bulk"), "405 POST");
+    assert_eq!(route_of(Method::GET, "/quarantine/3/act"), "405 POST");
+    assert_eq!(
+        route_of(Method::GET, "/api/v1/incidents/actions"),
+        "405 POST"
+    );
+}

@@ -367,6 +367,8 @@ pub(crate) struct Admin {
     pub logon_max_failures: V<u64>,
     pub logon_lockout: V<String>,
     pub audit_max_age: V<String>,
+    pub preview_bytes: V<u64>,
+    pub max_bulk: V<u64>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

@@ -41,6 +41,11 @@ pub struct Admin {
     pub allowed_clients: Vec<ipnet::IpNet>,
     /// Largest upload (a certificate, an .eml to test a policy against), in bytes.
     pub max_upload: usize,
+    /// Longest body preview of a held message on the quarantine page and in the API, in bytes.
+    pub preview_bytes: usize,
+    /// Most items one bulk action over a filter ("all matching") acts on; its confirm step counts
+    /// up to this many.
+    pub max_bulk: usize,
     /// The administrators' sign-in: session timeouts, throttling, the audit log's age.
     pub auth: Auth,
 }
@@ -214,6 +219,12 @@ pub(super) fn build_admin(
         max_upload: cx
             .pick(ua.max_upload, da.max_upload, "admin.max_upload")?
             .range(1 << 16, 1 << 30)? as usize,
+        preview_bytes: cx
+            .pick(ua.preview_bytes, da.preview_bytes, "admin.preview_bytes")?
+            .range(0, 1 << 20)? as usize,
+        max_bulk: cx
+            .pick(ua.max_bulk, da.max_bulk, "admin.max_bulk")?
+            .range(1, 1_000_000)? as usize,
         metrics_token: cx
             .pick(ua.metrics_token, da.metrics_token, "admin.metrics_token")?
             .parse_with(|s| parse_token(s))?,

@@ -41,7 +41,7 @@ pub use access::{Permission, Role};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
-pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};
+pub use query::{Cursor, DEFAULT_LIST, DIRECTIONS, Listing, Paged, Query, SEVERITIES};
 pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
 pub use users::{Caller, UserView, check_name, check_password};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};

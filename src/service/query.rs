@@ -1,6 +1,8 @@
 //! Search: a typed [`Query`] checked into the store's [`Filter`], and listings that walk the
 //! store's pages up to the query's limit ([`Listing`]: the items, whether more may match, how many
-//! corrupt records were skipped). Bulk actions select their items here too ([`Service::matching`]).
+//! corrupt records were skipped), and single pages walked by a [`Cursor`] ([`Paged`]: the admin UI
+//! and API, which never read more than one page per request). Bulk actions select their items here
+//! too ([`Service::matching`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -121,6 +123,84 @@ impl Service {
             &filter,
             query.limit,
         )?)
+    }
+}
+
+/// Where a page starts: the receipt (or creation) time and id of the last item of the page before,
+/// written `TIME-ID` in links and the API (`1700000000-42`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub time: u64,
+    pub id: u64,
+}
+
+impl Cursor {
+    /// `TIME-ID`, or `None` when it is not one.
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (t, id) = s.trim().split_once('-')?;
+        Some(Cursor {
+            time: t.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.time, self.id)
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One page of a listing, newest first: one bounded search of the store (at most the query's
+/// limit, [`DEFAULT_LIST`] when it gives none, never more than the store's largest page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, when more may match (a search cut short by its scan bound
+    /// also says so, with fewer items).
+    pub next: Option<Cursor>,
+    /// Records skipped because they do not decode.
+    pub corrupt: usize,
+}
+
+impl Service {
+    /// One page of held messages matching `query`, older than `before`.
+    pub fn page_held(&self, query: &Query, before: Option<Cursor>) -> Result<Paged<Held>> {
+        let filter = query.filter(Target::Held)?;
+        let page = page_of(query, before);
+        let found = self.store.read(|txn| held::search(txn, &filter, page))?;
+        Ok(paged(found))
+    }
+
+    /// One page of incidents matching `query`, older than `before`.
+    pub fn page_incidents(&self, query: &Query, before: Option<Cursor>) -> Result<Paged<Incident>> {
+        let filter = query.filter(Target::Incident)?;
+        let page = page_of(query, before);
+        let found = self
+            .store
+            .read(|txn| incidents::search(txn, &filter, page))?;
+        Ok(paged(found))
+    }
+}
+
+fn page_of(query: &Query, before: Option<Cursor>) -> Page {
+    Page {
+        limit: limit(query).clamp(1, MAX_PAGE),
+        before: before.map(|c| (c.time, c.id)),
+    }
+}
+
+fn paged<T>(found: Found<T>) -> Paged<T> {
+    Paged {
+        items: found.items,
+        next: found.next.map(|(time, id)| Cursor { time, id }),
+        corrupt: found.corrupt.len(),
     }
 }
 

@@ -227,3 +227,39 @@ fn bad_forward_addresses_are_invalid_before_anything_changes() {
     assert_eq!(history.len(), 1, "{history:?}");
     s.close();
 }
+
+#[test]
+fn pages_walk_by_cursor_one_bounded_search_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = service(dir.path());
+    for n in 0..5 {
+        hold(&s, n);
+    }
+    let two = Query {
+        limit: Some(2),
+        ..Query::default()
+    };
+    let first = s.page_held(&two, None).unwrap();
+    let subjects = |p: &Paged<Held>| {
+        p.items
+            .iter()
+            .map(|h| h.subject.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(subjects(&first), ["Q3 numbers 4", "Q3 numbers 3"]);
+    let next = first.next.expect("more");
+    // The cursor reads back from its text, as links and the API carry it.
+    assert_eq!(Cursor::parse(&next.to_string()), Some(next));
+    assert_eq!(serde_json::to_value(next).unwrap(), next.to_string());
+    assert_eq!(Cursor::parse("12"), None);
+    let second = s.page_held(&two, Some(next)).unwrap();
+    assert_eq!(subjects(&second), ["Q3 numbers 2", "Q3 numbers 1"]);
+    let last = s.page_held(&two, second.next).unwrap();
+    assert_eq!(
+        (subjects(&last), last.next),
+        (vec!["Q3 numbers 0".to_string()], None)
+    );
+    let incidents = s.page_incidents(&Query::default(), None).unwrap();
+    assert_eq!((incidents.items.len(), incidents.next), (5, None));
+    s.close();
+}

@@ -3,6 +3,8 @@
 //! OpenAPI 3.1 document (`assets/admin/openapi.json`) is served at `/api/v1/openapi.json`; a test
 //! checks that it and the route table list the same routes.
 
+pub(crate) mod records;
+
 use hyper::StatusCode;
 
 use super::call::Call;

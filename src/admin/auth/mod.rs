@@ -141,6 +141,33 @@ pub(crate) fn changed(
     record(service, entry);
 }
 
+/// Records a remediation asked for from the UI or the API: `incident.resolve`, `held.release`...
+/// on `ids` (the first 20 named), with what came of it (`totals`: "2 done, 1 refused").
+pub(crate) fn remediated(
+    service: &Service,
+    call: &super::call::Call,
+    target: crate::service::Target,
+    op: &str,
+    ids: &[u64],
+    totals: &str,
+) {
+    let kind = match target {
+        crate::service::Target::Held => "held",
+        crate::service::Target::Incident => "incident",
+    };
+    let mut object: Vec<String> = ids.iter().take(20).map(u64::to_string).collect();
+    if ids.len() > 20 {
+        object.push(format!("and {} more", ids.len() - 20));
+    }
+    let mut entry = Caller::web(call.actor(), call.peer).entry(
+        call.now,
+        &format!("{kind}.{op}"),
+        &format!("{kind} {}", object.join(", ")),
+    );
+    entry.after = Some(totals.to_string());
+    record(service, entry);
+}
+
 fn record(service: &Service, entry: AuditEntry) {
     if let Err(e) = service.audit(entry) {
         tracing::warn!(error = %e, "audit entry not written");

@@ -8,8 +8,12 @@ pub(crate) mod audit;
 pub(crate) mod certificate;
 pub(crate) mod config;
 pub(crate) mod dashboard;
+pub(crate) mod filter;
+pub(crate) mod incidents;
 pub(crate) mod login;
 pub(crate) mod policies;
+pub(crate) mod quarantine;
+pub(crate) mod remedy;
 pub(crate) mod settings;
 pub(crate) mod users;
 
@@ -17,7 +21,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::call::Call;
 use super::response::Response;
-use crate::service::Permission;
+use super::ui::Ui;
+use crate::service::{Permission, Service};
 use hyper::StatusCode;
 
 /// The navigation's entries.
@@ -162,6 +167,28 @@ pub(crate) fn service_error(call: &Call, e: &crate::service::Error) -> Response 
     )
 }
 
+/// Runs `page` over the service of the server's store (the 503 page without one).
+pub(crate) fn with_service(
+    ui: &Ui,
+    call: &Call,
+    page: fn(&Service, &Call) -> Response,
+) -> Response {
+    match ui.service() {
+        Ok(s) => page(&s, call),
+        Err(r) => r,
+    }
+}
+
+/// A record's status as a badge (`st-held`, `st-resolved`: colours in app.css).
+pub(crate) fn status_badge(name: &str) -> Markup {
+    badge(&format!("st-{name}"), &name.replace('_', " "))
+}
+
+/// A severity as a badge (`sev-high`).
+pub(crate) fn severity_badge(name: &str) -> Markup {
+    badge(&format!("sev-{name}"), name)
+}
+
 /// The hidden CSRF field every form of a signed-in page carries.
 pub(crate) fn csrf_field(call: &Call) -> Markup {
     let token = call.principal.as_ref().and_then(|p| p.csrf()).unwrap_or("");
@@ -230,5 +257,7 @@ pub(crate) fn date(unix: u64) -> String {
         .to_string()
 }
 
+#[cfg(test)]
+pub(crate) mod fixture;
 #[cfg(test)]
 mod tests;

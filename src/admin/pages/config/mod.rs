@@ -42,9 +42,64 @@ pub(crate) fn save(
     let by = Actor::new(call.actor()).map_err(|e| EditError::Refused(e.message().to_string()))?;
     let reloader = app.reloader.clone();
     let who = format!("admin UI: {}", call.actor());
-    edit::apply(&target, digest, change, &by, call.now, move || {
+    let before = edit::read(&target).map(|s| s.text).unwrap_or_default();
+    let applied = edit::apply(&target, digest, change, &by, call.now, move || {
         reloader.reload(&who)
-    })
+    })?;
+    if applied.version.is_some() {
+        let after = edit::read(&target).map(|s| s.text).unwrap_or_default();
+        audit(ui, call, &applied, &before, &after);
+    }
+    Ok(applied)
+}
+
+/// The audit entry of an applied change: what was done, the version, and the lines before and
+/// after (values of keys named like secrets hidden: the audit log is readable by auditors).
+fn audit(ui: &Ui, call: &Call, applied: &Applied, before: &str, after: &str) {
+    let Ok(service) = ui.service() else { return };
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    for line in edit::diff(before, after) {
+        match line.tag {
+            edit::DiffTag::Removed => old.push(hide_secret(&line.text)),
+            edit::DiffTag::Added => new.push(hide_secret(&line.text)),
+            _ => {}
+        }
+    }
+    let object = format!(
+        "version {}: {}",
+        applied.version.unwrap_or_default(),
+        applied.changes.join("; ")
+    );
+    super::super::auth::changed(
+        &service,
+        call,
+        "config.update",
+        &object,
+        Some(old.join("\n")),
+        Some(new.join("\n")),
+    );
+}
+
+/// `token = "..."`-like lines with the value replaced.
+fn hide_secret(line: &str) -> String {
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if line.contains('=')
+        && ["token", "password", "secret"]
+            .iter()
+            .any(|s| key.contains(s))
+    {
+        format!(
+            "{} = (hidden)",
+            line.split('=').next().unwrap_or("").trim_end()
+        )
+    } else {
+        line.to_string()
+    }
 }
 
 /// The hidden field carrying the digest of the file a form was rendered from.

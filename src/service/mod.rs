@@ -1,7 +1,9 @@
 //! The service layer: one typed API for everything an administrator does with the quarantine and
 //! the incidents — search ([`Query`], [`Listing`]), show ([`HeldView`], [`IncidentView`]),
 //! [`Stats`], release (optionally with a [`Tag`]), forward, delete, rescan, resolve, dismiss and note
-//! ([`Op`]) on ids or on everything a query matches, backup and restore. The CLI (`console`) calls
+//! ([`Op`]) on ids or on everything a query matches, backup and restore; message tracking
+//! ([`TrackQuery`], [`MessageTrail`]) and the reports ([`SummaryReport`], [`DetailReport`],
+//! [`Series`] for the dashboard). The CLI (`console`) calls
 //! it today; the admin UI and its JSON API call it next, so every page gets its data here.
 //!
 //! Requests are typed values; results are serde-serialisable values; a failure is one [`Error`]
@@ -15,6 +17,8 @@ mod act;
 mod error;
 mod events;
 mod query;
+mod report;
+mod tracking;
 mod view;
 
 #[cfg(test)]
@@ -30,11 +34,14 @@ use crate::config::Config;
 use crate::store::{Mode, Options, Store, StoreError};
 
 pub use crate::remediate::{Bulk, Item, Outcome, Progress, Target, Totals};
+pub use crate::report::{DetailReport, SummaryReport};
 pub use crate::store::records::{HeldId, IncidentId};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
 pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};
+pub use report::{Series, whole_days};
+pub use tracking::{MAX_TRAIL, MessageTrail, TrackQuery, TrackRow};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 
 /// The store's directory under the data directory: `<data_dir>/store`.

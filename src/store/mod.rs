@@ -33,6 +33,7 @@ pub mod records;
 pub mod schema;
 pub mod search;
 pub mod stats;
+pub mod tracking;
 
 #[cfg(test)]
 mod backends;

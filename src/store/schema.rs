@@ -10,7 +10,7 @@ use super::marks::MarkFile;
 use super::{Result, StoreError};
 
 /// The schema this Sluice writes.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 4;
 
 const VERSION_KEY: &[u8] = b"schema";
 
@@ -22,11 +22,25 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Schema 1 is the first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    describe: "count the bytes of the event outbox (its byte bound)",
-    run: super::events::count_bytes,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        describe: "count the bytes of the event outbox (its byte bound)",
+        run: super::events::count_bytes,
+    },
+    // Schema 3 is the administrators' accounts (issue 13, the `auth` branch); until that branch
+    // is merged this step has nothing to do.
+    Migration {
+        from: 2,
+        describe: "(reserved for the accounts table)",
+        run: |_| Ok(()),
+    },
+    Migration {
+        from: 3,
+        describe: "index the outbox's events for message tracking and count them for the reports",
+        run: super::tracking::migrate,
+    },
+];
 
 /// Opens (creating) every database, brings the schema to [`CURRENT`] and the id counters to their
 /// high-water marks (`marks::settle`).

@@ -321,6 +321,40 @@ mod tests {
     }
 
     #[test]
+    fn a_due_report_is_queued_once_and_again_only_when_next_due() {
+        let store = Store::memory().unwrap();
+        let config = Arc::new(Config::embedded().unwrap());
+        let service = Service::new(
+            store.clone(),
+            config.clone(),
+            crate::clock::Clock::fixed(SAT),
+        );
+        let s = schedule(Every::Daily, 6 * 60);
+        let now = SAT + 7 * 3600;
+        let first = run_one(&store, &service, &config, &s, now).unwrap();
+        assert!(first.is_some());
+        // A restart (or the next round) the same day sends nothing more.
+        assert_eq!(
+            run_one(&store, &service, &config, &s, now + 3600).unwrap(),
+            None
+        );
+        assert_eq!(
+            store.read(|txn| stats::last_run(txn, "s")).unwrap(),
+            Some(SAT + 6 * 3600)
+        );
+        // The next day's run goes out.
+        assert!(
+            run_one(&store, &service, &config, &s, now + 86_400)
+                .unwrap()
+                .is_some()
+        );
+        let queued = store
+            .read(|txn| txn.len(crate::store::Table::Queue))
+            .unwrap();
+        assert_eq!(queued, 2);
+    }
+
+    #[test]
     fn the_mail_attaches_the_csv_under_its_name() {
         use mail_parser::MimeHeaders;
         let config = Config::embedded().unwrap();

@@ -4,7 +4,10 @@
 //! flash notes, pagers, badges, times). One module per page family, each with its `routes()`.
 
 pub(crate) mod assets;
+pub(crate) mod chart;
 pub(crate) mod dashboard;
+pub(crate) mod reports;
+pub(crate) mod tracking;
 
 use maud::{DOCTYPE, Markup, html};
 

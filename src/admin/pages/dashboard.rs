@@ -57,6 +57,8 @@ pub(crate) struct View {
     pub hops: Vec<crate::relay::status::Snapshot>,
     pub config_digest: String,
     pub policies_digest: String,
+    /// The SMTP listener's configured address.
+    pub listener: String,
 }
 
 fn show(ui: &Ui, call: &Call) -> Response {
@@ -120,6 +122,7 @@ fn show(ui: &Ui, call: &Call) -> Response {
         hops: app.hop_status.snapshot(),
         config_digest: current.digest.config.clone(),
         policies_digest: current.digest.policies.clone(),
+        listener: current.config.listener.address.to_string(),
     };
     super::page(call, "Dashboard", Nav::Dashboard, render(&view))
 }
@@ -170,6 +173,7 @@ pub(crate) fn render(v: &View) -> Markup {
         table class="kv" {
             tr { th { "Uptime" } td { (duration(v.uptime)) } }
             tr { th { "Version" } td { (env!("CARGO_PKG_VERSION")) } }
+            tr { th { "SMTP listener" } td { (v.listener) @if v.status.as_ref().is_some_and(|s| !s.ready) { " (not ready)" } } }
             tr { th { "Configuration" } td { "digest " code { (v.config_digest) } ", policies " code { (v.policies_digest) } } }
             tr { th { "Definitions" } td { "embedded in this version" } }
             @if let Some(s) = &v.status {
@@ -242,6 +246,7 @@ mod tests {
             hops: vec![],
             config_digest: "abc".into(),
             policies_digest: "def".into(),
+            listener: "127.0.0.1:25".into(),
         };
         let html = render(&v).into_string();
         assert!(html.contains("relayed today · 10 since start"), "{html}");

@@ -88,6 +88,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quarantine(q) => Ok(crate::console::quarantine(q)),
         Command::Incident(i) => Ok(crate::console::incident(i)),
         Command::Events(e) => Ok(crate::console::events(e)),
+        Command::Report(r) => Ok(crate::console::report(r)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::User(u) => Ok(crate::console::user(u)),
@@ -557,6 +558,10 @@ pub fn serve(
         tasks.spawn(async move { d.sweep_forever().or(s.draining()).await });
         // The periodic checks; the monitor stops by itself when draining begins.
         tasks.spawn(crate::monitor::Monitor::new(health, swap.clone(), keeper.clone()).run());
+        // Scheduled reports and the report counters' retention; stops when draining begins.
+        tasks.spawn(
+            crate::scheduled::Scheduler::new(swap.clone(), keeper.clone(), shutdown.clone()).run(),
+        );
         let admin_accept = admin.map(|(a, _)| {
             let a = match keeper.store() {
                 Ok(store) => a.with_app(crate::admin::App {

@@ -1,5 +1,6 @@
 //! Command-line interface (argh): `serve`, `reload`, `status`, `check-config`, `scan`, `edm import`,
-//! `quarantine`, `incident`, `events list`, `backup`, `restore`, `user`, `token`, `siem test`,
+//! `quarantine`, `incident`, `events list`, `report summary|detail`, `backup`, `restore`, `user`,
+//! `token`, `siem test`,
 //! `version`, `help`, and
 //! the internal `pdf-text` the server runs as
 //! its sandboxed PDF text extractor.
@@ -27,6 +28,7 @@ pub enum Command {
     Quarantine(Quarantine),
     Incident(Incident),
     Events(Events),
+    Report(Report),
     Backup(Backup),
     Restore(Restore),
     User(User),
@@ -698,5 +700,76 @@ store_command!(
         /// the token's id
         #[argh(positional)]
         pub id: String,
+    }
+);
+
+/// Reports over a date range: the summary (message totals by outcome and direction, incidents by
+/// policy and severity, top senders, recipients and detectors) and the detail report (events by
+/// type and text). The same numbers as the admin UI's Reports page.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "report")]
+pub struct Report {
+    #[argh(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum ReportCommand {
+    Summary(ReportSummary),
+    Detail(ReportDetail),
+}
+
+store_command!(
+    /// The summary report over whole UTC days, as a readable table, JSON, or a CSV file.
+    #[argh(subcommand, name = "summary")]
+    pub struct ReportSummary {
+        /// first day: YYYY-MM-DD or RFC 3339 (its whole UTC day counts)
+        #[argh(option)]
+        pub from: String,
+        /// last day, inclusive: YYYY-MM-DD or RFC 3339
+        #[argh(option)]
+        pub to: String,
+        /// write the report as CSV to FILE (`-`: stdout) instead of a table
+        #[argh(option)]
+        pub csv: Option<PathBuf>,
+        /// start the CSV with a byte order mark (for Excel)
+        #[argh(switch)]
+        pub bom: bool,
+        /// one JSON object
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(
+    /// The detail report: events from the outbox in a time range, by type and text, oldest first.
+    #[argh(subcommand, name = "detail")]
+    pub struct ReportDetail {
+        /// from: YYYY-MM-DD (midnight UTC) or RFC 3339
+        #[argh(option)]
+        pub from: String,
+        /// to, inclusive: YYYY-MM-DD (the whole day) or RFC 3339
+        #[argh(option)]
+        pub to: String,
+        /// only this event kind (message.blocked) or category (message, policy, quarantine, ...);
+        /// repeatable
+        #[argh(option, long = "type")]
+        pub types: Vec<String>,
+        /// only events with this text in a field (case-insensitive)
+        #[argh(option)]
+        pub text: Option<String>,
+        /// at most this many rows (default and largest: reports.detail_max_rows)
+        #[argh(option)]
+        pub limit: Option<usize>,
+        /// write the report as CSV to FILE (`-`: stdout) instead of a table
+        #[argh(option)]
+        pub csv: Option<PathBuf>,
+        /// start the CSV with a byte order mark (for Excel)
+        #[argh(switch)]
+        pub bom: bool,
+        /// one JSON object
+        #[argh(switch)]
+        pub json: bool,
     }
 );

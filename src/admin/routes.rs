@@ -16,6 +16,8 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::config::history::routes());
     defs.extend(super::pages::incidents::routes());
     defs.extend(super::pages::quarantine::routes());
+    defs.extend(super::pages::tracking::routes());
+    defs.extend(super::pages::reports::routes());
     defs.extend(super::api::routes());
     defs.extend(super::api::records::routes());
     defs

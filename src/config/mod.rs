@@ -9,6 +9,7 @@ pub mod edit;
 mod keep;
 mod limits;
 pub mod monitor;
+pub mod reports;
 mod services;
 pub mod siem;
 mod syntax;
@@ -95,6 +96,8 @@ pub struct Config {
     pub siem: Vec<Siem>,
     /// `[monitor]`: the periodic checks and their thresholds.
     pub monitor: monitor::Monitor,
+    /// `[reports]`: report counters' retention, report sizes, scheduled reports.
+    pub reports: reports::Reports,
 }
 
 #[derive(Debug, Clone)]
@@ -580,6 +583,11 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         user.monitor.unwrap_or_default(),
         def.monitor.unwrap_or_default(),
     )?;
+    let reports = reports::build(
+        cx,
+        user.reports.unwrap_or_default(),
+        def.reports.unwrap_or_default(),
+    )?;
     Ok(Config {
         server,
         listener,
@@ -597,6 +605,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         queue,
         siem,
         monitor,
+        reports,
     })
 }
 

@@ -126,7 +126,7 @@ fn set(
 }
 
 /// `local@domain`: one `@`, both sides non-empty, no spaces, controls or angle brackets.
-fn check_address(s: &str) -> Result<(), String> {
+pub(super) fn check_address(s: &str) -> Result<(), String> {
     let ok = s.len() <= 254
         && s.matches('@').count() == 1
         && !s.starts_with('@')

@@ -32,6 +32,7 @@ pub(crate) struct Raw {
     pub siem: Option<Vec<Spanned<Siem>>>,
     pub siem_defaults: Option<SiemDefaults>,
     pub monitor: Option<Monitor>,
+    pub reports: Option<Reports>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -451,4 +452,28 @@ pub(crate) struct Monitor {
     pub store_max_used_percent: V<u64>,
     pub alert_repeat: V<String>,
     pub certificate_repeat: V<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reports {
+    pub keep_days: V<u64>,
+    pub top: V<u64>,
+    pub detail_max_rows: V<u64>,
+    pub check_interval: V<String>,
+    pub at: V<String>,
+    pub schedule: Option<Vec<Spanned<ReportSchedule>>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportSchedule {
+    pub name: V<String>,
+    pub report: V<String>,
+    pub every: V<String>,
+    pub to: V<Vec<Spanned<String>>>,
+    pub at: V<String>,
+    pub types: V<Vec<Spanned<String>>>,
+    pub text: V<String>,
+    pub bom: V<bool>,
 }

@@ -378,6 +378,33 @@ fn keeping(c: &Config, out: &mut String) {
             ),
         ],
     );
+    let r = &c.reports;
+    section(
+        out,
+        "reports",
+        &[
+            ("keep_days", r.keep_days.to_string()),
+            ("top", r.top.to_string()),
+            ("detail_max_rows", r.detail_max_rows.to_string()),
+            (
+                "schedule",
+                list(r.schedules.iter().map(|s| {
+                    let every = match s.every {
+                        super::reports::Every::Daily => "daily",
+                        super::reports::Every::Weekly => "weekly",
+                    };
+                    format!(
+                        "{} ({} {every} at {:02}:{:02} UTC to {})",
+                        s.name,
+                        s.report.name(),
+                        s.at / 60,
+                        s.at % 60,
+                        s.to.join(" ")
+                    )
+                })),
+            ),
+        ],
+    );
     let n = &c.notifications;
     section(
         out,

@@ -1,6 +1,7 @@
 //! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan|stats`,
 //! `sluice incident list|show|remediate`, `sluice events list`, `sluice backup`, `sluice restore`,
-//! `sluice user add|passwd|list|remove` and `sluice token create|list|revoke`. Shell: it chooses
+//! `sluice report summary|detail`, `sluice user add|passwd|list|remove` and
+//! `sluice token create|list|revoke`. Shell: it chooses
 //! the configuration (see `config::record`), turns the flags (`cli`) into the service's typed
 //! requests, calls `service` (which opens the store once per process and does the work), and
 //! renders the results to stdout (tables or JSON, `render`) and stderr (errors, notes, the
@@ -16,6 +17,7 @@ mod events;
 mod incident;
 mod quarantine;
 pub mod render;
+mod report;
 mod users;
 pub use crate::units::time;
 
@@ -32,6 +34,7 @@ use crate::store::Mode;
 pub use events::events;
 pub use incident::incident;
 pub use quarantine::quarantine;
+pub use report::report;
 pub use users::{token, user};
 
 /// Commands that go on when the server's recorded configuration cannot be used (lost, changed, or
@@ -39,8 +42,10 @@ pub use users::{token, user};
 /// nothing, and need only `store.max_size`; recovering a store must not depend on a config file
 /// that may be lost with it. The account and token commands judge nothing either, and are how an
 /// administrator gets back in. Every command that judges or acts refuses instead.
-const LENIENT: [&str; 14] = [
+const LENIENT: [&str; 16] = [
     "events list",
+    "report summary",
+    "report detail",
     "quarantine list",
     "quarantine show",
     "incident list",

@@ -87,6 +87,12 @@ impl Health {
         Ok(())
     }
 
+    /// What the dashboard shows of the system (the values `/metrics` reports); reads the store
+    /// (call it off the async threads).
+    pub fn status(&self) -> Snapshot {
+        self.snapshot()
+    }
+
     /// The metrics' text exposition; reads the store (call it off the async threads).
     pub fn metrics(&self) -> String {
         crate::metrics::global().render(&self.snapshot())

@@ -3,7 +3,9 @@
 //! [`Stats`], release (optionally with a [`Tag`]), forward, delete, rescan, resolve, dismiss and note
 //! ([`Op`]) on ids or on everything a query matches, backup and restore; and the administrators'
 //! accounts, sign-in and API tokens (`users`, `tokens`, with the [`Role`]s and [`Permission`]s of
-//! `access`) with the audit log every change writes to. The CLI (`console`) calls
+//! `access`) with the audit log every change writes to; message tracking ([`TrackQuery`],
+//! [`MessageTrail`]) and the reports ([`SummaryReport`], [`DetailReport`], [`Series`] for the
+//! dashboard). The CLI (`console`) calls
 //! it today; the admin UI and its JSON API call it next, so every page gets its data here.
 //!
 //! Requests are typed values; results are serde-serialisable values; a failure is one [`Error`]
@@ -18,7 +20,9 @@ mod act;
 mod error;
 mod events;
 mod query;
+mod report;
 mod tokens;
+mod tracking;
 mod users;
 mod view;
 
@@ -35,6 +39,7 @@ use crate::config::Config;
 use crate::store::{Mode, Options, Store, StoreError};
 
 pub use crate::remediate::{Bulk, Item, Outcome, Progress, Target, Totals};
+pub use crate::report::{DetailReport, SummaryReport};
 pub use crate::store::audit::{AuditEntry, Filter as AuditFilter};
 pub use crate::store::records::{HeldId, IncidentId};
 pub use access::{Permission, Role};
@@ -42,7 +47,9 @@ pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
 pub use query::{Cursor, DEFAULT_LIST, DIRECTIONS, Listing, Paged, Query, SEVERITIES};
+pub use report::{Series, whole_days};
 pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
+pub use tracking::{MAX_TRAIL, MessageTrail, TrackQuery, TrackRow};
 pub use users::{Caller, UserView, check_name, check_password};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 

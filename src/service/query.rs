@@ -210,11 +210,11 @@ fn limit(query: &Query) -> usize {
 
 /// Up to `limit` records matching `filter`, newest first, walking pages; also whether more may
 /// match and how many records were skipped as corrupt.
-fn collect<T>(
+pub(super) fn collect<F, T>(
     store: &Store,
-    filter: &Filter,
+    filter: &F,
     limit: usize,
-    search: impl Fn(&Store, &Filter, Page) -> store::Result<Found<T>>,
+    search: impl Fn(&Store, &F, Page) -> store::Result<Found<T>>,
 ) -> Result<Listing<T>> {
     let (mut items, mut corrupt) = (Vec::new(), 0);
     let mut before = None;

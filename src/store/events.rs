@@ -44,7 +44,8 @@ const DROPPED_TOTAL: &str = "events.dropped";
 const UNREPORTED_TOTAL: &str = "events.dropped_unreported";
 
 /// Appends an event in the caller's transaction (so it exists exactly when the change it describes
-/// committed), then keeps the outbox within its [`Bounds`].
+/// committed), with its tracking index entries (`tracking`) and, for a `message.*` event, its
+/// counters (`stats::message`); then keeps the outbox within its [`Bounds`].
 pub fn append(
     txn: &mut dyn WriteTxn,
     at: u64,
@@ -69,6 +70,8 @@ fn put(txn: &mut dyn WriteTxn, at: u64, kind: Kind, fields: Vec<(Field, String)>
     let bytes = serde_json::to_vec(&event).map_err(|e| StoreError::Io(e.to_string()))?;
     txn.put(Table::Events, &keys::id_key(seq), &bytes)?;
     keys::add_total(txn, BYTES_TOTAL, bytes.len() as i64)?;
+    super::tracking::index(txn, &event)?;
+    super::stats::message(txn, &event)?;
     Ok(seq)
 }
 
@@ -96,6 +99,7 @@ fn enforce(txn: &mut dyn WriteTxn, now: u64, b: &Bounds, max: usize) -> Result<R
             break;
         }
         txn.delete(Table::Events, &keys::id_key(e.seq))?;
+        super::tracking::unindex(txn, &e)?;
         keys::add_total(txn, BYTES_TOTAL, -(len as i64))?;
         out.removed += 1;
         let min = match min_cursor {
@@ -259,6 +263,77 @@ pub(crate) fn count_bytes(txn: &mut dyn WriteTxn) -> Result<()> {
     let now = keys::total(txn, BYTES_TOTAL)?;
     keys::add_total(txn, BYTES_TOTAL, total as i64 - now as i64)?;
     Ok(())
+}
+
+/// The event with this seq, if the outbox still holds it.
+pub fn get(txn: &dyn ReadTxn, seq: u64) -> Result<Option<Event>> {
+    match txn.get(Table::Events, &keys::id_key(seq))? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(v)
+            .map(Some)
+            .map_err(|e| corrupt(&keys::id_key(seq), &e.to_string())),
+    }
+}
+
+/// Events examined by one [`between`] at most.
+pub const MAX_SCAN: usize = 1_000_000;
+
+/// The events from time `from` to `to` (inclusive) that `keep` accepts, oldest first, at most
+/// `limit`; and whether more may match (the limit, or [`MAX_SCAN`] events examined). The outbox is
+/// in commit order and times follow it, so the first event at or after `from` is found by
+/// bisection over the seqs and the walk stops at the first event after `to`.
+pub fn between(
+    txn: &dyn ReadTxn,
+    from: u64,
+    to: u64,
+    limit: usize,
+    mut keep: impl FnMut(&Event) -> bool,
+) -> Result<(Vec<Event>, bool)> {
+    let first_at = |seq: u64| -> Result<Option<Event>> {
+        let key = keys::id_key(seq);
+        let range: (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>) =
+            (std::ops::Bound::Included(&key), std::ops::Bound::Unbounded);
+        match txn.range(Table::Events, range, Order::Forward)?.next() {
+            None => Ok(None),
+            Some(e) => {
+                let (k, v) = e?;
+                Ok(Some(
+                    serde_json::from_slice(v).map_err(|e| corrupt(k, &e.to_string()))?,
+                ))
+            }
+        }
+    };
+    let (mut lo, mut hi) = (0u64, head(txn)?.saturating_add(1));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match first_at(mid)? {
+            Some(e) if e.at < from => lo = e.seq + 1,
+            _ => hi = mid,
+        }
+    }
+    let mut out = Vec::new();
+    let start = keys::id_key(lo);
+    let range: (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>) = (
+        std::ops::Bound::Included(&start),
+        std::ops::Bound::Unbounded,
+    );
+    for (scanned, entry) in txn.range(Table::Events, range, Order::Forward)?.enumerate() {
+        if scanned >= MAX_SCAN {
+            return Ok((out, true));
+        }
+        let (k, v) = entry?;
+        let e: Event = serde_json::from_slice(v).map_err(|e| corrupt(k, &e.to_string()))?;
+        if e.at > to {
+            break;
+        }
+        if e.at >= from && keep(&e) {
+            if out.len() >= limit {
+                return Ok((out, true));
+            }
+            out.push(e);
+        }
+    }
+    Ok((out, false))
 }
 
 /// Events after `cursor`, oldest first, at most `max`.

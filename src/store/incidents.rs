@@ -62,6 +62,7 @@ impl Recorded {
 }
 
 /// Records an incident, or merges it into the one an earlier copy of the message made within `window`.
+/// A new incident is counted for the reports (`stats::incident`) in the same write.
 pub fn record(
     txn: &mut dyn WriteTxn,
     mut incident: Incident,
@@ -109,6 +110,7 @@ pub fn record(
         &incident,
     )?;
     keys::put_index(txn, &index_keys(&incident))?;
+    super::stats::incident(txn, &incident)?;
     if let Some(key) = &recon {
         txn.put(Table::Recon, key, &keys::id_key(incident.id.0))?;
     }

@@ -14,6 +14,11 @@ const MAX_VALUE: usize = 200;
 pub(crate) enum Indexed {
     Held = b'h',
     Incident = b'i',
+    /// A message's final disposition: its `message.*` event (id = the event's seq).
+    Message = b'm',
+    /// Every event about one message (it carries `email.local_id`), by GUID only, in seq order
+    /// (time 0 in the key: the outbox's order is the order things happened).
+    Trail = b'e',
 }
 
 /// Which field an index entry is for.
@@ -32,6 +37,10 @@ pub(crate) enum Field {
     Direction = b'd',
     /// The message GUID.
     Guid = b'g',
+    /// The SMTP client's address (message events).
+    ClientIp = b'c',
+    /// The Message-ID header, without its angle brackets (message events).
+    MessageId = b'm',
 }
 
 pub(crate) fn id_key(id: u64) -> [u8; 8] {

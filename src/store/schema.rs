@@ -10,7 +10,7 @@ use super::marks::MarkFile;
 use super::{Result, StoreError};
 
 /// The schema this Sluice writes.
-pub const CURRENT: u32 = 3;
+pub const CURRENT: u32 = 4;
 
 const VERSION_KEY: &[u8] = b"schema";
 
@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         describe: "add the admin table (accounts, API tokens, audit log); it is created empty when \
                    the store opens, so there is nothing to convert",
         run: |_| Ok(()),
+    },
+    Migration {
+        from: 3,
+        describe: "index the outbox's events for message tracking and count them for the reports",
+        run: super::tracking::migrate,
     },
 ];
 

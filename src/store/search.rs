@@ -180,92 +180,114 @@ pub(crate) fn run<T: Record>(
     table: Indexed,
     filter: &Filter,
     page: Page,
-    mut load: impl FnMut(u64) -> Result<Option<T>>,
+    load: impl FnMut(u64) -> Result<Option<T>>,
 ) -> Result<Found<T>> {
-    let limit = page.limit.clamp(1, MAX_PAGE);
-    let mut conditions = indexed(filter).into_iter();
-    let (field, value) = conditions.next().unwrap_or((Field::Time, String::new()));
-    let prefix = keys::index_prefix(table, field, &value);
-    // The other indexed conditions are checked on the index itself (a key lookup), so records are
-    // decoded only for candidates that pass them all.
-    let others: Vec<Vec<u8>> = conditions
-        .map(|(f, v)| keys::index_prefix(table, f, &v))
-        .collect();
-    let mut probe = Vec::with_capacity(512);
-    let mut low = prefix.clone();
-    low.extend_from_slice(&filter.since.unwrap_or(0).to_be_bytes());
-    low.extend_from_slice(&0u64.to_be_bytes());
-    let upper = match page.before {
-        Some((t, id)) => {
-            let mut k = prefix.clone();
-            k.extend_from_slice(&t.to_be_bytes());
-            k.extend_from_slice(&id.to_be_bytes());
-            let until = filter.until.unwrap_or(u64::MAX);
-            if t > until {
-                Bound::Included(until_key(&prefix, until))
-            } else {
+    let walk = Walk {
+        table,
+        conditions: indexed(filter),
+        since: filter.since,
+        until: filter.until,
+    };
+    walk.run(txn, page, load, |r: &T| r.view().matches(filter))
+}
+
+/// One search over an index: its indexed conditions, most selective first (the first drives the
+/// walk; none: the time index, `Field::Time` with the empty value), and the time range.
+pub(crate) struct Walk {
+    pub table: Indexed,
+    pub conditions: Vec<(Field, String)>,
+    pub since: Option<u64>,
+    pub until: Option<u64>,
+}
+
+impl Walk {
+    /// Walks the driving index newest first from the page's cursor: the other indexed conditions
+    /// are checked on the index itself (a key lookup), so records are decoded (`load`) only for
+    /// candidates that pass them all, and kept when `keep` says so. At most [`MAX_SCAN`] entries.
+    pub(crate) fn run<T>(
+        &self,
+        txn: &dyn ReadTxn,
+        page: Page,
+        mut load: impl FnMut(u64) -> Result<Option<T>>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Found<T>> {
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        let mut conditions = self.conditions.iter();
+        let (field, value) = conditions
+            .next()
+            .map_or((Field::Time, ""), |(f, v)| (*f, v.as_str()));
+        let table = self.table;
+        let prefix = keys::index_prefix(table, field, value);
+        let others: Vec<Vec<u8>> = conditions
+            .map(|(f, v)| keys::index_prefix(table, *f, v))
+            .collect();
+        let mut probe = Vec::with_capacity(512);
+        let mut low = prefix.clone();
+        low.extend_from_slice(&self.since.unwrap_or(0).to_be_bytes());
+        low.extend_from_slice(&0u64.to_be_bytes());
+        let until = self.until.unwrap_or(u64::MAX);
+        let upper = match page.before {
+            Some((t, _)) if t > until => Bound::Included(until_key(&prefix, until)),
+            Some((t, id)) => {
+                let mut k = prefix.clone();
+                k.extend_from_slice(&t.to_be_bytes());
+                k.extend_from_slice(&id.to_be_bytes());
                 Bound::Excluded(k)
             }
-        }
-        None => Bound::Included(until_key(&prefix, filter.until.unwrap_or(u64::MAX))),
-    };
-    let upper_ref: Bound<&[u8]> = match &upper {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(low.as_slice()), upper_ref);
-    let mut found = Found {
-        items: Vec::new(),
-        next: None,
-        truncated: false,
-        corrupt: Vec::new(),
-    };
-    let mut scanned = 0usize;
-    for entry in txn.range(Table::Index, range, Order::Reverse)? {
-        let (key, _) = entry?;
-        scanned += 1;
-        let Some((time, id)) = keys::index_time_id(key) else {
-            continue;
+            None => Bound::Included(until_key(&prefix, until)),
         };
-        let tail = &key[key.len() - 16..];
-        let mut in_all = true;
-        for other in &others {
-            probe.clear();
-            probe.extend_from_slice(other);
-            probe.extend_from_slice(tail);
-            if txn.get(Table::Index, &probe)?.is_none() {
-                in_all = false;
-                break;
+        let upper_ref: Bound<&[u8]> = match &upper {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(low.as_slice()), upper_ref);
+        let mut found = Found {
+            items: Vec::new(),
+            next: None,
+            truncated: false,
+            corrupt: Vec::new(),
+        };
+        let mut scanned = 0usize;
+        for entry in txn.range(Table::Index, range, Order::Reverse)? {
+            let (key, _) = entry?;
+            scanned += 1;
+            let Some((time, id)) = keys::index_time_id(key) else {
+                continue;
+            };
+            let tail = &key[key.len() - 16..];
+            let mut in_all = true;
+            for other in &others {
+                probe.clear();
+                probe.extend_from_slice(other);
+                probe.extend_from_slice(tail);
+                if txn.get(Table::Index, &probe)?.is_none() {
+                    in_all = false;
+                    break;
+                }
             }
-        }
-        if !in_all {
+            if in_all {
+                match load(id) {
+                    Ok(Some(record)) if keep(&record) => {
+                        found.items.push(record);
+                        if found.items.len() >= limit {
+                            found.next = Some((time, id));
+                            return Ok(found);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(super::StoreError::Corrupt { .. }) => found.corrupt.push(id),
+                    Err(e) => return Err(e),
+                }
+            }
             if scanned >= MAX_SCAN {
                 found.truncated = true;
                 found.next = Some((time, id));
                 return Ok(found);
             }
-            continue;
         }
-        match load(id) {
-            Ok(Some(record)) if record.view().matches(filter) => {
-                found.items.push(record);
-                if found.items.len() >= limit {
-                    found.next = Some((time, id));
-                    return Ok(found);
-                }
-            }
-            Ok(_) => {}
-            Err(super::StoreError::Corrupt { .. }) => found.corrupt.push(id),
-            Err(e) => return Err(e),
-        }
-        if scanned >= MAX_SCAN {
-            found.truncated = true;
-            found.next = Some((time, id));
-            return Ok(found);
-        }
+        Ok(found)
     }
-    Ok(found)
 }
 
 fn until_key(prefix: &[u8], until: u64) -> Vec<u8> {

@@ -13,6 +13,8 @@ use super::router::{Access, Def};
 use super::ui::Ui;
 use crate::service::Permission;
 
+mod data;
+
 /// The OpenAPI document.
 pub(crate) const OPENAPI: &str = include_str!("../../../assets/admin/openapi.json");
 
@@ -31,6 +33,9 @@ pub(crate) fn routes() -> Vec<Def> {
             whoami,
         ),
     ]
+    .into_iter()
+    .chain(data::routes())
+    .collect()
 }
 
 fn openapi(_: &Ui, _: &Call) -> Response {

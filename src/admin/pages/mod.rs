@@ -6,6 +6,7 @@
 pub(crate) mod assets;
 pub(crate) mod audit;
 pub(crate) mod certificate;
+pub(crate) mod chart;
 pub(crate) mod config;
 pub(crate) mod dashboard;
 pub(crate) mod filter;
@@ -14,7 +15,9 @@ pub(crate) mod login;
 pub(crate) mod policies;
 pub(crate) mod quarantine;
 pub(crate) mod remedy;
+pub(crate) mod reports;
 pub(crate) mod settings;
+pub(crate) mod tracking;
 pub(crate) mod users;
 
 use maud::{DOCTYPE, Markup, html};

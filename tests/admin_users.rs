@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::https::{Reply, request};
+use support::admin::{add_user, csrf_of, encode, form, get, log_in, post, session_of};
 use support::sluice::{Sluice, binary, config};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -37,85 +37,6 @@ fn start() -> Sluice {
 
 fn data(s: &Sluice) -> std::path::PathBuf {
     s.dir.path().join("data")
-}
-
-/// `sluice user add NAME --role ROLE` with the password in a file.
-fn add_user(s: &Sluice, name: &str, role: &str, password: &str) {
-    let file = s.dir.path().join(format!("{name}.pw"));
-    std::fs::write(&file, format!("{password}\n")).unwrap();
-    let (code, out, err) = s.cli(&[
-        "user",
-        "add",
-        name,
-        "--role",
-        role,
-        "--password-file",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn get(s: &Sluice, path: &str, headers: &str) -> Reply {
-    request(
-        s,
-        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n"),
-    )
-}
-
-fn post(s: &Sluice, path: &str, body: &str, headers: &str) -> Reply {
-    request(
-        s,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{headers}\r\n{body}",
-            body.len()
-        ),
-    )
-}
-
-/// The `Cookie:` header line for the session a response set.
-fn session_of(r: &Reply) -> String {
-    let set = r.header("set-cookie").expect("a session cookie");
-    assert!(
-        set.ends_with("; Secure; HttpOnly; SameSite=Strict; Path=/"),
-        "{set}"
-    );
-    format!("Cookie: {}\r\n", set.split(';').next().unwrap())
-}
-
-fn log_in(s: &Sluice, user: &str, password: &str) -> String {
-    let r = post(
-        s,
-        "/login",
-        &form(&[("user", user), ("password", password)]),
-        "",
-    );
-    assert_eq!(r.status, 303, "{}", r.body);
-    session_of(&r)
-}
-
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("a CSRF field")
-        .to_string()
 }
 
 /// The outbox's event kinds, in order.

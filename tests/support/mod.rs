@@ -1,5 +1,6 @@
 //! Shared helpers for integration tests.
 
+pub mod admin;
 pub mod client;
 pub mod dns;
 pub mod https;

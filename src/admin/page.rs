@@ -14,7 +14,7 @@ th{text-align:left;vertical-align:top;padding:.3rem 1rem .3rem 0;white-space:now
 td{padding:.3rem 0;word-break:break-word}ul{margin:0;padding-left:1.1rem}\
 button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;color:#fff;cursor:pointer}\
 .approve{background:#1a7f37}.reject{background:#b42318}.note{color:#555;font-size:.9rem}\
-footer{color:#777;font-size:.8rem;margin-top:1.5rem}h2{font-size:1.1rem;margin-top:1.5rem}\
+footer{color:#666;font-size:.8rem;margin-top:1.5rem}h2{font-size:1.1rem;margin-top:1.5rem}\
 .preview{white-space:pre-wrap;word-break:break-word;background:#f4f5f7;padding:.6rem;\
 max-height:24rem;overflow:auto}textarea{width:100%;box-sizing:border-box}";
 

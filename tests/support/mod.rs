@@ -1,7 +1,9 @@
 //! Shared helpers for integration tests.
 
+pub mod browser;
 pub mod client;
 pub mod dns;
+pub mod hostile;
 pub mod https;
 pub mod mime;
 pub mod postfix;

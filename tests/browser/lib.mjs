@@ -191,6 +191,20 @@ export class Test {
     check(found.length === 0, `${label}: injected markup in the page:\n  ${found.join('\n  ')}`);
   }
 
+  /**
+   * Fails if the page's text holds a bidirectional override, embedding or isolate (U+202A..U+202E,
+   * U+2066..U+2069): from a message, one reorders what follows on screen, so that
+   * `invoice<U+202E>fdp.exe` shows as `invoiceexe.pdf`. Pages must show such characters visibly.
+   */
+  async noBidiControls(page, label) {
+    const found = await page.evaluate(() =>
+      [...document.body.innerText.matchAll(/[\u202A-\u202E\u2066-\u2069]/g)].map(
+        (m) => `U+${m[0].codePointAt(0).toString(16).toUpperCase()} in "${m.input.slice(Math.max(0, m.index - 20), m.index + 20)}"`,
+      ),
+    );
+    check(found.length === 0, `${label}: bidirectional controls shown raw:\n  ${found.join('\n  ')}`);
+  }
+
   /** Fails unless the page's visible text shows each of `values` literally (rendered as text). */
   async showsLiterally(page, values, label) {
     const text = await page.evaluate(() => document.body.innerText);

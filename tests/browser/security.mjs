@@ -1,8 +1,8 @@
 // Hostile values render inert (tests/browser_security.rs): every page in SLUICE_PAGES is opened
 // twice. First with the CSP bypassed, so that a missed escape would really run: no element or
-// attribute created by injection, window.__xss never set, and the hostile values shown literally as
-// text where the page shows them. Then with the CSP in force: the page must log no CSP violation
-// (a blocked injection would) and pass axe.
+// attribute created by injection, window.__xss never set, the hostile values shown literally as
+// text where the page shows them, and no raw bidirectional control in the text. Then with the CSP
+// in force: the page must log no CSP violation (a blocked injection would) and pass axe.
 //
 // Env: SLUICE_PAGES, a JSON array of { name, path, status?, literal? (default true), form? };
 // `form` is { button, field? }: fill `field` (a label) with every hostile value, press `button`,
@@ -25,6 +25,7 @@ await scenario(async (t) => {
     await t.open(noCsp, p.path, p.status ?? 200);
     await t.noInjection(noCsp, label);
     if (p.literal ?? true) await t.showsLiterally(noCsp, literal, label);
+    await t.noBidiControls(noCsp, label);
 
     step(`check ${label} with the CSP in force`);
     await t.open(withCsp, p.path, p.status ?? 200);

@@ -554,7 +554,20 @@ pub fn serve(
         tasks.spawn(async move { d.sweep_forever().or(s.draining()).await });
         // The periodic checks; the monitor stops by itself when draining begins.
         tasks.spawn(crate::monitor::Monitor::new(health, swap.clone(), keeper.clone()).run());
-        let admin_accept = admin.map(|(a, _)| ex.spawn(a.serve(shutdown.clone(), ex.clone())));
+        let admin_accept = admin.map(|(a, _)| {
+            let a = match keeper.store() {
+                Ok(store) => a.with_app(crate::admin::App {
+                    store: store.clone(),
+                    swap: swap.clone(),
+                    reloader: reloader.clone(),
+                    hop_status: hop_status.clone(),
+                    started: clock.now(),
+                    data_dir: data_dir.clone(),
+                }),
+                Err(_) => a,
+            };
+            ex.spawn(a.serve(shutdown.clone(), ex.clone()))
+        });
         let queue = delivery.map(|d| ex.spawn(d.run(ex.clone(), shutdown.clone())));
         let started = format!("sluice {} listening on {bound}", env!("CARGO_PKG_VERSION"));
         system_event(&keeper, crate::events::Kind::SystemStarted, started).await;

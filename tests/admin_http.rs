@@ -76,6 +76,14 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
         ),
     );
     assert_eq!(r.status, 431);
+    r.assert_security_headers();
+    // So does a request hyper cannot parse: its own 400 carries our headers too.
+    let r = request(
+        &s,
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n",
+    );
+    assert_eq!(r.status, 400);
+    r.assert_security_headers();
 
     // A forged link and a garbage one: the same page.
     let forged = token::sign(

@@ -6,12 +6,13 @@
 use hyper::StatusCode;
 
 use super::response::Response;
-use super::{APPROVAL_PREFIX, Handlers, form, page};
+use super::ui::Ui;
+use super::{APPROVAL_PREFIX, form, page};
 use crate::approval::{ApprovalState, Decided, DeskError};
 use crate::link::token::{self, Claims, Decision, TokenError};
 
 /// `GET /approval/{token}`: the summary and a form for the token's decision; nothing changes.
-pub(crate) fn show(h: &Handlers, token: &str, now: u64) -> Response {
+pub(crate) fn show(h: &Ui, token: &str, now: u64) -> Response {
     let claims = match check(h, token, now) {
         Ok(c) => c,
         Err(r) => return r,
@@ -43,7 +44,7 @@ pub(crate) fn show(h: &Handlers, token: &str, now: u64) -> Response {
 }
 
 /// `POST /approval/{token}` with `decision=approve|reject`: decides once, through the desk.
-pub(crate) fn act(h: &Handlers, token: &str, body: &[u8], now: u64) -> Response {
+pub(crate) fn act(h: &Ui, token: &str, body: &[u8], now: u64) -> Response {
     let claims = match check(h, token, now) {
         Ok(c) => c,
         Err(r) => return r,
@@ -100,7 +101,7 @@ pub(crate) fn act(h: &Handlers, token: &str, body: &[u8], now: u64) -> Response 
 
 /// Verifies the token; a refusal is already the response. Malformed and forged links get the
 /// same page and status.
-fn check(h: &Handlers, token: &str, now: u64) -> Result<Claims, Response> {
+fn check(h: &Ui, token: &str, now: u64) -> Result<Claims, Response> {
     token::verify(&h.key, token, now).map_err(|e| {
         tracing::info!(reason = %e, "approval link refused");
         match e {

@@ -1,5 +1,85 @@
-//! `application/x-www-form-urlencoded` bodies: the value of one named field. Pure; the body is
-//! already bounded by `admin.max_body`.
+//! `application/x-www-form-urlencoded` bodies and query strings: decoding into pairs ([`Form`]),
+//! one named field, and encoding for links. Pure; the body is already bounded by `admin.max_body`.
+
+/// A decoded form: its fields in order (a name may repeat: checkboxes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+impl Form {
+    pub(crate) fn parse(body: &[u8]) -> Form {
+        Form { pairs: pairs(body) }
+    }
+
+    /// The first value of `name`, trimmed; `None` when absent or blank.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `name` exactly as sent (text areas), `None` when absent.
+    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Whether a checkbox called `name` was ticked.
+    pub(crate) fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Every `name=value` pair that decodes (pairs with a bad escape or invalid UTF-8 are dropped).
+pub(crate) fn pairs(body: &[u8]) -> Vec<(String, String)> {
+    body.split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|pair| {
+            let (k, v) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            Some((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+/// Pairs encoded as a query string (RFC 3986 unreserved characters kept, the rest %-escaped).
+pub(crate) fn encode_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k.as_ref()), encode(v.as_ref())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// One value %-escaped for a query string or a path segment.
+pub(crate) fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 /// The decoded value of the first field called `name`, if present and valid UTF-8.
 pub(crate) fn field(body: &[u8], name: &str) -> Option<String> {
@@ -13,7 +93,7 @@ pub(crate) fn field(body: &[u8], name: &str) -> Option<String> {
 }
 
 /// Percent-decoding with `+` as space; `None` for a bad escape or invalid UTF-8.
-fn decode(s: &[u8]) -> Option<String> {
+pub(crate) fn decode(s: &[u8]) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -66,5 +146,28 @@ mod tests {
         assert_eq!(field(b"decision=%", "decision"), None);
         assert_eq!(field(b"decision=%zz", "decision"), None);
         assert_eq!(field(b"decision=%ff", "decision"), None);
+    }
+}
+
+#[cfg(test)]
+mod pairs_tests {
+    //! Query strings and forms: repeated names, blanks, and the encoder's round trip.
+    use super::*;
+
+    #[test]
+    fn forms_keep_order_and_repeats_and_encode_back() {
+        let f = Form::parse(b"id=1&id=2&q=+&note=a%26b%3Dc&csrf=x");
+        assert_eq!(f.all("id"), vec!["1", "2"]);
+        assert_eq!(f.get("q"), None);
+        assert_eq!(f.raw("q"), Some(" "));
+        assert_eq!(f.get("note"), Some("a&b=c"));
+        let pairs = vec![("s", "<a b>&é"), ("t", "x/y?z")];
+        assert_eq!(
+            super::pairs(encode_pairs(&pairs).as_bytes()),
+            vec![
+                ("s".to_string(), "<a b>&é".to_string()),
+                ("t".to_string(), "x/y?z".to_string())
+            ]
+        );
     }
 }

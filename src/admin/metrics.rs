@@ -76,9 +76,5 @@ pub(crate) fn metrics(health: Option<&crate::monitor::Health>) -> Response {
         Some(h) => h.metrics(),
         None => crate::metrics::global().render(&crate::metrics::Snapshot::default()),
     };
-    Response {
-        status: StatusCode::OK,
-        body: super::response::Body::Metrics(text),
-        allow: None,
-    }
+    Response::metrics(text)
 }

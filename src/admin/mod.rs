@@ -1,37 +1,50 @@
-//! The admin HTTPS server: the only module that knows HTTP and HTML. Today it serves `/healthz`,
-//! `/readyz`, `/metrics` (for the clients `admin.metrics_allow` and `admin.metrics_token` admit:
-//! `metrics`) and the approve / reject pages behind the signed links in approval notices; later
-//! issues grow it into the admin UI on the same base.
+//! The admin HTTPS server: the only module that knows HTTP and HTML. It serves the admin UI
+//! (server-rendered pages for administrators, policy authors, remediators and auditors), its JSON
+//! API under `/api/v1`, the approve / reject pages behind the signed links in approval notices,
+//! `/healthz`, `/readyz` and `/metrics`.
 //!
-//! Layout: `route` turns a method and path into a closed [`route::Route`]; `approval` answers the
-//! approval routes through the [`ApprovalDesk`] (pure apart from the desk: time comes in as a value);
-//! `page` renders HTML with maud; `response` is the response value with the security headers every
-//! response carries; `form` parses form bodies; `server` is the shell (TCP, TLS, hyper, limits).
+//! Layout: `router` is the route table ([`router::Def`]: method, path pattern, who may call it,
+//! what body it reads, the handler; matchit finds them) and `routes` gathers every module's
+//! routes; `call` is the request as a value and `ui` the handlers' context and the gate every
+//! request passes (client allow list, sign-in, role, CSRF); `pages` renders the UI with maud,
+//! `api` answers JSON, `approval` and `page` the approval links, `metrics` the monitoring
+//! endpoints; `response` is the response value with the security headers every response carries;
+//! `form` parses form bodies and query strings; `server` is the shell (TCP, TLS, hyper, limits)
+//! and `stamp` puts the security headers on the responses hyper writes itself.
 //!
 //! Security: everything from the network is untrusted. Every connection is bounded (count, count
 //! per client, a deadline for handshake + head and one for the whole request, head and body
-//! sizes). A GET never changes anything (mail scanners and previews fetch links); only a POST
-//! whose form repeats the token's decision acts.
-//! Malformed and forged links get the same page (no oracle). Logs carry the approval id, never the
-//! token or the path that holds it, and never message content.
+//! sizes). A GET never changes anything (mail scanners and previews fetch links). Every form of a
+//! signed-in page carries the session's CSRF token; cross-site POSTs are refused. Values from mail
+//! (subjects, names, addresses) are text in maud templates, never markup. Malformed and forged
+//! approval links get the same page (no oracle). Logs carry route names, never the path (which
+//! may hold a token) and never message content.
 
+mod api;
 mod approval;
+mod call;
 mod form;
 mod metrics;
 mod page;
+mod pages;
 mod response;
-mod route;
+mod router;
+mod routes;
 mod server;
+mod stamp;
+mod ui;
 
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use hyper::StatusCode;
 
-use crate::approval::ApprovalDesk;
-use crate::link::token::Key;
+use call::Call;
+use response::Response;
+use router::{Access, Def};
 
 pub use server::Server;
+pub use ui::App;
 
 /// Bytes of request line plus headers accepted (hyper's minimum buffer); more gets 431.
 pub const MAX_HEAD_BYTES: usize = 8192;
@@ -43,90 +56,86 @@ pub const RESPONSE_WRITE_TIME: std::time::Duration = std::time::Duration::from_s
 
 pub(crate) use crate::link::APPROVAL_PREFIX;
 
-/// What the request handlers need: the desk and the key that signs approval links, who may read
-/// `/metrics`, and the monitor's health (`None`: none wired; `/readyz` then says ready).
-pub(crate) struct Handlers {
-    pub desk: Arc<dyn ApprovalDesk>,
-    pub key: Key,
-    pub metrics_access: metrics::Access,
-    pub health: Option<Arc<crate::monitor::Health>>,
-}
+/// The JSON API's routes start with this.
+pub(crate) const API_PREFIX: &str = "/api/v1/";
 
-impl Handlers {
-    /// Where a request from `peer` with this `Authorization` header value goes: `/metrics` from a
-    /// client [`metrics::Access`] does not admit becomes [`route::Route::Forbidden`].
-    pub(crate) fn admit(
-        &self,
-        route: route::Route,
-        peer: std::net::IpAddr,
-        authorization: Option<&[u8]>,
-    ) -> route::Route {
-        match route {
-            route::Route::Metrics if !self.metrics_access.allows(peer, authorization) => {
-                route::Route::Forbidden
-            }
-            other => other,
-        }
-    }
-
-    /// The answer to one routed request; `body` is the (bounded) request body, `now` Unix seconds.
-    pub(crate) fn respond(
-        &self,
-        route: &route::Route,
-        body: &[u8],
-        now: u64,
-    ) -> response::Response {
-        use hyper::StatusCode;
-        use response::Response;
-        use route::Route;
-        match route {
-            Route::Health => Response::text(StatusCode::OK, "ok"),
-            Route::Ready => metrics::ready(self.health.as_deref()),
-            Route::Metrics => metrics::metrics(self.health.as_deref()),
-            Route::Forbidden => metrics::forbidden(),
-            Route::ApprovalShow(token) => approval::show(self, token, now),
-            Route::ApprovalAct(token) => approval::act(self, token, body, now),
-            Route::NotFound => not_found(),
-            Route::MethodNotAllowed(allow) => response::Response {
-                allow: Some(allow),
-                ..Response::html(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    page::error(
-                        "Method not allowed",
-                        "This address does not take that kind of request.",
-                    ),
+/// The routes that are not pages: monitoring and the approval links.
+fn base_routes() -> Vec<Def> {
+    vec![
+        Def::get("/healthz", "healthz", Access::Open, |_, _| {
+            Response::text(StatusCode::OK, "ok")
+        }),
+        Def::get("/readyz", "readyz", Access::Open, |ui, _| {
+            metrics::ready(ui.health.as_deref())
+        }),
+        Def::get("/metrics", "metrics", Access::Open, metrics_route),
+        Def::get(
+            "/approval/{token}",
+            "approval.show",
+            Access::Open,
+            |ui, call| approval::show(ui, call.param("token").unwrap_or_default(), call.now),
+        ),
+        Def::post(
+            "/approval/{token}",
+            "approval.act",
+            Access::Open,
+            |ui, call| {
+                approval::act(
+                    ui,
+                    call.param("token").unwrap_or_default(),
+                    &call.body,
+                    call.now,
                 )
             },
-        }
+        ),
+    ]
+}
+
+/// `/metrics` for the clients `admin.metrics_allow` and `admin.metrics_token` admit; 403 else.
+fn metrics_route(ui: &ui::Ui, call: &Call) -> Response {
+    let authorization = call
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    if ui.metrics_access.allows(call.peer, authorization) {
+        metrics::metrics(ui.health.as_deref())
+    } else {
+        metrics::forbidden()
     }
 }
 
-fn not_found() -> response::Response {
-    response::Response::html(
-        hyper::StatusCode::NOT_FOUND,
-        page::error("Not found", "There is no page at this address."),
+fn not_found() -> Response {
+    pages::failure(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no page at this address.",
     )
 }
 
-/// 413: the body is larger than `admin.max_body`.
-fn too_large() -> response::Response {
-    response::Response::html(
-        hyper::StatusCode::PAYLOAD_TOO_LARGE,
-        page::error(
-            "Request too large",
-            "The request body is larger than allowed.",
-        ),
+fn method_not_allowed(allow: String) -> Response {
+    pages::failure(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "This address does not take that kind of request.",
+    )
+    .header(hyper::header::ALLOW, allow)
+}
+
+/// 413: the body is larger than `admin.max_body` (or `admin.max_upload`).
+fn too_large() -> Response {
+    pages::failure(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request too large",
+        "The request body is larger than allowed.",
     )
 }
 
 /// 408: the request head did not arrive within `admin.header_timeout`, or the request within
 /// `admin.request_timeout`.
-fn timed_out() -> response::Response {
-    response::Response::html(
-        hyper::StatusCode::REQUEST_TIMEOUT,
-        page::error(
-            "Request timed out",
-            "The request did not arrive in time. Please try again.",
-        ),
+fn timed_out() -> Response {
+    pages::failure(
+        StatusCode::REQUEST_TIMEOUT,
+        "Request timed out",
+        "The request did not arrive in time. Please try again.",
     )
 }

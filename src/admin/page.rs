@@ -3,22 +3,10 @@
 
 use std::borrow::Cow;
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use crate::approval::{ApprovalState, ApprovalSummary, Preview};
 use crate::link::token::Decision;
-
-/// Inline styles (allowed by the CSP's `style-src 'unsafe-inline'`; no script anywhere).
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
-main{max-width:44rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:6px;\
-box-shadow:0 1px 3px rgba(0,0,0,.15)}h1{font-size:1.4rem;margin-top:0}\
-th{text-align:left;vertical-align:top;padding:.3rem 1rem .3rem 0;white-space:nowrap;color:#555}\
-td{padding:.3rem 0;word-break:break-word}ul{margin:0;padding-left:1.1rem}\
-button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;color:#fff;cursor:pointer}\
-.approve{background:#1a7f37}.reject{background:#b42318}.note{color:#555;font-size:.9rem}\
-footer{color:#666;font-size:.8rem;margin-top:1.5rem}h2{font-size:1.1rem;margin-top:1.5rem}\
-.preview{white-space:pre-wrap;word-break:break-word;background:#f4f5f7;padding:.6rem;\
-max-height:24rem;overflow:auto}textarea{width:100%;box-sizing:border-box}";
 
 /// A whole document around `content`.
 fn layout(title: &str, content: Markup) -> String {
@@ -31,10 +19,10 @@ fn layout(title: &str, content: Markup) -> String {
                 meta name="referrer" content="no-referrer";
                 meta name="robots" content="noindex, nofollow";
                 title { (title) " · Sluice" }
-                style { (PreEscaped(CSS)) }
+                link rel="stylesheet" href="/assets/app.css";
             }
             body {
-                main {
+                main class="narrow" {
                     h1 { (title) }
                     (content)
                     footer { "Sluice email security gateway" }
@@ -180,11 +168,6 @@ pub(crate) fn wrong_decision(granted: Decision) -> String {
                  for that. Open the link again and use its button." }
         },
     )
-}
-
-/// A plain error page (404, 405, 408, 413...).
-pub(crate) fn error(title: &str, text: &str) -> String {
-    layout(title, html! { p { (text) } })
 }
 
 /// Text from a message, its sender or the configuration, as a page shows it (maud escapes it):

@@ -29,10 +29,13 @@ use hyper::{Request, StatusCode};
 use smol::Timer;
 use smol_hyper::rt::FuturesIo;
 
+use super::call::Call;
 use super::response::Response;
-use super::route::Route;
+use super::router::{Input, Lookup, Router};
+use super::ui::{App, Ui};
 use super::{
-    Handlers, MAX_HEAD_BYTES, MAX_HEADERS, RESPONSE_WRITE_TIME, page, timed_out, too_large,
+    MAX_HEAD_BYTES, MAX_HEADERS, RESPONSE_WRITE_TIME, form, method_not_allowed, not_found, pages,
+    timed_out, too_large,
 };
 use crate::approval::ApprovalDesk;
 use crate::clients::Clients;
@@ -53,13 +56,14 @@ pub struct Server {
 
 struct Ctx {
     tls: futures_rustls::TlsAcceptor,
-    handlers: Handlers,
+    ui: Ui,
     clock: Arc<Clock>,
     max_connections: usize,
     clients: Arc<Clients>,
     header_timeout: Duration,
     request_timeout: Duration,
     max_body: usize,
+    max_upload: usize,
 }
 
 impl Server {
@@ -74,13 +78,14 @@ impl Server {
     ) -> std::io::Result<Server> {
         let std_listener = std::net::TcpListener::bind(config.address)?;
         let tcp = smol::net::TcpListener::try_from(std_listener)?;
+        let router = Router::new(super::routes::all()).map_err(std::io::Error::other)?;
         let mut tls = tls.clone();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Server {
             tcp,
             ctx: Arc::new(Ctx {
                 tls: futures_rustls::TlsAcceptor::from(Arc::new(tls)),
-                handlers: Handlers {
+                ui: Ui {
                     desk,
                     key,
                     metrics_access: super::metrics::Access::new(
@@ -88,6 +93,9 @@ impl Server {
                         config.metrics_token.as_deref(),
                     ),
                     health: None,
+                    allowed: config.allowed_clients.clone(),
+                    router,
+                    app: None,
                 },
                 clock,
                 max_connections: config.max_connections,
@@ -95,6 +103,7 @@ impl Server {
                 header_timeout: config.header_timeout,
                 request_timeout: config.request_timeout,
                 max_body: config.max_body,
+                max_upload: config.max_upload,
             }),
             connections: Arc::new(Gauge::default()),
         })
@@ -103,7 +112,16 @@ impl Server {
     /// `/readyz` and `/metrics` answer from `health` (the monitor's); set before serving.
     pub fn with_health(mut self, health: Arc<crate::monitor::Health>) -> Server {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
-            ctx.handlers.health = Some(health);
+            ctx.ui.health = Some(health);
+        }
+        self
+    }
+
+    /// The pages work with the running server's state; set before serving (without it they
+    /// answer 503).
+    pub fn with_app(mut self, app: App) -> Server {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.ui.app = Some(app);
         }
         self
     }
@@ -202,7 +220,10 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         .header_read_timeout(None)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
-        .serve_connection(FuturesIo::new(stream), service);
+        .serve_connection(
+            FuturesIo::new(super::stamp::Stamped::new(stream, in_service.clone())),
+            service,
+        );
     let end = async { End::Served((&mut conn).await) }
         .or(async {
             Timer::at(head_deadline).await;
@@ -221,7 +242,7 @@ async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) 
         End::HeadTimeout => {
             tracing::debug!(%peer, "admin request head not complete in time; 408");
             // The handler never ran, so nothing was written: the stream is ours to answer on.
-            let mut stream = conn.into_parts().io.into_inner();
+            let mut stream = conn.into_parts().io.into_inner().into_inner();
             let bytes = timed_out().to_http1_bytes();
             let _ = async {
                 stream.write_all(&bytes).await?;
@@ -252,35 +273,49 @@ async fn handle(
     deadline: Instant,
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
-    let route = ctx.handlers.admit(
-        Route::parse(req.method(), req.uri().path()),
-        peer.ip(),
-        req.headers()
-            .get(hyper::header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-    );
-    let name = route.name();
-    let body = if route.wants_body() {
-        match read_body(req, ctx.max_body, deadline).await {
-            Ok(b) => Ok(b),
-            Err(BodyError::TooLarge) => Err(too_large()),
-            Err(BodyError::Timeout) => Err(timed_out()),
-            Err(BodyError::Broken) => Err(Response::html(
-                StatusCode::BAD_REQUEST,
-                page::error("Bad request", "The request body could not be read."),
-            )),
-        }
-    } else {
-        Ok(Vec::new())
+    let found = match ctx.ui.router.find(req.method(), req.uri().path()) {
+        Lookup::Route(def, params) => Ok((def.clone(), params)),
+        Lookup::NotFound => Err(("not_found", not_found())),
+        Lookup::MethodNotAllowed(allow) => Err(("method_not_allowed", method_not_allowed(allow))),
     };
-    let response = match body {
-        Err(r) => r,
-        Ok(body) if route.blocks() => {
-            let ctx = ctx.clone();
-            smol::unblock(move || ctx.handlers.respond(&route, &body, ctx.clock.now())).await
-        }
-        Ok(body) => ctx.handlers.respond(&route, &body, ctx.clock.now()),
+    let (def, params) = match found {
+        Ok(f) => f,
+        Err((name, response)) => return finish(peer, name, response),
     };
+    let mut call = Call::new(req.method().clone(), "/", peer.ip(), ctx.clock.now());
+    call.path = req.uri().path().to_string();
+    call.query = form::pairs(req.uri().query().unwrap_or_default().as_bytes());
+    call.params = params;
+    call.headers = req.headers().clone();
+    let limit = match def.input {
+        Input::None => None,
+        Input::Upload => Some(ctx.max_upload),
+        Input::Form | Input::Json => Some(ctx.max_body),
+    };
+    if let Some(max) = limit {
+        match read_body(req, max, deadline).await {
+            Ok(b) => call.body = b,
+            Err(BodyError::TooLarge) => return finish(peer, def.name, too_large()),
+            Err(BodyError::Timeout) => return finish(peer, def.name, timed_out()),
+            Err(BodyError::Broken) => {
+                let r = pages::failure(
+                    StatusCode::BAD_REQUEST,
+                    "Bad request",
+                    "The request body could not be read.",
+                );
+                return finish(peer, def.name, r);
+            }
+        }
+    }
+    let name = def.name;
+    let worker = ctx.clone();
+    // Handlers may read the store or apply a configuration: off the async threads.
+    let response = smol::unblock(move || worker.ui.dispatch(&def, call)).await;
+    finish(peer, name, response)
+}
+
+/// Logs one request by its route's name (never the path, which may hold a token).
+fn finish(peer: SocketAddr, name: &str, response: Response) -> hyper::Response<Full<Bytes>> {
     tracing::debug!(%peer, route = name, status = response.status.as_u16(), "admin request");
     response.into_hyper()
 }

@@ -358,6 +358,8 @@ pub(crate) struct Admin {
     pub max_body: V<u64>,
     pub metrics_allow: V<Vec<Spanned<String>>>,
     pub metrics_token: V<String>,
+    pub allowed_clients: V<Vec<Spanned<String>>>,
+    pub max_upload: V<u64>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

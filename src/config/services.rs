@@ -34,6 +34,11 @@ pub struct Admin {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// When set, `Authorization: Bearer <token>` lets any other client read `/metrics`.
     pub metrics_token: Option<String>,
+    /// Clients that may use the admin UI and API (log-in, pages, `/api/v1`); the approval links,
+    /// `/healthz`, `/readyz` and `/metrics` (its own list) are outside it.
+    pub allowed_clients: Vec<ipnet::IpNet>,
+    /// Largest upload (a certificate, an .eml to test a policy against), in bytes.
+    pub max_upload: usize,
 }
 
 /// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
@@ -175,20 +180,32 @@ pub(super) fn build_admin(
         max_body: cx
             .pick(ua.max_body, da.max_body, "admin.max_body")?
             .range(1024, 1 << 24)? as usize,
-        metrics_allow: {
-            let mut list = Vec::new();
-            for item in cx
-                .pick(ua.metrics_allow, da.metrics_allow, "admin.metrics_allow")?
-                .items()
-            {
-                list.push(item.parse_with(|s| super::syntax::parse_cidr(s))?);
-            }
-            list
-        },
+        metrics_allow: cidrs(cx.pick(
+            ua.metrics_allow,
+            da.metrics_allow,
+            "admin.metrics_allow",
+        )?)?,
+        allowed_clients: cidrs(cx.pick(
+            ua.allowed_clients,
+            da.allowed_clients,
+            "admin.allowed_clients",
+        )?)?,
+        max_upload: cx
+            .pick(ua.max_upload, da.max_upload, "admin.max_upload")?
+            .range(1 << 16, 1 << 30)? as usize,
         metrics_token: cx
             .pick(ua.metrics_token, da.metrics_token, "admin.metrics_token")?
             .parse_with(|s| parse_token(s))?,
     })
+}
+
+/// A list of CIDR networks.
+fn cidrs(list: value::Loc<'_, Vec<toml::Spanned<String>>>) -> Result<Vec<ipnet::IpNet>, Error> {
+    let mut out = Vec::new();
+    for item in list.items() {
+        out.push(item.parse_with(|s| super::syntax::parse_cidr(s))?);
+    }
+    Ok(out)
 }
 
 /// Shortest `admin.metrics_token` accepted: a bearer token is a password.

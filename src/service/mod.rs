@@ -11,6 +11,7 @@
 //! themselves are `remediate`'s (one store write each); the approval desk decides through the same
 //! release write (`remediate::release_txn`), inside its own decision's transaction.
 
+mod access;
 mod act;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ use crate::store::{Mode, Options, Store, StoreError};
 
 pub use crate::remediate::{Bulk, Item, Outcome, Progress, Target, Totals};
 pub use crate::store::records::{HeldId, IncidentId};
+pub use access::{Permission, Role};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;

@@ -101,6 +101,11 @@ export class Test {
     });
     page.on('pageerror', (e) => seen.errors.push(String(e)));
     page.on('requestfailed', (r) => seen.failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+    // Confirmation prompts (`data-confirm` in app.js) are accepted, as a user going ahead would.
+    page.on('dialog', async (d) => {
+      step(`accept the ${d.type()} "${d.message()}"`);
+      await d.accept();
+    });
     page.seen = seen;
     return page;
   }

@@ -14,15 +14,18 @@ use super::sluice::Sluice;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+pub const SECURITY_HEADERS: [(&str, &str); 7] = [
     (
         "content-security-policy",
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
     ("cache-control", "no-store"),
     ("strict-transport-security", "max-age=31536000"),
+    ("x-content-type-options", "nosniff"),
+    ("cross-origin-opener-policy", "same-origin"),
 ];
 
 pub fn client_config(s: &Sluice) -> Arc<ClientConfig> {

@@ -1,0 +1,227 @@
+//! The admin UI's pages (maud, which escapes every interpolated value; data never goes through
+//! `PreEscaped`): the layout every signed-in page shares (navigation by permission, the user and
+//! the log-out form), error pages, and the small widgets pages are built from (CSRF field,
+//! flash notes, pagers, badges, times). One module per page family, each with its `routes()`.
+
+pub(crate) mod assets;
+pub(crate) mod dashboard;
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::call::Call;
+use super::response::Response;
+use crate::service::Permission;
+use hyper::StatusCode;
+
+/// The navigation's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nav {
+    Dashboard,
+    Tracking,
+    Incidents,
+    Quarantine,
+    Policies,
+    Settings,
+    Users,
+    Audit,
+    Reports,
+    /// A page outside the navigation (log-in, errors, account).
+    None,
+}
+
+/// Label, address and the permission that shows each entry, in order.
+const NAV: [(Nav, &str, &str, Permission); 9] = [
+    (Nav::Dashboard, "Dashboard", "/", Permission::ViewStatus),
+    (
+        Nav::Tracking,
+        "Tracking",
+        "/tracking",
+        Permission::ViewTracking,
+    ),
+    (
+        Nav::Incidents,
+        "Incidents",
+        "/incidents",
+        Permission::ViewIncidents,
+    ),
+    (
+        Nav::Quarantine,
+        "Quarantine",
+        "/quarantine",
+        Permission::ViewQuarantine,
+    ),
+    (
+        Nav::Policies,
+        "Policies",
+        "/policies",
+        Permission::ViewPolicies,
+    ),
+    (
+        Nav::Settings,
+        "Settings",
+        "/settings",
+        Permission::ViewSettings,
+    ),
+    (Nav::Users, "Users", "/users", Permission::ManageUsers),
+    (Nav::Audit, "Audit log", "/audit", Permission::ViewAudit),
+    (Nav::Reports, "Reports", "/reports", Permission::ViewReports),
+];
+
+/// A whole document: the head (stylesheet, script, no referrer), and for a signed-in call the top
+/// bar with the navigation its role may see.
+pub(crate) fn document(call: Option<&Call>, title: &str, nav: Nav, body: Markup) -> String {
+    let who = call.and_then(|c| c.principal.as_ref());
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) " · Sluice" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                a class="skip" href="#content" { "Skip to content" }
+                @if let Some(p) = who {
+                    header class="top" {
+                        a class="brand" href="/" { "Sluice" }
+                        nav aria-label="Main" {
+                            @for (entry, label, href, need) in NAV {
+                                @if p.can(need) {
+                                    @if entry == nav {
+                                        a href=(href) aria-current="page" { (label) }
+                                    } @else {
+                                        a href=(href) { (label) }
+                                    }
+                                }
+                            }
+                        }
+                        div class="who" {
+                            a class="me" href="/account" { (p.user) }
+                            span class="badge" { (p.role.name()) }
+                            @if let Some(c) = call {
+                                form method="post" action="/logout" {
+                                    (csrf_field(c))
+                                    button type="submit" { "Log out" }
+                                }
+                            }
+                        }
+                    }
+                    main id="content" {
+                        h1 { (title) }
+                        (body)
+                        footer { "Sluice " (env!("CARGO_PKG_VERSION")) }
+                    }
+                } @else {
+                    main id="content" class="narrow" {
+                        h1 { (title) }
+                        (body)
+                        footer { "Sluice email security gateway" }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// A 200 page for a signed-in call.
+pub(crate) fn page(call: &Call, title: &str, nav: Nav, body: Markup) -> Response {
+    Response::html(StatusCode::OK, document(Some(call), title, nav, body))
+}
+
+/// An error page (no navigation: it may answer someone not signed in).
+pub(crate) fn failure(status: StatusCode, title: &str, text: &str) -> Response {
+    Response::html(
+        status,
+        document(None, title, Nav::None, html! { p { (text) } }),
+    )
+}
+
+/// A service error as a page (the status from `response::status_of`).
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn service_error(call: &Call, e: &crate::service::Error) -> Response {
+    let status = super::response::status_of(e);
+    let body = html! {
+        p class="flash error" role="alert" { (e.message()) }
+        p { a href="/" { "Back to the dashboard" } }
+    };
+    Response::html(
+        status,
+        document(Some(call), "Something went wrong", Nav::None, body),
+    )
+}
+
+/// The hidden CSRF field every form of a signed-in page carries.
+pub(crate) fn csrf_field(call: &Call) -> Markup {
+    let token = call.principal.as_ref().and_then(|p| p.csrf()).unwrap_or("");
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The CSRF token for an upload form's action (`?csrf=...`): multipart bodies are read by the
+/// handler, so the gate checks the query.
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn csrf_query(call: &Call) -> String {
+    let token = call.principal.as_ref().and_then(|p| p.csrf()).unwrap_or("");
+    format!("csrf={}", super::form::encode(token))
+}
+
+/// A note after a redirect: `?ok=CODE` or `?error=CODE` picks one of the page's fixed texts
+/// (never text from the query itself, so a link cannot put words on our page).
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn flash(call: &Call, texts: &[(&str, &str)]) -> Markup {
+    let pick = |key| {
+        call.query(key)
+            .and_then(|code| texts.iter().find(|(c, _)| *c == code))
+            .map(|(_, t)| *t)
+    };
+    html! {
+        @if let Some(t) = pick("ok") { p class="flash ok" role="status" { (t) } }
+        @if let Some(t) = pick("error") { p class="flash error" role="alert" { (t) } }
+    }
+}
+
+/// "Newer" / "Older" links for a listing walked by cursor: `older` is the query for the next page
+/// when there is one.
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn pager(call: &Call, older: Option<Vec<(String, String)>>) -> Markup {
+    let first = call.query("before").is_some();
+    html! {
+        nav class="pager" aria-label="Pages" {
+            @if first {
+                a href=(call.path) { "« Newest" }
+            }
+            @if let Some(q) = older {
+                a href=(format!("{}?{}", call.path, super::form::encode_pairs(&q))) { "Older »" }
+            }
+        }
+    }
+}
+
+/// A small coloured label: `class` picks the colour (`sev-high`, `out-relayed`, ...).
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn badge(class: &str, text: &str) -> Markup {
+    html! { span class=(format!("badge {class}")) { (text) } }
+}
+
+/// A time as `2026-12-05 15:00 UTC`.
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn time(unix: u64) -> String {
+    super::page::utc(unix)
+}
+
+/// `YYYY-MM-DD` of a time (date inputs).
+#[allow(dead_code, reason = "for the pages being added in issue 13")]
+pub(crate) fn date(unix: u64) -> String {
+    crate::units::time::minutes(unix)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests;

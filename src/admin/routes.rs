@@ -1,0 +1,12 @@
+//! Every route of the admin port, gathered from the modules that own them (one line each).
+
+use super::router::Def;
+
+/// The whole table.
+pub(crate) fn all() -> Vec<Def> {
+    let mut defs = super::base_routes();
+    defs.extend(super::pages::assets::routes());
+    defs.extend(super::pages::dashboard::routes());
+    defs.extend(super::api::routes());
+    defs
+}

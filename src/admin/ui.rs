@@ -1,0 +1,188 @@
+//! The context every handler gets ([`Ui`]: the approval desk and link key, the `/metrics` rule,
+//! the monitor's health, the route table, and — when the server runs with a store — the [`App`]:
+//! store, current configuration, reload, clock) and the gate every request passes
+//! ([`Ui::dispatch`]): client allow list, who is signed in, the route's permission, CSRF, then the
+//! handler.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hyper::StatusCode;
+use ipnet::IpNet;
+
+use super::call::{Call, Principal, Via};
+use super::response::Response;
+use super::router::{Access, Def, Input, Router};
+use super::{metrics, pages};
+use crate::approval::ApprovalDesk;
+use crate::link::token::Key;
+use crate::service::Service;
+
+/// What the handlers need.
+pub(crate) struct Ui {
+    pub desk: Arc<dyn ApprovalDesk>,
+    pub key: Key,
+    pub metrics_access: metrics::Access,
+    /// The monitor's health (`None`: none wired; `/readyz` then says ready).
+    pub health: Option<Arc<crate::monitor::Health>>,
+    /// `admin.allowed_clients`.
+    pub allowed: Vec<IpNet>,
+    pub router: Router,
+    /// The running server's state (`None` until `Server::with_app`, and in tests of the approval
+    /// pages): pages that need it answer 503 without it.
+    pub app: Option<App>,
+}
+
+/// The running server's state the pages work with.
+pub struct App {
+    pub store: crate::store::Store,
+    /// The current configuration and session set (live reload swaps it).
+    pub swap: Arc<crate::runtime::Swap>,
+    /// Applies a changed configuration file (settings and policy pages).
+    pub reloader: Arc<crate::app::reload::Reloader>,
+    pub hop_status: Arc<crate::relay::status::HopStatus>,
+    /// Unix seconds at start.
+    pub started: u64,
+    pub data_dir: PathBuf,
+}
+
+impl Ui {
+    /// The running server's state, or the 503 page that says it is not there.
+    pub(crate) fn app(&self) -> Result<&App, Response> {
+        self.app.as_ref().ok_or_else(|| {
+            pages::failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not available",
+                "This server runs without its store; the admin pages are not available.",
+            )
+        })
+    }
+
+    #[allow(dead_code, reason = "for the pages being added in issue 13")]
+    /// The service over the server's store with the current configuration and the server's clock.
+    pub(crate) fn service(&self) -> Result<Service, Response> {
+        let app = self.app()?;
+        let config = app.swap.current().config.clone();
+        Ok(Service::new(
+            app.store.clone(),
+            config,
+            crate::clock::Clock::system(),
+        ))
+    }
+
+    /// Runs `def`'s handler for `call` if the gate lets it through.
+    pub(crate) fn dispatch(&self, def: &Def, mut call: Call) -> Response {
+        if def.access == Access::Open {
+            return (def.handler)(self, &call);
+        }
+        let api = def.is_api();
+        if !self.admits(call.peer) {
+            return refuse(
+                api,
+                StatusCode::FORBIDDEN,
+                "This address may not use the admin interface.",
+            );
+        }
+        if cross_site(&call) {
+            return refuse(
+                api,
+                StatusCode::FORBIDDEN,
+                "Cross-site requests are refused.",
+            );
+        }
+        call.principal = self.principal(&call, api);
+        if let Access::Signed(permission) = def.access {
+            let Some(who) = &call.principal else {
+                return if api {
+                    Response::api_error(StatusCode::UNAUTHORIZED, "sign in with a bearer token")
+                        .header(hyper::header::WWW_AUTHENTICATE, "Bearer".into())
+                } else {
+                    let next = super::form::encode(&call.here());
+                    Response::redirect(&format!("/login?next={next}"))
+                };
+            };
+            if !who.can(permission) {
+                self.denied(&call, def);
+                return refuse(api, StatusCode::FORBIDDEN, "Your role does not allow this.");
+            }
+        }
+        if matches!(def.input, Input::Form | Input::Upload)
+            && let Some(Principal {
+                via: Via::Session { csrf, .. },
+                ..
+            }) = &call.principal
+            && !csrf_matches(csrf, &call, def.input)
+        {
+            return refuse(
+                api,
+                StatusCode::FORBIDDEN,
+                "The form has expired or did not come from this site. Go back, reload the page and try again.",
+            );
+        }
+        (def.handler)(self, &call)
+    }
+
+    /// Whether `peer` is in `admin.allowed_clients` (IPv4-mapped IPv6 as IPv4).
+    fn admits(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.allowed.iter().any(|n| n.contains(&peer))
+    }
+
+    /// Who is signed in: the session cookie for pages, a bearer token for the API.
+    fn principal(&self, _call: &Call, _api: bool) -> Option<Principal> {
+        // TODO(auth): the session cookie (`__Host-sluice`) through the sessions; under /api/v1 the
+        // `Authorization: Bearer` token through `Service::verify_token`.
+        None
+    }
+
+    /// A signed-in user asked for something the role does not allow: the audit log and the
+    /// `admin.access_denied` event say so.
+    fn denied(&self, call: &Call, def: &Def) {
+        // TODO(auth): write the audit entry (outcome "denied") through the service.
+        tracing::info!(user = call.actor(), route = def.name, peer = %call.peer, "admin access denied");
+    }
+}
+
+/// A refusal as a page or as the API's JSON error.
+fn refuse(api: bool, status: StatusCode, text: &str) -> Response {
+    if api {
+        Response::api_error(status, text)
+    } else {
+        pages::failure(status, "Not allowed", text)
+    }
+}
+
+/// A browser told us the request came from another site (`Sec-Fetch-Site`), or its `Origin`
+/// names another host than the one it asked (`Host`). Requests without these headers (scripts,
+/// old browsers) pass on to the CSRF token, which every form carries anyway.
+fn cross_site(call: &Call) -> bool {
+    if call.method == hyper::Method::GET || call.method == hyper::Method::HEAD {
+        return false;
+    }
+    if call
+        .header("sec-fetch-site")
+        .is_some_and(|s| s == "cross-site" || s == "same-site")
+    {
+        return true;
+    }
+    match (call.header("origin"), call.header("host")) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+/// The form's `csrf` field (for uploads: the `csrf` query field, since the multipart body is the
+/// handler's to parse) equals the session's token, compared in constant time.
+fn csrf_matches(want: &str, call: &Call, input: Input) -> bool {
+    let given = match input {
+        Input::Upload => call.query("csrf").map(str::to_string),
+        _ => call.form().get("csrf").map(str::to_string),
+    };
+    given.is_some_and(|g| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(g.as_bytes(), want.as_bytes()).is_ok()
+    })
+}

@@ -80,3 +80,30 @@ fn hostile_values_render_inert_on_the_approval_pages() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The hostile values reach the store through the real binary, as the UI pages will read them:
+/// the held message's subject, envelope sender, policy name and attachment names.
+#[test]
+fn hostile_values_are_held_with_their_subject_sender_and_policy_name() {
+    let sink = Sink::start_default();
+    let policies = hostile::policy(901, "quarantine", "");
+    let sluice = Sluice::start(&forward_config(&[sink.addr], &policies));
+    let id = hostile::quarantine(&sluice, "bob@partner.example");
+    let (code, out, err) = sluice.cli(&["quarantine", "show", &id.to_string(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let held: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    let text = held.to_string();
+    let held = &held["held"];
+    assert_eq!(held["subject"], hostile::subject_text().as_str(), "{text}");
+    // The envelope sender arrives without its quotes (the SMTP parser unquotes the local part),
+    // still carrying the markup.
+    let sender = held["sender"].as_str().unwrap_or_default();
+    assert!(
+        sender.contains("</script>@corp.example") && sender.starts_with("<script>"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&serde_json::to_string(&hostile::policy_name()).unwrap()),
+        "{text}"
+    );
+}

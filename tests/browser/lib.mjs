@@ -65,6 +65,7 @@ export class Test {
     this.name = process.env.SLUICE_SCENARIO || 'scenario';
     mkdirSync(this.shots, { recursive: true });
     this.contexts = [];
+    this.pages = [];
   }
 
   /**
@@ -107,6 +108,7 @@ export class Test {
       await d.accept();
     });
     page.seen = seen;
+    this.pages.push(page);
     return page;
   }
 
@@ -232,6 +234,7 @@ export function hostileValues() {
  */
 export async function scenario(body) {
   let browser;
+  let test;
   try {
     browser = await chromium.launch({
       executablePath: env('SLUICE_CHROMIUM'),
@@ -243,9 +246,15 @@ export async function scenario(body) {
       args: ['--disable-dev-shm-usage'],
       timeout: 30_000,
     });
-    await body(new Test(browser));
+    test = new Test(browser);
+    await body(test);
     emit({ ok: true });
   } catch (e) {
+    // What each page showed when it failed, for the review.
+    for (const [i, page] of (test?.pages ?? []).entries()) {
+      if (page.isClosed()) continue;
+      await test.screenshot(page, `FAILED-${i}`).catch(() => {});
+    }
     emit({ ok: false, error: e && e.stack ? e.stack : String(e) });
     process.exitCode = 1;
   } finally {

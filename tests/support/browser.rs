@@ -240,10 +240,17 @@ impl Scenario<'_> {
                 .to_string(),
             (Some(s), _) => format!("node exited with {s} without reporting an outcome"),
         };
+        let shots: Vec<String> = out
+            .screenshots
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         panic!(
-            "browser scenario {} failed: {why}\n--- steps ---\n{}\n--- stderr ---\n{}",
+            "browser scenario {} failed: {why}\n--- steps ---\n{}\n--- screenshots ---\n{}\n\
+             --- stderr ---\n{}",
             self.script,
             out.steps.join("\n"),
+            shots.join("\n"),
             out.stderr.trim_end()
         );
     }

@@ -104,6 +104,16 @@ fn encoded_word(v: &str) -> String {
     )
 }
 
+/// The subject as a reader decodes it (adjacent encoded words join without the space between).
+pub fn subject_text() -> String {
+    values().concat()
+}
+
+/// The policy name [`policy`] gives.
+pub fn policy_name() -> String {
+    values().join(" ")
+}
+
 /// RFC 2231 `filename*=` for any name.
 fn filename_param(name: &str) -> String {
     let mut out = String::from("filename*=UTF-8''");
@@ -138,6 +148,19 @@ pub fn message(to: &str) -> String {
     }
     m.push_str("--hostile-b--\r\n");
     m
+}
+
+/// Sends [`message`] to `to` through a Sluice whose policies include [`policy`] with
+/// `action = "quarantine"`; returns the held message's id (from the reply: "held as N for review").
+pub fn quarantine(sluice: &Sluice, to: &str) -> u64 {
+    let r = send(sluice, to);
+    assert!(r.code == 250 && r.text.contains("held as"), "not held: {r}");
+    r.text
+        .split("held as ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the hostile message was not quarantined: {r}"))
 }
 
 /// Sends [`message`] from [`SENDER`] to `to` through the proxy; returns the final reply.

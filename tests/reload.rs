@@ -373,6 +373,17 @@ fn served_certificate(mut c: Client, trusted: &[&str]) -> Vec<u8> {
     c.ehlo();
     c.send_raw(b"STARTTLS\r\n");
     assert_eq!(c.read_reply().code, 220);
+    c_handshake(c.into_tcp(), trusted)
+}
+
+/// The certificate the admin HTTPS port presents.
+fn admin_certificate(sluice: &Sluice, trusted: &[&str]) -> Vec<u8> {
+    let tcp = std::net::TcpStream::connect(sluice.admin.expect("admin port")).expect("connect");
+    c_handshake(tcp, trusted)
+}
+
+/// The server certificate a TLS handshake over `tcp` shows (trusting `trusted`).
+fn c_handshake(mut tcp: std::net::TcpStream, trusted: &[&str]) -> Vec<u8> {
     let mut roots = rustls::RootCertStore::empty();
     for pem in trusted {
         use rustls::pki_types::pem::PemObject;
@@ -387,7 +398,6 @@ fn served_certificate(mut c: Client, trusted: &[&str]) -> Vec<u8> {
         .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
-    let mut tcp = c.into_tcp();
     while conn.is_handshaking() {
         conn.complete_io(&mut tcp).expect("TLS handshake");
     }
@@ -413,6 +423,7 @@ fn the_starttls_certificate_changes_on_reload() {
         served_certificate(Client::connect(sluice.addr), &trusted),
         der(&a.0)
     );
+    assert_eq!(admin_certificate(&sluice, &trusted), der(&a.0));
     // Connected before the reload, STARTTLS after it: the handshake uses the new certificate.
     let early = Client::connect(sluice.addr);
     reload_to(&sluice, &with(&tls_section(dir.path(), "b", &b)));
@@ -421,6 +432,8 @@ fn the_starttls_certificate_changes_on_reload() {
         der(&b.0)
     );
     assert_eq!(served_certificate(early, &trusted), der(&b.0));
+    // The admin port follows without a restart.
+    assert_eq!(admin_certificate(&sluice, &trusted), der(&b.0));
 }
 
 #[test]

@@ -97,7 +97,7 @@ fn metrics_route(ui: &ui::Ui, call: &Call) -> Response {
         .headers
         .get(hyper::header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if ui.metrics_access.allows(call.peer, authorization) {
+    if ui.metrics_access().allows(call.peer, authorization) {
         metrics::metrics(ui.health.as_deref())
     } else {
         metrics::forbidden()

@@ -55,7 +55,11 @@ pub struct Server {
 }
 
 struct Ctx {
+    /// The acceptor for the certificate the server started with; with an `App`, the current
+    /// session set's certificate is used instead (a reload or an upload changes it at once).
     tls: futures_rustls::TlsAcceptor,
+    /// The acceptor built for the current set's TLS config, and that config (to see it change).
+    current_tls: std::sync::Mutex<Option<(Arc<rustls::ServerConfig>, futures_rustls::TlsAcceptor)>>,
     ui: Ui,
     clock: Arc<Clock>,
     max_connections: usize,
@@ -85,6 +89,7 @@ impl Server {
             tcp,
             ctx: Arc::new(Ctx {
                 tls: futures_rustls::TlsAcceptor::from(Arc::new(tls)),
+                current_tls: std::sync::Mutex::new(None),
                 ui: Ui {
                     desk,
                     key,
@@ -179,6 +184,63 @@ impl Server {
     }
 }
 
+/// The request limits in force for one connection.
+struct Limits {
+    header_timeout: Duration,
+    request_timeout: Duration,
+    max_body: usize,
+    max_upload: usize,
+}
+
+impl Ctx {
+    /// The current configuration's limits (a reload changes them for the next connection), or
+    /// the ones the server was bound with when it runs without an `App`.
+    fn limits(&self) -> Limits {
+        match &self.ui.app {
+            Some(app) => {
+                let a = &app.swap.current().config.admin;
+                Limits {
+                    header_timeout: a.header_timeout,
+                    request_timeout: a.request_timeout,
+                    max_body: a.max_body,
+                    max_upload: a.max_upload,
+                }
+            }
+            None => Limits {
+                header_timeout: self.header_timeout,
+                request_timeout: self.request_timeout,
+                max_body: self.max_body,
+                max_upload: self.max_upload,
+            },
+        }
+    }
+
+    /// The TLS acceptor for the next connection: the current session set's certificate (the one
+    /// STARTTLS uses; a reload or an uploaded certificate replaces it) when the server runs with an
+    /// `App`, else the one it was bound with.
+    fn acceptor(&self) -> futures_rustls::TlsAcceptor {
+        let Some(current) = self
+            .ui
+            .app
+            .as_ref()
+            .and_then(|a| a.swap.current().session.tls.clone())
+        else {
+            return self.tls.clone();
+        };
+        let mut cache = self.current_tls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((config, acceptor)) = cache.as_ref()
+            && Arc::ptr_eq(config, &current)
+        {
+            return acceptor.clone();
+        }
+        let mut tls = (*current).clone();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(tls));
+        *cache = Some((current, acceptor.clone()));
+        acceptor
+    }
+}
+
 /// How a connection ended.
 enum End {
     Served(Result<(), hyper::Error>),
@@ -188,9 +250,11 @@ enum End {
 
 async fn connection(ctx: Arc<Ctx>, tcp: smol::net::TcpStream, peer: SocketAddr) {
     let opened = Instant::now();
-    let head_deadline = opened + ctx.header_timeout;
-    let deadline = opened + ctx.request_timeout;
-    let handshake = async { ctx.tls.accept(tcp).await.map_err(|e| e.to_string()) }
+    let limits = ctx.limits();
+    let head_deadline = opened + limits.header_timeout;
+    let deadline = opened + limits.request_timeout;
+    let acceptor = ctx.acceptor();
+    let handshake = async { acceptor.accept(tcp).await.map_err(|e| e.to_string()) }
         .or(async {
             Timer::at(head_deadline).await;
             Err("timed out".to_string())
@@ -287,10 +351,11 @@ async fn handle(
     call.query = form::pairs(req.uri().query().unwrap_or_default().as_bytes());
     call.params = params;
     call.headers = req.headers().clone();
+    let limits = ctx.limits();
     let limit = match def.input {
         Input::None => None,
-        Input::Upload => Some(ctx.max_upload),
-        Input::Form | Input::Json => Some(ctx.max_body),
+        Input::Upload => Some(limits.max_upload),
+        Input::Form | Input::Json => Some(limits.max_body),
     };
     if let Some(max) = limit {
         match read_body(req, max, deadline).await {

@@ -123,10 +123,32 @@ impl Ui {
         (def.handler)(self, &call)
     }
 
-    /// Whether `peer` is in `admin.allowed_clients` (IPv4-mapped IPv6 as IPv4).
+    /// Whether `peer` is in `admin.allowed_clients` (IPv4-mapped IPv6 as IPv4) of the current
+    /// configuration (a reload changes it at once).
     fn admits(&self, peer: IpAddr) -> bool {
         let peer = peer.to_canonical();
-        self.allowed.iter().any(|n| n.contains(&peer))
+        match &self.app {
+            Some(app) => app
+                .swap
+                .current()
+                .config
+                .admin
+                .allowed_clients
+                .iter()
+                .any(|n| n.contains(&peer)),
+            None => self.allowed.iter().any(|n| n.contains(&peer)),
+        }
+    }
+
+    /// The `/metrics` rule of the current configuration (or the one the server was bound with).
+    pub(crate) fn metrics_access(&self) -> metrics::Access {
+        match &self.app {
+            Some(app) => {
+                let a = &app.swap.current().config.admin;
+                metrics::Access::new(a.metrics_allow.clone(), a.metrics_token.as_deref())
+            }
+            None => self.metrics_access.clone(),
+        }
     }
 
     /// Who is signed in: the session cookie for pages, a bearer token for the API.

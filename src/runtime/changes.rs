@@ -29,16 +29,25 @@ const RESTART: &[(&str, &str)] = &[
     ),
     ("notifications.", "the keeper and the alerts are built once"),
     ("queue.", "the delivery queue is built once"),
-    ("admin.", "the admin listener is bound once"),
+    ("admin.enabled", "the admin listener is bound once"),
+    ("admin.address", "the admin listener is bound once"),
+    (
+        "admin.max_connections",
+        "the admin listener's connection limits are set once",
+    ),
+    (
+        "admin.max_connections_per_client",
+        "the admin listener's connection limits are set once",
+    ),
+    (
+        "admin.public_url",
+        "the links in notices are made by the keeper, built once",
+    ),
 ];
 
 /// Keys the reload applies to the proxy while a process-wide part keeps the old value until the
 /// next restart: named in both lists, so that nothing is silently half-applied.
 const PARTLY: &[(&str, &str)] = &[
-    (
-        "tls.",
-        "STARTTLS uses the new certificate now; the admin listener at the next restart",
-    ),
     (
         "server.hostname",
         "the proxy uses it now; the delivery queue's reports at the next restart",
@@ -134,10 +143,18 @@ mod tests {
         assert_eq!(c.applied, vec!["relay.hosts", "relay.pass_header.name"]);
         // Next hops apply everywhere at once: the proxy, the queue and the alerts.
         assert!(c.restart.is_empty(), "{:?}", c.restart);
-        // Applied, and named for the part that waits for a restart.
+        // A new certificate applies to STARTTLS and the admin port at once.
         let c = between(None, Some("[tls]\ncert_file = \"/a.pem\"\n"));
         assert_eq!(c.applied, vec!["tls.cert_file"]);
-        assert!(c.restart[0].1.contains("admin listener"), "{:?}", c.restart);
+        assert!(c.restart.is_empty(), "{:?}", c.restart);
+        // The admin port's access rules and limits apply now; its socket at the next restart.
+        let c = between(
+            None,
+            Some("[admin]\nallowed_clients = []\nmax_body = 2048\naddress = \"[::]:1\"\n"),
+        );
+        assert_eq!(c.applied, vec!["admin.allowed_clients", "admin.max_body"]);
+        let restart: Vec<&str> = c.restart.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(restart, vec!["admin.address"]);
         let c = between(None, Some("[inspection]\ntime_budget = \"5s\"\n"));
         assert_eq!(c.applied, vec!["inspection.time_budget"]);
         assert!(c.restart.is_empty());

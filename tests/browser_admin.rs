@@ -12,7 +12,7 @@ use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
 
 #[test]
-fn signed_out_visitors_are_sent_to_log_in_and_error_pages_load_their_assets() {
+fn signed_out_visitors_go_to_log_in_error_pages_load_their_assets_and_no_site_frames_the_ui() {
     let Some(browser) = browser::require() else {
         return;
     };

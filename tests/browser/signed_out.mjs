@@ -1,6 +1,7 @@
 // What someone not signed in sees (tests/browser_admin.rs): the dashboard sends them to the
 // log-in page with the way back; an unknown address gets the error page, whose stylesheet and
-// script load under the CSP (no inline style or script anywhere); both pages pass axe.
+// script load under the CSP (no inline style or script anywhere); both pages pass axe; another
+// site cannot frame the UI.
 
 import { scenario, step, check } from './lib.mjs';
 
@@ -39,4 +40,22 @@ await scenario(async (t) => {
   await t.axe(page, 'the 404 page');
   t.clean(page, 'the 404 page');
   await t.noInjection(page, 'the 404 page');
+
+  // Another site cannot frame the admin UI (clickjacking): chromium refuses to render it.
+  step('frame an admin page from another origin');
+  const framer = await t.page(ctx);
+  // setContent returns after the load event, which waits for the iframe (refused or not).
+  await framer.setContent(
+    `<!doctype html><title>framer</title><iframe title="admin" src="${t.adminUrl}/no-such-page"></iframe>`,
+  );
+  const framed = framer.frames().find((f) => f !== framer.mainFrame());
+  const inside = framed ? await framed.evaluate(() => document.body?.innerText ?? '').catch(() => '') : '';
+  check(
+    !inside.includes('There is no page at this address'),
+    `the admin page rendered inside another site's frame (${framed?.url()})`,
+  );
+  check(
+    framer.seen.console.some((m) => /frame-ancestors|X-Frame-Options/i.test(m)),
+    `chromium did not say why the frame was refused: ${framer.seen.console.join(' | ')}`,
+  );
 });

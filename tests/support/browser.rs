@@ -141,6 +141,23 @@ pub fn admin_url(s: &Sluice) -> String {
     )
 }
 
+/// `link` (from a notice or a file Sluice wrote: it starts with the configured `public_url`)
+/// pointed at this server's admin address instead.
+pub fn admin_link(s: &Sluice, link: &str) -> String {
+    let path = link
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or_else(|| panic!("not an absolute URL: {link}"));
+    format!("{}{path}", admin_url(s))
+}
+
+/// The one-time set-up link a fresh install wrote to `<data_dir>/setup-link`, pointed at the
+/// admin address (`None` when there is none: accounts exist).
+pub fn setup_link(s: &Sluice) -> Option<String> {
+    let text = std::fs::read_to_string(s.dir.path().join("data/setup-link")).ok()?;
+    Some(admin_link(s, text.trim()))
+}
+
 /// One scenario run: the script, the Sluice it talks to and its extra environment.
 pub struct Scenario<'a> {
     browser: &'a Browser,

@@ -28,22 +28,14 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::PdfText(_) => Ok(crate::decompose::pdf_child::child_main()),
-        Command::CheckConfig(c) => match Config::load(&c.config) {
-            Ok(cfg) => {
-                // Everything serve reads, through the same function (nothing is created).
-                if let Err(e) = load(&cfg) {
-                    eprintln!("{}: {e:#}", c.config.display());
-                    return Ok(ExitCode::from(2));
-                }
-                crate::outln!("{}: OK", c.config.display());
-                crate::output::bytes(crate::config::show::summary(&cfg).as_bytes());
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                Ok(ExitCode::from(2))
-            }
-        },
+        Command::CheckConfig(c) => {
+            // The file serve would read: --config, else <data_dir>/sluice.toml, else the defaults.
+            let source = reload::Source {
+                path: c.config.clone(),
+                data_dir: c.data_dir.clone(),
+            };
+            check_config(&source)
+        }
         Command::Scan(s) => {
             let config = match &s.config {
                 Some(path) => Config::load(path),
@@ -104,42 +96,51 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reload(r) => Ok(crate::control::client::reload(r)),
         Command::Status(st) => Ok(crate::control::client::status(st)),
         Command::Serve(s) => {
-            let (mut config, bytes) = match &s.config {
-                Some(path) => match Config::load_bytes(path) {
-                    Ok((c, b)) => (c, Some(b)),
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return Ok(ExitCode::from(2));
-                    }
-                },
-                None => (Config::embedded().context("embedded defaults")?, None),
-            };
-            let record = Record::new(s.config.as_deref().zip(bytes.as_deref()))
-                .context("recording the configuration")?;
-            if let Some(d) = s.data_dir.clone() {
-                config.server.data_dir = d;
-            }
-            init_logging();
-            let loaded = match load(&config) {
-                Ok(l) => l,
-                Err(e) => {
-                    let file = s
-                        .config
-                        .as_ref()
-                        .map_or("<embedded defaults>".into(), |p| p.display().to_string());
-                    eprintln!("{file}: {e:#}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
+            // --config, else <data_dir>/sluice.toml once the admin UI wrote it, else the defaults.
             let source = reload::Source {
                 path: s.config.clone(),
                 data_dir: s.data_dir.clone(),
             };
-            let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
+            let (config, text, record) = match source.read() {
+                Ok(read) => read,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            init_logging();
+            let loaded = match load(&config) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{}: {e:#}", source.name());
+                    return Ok(ExitCode::from(2));
+                }
+            };
             serve(config, loaded, record, source, text)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `sluice check-config`: loads everything `serve` would (nothing is created); exit 0 when it could
+/// start, 2 otherwise.
+fn check_config(source: &reload::Source) -> anyhow::Result<ExitCode> {
+    let cfg = match source.read() {
+        Ok((cfg, _, _)) => cfg,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let file = source.name();
+    // Everything serve reads, through the same function (nothing is created).
+    if let Err(e) = load(&cfg) {
+        eprintln!("{file}: {e:#}");
+        return Ok(ExitCode::from(2));
+    }
+    crate::outln!("{file}: OK");
+    crate::output::bytes(crate::config::show::summary(&cfg).as_bytes());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `sluice edm import`: CSV -> index file, with a summary that names no cell value.

@@ -51,7 +51,8 @@ pub enum EventsCommand {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "serve")]
 pub struct Serve {
-    /// configuration file (TOML); see assets/sluice.toml
+    /// configuration file (TOML); see assets/sluice.toml. Default: <data_dir>/sluice.toml if it
+    /// exists (the admin UI writes it on its first save), else the embedded defaults
     #[argh(option)]
     pub config: Option<PathBuf>,
     /// data directory (overrides server.data_dir)
@@ -83,13 +84,18 @@ pub struct Status {
     pub json: bool,
 }
 
-/// Validate a configuration file and exit (0 when valid).
+/// Validate a configuration file and exit (0 when valid). Without --config: the file `serve` would
+/// read, <data_dir>/sluice.toml when the admin UI has written it, else the embedded defaults.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "check-config")]
 pub struct CheckConfig {
-    /// configuration file to check
+    /// configuration file to check (default: <data_dir>/sluice.toml if it exists, else the
+    /// embedded defaults)
     #[argh(option)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+    /// data directory (overrides server.data_dir; where <data_dir>/sluice.toml is looked for)
+    #[argh(option)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Inspect .eml files (or directories of them) offline with the engine and policies: one line per

@@ -43,6 +43,12 @@ fn serves_health_errors_and_approval_pages_with_security_headers() {
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
     r.assert_security_headers();
+    // The handler's time, for benchmarks and the browser's network panel.
+    let timing = r.header("server-timing").expect("server-timing");
+    assert!(
+        timing.starts_with("app;dur=") && timing[8..].parse::<f64>().is_ok(),
+        "{timing}"
+    );
 
     let r = get(&s, "/nope");
     assert_eq!(r.status, 404);
@@ -287,11 +293,12 @@ fn head_healthz_answers_as_get_without_a_body() {
     assert_eq!(head.status, 200, "{:?}", head.headers);
     assert_eq!(head.body, "");
     head.assert_security_headers();
+    // Date and the handler's time differ from one request to the next.
     let without_date = |r: &support::https::Reply| -> Vec<(String, String)> {
         let mut h: Vec<_> = r
             .headers
             .iter()
-            .filter(|(n, _)| n != "date")
+            .filter(|(n, _)| n != "date" && n != "server-timing")
             .cloned()
             .collect();
         h.sort();

@@ -374,8 +374,18 @@ async fn handle(
     }
     let name = def.name;
     let worker = ctx.clone();
-    // Handlers may read the store or apply a configuration: off the async threads.
-    let response = smol::unblock(move || worker.ui.dispatch(&def, call)).await;
+    // Handlers may read the store or apply a configuration: off the async threads. The time they
+    // take goes out as `Server-Timing` (what the benchmark reads; browsers show it too).
+    let response = smol::unblock(move || {
+        let started = Instant::now();
+        let r = worker.ui.dispatch(&def, call);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        r.header(
+            hyper::header::HeaderName::from_static("server-timing"),
+            format!("app;dur={ms:.2}"),
+        )
+    })
+    .await;
     finish(peer, name, response)
 }
 

@@ -40,8 +40,9 @@ pub struct Base {
     pub released: Option<Released>,
 }
 
-/// Where the configuration comes from: the file `serve` was given (`None`: the embedded defaults)
-/// and its `--data-dir`.
+/// Where the configuration comes from: the file `serve` was given with `--config` and its
+/// `--data-dir`. Without `--config` it is `<data_dir>/sluice.toml` when that exists (the admin
+/// UI's first save writes it), else the embedded defaults; each read looks again.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: Option<PathBuf>,
@@ -49,18 +50,32 @@ pub struct Source {
 }
 
 impl Source {
+    /// The file read now (`None`: the embedded defaults).
+    pub fn file(&self) -> Option<PathBuf> {
+        crate::config::located(self.path.as_deref(), self.data_dir.as_deref())
+    }
+
+    /// The file the admin UI writes: `--config`'s, else `<data_dir>/sluice.toml`.
+    pub fn edited(&self) -> PathBuf {
+        crate::config::edited_file(self.path.as_deref(), self.data_dir.as_deref())
+    }
+
     /// Reads the configuration: the config, the file's text and the record that names it.
     pub fn read(&self) -> Result<(Config, Option<String>, Record), String> {
-        let (mut config, bytes) = match &self.path {
+        let file = self.file();
+        let (mut config, bytes) = match &file {
             Some(path) => Config::load_bytes(path)
                 .map(|(c, b)| (c, Some(b)))
                 .map_err(|e| e.to_string())?,
             None => (Config::embedded().map_err(|e| e.to_string())?, None),
         };
-        let record = Record::new(self.path.as_deref().zip(bytes.as_deref()))
+        let record = Record::new(file.as_deref().zip(bytes.as_deref()))
             .map_err(|e| format!("recording the configuration: {e}"))?;
-        if let Some(d) = &self.data_dir {
-            config.server.data_dir = d.clone();
+        match (&self.data_dir, &self.path, &file) {
+            (Some(d), _, _) => config.server.data_dir = d.clone(),
+            // Found in the default data dir: that stays the data dir, whatever the file says.
+            (None, None, Some(_)) => config.server.data_dir = crate::config::default_data_dir(),
+            _ => {}
         }
         let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
         Ok((config, text, record))
@@ -68,8 +83,7 @@ impl Source {
 
     /// How errors name the file.
     pub fn name(&self) -> String {
-        self.path
-            .as_ref()
+        self.file()
             .map_or("<embedded defaults>".into(), |p| p.display().to_string())
     }
 }
@@ -249,6 +263,17 @@ impl Reloader {
             started: Instant::now(),
             reloads: AtomicU64::new(0),
             busy: Mutex::new(()),
+        }
+    }
+
+    /// The file the admin UI edits and where its versions go (`admin.config_history` of the
+    /// settings in force).
+    pub fn edit_target(&self) -> crate::config::edit::Target {
+        let now = self.swap.current();
+        crate::config::edit::Target {
+            path: self.source.edited(),
+            data_dir: now.config.server.data_dir.clone(),
+            keep: now.config.admin.config_history,
         }
     }
 

@@ -5,6 +5,7 @@
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
 mod builtin;
+pub mod edit;
 mod keep;
 mod limits;
 pub mod monitor;
@@ -38,6 +39,36 @@ pub use value::Error as ConfigError;
 /// The defaults, also the documented example configuration.
 pub const DEFAULT_TOML: &str = include_str!("../../assets/sluice.toml");
 pub use builtin::{BUILTIN_POLICIES, PolicySource};
+
+/// The configuration file in the data dir, `<data_dir>/sluice.toml`: what the admin UI's first save
+/// writes when `serve` was started without `--config`, and what `serve`, a reload and
+/// `check-config` without `--config` read from then on.
+pub const DATA_DIR_FILE: &str = "sluice.toml";
+
+/// The data dir when none is given: the embedded defaults' `server.data_dir`.
+pub fn default_data_dir() -> PathBuf {
+    Config::embedded()
+        .map(|c| c.server.data_dir)
+        .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The file to edit: the one given with `--config`, else `<data_dir>/sluice.toml` (whether or not
+/// it exists yet); `data_dir` is `--data-dir`, else the embedded default.
+pub fn edited_file(given: Option<&Path>, data_dir: Option<&Path>) -> PathBuf {
+    match given {
+        Some(p) => p.to_path_buf(),
+        None => data_dir
+            .map_or_else(default_data_dir, Path::to_path_buf)
+            .join(DATA_DIR_FILE),
+    }
+}
+
+/// The file to read: the one given, else `<data_dir>/sluice.toml` when it exists, else none (the
+/// embedded defaults run).
+pub fn located(given: Option<&Path>, data_dir: Option<&Path>) -> Option<PathBuf> {
+    let path = edited_file(given, data_dir);
+    (given.is_some() || path.is_file()).then_some(path)
+}
 
 /// Validated settings; built once at start-up and shared read-only.
 #[derive(Debug, Clone)]

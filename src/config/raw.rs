@@ -358,6 +358,7 @@ pub(crate) struct Admin {
     pub max_body: V<u64>,
     pub metrics_allow: V<Vec<Spanned<String>>>,
     pub metrics_token: V<String>,
+    pub config_history: V<u64>,
     pub allowed_clients: V<Vec<Spanned<String>>>,
     pub max_upload: V<u64>,
 }

@@ -34,6 +34,8 @@ pub struct Admin {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// When set, `Authorization: Bearer <token>` lets any other client read `/metrics`.
     pub metrics_token: Option<String>,
+    /// Versions of the configuration file kept in `<data_dir>/config-history/` (admin UI edits).
+    pub config_history: usize,
     /// Clients that may use the admin UI and API (log-in, pages, `/api/v1`); the approval links,
     /// `/healthz`, `/readyz` and `/metrics` (its own list) are outside it.
     pub allowed_clients: Vec<ipnet::IpNet>,
@@ -196,6 +198,9 @@ pub(super) fn build_admin(
         metrics_token: cx
             .pick(ua.metrics_token, da.metrics_token, "admin.metrics_token")?
             .parse_with(|s| parse_token(s))?,
+        config_history: cx
+            .pick(ua.config_history, da.config_history, "admin.config_history")?
+            .range(1, 100_000)? as usize,
     })
 }
 

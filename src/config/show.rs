@@ -350,6 +350,7 @@ fn keeping(c: &Config, out: &mut String) {
                 }
                 .to_string(),
             ),
+            ("config_history", a.config_history.to_string()),
         ]
     } else {
         vec![("enabled", "off".to_string())]

@@ -45,6 +45,9 @@ const RESTART: &[(&str, &str)] = &[
     ),
 ];
 
+/// Keys inside a restart section that are read afresh each time they are used, so they apply at once.
+const NOW: &[&str] = &["admin.config_history"];
+
 /// Keys the reload applies to the proxy while a process-wide part keeps the old value until the
 /// next restart: named in both lists, so that nothing is silently half-applied.
 const PARTLY: &[(&str, &str)] = &[
@@ -73,8 +76,10 @@ pub struct Changes {
     pub restart: Vec<(String, String)>,
 }
 
-/// Compares two configuration files (`None`: the embedded defaults, i.e. an empty file). A text
-/// that does not parse counts as empty (the new one was validated before this is called).
+/// Compares two configuration files (`None`: the embedded defaults, i.e. an empty file) by the
+/// values in force: each file over the embedded defaults, so a file that writes a default out (the
+/// admin UI's first save copies the whole of `assets/sluice.toml`) changes nothing by doing so. A
+/// text that does not parse counts as empty (the new one was validated before this is called).
 pub fn between(old: Option<&str>, new: Option<&str>) -> Changes {
     let (old, new) = (flatten(old), flatten(new));
     let mut changes = Changes::default();
@@ -83,7 +88,10 @@ pub fn between(old: Option<&str>, new: Option<&str>) -> Changes {
         if old.get(key) == new.get(key) {
             continue;
         }
-        if let Some((_, why)) = RESTART.iter().find(|(k, _)| under(key, k)) {
+        if let Some((_, why)) = RESTART
+            .iter()
+            .find(|(k, _)| under(key, k) && !NOW.contains(&key.as_str()))
+        {
             changes.restart.push((key.clone(), (*why).to_string()));
             continue;
         }
@@ -99,8 +107,13 @@ pub fn between(old: Option<&str>, new: Option<&str>) -> Changes {
 /// are one value each.
 fn flatten(text: Option<&str>) -> BTreeMap<String, toml::Value> {
     let mut out = BTreeMap::new();
-    if let Some(table) = text.and_then(|t| toml::from_str::<toml::Table>(t).ok()) {
-        walk("", &table, &mut out);
+    for t in [Some(crate::config::DEFAULT_TOML), text]
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(table) = toml::from_str::<toml::Table>(t) {
+            walk("", &table, &mut out);
+        }
     }
     out
 }
@@ -158,6 +171,20 @@ mod tests {
         let c = between(None, Some("[inspection]\ntime_budget = \"5s\"\n"));
         assert_eq!(c.applied, vec!["inspection.time_budget"]);
         assert!(c.restart.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_writes_the_defaults_out_changes_nothing() {
+        let c = between(None, Some(crate::config::DEFAULT_TOML));
+        assert_eq!(c, Changes::default());
+        let edited = crate::config::DEFAULT_TOML.replace("max_sessions = 1000", "max_sessions = 7");
+        let c = between(None, Some(&edited));
+        assert_eq!(c.applied, vec!["listener.max_sessions"]);
+        assert!(c.restart.is_empty(), "{:?}", c.restart);
+        // The history's bound is read at each save: no restart.
+        let c = between(None, Some("[admin]\nconfig_history = 5\n"));
+        assert_eq!(c.applied, vec!["admin.config_history"]);
+        assert!(c.restart.is_empty(), "{:?}", c.restart);
     }
 
     #[test]

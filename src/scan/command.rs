@@ -93,7 +93,7 @@ fn read(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// A stored message has no envelope: the sender comes from From, the recipients from To, Cc and Bcc.
-fn envelope_of(message: &[u8]) -> Envelope {
+pub fn envelope_of(message: &[u8]) -> Envelope {
     let addresses = |name: &str| -> Vec<String> {
         header::fields(message)
             .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
@@ -147,17 +147,95 @@ fn addresses(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// One finding, deduplicated across detectors that found the same span.
-struct Line<'a> {
-    kind: &'a str,
-    value: String,
-    location: &'a str,
-    detector: String,
-    confidence: &'static str,
-    policy: Option<u64>,
+/// One finding, deduplicated across detectors that found the same span (what `--json` prints as
+/// `kind` finding; the admin UI's policy test shows the same).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The detector's hit type (`CREDIT_CARD`, `keyword`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The redacted evidence (the matched value only with `show`).
+    pub value: String,
+    pub location: String,
+    pub detector: String,
+    pub confidence: &'static str,
+    /// The first policy whose evidence used this detector.
+    pub policy: Option<u64>,
 }
 
-fn lines<'a>(report: &'a Report, scanner: &Scanner, show: bool) -> Vec<Line<'a>> {
+/// One policy violated (`kind` violation in `--json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    pub policy: u64,
+    pub name: String,
+    pub severity: &'static str,
+    pub action: String,
+    pub monitor: bool,
+    pub rules: Vec<String>,
+    /// The conditions that held (detector, count and where; never a matched value).
+    pub detail: Vec<String>,
+}
+
+/// One anomaly (`kind` anomaly in `--json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AnomalyLine {
+    pub anomaly: &'static str,
+    pub description: String,
+    pub location: String,
+    /// The limit's name for a limit anomaly.
+    pub limit: Option<&'static str>,
+}
+
+/// The policies `report` violated, in order.
+pub fn violations(report: &Report) -> Vec<Violation> {
+    report
+        .verdict
+        .hits
+        .iter()
+        .map(|h| {
+            let prefix = format!("policy {} rule ", h.id);
+            Violation {
+                policy: h.id,
+                name: h.name.clone(),
+                severity: h.severity.name(),
+                action: h.action.to_string(),
+                monitor: h.monitor,
+                rules: h.matched.iter().map(|m| m.rule.clone()).collect(),
+                detail: report
+                    .verdict
+                    .detail
+                    .iter()
+                    .filter(|d| d.starts_with(&prefix))
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// What decomposition met in `report`.
+pub fn anomalies(report: &Report, scanner: &Scanner) -> Vec<AnomalyLine> {
+    report
+        .anomalies
+        .iter()
+        .map(|a| {
+            let (anomaly, description, location) = super::anomaly(a, scanner.limits());
+            let limit = match a {
+                crate::decompose::Anomaly::LimitExceeded { kind, .. } => Some(kind.name()),
+                _ => None,
+            };
+            AnomalyLine {
+                anomaly,
+                description,
+                location,
+                limit,
+            }
+        })
+        .collect()
+}
+
+/// The findings of `report`, deduplicated; matched values only when `show`.
+pub fn findings(report: &Report, scanner: &Scanner, show: bool) -> Vec<Finding> {
     let registry = scanner.registry();
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -191,10 +269,13 @@ fn lines<'a>(report: &'a Report, scanner: &Scanner, show: bool) -> Vec<Line<'a>>
             } else {
                 f.hit.redacted.clone()
             };
-            out.push(Line {
-                kind: &f.hit.detector,
+            out.push(Finding {
+                kind: f.hit.detector.clone(),
                 value,
-                location: report.locations.get(f.part).map_or("?", String::as_str),
+                location: report
+                    .locations
+                    .get(f.part)
+                    .map_or("?".to_string(), String::clone),
                 detector: detector.clone(),
                 confidence: match f.hit.confidence {
                     crate::detect::Confidence::Low => "low",
@@ -215,7 +296,7 @@ fn print(
     opts: &Options,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    for l in lines(report, scanner, opts.show_matches) {
+    for l in findings(report, scanner, opts.show_matches) {
         if opts.json {
             let v = serde_json::json!({
                 "kind": "finding",
@@ -237,61 +318,55 @@ fn print(
             )?;
         }
     }
-    for a in &report.anomalies {
-        let (what, description, location) = super::anomaly(a, scanner.limits());
+    for a in anomalies(report, scanner) {
         if opts.json {
             let mut v = serde_json::json!({
                 "kind": "anomaly",
                 "file": file,
-                "anomaly": what,
-                "description": description,
-                "location": location,
+                "anomaly": a.anomaly,
+                "description": a.description,
+                "location": a.location,
             });
-            if let crate::decompose::Anomaly::LimitExceeded { kind, .. } = a {
-                v["limit"] = kind.name().into();
+            if let Some(limit) = a.limit {
+                v["limit"] = limit.into();
             }
             writeln!(out, "{v}")?;
         } else {
-            writeln!(out, "{file}: anomaly: {what}: {description} at {location}")?;
+            writeln!(
+                out,
+                "{file}: anomaly: {}: {} at {}",
+                a.anomaly, a.description, a.location
+            )?;
         }
     }
-    if opts.json {
-        for h in &report.verdict.hits {
-            let rules: Vec<&str> = h.matched.iter().map(|m| m.rule.as_str()).collect();
-            let prefix = format!("policy {} rule ", h.id);
-            let detail: Vec<&String> = report
-                .verdict
-                .detail
-                .iter()
-                .filter(|d| d.starts_with(&prefix))
-                .collect();
+    for h in violations(report) {
+        if opts.json {
             let v = serde_json::json!({
                 "kind": "violation",
                 "file": file,
-                "policy": h.id,
+                "policy": h.policy,
                 "name": h.name,
-                "severity": h.severity.name(),
-                "action": h.action.to_string(),
+                "severity": h.severity,
+                "action": h.action,
                 "monitor": h.monitor,
-                "rules": rules,
-                "detail": detail,
+                "rules": h.rules,
+                "detail": h.detail,
             });
             writeln!(out, "{v}")?;
-        }
-    } else {
-        for h in &report.verdict.hits {
-            let rules: Vec<&str> = h.matched.iter().map(|m| m.rule.as_str()).collect();
+        } else {
             writeln!(
                 out,
                 "{file}: violates policy {} {:?} (severity {}, action {}{}) rules: {}",
-                h.id,
+                h.policy,
                 h.name,
-                h.severity.name(),
+                h.severity,
                 h.action,
                 if h.monitor { ", monitor" } else { "" },
-                rules.join(", ")
+                h.rules.join(", ")
             )?;
         }
+    }
+    if !opts.json {
         for line in &report.verdict.detail {
             writeln!(out, "{file}:   {line}")?;
         }

@@ -26,14 +26,51 @@ fn not_written(what: &str) -> ! {
     panic!("browser scenario not written yet: {what}")
 }
 
+/// Navigation entries whose pages other work has not put on main yet. A page the navigation
+/// offers that answers 404 fails the test unless it is listed here; a listed page that exists is
+/// visited like any other.
+const PENDING_PAGES: &[&str] = &[
+    "/tracking",
+    "/incidents",
+    "/quarantine",
+    "/policies",
+    "/settings",
+    "/reports",
+];
+
 #[test]
-#[ignore = "stub: first start's one-time set-up link, /setup and /login (auth) are not on main yet"]
-fn first_set_up_then_log_in_then_the_dashboard() {
-    not_written(
-        "open the set-up link printed at first start, set the admin password, hostname, mode, \
-         next hop and upstream clients, land on the dashboard; log out, log in again; the link \
-         works once",
-    )
+#[ignore = "waits for auth on main (set-up, log-in, users, audit pages); passed against i13-auth 57dc3fd merged with this branch"]
+fn first_set_up_then_log_in_then_every_page_the_navigation_offers() {
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
+    let setup = browser::setup_link(&sluice).expect("a fresh install writes its set-up link");
+    let out = browser
+        .scenario("first_start", &sluice)
+        .env("SLUICE_SETUP_URL", setup)
+        .env("SLUICE_ADMIN_USER", "admin")
+        .env("SLUICE_ADMIN_PASSWORD", "correct horse battery staple")
+        .run();
+    let missing: Vec<String> = serde_json::from_value(out.result("missing").clone()).unwrap();
+    for path in &missing {
+        assert!(
+            PENDING_PAGES.contains(&path.as_str()),
+            "the navigation offers {path}, which answers 404"
+        );
+    }
+    if !missing.is_empty() {
+        eprintln!("not on main yet, so not visited: {missing:?}");
+    }
+    // The account the browser made is the CLI's too.
+    let (code, list, err) = sluice.cli(&["user", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        list.lines()
+            .any(|l| l.contains("admin") && l.contains("administrator")),
+        "{list}"
+    );
 }
 
 #[test]

@@ -151,11 +151,23 @@ pub fn admin_link(s: &Sluice, link: &str) -> String {
     format!("{}{path}", admin_url(s))
 }
 
-/// The one-time set-up link a fresh install wrote to `<data_dir>/setup-link`, pointed at the
-/// admin address (`None` when there is none: accounts exist).
+/// The one-time set-up link a fresh install writes to `<data_dir>/setup-link` (waited for: the
+/// admin server may write it after the SMTP listener said it listens), pointed at the admin
+/// address; `None` when none came (accounts exist).
 pub fn setup_link(s: &Sluice) -> Option<String> {
-    let text = std::fs::read_to_string(s.dir.path().join("data/setup-link")).ok()?;
-    Some(admin_link(s, text.trim()))
+    let file = s.dir.path().join("data/setup-link");
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && text.ends_with('\n')
+        {
+            return Some(admin_link(s, text.trim()));
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// One scenario run: the script, the Sluice it talks to and its extra environment.

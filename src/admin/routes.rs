@@ -7,6 +7,7 @@ pub(crate) fn all() -> Vec<Def> {
     let mut defs = super::base_routes();
     defs.extend(super::pages::assets::routes());
     defs.extend(super::pages::dashboard::routes());
+    defs.extend(super::pages::certificate::routes());
     defs.extend(super::api::routes());
     defs
 }

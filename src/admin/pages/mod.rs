@@ -4,6 +4,7 @@
 //! flash notes, pagers, badges, times). One module per page family, each with its `routes()`.
 
 pub(crate) mod assets;
+pub(crate) mod certificate;
 pub(crate) mod dashboard;
 
 use maud::{DOCTYPE, Markup, html};

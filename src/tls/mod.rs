@@ -3,6 +3,8 @@
 //!
 //! One crypto provider (aws-lc-rs), set explicitly on every config. Start-up code: errors are `anyhow`.
 
+pub mod certificate;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -102,26 +104,10 @@ fn generate_self_signed(cert_path: &Path, key_path: &Path, hostname: &str) -> an
     let cert = params
         .self_signed(&key)
         .context("self-signing the certificate")?;
-    write_private(key_path, key.serialize_pem().as_bytes())?;
+    crate::file::write_secret(key_path, key.serialize_pem().as_bytes())
+        .with_context(|| format!("writing {}", key_path.display()))?;
     std::fs::write(cert_path, cert.pem())
         .with_context(|| format!("writing {}", cert_path.display()))?;
-    Ok(())
-}
-
-fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(data)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.sync_all()
-        .with_context(|| format!("syncing {}", path.display()))?;
     Ok(())
 }
 

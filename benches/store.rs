@@ -8,6 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "common/records.rs"]
+mod records;
+
+use records::*;
 use sluice::store::records::*;
 use sluice::store::search::{Filter, Page};
 use sluice::store::{Store, held, incidents};
@@ -38,104 +42,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-const DOMAINS: [&str; 8] = [
-    "partner.example",
-    "gmail.example",
-    "corp.example",
-    "vendor.example",
-    "bank.example",
-    "law.example",
-    "press.example",
-    "home.example",
-];
-const SEVERITIES: [Severity; 4] = [
-    Severity::Low,
-    Severity::Medium,
-    Severity::High,
-    Severity::Critical,
-];
-
-fn held_record(i: u64, now: u64) -> Held {
-    Held {
-        id: HeldId(0),
-        guid: format!("GUID-{i:08}"),
-        received: now,
-        direction: sluice::policy::Direction::Outbound,
-        peer: "10.0.0.5".into(),
-        sender: format!("user{}@corp.example", i % 500),
-        envid: None,
-        ret_full: false,
-        recipients: vec![HeldRecipient {
-            address: format!("r{}@{}", i % 97, DOMAINS[(i % 8) as usize]),
-            notify: Default::default(),
-            orcpt: None,
-            status: HeldStatus::Held,
-        }],
-        subject: format!("Quarterly numbers {i}"),
-        message_id: format!("<{i}@corp.example>"),
-        size: 0,
-        policies: vec![PolicyRef {
-            id: 100,
-            name: "PCI".into(),
-            severity: sluice::policy::Severity::High,
-            monitor: false,
-        }],
-        severity: sluice::policy::Severity::High,
-        status: HeldStatus::Held,
-        hold: Hold::Quarantine,
-        findings: vec![
-            "policy 100 rule \"cards\": CREDIT_CARD x3 in body (4111 **** **** 1111)".into(),
-        ],
-        incidents: vec![],
-        expires: now + 7 * 86_400,
-    }
-}
-
-fn incident(i: u64, n: u64, now: u64) -> Incident {
-    Incident {
-        id: IncidentId(0),
-        guid: format!("GUID-{i:08}"),
-        // Spread evenly over the last 30 days.
-        created: now - 30 * 86_400 + i * (30 * 86_400) / n,
-        policy: PolicyRef {
-            id: 100 + (i % 10) * 10,
-            name: format!("Policy {}", i % 10),
-            severity: SEVERITIES[(i % 4) as usize],
-            monitor: i.is_multiple_of(7),
-        },
-        status: if i.is_multiple_of(5) {
-            IncidentStatus::Resolved
-        } else {
-            IncidentStatus::New
-        },
-        direction: sluice::policy::Direction::Outbound,
-        peer: "10.0.0.5".into(),
-        sender: format!("user{}@corp.example", i % 500),
-        recipients: vec![format!("r{}@{}", i % 97, DOMAINS[(i % 8) as usize])],
-        subject: format!("Quarterly numbers {i}"),
-        message_id: format!("<{i}@corp.example>"),
-        size: 51_200,
-        findings: vec![
-            "policy 100 rule \"cards\": CREDIT_CARD x3 in body (4111 **** **** 1111)".into(),
-        ],
-        action: "relayed".into(),
-        held: None,
-        copies: 1,
-    }
-}
-
-fn message(i: usize) -> Vec<u8> {
-    let mut m = format!(
-        "From: <user@corp.example>\r\nTo: <r@partner.example>\r\nSubject: held {i}\r\nMessage-ID: <{i}@bench>\r\n\r\n"
-    )
-    .into_bytes();
-    let line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tem\r\n";
-    while m.len() < 51_200 {
-        m.extend_from_slice(line);
-    }
-    m
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -90,6 +90,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(e) => Ok(crate::console::events(e)),
         Command::Backup(b) => Ok(crate::console::backup(b)),
         Command::Restore(r) => Ok(crate::console::restore(r)),
+        Command::User(u) => Ok(crate::console::user(u)),
+        Command::Token(t) => Ok(crate::console::token(t)),
         Command::Siem(c) => match c.command {
             crate::cli::SiemCommand::Test(t) => Ok(crate::export::test::run(t)),
         },

@@ -1,5 +1,6 @@
 //! Command-line interface (argh): `serve`, `reload`, `status`, `check-config`, `scan`, `edm import`,
-//! `quarantine`, `incident`, `events list`, `backup`, `restore`, `siem test`, `version`, `help`, and
+//! `quarantine`, `incident`, `events list`, `backup`, `restore`, `user`, `token`, `siem test`,
+//! `version`, `help`, and
 //! the internal `pdf-text` the server runs as
 //! its sandboxed PDF text extractor.
 
@@ -28,6 +29,8 @@ pub enum Command {
     Events(Events),
     Backup(Backup),
     Restore(Restore),
+    User(User),
+    Token(Token),
     Siem(Siem),
     Version(Version),
     PdfText(PdfText),
@@ -572,5 +575,128 @@ store_command!(
         /// at most this many events (default: 100)
         #[argh(option)]
         pub limit: Option<usize>,
+    }
+);
+
+/// Administrators' accounts for the admin UI (also for recovery: works while `sluice serve` runs).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "user")]
+pub struct User {
+    #[argh(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum UserCommand {
+    Add(UserAdd),
+    Passwd(UserPasswd),
+    List(UserList),
+    Remove(UserRemove),
+}
+
+store_command!(
+    /// Add an account. The password (12 to 128 characters, not the name) comes from
+    /// --password-file (its first line), else is asked for twice on the terminal without echo, or
+    /// read as one line from stdin when that is not a terminal.
+    #[argh(subcommand, name = "add")]
+    pub struct UserAdd {
+        /// the account's name: 1 to 64 of A-Z a-z 0-9 . _ @ -
+        #[argh(positional)]
+        pub name: String,
+        /// administrator, policy-author, remediator or auditor
+        #[argh(option)]
+        pub role: String,
+        /// a file whose first line is the password
+        #[argh(option)]
+        pub password_file: Option<PathBuf>,
+    }
+);
+
+store_command!(
+    /// Set an account's password (as for `user add`); its sessions in the admin UI end.
+    #[argh(subcommand, name = "passwd")]
+    pub struct UserPasswd {
+        /// the account's name
+        #[argh(positional)]
+        pub name: String,
+        /// a file whose first line is the password
+        #[argh(option)]
+        pub password_file: Option<PathBuf>,
+    }
+);
+
+store_command!(
+    /// List the accounts: name, role, disabled, last logon.
+    #[argh(subcommand, name = "list")]
+    pub struct UserList {
+        /// one JSON object per line
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(
+    /// Remove an account and its API tokens (never the last enabled administrator). Exit 1 when it
+    /// does not exist or is refused.
+    #[argh(subcommand, name = "remove")]
+    pub struct UserRemove {
+        /// the account's name
+        #[argh(positional)]
+        pub name: String,
+    }
+);
+
+/// API tokens for scripts (`Authorization: Bearer TOKEN` on /api/v1/...).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "token")]
+pub struct Token {
+    #[argh(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum TokenCommand {
+    Create(TokenCreate),
+    List(TokenList),
+    Revoke(TokenRevoke),
+}
+
+store_command!(
+    /// Make a token that acts as USER with the account's role; prints it once on stdout (nothing
+    /// else goes to stdout). It stops working when it expires, is revoked, or the account's role
+    /// changes.
+    #[argh(subcommand, name = "create")]
+    pub struct TokenCreate {
+        /// the account the token acts as
+        #[argh(option)]
+        pub user: String,
+        /// valid for this long (30m, 12h, 90d, 1w); default: until revoked
+        #[argh(option)]
+        pub expires: Option<String>,
+    }
+);
+
+store_command!(
+    /// List tokens (id, user, role, created, expires, last used); never their secrets.
+    #[argh(subcommand, name = "list")]
+    pub struct TokenList {
+        /// only this account's
+        #[argh(option)]
+        pub user: Option<String>,
+        /// one JSON object per line
+        #[argh(switch)]
+        pub json: bool,
+    }
+);
+
+store_command!(
+    /// Revoke a token by its id (the 12 characters after `slc_`). Exit 1 when there is no such token.
+    #[argh(subcommand, name = "revoke")]
+    pub struct TokenRevoke {
+        /// the token's id
+        #[argh(positional)]
+        pub id: String,
     }
 );

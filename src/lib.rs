@@ -42,6 +42,7 @@ pub mod relay;
 pub mod remediate;
 pub mod runtime;
 pub mod scan;
+pub mod secret;
 pub mod service;
 pub mod session;
 pub mod shutdown;

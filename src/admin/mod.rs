@@ -22,6 +22,7 @@
 
 mod api;
 mod approval;
+pub mod auth;
 mod call;
 mod form;
 mod metrics;

@@ -8,6 +8,9 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::assets::routes());
     defs.extend(super::pages::dashboard::routes());
     defs.extend(super::pages::certificate::routes());
+    defs.extend(super::pages::login::routes());
+    defs.extend(super::pages::users::routes());
+    defs.extend(super::pages::audit::routes());
     defs.extend(super::api::routes());
     defs
 }

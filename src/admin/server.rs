@@ -68,6 +68,8 @@ struct Ctx {
     request_timeout: Duration,
     max_body: usize,
     max_upload: usize,
+    /// `admin.public_url`: the base of the set-up link.
+    public_url: String,
 }
 
 impl Server {
@@ -101,6 +103,7 @@ impl Server {
                     allowed: config.allowed_clients.clone(),
                     router,
                     app: None,
+                    auth: super::auth::Auth::new(&config.auth, super::auth::Setup::none()),
                 },
                 clock,
                 max_connections: config.max_connections,
@@ -109,6 +112,7 @@ impl Server {
                 request_timeout: config.request_timeout,
                 max_body: config.max_body,
                 max_upload: config.max_upload,
+                public_url: config.public_url.clone(),
             }),
             connections: Arc::new(Gauge::default()),
         })
@@ -124,9 +128,26 @@ impl Server {
 
     /// The pages work with the running server's state; set before serving (without it they
     /// answer 503).
+    /// With no account in the store, the one-time set-up link is made here (see `auth::setup`).
     pub fn with_app(mut self, app: App) -> Server {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.ui.app = Some(app);
+            match ctx.ui.service().map(|s| s.has_users()) {
+                Ok(Ok(has_users)) => {
+                    let data_dir = ctx.ui.app.as_ref().map(|a| a.data_dir.clone());
+                    match super::auth::Setup::start(
+                        &data_dir.unwrap_or_default(),
+                        has_users,
+                        &ctx.public_url,
+                    ) {
+                        Ok(setup) => ctx.ui.auth.setup = setup,
+                        Err(e) => {
+                            tracing::error!(error = %e, "the set-up link could not be written")
+                        }
+                    }
+                }
+                _ => tracing::error!("the accounts could not be read: no set-up link"),
+            }
         }
         self
     }

@@ -120,6 +120,10 @@ fn fixture(down: bool) -> Fixture {
             allowed: loopback(),
             router: Router::new(routes::all()).unwrap(),
             app: None,
+            auth: auth::Auth::new(
+                &crate::config::Config::embedded().unwrap().admin.auth,
+                auth::Setup::none(),
+            ),
         },
     }
 }

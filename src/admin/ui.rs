@@ -32,6 +32,8 @@ pub(crate) struct Ui {
     /// The running server's state (`None` until `Server::with_app`, and in tests of the approval
     /// pages): pages that need it answer 503 without it.
     pub app: Option<App>,
+    /// Sessions, sign-in throttling, the pending set-up link.
+    pub auth: super::auth::Auth,
 }
 
 /// The running server's state the pages work with.
@@ -74,7 +76,6 @@ impl Ui {
         })
     }
 
-    #[allow(dead_code, reason = "for the pages being added in issue 13")]
     /// The service over the server's store with the current configuration and the server's clock.
     pub(crate) fn service(&self) -> Result<Service, Response> {
         let app = self.app()?;
@@ -166,18 +167,63 @@ impl Ui {
         }
     }
 
-    /// Who is signed in: the session cookie for pages, a bearer token for the API.
-    fn principal(&self, _call: &Call, _api: bool) -> Option<Principal> {
-        // TODO(auth): the session cookie (`__Host-sluice`) through the sessions; under /api/v1 the
-        // `Authorization: Bearer` token through `Service::verify_token`.
-        None
+    /// Who is signed in: the session cookie for pages, a bearer token for the API (nothing else
+    /// is accepted there). A session whose account was since removed, disabled, given another role
+    /// or a new password (here or by `sluice user` in another process) ends.
+    fn principal(&self, call: &Call, api: bool) -> Option<Principal> {
+        let service = self.service().ok()?;
+        if api {
+            let bearer = call
+                .header("authorization")?
+                .strip_prefix("Bearer ")?
+                .trim();
+            let (user, role) = service.verify_token(bearer, call.now).ok()?;
+            let id = bearer
+                .get(4..4 + crate::service::TOKEN_ID_CHARS)?
+                .to_string();
+            return Some(Principal {
+                user,
+                role,
+                via: Via::Token { id },
+            });
+        }
+        let id = call
+            .header("cookie")
+            .and_then(super::auth::session::from_cookie_header)?;
+        let Some(session) = self.auth.sessions.get(id, call.now) else {
+            tracing::debug!(peer = %call.peer, "no such session (ended or expired)");
+            return None;
+        };
+        let current = service.user(&session.user).ok().flatten();
+        let valid = current
+            .as_ref()
+            .is_some_and(|u| !u.disabled && u.role == session.role && u.stamp == session.stamp);
+        if !valid {
+            tracing::debug!(
+                user = session.user,
+                "session ended: the account was removed, disabled, or given another role or password"
+            );
+            self.auth.sessions.end(id);
+            return None;
+        }
+        Some(Principal {
+            user: session.user,
+            role: session.role,
+            via: Via::Session {
+                id: id.to_string(),
+                csrf: session.csrf,
+            },
+        })
     }
 
     /// A signed-in user asked for something the role does not allow: the audit log and the
     /// `admin.access_denied` event say so.
     fn denied(&self, call: &Call, def: &Def) {
-        // TODO(auth): write the audit entry (outcome "denied") through the service.
         tracing::info!(user = call.actor(), route = def.name, peer = %call.peer, "admin access denied");
+        if let Ok(service) = self.service() {
+            let what = format!("{} {}", call.method, def.name);
+            super::auth::denied(&service, call.actor(), call.peer, &what, call.now);
+        }
     }
 }
 

@@ -13,7 +13,7 @@ mod services;
 pub mod siem;
 mod syntax;
 pub use keep::Keep;
-pub use services::{Admin, Queue};
+pub use services::{Admin, Auth, Queue};
 use services::{build_admin, build_queue};
 pub use siem::Siem;
 mod notifications;

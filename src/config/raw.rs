@@ -361,6 +361,12 @@ pub(crate) struct Admin {
     pub config_history: V<u64>,
     pub allowed_clients: V<Vec<Spanned<String>>>,
     pub max_upload: V<u64>,
+    pub session_idle: V<String>,
+    pub session_max: V<String>,
+    pub session_limit: V<u64>,
+    pub logon_max_failures: V<u64>,
+    pub logon_lockout: V<String>,
+    pub audit_max_age: V<String>,
 }
 
 /// `[queue]`: the durable delivery queue's retry schedule and worker.

@@ -41,6 +41,25 @@ pub struct Admin {
     pub allowed_clients: Vec<ipnet::IpNet>,
     /// Largest upload (a certificate, an .eml to test a policy against), in bytes.
     pub max_upload: usize,
+    /// The administrators' sign-in: session timeouts, throttling, the audit log's age.
+    pub auth: Auth,
+}
+
+/// `[admin]`'s sign-in keys (see `admin::auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Auth {
+    /// A session unused this long ends (`session_idle`).
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, used or not (`session_max`).
+    pub session_max: Duration,
+    /// Sessions kept at once; past it the least recently used ends (`session_limit`).
+    pub session_limit: usize,
+    /// Failed sign-ins of one account or one client before it is locked out (`logon_max_failures`).
+    pub logon_max_failures: u32,
+    /// The first lock-out; each further one doubles it, up to a day (`logon_lockout`).
+    pub logon_lockout: Duration,
+    /// Audit log entries older than this are removed (`audit_max_age`).
+    pub audit_max_age: Duration,
 }
 
 /// `[queue]`: how the durable delivery queue retries, notifies and gives up (see `delivery`).
@@ -201,6 +220,30 @@ pub(super) fn build_admin(
         config_history: cx
             .pick(ua.config_history, da.config_history, "admin.config_history")?
             .range(1, 100_000)? as usize,
+        auth: Auth {
+            session_idle: cx
+                .pick(ua.session_idle, da.session_idle, "admin.session_idle")?
+                .duration()?,
+            session_max: cx
+                .pick(ua.session_max, da.session_max, "admin.session_max")?
+                .duration()?,
+            session_limit: cx
+                .pick(ua.session_limit, da.session_limit, "admin.session_limit")?
+                .range(1, 1_000_000)? as usize,
+            logon_max_failures: cx
+                .pick(
+                    ua.logon_max_failures,
+                    da.logon_max_failures,
+                    "admin.logon_max_failures",
+                )?
+                .range(1, 1000)? as u32,
+            logon_lockout: cx
+                .pick(ua.logon_lockout, da.logon_lockout, "admin.logon_lockout")?
+                .duration()?,
+            audit_max_age: cx
+                .pick(ua.audit_max_age, da.audit_max_age, "admin.audit_max_age")?
+                .duration()?,
+        },
     })
 }
 

@@ -351,6 +351,11 @@ fn keeping(c: &Config, out: &mut String) {
                 .to_string(),
             ),
             ("config_history", a.config_history.to_string()),
+            ("session_idle", duration(a.auth.session_idle)),
+            ("session_max", duration(a.auth.session_max)),
+            ("logon_max_failures", a.auth.logon_max_failures.to_string()),
+            ("logon_lockout", duration(a.auth.logon_lockout)),
+            ("audit_max_age", duration(a.auth.audit_max_age)),
         ]
     } else {
         vec![("enabled", "off".to_string())]

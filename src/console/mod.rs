@@ -1,5 +1,6 @@
 //! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan|stats`,
-//! `sluice incident list|show|remediate`, `sluice events list`, `sluice backup` and `sluice restore`. Shell: it chooses
+//! `sluice incident list|show|remediate`, `sluice events list`, `sluice backup`, `sluice restore`,
+//! `sluice user add|passwd|list|remove` and `sluice token create|list|revoke`. Shell: it chooses
 //! the configuration (see `config::record`), turns the flags (`cli`) into the service's typed
 //! requests, calls `service` (which opens the store once per process and does the work), and
 //! renders the results to stdout (tables or JSON, `render`) and stderr (errors, notes, the
@@ -15,6 +16,7 @@ mod events;
 mod incident;
 mod quarantine;
 pub mod render;
+mod users;
 pub use crate::units::time;
 
 use std::process::ExitCode;
@@ -30,12 +32,14 @@ use crate::store::Mode;
 pub use events::events;
 pub use incident::incident;
 pub use quarantine::quarantine;
+pub use users::{token, user};
 
 /// Commands that go on when the server's recorded configuration cannot be used (lost, changed, or
 /// another `--config`), saying so on stderr: they only read the store or copy it whole, judge
 /// nothing, and need only `store.max_size`; recovering a store must not depend on a config file
-/// that may be lost with it. Every command that judges or acts refuses instead.
-const LENIENT: [&str; 7] = [
+/// that may be lost with it. The account and token commands judge nothing either, and are how an
+/// administrator gets back in. Every command that judges or acts refuses instead.
+const LENIENT: [&str; 14] = [
     "events list",
     "quarantine list",
     "quarantine show",
@@ -43,6 +47,13 @@ const LENIENT: [&str; 7] = [
     "incident show",
     "backup",
     "restore",
+    "user add",
+    "user passwd",
+    "user list",
+    "user remove",
+    "token create",
+    "token list",
+    "token revoke",
 ];
 
 /// Exit code: every item done.

@@ -109,6 +109,11 @@ fields! {
     Threshold = "sluice.threshold", Keyword, "the threshold that was passed";
     NotAfter = "sluice.certificate.not_after", Long, "a certificate's expiry (Unix seconds)";
     DefinitionsVersion = "sluice.definitions.version", Keyword, "a definitions package's version";
+    // Administrators' actions (the audit log)
+    AdminAction = "sluice.admin.action", Keyword,
+        "what an administrator did (user.add, policy.update, settings.update, logon)";
+    AdminObject = "sluice.admin.object", Keyword,
+        "what an administrator's action was on (an account, a policy, a setting, a token id)";
 }
 
 impl serde::Serialize for Field {

@@ -47,6 +47,8 @@ pub struct Keeper {
     wake: Option<Waker>,
     /// How store failures reach the administrators (none: only logged).
     alerts: Option<Alerts>,
+    /// `admin.audit_max_age`: the audit log's entries older than this are pruned with the outbox.
+    audit_max_age: Duration,
 }
 
 /// Wakes the delivery worker after notices or releases were queued.
@@ -115,6 +117,7 @@ impl Keeper {
             links: None,
             wake: None,
             alerts: None,
+            audit_max_age: config.admin.auth.audit_max_age,
         })
     }
 
@@ -130,6 +133,7 @@ impl Keeper {
             links: None,
             wake: None,
             alerts: None,
+            audit_max_age: config.admin.auth.audit_max_age,
         }
     }
 
@@ -597,6 +601,15 @@ impl Keeper {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "event outbox prune failed"),
+        }
+        let max_age = self.audit_max_age.as_secs();
+        match store
+            .write(move |txn| crate::store::audit::prune(txn, now, max_age))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "audit log pruned"),
+            Err(e) => tracing::warn!(error = %e, "audit log prune failed"),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The service layer: one typed API for everything an administrator does with the quarantine and
 //! the incidents — search ([`Query`], [`Listing`]), show ([`HeldView`], [`IncidentView`]),
 //! [`Stats`], release (optionally with a [`Tag`]), forward, delete, rescan, resolve, dismiss and note
-//! ([`Op`]) on ids or on everything a query matches, backup and restore. The CLI (`console`) calls
+//! ([`Op`]) on ids or on everything a query matches, backup and restore; and the administrators'
+//! accounts, sign-in and API tokens (`users`, `tokens`, with the [`Role`]s and [`Permission`]s of
+//! `access`) with the audit log every change writes to. The CLI (`console`) calls
 //! it today; the admin UI and its JSON API call it next, so every page gets its data here.
 //!
 //! Requests are typed values; results are serde-serialisable values; a failure is one [`Error`]
@@ -16,6 +18,8 @@ mod act;
 mod error;
 mod events;
 mod query;
+mod tokens;
+mod users;
 mod view;
 
 #[cfg(test)]
@@ -31,12 +35,15 @@ use crate::config::Config;
 use crate::store::{Mode, Options, Store, StoreError};
 
 pub use crate::remediate::{Bulk, Item, Outcome, Progress, Target, Totals};
+pub use crate::store::audit::{AuditEntry, Filter as AuditFilter};
 pub use crate::store::records::{HeldId, IncidentId};
 pub use access::{Permission, Role};
 pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
 pub use query::{DEFAULT_LIST, DIRECTIONS, Listing, Query, SEVERITIES};
+pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
+pub use users::{Caller, UserView, check_name, check_password};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 
 /// The store's directory under the data directory: `<data_dir>/store`.

@@ -32,10 +32,13 @@ pub enum Table {
     Index,
     Events,
     Stats,
+    /// Administrators' accounts (`u:`), API tokens (`t:`) and the audit log (`a:`); see `users`
+    /// and `audit`.
+    Admin,
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
         Table::Meta,
         Table::Blobs,
         Table::Held,
@@ -48,6 +51,7 @@ impl Table {
         Table::Index,
         Table::Events,
         Table::Stats,
+        Table::Admin,
     ];
 
     /// The table's name (LMDB's database name; a backup names them so).
@@ -65,6 +69,7 @@ impl Table {
             Table::Index => "index",
             Table::Events => "events",
             Table::Stats => "stats",
+            Table::Admin => "admin",
         }
     }
 }

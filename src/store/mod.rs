@@ -1,9 +1,10 @@
 //! The store: the only module that touches LMDB (heed). It keeps held messages and their content,
-//! incidents with history, the durable delivery queue, approvals, the event outbox and statistics.
+//! incidents with history, the durable delivery queue, approvals, the event outbox, statistics,
+//! and the administrators' accounts, API tokens and audit log.
 //!
-//! The domain (`held`, `incidents`, `queue`, `approvals`, `events`, `stats`, `search`) is written
-//! once against an ordered key-value transaction (`kv`: [`ReadTxn`], [`WriteTxn`]) that two
-//! backends implement: LMDB (`lmdb`, the server's) and `BTreeMap`s in memory (`mem`,
+//! The domain (`held`, `incidents`, `queue`, `approvals`, `events`, `stats`, `search`, `users`,
+//! `audit`) is written once against an ordered key-value transaction (`kv`: [`ReadTxn`],
+//! [`WriteTxn`]) that two backends implement: LMDB (`lmdb`, the server's) and `BTreeMap`s in memory (`mem`,
 //! [`Store::memory`]). Callers get the transaction traits, never a backend's types.
 //!
 //! One writer thread applies every write, many at a time in one transaction (group commit), and
@@ -24,6 +25,7 @@ mod open;
 mod writer;
 
 pub mod approvals;
+pub mod audit;
 pub mod events;
 pub mod held;
 pub mod incidents;
@@ -33,6 +35,7 @@ pub mod records;
 pub mod schema;
 pub mod search;
 pub mod stats;
+pub mod users;
 
 #[cfg(test)]
 mod backends;

@@ -10,7 +10,7 @@ use super::marks::MarkFile;
 use super::{Result, StoreError};
 
 /// The schema this Sluice writes.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 
 const VERSION_KEY: &[u8] = b"schema";
 
@@ -22,11 +22,19 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Schema 1 is the first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    describe: "count the bytes of the event outbox (its byte bound)",
-    run: super::events::count_bytes,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        describe: "count the bytes of the event outbox (its byte bound)",
+        run: super::events::count_bytes,
+    },
+    Migration {
+        from: 2,
+        describe: "add the admin table (accounts, API tokens, audit log); it is created empty when \
+                   the store opens, so there is nothing to convert",
+        run: |_| Ok(()),
+    },
+];
 
 /// Opens (creating) every database, brings the schema to [`CURRENT`] and the id counters to their
 /// high-water marks (`marks::settle`).

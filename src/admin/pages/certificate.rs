@@ -66,7 +66,9 @@ fn render(app: &App, call: &Call, error: Option<&str>, status: StatusCode) -> Re
         .principal
         .as_ref()
         .is_some_and(|p| p.can(Permission::EditSettings));
-    let digest = edit::read(&app.edit_target()).map(|s| s.digest).unwrap_or_default();
+    let digest = edit::read(&app.edit_target())
+        .map(|s| s.digest)
+        .unwrap_or_default();
     let body = html! {
         (flash(call, &FLASH))
         @if let Some(e) = error { p class="flash error" role="alert" { (e) } }
@@ -133,18 +135,29 @@ fn upload(ui: &Ui, call: &Call) -> Response {
         Err(r) => return r,
     };
     let form = call.form();
-    let (cert, key) = (form.raw("certificate").unwrap_or(""), form.raw("key").unwrap_or(""));
+    let (cert, key) = (
+        form.raw("certificate").unwrap_or(""),
+        form.raw("key").unwrap_or(""),
+    );
     if let Err(e) = certificate::check_pair(cert.as_bytes(), key.as_bytes(), call.now) {
         return render(app, call, Some(&e), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    match install(app, call, cert, key, form.get("digest").unwrap_or("")) {
+    match install(ui, app, call, (cert, key), form.get("digest").unwrap_or("")) {
         Ok(()) => Response::redirect("/settings/certificate?ok=installed"),
         Err(e) => render(app, call, Some(&e), StatusCode::CONFLICT),
     }
 }
 
 /// Writes the pair to `<data_dir>/tls/uploaded-<time>.{crt,key}` and points `[tls]` at it.
-fn install(app: &App, call: &Call, cert: &str, key: &str, digest: &str) -> Result<(), String> {
+fn install(
+    ui: &Ui,
+    app: &App,
+    call: &Call,
+    pair: (&str, &str),
+    digest: &str,
+) -> Result<(), String> {
+    let (cert, key) = pair;
+    let before = app.swap.current().config.tls.cert_and_key.clone();
     let dir = app.data_dir.join("tls");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let cert_path = dir.join(format!("uploaded-{}.crt", call.now));
@@ -168,7 +181,16 @@ fn install(app: &App, call: &Call, cert: &str, key: &str, digest: &str) -> Resul
     );
     match applied {
         Ok(_) => {
-            // TODO(audit): the audit entry (settings.certificate, before/after file names).
+            if let Ok(service) = ui.service() {
+                super::super::auth::changed(
+                    &service,
+                    call,
+                    "settings.certificate",
+                    "tls",
+                    before.map(|(c, _)| c.display().to_string()),
+                    Some(cert_path.display().to_string()),
+                );
+            }
             tracing::info!(user = call.actor(), cert = %cert_path.display(), "TLS certificate installed");
             Ok(())
         }

@@ -4,8 +4,11 @@
 //! flash notes, pagers, badges, times). One module per page family, each with its `routes()`.
 
 pub(crate) mod assets;
+pub(crate) mod audit;
 pub(crate) mod certificate;
 pub(crate) mod dashboard;
+pub(crate) mod login;
+pub(crate) mod users;
 
 use maud::{DOCTYPE, Markup, html};
 

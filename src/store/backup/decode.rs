@@ -39,6 +39,11 @@ pub(super) fn all(txn: &dyn ReadTxn) -> Result<u64> {
     n += each(txn, Table::Index, |_, _| Ok(()))?;
     n += each(txn, Table::Events, |k, v| json::<Event>(v, |r| r.seq, k))?;
     n += each(txn, Table::Stats, |_, v| fixed(v, 8))?;
+    n += each(txn, Table::Admin, |k, v| {
+        crate::store::users::decode(k, v)
+            .or_else(|| crate::store::audit::decode(k, v))
+            .unwrap_or_else(|| Err("an unknown key".into()))
+    })?;
     Ok(n)
 }
 

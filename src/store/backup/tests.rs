@@ -168,3 +168,79 @@ fn a_lost_store_restored_from_its_backup_reuses_no_id() {
     let store = Store::open(&path, &crate::testing::options()).unwrap();
     assert_eq!(insert(&store, 7).0, next.0 + 1);
 }
+
+/// The backup of a schema 2 store (before the `admin` table) as its Sluice wrote it: every table
+/// but `admin`, one held message.
+fn schema_2_backup(dir: &Path) -> Vec<u8> {
+    let path = dir.join("old");
+    std::fs::create_dir_all(&path).unwrap();
+    let mut opts = EnvOpenOptions::new().read_txn_without_tls();
+    opts.map_size(1 << 24).max_dbs(DATABASES);
+    // SAFETY: a fresh directory of this test, opened once.
+    let env = unsafe { opts.open(&path) }.unwrap();
+    let mut txn = env.write_txn().unwrap();
+    for t in Table::ALL.into_iter().filter(|t| *t != Table::Admin) {
+        let db = env
+            .create_database::<Bytes, Bytes>(&mut txn, Some(t.name()))
+            .unwrap();
+        if t == Table::Meta {
+            db.put(&mut txn, b"schema", &2u32.to_be_bytes()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+    let raw = dir.join("old.mdb");
+    drop(env.copy_to_path(&raw, CompactionOption::Enabled).unwrap());
+    let content = std::fs::read(&raw).unwrap();
+    let length = content.len() as u64;
+    let mut h = hasher(length);
+    h.update(&content);
+    [
+        &header_prefix(length)[..],
+        h.finalize().as_bytes(),
+        &content,
+    ]
+    .concat()
+}
+
+#[test]
+fn a_backup_from_before_the_admin_table_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = schema_2_backup(dir.path());
+    verify_bytes(&bytes).unwrap();
+    let file = dir.path().join("old.sbk");
+    std::fs::write(&file, &bytes).unwrap();
+    let store = Store::open(&dir.path().join("live"), &crate::testing::options()).unwrap();
+    let r = restore(&store, &file).unwrap();
+    assert_eq!(r.schema, 2);
+    assert_eq!(store.read(schema::version).unwrap(), Some(schema::CURRENT));
+    // The admin table is there and works.
+    let user = crate::store::users::User {
+        name: "root".into(),
+        role: "administrator".into(),
+        hash: "$argon2id$x".into(),
+        created: 1,
+        changed: 1,
+        disabled: false,
+        last_logon: None,
+    };
+    store
+        .write_blocking(move |txn| crate::store::users::put(txn, &user))
+        .unwrap();
+    let found = store
+        .read(|txn| crate::store::users::get(txn, "ROOT"))
+        .unwrap();
+    assert_eq!(found.map(|u| u.role).as_deref(), Some("administrator"));
+    // A backup with the table restores it whole.
+    let with = dir.path().join("with.sbk");
+    backup(&store, &with).unwrap();
+    store
+        .write_blocking(|txn| crate::store::users::delete(txn, "root"))
+        .unwrap();
+    restore(&store, &with).unwrap();
+    assert!(
+        store
+            .read(|txn| crate::store::users::get(txn, "root"))
+            .unwrap()
+            .is_some()
+    );
+}

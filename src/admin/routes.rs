@@ -11,6 +11,9 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::login::routes());
     defs.extend(super::pages::users::routes());
     defs.extend(super::pages::audit::routes());
+    defs.extend(super::pages::policies::routes());
+    defs.extend(super::pages::settings::routes());
+    defs.extend(super::pages::config::history::routes());
     defs.extend(super::api::routes());
     defs
 }

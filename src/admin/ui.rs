@@ -49,21 +49,6 @@ pub struct App {
     pub data_dir: PathBuf,
 }
 
-impl App {
-    /// The configuration file the UI edits (`serve --config FILE`, else `<data_dir>/sluice.toml`)
-    /// and where its versions are kept.
-    pub(crate) fn edit_target(&self) -> crate::config::edit::Target {
-        crate::config::edit::Target {
-            path: crate::config::edited_file(
-                self.reloader.source.path.as_deref(),
-                Some(&self.data_dir),
-            ),
-            data_dir: self.data_dir.clone(),
-            keep: self.swap.current().config.admin.config_history,
-        }
-    }
-}
-
 impl Ui {
     /// The running server's state, or the 503 page that says it is not there.
     pub(crate) fn app(&self) -> Result<&App, Response> {

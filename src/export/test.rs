@@ -60,7 +60,8 @@ pub fn run(args: SiemTest) -> ExitCode {
     };
     let mut failed = 0;
     for s in &chosen {
-        let (ok, report) = smol::block_on(one(s, &config, key));
+        let by = std::env::var("USER").unwrap_or_default();
+        let (ok, report) = smol::block_on(one(s, &config, key, &by));
         crate::output::bytes(report.as_bytes());
         failed += usize::from(!ok);
     }
@@ -70,13 +71,33 @@ pub fn run(args: SiemTest) -> ExitCode {
     }
 }
 
+/// The admin UI's "send test event": what `sluice siem test --destination NAME` does for one
+/// destination of the running configuration, sent as `by`; whether it took the event, and the
+/// report's lines.
+pub fn send_one(config: &Config, name: &str, by: &str) -> Result<(bool, String), String> {
+    let s = config
+        .siem
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| format!("no [[siem]] destination named {name:?}"))?;
+    let key = match destination::read_subject_key(&config.server.data_dir) {
+        Ok(Some(k)) => k,
+        _ => {
+            let mut k = [0u8; 32];
+            let _ = getrandom::fill(&mut k);
+            k
+        }
+    };
+    Ok(smol::block_on(one(s, config, key, by)))
+}
+
 fn usage(e: &str) -> ExitCode {
     eprintln!("sluice siem test: {e}");
     ExitCode::from(2)
 }
 
 /// Tests one destination: whether it took the event, and the lines saying what happened.
-async fn one(s: &crate::config::Siem, config: &Config, key: [u8; 32]) -> (bool, String) {
+async fn one(s: &crate::config::Siem, config: &Config, key: [u8; 32], by: &str) -> (bool, String) {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -101,7 +122,7 @@ async fn one(s: &crate::config::Siem, config: &Config, key: [u8; 32]) -> (bool, 
         kind: Kind::SystemSiemTest,
         fields: Fields::new()
             .with(Field::Destination, &s.name)
-            .with(Field::UserName, std::env::var("USER").unwrap_or_default())
+            .with(Field::UserName, by)
             .with(Field::EventReason, "sent by sluice siem test")
             .into_vec(),
     };

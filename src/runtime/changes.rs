@@ -61,6 +61,19 @@ const PARTLY: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why a change to `key` waits for a restart (wholly or for a part named), if it does: what the
+/// settings pages say beside the key.
+pub fn restart_reason(key: &str) -> Option<&'static str> {
+    if NOW.contains(&key) {
+        return None;
+    }
+    RESTART
+        .iter()
+        .chain(PARTLY)
+        .find(|(k, _)| under(key, k))
+        .map(|(_, why)| *why)
+}
+
 /// Whether `key` is `pattern` or lies in the section `pattern` (ending in `.`).
 fn under(key: &str, pattern: &str) -> bool {
     key == pattern || (pattern.ends_with('.') && key.starts_with(pattern))

@@ -66,7 +66,7 @@ fn render(app: &App, call: &Call, error: Option<&str>, status: StatusCode) -> Re
         .principal
         .as_ref()
         .is_some_and(|p| p.can(Permission::EditSettings));
-    let digest = edit::read(&app.edit_target())
+    let digest = edit::read(&app.reloader.edit_target())
         .map(|s| s.digest)
         .unwrap_or_default();
     let body = html! {
@@ -172,7 +172,7 @@ fn install(
         ("tls.key_file", key_path.display().to_string()),
     ];
     let applied = edit::apply(
-        &app.edit_target(),
+        &app.reloader.edit_target(),
         digest,
         |doc| doc.set_all(paths.iter().map(|(k, v)| (*k, v.as_str().into()))),
         &actor,

@@ -6,8 +6,11 @@
 pub(crate) mod assets;
 pub(crate) mod audit;
 pub(crate) mod certificate;
+pub(crate) mod config;
 pub(crate) mod dashboard;
 pub(crate) mod login;
+pub(crate) mod policies;
+pub(crate) mod settings;
 pub(crate) mod users;
 
 use maud::{DOCTYPE, Markup, html};

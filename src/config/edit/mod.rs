@@ -14,6 +14,7 @@ mod input;
 mod policy;
 pub mod probe;
 mod shape;
+pub mod view;
 
 #[cfg(test)]
 mod tests;

@@ -685,3 +685,48 @@ fn the_form_shape_writes_a_valid_policy_and_reads_it_back() {
     let markings = list.iter().find(|p| p.id == Some(140)).unwrap();
     assert_eq!(PolicyShape::from_text(&markings.text), None);
 }
+
+#[test]
+fn a_settings_view_has_each_default_key_with_its_comment_and_the_value_in_force() {
+    let list = view::settings(&["listener", "admin"], TWO);
+    let get = |k: &str| list.iter().find(|s| s.key == k).unwrap();
+    let s = get("listener.max_sessions");
+    assert_eq!(
+        (s.value.as_str(), s.in_file, s.kind),
+        ("50", true, view::Kind::Number)
+    );
+    assert!(
+        s.help.starts_with("Concurrent SMTP sessions"),
+        "{:?}",
+        s.help
+    );
+    let c = get("listener.allowed_clients");
+    assert_eq!(c.kind, view::Kind::List);
+    assert!(
+        c.value.starts_with("127.0.0.0/8\n::1/128\n"),
+        "{:?}",
+        c.value
+    );
+    assert!(!c.in_file);
+    assert!(c.restart.is_none());
+    assert!(get("admin.address").restart.is_some());
+    assert!(get("admin.config_history").restart.is_none());
+    assert_eq!(get("admin.enabled").kind, view::Kind::Bool);
+}
+
+#[test]
+fn a_notice_template_is_previewed_with_sample_facts_and_checked() {
+    let text = "[notifications.templates.rejected]\nsubject = \"Not delivered: ${SUBJECT}\"\n";
+    let r = view::preview_notice(text, "rejected").unwrap();
+    assert_eq!(r.subject, "Not delivered: Q3 payment run");
+    assert_eq!(
+        view::notice_template(text, "rejected")[0],
+        "Not delivered: ${SUBJECT}"
+    );
+    let bad = "[notifications.templates.rejected]\nsubject = \"${NOPE}\"\n";
+    assert!(matches!(
+        view::preview_notice(bad, "rejected"),
+        Err(EditError::Invalid { line: 2, .. })
+    ));
+    assert!(view::notice_kinds().contains(&"sender_violation"));
+}

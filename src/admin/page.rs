@@ -1,6 +1,8 @@
 //! HTML pages (maud, which escapes every interpolated value). Pure: values in, a page out; time is
 //! formatted from the Unix seconds it is given.
 
+use std::borrow::Cow;
+
 use maud::{DOCTYPE, Markup, html};
 
 use crate::approval::{ApprovalState, ApprovalSummary, Preview};
@@ -168,18 +170,38 @@ pub(crate) fn wrong_decision(granted: Decision) -> String {
     )
 }
 
+/// Text from a message, its sender or the configuration, as a page shows it (maud escapes it):
+/// bidirectional overrides, embeddings and isolates (U+202A..U+202E, U+2066..U+2069) become a
+/// visible `[U+202E]`, so that no name reorders itself on screen (`invoice<U+202E>fdp.exe` would
+/// read `invoiceexe.pdf`).
+pub(crate) fn shown(text: &str) -> Cow<'_, str> {
+    let is_bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.contains(is_bidi) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_bidi(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn summary_table(s: &ApprovalSummary) -> Markup {
     html! {
         table {
-            tr { th { "From" } td { (s.sender) } }
-            tr { th { "To" } td { ul { @for r in &s.recipients { li { (r) } } } } }
-            tr { th { "Subject" } td { (s.subject) } }
+            tr { th { "From" } td { (shown(&s.sender)) } }
+            tr { th { "To" } td { ul { @for r in &s.recipients { li { (shown(r)) } } } } }
+            tr { th { "Subject" } td { (shown(&s.subject)) } }
             tr { th { "Size" } td { (size(s.size)) } }
             tr { th { "Received" } td { (utc(s.received)) } }
-            tr { th { "Policies" } td { ul { @for p in &s.policies { li { (p) } } } } }
+            tr { th { "Policies" } td { ul { @for p in &s.policies { li { (shown(p)) } } } } }
             tr { th { "Findings" } td {
                 @if s.findings.is_empty() { "none recorded" }
-                @else { ul { @for f in &s.findings { li { (f) } } } }
+                @else { ul { @for f in &s.findings { li { (shown(f)) } } } }
             } }
             tr { th { "Decide by" } td { (utc(s.expires)) } }
         }
@@ -193,7 +215,7 @@ fn preview(p: &Preview) -> Markup {
         h2 { "Message text" }
         @if p.text.is_empty() { p class="note" { "The message has no text body." } }
         @else {
-            pre class="preview" { (p.text) }
+            pre class="preview" { (shown(&p.text)) }
             @if p.truncated { p class="note" { "Only the beginning is shown." } }
         }
         h2 { "Attachments" }
@@ -203,7 +225,7 @@ fn preview(p: &Preview) -> Markup {
                 tr { th { "Name" } th { "Type" } th { "Size" } }
                 @for a in &p.attachments {
                     tr {
-                        td { @if a.name.is_empty() { "(no name)" } @else { (a.name) } }
+                        td { @if a.name.is_empty() { "(no name)" } @else { (shown(&a.name)) } }
                         td { (a.true_type) }
                         td { (size(a.size)) }
                     }
@@ -222,10 +244,10 @@ fn state_line(state: &ApprovalState) -> Markup {
             @match state {
                 ApprovalState::Pending => { "Status: waiting for a decision." }
                 ApprovalState::Approved { by, at } => {
-                    "Approved by " strong { (by) } " at " (utc(*at)) "."
+                    "Approved by " strong { (shown(by)) } " at " (utc(*at)) "."
                 }
                 ApprovalState::Rejected { by, at } => {
-                    "Rejected by " strong { (by) } " at " (utc(*at)) "."
+                    "Rejected by " strong { (shown(by)) } " at " (utc(*at)) "."
                 }
                 ApprovalState::Expired { at } => {
                     "Expired at " (utc(*at)) " without a decision."

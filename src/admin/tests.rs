@@ -467,6 +467,36 @@ fn times_sizes_and_durations_read_well() {
     assert_eq!(page::duration(30), "less than a minute");
 }
 
+#[test]
+fn bidirectional_controls_from_a_message_are_shown_visibly() {
+    use crate::approval::preview::{Attachment, Preview};
+    let mut s = summary();
+    s.subject = "invoice\u{202E}fdp.exe".into();
+    s.sender = "\u{2067}alice@corp.example".into();
+    s.preview = Some(Preview {
+        text: "see \u{202D}attached".into(),
+        truncated: false,
+        attachments: vec![Attachment {
+            name: "invoice\u{202E}fdp.exe".into(),
+            true_type: "exe",
+            size: 10,
+        }],
+        more_attachments: 0,
+    });
+    let page = page::approval_form(&s, Decision::Approve, "/approval/t", NOW);
+    assert!(page.contains("<td>invoice[U+202E]fdp.exe</td>"), "{page}");
+    assert!(page.contains("[U+2067]alice@corp.example"), "{page}");
+    assert!(page.contains("see [U+202D]attached"), "{page}");
+    assert!(
+        !page.contains(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')),
+        "{page}"
+    );
+    assert_eq!(
+        page::shown("plain, with Arabic \u{0627} and a mark \u{200F}"),
+        "plain, with Arabic \u{0627} and a mark \u{200F}"
+    );
+}
+
 /// A summary with a preview whose body and attachment name carry markup.
 fn with_preview(f: &Fixture) {
     use crate::approval::preview::{Attachment, Preview};

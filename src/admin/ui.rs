@@ -221,18 +221,20 @@ fn refuse(api: bool, status: StatusCode, text: &str) -> Response {
     }
 }
 
-/// A browser told us the request came from another site (`Sec-Fetch-Site`), or its `Origin`
-/// names another host than the one it asked (`Host`). Requests without these headers (scripts,
-/// old browsers) pass on to the CSRF token, which every form carries anyway.
+/// A browser told us the request came from another site (`Sec-Fetch-Site`), or, from a browser
+/// that does not send that, its `Origin` names another host than the one it asked (`Host`).
+/// Requests without these headers (scripts, old browsers) pass on to the CSRF token, which every
+/// form carries anyway.
+///
+/// `Sec-Fetch-Site` decides alone when present: our pages' `Referrer-Policy: no-referrer` makes
+/// browsers send `Origin: null` on their own same-origin form posts (Fetch: the origin is
+/// serialized as null under that policy), which is not a sign of another site.
 fn cross_site(call: &Call) -> bool {
     if call.method == hyper::Method::GET || call.method == hyper::Method::HEAD {
         return false;
     }
-    if call
-        .header("sec-fetch-site")
-        .is_some_and(|s| s == "cross-site" || s == "same-site")
-    {
-        return true;
+    if let Some(site) = call.header("sec-fetch-site") {
+        return site == "cross-site" || site == "same-site";
     }
     match (call.header("origin"), call.header("host")) {
         (Some("null"), _) => true,
@@ -253,4 +255,51 @@ fn csrf_matches(want: &str, call: &Call, input: Input) -> bool {
     given.is_some_and(|g| {
         aws_lc_rs::constant_time::verify_slices_are_equal(g.as_bytes(), want.as_bytes()).is_ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use hyper::Method;
+    use hyper::header::{HeaderName, HeaderValue};
+
+    use super::*;
+
+    fn post(headers: &[(&'static str, &'static str)]) -> Call {
+        let mut c = Call::new(Method::POST, "/login", "127.0.0.1".parse().unwrap(), 0);
+        for (k, v) in headers {
+            c.headers
+                .insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        c
+    }
+
+    #[test]
+    fn a_browsers_own_form_post_under_no_referrer_is_not_cross_site() {
+        // What chromium sends for a form on our page (Referrer-Policy: no-referrer).
+        let own = [
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "null"),
+            ("host", "127.0.0.1:8443"),
+        ];
+        assert!(!cross_site(&post(&own)));
+        assert!(!cross_site(&post(&[("sec-fetch-site", "none")])));
+        for site in ["cross-site", "same-site"] {
+            assert!(cross_site(&post(&[
+                ("sec-fetch-site", site),
+                ("origin", "https://127.0.0.1:8443"),
+                ("host", "127.0.0.1:8443"),
+            ])));
+        }
+        // Without Sec-Fetch-Site, Origin decides.
+        assert!(cross_site(&post(&[("origin", "null")])));
+        assert!(cross_site(&post(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:8443"),
+        ])));
+        assert!(!cross_site(&post(&[
+            ("origin", "https://127.0.0.1:8443"),
+            ("host", "127.0.0.1:8443"),
+        ])));
+        assert!(!cross_site(&post(&[])));
+    }
 }

@@ -1,8 +1,10 @@
 //! Shared helpers for integration tests.
 
 pub mod admin;
+pub mod browser;
 pub mod client;
 pub mod dns;
+pub mod hostile;
 pub mod https;
 pub mod mime;
 pub mod postfix;

@@ -250,7 +250,7 @@ fn main() {
     );
     let token = cli(&o, &data, &["token", "create", "--user", "bench"]);
 
-    let sluice = Sluice::start_in(&o.sluice, listen, &config, "warn", Some(&data)).expect("sluice");
+    let sluice = Sluice::start_in(&o.sluice, listen, &config, "info", Some(&data)).expect("sluice");
     let admin: SocketAddr = sluice
         .early_line("admin UI serving")
         .and_then(|l| {

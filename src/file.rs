@@ -61,23 +61,44 @@ fn too_large(max: u64) -> std::io::Error {
     )
 }
 
-/// Writes a secret generated on the machine to `path`: mode 0600, whole under `path.tmp`, synced,
-/// then renamed into place, so a crash leaves the old file or the new one, never a torn key.
+/// Writes a secret generated on the machine to `path`: mode 0600, atomically ([`write_atomic`]), so
+/// a crash leaves the old file or the new one, never a torn key.
 pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// Replaces `path` with `bytes` atomically: written whole to a temporary file beside it (created
+/// 0600, then given `mode`), synced, renamed over it, and the directory synced; on failure the
+/// temporary file is removed and `path` is as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(&dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -97,5 +118,23 @@ mod tests {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
         assert!(read(dir.path(), 10).is_err());
         assert!(read(&dir.path().join("missing"), 10).is_err());
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_with_the_mode_and_leave_no_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        write_atomic(&path, b"one", 0o644).unwrap();
+        write_atomic(&path, b"two", 0o640).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        write_secret(&path, b"key").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "a temporary file was left behind");
+        assert!(write_atomic(&dir.path().join("no/such/dir/f"), b"x", 0o600).is_err());
     }
 }

@@ -4,8 +4,7 @@
 //! fsync of the directory; the file's mode kept), reloaded, put back when the reload refuses, and
 //! recorded as a version in the history.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -189,36 +188,11 @@ pub fn rollback(
     )
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file beside it (mode `mode`, else 0600),
-/// synced, renamed over it, and the directory synced.
+/// Replaces `path` with `bytes` atomically (`file::write_atomic`), creating its directory, with
+/// mode `mode` (else 0600).
 pub(super) fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), EditError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        if let Some(mode) = mode {
-            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     }
-    result.map_err(|e| io(path, e))
+    crate::file::write_atomic(path, bytes, mode.unwrap_or(0o600)).map_err(|e| io(path, e))
 }

@@ -93,7 +93,7 @@ impl Service {
                 ));
             }
             let u = users::get(txn, &name)?
-                .ok_or_else(|| crate::store::StoreError::NotFound(format!("no user {name:?}")))?;
+                .ok_or_else(|| crate::store::StoreError::NotFound(format!("user {name:?}")))?;
             if u.disabled {
                 return Err(crate::store::StoreError::Refused(format!(
                     "user {:?} is disabled",

@@ -185,7 +185,7 @@ fn role_of(u: &User) -> Result<Role> {
 
 fn must_get(txn: &dyn ReadTxn, name: &str) -> crate::store::Result<User> {
     users::get(txn, name)?
-        .ok_or_else(|| crate::store::StoreError::NotFound(format!("no user {name:?}")))
+        .ok_or_else(|| crate::store::StoreError::NotFound(format!("user {name:?}")))
 }
 
 /// Refuses a change that would leave no enabled administrator: `name` stops being one.

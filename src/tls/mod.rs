@@ -4,6 +4,10 @@
 //! One crypto provider (aws-lc-rs), set explicitly on every config. Start-up code: errors are `anyhow`.
 
 pub mod certificate;
+mod generated;
+
+pub use generated::generated_paths;
+use generated::{due_for_renewal, generate_self_signed};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,12 +24,6 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// Paths of the generated pair inside the data dir.
-pub fn generated_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
-    let dir = data_dir.join("tls");
-    (dir.join("cert.pem"), dir.join("key.pem"))
-}
-
 /// The server configuration for STARTTLS.
 pub fn server_config(
     files: Option<&(PathBuf, PathBuf)>,
@@ -36,9 +34,13 @@ pub fn server_config(
         Some((c, k)) => (c.clone(), k.clone()),
         None => {
             let (c, k) = generated_paths(data_dir);
+            let now = crate::clock::Clock::system().now();
             if !c.exists() || !k.exists() {
-                generate_self_signed(&c, &k, hostname)?;
+                generate_self_signed(&c, &k, hostname, now)?;
                 tracing::info!(cert = %c.display(), "generated a self-signed TLS certificate");
+            } else if due_for_renewal(&c, now) {
+                generate_self_signed(&c, &k, hostname, now)?;
+                tracing::warn!(cert = %c.display(), "renewed the generated self-signed TLS certificate (it was near or past its expiry)");
             }
             (c, k)
         }
@@ -68,7 +70,7 @@ pub fn server_config_from(cert_path: &Path, key_path: &Path) -> anyhow::Result<A
 }
 
 /// A PEM file, read with the bound of [`crate::file::MAX_PEM`].
-fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
     crate::file::read(path, crate::file::MAX_PEM)
         .with_context(|| format!("{}: cannot read", path.display()))
 }
@@ -83,32 +85,6 @@ fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
         bail!("{}: no PEM certificate found", path.display());
     }
     Ok(certs)
-}
-
-fn generate_self_signed(cert_path: &Path, key_path: &Path, hostname: &str) -> anyhow::Result<()> {
-    let dir = cert_path
-        .parent()
-        .context("certificate path has no parent")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut names = vec![hostname.to_string(), "localhost".to_string()];
-    names.dedup();
-    let mut params = rcgen::CertificateParams::new(names).context("certificate names")?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, hostname);
-    params.distinguished_name.push(
-        rcgen::DnType::OrganizationName,
-        "Sluice (self-signed on first start)",
-    );
-    let key = rcgen::KeyPair::generate().context("generating a key pair")?;
-    let cert = params
-        .self_signed(&key)
-        .context("self-signing the certificate")?;
-    crate::file::write_secret(key_path, key.serialize_pem().as_bytes())
-        .with_context(|| format!("writing {}", key_path.display()))?;
-    std::fs::write(cert_path, cert.pem())
-        .with_context(|| format!("writing {}", cert_path.display()))?;
-    Ok(())
 }
 
 /// The client configuration for STARTTLS to next hops: verifies against `anchors`, or the system bundle.

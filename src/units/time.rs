@@ -40,7 +40,8 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 /// Unix seconds as a date and a time of day: (year, month, day), (hour, minute, second) in UTC.
-fn civil(t: u64) -> ((i64, u32, u32), (i64, i64, i64)) {
+/// Unix seconds as the UTC calendar date and time of day: `((year, month, day), (h, m, s))`.
+pub(crate) fn civil(t: u64) -> ((i64, u32, u32), (i64, i64, i64)) {
     let secs = i64::try_from(t).unwrap_or(i64::MAX);
     let s = secs.rem_euclid(86_400);
     (

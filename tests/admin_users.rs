@@ -98,6 +98,8 @@ fn a_fresh_install_is_set_up_once_through_its_link() {
     let dash = get(&s, "/", &cookie);
     assert_eq!(dash.status, 200);
     assert!(dash.body.contains("root") && dash.body.contains("administrator"));
+    // The listener's address as bound (the configuration says port 0).
+    assert!(dash.body.contains(&s.addr.to_string()), "{}", dash.body);
     assert!(!file.exists());
     // The gateway settings went into the configuration file and were applied by a reload.
     let text = std::fs::read_to_string(&s.config_path).unwrap();

@@ -57,7 +57,7 @@ pub(crate) struct View {
     pub hops: Vec<crate::relay::status::Snapshot>,
     pub config_digest: String,
     pub policies_digest: String,
-    /// The SMTP listener's configured address.
+    /// The address the SMTP listener accepts on (the configured one when it is not bound).
     pub listener: String,
 }
 
@@ -122,7 +122,10 @@ fn show(ui: &Ui, call: &Call) -> Response {
         hops: app.hop_status.snapshot(),
         config_digest: current.digest.config.clone(),
         policies_digest: current.digest.policies.clone(),
-        listener: current.config.listener.address.to_string(),
+        listener: app.reloader.front.addr().map_or_else(
+            || current.config.listener.address.to_string(),
+            |a| a.to_string(),
+        ),
     };
     super::page(call, "Dashboard", Nav::Dashboard, render(&view))
 }

@@ -248,13 +248,12 @@ fn cross_site(call: &Call) -> bool {
 /// The form's `csrf` field (for uploads: the `csrf` query field, since the multipart body is the
 /// handler's to parse) equals the session's token, compared in constant time.
 fn csrf_matches(want: &str, call: &Call, input: Input) -> bool {
+    use super::auth::csrf;
     let given = match input {
-        Input::Upload => call.query("csrf").map(str::to_string),
-        _ => call.form().get("csrf").map(str::to_string),
+        Input::Upload => call.query(csrf::FIELD).map(str::to_string),
+        _ => call.form().get(csrf::FIELD).map(str::to_string),
     };
-    given.is_some_and(|g| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(g.as_bytes(), want.as_bytes()).is_ok()
-    })
+    csrf::check(want, given.as_deref())
 }
 
 #[cfg(test)]

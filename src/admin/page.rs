@@ -8,19 +8,13 @@ use maud::{DOCTYPE, Markup, html};
 use crate::approval::{ApprovalState, ApprovalSummary, Preview};
 use crate::link::token::Decision;
 
-/// A whole document around `content`.
+/// A whole document around `content` (the admin pages' head without their script; no navigation:
+/// an approver has no account).
 fn layout(title: &str, content: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                meta name="robots" content="noindex, nofollow";
-                title { (title) " · Sluice" }
-                link rel="stylesheet" href="/assets/app.css";
-            }
+            (super::pages::head(title, false))
             body {
                 main class="narrow" {
                     h1 { (title) }

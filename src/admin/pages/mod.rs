@@ -82,6 +82,23 @@ const NAV: [(Nav, &str, &str, Permission); 9] = [
     (Nav::Reports, "Reports", "/reports", Permission::ViewReports),
 ];
 
+/// A document's head: the stylesheet, the embedded script when `script`, no referrer, no indexing.
+pub(crate) fn head(title: &str, script: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="referrer" content="no-referrer";
+            meta name="robots" content="noindex, nofollow";
+            title { (title) " · Sluice" }
+            link rel="stylesheet" href="/assets/app.css";
+            @if script {
+                script src="/assets/app.js" defer {}
+            }
+        }
+    }
+}
+
 /// A whole document: the head (stylesheet, script, no referrer), and for a signed-in call the top
 /// bar with the navigation its role may see.
 pub(crate) fn document(call: Option<&Call>, title: &str, nav: Nav, body: Markup) -> String {
@@ -89,15 +106,7 @@ pub(crate) fn document(call: Option<&Call>, title: &str, nav: Nav, body: Markup)
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                meta name="robots" content="noindex, nofollow";
-                title { (title) " · Sluice" }
-                link rel="stylesheet" href="/assets/app.css";
-                script src="/assets/app.js" defer {}
-            }
+            (head(title, true))
             body {
                 a class="skip" href="#content" { "Skip to content" }
                 @if let Some(p) = who {

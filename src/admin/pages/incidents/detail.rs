@@ -129,21 +129,7 @@ fn actions(call: &Call, v: &IncidentView) -> Markup {
         }
         @if held_open {
             h2 { "Its held message" }
-            form class="act" method="post" action=(action) {
-                (csrf) input type="hidden" name="op" value="release";
-                label { "Tag header (optional)" input type="text" name="tag_name" placeholder="X-CFilter"; }
-                label { "Tag value" input type="text" name="tag_value" placeholder="Encrypt"; }
-                button type="submit" data-confirm="Release this message to its recipients?" { "Release" }
-            }
-            form class="act" method="post" action=(action) {
-                (csrf) input type="hidden" name="op" value="forward";
-                label { "Forward a copy to" input type="text" name="to" placeholder="reviewer@example.com" required; }
-                button type="submit" class="secondary" { "Forward" }
-            }
-            form class="act" method="post" action=(action) {
-                (csrf) input type="hidden" name="op" value="delete";
-                button type="submit" class="danger" data-confirm="Delete this message's content? This cannot be undone." { "Delete message" }
-            }
+            (super::super::quarantine::held_actions(call, &action))
         }
     }
 }

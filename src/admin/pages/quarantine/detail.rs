@@ -101,10 +101,17 @@ fn metadata(v: &HeldView) -> Markup {
 }
 
 fn actions(call: &Call, id: u64) -> Markup {
-    let action = format!("/quarantine/{id}/act");
-    let csrf = super::super::csrf_field(call);
     html! {
         h2 { "Actions" }
+        (held_actions(call, &format!("/quarantine/{id}/act")))
+    }
+}
+
+/// The forms that act on a held message (release, release with a tag, forward, delete), posting
+/// `op` to `action`: the quarantine page's and the incident page's (for the incident's message).
+pub(crate) fn held_actions(call: &Call, action: &str) -> Markup {
+    let csrf = super::super::csrf_field(call);
+    html! {
         form class="act" method="post" action=(action) {
             (csrf) input type="hidden" name="op" value="release";
             button type="submit" data-confirm="Release this message to its recipients?" { "Release" }
@@ -122,7 +129,7 @@ fn actions(call: &Call, id: u64) -> Markup {
         }
         form class="act" method="post" action=(action) {
             (csrf) input type="hidden" name="op" value="delete";
-            button type="submit" class="danger" data-confirm="Delete this message's content? This cannot be undone." { "Delete" }
+            button type="submit" class="danger" data-confirm="Delete this message's content? This cannot be undone." { "Delete message" }
         }
     }
 }

@@ -8,6 +8,8 @@
 
 mod detail;
 mod list;
+
+pub(crate) use detail::held_actions;
 pub(crate) mod preview;
 
 use super::super::router::{Access, Def};

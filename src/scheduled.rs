@@ -24,7 +24,7 @@ use crate::report::{self, Which};
 use crate::runtime::Swap;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
-use crate::store::records::{QueueId, QueueKind, Queued, QueuedRecipient, RcptState};
+use crate::store::records::{QueueId, QueueKind, Queued};
 use crate::store::{Store, StoreError, queue, stats};
 use crate::units::time;
 
@@ -239,32 +239,15 @@ fn run_one(
     let range = period(s, due);
     let (file, csv) = build(service, s, range, now).map_err(|e| e.to_string())?;
     let bytes = mail(config, s, range, &file, &csv, now);
-    let entry = Queued {
-        id: QueueId(0),
-        kind: QueueKind::Notice {
+    let entry = Queued::own(
+        QueueKind::Notice {
             what: "report".into(),
         },
-        created: now,
-        sender: String::new(),
-        envid: None,
-        ret_full: false,
-        recipients: s
-            .to
-            .iter()
-            .map(|a| QueuedRecipient {
-                address: a.clone(),
-                notify: Default::default(),
-                orcpt: None,
-                state: RcptState::Pending,
-                last_reply: None,
-            })
-            .collect(),
-        peer: String::new(),
-        attempts: 0,
-        next_attempt: now,
-        give_up_at: now.saturating_add(GIVE_UP),
-        delay_notice_sent: true,
-    };
+        &s.to,
+        "",
+        now,
+        GIVE_UP,
+    );
     store
         .write_blocking(move |txn| {
             // Checked again in the write: another process (a second server on the same store

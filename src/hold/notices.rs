@@ -4,9 +4,7 @@
 
 use crate::notify::{self, Content, Disposition, Kind, PolicyFact};
 use crate::policy::{Audience, Verdict};
-use crate::store::records::{
-    Approval, Held, HeldId, IncidentId, QueueId, QueueKind, Queued, QueuedRecipient, RcptState,
-};
+use crate::store::records::{Approval, Held, HeldId, IncidentId, QueueId, QueueKind, Queued};
 use crate::store::{StoreError, WriteTxn, queue};
 
 use super::Facts;
@@ -308,32 +306,15 @@ pub fn enqueue(
 ) -> Result<QueueId, StoreError> {
     queue::insert(
         txn,
-        Queued {
-            id: QueueId(0),
-            kind: QueueKind::Notice {
+        Queued::own(
+            QueueKind::Notice {
                 what: notice.kind.name().to_string(),
             },
-            created: now,
-            sender: String::new(),
-            envid: None,
-            ret_full: false,
-            recipients: notice
-                .to
-                .iter()
-                .map(|a| QueuedRecipient {
-                    address: a.clone(),
-                    notify: Default::default(),
-                    orcpt: None,
-                    state: RcptState::Pending,
-                    last_reply: None,
-                })
-                .collect(),
-            peer: peer.to_string(),
-            attempts: 0,
-            next_attempt: now,
-            give_up_at: now.saturating_add(NOTICE_GIVE_UP),
-            delay_notice_sent: true,
-        },
+            &notice.to,
+            peer,
+            now,
+            NOTICE_GIVE_UP,
+        ),
         &notice.bytes,
     )
 }

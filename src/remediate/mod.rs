@@ -458,29 +458,7 @@ async fn forward_via(
         };
         let key = schema::secret(txn, MARK_SECRET)?;
         let content = marked(content, &key, &h, None);
-        let queued = Queued {
-            id: QueueId(0),
-            kind: QueueKind::Release { held: id },
-            created: now,
-            sender: String::new(),
-            envid: None,
-            ret_full: false,
-            recipients: to
-                .iter()
-                .map(|a| QueuedRecipient {
-                    address: a.clone(),
-                    notify: Default::default(),
-                    orcpt: None,
-                    state: RcptState::Pending,
-                    last_reply: None,
-                })
-                .collect(),
-            peer: h.peer.clone(),
-            attempts: 0,
-            next_attempt: now,
-            give_up_at: now.saturating_add(give_up),
-            delay_notice_sent: false,
-        };
+        let queued = Queued::own(QueueKind::Release { held: id }, &to, &h.peer, now, give_up);
         let qid = queue::insert(txn, queued, &content)?;
         let e = entry(
             now,

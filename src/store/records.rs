@@ -323,7 +323,40 @@ pub struct Queued {
     pub delay_notice_sent: bool,
 }
 
+impl QueuedRecipient {
+    /// A recipient not tried yet, with no DSN request of its own.
+    pub fn new(address: impl Into<String>) -> QueuedRecipient {
+        QueuedRecipient {
+            address: address.into(),
+            notify: Default::default(),
+            orcpt: None,
+            state: RcptState::Pending,
+            last_reply: None,
+        }
+    }
+}
+
 impl Queued {
+    /// Mail Sluice itself sends (a notice, a report, a forwarded copy): the null sender, so it
+    /// never bounces back and no delay notice is due; first attempt at `now`, given up after
+    /// `give_up` seconds; `peer` is where to deliver in reflecting mode.
+    pub fn own(kind: QueueKind, to: &[String], peer: &str, now: u64, give_up: u64) -> Queued {
+        Queued {
+            id: QueueId(0),
+            kind,
+            created: now,
+            sender: String::new(),
+            envid: None,
+            ret_full: false,
+            recipients: to.iter().map(QueuedRecipient::new).collect(),
+            peer: peer.to_string(),
+            attempts: 0,
+            next_attempt: now,
+            give_up_at: now.saturating_add(give_up),
+            delay_notice_sent: true,
+        }
+    }
+
     pub fn pending(&self) -> impl Iterator<Item = &QueuedRecipient> {
         self.recipients
             .iter()

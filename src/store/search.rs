@@ -1,6 +1,8 @@
 //! Filtered, paged search over held messages and incidents: newest first, driven by the most selective
 //! index the filter names, every other condition checked on the decoded record. Work per page is
-//! bounded ([`MAX_SCAN`]); a page cut short says so and carries a cursor to continue from.
+//! bounded ([`Budget`]: index entries examined, records decoded), so that any search answers well
+//! under 100 ms over a million records; a page cut short says so and carries a cursor to continue
+//! from.
 
 use std::ops::Bound;
 
@@ -9,7 +11,24 @@ use super::keys::{self, Field, Indexed};
 use super::kv::{Order, ReadTxn, Table};
 
 /// Index entries examined for one page at most.
-pub const MAX_SCAN: usize = 200_000;
+pub const MAX_SCAN: usize = 100_000;
+/// Records decoded for one page at most (a condition no index answers, such as a subject's
+/// substring, is checked on the decoded record: the dearer step).
+pub const MAX_LOAD: usize = 20_000;
+
+/// The work one page may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget {
+    pub scan: usize,
+    pub load: usize,
+}
+
+impl Budget {
+    pub(crate) const DEFAULT: Budget = Budget {
+        scan: MAX_SCAN,
+        load: MAX_LOAD,
+    };
+}
 
 /// Default and largest page sizes.
 pub const DEFAULT_PAGE: usize = 50;
@@ -56,7 +75,7 @@ pub struct Found<T> {
     pub items: Vec<T>,
     /// Where the next page starts, if there may be more.
     pub next: Option<(u64, u64)>,
-    /// The scan stopped at [`MAX_SCAN`] before the page was full.
+    /// The page's [`Budget`] ran out before the page was full (`next` continues).
     pub truncated: bool,
     /// Records that did not decode (reported, not fatal).
     pub corrupt: Vec<u64>,
@@ -187,6 +206,7 @@ pub(crate) fn run<T: Record>(
         conditions: indexed(filter),
         since: filter.since,
         until: filter.until,
+        budget: Budget::DEFAULT,
     };
     walk.run(txn, page, load, |r: &T| r.view().matches(filter))
 }
@@ -198,12 +218,13 @@ pub(crate) struct Walk {
     pub conditions: Vec<(Field, String)>,
     pub since: Option<u64>,
     pub until: Option<u64>,
+    pub budget: Budget,
 }
 
 impl Walk {
     /// Walks the driving index newest first from the page's cursor: the other indexed conditions
     /// are checked on the index itself (a key lookup), so records are decoded (`load`) only for
-    /// candidates that pass them all, and kept when `keep` says so. At most [`MAX_SCAN`] entries.
+    /// candidates that pass them all, and kept when `keep` says so. Within the walk's [`Budget`].
     pub(crate) fn run<T>(
         &self,
         txn: &dyn ReadTxn,
@@ -248,7 +269,7 @@ impl Walk {
             truncated: false,
             corrupt: Vec::new(),
         };
-        let mut scanned = 0usize;
+        let (mut scanned, mut loaded) = (0usize, 0usize);
         for entry in txn.range(Table::Index, range, Order::Reverse)? {
             let (key, _) = entry?;
             scanned += 1;
@@ -267,6 +288,7 @@ impl Walk {
                 }
             }
             if in_all {
+                loaded += 1;
                 match load(id) {
                     Ok(Some(record)) if keep(&record) => {
                         found.items.push(record);
@@ -280,7 +302,7 @@ impl Walk {
                     Err(e) => return Err(e),
                 }
             }
-            if scanned >= MAX_SCAN {
+            if scanned >= self.budget.scan || loaded >= self.budget.load {
                 found.truncated = true;
                 found.next = Some((time, id));
                 return Ok(found);

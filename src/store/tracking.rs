@@ -12,7 +12,7 @@ use super::Result;
 use super::events;
 use super::keys::{self, Field as Key, Indexed};
 use super::kv::{Order, ReadTxn, Table, WriteTxn};
-use super::search::{Found, Page, Walk, address_matches, subject_matches};
+use super::search::{Budget, Found, Page, Walk, address_matches, subject_matches};
 use crate::events::{Category, Event, Field, Kind};
 
 /// What to look for in the messages' final dispositions; every set field must match. Addresses
@@ -156,6 +156,7 @@ pub fn search(txn: &dyn ReadTxn, filter: &TrackFilter, page: Page) -> Result<Fou
         conditions: filter.indexed(),
         since: filter.since,
         until: filter.until,
+        budget: Budget::DEFAULT,
     };
     walk.run(
         txn,

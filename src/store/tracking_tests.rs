@@ -20,6 +20,7 @@ on_both_backends!(
     the_migration_indexes_and_counts_an_older_outbox,
     counters_give_series_and_top_lists,
     a_days_top_list_is_capped_with_the_rest_as_other,
+    a_search_cut_short_by_its_budget_continues_from_its_cursor,
 );
 
 fn message(guid: &str, from: &str, to: &[&str], subject: &str, ip: &str) -> Fields {
@@ -427,4 +428,64 @@ fn a_days_top_list_is_capped_with_the_rest_as_other(store: Store) {
         .read(|txn| stats::top(txn, "t", 0, 0, usize::MAX))
         .unwrap();
     assert_eq!(all.len() as u64, stats::MAX_KEYS + 1);
+}
+
+fn a_search_cut_short_by_its_budget_continues_from_its_cursor(store: Store) {
+    // Ten messages; only the oldest has the subject looked for (no index answers a subject).
+    for i in 0..10u64 {
+        let subject = if i == 0 { "Payroll" } else { "Lunch" };
+        let ip = format!("192.0.2.{i}");
+        let f = message(
+            &format!("G-{i}"),
+            "a@corp.example",
+            &["b@x.example"],
+            subject,
+            &ip,
+        );
+        append(&store, 1_000 + i, Kind::MessageRelayed, f);
+    }
+    let filter = TrackFilter {
+        subject: Some("payroll".into()),
+        ..Default::default()
+    };
+    let walk = |budget, before| {
+        let walk = Walk {
+            table: keys::Indexed::Message,
+            conditions: filter.indexed(),
+            since: None,
+            until: None,
+            budget,
+        };
+        let page = Page { limit: 5, before };
+        store
+            .read(|txn| {
+                walk.run(
+                    txn,
+                    page,
+                    |seq| events::get(txn, seq),
+                    |e| filter.matches(e),
+                )
+            })
+            .unwrap()
+    };
+    // Four records decoded per page: three pages cut short, each continuing where the last stopped.
+    let budget = Budget {
+        scan: 1_000,
+        load: 4,
+    };
+    let mut before = None;
+    for _ in 0..2 {
+        let page = walk(budget, before);
+        assert!(page.items.is_empty() && page.truncated, "{page:?}");
+        assert!(page.next < before.or(Some((u64::MAX, u64::MAX))));
+        before = page.next;
+    }
+    let last = walk(budget, before);
+    assert_eq!(last.items.len(), 1, "{last:?}");
+    assert_eq!(last.items[0].get(Field::EmailSubject), Some("Payroll"));
+    // The index budget cuts a page short the same way.
+    let scan = walk(Budget { scan: 3, load: 100 }, None);
+    assert!(scan.truncated && scan.items.is_empty());
+    // Within budget, one page finds it.
+    assert_eq!(walk(Budget::DEFAULT, None).items.len(), 1);
 }

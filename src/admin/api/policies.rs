@@ -15,7 +15,7 @@ use super::super::response::Response;
 use super::super::router::{Access, Def, Input};
 use super::super::ui::Ui;
 use super::{applied, current, digest_of, edit_error};
-use crate::config::edit::{Document, EditError, Mode, PolicyShape};
+use crate::config::edit::{Document, Mode, PolicyShape};
 use crate::service::Permission;
 
 pub(crate) fn routes() -> Vec<Def> {
@@ -264,9 +264,6 @@ fn test(ui: &Ui, call: &Call) -> Response {
     };
     match try_policy(&snap.text, &original, &text, &eml) {
         Ok(p) => Response::json(StatusCode::OK, &p),
-        Err(e @ EditError::Refused(_)) => {
-            Response::api_error(StatusCode::BAD_REQUEST, &e.to_string())
-        }
         Err(e) => edit_error(&e),
     }
 }

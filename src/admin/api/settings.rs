@@ -14,9 +14,9 @@ use super::super::response::Response;
 use super::super::router::{Access, Def, Input};
 use super::super::ui::Ui;
 use super::{applied, current, digest_of, edit_error, no_store};
+use crate::config::edit;
 use crate::config::edit::history::History;
 use crate::config::edit::view::{self, Kind};
-use crate::config::edit::{self, EditError};
 use crate::service::Permission;
 
 pub(crate) fn routes() -> Vec<Def> {
@@ -199,9 +199,6 @@ fn change(ui: &Ui, call: &Call) -> Response {
     });
     match r {
         Ok(a) => applied(StatusCode::OK, &a),
-        Err(e @ EditError::Refused(_)) => {
-            Response::api_error(StatusCode::BAD_REQUEST, &e.to_string())
-        }
         Err(e) => edit_error(&e),
     }
 }

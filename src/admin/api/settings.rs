@@ -277,3 +277,48 @@ fn rollback(ui: &Ui, call: &Call) -> Response {
         Err(e) => edit_error(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_typed_and_secrets_never_shown() {
+        let file = "[admin]\nmetrics_token = \"s3cret-value\"\n[listener]\nmax_sessions = 60\n";
+        let g = group_json(file, *GROUPS.iter().find(|g| g.0 == "admin").unwrap());
+        let text = g.to_string();
+        assert!(!text.contains("s3cret-value"), "{text}");
+        let token = g["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == "admin.metrics_token")
+            .unwrap();
+        assert_eq!(token["secret"], true);
+        assert_eq!(token["set"], true);
+        assert!(token["value"].is_null());
+        let l = group_json(file, GROUPS[0]);
+        let by = |k: &str| {
+            l["settings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["key"] == k)
+                .unwrap()["value"]
+                .clone()
+        };
+        assert_eq!(by("listener.max_sessions"), 60);
+        assert!(by("listener.allowed_clients").is_array());
+    }
+
+    #[test]
+    fn json_values_become_the_form_fields_text() {
+        use serde_json::json;
+        assert_eq!(field_text("k", &json!(5)).unwrap(), "5");
+        assert_eq!(field_text("k", &json!(true)).unwrap(), "true");
+        assert_eq!(field_text("k", &json!(["a", "b"])).unwrap(), "a\nb");
+        assert!(field_text("k", &json!(["a\nb"])).is_err());
+        assert!(field_text("k", &json!({"x": 1})).is_err());
+        assert!(field_text("k", &json!(null)).is_err());
+    }
+}

@@ -159,3 +159,50 @@ fn put_certificate(ui: &Ui, call: &Call) -> Response {
         Err((status, e)) => Response::api_error(status, &e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Series;
+
+    #[test]
+    fn the_dashboards_numbers_as_json() {
+        let v = View {
+            now: 100_000,
+            uptime: 3700,
+            range: 0,
+            messages: vec![
+                ("messages".into(), 4, 12),
+                ("messages.relayed".into(), 3, 10),
+            ],
+            incidents: vec![("incidents.high".into(), 1, 2)],
+            traffic: Series {
+                name: "messages".into(),
+                points: vec![],
+            },
+            incident_series: Series {
+                name: "incidents".into(),
+                points: vec![],
+            },
+            status: Some(crate::metrics::Snapshot {
+                queue_messages: 5,
+                store_used: 1000,
+                certificates: vec![("tls".into(), 100_000 + 10 * 86_400)],
+                ..Default::default()
+            }),
+            hops: vec![],
+            config_digest: "abc".into(),
+            policies_digest: "def".into(),
+            listener: "127.0.0.1:25".into(),
+        };
+        let j = json(&v);
+        assert_eq!(j["messages"]["relayed"]["today"], 3);
+        assert_eq!(j["messages"]["messages"]["since_start"], 12);
+        assert_eq!(j["incidents"]["high"]["since_start"], 2);
+        assert_eq!(j["uptime"], 3700);
+        assert_eq!(j["monitor"]["queue"]["messages"], 5);
+        assert_eq!(j["monitor"]["store"]["used"], 1000);
+        assert_eq!(j["monitor"]["certificates"][0]["days_left"], 10);
+        assert_eq!(j["configuration"]["digest"], "abc");
+    }
+}

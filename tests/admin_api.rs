@@ -148,7 +148,7 @@ fn a_script_with_a_bearer_token_manages_policies_and_settings() {
     assert_eq!(list["policies"][0]["enabled"], false);
 
     // The .eml against the configuration as it runs, and against a candidate (not saved).
-    let r = root.send("POST", "/api/v1/policies/test", "message/rfc822", EML);
+    let r = root.send("POST", "/api/v1/policy-test", "message/rfc822", EML);
     let (code, probe) = decode(r);
     assert_eq!(code, 200, "{probe}");
     assert_eq!(probe["outcome"]["kind"], "refused", "{probe}");
@@ -162,7 +162,7 @@ fn a_script_with_a_bearer_token_manages_policies_and_settings() {
     );
     let r = root.send(
         "POST",
-        "/api/v1/policies/test",
+        "/api/v1/policy-test",
         "multipart/form-data; boundary=XyZ",
         &multipart,
     );

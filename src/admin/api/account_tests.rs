@@ -257,10 +257,7 @@ fn api_routes_carry_their_page_twins_permissions() {
             ("DELETE", "/api/v1/policies/{name}"),
             ("POST", "/policies/delete"),
         ),
-        (
-            ("POST", "/api/v1/policies/test"),
-            ("POST", "/policies/test"),
-        ),
+        (("POST", "/api/v1/policy-test"), ("POST", "/policies/test")),
         (("GET", "/api/v1/settings"), ("GET", "/settings")),
         (("GET", "/api/v1/settings/{group}"), ("GET", "/settings")),
         (
@@ -311,5 +308,16 @@ fn api_routes_carry_their_page_twins_permissions() {
         let a = access(am, ap);
         assert!(matches!(a, Access::Signed(_)), "{am} {ap}");
         assert_eq!(a, access(pm, pp), "{am} {ap} vs {pm} {pp}");
+    }
+    // Any name is a policy's, none is taken by another route.
+    let router = crate::admin::router::Router::new(all).unwrap();
+    for name in ["test", "new", "edit"] {
+        for m in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
+            let path = format!("/api/v1/policies/{name}");
+            match router.find(&m, &path) {
+                crate::admin::router::Lookup::Route(_, p) => assert_eq!(p[0].1, name),
+                _ => panic!("{m} {path} is not the policy's"),
+            }
+        }
     }
 }

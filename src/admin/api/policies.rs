@@ -38,7 +38,7 @@ pub(crate) fn routes() -> Vec<Def> {
             method: Method::DELETE,
             ..Def::post(one, "api.policy.delete", edit, delete).reading(Input::None)
         },
-        Def::post("/api/v1/policies/test", "api.policies.test", view, test).reading(Input::Upload),
+        Def::post("/api/v1/policy-test", "api.policies.test", view, test).reading(Input::Upload),
     ]
 }
 
@@ -232,7 +232,7 @@ fn delete(ui: &Ui, call: &Call) -> Response {
     }
 }
 
-/// `POST /api/v1/policies/test`: the message as `multipart/form-data` (`eml`, and optionally a
+/// `POST /api/v1/policy-test`: the message as `multipart/form-data` (`eml`, and optionally a
 /// candidate policy `text` replacing `original`), or the message alone as `message/rfc822`
 /// (the configuration as it is). The result: verdict, violations, findings, what would be sent.
 fn test(ui: &Ui, call: &Call) -> Response {

@@ -65,10 +65,24 @@ fn decode(r: Reply) -> (u16, Value) {
     (r.status, v)
 }
 
-fn token(s: &Sluice, user: &str) -> String {
+/// A server with `policies`, an administrator `root` and an auditor `audrey`.
+fn start(policies: &str) -> Sluice {
+    let relay = "mode = \"forward\"\nhosts = [\"127.0.0.1:9\"]";
+    let s = Sluice::start(&config("", relay, policies));
+    assert!(s.wait_log("admin UI serving", Duration::from_secs(10)));
+    add_user(&s, "root", "administrator", "the admin's long password");
+    add_user(&s, "audrey", "auditor", "the auditor's long password");
+    s
+}
+
+/// The API as `user`, with a token from `sluice token create`.
+fn api<'a>(s: &'a Sluice, user: &str) -> Api<'a> {
     let (code, out, err) = s.cli(&["token", "create", "--user", user]);
     assert_eq!(code, 0, "{err}");
-    format!("Authorization: Bearer {}\r\n", out.trim())
+    Api {
+        s,
+        auth: format!("Authorization: Bearer {}\r\n", out.trim()),
+    }
 }
 
 fn names(v: &Value) -> Vec<String> {
@@ -82,22 +96,8 @@ fn names(v: &Value) -> Vec<String> {
 
 #[test]
 fn a_script_with_a_bearer_token_manages_policies_and_settings() {
-    let s = Sluice::start(&config(
-        "",
-        "mode = \"forward\"\nhosts = [\"127.0.0.1:9\"]",
-        POLICIES,
-    ));
-    assert!(s.wait_log("admin UI serving", Duration::from_secs(10)));
-    add_user(&s, "root", "administrator", "the admin's long password");
-    add_user(&s, "audrey", "auditor", "the auditor's long password");
-    let root = Api {
-        s: &s,
-        auth: token(&s, "root"),
-    };
-    let audrey = Api {
-        s: &s,
-        auth: token(&s, "audrey"),
-    };
+    let s = start(POLICIES);
+    let (root, audrey) = (api(&s, "root"), api(&s, "audrey"));
     let file = || std::fs::read_to_string(&s.config_path).unwrap();
 
     // The list, one policy with its text and fields.
@@ -266,22 +266,8 @@ fn a_script_with_a_bearer_token_manages_policies_and_settings() {
 
 #[test]
 fn status_certificate_accounts_and_own_tokens() {
-    let s = Sluice::start(&config(
-        "",
-        "mode = \"forward\"\nhosts = [\"127.0.0.1:9\"]",
-        "",
-    ));
-    assert!(s.wait_log("admin UI serving", Duration::from_secs(10)));
-    add_user(&s, "root", "administrator", "the admin's long password");
-    add_user(&s, "audrey", "auditor", "the auditor's long password");
-    let root = Api {
-        s: &s,
-        auth: token(&s, "root"),
-    };
-    let audrey = Api {
-        s: &s,
-        auth: token(&s, "audrey"),
-    };
+    let s = start("");
+    let (root, audrey) = (api(&s, "root"), api(&s, "audrey"));
 
     let (code, status) = audrey.get("/api/v1/status");
     assert_eq!(code, 200, "{status}");

@@ -13,8 +13,7 @@ use super::super::pages::audit;
 use super::super::pages::users::{Change, caller, change_user};
 use super::super::response::Response;
 use super::super::router::{Access, Def, Input};
-use super::super::ui::Ui;
-use super::{no_store, service_error};
+use super::{service_error, with};
 use crate::service::{Error, Permission, Role, Service};
 
 pub(crate) fn routes() -> Vec<Def> {
@@ -29,20 +28,16 @@ pub(crate) fn routes() -> Vec<Def> {
             with(ui, c, add_user)
         })
         .reading(Input::Json),
-        Def {
-            method: Method::PATCH,
-            ..Def::post(user, "api.user.change", manage, |ui, c| {
-                with(ui, c, |s, c| change(s, &ui.auth, c))
-            })
-            .reading(Input::Json)
-        },
-        Def {
-            method: Method::DELETE,
-            ..Def::post(user, "api.user.remove", manage, |ui, c| {
-                with(ui, c, |s, c| remove(s, &ui.auth, c))
-            })
-            .reading(Input::None)
-        },
+        Def::post(user, "api.user.change", manage, |ui, c| {
+            with(ui, c, |s, c| change(s, &ui.auth, c))
+        })
+        .reading(Input::Json)
+        .answering(Method::PATCH),
+        Def::post(user, "api.user.remove", manage, |ui, c| {
+            with(ui, c, |s, c| remove(s, &ui.auth, c))
+        })
+        .reading(Input::None)
+        .answering(Method::DELETE),
         Def::get("/api/v1/tokens", "api.tokens", own, |ui, c| {
             with(ui, c, list_tokens)
         }),
@@ -50,13 +45,11 @@ pub(crate) fn routes() -> Vec<Def> {
             with(ui, c, create_token)
         })
         .reading(Input::Json),
-        Def {
-            method: Method::DELETE,
-            ..Def::post("/api/v1/tokens/{id}", "api.token.revoke", own, |ui, c| {
-                with(ui, c, revoke_token)
-            })
-            .reading(Input::None)
-        },
+        Def::post("/api/v1/tokens/{id}", "api.token.revoke", own, |ui, c| {
+            with(ui, c, revoke_token)
+        })
+        .reading(Input::None)
+        .answering(Method::DELETE),
         Def::get(
             "/api/v1/audit",
             "api.audit",
@@ -64,14 +57,6 @@ pub(crate) fn routes() -> Vec<Def> {
             |ui, c| with(ui, c, audit_log),
         ),
     ]
-}
-
-/// Runs `f` over the service (503 as JSON without a store).
-fn with(ui: &Ui, call: &Call, f: impl FnOnce(&Service, &Call) -> Response) -> Response {
-    match ui.service() {
-        Ok(s) => f(&s, call),
-        Err(_) => no_store(),
-    }
 }
 
 fn done<T: serde::Serialize>(status: StatusCode, r: crate::service::Result<T>) -> Response {

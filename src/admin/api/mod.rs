@@ -57,6 +57,18 @@ pub(crate) fn no_store() -> Response {
     )
 }
 
+/// Runs `f` over the service (503 as JSON without a store).
+pub(crate) fn with(
+    ui: &Ui,
+    call: &Call,
+    f: impl FnOnce(&crate::service::Service, &Call) -> Response,
+) -> Response {
+    match ui.service() {
+        Ok(s) => f(&s, call),
+        Err(_) => no_store(),
+    }
+}
+
 /// A service error as the API's error.
 pub(crate) fn service_error(e: &crate::service::Error) -> Response {
     Response::api_error(status_of(e), e.message())

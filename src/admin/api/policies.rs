@@ -26,18 +26,15 @@ pub(crate) fn routes() -> Vec<Def> {
         Def::get("/api/v1/policies", "api.policies", view, list),
         Def::post("/api/v1/policies", "api.policies.create", edit, create).reading(Input::Json),
         Def::get(one, "api.policy", view, show),
-        Def {
-            method: Method::PUT,
-            ..Def::post(one, "api.policy.put", edit, put).reading(Input::Json)
-        },
-        Def {
-            method: Method::PATCH,
-            ..Def::post(one, "api.policy.patch", edit, patch).reading(Input::Json)
-        },
-        Def {
-            method: Method::DELETE,
-            ..Def::post(one, "api.policy.delete", edit, delete).reading(Input::None)
-        },
+        Def::post(one, "api.policy.put", edit, put)
+            .reading(Input::Json)
+            .answering(Method::PUT),
+        Def::post(one, "api.policy.patch", edit, patch)
+            .reading(Input::Json)
+            .answering(Method::PATCH),
+        Def::post(one, "api.policy.delete", edit, delete)
+            .reading(Input::None)
+            .answering(Method::DELETE),
         Def::post("/api/v1/policy-test", "api.policies.test", view, test).reading(Input::Upload),
     ]
 }

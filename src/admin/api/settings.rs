@@ -27,14 +27,12 @@ pub(crate) fn routes() -> Vec<Def> {
     vec![
         Def::get("/api/v1/settings", "api.settings", view, all),
         Def::get(group, "api.settings.group", view, one),
-        Def {
-            method: Method::PUT,
-            ..Def::post(group, "api.settings.put", edit, change).reading(Input::Json)
-        },
-        Def {
-            method: Method::PATCH,
-            ..Def::post(group, "api.settings.patch", edit, change).reading(Input::Json)
-        },
+        Def::post(group, "api.settings.put", edit, change)
+            .reading(Input::Json)
+            .answering(Method::PUT),
+        Def::post(group, "api.settings.patch", edit, change)
+            .reading(Input::Json)
+            .answering(Method::PATCH),
         Def::get(
             "/api/v1/config/history",
             "api.config.history",

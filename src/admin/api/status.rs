@@ -31,16 +31,14 @@ pub(crate) fn routes() -> Vec<Def> {
             show_certificate,
         ),
         // PEM can be longer than admin.max_body: read with the upload's bound, as the page does.
-        Def {
-            method: Method::PUT,
-            ..Def::post(
-                cert,
-                "api.certificate.put",
-                Access::Signed(Permission::EditSettings),
-                put_certificate,
-            )
-            .reading(Input::Upload)
-        },
+        Def::post(
+            cert,
+            "api.certificate.put",
+            Access::Signed(Permission::EditSettings),
+            put_certificate,
+        )
+        .reading(Input::Upload)
+        .answering(Method::PUT),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! create` (no session, no CSRF) lists and changes policies (an invalid one refused with its line,
 //! nothing written), tests a policy against an .eml, changes a setting that then shows in the API
 //! and in the configuration file, reads the history and rolls back, reads the audit log, the status
-//! and the certificate, manages accounts and its own tokens; a token of a lower role gets 403
+//! and the certificate (and installs one), manages accounts and its own tokens; a token of a lower role gets 403
 //! and changes nothing.
 
 mod support;
@@ -321,4 +321,22 @@ fn status_certificate_accounts_and_own_tokens() {
         200
     );
     assert_eq!(fresh.send("GET", "/api/v1/whoami", "", "").status, 401);
+
+    // Last: a new certificate, in use at once (this client trusts only the generated one).
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "from the api");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let body = serde_json::json!({"certificate": cert.pem(), "key": key.serialize_pem()});
+    let (code, now) = root.json("PUT", "/api/v1/certificate", &body.to_string());
+    assert_eq!(code, 200, "{now}");
+    assert!(
+        now["subject"].as_str().unwrap().contains("from the api"),
+        "{now}"
+    );
+    assert!(now["file"].as_str().unwrap().contains("uploaded-"), "{now}");
+    let file = std::fs::read_to_string(&s.config_path).unwrap();
+    assert!(file.contains(now["file"].as_str().unwrap()), "{file}");
 }

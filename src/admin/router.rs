@@ -97,6 +97,11 @@ impl Def {
         Def { input, ..self }
     }
 
+    /// The same route answering another method (the API's PUT, PATCH and DELETE).
+    pub(crate) fn answering(self, method: Method) -> Def {
+        Def { method, ..self }
+    }
+
     /// Whether this is a JSON API route (`/api/v1/...`): bearer tokens, JSON errors, no CSRF.
     pub(crate) fn is_api(&self) -> bool {
         self.path.starts_with(super::API_PREFIX)

@@ -13,7 +13,7 @@ use super::super::pages::filter::Filter;
 use super::super::pages::quarantine::preview;
 use super::super::response::{Response, status_of};
 use super::super::router::{Access, Def};
-use super::super::ui::Ui;
+use super::with;
 use crate::remediate::Target;
 use crate::service::{self, Actor, HeldId, IncidentId, Op, Permission, Query, Service};
 
@@ -74,17 +74,6 @@ pub(crate) fn routes() -> Vec<Def> {
             |ui, c| with(ui, c, raw),
         ),
     ]
-}
-
-/// Runs `f` over the service (503 as JSON without a store).
-fn with(ui: &Ui, call: &Call, f: impl FnOnce(&Service, &Call) -> Response) -> Response {
-    match ui.service() {
-        Ok(s) => f(&s, call),
-        Err(_) => Response::api_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this server runs without its store",
-        ),
-    }
 }
 
 fn error(e: &service::Error) -> Response {

@@ -26,7 +26,7 @@ pub(crate) fn routes() -> Vec<Def> {
 
 /// The filter of the query (`actor`, `action`, `since`, `until`: dates or times as the CLI reads
 /// them), or the field that did not parse.
-fn filter(call: &Call) -> Result<AuditFilter, &'static str> {
+pub(crate) fn filter(call: &Call) -> Result<AuditFilter, &'static str> {
     let at = |name: &'static str| {
         call.query(name)
             .map(|v| crate::units::time::parse(v.trim(), call.now).map_err(|_| name))

@@ -56,11 +56,17 @@ fn show(ui: &Ui, call: &Call) -> Response {
     render(app, call, None, StatusCode::OK)
 }
 
-fn render(app: &App, call: &Call, error: Option<&str>, status: StatusCode) -> Response {
+/// The certificate file in force and what it says (or why it cannot be read).
+pub(crate) fn in_use(app: &App) -> (PathBuf, Result<Info, String>) {
     let file = current_file(app);
     let info = crate::file::read(&file, crate::file::MAX_PEM)
         .map_err(|e| e.to_string())
         .and_then(|pem| certificate::info(&pem));
+    (file, info)
+}
+
+fn render(app: &App, call: &Call, error: Option<&str>, status: StatusCode) -> Response {
+    let (file, info) = in_use(app);
     let hostname = app.swap.current().config.server.hostname.to_string();
     let can_edit = call
         .principal
@@ -139,13 +145,24 @@ fn upload(ui: &Ui, call: &Call) -> Response {
         form.raw("certificate").unwrap_or(""),
         form.raw("key").unwrap_or(""),
     );
-    if let Err(e) = certificate::check_pair(cert.as_bytes(), key.as_bytes(), call.now) {
-        return render(app, call, Some(&e), StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    match install(ui, app, call, (cert, key), form.get("digest").unwrap_or("")) {
+    match put(ui, app, call, (cert, key), form.get("digest").unwrap_or("")) {
         Ok(()) => Response::redirect("/settings/certificate?ok=installed"),
-        Err(e) => render(app, call, Some(&e), StatusCode::CONFLICT),
+        Err((status, e)) => render(app, call, Some(&e), status),
     }
+}
+
+/// Checks the PEM chain and key (they belong together, the chain is valid now) and installs them
+/// ([`install`]); else the status and why not. The page's and the API's one way.
+pub(crate) fn put(
+    ui: &Ui,
+    app: &App,
+    call: &Call,
+    pair: (&str, &str),
+    digest: &str,
+) -> Result<(), (StatusCode, String)> {
+    certificate::check_pair(pair.0.as_bytes(), pair.1.as_bytes(), call.now)
+        .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    install(ui, app, call, pair, digest).map_err(|e| (StatusCode::CONFLICT, e))
 }
 
 /// Writes the pair to `<data_dir>/tls/uploaded-<time>.{crt,key}` and points `[tls]` at it.

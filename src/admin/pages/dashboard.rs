@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use super::super::call::Call;
 use super::super::response::Response;
 use super::super::router::{Access, Def};
-use super::super::ui::Ui;
+use super::super::ui::{App, Ui};
 use super::{Nav, chart};
 use crate::service::{Permission, Series};
 use crate::store::stats::name;
@@ -74,9 +74,23 @@ fn show(ui: &Ui, call: &Call) -> Response {
         .iter()
         .position(|r| Some(r.0) == call.query("range"))
         .unwrap_or(0);
-    let now = call.now;
+    match gather(ui, app, &service, call.now, range) {
+        Ok(view) => super::page(call, "Dashboard", Nav::Dashboard, render(&view)),
+        Err(e) => super::service_error(call, &e),
+    }
+}
+
+/// Everything the dashboard shows at `now`, the charts over `RANGES[range]`: the page's and the
+/// API's (`GET /api/v1/status`) numbers alike.
+pub(crate) fn gather(
+    ui: &Ui,
+    app: &App,
+    service: &crate::service::Service,
+    now: u64,
+    range: usize,
+) -> crate::service::Result<View> {
     let today = now / 86_400 * 86_400;
-    let (_, _, span, step) = RANGES[range];
+    let (_, _, span, step) = RANGES[range.min(RANGES.len() - 1)];
     let from = now.saturating_sub(span - step);
     let mut names: Vec<String> = vec![name::MESSAGES.to_string()];
     names.extend(OUTCOMES.iter().map(|o| name::outcome(o)));
@@ -97,27 +111,15 @@ fn show(ui: &Ui, call: &Call) -> Response {
             .map(|(d, a)| (d.key, d.count, a.count))
             .collect())
     };
-    let read = (|| {
-        Ok::<_, crate::service::Error>((
-            counters(&names)?,
-            counters(&incident_names)?,
-            service.series(name::MESSAGES, from, now, step)?,
-            service.series(name::INCIDENTS, from, now, step)?,
-        ))
-    })();
-    let (messages, incidents, traffic, incident_series) = match read {
-        Ok(x) => x,
-        Err(e) => return super::service_error(call, &e),
-    };
     let current = app.swap.current();
-    let view = View {
+    Ok(View {
         now,
         uptime: now.saturating_sub(app.started),
         range,
-        messages,
-        incidents,
-        traffic,
-        incident_series,
+        messages: counters(&names)?,
+        incidents: counters(&incident_names)?,
+        traffic: service.series(name::MESSAGES, from, now, step)?,
+        incident_series: service.series(name::INCIDENTS, from, now, step)?,
         status: ui.health.as_ref().map(|h| h.status()),
         hops: app.hop_status.snapshot(),
         config_digest: current.digest.config.clone(),
@@ -126,12 +128,11 @@ fn show(ui: &Ui, call: &Call) -> Response {
             || current.config.listener.address.to_string(),
             |a| a.to_string(),
         ),
-    };
-    super::page(call, "Dashboard", Nav::Dashboard, render(&view))
+    })
 }
 
 /// A counter's label: `messages.relayed` -> `relayed`, `incidents.high` -> `high`.
-fn short(name: &str) -> &str {
+pub(crate) fn short(name: &str) -> &str {
     match name {
         name::MESSAGES => "messages",
         name::INCIDENTS => "incidents",

@@ -470,6 +470,27 @@ fn save_form(ui: &Ui, call: &Call) -> Response {
     put(ui, call, &original, &shape.to_toml())
 }
 
+/// The configuration `file` with the candidate policy `text` in place of `original` (a new
+/// policy when `original` is empty; the file as it is when `text` is empty) tried on the message
+/// `eml`: findings, verdict, what would be sent. The page's test and the API's alike.
+pub(crate) fn try_policy(
+    file: &str,
+    original: &str,
+    text: &str,
+    eml: &[u8],
+) -> Result<Probe, EditError> {
+    if eml.is_empty() {
+        return Err(EditError::Refused(
+            "choose a message file (.eml) to test against".into(),
+        ));
+    }
+    let mut doc = Document::new(file);
+    if !text.trim().is_empty() {
+        doc.put_policy(original, text)?;
+    }
+    edit::test_policy(doc.text(), eml)
+}
+
 fn test(ui: &Ui, call: &Call) -> Response {
     let (_, _, snap) = match cfg::current(ui, call) {
         Ok(c) => c,
@@ -487,15 +508,7 @@ fn test(ui: &Ui, call: &Call) -> Response {
     };
     let (original, text) = (text_of("original"), text_of("text"));
     let eml = field("eml").map(|p| p.bytes.clone()).unwrap_or_default();
-    let result = if eml.is_empty() {
-        Err(EditError::Refused(
-            "choose a message file (.eml) to test against".into(),
-        ))
-    } else {
-        let mut doc = Document::new(snap.text.clone());
-        doc.put_policy(&original, &text)
-            .and_then(|_| edit::test_policy(doc.text(), &eml))
-    };
+    let result = try_policy(&snap.text, &original, &text, &eml);
     let (status, e) = match &result {
         Ok(p) => (
             StatusCode::OK,

@@ -19,7 +19,7 @@ use crate::config::edit::{EditError, Snapshot, value_from_input};
 use crate::service::Permission;
 
 /// The groups: address, title, the sections of the file they show.
-const GROUPS: [(&str, &str, &[&str]); 7] = [
+pub(crate) const GROUPS: [(&str, &str, &[&str]); 7] = [
     ("listener", "Listener", &["listener"]),
     (
         "mode",
@@ -233,14 +233,24 @@ pub(crate) fn changed(
     Ok(out)
 }
 
+/// Sets the keys of the group of `sections` whose `field` value differs from the one in force
+/// (the settings page's form and the API's `PUT /api/v1/settings/{group}` alike).
+pub(crate) fn set_group(
+    doc: &mut crate::config::edit::Document,
+    sections: &[&str],
+    field: impl Fn(&str) -> Option<String>,
+) -> Result<(), EditError> {
+    let settings = view::settings(sections, doc.text());
+    let values = changed(&settings, field)?;
+    doc.set_all(values.iter().map(|(k, v)| (k.as_str(), v.clone())))
+}
+
 fn save(ui: &Ui, call: &Call) -> Response {
     let form = call.form();
     let id = form.get("group").unwrap_or("listener").to_string();
     let (_, _, sections) = group(&id);
     let result = cfg::save(ui, call, |doc| {
-        let settings = view::settings(sections, doc.text());
-        let values = changed(&settings, |k| form.raw(k).map(str::to_string))?;
-        doc.set_all(values.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        set_group(doc, sections, |k| form.raw(k).map(str::to_string))
     });
     let (status, note) = match &result {
         Ok(a) => (StatusCode::OK, cfg::applied_note(a)),

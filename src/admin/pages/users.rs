@@ -64,7 +64,7 @@ const DONE: [(&str, &str); 8] = [
     ("none", ""),
 ];
 
-fn caller(call: &Call) -> Caller {
+pub(crate) fn caller(call: &Call) -> Caller {
     Caller::web(call.actor(), call.peer)
 }
 
@@ -182,34 +182,59 @@ fn change(service: &Service, auth: &Auth, call: &Call) -> Response {
     let name = call.param("name").unwrap_or_default();
     let form = call.form();
     let op = form.get("op").unwrap_or_default();
-    let who = caller(call);
-    let result = match op {
+    let change = match op {
         "role" => match form
             .get(&format!("role-{name}"))
             .or(form.get("role"))
             .and_then(Role::parse)
         {
-            Some(role) => service.set_role(name, role, &who),
+            Some(role) => Ok(Change::Role(role)),
             None => Err(crate::service::Error::Invalid("choose a role".into())),
         },
         "password" => match same_twice(call) {
-            Ok(pw) => service.set_password(name, &pw, &who),
+            Ok(pw) => Ok(Change::Password(pw)),
             Err(e) => Err(crate::service::Error::Invalid(e.into())),
         },
-        "disable" => service.set_disabled(name, true, &who),
-        "enable" => service.set_disabled(name, false, &who),
-        "remove" => service.remove_user(name, &who),
+        "disable" => Ok(Change::Disabled(true)),
+        "enable" => Ok(Change::Disabled(false)),
+        "remove" => Ok(Change::Remove),
         _ => Err(crate::service::Error::Invalid("unknown change".into())),
     };
-    match result {
-        Ok(()) => {
-            if op != "enable" {
-                auth.sessions.end_user(name);
-            }
-            Response::redirect(&format!("/users?ok={op}"))
-        }
+    match change.and_then(|c| change_user(service, auth, name, &c, &caller(call))) {
+        Ok(()) => Response::redirect(&format!("/users?ok={op}")),
         Err(e) => users_page(service, call, Some((status_of(&e), e.message()))),
     }
+}
+
+/// A change to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    Role(Role),
+    Password(String),
+    Disabled(bool),
+    Remove,
+}
+
+/// Makes `change` to the account `name` through the service (which checks it: the last
+/// administrator stays, and writes the audit entry); every change but enabling ends the account's
+/// sessions. The page's and the API's one way.
+pub(crate) fn change_user(
+    service: &Service,
+    auth: &Auth,
+    name: &str,
+    change: &Change,
+    who: &Caller,
+) -> crate::service::Result<()> {
+    match change {
+        Change::Role(role) => service.set_role(name, *role, who)?,
+        Change::Password(pw) => service.set_password(name, pw, who)?,
+        Change::Disabled(d) => service.set_disabled(name, *d, who)?,
+        Change::Remove => service.remove_user(name, who)?,
+    }
+    if *change != Change::Disabled(false) {
+        auth.sessions.end_user(name);
+    }
+    Ok(())
 }
 
 /// Token lifetimes offered on the account page: label, form value (a duration; empty: none).

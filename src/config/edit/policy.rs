@@ -13,7 +13,7 @@ use super::{Document, EditError, Place, line_of, toml_error};
 use crate::config::BUILTIN_POLICIES;
 
 /// A policy's `mode`: enforced, or reported only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Enforce,

@@ -6,8 +6,9 @@
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
-/// A policy the form can show and write.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A policy the form can show and write (the API's `fields`: missing fields are empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PolicyShape {
     pub id: i64,
     pub name: String,

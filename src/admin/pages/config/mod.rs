@@ -33,12 +33,23 @@ pub(crate) fn save(
     call: &Call,
     change: impl FnOnce(&mut Document) -> Result<(), EditError>,
 ) -> Result<Applied, EditError> {
+    let form = call.form();
+    let digest = form.get("digest").or(call.query("digest")).unwrap_or("");
+    save_at(ui, call, digest, change)
+}
+
+/// [`save`] over the file whose digest is `digest` (the API's `digest` field or `If-Match`):
+/// the version, the reload and the audit entry are the same for pages and API.
+pub(crate) fn save_at(
+    ui: &Ui,
+    call: &Call,
+    digest: &str,
+    change: impl FnOnce(&mut Document) -> Result<(), EditError>,
+) -> Result<Applied, EditError> {
     let app = ui
         .app()
         .map_err(|_| EditError::Io("the server runs without its store".into()))?;
     let target = app.reloader.edit_target();
-    let form = call.form();
-    let digest = form.get("digest").or(call.query("digest")).unwrap_or("");
     let by = Actor::new(call.actor()).map_err(|e| EditError::Refused(e.message().to_string()))?;
     let reloader = app.reloader.clone();
     let who = format!("admin UI: {}", call.actor());
@@ -80,19 +91,19 @@ fn audit(ui: &Ui, call: &Call, applied: &Applied, before: &str, after: &str) {
     );
 }
 
+/// Whether a setting's value is a secret (named like a token, password or secret): never shown
+/// in the audit log or by the API.
+pub(crate) fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["token", "password", "secret"]
+        .iter()
+        .any(|s| key.contains(s))
+}
+
 /// `token = "..."`-like lines with the value replaced.
 fn hide_secret(line: &str) -> String {
-    let key = line
-        .split('=')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if line.contains('=')
-        && ["token", "password", "secret"]
-            .iter()
-            .any(|s| key.contains(s))
-    {
+    let key = line.split('=').next().unwrap_or("").trim();
+    if line.contains('=') && is_secret(key) {
         format!(
             "{} = (hidden)",
             line.split('=').next().unwrap_or("").trim_end()

@@ -49,7 +49,7 @@ pub use events::DEFAULT_EVENTS;
 pub use query::{Cursor, DEFAULT_LIST, DIRECTIONS, Listing, Paged, Query, SEVERITIES};
 pub use report::{Series, whole_days};
 pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
-pub use tracking::{MAX_TRAIL, MessageTrail, TrackQuery, TrackRow};
+pub use tracking::{MAX_TRAIL, MessageTrail, TrackPage, TrackQuery, TrackRow};
 pub use users::{Caller, UserView, check_name, check_password};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 

@@ -17,6 +17,7 @@ pub(crate) mod quarantine;
 pub(crate) mod remedy;
 pub(crate) mod reports;
 pub(crate) mod settings;
+pub(crate) mod siem;
 pub(crate) mod tracking;
 pub(crate) mod users;
 

@@ -10,6 +10,7 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::certificate::routes());
     defs.extend(super::pages::login::routes());
     defs.extend(super::pages::users::routes());
+    defs.extend(super::pages::password::routes());
     defs.extend(super::pages::audit::routes());
     defs.extend(super::pages::policies::routes());
     defs.extend(super::pages::settings::routes());

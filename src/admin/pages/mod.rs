@@ -12,6 +12,7 @@ pub(crate) mod dashboard;
 pub(crate) mod filter;
 pub(crate) mod incidents;
 pub(crate) mod login;
+pub(crate) mod password;
 pub(crate) mod policies;
 pub(crate) mod quarantine;
 pub(crate) mod remedy;

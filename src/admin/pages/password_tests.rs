@@ -9,7 +9,7 @@ use hyper::Method;
 use super::*;
 use crate::admin::auth::Setup;
 use crate::admin::call::{Principal, Via};
-use crate::admin::response::Body;
+use crate::admin::pages::fixture::{header, text as html};
 use crate::events::Kind;
 use crate::service::{AuditFilter, Role};
 
@@ -53,20 +53,6 @@ fn post(current: &str, new: &str, again: &str, at: u64) -> Call {
         },
     });
     c
-}
-
-fn html(r: &Response) -> &str {
-    match &r.body {
-        Body::Html(s) => s,
-        _ => "",
-    }
-}
-
-fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
-    r.headers
-        .iter()
-        .find(|(n, _)| n.as_str() == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// The password `alice` signs in with: `PW`, `NEW` or neither.

@@ -2,8 +2,8 @@
 //! install (its account and gateway settings), `sluice user` and `sluice token` beside a running
 //! server, sign-in over HTTPS with the
 //! throttle (events from the outbox), sessions ended by idle time and by a password change from
-//! the CLI, CSRF and role refusals, bearer tokens that expire and are revoked; and no password or
-//! token secret in the server's log.
+//! the CLI, CSRF and role refusals, bearer tokens that expire and are revoked, one's own password
+//! changed on `/account/password`; and no password or token secret in the server's log.
 
 mod support;
 
@@ -271,4 +271,48 @@ fn sessions_csrf_roles_and_tokens() {
             &token[17..],
         ],
     );
+}
+
+#[test]
+fn a_user_changes_their_own_password_with_the_csrf_token_and_the_current_password() {
+    let s = start();
+    add_user(&s, "alice", "auditor", ALICE_PW);
+    let here = log_in(&s, "alice", ALICE_PW);
+    let elsewhere = log_in(&s, "alice", ALICE_PW);
+    let page = get(&s, "/account/password", &here);
+    assert_eq!(page.status, 200);
+    let csrf = csrf_of(&page.body);
+    let new = "alice's brand new password";
+    let change = |token: &str, current: &str| {
+        let body = form(&[
+            ("csrf", token),
+            ("current", current),
+            ("password", new),
+            ("again", new),
+        ]);
+        post(&s, "/account/password", &body, &here)
+    };
+    // Without the session's token: refused before anything is checked.
+    assert_eq!(change("forged", ALICE_PW).status, 403);
+    let wrong = change(&csrf, "not alice's password");
+    assert_eq!(wrong.status, 403);
+    assert!(wrong.body.contains("The current password is wrong."));
+    let ok = change(&csrf, ALICE_PW);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.header("location"), Some("/account/password?ok=changed"));
+    let renewed = session_of(&ok);
+    assert_eq!(get(&s, "/account", &renewed).status, 200);
+    // Both old sessions are over; the new password signs in, the old one not.
+    assert_eq!(get(&s, "/account", &here).status, 303);
+    assert_eq!(get(&s, "/account", &elsewhere).status, 303);
+    log_in(&s, "alice", new);
+    let old = post(
+        &s,
+        "/login",
+        &form(&[("user", "alice"), ("password", ALICE_PW)]),
+        "",
+    );
+    assert_eq!(old.status, 403);
+    assert!(event_kinds(&s).contains(&"admin.change".to_string()));
+    assert_not_logged(&s, &[ALICE_PW, new, &encode(new), "not alice's password"]);
 }

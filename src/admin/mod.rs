@@ -36,6 +36,8 @@ mod stamp;
 mod ui;
 
 #[cfg(test)]
+mod role_matrix;
+#[cfg(test)]
 mod tests;
 
 use hyper::StatusCode;

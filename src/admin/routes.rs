@@ -10,9 +10,11 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::certificate::routes());
     defs.extend(super::pages::login::routes());
     defs.extend(super::pages::users::routes());
+    defs.extend(super::pages::password::routes());
     defs.extend(super::pages::audit::routes());
     defs.extend(super::pages::policies::routes());
     defs.extend(super::pages::settings::routes());
+    defs.extend(super::pages::siem::routes());
     defs.extend(super::pages::config::history::routes());
     defs.extend(super::pages::incidents::routes());
     defs.extend(super::pages::quarantine::routes());

@@ -49,8 +49,8 @@ pub use events::DEFAULT_EVENTS;
 pub use query::{Cursor, DEFAULT_LIST, DIRECTIONS, Listing, Paged, Query, SEVERITIES};
 pub use report::{Series, whole_days};
 pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
-pub use tracking::{MAX_TRAIL, MessageTrail, TrackQuery, TrackRow};
-pub use users::{Caller, UserView, check_name, check_password};
+pub use tracking::{MAX_TRAIL, MessageTrail, TrackPage, TrackQuery, TrackRow};
+pub use users::{Caller, MAX_PASSWORD, MIN_PASSWORD, UserView, check_name, check_password};
 pub use view::{COUNTERS, Counter, HeldView, IncidentEntry, IncidentView, Stats, Summary};
 
 /// The store's directory under the data directory: `<data_dir>/store`.

@@ -157,6 +157,13 @@ impl Serialize for Cursor {
     }
 }
 
+impl<'de> Deserialize<'de> for Cursor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Cursor, D::Error> {
+        let s = String::deserialize(d)?;
+        Cursor::parse(&s).ok_or_else(|| serde::de::Error::custom("not a page cursor (TIME-ID)"))
+    }
+}
+
 /// One page of a listing, newest first: one bounded search of the store (at most the query's
 /// limit, [`DEFAULT_LIST`] when it gives none, never more than the store's largest page).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

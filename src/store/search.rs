@@ -222,47 +222,79 @@ pub(crate) struct Walk {
 }
 
 impl Walk {
-    /// Walks the driving index newest first from the page's cursor: the other indexed conditions
-    /// are checked on the index itself (a key lookup), so records are decoded (`load`) only for
-    /// candidates that pass them all, and kept when `keep` says so. Within the walk's [`Budget`].
+    /// Walks the driving index newest first from the page's cursor (see [`Walk::walk`]).
     pub(crate) fn run<T>(
         &self,
         txn: &dyn ReadTxn,
         page: Page,
-        mut load: impl FnMut(u64) -> Result<Option<T>>,
+        load: impl FnMut(u64) -> Result<Option<T>>,
         keep: impl Fn(&T) -> bool,
     ) -> Result<Found<T>> {
-        let limit = page.limit.clamp(1, MAX_PAGE);
-        let mut conditions = self.conditions.iter();
-        let (field, value) = conditions
-            .next()
-            .map_or((Field::Time, ""), |(f, v)| (*f, v.as_str()));
-        let table = self.table;
-        let prefix = keys::index_prefix(table, field, value);
-        let others: Vec<Vec<u8>> = conditions
-            .map(|(f, v)| keys::index_prefix(table, *f, v))
-            .collect();
-        let mut probe = Vec::with_capacity(512);
+        let prefix = self.prefix();
         let mut low = prefix.clone();
         low.extend_from_slice(&self.since.unwrap_or(0).to_be_bytes());
         low.extend_from_slice(&0u64.to_be_bytes());
         let until = self.until.unwrap_or(u64::MAX);
         let upper = match page.before {
-            Some((t, _)) if t > until => Bound::Included(until_key(&prefix, until)),
-            Some((t, id)) => {
-                let mut k = prefix.clone();
-                k.extend_from_slice(&t.to_be_bytes());
-                k.extend_from_slice(&id.to_be_bytes());
-                Bound::Excluded(k)
-            }
-            None => Bound::Included(until_key(&prefix, until)),
+            Some((t, id)) if t <= until => Bound::Excluded(at_key(&prefix, t, id)),
+            _ => Bound::Included(until_key(&prefix, until)),
         };
-        let upper_ref: Bound<&[u8]> = match &upper {
-            Bound::Included(k) => Bound::Included(k.as_slice()),
-            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-            Bound::Unbounded => Bound::Unbounded,
+        let range = (Bound::Included(low), upper);
+        self.walk(txn, page.limit, range, Order::Reverse, load, keep)
+    }
+
+    /// Like [`Walk::run`] but the other way: the (at most `limit`) records nearest `after` and
+    /// newer than it, oldest first; `next` continues towards the newest. A page "before" one
+    /// already shown is found this way, so it is the same page whatever arrived since.
+    pub(crate) fn run_after<T>(
+        &self,
+        txn: &dyn ReadTxn,
+        after: (u64, u64),
+        limit: usize,
+        load: impl FnMut(u64) -> Result<Option<T>>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Found<T>> {
+        let prefix = self.prefix();
+        let since = self.since.unwrap_or(0);
+        let low = match after {
+            (t, id) if t >= since => Bound::Excluded(at_key(&prefix, t, id)),
+            _ => Bound::Included(at_key(&prefix, since, 0)),
         };
-        let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(low.as_slice()), upper_ref);
+        let upper = Bound::Included(until_key(&prefix, self.until.unwrap_or(u64::MAX)));
+        self.walk(txn, limit, (low, upper), Order::Forward, load, keep)
+    }
+
+    /// The driving index's prefix: the first condition's, or the time index.
+    fn prefix(&self) -> Vec<u8> {
+        let (field, value) = self
+            .conditions
+            .first()
+            .map_or((Field::Time, ""), |(f, v)| (*f, v.as_str()));
+        keys::index_prefix(self.table, field, value)
+    }
+
+    /// Walks `range` of the driving index in `order`: the other indexed conditions are checked
+    /// on the index itself (a key lookup), so records are decoded (`load`) only for candidates
+    /// that pass them all, and kept when `keep` says so. Within the walk's [`Budget`].
+    fn walk<T>(
+        &self,
+        txn: &dyn ReadTxn,
+        limit: usize,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        order: Order,
+        mut load: impl FnMut(u64) -> Result<Option<T>>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Found<T>> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let table = self.table;
+        let others: Vec<Vec<u8>> = self
+            .conditions
+            .iter()
+            .skip(1)
+            .map(|(f, v)| keys::index_prefix(table, *f, v))
+            .collect();
+        let mut probe = Vec::with_capacity(512);
+        let range: (Bound<&[u8]>, Bound<&[u8]>) = (borrow(&range.0), borrow(&range.1));
         let mut found = Found {
             items: Vec::new(),
             next: None,
@@ -270,7 +302,7 @@ impl Walk {
             corrupt: Vec::new(),
         };
         let (mut scanned, mut loaded) = (0usize, 0usize);
-        for entry in txn.range(Table::Index, range, Order::Reverse)? {
+        for entry in txn.range(Table::Index, range, order)? {
             let (key, _) = entry?;
             scanned += 1;
             let Some((time, id)) = keys::index_time_id(key) else {
@@ -310,6 +342,22 @@ impl Walk {
         }
         Ok(found)
     }
+}
+
+fn borrow(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// The index key of the record at (`time`, `id`) under `prefix`.
+fn at_key(prefix: &[u8], time: u64, id: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&time.to_be_bytes());
+    k.extend_from_slice(&id.to_be_bytes());
+    k
 }
 
 fn until_key(prefix: &[u8], until: u64) -> Vec<u8> {

@@ -128,6 +128,17 @@ impl TrackFilter {
             && has(Field::EmailDirection, &self.direction, &ci)
     }
 
+    /// The search over the message index this filter drives.
+    fn walk(&self) -> Walk {
+        Walk {
+            table: Indexed::Message,
+            conditions: self.indexed(),
+            since: self.since,
+            until: self.until,
+            budget: Budget::DEFAULT,
+        }
+    }
+
     /// The indexed conditions, most selective first.
     fn indexed(&self) -> Vec<(Key, String)> {
         let trimmed = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_string());
@@ -151,16 +162,26 @@ impl TrackFilter {
 
 /// The `message.*` events matching `filter`, newest first: one page (see `search::Page`).
 pub fn search(txn: &dyn ReadTxn, filter: &TrackFilter, page: Page) -> Result<Found<Event>> {
-    let walk = Walk {
-        table: Indexed::Message,
-        conditions: filter.indexed(),
-        since: filter.since,
-        until: filter.until,
-        budget: Budget::DEFAULT,
-    };
-    walk.run(
+    filter.walk().run(
         txn,
         page,
+        |seq| events::get(txn, seq),
+        |e| filter.matches(e),
+    )
+}
+
+/// The (at most `limit`) `message.*` events matching `filter` just newer than the cursor `after`
+/// (time, seq), oldest first: the page before one whose newest row is `after`.
+pub fn search_after(
+    txn: &dyn ReadTxn,
+    filter: &TrackFilter,
+    after: (u64, u64),
+    limit: usize,
+) -> Result<Found<Event>> {
+    filter.walk().run_after(
+        txn,
+        after,
+        limit,
         |seq| events::get(txn, seq),
         |e| filter.matches(e),
     )

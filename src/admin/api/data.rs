@@ -54,10 +54,14 @@ fn answer<T: serde::Serialize>(r: crate::service::Result<T>) -> Response {
 }
 
 fn search(ui: &Ui, call: &Call) -> Response {
-    let s = match service(ui) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    match service(ui) {
+        Ok(s) => track(&s, call),
+        Err(r) => r,
+    }
+}
+
+/// One page of tracking rows; `before` / `after` take a page's `next` / `previous` cursor.
+fn track(s: &Service, call: &Call) -> Response {
     match tracking::query(call) {
         Ok(mut q) => {
             q.limit = call.query("limit").and_then(|l| l.parse().ok()).or(q.limit);
@@ -104,4 +108,57 @@ fn summary(ui: &Ui, call: &Call) -> Response {
 
 fn detail(ui: &Ui, call: &Call) -> Response {
     report(ui, call, Which::Detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use hyper::Method;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::admin::pages::fixture::{NOW, call, service, text};
+    use crate::events::{Field, Fields, Kind};
+    use crate::service::Role;
+
+    #[test]
+    fn tracking_pages_follow_the_cursor_and_refuse_a_bad_one() {
+        let (s, store) = service();
+        for i in 0..120u64 {
+            let f = Fields::new().with(Field::EmailLocalId, format!("m{i}"));
+            store
+                .write_blocking(move |txn| {
+                    crate::store::events::append(txn, NOW - 500 + i / 4, Kind::MessageRelayed, f)
+                })
+                .unwrap();
+        }
+        let get = |url: &str| {
+            let r = track(&s, &call(Role::Auditor, Method::GET, url, ""));
+            let v: Value = serde_json::from_str(&text(&r)).unwrap();
+            (r.status, v)
+        };
+        let (status, one) = get("/api/v1/tracking?limit=50");
+        assert_eq!(status, StatusCode::OK);
+        let mut seen: Vec<Value> = one["items"].as_array().unwrap().clone();
+        let (mut next, mut pages) = (one["next"].clone(), 1);
+        while let Some(c) = next.as_str() {
+            let (_, v) = get(&format!("/api/v1/tracking?limit=50&before={c}"));
+            assert!(v["previous"].is_string());
+            seen.extend(v["items"].as_array().unwrap().iter().cloned());
+            next = v["next"].clone();
+            pages += 1;
+        }
+        assert_eq!(pages, 3);
+        let guids: Vec<&str> = seen.iter().map(|r| r["guid"].as_str().unwrap()).collect();
+        let expected: Vec<String> = (0..120).rev().map(|i| format!("m{i}")).collect();
+        assert_eq!(guids, expected);
+        let (status, v) = get("/api/v1/tracking?before=tomorrow");
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a page cursor"),
+            "{v}"
+        );
+    }
 }

@@ -132,9 +132,14 @@ pub(crate) fn text(r: &Response) -> String {
 
 /// The `Location` of a redirect.
 pub(crate) fn location(r: &Response) -> Option<&str> {
+    header(r, hyper::header::LOCATION.as_str())
+}
+
+/// A response header's value.
+pub(crate) fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
     r.headers
         .iter()
-        .find(|(n, _)| n == hyper::header::LOCATION)
+        .find(|(n, _)| n.as_str() == name)
         .map(|(_, v)| v.as_str())
 }
 

@@ -156,7 +156,7 @@ fn sign_in(service: &Service, auth: &Auth, call: &Call) -> Response {
 
 /// The account's password stamp for a new session (empty if it cannot be read: the session then
 /// ends at its first use).
-fn stamp(service: &Service, user: &str) -> String {
+pub(crate) fn stamp(service: &Service, user: &str) -> String {
     service
         .user(user)
         .ok()

@@ -12,11 +12,13 @@ pub(crate) mod dashboard;
 pub(crate) mod filter;
 pub(crate) mod incidents;
 pub(crate) mod login;
+pub(crate) mod password;
 pub(crate) mod policies;
 pub(crate) mod quarantine;
 pub(crate) mod remedy;
 pub(crate) mod reports;
 pub(crate) mod settings;
+pub(crate) mod siem;
 pub(crate) mod tracking;
 pub(crate) mod users;
 
@@ -234,14 +236,29 @@ pub(crate) fn flash(call: &Call, texts: &[(&str, &str)]) -> Markup {
 /// when there is one.
 #[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn pager(call: &Call, older: Option<Vec<(String, String)>>) -> Markup {
-    let first = call.query("before").is_some();
+    let newest = call.query("before").is_some().then(|| call.path.clone());
+    pager_links(call, newest, None, older)
+}
+
+/// A pager's links: to the newest page (`newest`, a whole URL), to the previous page (newer rows)
+/// and to the next one (older rows; their queries, on this path), each when given.
+pub(crate) fn pager_links(
+    call: &Call,
+    newest: Option<String>,
+    newer: Option<Vec<(String, String)>>,
+    older: Option<Vec<(String, String)>>,
+) -> Markup {
+    let href = |q: &[(String, String)]| format!("{}?{}", call.path, super::form::encode_pairs(q));
     html! {
         nav class="pager" aria-label="Pages" {
-            @if first {
-                a href=(call.path) { "« Newest" }
+            @if let Some(url) = newest {
+                a href=(url) { "« Newest" }
+            }
+            @if let Some(q) = newer {
+                a href=(href(&q)) rel="prev" { "‹ Newer" }
             }
             @if let Some(q) = older {
-                a href=(format!("{}?{}", call.path, super::form::encode_pairs(&q))) { "Older »" }
+                a href=(href(&q)) rel="next" { "Older »" }
             }
         }
     }

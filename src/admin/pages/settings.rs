@@ -2,8 +2,7 @@
 //! notifications, retention, admin access), each key with the documentation `assets/sluice.toml`
 //! gives it, its value in force and a "restart" mark where a change waits for one; a save writes
 //! the changed keys through `config::edit` (validated whole, applied by a reload) and says which
-//! keys need a restart. The SIEM destinations are listed with "send test event"
-//! (`sluice siem test` for one destination).
+//! keys need a restart. The SIEM destinations have their own tab (`pages::siem`).
 
 use hyper::StatusCode;
 use maud::{Markup, html};
@@ -52,12 +51,6 @@ pub(crate) fn routes() -> Vec<Def> {
             save,
         ),
         Def::post(
-            "/settings/siem-test",
-            "settings.siem_test",
-            Access::Signed(Permission::EditSettings),
-            siem_test,
-        ),
-        Def::post(
             "/settings/template",
             "settings.template",
             Access::Signed(Permission::ViewSettings),
@@ -99,29 +92,13 @@ fn respond_with(
     note: Option<Markup>,
     draft: Option<Draft>,
 ) -> Response {
-    let (app, _, snap) = match cfg::current(ui, call) {
+    let (_, _, snap) = match cfg::current(ui, call) {
         Ok(c) => c,
         Err(r) => return r,
     };
     let (id, title, sections) = group(id);
     let settings = view::settings(sections, &snap.text);
-    let siem: Vec<String> = app
-        .swap
-        .current()
-        .config
-        .siem
-        .iter()
-        .map(|s| s.name.clone())
-        .collect();
-    let mut body = render(
-        call,
-        &snap,
-        id,
-        title,
-        &settings,
-        note,
-        (id == "admin").then_some(&siem[..]),
-    );
+    let mut body = render(call, &snap, id, title, &settings, note);
     if id == "notifications" {
         let draft = draft.unwrap_or_else(|| {
             let kind = call.query("kind").unwrap_or("sender_violation").to_string();
@@ -136,7 +113,22 @@ fn respond_with(
     )
 }
 
-/// One group's form (and, for the admin group, the SIEM destinations).
+/// The settings' tabs, `current` (a group, or "siem") marked.
+pub(crate) fn tabs(current: &str) -> Markup {
+    html! {
+        nav class="tabs" aria-label="Settings groups" {
+            @for (g, t, _) in GROUPS {
+                @if g == current { a href=(format!("/settings?group={g}")) aria-current="page" { (t) } }
+                @else { a href=(format!("/settings?group={g}")) { (t) } }
+            }
+            @if current == "siem" { a href="/settings/siem" aria-current="page" { "SIEM destinations" } }
+            @else { a href="/settings/siem" { "SIEM destinations" } }
+            a href="/settings/certificate" { "Certificate" }
+        }
+    }
+}
+
+/// One group's form.
 pub(crate) fn render(
     call: &Call,
     snap: &Snapshot,
@@ -144,20 +136,13 @@ pub(crate) fn render(
     title: &str,
     settings: &[Setting],
     note: Option<Markup>,
-    siem: Option<&[String]>,
 ) -> Markup {
     let edit = call
         .principal
         .as_ref()
         .is_some_and(|p| p.can(Permission::EditSettings));
     html! {
-        nav class="tabs" aria-label="Settings groups" {
-            @for (g, t, _) in GROUPS {
-                @if g == id { a href=(format!("/settings?group={g}")) aria-current="page" { (t) } }
-                @else { a href=(format!("/settings?group={g}")) { (t) } }
-            }
-            a href="/settings/certificate" { "Certificate" }
-        }
+        (tabs(id))
         @if let Some(n) = note { (n) }
         h2 { (title) }
         p class="hint" { "Changes are checked whole, written to the configuration file (its comments kept) and applied at once; keys marked "
@@ -183,27 +168,6 @@ pub(crate) fn render(
                 }
             }
             @if edit { button type="submit" { "Save" } }
-        }
-        @if let Some(names) = siem {
-            h2 { "SIEM destinations" }
-            @if names.is_empty() {
-                p { "None configured ([[siem]] tables in the configuration file)." }
-            } @else {
-                ul {
-                    @for n in names {
-                        li {
-                            (n) " "
-                            @if edit {
-                                form class="inline" method="post" action="/settings/siem-test" {
-                                    (super::csrf_field(call))
-                                    input type="hidden" name="name" value=(n);
-                                    button type="submit" { "Send test event" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
         }
         p { a href="/config/history" { "Version history" } }
     }
@@ -257,25 +221,6 @@ fn save(ui: &Ui, call: &Call) -> Response {
         Err(e) => (cfg::status(e), cfg::problem(e)),
     };
     respond(ui, call, &id, status, Some(note))
-}
-
-fn siem_test(ui: &Ui, call: &Call) -> Response {
-    let app = match ui.app() {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let name = call.form().get("name").unwrap_or_default().to_string();
-    let config = app.swap.current().config.clone();
-    let note = match crate::export::test::send_one(&config, &name, call.actor()) {
-        Ok((ok, report)) => html! {
-            p class=(if ok { "flash ok" } else { "flash error" }) role="status" {
-                @if ok { "The test event was sent." } @else { "The test event was not taken." }
-            }
-            pre { (report) }
-        },
-        Err(e) => html! { p class="flash error" role="alert" { (e) } },
-    };
-    respond(ui, call, "admin", StatusCode::OK, Some(note))
 }
 
 /// The notice templates' editor: a kind, its subject, text and HTML; preview and save.

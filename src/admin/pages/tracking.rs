@@ -1,5 +1,6 @@
 //! Message tracking: `/tracking` searches the messages' final dispositions (sender, recipient,
-//! subject, Message-ID, client IP, outcome, time range; one row per message, newest first) and
+//! subject, Message-ID, client IP, outcome, time range; one row per message, newest first, a page
+//! at a time: "Older" and "Newer" links carry a (time, seq) cursor over the same search) and
 //! `/tracking/{guid}` shows one message's whole trail (every event about it in order, its held
 //! record and its incidents). Data from `Service::track` and `Service::trail`; every value
 //! (subjects, addresses, reasons) escaped by maud.
@@ -12,9 +13,9 @@ use super::super::router::{Access, Def};
 use super::super::ui::Ui;
 use super::{Nav, badge, time};
 use crate::events::Field;
-use crate::service::{Listing, MessageTrail, Permission, TrackQuery, TrackRow};
+use crate::service::{Cursor, MessageTrail, Permission, TrackPage, TrackQuery};
 
-/// Rows a search shows.
+/// Rows a page shows.
 const ROWS: usize = 100;
 
 pub(crate) fn routes() -> Vec<Def> {
@@ -45,12 +46,20 @@ const FIELDS: [(&str, &str, &str); 7] = [
     ("until", "To", "2026-12-05T18:00:00Z"),
 ];
 
-/// The query from the form's fields; a time that does not parse is the error shown.
+/// The query from the form's fields and the page's cursor (`before` or `after`); a time or a
+/// cursor that does not parse is the error shown.
 pub(crate) fn query(call: &Call) -> Result<TrackQuery, String> {
     let text = |n: &str| call.query(n).map(|v| v.trim().to_string());
     let at = |n: &str, label: &str| {
         call.query(n)
             .map(|v| crate::units::time::parse(v, call.now).map_err(|e| format!("{label}: {e}")))
+            .transpose()
+    };
+    let cursor = |n: &str| {
+        call.query(n)
+            .map(|v| {
+                Cursor::parse(v).ok_or_else(|| format!("{n} {v:?}: not a page cursor (TIME-SEQ)"))
+            })
             .transpose()
     };
     Ok(TrackQuery {
@@ -65,20 +74,65 @@ pub(crate) fn query(call: &Call) -> Result<TrackQuery, String> {
         since: at("since", "From")?,
         until: at("until", "To")?,
         limit: Some(ROWS),
+        before: cursor("before")?,
+        after: cursor("after")?,
     })
 }
 
 fn search(ui: &Ui, call: &Call) -> Response {
-    let service = match ui.service() {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    match ui.service() {
+        Ok(s) => show(&s, call),
+        Err(r) => r,
+    }
+}
+
+/// `GET /tracking`: one page of the search; a query that does not parse is a 400.
+fn show(service: &crate::service::Service, call: &Call) -> Response {
     let found = query(call).and_then(|q| service.track(&q).map_err(|e| e.message().to_string()));
-    super::page(
+    let mut r = super::page(
         call,
         "Message tracking",
         Nav::Tracking,
         render_search(call, &found),
+    );
+    if found.is_err() {
+        r.status = hyper::StatusCode::BAD_REQUEST;
+    }
+    r
+}
+
+/// The search as given (every field but the cursors), for the pager's links.
+fn given(call: &Call) -> Vec<(String, String)> {
+    FIELDS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .chain(["outcome", "guid"])
+        .filter_map(|n| call.query(n).map(|v| (n.to_string(), v.to_string())))
+        .collect()
+}
+
+/// Newest / Newer / Older links over the same search.
+fn pager(call: &Call, l: &TrackPage) -> Markup {
+    let search = given(call);
+    let with = |name: &str, c: Cursor| {
+        let mut q = search.clone();
+        q.push((name.to_string(), c.to_string()));
+        q
+    };
+    let paged = call.query("before").is_some() || call.query("after").is_some();
+    let newest = paged.then(|| match search.is_empty() {
+        true => call.path.clone(),
+        false => format!(
+            "{}?{}",
+            call.path,
+            super::super::form::encode_pairs(&search)
+        ),
+    });
+    super::pager_links(
+        call,
+        newest,
+        l.previous.map(|c| with("after", c)),
+        l.next.map(|c| with("before", c)),
     )
 }
 
@@ -104,12 +158,15 @@ fn form(call: &Call) -> Markup {
 }
 
 /// The search page: the form, then the rows or the error.
-pub(crate) fn render_search(call: &Call, found: &Result<Listing<TrackRow>, String>) -> Markup {
+pub(crate) fn render_search(call: &Call, found: &Result<TrackPage, String>) -> Markup {
     html! {
         (form(call))
         @match found {
             Err(e) => p class="flash error" role="alert" { (e) },
-            Ok(l) if l.items.is_empty() => p class="note" { "No message matches." },
+            Ok(l) if l.items.is_empty() => {
+                p class="note" { "No message matches." }
+                (pager(call, l))
+            },
             Ok(l) => {
                 table {
                     thead { tr {
@@ -131,7 +188,8 @@ pub(crate) fn render_search(call: &Call, found: &Result<Listing<TrackRow>, Strin
                         }
                     }
                 }
-                @if l.more { p class="note" { "More messages match than the " (ROWS) " shown: narrow the search." } }
+                @if l.corrupt > 0 { p class="note" { (l.corrupt) " unreadable record(s) skipped." } }
+                (pager(call, l))
             }
         }
     }
@@ -226,6 +284,7 @@ pub(crate) fn render_trail(t: &MessageTrail) -> Markup {
 mod tests {
     use super::*;
     use crate::events::{Event, Fields, Kind};
+    use crate::service::TrackRow;
     use hyper::Method;
 
     const HOSTILE: &str = "\"><img src=x onerror=alert(1)><script>alert(2)</script>";
@@ -254,9 +313,11 @@ mod tests {
         let peer = "127.0.0.1".parse().unwrap();
         let url = "/tracking?subject=%22%3E%3Cscript%3E&outcome=relayed";
         let call = Call::new(Method::GET, url, peer, 0);
-        let found = Ok(Listing {
+        let found = Ok(TrackPage {
             items: vec![row()],
             more: true,
+            next: Some(Cursor { time: 5, id: 9 }),
+            previous: None,
             corrupt: 0,
         });
         let html = render_search(&call, &found).into_string();
@@ -267,9 +328,81 @@ mod tests {
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains(r#"href="/tracking/g%2F1""#), "{html}");
         assert!(html.contains(r#"<option value="relayed" selected>"#));
-        assert!(html.contains("2.0 KiB") && html.contains("narrow the search"));
+        assert!(html.contains("2.0 KiB"));
+        assert!(
+            html.contains(r#"href="/tracking?subject=%22%3E%3Cscript%3E&amp;outcome=relayed&amp;before=5-9" rel="next""#),
+            "{html}"
+        );
         let bad = Call::new(Method::GET, "/tracking?since=whenever", peer, 0);
         assert!(query(&bad).unwrap_err().starts_with("From:"));
+    }
+
+    /// The guids of a page's rows, in order, from its links to their trails.
+    fn rows_of(html: &str) -> Vec<String> {
+        html.split(r#"href="/tracking/"#)
+            .skip(1)
+            .filter_map(|s| s.split('"').next().map(str::to_string))
+            .collect()
+    }
+
+    /// The `href` of the pager link with `rel`, unescaped.
+    fn link(html: &str, rel: &str) -> Option<String> {
+        let end = html.find(&format!(r#"" rel="{rel}""#))?;
+        let start = html[..end].rfind("href=\"")? + 6;
+        Some(html[start..end].replace("&amp;", "&"))
+    }
+
+    #[test]
+    fn the_pager_walks_every_match_once_and_back() {
+        use crate::admin::pages::fixture::{NOW, call, service, text};
+        let (s, store) = service();
+        for i in 0..250u64 {
+            for (kind, guid) in [
+                (Kind::MessageRelayed, format!("m{i}")),
+                (Kind::MessageBlocked, format!("x{i}")),
+            ] {
+                let f = Fields::new().with(Field::EmailLocalId, guid);
+                store
+                    .write_blocking(move |txn| {
+                        crate::store::events::append(txn, NOW - 500 + i / 2, kind, f)
+                    })
+                    .unwrap();
+            }
+        }
+        let get = |url: &str| {
+            let r = show(
+                &s,
+                &call(crate::service::Role::Auditor, Method::GET, url, ""),
+            );
+            (r.status, text(&r))
+        };
+        let (status, one) = get("/tracking?outcome=relayed");
+        assert_eq!(status, hyper::StatusCode::OK);
+        assert_eq!(link(&one, "prev"), None);
+        let next = link(&one, "next").expect("an Older link");
+        assert!(
+            next.starts_with("/tracking?outcome=relayed&before="),
+            "{next}"
+        );
+        let (_, two) = get(&next);
+        let (_, three) = get(&link(&two, "next").unwrap());
+        assert_eq!(link(&three, "next"), None);
+        let pages = [rows_of(&one), rows_of(&two), rows_of(&three)];
+        assert_eq!(
+            pages.iter().map(Vec::len).collect::<Vec<_>>(),
+            [100, 100, 50]
+        );
+        let all: Vec<String> = pages.concat();
+        let expected: Vec<String> = (0..250).rev().map(|i| format!("m{i}")).collect();
+        assert_eq!(all, expected);
+        assert!(three.contains("« Newest"));
+        let (_, back) = get(&link(&three, "prev").unwrap());
+        assert_eq!(rows_of(&back), pages[1]);
+        for bad in ["/tracking?before=yesterday", "/tracking?after=1-x"] {
+            let (status, page) = get(bad);
+            assert_eq!(status, hyper::StatusCode::BAD_REQUEST, "{bad}");
+            assert!(page.contains("not a page cursor"), "{page}");
+        }
     }
 
     #[test]

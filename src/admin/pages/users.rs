@@ -267,6 +267,7 @@ fn account_page(
                 p class="note" { "Use it as " code { "Authorization: Bearer <token>" } " on /api/v1/..." }
             }
         }
+        p { a href="/account/password" { "Change your password" } }
         h2 { "API tokens" }
         @if tokens.is_empty() {
             p class="note" { "You have no API tokens." }

@@ -1,5 +1,6 @@
 //! Editing the configuration file from the admin UI: a [`Document`] over the file's text with typed
-//! operations (a setting set or removed, a `[[policy]]` table put, deleted, enabled, moved) that
+//! operations (a setting set or removed, a `[[policy]]` table put, deleted, enabled, moved, a
+//! `[[siem]]` destination put or removed) that
 //! keep the comments, order and formatting of everything they do not touch (toml_edit), and
 //! validate the whole resulting text with the real loader ([`Config::parse`]) before it is kept;
 //! [`apply`] is the one way a change reaches the disk (atomic, refused when the file changed
@@ -14,6 +15,7 @@ mod input;
 mod policy;
 pub mod probe;
 mod shape;
+mod siem;
 pub mod view;
 
 #[cfg(test)]
@@ -29,6 +31,7 @@ pub use input::value_from_input;
 pub use policy::{Mode, PolicyEntry};
 pub use probe::{Probe, test_policy};
 pub use shape::PolicyShape;
+pub use siem::{KEYS as SIEM_KEYS, SiemEntry};
 
 /// How the loader names the text being edited in its errors (replaced by "line:col" here).
 const NAME: &str = "<edited>";

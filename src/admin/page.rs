@@ -256,7 +256,7 @@ fn preview(p: &Preview) -> Markup {
         h2 { "Message text" }
         @if p.text.is_empty() { p class="note" { "The message has no text body." } }
         @else {
-            pre class="preview" { (shown(&p.text)) }
+            pre class="preview" tabindex="0" { (shown(&p.text)) }
             @if p.truncated { p class="note" { "Only the beginning is shown." } }
         }
         h2 { "Attachments" }

@@ -7,9 +7,47 @@
 
 mod support;
 
-use support::browser;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use support::browser::{self, Browser, Scenario};
+use support::client::{Client, Reply};
 use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
+use support::{admin, hostile};
+
+/// The administrator the journeys sign in as (made with `sluice user add`).
+const ADMIN: &str = "admin";
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A sink, a Sluice forwarding to it with `extra` configuration, and the administrator account.
+fn gateway(extra: &str) -> (Sink, Sluice) {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&forward_config(&[sink.addr], extra));
+    admin::add_user(&sluice, ADMIN, "administrator", ADMIN_PASSWORD);
+    (sink, sluice)
+}
+
+/// A run of `tests/browser/NAME.mjs` that signs in as the administrator.
+fn journey<'a>(browser: &'a Browser, name: &str, sluice: &Sluice) -> Scenario<'a> {
+    browser
+        .scenario(name, sluice)
+        .env("SLUICE_ADMIN_USER", ADMIN)
+        .env("SLUICE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+}
+
+/// Today's date in UTC (`YYYY-MM-DD`), as the pages and the CLI write it.
+fn today() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    sluice::units::time::format(now)[..10].to_string()
+}
+
+/// A result that is a list of table rows (cells as text).
+fn rows(out: &browser::Outcome, name: &str) -> Vec<Vec<String>> {
+    serde_json::from_value(out.result(name).clone())
+        .unwrap_or_else(|e| panic!("{name} is not a list of rows: {e}"))
+}
 
 #[test]
 fn signed_out_visitors_go_to_log_in_error_pages_load_their_assets_and_no_site_frames_the_ui() {
@@ -65,22 +103,192 @@ fn first_set_up_then_log_in_then_every_page_the_navigation_offers() {
     );
 }
 
-#[test]
-#[ignore = "stub: the tracking page (data) is not on main yet"]
-fn find_a_message_in_tracking_and_follow_its_life() {
-    not_written(
-        "send mail through the proxy, search tracking by sender/recipient/subject, open the \
-         message's detail and see received, inspected, policies, relayed",
+/// Sends `message` from `from` to `to` through the proxy on a session of its own; the reply.
+fn send(sluice: &Sluice, from: &str, to: &str, message: &str) -> Reply {
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.send(from, &[to], message);
+    c.quit();
+    r
+}
+
+/// A plain message with these headers and body.
+fn mail(from: &str, to: &str, subject: &str, body: &str) -> String {
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{}@corp.example>\r\n\r\n{body}\r\n",
+        subject.replace(' ', "-")
     )
 }
 
+const WAIT: Duration = Duration::from_secs(15);
+
 #[test]
-#[ignore = "stub: the incidents and quarantine pages (pages) are not on main yet"]
+fn find_a_message_in_tracking_and_follow_its_life() {
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let (sink, sluice) = gateway(
+        "[[policy]]\nid = 200\nname = \"Watch plans\"\nmode = \"monitor\"\naction = \"block\"\nkeywords = [\"quarterly\"]\n",
+    );
+    let (from, to, subject) = (
+        "alice@corp.example",
+        "bob@partner.example",
+        "Quarterly plan figures",
+    );
+    let r = send(
+        &sluice,
+        from,
+        to,
+        &mail(from, to, subject, "the quarterly plan"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    let other = "carol@corp.example";
+    let r = send(
+        &sluice,
+        other,
+        "dave@partner.example",
+        &mail(other, "dave@partner.example", "Lunch on Friday", "lunch?"),
+    );
+    assert_eq!(r.code, 250, "{r}");
+    assert_eq!(sink.wait_for(2, WAIT).len(), 2);
+
+    let out = journey(&browser, "tracking", &sluice)
+        .env("SLUICE_FROM", from)
+        .env("SLUICE_TO", to)
+        .env("SLUICE_SUBJECT_WORD", "quarterly")
+        .run();
+    // Each search finds that message alone: from, to, subject, outcome, the policy it met.
+    for search in ["by_sender", "by_recipient", "by_subject"] {
+        let found = rows(&out, search);
+        assert_eq!(found.len(), 1, "{search}: {found:?}");
+        let row = &found[0];
+        assert!(row[0].starts_with(&today()), "{search}: {row:?}");
+        assert_eq!(row[1..4], [from, to, subject], "{search}: {row:?}");
+        assert_eq!(row[5], "relayed", "{search}: {row:?}");
+        assert_eq!(row[7], "Watch plans", "{search}: {row:?}");
+    }
+    // The trail: what was received (envelope, subject, client), the policy the inspection found
+    // and the relay to the next hop. (The proxy records the message's event and its violations
+    // in one write, the message's first: the trail lists "relayed" before the violation.)
+    let facts = rows(&out, "facts");
+    for (field, value) in [
+        ("From", from),
+        ("To", to),
+        ("Subject", subject),
+        ("Client", "127.0.0.1"),
+    ] {
+        assert!(
+            facts.contains(&vec![field.to_string(), value.to_string()]),
+            "{field}: {facts:?}"
+        );
+    }
+    let events = rows(&out, "events");
+    let event = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e[1].lines().last() == Some(kind))
+            .unwrap_or_else(|| panic!("no {kind} in the trail: {events:?}"))
+    };
+    let violation = event("policy.violation");
+    assert!(
+        violation[2].contains("policy: Watch plans") && violation[2].contains("action: monitor"),
+        "{events:?}"
+    );
+    let relayed = event("message.relayed");
+    assert!(
+        relayed[2].contains(&format!("to: {to}")) && relayed[2].contains("dsn: 2.0.0"),
+        "{events:?}"
+    );
+}
+
+/// A policy holding any message with a card number for review.
+const HOLD_CARDS: &str = r#"
+[[policy]]
+id = 300
+name = "Cards held for review"
+severity = "high"
+action = "quarantine"
+
+[[policy.rule]]
+name = "a card number"
+conditions = [{ identifier = "CREDIT_CARD" }]
+"#;
+
+const CARD: &str = "4111 1111 1111 1111";
+
+/// The held message's id from the proxy's reply ("... held as N for review").
+fn held_id(r: &Reply) -> u64 {
+    assert_eq!(r.code, 250, "{r}");
+    r.text
+        .split("held as ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not held: {r}"))
+}
+
+#[test]
 fn open_an_incident_and_release_its_message_to_the_sink() {
-    not_written(
-        "a quarantining policy holds a message; open its incident, see the redacted findings in \
-         context, release the message from the UI; it reaches the sink once",
-    )
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let (sink, sluice) = gateway(HOLD_CARDS);
+    let (from, to, subject) = (
+        "alice@corp.example",
+        "bob@partner.example",
+        "Card for the hotel",
+    );
+    let body = format!("please charge {CARD} for the room");
+    held_id(&send(&sluice, from, to, &mail(from, to, subject, &body)));
+    assert!(
+        sink.messages().is_empty(),
+        "a held message reached the sink"
+    );
+
+    let secrets = serde_json::json!([CARD, CARD.replace(' ', ""), "1111 1111 1111"]);
+    let out = journey(&browser, "incident", &sluice)
+        .env("SLUICE_SUBJECT", subject)
+        .env("SLUICE_SECRETS", secrets.to_string())
+        .run();
+    let metadata = rows(&out, "metadata");
+    for (field, value) in [("Sender", from), ("Recipients", to), ("Subject", subject)] {
+        assert!(
+            metadata.contains(&vec![field.to_string(), value.to_string()]),
+            "{field}: {metadata:?}"
+        );
+    }
+    // The findings in context: the rule, the detector, where, and the evidence redacted.
+    let findings = rows(&out, "findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert_eq!(f[0], "a card number", "{f:?}");
+    assert!(f[1].starts_with("CREDIT_CARD"), "{f:?}");
+    assert!(f[3].contains("body"), "{f:?}");
+    assert!(f[4].contains("****") && f[4].ends_with("1111"), "{f:?}");
+    assert!(
+        out.result("flash")
+            .as_str()
+            .unwrap_or_default()
+            .contains("released"),
+        "{:?}",
+        out.result("flash")
+    );
+    let history = rows(&out, "history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h[1] == ADMIN && h[2].contains("release")),
+        "{history:?}"
+    );
+    // The sink receives the message once, whole.
+    let got = sink.wait_for(1, WAIT);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].body_str().contains(CARD),
+        "the released message is the held one"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sink.messages().len(), 1, "released more than once");
 }
 
 #[test]
@@ -120,16 +328,85 @@ fn download_a_csv_report_and_check_its_rows_against_the_cli() {
 }
 
 #[test]
-#[ignore = "stub: not scripted yet; the users and audit pages are on main (first_start visits and checks them)"]
 fn add_a_user_and_see_the_change_in_the_audit_log() {
-    not_written("add a remediator in the users page; the audit log lists who, when and what")
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let (_sink, sluice) = gateway("");
+    let out = journey(&browser, "users_audit", &sluice)
+        .env("SLUICE_NEW_USER", "rita")
+        .env("SLUICE_NEW_PASSWORD", "a remediator's long password")
+        .run();
+    let users = rows(&out, "users_rows");
+    assert!(
+        users
+            .iter()
+            .any(|r| r[..3] == ["rita", "remediator", "enabled"]),
+        "{users:?}"
+    );
+    // Time, actor, from, action, object, before, after, outcome: who, when and what.
+    let audit = rows(&out, "audit_rows");
+    let added: Vec<_> = audit.iter().filter(|r| r[4] == "rita").collect();
+    assert_eq!(added.len(), 1, "{audit:?}");
+    let row = added[0];
+    assert!(row[0].starts_with(&today()), "when: {row:?}");
+    assert_eq!(row[1], ADMIN, "who: {row:?}");
+    assert_eq!(row[2], "127.0.0.1", "from where: {row:?}");
+    assert_eq!(row[7], "ok", "{row:?}");
+    assert_eq!(row[3], "user.add", "what: {row:?}");
+    assert_eq!(row[6], "remediator", "what: {row:?}");
+    // The account is real: the CLI lists it with its role.
+    let (code, list, err) = sluice.cli(&["user", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        list.lines()
+            .any(|l| l.contains("rita") && l.contains("remediator")),
+        "{list}"
+    );
 }
 
 #[test]
-#[ignore = "stub: needs the signed-in pages (tracking, incidents, quarantine, policies, audit)"]
 fn hostile_values_render_inert_on_every_ui_page() {
-    not_written(
-        "put tests/support/hostile.rs's values in the store (hostile::send with a quarantining \
-         hostile::policy) and run tests/browser/security.mjs over every page that shows them",
-    )
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let (_sink, sluice) = gateway(&hostile::policy(901, "quarantine", ""));
+    let held = hostile::quarantine(&sluice, "bob@partner.example");
+    let (code, out, err) = sluice.cli(&["quarantine", "show", &held.to_string(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    let guid = shown["held"]["guid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no guid in {shown}"))
+        .to_string();
+    let incident = shown["incidents"][0]["incident"]["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no incident in {shown}"));
+    let day = today();
+    let report = |which: &str| format!("/reports?report={which}&from={day}&to={day}");
+    // Every page that shows the message, its incident or its policy. The incident's note form is
+    // submitted with the values (the note then shows in its history), and the policy is set to
+    // monitor from the list (the change, naming the policy, then shows in the audit log).
+    let pages = serde_json::json!([
+        { "name": "hostile-tracking", "path": "/tracking?recipient=bob%40partner.example" },
+        { "name": "hostile-trail", "path": format!("/tracking/{}", admin::encode(&guid)) },
+        { "name": "hostile-incidents", "path": "/incidents" },
+        { "name": "hostile-incident", "path": format!("/incidents/{incident}"),
+          "form": { "field": "Note", "button": "Add note" } },
+        { "name": "hostile-quarantine", "path": "/quarantine?recipient=bob%40partner.example" },
+        { "name": "hostile-held", "path": format!("/quarantine/{held}") },
+        { "name": "hostile-policies", "path": "/policies",
+          "form": { "button": "Set to monitor" } },
+        { "name": "hostile-policy", "path": format!("/policies/edit?name={}", admin::encode(&hostile::policy_name())) },
+        // The audit log quotes the policy name as the configuration writes it (`\"` for `"`).
+        { "name": "hostile-audit", "path": "/audit", "literal": false },
+        { "name": "hostile-report-detail", "path": report("detail") },
+        // The summary shows a long policy name cut short.
+        { "name": "hostile-report-summary", "path": report("summary"), "literal": false },
+    ]);
+    journey(&browser, "security", &sluice)
+        .env("SLUICE_PAGES", pages.to_string())
+        .env("SLUICE_HOSTILE", hostile::json())
+        .env("SLUICE_HOSTILE_LITERAL", hostile::json_literal())
+        .run();
 }

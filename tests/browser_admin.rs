@@ -300,13 +300,89 @@ fn quarantine_preview_is_text_only_and_release_delete_work() {
     )
 }
 
+/// A commented policy that only logs roadmaps (journey 4 edits it).
+const WATCH_ROADMAPS: &str = r#"
+# Policies are reviewed each quarter.
+
+# Roadmaps: watched for now; the board wants them blocked.
+[[policy]]
+id = 400
+name = "Watch roadmaps"
+severity = "low"
+action = "log"   # just count them
+keywords = ["roadmap"]
+"#;
+
 #[test]
-#[ignore = "stub: not scripted yet; the policies pages are on main (first_start visits and checks them)"]
 fn edit_a_policy_test_it_against_an_eml_and_save_it() {
-    not_written(
-        "edit a policy in the form editor, test it against an uploaded .eml (findings, verdict), \
-         save; the config file changed with comments kept; a message now gets the new verdict",
-    )
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let (sink, sluice) = gateway(WATCH_ROADMAPS);
+    let (from, to) = ("alice@corp.example", "bob@partner.example");
+    let forecast = mail(from, to, "Next year", "the sales forecast for 2027");
+    // Before the edit, the forecast goes through.
+    assert_eq!(send(&sluice, from, to, &forecast).code, 250);
+    assert_eq!(sink.wait_for(1, WAIT).len(), 1);
+
+    let eml = sluice.dir.path().join("forecast.eml");
+    std::fs::write(&eml, &forecast).unwrap();
+    let reply = "Roadmaps and forecasts stay inside";
+    let out = journey(&browser, "policy_edit", &sluice)
+        .env("SLUICE_POLICY", "Watch roadmaps")
+        .env("SLUICE_ACTION", "block")
+        .env("SLUICE_SEVERITY", "high")
+        .env("SLUICE_REPLY", reply)
+        .env("SLUICE_KEYWORDS", "roadmap\nforecast")
+        .env("SLUICE_EML", eml.to_str().unwrap())
+        .run();
+    let saved = out.result("saved").as_str().unwrap_or_default();
+    assert!(saved.starts_with("Saved as version"), "{saved}");
+    // The test against the .eml: refused with the new reply, by the edited policy, on the keyword.
+    let outcome = out.result("outcome").as_str().unwrap_or_default();
+    assert!(
+        outcome.contains("refused") && outcome.contains(reply),
+        "{outcome}"
+    );
+    let violations = rows(&out, "violations");
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(
+        violations[0][..3],
+        ["Watch roadmaps (400)", "high", "block"],
+        "{violations:?}"
+    );
+    assert!(
+        violations[0][4].contains("keywords x1 in body"),
+        "{violations:?}"
+    );
+
+    // The file: the policy changed, its description (the comment above it), the other comments
+    // and the rest kept.
+    let text = std::fs::read_to_string(&sluice.config_path).unwrap();
+    assert!(
+        text.contains(
+            "# Policies are reviewed each quarter.\n\n\
+             # Roadmaps: watched for now; the board wants them blocked.\n[[policy]]\n"
+        ),
+        "{text}"
+    );
+    let policy = &text[text.find("[[policy]]").expect("the policy")..];
+    for line in [
+        "action = \"block\"",
+        "severity = \"high\"",
+        &format!("reply = \"{reply}\""),
+        "forecast",
+    ] {
+        assert!(policy.contains(line), "{line} not in {policy}");
+    }
+    assert!(
+        text.contains("[relay]") && text.contains("[admin]"),
+        "{text}"
+    );
+    // The running proxy applies it: the same message is refused now, with the policy's reply.
+    let r = send(&sluice, from, to, &forecast);
+    assert!(r.code >= 500 && r.text.contains(reply), "{r}");
+    assert_eq!(sink.messages().len(), 1);
 }
 
 #[test]

@@ -2,8 +2,13 @@
 //! `tests/support/browser.rs`), page by page as they exist: each scenario screenshots every page
 //! it visits to `target/ui-screenshots/`, runs axe-core on it and fails on any CSP violation.
 //!
-//! The journeys the issue asks for whose pages are not written yet are stubs below, ignored with
-//! the reason (cargo lists them as ignored; run with `--ignored`, they fail until written).
+//! Then the journeys an administrator makes, each against its own Sluice and sink, signed in as an
+//! administrator made with the CLI, with one chromium per journey (`tests/browser/NAME.mjs`): find
+//! a message in tracking and follow its trail; release an incident's held message; preview,
+//! release and delete in the quarantine; edit, test and save a policy; change a live setting;
+//! download a CSV report; add a user and see it audited; and hostile values inert on every page
+//! that shows them. What the browser saw is handed back and checked here against the real
+//! outcome: the sink, the configuration file, the CLI, the SMTP replies.
 
 mod support;
 
@@ -57,11 +62,6 @@ fn signed_out_visitors_go_to_log_in_error_pages_load_their_assets_and_no_site_fr
     let sink = Sink::start_default();
     let sluice = Sluice::start(&forward_config(&[sink.addr], ""));
     browser.scenario("signed_out", &sluice).run();
-}
-
-/// A stub's body: fails when run (`--ignored`), so an unwritten journey never passes.
-fn not_written(what: &str) -> ! {
-    panic!("browser scenario not written yet: {what}")
 }
 
 /// Navigation entries whose pages other work has not put on main yet. A page the navigation
@@ -291,13 +291,102 @@ fn open_an_incident_and_release_its_message_to_the_sink() {
     assert_eq!(sink.messages().len(), 1, "released more than once");
 }
 
-#[test]
-#[ignore = "stub: the quarantine page (pages) is not on main yet"]
-fn quarantine_preview_is_text_only_and_release_delete_work() {
-    not_written(
-        "search the quarantine by recipient, open the safe preview (text, headers, attachments \
-         listed, no remote content), release one and delete another",
+/// A message with a text part, an HTML part that loads a remote image, and a PDF attachment.
+fn newsletter(from: &str, to: &str, subject: &str) -> String {
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <news@corp.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+         --outer\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+         --alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe confidential figures, as text.\r\n\
+         --alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+         <html><body><p>The <b>confidential</b> figures.</p>\
+         <img src=\"https://tracker.example/pixel.png\" alt=\"\"></body></html>\r\n\
+         --alt--\r\n\
+         --outer\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"figures.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJSVFT0YK\r\n\
+         --outer--\r\n"
     )
+}
+
+#[test]
+fn quarantine_preview_is_text_only_and_release_delete_work() {
+    let Some(browser) = browser::require() else {
+        return;
+    };
+    let (sink, sluice) = gateway(
+        "[[policy]]\nid = 300\nname = \"Hold confidential\"\naction = \"quarantine\"\nkeywords = [\"confidential\"]\n",
+    );
+    let from = "alice@corp.example";
+    let (carol, dave) = ("carol@partner.example", "dave@partner.example");
+    let news = held_id(&send(
+        &sluice,
+        from,
+        carol,
+        &newsletter(from, carol, "Figures"),
+    ));
+    let memo = mail(from, carol, "Old memo", "confidential, and obsolete");
+    let old = held_id(&send(&sluice, from, carol, &memo));
+    let other = mail(from, dave, "For Dave", "confidential for dave");
+    held_id(&send(&sluice, from, dave, &other));
+
+    let out = journey(&browser, "quarantine", &sluice)
+        .env("SLUICE_RCPT", carol)
+        .env("SLUICE_RELEASE_SUBJECT", "Figures")
+        .env("SLUICE_DELETE_SUBJECT", "Old memo")
+        .run();
+    // The search finds Carol's two messages, not Dave's.
+    let found = rows(&out, "found");
+    let subjects: Vec<&str> = found.iter().map(|r| r[5].as_str()).collect();
+    assert_eq!(subjects.len(), 2, "{found:?}");
+    assert!(
+        subjects.contains(&"Figures") && subjects.contains(&"Old memo"),
+        "{found:?}"
+    );
+    // The preview: headers and text as text, the HTML as text, the attachment listed, and
+    // nothing loaded from anywhere else.
+    let headers = out.result("headers").as_str().unwrap_or_default();
+    assert!(
+        headers.contains("Subject: Figures") && headers.contains(&format!("To: <{carol}>")),
+        "{headers}"
+    );
+    let text = out.result("text").as_str().unwrap_or_default();
+    assert!(text.contains("The confidential figures"), "{text}");
+    let attachments = rows(&out, "attachments");
+    assert!(
+        attachments
+            .iter()
+            .any(|a| a[0] == "figures.pdf" && a[1] == "pdf"),
+        "{attachments:?}"
+    );
+    assert_eq!(out.result("images"), 0);
+    assert_eq!(
+        out.result("elsewhere"),
+        &serde_json::json!([]),
+        "requests left the admin origin"
+    );
+    let released = out.result("released").as_str().unwrap_or_default();
+    assert!(released.starts_with("Released"), "{released}");
+    let deleted = out.result("deleted").as_str().unwrap_or_default();
+    assert!(deleted.contains("content is deleted"), "{deleted}");
+
+    // The released one reaches the sink once; the deleted one never; the records say so.
+    let got = sink.wait_for(1, WAIT);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header("Subject").as_deref(), Some("Figures"));
+    let status = |id: u64| {
+        let (code, out, err) = sluice.cli(&["quarantine", "show", &id.to_string(), "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+        v["held"]["status"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(status(news), "released");
+    assert_eq!(status(old), "deleted");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        sink.messages().len(),
+        1,
+        "released more than once, or the deleted one too"
+    );
 }
 
 /// A commented policy that only logs roadmaps (journey 4 edits it).

@@ -8,10 +8,7 @@
 // Results: `findings` (rule, detector, count, where, evidence), `metadata` (field/value pairs),
 // `history` (when, who, action, result) after the release, `flash` (the note after it).
 
-import { scenario, env, step, check, result, heading, openUntil } from './lib.mjs';
-
-const cells = (page, sel) =>
-  page.locator(sel).evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+import { scenario, env, step, check, result, heading, openUntil, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const subject = env('SLUICE_SUBJECT');
@@ -34,8 +31,7 @@ await scenario(async (t) => {
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: subject }).click()]);
   check(/^Incident \d+$/.test(await heading(page)), `incident page: ${await heading(page)}`);
   result('metadata', await cells(page, 'table.kv tr'));
-  const findings = page.locator('h2:text-is("Findings") + table tbody tr');
-  result('findings', await findings.evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim()))));
+  result('findings', await cells(page, 'h2:text-is("Findings") + table tbody tr'));
   await noSecret('the incident page');
   await t.checkPage(page, 'incident', 'the incident page');
 

@@ -266,6 +266,13 @@ export async function heading(page) {
   return (await page.locator('h1').first().textContent()).trim();
 }
 
+/** The text of each cell of the table rows `sel` matches in `root` (a page or a locator). */
+export function cells(root, sel) {
+  return root
+    .locator(sel)
+    .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+}
+
 /**
  * Opens `path` again and again (the event outbox reaches the search indexes a moment after the
  * mail is handled) until `ready(page)` holds; fails after `tries` visits.

@@ -8,10 +8,7 @@
 // Results: `saved` (the note after saving), `outcome` (the test's outcome line), `violations`
 // (policy, severity, action, rules, why), `findings` (type, evidence, where, detector, confidence).
 
-import { scenario, env, step, check, result, heading } from './lib.mjs';
-
-const cells = (page, sel) =>
-  page.locator(sel).evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+import { scenario, env, step, check, result, heading, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const name = env('SLUICE_POLICY');

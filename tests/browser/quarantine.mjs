@@ -9,10 +9,7 @@
 // `attachments` (name, type, size), `elsewhere` (requests to any other origin), `images` (img
 // elements in the page), `released`, `deleted` (the notes after each action).
 
-import { scenario, env, step, check, result, heading } from './lib.mjs';
-
-const cells = (page, sel) =>
-  page.locator(sel).evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+import { scenario, env, step, check, result, heading, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const page = await t.signedIn();

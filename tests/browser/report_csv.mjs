@@ -6,7 +6,7 @@
 // SLUICE_CSV_BOM (where to save the downloads). Results: `shown` (the rows of the report's table),
 // `names` (the downloads' file names).
 
-import { scenario, env, step, check, result, submit, heading } from './lib.mjs';
+import { scenario, env, step, check, result, submit, heading, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const page = await t.signedIn();
@@ -22,9 +22,7 @@ await scenario(async (t) => {
   await submit(page, 'Show');
   result(
     'shown',
-    await page
-      .locator('tbody tr')
-      .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim()))),
+    await cells(page, 'tbody tr'),
   );
   await t.checkPage(page, 'report-detail', 'the detail report');
 

@@ -7,7 +7,7 @@
 // label: the key's path), SLUICE_VALUE. Results: `before` (the value shown first), `note` (after
 // saving), `versions` (version, when, who, what), `diff` (the newest version's diff lines).
 
-import { scenario, env, step, check, result, submit, heading } from './lib.mjs';
+import { scenario, env, step, check, result, submit, heading, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const key = env('SLUICE_KEY');
@@ -29,9 +29,7 @@ await scenario(async (t) => {
   step('the configuration history lists the change');
   await t.open(page, '/config/history');
   await t.checkPage(page, 'history', 'the configuration history');
-  const versions = await page
-    .locator('tbody tr')
-    .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+  const versions = await cells(page, 'tbody tr');
   result('versions', versions);
   check(versions.length > 0, 'no version listed');
 

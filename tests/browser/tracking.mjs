@@ -8,10 +8,7 @@
 // subject, client, outcome, size, policies), `facts` (the trail's field/value pairs), `events`
 // (the trail's rows: time, event, details).
 
-import { scenario, env, step, check, result, submit, heading, openUntil } from './lib.mjs';
-
-const cells = (page, sel) =>
-  page.locator(sel).evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+import { scenario, env, step, check, result, submit, heading, openUntil, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const from = env('SLUICE_FROM');

@@ -3,10 +3,11 @@
 // by action, lists the change with who made it, when and what.
 //
 // Env: SLUICE_ADMIN_USER, SLUICE_ADMIN_PASSWORD (an administrator), SLUICE_NEW_USER,
-// SLUICE_NEW_PASSWORD. Results: `users_rows` (name, role, state, last logon of each account), `audit_rows` (the cells of
-// each audit row for the change: time, actor, from, action, object, before, after, outcome).
+// SLUICE_NEW_PASSWORD. Results: `users_rows` (name, role, state, last logon of each account),
+// `audit_rows` (each row the filter shows: time, actor, from, action, object, before, after,
+// outcome).
 
-import { scenario, env, step, check, result, submit, heading } from './lib.mjs';
+import { scenario, env, step, check, result, submit, heading, cells } from './lib.mjs';
 
 await scenario(async (t) => {
   const name = env('SLUICE_NEW_USER');
@@ -25,10 +26,7 @@ await scenario(async (t) => {
   await add.getByLabel('Again').fill(password);
   await Promise.all([page.waitForNavigation(), add.getByRole('button', { name: 'Add' }).click()]);
   check(new URL(page.url()).pathname === '/users', `after adding: ${page.url()}`);
-  const listed = await page
-    .locator('tbody tr')
-    .evaluateAll((trs) => trs.map((tr) => [...tr.cells].slice(0, 4).map((c) => c.innerText.trim())));
-  result('users_rows', listed);
+  result('users_rows', (await cells(page, 'tbody tr')).map((r) => r.slice(0, 4)));
   await t.checkPage(page, 'users-added', 'the users page after adding');
 
   step('the audit log lists the change');
@@ -36,9 +34,7 @@ await scenario(async (t) => {
   await t.checkPage(page, 'audit', 'the audit log');
   await page.getByLabel('Action').fill('user.add');
   await submit(page, 'Filter');
-  const rows = await page
-    .locator('tbody tr')
-    .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+  const rows = await cells(page, 'tbody tr');
   result('audit_rows', rows);
   await t.checkPage(page, 'audit-user-add', 'the audit log filtered by action');
 });

@@ -409,7 +409,12 @@ fn edit_a_policy_test_it_against_an_eml_and_save_it() {
     };
     let (sink, sluice) = gateway(WATCH_ROADMAPS);
     let (from, to) = ("alice@corp.example", "bob@partner.example");
-    let forecast = mail(from, to, "Next year", "the sales forecast for 2027");
+    let forecast = mail(
+        from,
+        to,
+        "Next year",
+        &format!("the sales forecast for 2027, paid with {CARD}"),
+    );
     // Before the edit, the forecast goes through.
     assert_eq!(send(&sluice, from, to, &forecast).code, 250);
     assert_eq!(sink.wait_for(1, WAIT).len(), 1);
@@ -423,6 +428,7 @@ fn edit_a_policy_test_it_against_an_eml_and_save_it() {
         .env("SLUICE_SEVERITY", "high")
         .env("SLUICE_REPLY", reply)
         .env("SLUICE_KEYWORDS", "roadmap\nforecast")
+        .env("SLUICE_IDENTIFIERS", "CREDIT_CARD")
         .env("SLUICE_EML", eml.to_str().unwrap())
         .run();
     let saved = out.result("saved").as_str().unwrap_or_default();
@@ -444,6 +450,17 @@ fn edit_a_policy_test_it_against_an_eml_and_save_it() {
         violations[0][4].contains("keywords x1 in body"),
         "{violations:?}"
     );
+    // The findings: the card number, redacted.
+    let findings = rows(&out, "findings");
+    let card = findings
+        .iter()
+        .find(|f| f[0].contains("CREDIT_CARD"))
+        .unwrap_or_else(|| panic!("no card among the findings: {findings:?}"));
+    assert!(
+        card[1].contains("****") && !card[1].contains(CARD),
+        "{card:?}"
+    );
+    assert!(card[2].contains("body"), "{card:?}");
 
     // The file: the policy changed, its description (the comment above it), the other comments
     // and the rest kept.
@@ -461,6 +478,7 @@ fn edit_a_policy_test_it_against_an_eml_and_save_it() {
         "severity = \"high\"",
         &format!("reply = \"{reply}\""),
         "forecast",
+        "CREDIT_CARD",
     ] {
         assert!(policy.contains(line), "{line} not in {policy}");
     }

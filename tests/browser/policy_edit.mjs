@@ -1,10 +1,12 @@
 // Edit a policy, test it against an .eml, save it (tests/browser_admin.rs): the policy list opens
-// the policy's form editor; its action, severity, reply and keywords are changed and saved; the
+// the policy's form editor; its action, severity, reply, keywords and identifiers are changed and
+// saved; the
 // editor then tests the saved policy against an uploaded .eml and shows what would happen (the
 // outcome, the policy that matched and why, the findings).
 //
 // Env: SLUICE_ADMIN_USER, SLUICE_ADMIN_PASSWORD, SLUICE_POLICY (its name), SLUICE_ACTION,
-// SLUICE_SEVERITY, SLUICE_REPLY, SLUICE_KEYWORDS (one per line), SLUICE_EML (a file's path).
+// SLUICE_SEVERITY, SLUICE_REPLY, SLUICE_KEYWORDS, SLUICE_IDENTIFIERS (one per line), SLUICE_EML
+// (a file's path).
 // Results: `saved` (the note after saving), `outcome` (the test's outcome line), `violations`
 // (policy, severity, action, rules, why), `findings` (type, evidence, where, detector, confidence).
 
@@ -29,6 +31,7 @@ await scenario(async (t) => {
   await form.getByLabel('Severity', { exact: true }).selectOption(env('SLUICE_SEVERITY'));
   await form.getByLabel('Reply when blocked').fill(env('SLUICE_REPLY'));
   await form.getByLabel('Keywords and phrases, one per line').fill(env('SLUICE_KEYWORDS'));
+  await form.getByLabel('Data identifiers, one per line').fill(env('SLUICE_IDENTIFIERS'));
   await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Save' }).click()]);
   const saved = page.locator('.flash').first();
   check((await saved.count()) === 1, `no note after saving (${page.url()})`);

@@ -14,11 +14,12 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use support::admin;
 use support::browser::{self, Browser, Scenario};
 use support::client::{Client, Reply};
+use support::hostile::{self, held_id};
 use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
-use support::{admin, hostile};
 
 /// The administrator the journeys sign in as (made with `sluice user add`).
 const ADMIN: &str = "admin";
@@ -215,17 +216,6 @@ conditions = [{ identifier = "CREDIT_CARD" }]
 "#;
 
 const CARD: &str = "4111 1111 1111 1111";
-
-/// The held message's id from the proxy's reply ("... held as N for review").
-fn held_id(r: &Reply) -> u64 {
-    assert_eq!(r.code, 250, "{r}");
-    r.text
-        .split("held as ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("not held: {r}"))
-}
 
 #[test]
 fn open_an_incident_and_release_its_message_to_the_sink() {

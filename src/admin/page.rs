@@ -169,18 +169,59 @@ pub(crate) fn wrong_decision(granted: Decision) -> String {
 /// visible `[U+202E]`, so that no name reorders itself on screen (`invoice<U+202E>fdp.exe` would
 /// read `invoiceexe.pdf`).
 pub(crate) fn shown(text: &str) -> Cow<'_, str> {
-    let is_bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     if !text.contains(is_bidi) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_bidi(c) {
-            out.push_str(&format!("[U+{:04X}]", c as u32));
-        } else {
-            out.push(c);
-        }
+        push_shown(&mut out, c);
     }
+    Cow::Owned(out)
+}
+
+/// A bidirectional override, embedding or isolate.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_shown(out: &mut String, c: char) {
+    if is_bidi(c) {
+        out.push_str(&format!("[U+{:04X}]", c as u32));
+    } else {
+        out.push(c);
+    }
+}
+
+/// Markup maud rendered, with [`shown`] applied to its text: the layout passes every page's body
+/// through it, so that no page can show a message's or the configuration's bidirectional controls
+/// raw. Tags are copied as they are (maud escapes `>` in attribute values, so a tag ends at the
+/// first `>`; a form field's value keeps what was typed), and so is a `<textarea>`'s text, which
+/// the browser submits back (the configuration editor must save what it was given).
+pub(crate) fn shown_markup(html: &str) -> Cow<'_, str> {
+    if !html.contains(is_bidi) {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut rest = html;
+    while let Some(i) = rest.find(|c: char| c == '<' || is_bidi(c)) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if !rest.starts_with('<') {
+            let c = rest.chars().next().unwrap_or_default();
+            push_shown(&mut out, c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let end = if rest.starts_with("<textarea") {
+            rest.find("</textarea>").map(|e| e + "</textarea>".len())
+        } else {
+            rest.find('>').map(|e| e + 1)
+        }
+        .unwrap_or(rest.len());
+        out.push_str(&rest[..end]);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     Cow::Owned(out)
 }
 
@@ -209,7 +250,7 @@ fn preview(p: &Preview) -> Markup {
         h2 { "Message text" }
         @if p.text.is_empty() { p class="note" { "The message has no text body." } }
         @else {
-            pre class="preview" { (shown(&p.text)) }
+            pre class="preview" tabindex="0" { (shown(&p.text)) }
             @if p.truncated { p class="note" { "Only the beginning is shown." } }
         }
         h2 { "Attachments" }

@@ -497,6 +497,34 @@ fn bidirectional_controls_from_a_message_are_shown_visibly() {
     );
 }
 
+#[test]
+fn every_page_shows_bidirectional_controls_visibly_but_keeps_them_in_form_values() {
+    // The layout neutralises them whichever page put them in its text (a subject in tracking,
+    // an attachment name in the quarantine preview, a policy name); what a form submits back (a
+    // field's value, a textarea's text) keeps them as they are.
+    let body = maud::html! {
+        p { "invoice\u{202E}fdp.exe" }
+        pre { "\u{2067}alice@corp.example" }
+        input name="subject" value="a\u{202E}b";
+        textarea name="text" { "policy \u{202D}name" }
+        p { "after \u{2069}the textarea" }
+    };
+    let page = pages::document(None, "Held \u{202E}fdp", pages::Nav::None, body);
+    assert!(page.contains("<p>invoice[U+202E]fdp.exe</p>"), "{page}");
+    assert!(
+        page.contains("<pre>[U+2067]alice@corp.example</pre>"),
+        "{page}"
+    );
+    assert!(page.contains("<h1>Held [U+202E]fdp</h1>"), "{page}");
+    assert!(page.contains("<p>after [U+2069]the textarea</p>"), "{page}");
+    assert!(page.contains("value=\"a\u{202E}b\""), "{page}");
+    assert!(page.contains(">policy \u{202D}name</textarea>"), "{page}");
+    assert_eq!(
+        page::shown_markup("<p>plain \u{0627}</p>"),
+        "<p>plain \u{0627}</p>"
+    );
+}
+
 /// A summary with a preview whose body and attachment name carry markup.
 fn with_preview(f: &Fixture) {
     use crate::approval::preview::{Attachment, Preview};

@@ -7,13 +7,7 @@
 // Env: SLUICE_SETUP_URL (the link from <data_dir>/setup-link), SLUICE_ADMIN_USER,
 // SLUICE_ADMIN_PASSWORD. Results: `missing` (paths of nav entries that answered 404), `visited`.
 
-import { scenario, env, step, check, result } from './lib.mjs';
-
-const heading = async (page) => (await page.locator('h1').first().textContent()).trim();
-
-async function submit(page, button) {
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button }).click()]);
-}
+import { scenario, env, step, check, result, submit, heading } from './lib.mjs';
 
 await scenario(async (t) => {
   const user = env('SLUICE_ADMIN_USER');
@@ -21,12 +15,7 @@ await scenario(async (t) => {
   const setupUrl = env('SLUICE_SETUP_URL');
   const ctx = await t.context();
   const page = await t.page(ctx);
-  const checkPage = async (name, label) => {
-    await t.screenshot(page, name);
-    t.clean(page, label);
-    await t.axe(page, label);
-    await t.noInjection(page, label);
-  };
+  const checkPage = (name, label) => t.checkPage(page, name, label);
 
   await t.open(page, setupUrl);
   check((await heading(page)) === 'Set up Sluice', `set-up page: ${await heading(page)}`);

@@ -87,12 +87,12 @@ export class Test {
   }
 
   /**
-   * A new page in `ctx` that records its console errors, CSP violations, uncaught errors and
-   * failed requests (`page.seen`).
+   * A new page in `ctx` that records its console errors, CSP violations, uncaught errors, failed
+   * requests and dialogs (`page.seen`).
    */
   async page(ctx) {
     const page = await ctx.newPage();
-    const seen = { console: [], csp: [], errors: [], failed: [] };
+    const seen = { console: [], csp: [], errors: [], failed: [], dialogs: [] };
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') {
         const text = m.text();
@@ -105,6 +105,7 @@ export class Test {
     // Confirmation prompts (`data-confirm` in app.js) are accepted, as a user going ahead would.
     page.on('dialog', async (d) => {
       step(`accept the ${d.type()} "${d.message()}"`);
+      seen.dialogs.push(`${d.type()}: ${d.message()}`);
       await d.accept();
     });
     page.seen = seen;
@@ -128,6 +129,38 @@ export class Test {
     await page.screenshot({ path, fullPage: true });
     emit({ screenshot: path });
     return path;
+  }
+
+  /**
+   * The checks every admin page gets, in one call: a screenshot named `name`, no CSP violation or
+   * page error, no serious axe finding, nothing created by injected markup.
+   */
+  async checkPage(page, name, label) {
+    await this.screenshot(page, name);
+    this.clean(page, label);
+    await this.axe(page, label);
+    await this.noInjection(page, label);
+  }
+
+  /**
+   * Signs `page` in at /login (SLUICE_ADMIN_USER / SLUICE_ADMIN_PASSWORD unless given): its
+   * context then holds the session; the page is left on the dashboard.
+   */
+  async logIn(page, user = env('SLUICE_ADMIN_USER'), password = env('SLUICE_ADMIN_PASSWORD')) {
+    await this.open(page, '/login');
+    step(`log in as ${user}`);
+    await page.getByLabel('User name').fill(user);
+    await page.getByLabel('Password').fill(password);
+    await submit(page, 'Log in');
+    const h1 = await heading(page);
+    check(h1 === 'Dashboard', `after logging in as ${user}: ${h1} (${page.url()})`);
+  }
+
+  /** A page in a new context, signed in as [`logIn`] does. */
+  async signedIn(user, password) {
+    const page = await this.page(await this.context());
+    await this.logIn(page, user, password);
+    return page;
   }
 
   /**
@@ -221,6 +254,36 @@ export class Test {
       `${label}: not shown as text: ${missing.map((v) => JSON.stringify(v)).join(', ')}`,
     );
   }
+}
+
+/** Presses the button named `button` (a form's submit) and waits for the page that follows. */
+export async function submit(page, button) {
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button }).click()]);
+}
+
+/** The first `h1`'s text. */
+export async function heading(page) {
+  return (await page.locator('h1').first().textContent()).trim();
+}
+
+/** The text of each cell of the table rows `sel` matches in `root` (a page or a locator). */
+export function cells(root, sel) {
+  return root
+    .locator(sel)
+    .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+}
+
+/**
+ * Opens `path` again and again (the event outbox reaches the search indexes a moment after the
+ * mail is handled) until `ready(page)` holds; fails after `tries` visits.
+ */
+export async function openUntil(t, page, path, ready, what, tries = 40) {
+  for (let i = 0; i < tries; i++) {
+    await t.open(page, path);
+    if (await ready(page)) return;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`${path}: never showed ${what}`);
 }
 
 /** The hostile values from tests/support/hostile.rs (passed as JSON in SLUICE_HOSTILE). */

@@ -7,7 +7,8 @@
 // Env: SLUICE_PAGES, a JSON array of { name, path, status?, literal? (default true), form? };
 // `form` is { button, field? }: fill `field` (a label) with every hostile value, press `button`,
 // and check the page that follows the same way. SLUICE_HOSTILE / SLUICE_HOSTILE_LITERAL: the values
-// (tests/support/hostile.rs), all of them / those a page must show literally.
+// (tests/support/hostile.rs), all of them / those a page must show literally. With
+// SLUICE_ADMIN_USER and SLUICE_ADMIN_PASSWORD set, both contexts sign in first (the admin pages).
 
 import { scenario, env, step, hostileValues } from './lib.mjs';
 
@@ -19,6 +20,10 @@ await scenario(async (t) => {
   const bypass = await t.context({ bypassCSP: true });
   const withCsp = await t.page(enforced);
   const noCsp = await t.page(bypass);
+  if (process.env.SLUICE_ADMIN_USER) {
+    await t.logIn(withCsp);
+    await t.logIn(noCsp);
+  }
   for (const p of pages) {
     const label = `${p.name} (${p.path.replace(/\/approval\/[^/?#]+/, '/approval/TOKEN')})`;
     step(`check ${label} with the CSP bypassed`);
@@ -45,9 +50,12 @@ await scenario(async (t) => {
       await t.axe(noCsp, `${label} after submitting`);
     }
   }
-  // Nothing that ran in either context set the marker.
+  // Nothing that ran in either context set the marker or opened an alert (the payloads'
+  // `alert(1)`; the pages' own confirmations are `confirm` dialogs).
   for (const page of [withCsp, noCsp]) {
     const xss = await page.evaluate(() => window.__xss);
     if (xss !== undefined) throw new Error(`window.__xss = ${xss}`);
+    const alerts = page.seen.dialogs.filter((d) => !d.startsWith('confirm:'));
+    if (alerts.length > 0) throw new Error(`a payload opened a dialog: ${alerts.join(' | ')}`);
   }
 });

@@ -9,7 +9,7 @@
 
 use base64::Engine;
 
-use super::client::Client;
+use super::client::{Client, Reply};
 use super::sluice::Sluice;
 
 /// (what it probes, the value). All are printable and shown literally by a correct page, except
@@ -151,20 +151,25 @@ pub fn message(to: &str) -> String {
 }
 
 /// Sends [`message`] to `to` through a Sluice whose policies include [`policy`] with
-/// `action = "quarantine"`; returns the held message's id (from the reply: "held as N for review").
+/// `action = "quarantine"`; returns the held message's id.
 pub fn quarantine(sluice: &Sluice, to: &str) -> u64 {
-    let r = send(sluice, to);
+    held_id(&send(sluice, to))
+}
+
+/// The held message's id in the proxy's reply to a quarantined message ("... held as N for
+/// review"); panics on any other reply.
+pub fn held_id(r: &Reply) -> u64 {
     assert!(r.code == 250 && r.text.contains("held as"), "not held: {r}");
     r.text
         .split("held as ")
         .nth(1)
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("the hostile message was not quarantined: {r}"))
+        .unwrap_or_else(|| panic!("not held: {r}"))
 }
 
 /// Sends [`message`] from [`SENDER`] to `to` through the proxy; returns the final reply.
-pub fn send(sluice: &Sluice, to: &str) -> super::client::Reply {
+pub fn send(sluice: &Sluice, to: &str) -> Reply {
     let mut c = Client::connect(sluice.addr);
     c.ehlo();
     let r = c.send(SENDER, &[to], &message(to));

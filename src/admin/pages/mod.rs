@@ -102,10 +102,11 @@ pub(crate) fn head(title: &str, script: bool) -> Markup {
 }
 
 /// A whole document: the head (stylesheet, script, no referrer), and for a signed-in call the top
-/// bar with the navigation its role may see.
+/// bar with the navigation its role may see. Bidirectional controls in its text are shown
+/// visibly (`page::shown_markup`), whichever page put them there.
 pub(crate) fn document(call: Option<&Call>, title: &str, nav: Nav, body: Markup) -> String {
     let who = call.and_then(|c| c.principal.as_ref());
-    html! {
+    let page = html! {
         (DOCTYPE)
         html lang="en" {
             (head(title, true))
@@ -151,7 +152,8 @@ pub(crate) fn document(call: Option<&Call>, title: &str, nav: Nav, body: Markup)
             }
         }
     }
-    .into_string()
+    .into_string();
+    super::page::shown_markup(&page).into_owned()
 }
 
 /// A 200 page for a signed-in call.

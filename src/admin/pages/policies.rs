@@ -467,7 +467,27 @@ fn save_form(ui: &Ui, call: &Call) -> Response {
         file_types: lines("file_types"),
     };
     let original = text("original");
-    put(ui, call, &original, &shape.to_toml())
+    // The form has no field for the comment above the policy (its description): keep it.
+    let comment = cfg::current(ui, call)
+        .ok()
+        .and_then(|(_, _, snap)| Document::new(snap.text.clone()).policies().ok())
+        .and_then(|l| l.into_iter().find(|p| p.name == original))
+        .map(|p| leading_comment(&p.text))
+        .unwrap_or_default();
+    put(
+        ui,
+        call,
+        &original,
+        &format!("{comment}{}", shape.to_toml()),
+    )
+}
+
+/// The comment lines above a policy's `[[policy]]` line, each with its line end.
+pub(crate) fn leading_comment(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The configuration `file` with the candidate policy `text` in place of `original` (a new

@@ -128,7 +128,7 @@ pub(crate) fn render_diff(lines: &[DiffLine]) -> Markup {
         @if lines.is_empty() {
             p { "No difference." }
         } @else {
-            pre class="diff" {
+            pre class="diff" tabindex="0" {
                 @for l in lines {
                     @let class = match l.tag {
                         DiffTag::Hunk => "hunk",

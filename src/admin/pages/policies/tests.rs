@@ -84,3 +84,13 @@ fn a_test_result_says_what_would_happen() {
     assert!(out.contains("refused: <code>550 5.7.1"), "{out}");
     assert!(out.contains("two (2)"), "{out}");
 }
+
+#[test]
+fn the_comment_above_a_policy_is_what_the_form_keeps() {
+    let text = "# Secrets go nowhere.\n#   (the board's rule)\n[[policy]]\nid = 1 # inline\n";
+    assert_eq!(
+        leading_comment(text),
+        "# Secrets go nowhere.\n#   (the board's rule)\n"
+    );
+    assert_eq!(leading_comment("[[policy]]\n# below\n"), "");
+}

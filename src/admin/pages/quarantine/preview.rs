@@ -67,12 +67,12 @@ pub(crate) fn sections(p: &Safe) -> Markup {
     let size = super::super::super::page::size;
     html! {
         h2 { "Headers" }
-        pre class="preview headers" { (p.headers) }
+        pre class="preview headers" tabindex="0" { (p.headers) }
         @if p.headers_cut { p class="note" { "Only the first " (MAX_HEADER_BYTES / 1024) " KiB of the headers are shown." } }
         h2 { "Message text" }
         @if p.body.text.is_empty() { p class="note" { "The message has no text body." } }
         @else {
-            pre class="preview" { (p.body.text) }
+            pre class="preview" tabindex="0" { (p.body.text) }
             @if p.body.truncated { p class="note" { "Only the beginning is shown (admin.preview_bytes)." } }
         }
         p class="note" { "Shown as text only: HTML is converted to text and never rendered; nothing is loaded from elsewhere." }

@@ -85,6 +85,12 @@ fn the_preview_is_text_headers_and_a_list_of_attachments() {
         "{page}"
     );
     assert!(page.contains("<td>text</td>"), "{page}");
+    // The sections scroll (a long header or text): a keyboard can reach them to scroll them.
+    assert!(
+        page.contains(r#"<pre class="preview headers" tabindex="0">"#)
+            && page.contains(r#"<pre class="preview" tabindex="0">"#),
+        "{page}"
+    );
     // The attachment's hostile name is listed as text.
     assert!(
         page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;.txt</td>"),

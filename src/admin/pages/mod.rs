@@ -238,8 +238,23 @@ pub(crate) fn flash(call: &Call, texts: &[(&str, &str)]) -> Markup {
 /// when there is one.
 #[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn pager(call: &Call, older: Option<Vec<(String, String)>>) -> Markup {
-    let newest = call.query("before").is_some().then(|| call.path.clone());
-    pager_links(call, newest, None, older)
+    pager_links(call, newest(call), None, older)
+}
+
+/// When this page was reached by a cursor (`before`, `after`): the first page of the same search
+/// (every query field but the cursors).
+pub(crate) fn newest(call: &Call) -> Option<String> {
+    let paged = call.query("before").is_some() || call.query("after").is_some();
+    let search: Vec<(String, String)> = call
+        .query
+        .iter()
+        .filter(|(k, _)| k != "before" && k != "after")
+        .cloned()
+        .collect();
+    paged.then(|| match search.is_empty() {
+        true => call.path.clone(),
+        false => format!("{}?{}", call.path, super::form::encode_pairs(&search)),
+    })
 }
 
 /// A pager's links: to the newest page (`newest`, a whole URL), to the previous page (newer rows)

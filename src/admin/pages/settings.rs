@@ -154,15 +154,7 @@ pub(crate) fn render(
             @for s in settings {
                 div class="setting" {
                     label for=(s.key) { code { (s.key) } @if s.restart.is_some() { " " (super::badge("restart", "restart")) } }
-                    @match s.kind {
-                        Kind::Bool => select id=(s.key) name=(s.key) disabled[!edit] {
-                            @for o in ["true", "false"] {
-                                @if o == s.value { option selected { (o) } } @else { option { (o) } }
-                            }
-                        },
-                        Kind::List => textarea id=(s.key) name=(s.key) rows="3" disabled[!edit] { (s.value) },
-                        _ => input id=(s.key) name=(s.key) value=(s.value) disabled[!edit];,
-                    }
+                    (input(s, edit))
                     @if !s.help.is_empty() { p class="help" { (s.help) } }
                     @if let Some(why) = s.restart { p class="help" { "Restart: " (why) "." } }
                 }
@@ -170,6 +162,24 @@ pub(crate) fn render(
             @if edit { button type="submit" { "Save" } }
         }
         p { a href="/config/history" { "Version history" } }
+    }
+}
+
+/// A setting's input: a choice, a list (one per line), a secret (never sent back) or a value.
+fn input(s: &Setting, edit: bool) -> Markup {
+    html! {
+        @match s.kind {
+            Kind::Bool => select id=(s.key) name=(s.key) disabled[!edit] {
+                @for o in ["true", "false"] {
+                    @if o == s.value { option selected { (o) } } @else { option { (o) } }
+                }
+            },
+            Kind::List => textarea id=(s.key) name=(s.key) rows="3" disabled[!edit] { (s.value) },
+            _ if cfg::is_secret(&s.key) => input id=(s.key) name=(s.key) type="password" value=""
+                autocomplete="new-password" disabled[!edit]
+                placeholder=(if s.value.is_empty() { "not set" } else { "set (hidden): leave empty to keep it" });,
+            _ => input id=(s.key) name=(s.key) value=(s.value) disabled[!edit];,
+        }
     }
 }
 
@@ -181,6 +191,10 @@ pub(crate) fn changed(
     let mut out = Vec::new();
     for s in settings {
         let Some(given) = field(&s.key) else { continue };
+        // A secret is never shown, so its empty field means "keep it".
+        if given.is_empty() && cfg::is_secret(&s.key) {
+            continue;
+        }
         let given = given.replace("\r\n", "\n");
         let norm = |t: &str| -> Vec<String> {
             t.lines()
@@ -312,8 +326,8 @@ fn template(ui: &Ui, call: &Call) -> Response {
                     section class="card" aria-label="Preview" {
                         h3 { "Preview (a sample message)" }
                         p { strong { "Subject: " } (r.subject) }
-                        pre class="preview" { (r.text) }
-                        @if let Some(h) = &r.html { h4 { "HTML part (source)" } pre class="preview" { (h) } }
+                        pre class="preview" tabindex="0" { (r.text) }
+                        @if let Some(h) = &r.html { h4 { "HTML part (source)" } pre class="preview" tabindex="0" { (h) } }
                     }
                 },
             ),
@@ -346,5 +360,29 @@ mod tests {
             (k == "listener.max_sessions").then(|| "lots".to_string())
         });
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_secret_is_never_sent_back_and_an_empty_field_keeps_it() {
+        let text = "[admin]\nmetrics_token = \"s3cret-token-0123456789\"\n";
+        let settings = view::settings(&["admin"], text);
+        let kept = changed(&settings, |k| {
+            (k == "admin.metrics_token").then(String::new)
+        });
+        assert!(
+            kept.unwrap().is_empty(),
+            "an empty secret field changes nothing"
+        );
+        let new = changed(&settings, |k| {
+            (k == "admin.metrics_token").then(|| "another-token-0123456789".to_string())
+        })
+        .unwrap();
+        assert_eq!(new[0].1.as_str(), Some("another-token-0123456789"));
+        let page: String = settings
+            .iter()
+            .map(|s| input(s, true).into_string())
+            .collect();
+        assert!(!page.contains("s3cret-token"), "{page}");
+        assert!(page.contains("set (hidden)"), "{page}");
     }
 }

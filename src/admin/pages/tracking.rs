@@ -119,18 +119,9 @@ fn pager(call: &Call, l: &TrackPage) -> Markup {
         q.push((name.to_string(), c.to_string()));
         q
     };
-    let paged = call.query("before").is_some() || call.query("after").is_some();
-    let newest = paged.then(|| match search.is_empty() {
-        true => call.path.clone(),
-        false => format!(
-            "{}?{}",
-            call.path,
-            super::super::form::encode_pairs(&search)
-        ),
-    });
     super::pager_links(
         call,
-        newest,
+        super::newest(call).filter(|_| l.previous.is_some()),
         l.previous.map(|c| with("after", c)),
         l.next.map(|c| with("before", c)),
     )

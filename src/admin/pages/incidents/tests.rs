@@ -57,6 +57,21 @@ fn the_listing_filters_pages_by_cursor_and_says_its_order() {
         "{second}"
     );
     assert!(!second.contains(">other</a>"));
+    // "Newest" goes back to the first page of the same search, not to every incident.
+    let (_, filtered) = get(
+        &s,
+        Role::Auditor,
+        &format!("/incidents?sender=%40corp.example&limit=2&{query}"),
+    );
+    let newest = filtered
+        .split("\">« Newest")
+        .next()
+        .and_then(|h| h.rsplit("href=\"").next())
+        .expect("a Newest link");
+    assert!(
+        newest.starts_with("/incidents?sender=%40corp.example") && !newest.contains("before="),
+        "{newest}"
+    );
     // Filters: sender by domain, subject text.
     let (_, by_sender) = get(&s, Role::Auditor, "/incidents?sender=%40evil.example");
     assert!(by_sender.contains(">other</a>") && !by_sender.contains(">report 1</a>"));

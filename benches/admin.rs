@@ -3,10 +3,12 @@
 //!
 //!     cargo build --release && cargo bench --bench admin --no-run
 //!     target/.../release/deps/admin-<hash> --sluice target/x86_64-unknown-linux-gnu/release/sluice \
-//!         [--incidents 1000000] [--held 100000] [--rounds 30] [--dir PATH]
+//!         [--incidents 1000000] [--held 100000] [--events 1000000] [--rounds 30] [--dir PATH]
 //!
 //! A data directory is filled through the store's own API with `--incidents` incidents (spread
-//! over 30 days, ten policies, four severities) and `--held` held messages (2 KB each); an
+//! over 30 days, ten policies, four severities), `--held` held messages (2 KB each) and
+//! `--events` messages' final dispositions in the event outbox (spread over 30 days, indexed for
+//! tracking and counted for the dashboard and reports as the proxy's would be); an
 //! administrator and an API token are made with `sluice user add` and `sluice token create`; then
 //! `sluice serve` runs on it and every page and API call is requested `--rounds` times over HTTPS
 //! (one request per connection, as the server serves them). What is measured is the server's own
@@ -35,6 +37,7 @@ struct Opts {
     sluice: PathBuf,
     incidents: u64,
     held: u64,
+    events: u64,
     rounds: usize,
     dir: Option<PathBuf>,
 }
@@ -44,6 +47,7 @@ fn opts() -> Opts {
         sluice: PathBuf::from("target/x86_64-unknown-linux-gnu/release/sluice"),
         incidents: 1_000_000,
         held: 100_000,
+        events: 1_000_000,
         rounds: 30,
         dir: None,
     };
@@ -54,6 +58,7 @@ fn opts() -> Opts {
             "--sluice" => o.sluice = PathBuf::from(v()),
             "--incidents" => o.incidents = v().parse().unwrap_or(o.incidents),
             "--held" => o.held = v().parse().unwrap_or(o.held),
+            "--events" => o.events = v().parse().unwrap_or(o.events),
             "--rounds" => o.rounds = v().parse().unwrap_or(o.rounds),
             "--dir" => o.dir = Some(PathBuf::from(v())),
             _ => {}
@@ -100,10 +105,25 @@ fn fill(data: &Path, o: &Opts, now: u64) -> (u64, u64) {
             .expect("load held messages");
         i = to;
     }
+    let mut i = 0;
+    while i < o.events {
+        let (from, to, n) = (i, (i + 10_000).min(o.events), o.events);
+        store
+            .write_blocking(move |txn| {
+                for k in from..to {
+                    let (at, kind, fields) = records::message_event(k, n, now);
+                    sluice::store::events::append(txn, at, kind, fields)?;
+                }
+                Ok(())
+            })
+            .expect("load message events");
+        i = to;
+    }
     eprintln!(
-        "[admin] filled {} incidents and {} held messages in {:.0} s; store {:.0} MB",
+        "[admin] filled {} incidents, {} held messages and {} message events in {:.0} s; store {:.0} MB",
         o.incidents,
         o.held,
+        o.events,
         t.elapsed().as_secs_f64(),
         store.disk_size() as f64 / 1e6
     );
@@ -273,6 +293,8 @@ fn main() {
         .expect("a session cookie from /login")
         .to_string();
 
+    let today = &sluice::units::time::format(now)[..10];
+    let month = &sluice::units::time::format(now - 30 * 86_400)[..10];
     let pages: Vec<(String, bool)> = [
         ("/healthz".to_string(), false),
         ("/".into(), false),
@@ -287,7 +309,30 @@ fn main() {
         ("/quarantine?sender=user40%40corp.example".into(), false),
         (format!("/quarantine/{held_id}"), false),
         ("/tracking".into(), false),
+        ("/tracking?sender=user40%40corp.example".into(), false),
+        (
+            "/tracking?recipient=%40home.example&outcome=quarantined".into(),
+            false,
+        ),
+        ("/tracking?subject=numbers+4999&since=7d".into(), false),
+        (format!("/tracking/GUID-{:08}", o.events / 2), false),
         ("/reports".into(), false),
+        (
+            format!("/reports?report=summary&from={month}&to={today}"),
+            false,
+        ),
+        (
+            format!("/reports?report=detail&from={today}&to={today}"),
+            false,
+        ),
+        (
+            format!("/reports/csv?report=detail&from={today}&to={today}"),
+            false,
+        ),
+        (
+            format!("/reports/csv?report=summary&from={month}&to={today}"),
+            false,
+        ),
         ("/policies".into(), false),
         ("/settings".into(), false),
         ("/users".into(), false),
@@ -297,12 +342,22 @@ fn main() {
         (format!("/api/v1/incidents/{incident}"), true),
         ("/api/v1/quarantine".into(), true),
         ("/api/v1/whoami".into(), true),
+        ("/api/v1/tracking?sender=user40%40corp.example".into(), true),
+        (format!("/api/v1/tracking/GUID-{:08}", o.events / 2), true),
+        (
+            format!("/api/v1/reports/summary?from={month}&to={today}"),
+            true,
+        ),
+        (
+            format!("/api/v1/reports/detail?from={today}&to={today}"),
+            true,
+        ),
     ]
     .into_iter()
     .collect();
     println!(
-        "\n## Admin UI and API over {} incidents and {} held messages, {} requests each\n",
-        o.incidents, o.held, o.rounds
+        "\n## Admin UI and API over {} incidents, {} held messages and {} message events, {} requests each\n",
+        o.incidents, o.held, o.events, o.rounds
     );
     println!(
         "| request | status | bytes | server p50 | server p99 | round trip p50 | / healthz round trip |"

@@ -101,3 +101,49 @@ pub fn message(i: usize) -> Vec<u8> {
     }
     m
 }
+
+/// The `i`-th of `n` messages' final disposition, spread evenly over the last 30 days: its time,
+/// `message.*` kind and fields (as the proxy writes them). Message `i` has GUID `GUID-{i:08}`.
+pub fn message_event(
+    i: u64,
+    n: u64,
+    now: u64,
+) -> (
+    u64,
+    sluice::events::Kind,
+    Vec<(sluice::events::Field, String)>,
+) {
+    use sluice::events::{Field, Fields, Kind};
+    const KINDS: [Kind; 10] = [
+        Kind::MessageRelayed,
+        Kind::MessageRelayed,
+        Kind::MessageRelayed,
+        Kind::MessageRelayed,
+        Kind::MessageRelayed,
+        Kind::MessageModified,
+        Kind::MessageQuarantined,
+        Kind::MessageBlocked,
+        Kind::MessageRedirected,
+        Kind::MessageRejected,
+    ];
+    let at = now - 30 * 86_400 + i * (30 * 86_400) / n;
+    let fields = Fields::new()
+        .with(Field::EmailLocalId, format!("GUID-{i:08}"))
+        .with(
+            Field::EmailFromAddress,
+            format!("user{}@corp.example", i % 500),
+        )
+        .with(
+            Field::EmailToAddress,
+            format!("r{}@{}", i % 97, DOMAINS[(i % 8) as usize]),
+        )
+        .with(Field::EmailSubject, format!("Quarterly numbers {i}"))
+        .with(Field::EmailMessageId, format!("<{i}@corp.example>"))
+        .with(Field::EmailDirection, "outbound")
+        .with(Field::SourceIp, format!("10.0.{}.{}", i % 7, i % 251))
+        .with(Field::Size, 10_240 + i % 4096)
+        .with(Field::Recipients, 1)
+        .with(Field::Delay, 35)
+        .into_vec();
+    (at, KINDS[(i % 10) as usize], fields)
+}

@@ -54,7 +54,7 @@ await scenario(async (t) => {
 
   await search();
   await open(env('SLUICE_DELETE_SUBJECT'));
-  result('deleted', await act('Delete'));
+  result('deleted', await act('Delete message'));
   await t.checkPage(page, 'held-deleted', 'the held message after its deletion');
   result('elsewhere', [...elsewhere]);
 });

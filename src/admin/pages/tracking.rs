@@ -155,7 +155,12 @@ pub(crate) fn render_search(call: &Call, found: &Result<TrackPage, String>) -> M
         @match found {
             Err(e) => p class="flash error" role="alert" { (e) },
             Ok(l) if l.items.is_empty() => {
-                p class="note" { "No message matches." }
+                @match l.next {
+                    // The page's search budget ran out before a match (see store::search).
+                    Some(c) => p class="note" { "No match among the messages up to " (time(c.time))
+                        " (a page searches a bounded stretch); “Older” searches on from there." },
+                    None => p class="note" { "No message matches." },
+                }
                 (pager(call, l))
             },
             Ok(l) => {
@@ -326,6 +331,24 @@ mod tests {
         );
         let bad = Call::new(Method::GET, "/tracking?since=whenever", peer, 0);
         assert!(query(&bad).unwrap_err().starts_with("From:"));
+        // A page whose budget ran out before any match says so and offers to go on.
+        let cut = Ok(TrackPage {
+            items: vec![],
+            more: true,
+            next: Some(Cursor {
+                time: 1_764_979_200,
+                id: 9,
+            }),
+            previous: None,
+            corrupt: 0,
+        });
+        let html = render_search(&call, &cut).into_string();
+        assert!(!html.contains("No message matches"), "{html}");
+        assert!(
+            html.contains("No match among the messages up to 2025-12-06"),
+            "{html}"
+        );
+        assert!(html.contains(r#"rel="next""#), "{html}");
     }
 
     /// The guids of a page's rows, in order, from its links to their trails.

@@ -20,7 +20,6 @@ pub(crate) struct Principal {
 
 /// How the principal proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code, reason = "built by the sign-in being added in issue 13")]
 pub(crate) enum Via {
     /// A browser session: its id (the cookie's value) and its CSRF token.
     Session { id: String, csrf: String },
@@ -96,7 +95,6 @@ impl Call {
         Form::parse(&self.body)
     }
 
-    #[allow(dead_code, reason = "for the API being added in issue 13")]
     /// The body as JSON of type `T`, or the 400 that says why not.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Response> {
         serde_json::from_slice(&self.body).map_err(|e| {

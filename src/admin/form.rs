@@ -7,7 +7,6 @@ pub(crate) struct Form {
     pairs: Vec<(String, String)>,
 }
 
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 impl Form {
     pub(crate) fn parse(body: &[u8]) -> Form {
         Form { pairs: pairs(body) }
@@ -37,11 +36,6 @@ impl Form {
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .collect()
-    }
-
-    /// Whether a checkbox called `name` was ticked.
-    pub(crate) fn checked(&self, name: &str) -> bool {
-        self.get(name).is_some()
     }
 }
 

@@ -107,7 +107,6 @@ impl Response {
         )
     }
 
-    #[allow(dead_code, reason = "for the pages being added in issue 13")]
     /// A file download named `filename` (ASCII letters, digits, `.-_` only: ours, never the
     /// user's; anything else is replaced by `_`).
     pub(crate) fn download(content_type: &'static str, filename: &str, bytes: Vec<u8>) -> Response {
@@ -144,7 +143,6 @@ impl Response {
         self
     }
 
-    #[allow(dead_code, reason = "for the pages being added in issue 13")]
     /// A `Set-Cookie` header.
     pub(crate) fn cookie(self, value: String) -> Response {
         self.header(SET_COOKIE, value)

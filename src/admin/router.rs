@@ -30,7 +30,6 @@ pub(crate) enum Access {
 
 /// What a handler reads of the request body (nothing is read for the others).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) enum Input {
     None,
     /// `application/x-www-form-urlencoded`, at most `admin.max_body`; a form of a signed-in
@@ -91,7 +90,6 @@ impl Def {
         }
     }
 
-    #[allow(dead_code, reason = "for the pages being added in issue 13")]
     /// The same route reading another kind of body.
     pub(crate) fn reading(self, input: Input) -> Def {
         Def { input, ..self }

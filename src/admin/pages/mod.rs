@@ -170,7 +170,6 @@ pub(crate) fn failure(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// A service error as a page (the status from `response::status_of`).
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn service_error(call: &Call, e: &crate::service::Error) -> Response {
     let status = super::response::status_of(e);
     let body = html! {
@@ -213,7 +212,6 @@ pub(crate) fn csrf_field(call: &Call) -> Markup {
 
 /// The CSRF token for an upload form's action (`?csrf=...`): multipart bodies are read by the
 /// handler, so the gate checks the query.
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn csrf_query(call: &Call) -> String {
     let token = call.principal.as_ref().and_then(|p| p.csrf()).unwrap_or("");
     format!("csrf={}", super::form::encode(token))
@@ -221,7 +219,6 @@ pub(crate) fn csrf_query(call: &Call) -> String {
 
 /// A note after a redirect: `?ok=CODE` or `?error=CODE` picks one of the page's fixed texts
 /// (never text from the query itself, so a link cannot put words on our page).
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn flash(call: &Call, texts: &[(&str, &str)]) -> Markup {
     let pick = |key| {
         call.query(key)
@@ -236,7 +233,6 @@ pub(crate) fn flash(call: &Call, texts: &[(&str, &str)]) -> Markup {
 
 /// "Newer" / "Older" links for a listing walked by cursor: `older` is the query for the next page
 /// when there is one.
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn pager(call: &Call, older: Option<Vec<(String, String)>>) -> Markup {
     pager_links(call, newest(call), None, older)
 }
@@ -282,19 +278,16 @@ pub(crate) fn pager_links(
 }
 
 /// A small coloured label: `class` picks the colour (`sev-high`, `out-relayed`, ...).
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn badge(class: &str, text: &str) -> Markup {
     html! { span class=(format!("badge {class}")) { (text) } }
 }
 
 /// A time as `2026-12-05 15:00 UTC`.
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn time(unix: u64) -> String {
     super::page::utc(unix)
 }
 
 /// `YYYY-MM-DD` of a time (date inputs).
-#[allow(dead_code, reason = "for the pages being added in issue 13")]
 pub(crate) fn date(unix: u64) -> String {
     crate::units::time::minutes(unix)
         .split(' ')

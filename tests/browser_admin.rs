@@ -14,7 +14,7 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use support::admin;
+use support::admin::{self, read_csv};
 use support::browser::{self, Browser, Scenario};
 use support::client::{Client, Reply};
 use support::hostile::{self, held_id};
@@ -537,18 +537,6 @@ fn change_a_setting_and_see_it_applied() {
         subjects,
         [Some("The big one".into()), Some("A small one".into())]
     );
-}
-
-/// CSV records as text cells (a byte-order mark first is skipped).
-fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes)
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_string).collect())
-        .collect()
 }
 
 #[test]

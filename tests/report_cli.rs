@@ -13,6 +13,7 @@ use sluice::clock::Clock;
 use sluice::config::Config;
 use sluice::service::{Service, TrackQuery, TrackRow};
 use sluice::store::Store;
+use support::admin::read_csv;
 use support::client::Client;
 use support::sluice::{Sluice, start_forwarding};
 
@@ -54,17 +55,6 @@ fn track_until(s: &Service, q: &TrackQuery, ready: impl Fn(&[TrackRow]) -> bool)
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes)
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_string).collect())
-        .collect()
 }
 
 fn today() -> String {

@@ -83,3 +83,16 @@ pub fn csrf_of(page: &str) -> String {
         .expect("a CSRF field")
         .to_string()
 }
+
+/// CSV records as text cells (a byte-order mark first is skipped): a report's
+/// download or `sluice report --csv` output.
+pub fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}

@@ -340,3 +340,101 @@ fn status_certificate_accounts_and_own_tokens() {
     let file = std::fs::read_to_string(&s.config_path).unwrap();
     assert!(file.contains(now["file"].as_str().unwrap()), "{file}");
 }
+
+#[test]
+fn siem_destinations_and_notice_templates_through_the_api() {
+    let s = start(POLICIES);
+    let (root, audrey) = (api(&s, "root"), api(&s, "audrey"));
+    let file = || std::fs::read_to_string(&s.config_path).unwrap();
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let address = receiver.local_addr().unwrap().to_string();
+    let (code, list) = root.get("/api/v1/settings/siem");
+    assert_eq!(
+        (code, list["destinations"].as_array().unwrap().len()),
+        (200, 0)
+    );
+    // Added (201), in the file and in force: its test event reaches the receiver.
+    let body = format!(
+        r#"{{"values": {{"format": "rfc5424", "transport": "udp", "address": "{address}", "categories": "admin, config, system", "min_severity": "0"}}}}"#
+    );
+    let (code, v) = root.json("PUT", "/api/v1/settings/siem/probe", &body);
+    assert_eq!(code, 201, "{v}");
+    assert!(file().contains("name = \"probe\""), "{}", file());
+    let (code, v) = root.json("POST", "/api/v1/settings/siem/probe/test", "");
+    assert_eq!((code, v["sent"].as_bool()), (200, Some(true)), "{v}");
+    let mut buf = [0u8; 4096];
+    let n = receiver.recv(&mut buf).expect("the test event");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("sluice"));
+    let (_, list) = root.get("/api/v1/settings/siem");
+    assert_eq!(list["destinations"][0]["values"]["transport"], "udp");
+    // Replaced (200); refused with the loader's reason and nothing written; an unknown key is a 400.
+    let body = body.replace("rfc5424", "cef");
+    assert_eq!(
+        root.json("PUT", "/api/v1/settings/siem/probe", &body).0,
+        200
+    );
+    assert!(file().contains("format = \"cef\""));
+    let before = file();
+    let (code, v) = root.json(
+        "PUT",
+        "/api/v1/settings/siem/probe",
+        &body.replace("cef", "xml"),
+    );
+    assert_eq!(code, 422, "{v}");
+    let (code, _) = root.json(
+        "PUT",
+        "/api/v1/settings/siem/probe",
+        r#"{"values": {"colour": "red"}}"#,
+    );
+    assert_eq!(code, 400);
+    assert_eq!(
+        audrey.json("PUT", "/api/v1/settings/siem/probe", &body).0,
+        403
+    );
+    assert_eq!(file(), before);
+    // Removed.
+    assert_eq!(
+        root.send("DELETE", "/api/v1/settings/siem/probe", "", "")
+            .status,
+        200
+    );
+    assert!(!file().contains("[[siem]]"), "{}", file());
+
+    // A notice template: preview (an auditor may), save (the administrator), read back.
+    let t = r#"{"subject": "Held: ${SUBJECT}", "text": "Your message was held."}"#;
+    let leak = r#"{"text": "Handled: ${DISPOSITION}"}"#;
+    let preview = "/api/v1/settings/templates/sender_violation/preview";
+    let (code, v) = root.json("POST", preview, leak);
+    assert_eq!(code, 422, "a sender is never told how it was handled: {v}");
+    let (code, v) = audrey.json(
+        "POST",
+        "/api/v1/settings/templates/sender_violation/preview",
+        t,
+    );
+    assert_eq!(code, 200, "{v}");
+    assert!(v["subject"].as_str().unwrap().starts_with("Held: "), "{v}");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("Your message was held."),
+        "{v}"
+    );
+    assert_eq!(
+        audrey
+            .json("PUT", "/api/v1/settings/templates/sender_violation", t)
+            .0,
+        403
+    );
+    let (code, v) = root.json("PUT", "/api/v1/settings/templates/sender_violation", t);
+    assert_eq!(code, 200, "{v}");
+    let (_, v) = root.get("/api/v1/settings/templates/sender_violation");
+    assert_eq!(v["subject"], "Held: ${SUBJECT}");
+    assert_eq!(root.get("/api/v1/settings/templates/no_such_kind").0, 404);
+    // Every change is in the audit log.
+    let (_, audit) = root.get("/api/v1/audit");
+    assert!(audit.to_string().contains("config"), "{audit}");
+}

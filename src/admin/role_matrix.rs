@@ -33,37 +33,45 @@ fn expected(method: &Method, path: &str) -> Option<Option<Who>> {
     if anonymous.contains(&p) || ["/approval", "/setup", "/assets"].iter().any(|a| under(a)) {
         return Some(None);
     }
-    let who = if p == "/" || p == "/logout" || p == "/whoami" || under("/account") {
-        // Oneself: the dashboard, signing out, one's own password and tokens.
-        EVERYONE
-    } else if under("/tracking") || under("/reports") || under("/status") || under("/dashboard") {
-        match read {
-            true => EVERYONE,
-            false => return None,
-        }
-    } else if under("/incidents") {
-        if read { EVERYONE } else { REMEDY }
-    } else if p.ends_with("/raw") && under("/quarantine") {
-        ADMIN
-    } else if under("/quarantine") {
-        if read { READ_QUARANTINE } else { REMEDY }
-    } else if p == "/policies/test" || (read && (under("/policies") || under("/config/history"))) {
-        // Trying a policy on a message changes nothing.
-        READ_POLICIES
-    } else if under("/policies") {
-        POLICIES
-    } else if p == "/settings/template" || (read && (under("/settings") || under("/config"))) {
-        // The template preview changes nothing (its save is checked by the handler).
-        READ_ADMIN
-    } else if under("/settings") || under("/config") {
-        ADMIN
-    } else if under("/audit") {
-        if read { READ_ADMIN } else { ADMIN }
-    } else if under("/users") || under("/tokens") {
-        ADMIN
-    } else {
-        return None;
-    };
+    let who =
+        if p == "/" || p == "/logout" || p == "/whoami" || under("/account") || under("/tokens") {
+            // Oneself: the dashboard, signing out, one's own password and tokens (page and API).
+            EVERYONE
+        } else if under("/tracking") || under("/reports") || under("/status") || under("/dashboard")
+        {
+            match read {
+                true => EVERYONE,
+                false => return None,
+            }
+        } else if under("/incidents") {
+            if read { EVERYONE } else { REMEDY }
+        } else if p.ends_with("/raw") && under("/quarantine") {
+            ADMIN
+        } else if under("/quarantine") {
+            if read { READ_QUARANTINE } else { REMEDY }
+        } else if p == "/policies/test"
+            || p == "/policy-test"
+            || (read && (under("/policies") || under("/config/history")))
+        {
+            // Trying a policy on a message changes nothing.
+            READ_POLICIES
+        } else if under("/policies") {
+            POLICIES
+        } else if p == "/settings/template"
+            || (p.starts_with("/settings/templates/") && p.ends_with("/preview"))
+            || (read && (under("/settings") || under("/config") || under("/certificate")))
+        {
+            // A template preview changes nothing (the page's save is checked by its handler).
+            READ_ADMIN
+        } else if under("/settings") || under("/config") || under("/certificate") {
+            ADMIN
+        } else if under("/audit") {
+            if read { READ_ADMIN } else { ADMIN }
+        } else if under("/users") {
+            ADMIN
+        } else {
+            return None;
+        };
     Some(Some(who))
 }
 

@@ -21,6 +21,7 @@ use crate::config::edit::{self, EditError};
 use crate::service::Permission;
 
 mod data;
+mod notices;
 
 /// The OpenAPI document.
 pub(crate) const OPENAPI: &str = include_str!("../../../assets/admin/openapi.json");
@@ -42,6 +43,7 @@ pub(crate) fn routes() -> Vec<Def> {
     ]
     .into_iter()
     .chain(data::routes())
+    .chain(notices::routes())
     .chain(policies::routes())
     .chain(settings::routes())
     .chain(account::routes())

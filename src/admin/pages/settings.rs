@@ -73,12 +73,13 @@ fn show(ui: &Ui, call: &Call) -> Response {
 }
 
 /// A notice template being edited: its kind and parts (empty: the built-in default's part).
-struct Draft {
-    kind: String,
-    parts: [String; 3],
+pub(crate) struct Draft {
+    pub kind: String,
+    pub parts: [String; 3],
 }
 
-const PARTS: [&str; 3] = ["subject", "text", "html"];
+/// A template's parts, in [`Draft::parts`] order.
+pub(crate) const PARTS: [&str; 3] = ["subject", "text", "html"];
 
 fn respond(ui: &Ui, call: &Call, id: &str, status: StatusCode, note: Option<Markup>) -> Response {
     respond_with(ui, call, id, status, note, None)
@@ -275,7 +276,10 @@ fn templates(call: &Call, snap: &Snapshot, d: &Draft) -> Markup {
 }
 
 /// Applies a template draft to `doc`: a part given is set, an empty one removed (the default).
-fn put_template(doc: &mut crate::config::edit::Document, d: &Draft) -> Result<(), EditError> {
+pub(crate) fn put_template(
+    doc: &mut crate::config::edit::Document,
+    d: &Draft,
+) -> Result<(), EditError> {
     if !view::notice_kinds().contains(&d.kind.as_str()) {
         return Err(EditError::Refused(format!("no notice kind {:?}", d.kind)));
     }

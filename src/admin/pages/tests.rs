@@ -101,5 +101,9 @@ fn the_pager_links_the_next_page_with_the_filter() {
         out.contains(r#"href="/incidents?severity=high&amp;before=1-2""#),
         "{out}"
     );
-    assert!(out.contains(r#"href="/incidents""#));
+    // The newest page of the same search (the filter kept, the cursor dropped).
+    assert!(
+        out.contains(r#"href="/incidents?severity=high">« Newest"#),
+        "{out}"
+    );
 }

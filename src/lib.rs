@@ -27,6 +27,7 @@ pub mod dns;
 pub mod events;
 pub mod export;
 pub mod file;
+pub mod gateway;
 pub mod hold;
 pub mod link;
 pub mod listener;

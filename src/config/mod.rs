@@ -6,6 +6,7 @@
 
 mod builtin;
 pub mod edit;
+pub mod gateway;
 mod keep;
 mod limits;
 pub mod monitor;
@@ -94,6 +95,8 @@ pub struct Config {
     pub queue: Queue,
     /// `[[siem]]`: the SIEM destinations draining the event outbox (none by default).
     pub siem: Vec<Siem>,
+    /// `[gateway]` and `[[route]]`: the store-and-forward gateway's routing and relay control.
+    pub gateway: gateway::Gateway,
     /// `[monitor]`: the periodic checks and their thresholds.
     pub monitor: monitor::Monitor,
     /// `[reports]`: report counters' retention, report sizes, scheduled reports.
@@ -588,6 +591,12 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         user.reports.unwrap_or_default(),
         def.reports.unwrap_or_default(),
     )?;
+    let gateway = gateway::build(
+        cx,
+        user.gateway.unwrap_or_default(),
+        def.gateway.unwrap_or_default(),
+        user.route,
+    )?;
     Ok(Config {
         server,
         listener,
@@ -606,6 +615,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         siem,
         monitor,
         reports,
+        gateway,
     })
 }
 

@@ -33,6 +33,22 @@ pub(crate) struct Raw {
     pub siem_defaults: Option<SiemDefaults>,
     pub monitor: Option<Monitor>,
     pub reports: Option<Reports>,
+    pub gateway: Option<Gateway>,
+    pub route: Option<Vec<Spanned<Route>>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Gateway {
+    pub smart_host: V<String>,
+    pub relay_clients: V<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Route {
+    pub domain: V<String>,
+    pub destination: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -1,0 +1,153 @@
+//! The `[gateway]` section and the `[[route]]` routing list of the store-and-forward gateway
+//! (issue 14): the default route (`smart_host`; empty: MX delivery), who may relay
+//! (`relay_clients`: addresses, networks, host names), and the local domains with their
+//! destinations (`gateway::router::Routes`). Checked here with the place of each mistake; the
+//! gateway listeners use them as they come.
+
+use toml::Spanned;
+
+use super::raw;
+use super::value::{Ctx, Error};
+use crate::gateway::router::{Destination, Routes};
+
+/// Who may relay through the gateway (seed 004, 6.1: a source is local when it matches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayClient {
+    /// An address or network (`192.0.2.7`, `10.0.0.0/8`).
+    Net(ipnet::IpNet),
+    /// A host name, matched by the client's forward-confirmed PTR name; `.corp.example` matches
+    /// every name below it.
+    Host(String),
+}
+
+/// `[gateway]` and `[[route]]`.
+#[derive(Debug, Clone, Default)]
+pub struct Gateway {
+    pub routes: Routes,
+    pub relay_clients: Vec<RelayClient>,
+}
+
+pub(super) fn build(
+    cx: &Ctx<'_>,
+    u: raw::Gateway,
+    d: raw::Gateway,
+    routes: Option<Vec<Spanned<raw::Route>>>,
+) -> Result<Gateway, Error> {
+    let smart = cx.pick(u.smart_host, d.smart_host, "gateway.smart_host")?;
+    let smart_host = Some(smart.value().trim().to_string()).filter(|s| !s.is_empty());
+    if let Some(s) = &smart_host {
+        Destination::parse(s).map_err(|m| smart.error(&m))?;
+    }
+    let mut relay_clients = Vec::new();
+    for item in cx
+        .pick(u.relay_clients, d.relay_clients, "gateway.relay_clients")?
+        .items()
+    {
+        relay_clients.push(item.parse_with(|s| relay_client(s))?);
+    }
+    let mut entries: Vec<(String, Option<String>)> = Vec::new();
+    for table in routes.unwrap_or_default() {
+        let whole = cx.user(table);
+        let t = whole.value().clone();
+        let domain = t.domain.ok_or_else(|| {
+            whole.error(
+                "a route needs `domain` (corp.example, or .corp.example for the names below it)",
+            )
+        })?;
+        let domain = cx.user(domain);
+        let destination = t.destination.map(|d| cx.user(d));
+        if let Some(dest) = &destination {
+            Destination::parse(dest.value()).map_err(|m| dest.error(&m))?;
+        }
+        entries.push((domain.value().clone(), destination.map(|d| d.take())));
+        let list: Vec<(&str, Option<&str>)> = entries
+            .iter()
+            .map(|(d, t)| (d.as_str(), t.as_deref()))
+            .collect();
+        Routes::new(&list, None).map_err(|m| domain.error(&m))?;
+    }
+    let list: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .map(|(d, t)| (d.as_str(), t.as_deref()))
+        .collect();
+    let routes = Routes::new(&list, smart_host.as_deref()).map_err(|m| smart.error(&m))?;
+    Ok(Gateway {
+        routes,
+        relay_clients,
+    })
+}
+
+/// One `relay_clients` entry: an address, a network, or a host name (`.` first: the names below).
+fn relay_client(s: &str) -> Result<RelayClient, String> {
+    let s = s.trim();
+    if s.parse::<std::net::IpAddr>().is_ok() || s.contains('/') {
+        return super::syntax::parse_cidr(s).map(RelayClient::Net);
+    }
+    let name = s.strip_prefix('.').unwrap_or(s);
+    match Destination::parse(name) {
+        Ok(d) if d.port == 25 && !name.contains(':') => {
+            Ok(RelayClient::Host(s.to_ascii_lowercase()))
+        }
+        _ => Err(format!(
+            "{s:?} is not a relay client: use an address (192.0.2.7), a network (10.0.0.0/8) or a host name (mail.corp.example, .corp.example)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::gateway::router::Next;
+
+    fn load(text: &str) -> Result<Config, String> {
+        Config::parse(text, "sluice.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn routes_smart_host_and_relay_clients_load_and_mistakes_say_where() {
+        let c = load(
+            "[gateway]\nsmart_host = \"relay.isp.example:587\"\nrelay_clients = [\"10.0.0.0/8\", \"192.0.2.7\", \"mail.corp.example\", \".corp.example\"]\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5:25\"\n\n[[route]]\ndomain = \".corp.example\"\n",
+        )
+        .unwrap();
+        let g = &c.gateway;
+        assert!(matches!(g.routes.next("corp.example"), Next::Local(d) if d.port == 25));
+        assert_eq!(g.routes.next("x.corp.example"), Next::LocalMx);
+        assert!(matches!(g.routes.next("gmail.example"), Next::SmartHost(d) if d.port == 587));
+        assert_eq!(g.relay_clients.len(), 4);
+        assert_eq!(
+            g.relay_clients[3],
+            RelayClient::Host(".corp.example".into())
+        );
+        // The defaults: no route, MX delivery, nobody may relay.
+        let d = load("").unwrap();
+        assert!(d.gateway.routes.entries().is_empty() && d.gateway.relay_clients.is_empty());
+        assert_eq!(d.gateway.routes.next("corp.example"), Next::Mx);
+        for (text, says) in [
+            (
+                "[[route]]\ndomain = \"corp.example\"\n[[route]]\ndomain = \"Corp.Example\"\n",
+                "twice",
+            ),
+            ("[[route]]\ndestination = \"10.0.0.5\"\n", "needs `domain`"),
+            (
+                "[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5:0\"\n",
+                "port",
+            ),
+            ("[gateway]\nsmart_host = \"relay:99999\"\n", "port"),
+            (
+                "[gateway]\nrelay_clients = [\"not a host\"]\n",
+                "not a relay client",
+            ),
+            (
+                "[[route]]\ndomain = \"corp.example\"\nport = 25\n",
+                "unknown field",
+            ),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(
+                e.contains(says) && e.contains("sluice.toml:"),
+                "{text}: {e}"
+            );
+        }
+    }
+}

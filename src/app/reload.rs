@@ -103,7 +103,17 @@ pub fn session_set(
         None => inspector,
     };
     let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
+    let gateway =
+        (config.listener.mode == crate::config::gateway::ListenerMode::Gateway).then(|| {
+            Arc::new(crate::gateway::Context::new(
+                config,
+                super::resolver(config),
+            ))
+        });
     Shared {
+        listener: config.listener.name.clone(),
+        mode: config.listener.mode,
+        gateway,
         data_ahead,
         settings: Settings {
             hostname: config.server.hostname.clone(),

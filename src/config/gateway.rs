@@ -20,6 +20,43 @@ pub enum RelayClient {
     Host(String),
 }
 
+/// What a listener does with a message (`listener.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListenerMode {
+    /// The in-line proxy: the upstream's final reply comes after the next hop answered.
+    #[default]
+    Inline,
+    /// Store and forward: 250 once the message is in the durable queue; inspected and delivered
+    /// from there.
+    Gateway,
+}
+
+impl ListenerMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerMode::Inline => "inline",
+            ListenerMode::Gateway => "gateway",
+        }
+    }
+}
+
+/// A listener's name: 1 to 32 of `a-z`, `0-9` and `-` (it labels logs, events and metrics).
+pub(super) fn listener_name(v: super::value::Loc<'_, String>) -> Result<String, Error> {
+    v.parse_with(|s| {
+        let ok = !s.is_empty()
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(s.clone())
+        } else {
+            Err(format!(
+                "{s:?} is not a listener name: 1 to 32 of a-z, 0-9 and -"
+            ))
+        }
+    })
+}
+
 /// `[gateway]` and `[[route]]`.
 #[derive(Debug, Clone, Default)]
 pub struct Gateway {

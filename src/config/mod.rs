@@ -114,6 +114,9 @@ pub struct Server {
 
 #[derive(Debug, Clone)]
 pub struct Listener {
+    /// Names the listener in logs, events and metrics (`[a-z0-9-]`).
+    pub name: String,
+    pub mode: gateway::ListenerMode,
     pub address: SocketAddr,
     pub allowed_clients: Vec<IpNet>,
     pub max_sessions: usize,
@@ -374,6 +377,11 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         })?);
     }
     let listener = Listener {
+        name: gateway::listener_name(cx.pick(ul.name, dl.name, "listener.name")?)?,
+        mode: cx.pick(ul.mode, dl.mode, "listener.mode")?.choice(&[
+            ("inline", gateway::ListenerMode::Inline),
+            ("gateway", gateway::ListenerMode::Gateway),
+        ])?,
         address,
         allowed_clients,
         max_sessions: cx

@@ -63,6 +63,8 @@ pub(crate) struct Server {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Listener {
+    pub name: V<String>,
+    pub mode: V<String>,
     pub address: V<String>,
     pub allowed_clients: V<Vec<Spanned<String>>>,
     pub max_sessions: V<u64>,

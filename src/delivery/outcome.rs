@@ -220,7 +220,7 @@ fn fields(id: &str, rcpt: &str, reply: &str, attempt: u32) -> Fields {
 pub fn held_of(entry: &Queued) -> Option<HeldId> {
     match entry.kind {
         QueueKind::Release { held } => Some(held),
-        QueueKind::Notice { .. } => None,
+        QueueKind::Notice { .. } | QueueKind::Gateway { .. } => None,
     }
 }
 

@@ -97,7 +97,7 @@ pub fn reports_allowed(entry: &Queued, bounce_notices: bool) -> bool {
         return false;
     }
     match entry.kind {
-        QueueKind::Release { .. } => true,
+        QueueKind::Release { .. } | QueueKind::Gateway { .. } => true,
         QueueKind::Notice { .. } => bounce_notices,
     }
 }

@@ -1,5 +1,20 @@
-//! The store-and-forward gateway mode (issue 14): what decides where a message accepted on a
-//! gateway listener goes. Started with the routing list (`router`, pure); the listeners, relay
-//! control, custody and inspection queues follow (see the plan in the issue's notes).
+//! The store-and-forward gateway mode (issue 14): what a gateway listener does with a message.
+//! `router` (pure) says where a domain's mail goes; `gate` checks clients, senders and recipients
+//! at SMTP time; custody (the durable queue's 250), inspection from the queue and delivery by
+//! route follow.
 
+pub mod gate;
 pub mod router;
+
+/// What the gateway listeners of one configuration set share (built with the session set).
+pub struct Context {
+    pub gate: gate::Gate,
+}
+
+impl Context {
+    pub fn new(config: &crate::config::Config, resolver: crate::dns::Resolver) -> Context {
+        Context {
+            gate: gate::Gate::new(config, resolver),
+        }
+    }
+}

@@ -41,6 +41,12 @@ const READ_BUFFER: usize = 16 * 1024;
 /// by reference. A session takes the current set at connect and again before each transaction
 /// (MAIL) and STARTTLS, never inside one: a message is judged and relayed wholly by one set.
 pub struct Shared {
+    /// `listener.name`: labels this listener's logs, events and metrics.
+    pub listener: String,
+    /// `listener.mode`: in-line proxy or store-and-forward gateway.
+    pub mode: crate::config::gateway::ListenerMode,
+    /// The gateway's parts (`Some` for a gateway listener).
+    pub gateway: Option<Arc<crate::gateway::Context>>,
     pub settings: Settings,
     /// `listener.allowed_clients`, checked at connect.
     pub allowed_clients: Vec<ipnet::IpNet>,

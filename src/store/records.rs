@@ -268,6 +268,15 @@ pub enum QueueKind {
     Release { held: HeldId },
     /// A notice built by Sluice (notification, approval request, delay notice, bounce).
     Notice { what: String },
+    /// A message a gateway listener accepted (custody taken), inspected and now delivered by the
+    /// routing list: each pending recipient to its domain's route.
+    Gateway {
+        /// Sluice's message GUID.
+        guid: String,
+        direction: Direction,
+        /// The listener that accepted it.
+        listener: String,
+    },
 }
 
 /// A recipient's delivery state.

@@ -87,6 +87,7 @@ fn spec(
         rate,
         from: "loadgen@bench.example".into(),
         to: "rcpt@sink.example".into(),
+        stamp: None,
     }
 }
 

@@ -296,6 +296,7 @@ fn proxy_rates(o: &Opts) -> Result<(), String> {
         rate: None,
         from: "loadgen@bench.example".into(),
         to: "rcpt@sink.example".into(),
+        stamp: None,
     };
     for (name, s) in &servers {
         let r = client::run(&spec(s.addr, (o.messages / 10).max(100)));

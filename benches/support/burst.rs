@@ -55,6 +55,7 @@ pub fn run(addr: SocketAddr, pid: u32, sessions: usize, size: usize) -> Burst {
         rate: None,
         from: "burst@bench.example".into(),
         to: "rcpt@sink.example".into(),
+        stamp: None,
     });
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();

@@ -167,6 +167,9 @@ pub struct LoadSpec {
     pub rate: Option<f64>,
     pub from: String,
     pub to: String,
+    /// Per-message sequence numbers and start times (`benches/gateway.rs`): `wire` has the slot
+    /// of [`super::timing::with_slot`] and each message gets its own number written into it.
+    pub stamp: Option<Arc<super::timing::Stamps>>,
 }
 
 #[derive(Debug, Default)]
@@ -357,13 +360,21 @@ fn session(
                 late += 1;
             }
         }
+        let stamped = spec.stamp.as_ref().map(|s| {
+            let mut w = spec.wire.to_vec();
+            super::timing::stamp(&mut w, s.offset, *k);
+            w
+        });
         let t0 = Instant::now();
+        if let Some(s) = &spec.stamp {
+            s.started(*k, t0);
+        }
         let step = (|| -> Result<(Instant, u16, String), String> {
             conn.expect(mail.as_bytes(), 250)?;
             conn.expect(rcpt.as_bytes(), 250)?;
             conn.expect(b"DATA\r\n", 354)?;
             let t1 = Instant::now();
-            conn.send(&spec.wire)?;
+            conn.send(stamped.as_deref().unwrap_or(&spec.wire))?;
             let (code, text) = conn.reply()?;
             Ok((t1, code, text))
         })();

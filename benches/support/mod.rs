@@ -2,6 +2,7 @@
 //! private Postfix relay, smtp-source) and small measurement utilities (/proc, percentiles, rlimits).
 #![allow(dead_code)]
 
+pub mod amavis;
 pub mod burst;
 pub mod client;
 /// Base64 and zip builders shared with the integration tests.
@@ -11,6 +12,7 @@ pub mod mime;
 #[path = "../../tests/support/postfix.rs"]
 pub mod postfix;
 pub mod procs;
+pub mod timing;
 
 pub use postfix::{free_port, tool};
 

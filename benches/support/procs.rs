@@ -387,6 +387,7 @@ pub fn postfix_relay(sink: SocketAddr) -> Result<super::postfix::Postfix, String
         main_extra: Vec::new(),
         resubmit_options: Vec::new(),
         files: Vec::new(),
+        filter_maxproc: None,
     };
     Ok(super::postfix::Postfix::start(&cfg))
 }

@@ -61,6 +61,10 @@ pub struct PostfixConfig {
     /// Files written into the config directory before start, as (name, content): lookup tables
     /// such as `texthash:$config_directory/<name>`.
     pub files: Vec<(String, String)>,
+    /// Processes delivering to the content filter at once (a dedicated `filter` transport with
+    /// this maxproc, as amavisd-new's README.postfix asks: no more than its `$max_servers`);
+    /// `None`: the filter is reached through the `smtp` transport's default limits.
+    pub filter_maxproc: Option<u32>,
 }
 
 impl PostfixConfig {
@@ -77,6 +81,7 @@ impl PostfixConfig {
             main_extra: Vec::new(),
             resubmit_options: Vec::new(),
             files: Vec::new(),
+            filter_maxproc: None,
         }
     }
 }
@@ -653,10 +658,18 @@ smtp_connection_cache_time_limit = 10s
 }
 
 fn master_cf(cfg: &PostfixConfig, smtp_port: u16, resubmit_port: u16) -> String {
+    let transport = if cfg.filter_maxproc.is_some() {
+        "filter"
+    } else {
+        "smtp"
+    };
     let filter = match cfg.content_filter {
-        Some(a) => format!("smtp:[{}]:{}", a.ip(), a.port()),
+        Some(a) => format!("{transport}:[{}]:{}", a.ip(), a.port()),
         None => String::new(),
     };
+    let filter_service = cfg.filter_maxproc.map_or(String::new(), |n| {
+        format!("filter    unix  -       -       n       -       {n}       smtp\n  -o smtp_send_xforward_command=yes\n  -o disable_dns_lookups=yes\n")
+    });
     let resubmit_extra: String = cfg
         .resubmit_options
         .iter()
@@ -673,7 +686,7 @@ fn master_cf(cfg: &PostfixConfig, smtp_port: u16, resubmit_port: u16) -> String 
   -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks
   -o smtpd_authorized_xforward_hosts=127.0.0.0/8
   -o mynetworks=127.0.0.0/8
-{resubmit_extra}pickup    unix  n       -       n       60      1       pickup
+{resubmit_extra}{filter_service}pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite

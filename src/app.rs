@@ -523,14 +523,17 @@ pub fn serve(
     }
     let route = crate::config::show::relay_route(&config);
     let (trial_mode, policies) = (config.server.trial_mode, config.policies.len());
-    let (policy_source, data_ahead) = (config.policy_source, shared[0].data_ahead);
+    let (policy_source, data_ahead) = (
+        config.policy_source,
+        shared.0.first().is_some_and(|s| s.data_ahead),
+    );
     let threads = match config.server.threads {
         0 => std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .max(2),
         n => n,
     };
-    let runtime = crate::runtime::Runtime::new(config, shared, text, record);
+    let runtime = reload::runtime(config, shared, text, record);
     let digest = runtime.digest.clone();
     let swap = Arc::new(crate::runtime::Swap::new(runtime));
 

@@ -9,6 +9,8 @@ mod support;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::pem::PemObject;
+
 use support::client::{Client, message};
 use support::sink::Sink;
 use support::sluice::{Sluice, hosts_relay, listeners_config};
@@ -130,7 +132,7 @@ fn starttls_required_gives_530_before_tls_and_each_listener_presents_its_certifi
         key.path().display()
     );
     let config = listeners_config(
-        &[("plain", ""), ("secure", &secure)],
+        &[("secure", &secure), ("plain", "")],
         // The sink offers no STARTTLS: the next hop is reached in plaintext.
         &format!("{}\nstarttls = \"never\"", hosts_relay(&[sink.addr])),
         "[server]\nhostname = \"localhost\"\n",
@@ -160,6 +162,36 @@ fn starttls_required_gives_530_before_tls_and_each_listener_presents_its_certifi
     assert_eq!(c.send(FROM, &[TO], &message("plain-tls", "x")).code, 250);
     c.quit();
     assert_eq!(sink.wait_for(3, Duration::from_secs(20)).len(), 3);
+    // The admin port keeps the [tls] certificate, though the first listener has its own.
+    let admin = std::net::TcpStream::connect(sluice.admin.expect("admin port")).unwrap();
+    let presented = handshake(admin, &[&own.0, &sluice.cert_pem()]);
+    let generated = rustls::pki_types::CertificateDer::from_pem_slice(sluice.cert_pem().as_bytes());
+    assert!(
+        presented == generated.expect("pem").to_vec(),
+        "the admin port presents the first listener's own certificate"
+    );
+}
+
+/// The server certificate a TLS handshake over `tcp` shows (trusting `trusted`, for localhost).
+fn handshake(mut tcp: std::net::TcpStream, trusted: &[&str]) -> Vec<u8> {
+    let mut roots = rustls::RootCertStore::empty();
+    for pem in trusted {
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).expect("pem");
+        roots.add(der).expect("root");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("client");
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).expect("TLS handshake");
+    }
+    conn.peer_certificates().expect("a certificate")[0].to_vec()
 }
 
 #[test]

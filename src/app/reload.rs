@@ -89,6 +89,8 @@ impl Source {
 /// The session sets for `config`, one per listener in its order: each listener's settings and
 /// STARTTLS config (its own certificate, else `server_tls`), over one inspector and the
 /// process-wide parts in `base`. `listener_tls` holds the listeners' own certificates by name.
+/// Also, when the first listener has its own certificate, its set with `server_tls` instead: the
+/// runtime's `session` (what the admin port presents is the `[tls]` pair, not a listener's).
 pub fn session_sets(
     config: &Config,
     server_tls: Arc<rustls::ServerConfig>,
@@ -96,13 +98,13 @@ pub fn session_sets(
     client_tls: Arc<rustls::ClientConfig>,
     inspector: Inspector,
     base: &Base,
-) -> Vec<Shared> {
+) -> (Vec<Shared>, Option<Shared>) {
     // A message released from the quarantine that comes back (reflecting mode) is not held again.
     let inspector = match &base.released {
         Some(r) => inspector.with_released(r.clone()),
         None => inspector,
     };
-    config
+    let sets = config
         .listeners
         .iter()
         .map(|l| {
@@ -112,7 +114,27 @@ pub fn session_sets(
                 .map_or_else(|| server_tls.clone(), |(_, t)| t.clone());
             session_set(config, l, tls, client_tls.clone(), inspector.clone(), base)
         })
-        .collect()
+        .collect();
+    let primary = config
+        .listeners
+        .first()
+        .filter(|l| l.cert_and_key.is_some())
+        .map(|l| session_set(config, l, server_tls, client_tls, inspector, base));
+    (sets, primary)
+}
+
+/// The runtime of `config` over its session sets (see [`session_sets`]).
+pub fn runtime(
+    config: Config,
+    (sets, primary): (Vec<Shared>, Option<Shared>),
+    text: Option<String>,
+    record: Record,
+) -> Runtime {
+    let mut runtime = Runtime::new(config, sets, text, record);
+    if let Some(p) = primary {
+        runtime.session = Arc::new(p);
+    }
+    runtime
 }
 
 /// One listener's session set.
@@ -289,7 +311,7 @@ impl Reloader {
             loaded.inspector,
             &self.base,
         );
-        let runtime = Runtime::new(config, shared, text, record);
+        let runtime = runtime(config, shared, text, record);
         let report = self.swap.replace(runtime)?;
         crate::metrics::global().definitions_loaded(self.base.clock.now());
         let new = self.swap.current();

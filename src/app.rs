@@ -13,12 +13,12 @@ use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::config::record::{self, Record};
 use crate::detect::Detector;
-use crate::listener::Gauge;
 use crate::pipeline::Inspector;
 use crate::relay::Relay;
 use crate::scan::Scanner;
 use crate::shutdown::Shutdown;
 
+pub mod listeners;
 pub mod reload;
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -93,6 +93,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(r) => Ok(crate::console::restore(r)),
         Command::User(u) => Ok(crate::console::user(u)),
         Command::Token(t) => Ok(crate::console::token(t)),
+        Command::Queue(q) => Ok(crate::console::queue(q)),
         Command::Siem(c) => match c.command {
             crate::cli::SiemCommand::Test(t) => Ok(crate::export::test::run(t)),
         },
@@ -290,6 +291,8 @@ pub struct Loaded {
     approval_key: Option<crate::link::token::Key>,
     /// The `[[siem]]` destinations with their TLS material read.
     siem: Vec<crate::export::destination::Destination>,
+    /// The STARTTLS configs of the listeners with their own certificate, by listener name.
+    listener_tls: Vec<(String, Arc<rustls::ServerConfig>)>,
 }
 
 /// Reads and checks what [`Loaded`] holds, each error naming the setting or file.
@@ -323,7 +326,16 @@ pub fn load(config: &Config) -> anyhow::Result<Loaded> {
         .map_err(|e| anyhow::anyhow!("policies: {e}"))?;
     let approval_key = read_approval_key(data_dir)?;
     let siem = crate::export::destination::Destination::load_all(config)?;
+    let mut listener_tls = Vec::new();
+    for l in &config.listeners {
+        if let Some((cert, key)) = &l.cert_and_key {
+            let tls = crate::tls::server_config_from(cert, key)
+                .with_context(|| format!("listener {}: cert_file / key_file", l.name))?;
+            listener_tls.push((l.name.clone(), tls));
+        }
+    }
     Ok(Loaded {
+        listener_tls,
         server_tls,
         client_tls,
         inspector,
@@ -463,11 +475,15 @@ pub fn serve(
         hop_status: hop_status.clone(),
         released,
     };
-    let shared = reload::session_set(&config, server_tls, client_tls, loaded.inspector, &base);
-    let std_listener = std::net::TcpListener::bind(config.listener.address)
-        .with_context(|| format!("binding listener.address {}", config.listener.address))?;
-    let sessions = Arc::new(Gauge::default());
-    let clients = crate::clients::Clients::new(config.listener.max_sessions_per_client);
+    let shared = reload::session_sets(
+        &config,
+        server_tls,
+        &loaded.listener_tls,
+        client_tls,
+        loaded.inspector,
+        &base,
+    );
+    let sockets = listeners::Listeners::bind_all(&config).map_err(anyhow::Error::msg)?;
     // What the monitor sees, for /readyz and /metrics; the definitions count as loaded now.
     let health = Arc::new(crate::monitor::Health::new(
         shutdown.clone(),
@@ -507,19 +523,29 @@ pub fn serve(
     }
     let route = crate::config::show::relay_route(&config);
     let (trial_mode, policies) = (config.server.trial_mode, config.policies.len());
-    let (policy_source, data_ahead) = (config.policy_source, shared.data_ahead);
+    let (policy_source, data_ahead) = (
+        config.policy_source,
+        shared.0.first().is_some_and(|s| s.data_ahead),
+    );
     let threads = match config.server.threads {
         0 => std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .max(2),
         n => n,
     };
-    let runtime = crate::runtime::Runtime::new(config, shared, text, record);
+    let runtime = reload::runtime(config, shared, text, record);
     let digest = runtime.digest.clone();
     let swap = Arc::new(crate::runtime::Swap::new(runtime));
 
-    let front = reload::Front::new(ex.clone(), swap.clone(), sessions.clone(), clients);
-    let bound = front.accept_on(std_listener).context("listener socket")?;
+    let switches = Arc::new(crate::store::switches::Watch::new(
+        keeper.store().ok().cloned(),
+    ));
+    let front = listeners::Listeners::new(ex.clone(), swap.clone(), switches);
+    front
+        .apply(&swap.current().config, sockets)
+        .context("listener socket")?;
+    let sessions = front.sessions.clone();
+    let bound = front.addr().context("no listener")?;
     // Before the `listening` line: a SIGHUP sent as soon as it appears must reload, not kill.
     use async_signal::Signal;
     let mut signals = async_signal::Signals::new([Signal::Term, Signal::Int, Signal::Hup])

@@ -3,9 +3,8 @@
 //! compiled policies), builds the whole new [`Runtime`] (binding a moved listener address too), and
 //! only then swaps it in through [`Swap::replace`]; any error leaves the running set in force and
 //! comes back as `file:line:col: ...` (or `file: ...`). After the swap the process-wide parts follow:
-//! the byte budget, the per-client limit, the delivery queue's next hops, the listener (a new
-//! address is accepted on, the old one retired; open sessions go on). [`Front`] owns the accepting
-//! listener. `sluice reload` (the control socket) and SIGHUP both call [`Reloader::reload`]; so will
+//! the byte budget, the delivery queue's next hops, the listeners (`app::listeners`: new and moved
+//! ones accept, removed and moved-away ones are retired; open sessions go on). `sluice reload` (the control socket) and SIGHUP both call [`Reloader::reload`]; so will
 //! the admin UI's settings pages and the definition updates, after writing their files.
 
 use std::net::SocketAddr;
@@ -14,16 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::clients::Clients;
+use super::listeners::Listeners;
 use crate::config::Config;
 use crate::config::record::Record;
 use crate::control::{self, Reloaded, Status};
 use crate::events::{Field, Fields, Kind as EventKind};
-use crate::listener::{Gauge, Listener};
 use crate::pipeline::{Inspector, Released};
 use crate::relay::Relay;
 use crate::runtime::{Report, Runtime, Swap};
-use crate::session::{Current, Shared};
+use crate::session::Shared;
 use crate::smtp::server::Settings;
 
 /// The process-wide parts every session set refers to (built once by `serve`).
@@ -88,45 +86,91 @@ impl Source {
     }
 }
 
-/// The session set for `config`: its settings, STARTTLS config, inspector and next hops, over
-/// the process-wide parts in `base`.
-pub fn session_set(
+/// The session sets for `config`, one per listener in its order: each listener's settings and
+/// STARTTLS config (its own certificate, else `server_tls`), over one inspector and the
+/// process-wide parts in `base`. `listener_tls` holds the listeners' own certificates by name.
+/// Also, when the first listener has its own certificate, its set with `server_tls` instead: the
+/// runtime's `session` (what the admin port presents is the `[tls]` pair, not a listener's).
+pub fn session_sets(
     config: &Config,
     server_tls: Arc<rustls::ServerConfig>,
+    listener_tls: &[(String, Arc<rustls::ServerConfig>)],
     client_tls: Arc<rustls::ClientConfig>,
     inspector: Inspector,
     base: &Base,
-) -> Shared {
+) -> (Vec<Shared>, Option<Shared>) {
     // A message released from the quarantine that comes back (reflecting mode) is not held again.
     let inspector = match &base.released {
         Some(r) => inspector.with_released(r.clone()),
         None => inspector,
     };
+    let sets = config
+        .listeners
+        .iter()
+        .map(|l| {
+            let tls = listener_tls
+                .iter()
+                .find(|(name, _)| *name == l.name)
+                .map_or_else(|| server_tls.clone(), |(_, t)| t.clone());
+            session_set(config, l, tls, client_tls.clone(), inspector.clone(), base)
+        })
+        .collect();
+    let primary = config
+        .listeners
+        .first()
+        .filter(|l| l.cert_and_key.is_some())
+        .map(|l| session_set(config, l, server_tls, client_tls, inspector, base));
+    (sets, primary)
+}
+
+/// The runtime of `config` over its session sets (see [`session_sets`]).
+pub fn runtime(
+    config: Config,
+    (sets, primary): (Vec<Shared>, Option<Shared>),
+    text: Option<String>,
+    record: Record,
+) -> Runtime {
+    let mut runtime = Runtime::new(config, sets, text, record);
+    if let Some(p) = primary {
+        runtime.session = Arc::new(p);
+    }
+    runtime
+}
+
+/// One listener's session set.
+fn session_set(
+    config: &Config,
+    l: &crate::config::Listener,
+    server_tls: Arc<rustls::ServerConfig>,
+    client_tls: Arc<rustls::ClientConfig>,
+    inspector: Inspector,
+    base: &Base,
+) -> Shared {
     let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
-    let gateway =
-        (config.listener.mode == crate::config::gateway::ListenerMode::Gateway).then(|| {
-            Arc::new(crate::gateway::Context::new(
-                config,
-                super::resolver(config),
-            ))
-        });
+    let gateway = (l.mode == crate::config::gateway::ListenerMode::Gateway).then(|| {
+        Arc::new(crate::gateway::Context::new(
+            config,
+            super::resolver(config),
+        ))
+    });
     Shared {
-        listener: config.listener.name.clone(),
-        mode: config.listener.mode,
+        listener: l.name.clone(),
+        mode: l.mode,
         gateway,
         data_ahead,
         settings: Settings {
             hostname: config.server.hostname.clone(),
-            limits: config.listener.limits,
-            extensions: config.listener.extensions,
-            bare_line_endings: config.listener.bare_line_endings,
+            limits: l.limits,
+            extensions: l.extensions,
+            bare_line_endings: l.bare_line_endings,
             tls_available: true,
+            starttls: l.starttls,
         },
-        allowed_clients: config.listener.allowed_clients.clone(),
-        max_sessions: config.listener.max_sessions,
-        command_timeout: config.listener.command_timeout,
-        data_timeout: config.listener.data_timeout,
-        data_min_rate: config.listener.data_min_rate,
+        allowed_clients: l.allowed_clients.clone(),
+        max_sessions: l.max_sessions,
+        command_timeout: l.command_timeout,
+        data_timeout: l.data_timeout,
+        data_min_rate: l.data_min_rate,
         tls: Some(server_tls),
         inspector,
         keeper: base.keeper.clone(),
@@ -161,88 +205,13 @@ pub fn server_tls(
     }
 }
 
-/// The accepting SMTP listener; a reload that moves `listener.address` replaces it.
-pub struct Front {
-    ex: Arc<smol::Executor<'static>>,
-    current: Arc<dyn Current>,
-    sessions: Arc<Gauge>,
-    pub clients: Arc<Clients>,
-    active: Mutex<Option<Accepting>>,
-}
-
-struct Accepting {
-    addr: SocketAddr,
-    /// Dropped to retire the listener.
-    _stop: smol::channel::Sender<()>,
-    task: smol::Task<()>,
-}
-
-impl Front {
-    pub fn new(
-        ex: Arc<smol::Executor<'static>>,
-        current: Arc<dyn Current>,
-        sessions: Arc<Gauge>,
-        clients: Arc<Clients>,
-    ) -> Front {
-        Front {
-            ex,
-            current,
-            sessions,
-            clients,
-            active: Mutex::new(None),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Accepting>> {
-        self.active.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Accepts on `tcp` from now on; the listener accepting until now (if any) stops accepting
-    /// and closes its socket, while its sessions go on.
-    pub fn accept_on(&self, tcp: std::net::TcpListener) -> std::io::Result<SocketAddr> {
-        let tcp = smol::net::TcpListener::try_from(tcp)?;
-        let addr = tcp.local_addr()?;
-        let (stop_tx, stop) = smol::channel::bounded(1);
-        let listener = Listener {
-            tcp,
-            sessions: self.sessions.clone(),
-            clients: self.clients.clone(),
-            stop,
-        };
-        let task = self
-            .ex
-            .spawn(listener.serve(self.current.clone(), self.ex.clone()));
-        let old = self.lock().replace(Accepting {
-            addr,
-            _stop: stop_tx,
-            task,
-        });
-        if let Some(old) = old {
-            tracing::info!(old = %old.addr, addr = %addr, "listener moved: accepting on the new address; the old one no longer accepts, its sessions go on");
-            old.task.detach();
-        }
-        Ok(addr)
-    }
-
-    pub fn addr(&self) -> Option<SocketAddr> {
-        self.lock().as_ref().map(|a| a.addr)
-    }
-
-    /// At shutdown: waits for the accept loop (it ends when draining begins).
-    pub async fn finish(&self) {
-        let active = self.lock().take();
-        if let Some(a) = active {
-            a.task.await;
-        }
-    }
-}
-
 /// Rebuilds and swaps the running set; answers the control socket.
 pub struct Reloader {
     pub swap: Arc<Swap>,
     pub base: Base,
     pub source: Source,
-    pub front: Front,
+    /// The running SMTP listeners.
+    pub front: Listeners,
     pub delivery: Option<crate::delivery::Delivery>,
     pub admin: Option<SocketAddr>,
     /// The SIEM destinations (`None`: no store); a reload starts, restarts and stops them.
@@ -258,7 +227,7 @@ impl Reloader {
         swap: Arc<Swap>,
         base: Base,
         source: Source,
-        front: Front,
+        front: Listeners,
         delivery: Option<crate::delivery::Delivery>,
         admin: Option<SocketAddr>,
     ) -> Reloader {
@@ -321,18 +290,11 @@ impl Reloader {
         let loaded = super::load(&config).map_err(|e| format!("{file}: {e:#}"))?;
         let tls = server_tls(&config, loaded.server_tls)
             .map_err(|e| format!("{file}: STARTTLS certificate: {e:#}"))?;
-        let moved = config.listener.address != old.config.listener.address;
-        let tcp = match moved {
-            true => Some(
-                std::net::TcpListener::bind(config.listener.address).map_err(|e| {
-                    format!(
-                        "{file}: listener.address {}: cannot bind: {e}",
-                        config.listener.address
-                    )
-                })?,
-            ),
-            false => None,
-        };
+        // New and moved listeners are bound before anything changes (a bind error refuses it all).
+        let bound = self
+            .front
+            .bind(&config)
+            .map_err(|e| format!("{file}: {e}"))?;
         let queue_relay = Relay::new(
             config.relay.clone(),
             super::resolver(&config),
@@ -341,23 +303,21 @@ impl Reloader {
         );
         let loaded_client_tls = loaded.client_tls.clone();
         let siem = loaded.siem;
-        let shared = session_set(
+        let shared = session_sets(
             &config,
             tls,
+            &loaded.listener_tls,
             loaded.client_tls,
             loaded.inspector,
             &self.base,
         );
-        let runtime = Runtime::new(config, shared, text, record);
+        let runtime = runtime(config, shared, text, record);
         let report = self.swap.replace(runtime)?;
         crate::metrics::global().definitions_loaded(self.base.clock.now());
         let new = self.swap.current();
         self.base
             .budget
             .set_max(new.config.listener.max_bytes_in_flight);
-        self.front
-            .clients
-            .set_max(new.config.listener.max_sessions_per_client);
         if let Some(a) = self.base.keeper.alerts() {
             a.set_relay(Relay::new(
                 new.config.relay.clone(),
@@ -372,12 +332,8 @@ impl Reloader {
         if let Some(x) = &self.exporter {
             x.apply(siem, new.config.server.hostname.as_str());
         }
-        if let Some(tcp) = tcp
-            && let Err(e) = self.front.accept_on(tcp)
-        {
-            // Bound above, so this is the socket's conversion failing: say so, keep the old one.
-            tracing::error!(error = %e, "the new listener address could not be used; still accepting on the old one");
-        }
+        // Bound above, so an error here is a socket's conversion failing (logged there).
+        let _ = self.front.apply(&new.config, bound);
         self.reloads.fetch_add(1, Ordering::Relaxed);
         Ok(report)
     }
@@ -440,6 +396,17 @@ impl control::Handler for Reloader {
             listeners: control::Listeners {
                 smtp: self.front.addr().map_or(String::new(), |a| a.to_string()),
                 admin: self.admin.map(|a| a.to_string()),
+                each: self
+                    .front
+                    .list()
+                    .into_iter()
+                    .map(|l| control::SmtpListener {
+                        name: l.name,
+                        mode: l.mode.name().to_string(),
+                        address: l.addr.to_string(),
+                        sessions: l.sessions,
+                    })
+                    .collect(),
             },
             sessions: self.front.sessions.current(),
             store,

@@ -9,6 +9,8 @@ pub mod edit;
 pub mod gateway;
 mod keep;
 mod limits;
+mod listeners;
+pub use listeners::Listener;
 pub mod monitor;
 pub mod reports;
 mod services;
@@ -29,11 +31,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ipnet::IpNet;
-
 use crate::message::header::Field;
 use crate::policy;
-use crate::smtp::{BareLineEndings, Extensions, HostName, Limits};
+use crate::smtp::HostName;
 use value::{Ctx, Error};
 
 pub use value::Error as ConfigError;
@@ -101,6 +101,9 @@ pub struct Config {
     pub monitor: monitor::Monitor,
     /// `[reports]`: report counters' retention, report sizes, scheduled reports.
     pub reports: reports::Reports,
+    /// Every SMTP listener (`[listener]` or `[[listener]]`), the first first; `listener` is the
+    /// first (and holds the process-wide keys).
+    pub listeners: Vec<Listener>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,30 +113,6 @@ pub struct Server {
     pub trial_mode: bool,
     /// Executor threads for sessions (default 1); 0 means one per core (at least 2).
     pub threads: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct Listener {
-    /// Names the listener in logs, events and metrics (`[a-z0-9-]`).
-    pub name: String,
-    pub mode: gateway::ListenerMode,
-    pub address: SocketAddr,
-    pub allowed_clients: Vec<IpNet>,
-    pub max_sessions: usize,
-    /// Sessions at once from one client address (IPv6: one /64); more get 421 4.7.0 at connect.
-    pub max_sessions_per_client: usize,
-    /// Message bytes all sessions may hold at once; past it DATA gets 452 4.3.1.
-    pub max_bytes_in_flight: usize,
-    /// Messages larger than this are received into `<data_dir>/spool/` and mapped, not kept in memory.
-    pub spool_threshold: usize,
-    pub limits: Limits,
-    pub extensions: Extensions,
-    pub bare_line_endings: BareLineEndings,
-    pub command_timeout: Duration,
-    pub data_timeout: Duration,
-    /// Bytes per second a client must keep up on average during DATA (0: only `data_timeout`).
-    pub data_min_rate: u64,
-    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -302,146 +281,8 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
             .range(0, 256)? as usize,
     };
 
-    let (ul, dl) = (
-        user.listener.unwrap_or_default(),
-        def.listener.unwrap_or_default(),
-    );
-    let address = cx.pick(ul.address, dl.address, "listener.address")?;
-    let address = address.parse_with(|s| {
-        s.parse::<SocketAddr>()
-            .map_err(|_| "expected an address like \"0.0.0.0:10025\" or \"[::]:25\"".to_string())
-    })?;
-    let mut allowed_clients = Vec::new();
-    for item in cx
-        .pick(
-            ul.allowed_clients,
-            dl.allowed_clients,
-            "listener.allowed_clients",
-        )?
-        .items()
-    {
-        allowed_clients.push(item.parse_with(|s| parse_cidr(s))?);
-    }
-    let limits = Limits {
-        max_message_size: cx
-            .pick(
-                ul.max_message_size,
-                dl.max_message_size,
-                "listener.max_message_size",
-            )?
-            .range(1024, 1 << 34)? as usize,
-        max_recipients: cx
-            .pick(
-                ul.max_recipients,
-                dl.max_recipients,
-                "listener.max_recipients",
-            )?
-            .range(1, 100_000)? as usize,
-        max_line_length: cx
-            .pick(
-                ul.max_line_length,
-                dl.max_line_length,
-                "listener.max_line_length",
-            )?
-            .range(512, 1 << 20)? as usize,
-        max_data_line_length: cx
-            .pick(
-                ul.max_data_line_length,
-                dl.max_data_line_length,
-                "listener.max_data_line_length",
-            )?
-            .range(1000, 1 << 24)? as usize,
-        max_errors: cx
-            .pick(ul.max_errors, dl.max_errors, "listener.max_errors")?
-            .range(1, 10_000)? as usize,
-        max_junk_commands: cx
-            .pick(
-                ul.max_junk_commands,
-                dl.max_junk_commands,
-                "listener.max_junk_commands",
-            )?
-            .range(1, 1_000_000)? as usize,
-    };
-    let mut extensions = Extensions::empty();
-    for item in cx
-        .pick(ul.extensions, dl.extensions, "listener.extensions")?
-        .items()
-    {
-        extensions = extensions.with(item.parse_with(|s| {
-            Extensions::parse_one(s).ok_or_else(|| {
-                format!(
-                    "unknown extension {s:?} (known: {})",
-                    Extensions::KNOWN.join(", ")
-                )
-            })
-        })?);
-    }
-    let listener = Listener {
-        name: gateway::listener_name(cx.pick(ul.name, dl.name, "listener.name")?)?,
-        mode: cx.pick(ul.mode, dl.mode, "listener.mode")?.choice(&[
-            ("inline", gateway::ListenerMode::Inline),
-            ("gateway", gateway::ListenerMode::Gateway),
-        ])?,
-        address,
-        allowed_clients,
-        max_sessions: cx
-            .pick(ul.max_sessions, dl.max_sessions, "listener.max_sessions")?
-            .range(1, 1_000_000)? as usize,
-        max_sessions_per_client: cx
-            .pick(
-                ul.max_sessions_per_client,
-                dl.max_sessions_per_client,
-                "listener.max_sessions_per_client",
-            )?
-            .range(1, 1_000_000)? as usize,
-        // At least one message of the largest size must fit.
-        max_bytes_in_flight: cx
-            .pick(
-                ul.max_bytes_in_flight,
-                dl.max_bytes_in_flight,
-                "listener.max_bytes_in_flight",
-            )?
-            .range(limits.max_message_size as u64, 1 << 44)? as usize,
-        spool_threshold: cx
-            .pick(
-                ul.spool_threshold,
-                dl.spool_threshold,
-                "listener.spool_threshold",
-            )?
-            .range(65_536, 1 << 44)? as usize,
-        limits,
-        extensions,
-        bare_line_endings: cx
-            .pick(
-                ul.bare_line_endings,
-                dl.bare_line_endings,
-                "listener.bare_line_endings",
-            )?
-            .choice(&[
-                ("normalize", BareLineEndings::Normalize),
-                ("reject", BareLineEndings::Reject),
-            ])?,
-        command_timeout: cx
-            .pick(
-                ul.command_timeout,
-                dl.command_timeout,
-                "listener.command_timeout",
-            )?
-            .duration()?,
-        data_timeout: cx
-            .pick(ul.data_timeout, dl.data_timeout, "listener.data_timeout")?
-            .duration()?,
-        data_min_rate: cx
-            .pick(ul.data_min_rate, dl.data_min_rate, "listener.data_min_rate")?
-            .range(0, 1 << 30)?,
-        shutdown_grace: cx
-            .pick(
-                ul.shutdown_grace,
-                dl.shutdown_grace,
-                "listener.shutdown_grace",
-            )?
-            .duration()?,
-    };
+    let listeners = listeners::build(cx, user.listener, def.listener)?;
+    let listener = listeners[0].clone();
 
     let (ut, dt) = (user.tls.unwrap_or_default(), def.tls.unwrap_or_default());
     let cert = cx.pick(ut.cert_file, dt.cert_file, "tls.cert_file")?;
@@ -624,6 +465,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         monitor,
         reports,
         gateway,
+        listeners,
     })
 }
 

@@ -13,7 +13,7 @@ pub(crate) type V<T> = Option<Spanned<T>>;
 #[serde(deny_unknown_fields)]
 pub(crate) struct Raw {
     pub server: Option<Server>,
-    pub listener: Option<Listener>,
+    pub listener: Option<ListenerSection>,
     pub tls: Option<Tls>,
     pub relay: Option<Relay>,
     pub dns: Option<Dns>,
@@ -83,6 +83,47 @@ pub(crate) struct Listener {
     pub data_timeout: V<String>,
     pub data_min_rate: V<u64>,
     pub shutdown_grace: V<String>,
+    pub cert_file: V<String>,
+    pub key_file: V<String>,
+    pub starttls: V<String>,
+}
+
+/// `listener` as written: one `[listener]` table, or `[[listener]]` tables (each with its place).
+/// Read through the document's own deserializer (not `untagged`), so that an unknown key or a
+/// wrong type inside either form is still reported at its `file:line:col`.
+#[derive(Debug, Clone)]
+pub(crate) enum ListenerSection {
+    One(Box<Listener>),
+    Many(Vec<Spanned<Listener>>),
+}
+
+impl<'de> Deserialize<'de> for ListenerSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListenerSection;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a [listener] table or [[listener]] tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                Listener::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|l| ListenerSection::One(Box::new(l)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::<Spanned<Listener>>::deserialize(serde::de::value::SeqAccessDeserializer::new(
+                    seq,
+                ))
+                .map(ListenerSection::Many)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

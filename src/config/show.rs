@@ -126,11 +126,30 @@ fn service(c: &Config, out: &mut String) {
             ("threads", s.threads.to_string()),
         ],
     );
-    let l = &c.listener;
+    // One `[listener]` when the file has one; a `[[listener]]` per listener when it has several.
+    let heading = if c.listeners.len() > 1 {
+        "[listener]"
+    } else {
+        "listener"
+    };
+    for l in &c.listeners {
+        listener(out, heading, l);
+    }
+    let tls = match &c.tls.cert_and_key {
+        Some((cert, key)) => format!("{} (key {})", cert.display(), key.display()),
+        None => "self-signed, generated in the data dir".into(),
+    };
+    section(out, "tls", &[("certificate", tls)]);
+}
+
+/// One listener's effective settings.
+fn listener(out: &mut String, heading: &str, l: &super::Listener) {
     section(
         out,
-        "listener",
+        heading,
         &[
+            ("name", l.name.clone()),
+            ("mode", l.mode.name().into()),
             ("address", l.address.to_string()),
             (
                 "allowed_clients",
@@ -156,13 +175,16 @@ fn service(c: &Config, out: &mut String) {
             ("command_timeout", duration(l.command_timeout)),
             ("data_timeout", duration(l.data_timeout)),
             ("shutdown_grace", duration(l.shutdown_grace)),
+            ("starttls", l.starttls.name().into()),
+            (
+                "certificate",
+                match &l.cert_and_key {
+                    Some((cert, key)) => format!("{} (key {})", cert.display(), key.display()),
+                    None => "the [tls] one".into(),
+                },
+            ),
         ],
     );
-    let tls = match &c.tls.cert_and_key {
-        Some((cert, key)) => format!("{} (key {})", cert.display(), key.display()),
-        None => "self-signed, generated in the data dir".into(),
-    };
-    section(out, "tls", &[("certificate", tls)]);
 }
 
 /// `[relay]`, `[dns]`.

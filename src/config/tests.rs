@@ -1,6 +1,7 @@
 //! Configuration tests: the embedded defaults, every error names file:line:col, and validation rules.
 
 use super::*;
+use crate::smtp::{Extensions, Limits};
 
 mod load;
 mod wire;

@@ -16,6 +16,7 @@ mod confirm;
 mod events;
 mod incident;
 mod quarantine;
+mod queue;
 pub mod render;
 mod report;
 mod users;
@@ -34,6 +35,7 @@ use crate::store::Mode;
 pub use events::events;
 pub use incident::incident;
 pub use quarantine::quarantine;
+pub use queue::queue;
 pub use report::report;
 pub use users::{token, user};
 

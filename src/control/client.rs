@@ -120,6 +120,13 @@ fn text(s: &Status) -> String {
     let _ = writeln!(out, "policies: {}", list(&s.policies));
     let admin = s.listeners.admin.as_deref().unwrap_or("off");
     let _ = writeln!(out, "listening: smtp {}, admin {admin}", s.listeners.smtp);
+    for l in &s.listeners.each {
+        let _ = writeln!(
+            out,
+            "listener {}: {} on {}, {} sessions",
+            l.name, l.mode, l.address, l.sessions
+        );
+    }
     let _ = writeln!(out, "sessions: {}", s.sessions);
     match &s.store.error {
         None => {

@@ -105,8 +105,23 @@ pub struct Status {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Listeners {
+    /// The first SMTP listener's address.
     pub smtp: String,
     pub admin: Option<String>,
+    /// Every SMTP listener, in the configuration's order.
+    #[serde(default)]
+    pub each: Vec<SmtpListener>,
+}
+
+/// One running SMTP listener.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SmtpListener {
+    pub name: String,
+    /// `inline` or `gateway`.
+    pub mode: String,
+    pub address: String,
+    /// Its open sessions.
+    pub sessions: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

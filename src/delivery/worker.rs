@@ -36,6 +36,17 @@ impl Delivery {
                 })
                 .await;
             let Some(first) = first else { break };
+            // `sluice queue pause` (a switch in the store): lease nothing until it is off again.
+            if crate::store::switches::read_paused(&self.inner.store) {
+                drop(first);
+                smol::Timer::after(crate::store::switches::REFRESH)
+                    .or(async {
+                        shutdown.draining().await;
+                        std::time::Instant::now()
+                    })
+                    .await;
+                continue;
+            }
             let mut permits = vec![first];
             while let Some(p) = slots.try_acquire_arc() {
                 permits.push(p);

@@ -1,6 +1,7 @@
-//! Accepting connections: the allowed-client gate (554 at connect), the per-client session limit
-//! (421 4.7.0), the session limit (421 4.3.2), and one task per session on the shared executor. Stops
-//! accepting when shutdown begins.
+//! Accepting connections on one listener: the allowed-client gate (554 at connect), on a gateway
+//! listener the `rejecting` switch (421 4.3.2 at connect), the per-client session limit (421 4.7.0),
+//! the listener's session limit (421 4.3.2), and one task per session on the shared executor. Stops
+//! accepting when shutdown begins or the listener is retired.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,7 +59,12 @@ fn unmap(ip: IpAddr) -> IpAddr {
 /// address binds a new `Listener` and retires this one (`stop`): open sessions go on.
 pub struct Listener {
     pub tcp: smol::net::TcpListener,
+    /// This listener's sessions (`max_sessions` applies to them).
     pub sessions: Arc<Gauge>,
+    /// Every listener's sessions together (what shutdown waits for).
+    pub total: Arc<Gauge>,
+    /// The queue switches (`rejecting` closes gateway listeners at connect).
+    pub switches: Arc<crate::store::switches::Watch>,
     /// `listener.max_sessions_per_client` (its maximum set again by a reload).
     pub clients: Arc<Clients>,
     /// Closed (or sent to) when a reload retires this address.
@@ -108,6 +114,19 @@ impl Listener {
                 shared.tasks.spawn(refuse(tcp, Reply::not_allowed_client()));
                 continue;
             }
+            if shared.mode == crate::config::gateway::ListenerMode::Gateway
+                && self.switches.get().rejecting
+            {
+                tracing::info!(%peer, listener = %shared.listener, "incoming mail is refused (sluice queue reject); connection refused");
+                refused(
+                    &shared,
+                    peer,
+                    "rejecting incoming mail (sluice queue reject)",
+                );
+                let reply = not_accepting(&shared.settings.hostname);
+                shared.tasks.spawn(refuse(tcp, reply));
+                continue;
+            }
             let Some(client_slot) = self.clients.try_acquire(peer.ip()) else {
                 tracing::warn!(%peer, max = self.clients.max(), "per-client session limit reached; connection refused");
                 refused(&shared, peer, "listener.max_sessions_per_client reached");
@@ -122,10 +141,12 @@ impl Listener {
                 shared.tasks.spawn(refuse(tcp, Reply::too_many_sessions()));
                 continue;
             };
+            // Never full: the process-wide count only tells shutdown how many are left.
+            let total = self.total.try_acquire(usize::MAX);
             crate::metrics::global().smtp_connection(false);
             let current = current.clone();
             ex.spawn(async move {
-                let _slots = (slot, client_slot);
+                let _slots = (slot, client_slot, total);
                 // A bug must cost one connection, never the process: nothing was acknowledged that
                 // the next hop had not accepted, and the client sees the connection drop.
                 let run = std::panic::AssertUnwindSafe(session::run(tcp, peer, shared, current));
@@ -142,6 +163,15 @@ impl Listener {
 fn refused(shared: &session::Shared, peer: SocketAddr, reason: &str) {
     crate::metrics::global().smtp_connection(true);
     edge::report(shared, Edge::Refused, peer, reason);
+}
+
+/// `421 4.3.2`: the gateway refuses incoming mail for now (`sluice queue reject`).
+fn not_accepting(host: &str) -> Reply {
+    Reply::new(
+        421,
+        Some([4, 3, 2]),
+        format!("{host} not accepting messages now, try again later"),
+    )
 }
 
 async fn refuse(mut tcp: smol::net::TcpStream, reply: Reply) {

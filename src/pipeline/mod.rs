@@ -146,7 +146,9 @@ pub enum Outcome {
     },
 }
 
-/// Everything the end-of-DATA step needs, shared by all sessions.
+/// Everything the end-of-DATA step needs, shared by all sessions (cloned per listener: its parts
+/// are shared handles).
+#[derive(Clone)]
 pub struct Inspector {
     scanner: Arc<Scanner>,
     pool: Pool,

@@ -1,6 +1,7 @@
 //! What a reload changes, key by key: the old and the new configuration file compared as TOML (every
 //! key as written, so nothing the file says is missed), and each changed key sorted into "now" or
-//! "at the next restart". Pure: two texts in, lists out.
+//! "at the next restart". Listeners (`[listener]` keys, or the `[[listener]]` tables as one value)
+//! all apply at once: `app::listeners` adds, moves and removes them. Pure: two texts in, lists out.
 
 use std::collections::BTreeMap;
 
@@ -197,6 +198,18 @@ mod tests {
         // The history's bound is read at each save: no restart.
         let c = between(None, Some("[admin]\nconfig_history = 5\n"));
         assert_eq!(c.applied, vec!["admin.config_history"]);
+        assert!(c.restart.is_empty(), "{:?}", c.restart);
+    }
+
+    #[test]
+    fn listeners_added_or_removed_apply_at_once() {
+        let one = "[[listener]]\nname = \"a\"\naddress = \"127.0.0.1:1\"\n";
+        let two = format!("{one}[[listener]]\nname = \"b\"\naddress = \"127.0.0.1:2\"\n");
+        let c = between(Some(one), Some(&two));
+        assert_eq!(c.applied, vec!["listener"]);
+        assert!(c.restart.is_empty(), "{:?}", c.restart);
+        let c = between(Some(&two), Some("[listener]\naddress = \"127.0.0.1:3\"\n"));
+        assert!(c.applied.contains(&"listener.address".to_string()), "{c:?}");
         assert!(c.restart.is_empty(), "{:?}", c.restart);
     }
 

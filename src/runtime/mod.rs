@@ -1,6 +1,7 @@
 //! The swap point of live reload: a [`Runtime`] is everything built from the configuration file
 //! (the validated `Config`; the session set with the compiled policies, scanner, definitions and EDM
-//! indexes inside its inspector, the next hops, the limits and the STARTTLS server config), and
+//! indexes inside its inspector, the next hops, the limits and the STARTTLS server config; one per
+//! listener), and
 //! [`Swap`] holds the current one behind `arc-swap`. Sessions read it through
 //! [`crate::session::Current`]: a new session takes the current set, a session takes it again only
 //! between transactions, so a message is judged and relayed wholly by the set it started with.
@@ -22,8 +23,10 @@ pub use changes::Changes;
 /// Everything built from one reading of the configuration file; never changed once built.
 pub struct Runtime {
     pub config: Arc<Config>,
-    /// What sessions use (settings, limits, TLS, inspector, relay).
+    /// What the first listener's sessions use (settings, limits, TLS, inspector, relay).
     pub session: Arc<Shared>,
+    /// Every listener's session set, in the configuration's order (the first is `session`).
+    pub listeners: Vec<Arc<Shared>>,
     /// The configuration file's text (`None`: the embedded defaults), to compare with the next one.
     pub text: Option<String>,
     /// `<data_dir>/server-config`: where this set came from (rewritten when it is swapped in).
@@ -92,15 +95,30 @@ impl Digest {
 }
 
 impl Runtime {
-    pub fn new(config: Config, session: Shared, text: Option<String>, record: Record) -> Runtime {
+    /// `sessions`: one session set per listener of `config`, in its order (at least one).
+    pub fn new(
+        config: Config,
+        sessions: Vec<Shared>,
+        text: Option<String>,
+        record: Record,
+    ) -> Runtime {
         let digest = Digest::of(&config, text.as_deref(), &record);
+        let listeners: Vec<Arc<Shared>> = sessions.into_iter().map(Arc::new).collect();
+        // Never empty: `config::listeners` always builds at least one listener, and `app` one
+        // session set per listener.
         Runtime {
             config: Arc::new(config),
-            session: Arc::new(session),
+            session: listeners[0].clone(),
+            listeners,
             text,
             record,
             digest,
         }
+    }
+
+    /// The session set of the listener named `name`, if the configuration has it.
+    pub fn listener(&self, name: &str) -> Option<Arc<Shared>> {
+        self.listeners.iter().find(|s| s.listener == name).cloned()
     }
 
     /// The ids of the loaded policies, in order.

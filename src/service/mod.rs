@@ -21,6 +21,7 @@ mod error;
 mod events;
 mod query;
 mod report;
+mod switches;
 mod tokens;
 mod tracking;
 mod users;

@@ -19,6 +19,35 @@ pub struct Settings {
     pub bare_line_endings: BareLineEndings,
     /// Whether a TLS server configuration exists (STARTTLS can only be offered then).
     pub tls_available: bool,
+    /// `listener.starttls`: offered, required before MAIL, or not offered.
+    pub starttls: Starttls,
+}
+
+/// Whether a listener offers STARTTLS (`listener.starttls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Starttls {
+    /// Advertised (when `STARTTLS` is in the extensions); plaintext mail is accepted too.
+    #[default]
+    Offer,
+    /// Advertised, and MAIL before TLS gets `530 5.7.0` (RFC 3207 section 4).
+    Require,
+    /// Not advertised; STARTTLS gets `454`.
+    Off,
+}
+
+impl Starttls {
+    pub fn name(self) -> &'static str {
+        match self {
+            Starttls::Offer => "offer",
+            Starttls::Require => "require",
+            Starttls::Off => "off",
+        }
+    }
+}
+
+/// `530 5.7.0`: MAIL before STARTTLS on a listener that requires TLS (RFC 3207 section 4).
+fn tls_required() -> Reply {
+    Reply::new(530, Some([5, 7, 0]), "Must issue a STARTTLS command first")
 }
 
 /// What the session must do next.
@@ -98,7 +127,7 @@ impl Protocol {
 
     fn offered(&self) -> Extensions {
         let mut e = self.settings.extensions;
-        if self.tls || !self.settings.tls_available {
+        if self.tls || !self.settings.tls_available || self.settings.starttls == Starttls::Off {
             e = e.without(Extensions::STARTTLS);
         }
         e
@@ -138,6 +167,9 @@ impl Protocol {
                 }
                 if self.envelope.is_some() {
                     return self.error(Reply::bad_sequence("nested MAIL command"));
+                }
+                if self.settings.starttls == Starttls::Require && !self.tls {
+                    return self.error(tls_required());
                 }
                 if params.size.is_some() && !ext.has(Extensions::SIZE) {
                     return self.error(Reply::bad_parameter("SIZE"));

@@ -98,6 +98,7 @@ pub fn fuzz_settings() -> Settings {
         },
         extensions: super::Extensions::all(),
         bare_line_endings: super::BareLineEndings::Normalize,
+        starttls: super::server::Starttls::Offer,
         tls_available: true,
     }
 }

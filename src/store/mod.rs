@@ -35,6 +35,7 @@ pub mod records;
 pub mod schema;
 pub mod search;
 pub mod stats;
+pub mod switches;
 pub mod tracking;
 pub mod users;
 

@@ -72,6 +72,60 @@ pub fn config(listener_extra: &str, relay: &str, extra: &str) -> String {
     format!("{listener}{listener_extra}\n\n{relay_base}{relay}\n\n{extra}\n")
 }
 
+/// A config with one `[[listener]]` table per `(name, keys)` (each on `127.0.0.1:0` unless its keys
+/// set `address`; the first with `shutdown_grace = "5s"` unless set; the same timeouts as
+/// [`config`]), the `[relay]` keys in `relay` and `extra` top-level tables. Find each listener's
+/// port with [`Sluice::listener`].
+pub fn listeners_config(listeners: &[(&str, &str)], relay: &str, extra: &str) -> String {
+    let set = |text: &str, key: &str| {
+        text.lines()
+            .any(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
+    };
+    let mut out = String::new();
+    for (i, (name, keys)) in listeners.iter().enumerate() {
+        out.push_str(&format!("[[listener]]\nname = \"{name}\"\n"));
+        let mut defaults = vec![
+            ("address", "\"127.0.0.1:0\""),
+            ("command_timeout", "\"30s\""),
+            ("data_timeout", "\"30s\""),
+        ];
+        if i == 0 {
+            defaults.push(("shutdown_grace", "\"5s\""));
+        }
+        for (k, v) in defaults {
+            if !set(keys, k) {
+                out.push_str(&format!("{k} = {v}\n"));
+            }
+        }
+        out.push_str(keys);
+        out.push_str("\n\n");
+    }
+    let mut relay_base = String::from("[relay]\n");
+    for (k, v) in [
+        ("connect_timeout", "\"2s\""),
+        ("command_timeout", "\"10s\""),
+        ("data_timeout", "\"10s\""),
+    ] {
+        if !set(relay, k) {
+            relay_base.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    format!("{out}{relay_base}{relay}\n\n{extra}\n")
+}
+
+/// The address in a `listener bound name=<name> mode=<mode> addr=<addr>` log line, if it is one
+/// for `name`.
+fn bound_addr(line: &str, name: &str) -> Option<SocketAddr> {
+    let rest = line.split("listener bound ").nth(1)?;
+    let field = |key: &str| {
+        rest.split_whitespace()
+            .find_map(|f| f.strip_prefix(key))
+            .map(|v| v.trim_matches('"').to_string())
+    };
+    (field("name=")? == name).then_some(())?;
+    field("addr=")?.parse().ok()
+}
+
 /// The `[relay]` keys forwarding to these hosts in order.
 pub fn hosts_relay(hops: &[SocketAddr]) -> String {
     let hosts: Vec<String> = hops.iter().map(|h| format!("\"{h}\"")).collect();
@@ -275,6 +329,32 @@ impl Sluice {
             .iter()
             .find(|l| l.contains(needle))
             .cloned()
+    }
+
+    /// The address the listener `name` accepts on now (the last `listener bound` line for it: a
+    /// reload that adds or moves it logs a new one); waits up to 20 s for it.
+    pub fn listener(&self, name: &str) -> SocketAddr {
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = self.logs().iter().rev().find_map(|l| bound_addr(l, name));
+            if let Some(addr) = found {
+                return addr;
+            }
+            assert!(
+                Instant::now() < end,
+                "no `listener bound name={name}` line; logs:\n{}",
+                self.logs().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many `listener bound` lines name `name` (a reload that adds or moves it logs one more).
+    pub fn listener_binds(&self, name: &str) -> usize {
+        self.logs()
+            .iter()
+            .filter(|l| bound_addr(l, name).is_some())
+            .count()
     }
 
     /// The STARTTLS certificate Sluice generated in its data dir (`<dir>/data/tls/cert.pem`).

@@ -192,6 +192,7 @@ mod tests {
             config_digest: "abc".into(),
             policies_digest: "def".into(),
             listener: "127.0.0.1:25".into(),
+            switches: None,
         };
         let j = json(&v);
         assert_eq!(j["messages"]["relayed"]["today"], 3);

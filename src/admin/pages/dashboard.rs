@@ -57,8 +57,11 @@ pub(crate) struct View {
     pub hops: Vec<crate::relay::status::Snapshot>,
     pub config_digest: String,
     pub policies_digest: String,
-    /// The address the SMTP listener accepts on (the configured one when it is not bound).
+    /// The address the SMTP listener accepts on (the configured one when it is not bound); with
+    /// several listeners, each `name address`.
     pub listener: String,
+    /// The queue switches (`sluice queue pause|reject`); `None`: not readable.
+    pub switches: Option<crate::store::switches::Switches>,
 }
 
 fn show(ui: &Ui, call: &Call) -> Response {
@@ -124,10 +127,16 @@ pub(crate) fn gather(
         hops: app.hop_status.snapshot(),
         config_digest: current.digest.config.clone(),
         policies_digest: current.digest.policies.clone(),
-        listener: app.reloader.front.addr().map_or_else(
-            || current.config.listener.address.to_string(),
-            |a| a.to_string(),
-        ),
+        listener: match app.reloader.front.list().as_slice() {
+            [] => current.config.listener.address.to_string(),
+            [one] => one.addr.to_string(),
+            all => all
+                .iter()
+                .map(|l| format!("{} {} ({})", l.name, l.addr, l.mode.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        switches: service.switches().ok(),
     })
 }
 
@@ -178,6 +187,13 @@ pub(crate) fn render(v: &View) -> Markup {
             tr { th { "Uptime" } td { (duration(v.uptime)) } }
             tr { th { "Version" } td { (env!("CARGO_PKG_VERSION")) } }
             tr { th { "SMTP listener" } td { (v.listener) @if v.status.as_ref().is_some_and(|s| !s.ready) { " (not ready)" } } }
+            @if let Some(q) = &v.switches {
+                tr { th { "Queue switches" } td {
+                    @if q.paused { "delivery paused (sluice queue resume)" } @else { "delivering" }
+                    "; "
+                    @if q.rejecting { "gateway listeners refuse new mail with 421 (sluice queue accept)" } @else { "accepting mail" }
+                } }
+            }
             tr { th { "Configuration" } td { "digest " code { (v.config_digest) } ", policies " code { (v.policies_digest) } } }
             tr { th { "Definitions" } td { "embedded in this version" } }
             @if let Some(s) = &v.status {
@@ -251,11 +267,16 @@ mod tests {
             config_digest: "abc".into(),
             policies_digest: "def".into(),
             listener: "127.0.0.1:25".into(),
+            switches: Some(crate::store::switches::Switches {
+                paused: true,
+                rejecting: false,
+            }),
         };
         let html = render(&v).into_string();
         assert!(html.contains("relayed today · 10 since start"), "{html}");
         assert!(html.contains("high today · 2 since start"));
         assert_eq!(html.matches("<svg").count(), 2);
         assert!(html.contains("1 hour"));
+        assert!(html.contains("delivery paused (sluice queue resume); accepting mail"));
     }
 }

@@ -291,6 +291,13 @@ fn descend<'a>(
         }
         root.insert(first, Item::Table(toml_edit::Table::new()));
     }
+    if root.get(first).is_some_and(Item::is_array_of_tables) {
+        // `[[listener]]`: the settings pages edit the single `[listener]` form only.
+        return Err(EditError::Refused(format!(
+            "{path}: the file has [[{first}]] tables (several); edit them in the file's text, \
+             the settings form edits a single [{first}] table"
+        )));
+    }
     let next = root
         .get_mut(first)
         .and_then(Item::as_table_like_mut)

@@ -730,3 +730,20 @@ fn a_notice_template_is_previewed_with_sample_facts_and_checked() {
     ));
     assert!(view::notice_kinds().contains(&"sender_violation"));
 }
+
+#[test]
+fn several_listeners_are_refused_by_the_form_never_corrupted() {
+    let text = "[[listener]]\nname = \"a\"\naddress = \"127.0.0.1:1\"\n\n[[listener]]\nname = \"b\"\naddress = \"127.0.0.1:2\"\n";
+    let mut doc = Document::new(text);
+    let e = doc.set("listener.max_sessions", 7).unwrap_err();
+    assert!(
+        matches!(&e, EditError::Refused(m) if m.contains("[[listener]] tables")),
+        "{e:?}"
+    );
+    assert!(matches!(
+        doc.remove("listener.max_sessions"),
+        Err(EditError::Refused(_))
+    ));
+    assert_eq!(doc.text(), text);
+    assert!(doc.changes().is_empty());
+}

@@ -15,6 +15,7 @@ fn settings() -> Settings {
         extensions: Extensions::all(),
         bare_line_endings: BareLineEndings::Normalize,
         tls_available: true,
+        starttls: Starttls::Offer,
     }
 }
 
@@ -171,4 +172,50 @@ fn junk_commands_past_the_limit_count_as_errors_until_a_message_resets_them() {
         codes,
         [250, 250, 252, 214, 250, 250, 354, 250, 250, 250, 250, 221]
     );
+}
+
+#[test]
+fn starttls_required_refuses_mail_before_tls_and_takes_it_after() {
+    let s = Settings {
+        starttls: Starttls::Require,
+        ..settings()
+    };
+    let mut p = Protocol::new(s, "192.0.2.1".into());
+    let Step::Reply(r) = p.on_line(Line::Text(b"EHLO c".to_vec())) else {
+        panic!()
+    };
+    assert!(r.lines.contains(&"STARTTLS".to_string()));
+    let Step::Reply(r) = p.on_line(Line::Text(b"MAIL FROM:<a@x>".to_vec())) else {
+        panic!()
+    };
+    assert_eq!((r.code, r.enhanced), (530, Some([5, 7, 0])));
+    assert!(r.lines[0].contains("Must issue a STARTTLS command first"));
+    assert_eq!(p.on_line(Line::Text(b"STARTTLS".to_vec())), Step::StartTls);
+    p.tls_started();
+    p.on_line(Line::Text(b"EHLO c".to_vec()));
+    assert!(matches!(
+        p.on_line(Line::Text(b"MAIL FROM:<a@x>".to_vec())),
+        Step::Mail { .. }
+    ));
+}
+
+#[test]
+fn starttls_off_is_not_advertised_nor_accepted() {
+    let s = Settings {
+        starttls: Starttls::Off,
+        ..settings()
+    };
+    let mut p = Protocol::new(s, "192.0.2.1".into());
+    let Step::Reply(r) = p.on_line(Line::Text(b"EHLO c".to_vec())) else {
+        panic!()
+    };
+    assert!(!r.lines.contains(&"STARTTLS".to_string()));
+    assert!(matches!(
+        p.on_line(Line::Text(b"STARTTLS".to_vec())),
+        Step::Reply(Reply { code: 454, .. })
+    ));
+    assert!(matches!(
+        p.on_line(Line::Text(b"MAIL FROM:<a@x>".to_vec())),
+        Step::Mail { .. }
+    ));
 }

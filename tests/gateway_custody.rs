@@ -188,3 +188,37 @@ fn a_message_in_custody_not_yet_inspected_at_kill_9_is_inspected_and_delivered_a
     assert_eq!(subjects(&sink), vec!["uninspected".to_string()]);
     drop(sluice);
 }
+
+/// Blocks "secret" in inbound mail only; `internal_domains` would call the test's mail outbound
+/// (its sender's domain is listed), so only the gateway's facts make it inbound.
+const INBOUND_ONLY: &str = r#"
+[inspection]
+internal_domains = ["example.net"]
+
+[[policy]]
+id = 9
+name = "Inbound secrets"
+action = "block"
+reply = "Blocked inbound (policy 9)"
+
+[[policy.rule]]
+conditions = [{ keywords = ["secret"] }, { direction = "inbound" }]
+"#;
+
+#[test]
+fn policies_see_the_direction_the_gateway_knows_from_the_client_and_the_routes() {
+    // Not a relay client: inbound, whatever the sender's domain says.
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&gateway(sink.addr, INBOUND_ONLY));
+    let r = send(&sluice, "from outside", "the secret plan");
+    assert_eq!(r.code, 550, "{r}");
+    assert!(r.text.contains("policy 9"), "{r}");
+    drop(sluice);
+    // A relay client writing to a local domain: internal, so the inbound policy does not apply.
+    let keys = "inline_verdict = \"5s\"\nrelay_clients = [\"127.0.0.1\"]";
+    let sluice = Sluice::start(&gateway_with(sink.addr, keys, INBOUND_ONLY));
+    let r = send(&sluice, "from inside", "the secret plan");
+    assert_eq!(r.code, 250, "{r}");
+    sink.wait_for(1, Duration::from_secs(30));
+    assert_eq!(subjects(&sink), vec!["from inside".to_string()]);
+}

@@ -97,6 +97,15 @@ pub struct Worker {
     shutdown: Arc<Shutdown>,
 }
 
+/// Wakes the worker when a message is taken into custody without an inline attempt (one worker
+/// per process, so one wake-up for it).
+static WAKE: event_listener::Event = event_listener::Event::new();
+
+/// A message is due for the worker now.
+pub fn wake() {
+    WAKE.notify(usize::MAX);
+}
+
 /// The longest sleep between looks at the store (an entry made due by another process, or by a
 /// shifted test clock, is seen within it).
 const MAX_SLEEP: Duration = Duration::from_secs(1);
@@ -110,11 +119,16 @@ impl Worker {
     /// runs on the inspection pool), and sleeps when nothing is.
     pub async fn run(self) {
         while !self.shutdown.is_draining() {
+            // Listening before looking: a wake-up while looking is not lost.
+            let woken = WAKE.listen();
             let worked = self.once().await;
             if !worked {
                 async {
-                    smol::Timer::after(MAX_SLEEP).await;
+                    woken.await;
                 }
+                .or(async {
+                    smol::Timer::after(MAX_SLEEP).await;
+                })
                 .or(self.shutdown.draining())
                 .await;
             }

@@ -177,6 +177,7 @@ impl Message<'_> {
         custody.id = receipt.id();
         custody.attempts = 1;
         if !receipt.inline() {
+            crate::gateway::inspect::wake();
             return self.accepted(&end, accepted, Duration::ZERO);
         }
         let inspecting = Instant::now();

@@ -121,6 +121,12 @@ impl Runtime {
         self.listeners.iter().find(|s| s.listener == name).cloned()
     }
 
+    /// The first gateway listener's session set (the gateway's workers use it: its parts come
+    /// from the configuration, the same for every gateway listener).
+    pub fn gateway(&self) -> Option<Arc<Shared>> {
+        self.listeners.iter().find(|s| s.gateway.is_some()).cloned()
+    }
+
     /// The ids of the loaded policies, in order.
     pub fn policy_ids(&self) -> Vec<String> {
         self.config

@@ -107,7 +107,7 @@ async fn leg(
     tracing::info!(
         queue_id = entry.id.0,
         destination = %key,
-        tls_policy = group.way.tls.name(),
+        tls_policy = %group.way.tls.name(),
         next_hop = attempted.remote.as_deref().unwrap_or("-"),
         tls = %attempted.tls.name(),
         tls_version = %attempted.tls.version(),

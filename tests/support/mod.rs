@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod https;
 pub mod mime;
 pub mod postfix;
+pub mod postfix_mta;
 pub mod rsyslog;
 pub mod siem_events;
 pub mod sink;

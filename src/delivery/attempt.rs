@@ -107,6 +107,7 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
             ),
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         };
     }
     let origin = Origin {
@@ -147,6 +148,7 @@ pub async fn send(
                 results: recipients.iter().map(|&i| (i, result.clone())).collect(),
                 remote: None,
                 tls: Default::default(),
+                hops: Vec::new(),
             };
         }
     };
@@ -163,6 +165,7 @@ pub async fn send(
                 results,
                 remote,
                 tls,
+                hops: Vec::new(),
             }
         }
         Err((results, e)) => {
@@ -171,6 +174,7 @@ pub async fn send(
                 results,
                 remote,
                 tls,
+                hops: Vec::new(),
             }
         }
     }

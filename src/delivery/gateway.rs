@@ -23,7 +23,7 @@ use crate::relay::Relay;
 use crate::store::records::{QueueKind, Queued};
 
 use super::attempt;
-use super::outcome::{Attempted, RcptResult};
+use super::outcome::{Attempted, Hop, RcptResult};
 use super::route::{self, Group};
 
 /// Destinations whose semaphores are kept before unused ones are dropped.
@@ -101,6 +101,7 @@ async fn leg(
             results: recipients.iter().map(|&i| (i, text.clone())).collect(),
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         }
     })
     .await;
@@ -143,6 +144,14 @@ pub fn merge(legs: &[Leg]) -> Attempted {
             .collect(),
         remote: shown.and_then(|l| l.attempted.remote.clone()),
         tls: shown.map(|l| l.attempted.tls.clone()).unwrap_or_default(),
+        hops: legs
+            .iter()
+            .map(|l| Hop {
+                recipients: l.attempted.results.iter().map(|(i, _)| *i).collect(),
+                remote: l.attempted.remote.clone(),
+                tls: l.attempted.tls.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -201,6 +210,7 @@ mod tests {
                     },
                     None => Protection::None,
                 },
+                hops: Vec::new(),
             },
         }
     }
@@ -226,6 +236,13 @@ mod tests {
         );
         assert_eq!(m.remote.as_deref(), Some("10.0.0.3:25"));
         assert_eq!(m.tls.name(), "unverified");
+        assert_eq!(
+            m.hop_of(0).0,
+            Some("10.0.0.1:25"),
+            "each recipient keeps its own hop"
+        );
+        assert_eq!(m.hop_of(1).0, None);
+        assert_eq!(m.hop_of(3).0, Some("10.0.0.3:25"));
         let m = merge(&legs[..2]);
         assert_eq!(
             m.remote.as_deref(),

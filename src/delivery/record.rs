@@ -257,6 +257,7 @@ mod tests {
             ],
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         };
         let p = plan(queued.clone(), &attempt, 200, &s, true);
         let mut report = entry(0, "", 0, 200);
@@ -297,6 +298,7 @@ mod tests {
             results: vec![(1, RcptResult::Failed("550 no".into()))],
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         };
         let e = store
             .read(|txn| queue::get(txn, queued.id))

@@ -164,6 +164,7 @@ impl Delivery {
                         ),
                         remote: None,
                         tls: Default::default(),
+                        hops: Vec::new(),
                     }
                 })
                 .await;

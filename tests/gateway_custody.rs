@@ -24,11 +24,16 @@ reply = "Blocked: confidential content (policy 7)"
 /// A gateway listener delivering to `hop`: through `[relay]` today and by the `[[route]]` of the
 /// local domain once delivery routes (both point at the same place), retrying every second.
 fn gateway(hop: SocketAddr, extra: &str) -> String {
+    gateway_with(hop, "inline_verdict = \"5s\"", extra)
+}
+
+/// [`gateway`] with these `[gateway]` keys.
+fn gateway_with(hop: SocketAddr, keys: &str, extra: &str) -> String {
     config(
         "mode = \"gateway\"",
         &format!("mode = \"forward\"\nhosts = [\"{hop}\"]\ndead_host_retry = \"1s\""),
         &format!(
-            "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[gateway]\ninline_verdict = \"5s\"\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"{hop}\"\n\n{extra}"
+            "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[gateway]\n{keys}\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"{hop}\"\n\n{extra}"
         ),
     )
 }
@@ -125,4 +130,95 @@ fn a_message_acknowledged_just_before_kill_9_is_delivered_after_the_restart() {
     let _sluice = Sluice::start_with_data(&config, data.path());
     sink.wait_for(1, Duration::from_secs(60));
     assert_eq!(subjects(&sink), vec!["survivor".to_string()]);
+}
+
+#[test]
+fn with_no_inline_verdict_a_block_after_the_250_bounces_to_the_sender() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&gateway_with(sink.addr, "inline_verdict = \"0s\"", BLOCK));
+    let r = send(&sluice, "late block", "the secret plan");
+    assert_eq!(r.code, 250, "custody first, the verdict later: {r}");
+    let got = sink.wait_for(1, Duration::from_secs(30));
+    assert_eq!(got.len(), 1);
+    // An RFC 3464 failure report to the sender, with the null sender; the message itself never.
+    assert_eq!(got[0].rcpt_addrs(), vec!["a@example.net".to_string()]);
+    assert_eq!(got[0].mail_from_addr(), "");
+    let ct = got[0].header("Content-Type").unwrap_or_default();
+    assert!(ct.contains("multipart/report"), "{ct}");
+    assert!(
+        got[0].data_str().contains("policy 7"),
+        "the policy's reply is the diagnostic"
+    );
+    assert!(sluice.wait_log(
+        "custody: message inspected and moved on",
+        Duration::from_secs(5)
+    ));
+}
+
+#[test]
+fn a_late_block_set_to_drop_is_dropped_without_a_word() {
+    let sink = Sink::start_default();
+    let keys = "inline_verdict = \"0s\"\nlate_block = \"drop\"";
+    let sluice = Sluice::start(&gateway_with(sink.addr, keys, BLOCK));
+    assert_eq!(send(&sluice, "dropped", "the secret plan").code, 250);
+    // Inspected in order: the clean one after it arrives alone.
+    assert_eq!(send(&sluice, "clean after", "nothing to see").code, 250);
+    sink.wait_for(1, Duration::from_secs(30));
+    assert!(sluice.wait_log(
+        "custody: message inspected and moved on",
+        Duration::from_secs(5)
+    ));
+    drop(sluice);
+    assert_eq!(subjects(&sink), vec!["clean after".to_string()]);
+}
+
+#[test]
+fn a_message_in_custody_not_yet_inspected_at_kill_9_is_inspected_and_delivered_after_the_restart() {
+    let hop = closed_addr(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 63)));
+    let data = tempfile::tempdir().unwrap();
+    // No inline verdict: the 250 follows the custody write alone.
+    let config = gateway_with(hop, "inline_verdict = \"0s\"", "");
+    let sluice = Sluice::start_with_data(&config, data.path());
+    let r = send(&sluice, "uninspected", "kept before any verdict");
+    assert_eq!(r.code, 250, "{r}");
+    drop(sluice);
+    let sink = sink_at(hop);
+    let sluice = Sluice::start_with_data(&config, data.path());
+    sink.wait_for(1, Duration::from_secs(60));
+    assert_eq!(subjects(&sink), vec!["uninspected".to_string()]);
+    drop(sluice);
+}
+
+/// Blocks "secret" in inbound mail only; `internal_domains` would call the test's mail outbound
+/// (its sender's domain is listed), so only the gateway's facts make it inbound.
+const INBOUND_ONLY: &str = r#"
+[inspection]
+internal_domains = ["example.net"]
+
+[[policy]]
+id = 9
+name = "Inbound secrets"
+action = "block"
+reply = "Blocked inbound (policy 9)"
+
+[[policy.rule]]
+conditions = [{ keywords = ["secret"] }, { direction = "inbound" }]
+"#;
+
+#[test]
+fn policies_see_the_direction_the_gateway_knows_from_the_client_and_the_routes() {
+    // Not a relay client: inbound, whatever the sender's domain says.
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&gateway(sink.addr, INBOUND_ONLY));
+    let r = send(&sluice, "from outside", "the secret plan");
+    assert_eq!(r.code, 550, "{r}");
+    assert!(r.text.contains("policy 9"), "{r}");
+    drop(sluice);
+    // A relay client writing to a local domain: internal, so the inbound policy does not apply.
+    let keys = "inline_verdict = \"5s\"\nrelay_clients = [\"127.0.0.1\"]";
+    let sluice = Sluice::start(&gateway_with(sink.addr, keys, INBOUND_ONLY));
+    let r = send(&sluice, "from inside", "the secret plan");
+    assert_eq!(r.code, 250, "{r}");
+    sink.wait_for(1, Duration::from_secs(30));
+    assert_eq!(subjects(&sink), vec!["from inside".to_string()]);
 }

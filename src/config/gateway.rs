@@ -237,9 +237,10 @@ pub(super) fn build(
         return Err(short);
     }
     let custody = Custody {
+        // "0s" is allowed: never inline.
         inline_verdict: cx
             .pick(u.inline_verdict, d.inline_verdict, "gateway.inline_verdict")?
-            .duration()?,
+            .parse_with(|s| crate::units::duration::parse(s))?,
         late_block: cx
             .pick(u.late_block, d.late_block, "gateway.late_block")?
             .choice(&[("bounce", LateBlock::Bounce), ("drop", LateBlock::Drop)])?,
@@ -379,6 +380,29 @@ mod tests {
                 e.contains(says) && e.contains("sluice.toml:"),
                 "{text}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn custody_keys_have_their_defaults_and_bad_values_say_where() {
+        let d = load("").unwrap().gateway.custody;
+        assert_eq!(d.inline_verdict, std::time::Duration::from_secs(5));
+        assert_eq!(d.late_block, LateBlock::Bounce);
+        assert_eq!(d.inspect_retry, std::time::Duration::from_secs(60));
+        assert_eq!(d.inspect_attempts, 3);
+        let c = load("[gateway]\ninline_verdict = \"0s\"\nlate_block = \"drop\"\n").unwrap();
+        assert!(
+            c.gateway.custody.inline_verdict.is_zero(),
+            "0s: never inline"
+        );
+        assert_eq!(c.gateway.custody.late_block, LateBlock::Drop);
+        for (text, says) in [
+            ("[gateway]\ninspect_retry = \"0s\"\n", "greater than zero"),
+            ("[gateway]\nlate_block = \"reject\"\n", "unknown value"),
+            ("[gateway]\ninspect_attempts = 0\n", "out of range"),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(e.contains(says) && e.contains(":2:"), "{text}: {e}");
         }
     }
 }

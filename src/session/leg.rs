@@ -91,7 +91,7 @@ impl Leg {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn finish(
         &mut self,
-        shared: &Shared,
+        shared: &Arc<Shared>,
         origin: &Origin,
         id: MessageId,
         envelope: Envelope,
@@ -120,7 +120,7 @@ impl Leg {
 
 /// One message at the end of DATA on a gateway listener.
 struct Message<'a> {
-    shared: &'a Shared,
+    shared: &'a Arc<Shared>,
     intake: &'a Intake,
     origin: &'a Origin,
     id: MessageId,
@@ -177,27 +177,41 @@ impl Message<'_> {
         custody.id = receipt.id();
         custody.attempts = 1;
         if !receipt.inline() {
+            crate::gateway::inspect::wake();
             return self.accepted(&end, accepted, Duration::ZERO);
         }
         let inspecting = Instant::now();
         let wait = settings.custody.inline_verdict;
-        let inspection = async {
-            Some(
-                shared
+        // Inspection runs in the task group: a verdict in time is carried out here; one that comes
+        // after the client stopped waiting is carried out by the task itself (a block then bounces).
+        let (tx, rx) = smol::channel::bounded(1);
+        let job = {
+            let (shared, settings) = (shared.clone(), settings.clone());
+            let (envelope, content, custody) = (envelope.clone(), content.clone(), custody.clone());
+            async move {
+                let result = shared
                     .inspector
                     .inspect_custody(&envelope, &content, direction)
-                    .await,
-            )
-        }
-        .or(async {
-            smol::Timer::after(wait).await;
-            None
-        })
-        .await;
+                    .await;
+                if let Err(smol::channel::SendError(result)) = tx.send(result).await {
+                    crate::gateway::inspect::conclude(
+                        &shared, &settings, &custody, &content, result,
+                    )
+                    .await;
+                }
+            }
+        };
+        shared.tasks.spawn(job);
+        let inspection = async { rx.recv().await.ok() }
+            .or(async {
+                smol::Timer::after(wait).await;
+                None
+            })
+            .await;
         end.inspection = inspecting.elapsed();
         let inspection = match inspection {
             None => {
-                tracing::info!(%id, custody = %receipt.id(), "no inline verdict in time; the inspection worker takes the message");
+                tracing::info!(%id, custody = %receipt.id(), "no inline verdict in time; carried out when it comes");
                 return self.accepted(&end, accepted, end.inspection);
             }
             Some(Err(f)) => {

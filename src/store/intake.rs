@@ -472,6 +472,24 @@ pub fn reprocess(txn: &mut dyn WriteTxn, id: IntakeId, now: u64) -> Result<Custo
     Ok(new)
 }
 
+/// Releases a message from custody uninspected (an administrator's word on a suspect message):
+/// queued for delivery to its recipients as it came, with Sluice's `Received:` field on top.
+pub fn release(
+    txn: &mut dyn WriteTxn,
+    id: IntakeId,
+    now: u64,
+    give_up: u64,
+) -> Result<super::records::QueueId> {
+    let c = must_get(txn, id)?;
+    let body = content(txn, id)?.ok_or_else(|| StoreError::Corrupt {
+        what: format!("message in custody {id}"),
+        detail: "content missing".into(),
+    })?;
+    let mut message = format!("Received: {}\r\n", c.trace).into_bytes();
+    message.extend_from_slice(&body);
+    deliver(txn, id, None, &message, now, give_up)
+}
+
 /// Decodes one record of the table for a restore's check (`backup::decode`).
 pub(crate) fn decode(k: &[u8], v: &[u8]) -> std::result::Result<(), String> {
     match k.first() {

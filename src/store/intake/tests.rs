@@ -191,4 +191,11 @@ fn listings_are_paged_by_stage(store: Store) {
     let gone = store.write_blocking(move |t| remove(t, a)).unwrap();
     assert!(gone.is_some());
     assert_eq!(store.read(len).unwrap(), 4);
+    // Released uninspected: queued as it came, with the trace field on top.
+    let q = store
+        .write_blocking(move |t| release(t, b, 500, 60))
+        .unwrap();
+    let sent = store.read(|t| queue::content(t, q)).unwrap().unwrap();
+    assert_eq!(sent, b"Received: from client.example by sluice\r\nm3");
+    assert_eq!(store.read(len).unwrap(), 3);
 }

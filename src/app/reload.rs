@@ -328,6 +328,7 @@ impl Reloader {
         }
         if let Some(d) = &self.delivery {
             d.set_relay(queue_relay);
+            d.set_gateway(new.config.gateway.clone());
         }
         if let Some(x) = &self.exporter {
             x.apply(siem, new.config.server.hostname.as_str());

@@ -1,14 +1,20 @@
 //! The `[gateway]` section and the `[[route]]` routing list of the store-and-forward gateway
 //! (issue 14): the default route (`smart_host`; empty: MX delivery), who may relay
 //! (`relay_clients`: addresses, networks, host names), and the local domains with their
-//! destinations (`gateway::router::Routes`). Checked here with the place of each mistake; the
-//! gateway listeners use them as they come.
+//! destinations (`gateway::router::Routes`), and how mail is delivered by route (TLS policy,
+//! trust anchors, concurrency per destination, source address; per `[[route]]` or the
+//! `[gateway]` default). Checked here with the place of each mistake; the gateway listeners and
+//! the delivery queue use them as they come.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
 
 use toml::Spanned;
 
 use super::raw;
-use super::value::{Ctx, Error};
-use crate::gateway::router::{Destination, Routes};
+use super::value::{Ctx, Error, Loc};
+use crate::gateway::router::{self, Destination, Routes};
+use crate::tls::policy::TlsPolicy;
 
 /// Who may relay through the gateway (seed 004, 6.1: a source is local when it matches).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,8 @@ pub struct Gateway {
     /// Custody and inspection from the queue (`inline_verdict`, `late_block`, `inspect_retry`,
     /// `inspect_attempts`).
     pub custody: Custody,
+    /// Delivery defaults for the smart host, MX delivery and routes that set none.
+    pub delivery: Defaults,
 }
 
 /// What happens to a message a policy blocks after the gateway accepted it (`gateway.late_block`).
@@ -89,17 +97,111 @@ pub struct Custody {
     pub inspect_attempts: u32,
 }
 
+/// `[gateway]`'s delivery keys: what a `[[route]]` without its own value, the smart host and MX
+/// delivery use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defaults {
+    pub tls: TlsPolicy,
+    /// Empty: the system's CA bundle.
+    pub trust_anchors: Vec<PathBuf>,
+    pub destination_concurrency: usize,
+    pub source_address: Option<IpAddr>,
+    /// The port of MX delivery (25; another only for tests or a network that redirects).
+    pub mx_port: u16,
+}
+
+impl Default for Defaults {
+    /// Only for `Gateway::default()` (tests); the real defaults come from `assets/sluice.toml`.
+    fn default() -> Defaults {
+        Defaults {
+            tls: TlsPolicy::May,
+            trust_anchors: Vec::new(),
+            destination_concurrency: 20,
+            source_address: None,
+            mx_port: 25,
+        }
+    }
+}
+
+fn tls_policy(v: Loc<'_, String>) -> Result<TlsPolicy, Error> {
+    v.parse_with(|s| TlsPolicy::parse(s))
+}
+
+fn source_address(v: Loc<'_, String>) -> Result<Option<IpAddr>, Error> {
+    v.parse_with(|s| match s.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<IpAddr>()
+            .map(Some)
+            .map_err(|_| format!("{s:?} is not an IP address")),
+    })
+}
+
+fn anchors(items: Vec<Loc<'_, String>>) -> Vec<PathBuf> {
+    items.into_iter().map(|i| PathBuf::from(i.take())).collect()
+}
+
+/// The delivery keys of `[gateway]`.
+fn defaults(cx: &Ctx<'_>, u: &mut raw::Gateway, d: &mut raw::Gateway) -> Result<Defaults, Error> {
+    Ok(Defaults {
+        tls: tls_policy(cx.pick(u.tls.take(), d.tls.take(), "gateway.tls")?)?,
+        trust_anchors: anchors(
+            cx.pick(
+                u.trust_anchors.take(),
+                d.trust_anchors.take(),
+                "gateway.trust_anchors",
+            )?
+            .items(),
+        ),
+        destination_concurrency: cx
+            .pick(
+                u.destination_concurrency.take(),
+                d.destination_concurrency.take(),
+                "gateway.destination_concurrency",
+            )?
+            .range(1, 10_000)? as usize,
+        source_address: source_address(cx.pick(
+            u.source_address.take(),
+            d.source_address.take(),
+            "gateway.source_address",
+        )?)?,
+        mx_port: cx
+            .pick(u.mx_port.take(), d.mx_port.take(), "gateway.mx_port")?
+            .range(1, 65_535)? as u16,
+    })
+}
+
+/// The delivery keys of one `[[route]]`.
+fn options(cx: &Ctx<'_>, t: &mut raw::Route) -> Result<router::Options, Error> {
+    Ok(router::Options {
+        tls: t.tls.take().map(|v| tls_policy(cx.user(v))).transpose()?,
+        trust_anchors: t
+            .trust_anchors
+            .take()
+            .map(|v| anchors(cx.user(v).items()))
+            .unwrap_or_default(),
+        concurrency: t
+            .concurrency
+            .take()
+            .map(|v| cx.user(v).range(1, 10_000).map(|n| n as usize))
+            .transpose()?,
+        source_address: match t.source_address.take() {
+            Some(v) => source_address(cx.user(v))?,
+            None => None,
+        },
+    })
+}
+
 pub(super) fn build(
     cx: &Ctx<'_>,
-    u: raw::Gateway,
-    d: raw::Gateway,
+    mut u: raw::Gateway,
+    mut d: raw::Gateway,
     routes: Option<Vec<Spanned<raw::Route>>>,
 ) -> Result<Gateway, Error> {
+    let delivery = defaults(cx, &mut u, &mut d)?;
     let smart = cx.pick(u.smart_host, d.smart_host, "gateway.smart_host")?;
     let smart_host = Some(smart.value().trim().to_string()).filter(|s| !s.is_empty());
-    if let Some(s) = &smart_host {
-        Destination::parse(s).map_err(|m| smart.error(&m))?;
-    }
+    let mut list = Routes::to(smart_host.as_deref()).map_err(|m| smart.error(&m))?;
     let mut relay_clients = Vec::new();
     for item in cx
         .pick(u.relay_clients, d.relay_clients, "gateway.relay_clients")?
@@ -107,10 +209,10 @@ pub(super) fn build(
     {
         relay_clients.push(item.parse_with(|s| relay_client(s))?);
     }
-    let mut entries: Vec<(String, Option<String>)> = Vec::new();
     for table in routes.unwrap_or_default() {
         let whole = cx.user(table);
-        let t = whole.value().clone();
+        let mut t = whole.value().clone();
+        let options = options(cx, &mut t)?;
         let domain = t.domain.ok_or_else(|| {
             whole.error(
                 "a route needs `domain` (corp.example, or .corp.example for the names below it)",
@@ -121,18 +223,13 @@ pub(super) fn build(
         if let Some(dest) = &destination {
             Destination::parse(dest.value()).map_err(|m| dest.error(&m))?;
         }
-        entries.push((domain.value().clone(), destination.map(|d| d.take())));
-        let list: Vec<(&str, Option<&str>)> = entries
-            .iter()
-            .map(|(d, t)| (d.as_str(), t.as_deref()))
-            .collect();
-        Routes::new(&list, None).map_err(|m| domain.error(&m))?;
+        list.add(
+            domain.value(),
+            destination.as_ref().map(|d| d.value().as_str()),
+            options,
+        )
+        .map_err(|m| domain.error(&m))?;
     }
-    let list: Vec<(&str, Option<&str>)> = entries
-        .iter()
-        .map(|(d, t)| (d.as_str(), t.as_deref()))
-        .collect();
-    let routes = Routes::new(&list, smart_host.as_deref()).map_err(|m| smart.error(&m))?;
     let retry = cx.pick(u.inspect_retry, d.inspect_retry, "gateway.inspect_retry")?;
     let short = retry.error("gateway.inspect_retry must be at least 1s");
     let inspect_retry = retry.duration()?;
@@ -157,9 +254,10 @@ pub(super) fn build(
             .range(1, 100)? as u32,
     };
     Ok(Gateway {
-        routes,
+        routes: list,
         relay_clients,
         custody,
+        delivery,
     })
 }
 
@@ -191,6 +289,30 @@ mod tests {
     }
 
     #[test]
+    fn route_delivery_keys_load_and_unset_ones_stay_unset_for_the_gateway_default() {
+        let c = load(
+            "[gateway]\ntls = \"encrypt\"\ndestination_concurrency = 5\nsource_address = \"127.0.0.1\"\ntrust_anchors = [\"/etc/ca.pem\"]\nmx_port = 2525\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5\"\ntls = \"verify\"\ntrust_anchors = [\"/etc/corp-ca.pem\"]\nconcurrency = 2\nsource_address = \"::1\"\n\n[[route]]\ndomain = \".corp.example\"\n",
+        )
+        .unwrap();
+        let g = &c.gateway;
+        assert_eq!(g.delivery.tls, TlsPolicy::Encrypt);
+        assert_eq!(g.delivery.destination_concurrency, 5);
+        assert_eq!(
+            g.delivery.source_address,
+            Some("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(g.delivery.trust_anchors, [PathBuf::from("/etc/ca.pem")]);
+        assert_eq!(g.delivery.mx_port, 2525);
+        let o = &g.routes.lookup("corp.example").unwrap().options;
+        assert_eq!(o.tls, Some(TlsPolicy::Verify));
+        assert_eq!(o.concurrency, Some(2));
+        assert_eq!(o.source_address, Some("::1".parse().unwrap()));
+        assert_eq!(o.trust_anchors, [PathBuf::from("/etc/corp-ca.pem")]);
+        let o = &g.routes.lookup("a.corp.example").unwrap().options;
+        assert_eq!(o, &router::Options::default());
+    }
+
+    #[test]
     fn routes_smart_host_and_relay_clients_load_and_mistakes_say_where() {
         let c = load(
             "[gateway]\nsmart_host = \"relay.isp.example:587\"\nrelay_clients = [\"10.0.0.0/8\", \"192.0.2.7\", \"mail.corp.example\", \".corp.example\"]\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5:25\"\n\n[[route]]\ndomain = \".corp.example\"\n",
@@ -207,6 +329,16 @@ mod tests {
         );
         // The defaults: no route, MX delivery, nobody may relay.
         let d = load("").unwrap();
+        assert_eq!(
+            d.gateway.delivery,
+            Defaults {
+                tls: TlsPolicy::May,
+                trust_anchors: Vec::new(),
+                destination_concurrency: 20,
+                source_address: None,
+                mx_port: 25,
+            }
+        );
         assert!(d.gateway.routes.entries().is_empty() && d.gateway.relay_clients.is_empty());
         assert_eq!(d.gateway.routes.next("corp.example"), Next::Mx);
         for (text, says) in [
@@ -228,6 +360,20 @@ mod tests {
                 "[[route]]\ndomain = \"corp.example\"\nport = 25\n",
                 "unknown field",
             ),
+            ("[gateway]\ntls = \"dane\"\n", "not a TLS policy"),
+            (
+                "[[route]]\ndomain = \"corp.example\"\ntls = \"secure\"\n",
+                "not a TLS policy",
+            ),
+            (
+                "[[route]]\ndomain = \"corp.example\"\nconcurrency = 0\n",
+                "sluice.toml:3",
+            ),
+            (
+                "[[route]]\ndomain = \"corp.example\"\nsource_address = \"10.0.0\"\n",
+                "not an IP address",
+            ),
+            ("[gateway]\ndestination_concurrency = 0\n", "sluice.toml:2"),
         ] {
             let e = load(text).unwrap_err();
             assert!(

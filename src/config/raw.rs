@@ -46,6 +46,12 @@ pub(crate) struct Gateway {
     pub late_block: V<String>,
     pub inspect_retry: V<String>,
     pub inspect_attempts: V<u64>,
+    // Delivery by route (issue 14, track D).
+    pub tls: V<String>,
+    pub trust_anchors: V<Vec<Spanned<String>>>,
+    pub destination_concurrency: V<u64>,
+    pub source_address: V<String>,
+    pub mx_port: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -53,6 +59,11 @@ pub(crate) struct Gateway {
 pub(crate) struct Route {
     pub domain: V<String>,
     pub destination: V<String>,
+    // Delivery by route (issue 14, track D).
+    pub tls: V<String>,
+    pub trust_anchors: V<Vec<Spanned<String>>>,
+    pub concurrency: V<u64>,
+    pub source_address: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -626,7 +626,7 @@ fn queue_defaults_are_the_documented_schedule() {
     assert_eq!(q.give_up, Duration::from_secs(5 * 86_400));
     assert_eq!(q.delay_notice, m(240));
     assert_eq!(q.lease, m(10));
-    assert_eq!(q.concurrency, 8);
+    assert_eq!(q.concurrency, 30);
     assert!(q.bounce_sender_notices);
 }
 

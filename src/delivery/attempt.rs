@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::message::{Body, MailParams, Origin, Recipient, Ret};
+use crate::relay::route::Failed;
 use crate::relay::{Connection, Relay};
 use crate::smtp::Reply;
 use crate::store::records::Queued;
@@ -22,13 +23,23 @@ pub fn peer_of(entry: &Queued) -> Option<IpAddr> {
         .or_else(|| p.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
-/// The next-hop key of an entry, for reordering: its upstream in reflecting mode, else one key
-/// (every entry goes to the same configured hosts or MX domains).
+/// The next-hop key of an entry that goes through `[relay]`, for reordering: its upstream in
+/// reflecting mode, else one key (every entry goes to the same configured hosts or MX domains).
+/// Gateway entries have a key per destination (`route::hops`).
 pub fn hop_of(entry: &Queued, reflect: bool) -> String {
     if reflect {
         peer_of(entry).map_or_else(String::new, |ip| ip.to_string())
     } else {
         "next-hop".to_string()
+    }
+}
+
+/// The next-hop keys of an entry, for reordering: one for a `[relay]` entry (`hop_of`), one per
+/// destination its pending recipients go to for a gateway entry (`route::hops`).
+pub fn hops_of(entry: &Queued, reflect: bool, gw: &crate::config::gateway::Gateway) -> Vec<String> {
+    match entry.kind {
+        crate::store::records::QueueKind::Gateway { .. } => super::route::hops(entry, gw),
+        _ => vec![hop_of(entry, reflect)],
     }
 }
 
@@ -96,6 +107,7 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
             ),
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         };
     }
     let origin = Origin {
@@ -103,19 +115,46 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
         helo: String::new(),
         tls: false,
     };
-    let mut conn = match relay.connect(&origin).await {
+    let conn = relay.connect(&origin).await.map_err(Failed::Relay);
+    send(relay, conn, entry, content, &pending(entry)).await
+}
+
+/// The indexes of `entry`'s pending recipients.
+pub fn pending(entry: &Queued) -> Vec<usize> {
+    all_pending(entry, RcptResult::Deferred(String::new()))
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Sends `entry` to `recipients` over `conn` (or says why there was none: a next hop that cannot
+/// receive mail for them at all fails them, anything else defers them); a clean connection goes
+/// back to `relay`'s pool.
+pub async fn send(
+    relay: &Relay,
+    conn: Result<Connection, Failed>,
+    entry: &Queued,
+    content: &[u8],
+    recipients: &[usize],
+) -> Attempted {
+    let mut conn = match conn {
         Ok(c) => c,
         Err(e) => {
+            let result = match e {
+                Failed::Undeliverable(text) => RcptResult::Failed(text),
+                e => RcptResult::Deferred(format!("no connection: {e}")),
+            };
             return Attempted {
-                results: all_pending(entry, RcptResult::Deferred(format!("no connection: {e}"))),
+                results: recipients.iter().map(|&i| (i, result.clone())).collect(),
                 remote: None,
                 tls: Default::default(),
+                hops: Vec::new(),
             };
         }
     };
     let remote = Some(conn.label.clone());
     let tls = conn.protection();
-    match transaction(&mut conn, entry, content).await {
+    match transaction(&mut conn, entry, content, recipients).await {
         Ok((results, clean)) => {
             if clean {
                 relay.give_back(conn);
@@ -126,6 +165,7 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
                 results,
                 remote,
                 tls,
+                hops: Vec::new(),
             }
         }
         Err((results, e)) => {
@@ -134,6 +174,7 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
                 results,
                 remote,
                 tls,
+                hops: Vec::new(),
             }
         }
     }
@@ -141,18 +182,15 @@ pub async fn deliver(relay: &Relay, reflect: bool, entry: &Queued, content: &[u8
 
 type Partial = (Vec<(usize, RcptResult)>, crate::relay::client::Error);
 
-/// MAIL, RCPTs and DATA on an open connection. `Ok((results, clean))`: `clean` when the connection
-/// is idle again and can be pooled. `Err`: the connection failed; every recipient not refused
-/// yet is deferred.
+/// MAIL, RCPTs (to the recipients `pending`) and DATA on an open connection.
+/// `Ok((results, clean))`: `clean` when the connection is idle again and can be pooled. `Err`:
+/// the connection failed; every recipient not refused yet is deferred.
 async fn transaction(
     conn: &mut Connection,
     entry: &Queued,
     content: &[u8],
+    pending: &[usize],
 ) -> Result<(Vec<(usize, RcptResult)>, bool), Partial> {
-    let pending: Vec<usize> = all_pending(entry, RcptResult::Deferred(String::new()))
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
     let Some(&first) = pending.first() else {
         return Ok((Vec::new(), true));
     };
@@ -170,7 +208,7 @@ async fn transaction(
             .filter(|(_, r)| matches!(r, RcptResult::Failed(_)))
             .cloned()
             .collect();
-        for &i in &pending {
+        for &i in pending {
             if !out.iter().any(|(j, _)| *j == i) {
                 out.push((i, RcptResult::Deferred(text.clone())));
             }

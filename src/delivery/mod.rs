@@ -1,9 +1,12 @@
 //! The durable delivery queue's worker (shell: owns its next-hop sockets and reads the clock).
 //!
 //! Entries live in the store (`store::queue`): released messages, Sluice's notices, delay notices and
-//! bounces. The worker sleeps until the next entry is due (or [`Delivery::wake`]), leases due entries
-//! (a crash makes them due again when the lease ends: at-least-once delivery), delivers each through
-//! the configured next hop with bounded concurrency (`attempt`), turns the replies into a plan
+//! bounces, and the messages gateway listeners accepted. The worker sleeps until the next entry is
+//! due (or [`Delivery::wake`]), leases due entries (a crash makes them due again when the lease
+//! ends: at-least-once delivery), delivers each with bounded concurrency (`queue.concurrency`
+//! entries at once) through the configured `[relay]` next hop (`attempt`), or, for a gateway entry,
+//! by route (`route` groups its recipients by destination, `gateway` delivers every group at once
+//! under its destination's cap, `gateway.destination_concurrency`), turns the replies into a plan
 //! (`outcome`, pure, with the retry `schedule`), and records it in one store write (`record`):
 //! per-recipient states, the next attempt, one delay notice and the failure report (`report`,
 //! RFC 3464, never for the null sender), incident history for releases, outbox events and counters.
@@ -16,9 +19,11 @@
 //! Privacy: logs carry queue ids, addresses, counts and reply codes; never message content.
 
 mod attempt;
+mod gateway;
 mod outcome;
 mod record;
 mod report;
+mod route;
 mod schedule;
 mod worker;
 
@@ -28,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::config::gateway::Gateway;
 use crate::config::{Config, Route};
 use crate::relay::Relay;
 use crate::store::records::{QueueId, Queued};
@@ -54,6 +60,9 @@ pub struct Settings {
     pub reflect: bool,
     /// Reporting-MTA of the delivery reports.
     pub hostname: String,
+    /// The routes and delivery settings of gateway entries at start ([`Delivery::set_gateway`]
+    /// replaces them on a reload).
+    pub gateway: Gateway,
 }
 
 impl Settings {
@@ -65,6 +74,7 @@ impl Settings {
             bounce_notices: c.queue.bounce_sender_notices,
             reflect: c.relay.route == Route::Reflect,
             hostname: c.server.hostname.to_string(),
+            gateway: c.gateway.clone(),
         }
     }
 }
@@ -73,6 +83,11 @@ struct Inner {
     store: Store,
     /// Replaced by a reload ([`Delivery::set_relay`]); an attempt keeps the one it started with.
     relay: arc_swap::ArcSwap<Relay>,
+    /// Gateway entries' routes, replaced by a reload ([`Delivery::set_gateway`]); each attempt
+    /// reads them once.
+    gateway: arc_swap::ArcSwap<Gateway>,
+    /// Deliveries in flight per gateway destination.
+    slots: gateway::Slots,
     clock: Arc<Clock>,
     settings: Settings,
     /// Set by [`Delivery::wake`] so a wake-up between a check and the sleep is not lost.
@@ -103,6 +118,8 @@ impl Delivery {
             inner: Arc::new(Inner {
                 store,
                 relay: arc_swap::ArcSwap::from_pointee(relay),
+                gateway: arc_swap::ArcSwap::from_pointee(settings.gateway.clone()),
+                slots: gateway::Slots::default(),
                 clock,
                 settings,
                 woken: AtomicBool::new(false),
@@ -117,6 +134,11 @@ impl Delivery {
     /// Next hops from a reloaded configuration: later attempts go through `relay`.
     pub fn set_relay(&self, relay: Relay) {
         self.inner.relay.store(Arc::new(relay));
+    }
+
+    /// Routes from a reloaded configuration: later attempts of gateway entries follow them.
+    pub fn set_gateway(&self, gateway: Gateway) {
+        self.inner.gateway.store(Arc::new(gateway));
     }
 
     /// Tells the worker to look at the queue now (after a caller inserted entries itself).

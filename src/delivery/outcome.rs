@@ -31,6 +31,17 @@ pub struct Attempted {
     pub remote: Option<String>,
     /// How the connection to it was protected (for logs).
     pub tls: crate::tls::Protection,
+    /// For an attempt over several connections (a gateway entry's destinations): which
+    /// recipients went over which. Empty: all over `remote` and `tls`.
+    pub hops: Vec<Hop>,
+}
+
+/// The connection some recipients of an attempt went over.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hop {
+    pub recipients: Vec<usize>,
+    pub remote: Option<String>,
+    pub tls: crate::tls::Protection,
 }
 
 /// What one attempt says about its next hop, for reordering.
@@ -50,6 +61,14 @@ impl Attempted {
         self.results
             .iter()
             .any(|(_, r)| matches!(r, RcptResult::Delivered(_)))
+    }
+
+    /// The next hop recipient `i` went to and how the connection was protected.
+    pub fn hop_of(&self, i: usize) -> (Option<&str>, &crate::tls::Protection) {
+        match self.hops.iter().find(|h| h.recipients.contains(&i)) {
+            Some(h) => (h.remote.as_deref(), &h.tls),
+            None => (self.remote.as_deref(), &self.tls),
+        }
     }
 
     /// What this attempt says about the next hop (a recipient's own 4xx is not the hop failing).
@@ -125,6 +144,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
             .map(|(_, r)| r.clone())
             .unwrap_or_else(|| RcptResult::Deferred("not attempted".into()));
         let r = &mut e.recipients[i];
+        let via = |f: Fields| with_hop(f, attempt.hop_of(i));
         match result {
             RcptResult::Delivered(reply) => {
                 let reply = clip(&reply);
@@ -132,7 +152,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                     .push(("delivered", format!("delivered to {}: {reply}", r.address)));
                 out.events.push((
                     EventKind::QueueDelivered,
-                    fields(&id, &r.address, &reply, e.attempts),
+                    via(fields(&id, &r.address, &reply, e.attempts)),
                 ));
                 r.state = RcptState::Delivered { at: now, reply };
                 delivered += 1;
@@ -143,7 +163,7 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                     .push(("bounced", format!("bounced ({}): {reply}", r.address)));
                 out.events.push((
                     EventKind::QueueBounced,
-                    fields(&id, &r.address, &reply, e.attempts),
+                    via(fields(&id, &r.address, &reply, e.attempts)),
                 ));
                 r.state = RcptState::Failed { at: now, reply };
                 out.bounced.push(i);
@@ -186,7 +206,10 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                 "deferred",
                 format!("delivery failed, will retry ({}): {last}", r.address),
             ));
-            let mut f = fields(&id, &r.address, &last, e.attempts);
+            let mut f = with_hop(
+                fields(&id, &r.address, &last, e.attempts),
+                attempt.hop_of(i),
+            );
             f.push(Field::NextAttempt, e.next_attempt);
             out.events.push((EventKind::QueueDeferred, f));
         }
@@ -206,6 +229,19 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
         }
     }
     out
+}
+
+/// The next hop that answered (its address) and how the connection to it was protected
+/// (`sluice.tls`: none, unverified, verified; `tls.version`), when there was one.
+fn with_hop(f: Fields, (remote, tls): (Option<&str>, &crate::tls::Protection)) -> Fields {
+    let Some(remote) = remote else { return f };
+    let f = f
+        .with(Field::DestinationAddress, remote)
+        .with(Field::TlsProtection, tls.name());
+    match tls {
+        crate::tls::Protection::None => f,
+        _ => f.with(Field::TlsVersion, tls.version()),
+    }
 }
 
 fn fields(id: &str, rcpt: &str, reply: &str, attempt: u32) -> Fields {

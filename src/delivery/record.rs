@@ -3,12 +3,15 @@
 //! for a next hop that accepts mail again to the front.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::config::gateway::Gateway;
 
 use crate::events::{Field, Fields};
 use crate::store::records::{Held, HeldStatus, HistoryEntry, QueueId, Queued, RcptState};
 use crate::store::{self, Store, events, held, incidents, lifecycle, queue, stats};
 
-use super::attempt::hop_of;
+use super::attempt::hops_of;
 use super::outcome::{Plan, held_of};
 use super::schedule::may_move_forward;
 
@@ -126,13 +129,16 @@ pub fn to_front(
     entries: &[Queued],
     hop: &str,
     reflect: bool,
+    gw: &Gateway,
     now: u64,
     in_flight: &HashSet<QueueId>,
 ) -> Vec<QueueId> {
     entries
         .iter()
         .filter(|e| {
-            may_move_forward(e, now) && !in_flight.contains(&e.id) && hop_of(e, reflect) == hop
+            may_move_forward(e, now)
+                && !in_flight.contains(&e.id)
+                && hops_of(e, reflect, gw).iter().any(|h| h == hop)
         })
         .map(|e| e.id)
         .collect()
@@ -143,13 +149,14 @@ pub async fn reorder(
     store: &Store,
     hop: String,
     reflect: bool,
+    gw: Arc<Gateway>,
     now: u64,
     in_flight: HashSet<QueueId>,
 ) -> store::Result<usize> {
     store
         .write(move |txn| {
             let entries = queue::list(txn, REORDER_SCAN)?;
-            let ids = to_front(&entries, &hop, reflect, now, &in_flight);
+            let ids = to_front(&entries, &hop, reflect, &gw, now, &in_flight);
             for e in entries.into_iter().filter(|e| ids.contains(&e.id)) {
                 let mut moved = e;
                 moved.next_attempt = now;
@@ -250,6 +257,7 @@ mod tests {
             ],
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         };
         let p = plan(queued.clone(), &attempt, 200, &s, true);
         let mut report = entry(0, "", 0, 200);
@@ -290,6 +298,7 @@ mod tests {
             results: vec![(1, RcptResult::Failed("550 no".into()))],
             remote: None,
             tls: Default::default(),
+            hops: Vec::new(),
         };
         let e = store
             .read(|txn| queue::get(txn, queued.id))
@@ -320,17 +329,63 @@ mod tests {
         ];
         let q = |ids: &[u64]| ids.iter().copied().map(QueueId).collect::<Vec<_>>();
         let busy: HashSet<QueueId> = [QueueId(5)].into();
-        assert_eq!(to_front(&entries, "10.0.0.1", true, 100, &busy), q(&[1]));
+        let gw = Gateway::default();
         assert_eq!(
-            to_front(&entries, "next-hop", false, 100, &HashSet::new()),
+            to_front(&entries, "10.0.0.1", true, &gw, 100, &busy),
+            q(&[1])
+        );
+        assert_eq!(
+            to_front(&entries, "next-hop", false, &gw, 100, &HashSet::new()),
             q(&[1, 2, 5])
         );
         let mut own = entries;
         own[0].recipients[0].last_reply = Some("451 4.2.0 Mailbox busy".into());
         assert_eq!(
-            to_front(&own, "next-hop", false, 100, &HashSet::new()),
+            to_front(&own, "next-hop", false, &gw, 100, &HashSet::new()),
             q(&[2, 5]),
             "a recipient's own 4xx keeps its back-off"
+        );
+    }
+
+    #[test]
+    fn a_gateway_entry_moves_with_any_destination_of_its_pending_recipients() {
+        let gw = crate::config::Config::parse(
+            "[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5\"\n",
+            "sluice.toml",
+        )
+        .unwrap()
+        .gateway;
+        let mut e = entry(7, "", 2, 500);
+        e.kind = QueueKind::Gateway {
+            guid: "g".into(),
+            direction: crate::policy::Direction::Inbound,
+            listener: "inbound".into(),
+        };
+        e.recipients[0].address = "a@corp.example".into();
+        let mut other = e.recipients[0].clone();
+        other.address = "b@y.example".into();
+        e.recipients.push(other);
+        let none = HashSet::new();
+        let entries = vec![e.clone(), entry(8, "", 2, 500)];
+        assert_eq!(
+            to_front(&entries, "10.0.0.5:25", false, &gw, 100, &none),
+            [QueueId(7)]
+        );
+        assert_eq!(
+            to_front(&entries, "mx:y.example", false, &gw, 100, &none),
+            [QueueId(7)]
+        );
+        assert_eq!(
+            to_front(&entries, "next-hop", false, &gw, 100, &none),
+            [QueueId(8)]
+        );
+        e.recipients[0].state = RcptState::Delivered {
+            at: 1,
+            reply: "250 ok".into(),
+        };
+        assert!(
+            to_front(&[e], "10.0.0.5:25", false, &gw, 100, &none).is_empty(),
+            "only pending recipients count"
         );
     }
 }

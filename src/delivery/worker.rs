@@ -8,14 +8,15 @@ use std::time::Duration;
 use futures_lite::FutureExt;
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
+use crate::config::gateway::Gateway;
 use crate::shutdown::Shutdown;
-use crate::store::records::{QueueId, Queued};
+use crate::store::records::{QueueId, QueueKind, Queued, RcptState};
 use crate::store::{StoreError, queue};
 
-use super::outcome::{Attempted, HopSign, RcptResult, plan};
+use super::outcome::{Attempted, HopSign, Plan, RcptResult, plan};
 use super::report::{self, Facts, Kind};
 use super::schedule::reports_allowed;
-use super::{Delivery, MAX_SLEEP, attempt, lock, record};
+use super::{Delivery, MAX_SLEEP, attempt, gateway, lock, record};
 
 impl Delivery {
     /// Runs the worker until shutdown: stops taking entries when draining, and returns when the
@@ -153,47 +154,40 @@ impl Delivery {
         let id = entry.id;
         let limit = Duration::from_secs(s.lease);
         let relay = self.inner.relay.load_full();
-        let attempted = attempt::deliver(&relay, s.reflect, &entry, &content)
-            .or(async {
-                smol::Timer::after(limit).await;
-                Attempted {
-                    results: attempt::all_pending(
-                        &entry,
-                        RcptResult::Deferred("delivery attempt timed out".into()),
-                    ),
-                    remote: None,
-                    tls: Default::default(),
-                }
-            })
-            .await;
+        let gw = self.inner.gateway.load_full();
+        // Each next hop this attempt tried, with what it says about it (for reordering).
+        let (attempted, hops) = if matches!(entry.kind, QueueKind::Gateway { .. }) {
+            let legs =
+                gateway::deliver(&relay, &gw, &self.inner.slots, &entry, &content, limit).await;
+            let hops: Vec<(String, Attempted)> = legs
+                .iter()
+                .map(|l| (l.key.clone(), l.attempted.clone()))
+                .collect();
+            (gateway::merge(&legs), hops)
+        } else {
+            let attempted = attempt::deliver(&relay, s.reflect, &entry, &content)
+                .or(async {
+                    smol::Timer::after(limit).await;
+                    Attempted {
+                        results: attempt::all_pending(
+                            &entry,
+                            RcptResult::Deferred("delivery attempt timed out".into()),
+                        ),
+                        remote: None,
+                        tls: Default::default(),
+                        hops: Vec::new(),
+                    }
+                })
+                .await;
+            let hop = attempt::hop_of(&entry, s.reflect);
+            (attempted.clone(), vec![(hop, attempted)])
+        };
         drop(permit);
         let now = self.inner.clock.now();
-        let hop = attempt::hop_of(&entry, s.reflect);
         let allowed = reports_allowed(&entry, s.bounce_notices);
+        let original = entry.clone();
         let p = plan(entry, &attempted, now, &s.schedule, allowed);
-        let mut reports = Vec::new();
-        let facts = Facts {
-            id: uuid::Uuid::new_v4(),
-            hostname: &s.hostname,
-            now,
-            remote: attempted.remote.as_deref(),
-            original: &content,
-        };
-        if p.reports && p.delay_notice {
-            let pending: Vec<usize> = (0..p.entry.recipients.len())
-                .filter(|&i| {
-                    p.entry.recipients[i].state == crate::store::records::RcptState::Pending
-                })
-                .collect();
-            reports.extend(report::build(Kind::Delay, &p.entry, &pending, &facts));
-        }
-        if p.reports && !p.bounced.is_empty() {
-            let facts = Facts {
-                id: uuid::Uuid::new_v4(),
-                ..facts
-            };
-            reports.extend(report::build(Kind::Failure, &p.entry, &p.bounced, &facts));
-        }
+        let reports = self.reports(&p, &original, &attempted, &content, now, &gw);
         let count = |name: &str| {
             p.stats
                 .iter()
@@ -213,7 +207,8 @@ impl Delivery {
             tls_version = %attempted.tls.version(),
             "queue: attempt recorded"
         );
-        let kinds: Vec<&'static str> = reports.iter().map(|(q, _)| notice_name(q)).collect();
+        let kinds: Vec<&'static str> = reports.iter().map(|(k, _)| k.name()).collect();
+        let reports = reports.into_iter().map(|(_, r)| r).collect();
         match record::apply(&self.inner.store, p, reports, now).await {
             Ok(ids) => {
                 for (rid, kind) in ids.iter().zip(kinds) {
@@ -232,20 +227,60 @@ impl Delivery {
         lock(&self.inner.in_flight).remove(&id);
         // Reordering runs once per recovery (down -> up); a recipient's own 4xx is not the next
         // hop going down, so it neither ends a recovery nor is brought forward by one.
-        match attempted.hop_sign() {
-            HopSign::Accepted => {
-                let newly = lock(&self.inner.accepting).insert(hop.clone());
-                if newly {
-                    let remote = attempted.remote.clone().unwrap_or_else(|| hop.clone());
-                    self.reorder(hop, &remote, now).await;
+        for (hop, attempted) in hops {
+            match attempted.hop_sign() {
+                HopSign::Accepted => {
+                    let newly = lock(&self.inner.accepting).insert(hop.clone());
+                    if newly {
+                        let remote = attempted.remote.clone().unwrap_or_else(|| hop.clone());
+                        self.reorder(hop, &remote, now).await;
+                    }
                 }
+                HopSign::Unreachable => {
+                    lock(&self.inner.accepting).remove(&hop);
+                }
+                HopSign::Answered => {}
             }
-            HopSign::Unreachable => {
-                lock(&self.inner.accepting).remove(&hop);
-            }
-            HopSign::Answered => {}
         }
         self.wake();
+    }
+
+    /// The delay notice and failure report the plan calls for, each with its carrier entry; a
+    /// gateway entry's reports go by route (`gateway::carry`).
+    fn reports(
+        &self,
+        p: &Plan,
+        original: &Queued,
+        attempted: &Attempted,
+        content: &[u8],
+        now: u64,
+        gw: &Gateway,
+    ) -> Vec<(Kind, (Queued, Vec<u8>))> {
+        let mut out = Vec::new();
+        let mut add = |kind: Kind, about: &[usize]| {
+            let id = uuid::Uuid::new_v4();
+            let facts = Facts {
+                id,
+                hostname: &self.inner.settings.hostname,
+                now,
+                remote: attempted.remote.as_deref(),
+                original: content,
+            };
+            if let Some((mut carrier, bytes)) = report::build(kind, &p.entry, about, &facts) {
+                gateway::carry(&mut carrier, original, gw, &id.to_string());
+                out.push((kind, (carrier, bytes)));
+            }
+        };
+        if p.reports && p.delay_notice {
+            let pending: Vec<usize> = (0..p.entry.recipients.len())
+                .filter(|&i| p.entry.recipients[i].state == RcptState::Pending)
+                .collect();
+            add(Kind::Delay, &pending);
+        }
+        if p.reports && !p.bounced.is_empty() {
+            add(Kind::Failure, &p.bounced);
+        }
+        out
     }
 
     /// Moves the waiting entries for `hop` to the front (logged as the seed's reordering events,
@@ -258,6 +293,7 @@ impl Delivery {
             &self.inner.store,
             hop.clone(),
             self.inner.settings.reflect,
+            self.inner.gateway.load_full(),
             now,
             in_flight,
         )
@@ -271,14 +307,5 @@ impl Delivery {
             ),
             Err(e) => tracing::warn!(next_hop = %remote, error = %e, "queue: reordering failed"),
         }
-    }
-}
-
-fn notice_name(q: &Queued) -> &'static str {
-    match &q.kind {
-        crate::store::records::QueueKind::Notice { what } if what == Kind::Delay.name() => {
-            Kind::Delay.name()
-        }
-        _ => Kind::Failure.name(),
     }
 }

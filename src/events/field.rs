@@ -114,6 +114,9 @@ fields! {
         "what an administrator did (user.add, policy.update, settings.update, logon)";
     AdminObject = "sluice.admin.object", Keyword,
         "what an administrator's action was on (an account, a policy, a setting, a token id)";
+    // Delivery (issue 14)
+    TlsProtection = "sluice.tls", Keyword,
+        "how a delivery's connection was protected: none, unverified (may, encrypt) or verified";
 }
 
 impl serde::Serialize for Field {

@@ -6,8 +6,15 @@
 //! Entries are `corp.example` (that name exactly, a domain or a host) or `.corp.example` (every
 //! name below it, not itself). An exact entry wins over a subdomain entry; of subdomain entries,
 //! the longest (most specific) wins. Names compare without case and without a trailing dot.
+//!
+//! An entry also carries how its mail is delivered (`Options`: TLS policy, trust anchors,
+//! concurrency, source address), each unset value taking the `[gateway]` default.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use crate::tls::policy::TlsPolicy;
 
 /// Where mail goes: a host (name or address) and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +75,19 @@ impl std::fmt::Display for Destination {
     }
 }
 
+/// How the mail of one entry is delivered (`[[route]]` keys); `None` or empty: the `[gateway]`
+/// default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Options {
+    pub tls: Option<TlsPolicy>,
+    /// PEM files of the anchors `verify` checks against; empty: `gateway.trust_anchors`.
+    pub trust_anchors: Vec<PathBuf>,
+    /// Deliveries in flight at once to this entry's destination.
+    pub concurrency: Option<usize>,
+    /// The local address connections to it are made from.
+    pub source_address: Option<IpAddr>,
+}
+
 /// One entry of the routing list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -75,6 +95,7 @@ pub struct Route {
     pub domain: String,
     /// `None`: the domain's MX.
     pub destination: Option<Destination>,
+    pub options: Options,
 }
 
 /// Where the mail for one recipient domain goes.
@@ -129,39 +150,66 @@ impl Routes {
         entries: &[(&str, Option<&str>)],
         smart_host: Option<&str>,
     ) -> Result<Routes, String> {
-        let mut r = Routes {
+        let mut r = Routes::to(smart_host)?;
+        for (domain, destination) in entries {
+            r.add(domain, *destination, Options::default())?;
+        }
+        Ok(r)
+    }
+
+    /// An empty list with its default route (`None`: MX delivery).
+    pub fn to(smart_host: Option<&str>) -> Result<Routes, String> {
+        Ok(Routes {
             smart_host: smart_host.map(Destination::parse).transpose()?,
             ..Routes::default()
-        };
-        for (i, (domain, destination)) in entries.iter().enumerate() {
-            let domain = normal(domain);
-            let name = domain.strip_prefix('.').unwrap_or(&domain);
-            if !is_name(name) {
-                return Err(format!(
-                    "{domain:?} is not a domain: use corp.example or .corp.example"
-                ));
-            }
-            let destination = destination.map(Destination::parse).transpose()?;
-            let taken = match domain.starts_with('.') {
-                true => r.below.iter().any(|(d, _)| *d == domain),
-                false => r.exact.contains_key(&domain),
-            };
-            if taken {
+        })
+    }
+
+    /// Adds one entry, checked against those already there (one lookup, so a list of n entries is
+    /// built in O(n log n)); refused with the reason when it is not a name or repeats an entry.
+    pub fn add(
+        &mut self,
+        domain: &str,
+        destination: Option<&str>,
+        options: Options,
+    ) -> Result<(), String> {
+        let domain = normal(domain);
+        let name = domain.strip_prefix('.').unwrap_or(&domain);
+        if !is_name(name) {
+            return Err(format!(
+                "{domain:?} is not a domain: use corp.example or .corp.example"
+            ));
+        }
+        let destination = destination.map(Destination::parse).transpose()?;
+        let i = self.list.len();
+        if domain.starts_with('.') {
+            // Longest first; `below` stays sorted by a binary search on the length.
+            let at = self.below.partition_point(|(d, _)| d.len() > domain.len());
+            if self.below[at..]
+                .iter()
+                .take_while(|(d, _)| d.len() == domain.len())
+                .any(|(d, _)| *d == domain)
+            {
                 return Err(format!("{domain:?} is on the routing list twice"));
             }
-            match domain.starts_with('.') {
-                true => r.below.push((domain.clone(), i)),
-                false => {
-                    r.exact.insert(domain.clone(), i);
-                }
+            self.below.insert(at, (domain.clone(), i));
+        } else {
+            if self.exact.contains_key(&domain) {
+                return Err(format!("{domain:?} is on the routing list twice"));
             }
-            r.list.push(Route {
-                domain,
-                destination,
-            });
+            self.exact.insert(domain.clone(), i);
         }
-        r.below.sort_by_key(|(d, _)| std::cmp::Reverse(d.len()));
-        Ok(r)
+        self.list.push(Route {
+            domain,
+            destination,
+            options,
+        });
+        Ok(())
+    }
+
+    /// The default route for domains on no entry (`None`: their MX).
+    pub fn smart_host(&self) -> Option<&Destination> {
+        self.smart_host.as_ref()
     }
 
     /// The entry that covers `domain`, if it is local.
@@ -292,6 +340,33 @@ mod tests {
         assert!(!r.next("gmail.example").is_local());
         let r = Routes::new(&[], None).unwrap();
         assert_eq!(r.next("gmail.example"), Next::Mx);
+    }
+
+    #[test]
+    fn entries_added_one_at_a_time_keep_the_longest_subdomain_first() {
+        let mut r = Routes::to(None).unwrap();
+        let o = Options {
+            tls: Some(TlsPolicy::Verify),
+            concurrency: Some(3),
+            ..Options::default()
+        };
+        r.add(".example", None, Options::default()).unwrap();
+        r.add(".eu.corp.example", Some("10.0.1.5"), o.clone())
+            .unwrap();
+        r.add(".corp.example", None, Options::default()).unwrap();
+        assert_eq!(
+            r.next("a.eu.corp.example"),
+            Next::Local(&dest("10.0.1.5", 25))
+        );
+        assert_eq!(r.lookup("a.eu.corp.example").unwrap().options, o);
+        assert_eq!(r.lookup("a.corp.example").unwrap().domain, ".corp.example");
+        assert_eq!(r.lookup("corp.example").unwrap().domain, ".example");
+        let e = r
+            .add(".Corp.Example", None, Options::default())
+            .unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        assert_eq!(r.entries().len(), 3, "a refused entry is not added");
+        assert_eq!(r.smart_host(), None);
     }
 
     #[test]

@@ -12,6 +12,9 @@ use crate::message::{Body, MailParams, Recipient, Ret};
 use crate::smtp::data::Stuffer;
 use crate::smtp::{HostName, Reply};
 use crate::tls::Stream;
+use crate::tls::policy::{Starttls, TlsPolicy};
+
+use super::{PoolKey, Profile};
 
 /// Bytes of a message stuffed and written at a time.
 const WIRE_PIECE: usize = 256 * 1024;
@@ -46,6 +49,13 @@ pub enum Error {
     TlsRefused(Reply),
     #[error("TLS handshake failed: {0}")]
     TlsHandshake(String),
+    /// A gateway destination whose TLS policy requires TLS does not offer STARTTLS.
+    #[error(
+        "the destination does not offer STARTTLS and its TLS policy (tls = \"{}\") requires \
+         it; enable TLS on it, or set tls = \"may\" on its [[route]] if mail may go to it in clear",
+        .0.name()
+    )]
+    TlsRequired(TlsPolicy),
     /// A command with CR, LF or NUL inside its line: never written (it would be read as two
     /// commands, desynchronising the next hop). An internal error, answered with a 4xx.
     #[error("refused to send {0}: CR, LF or NUL inside the command line")]
@@ -56,7 +66,10 @@ impl Error {
     pub fn is_tls(&self) -> bool {
         matches!(
             self,
-            Error::TlsUnavailable | Error::TlsRefused(_) | Error::TlsHandshake(_)
+            Error::TlsUnavailable
+                | Error::TlsRefused(_)
+                | Error::TlsHandshake(_)
+                | Error::TlsRequired(_)
         )
     }
 }
@@ -95,8 +108,11 @@ pub struct Connection {
     opts: Options,
     /// For logs: which next hop this is.
     pub label: String,
-    /// The address connected to and whether TLS was asked for: the pool key.
-    pub(crate) key: (SocketAddr, bool),
+    /// The address connected to and how (TLS asked for, policy, source): the pool key.
+    pub(crate) key: PoolKey,
+    /// Whether the TLS configuration of the handshake verified the certificate (the `[relay]`
+    /// one and `verify` do; `may` and `encrypt` use `tls::unverified`).
+    verified: bool,
     /// MAIL commands sent so far (a connection that carried one may be stale when reused).
     transactions: u32,
 }
@@ -148,13 +164,50 @@ const fn libc_einprogress() -> i32 {
 }
 
 impl Connection {
-    /// Connects, reads the greeting, says EHLO and, when `want_tls`, upgrades with STARTTLS.
+    /// Connects, reads the greeting, says EHLO and, when `want_tls`, upgrades with STARTTLS
+    /// (verified with `opts.tls`): the `[relay]` next hops.
     pub async fn open(
         addr: SocketAddr,
         name: ServerName<'static>,
         opts: &Options,
         want_tls: bool,
     ) -> Result<Connection, Error> {
+        let key = PoolKey(addr, Profile::Relay { tls: want_tls });
+        let mut conn = Connection::connect(key, opts).await?;
+        if want_tls {
+            if !conn.caps.starttls {
+                return Err(Error::TlsUnavailable);
+            }
+            conn.upgrade(opts.tls.clone(), name, true).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Connects to a gateway destination and follows its TLS policy after EHLO: STARTTLS when
+    /// the policy says so (`opts.tls` is the verifying configuration for `verify`, the unverified
+    /// one otherwise). A refused STARTTLS or failed handshake is an error here; the caller
+    /// retries in clear when the policy allows it (`TlsPolicy::falls_back_to_plaintext`).
+    pub async fn open_with_policy(
+        key: PoolKey,
+        name: ServerName<'static>,
+        opts: &Options,
+        policy: TlsPolicy,
+    ) -> Result<Connection, Error> {
+        let mut conn = Connection::connect(key, opts).await?;
+        match policy.starttls(conn.caps.starttls) {
+            Starttls::Skip => {}
+            Starttls::Fail => return Err(Error::TlsRequired(policy)),
+            Starttls::Start => {
+                conn.upgrade(opts.tls.clone(), name, policy.verifies())
+                    .await?
+            }
+        }
+        Ok(conn)
+    }
+
+    /// TCP connect (from `opts.source`), greeting and EHLO.
+    async fn connect(key: PoolKey, opts: &Options) -> Result<Connection, Error> {
+        let addr = key.0;
         let tcp = timed(opts.connect_timeout, "TCP connect", async {
             tcp_connect(addr, opts.source)
                 .await
@@ -168,7 +221,8 @@ impl Connection {
             caps: Capabilities::default(),
             opts: opts.clone(),
             label: addr.to_string(),
-            key: (addr, want_tls),
+            key,
+            verified: false,
             transactions: 0,
         };
         let greeting = conn.read_reply(opts.command_timeout, "greeting").await?;
@@ -176,45 +230,54 @@ impl Connection {
             return Err(Error::Refused(greeting));
         }
         conn.hello().await?;
-        if want_tls {
-            if !conn.caps.starttls {
-                return Err(Error::TlsUnavailable);
-            }
-            let r = conn.command(b"STARTTLS\r\n", "STARTTLS").await?;
-            if r.code != 220 {
-                return Err(Error::TlsRefused(r));
-            }
-            let Some(tcp) = conn.stream.take_plain() else {
-                return Err(Error::Protocol("STARTTLS on a TLS stream".into()));
-            };
-            let connector = futures_rustls::TlsConnector::from(opts.tls.clone());
-            let tls = timed(opts.command_timeout, "TLS handshake", async {
-                connector
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| Error::TlsHandshake(crate::tls::explain_io(&e)))
-            })
-            .await?;
-            conn.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
-            conn.buf.clear();
-            conn.hello().await?;
-        }
         Ok(conn)
+    }
+
+    /// STARTTLS, the handshake with `config`, and EHLO again. `verified`: whether `config`
+    /// verifies the certificate (for [`Connection::protection`]).
+    async fn upgrade(
+        &mut self,
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+        verified: bool,
+    ) -> Result<(), Error> {
+        let r = self.command(b"STARTTLS\r\n", "STARTTLS").await?;
+        if r.code != 220 {
+            return Err(Error::TlsRefused(r));
+        }
+        let Some(tcp) = self.stream.take_plain() else {
+            return Err(Error::Protocol("STARTTLS on a TLS stream".into()));
+        };
+        let connector = futures_rustls::TlsConnector::from(config);
+        let tls = timed(self.opts.command_timeout, "TLS handshake", async {
+            connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| Error::TlsHandshake(crate::tls::explain_io(&e)))
+        })
+        .await?;
+        self.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
+        self.verified = verified;
+        self.buf.clear();
+        self.hello().await
     }
 
     pub fn is_tls(&self) -> bool {
         self.stream.is_tls()
     }
 
-    /// How this connection is protected, for log lines. TLS here is always verified: the client
-    /// configuration has no way to skip verification, so an unverified handshake never completes.
+    /// How this connection is protected, for log lines: `Verified` only when the handshake's
+    /// configuration verified the certificate (a `[relay]` next hop, or a `verify` destination);
+    /// `may` and `encrypt` handshakes are `Unverified`.
     pub fn protection(&self) -> crate::tls::Protection {
-        match self.stream.tls_version() {
-            Some(version) => crate::tls::Protection::Verified { version },
-            None if self.stream.is_tls() => crate::tls::Protection::Verified {
-                version: "TLS".into(),
-            },
-            None => crate::tls::Protection::None,
+        use crate::tls::Protection;
+        if !self.stream.is_tls() {
+            return Protection::None;
+        }
+        let version = self.stream.tls_version().unwrap_or_else(|| "TLS".into());
+        match self.verified {
+            true => Protection::Verified { version },
+            false => Protection::Unverified { version },
         }
     }
 
@@ -642,128 +705,4 @@ fn split_enhanced(text: &str, code: u16) -> Option<([u8; 3], String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn starttls_failures_say_what_to_do_and_count_as_tls() {
-        let missing = Error::TlsUnavailable;
-        let refused = Error::TlsRefused(Reply::new(454, Some([4, 7, 0]), "TLS not available"));
-        for e in [&missing, &refused] {
-            assert!(e.is_tls());
-            assert!(e.to_string().contains("relay.starttls"), "{e}");
-        }
-        assert!(refused.to_string().contains("454"), "{refused}");
-    }
-
-    #[test]
-    fn parses_reply_lines_and_enhanced_codes() {
-        assert_eq!(
-            parse_reply_line(b"250-mx Hello"),
-            Some((250, false, "mx Hello".into()))
-        );
-        assert_eq!(
-            parse_reply_line(b"550 5.1.1 No such user"),
-            Some((550, true, "5.1.1 No such user".into()))
-        );
-        assert_eq!(parse_reply_line(b"250"), Some((250, true, String::new())));
-        assert_eq!(parse_reply_line(b"25x ok"), None);
-        assert_eq!(parse_reply_line(b"999 ok"), None);
-        assert_eq!(
-            split_enhanced("5.1.1 No such user", 550),
-            Some(([5, 1, 1], "No such user".into()))
-        );
-        assert_eq!(split_enhanced("4.1.1 mismatch", 550), None);
-        assert_eq!(split_enhanced("Hello", 250), None);
-        // Controls in the next hop's text are not relayed upstream as they are.
-        assert_eq!(
-            parse_reply_line(b"250 ok\rRSET\0x"),
-            Some((250, true, "ok RSET x".into()))
-        );
-    }
-
-    #[test]
-    fn only_whole_crlf_lines_are_command_lines() {
-        assert!(are_command_lines(b"MAIL FROM:<a@b.example>\r\n"));
-        assert!(are_command_lines(
-            b"RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
-        ));
-        for bad in [
-            &b""[..],
-            b"\r\n",
-            b"EHLO gw\r\nRSET",
-            b"EHLO gw\r\n\r\n",
-            b"EHLO g\nw\r\n",
-            b"EHLO g\rw\r\n",
-            b"EHLO g\0w\r\n",
-        ] {
-            assert!(!are_command_lines(bad), "{bad:?}");
-        }
-    }
-
-    /// A peer that greets, answers one EHLO, then records everything else it receives.
-    async fn recording_peer(server: smol::net::TcpListener) -> (Vec<u8>, Vec<u8>) {
-        let (mut s, _) = server.accept().await.unwrap();
-        s.write_all(b"220 peer.test ESMTP\r\n").await.unwrap();
-        let mut ehlo = Vec::new();
-        let mut byte = [0u8; 1];
-        while !ehlo.ends_with(b"\r\n") && s.read(&mut byte).await.unwrap() == 1 {
-            ehlo.push(byte[0]);
-        }
-        s.write_all(b"250-peer.test\r\n250-PIPELINING\r\n250 DSN\r\n")
-            .await
-            .unwrap();
-        let mut rest = Vec::new();
-        let _ = s.read_to_end(&mut rest).await;
-        (ehlo, rest)
-    }
-
-    #[test]
-    fn a_line_break_in_a_command_never_reaches_the_next_hop() {
-        smol::block_on(async {
-            let server = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = server.local_addr().unwrap();
-            let peer = smol::spawn(recording_peer(server));
-            let opts = Options {
-                helo_name: HostName::new("gw.test").unwrap(),
-                source: None,
-                connect_timeout: Duration::from_secs(5),
-                command_timeout: Duration::from_secs(5),
-                data_timeout: Duration::from_secs(5),
-                tls: crate::tls::client_config(&[]).unwrap(),
-                max_reply_line: crate::config::Config::embedded()
-                    .unwrap()
-                    .relay
-                    .max_reply_line,
-                max_reply_lines: crate::config::Config::embedded()
-                    .unwrap()
-                    .relay
-                    .max_reply_lines,
-            };
-            let name = ServerName::try_from("peer.test").unwrap();
-            let mut conn = Connection::open(addr, name, &opts, false).await.unwrap();
-            let smuggle = "a@b.example>\r\nRCPT TO:<victim@c.example";
-            let params = MailParams::default();
-            let e = conn.mail(smuggle, &params, None).await.unwrap_err();
-            assert!(matches!(e, Error::Unwritable("MAIL")), "{e}");
-            let rcpt = Recipient::plain("x@c.example>\r\nDATA");
-            let e = conn
-                .open_transaction(true, "a@b.example", &params, &rcpt)
-                .await
-                .unwrap_err();
-            assert!(matches!(e, Error::Unwritable("RCPT")), "{e}");
-            let mut orcpt = Recipient::plain("x@c.example");
-            orcpt.orcpt = Some("rfc822;x@c.example\0".into());
-            let e = conn.rcpt(&orcpt).await.unwrap_err();
-            assert!(matches!(e, Error::Unwritable("RCPT")), "{e}");
-            drop(conn);
-            let (ehlo, rest) = peer.await;
-            assert_eq!(ehlo, b"EHLO gw.test\r\n");
-            assert_eq!(
-                String::from_utf8_lossy(&rest),
-                "",
-                "nothing else was written"
-            );
-        });
-    }
-}
+mod tests;

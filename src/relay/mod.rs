@@ -7,10 +7,12 @@
 //! (then one connection probes it); when every address is down they are all tried anyway, in order.
 
 pub mod client;
+pub mod route;
 pub mod status;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,13 +51,50 @@ pub struct Relay {
     resolver: dns::Resolver,
     opts: client::Options,
     rotation: AtomicUsize,
-    /// Idle next-hop connections kept after a session ended cleanly, per (address, TLS wanted): the
-    /// next session to the same first-choice target skips connect, greeting and EHLO.
+    /// Idle next-hop connections kept after a session ended cleanly, per address and way of
+    /// connecting: the next session to the same first-choice target skips connect, greeting and EHLO.
     pool: Mutex<HashMap<PoolKey, Vec<(Instant, Connection)>>>,
+    /// Verifying client configurations for gateway destinations, per trust-anchor list (read
+    /// once per `Relay`, that is per configuration set).
+    anchored: Mutex<HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>>>,
 }
 
-/// A next-hop address and whether TLS was asked for.
-type PoolKey = (SocketAddr, bool);
+/// A pooled connection's address and how it was made: a pooled connection is only reused for the
+/// same TLS wish (`[relay]`), or the same TLS policy, trust anchors and source address (a gateway
+/// destination), so a connection made under one policy never serves another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey(pub SocketAddr, pub Profile);
+
+/// How a connection was made (see [`PoolKey`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// A `[relay]` next hop: TLS asked for (verified) or not.
+    Relay { tls: bool },
+    /// A gateway destination.
+    Route {
+        tls: crate::tls::policy::TlsPolicy,
+        anchors: Vec<PathBuf>,
+        source: Option<IpAddr>,
+    },
+}
+
+/// How [`Relay::connect_over`] opens a connection to a target.
+#[derive(Clone, Copy)]
+enum Via<'a> {
+    /// The `[relay]` way: STARTTLS as `relay.starttls` says, verified, `relay.tls_failure`.
+    Relay { want_tls: bool },
+    /// A gateway destination with its TLS policy.
+    Way(&'a route::Way),
+}
+
+impl Via<'_> {
+    fn profile(&self) -> Profile {
+        match self {
+            Via::Relay { want_tls } => Profile::Relay { tls: *want_tls },
+            Via::Way(w) => w.profile(),
+        }
+    }
+}
 
 /// How long an idle pooled connection is kept (well under the RFC 5321 server timeout of 5 minutes).
 pub const POOL_IDLE: Duration = Duration::from_secs(20);
@@ -86,6 +125,7 @@ impl Relay {
             opts,
             rotation: AtomicUsize::new(0),
             pool: Mutex::new(HashMap::new()),
+            anchored: Mutex::new(HashMap::new()),
         }
     }
 
@@ -102,9 +142,20 @@ impl Relay {
     /// and skipping addresses the status cache has marked down (all of them tried if all are down).
     pub async fn connect(&self, origin: &Origin) -> Result<Connection, Error> {
         let want_tls = self.wants_tls(origin);
+        let groups = self.candidates(origin).await;
+        self.connect_over(groups, Via::Relay { want_tls }).await
+    }
+
+    /// The first target of `groups` (in order) that accepts a connection made `via`; addresses
+    /// the status cache has marked down are skipped (all tried if all are down).
+    async fn connect_over(
+        &self,
+        groups: Vec<Result<Vec<Target>, String>>,
+        via: Via<'_>,
+    ) -> Result<Connection, Error> {
         let mut tried = Tried::default();
         let mut skipped = Vec::new();
-        for group in self.candidates(origin).await {
+        for group in groups {
             let targets = match group {
                 Ok(t) => t,
                 Err(e) => {
@@ -120,12 +171,12 @@ impl Relay {
                 }
                 // Held from here, so a probe whose caller goes away is released.
                 let guard = self.guard(target.addr, admit == status::Admit::Probe);
-                if let Some(c) = self.take_pooled((target.addr, want_tls)).await {
+                if let Some(c) = self.take_pooled(PoolKey(target.addr, via.profile())).await {
                     guard.finish();
                     self.status.up(target.addr);
                     return Ok(c);
                 }
-                if let Some(c) = self.try_target(&target, want_tls, &mut tried, guard).await {
+                if let Some(c) = self.try_target(&target, via, &mut tried, guard).await {
                     return Ok(c);
                 }
             }
@@ -133,7 +184,7 @@ impl Relay {
         if tried.attempts == 0 {
             for target in skipped {
                 let guard = self.guard(target.addr, false);
-                if let Some(c) = self.try_target(&target, want_tls, &mut tried, guard).await {
+                if let Some(c) = self.try_target(&target, via, &mut tried, guard).await {
                     return Ok(c);
                 }
             }
@@ -154,12 +205,15 @@ impl Relay {
     async fn try_target(
         &self,
         target: &Target,
-        want_tls: bool,
+        via: Via<'_>,
         tried: &mut Tried,
         guard: ProbeGuard<'_>,
     ) -> Option<Connection> {
         tried.attempts += 1;
-        let result = self.open(target, want_tls).await;
+        let result = match via {
+            Via::Relay { want_tls } => self.open(target, want_tls).await,
+            Via::Way(way) => self.open_way(target, way).await,
+        };
         guard.finish();
         match result {
             Ok(c) => {
@@ -228,7 +282,7 @@ impl Relay {
             list.retain(|(since, _)| since.elapsed() < POOL_IDLE);
             !list.is_empty()
         });
-        let list = pool.entry(conn.key).or_default();
+        let list = pool.entry(conn.key.clone()).or_default();
         if list.len() >= POOL_PER_TARGET {
             list.remove(0);
         }
@@ -267,38 +321,47 @@ impl Relay {
             Route::Mx(domains) => {
                 let mut out = Vec::new();
                 for d in domains {
-                    match self.resolver.mx(d).await {
-                        Ok(records) if records.len() == 1 && records[0].exchange.is_empty() => {
+                    match self.mx_groups(d, port).await {
+                        Ok(groups) => out.extend(groups),
+                        Err(MxError::NullMx) => {
                             out.push(Err(format!("{d}: null MX, domain accepts no mail")))
                         }
-                        Ok(records) if records.is_empty() => {
-                            // RFC 5321 5.1: no MX means the domain itself is the implicit MX.
-                            out.push(
-                                self.resolve_host(&NextHop {
-                                    host: d.clone(),
-                                    port,
-                                })
-                                .await,
-                            );
-                        }
-                        Ok(records) => {
-                            let spin = self.rotation.fetch_add(1, Ordering::Relaxed);
-                            for exchange in mx_order(records, spin) {
-                                out.push(
-                                    self.resolve_host(&NextHop {
-                                        host: exchange,
-                                        port,
-                                    })
-                                    .await,
-                                );
-                            }
-                        }
-                        Err(e) => out.push(Err(format!("{d}: {e}"))),
+                        Err(MxError::Dns(e)) => out.push(Err(format!("{d}: {e}"))),
                     }
                 }
                 out
             }
         }
+    }
+
+    /// The targets of domain `d`'s MX hosts, a group per host in trying order; the domain itself
+    /// when it has no MX (RFC 5321 5.1: the implicit MX).
+    async fn mx_groups(
+        &self,
+        d: &str,
+        port: u16,
+    ) -> Result<Vec<Result<Vec<Target>, String>>, MxError> {
+        let records = self.resolver.mx(d).await.map_err(MxError::Dns)?;
+        if records.len() == 1 && records[0].exchange.is_empty() {
+            return Err(MxError::NullMx);
+        }
+        if records.is_empty() {
+            let hop = NextHop {
+                host: d.to_string(),
+                port,
+            };
+            return Ok(vec![self.resolve_host(&hop).await]);
+        }
+        let spin = self.rotation.fetch_add(1, Ordering::Relaxed);
+        let mut out = Vec::new();
+        for exchange in mx_order(records, spin) {
+            let hop = NextHop {
+                host: exchange,
+                port,
+            };
+            out.push(self.resolve_host(&hop).await);
+        }
+        Ok(out)
     }
 
     async fn resolve_host(&self, hop: &NextHop) -> Result<Vec<Target>, String> {
@@ -321,6 +384,13 @@ impl Relay {
             })
             .collect())
     }
+}
+
+/// Why a domain has no MX targets.
+enum MxError {
+    /// RFC 7505: the domain accepts no mail.
+    NullMx,
+    Dns(dns::Error),
 }
 
 /// What the attempts of one [`Relay::connect`] found.

@@ -5,6 +5,8 @@
 
 pub mod certificate;
 mod generated;
+pub mod policy;
+pub mod unverified;
 
 pub use generated::generated_paths;
 use generated::{due_for_renewal, generate_self_signed};
@@ -375,9 +377,11 @@ fn explain_incompatible(p: &rustls::PeerIncompatible) -> String {
 }
 
 /// How a connection to a next hop was protected, for relay log lines (`tls=verified
-/// tls_version=TLSv1.3`, or `tls=none`). Sluice's client configuration always verifies the next
-/// hop's certificate (a handshake that does not verify fails), so TLS toward a next hop is
-/// `verified`; `relay.tls_failure = "plaintext"` gives `none`.
+/// tls_version=TLSv1.3`, `tls=unverified`, or `tls=none`). The `[relay]` client configuration
+/// always verifies the next hop's certificate (a handshake that does not verify fails), so TLS
+/// toward a `[relay]` next hop is `verified`; `relay.tls_failure = "plaintext"` gives `none`. A
+/// gateway destination whose TLS policy is `may` or `encrypt` uses the unverified configuration
+/// (`unverified`): its TLS is `unverified`, never shown as verified.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Protection {
     /// Plain SMTP.
@@ -385,14 +389,17 @@ pub enum Protection {
     None,
     /// TLS with the certificate verified against the trust anchors, and its protocol version.
     Verified { version: String },
+    /// TLS whose certificate was not checked (`tls::unverified`), and its protocol version.
+    Unverified { version: String },
 }
 
 impl Protection {
-    /// `none` or `verified`, the log field `tls`.
+    /// `none`, `unverified` or `verified`, the log field `tls`.
     pub fn name(&self) -> &'static str {
         match self {
             Protection::None => "none",
             Protection::Verified { .. } => "verified",
+            Protection::Unverified { .. } => "unverified",
         }
     }
 
@@ -400,7 +407,7 @@ impl Protection {
     pub fn version(&self) -> &str {
         match self {
             Protection::None => "-",
-            Protection::Verified { version } => version,
+            Protection::Verified { version } | Protection::Unverified { version } => version,
         }
     }
 }

@@ -271,6 +271,8 @@ struct Shared {
     stop: AtomicBool,
     /// Clones of live connection sockets, so `drop` can unblock their reads.
     live: Mutex<HashMap<u64, TcpStream>>,
+    /// The most connections open at once so far.
+    peak: AtomicUsize,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -306,6 +308,7 @@ impl Sink {
             queue_id: AtomicU64::new(1),
             stop: AtomicBool::new(false),
             live: Mutex::new(HashMap::new()),
+            peak: AtomicUsize::new(0),
             handles: Mutex::new(Vec::new()),
         });
 
@@ -326,6 +329,11 @@ impl Sink {
     /// `Sink::start(SinkConfig::default())`.
     pub fn start_default() -> Sink {
         Sink::start(SinkConfig::default())
+    }
+
+    /// The most connections that were open at once so far.
+    pub fn peak_connections(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
     }
 
     /// Messages accepted so far (DATA answered 2xx), in arrival order.
@@ -465,7 +473,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         next_id += 1;
         let id = next_id;
         if let Ok(clone) = stream.try_clone() {
-            lock(&shared.live).insert(id, clone);
+            let mut live = lock(&shared.live);
+            live.insert(id, clone);
+            shared.peak.fetch_max(live.len(), Ordering::SeqCst);
         }
         let sh = shared.clone();
         let spawned = thread::Builder::new()

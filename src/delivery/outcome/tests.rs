@@ -44,6 +44,7 @@ fn attempted(results: Vec<(usize, RcptResult)>) -> Attempted {
         results,
         remote: Some("127.0.0.1:25".into()),
         tls: Default::default(),
+        hops: Vec::new(),
     }
 }
 
@@ -227,4 +228,67 @@ fn a_recipients_own_4xx_says_nothing_about_the_next_hop() {
         ]),
         HopSign::Unreachable
     );
+}
+
+#[test]
+fn each_recipients_event_names_its_own_next_hop_and_how_it_was_protected() {
+    let mut a = attempted(vec![
+        (0, RcptResult::Delivered("250 ok".into())),
+        (1, RcptResult::Deferred("451 4.3.0 later".into())),
+        (2, RcptResult::Deferred("no connection: refused".into())),
+    ]);
+    a.hops = vec![
+        Hop {
+            recipients: vec![0],
+            remote: Some("10.0.0.5:25".into()),
+            tls: crate::tls::Protection::Verified {
+                version: "TLSv1.3".into(),
+            },
+        },
+        Hop {
+            recipients: vec![1],
+            remote: Some("10.0.0.6:25".into()),
+            tls: crate::tls::Protection::Unverified {
+                version: "TLSv1.2".into(),
+            },
+        },
+        Hop {
+            recipients: vec![2],
+            remote: None,
+            tls: crate::tls::Protection::None,
+        },
+    ];
+    let p = plan(
+        entry(&["b@x.org", "c@y.org", "d@z.org"]),
+        &a,
+        1_100,
+        &schedule(),
+        true,
+    );
+    let events: Vec<Vec<(Field, String)>> =
+        p.events.iter().map(|(_, f)| f.clone().into_vec()).collect();
+    let get =
+        |f: &[(Field, String)], k: Field| f.iter().find(|(x, _)| *x == k).map(|(_, v)| v.clone());
+    let of = |rcpt: &str| {
+        let f = events
+            .iter()
+            .find(|f| get(f, Field::EmailToAddress).as_deref() == Some(rcpt))
+            .unwrap();
+        [
+            Field::DestinationAddress,
+            Field::TlsProtection,
+            Field::TlsVersion,
+        ]
+        .map(|k| get(f, k))
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        of("b@x.org"),
+        [s("10.0.0.5:25"), s("verified"), s("TLSv1.3")]
+    );
+    assert_eq!(
+        of("c@y.org"),
+        [s("10.0.0.6:25"), s("unverified"), s("TLSv1.2")]
+    );
+    assert_eq!(of("d@z.org"), [None, None, None], "no connection, no hop");
 }

@@ -52,6 +52,7 @@ impl Mta {
                 ("server.pem".into(), cert.clone()),
                 ("server.key".into(), key),
             ],
+            filter_maxproc: None,
         };
         let transports: String = cfg
             .transports

@@ -105,10 +105,12 @@ pub fn session_set(
     let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
     let gateway =
         (config.listener.mode == crate::config::gateway::ListenerMode::Gateway).then(|| {
-            Arc::new(crate::gateway::Context::new(
-                config,
-                super::resolver(config),
-            ))
+            let cx = crate::gateway::Context::new(config, super::resolver(config));
+            cx.gate.set_reporter(crate::session::edge::rate_limited(
+                base.keeper.clone(),
+                base.tasks.clone(),
+            ));
+            Arc::new(cx)
         });
     Shared {
         listener: config.listener.name.clone(),

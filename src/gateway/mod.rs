@@ -3,8 +3,13 @@
 //! at SMTP time; custody (the durable queue's 250), inspection from the queue and delivery by
 //! route follow.
 
+pub mod callout;
+pub mod clients;
+pub mod control;
 pub mod gate;
+pub mod rate;
 pub mod router;
+pub mod verify;
 
 /// What the gateway listeners of one configuration set share (built with the session set).
 pub struct Context {

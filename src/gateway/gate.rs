@@ -220,3 +220,135 @@ fn prober(config: &Config, resolver: crate::dns::Resolver) -> Option<Prober> {
     let cache = callout::Cache::new(c.callout_cache, c.callout_ttl, c.callout_negative_ttl);
     Some(Prober::new(settings, resolver, cache))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A resolver with no servers: every lookup fails, as DNS down would.
+    fn no_dns() -> crate::dns::Resolver {
+        crate::dns::Resolver::new(crate::dns::ResolverConfig {
+            servers: Vec::new(),
+            timeout: Duration::from_secs(1),
+            attempts: 1,
+            cache_entries: 0,
+        })
+    }
+
+    fn gate(text: &str) -> Gate {
+        let config = Config::parse(text, "sluice.toml").unwrap();
+        Gate::new(&config, no_dns())
+    }
+
+    fn peer(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), 40000)
+    }
+
+    const ROUTES: &str = "[gateway]\nrelay_clients = [\"10.0.0.0/8\", \"mail.corp.example\"]\n\n[[route]]\ndomain = \"corp.example\"\nverify = \"list\"\nrecipients = [\"alice@corp.example\", \"@team.corp.example\"]\n\n[[route]]\ndomain = \".corp.example\"\n";
+
+    #[test]
+    fn relay_needs_a_relay_client_or_a_local_domain_and_dns_failure_is_not_local() {
+        smol::block_on(async {
+            let g = gate(ROUTES);
+            // 192.0.2.1: not listed, and its PTR lookup fails (no DNS): not a relay client.
+            let outside = g.connect(peer("192.0.2.1")).await.unwrap();
+            assert!(!outside.local && outside.names.is_empty());
+            let r = g.rcpt(&outside, "x@y.example", "bob@gmail.example").await;
+            assert_eq!(
+                r.map(|r| (r.code, r.enhanced)),
+                Some((550, Some([5, 7, 1])))
+            );
+            assert_eq!(g.rcpt(&outside, "", "alice@corp.example").await, None);
+            assert_eq!(g.rcpt(&outside, "", "any@x.corp.example").await, None);
+            let inside = g.connect(peer("10.1.2.3")).await.unwrap();
+            assert!(inside.local);
+            assert_eq!(g.rcpt(&inside, "", "bob@gmail.example").await, None);
+        });
+    }
+
+    #[test]
+    fn blocked_characters_in_sender_and_recipients() {
+        smol::block_on(async {
+            let g = gate(ROUTES);
+            let c = g.connect(peer("10.0.0.1")).await.unwrap();
+            let r = g.mail(&c, "a!b@corp.example").await.unwrap();
+            assert_eq!((r.code, r.enhanced), (553, Some([5, 1, 7])));
+            assert_eq!(g.mail(&c, "").await, None);
+            assert_eq!(g.mail(&c, "ab@corp.example").await, None);
+            let r = g
+                .rcpt(&c, "", "user%gmail.example@corp.example")
+                .await
+                .unwrap();
+            assert_eq!((r.code, r.enhanced), (553, Some([5, 1, 3])));
+            // "" turns the check off.
+            let g =
+                gate("[gateway]\nblocked_address_chars = \"\"\nrelay_clients = [\"10.0.0.0/8\"]\n");
+            let c = g.connect(peer("10.0.0.1")).await.unwrap();
+            assert_eq!(g.rcpt(&c, "", "user%x@gmail.example").await, None);
+        });
+    }
+
+    #[test]
+    fn listed_recipients_only_for_a_route_that_verifies_by_list() {
+        smol::block_on(async {
+            let g = gate(ROUTES);
+            let c = g.connect(peer("192.0.2.1")).await.unwrap();
+            assert_eq!(g.rcpt(&c, "", "Alice@Corp.Example").await, None);
+            assert_eq!(g.rcpt(&c, "", "anyone@team.corp.example").await, None);
+            let r = g.rcpt(&c, "", "eve@corp.example").await.unwrap();
+            assert_eq!((r.code, r.enhanced), (550, Some([5, 1, 1])));
+            assert!(
+                r.lines[0].contains("<eve@corp.example>: Recipient address rejected: User unknown")
+            );
+            // Relay clients are verified too.
+            let inside = g.connect(peer("10.0.0.1")).await.unwrap();
+            assert!(g.rcpt(&inside, "", "eve@corp.example").await.is_some());
+        });
+    }
+
+    #[test]
+    fn rate_limits_refuse_over_the_limit_and_exempt_relay_clients() {
+        smol::block_on(async {
+            let g = gate(
+                "[gateway]\nmax_connection_rate = 2\nmax_message_rate = 1\nrate_window = \"1h\"\nrelay_clients = [\"10.0.0.0/8\"]\n",
+            );
+            let a = g.connect(peer("192.0.2.1")).await.unwrap();
+            g.connect(peer("192.0.2.1")).await.unwrap();
+            let r = g.connect(peer("192.0.2.1")).await.unwrap_err();
+            assert_eq!((r.code, r.enhanced), (421, Some([4, 7, 0])));
+            assert_eq!(r.lines[0], "Error: too many connections from 192.0.2.1");
+            assert_eq!(g.mail(&a, "s@x.example").await, None);
+            let r = g.mail(&a, "s@x.example").await.unwrap();
+            assert_eq!((r.code, r.enhanced), (450, Some([4, 7, 1])));
+            for _ in 0..5 {
+                let inside = g.connect(peer("10.0.0.9")).await.unwrap();
+                assert_eq!(g.mail(&inside, "s@corp.example").await, None);
+            }
+            // The reporter hears of each refusal (the event throttle is the edge's).
+            let heard = Arc::new(Mutex::new(Vec::new()));
+            let h = heard.clone();
+            g.set_reporter(Arc::new(move |p, why| {
+                h.lock().unwrap().push((p, why.to_string()))
+            }));
+            assert!(g.connect(peer("192.0.2.1")).await.is_err());
+            assert_eq!(
+                *heard.lock().unwrap(),
+                [(peer("192.0.2.1"), "connection_rate".to_string())]
+            );
+        });
+    }
+
+    #[test]
+    fn a_callout_route_without_an_answer_defers() {
+        smol::block_on(async {
+            // No DNS: the MX of the domain cannot be found, so the probe cannot tell: 450.
+            let g = gate(
+                "[gateway]\ncallout_timeout = \"2s\"\n\n[[route]]\ndomain = \"corp.example\"\nverify = \"callout\"\n",
+            );
+            let c = g.connect(peer("192.0.2.1")).await.unwrap();
+            let r = g.rcpt(&c, "", "bob@corp.example").await.unwrap();
+            assert_eq!((r.code, r.enhanced), (450, Some([4, 1, 1])));
+        });
+    }
+}

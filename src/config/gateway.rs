@@ -64,6 +64,31 @@ pub struct Gateway {
     pub relay_clients: Vec<RelayClient>,
     /// The SMTP-time checks: blocked characters, rate limits, recipient verification.
     pub checks: super::gate::Checks,
+    /// Custody and inspection from the queue (`inline_verdict`, `late_block`, `inspect_retry`,
+    /// `inspect_attempts`).
+    pub custody: Custody,
+}
+
+/// What happens to a message a policy blocks after the gateway accepted it (`gateway.late_block`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LateBlock {
+    /// An RFC 3464 failure report to the sender (never to the null sender).
+    #[default]
+    Bounce,
+    /// Dropped without a word to the sender (its incident is still recorded).
+    Drop,
+}
+
+/// How the gateway inspects the messages in its custody.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Custody {
+    /// How long the client waits, after the commit, for an inline verdict (zero: never inline).
+    pub inline_verdict: std::time::Duration,
+    pub late_block: LateBlock,
+    /// When a failed inspection (panic, time) is tried again.
+    pub inspect_retry: std::time::Duration,
+    /// Attempts before the message goes to the suspect hold.
+    pub inspect_attempts: u32,
 }
 
 pub(super) fn build(
@@ -111,10 +136,33 @@ pub(super) fn build(
         .map(|(d, t)| (d.as_str(), t.as_deref()))
         .collect();
     let routes = Routes::new(&list, smart_host.as_deref()).map_err(|m| smart.error(&m))?;
+    let retry = cx.pick(u.inspect_retry, d.inspect_retry, "gateway.inspect_retry")?;
+    let short = retry.error("gateway.inspect_retry must be at least 1s");
+    let inspect_retry = retry.duration()?;
+    if inspect_retry < std::time::Duration::from_secs(1) {
+        return Err(short);
+    }
+    let custody = Custody {
+        inline_verdict: cx
+            .pick(u.inline_verdict, d.inline_verdict, "gateway.inline_verdict")?
+            .duration()?,
+        late_block: cx
+            .pick(u.late_block, d.late_block, "gateway.late_block")?
+            .choice(&[("bounce", LateBlock::Bounce), ("drop", LateBlock::Drop)])?,
+        inspect_retry,
+        inspect_attempts: cx
+            .pick(
+                u.inspect_attempts,
+                d.inspect_attempts,
+                "gateway.inspect_attempts",
+            )?
+            .range(1, 100)? as u32,
+    };
     Ok(Gateway {
         routes,
         relay_clients,
         checks,
+        custody,
     })
 }
 

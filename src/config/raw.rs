@@ -52,6 +52,10 @@ pub(crate) struct Gateway {
     pub callout_timeout: V<String>,
     pub callout_cache: V<u64>,
     pub callout_sender: V<String>,
+    pub inline_verdict: V<String>,
+    pub late_block: V<String>,
+    pub inspect_retry: V<String>,
+    pub inspect_attempts: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -353,6 +353,93 @@ mod tests {
         assert!(off.is_empty());
     }
 
+    /// A one-thread SMTP responder on loopback answering RCPT with `rcpt`; counts connections.
+    fn responder(rcpt: &'static str) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut out) = stream else { return };
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut lines = BufReader::new(out.try_clone().unwrap()).lines();
+                let _ = out.write_all(b"220 test ESMTP\r\n");
+                while let Some(Ok(line)) = lines.next() {
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply = match verb.as_str() {
+                        "EHLO" => "250 test".to_string(),
+                        "RCPT" => rcpt.to_string(),
+                        "QUIT" => "221 bye".to_string(),
+                        _ => "250 ok".to_string(),
+                    };
+                    let _ = out.write_all(format!("{reply}\r\n").as_bytes());
+                    if verb == "QUIT" {
+                        break;
+                    }
+                }
+            }
+        });
+        (addr, count)
+    }
+
+    fn prober() -> Prober {
+        let options = Options {
+            helo_name: crate::smtp::HostName::localhost(),
+            source: None,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(5),
+            data_timeout: Duration::from_secs(5),
+            tls: crate::tls::client_config(&[]).unwrap(),
+            max_reply_line: 4096,
+            max_reply_lines: 100,
+        };
+        let settings = Settings {
+            timeout: Duration::from_secs(10),
+            sender: String::new(),
+            options,
+        };
+        let resolver = crate::dns::Resolver::new(crate::dns::ResolverConfig {
+            servers: Vec::new(),
+            timeout: Duration::from_secs(1),
+            attempts: 1,
+            cache_entries: 0,
+        });
+        Prober::new(settings, resolver, Cache::new(10, HOUR, HOUR))
+    }
+
+    #[test]
+    fn concurrent_asks_share_one_probe_and_the_answer_is_cached() {
+        let (addr, connections) = responder("550 5.1.1 no such user");
+        let p = prober();
+        let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
+        let (a, b) = smol::block_on(futures_lite::future::zip(
+            p.verify(&route, "nobody@corp.example"),
+            p.verify(&route, "Nobody@Corp.Example"),
+        ));
+        assert_eq!((a, b), (Outcome::Unknown, Outcome::Unknown));
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let c = smol::block_on(p.verify(&route, "nobody@corp.example"));
+        assert_eq!(c, Outcome::Unknown);
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(p.running.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_tempfail_is_deferred_and_asked_again() {
+        let (addr, connections) = responder("451 4.3.0 later");
+        let p = prober();
+        let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
+        for _ in 0..2 {
+            assert_eq!(
+                smol::block_on(p.verify(&route, "bob@corp.example")),
+                Outcome::Deferred
+            );
+        }
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn rcpt_codes_map_to_outcomes() {
         assert_eq!(Outcome::of_code(250), Outcome::Exists);

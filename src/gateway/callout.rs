@@ -190,7 +190,14 @@ impl Prober {
             .entry(key.clone())
             .or_default()
             .clone();
-        let outcome = *cell
+        // Takes the entry out of `running` when this ask ends, answered or dropped (a client
+        // gone mid-probe), so the map holds only asks in progress.
+        let _running = Running {
+            map: &self.running,
+            key: &key,
+            cell: &cell,
+        };
+        *cell
             .get_or_init(|| async {
                 let outcome = self.probe(route, address).await;
                 crate::metrics::global().callout(outcome.name());
@@ -200,12 +207,7 @@ impl Prober {
                     .insert(&key, outcome, Instant::now());
                 outcome
             })
-            .await;
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if running.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            running.remove(&key);
-        }
-        outcome
+            .await
     }
 
     /// One probe, bounded by the callout timeout.
@@ -299,6 +301,22 @@ impl Prober {
         }
         out.truncate(MAX_HOSTS);
         out
+    }
+}
+
+/// An ask in progress: its `running` entry goes when it ends (unless a newer ask replaced it).
+struct Running<'a> {
+    map: &'a Mutex<HashMap<String, Arc<smol::lock::OnceCell<Outcome>>>>,
+    key: &'a str,
+    cell: &'a Arc<smol::lock::OnceCell<Outcome>>,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.get(self.key).is_some_and(|c| Arc::ptr_eq(c, self.cell)) {
+            map.remove(self.key);
+        }
     }
 }
 
@@ -424,6 +442,22 @@ mod tests {
         assert_eq!(c, Outcome::Unknown);
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert!(p.running.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_ask_dropped_mid_probe_leaves_no_entry() {
+        let (addr, _) = responder("250 ok");
+        let p = prober();
+        let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
+        let polled = smol::block_on(futures_lite::future::poll_once(
+            p.verify(&route, "bob@corp.example"),
+        ));
+        assert_eq!(polled, None);
+        assert!(p.running.lock().unwrap().is_empty());
+        assert_eq!(
+            smol::block_on(p.verify(&route, "bob@corp.example")),
+            Outcome::Exists
+        );
     }
 
     #[test]

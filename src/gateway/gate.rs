@@ -92,6 +92,12 @@ impl Gate {
         }
     }
 
+    /// The listener this gate serves, for logs and metrics (default: `listener.name`, the first
+    /// listener's; a set with several gateway listeners names each).
+    pub fn set_listener(&mut self, name: &str) {
+        self.listener = name.to_string();
+    }
+
     /// Where rate-limit events go (once; later calls are ignored).
     pub fn set_reporter(&self, reporter: Reporter) {
         let _ = self.report.set(reporter);

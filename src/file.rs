@@ -9,6 +9,7 @@
 //! | the configuration file (`--config`) | [`MAX_CONFIG`] (4 MiB) |
 //! | PEM: `tls.cert_file`, `tls.key_file`, `relay.trust_anchors` | [`MAX_PEM`] (16 MiB) |
 //! | `approval.managers_file` | [`MAX_MANAGERS`] (64 MiB) |
+//! | `[[route]] recipients_file` | `config::gate::MAX_RECIPIENTS_FILE` (64 MiB) |
 //! | `dns.resolv_conf` | [`MAX_RESOLV_CONF`] (1 MiB) |
 //! | the store's id marks (`ids.highwater`) | `store::marks` (64 KiB) |
 //! | an EDM index | `detect::edm::file::MAX_INDEX_FILE_BYTES` (16 GiB; regular files only) |

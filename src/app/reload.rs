@@ -148,10 +148,13 @@ fn session_set(
 ) -> Shared {
     let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
     let gateway = (l.mode == crate::config::gateway::ListenerMode::Gateway).then(|| {
-        Arc::new(crate::gateway::Context::new(
-            config,
-            super::resolver(config),
-        ))
+        let mut cx = crate::gateway::Context::new(config, super::resolver(config));
+        cx.gate.set_listener(&l.name);
+        cx.gate.set_reporter(crate::session::edge::rate_limited(
+            base.keeper.clone(),
+            base.tasks.clone(),
+        ));
+        Arc::new(cx)
     });
     Shared {
         listener: l.name.clone(),

@@ -68,6 +68,8 @@ pub(super) fn listener_name(v: super::value::Loc<'_, String>) -> Result<String, 
 pub struct Gateway {
     pub routes: Routes,
     pub relay_clients: Vec<RelayClient>,
+    /// The SMTP-time checks: blocked characters, rate limits, recipient verification.
+    pub checks: super::gate::Checks,
     /// Custody and inspection from the queue (`inline_verdict`, `late_block`, `inspect_retry`,
     /// `inspect_attempts`).
     pub custody: Custody,
@@ -199,6 +201,7 @@ pub(super) fn build(
     routes: Option<Vec<Spanned<raw::Route>>>,
 ) -> Result<Gateway, Error> {
     let delivery = defaults(cx, &mut u, &mut d)?;
+    let checks = super::gate::build(cx, &u, &d, routes.as_deref().unwrap_or_default())?;
     let smart = cx.pick(u.smart_host, d.smart_host, "gateway.smart_host")?;
     let smart_host = Some(smart.value().trim().to_string()).filter(|s| !s.is_empty());
     let mut list = Routes::to(smart_host.as_deref()).map_err(|m| smart.error(&m))?;
@@ -256,6 +259,7 @@ pub(super) fn build(
     Ok(Gateway {
         routes: list,
         relay_clients,
+        checks,
         custody,
         delivery,
     })
@@ -264,6 +268,14 @@ pub(super) fn build(
 /// One `relay_clients` entry: an address, a network, or a host name (`.` first: the names below).
 fn relay_client(s: &str) -> Result<RelayClient, String> {
     let s = s.trim();
+    if let Some(net) = ipv4_wildcard(s) {
+        return Ok(RelayClient::Net(net));
+    }
+    // The seed's `*.corp.example`: every name below, as `.corp.example`.
+    let s = s
+        .strip_prefix('*')
+        .filter(|r| r.starts_with('.'))
+        .unwrap_or(s);
     if s.parse::<std::net::IpAddr>().is_ok() || s.contains('/') {
         return super::syntax::parse_cidr(s).map(RelayClient::Net);
     }
@@ -276,6 +288,24 @@ fn relay_client(s: &str) -> Result<RelayClient, String> {
             "{s:?} is not a relay client: use an address (192.0.2.7), a network (10.0.0.0/8) or a host name (mail.corp.example, .corp.example)"
         )),
     }
+}
+
+/// The seed's IPv4 wildcards, `1.2.3.*`, `1.2.*`, `1.*` (whole last octets), as networks.
+fn ipv4_wildcard(s: &str) -> Option<ipnet::IpNet> {
+    let fixed = s.strip_suffix(".*")?;
+    let fixed: Vec<&str> = fixed.split('.').take_while(|p| *p != "*").collect();
+    let rest = s.strip_suffix(".*")?.split('.').skip(fixed.len());
+    if fixed.is_empty() || fixed.len() > 3 || rest.clone().any(|p| p != "*") {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    for (i, p) in fixed.iter().enumerate() {
+        octets[i] = p.parse().ok()?;
+    }
+    let len = u8::try_from(fixed.len() * 8).ok()?;
+    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), len)
+        .ok()
+        .map(ipnet::IpNet::V4)
 }
 
 #[cfg(test)]
@@ -323,6 +353,18 @@ mod tests {
         assert_eq!(g.routes.next("x.corp.example"), Next::LocalMx);
         assert!(matches!(g.routes.next("gmail.example"), Next::SmartHost(d) if d.port == 587));
         assert_eq!(g.relay_clients.len(), 4);
+        let w = load(
+            "[gateway]\nrelay_clients = [\"192.0.2.*\", \"10.*.*.*\", \"*.branch.example\"]\n",
+        )
+        .unwrap()
+        .gateway
+        .relay_clients;
+        assert_eq!(w[0], RelayClient::Net("192.0.2.0/24".parse().unwrap()));
+        assert_eq!(w[1], RelayClient::Net("10.0.0.0/8".parse().unwrap()));
+        assert_eq!(w[2], RelayClient::Host(".branch.example".into()));
+        for bad in ["1.2.*.4", "*.*", "300.*", "a.*"] {
+            assert!(ipv4_wildcard(bad).is_none(), "{bad}");
+        }
         assert_eq!(
             g.relay_clients[3],
             RelayClient::Host(".corp.example".into())

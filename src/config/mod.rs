@@ -6,6 +6,7 @@
 
 mod builtin;
 pub mod edit;
+pub mod gate;
 pub mod gateway;
 mod keep;
 mod limits;

@@ -42,6 +42,16 @@ pub(crate) struct Raw {
 pub(crate) struct Gateway {
     pub smart_host: V<String>,
     pub relay_clients: V<Vec<Spanned<String>>>,
+    // The SMTP-time checks (`config::gate`).
+    pub blocked_address_chars: V<String>,
+    pub max_connection_rate: V<u64>,
+    pub max_message_rate: V<u64>,
+    pub rate_window: V<String>,
+    pub callout_ttl: V<String>,
+    pub callout_negative_ttl: V<String>,
+    pub callout_timeout: V<String>,
+    pub callout_cache: V<u64>,
+    pub callout_sender: V<String>,
     pub inline_verdict: V<String>,
     pub late_block: V<String>,
     pub inspect_retry: V<String>,
@@ -64,6 +74,10 @@ pub(crate) struct Route {
     pub trust_anchors: V<Vec<Spanned<String>>>,
     pub concurrency: V<u64>,
     pub source_address: V<String>,
+    // Recipient verification (`config::gate`).
+    pub verify: V<String>,
+    pub recipients: V<Vec<Spanned<String>>>,
+    pub recipients_file: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -1,4 +1,4 @@
-//! Async DNS stub resolver on smol (MX and A/AAAA lookups with a TTL cache); hickory-proto is used only for the wire format.
+//! Async DNS stub resolver on smol (MX, A/AAAA and PTR lookups with a TTL cache); hickory-proto is used only for the wire format.
 //!
 //! A [`Resolver`] asks the configured recursive servers in order, `attempts` rounds over the
 //! list, each exchange bounded by `timeout`: UDP from a fresh ephemeral socket (random id from
@@ -183,6 +183,27 @@ impl Resolver {
         }
     }
 
+    /// The PTR names of `ip` (its `in-addr.arpa` or `ip6.arpa` name), lowercase ASCII without
+    /// the trailing dot, in the server's order, duplicates removed. `Ok(empty)` when the reverse
+    /// name exists without PTR records; NXDOMAIN when it does not exist. An IPv4-mapped IPv6
+    /// address is looked up as the IPv4 address it carries. Cached like every other answer.
+    ///
+    /// The names are only what the owner of the address space claims: a caller that trusts one
+    /// confirms it with a forward lookup ([`Resolver::ips`]) first.
+    pub async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, Error> {
+        let target = Target::parse(&reverse_name(ip))?;
+        let rdata = self.lookup(&target, RecordType::PTR).await?;
+        let mut names: Vec<String> = Vec::new();
+        for data in &rdata {
+            let RData::PTR(ptr) = data else { continue };
+            let name = ascii_name(&ptr.0);
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
     fn cache(&self) -> MutexGuard<'_, Cache> {
         // Cache methods never panic on their own; should one ever, the worst left behind is a
         // stale or unindexed entry, harmless for a cache, so a poisoned lock is taken over.
@@ -350,6 +371,29 @@ fn negative_ttl(reply: &Message) -> u32 {
             _ => None,
         })
         .unwrap_or(DEFAULT_NEGATIVE_TTL)
+}
+
+/// The reverse-lookup name of `ip`: `4.3.2.1.in-addr.arpa` for 1.2.3.4, 32 nibbles then
+/// `ip6.arpa` for IPv6 (RFC 3596 2.5); an IPv4-mapped IPv6 address gives its IPv4 name.
+pub fn reverse_name(ip: IpAddr) -> String {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        IpAddr::V6(v6) => {
+            let mut out = String::with_capacity(72);
+            for byte in v6.octets().iter().rev() {
+                out.push_str(&format!("{:x}.{:x}.", byte & 0x0f, byte >> 4));
+            }
+            out.push_str("ip6.arpa");
+            out
+        }
+    }
 }
 
 /// MX rdata to the public list: sorted, deduplicated, null MX detected.

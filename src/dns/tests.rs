@@ -7,7 +7,7 @@ use std::thread::{self, JoinHandle};
 
 use hickory_proto::op::{MessageType, OpCode};
 use hickory_proto::rr::Record;
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA};
 
 use super::*;
 
@@ -584,6 +584,48 @@ fn idn_names_are_queried_in_ascii_form() {
 }
 
 #[test]
+fn reverse_names_for_v4_v6_and_mapped_addresses() {
+    assert_eq!(
+        reverse_name("192.0.2.7".parse().unwrap()),
+        "7.2.0.192.in-addr.arpa"
+    );
+    assert_eq!(
+        reverse_name("::ffff:192.0.2.7".parse().unwrap()),
+        "7.2.0.192.in-addr.arpa"
+    );
+    assert_eq!(
+        reverse_name("2001:db8::567:89ab".parse().unwrap()),
+        "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    );
+}
+
+#[test]
+fn ptr_names_lowercase_deduplicated_cached_and_nxdomain() {
+    let ptr = |owner: &str, target: &str| record(owner, 300, RData::PTR(PTR(name(target))));
+    let server = Responder::start(zone(vec![
+        ptr("7.2.0.192.in-addr.arpa.", "Mail.Corp.Example."),
+        ptr("7.2.0.192.in-addr.arpa.", "mail.corp.example."),
+        ptr("7.2.0.192.in-addr.arpa.", "alias.corp.example."),
+        a("8.2.0.192.in-addr.arpa.", [192, 0, 2, 8]),
+    ]));
+    let resolver = resolver(&server);
+    let ip: IpAddr = "192.0.2.7".parse().unwrap();
+    for _ in 0..2 {
+        let names = smol::block_on(resolver.ptr(ip)).unwrap();
+        assert_eq!(names, ["mail.corp.example", "alias.corp.example"]);
+    }
+    assert_eq!(server.counts(), (1, 0));
+    // A reverse name without PTR records: none; no reverse name: NXDOMAIN (permanent).
+    assert!(
+        smol::block_on(resolver.ptr("192.0.2.8".parse().unwrap()))
+            .unwrap()
+            .is_empty()
+    );
+    let err = smol::block_on(resolver.ptr("192.0.2.9".parse().unwrap())).unwrap_err();
+    assert!(matches!(err, Error::NxDomain(_)), "{err}");
+}
+
+#[test]
 fn resolver_and_its_futures_are_send() {
     fn assert_send_sync<T: Send + Sync>(_: &T) {}
     fn assert_send<T: Send>(_: T) {}
@@ -592,4 +634,5 @@ fn resolver_and_its_futures_are_send() {
     assert_send_sync(&resolver);
     assert_send(resolver.mx("example.com"));
     assert_send(resolver.ips("example.com"));
+    assert_send(resolver.ptr(IpAddr::V4(Ipv4Addr::LOCALHOST)));
 }

@@ -121,6 +121,9 @@ kinds! {
     SmtpProtocolViolation = 101, "smtp.protocol_violation", Smtp, 4, "SMTP protocol violation";
     /// A TLS handshake with a client failed.
     SmtpTlsFailed = 102, "smtp.tls.failed", Smtp, 3, "SMTP TLS handshake failed";
+    /// A client over a gateway listener's rate limit (`gateway.max_connection_rate`,
+    /// `gateway.max_message_rate`): refused with a 4xx; at most one per client a minute.
+    SmtpRateLimited = 103, "smtp.rate_limited", Smtp, 4, "SMTP client rate limited";
 
     // A message's final disposition at the SMTP edge (200-299): exactly one per message.
     /// Accepted into the gateway's queue (store-and-forward mode).

@@ -34,7 +34,7 @@ pub fn ecs(
 ) {
     use Kind::*;
     let (category, ty): (&[&str], &[&str]) = match kind {
-        SmtpConnectionRefused | SmtpProtocolViolation => {
+        SmtpConnectionRefused | SmtpProtocolViolation | SmtpRateLimited => {
             (&["email", "network"], &["connection", "denied"])
         }
         SmtpTlsFailed => (&["email", "network"], &["connection", "error"]),

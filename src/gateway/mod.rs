@@ -5,8 +5,13 @@
 //! on the message in custody; `inspect` is the worker that inspects what was not settled inline.
 //! Delivery by route follows.
 
+pub mod callout;
+pub mod clients;
+pub mod control;
 pub mod gate;
+pub mod rate;
 pub mod router;
+pub mod verify;
 
 pub mod inspect;
 pub mod intake;

@@ -63,6 +63,8 @@ pub struct Metrics {
     siem_errors: Family<Labels1, Counter>,
     definitions_loaded: Gauge,
     gauges: Gauges,
+    gateway_rejected: Family<Labels2, Counter>,
+    callouts: Family<Labels1, Counter>,
 }
 
 /// What [`Snapshot`] sets at each scrape.
@@ -183,6 +185,16 @@ impl Metrics {
         );
         let gauges = Gauges::default();
         gauges.register(&mut r);
+        let gateway_rejected = counter_family(
+            &mut r,
+            "sluice_gateway_rejected",
+            "Connections, senders and recipients a gateway listener refused at SMTP time, by listener and reason",
+        );
+        let callouts = counter_family(
+            &mut r,
+            "sluice_callouts",
+            "Recipient verification callouts by result (exists, unknown, deferred; cached: answered from the cache)",
+        );
         Metrics {
             registry: r,
             render: Mutex::new(()),
@@ -197,6 +209,8 @@ impl Metrics {
             siem_errors,
             definitions_loaded,
             gauges,
+            gateway_rejected,
+            callouts,
         }
     }
 
@@ -252,6 +266,24 @@ impl Metrics {
     pub fn siem_error(&self, destination: &str) {
         self.siem_errors
             .get_or_create(&[("destination", destination.to_string())])
+            .inc();
+    }
+
+    /// A gateway listener refused a connection, a sender or a recipient at SMTP time (`reason`:
+    /// `gateway::control::Reason::name`).
+    pub fn gateway_rejected(&self, listener: &str, reason: &str) {
+        self.gateway_rejected
+            .get_or_create(&[
+                ("listener", listener.to_string()),
+                ("reason", reason.to_string()),
+            ])
+            .inc();
+    }
+
+    /// A recipient callout's result, or `cached` when the cache answered.
+    pub fn callout(&self, result: &str) {
+        self.callouts
+            .get_or_create(&[("result", result.to_string())])
             .inc();
     }
 

@@ -219,3 +219,23 @@ fn label_values_are_escaped() {
         "{t}"
     );
 }
+
+#[test]
+fn counts_gateway_refusals_and_callouts() {
+    let m = Metrics::new();
+    m.gateway_rejected("inbound", "relay_denied");
+    m.gateway_rejected("inbound", "relay_denied");
+    m.callout("cached");
+    let t = m.render(&Snapshot::default());
+    assert_eq!(
+        sample(
+            &t,
+            "sluice_gateway_rejected_total{listener=\"inbound\",reason=\"relay_denied\"}"
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&t, "sluice_callouts_total{result=\"cached\"}"),
+        Some(1.0)
+    );
+}

@@ -1,6 +1,7 @@
 //! Events about SMTP clients rather than messages: a connection refused by the listener's limits
 //! (`smtp.connection.refused`), a client disconnected for protocol errors
-//! (`smtp.protocol_violation`), a failed STARTTLS handshake (`smtp.tls.failed`).
+//! (`smtp.protocol_violation`), a failed STARTTLS handshake (`smtp.tls.failed`), a client over a
+//! gateway listener's rate limit (`smtp.rate_limited`, reported by the gate through [`rate_limited`]).
 //!
 //! A flood must not fill the outbox: at most one event per client (an IPv4 address or an IPv6 /64,
 //! as the per-client limit counts them) and kind a minute, carrying in `sluice.count` how many
@@ -9,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use crate::events::{Field, Fields, Kind};
 
@@ -27,6 +28,7 @@ pub enum Edge {
     Refused,
     ProtocolViolation,
     TlsFailed,
+    RateLimited,
 }
 
 impl Edge {
@@ -35,6 +37,7 @@ impl Edge {
             Edge::Refused => Kind::SmtpConnectionRefused,
             Edge::ProtocolViolation => Kind::SmtpProtocolViolation,
             Edge::TlsFailed => Kind::SmtpTlsFailed,
+            Edge::RateLimited => Kind::SmtpRateLimited,
         }
     }
 }
@@ -92,7 +95,18 @@ static THROTTLE: LazyLock<Mutex<Throttle>> = LazyLock::new(Mutex::default);
 
 /// Writes the event for `what` from `peer` in the background, unless the throttle holds it back.
 pub fn report(shared: &Shared, what: Edge, peer: SocketAddr, reason: &str) {
-    let now = shared.keeper.clock().now();
+    report_with(&shared.keeper, &shared.tasks, what, peer, reason);
+}
+
+/// [`report`] with the keeper and task group given.
+pub fn report_with(
+    keeper: &crate::hold::Keeper,
+    tasks: &crate::task::Group,
+    what: Edge,
+    peer: SocketAddr,
+    reason: &str,
+) {
+    let now = keeper.clock().now();
     let due = THROTTLE
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -105,9 +119,18 @@ pub fn report(shared: &Shared, what: Edge, peer: SocketAddr, reason: &str) {
         .with(Field::SourcePort, peer.port())
         .with(Field::EventReason, reason)
         .with(Field::Count, count);
-    if let Some(work) = shared.keeper.event(what.kind(), fields) {
-        shared.tasks.spawn(work);
+    if let Some(work) = keeper.event(what.kind(), fields) {
+        tasks.spawn(work);
     }
+}
+
+/// The gateway gate's reporter: an `smtp.rate_limited` event per rate-limited client, throttled
+/// like the others (the reason is `connection_rate` or `message_rate`).
+pub fn rate_limited(
+    keeper: Arc<crate::hold::Keeper>,
+    tasks: crate::task::Group,
+) -> crate::gateway::gate::Reporter {
+    Arc::new(move |peer, reason| report_with(&keeper, &tasks, Edge::RateLimited, peer, reason))
 }
 
 #[cfg(test)]

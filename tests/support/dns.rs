@@ -5,14 +5,14 @@
 #![allow(dead_code)]
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR};
 use hickory_proto::rr::{DNSClass, Name, RData, Record as WireRecord, RecordType};
 
 /// TTL of every served record.
@@ -41,6 +41,11 @@ pub enum Record {
     Cname {
         name: String,
         target: String,
+    },
+    /// A PTR record at the reverse name of `ip` (`in-addr.arpa` or `ip6.arpa`) pointing at `name`.
+    Ptr {
+        ip: IpAddr,
+        name: String,
     },
 }
 
@@ -300,12 +305,19 @@ fn to_wire(record: &Record) -> WireRecord {
             name,
             preference,
             exchange,
-        } => (name, RData::MX(MX::new(*preference, dns_name(exchange)))),
-        Record::A { name, ip } => (name, RData::A(A(*ip))),
-        Record::Aaaa { name, ip } => (name, RData::AAAA(AAAA(*ip))),
-        Record::Cname { name, target } => (name, RData::CNAME(CNAME(dns_name(target)))),
+        } => (
+            name.clone(),
+            RData::MX(MX::new(*preference, dns_name(exchange))),
+        ),
+        Record::A { name, ip } => (name.clone(), RData::A(A(*ip))),
+        Record::Aaaa { name, ip } => (name.clone(), RData::AAAA(AAAA(*ip))),
+        Record::Cname { name, target } => (name.clone(), RData::CNAME(CNAME(dns_name(target)))),
+        Record::Ptr { ip, name } => (
+            sluice::dns::reverse_name(*ip),
+            RData::PTR(PTR(dns_name(name))),
+        ),
     };
-    WireRecord::from_rdata(dns_name(owner), TTL, data)
+    WireRecord::from_rdata(dns_name(&owner), TTL, data)
 }
 
 /// Fully-qualified name from test text; "" and "." are the root.

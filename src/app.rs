@@ -1,5 +1,5 @@
 //! Wiring: runs a subcommand; for `serve`, builds the shared state from the [`Config`], binds the
-//! listener and the control socket, runs the executor threads, reloads on SIGHUP (`reload`), and
+//! listeners (`app::listeners`) and the control socket, runs the executor threads, reloads on SIGHUP (`reload`), and
 //! owns graceful shutdown on SIGTERM/SIGINT.
 
 use std::process::ExitCode;

@@ -335,6 +335,7 @@ impl Inspector {
                 redirect_to,
                 subject,
                 headers,
+                ..
             } => {
                 let mut message = message;
                 if !subject.is_empty() {

@@ -562,6 +562,8 @@ pub fn serve(
         tasks.spawn(
             crate::scheduled::Scheduler::new(swap.clone(), keeper.clone(), shutdown.clone()).run(),
         );
+        // The gateway's inspection worker (custody not settled inline); stops when draining begins.
+        tasks.spawn(crate::gateway::inspect::Worker::new(swap.clone(), shutdown.clone()).run());
         let admin_accept = admin.map(|(a, _)| {
             let a = match keeper.store() {
                 Ok(store) => a.with_app(crate::admin::App {

@@ -62,6 +62,31 @@ pub(super) fn listener_name(v: super::value::Loc<'_, String>) -> Result<String, 
 pub struct Gateway {
     pub routes: Routes,
     pub relay_clients: Vec<RelayClient>,
+    /// Custody and inspection from the queue (`inline_verdict`, `late_block`, `inspect_retry`,
+    /// `inspect_attempts`).
+    pub custody: Custody,
+}
+
+/// What happens to a message a policy blocks after the gateway accepted it (`gateway.late_block`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LateBlock {
+    /// An RFC 3464 failure report to the sender (never to the null sender).
+    #[default]
+    Bounce,
+    /// Dropped without a word to the sender (its incident is still recorded).
+    Drop,
+}
+
+/// How the gateway inspects the messages in its custody.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Custody {
+    /// How long the client waits, after the commit, for an inline verdict (zero: never inline).
+    pub inline_verdict: std::time::Duration,
+    pub late_block: LateBlock,
+    /// When a failed inspection (panic, time) is tried again.
+    pub inspect_retry: std::time::Duration,
+    /// Attempts before the message goes to the suspect hold.
+    pub inspect_attempts: u32,
 }
 
 pub(super) fn build(
@@ -108,9 +133,33 @@ pub(super) fn build(
         .map(|(d, t)| (d.as_str(), t.as_deref()))
         .collect();
     let routes = Routes::new(&list, smart_host.as_deref()).map_err(|m| smart.error(&m))?;
+    let retry = cx.pick(u.inspect_retry, d.inspect_retry, "gateway.inspect_retry")?;
+    let short = retry.error("gateway.inspect_retry must be at least 1s");
+    let inspect_retry = retry.duration()?;
+    if inspect_retry < std::time::Duration::from_secs(1) {
+        return Err(short);
+    }
+    let custody = Custody {
+        // "0s" is allowed: never inline.
+        inline_verdict: cx
+            .pick(u.inline_verdict, d.inline_verdict, "gateway.inline_verdict")?
+            .parse_with(|s| crate::units::duration::parse(s))?,
+        late_block: cx
+            .pick(u.late_block, d.late_block, "gateway.late_block")?
+            .choice(&[("bounce", LateBlock::Bounce), ("drop", LateBlock::Drop)])?,
+        inspect_retry,
+        inspect_attempts: cx
+            .pick(
+                u.inspect_attempts,
+                d.inspect_attempts,
+                "gateway.inspect_attempts",
+            )?
+            .range(1, 100)? as u32,
+    };
     Ok(Gateway {
         routes,
         relay_clients,
+        custody,
     })
 }
 
@@ -185,6 +234,29 @@ mod tests {
                 e.contains(says) && e.contains("sluice.toml:"),
                 "{text}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn custody_keys_have_their_defaults_and_bad_values_say_where() {
+        let d = load("").unwrap().gateway.custody;
+        assert_eq!(d.inline_verdict, std::time::Duration::from_secs(5));
+        assert_eq!(d.late_block, LateBlock::Bounce);
+        assert_eq!(d.inspect_retry, std::time::Duration::from_secs(60));
+        assert_eq!(d.inspect_attempts, 3);
+        let c = load("[gateway]\ninline_verdict = \"0s\"\nlate_block = \"drop\"\n").unwrap();
+        assert!(
+            c.gateway.custody.inline_verdict.is_zero(),
+            "0s: never inline"
+        );
+        assert_eq!(c.gateway.custody.late_block, LateBlock::Drop);
+        for (text, says) in [
+            ("[gateway]\ninspect_retry = \"0s\"\n", "greater than zero"),
+            ("[gateway]\nlate_block = \"reject\"\n", "unknown value"),
+            ("[gateway]\ninspect_attempts = 0\n", "out of range"),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(e.contains(says) && e.contains(":2:"), "{text}: {e}");
         }
     }
 }

@@ -44,6 +44,10 @@ pub(crate) struct Raw {
 pub(crate) struct Gateway {
     pub smart_host: V<String>,
     pub relay_clients: V<Vec<Spanned<String>>>,
+    pub inline_verdict: V<String>,
+    pub late_block: V<String>,
+    pub inspect_retry: V<String>,
+    pub inspect_attempts: V<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -168,6 +168,9 @@ kinds! {
     QueueDelivered = 600, "queue.delivered", Queue, 1, "Delivered";
     QueueDeferred = 601, "queue.deferred", Queue, 3, "Delivery deferred";
     QueueBounced = 602, "queue.bounced", Queue, 5, "Delivery failed, bounced";
+    /// A message in the gateway's custody whose inspection failed `gateway.inspect_attempts`
+    /// times, held as suspect until an administrator acts.
+    QueueHeld = 603, "queue.held", Queue, 7, "Suspect message held";
 
     // Administrators (700-799).
     AdminLogonSucceeded = 700, "admin.logon.succeeded", Admin, 2, "Administrator logon";

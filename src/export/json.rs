@@ -50,6 +50,7 @@ pub fn ecs(
         RemediationRefused | ApprovalRejected => (&["email"], &["denied"]),
         QueueDelivered => (&["email", "network"], &["info"]),
         QueueDeferred | QueueBounced => (&["email", "network"], &["error"]),
+        QueueHeld => (&["email"], &["denied"]),
         AdminLogonSucceeded | AdminLogonFailed => (&["authentication"], &["start"]),
         AdminLogonThrottled => (&["authentication"], &["info"]),
         AdminLogoff => (&["authentication"], &["end"]),

@@ -1,20 +1,29 @@
 //! The store-and-forward gateway mode (issue 14): what a gateway listener does with a message.
 //! `router` (pure) says where a domain's mail goes; `gate` checks clients, senders and recipients
-//! at SMTP time; custody (the durable queue's 250), inspection from the queue and delivery by
-//! route follow.
+//! at SMTP time; `intake` takes custody at the end of DATA (the 250 follows a synced store
+//! write) and inspects inline for up to `gateway.inline_verdict`; `settle` carries a verdict out
+//! on the message in custody; `inspect` is the worker that inspects what was not settled inline.
+//! Delivery by route follows.
 
 pub mod gate;
 pub mod router;
 
+pub mod inspect;
+pub mod intake;
+pub mod settle;
+
 /// What the gateway listeners of one configuration set share (built with the session set).
 pub struct Context {
     pub gate: gate::Gate,
+    /// Custody and inspection settings (`intake`, `settle`, `inspect`).
+    pub custody: intake::Settings,
 }
 
 impl Context {
     pub fn new(config: &crate::config::Config, resolver: crate::dns::Resolver) -> Context {
         Context {
             gate: gate::Gate::new(config, resolver),
+            custody: intake::Settings::new(config),
         }
     }
 }

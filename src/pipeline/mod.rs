@@ -14,7 +14,7 @@ use crate::config::{Config, OnFailure};
 use crate::decompose::{Budget, NoBudget};
 use crate::detect::Library;
 use crate::message::{Envelope, MessageId, header};
-use crate::policy::{Decision, Verdict};
+use crate::policy::{Decision, Direction, Verdict};
 use crate::relay;
 use crate::scan::{Pdf, Scanner};
 use crate::smtp::{DataError, Reply};
@@ -97,9 +97,14 @@ fn evaluate(
     envelope: &Envelope,
     message: &[u8],
     budget: &dyn Budget,
+    direction: Option<Direction>,
+    fault: Option<&Fault>,
 ) -> Result<Verdict, Failure> {
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        scanner.scan(envelope, message, budget)
+        if let Some(f) = fault {
+            f.strike(message);
+        }
+        scanner.scan_as(envelope, message, budget, direction)
     }))
     .map_err(|_| Failure::Inspection("inspection panicked".into()))?;
     // Decomposition stopped at the deadline: the rest of the message was never looked at, so this
@@ -117,6 +122,53 @@ fn evaluate(
         return Err(Failure::InspectionTimeout);
     }
     Ok(report.verdict)
+}
+
+/// A test hook (`SLUICE_TEST_INSPECT_FAULT=panic:MARK` or `abort:MARK`, read from the
+/// environment only, like `SLUICE_CLOCK_OFFSET_FILE`): the gateway's inspection of a message
+/// containing MARK panics, or aborts the process, so the tests can show what a crashing
+/// inspection does to a message in custody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    abort: bool,
+    mark: Vec<u8>,
+}
+
+impl Fault {
+    /// `panic:MARK` or `abort:MARK`; anything else is no fault.
+    pub fn parse(s: &str) -> Option<Fault> {
+        let (how, mark) = s.split_once(':')?;
+        let abort = match how {
+            "panic" => false,
+            "abort" => true,
+            _ => return None,
+        };
+        (!mark.is_empty()).then(|| Fault {
+            abort,
+            mark: mark.as_bytes().to_vec(),
+        })
+    }
+
+    fn from_env() -> Option<&'static Fault> {
+        static FAULT: std::sync::OnceLock<Option<Fault>> = std::sync::OnceLock::new();
+        FAULT
+            .get_or_init(|| {
+                std::env::var("SLUICE_TEST_INSPECT_FAULT")
+                    .ok()
+                    .and_then(|s| Fault::parse(&s))
+            })
+            .as_ref()
+    }
+
+    fn strike(&self, message: &[u8]) {
+        if !message.windows(self.mark.len()).any(|w| w == self.mark) {
+            return;
+        }
+        if self.abort {
+            std::process::abort();
+        }
+        panic!("SLUICE_TEST_INSPECT_FAULT: inspection panics on its mark");
+    }
 }
 
 /// The inspection time budget as the decomposition core sees it (only the shell reads the clock).
@@ -216,44 +268,69 @@ impl Inspector {
         envelope: &Envelope,
         message: &Arc<M>,
     ) -> Result<Inspection, Failure> {
-        let bytes = message.as_ref().as_ref();
-        if self.scanner.policies().is_empty() {
-            return Ok(Inspection::Done(Verdict::default()));
-        }
-        let result = if bytes.len() <= INLINE_INSPECTION_BYTES {
-            // Small messages: cheaper here than two thread hand-offs.
-            evaluate(&self.scanner, envelope, bytes, &NoBudget)
-        } else {
-            let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
-            let budget = self.time_budget;
-            // Decomposition stops itself at the deadline (what it did not reach is an anomaly);
-            // the race below also covers a detector that runs long.
-            let deadline = Deadline(Instant::now() + budget);
-            let pool = self.pool.clone();
-            async move {
-                pool.run(move || {
-                    let bytes = msg.as_ref().as_ref();
-                    let verdict = evaluate(&scanner, &env, bytes, &deadline);
-                    if bytes.len() >= crate::memory::RELEASE_AFTER {
-                        // What decomposing a large message allocated on this worker goes back now.
-                        crate::memory::release();
-                    }
-                    verdict
-                })
-                .await
-                .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
-            }
-            .or(async {
-                smol::Timer::after(budget).await;
-                Err(Failure::InspectionTimeout)
-            })
-            .await
-        };
+        let result = self.verdict(envelope, message, None, None).await;
         match (result, self.on_failure) {
             (Ok(v), _) => Ok(Inspection::Done(v)),
             (Err(e), OnFailure::TempFail) => Err(e),
             (Err(e), OnFailure::Pass) => Ok(Inspection::FailedOpen(e.to_string())),
         }
+    }
+
+    /// The gateway's inspection of a message in its custody: the same scan with the direction
+    /// given as a fact; a failure (panic, time budget) is returned as it is, whatever
+    /// `inspection.on_failure` says (the gateway retries, then holds the message as suspect).
+    /// The test hook `SLUICE_TEST_INSPECT_FAULT` ([`Fault`]) applies here only.
+    pub async fn inspect_custody<M: AsRef<[u8]> + Send + Sync + 'static>(
+        &self,
+        envelope: &Envelope,
+        message: &Arc<M>,
+        direction: Direction,
+    ) -> Result<Inspection, Failure> {
+        let fault = Fault::from_env();
+        self.verdict(envelope, message, Some(direction), fault)
+            .await
+            .map(Inspection::Done)
+    }
+
+    async fn verdict<M: AsRef<[u8]> + Send + Sync + 'static>(
+        &self,
+        envelope: &Envelope,
+        message: &Arc<M>,
+        direction: Option<Direction>,
+        fault: Option<&'static Fault>,
+    ) -> Result<Verdict, Failure> {
+        let bytes = message.as_ref().as_ref();
+        if self.scanner.policies().is_empty() && fault.is_none() {
+            return Ok(Verdict::default());
+        }
+        if bytes.len() <= INLINE_INSPECTION_BYTES {
+            // Small messages: cheaper here than two thread hand-offs.
+            return evaluate(&self.scanner, envelope, bytes, &NoBudget, direction, fault);
+        }
+        let (scanner, env, msg) = (self.scanner.clone(), envelope.clone(), message.clone());
+        let budget = self.time_budget;
+        // Decomposition stops itself at the deadline (what it did not reach is an anomaly);
+        // the race below also covers a detector that runs long.
+        let deadline = Deadline(Instant::now() + budget);
+        let pool = self.pool.clone();
+        async move {
+            pool.run(move || {
+                let bytes = msg.as_ref().as_ref();
+                let verdict = evaluate(&scanner, &env, bytes, &deadline, direction, fault);
+                if bytes.len() >= crate::memory::RELEASE_AFTER {
+                    // What decomposing a large message allocated on this worker goes back now.
+                    crate::memory::release();
+                }
+                verdict
+            })
+            .await
+            .unwrap_or_else(|_| Err(Failure::Inspection("inspection worker lost".into())))
+        }
+        .or(async {
+            smol::Timer::after(budget).await;
+            Err(Failure::InspectionTimeout)
+        })
+        .await
     }
 
     /// Turns an inspection result into what happens to the message. Pure. `trace` (Sluice's own

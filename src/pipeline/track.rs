@@ -31,6 +31,8 @@ pub enum Status {
     Deferred,
     /// Refused permanently without a policy (size, NUL, bare line ending, the next hop's 5xx).
     Rejected,
+    /// Taken into the gateway's custody (a synced queue commit) and to be delivered from there.
+    Accepted,
 }
 
 impl Status {
@@ -44,6 +46,7 @@ impl Status {
             Status::Blocked => "blocked",
             Status::Deferred => "deferred",
             Status::Rejected => "rejected",
+            Status::Accepted => "accepted",
         }
     }
 
@@ -57,6 +60,7 @@ impl Status {
             Status::Blocked => Kind::MessageBlocked,
             Status::Deferred => Kind::MessageDeferred,
             Status::Rejected => Kind::MessageRejected,
+            Status::Accepted => Kind::MessageAccepted,
         }
     }
 

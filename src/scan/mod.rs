@@ -106,6 +106,18 @@ impl Scanner {
     /// text, and whatever decomposition could not finish within its limits or `budget` is reported
     /// as an anomaly (which the `limit_exceeded` condition sees).
     pub fn scan(&self, envelope: &Envelope, message: &[u8], budget: &dyn Budget) -> Report {
+        self.scan_as(envelope, message, budget, None)
+    }
+
+    /// [`Scanner::scan`] with the message's direction given as a fact (the gateway knows it from
+    /// the client and the routing list); `None`: from `inspection.internal_domains`.
+    pub fn scan_as(
+        &self,
+        envelope: &Envelope,
+        message: &[u8],
+        budget: &dyn Budget,
+        direction: Option<Direction>,
+    ) -> Report {
         let decomposed = decompose::decompose(message, &self.limits, self.pdf.as_ref(), budget);
         let mut texts = Vec::with_capacity(decomposed.parts.len());
         let mut locations = Vec::with_capacity(decomposed.parts.len());
@@ -160,7 +172,7 @@ impl Scanner {
             files: &files,
             limit_exceeded,
             uninspected: &uninspected,
-            direction: Direction::of(envelope, &self.internal_domains),
+            direction: direction.unwrap_or_else(|| Direction::of(envelope, &self.internal_domains)),
             findings: &findings,
             part_scope: &scopes,
         };

@@ -9,6 +9,7 @@
 pub mod budget;
 mod downstream;
 pub mod edge;
+mod leg;
 pub mod spool;
 mod track;
 
@@ -27,7 +28,7 @@ use crate::smtp::server::Settings;
 use crate::smtp::{DataError, DataReceiver, LineReader, Protocol, Reply, Step};
 use crate::tls::Stream;
 use budget::Reservation;
-use downstream::Downstream;
+use leg::Leg;
 use spool::SpoolFile;
 
 /// Bytes moved from memory to the spool file at a time, once a message goes there.
@@ -207,10 +208,20 @@ pub async fn run(
         buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
         write_timeout: shared.command_timeout,
     };
+    let leg = match Leg::connect(&shared, peer).await {
+        Ok(leg) => leg,
+        Err(refusal) => {
+            refusal.write_to(&mut conn.out, false);
+            let _ = conn.flush().await;
+            let _ = conn.stream.close().await;
+            tracing::info!(%peer, reply = %refusal, "connection refused by the gateway's checks");
+            return;
+        }
+    };
     let mut session = Session {
         protocol: Protocol::new(shared.settings.clone(), peer.ip().to_string()),
         peer,
-        downstream: Downstream::new(),
+        leg,
         shared,
         current,
         commands: 0,
@@ -218,7 +229,7 @@ pub async fn run(
         mail_at: Instant::now(),
     };
     let end = session.converse(&mut conn).await;
-    session.downstream.close(&session.shared.relay).await;
+    session.leg.close(&session.shared.relay).await;
     match end {
         End::Quit => tracing::debug!(%peer, "session ended by QUIT"),
         End::PeerClosed if session.commands == 0 => {
@@ -238,7 +249,8 @@ enum End {
 struct Session {
     protocol: Protocol,
     peer: SocketAddr,
-    downstream: Downstream,
+    /// The next hop (in-line proxy) or the gateway's custody.
+    leg: Leg,
     /// The set this session uses now; replaced by [`Session::refresh`] between transactions.
     shared: Arc<Shared>,
     current: Arc<dyn Current>,
@@ -265,8 +277,7 @@ impl Session {
         if Arc::ptr_eq(&current, &self.shared) {
             return;
         }
-        self.downstream.close(&self.shared.relay).await;
-        self.downstream = Downstream::new();
+        self.leg.refresh(&self.shared, &current).await;
         self.shared = current;
     }
 
@@ -332,7 +343,7 @@ impl Session {
                     let quit = r.code == 221;
                     // Settle the next hop first, so a client that saw 221 and reconnects at once
                     // already finds the idle connection in the pool.
-                    self.downstream.close(&self.shared.relay).await;
+                    self.leg.close(&self.shared.relay).await;
                     self.queue(conn, &r);
                     let _ = conn.flush().await;
                     let _ = conn.stream.close().await;
@@ -345,7 +356,7 @@ impl Session {
                 Step::Mail { sender, params } => {
                     self.refresh().await;
                     let origin = self.origin();
-                    let reply = self.downstream.mail(&self.shared.relay, &origin).await;
+                    let reply = self.leg.mail(&self.shared.relay, &origin, &sender).await;
                     if reply.is_positive() {
                         self.protocol.accept_mail(sender, params);
                         self.mail_at = Instant::now();
@@ -360,7 +371,7 @@ impl Session {
                         continue;
                     };
                     let reply = self
-                        .downstream
+                        .leg
                         .rcpt(&self.shared.relay, &origin, &env.sender, &env.params, &rcpt)
                         .await;
                     if reply.is_positive() {
@@ -383,7 +394,7 @@ impl Session {
                         continue;
                     };
                     if self.shared.data_ahead {
-                        self.downstream.start_data().await;
+                        self.leg.start_data().await;
                     }
                     self.queue(conn, &Reply::start_data());
                     if conn.flush().await.is_err() {
@@ -534,7 +545,7 @@ impl Session {
             }
         };
         let reply = self
-            .downstream
+            .leg
             .finish(
                 &self.shared,
                 &origin,

@@ -374,6 +374,18 @@ impl Reply {
         )
     }
 
+    /// A gateway listener took custody of the message: built only from the store's receipt of
+    /// the synced write that keeps it (acknowledgement follows durability).
+    pub fn accepted(receipt: &crate::store::intake::Receipt) -> Reply {
+        Reply::e(
+            250,
+            2,
+            0,
+            0,
+            format!("OK id={}; queued as {}", receipt.guid(), receipt.id()),
+        )
+    }
+
     pub fn inspection_failed() -> Reply {
         Reply::e(
             451,

@@ -35,10 +35,12 @@ pub enum Table {
     /// Administrators' accounts (`u:`), API tokens (`t:`) and the audit log (`a:`); see `users`
     /// and `audit`.
     Admin,
+    /// Messages a gateway listener took custody of, until inspected (see `intake`).
+    Intake,
 }
 
 impl Table {
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
         Table::Meta,
         Table::Blobs,
         Table::Held,
@@ -52,6 +54,7 @@ impl Table {
         Table::Events,
         Table::Stats,
         Table::Admin,
+        Table::Intake,
     ];
 
     /// The table's name (LMDB's database name; a backup names them so).
@@ -70,6 +73,7 @@ impl Table {
             Table::Events => "events",
             Table::Stats => "stats",
             Table::Admin => "admin",
+            Table::Intake => "intake",
         }
     }
 }

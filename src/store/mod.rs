@@ -29,6 +29,7 @@ pub mod audit;
 pub mod events;
 pub mod held;
 pub mod incidents;
+pub mod intake;
 pub mod lifecycle;
 pub mod queue;
 pub mod records;

@@ -44,6 +44,7 @@ pub(super) fn all(txn: &dyn ReadTxn) -> Result<u64> {
             .or_else(|| crate::store::audit::decode(k, v))
             .unwrap_or_else(|| Err("an unknown key".into()))
     })?;
+    n += each(txn, Table::Intake, crate::store::intake::decode)?;
     Ok(n)
 }
 

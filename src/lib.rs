@@ -42,6 +42,7 @@ pub mod policy;
 pub mod relay;
 pub mod remediate;
 pub mod report;
+pub mod rewrite;
 pub mod runtime;
 pub mod scan;
 pub mod scheduled;

@@ -47,6 +47,7 @@ pub(super) fn policies(
     cx: &Ctx<'_>,
     own: Option<Vec<Spanned<raw::Policy>>>,
     mode: Loc<'_, String>,
+    disclaimers: &[crate::rewrite::Disclaimer],
 ) -> Result<(crate::policy::Policies, PolicySource), Error> {
     let mode = mode.choice(&[
         ("monitor", Builtin::Monitor),
@@ -55,7 +56,7 @@ pub(super) fn policies(
     ])?;
     match own {
         Some(list) => Ok((
-            policies::build_policies(cx, list, false)?,
+            policies::build_policies(cx, list, false, disclaimers)?,
             PolicySource::Configured,
         )),
         None => set(mode),
@@ -67,7 +68,7 @@ fn set(mode: Builtin) -> Result<(crate::policy::Policies, PolicySource), Error> 
     let monitor = match mode {
         Builtin::Off => {
             let none =
-                policies::build_policies(&Ctx::new(BUILTIN_FILE, "", ""), Vec::new(), false)?;
+                policies::build_policies(&Ctx::new(BUILTIN_FILE, "", ""), Vec::new(), false, &[])?;
             return Ok((none, PolicySource::None));
         }
         Builtin::Monitor => true,
@@ -76,6 +77,6 @@ fn set(mode: Builtin) -> Result<(crate::policy::Policies, PolicySource), Error> 
     let set: raw::Raw = toml::from_str(BUILTIN_POLICIES)
         .map_err(|e| Error::from_toml(&e, BUILTIN_POLICIES, BUILTIN_FILE))?;
     let cx = Ctx::new(BUILTIN_FILE, BUILTIN_POLICIES, DEFAULT_TOML);
-    let list = policies::build_policies(&cx, set.policy.unwrap_or_default(), monitor)?;
+    let list = policies::build_policies(&cx, set.policy.unwrap_or_default(), monitor, &[])?;
     Ok((list, PolicySource::Builtin { monitor }))
 }

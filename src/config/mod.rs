@@ -4,7 +4,9 @@
 //! user's file, and used for every key the user leaves out. Every error names `file:line:col`.
 //! This module reads no sockets and starts nothing; `app` does that with the value built here.
 
+mod body_edits;
 mod builtin;
+mod disclaimers;
 pub mod edit;
 pub mod gate;
 pub mod gateway;
@@ -98,6 +100,8 @@ pub struct Config {
     pub siem: Vec<Siem>,
     /// `[gateway]` and `[[route]]`: the store-and-forward gateway's routing and relay control.
     pub gateway: gateway::Gateway,
+    /// `[[disclaimer]]`: disclaimers by direction and sender domain (`rewrite::plan`).
+    pub disclaimers: Vec<crate::rewrite::Disclaimer>,
     /// `[monitor]`: the periodic checks and their thresholds.
     pub monitor: monitor::Monitor,
     /// `[reports]`: report counters' retention, report sizes, scheduled reports.
@@ -407,10 +411,16 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         (user.approval, def.approval),
         (user.events, def.events),
     )?;
+    let disclaimers = disclaimers::build(
+        cx,
+        user.disclaimer,
+        (user.disclaimer_defaults, def.disclaimer_defaults),
+    )?;
     let (policies, policy_source) = builtin::policies(
         cx,
         user.policy,
         cx.pick(ui_builtin, di_builtin, "inspection.builtin_policies")?,
+        &disclaimers,
     )?;
     let notifications = notifications::build(
         cx,
@@ -467,6 +477,7 @@ fn build(cx: &Ctx<'_>, user: raw::Raw, def: raw::Raw) -> Result<Config, Error> {
         reports,
         gateway,
         listeners,
+        disclaimers,
     })
 }
 

@@ -18,6 +18,7 @@ pub(crate) fn build_policies(
     cx: &Ctx<'_>,
     list: Vec<Spanned<raw::Policy>>,
     force_monitor: bool,
+    disclaimers: &[crate::rewrite::Disclaimer],
 ) -> Result<policy::Policies, Error> {
     let mut registry = Registry::default();
     let mut policies = Vec::new();
@@ -85,7 +86,7 @@ pub(crate) fn build_policies(
             exceptions.push(b.rule(r)?);
         }
         number_unnamed(&mut exceptions);
-        let action = response(cx, &whole, &raw)?;
+        let action = response(cx, &whole, &raw, disclaimers)?;
         conditions_stated(&whole, rules.is_empty(), all_mail)?;
         let mut notify = Vec::new();
         for a in strings(cx, &raw.notify) {
@@ -685,6 +686,7 @@ fn response(
     cx: &Ctx<'_>,
     whole: &Loc<'_, raw::Policy>,
     raw: &raw::Policy,
+    disclaimers: &[crate::rewrite::Disclaimer],
 ) -> Result<policy::Action, Error> {
     let action_name = raw.action.clone().ok_or_else(|| {
         whole.error(
@@ -693,6 +695,7 @@ fn response(
     })?;
     let action_loc = cx.user(action_name);
     let kind = action_loc.value().clone();
+    let body = super::body_edits::build(cx, raw, kind == "modify", disclaimers)?;
     Ok(match kind.as_str() {
         "block" => {
             let text = raw
@@ -749,12 +752,13 @@ fn response(
             for h in header_items {
                 add_headers.push(h.parse_with(|s| super::parse_header_line(s))?);
             }
-            if subject.is_none() && add_headers.is_empty() {
-                return Err(action_loc.error("action \"modify\" needs `subject` or `headers`"));
+            if subject.is_none() && add_headers.is_empty() && body.is_empty() {
+                return Err(action_loc.error("action \"modify\" needs `subject`, `headers`, `strip_attachments`, `replace_attachments` or `disclaimer`"));
             }
             policy::Action::Modify {
                 subject,
                 headers: add_headers,
+                body,
             }
         }
         "log" => policy::Action::Log,

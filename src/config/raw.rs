@@ -35,6 +35,8 @@ pub(crate) struct Raw {
     pub reports: Option<Reports>,
     pub gateway: Option<Gateway>,
     pub route: Option<Vec<Spanned<Route>>>,
+    pub disclaimer: Option<Vec<Spanned<Disclaimer>>>,
+    pub disclaimer_defaults: Option<DisclaimerDefaults>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -302,6 +304,9 @@ pub(crate) struct Policy {
     pub notify: V<Vec<Spanned<String>>>,
     pub subject: Option<Spanned<Subject>>,
     pub headers: V<Vec<Spanned<String>>>,
+    pub strip_attachments: V<String>,
+    pub replace_attachments: V<String>,
+    pub disclaimer: V<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -564,4 +569,26 @@ pub(crate) struct ReportSchedule {
     pub types: V<Vec<Spanned<String>>>,
     pub text: V<String>,
     pub bom: V<bool>,
+}
+
+/// `[[disclaimer]]`: a disclaimer and the mail it is added to (`config::disclaimers`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Disclaimer {
+    pub name: V<String>,
+    pub direction: V<Vec<Spanned<String>>>,
+    pub sender_domains: V<Vec<Spanned<String>>>,
+    pub text: V<String>,
+    pub html: V<String>,
+    pub skip_dkim_signed: V<bool>,
+}
+
+/// `[disclaimer_defaults]`: what a `[[disclaimer]]` leaves out, and the length limits.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DisclaimerDefaults {
+    pub direction: V<Vec<Spanned<String>>>,
+    pub skip_dkim_signed: V<bool>,
+    pub max_text: V<u64>,
+    pub max_html: V<u64>,
 }

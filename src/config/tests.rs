@@ -180,7 +180,7 @@ fn policies_are_validated() {
         ))
         .contains("header field name")
     );
-    assert!(err(&p("id = 1\naction = \"modify\"")).contains("needs `subject` or `headers`"));
+    assert!(err(&p("id = 1\naction = \"modify\"")).contains("needs `subject`, `headers`"));
     assert!(err(&p("id = 1\naction = \"explode\"")).contains("unknown action"));
     assert!(err(&p("id = 1\naction = \"block\"\nreply = \"two\\nlines\"")).contains("one line"));
     assert!(

@@ -46,6 +46,11 @@ pub use content::{Content, content};
 pub use filetype::{ALL as ALL_FILE_TYPES, FileType};
 pub use limits::{Budget, LimitKind, Limits, NoBudget};
 pub use pdf::{NoPdf, PdfError, PdfText};
+// For `rewrite`, which reads the MIME structure and bodies as decomposition does.
+pub(crate) use defuse::defuse;
+pub(crate) use recode::{QP_STAND_IN, rename_quoted_printable};
+pub(crate) use transfer::Encoding as TransferEncoding;
+pub(crate) use walk::segment;
 
 /// The decomposition of one message.
 #[derive(Debug, Default)]

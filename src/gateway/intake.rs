@@ -28,6 +28,8 @@ pub struct Settings {
     /// How long a queued message may wait for delivery (`queue.give_up`).
     pub give_up: Duration,
     pub routes: Routes,
+    /// `[[disclaimer]]`, for `rewrite::plan` when a verdict delivers a message.
+    pub disclaimers: Vec<crate::rewrite::Disclaimer>,
 }
 
 impl Settings {
@@ -36,6 +38,7 @@ impl Settings {
             custody: config.gateway.custody.clone(),
             give_up: config.queue.give_up,
             routes: config.gateway.routes.clone(),
+            disclaimers: config.disclaimers.clone(),
         }
     }
 }

@@ -57,6 +57,34 @@ pub fn facts(c: &Custody, content: &[u8]) -> Facts {
     f
 }
 
+/// The message as a delivering verdict sends it: with the policies' body edits (not in trial
+/// mode) and the `[[disclaimer]]` rules' (`rewrite::plan`); `None` when unchanged, and for mail
+/// a verdict blocks or holds. An edit a policy asks for that cannot be made is an error (the
+/// message is not delivered without it).
+fn rewritten(
+    parts: &Parts<'_>,
+    c: &Custody,
+    content: &[u8],
+    inspection: &Inspection,
+) -> Result<Option<crate::rewrite::Rewritten>, StoreError> {
+    let policy: &[crate::rewrite::Edit] = match inspection {
+        Inspection::Done(v) if v.violated() && !parts.inspector.trial_mode() => match &v.decision {
+            Decision::Relay { body, .. } => body,
+            Decision::Pass => &[],
+            Decision::Block { .. } | Decision::Hold { .. } => return Ok(None),
+        },
+        _ => &[],
+    };
+    let sender = super::intake::envelope(c).sender;
+    let edits = crate::rewrite::plan(&parts.settings.disclaimers, c.direction, &sender, policy);
+    let done =
+        crate::rewrite::apply(content, &edits).map_err(|e| StoreError::Refused(e.to_string()))?;
+    if let Some(r) = &done {
+        tracing::info!(id = %message_id(c), done = %r.describe(), size = r.message.len(), "message rewritten");
+    }
+    Ok(done)
+}
+
 pub fn message_id(c: &Custody) -> MessageId {
     MessageId(uuid::Uuid::parse_str(&c.guid).unwrap_or_else(|_| uuid::Uuid::nil()))
 }
@@ -77,6 +105,8 @@ pub async fn settle(
     let give_up = parts.settings.give_up.as_secs();
     let trace =
         Field::folded("Received", c.trace.clone()).unwrap_or_else(|_| Field::received_by_sluice());
+    let rewritten = rewritten(parts, c, content, inspection)?;
+    let content: &[u8] = rewritten.as_ref().map_or(content, |r| &r.message);
     let (head, body) = content.split_at(header::header_end(content));
     let id = c.id;
     match parts

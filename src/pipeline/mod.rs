@@ -414,6 +414,7 @@ impl Inspector {
                 redirect_to,
                 subject,
                 headers,
+                ..
             } => {
                 let mut message = message;
                 if !subject.is_empty() {

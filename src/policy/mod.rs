@@ -64,8 +64,20 @@ pub enum Action {
     Modify {
         subject: Option<SubjectEdit>,
         headers: Vec<Field>,
+        /// Changes to the body: attachments removed or replaced, disclaimers added.
+        body: Vec<BodyAction>,
     },
     Log,
+}
+
+/// A Modify policy's change to the message body (carried out by `rewrite`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyAction {
+    /// Remove attachments: every one (`all`), or those the policy's evidence is in; with a
+    /// notice, each is replaced by a text part saying so.
+    Strip { all: bool, notice: Option<String> },
+    /// Add this disclaimer (once).
+    Disclaimer(Arc<crate::rewrite::Disclaimer>),
 }
 
 /// The approver entry that stands for the sender's manager (from `approval.managers_file`).
@@ -251,6 +263,8 @@ pub enum Decision {
         redirect_to: Vec<String>,
         subject: Vec<SubjectEdit>,
         headers: Vec<Field>,
+        /// Body edits of the matching Modify policies, in policy order (see `rewrite::plan`).
+        body: Vec<crate::rewrite::Edit>,
     },
 }
 
@@ -341,11 +355,22 @@ impl Policies {
         let mut redirect_to: Vec<String> = Vec::new();
         let mut subject = Vec::new();
         let mut headers: Vec<Field> = Vec::new();
+        let mut body: Vec<crate::rewrite::Edit> = Vec::new();
         let mut approvers: Vec<String> = Vec::new();
         for p in self.list.iter() {
             let Some(matched) = p.eval(facts) else {
                 continue;
             };
+            if let Action::Modify { body: b, .. } = &p.action
+                && !p.monitor
+            {
+                for a in b {
+                    let edit = body_edit(a, &matched, facts);
+                    if !body.contains(&edit) {
+                        body.push(edit);
+                    }
+                }
+            }
             verdict.hits.push(Hit {
                 id: p.id,
                 name: p.name.clone(),
@@ -370,6 +395,7 @@ impl Policies {
                 Action::Modify {
                     subject: s,
                     headers: h,
+                    ..
                 } => {
                     subject.extend(s.iter().cloned());
                     for line in h {
@@ -388,6 +414,8 @@ impl Policies {
                 Action::Block { .. } | Action::Quarantine | Action::Log => {}
             }
         }
+        // Attachments go before disclaimers are added (stable: policy order otherwise).
+        body.sort_by_key(|e| matches!(e, crate::rewrite::Edit::Disclaimer(_)));
         let Some(top) = strongest else {
             return verdict;
         };
@@ -406,9 +434,47 @@ impl Policies {
                 redirect_to,
                 subject,
                 headers,
+                body,
             },
         };
         verdict
+    }
+}
+
+/// A body action as an edit of this message: `Strip` of the matched attachments names the
+/// attachments the policy's evidence is in (a part inside an attachment, such as a container
+/// entry or a nested message's text, names the attachment it came from).
+fn body_edit(a: &BodyAction, matched: &[Matched], facts: &Facts<'_>) -> crate::rewrite::Edit {
+    use crate::rewrite::{Attachments, Edit};
+    match a {
+        BodyAction::Disclaimer(d) => Edit::Disclaimer(d.clone()),
+        BodyAction::Strip { all: true, notice } => Edit::Strip {
+            attachments: Attachments::All,
+            notice: notice.clone(),
+        },
+        BodyAction::Strip { all: false, notice } => {
+            let mut paths: Vec<String> = Vec::new();
+            let parts = matched
+                .iter()
+                .flat_map(|m| &m.evidence)
+                .flat_map(|e| &e.parts);
+            for &part in parts {
+                if facts.part_scope.get(part) != Some(&Scope::ATTACHMENTS) {
+                    continue;
+                }
+                // The file the part is, or the last file before it (parts come depth-first).
+                let file = facts.files.iter().rev().find(|f| f.part <= part);
+                if let Some(path) = file.and_then(|f| f.location.strip_prefix("attachment:"))
+                    && !paths.iter().any(|p| p == path)
+                {
+                    paths.push(path.to_string());
+                }
+            }
+            Edit::Strip {
+                attachments: Attachments::Matched(paths),
+                notice: notice.clone(),
+            }
+        }
     }
 }
 

@@ -143,6 +143,7 @@ fn block_beats_redirect_beats_modify() {
             text: "[S] ".into(),
         }),
         headers: vec![Field::new("X-CFilter", "Encrypt").unwrap()],
+        body: vec![],
     };
     let p = policies(vec![
         spec(1, modify.clone()),
@@ -183,6 +184,7 @@ fn block_beats_redirect_beats_modify() {
         redirect_to,
         subject,
         headers,
+        ..
     } = v.decision
     else {
         panic!("{v:?}")
@@ -260,7 +262,7 @@ proptest::proptest! {
     fn more_matches_never_relax(kinds in proptest::collection::vec(0u8..6, 1..6)) {
         let actions: Vec<Action> = kinds.iter().map(|k| match k {
             0 => Action::Log,
-            1 => Action::Modify { subject: None, headers: vec![Field::new("X-A", "1").unwrap()] },
+            1 => Action::Modify { subject: None, headers: vec![Field::new("X-A", "1").unwrap()], body: vec![] },
             2 => Action::Redirect { to: "r@x.com".into() },
             3 => Action::Approval { approvers: vec!["boss@x.com".into()] },
             4 => Action::Quarantine,
@@ -336,6 +338,7 @@ fn only_enforcing_block_hold_and_redirect_can_refuse_or_divert() {
     let modify = Action::Modify {
         subject: None,
         headers: vec![],
+        body: vec![],
     };
     assert!(!Policies::default().can_refuse_or_divert());
     assert!(!policies(vec![spec(1, Action::Log), spec(2, modify)]).can_refuse_or_divert());
@@ -369,4 +372,101 @@ fn only_enforcing_block_hold_and_redirect_can_refuse_or_divert() {
     list[0].enabled = false;
     set = Policies::new(list, set.registry().clone());
     assert!(!set.can_refuse_or_divert());
+}
+
+#[test]
+fn strip_names_the_attachments_the_evidence_is_in() {
+    use crate::rewrite::{Attachments, Edit};
+    let file = |part: usize, location: &str, true_type: &str| FileFacts {
+        part,
+        location: location.into(),
+        name: None,
+        true_type: true_type.into(),
+        size: 10,
+        encrypted: false,
+    };
+    // body, report.pdf, a.zip, a.zip/x.pdf, fwd.eml, fwd.eml/[body]
+    let files = vec![
+        file(1, "attachment:report.pdf", "pdf"),
+        file(2, "attachment:a.zip", "zip"),
+        file(3, "attachment:a.zip/x.pdf", "pdf"),
+        file(4, "attachment:fwd.eml", "message"),
+    ];
+    let scopes = [
+        Scope::BODY,
+        Scope::ATTACHMENTS,
+        Scope::ATTACHMENTS,
+        Scope::ATTACHMENTS,
+        Scope::ATTACHMENTS,
+        Scope::ATTACHMENTS,
+    ];
+    let pdf = Condition::File(FileRule {
+        types: vec!["pdf".into()],
+        ..FileRule::default()
+    });
+    let policy = |id, all, monitor| Policy {
+        id,
+        name: format!("p{id}"),
+        enabled: true,
+        monitor,
+        severity: Severity::Medium,
+        join: Join::Any,
+        rules: vec![Rule {
+            name: "pdf".into(),
+            join: Join::All,
+            conditions: vec![pdf.clone()],
+        }],
+        exceptions: vec![],
+        action: Action::Modify {
+            subject: None,
+            headers: vec![],
+            body: vec![BodyAction::Strip {
+                all,
+                notice: Some("gone".into()),
+            }],
+        },
+        notify: vec![],
+    };
+    let envelope = env("a@x.com", &["b@y.com"]);
+    let findings = crate::detect::Findings::default();
+    let facts = Facts {
+        envelope: &envelope,
+        size: 100,
+        headers: &[],
+        subject: "",
+        files: &files,
+        limit_exceeded: false,
+        uninspected: &[],
+        direction: Direction::Outbound,
+        findings: &findings,
+        part_scope: &scopes,
+    };
+    let body = |list: Vec<Policy>| match Policies::new(list, Registry::default())
+        .evaluate(&facts)
+        .decision
+    {
+        Decision::Relay { body, .. } => body,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        body(vec![policy(1, false, false)]),
+        [Edit::Strip {
+            attachments: Attachments::Matched(vec!["report.pdf".into(), "a.zip/x.pdf".into()]),
+            notice: Some("gone".into()),
+        }]
+    );
+    assert_eq!(
+        body(vec![policy(1, true, false), policy(2, true, false)]),
+        [Edit::Strip {
+            attachments: Attachments::All,
+            notice: Some("gone".into()),
+        }]
+    );
+    // A monitor-mode policy changes nothing.
+    assert_eq!(
+        Policies::new(vec![policy(1, false, true)], Registry::default())
+            .evaluate(&facts)
+            .decision,
+        Decision::Pass
+    );
 }

@@ -272,9 +272,34 @@ impl Downstream {
         if let Some(v) = verdict {
             end.policies = v.hits.iter().map(|h| h.name.clone()).collect();
         }
-        // Policies edit only the header block; the body is sent from the received bytes as they are.
-        let (head, body) = content.split_at(header::header_end(&content));
         log_verdict(id, origin, &envelope, size, &inspection, trial);
+        // Body edits (attachments removed, disclaimers) make a new message: the one copy, only
+        // for a policy that asks for one. Otherwise policies edit only the header block and the
+        // body is sent from the received bytes as they are.
+        let edits = match verdict {
+            Some(v) if !trial => match &v.decision {
+                Decision::Relay { body, .. } => body.as_slice(),
+                _ => &[],
+            },
+            _ => &[],
+        };
+        let rewritten = match crate::rewrite::apply(&content, edits) {
+            Ok(r) => r,
+            Err(e) => {
+                self.abandon().await;
+                let f = Failure::Inspection(e.to_string());
+                tracing::warn!(%id, peer = %origin.peer, error = %f, "message could not be rewritten as a policy asks; deferred");
+                let reply = f.reply();
+                let tracked = end.track(Status::Deferred, &reply);
+                track::conclude(shared, &tracked, end.inspection, Write::Own);
+                return reply;
+            }
+        };
+        if let Some(r) = &rewritten {
+            tracing::info!(%id, peer = %origin.peer, done = %r.describe(), size = r.message.len(), "message rewritten");
+        }
+        let sent: &[u8] = rewritten.as_ref().map_or(&content, |r| &r.message);
+        let (head, body) = sent.split_at(header::header_end(sent));
         let original = match verdict {
             Some(v) if v.hits.iter().any(|h| !h.notify.is_empty()) => Some(content.to_vec()),
             _ => None,
@@ -300,7 +325,10 @@ impl Downstream {
                 let r = self
                     .deliver(id, &shared.relay, origin, &envelope, &[&message, body])
                     .await;
-                let action = relayed("relayed", &r, trial);
+                let mut action = relayed("relayed", &r, trial);
+                if let Some(w) = &rewritten {
+                    action = format!("{action} ({})", w.describe());
+                }
                 let done = if modified {
                     Status::Modified
                 } else {
@@ -316,7 +344,10 @@ impl Downstream {
                 let r = self
                     .redirect(id, &shared.relay, origin, &envelope, &to, &[&message, body])
                     .await;
-                let action = relayed("redirected", &r, false);
+                let mut action = relayed("redirected", &r, false);
+                if let Some(w) = &rewritten {
+                    action = format!("{action} ({})", w.describe());
+                }
                 let status = track::status_of(&r, Status::Redirected);
                 (r, action, status)
             }

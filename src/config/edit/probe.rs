@@ -101,6 +101,7 @@ pub fn test_with(
                 redirect_to,
                 subject: edits,
                 headers,
+                ..
             },
             _,
         ) => {

@@ -1,0 +1,253 @@
+//! Disclaimers on a gateway listener (issue 14, seed 004 8.7): outbound mail from the configured
+//! sender domains gets the text in its text/plain part and the HTML in its text/html part, once
+//! even when it comes through twice; internal and inbound mail and other senders get none; an
+//! S/MIME message signed by `openssl smime -sign` still verifies after delivery.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use support::client::Client;
+use support::sink::Sink;
+use support::sluice::{Sluice, config};
+
+const WAIT: Duration = Duration::from_secs(30);
+const TEXT: &str = "This e-mail is confidential.";
+const HTML: &str = "<p class=\"disclaimer\">This e-mail is confidential.</p>";
+
+/// A gateway listener delivering everything to `hop`, with these relay clients.
+fn gateway(hop: SocketAddr, relay_clients: &str) -> String {
+    config(
+        "mode = \"gateway\"",
+        &format!("mode = \"forward\"\nhosts = [\"{hop}\"]\ndead_host_retry = \"1s\""),
+        &format!(
+            "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[gateway]\nrelay_clients = [{relay_clients}]\n\n\
+             [[route]]\ndomain = \"corp.example\"\ndestination = \"{hop}\"\n\n\
+             [[disclaimer]]\nname = \"legal\"\nsender_domains = [\"corp.example\"]\ntext = \"{TEXT}\"\nhtml = '{HTML}'\n"
+        ),
+    )
+}
+
+fn alternative(from: &str, to: &str, subject: &str) -> String {
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+         --alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello Bob\r\n\
+         --alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hello Bob</p></body></html>\r\n\
+         --alt--\r\n"
+    )
+}
+
+fn send(sluice: &Sluice, from: &str, to: &str, message: &str) {
+    let mut c = Client::connect(sluice.addr);
+    c.ehlo();
+    let r = c.send(from, &[to], message);
+    assert_eq!(r.code, 250, "{r}");
+    c.quit();
+}
+
+/// The delivered message with this subject, waiting for it.
+fn delivered(sink: &Sink, subject: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(m) = sink
+            .messages()
+            .iter()
+            .find(|m| m.header("Subject").is_some_and(|s| s.trim() == subject))
+        {
+            return m.data_str();
+        }
+        assert!(start.elapsed() < WAIT, "{subject} not delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// (plain text, HTML) of a message's body parts.
+fn bodies(data: &str) -> (String, String) {
+    let msg = MessageParser::default().parse(data.as_bytes()).unwrap();
+    (
+        msg.body_text(0).unwrap().into_owned(),
+        msg.body_html(0).unwrap().into_owned(),
+    )
+}
+
+#[test]
+fn outbound_mail_of_the_sender_domains_gets_the_disclaimer_once() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&gateway(sink.addr, "\"127.0.0.1\""));
+    send(
+        &sluice,
+        "a@corp.example",
+        "b@partner.example",
+        &alternative("a@corp.example", "b@partner.example", "out"),
+    );
+    let first = delivered(&sink, "out");
+    let (text, html) = bodies(&first);
+    assert!(
+        text.starts_with("Hello Bob") && text.trim_end().ends_with(TEXT),
+        "{first}"
+    );
+    assert!(html.contains(&format!("{HTML}\r\n</body>")), "{first}");
+
+    // The delivered message through the gateway again: still one disclaimer in each part.
+    let again = first.replace("Subject: out", "Subject: out again");
+    send(&sluice, "a@corp.example", "b@partner.example", &again);
+    let second = delivered(&sink, "out again");
+    let (text, html) = bodies(&second);
+    assert_eq!(text.matches(TEXT).count(), 1, "{second}");
+    assert_eq!(html.matches(HTML).count(), 1, "{second}");
+    let msg = MessageParser::default().parse(second.as_bytes()).unwrap();
+    assert_eq!(
+        msg.header_values("X-Sluice-Disclaimer").count(),
+        1,
+        "{second}"
+    );
+
+    // Internal mail and another sender domain's: none.
+    send(
+        &sluice,
+        "a@corp.example",
+        "c@corp.example",
+        &alternative("a@corp.example", "c@corp.example", "internal"),
+    );
+    send(
+        &sluice,
+        "a@other.example",
+        "b@partner.example",
+        &alternative("a@other.example", "b@partner.example", "other"),
+    );
+    for subject in ["internal", "other"] {
+        let data = delivered(&sink, subject);
+        assert!(
+            !data.contains(TEXT) && !data.contains("X-Sluice-Disclaimer"),
+            "{data}"
+        );
+    }
+}
+
+#[test]
+fn inbound_mail_gets_no_disclaimer() {
+    let sink = Sink::start_default();
+    // No relay client: mail from 127.0.0.1 is inbound, to the local domain only.
+    let sluice = Sluice::start(&gateway(sink.addr, ""));
+    send(
+        &sluice,
+        "a@corp.example",
+        "b@corp.example",
+        &alternative("a@corp.example", "b@corp.example", "in"),
+    );
+    let data = delivered(&sink, "in");
+    assert!(!data.contains(TEXT), "{data}");
+}
+
+/// `openssl smime -sign` in `dir`: a signed message with CRLF line endings.
+fn smime_signed(dir: &std::path::Path) -> Vec<u8> {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "openssl {args:?}: {err}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=a@corp.example",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+    ]);
+    std::fs::write(
+        dir.join("body.txt"),
+        "Signed numbers: 1, 2, 3.   \r\nKeep them.\r\n",
+    )
+    .unwrap();
+    run(&[
+        "smime",
+        "-sign",
+        "-in",
+        "body.txt",
+        "-signer",
+        "cert.pem",
+        "-inkey",
+        "key.pem",
+        "-from",
+        "a@corp.example",
+        "-to",
+        "b@partner.example",
+        "-subject",
+        "signed",
+        "-out",
+        "signed.eml",
+    ]);
+    let text = std::fs::read_to_string(dir.join("signed.eml")).unwrap();
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
+}
+
+#[test]
+fn an_smime_signed_message_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = smime_signed(dir.path());
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&gateway(sink.addr, "\"127.0.0.1\""));
+    send(
+        &sluice,
+        "a@corp.example",
+        "b@partner.example",
+        std::str::from_utf8(&signed).unwrap(),
+    );
+    let data = delivered(&sink, "signed");
+    assert!(data.contains(TEXT), "{data}");
+    // The signed body, byte for byte, as the first part of a multipart/mixed.
+    let body_at = signed.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        data.contains(std::str::from_utf8(&signed[body_at..]).unwrap()),
+        "{data}"
+    );
+    let msg = MessageParser::default().parse(data.as_bytes()).unwrap();
+    let ct = msg.content_type().unwrap();
+    assert_eq!(
+        (ct.ctype(), ct.subtype()),
+        ("multipart", Some("mixed")),
+        "{data}"
+    );
+    let part = &msg.parts[1];
+    let mut signed_part = b"MIME-Version: 1.0\r\n".to_vec();
+    signed_part.extend_from_slice(
+        &data.as_bytes()[part.raw_header_offset() as usize..part.raw_end_offset() as usize],
+    );
+    std::fs::write(dir.path().join("relayed.eml"), &signed_part).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "smime",
+            "-verify",
+            "-in",
+            "relayed.eml",
+            "-noverify",
+            "-out",
+            "content.txt",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let content = std::fs::read_to_string(dir.path().join("content.txt")).unwrap();
+    assert!(content.contains("Signed numbers: 1, 2, 3."), "{content}");
+}

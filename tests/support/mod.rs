@@ -14,5 +14,6 @@ pub mod rsyslog;
 pub mod siem_events;
 pub mod sink;
 pub mod sluice;
+pub mod smime;
 pub mod syslog_parse;
 pub mod witness;

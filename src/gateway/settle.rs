@@ -89,6 +89,35 @@ pub fn message_id(c: &Custody) -> MessageId {
     MessageId(uuid::Uuid::parse_str(&c.guid).unwrap_or_else(|_| uuid::Uuid::nil()))
 }
 
+/// What a verdict will do, decided (pure, no write yet): [`carry`] makes it so.
+pub enum Plan {
+    /// Remove the message; `bounce` is the failure report to queue in the same write.
+    Refuse {
+        reply: Reply,
+        bounce: Option<(Queued, Vec<u8>)>,
+    },
+    /// Move it to the delivery queue as `out` (edited, with the `Received:` field on top).
+    Relay {
+        out: Vec<u8>,
+        redirect_to: Option<Vec<String>>,
+        status: Status,
+    },
+    /// Move it to the held messages as `message`.
+    Hold {
+        message: Vec<u8>,
+        approvers: Vec<String>,
+    },
+}
+
+impl Plan {
+    /// The message goes on to delivery: its client's reply is the custody's 250 whatever the
+    /// move's write does (custody is durable: a move that fails or never commits leaves the
+    /// message where the inspection worker takes it again).
+    pub fn delivers(&self) -> bool {
+        matches!(self, Plan::Relay { .. })
+    }
+}
+
 /// Carries out `inspection` on the message `c` (content as the client sent it). `held_event`
 /// is the `message.quarantined` event's fields, written in the hold's commit. `late`: the verdict
 /// comes after the client's 250.
@@ -100,24 +129,85 @@ pub async fn settle(
     late: bool,
     held_event: Fields,
 ) -> Result<Settled, StoreError> {
-    let store = parts.keeper.store()?.clone();
+    let plan = plan(parts, c, content, inspection, late)?;
+    carry(parts, c, content, inspection, plan, held_event).await
+}
+
+/// Decides what `inspection` does to the message `c` (content as the client sent it): the
+/// policies' and disclaimers' edits made, the reply or the failure report built; nothing written.
+pub fn plan(
+    parts: &Parts<'_>,
+    c: &Custody,
+    content: &[u8],
+    inspection: &Inspection,
+    late: bool,
+) -> Result<Plan, StoreError> {
     let now = parts.keeper.clock().now();
-    let give_up = parts.settings.give_up.as_secs();
     let trace =
         Field::folded("Received", c.trace.clone()).unwrap_or_else(|_| Field::received_by_sluice());
     let rewritten = rewritten(parts, c, content, inspection)?;
     let content: &[u8] = rewritten.as_ref().map_or(content, |r| &r.message);
     let (head, body) = content.split_at(header::header_end(content));
+    Ok(
+        match parts
+            .inspector
+            .decide(message_id(c), head.to_vec(), inspection, Some(trace))
+        {
+            Outcome::Refuse { reply, .. } => {
+                let bounce = match (late, parts.settings.custody.late_block) {
+                    (true, LateBlock::Bounce) => bounce(parts, c, &reply, content, now),
+                    _ => None,
+                };
+                Plan::Refuse { reply, bounce }
+            }
+            Outcome::Relay {
+                message,
+                redirect_to,
+            } => {
+                let status = match (&redirect_to, inspection) {
+                    (Some(_), _) => Status::Redirected,
+                    (None, Inspection::Done(v))
+                        if v.violated()
+                            && !parts.inspector.trial_mode()
+                            && matches!(v.decision, Decision::Relay { .. }) =>
+                    {
+                        Status::Modified
+                    }
+                    _ => Status::Accepted,
+                };
+                let mut out = message;
+                out.extend_from_slice(body);
+                Plan::Relay {
+                    out,
+                    redirect_to,
+                    status,
+                }
+            }
+            Outcome::Hold { message, approvers } => {
+                let mut message = message;
+                message.extend_from_slice(body);
+                Plan::Hold { message, approvers }
+            }
+        },
+    )
+}
+
+/// Makes `plan` so, in one store write (the hold's through the keeper). `content` is the message
+/// as the client sent it (the hold's facts are taken from it).
+pub async fn carry(
+    parts: &Parts<'_>,
+    c: &Custody,
+    content: &[u8],
+    inspection: &Inspection,
+    plan: Plan,
+    held_event: Fields,
+) -> Result<Settled, StoreError> {
+    let store = parts.keeper.store()?.clone();
+    let now = parts.keeper.clock().now();
+    let give_up = parts.settings.give_up.as_secs();
     let id = c.id;
-    match parts
-        .inspector
-        .decide(message_id(c), head.to_vec(), inspection, Some(trace))
-    {
-        Outcome::Refuse { reply, .. } => {
-            let bounce = match (late, parts.settings.custody.late_block) {
-                (true, LateBlock::Bounce) => bounce(parts, c, &reply, content, now),
-                _ => None,
-            };
+    match plan {
+        Plan::Refuse { reply, bounce } => {
             let queued = store
                 .write(move |txn| {
                     intake::remove(txn, id)?
@@ -135,23 +225,11 @@ pub async fn settle(
                 bounce: queued,
             })
         }
-        Outcome::Relay {
-            message,
+        Plan::Relay {
+            out,
             redirect_to,
+            status,
         } => {
-            let status = match (&redirect_to, inspection) {
-                (Some(_), _) => Status::Redirected,
-                (None, Inspection::Done(v))
-                    if v.violated()
-                        && !parts.inspector.trial_mode()
-                        && matches!(v.decision, Decision::Relay { .. }) =>
-                {
-                    Status::Modified
-                }
-                _ => Status::Accepted,
-            };
-            let mut out = message;
-            out.extend_from_slice(body);
             let queue = store
                 .write(move |txn| {
                     intake::deliver(txn, id, redirect_to.as_deref(), &out, now, give_up)
@@ -160,12 +238,10 @@ pub async fn settle(
             parts.keeper.wake_delivery();
             Ok(Settled::Queued { queue, status })
         }
-        Outcome::Hold { message, approvers } => {
+        Plan::Hold { message, approvers } => {
             let Inspection::Done(verdict) = inspection else {
                 return Err(StoreError::Refused("a hold without a verdict".into()));
             };
-            let mut message = message;
-            message.extend_from_slice(body);
             let facts = facts(c, content);
             let held = parts
                 .keeper

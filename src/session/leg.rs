@@ -232,8 +232,52 @@ impl Message<'_> {
             settings,
             hostname: shared.settings.hostname.as_str(),
         };
+        let plan = match settle::plan(&parts, &custody, &content, &inspection, false) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(%id, custody = %receipt.id(), error = %e, "the verdict could not be carried out; the inspection worker tries again");
+                return self.accepted(&end, accepted, end.inspection);
+            }
+        };
         let held_event = end.track(Status::Held, &Reply::held(id, 0, false)).fields();
-        let settled = settle::settle(&parts, &custody, &content, &inspection, false, held_event);
+        if plan.delivers() {
+            // The 250 is the custody's: the move to the delivery queue need not hold the client.
+            let tracked = end.track(Status::Accepted, &accepted);
+            let context = self.intake.context().clone();
+            let (shared2, inspected) = (shared.clone(), end.inspection);
+            shared.tasks.spawn(async move {
+                let settings = &context.custody;
+                let parts = Parts {
+                    keeper: &shared2.keeper,
+                    inspector: &shared2.inspector,
+                    settings,
+                    hostname: shared2.settings.hostname.as_str(),
+                };
+                let moved = settle::carry(&parts, &custody, &content, &inspection, plan, held_event);
+                let write = match moved.await {
+                    Ok(s) => {
+                        let event = Some(track::event(&tracked));
+                        let recorded = settle::record(
+                            &parts,
+                            &shared2.tasks,
+                            &custody,
+                            &content,
+                            &inspection,
+                            &s,
+                            event,
+                        );
+                        if recorded { Write::WithRecord } else { Write::Own }
+                    }
+                    Err(e) => {
+                        tracing::warn!(custody = %custody.id, error = %e, "the verdict could not be carried out; the inspection worker tries again");
+                        Write::Own
+                    }
+                };
+                track::conclude(&shared2, &tracked, inspected, write);
+            });
+            return accepted;
+        }
+        let settled = settle::carry(&parts, &custody, &content, &inspection, plan, held_event);
         match settled.await {
             Err(e) => {
                 tracing::warn!(%id, custody = %receipt.id(), error = %e, "the verdict could not be carried out; the inspection worker tries again");

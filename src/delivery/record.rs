@@ -22,24 +22,30 @@ pub const REORDER_SCAN: usize = 10_000;
 pub const ACTOR: &str = "sluice";
 
 /// Applies `plan` at `now` and queues `reports` (delay notices, bounces) in the same transaction;
-/// returns the ids of the queued reports.
+/// returns the ids of the queued reports. The operator's word given while the attempt ran wins:
+/// an entry deleted meanwhile (`sluice queue delete`) is not written back and gets no report; one
+/// put on hold stays held (out of the due index). What the attempt did is recorded either way.
 pub async fn apply(
     store: &Store,
-    plan: Plan,
+    mut plan: Plan,
     reports: Vec<(Queued, Vec<u8>)>,
     now: u64,
 ) -> store::Result<Vec<QueueId>> {
     store
         .write(move |txn| {
             let id = plan.entry.id;
-            if plan.done {
-                queue::complete(txn, id)?;
-            } else {
-                queue::update(txn, &plan.entry)?;
-            }
+            let current = queue::get(txn, id)?;
             let mut ids = Vec::new();
-            for (entry, content) in &reports {
-                ids.push(queue::insert(txn, entry.clone(), content)?);
+            if let Some(current) = current {
+                plan.entry.held = current.held;
+                if plan.done {
+                    queue::complete(txn, id)?;
+                } else {
+                    queue::update(txn, &plan.entry)?;
+                }
+                for (entry, content) in &reports {
+                    ids.push(queue::insert(txn, entry.clone(), content)?);
+                }
             }
             let released = match held_of(&plan.entry) {
                 Some(h) => held::get(txn, h)?,
@@ -123,8 +129,8 @@ pub fn follow_delivery(h: &Held, entry: &Queued) -> Held {
 }
 
 /// Entries for `hop` that reordering may move (`schedule::may_move_forward`: waiting out a retry
-/// interval because the next hop was down, never a recipient's own 4xx back-off) and that are not
-/// being delivered: the ones to move to the front once `hop` accepts mail again. Pure.
+/// interval because the next hop was down, never a recipient's own 4xx back-off), not on hold and
+/// not being delivered: the ones to move to the front once `hop` accepts mail again. Pure.
 pub fn to_front(
     entries: &[Queued],
     hop: &str,
@@ -136,7 +142,8 @@ pub fn to_front(
     entries
         .iter()
         .filter(|e| {
-            may_move_forward(e, now)
+            !e.held
+                && may_move_forward(e, now)
                 && !in_flight.contains(&e.id)
                 && hops_of(e, reflect, gw).iter().any(|h| h == hop)
         })
@@ -194,6 +201,7 @@ mod tests {
             next_attempt: next,
             give_up_at: 0,
             delay_notice_sent: false,
+            held: false,
         }
     }
 
@@ -316,6 +324,70 @@ mod tests {
             })
             .unwrap();
         store.close();
+    }
+
+    #[test]
+    fn the_operators_word_during_an_attempt_wins() {
+        use super::super::outcome::{Attempted, RcptResult, plan};
+        use super::super::schedule::Schedule;
+        let store = Store::memory().unwrap();
+        let s = Schedule {
+            retry: vec![60],
+            give_up: 1_000,
+            delay_notice: 0,
+        };
+        let attempt = |r: RcptResult| Attempted {
+            results: vec![(0, r)],
+            remote: None,
+            tls: Default::default(),
+            hops: Vec::new(),
+        };
+        let (a, b) = store
+            .write_blocking(|txn| {
+                let a = queue::insert(txn, entry(0, "", 0, 100), b"a")?;
+                Ok((a, queue::insert(txn, entry(0, "", 0, 100), b"b")?))
+            })
+            .unwrap();
+        let lease = |id| {
+            store
+                .write_blocking(move |t| queue::lease(t, id, 100, 400))
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        // Held while its attempt ran: the deferral is recorded, the entry stays held, not due.
+        let leased = lease(a);
+        store.write_blocking(move |t| queue::hold(t, a)).unwrap();
+        let deferred = attempt(RcptResult::Deferred("451 later".into()));
+        let p = plan(leased, &deferred, 200, &s, true);
+        smol::block_on(apply(&store, p, vec![], 200)).unwrap();
+        let after = store.read(|t| queue::get(t, a)).unwrap().unwrap();
+        assert!(after.held);
+        assert_eq!(after.attempts, 1);
+        assert_eq!(store.read(|t| queue::due(t, u64::MAX, 10)).unwrap(), [b]);
+        assert!(
+            to_front(
+                &[after],
+                "next-hop",
+                false,
+                &Gateway::default(),
+                900,
+                &HashSet::new()
+            )
+            .is_empty(),
+            "reordering leaves a held entry alone"
+        );
+        // Deleted while its attempt ran: not written back, and no bounce for it.
+        let leased = lease(b);
+        store.write_blocking(move |t| queue::remove(t, b)).unwrap();
+        let failed = attempt(RcptResult::Failed("550 no".into()));
+        let p = plan(leased, &failed, 200, &s, true);
+        let mut report = entry(0, "", 0, 200);
+        report.sender.clear();
+        let ids = smol::block_on(apply(&store, p, vec![(report, b"dsn".to_vec())], 200)).unwrap();
+        assert!(ids.is_empty());
+        assert!(store.read(|t| queue::get(t, b)).unwrap().is_none());
+        assert_eq!(store.read(queue::len).unwrap(), 1);
     }
 
     #[test]

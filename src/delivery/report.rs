@@ -121,6 +121,7 @@ pub fn build(
         next_attempt: f.now,
         give_up_at: 0,
         delay_notice_sent: false,
+        held: false,
     };
     Some((carrier, bytes))
 }
@@ -163,6 +164,7 @@ mod tests {
             next_attempt: 0,
             give_up_at: 1_700_432_000,
             delay_notice_sent: false,
+            held: false,
         }
     }
 

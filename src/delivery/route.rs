@@ -122,6 +122,7 @@ mod tests {
             next_attempt: 0,
             give_up_at: 0,
             delay_notice_sent: false,
+            held: false,
         }
     }
 

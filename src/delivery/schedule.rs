@@ -137,6 +137,7 @@ mod tests {
             next_attempt: created,
             give_up_at: 0,
             delay_notice_sent: false,
+            held: false,
         }
     }
 

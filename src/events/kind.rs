@@ -174,6 +174,17 @@ kinds! {
     /// A message in the gateway's custody whose inspection failed `gateway.inspect_attempts`
     /// times, held as suspect until an administrator acts.
     QueueHeld = 603, "queue.held", Queue, 7, "Suspect message held";
+    /// An administrator's word on the queue (`sluice queue`, the admin UI), one event per message
+    /// with the operator as `user.name`: released from hold (back to inspection, or uninspected).
+    QueueReleased = 604, "queue.released", Queue, 4, "Queued message released";
+    /// Removed from the queue: never delivered, no bounce.
+    QueueDeleted = 605, "queue.deleted", Queue, 4, "Queued message deleted";
+    /// An uninspected copy sent to one address; the message stays where it was.
+    QueueForwarded = 606, "queue.forwarded", Queue, 4, "Queued message forwarded";
+    /// Made due now, without waiting for its schedule.
+    QueueRetried = 607, "queue.retried", Queue, 2, "Queued message retried";
+    /// Put on hold: neither inspected nor delivered until released.
+    QueueOnHold = 608, "queue.on_hold", Queue, 4, "Queued message put on hold";
 
     // Administrators (700-799).
     AdminLogonSucceeded = 700, "admin.logon.succeeded", Admin, 2, "Administrator logon";

@@ -398,6 +398,7 @@ pub(crate) fn release_txn(
         next_attempt: now,
         give_up_at: now.saturating_add(options.give_up),
         delay_notice_sent: false,
+        held: false,
     };
     let qid = queue::insert(txn, queued, &content)?;
     let tagged = match &options.tag {

@@ -54,6 +54,7 @@ impl Role {
                     | EditPolicies
                     | ViewReports
                     | ManageOwnTokens
+                    | ViewQueue
             ),
             Role::Remediator => matches!(
                 p,
@@ -65,6 +66,8 @@ impl Role {
                     | ReleaseQuarantine
                     | ViewReports
                     | ManageOwnTokens
+                    | ViewQueue
+                    | ManageQueue
             ),
             Role::Auditor => matches!(
                 p,
@@ -77,6 +80,7 @@ impl Role {
                     | ViewAudit
                     | ViewReports
                     | ManageOwnTokens
+                    | ViewQueue
             ),
         }
     }
@@ -115,10 +119,14 @@ pub enum Permission {
     ViewReports,
     /// One's own API tokens.
     ManageOwnTokens,
+    /// The gateway's queue: list and show messages in custody and delivery entries.
+    ViewQueue,
+    /// Hold, release, delete, retry and forward queued messages.
+    ManageQueue,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ViewStatus,
         Permission::ViewTracking,
         Permission::ViewIncidents,
@@ -134,6 +142,8 @@ impl Permission {
         Permission::ViewAudit,
         Permission::ViewReports,
         Permission::ManageOwnTokens,
+        Permission::ViewQueue,
+        Permission::ManageQueue,
     ];
 }
 
@@ -145,21 +155,25 @@ mod tests {
     #[test]
     fn the_permission_matrix() {
         // Columns in Permission::ALL order: status tracking incidents remediate quarantine
-        // release raw policies edit-policies settings edit-settings users audit reports tokens.
-        let table: [(Role, [u8; 15]); 4] = [
+        // release raw policies edit-policies settings edit-settings users audit reports tokens
+        // view-queue manage-queue.
+        let table: [(Role, [u8; 17]); 4] = [
             (
                 Role::Administrator,
-                [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+                [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
             ),
             (
                 Role::PolicyAuthor,
-                [1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1],
+                [1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0],
             ),
             (
                 Role::Remediator,
-                [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1],
+                [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1],
             ),
-            (Role::Auditor, [1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 1]),
+            (
+                Role::Auditor,
+                [1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1, 0],
+            ),
         ];
         for (role, row) in table {
             for (p, want) in Permission::ALL.into_iter().zip(row) {

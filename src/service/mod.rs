@@ -5,7 +5,8 @@
 //! accounts, sign-in and API tokens (`users`, `tokens`, with the [`Role`]s and [`Permission`]s of
 //! `access`) with the audit log every change writes to; message tracking ([`TrackQuery`],
 //! [`MessageTrail`]) and the reports ([`SummaryReport`], [`DetailReport`], [`Series`] for the
-//! dashboard). The CLI (`console`) calls
+//! dashboard); the gateway's queue (`queue`: [`QueueFilter`], [`QueueRow`], [`QueueAction`] on
+//! [`QueueRef`]s). The CLI (`console`) calls
 //! it today; the admin UI and its JSON API call it next, so every page gets its data here.
 //!
 //! Requests are typed values; results are serde-serialisable values; a failure is one [`Error`]
@@ -20,6 +21,7 @@ mod act;
 mod error;
 mod events;
 mod query;
+mod queue;
 mod report;
 mod switches;
 mod tokens;
@@ -48,6 +50,10 @@ pub use act::{Op, Prepared, Restored, Tag};
 pub use error::{Error, ErrorKind, Result};
 pub use events::DEFAULT_EVENTS;
 pub use query::{Cursor, DEFAULT_LIST, DIRECTIONS, Listing, Paged, Query, SEVERITIES};
+pub use queue::{
+    QueueAction, QueueEntryView, QueueFilter, QueueListing, QueueOutcome, QueueRef, QueueRow,
+    QueueStage, RecipientState,
+};
 pub use report::{Series, whole_days};
 pub use tokens::{ID_CHARS as TOKEN_ID_CHARS, TokenView};
 pub use tracking::{MAX_TRAIL, MessageTrail, TrackPage, TrackQuery, TrackRow};

@@ -355,8 +355,27 @@ pub fn remove(txn: &mut dyn WriteTxn, id: IntakeId) -> Result<Option<Custody>> {
 /// Moves a message on to the delivery queue in the caller's write: removed from custody, queued
 /// as `QueueKind::Gateway` with `content` (the message as it goes out) to `to` (its recipients, or
 /// a policy's review addresses). Fails with `NotFound` when it is no longer in custody (another
-/// attempt moved it on first), so a message is never queued twice.
+/// attempt moved it on first, or an administrator deleted it), so a message is never queued
+/// twice, and with `Refused` when it is no longer waiting for inspection (an administrator put
+/// it on hold while it was being inspected): the operator's word wins over the verdict.
 pub fn deliver(
+    txn: &mut dyn WriteTxn,
+    id: IntakeId,
+    to: Option<&[String]>,
+    content: &[u8],
+    now: u64,
+    give_up: u64,
+) -> Result<super::records::QueueId> {
+    if must_get(txn, id)?.stage != Stage::Inspect {
+        return Err(StoreError::Refused(format!(
+            "message in custody {id} was put on hold during its inspection"
+        )));
+    }
+    enqueue(txn, id, to, content, now, give_up)
+}
+
+/// Removes a message from custody and queues it (see [`deliver`]), whatever its stage.
+fn enqueue(
     txn: &mut dyn WriteTxn,
     id: IntakeId,
     to: Option<&[String]>,
@@ -399,6 +418,7 @@ pub fn deliver(
         next_attempt: now,
         give_up_at: now.saturating_add(give_up),
         delay_notice_sent: false,
+        held: false,
     };
     queue::insert(txn, entry, content)
 }
@@ -480,14 +500,48 @@ pub fn release(
     now: u64,
     give_up: u64,
 ) -> Result<super::records::QueueId> {
-    let c = must_get(txn, id)?;
+    let message = message(txn, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("message in custody {id}")))?;
+    enqueue(txn, id, None, &message, now, give_up)
+}
+
+/// The message as it goes out uninspected: Sluice's `Received:` field on top of the content as
+/// received. `None` when it is no longer in custody.
+pub fn message(txn: &dyn ReadTxn, id: IntakeId) -> Result<Option<Vec<u8>>> {
+    let Some(c) = get(txn, id)? else {
+        return Ok(None);
+    };
     let body = content(txn, id)?.ok_or_else(|| StoreError::Corrupt {
         what: format!("message in custody {id}"),
         detail: "content missing".into(),
     })?;
     let mut message = format!("Received: {}\r\n", c.trace).into_bytes();
     message.extend_from_slice(&body);
-    deliver(txn, id, None, &message, now, give_up)
+    Ok(Some(message))
+}
+
+/// The header section of a message's content as received (up to its blank line), at most `max`
+/// bytes, without copying the body. `None` when it is no longer in custody.
+pub fn head(txn: &dyn ReadTxn, id: IntakeId, max: usize) -> Result<Option<Vec<u8>>> {
+    Ok(txn.get(Table::Intake, &key(b'c', id))?.map(|c| {
+        let end = crate::message::header::header_end(c).min(max);
+        c[..end].to_vec()
+    }))
+}
+
+/// Makes a message waiting for inspection due at `now` (an administrator's retry; its attempts
+/// are kept). A message on hold is returned unchanged; `None` when it is no longer in custody.
+pub fn retry(txn: &mut dyn WriteTxn, id: IntakeId, now: u64) -> Result<Option<Custody>> {
+    let Some(old) = get(txn, id)? else {
+        return Ok(None);
+    };
+    if old.stage != Stage::Inspect || old.next_attempt == now {
+        return Ok(Some(old));
+    }
+    let mut new = old.clone();
+    new.next_attempt = now;
+    update(txn, &old, &new)?;
+    Ok(Some(new))
 }
 
 /// Decodes one record of the table for a restore's check (`backup::decode`).

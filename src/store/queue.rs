@@ -1,5 +1,7 @@
 //! The durable delivery queue: entries with their content, a due index by next attempt, leases so that
-//! an entry being delivered is not taken twice (and is taken again after a crash), and completion.
+//! an entry being delivered is not taken twice (and is taken again after a crash), and completion;
+//! and the operator's word on an entry (`sluice queue`): hold (out of the due index), release and
+//! retry (due now), remove, each one write.
 
 use super::kv::{Order, ReadTxn, Table, WriteTxn};
 
@@ -25,7 +27,9 @@ pub fn insert(txn: &mut dyn WriteTxn, mut entry: Queued, content: &[u8]) -> Resu
     entry.id = QueueId(keys::next_id(txn, "queue")?);
     txn.put(Table::Blobs, &blob_key(entry.id), content)?;
     put_json(txn, Table::Queue, &keys::id_key(entry.id.0), &entry)?;
-    txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
+    if !entry.held {
+        txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
+    }
     Ok(entry.id)
 }
 
@@ -63,12 +67,15 @@ pub fn next_due(txn: &dyn ReadTxn) -> Result<Option<u64>> {
     }
 }
 
-/// Rewrites an entry (state, attempts, next attempt), moving it in the due index.
+/// Rewrites an entry (state, attempts, next attempt), moving it in the due index (a `held` entry
+/// has no due key).
 pub fn update(txn: &mut dyn WriteTxn, entry: &Queued) -> Result<()> {
     let old = get(txn, entry.id)?
         .ok_or_else(|| StoreError::NotFound(format!("queue entry {}", entry.id)))?;
     txn.delete(Table::Due, &due_key(old.next_attempt, old.id))?;
-    txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
+    if !entry.held {
+        txn.put(Table::Due, &due_key(entry.next_attempt, entry.id), &[])?;
+    }
     put_json(txn, Table::Queue, &keys::id_key(entry.id.0), entry)
 }
 
@@ -84,7 +91,7 @@ pub fn lease(
     let Some(mut entry) = get(txn, id)? else {
         return Ok(None);
     };
-    if entry.next_attempt > now {
+    if entry.held || entry.next_attempt > now {
         return Ok(None);
     }
     let Some(content) = content(txn, id)? else {
@@ -106,6 +113,97 @@ pub fn complete(txn: &mut dyn WriteTxn, id: QueueId) -> Result<()> {
     txn.delete(Table::Queue, &keys::id_key(id.0))?;
     txn.delete(Table::Blobs, &blob_key(id))?;
     Ok(())
+}
+
+/// Puts an entry on hold (out of the due index: never leased until [`unhold`]); `None` when it
+/// is gone. An entry being delivered finishes its attempt, and stays held after it
+/// (`delivery::record::apply` keeps the flag).
+pub fn hold(txn: &mut dyn WriteTxn, id: QueueId) -> Result<Option<Queued>> {
+    let Some(mut entry) = get(txn, id)? else {
+        return Ok(None);
+    };
+    entry.held = true;
+    update(txn, &entry)?;
+    Ok(Some(entry))
+}
+
+/// Takes an entry off hold, due at `now`; `None` when it is gone.
+pub fn unhold(txn: &mut dyn WriteTxn, id: QueueId, now: u64) -> Result<Option<Queued>> {
+    let Some(mut entry) = get(txn, id)? else {
+        return Ok(None);
+    };
+    entry.held = false;
+    entry.next_attempt = now;
+    update(txn, &entry)?;
+    Ok(Some(entry))
+}
+
+/// Makes an entry that is not held due at `now` (its schedule is not waited out); `None` when
+/// it is gone. A held entry is returned unchanged.
+pub fn retry(txn: &mut dyn WriteTxn, id: QueueId, now: u64) -> Result<Option<Queued>> {
+    let Some(mut entry) = get(txn, id)? else {
+        return Ok(None);
+    };
+    if !entry.held && entry.next_attempt != now {
+        entry.next_attempt = now;
+        update(txn, &entry)?;
+    }
+    Ok(Some(entry))
+}
+
+/// Removes an entry and its content at an administrator's word (never delivered after, no
+/// report); returns it, `None` when it was gone already.
+pub fn remove(txn: &mut dyn WriteTxn, id: QueueId) -> Result<Option<Queued>> {
+    let old = get(txn, id)?;
+    if old.is_some() {
+        complete(txn, id)?;
+    }
+    Ok(old)
+}
+
+/// The size of an entry's content (its length; nothing copied). `None` when it is gone.
+pub fn size(txn: &dyn ReadTxn, id: QueueId) -> Result<Option<u64>> {
+    Ok(txn
+        .get(Table::Blobs, &blob_key(id))?
+        .map(|c| c.len() as u64))
+}
+
+/// The header section of an entry's content (up to its blank line), at most `max` bytes: read
+/// from the stored blob without copying the body. `None` when the entry is gone.
+pub fn head(txn: &dyn ReadTxn, id: QueueId, max: usize) -> Result<Option<Vec<u8>>> {
+    Ok(txn.get(Table::Blobs, &blob_key(id))?.map(|c| {
+        let end = crate::message::header::header_end(c).min(max);
+        c[..end].to_vec()
+    }))
+}
+
+/// One page of entries, oldest first, after the id `after` (the previous page's last), at most
+/// `budget` records read; the next page's cursor when more may follow. Reads the records only,
+/// never the content.
+pub fn scan(
+    txn: &dyn ReadTxn,
+    after: Option<QueueId>,
+    budget: usize,
+) -> Result<(Vec<Queued>, Option<QueueId>)> {
+    let start = keys::id_key(after.map_or(0, |a| a.0.saturating_add(1)));
+    let range = (
+        std::ops::Bound::Included(&start[..]),
+        std::ops::Bound::Unbounded,
+    );
+    let mut out: Vec<Queued> = Vec::new();
+    for e in txn.range(Table::Queue, range, Order::Forward)? {
+        let (k, v) = e?;
+        if out.len() >= budget.max(1) {
+            let last = out.last().map(|e| e.id);
+            return Ok((out, last));
+        }
+        let id = keys::id_of(k).unwrap_or(0);
+        out.push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+            what: format!("queue entry {id}"),
+            detail: e.to_string(),
+        })?);
+    }
+    Ok((out, None))
 }
 
 /// Every queued entry, oldest first (for `sluice queue` listings and the status page).

@@ -330,6 +330,10 @@ pub struct Queued {
     pub give_up_at: u64,
     #[serde(default)]
     pub delay_notice_sent: bool,
+    /// On hold at an administrator's word (`sluice queue hold`): not in the due index, so the
+    /// worker never leases it, until released (due at once then).
+    #[serde(default)]
+    pub held: bool,
 }
 
 impl QueuedRecipient {
@@ -363,6 +367,7 @@ impl Queued {
             next_attempt: now,
             give_up_at: now.saturating_add(give_up),
             delay_notice_sent: true,
+            held: false,
         }
     }
 

@@ -156,6 +156,7 @@ pub fn entry(sender: &str, rcpts: &[&str]) -> Queued {
         next_attempt: now(),
         give_up_at: 0,
         delay_notice_sent: false,
+        held: false,
     }
 }
 

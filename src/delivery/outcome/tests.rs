@@ -36,6 +36,7 @@ fn entry(rcpts: &[&str]) -> Queued {
         next_attempt: 1_000,
         give_up_at: 0,
         delay_notice_sent: false,
+        held: false,
     }
 }
 

@@ -18,6 +18,7 @@ on_both_backends!(
     a_failed_attempt_retries_then_suspends_and_marks_the_fingerprint,
     delivery_moves_the_message_to_the_queue_once,
     listings_are_paged_by_stage,
+    a_hold_during_inspection_wins_over_the_verdict,
 );
 
 pub(crate) fn custody(at: u64, body: &[u8]) -> Custody {
@@ -198,4 +199,34 @@ fn listings_are_paged_by_stage(store: Store) {
     let sent = store.read(|t| queue::content(t, q)).unwrap().unwrap();
     assert_eq!(sent, b"Received: from client.example by sluice\r\nm3");
     assert_eq!(store.read(len).unwrap(), 3);
+}
+
+fn a_hold_during_inspection_wins_over_the_verdict(store: Store) {
+    let body = b"Subject: s\r\n\r\nbody";
+    let id = take_blocking(&store, custody(100, body), body, false).id();
+    let leased = store
+        .write_blocking(move |t| lease(t, id, 100, 400, 3))
+        .unwrap();
+    assert!(matches!(leased, Some(Leased::Inspect(..))));
+    // An administrator's retry makes it due now; the header section reads without the body.
+    let c = store.write_blocking(move |t| retry(t, id, 150)).unwrap();
+    assert_eq!(c.map(|c| c.next_attempt), Some(150));
+    assert_eq!(
+        store.read(|t| head(t, id, 100)).unwrap().unwrap(),
+        b"Subject: s\r\n"
+    );
+    store.write_blocking(move |t| hold(t, id, "ops")).unwrap();
+    // The inspection's verdict comes after the hold: it does not deliver the message.
+    let late = store.write_blocking(move |t| deliver(t, id, None, b"x", 200, 60));
+    assert!(matches!(late, Err(StoreError::Refused(_))), "{late:?}");
+    assert_eq!(store.read(queue::len).unwrap(), 0);
+    let c = store.read(|t| get(t, id)).unwrap().unwrap();
+    assert_eq!(c.stage, Stage::Suspect);
+    // A retry leaves a held message alone; the operator's release delivers it.
+    let c = store.write_blocking(move |t| retry(t, id, 300)).unwrap();
+    assert_eq!(c.map(|c| c.stage), Some(Stage::Suspect));
+    store
+        .write_blocking(move |t| release(t, id, 300, 60))
+        .unwrap();
+    assert_eq!(store.read(queue::len).unwrap(), 1);
 }

@@ -303,16 +303,18 @@ pub fn incident(view: &IncidentView) -> String {
 }
 
 /// The Unix-seconds fields of the store records, and the names the JSON output gives them.
-const JSON_TIMES: [(&str, &str); 4] = [
+const JSON_TIMES: [(&str, &str); 6] = [
     ("received", "received_at"),
     ("expires", "expires_at"),
     ("created", "created_at"),
     ("at", "at"),
+    ("queued", "queued_at"),
+    ("next_attempt", "next_attempt_at"),
 ];
 
 /// Rewrites the record times in JSON output to RFC 3339, as the tables show them: `received`
 /// becomes `received_at` (`2024-05-01T08:00:00Z`) and `received_at_unix` (the seconds), likewise
-/// `expires`, `created` and a history entry's `at`. Walks nested objects and arrays.
+/// `expires`, `created`, a queue entry's `queued` and `next_attempt`, and a history entry's `at`. Walks nested objects and arrays.
 pub fn json_times(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {

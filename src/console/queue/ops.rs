@@ -99,6 +99,13 @@ fn table(rows: &[QueueRow], now: u64) -> String {
     )
 }
 
+/// One JSON object with its times as RFC 3339 beside the seconds, as the quarantine's listings.
+fn json_line<T: serde::Serialize>(v: &T) -> serde_json::Result<String> {
+    let mut v = serde_json::to_value(v)?;
+    render::json_times(&mut v);
+    Ok(v.to_string())
+}
+
 /// `sluice queue list`.
 pub fn list(ctx: &Ctx, args: &QueueFilterArgs, json: bool) -> ExitCode {
     let f = match filter(args, false) {
@@ -112,7 +119,7 @@ pub fn list(ctx: &Ctx, args: &QueueFilterArgs, json: bool) -> ExitCode {
     if json {
         let mut text = String::new();
         for row in &listing.rows {
-            match serde_json::to_string(row) {
+            match json_line(row) {
                 Ok(line) => {
                     text.push_str(&line);
                     text.push('\n');
@@ -185,7 +192,7 @@ pub fn show(ctx: &Ctx, id: &str, json: bool) -> ExitCode {
         Err(e) => return fail(ctx.cmd, e),
     };
     if json {
-        match serde_json::to_string(&view) {
+        match json_line(&view) {
             Ok(s) => out(format!("{s}\n").as_bytes()),
             Err(e) => return fail(ctx.cmd, e),
         }

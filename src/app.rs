@@ -474,6 +474,7 @@ pub fn serve(
         spool,
         hop_status: hop_status.clone(),
         released,
+        gates: Default::default(),
     };
     let shared = reload::session_sets(
         &config,

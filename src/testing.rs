@@ -25,6 +25,22 @@ pub fn release() -> crate::remediate::Release {
     }
 }
 
+/// A PEM file holding one self-signed certificate (written once per test process), for keys that
+/// name trust anchors (they are read at load).
+pub fn anchor_file() -> std::path::PathBuf {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sluice-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["ca.corp.example".to_string()]).unwrap();
+        let path = dir.join("anchor.pem");
+        std::fs::write(&path, params.self_signed(&key).unwrap().pem()).unwrap();
+        path
+    })
+    .clone()
+}
+
 /// Instantiates each named domain test (a `fn(Store)`) once per store backend: `lmdb::NAME` on a
 /// store file in a temporary directory (the invoking module's `open(dir)`), `memory::NAME` on
 /// `Store::memory`. The domain is written once, so both must pass the same assertions.

@@ -9,8 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use support::client::{Client, message};
+use support::gateway::gateway_config;
 use support::sink::{Sink, SinkConfig};
-use support::sluice::{Sluice, closed_addr, config};
+use support::sluice::{Sluice, closed_addr};
 
 const BLOCK: &str = r#"
 [[policy]]
@@ -24,18 +25,7 @@ reply = "Blocked: confidential content (policy 7)"
 /// A gateway listener delivering to `hop`: through `[relay]` today and by the `[[route]]` of the
 /// local domain once delivery routes (both point at the same place), retrying every second.
 fn gateway(hop: SocketAddr, extra: &str) -> String {
-    gateway_with(hop, "inline_verdict = \"5s\"", extra)
-}
-
-/// [`gateway`] with these `[gateway]` keys.
-fn gateway_with(hop: SocketAddr, keys: &str, extra: &str) -> String {
-    config(
-        "mode = \"gateway\"",
-        &format!("mode = \"forward\"\nhosts = [\"{hop}\"]\ndead_host_retry = \"1s\""),
-        &format!(
-            "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[gateway]\n{keys}\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"{hop}\"\n\n{extra}"
-        ),
-    )
+    gateway_config(hop, "inline_verdict = \"5s\"", extra)
 }
 
 fn send(sluice: &Sluice, subject: &str, body: &str) -> support::client::Reply {
@@ -135,7 +125,7 @@ fn a_message_acknowledged_just_before_kill_9_is_delivered_after_the_restart() {
 #[test]
 fn with_no_inline_verdict_a_block_after_the_250_bounces_to_the_sender() {
     let sink = Sink::start_default();
-    let sluice = Sluice::start(&gateway_with(sink.addr, "inline_verdict = \"0s\"", BLOCK));
+    let sluice = Sluice::start(&gateway_config(sink.addr, "inline_verdict = \"0s\"", BLOCK));
     let r = send(&sluice, "late block", "the secret plan");
     assert_eq!(r.code, 250, "custody first, the verdict later: {r}");
     let got = sink.wait_for(1, Duration::from_secs(30));
@@ -159,7 +149,7 @@ fn with_no_inline_verdict_a_block_after_the_250_bounces_to_the_sender() {
 fn a_late_block_set_to_drop_is_dropped_without_a_word() {
     let sink = Sink::start_default();
     let keys = "inline_verdict = \"0s\"\nlate_block = \"drop\"";
-    let sluice = Sluice::start(&gateway_with(sink.addr, keys, BLOCK));
+    let sluice = Sluice::start(&gateway_config(sink.addr, keys, BLOCK));
     assert_eq!(send(&sluice, "dropped", "the secret plan").code, 250);
     // Inspected in order: the clean one after it arrives alone.
     assert_eq!(send(&sluice, "clean after", "nothing to see").code, 250);
@@ -177,7 +167,7 @@ fn a_message_in_custody_not_yet_inspected_at_kill_9_is_inspected_and_delivered_a
     let hop = closed_addr(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 63)));
     let data = tempfile::tempdir().unwrap();
     // No inline verdict: the 250 follows the custody write alone.
-    let config = gateway_with(hop, "inline_verdict = \"0s\"", "");
+    let config = gateway_config(hop, "inline_verdict = \"0s\"", "");
     let sluice = Sluice::start_with_data(&config, data.path());
     let r = send(&sluice, "uninspected", "kept before any verdict");
     assert_eq!(r.code, 250, "{r}");
@@ -216,7 +206,7 @@ fn policies_see_the_direction_the_gateway_knows_from_the_client_and_the_routes()
     drop(sluice);
     // A relay client writing to a local domain: internal, so the inbound policy does not apply.
     let keys = "inline_verdict = \"5s\"\nrelay_clients = [\"127.0.0.1\"]";
-    let sluice = Sluice::start(&gateway_with(sink.addr, keys, INBOUND_ONLY));
+    let sluice = Sluice::start(&gateway_config(sink.addr, keys, INBOUND_ONLY));
     let r = send(&sluice, "from inside", "the secret plan");
     assert_eq!(r.code, 250, "{r}");
     sink.wait_for(1, Duration::from_secs(30));

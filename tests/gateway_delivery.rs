@@ -237,3 +237,109 @@ fn a_destination_cap_limits_its_connections_and_a_slow_destination_holds_no_othe
         "at most the route's concurrency at once"
     );
 }
+
+/// A destination that offers STARTTLS but breaks every handshake (it answers 220, then sends
+/// bytes that are not TLS and hangs up), and takes mail in clear: the recipients of each message
+/// it took, and how many STARTTLS it was asked.
+struct BrokenTls {
+    addr: SocketAddr,
+    taken: std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>,
+    starttls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl BrokenTls {
+    fn start() -> BrokenTls {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let taken = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let starttls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (t, s) = (taken.clone(), starttls.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut out) = stream else { return };
+                let (taken, starttls) = (t.clone(), s.clone());
+                std::thread::spawn(move || {
+                    let mut lines = BufReader::new(out.try_clone().unwrap()).lines();
+                    let _ = out.write_all(b"220 broken ESMTP\r\n");
+                    let mut rcpts = Vec::new();
+                    while let Some(Ok(line)) = lines.next() {
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply = match verb.as_str() {
+                            "EHLO" => "250-broken\r\n250 STARTTLS",
+                            "STAR" => {
+                                starttls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                let _ = out.write_all(b"220 go ahead\r\nthis is not TLS\r\n");
+                                return;
+                            }
+                            "RCPT" => {
+                                let a = line.split(['<', '>']).nth(1).unwrap_or_default();
+                                rcpts.push(a.to_string());
+                                "250 ok"
+                            }
+                            "DATA" => {
+                                let _ = out.write_all(b"354 go\r\n");
+                                while let Some(Ok(l)) = lines.next() {
+                                    if l == "." {
+                                        break;
+                                    }
+                                }
+                                taken.lock().unwrap().push(std::mem::take(&mut rcpts));
+                                "250 taken"
+                            }
+                            "QUIT" => "221 bye",
+                            _ => "250 ok",
+                        };
+                        let _ = out.write_all(format!("{reply}\r\n").as_bytes());
+                        if verb == "QUIT" {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        BrokenTls {
+            addr,
+            taken,
+            starttls,
+        }
+    }
+}
+
+#[test]
+fn may_sends_in_clear_after_a_failed_handshake_and_encrypt_and_verify_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = BrokenTls::start();
+    let routes = [
+        route("may.example", broken.addr, "tls = \"may\""),
+        route("encrypt.example", broken.addr, "tls = \"encrypt\""),
+        route("verify.example", broken.addr, "tls = \"verify\""),
+    ]
+    .concat();
+    enqueue(
+        dir.path(),
+        vec![entry(
+            "alice@partner.example",
+            &["a@may.example", "b@encrypt.example", "c@verify.example"],
+        )],
+    );
+    let sluice = Instance::start(dir.path(), &config(None, "", &routes));
+    assert!(
+        sluice.wait_log("queue: attempt recorded&delivered=1&deferred=2", 1, WAIT),
+        "{}",
+        sluice.logs().join("\n")
+    );
+    // Each policy said STARTTLS; only may's message went, in clear, on a new connection.
+    assert!(
+        broken.starttls.load(std::sync::atomic::Ordering::SeqCst) >= 3,
+        "{}",
+        sluice.logs().join("\n")
+    );
+    assert_eq!(*broken.taken.lock().unwrap(), [vec!["a@may.example"]]);
+    assert!(sluice.count("TLS to the destination failed; sending in clear") >= 1);
+    assert!(
+        sluice.count("queue: destination attempted&tls_policy=may&tls=none&delivered=1") >= 1,
+        "{}",
+        sluice.logs().join("\n")
+    );
+}

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 use support::client::Client;
+use support::gateway::gateway_config;
 use support::sink::Sink;
-use support::sluice::{Sluice, config};
+use support::sluice::Sluice;
 use support::smime;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -21,13 +22,11 @@ const HTML: &str = "<p class=\"disclaimer\">This e-mail is confidential.</p>";
 /// A gateway listener delivering everything to `hop` (a route for the local domain, the smart
 /// host for the rest), with these relay clients.
 fn gateway(hop: SocketAddr, relay_clients: &str) -> String {
-    config(
-        "mode = \"gateway\"",
-        &format!("mode = \"forward\"\nhosts = [\"{hop}\"]\ndead_host_retry = \"1s\""),
+    gateway_config(
+        hop,
+        &format!("relay_clients = [{relay_clients}]\nsmart_host = \"{hop}\""),
         &format!(
-            "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[gateway]\nrelay_clients = [{relay_clients}]\nsmart_host = \"{hop}\"\n\n\
-             [[route]]\ndomain = \"corp.example\"\ndestination = \"{hop}\"\n\n\
-             [[disclaimer]]\nname = \"legal\"\nsender_domains = [\"corp.example\"]\ntext = \"{TEXT}\"\nhtml = '{HTML}'\n"
+            "[[disclaimer]]\nname = \"legal\"\nsender_domains = [\"corp.example\"]\ntext = \"{TEXT}\"\nhtml = '{HTML}'\n"
         ),
     )
 }
@@ -160,4 +159,27 @@ fn an_smime_signed_message_still_verifies() {
     assert!(data.contains(TEXT), "{data}");
     // The signed original, byte for byte, next to the disclaimer; its signature verifies.
     smime::assert_still_verifies(dir.path(), &signed, &data);
+}
+
+#[test]
+fn a_marker_field_the_sender_forged_does_not_suppress_the_disclaimer() {
+    let sink = Sink::start_default();
+    let sluice = Sluice::start(&gateway(sink.addr, "\"127.0.0.1\""));
+    let forged = format!(
+        "X-Sluice-Disclaimer: legal\r\nX-Sluice-Notice: alert\r\n{}",
+        alternative("a@corp.example", "b@partner.example", "forged")
+    );
+    send(&sluice, "a@corp.example", "b@partner.example", &forged);
+    let data = delivered(&sink, "forged");
+    let (text, html) = bodies(&data);
+    assert!(text.trim_end().ends_with(TEXT), "{data}");
+    assert!(html.contains(HTML), "{data}");
+    // Only the marker Sluice added itself; the forged notice field is gone.
+    let msg = MessageParser::default().parse(data.as_bytes()).unwrap();
+    assert_eq!(
+        msg.header_values("X-Sluice-Disclaimer").count(),
+        1,
+        "{data}"
+    );
+    assert_eq!(msg.header_values("X-Sluice-Notice").count(), 0, "{data}");
 }

@@ -11,8 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use support::client::Client;
+use support::gateway::gateway_listener;
 use support::sink::{Sink, SinkConfig};
-use support::sluice::{Sluice, closed_addr, config, hosts_relay};
+use support::sluice::{Sluice, closed_addr};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -21,10 +22,10 @@ fn ip(s: &str) -> IpAddr {
 /// A gateway listener with these `[[route]]` tables (and `[gateway]` keys).
 fn start(gateway: &str, routes: &str) -> Sluice {
     let nowhere = closed_addr(ip("127.0.0.1"));
-    Sluice::start(&config(
-        "mode = \"gateway\"",
-        &hosts_relay(&[nowhere]),
-        &format!("[gateway]\ncallout_timeout = \"5s\"\n{gateway}\n\n{routes}"),
+    Sluice::start(&gateway_listener(
+        nowhere,
+        &format!("callout_timeout = \"5s\"\n{gateway}"),
+        routes,
     ))
 }
 
@@ -123,5 +124,23 @@ fn a_destination_that_tempfails_or_is_down_gets_450() {
     let down = closed_addr(ip("127.0.0.81"));
     let sluice = start("", &callout_route(down));
     let r = rcpts(&sluice, &["bob@corp.example"]);
+    assert_eq!(r[0].code, 450, "{r:?}");
+}
+
+#[test]
+fn a_callout_follows_the_routes_tls_policy() {
+    // A destination that takes MAIL only over TLS.
+    let sink = Sink::start(SinkConfig {
+        starttls: true,
+        require_tls: true,
+        ..SinkConfig::default().reject_rcpts(&["nobody@corp.example"], "550 5.1.1 No such user")
+    });
+    let route = |tls: &str| format!("{}tls = \"{tls}\"\n", callout_route(sink.addr));
+    let sluice = start("", &route("encrypt"));
+    let r = rcpts(&sluice, &["nobody@corp.example", "alice@corp.example"]);
+    assert_eq!((r[0].code, r[1].code), (550, 250), "{r:?}");
+    // tls = "none" never says STARTTLS: this destination cannot answer the probe.
+    let sluice = start("", &route("none"));
+    let r = rcpts(&sluice, &["carol@corp.example"]);
     assert_eq!(r[0].code, 450, "{r:?}");
 }

@@ -36,6 +36,8 @@ pub struct Base {
     pub hop_status: Arc<crate::relay::status::HopStatus>,
     /// Recognises a message released from the quarantine (`None`: no store).
     pub released: Option<Released>,
+    /// The gateway listeners' one gate state, kept across reloads that leave its settings alone.
+    pub gates: crate::gateway::gate::Shelf,
 }
 
 /// Where the configuration comes from: the file `serve` was given with `--config` and its
@@ -148,8 +150,14 @@ fn session_set(
 ) -> Shared {
     let data_ahead = crate::session::data_ahead(config.relay.data_ahead, &inspector);
     let gateway = (l.mode == crate::config::gateway::ListenerMode::Gateway).then(|| {
-        let mut cx = crate::gateway::Context::new(config, super::resolver(config));
-        cx.gate.set_listener(&l.name);
+        let dns = super::resolver_config(&config.dns);
+        let state = base
+            .gates
+            .state(config, &dns, || crate::dns::Resolver::new(dns.clone()));
+        let cx = crate::gateway::Context::new(
+            config,
+            crate::gateway::gate::Gate::shared(&l.name, state),
+        );
         cx.gate.set_reporter(crate::session::edge::rate_limited(
             base.keeper.clone(),
             base.tasks.clone(),

@@ -139,8 +139,21 @@ fn source_address(v: Loc<'_, String>) -> Result<Option<IpAddr>, Error> {
     })
 }
 
-fn anchors(items: Vec<Loc<'_, String>>) -> Vec<PathBuf> {
-    items.into_iter().map(|i| PathBuf::from(i.take())).collect()
+/// Trust anchors files, each read and checked now (PEM certificates usable as anchors): a
+/// missing or bad file is refused with the configuration, at its place in the file, not found at
+/// the first delivery that needs it.
+fn anchors(items: Vec<Loc<'_, String>>) -> Result<Vec<PathBuf>, Error> {
+    items
+        .into_iter()
+        .map(|i| {
+            i.parse_with(|s| {
+                let path = PathBuf::from(s);
+                crate::tls::client_config(std::slice::from_ref(&path))
+                    .map(|_| path.clone())
+                    .map_err(|e| format!("trust anchors: {e:#}"))
+            })
+        })
+        .collect()
 }
 
 /// The delivery keys of `[gateway]`.
@@ -154,7 +167,7 @@ fn defaults(cx: &Ctx<'_>, u: &mut raw::Gateway, d: &mut raw::Gateway) -> Result<
                 "gateway.trust_anchors",
             )?
             .items(),
-        ),
+        )?,
         destination_concurrency: cx
             .pick(
                 u.destination_concurrency.take(),
@@ -181,6 +194,7 @@ fn options(cx: &Ctx<'_>, t: &mut raw::Route) -> Result<router::Options, Error> {
             .trust_anchors
             .take()
             .map(|v| anchors(cx.user(v).items()))
+            .transpose()?
             .unwrap_or_default(),
         concurrency: t
             .concurrency
@@ -320,8 +334,12 @@ mod tests {
 
     #[test]
     fn route_delivery_keys_load_and_unset_ones_stay_unset_for_the_gateway_default() {
+        let anchor = crate::testing::anchor_file();
+        let text = "[gateway]\ntls = \"encrypt\"\ndestination_concurrency = 5\nsource_address = \"127.0.0.1\"\ntrust_anchors = [\"/etc/ca.pem\"]\nmx_port = 2525\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5\"\ntls = \"verify\"\ntrust_anchors = [\"/etc/corp-ca.pem\"]\nconcurrency = 2\nsource_address = \"::1\"\n\n[[route]]\ndomain = \".corp.example\"\n";
         let c = load(
-            "[gateway]\ntls = \"encrypt\"\ndestination_concurrency = 5\nsource_address = \"127.0.0.1\"\ntrust_anchors = [\"/etc/ca.pem\"]\nmx_port = 2525\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5\"\ntls = \"verify\"\ntrust_anchors = [\"/etc/corp-ca.pem\"]\nconcurrency = 2\nsource_address = \"::1\"\n\n[[route]]\ndomain = \".corp.example\"\n",
+            &text
+                .replace("/etc/ca.pem", &format!("{}", anchor.display()))
+                .replace("/etc/corp-ca.pem", &format!("{}", anchor.display())),
         )
         .unwrap();
         let g = &c.gateway;
@@ -331,15 +349,40 @@ mod tests {
             g.delivery.source_address,
             Some("127.0.0.1".parse().unwrap())
         );
-        assert_eq!(g.delivery.trust_anchors, [PathBuf::from("/etc/ca.pem")]);
+        assert_eq!(g.delivery.trust_anchors, std::slice::from_ref(&anchor));
         assert_eq!(g.delivery.mx_port, 2525);
         let o = &g.routes.lookup("corp.example").unwrap().options;
         assert_eq!(o.tls, Some(TlsPolicy::Verify));
         assert_eq!(o.concurrency, Some(2));
         assert_eq!(o.source_address, Some("::1".parse().unwrap()));
-        assert_eq!(o.trust_anchors, [PathBuf::from("/etc/corp-ca.pem")]);
+        assert_eq!(o.trust_anchors, std::slice::from_ref(&anchor));
         let o = &g.routes.lookup("a.corp.example").unwrap().options;
         assert_eq!(o, &router::Options::default());
+    }
+
+    #[test]
+    fn trust_anchors_files_are_checked_at_load_and_a_bad_one_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        for (text, line) in [
+            (
+                format!("[gateway]\ntrust_anchors = [\"{}\"]\n", missing.display()),
+                2,
+            ),
+            (
+                format!(
+                    "[[route]]\ndomain = \"corp.example\"\ntls = \"verify\"\ntrust_anchors = [\"{}\"]\n",
+                    junk.display()
+                ),
+                4,
+            ),
+        ] {
+            let e = load(&text).unwrap_err();
+            assert!(e.starts_with(&format!("sluice.toml:{line}:")), "{e}");
+            assert!(e.contains("trust anchors"), "{e}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! as they are written in the file, durations as `30s`, sizes as `10 MiB`, next hops as
 //! `host:port`. Pure: a [`Config`] in, text out; no Debug formatting anywhere.
 
+mod gateway;
+
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use super::{Config, DataAhead, OnFailure, Route, StartTls, TlsFailure};
 use crate::smtp::BareLineEndings;
 
 pub use crate::units::size::exact as size;
+pub use gateway::{body_action, body_edit};
 
 use crate::units::duration::format as duration;
 
@@ -107,7 +110,7 @@ fn siem(c: &Config, out: &mut String) {
 /// `sluice check-config`: the effective settings, one `[section]` per subsystem, then the policies.
 pub fn summary(c: &Config) -> String {
     let mut out = String::new();
-    for part in [service, relay, keeping, siem, policies] {
+    for part in [service, relay, gateway::gateway, keeping, siem, policies] {
         part(c, &mut out);
     }
     out
@@ -455,9 +458,16 @@ fn policies(c: &Config, out: &mut String) {
         } else {
             format!(", {}", flags.join(", "))
         };
+        let body = match &p.action {
+            crate::policy::Action::Modify { body, .. } if !body.is_empty() => format!(
+                "; body: {}",
+                body.iter().map(body_action).collect::<Vec<_>>().join(", ")
+            ),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  {} \"{}\": {}, severity {}{flags}",
+            "  {} \"{}\": {}, severity {}{flags}{body}",
             p.id,
             p.name,
             p.action.name(),

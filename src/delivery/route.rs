@@ -40,14 +40,13 @@ pub fn way_for(domain: &str, gw: &Gateway) -> (Way, usize) {
         Next::Local(dest) | Next::SmartHost(dest) => Aim::Host(dest.clone()),
         Next::LocalMx | Next::Mx => mx(),
     };
+    // The same settings a recipient callout to this destination connects with.
+    let connect = crate::gateway::callout::Connect::of(&options, d);
     let way = Way {
         aim,
-        tls: options.tls.unwrap_or(d.tls),
-        anchors: match options.trust_anchors.is_empty() {
-            true => d.trust_anchors.clone(),
-            false => options.trust_anchors,
-        },
-        source: options.source_address.or(d.source_address),
+        tls: connect.tls,
+        anchors: connect.anchors,
+        source: connect.source,
     };
     (
         way,
@@ -92,7 +91,9 @@ mod tests {
     use crate::tls::policy::TlsPolicy;
 
     fn gateway(text: &str) -> Gateway {
-        Config::parse(text, "sluice.toml").unwrap().gateway
+        let anchor = crate::testing::anchor_file();
+        let text = text.replace("/etc/corp.pem", &format!("{}", anchor.display()));
+        Config::parse(&text, "sluice.toml").unwrap().gateway
     }
 
     fn entry(rcpts: &[&str]) -> Queued {
@@ -155,10 +156,7 @@ mod tests {
         );
         // A fixed destination with every option of its own.
         assert_eq!(g[0].way.tls, TlsPolicy::Verify);
-        assert_eq!(
-            g[0].way.anchors,
-            [std::path::PathBuf::from("/etc/corp.pem")]
-        );
+        assert_eq!(g[0].way.anchors, [crate::testing::anchor_file()]);
         assert_eq!(g[0].concurrency, 2);
         assert_eq!(g[0].way.source, Some("127.0.0.9".parse().unwrap()));
         // A local subdomain without a destination: its MX, its own TLS, the default cap.

@@ -7,11 +7,13 @@
 //! `gateway.callout_ttl`, an unknown one for `gateway.callout_negative_ttl`; a probe that could
 //! not tell (4xx, timeout, unreachable, refused MAIL) is not kept. At most `gateway.callout_cache`
 //! entries, the least recently used dropped first. [`Prober`] is the shell: it runs probes
-//! bounded by `gateway.callout_timeout` over `relay::client::Connection`, plain SMTP (the probe
-//! carries only the address), and concurrent probes for the same address share one.
+//! bounded by `gateway.callout_timeout` over `relay::client::Connection`, connecting as delivery
+//! to that destination does ([`Connect`]: the route's TLS policy with its trust anchors and `may`'s
+//! fallback to clear, its source address), and concurrent probes for the same address share one.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,35 @@ use futures_lite::FutureExt;
 
 use crate::gateway::router::Destination;
 use crate::relay::client::{Connection, Options};
+use crate::relay::{PoolKey, Profile};
+use crate::tls::policy::TlsPolicy;
+
+/// How a connection to a destination is made: its route's `tls`, `trust_anchors` and
+/// `source_address`, else the `[gateway]` defaults. Delivery (`delivery::route`) and callouts
+/// both take it from here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connect {
+    pub tls: TlsPolicy,
+    /// The anchors `verify` checks against; empty: the system's CA bundle.
+    pub anchors: Vec<PathBuf>,
+    pub source: Option<IpAddr>,
+}
+
+impl Connect {
+    pub fn of(
+        options: &crate::gateway::router::Options,
+        defaults: &crate::config::gateway::Defaults,
+    ) -> Connect {
+        Connect {
+            tls: options.tls.unwrap_or(defaults.tls),
+            anchors: match options.trust_anchors.is_empty() {
+                true => defaults.trust_anchors.clone(),
+                false => options.trust_anchors.clone(),
+            },
+            source: options.source_address.or(defaults.source_address),
+        }
+    }
+}
 
 /// What a probe found out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +190,8 @@ pub struct Prober {
     resolver: crate::dns::Resolver,
     cache: Mutex<Cache>,
     running: Mutex<HashMap<String, Arc<smol::lock::OnceCell<Outcome>>>>,
+    /// The verifying client configurations, by trust anchors (read once).
+    anchored: Mutex<HashMap<Vec<PathBuf>, Arc<rustls::ClientConfig>>>,
 }
 
 impl Prober {
@@ -168,11 +201,13 @@ impl Prober {
             resolver,
             cache: Mutex::new(cache),
             running: Mutex::new(HashMap::new()),
+            anchored: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `address` exists at `route` (from the cache when it knows).
-    pub async fn verify(&self, route: &Route, address: &str) -> Outcome {
+    /// Whether `address` exists at `route`, connecting as `connect` says (from the cache when it
+    /// knows).
+    pub async fn verify(&self, route: &Route, connect: &Connect, address: &str) -> Outcome {
         let key = address.trim().to_lowercase();
         let cached = self
             .cache
@@ -199,7 +234,7 @@ impl Prober {
         };
         *cell
             .get_or_init(|| async {
-                let outcome = self.probe(route, address).await;
+                let outcome = self.probe(route, connect, address).await;
                 crate::metrics::global().callout(outcome.name());
                 self.cache
                     .lock()
@@ -211,9 +246,9 @@ impl Prober {
     }
 
     /// One probe, bounded by the callout timeout.
-    async fn probe(&self, route: &Route, address: &str) -> Outcome {
+    async fn probe(&self, route: &Route, connect: &Connect, address: &str) -> Outcome {
         let limit = self.settings.timeout;
-        let outcome = async { Some(self.probe_unbounded(route, address).await) }
+        let outcome = async { Some(self.probe_unbounded(route, connect, address).await) }
             .or(async {
                 smol::Timer::after(limit).await;
                 None
@@ -225,15 +260,23 @@ impl Prober {
         })
     }
 
-    async fn probe_unbounded(&self, route: &Route, address: &str) -> Outcome {
+    async fn probe_unbounded(&self, route: &Route, connect: &Connect, address: &str) -> Outcome {
         let targets = self.targets(route, address).await;
         if targets.is_empty() {
             tracing::info!(route = %shown(route), "recipient callout: no address to connect to");
             return Outcome::Deferred;
         }
-        for addr in targets {
-            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
-            let mut conn = match Connection::open(addr, name, &self.settings.options, false).await {
+        let mut opts = self.settings.options.clone();
+        opts.source = connect.source;
+        opts.tls = match self.tls_config(connect) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(route = %shown(route), error = %e, "recipient callout: no TLS client configuration");
+                return Outcome::Deferred;
+            }
+        };
+        for (host, addr) in targets {
+            let mut conn = match open(&host, addr, &opts, connect).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::info!(%addr, error = %e, "recipient callout: connection failed");
@@ -246,6 +289,21 @@ impl Prober {
             return outcome;
         }
         Outcome::Deferred
+    }
+
+    /// The client configuration for the policy: verifying against the anchors for `verify`
+    /// (read once), else the unverified one.
+    fn tls_config(&self, connect: &Connect) -> Result<Arc<rustls::ClientConfig>, String> {
+        if !connect.tls.verifies() {
+            return crate::tls::unverified::client_config();
+        }
+        let mut kept = self.anchored.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = kept.get(&connect.anchors) {
+            return Ok(c.clone());
+        }
+        let config = crate::tls::client_config(&connect.anchors).map_err(|e| format!("{e:#}"))?;
+        kept.insert(connect.anchors.clone(), config.clone());
+        Ok(config)
     }
 
     /// MAIL and RCPT on an open connection.
@@ -274,7 +332,7 @@ impl Prober {
 
     /// The addresses to try, in order: the fixed destination's, else those of the MX hosts of
     /// the recipient's domain by preference (the domain itself when it has no MX).
-    async fn targets(&self, route: &Route, address: &str) -> Vec<SocketAddr> {
+    async fn targets(&self, route: &Route, address: &str) -> Vec<(String, SocketAddr)> {
         let (hosts, port) = match route {
             Some(d) => (vec![d.host.clone()], d.port),
             None => {
@@ -293,7 +351,10 @@ impl Prober {
         let mut out = Vec::new();
         for host in hosts.iter().take(MAX_HOSTS) {
             match self.resolver.ips(host).await {
-                Ok(ips) => out.extend(ips.into_iter().map(|ip| SocketAddr::new(ip, port))),
+                Ok(ips) => out.extend(
+                    ips.into_iter()
+                        .map(|ip| (host.clone(), SocketAddr::new(ip, port))),
+                ),
                 Err(e) => {
                     tracing::info!(host, error = %e, "recipient callout: address lookup failed")
                 }
@@ -301,6 +362,33 @@ impl Prober {
         }
         out.truncate(MAX_HOSTS);
         out
+    }
+}
+
+/// One connection to `addr` (of `host`) under the policy, as delivery makes it: `may` tries
+/// again in clear when STARTTLS failed.
+async fn open(
+    host: &str,
+    addr: SocketAddr,
+    opts: &Options,
+    connect: &Connect,
+) -> Result<Connection, crate::relay::client::Error> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .unwrap_or(rustls::pki_types::ServerName::IpAddress(addr.ip().into()));
+    let key = PoolKey(
+        addr,
+        Profile::Route {
+            tls: connect.tls,
+            anchors: connect.anchors.clone(),
+            source: connect.source,
+        },
+    );
+    match Connection::open_with_policy(key.clone(), name.clone(), opts, connect.tls).await {
+        Err(e) if e.is_tls() && connect.tls.falls_back_to_plaintext() => {
+            tracing::info!(%addr, error = %e, "recipient callout: TLS failed; asking in clear (tls = \"may\")");
+            Connection::open_with_policy(key, name, opts, TlsPolicy::None).await
+        }
+        other => other,
     }
 }
 
@@ -433,12 +521,12 @@ mod tests {
         let p = prober();
         let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
         let (a, b) = smol::block_on(futures_lite::future::zip(
-            p.verify(&route, "nobody@corp.example"),
-            p.verify(&route, "Nobody@Corp.Example"),
+            p.verify(&route, &Connect::default(), "nobody@corp.example"),
+            p.verify(&route, &Connect::default(), "Nobody@Corp.Example"),
         ));
         assert_eq!((a, b), (Outcome::Unknown, Outcome::Unknown));
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
-        let c = smol::block_on(p.verify(&route, "nobody@corp.example"));
+        let c = smol::block_on(p.verify(&route, &Connect::default(), "nobody@corp.example"));
         assert_eq!(c, Outcome::Unknown);
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert!(p.running.lock().unwrap().is_empty());
@@ -449,13 +537,15 @@ mod tests {
         let (addr, _) = responder("250 ok");
         let p = prober();
         let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
-        let polled = smol::block_on(futures_lite::future::poll_once(
-            p.verify(&route, "bob@corp.example"),
-        ));
+        let polled = smol::block_on(futures_lite::future::poll_once(p.verify(
+            &route,
+            &Connect::default(),
+            "bob@corp.example",
+        )));
         assert_eq!(polled, None);
         assert!(p.running.lock().unwrap().is_empty());
         assert_eq!(
-            smol::block_on(p.verify(&route, "bob@corp.example")),
+            smol::block_on(p.verify(&route, &Connect::default(), "bob@corp.example")),
             Outcome::Exists
         );
     }
@@ -467,11 +557,56 @@ mod tests {
         let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
         for _ in 0..2 {
             assert_eq!(
-                smol::block_on(p.verify(&route, "bob@corp.example")),
+                smol::block_on(p.verify(&route, &Connect::default(), "bob@corp.example")),
                 Outcome::Deferred
             );
         }
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_probe_connects_from_the_destinations_source_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            use std::io::Write;
+            let (mut s, peer) = listener.accept().unwrap();
+            let _ = s.write_all(b"421 not now\r\n");
+            peer.ip()
+        });
+        let p = prober();
+        let route: Route = Some(Destination::parse(&addr.to_string()).unwrap());
+        let connect = Connect {
+            tls: TlsPolicy::None,
+            anchors: Vec::new(),
+            source: Some("127.0.0.9".parse().unwrap()),
+        };
+        let outcome = smol::block_on(p.verify(&route, &connect, "bob@corp.example"));
+        assert_eq!(outcome, Outcome::Deferred);
+        assert_eq!(peer.join().unwrap(), "127.0.0.9".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn the_routes_settings_else_the_defaults() {
+        let defaults = crate::config::gateway::Defaults {
+            source_address: Some("192.0.2.9".parse().unwrap()),
+            ..Default::default()
+        };
+        let mut options = crate::gateway::router::Options::default();
+        let c = Connect::of(&options, &defaults);
+        assert_eq!((c.tls, c.source), (TlsPolicy::May, defaults.source_address));
+        options.tls = Some(TlsPolicy::Verify);
+        options.trust_anchors = vec![PathBuf::from("/etc/corp.pem")];
+        options.source_address = Some("192.0.2.1".parse().unwrap());
+        let c = Connect::of(&options, &defaults);
+        assert_eq!(
+            c,
+            Connect {
+                tls: TlsPolicy::Verify,
+                anchors: options.trust_anchors.clone(),
+                source: options.source_address,
+            }
+        );
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //! `sluice_gateway_rejected_total{listener,reason}`, and a rate limit also reported as an
 //! `smtp.rate_limited` event through the [`Reporter`] the session set gives.
 //!
-//! The state (rate counts, callout cache) lives with the gate, so a reload starts it afresh, as
-//! Postfix's anvil does on `postfix reload`.
+//! The state (rate counts, callout cache, resolver) is one [`State`] per configuration, shared by
+//! every gateway listener ([`Gate`] is a listener's view of it), so a client's rate and a cached
+//! callout answer count across listeners. A reload keeps it when nothing it depends on changed
+//! ([`Shelf`]), so rate windows and the cache survive unrelated reloads; a reload that changes
+//! its settings starts it afresh, as Postfix's anvil does on `postfix reload`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::gateway::callout::{self, Outcome, Prober};
+use crate::gateway::callout::{self, Connect, Outcome, Prober};
 use crate::gateway::clients::{self, Matcher};
 use crate::gateway::control::{self, Reason};
 use crate::gateway::rate::{Anvil, Count, Verdict};
@@ -26,10 +29,15 @@ use crate::smtp::Reply;
 /// Writes an event about a client the gate refused for its rate (`peer`, the reason's name).
 pub type Reporter = Arc<dyn Fn(SocketAddr, &str) + Send + Sync>;
 
-/// The SMTP-time checks of one configuration set.
+/// The SMTP-time checks as one listener runs them: the shared [`State`] and the listener's name.
 pub struct Gate {
     /// `listener.name`, for logs and metrics.
     listener: String,
+    state: Arc<State>,
+}
+
+/// The SMTP-time checks of one configuration, shared by its gateway listeners.
+pub struct State {
     clients: Matcher,
     routes: Routes,
     resolver: crate::dns::Resolver,
@@ -40,6 +48,8 @@ pub struct Gate {
     verify: HashMap<String, Verify>,
     /// `None` when no route verifies by callout (or no TLS client configuration could be built).
     prober: Option<Prober>,
+    /// `[gateway]`'s delivery defaults: a callout connects as delivery does (`callout::Connect`).
+    delivery: crate::config::gateway::Defaults,
     report: OnceLock<Reporter>,
 }
 
@@ -63,7 +73,31 @@ impl Client {
 }
 
 impl Gate {
+    /// A gate with a state of its own, for the first listener (tests; `app` shares one through a
+    /// [`Shelf`]).
     pub fn new(config: &Config, resolver: crate::dns::Resolver) -> Gate {
+        Gate::shared(
+            &config.listener.name,
+            Arc::new(State::new(config, resolver)),
+        )
+    }
+
+    /// The gate of listener `listener` over the configuration's shared `state`.
+    pub fn shared(listener: &str, state: Arc<State>) -> Gate {
+        Gate {
+            listener: listener.to_string(),
+            state,
+        }
+    }
+
+    /// Where rate-limit events go (once per state; later calls are ignored).
+    pub fn set_reporter(&self, reporter: Reporter) {
+        let _ = self.state.report.set(reporter);
+    }
+}
+
+impl State {
+    pub fn new(config: &Config, resolver: crate::dns::Resolver) -> State {
         let g = &config.gateway;
         let c = &g.checks;
         let anvil = (c.max_connection_rate > 0 || c.max_message_rate > 0).then(|| {
@@ -79,8 +113,7 @@ impl Gate {
             .any(|v| *v == Verify::Callout)
             .then(|| prober(config, resolver.clone()))
             .flatten();
-        Gate {
-            listener: config.listener.name.clone(),
+        State {
             clients: Matcher::new(&g.relay_clients),
             routes: g.routes.clone(),
             resolver,
@@ -88,33 +121,81 @@ impl Gate {
             anvil,
             verify,
             prober,
+            delivery: g.delivery.clone(),
             report: OnceLock::new(),
         }
     }
+}
 
-    /// The listener this gate serves, for logs and metrics (default: `listener.name`, the first
-    /// listener's; a set with several gateway listeners names each).
-    pub fn set_listener(&mut self, name: &str) {
-        self.listener = name.to_string();
+/// The [`State`] of the configuration in force, kept from one session-set build to the next while
+/// what it depends on stays the same (`[gateway]` and `[[route]]`, the `[relay]` keys a callout
+/// uses, the resolver's settings); built anew when that changed.
+#[derive(Default)]
+pub struct Shelf(Mutex<Option<(u64, Arc<State>)>>);
+
+impl Shelf {
+    /// The state for `config`: the one kept when its settings are the same, else a new one over
+    /// the resolver `resolver` builds (kept from now on).
+    pub fn state(
+        &self,
+        config: &Config,
+        dns: &crate::dns::ResolverConfig,
+        resolver: impl FnOnce() -> crate::dns::Resolver,
+    ) -> Arc<State> {
+        let key = fingerprint(config, dns);
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((k, state)) = kept.as_ref()
+            && *k == key
+        {
+            return state.clone();
+        }
+        let state = Arc::new(State::new(config, resolver()));
+        *kept = Some((key, state.clone()));
+        state
     }
+}
 
-    /// Where rate-limit events go (once; later calls are ignored).
-    pub fn set_reporter(&self, reporter: Reporter) {
-        let _ = self.report.set(reporter);
+/// A hash of everything a [`State`] is built from (its settings' debug form, hashed as written:
+/// a long recipient list is never copied).
+fn fingerprint(config: &Config, dns: &crate::dns::ResolverConfig) -> u64 {
+    use std::hash::Hasher;
+    struct Hashing(std::collections::hash_map::DefaultHasher);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
     }
+    let g = &config.gateway;
+    let r = &config.relay;
+    let mut h = Hashing(Default::default());
+    let parts = (
+        (&g.relay_clients, &g.routes, &g.checks, &g.delivery),
+        (
+            &r.trust_anchors,
+            &r.helo_name,
+            r.max_reply_line,
+            r.max_reply_lines,
+        ),
+        dns,
+    );
+    let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{parts:?}"));
+    h.0.finish()
+}
 
+impl Gate {
     /// A new connection: who the client is, or the reply that refuses it.
     pub async fn connect(&self, peer: SocketAddr) -> Result<Client, Reply> {
         let ip = peer.ip();
         let mut client = Client {
             ip,
-            local: self.clients.by_address(ip),
+            local: self.state.clients.by_address(ip),
             port: peer.port(),
             names: Vec::new(),
         };
-        if !client.local && self.clients.has_names() {
-            client.names = clients::host_names(&self.resolver, ip).await;
-            client.local = client.names.iter().any(|n| self.clients.by_name(n));
+        if !client.local && self.state.clients.has_names() {
+            client.names = clients::host_names(&self.state.resolver, ip).await;
+            client.local = client.names.iter().any(|n| self.state.clients.by_name(n));
         }
         if !client.local && self.over_rate(ip, Count::Connection) {
             return Err(self.refuse(&client, Reason::ConnectionRate, ""));
@@ -127,7 +208,7 @@ impl Gate {
         if !client.local && self.over_rate(client.ip, Count::Message) {
             return Some(self.refuse(client, Reason::MessageRate, sender));
         }
-        if control::blocked_char(sender, &self.blocked_chars).is_some() {
+        if control::blocked_char(sender, &self.state.blocked_chars).is_some() {
             return Some(self.refuse(client, Reason::SenderChar, sender));
         }
         None
@@ -135,22 +216,25 @@ impl Gate {
 
     /// RCPT TO: `None` takes the recipient, `Some` refuses it with that reply.
     pub async fn rcpt(&self, client: &Client, _sender: &str, rcpt: &str) -> Option<Reply> {
-        if control::blocked_char(rcpt, &self.blocked_chars).is_some() {
+        if control::blocked_char(rcpt, &self.state.blocked_chars).is_some() {
             return Some(self.refuse(client, Reason::RecipientChar, rcpt));
         }
-        let route = self.routes.lookup(control::domain_of(rcpt));
+        let route = self.state.routes.lookup(control::domain_of(rcpt));
         if !control::relay_allowed(client.local, route.is_some()) {
             return Some(self.refuse(client, Reason::RelayDenied, rcpt));
         }
         let route = route?;
-        let known = match self.verify.get(&route.domain) {
+        let known = match self.state.verify.get(&route.domain) {
             None | Some(Verify::Off) => return None,
             Some(Verify::List(list)) => match list.knows(rcpt) {
                 true => Outcome::Exists,
                 false => Outcome::Unknown,
             },
-            Some(Verify::Callout) => match &self.prober {
-                Some(p) => p.verify(&route.destination, rcpt).await,
+            Some(Verify::Callout) => match &self.state.prober {
+                Some(p) => {
+                    let connect = Connect::of(&route.options, &self.state.delivery);
+                    p.verify(&route.destination, &connect, rcpt).await
+                }
                 None => Outcome::Deferred,
             },
         };
@@ -163,7 +247,7 @@ impl Gate {
 
     /// Counts one attempt; whether it is over its limit.
     fn over_rate(&self, ip: IpAddr, what: Count) -> bool {
-        let Some(anvil) = &self.anvil else {
+        let Some(anvil) = &self.state.anvil else {
             return false;
         };
         let verdict =
@@ -189,7 +273,7 @@ impl Gate {
             tracing::info!(listener = %self.listener, %peer, reason = reason.name(), code = reply.code, "gateway refused");
         }
         if matches!(reason, Reason::ConnectionRate | Reason::MessageRate)
-            && let Some(report) = self.report.get()
+            && let Some(report) = self.state.report.get()
         {
             report(peer, reason.name());
         }
@@ -198,10 +282,10 @@ impl Gate {
 }
 
 /// The callout prober for `config`, or `None` (logged) when no TLS client configuration can be
-/// built (callouts then answer 450).
+/// built (callouts then answer 450). Each probe takes its destination's TLS configuration.
 fn prober(config: &Config, resolver: crate::dns::Resolver) -> Option<Prober> {
     let c = &config.gateway.checks;
-    let tls = match crate::tls::client_config(&config.relay.trust_anchors) {
+    let tls = match crate::tls::unverified::client_config() {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "recipient callouts off: no TLS client configuration");
@@ -343,6 +427,36 @@ mod tests {
                 [(peer("192.0.2.1"), "connection_rate".to_string())]
             );
         });
+    }
+
+    #[test]
+    fn one_state_per_configuration_kept_while_its_settings_stay() {
+        let shelf = Shelf::default();
+        let dns = crate::dns::ResolverConfig {
+            servers: Vec::new(),
+            timeout: Duration::from_secs(1),
+            attempts: 1,
+            cache_entries: 0,
+        };
+        let parse = |text: &str| Config::parse(text, "sluice.toml").unwrap();
+        let rates = "[gateway]\nmax_connection_rate = 1\nrate_window = \"1h\"\n";
+        let a = shelf.state(&parse(rates), &dns, no_dns);
+        // Two listeners' gates over it count one client together.
+        let (one, two) = (
+            Gate::shared("one", a.clone()),
+            Gate::shared("two", a.clone()),
+        );
+        smol::block_on(async {
+            one.connect(peer("192.0.2.1")).await.unwrap();
+            assert!(two.connect(peer("192.0.2.1")).await.is_err());
+        });
+        // An unrelated change keeps it; a change to the gateway's settings does not.
+        let other = format!("{rates}\n[listener]\ndata_timeout = \"31s\"\n");
+        assert!(Arc::ptr_eq(&a, &shelf.state(&parse(&other), &dns, no_dns)));
+        let faster = "[gateway]\nmax_connection_rate = 2\nrate_window = \"1h\"\n";
+        let b = shelf.state(&parse(faster), &dns, no_dns);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&b, &shelf.state(&parse(faster), &dns, no_dns)));
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::config::Config;
 use crate::config::gateway::Custody as CustodyConfig;
 use crate::gateway::gate::Client;
 use crate::gateway::router::Routes;
-use crate::message::{Body, Envelope, MailParams, Origin, Recipient, Ret};
+use crate::message::header;
+use crate::message::{Body, Content, Envelope, MailParams, Origin, Recipient, Ret};
 use crate::policy::Direction;
 use crate::smtp::Reply;
 use crate::store::intake::{self, Custody, IntakeId, Params, Rcpt, Receipt, Stage};
@@ -41,6 +42,26 @@ impl Settings {
             disclaimers: config.disclaimers.clone(),
         }
     }
+}
+
+/// Sluice's own marker fields, which change what Sluice does with a message: a client could
+/// send them to suppress a disclaimer (`rewrite::MARKER`) or pass its mail off as a notice of
+/// Sluice's. They are removed from every message a gateway listener receives, before custody
+/// (so before inspection and rewriting); Sluice adds its own afterwards.
+pub const MARKERS: [&str; 2] = [crate::rewrite::MARKER, "X-Sluice-Notice"];
+
+/// `content` without any [`MARKERS`] field in its header (unchanged, not copied, when it has
+/// none).
+pub fn unmarked(content: Content) -> Content {
+    let head = &content[..header::header_end(&content)];
+    if !MARKERS.iter().any(|m| header::count(head, m) > 0) {
+        return content;
+    }
+    let bytes = match content {
+        Content::Memory(v) => v,
+        Content::Mapped(m) => m.to_vec(),
+    };
+    Content::Memory(header::remove(bytes, &MARKERS))
 }
 
 /// The direction as a fact (seed 004): mail from a client that is not local is inbound; from a
@@ -256,6 +277,18 @@ mod tests {
             d(true, &["b@corp.example", "c@else.example"]),
             Direction::Outbound
         );
+    }
+
+    #[test]
+    fn marker_fields_a_client_sent_are_removed() {
+        let sent = b"Subject: s\r\nx-sluice-disclaimer: legal\r\nX-Sluice-Notice: alert\r\n\tfolded\r\nTo: b\r\n\r\nX-Sluice-Disclaimer: body\r\n";
+        let out = unmarked(Content::Memory(sent.to_vec()));
+        assert_eq!(
+            &out[..],
+            b"Subject: s\r\nTo: b\r\n\r\nX-Sluice-Disclaimer: body\r\n"
+        );
+        let plain = b"Subject: s\r\n\r\nbody\r\n";
+        assert_eq!(&unmarked(Content::Memory(plain.to_vec()))[..], plain);
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub mod inspect;
 pub mod intake;
 pub mod settle;
 
-/// What the gateway listeners of one configuration set share (built with the session set).
+/// A gateway listener's part of its session set: its view of the configuration's one gate
+/// state (`gate::Shelf`) and the custody settings.
 pub struct Context {
     pub gate: gate::Gate,
     /// Custody and inspection settings (`intake`, `settle`, `inspect`).
@@ -25,9 +26,9 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(config: &crate::config::Config, resolver: crate::dns::Resolver) -> Context {
+    pub fn new(config: &crate::config::Config, gate: gate::Gate) -> Context {
         Context {
-            gate: gate::Gate::new(config, resolver),
+            gate,
             custody: intake::Settings::new(config),
         }
     }

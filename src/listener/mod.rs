@@ -123,7 +123,7 @@ impl Listener {
                     peer,
                     "rejecting incoming mail (sluice queue reject)",
                 );
-                let reply = not_accepting(&shared.settings.hostname);
+                let reply = Reply::not_accepting(&shared.settings.hostname);
                 shared.tasks.spawn(refuse(tcp, reply));
                 continue;
             }
@@ -165,17 +165,8 @@ fn refused(shared: &session::Shared, peer: SocketAddr, reason: &str) {
     edge::report(shared, Edge::Refused, peer, reason);
 }
 
-/// `421 4.3.2`: the gateway refuses incoming mail for now (`sluice queue reject`).
-fn not_accepting(host: &str) -> Reply {
-    Reply::new(
-        421,
-        Some([4, 3, 2]),
-        format!("{host} not accepting messages now, try again later"),
-    )
-}
-
 async fn refuse(mut tcp: smol::net::TcpStream, reply: Reply) {
-    let _ = tcp.write_all(&reply.to_bytes(true)).await;
+    let _ = tcp.write_all(&reply.at_connect()).await;
     let _ = tcp.flush().await;
     let _ = tcp.close().await;
 }

@@ -252,7 +252,10 @@ impl Monitor {
             ..Observation::default()
         };
         if cfg.monitor.probe_next_hop {
-            let hops = probe_hops(&current.session.relay, &cfg.relay).await;
+            let mut hops = probe_hops(&current.session.relay, &cfg.relay).await;
+            // Gateway mode: the routes' fixed destinations and the smart host too.
+            let more = probe::gateway_hops(&current.session.relay, cfg, &hops).await;
+            hops.extend(more);
             let now = h.clock.now();
             h.seen().hops = hops
                 .iter()

@@ -1,12 +1,71 @@
 //! The next-hop probe (shell): a TCP connection to each address and its SMTP greeting, then QUIT.
 //! A 220 greeting within the timeouts is "up"; anything else (refused, timed out, another code,
 //! a closed connection) is "down" with a one-line reason. No EHLO, no TLS, no transaction: the
-//! probe costs the next hop one short connection.
+//! probe costs the next hop one short connection. In gateway mode the fixed destinations
+//! ([`gateway_hosts`]: each `[[route]]` destination and the smart host) are probed too, never the
+//! Internet's MX hosts.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+
+/// The fixed destinations of the gateway's delivery, each once: the `[[route]]` destinations and
+/// the smart host; none when no listener is a gateway listener.
+pub fn gateway_hosts(cfg: &crate::config::Config) -> Vec<crate::config::NextHop> {
+    use crate::config::gateway::ListenerMode;
+    if !cfg
+        .listeners
+        .iter()
+        .any(|l| l.mode == ListenerMode::Gateway)
+    {
+        return Vec::new();
+    }
+    let routes = &cfg.gateway.routes;
+    let mut out: Vec<crate::config::NextHop> = Vec::new();
+    let fixed = routes
+        .entries()
+        .iter()
+        .filter_map(|r| r.destination.as_ref());
+    for d in fixed.chain(routes.smart_host()) {
+        if !out.iter().any(|h| h.host == d.host && h.port == d.port) {
+            out.push(crate::config::NextHop {
+                host: d.host.clone(),
+                port: d.port,
+            });
+        }
+    }
+    out
+}
+
+/// Probes the gateway's fixed destinations ([`gateway_hosts`]) not already in `done` (the
+/// `[relay]` hops' results), as `probe_hops` does those.
+pub async fn gateway_hops(
+    relay: &crate::relay::Relay,
+    cfg: &crate::config::Config,
+    done: &[(String, Result<(), String>)],
+) -> Vec<(String, Result<(), String>)> {
+    let (connect, greeting) = (cfg.relay.connect_timeout, cfg.relay.command_timeout);
+    let mut out: Vec<(String, Result<(), String>)> = Vec::new();
+    for group in relay.hosts_targets(&gateway_hosts(cfg)).await {
+        match group {
+            Ok(targets) => {
+                for t in targets {
+                    let address = t.addr.to_string();
+                    if done.iter().chain(out.iter()).any(|(a, _)| *a == address) {
+                        continue;
+                    }
+                    out.push((address, probe(t.addr, connect, greeting).await));
+                }
+            }
+            Err(e) => {
+                let host = e.split(": ").next().unwrap_or_default().to_string();
+                out.push((host, Err(e)));
+            }
+        }
+    }
+    out
+}
 
 /// Greeting bytes read at most (a multi-line greeting's lines included).
 const MAX_GREETING: usize = 4096;
@@ -99,6 +158,21 @@ mod tests {
         assert_eq!(last_line_code(b"220 mx"), None);
         assert_eq!(last_line_code(b"554 go away\r\n"), Some(Ok(554)));
         assert!(matches!(last_line_code(b"HTTP/1.1 400\r\n"), Some(Err(_))));
+    }
+
+    #[test]
+    fn gateway_mode_probes_the_route_destinations_and_the_smart_host_once_each() {
+        let parse = |t: &str| crate::config::Config::parse(t, "sluice.toml").unwrap();
+        let routes = "[gateway]\nsmart_host = \"relay.isp.example:587\"\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"10.0.0.5:2525\"\n\n[[route]]\ndomain = \"corp2.example\"\ndestination = \"10.0.0.5:2525\"\n\n[[route]]\ndomain = \".corp.example\"\n";
+        let hosts: Vec<String> = gateway_hosts(&parse(&format!(
+            "[listener]\nmode = \"gateway\"\n\n{routes}"
+        )))
+        .iter()
+        .map(|h| format!("{}:{}", h.host, h.port))
+        .collect();
+        assert_eq!(hosts, ["10.0.0.5:2525", "relay.isp.example:587"]);
+        // In-line listeners only: the [relay] hops alone.
+        assert!(gateway_hosts(&parse(routes)).is_empty());
     }
 
     #[test]

@@ -256,6 +256,16 @@ impl Relay {
         self.candidates(&origin).await
     }
 
+    /// The addresses of these fixed hosts (the gateway's route destinations and smart host), for
+    /// the monitor's probe; a failed lookup is an `Err` naming the host.
+    pub async fn hosts_targets(&self, hosts: &[NextHop]) -> Vec<Result<Vec<Target>, String>> {
+        let mut out = Vec::new();
+        for hop in hosts {
+            out.push(self.resolve_host(hop).await);
+        }
+        out
+    }
+
     /// Every next-hop address known to the status cache, with its state.
     pub fn status(&self) -> &Arc<status::HopStatus> {
         &self.status

@@ -13,7 +13,7 @@ use super::{Disclaimer, MARKER};
 
 /// What adding one disclaimer came to.
 pub(super) enum Added {
-    /// The message as it was: already marked or ending with the text, or DKIM-signed.
+    /// The message as it was: already marked, or DKIM-signed.
     Unchanged,
     Message(Vec<u8>),
 }
@@ -37,7 +37,11 @@ pub(super) fn add(raw: &[u8], tree: &Tree, d: &Disclaimer) -> Added {
     if placed {
         for &id in &targets {
             match leaf(raw, tree, id, d) {
-                Leaf::Present => return Added::Unchanged,
+                // Already there (its marker removed on the way in: a gateway listener drops
+                // the markers clients send): only the marker is added back.
+                Leaf::Present => {
+                    return Added::Message(marked_with(raw.to_vec(), &d.name, tree.eol));
+                }
                 Leaf::Separate => separate = true,
                 Leaf::Edit(mut e) => edits.append(&mut e),
             }

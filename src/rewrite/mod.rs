@@ -10,7 +10,8 @@
 //! `pkcs7-mime`, inline PGP) is never modified by a disclaimer: the message is wrapped in a new
 //! multipart/mixed instead, its original body and MIME fields untouched byte for byte in the first
 //! part. Attachments and nested messages never get a disclaimer. A disclaimer is added once: a
-//! message carrying its marker field ([`MARKER`]) or already ending with its text is left alone.
+//! message carrying its marker field ([`MARKER`]) is left alone, one already ending with its text
+//! only gets the marker (gateway listeners remove the markers clients send, `gateway::intake`).
 //! Bad MIME never panics; it can at worst leave the message unchanged.
 
 mod disclaimer;

@@ -139,7 +139,8 @@ impl Message<'_> {
         let (shared, id) = (self.shared, self.id);
         let direction = self.intake.direction(&envelope);
         let content = match data {
-            Ok(c) => Arc::new(c),
+            // What the client sent, without Sluice's own marker fields (`intake::MARKERS`).
+            Ok(c) => Arc::new(intake::unmarked(c)),
             Err(e) => {
                 let f = Failure::Data(e);
                 tracing::info!(%id, peer = %self.origin.peer, error = %f, "message refused");

@@ -211,7 +211,7 @@ pub async fn run(
     let leg = match Leg::connect(&shared, peer).await {
         Ok(leg) => leg,
         Err(refusal) => {
-            refusal.write_to(&mut conn.out, false);
+            conn.out.extend_from_slice(&refusal.at_connect());
             let _ = conn.flush().await;
             let _ = conn.stream.close().await;
             tracing::info!(%peer, reply = %refusal, "connection refused by the gateway's checks");

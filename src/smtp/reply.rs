@@ -85,7 +85,24 @@ impl Reply {
         out
     }
 
+    /// The wire form of a reply that refuses a connection before any command: with its
+    /// enhanced code (the client could not ask for ENHANCEDSTATUSCODES yet; Postfix sends it
+    /// too), the same for the listener's own refusals and the gateway gate's.
+    pub fn at_connect(&self) -> Vec<u8> {
+        self.to_bytes(true)
+    }
+
     // ---- connection ----
+    /// `421 4.3.2`: the gateway refuses incoming mail for now (`sluice queue reject`).
+    pub fn not_accepting(host: &str) -> Reply {
+        Reply::e(
+            421,
+            4,
+            3,
+            2,
+            format!("{host} not accepting messages now, try again later"),
+        )
+    }
     pub fn greeting(host: &str) -> Reply {
         Reply::new(220, None, format!("{host} ESMTP Sluice"))
     }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod browser;
 pub mod client;
 pub mod dns;
+pub mod gateway;
 pub mod gateway_queue;
 pub mod hostile;
 pub mod https;

@@ -283,10 +283,11 @@ pub(crate) fn render_probe(p: &Probe) -> Markup {
             p {
                 strong { "Outcome: " }
                 @match &p.outcome {
-                    Outcome::Sent { to, redirected, subject, added_headers } => {
+                    Outcome::Sent { to, redirected, subject, added_headers, body_edits } => {
                         @if *redirected { "redirected to " } @else { "sent to " }
                         (to.join(", ")) "; subject " q { (subject) }
                         @if !added_headers.is_empty() { "; header fields added: " (added_headers.join("; ")) }
+                        @if !body_edits.is_empty() { "; body: " (body_edits.join(", ")) }
                     },
                     Outcome::Refused { reply } => { "refused: " code { (reply) } },
                     Outcome::Held { approvers } => {

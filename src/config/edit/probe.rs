@@ -34,6 +34,8 @@ pub enum Outcome {
         redirected: bool,
         subject: String,
         added_headers: Vec<String>,
+        /// The policies' body edits (`strip attachments (all)`, `disclaimer legal`).
+        body_edits: Vec<String>,
     },
     /// Refused with this SMTP reply text.
     Refused { reply: String },
@@ -82,14 +84,15 @@ pub fn test_with(
         added.push("X-dlp-uniquemsgid: (a new GUID)".to_string());
         added.push(format!("X-dlp-policyid: {}", pid.unwrap_or(0)));
     }
-    let sent = |to: Vec<String>, redirected, subject, added| Outcome::Sent {
+    let sent = |to: Vec<String>, redirected, subject, added, body_edits| Outcome::Sent {
         to,
         redirected,
         subject,
         added_headers: added,
+        body_edits,
     };
     let outcome = match (&verdict.decision, trial_mode) {
-        (_, true) | (Decision::Pass, _) => sent(to, false, subject, added),
+        (_, true) | (Decision::Pass, _) => sent(to, false, subject, added, Vec::new()),
         (Decision::Block { reply }, _) => Outcome::Refused {
             reply: crate::smtp::Reply::blocked(reply).to_string(),
         },
@@ -101,10 +104,11 @@ pub fn test_with(
                 redirect_to,
                 subject: edits,
                 headers,
-                ..
+                body,
             },
             _,
         ) => {
+            let body = body.iter().map(crate::config::show::body_edit).collect();
             let subject = edits.iter().fold(subject, |s, e| e.apply(&s));
             added.extend(
                 headers
@@ -112,8 +116,8 @@ pub fn test_with(
                     .map(|h| format!("{}: {}", h.name(), h.value())),
             );
             match redirect_to.is_empty() {
-                true => sent(to, false, subject, added),
-                false => sent(redirect_to.clone(), true, subject, added),
+                true => sent(to, false, subject, added, body),
+                false => sent(redirect_to.clone(), true, subject, added, body),
             }
         }
     };

@@ -624,7 +624,7 @@ fn a_policy_is_tried_on_a_message_before_it_is_saved() {
         probe.outcome
     );
     // A modify policy: what would be sent.
-    let modify = "[[policy]]\nid = 7\nkeywords = [\"alpha\"]\naction = \"modify\"\nsubject = { mode = \"prepend\", text = \"[DLP] \" }\nheaders = [\"X-Class: secret\"]\n";
+    let modify = "[[policy]]\nid = 7\nkeywords = [\"alpha\"]\naction = \"modify\"\nsubject = { mode = \"prepend\", text = \"[DLP] \" }\nheaders = [\"X-Class: secret\"]\nstrip_attachments = \"all\"\n";
     let config = crate::config::Config::parse(modify, "t").unwrap();
     let probe = probe::test_with(&config, message, pdf.clone()).unwrap();
     match probe.outcome {
@@ -633,7 +633,9 @@ fn a_policy_is_tried_on_a_message_before_it_is_saved() {
             redirected,
             subject,
             added_headers,
+            body_edits,
         } => {
+            assert_eq!(body_edits, ["strip attachments (all)"]);
             assert_eq!(to, ["b@x.example"]);
             assert!(!redirected);
             assert_eq!(subject, "[DLP] plans");

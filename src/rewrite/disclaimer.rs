@@ -47,6 +47,9 @@ pub(super) fn add(raw: &[u8], tree: &Tree, d: &Disclaimer) -> Added {
             }
         }
     }
+    if separate && wrapped_before(raw, tree, d) {
+        return Added::Message(marked_with(raw.to_vec(), &d.name, tree.eol));
+    }
     let message = if separate {
         wrap(raw, tree, d)
     } else {
@@ -338,6 +341,24 @@ pub(super) fn splice(raw: &[u8], mut edits: Vec<(Range<usize>, Vec<u8>)>) -> Vec
     }
     out.extend_from_slice(&raw[at..]);
     out
+}
+
+/// Whether the message is already one [`wrap`] made (a multipart/mixed whose last part is a
+/// text/plain part ending with the disclaimer): mail that passes the gateway twice, its marker
+/// removed on the way in, is not wrapped again.
+fn wrapped_before(raw: &[u8], tree: &Tree, d: &Disclaimer) -> bool {
+    let root = &tree.nodes[0];
+    if root.ctype != "multipart/mixed" || root.children.len() < 2 {
+        return false;
+    }
+    let Some(last) = root.children.last().map(|&c| &tree.nodes[c]) else {
+        return false;
+    };
+    if last.ctype != "text/plain" {
+        return false;
+    }
+    let decoded = Cte::of(last.cte.as_deref()).decode(&raw[last.body.clone()]);
+    present(&decoded, d.text.as_bytes(), false)
 }
 
 /// The whole message as the first part of a new multipart/mixed (its `Content-*` fields moved

@@ -132,6 +132,25 @@ fn signed_and_encrypted_mail_is_wrapped_with_its_bytes_untouched() {
 }
 
 #[test]
+fn wrapped_mail_whose_marker_was_removed_is_not_wrapped_twice() {
+    for name in ["signed", "encrypted"] {
+        let once = apply(&read(name), &[Edit::Disclaimer(legal())])
+            .unwrap()
+            .unwrap()
+            .message;
+        // A gateway listener drops the marker a client sends (the message came round again).
+        let marker = format!("{MARKER}: legal\r\n");
+        assert!(once.starts_with(marker.as_bytes()), "{name}");
+        let unmarked = &once[marker.len()..];
+        let twice = apply(unmarked, &[Edit::Disclaimer(legal())])
+            .unwrap()
+            .unwrap()
+            .message;
+        assert_eq!(twice, once, "{name}: only the marker comes back");
+    }
+}
+
+#[test]
 fn marked_and_dkim_signed_mail_is_left_alone() {
     assert_eq!(
         apply(&read("already"), &[Edit::Disclaimer(legal())]).unwrap(),

@@ -777,4 +777,8 @@ store_command!(
 
 // After `store_command!` (a macro is in scope only below its definition).
 mod queue;
-pub use queue::{Queue, QueueAccept, QueueCommand, QueuePause, QueueReject, QueueResume};
+pub use queue::{
+    Queue, QueueAccept, QueueCommand, QueueDelete, QueueFilterArgs, QueueForward, QueueHold,
+    QueueList, QueuePause, QueueReject, QueueRelease, QueueResume, QueueRetry, QueueSelection,
+    QueueShow,
+};

@@ -71,13 +71,17 @@ pub fn preview(ctx: &Ctx, target: Target, ids: &[u64], dry_run: bool) -> String 
 /// terminal is asked (stdin and stdout both terminals), anything else is refused. `verb` is the
 /// action's command word (`release`).
 pub fn decide(flags: Confirm, target: Target, n: usize, verb: &str) -> Go {
+    decide_on(flags, n, &count(target, n), verb)
+}
+
+/// [`decide`] over `n` items called `what` (`3 queued messages`).
+pub fn decide_on(flags: Confirm, n: usize, what: &str, verb: &str) -> Go {
     if flags.dry_run {
         return Go::DryRun;
     }
     if flags.yes || n == 0 {
         return Go::Act;
     }
-    let what = count(target, n);
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         eprint!("{verb} these {what}? [y/N] ");
         let _ = std::io::stderr().flush();

@@ -1,6 +1,7 @@
 //! The administrator's store commands: `sluice quarantine list|show|release|delete|forward|rescan|stats`,
 //! `sluice incident list|show|remediate`, `sluice events list`, `sluice backup`, `sluice restore`,
-//! `sluice report summary|detail`, `sluice user add|passwd|list|remove` and
+//! `sluice report summary|detail`, `sluice queue list|show|hold|release|delete|retry|forward|pause|...`,
+//! `sluice user add|passwd|list|remove` and
 //! `sluice token create|list|revoke`. Shell: it chooses
 //! the configuration (see `config::record`), turns the flags (`cli`) into the service's typed
 //! requests, calls `service` (which opens the store once per process and does the work), and
@@ -44,8 +45,10 @@ pub use users::{token, user};
 /// nothing, and need only `store.max_size`; recovering a store must not depend on a config file
 /// that may be lost with it. The account and token commands judge nothing either, and are how an
 /// administrator gets back in. Every command that judges or acts refuses instead.
-const LENIENT: [&str; 16] = [
+const LENIENT: [&str; 18] = [
     "events list",
+    "queue list",
+    "queue show",
     "report summary",
     "report detail",
     "quarantine list",

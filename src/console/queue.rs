@@ -1,12 +1,14 @@
 //! `sluice queue pause|resume|reject|accept`: the queue switches (`store::switches`) from the
 //! command line, each change audited with the operator's name and the source `cli` (event
-//! `admin.change`). The running server sees a change within a second. Later: list, show, hold,
-//! release, delete, retry and forward.
+//! `admin.change`). The running server sees a change within a second. The operations on queued
+//! messages (list, show, hold, release, delete, retry, forward) are in `ops`.
+
+mod ops;
 
 use std::process::ExitCode;
 
 use crate::cli::{Queue, QueueCommand, StoreArgs};
-use crate::service::Caller;
+use crate::service::{Caller, QueueAction};
 use crate::store::switches::Switch;
 
 use super::{EXIT_OK, actor, fail, with_store};
@@ -42,6 +44,34 @@ pub fn queue(q: Queue) -> ExitCode {
             Switch::Rejecting,
             false,
         ),
+        QueueCommand::List(a) => with_store("queue list", &a.store_args(), false, |ctx| {
+            ops::list(ctx, &a.queue_filter_args(), a.json)
+        }),
+        QueueCommand::Show(a) => with_store("queue show", &a.store_args(), false, |ctx| {
+            ops::show(ctx, &a.id, a.json)
+        }),
+        QueueCommand::Hold(a) => with_store("queue hold", &a.store_args(), false, |ctx| {
+            ops::act(ctx, a.selection(), QueueAction::Hold)
+        }),
+        QueueCommand::Release(a) => with_store("queue release", &a.store_args(), false, |ctx| {
+            let action = QueueAction::Release {
+                unscanned: a.unscanned,
+            };
+            ops::act(ctx, a.selection(), action)
+        }),
+        QueueCommand::Delete(a) => with_store("queue delete", &a.store_args(), false, |ctx| {
+            ops::act(ctx, a.selection(), QueueAction::Delete)
+        }),
+        QueueCommand::Retry(a) => with_store("queue retry", &a.store_args(), false, |ctx| {
+            ops::act(ctx, a.selection(), QueueAction::Retry)
+        }),
+        QueueCommand::Forward(a) => with_store("queue forward", &a.store_args(), false, |ctx| {
+            let action = QueueAction::Forward {
+                to: a.to.clone(),
+                subject: a.subject.clone(),
+            };
+            ops::act(ctx, a.selection(), action)
+        }),
     }
 }
 

@@ -3,8 +3,9 @@
 //! representative route of every permission asked for by each, GETs and POSTs (with the session's
 //! valid CSRF token, so a 403 can only be the role's). The expectation is written out here from
 //! the issue (administrator everything; policy author policies and viewing; remediator incidents
-//! and quarantine; auditor read-only plus reports), not read from the code; every route of the
-//! table is checked against the same matrix by `admin::role_matrix`. Every 403 leaves an
+//! and quarantine; auditor read-only plus reports; every role sees the gateway queue,
+//! administrators and remediators act on it), not read from the code; every route of the table is
+//! checked against the same matrix by `admin::role_matrix`. Every 403 leaves an
 //! `admin.access_denied` audit event naming the user and the route.
 
 mod support;
@@ -58,7 +59,7 @@ const fn act(path: &'static str, body: &'static str, who: Who, route: &'static s
 }
 
 /// The pages and forms, one or more per permission, asked with the session cookie.
-const PAGES: [Ask; 24] = [
+const PAGES: [Ask; 26] = [
     page("/", EVERYONE, "dashboard"),
     page("/tracking", EVERYONE, "tracking"),
     page("/reports", EVERYONE, "reports"),
@@ -66,6 +67,7 @@ const PAGES: [Ask; 24] = [
     page("/incidents/1", EVERYONE, "incident"),
     page("/quarantine", READ_QUARANTINE, "quarantine"),
     page("/quarantine/1/raw", ADMIN, "held.raw"),
+    page("/queue", EVERYONE, "queue"),
     page("/policies", READ_POLICIES, "policies.list"),
     page("/config/history", READ_POLICIES, "config.history"),
     page("/settings", READ_ADMIN, "settings.show"),
@@ -77,6 +79,7 @@ const PAGES: [Ask; 24] = [
     page("/account/password", EVERYONE, "account.password"),
     act("/incidents/1/act", "op=resolve", REMEDY, "incident.act"),
     act("/quarantine/1/act", "op=delete", REMEDY, "held.act"),
+    act("/queue/switches", "switch=none", REMEDY, "queue.switches"),
     act(
         "/policies/enabled",
         "name=none&enabled=false",
@@ -96,11 +99,12 @@ const PAGES: [Ask; 24] = [
 ];
 
 /// The API, asked with each role's bearer token.
-const API: [Ask; 8] = [
+const API: [Ask; 10] = [
     page("/api/v1/whoami", EVERYONE, "api.whoami"),
     page("/api/v1/tracking", EVERYONE, "api.tracking"),
     page("/api/v1/incidents", EVERYONE, "api.incidents"),
     page("/api/v1/quarantine", READ_QUARANTINE, "api.quarantine"),
+    page("/api/v1/queue", EVERYONE, "api.queue"),
     page(
         "/api/v1/reports/summary?from=2026-01-01&to=2026-01-02",
         EVERYONE,
@@ -119,6 +123,7 @@ const API: [Ask; 8] = [
         REMEDY,
         "api.quarantine.bulk",
     ),
+    act("/api/v1/queue/actions", "{}", REMEDY, "api.queue.act"),
 ];
 
 fn start() -> Sluice {

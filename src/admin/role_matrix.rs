@@ -2,9 +2,10 @@
 //! `Access` values and of `service::access`: administrator everything; policy author the
 //! policies and read access to status, tracking, incidents and reports; remediator incidents and
 //! quarantine (view and act) with status, tracking and reports; auditor read-only everything
-//! (settings, policies, quarantine, the audit log) plus reports. Every route of `routes::all()` is
-//! classified by its method and path, so a route added later is checked too, and one in an area
-//! this table does not know fails the test until the area is written here.
+//! (settings, policies, quarantine, the audit log) plus reports; and the gateway queue of issue
+//! 14: every role sees it, administrators and remediators act on it. Every route of
+//! `routes::all()` is classified by its method and path, so a route added later is checked too,
+//! and one in an area this table does not know fails the test until the area is written here.
 
 use hyper::Method;
 
@@ -49,6 +50,9 @@ fn expected(method: &Method, path: &str) -> Option<Option<Who>> {
             ADMIN
         } else if under("/quarantine") {
             if read { READ_QUARANTINE } else { REMEDY }
+        } else if under("/queue") {
+            // Everyone sees the queue; administrators and remediators act on it (issue 14).
+            if read { EVERYONE } else { REMEDY }
         } else if p == "/policies/test"
             || p == "/policy-test"
             || (read && (under("/policies") || under("/config/history")))

@@ -18,6 +18,7 @@ pub(crate) fn all() -> Vec<Def> {
     defs.extend(super::pages::config::history::routes());
     defs.extend(super::pages::incidents::routes());
     defs.extend(super::pages::quarantine::routes());
+    defs.extend(super::pages::queue::routes());
     defs.extend(super::pages::tracking::routes());
     defs.extend(super::pages::reports::routes());
     defs.extend(super::api::routes());

@@ -7,6 +7,7 @@ pub(crate) mod records;
 
 mod account;
 mod policies;
+mod queue;
 mod settings;
 mod status;
 
@@ -48,6 +49,7 @@ pub(crate) fn routes() -> Vec<Def> {
     .chain(settings::routes())
     .chain(account::routes())
     .chain(status::routes())
+    .chain(queue::routes())
     .collect()
 }
 

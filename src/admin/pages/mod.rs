@@ -15,6 +15,7 @@ pub(crate) mod login;
 pub(crate) mod password;
 pub(crate) mod policies;
 pub(crate) mod quarantine;
+pub(crate) mod queue;
 pub(crate) mod remedy;
 pub(crate) mod reports;
 pub(crate) mod settings;
@@ -37,6 +38,7 @@ pub(crate) enum Nav {
     Tracking,
     Incidents,
     Quarantine,
+    Queue,
     Policies,
     Settings,
     Users,
@@ -47,7 +49,7 @@ pub(crate) enum Nav {
 }
 
 /// Label, address and the permission that shows each entry, in order.
-const NAV: [(Nav, &str, &str, Permission); 9] = [
+const NAV: [(Nav, &str, &str, Permission); 10] = [
     (Nav::Dashboard, "Dashboard", "/", Permission::ViewStatus),
     (
         Nav::Tracking,
@@ -67,6 +69,7 @@ const NAV: [(Nav, &str, &str, Permission); 9] = [
         "/quarantine",
         Permission::ViewQuarantine,
     ),
+    (Nav::Queue, "Queue", "/queue", Permission::ViewQueue),
     (
         Nav::Policies,
         "Policies",

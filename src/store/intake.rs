@@ -386,6 +386,7 @@ pub fn deliver(
             guid: c.guid.clone(),
             direction: c.direction,
             listener: c.listener.clone(),
+            received: Some(c.received),
         },
         created: now,
         sender: c.sender.clone(),

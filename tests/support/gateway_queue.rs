@@ -136,6 +136,7 @@ pub fn entry(sender: &str, rcpts: &[&str]) -> Queued {
             guid: "0192a4b6-0000-7000-8000-000000000001".into(),
             direction: sluice::policy::Direction::Inbound,
             listener: "inbound".into(),
+            received: Some(now()),
         },
         created: now(),
         sender: sender.into(),

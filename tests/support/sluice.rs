@@ -384,6 +384,22 @@ impl Sluice {
         )
     }
 
+    /// Runs a `sluice` command that talks to this running server through its data dir's control
+    /// socket (`status`, `reload`): (exit code, stdout, stderr).
+    pub fn control(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .output()
+            .expect("run sluice");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Error- and warning-level lines logged while serving, after the "listening" line (used to
     /// show that probes and QUIT hang-ups are not errors; start-up advice about the configuration,
     /// such as the monitor-mode notice, comes before it).

@@ -146,8 +146,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::store::intake::{Custody, IntakeId, Params, Rcpt};
-    use crate::store::records::Direction;
+    use crate::store::intake::IntakeId;
+    use crate::store::intake::tests::custody;
     use crate::store::{Store, tests::queued};
     use crate::testing::on_both_backends;
 
@@ -160,34 +160,6 @@ mod tests {
         each_stage_counts_its_messages_bytes_and_oldest,
         records_past_the_scan_are_counted_in_the_first_stage,
     );
-
-    fn custody(at: u64, body: &[u8]) -> Custody {
-        Custody {
-            id: IntakeId(0),
-            guid: format!("GUID-{at}"),
-            received: at,
-            listener: "mx".into(),
-            direction: Direction::Inbound,
-            peer: "192.0.2.7:40000".into(),
-            helo: "client.example".into(),
-            tls: false,
-            local: false,
-            sender: "a@example.net".into(),
-            params: Params::default(),
-            recipients: vec![Rcpt {
-                address: "b@corp.example".into(),
-                notify: Default::default(),
-                orcpt: None,
-            }],
-            trace: "from client.example by sluice".into(),
-            fingerprint: intake::fingerprint(body),
-            size: body.len() as u64,
-            stage: intake::Stage::Inspect,
-            attempts: 0,
-            next_attempt: 0,
-            last_error: None,
-        }
-    }
 
     fn take(store: &Store, at: u64, body: &[u8]) -> IntakeId {
         let c = custody(at, body);

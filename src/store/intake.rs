@@ -505,4 +505,4 @@ pub(crate) fn decode(k: &[u8], v: &[u8]) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -5,14 +5,13 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice::store::search::{Filter, Page};
 use sluice::store::{Store, held};
+use support::raw_smtp::{crash_message, send};
 use support::sink::Sink;
 use support::sluice::{Sluice, forward_config};
 
@@ -28,56 +27,6 @@ name = "Falcon"
 action = "quarantine"
 keywords = ["falcon"]
 "#;
-
-/// Reads one reply; `None` when the connection broke (the server was killed).
-fn reply(r: &mut BufReader<TcpStream>) -> Option<u16> {
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let code = line.get(..3)?.parse().ok()?;
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Some(code);
-        }
-    }
-}
-
-/// Sends one message on a fresh connection; `Some(code)` of the final reply, `None` if the server
-/// went away before answering.
-fn send_one(addr: SocketAddr, id: &str, held: bool) -> Option<u16> {
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut w = tcp.try_clone().ok()?;
-    let mut r = BufReader::new(tcp);
-    reply(&mut r)?;
-    let body = if held {
-        "the falcon plan"
-    } else {
-        "nothing to see"
-    };
-    let steps = [
-        "EHLO crash.test\r\n".to_string(),
-        "MAIL FROM:<a@corp.example>\r\n".to_string(),
-        "RCPT TO:<b@partner.example>\r\n".to_string(),
-        "DATA\r\n".to_string(),
-    ];
-    for s in &steps {
-        w.write_all(s.as_bytes()).ok()?;
-        let code = reply(&mut r)?;
-        if code >= 400 {
-            return Some(code);
-        }
-    }
-    let msg = format!(
-        "Message-ID: <{id}>\r\nSubject: crash {id}\r\n\r\n{body}\r\n{}\r\n.\r\n",
-        "x".repeat(2000)
-    );
-    w.write_all(msg.as_bytes()).ok()?;
-    let code = reply(&mut r);
-    let _ = w.write_all(b"QUIT\r\n");
-    code
-}
 
 #[test]
 fn every_acknowledged_message_survives_repeated_kill_9() {
@@ -104,7 +53,13 @@ fn every_acknowledged_message_survives_repeated_kill_9() {
                     while !stop.load(Ordering::Relaxed) {
                         let id = format!("r{round}-c{c}-{n}@crash");
                         let held = n % 2 == 0;
-                        if send_one(addr, &id, held) == Some(250) {
+                        if send(
+                            addr,
+                            "a@corp.example",
+                            "b@partner.example",
+                            &crash_message(&id, held),
+                        ) == Some(250)
+                        {
                             acked.lock().unwrap().insert(id, held);
                         }
                         n += 1;

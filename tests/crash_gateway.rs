@@ -7,14 +7,14 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice::store::search::{Filter, Page};
 use sluice::store::{Store, held, intake};
+use support::raw_smtp::{crash_message, send};
 use support::sink::Sink;
 use support::sluice::{Sluice, config};
 
@@ -30,51 +30,6 @@ fn gateway(hop: SocketAddr) -> String {
             "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[gateway]\ninspect_retry = \"1s\"\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"{hop}\"\n\n[[policy]]\nid = 500\nname = \"Falcon\"\naction = \"quarantine\"\nkeywords = [\"falcon\"]\n"
         ),
     )
-}
-
-fn reply(r: &mut BufReader<TcpStream>) -> Option<u16> {
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let code = line.get(..3)?.parse().ok()?;
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Some(code);
-        }
-    }
-}
-
-fn send_one(addr: SocketAddr, id: &str, held: bool) -> Option<u16> {
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut w = tcp.try_clone().ok()?;
-    let mut r = BufReader::new(tcp);
-    reply(&mut r)?;
-    for s in [
-        "EHLO crash.test",
-        "MAIL FROM:<a@example.net>",
-        "RCPT TO:<b@corp.example>",
-        "DATA",
-    ] {
-        w.write_all(format!("{s}\r\n").as_bytes()).ok()?;
-        if reply(&mut r)? >= 400 {
-            return None;
-        }
-    }
-    let body = if held {
-        "the falcon plan"
-    } else {
-        "nothing to see"
-    };
-    let msg = format!(
-        "Message-ID: <{id}>\r\nSubject: crash {id}\r\n\r\n{body}\r\n{}\r\n.\r\n",
-        "x".repeat(2000)
-    );
-    w.write_all(msg.as_bytes()).ok()?;
-    let code = reply(&mut r);
-    let _ = w.write_all(b"QUIT\r\n");
-    code
 }
 
 fn delivered(sink: &Sink) -> Vec<String> {
@@ -106,7 +61,13 @@ fn every_message_a_gateway_acknowledged_survives_repeated_kill_9() {
                     while !stop.load(Ordering::Relaxed) {
                         let id = format!("r{round}-c{c}-{n}@crash");
                         let held = n % 2 == 0;
-                        if send_one(addr, &id, held) == Some(250) {
+                        if send(
+                            addr,
+                            "a@example.net",
+                            "b@corp.example",
+                            &crash_message(&id, held),
+                        ) == Some(250)
+                        {
                             acked.lock().unwrap().insert(id, held);
                         }
                         n += 1;

@@ -5,14 +5,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use sluice::events::Kind;
 use sluice::store::intake::{self, Stage};
 use sluice::store::{Store, events};
+use support::raw_smtp;
 use support::sink::Sink;
 use support::sluice::{Sluice, config};
 
@@ -28,44 +28,10 @@ fn gateway(hop: SocketAddr, inline: &str) -> String {
     )
 }
 
-/// Reads one reply's code; `None` when the connection broke.
-fn reply(r: &mut BufReader<TcpStream>) -> Option<u16> {
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let code = line.get(..3)?.parse().ok()?;
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Some(code);
-        }
-    }
-}
-
-/// One message; the final reply's code, or `None` when the server went away first.
+/// One message to b@corp.example; the final reply's code, or `None` when the server went away first.
 fn send(addr: SocketAddr, subject: &str, body: &str) -> Option<u16> {
-    let tcp = TcpStream::connect(addr).ok()?;
-    tcp.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let mut w = tcp.try_clone().ok()?;
-    let mut r = BufReader::new(tcp);
-    reply(&mut r)?;
-    for cmd in [
-        "EHLO client.test",
-        "MAIL FROM:<a@example.net>",
-        "RCPT TO:<b@corp.example>",
-        "DATA",
-    ] {
-        w.write_all(format!("{cmd}\r\n").as_bytes()).ok()?;
-        let code = reply(&mut r)?;
-        if code >= 400 {
-            return Some(code);
-        }
-    }
-    let msg = format!("Subject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\n{body}\r\n.\r\n");
-    w.write_all(msg.as_bytes()).ok()?;
-    let code = reply(&mut r);
-    let _ = w.write_all(b"QUIT\r\n");
-    code
+    let msg = format!("Subject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\n{body}\r\n");
+    raw_smtp::send(addr, "a@example.net", "b@corp.example", &msg)
 }
 
 fn store(data: &Path) -> Store {

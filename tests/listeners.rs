@@ -29,22 +29,6 @@ fn certificate(name: &str) -> (String, String) {
     (cert.pem(), key.serialize_pem())
 }
 
-/// `sluice <args> --data-dir <the server's>` (the control-socket commands take no `--config`):
-/// (exit code, stdout, stderr).
-fn control(sluice: &Sluice, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(support::sluice::binary())
-        .args(args)
-        .arg("--data-dir")
-        .arg(sluice.dir.path().join("data"))
-        .output()
-        .expect("run sluice");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The greeting a new connection to `addr` gets once it starts with `code` (the switches are read
 /// at most once a second), or panics after 20 s.
 fn greeting_becomes(addr: SocketAddr, code: &str) -> String {
@@ -93,7 +77,7 @@ fn two_listeners_answer_side_by_side_each_with_its_own_clients() {
     let got = sink.wait_for(2, Duration::from_secs(20));
     assert_eq!(got.len(), 2);
 
-    let (code, out, err) = control(&sluice, &["status"]);
+    let (code, out, err) = sluice.control(&["status"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains(&format!("listener inbound: inline on {inbound}")),
@@ -103,14 +87,11 @@ fn two_listeners_answer_side_by_side_each_with_its_own_clients() {
         out.contains(&format!("listener partners: inline on {partners}")),
         "{out}"
     );
-    let (code, out, err) = control(
-        &sluice,
-        &[
-            "check-config",
-            "--config",
-            sluice.config_path.to_str().unwrap(),
-        ],
-    );
+    let (code, out, err) = sluice.control(&[
+        "check-config",
+        "--config",
+        sluice.config_path.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("[[listener]]\n  name = inbound"), "{out}");
     assert!(out.contains("[[listener]]\n  name = partners"), "{out}");
@@ -207,7 +188,7 @@ fn a_reload_adds_a_listener_and_removes_one_whose_open_session_goes_on() {
     let text =
         format!("{next}\n[admin]\naddress = \"127.0.0.1:0\"\npublic_url = \"https://localhost\"\n");
     std::fs::write(&sluice.config_path, text).unwrap();
-    let (code, out, err) = control(&sluice, &["reload"]);
+    let (code, out, err) = sluice.control(&["reload"]);
     assert_eq!(code, 0, "{out}{err}");
     let new = sluice.listener("new");
     let mut c = Client::connect(new);
@@ -240,7 +221,7 @@ fn a_reload_adds_a_listener_and_removes_one_whose_open_session_goes_on() {
         "",
     );
     std::fs::write(&sluice.config_path, bad).unwrap();
-    let (code, out, err) = control(&sluice, &["reload"]);
+    let (code, out, err) = sluice.control(&["reload"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(format!("{out}{err}").contains("cannot bind"), "{out}{err}");
     let mut c = Client::connect(new);

@@ -2,7 +2,10 @@
 //! are counted in a scrape that Python's `prometheus_client` text parser reads (Debian's
 //! python3-prometheus-client); the allow list and the bearer token (a loopback client refused
 //! without the token when the allow list is empty); `/readyz` and the monitor's next-hop probe
-//! (up, then down with a `system.next_hop.down` event).
+//! (up, then down with a `system.next_hop.down` event). A gateway's queues by stage: a message
+//! for a destination that is down is `deferred` (also in `sluice status`), a delivered one is a
+//! time-to-delivery observation, a suspect one is on `hold` (with `system.queue.hold` and the
+//! administrators' mail).
 
 mod support;
 
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 use support::client::{Client, message};
 use support::https::{get, request};
 use support::sink::Sink;
-use support::sluice::{Sluice, closed_addr, forward_config};
+use support::sluice::{Sluice, closed_addr, config, forward_config};
 
 const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "test-token-5b1c9e0d7a";
@@ -120,13 +123,13 @@ fn scrape_until(s: &Sluice, done: impl Fn(&HashMap<String, f64>) -> bool) -> Has
 }
 
 fn send(s: &Sluice, subject: &str, body: &str) -> u16 {
+    send_from(s, "a@corp.example", "b@partner.example", subject, body)
+}
+
+fn send_from(s: &Sluice, from: &str, to: &str, subject: &str, body: &str) -> u16 {
     let mut c = Client::connect(s.addr);
     c.ehlo();
-    let r = c.send(
-        "a@corp.example",
-        &["b@partner.example"],
-        &message(subject, body),
-    );
+    let r = c.send(from, &[to], &message(subject, body));
     c.quit();
     r.code
 }
@@ -191,6 +194,10 @@ fn counts_the_messages_sent_in_a_scrape_prometheus_client_parses() {
     assert!(sum(&m, "sluice_store_used_bytes", &[]) > 0.0);
     assert!(sum(&m, "sluice_data_dir_free_bytes", &[]) > 0.0);
     assert_eq!(sum(&m, "sluice_queue_messages", &[]), 0.0);
+    for stage in ["inspect", "deliver", "deferred", "hold"] {
+        let series = format!("sluice_queue_oldest_age_seconds{{stage={stage}}}");
+        assert_eq!(m.get(&series), Some(&0.0), "{series} in {m:?}");
+    }
     assert_eq!(sum(&m, "sluice_ready", &[]), 1.0);
     assert!(sum(&m, "sluice_tls_sessions_total", &["side=admin"]) >= 2.0);
     assert!(sum(&m, "sluice_definitions_loaded_timestamp_seconds", &[]) > 1.6e9);
@@ -280,4 +287,145 @@ fn readyz_fails_and_an_event_is_written_when_the_next_hop_stops_answering() {
         .collect();
     assert_eq!(down.len(), 1, "{listed}");
     assert!(down[0].contains(&hop.to_string()), "{}", down[0]);
+}
+
+/// A gateway listener delivering corp.example to `destination`; alerts go to the administrators
+/// through the [relay] host `alerts` (a sink); the monitor looks every second.
+fn gateway(alerts: std::net::SocketAddr, destination: std::net::SocketAddr) -> String {
+    config(
+        "mode = \"gateway\"",
+        &format!("mode = \"forward\"\nhosts = [\"{alerts}\"]"),
+        &format!(
+            "[queue]\nretry = [\"1s\"]\nlease = \"5s\"\n\n[notifications]\nadmin = [\"secops@corp.example\"]\n\n[monitor]\ninterval = \"1s\"\n\n[gateway]\ninline_verdict = \"5s\"\ninspect_retry = \"1s\"\ninspect_attempts = 3\n\n[[route]]\ndomain = \"corp.example\"\ndestination = \"{destination}\"\n"
+        ),
+    )
+}
+
+fn send_gateway(s: &Sluice, subject: &str, body: &str) -> u16 {
+    send_from(s, "a@example.net", "b@corp.example", subject, body)
+}
+
+#[test]
+fn a_gateway_message_for_a_destination_that_is_down_is_deferred_in_metrics_and_status() {
+    let alerts = Sink::start_default();
+    let down = closed_addr("127.0.0.62".parse().unwrap());
+    let s = Sluice::start(&gateway(alerts.addr, down));
+    assert_eq!(send_gateway(&s, "waiting", "for a destination"), 250);
+    let m = scrape_until(&s, |m| {
+        sum(m, "sluice_queue_messages", &["stage=deferred"]) == 1.0
+    });
+    assert_eq!(
+        sum(&m, "sluice_queue_messages", &["stage=deferred"]),
+        1.0,
+        "{m:?}"
+    );
+    assert!(sum(&m, "sluice_queue_bytes", &["stage=deferred"]) > 0.0);
+    for stage in ["inspect", "deliver", "hold"] {
+        let l = format!("stage={stage}");
+        assert_eq!(sum(&m, "sluice_queue_messages", &[&l]), 0.0, "{stage}");
+    }
+    assert_eq!(sum(&m, "sluice_time_to_delivery_seconds_count", &[]), 0.0);
+    let (code, out, err) = s.control(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("queues: "))
+        .unwrap_or_else(|| panic!("no queues line in {out}"));
+    assert!(
+        line.starts_with("queues: inspect 0, deliver 0, deferred 1 (oldest "),
+        "{line}"
+    );
+    assert!(line.ends_with(", hold 0"), "{line}");
+    let (code, out, err) = s.control(&["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["queues"][2]["stage"], "deferred");
+    assert_eq!(j["queues"][2]["messages"], 1);
+}
+
+#[test]
+fn a_delivered_gateway_message_is_timed_from_its_250() {
+    let sink = Sink::start_default();
+    let s = Sluice::start(&gateway(sink.addr, sink.addr));
+    assert_eq!(send_gateway(&s, "hello", "on time"), 250);
+    sink.wait_for(1, WAIT);
+    let m = scrape_until(&s, |m| {
+        sum(m, "sluice_time_to_delivery_seconds_count", &[]) == 1.0
+    });
+    assert_eq!(
+        sum(&m, "sluice_time_to_delivery_seconds_count", &[]),
+        1.0,
+        "{m:?}"
+    );
+    assert_eq!(
+        sum(&m, "sluice_time_to_delivery_seconds_bucket", &["le=+Inf"]),
+        1.0
+    );
+    let m = scrape_until(&s, |m| sum(m, "sluice_queue_messages", &[]) == 0.0);
+    assert_eq!(sum(&m, "sluice_queue_messages", &[]), 0.0, "{m:?}");
+}
+
+#[test]
+fn a_suspect_message_is_on_hold_in_metrics_with_an_event_and_a_mail() {
+    const MARK: &str = "CRASH-ME-9c2e";
+    let sink = Sink::start_default();
+    let fault = format!("panic:{MARK}");
+    let s = Sluice::start_with_env(
+        &gateway(sink.addr, sink.addr),
+        &[("SLUICE_TEST_INSPECT_FAULT", &fault)],
+    );
+    let m = scrape(&s);
+    assert_eq!(sum(&m, "sluice_queue_messages", &["stage=hold"]), 0.0);
+    assert_eq!(send_gateway(&s, "crashing", &format!("x {MARK} y")), 250);
+    let m = scrape_until(&s, |m| {
+        sum(m, "sluice_queue_messages", &["stage=hold"]) == 1.0
+    });
+    assert_eq!(
+        sum(&m, "sluice_queue_messages", &["stage=hold"]),
+        1.0,
+        "{m:?}"
+    );
+    assert_eq!(sum(&m, "sluice_queue_messages", &["stage=inspect"]), 0.0);
+    let end = Instant::now() + WAIT;
+    let listed = loop {
+        let (code, out, err) = s.cli(&["events", "list", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        if out.contains("system.queue.hold") || Instant::now() > end {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let hold: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.contains("system.queue.hold"))
+        .collect();
+    assert_eq!(hold.len(), 1, "once per alert_repeat: {listed}");
+    assert!(
+        hold[0].contains("\"sluice.queue.stage\":\"hold\""),
+        "{}",
+        hold[0]
+    );
+    // The suspect alert (at the hold) and the monitor's (messages wait on hold); other alerts
+    // (a disk low on free space) may come too.
+    let want = ["Sluice messages on hold", "Sluice: suspect message held"];
+    let end = Instant::now() + WAIT;
+    let subjects = loop {
+        let subjects: Vec<String> = sink
+            .messages()
+            .iter()
+            .filter_map(|m| m.header("Subject"))
+            .map(|s| s.trim().to_string())
+            .collect();
+        if want.iter().all(|w| subjects.iter().any(|s| s == w)) || Instant::now() > end {
+            break subjects;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for w in want {
+        assert_eq!(
+            subjects.iter().filter(|s| *s == w).count(),
+            1,
+            "{w} once in {subjects:?}"
+        );
+    }
 }

@@ -5,18 +5,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders};
-use sluice::store::records::{QueueKind, Queued, QueuedRecipient, RcptState};
-use sluice::store::{Store, queue};
+use sluice::store::records::{QueueKind, Queued, QueuedRecipient};
 use support::sink::{Received, Sink, SinkConfig};
-use support::sluice::{binary, closed_addr, forward_config};
+use support::sluice::{closed_addr, forward_config};
+use support::stopped::{self, Instance, queue_len};
 
 const CONTENT: &[u8] = b"From: alice@corp.example\r\nTo: bob@partner.example\r\nSubject: quarterly numbers\r\nMessage-ID: <q1@corp.example>\r\n\r\nThe body stays private.\r\n";
 
@@ -30,100 +27,8 @@ fn config(hop: SocketAddr, queue_extra: &str) -> String {
     )
 }
 
-/// A `sluice serve` on a data dir that outlives it (restarts, `kill -9`), with a shiftable clock.
-struct Instance {
-    child: Child,
-    logs: Arc<Mutex<Vec<String>>>,
-}
-
-impl Instance {
-    fn start(dir: &Path, config: &str) -> Instance {
-        let config_path = dir.join("sluice.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(binary())
-            .arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env("SLUICE_LOG", "info")
-            .env("SLUICE_CLOCK_OFFSET_FILE", dir.join("clock-offset"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sluice");
-        let stderr = child.stderr.take().unwrap();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let me = Instance { child, logs };
-        assert!(
-            me.wait_log("queue: delivery worker started", 1, Duration::from_secs(20)),
-            "sluice did not start its queue worker:\n{}",
-            me.logs().join("\n")
-        );
-        me
-    }
-
-    fn logs(&self) -> Vec<String> {
-        self.logs.lock().unwrap().clone()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.logs().iter().filter(|l| l.contains(needle)).count()
-    }
-
-    /// Waits until at least `n` log lines contain every one of the `&`-separated needles.
-    fn wait_log(&self, needles: &str, n: usize, timeout: Duration) -> bool {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            let hits = self
-                .logs()
-                .iter()
-                .filter(|l| needles.split('&').all(|x| l.contains(x)))
-                .count();
-            if hits >= n {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rcpt(address: &str) -> QueuedRecipient {
-    QueuedRecipient {
-        address: address.into(),
-        notify: Default::default(),
-        orcpt: None,
-        state: RcptState::Pending,
-        last_reply: None,
-    }
-}
-
 fn entry(sender: &str, rcpts: &[&str]) -> Queued {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = stopped::now();
     Queued {
         id: sluice::store::records::QueueId(0),
         kind: QueueKind::Release {
@@ -133,7 +38,7 @@ fn entry(sender: &str, rcpts: &[&str]) -> Queued {
         sender: sender.into(),
         envid: Some("QUEUE+2DTEST".into()),
         ret_full: false,
-        recipients: rcpts.iter().map(|a| rcpt(a)).collect(),
+        recipients: rcpts.iter().map(|a| QueuedRecipient::new(*a)).collect(),
         peer: String::new(),
         attempts: 0,
         next_attempt: now,
@@ -143,34 +48,10 @@ fn entry(sender: &str, rcpts: &[&str]) -> Queued {
     }
 }
 
-/// The store of a stopped instance, opened with the shipped options.
-fn open_store(dir: &Path) -> Store {
-    let options = sluice::config::Config::embedded()
-        .unwrap()
-        .store
-        .store_options();
-    Store::open(&dir.join("data/store"), &options).unwrap()
-}
-
-/// Puts entries into the store of a stopped instance, as the remediation code would.
-fn enqueue(dir: &Path, entries: Vec<Queued>) {
-    let store = open_store(dir);
-    store
-        .write_blocking(move |txn| {
-            for e in entries {
-                queue::insert(txn, e, CONTENT)?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    store.close();
-}
-
-fn queue_len(dir: &Path) -> u64 {
-    let store = open_store(dir);
-    let n = store.read(queue::len).unwrap();
-    store.close();
-    n
+/// Puts entries into the store (of a stopped instance, or a running one as the CLI would), as the
+/// remediation code would; their ids.
+fn enqueue(dir: &Path, entries: Vec<Queued>) -> Vec<sluice::store::records::QueueId> {
+    stopped::enqueue(dir, entries, CONTENT)
 }
 
 /// A next-hop address on its own loopback IP where nothing listens yet.
@@ -343,7 +224,7 @@ fn gives_up_after_the_limit_on_a_shifted_clock_and_bounces() {
         Duration::from_secs(10)
     ));
     assert_eq!(sluice.count("bounced=1"), 0);
-    std::fs::write(dir.path().join("clock-offset"), "172800\n").unwrap();
+    sluice.shift_clock(172_800);
     assert!(
         sluice.wait_log(
             "queue: attempt recorded&bounced=1",
@@ -404,22 +285,6 @@ fn entries_survive_kill_9_between_attempts() {
     assert_eq!(queue_len(dir.path()), 0);
 }
 
-/// Inserts entries into the store (the server may be running, as with the CLI); returns their ids.
-fn enqueue_ids(dir: &Path, entries: Vec<Queued>) -> Vec<sluice::store::records::QueueId> {
-    let store = open_store(dir);
-    let ids = store
-        .write_blocking(move |txn| {
-            let mut ids = Vec::new();
-            for e in entries {
-                ids.push(queue::insert(txn, e, CONTENT)?);
-            }
-            Ok(ids)
-        })
-        .unwrap();
-    store.close();
-    ids
-}
-
 /// Issue 10, item 1: a next hop that accepts other mail (and the entry's other recipient) while it
 /// answers 451 to one recipient does not make that recipient's retries skip the schedule: reordering
 /// never brings an entry past a 4xx back-off of its own. The clock is shifted past each interval.
@@ -433,7 +298,7 @@ fn a_recipients_own_4xx_keeps_its_retry_schedule_while_other_mail_is_delivered()
     );
     let offset = dir.path().join("clock-offset");
     std::fs::write(&offset, "0\n").unwrap();
-    let ids = enqueue_ids(
+    let ids = enqueue(
         dir.path(),
         vec![entry(
             "alice@corp.example",
@@ -458,7 +323,7 @@ fn a_recipients_own_4xx_keeps_its_retry_schedule_while_other_mail_is_delivered()
             sluice.logs().join("\n")
         );
         // Other mail to the same next hop is delivered meanwhile.
-        enqueue_ids(
+        enqueue(
             dir.path(),
             vec![
                 entry("alice@corp.example", &["carol@partner.example"]),

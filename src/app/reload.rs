@@ -386,15 +386,21 @@ impl control::Handler for Reloader {
 
     fn status(&self) -> Status {
         let now = self.swap.current();
-        let store = match self.base.keeper.store() {
-            Ok(_) => control::StoreHealth {
-                ok: true,
-                error: None,
-            },
-            Err(e) => control::StoreHealth {
-                ok: false,
-                error: Some(e.to_string()),
-            },
+        let (store, queues) = match self.base.keeper.store() {
+            Ok(s) => (
+                control::StoreHealth {
+                    ok: true,
+                    error: None,
+                },
+                queue_stages(s, self.base.clock.now()),
+            ),
+            Err(e) => (
+                control::StoreHealth {
+                    ok: false,
+                    error: Some(e.to_string()),
+                },
+                Vec::new(),
+            ),
         };
         Status {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -429,6 +435,26 @@ impl control::Handler for Reloader {
                 .iter()
                 .map(control::NextHop::from)
                 .collect(),
+            queues,
+        }
+    }
+}
+
+/// The queues by stage for `sluice status` (empty when the store cannot be read).
+fn queue_stages(store: &crate::store::Store, now: u64) -> Vec<control::QueueStage> {
+    match store.read(crate::store::backlog::read) {
+        Ok(b) => crate::monitor::stages(&b, now)
+            .into_iter()
+            .map(|q| control::QueueStage {
+                stage: q.stage.to_string(),
+                messages: q.messages,
+                bytes: q.bytes,
+                oldest_age: q.oldest_age,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "status: the queues could not be read");
+            Vec::new()
         }
     }
 }

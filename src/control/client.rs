@@ -136,6 +136,21 @@ fn text(s: &Status) -> String {
             let _ = writeln!(out, "store: unavailable: {e}");
         }
     }
+    if !s.queues.is_empty() {
+        let stages: Vec<String> = s
+            .queues
+            .iter()
+            .map(|q| {
+                if q.messages == 0 {
+                    format!("{} 0", q.stage)
+                } else {
+                    let age = crate::units::duration::format(Duration::from_secs(q.oldest_age));
+                    format!("{} {} (oldest {age})", q.stage, q.messages)
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "queues: {}", stages.join(", "));
+    }
     for h in &s.next_hops {
         let since = crate::units::time::format(h.since);
         let _ = write!(out, "next hop {}: {} since {since}", h.host, h.state);

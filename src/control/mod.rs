@@ -101,6 +101,20 @@ pub struct Status {
     pub sessions: usize,
     pub store: StoreHealth,
     pub next_hops: Vec<NextHop>,
+    /// The queues by stage (`inspect`, `deliver`, `deferred`, `hold`); empty when the store could
+    /// not be read.
+    #[serde(default)]
+    pub queues: Vec<QueueStage>,
+}
+
+/// One stage of the queues (`store::backlog`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueueStage {
+    pub stage: String,
+    pub messages: u64,
+    pub bytes: u64,
+    /// Seconds since the oldest message was queued (0 when empty).
+    pub oldest_age: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -170,6 +170,7 @@ pub fn carry(report: &mut Queued, original: &Queued, gw: &Gateway, id: &str) {
             false => Direction::Outbound,
         },
         listener: listener.clone(),
+        received: None,
     };
 }
 

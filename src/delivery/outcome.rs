@@ -105,6 +105,9 @@ pub struct Plan {
     pub events: Vec<Event>,
     /// Counter increments: `delivered`, `deferred`, `bounced` (per recipient).
     pub stats: Vec<(&'static str, u64)>,
+    /// For a gateway message: seconds from its 250 to each recipient delivered in this attempt
+    /// (`sluice_time_to_delivery_seconds`).
+    pub delivered_after: Vec<u64>,
 }
 
 /// One line of printable text of at most [`MAX_REPLY_TEXT`] characters.
@@ -130,6 +133,11 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
         history: Vec::new(),
         events: Vec::new(),
         stats: Vec::new(),
+        delivered_after: Vec::new(),
+    };
+    let received = match entry.kind {
+        QueueKind::Gateway { received, .. } => received,
+        _ => None,
     };
     let e = &mut out.entry;
     let (mut delivered, mut deferred) = (0u64, Vec::new());
@@ -156,6 +164,9 @@ pub fn plan(mut entry: Queued, attempt: &Attempted, now: u64, s: &Schedule, repo
                 ));
                 r.state = RcptState::Delivered { at: now, reply };
                 delivered += 1;
+                if let Some(at) = received {
+                    out.delivered_after.push(now.saturating_sub(at));
+                }
             }
             RcptResult::Failed(reply) => {
                 let reply = clip(&reply);

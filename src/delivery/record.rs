@@ -432,6 +432,7 @@ mod tests {
             guid: "g".into(),
             direction: crate::policy::Direction::Inbound,
             listener: "inbound".into(),
+            received: None,
         };
         e.recipients[0].address = "a@corp.example".into();
         let mut other = e.recipients[0].clone();

@@ -103,6 +103,7 @@ mod tests {
                 guid: "g".into(),
                 direction: crate::policy::Direction::Inbound,
                 listener: "inbound".into(),
+                received: None,
             },
             created: 0,
             sender: "a@x.example".into(),

@@ -209,8 +209,12 @@ impl Delivery {
         );
         let kinds: Vec<&'static str> = reports.iter().map(|(k, _)| k.name()).collect();
         let reports = reports.into_iter().map(|(_, r)| r).collect();
+        let delivered_after = p.delivered_after.clone();
         match record::apply(&self.inner.store, p, reports, now).await {
             Ok(ids) => {
+                for seconds in delivered_after {
+                    crate::metrics::global().delivered_after(seconds);
+                }
                 for (rid, kind) in ids.iter().zip(kinds) {
                     tracing::info!(
                         queue_id = id.0,

@@ -117,6 +117,8 @@ fields! {
     // Delivery (issue 14)
     TlsProtection = "sluice.tls", Keyword,
         "how a delivery's connection was protected: none, unverified (may, encrypt) or verified";
+    QueueStage = "sluice.queue.stage", Keyword,
+        "a stage of the queues: inspect, deliver, deferred or hold";
 }
 
 impl serde::Serialize for Field {

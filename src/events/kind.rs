@@ -215,8 +215,8 @@ kinds! {
     /// A configured certificate expires within the warning period.
     SystemCertificateExpiring = 906, "system.certificate.expiring", System, 6,
         "Certificate near expiry";
-    /// The delivery queue passed its size or age threshold.
-    SystemQueueGrowing = 907, "system.queue.growing", System, 7, "Delivery queue growing";
+    /// A stage of the queues (inspect, deliver, deferred) passed its size or age threshold.
+    SystemQueueGrowing = 907, "system.queue.growing", System, 7, "Queue growing";
     /// Detection or antivirus definitions older than the threshold.
     SystemDefinitionsStale = 908, "system.definitions.stale", System, 6, "Definitions out of date";
     /// Events removed from the outbox before every destination read them (its bounds).
@@ -227,6 +227,8 @@ kinds! {
     SystemScanError = 911, "system.scan_error", System, 5, "Scan error";
     /// Sent by `sluice siem test`.
     SystemSiemTest = 912, "system.siem.test", System, 1, "SIEM test event";
+    /// Messages wait on hold for an administrator (suspect, or held by one).
+    SystemQueueHold = 913, "system.queue.hold", System, 6, "Messages waiting on hold";
 
     // Definition updates (1000-1099).
     DefinitionsUpdated = 1000, "definitions.updated", Update, 2, "Definitions updated";

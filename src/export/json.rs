@@ -73,7 +73,8 @@ pub fn ecs(
         | SystemEventsDropped
         | SystemSiemDown
         | SystemScanError
-        | SystemSiemTest => (&["host"], &["info"]),
+        | SystemSiemTest
+        | SystemQueueHold => (&["host"], &["info"]),
         DefinitionsUpdated => (&["package"], &["change"]),
         DefinitionsUpdateFailed => (&["package"], &["error"]),
     };

@@ -94,7 +94,7 @@ pub enum Plan {
     /// Remove the message; `bounce` is the failure report to queue in the same write.
     Refuse {
         reply: Reply,
-        bounce: Option<(Queued, Vec<u8>)>,
+        bounce: Option<Box<(Queued, Vec<u8>)>>,
     },
     /// Move it to the delivery queue as `out` (edited, with the `Received:` field on top).
     Relay {
@@ -155,7 +155,7 @@ pub fn plan(
         {
             Outcome::Refuse { reply, .. } => {
                 let bounce = match (late, parts.settings.custody.late_block) {
-                    (true, LateBlock::Bounce) => bounce(parts, c, &reply, content, now),
+                    (true, LateBlock::Bounce) => bounce(parts, c, &reply, content, now).map(Box::new),
                     _ => None,
                 };
                 Plan::Refuse { reply, bounce }
@@ -213,7 +213,7 @@ pub async fn carry(
                     intake::remove(txn, id)?
                         .ok_or_else(|| StoreError::NotFound(format!("message in custody {id}")))?;
                     bounce
-                        .map(|(entry, bytes)| queue::insert(txn, entry, &bytes))
+                        .map(|b| queue::insert(txn, b.0, &b.1))
                         .transpose()
                 })
                 .await?;

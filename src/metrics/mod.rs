@@ -22,7 +22,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-pub use snapshot::{Hop, Snapshot};
+pub use snapshot::{Hop, Queue, Snapshot};
 
 /// The `Content-Type` of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -42,6 +42,25 @@ const SIZE_BUCKETS: [f64; 9] = [
     4_194_304.0,
     16_777_216.0,
     67_108_864.0,
+];
+
+/// Time to delivery buckets, seconds: from the 250 to a recipient's delivery (inline inspection
+/// and a first attempt take seconds; retries minutes to the 5 d give-up).
+const DELIVERY_BUCKETS: [f64; 14] = [
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4.0 * 3600.0,
+    86_400.0,
+    2.0 * 86_400.0,
+    5.0 * 86_400.0,
 ];
 
 type Labels1 = [(&'static str, String); 1];
@@ -65,14 +84,16 @@ pub struct Metrics {
     gauges: Gauges,
     gateway_rejected: Family<Labels2, Counter>,
     callouts: Family<Labels1, Counter>,
+    time_to_delivery: Histogram,
 }
 
 /// What [`Snapshot`] sets at each scrape.
 #[derive(Default)]
 struct Gauges {
     ready: Gauge,
-    queue_messages: Gauge,
-    queue_oldest_age: Gauge,
+    queue_messages: Family<Labels1, Gauge>,
+    queue_bytes: Family<Labels1, Gauge>,
+    queue_oldest_age: Family<Labels1, Gauge>,
     held_messages: Gauge,
     held_bytes: Gauge,
     store_used: Gauge,
@@ -195,6 +216,12 @@ impl Metrics {
             "sluice_callouts",
             "Recipient verification callouts by result (exists, unknown, deferred; cached: answered from the cache)",
         );
+        let time_to_delivery = Histogram::new(DELIVERY_BUCKETS);
+        r.register(
+            "sluice_time_to_delivery_seconds",
+            "Time from a gateway listener's 250 to a recipient's delivery (per recipient delivered)",
+            time_to_delivery.clone(),
+        );
         Metrics {
             registry: r,
             render: Mutex::new(()),
@@ -211,6 +238,7 @@ impl Metrics {
             gauges,
             gateway_rejected,
             callouts,
+            time_to_delivery,
         }
     }
 
@@ -287,6 +315,11 @@ impl Metrics {
             .inc();
     }
 
+    /// A gateway message was delivered to a recipient `seconds` after its 250.
+    pub fn delivered_after(&self, seconds: u64) {
+        self.time_to_delivery.observe(seconds as f64);
+    }
+
     /// The definitions and policies in force were loaded at `at` (Unix seconds): at start and at
     /// each reload.
     pub fn definitions_loaded(&self, at: u64) {
@@ -324,17 +357,20 @@ impl Gauges {
             "1 when /readyz answers 200 (not draining, store writable, next hop reachable)",
             &self.ready,
         );
-        g(
-            r,
+        r.register(
             "sluice_queue_messages",
-            "Entries in the delivery queue (released messages, notices, reports)",
-            &self.queue_messages,
+            "Messages queued, by stage: inspect (in custody, waiting for inspection), deliver (not tried yet), deferred (tried, to be retried), hold (suspect or held by an administrator)",
+            self.queue_messages.clone(),
         );
-        g(
-            r,
+        r.register(
+            "sluice_queue_bytes",
+            "Bytes of the messages queued, by stage",
+            self.queue_bytes.clone(),
+        );
+        r.register(
             "sluice_queue_oldest_age_seconds",
-            "Age of the oldest entry in the delivery queue (0 when empty)",
-            &self.queue_oldest_age,
+            "Age of the oldest message queued, by stage (0 when empty)",
+            self.queue_oldest_age.clone(),
         );
         g(
             r,
@@ -425,8 +461,14 @@ impl Gauges {
 
     fn set(&self, s: &Snapshot, definitions_loaded: i64) {
         self.ready.set(i64::from(s.ready));
-        self.queue_messages.set(clamp(s.queue_messages));
-        self.queue_oldest_age.set(clamp(s.queue_oldest_age));
+        for q in &s.queues {
+            let l = [("stage", q.stage.to_string())];
+            self.queue_messages.get_or_create(&l).set(clamp(q.messages));
+            self.queue_bytes.get_or_create(&l).set(clamp(q.bytes));
+            self.queue_oldest_age
+                .get_or_create(&l)
+                .set(clamp(q.oldest_age));
+        }
         self.held_messages.set(clamp(s.held_messages));
         self.held_bytes.set(clamp(s.held_bytes));
         self.store_used.set(clamp(s.store_used));

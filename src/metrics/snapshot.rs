@@ -8,8 +8,9 @@ pub struct Snapshot {
     pub now: u64,
     /// `/readyz` would answer 200.
     pub ready: bool,
-    pub queue_messages: u64,
-    pub queue_oldest_age: u64,
+    /// The gateway's queues by stage (`inspect`, `deliver`, `deferred`, `hold`), each one always
+    /// listed when the store could be read.
+    pub queues: Vec<Queue>,
     pub held_messages: u64,
     pub held_bytes: u64,
     pub store_used: u64,
@@ -27,6 +28,34 @@ pub struct Snapshot {
     pub hops: Vec<Hop>,
     /// Certificates by name (`tls`) and their notAfter, Unix seconds.
     pub certificates: Vec<(String, u64)>,
+}
+
+/// One stage of the queues (`store::backlog`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Queue {
+    /// `inspect`, `deliver`, `deferred` or `hold`.
+    pub stage: &'static str,
+    pub messages: u64,
+    pub bytes: u64,
+    /// Seconds since the oldest message was queued (0 when empty).
+    pub oldest_age: u64,
+}
+
+impl Snapshot {
+    /// Messages in every stage.
+    pub fn queue_messages(&self) -> u64 {
+        self.queues.iter().map(|q| q.messages).sum()
+    }
+
+    /// The oldest message's age in any stage.
+    pub fn queue_oldest_age(&self) -> u64 {
+        self.queues.iter().map(|q| q.oldest_age).max().unwrap_or(0)
+    }
+
+    /// The stage named `stage`, if listed.
+    pub fn queue(&self, stage: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.stage == stage)
+    }
 }
 
 /// One next-hop address and the last probe of it.

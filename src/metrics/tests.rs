@@ -120,8 +120,20 @@ fn scrape_time_values_come_from_the_snapshot_and_follow_it() {
     let mut snap = Snapshot {
         now: 1_600,
         ready: true,
-        queue_messages: 4,
-        queue_oldest_age: 120,
+        queues: vec![
+            Queue {
+                stage: "deferred",
+                messages: 4,
+                bytes: 900,
+                oldest_age: 120,
+            },
+            Queue {
+                stage: "hold",
+                messages: 1,
+                bytes: 50,
+                oldest_age: 30,
+            },
+        ],
         held_messages: 2,
         held_bytes: 5000,
         store_used: 65536,
@@ -141,8 +153,11 @@ fn scrape_time_values_come_from_the_snapshot_and_follow_it() {
     let t = m.render(&snap);
     for (series, value) in [
         ("sluice_ready", 1.0),
-        ("sluice_queue_messages", 4.0),
-        ("sluice_queue_oldest_age_seconds", 120.0),
+        ("sluice_queue_messages{stage=\"deferred\"}", 4.0),
+        ("sluice_queue_bytes{stage=\"deferred\"}", 900.0),
+        ("sluice_queue_oldest_age_seconds{stage=\"deferred\"}", 120.0),
+        ("sluice_queue_messages{stage=\"hold\"}", 1.0),
+        ("sluice_queue_oldest_age_seconds{stage=\"hold\"}", 30.0),
         ("sluice_held_messages", 2.0),
         ("sluice_held_bytes", 5000.0),
         ("sluice_store_used_bytes", 65536.0),
@@ -182,7 +197,14 @@ fn scrape_time_values_come_from_the_snapshot_and_follow_it() {
 
 #[test]
 fn every_metric_has_help_and_type_and_the_build_info() {
-    let t = Metrics::new().render(&Snapshot::default());
+    let snap = Snapshot {
+        queues: vec![Queue {
+            stage: "hold",
+            ..Queue::default()
+        }],
+        ..Snapshot::default()
+    };
+    let t = Metrics::new().render(&snap);
     let version = env!("CARGO_PKG_VERSION");
     assert_eq!(
         sample(&t, &format!("sluice_build_info{{version=\"{version}\"}}")),
@@ -206,7 +228,28 @@ fn every_metric_has_help_and_type_and_the_build_info() {
         }
     }
     // Families with labels appear once they have a series.
-    assert!(families >= 18, "{families} families:\n{t}");
+    assert!(families >= 20, "{families} families:\n{t}");
+}
+
+#[test]
+fn time_to_delivery_is_a_histogram_of_seconds() {
+    let m = Metrics::new();
+    m.delivered_after(3);
+    m.delivered_after(7200);
+    let t = m.render(&Snapshot::default());
+    assert!(t.contains("# TYPE sluice_time_to_delivery_seconds histogram\n"));
+    assert_eq!(
+        sample(&t, "sluice_time_to_delivery_seconds_count"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&t, "sluice_time_to_delivery_seconds_sum"),
+        Some(7203.0)
+    );
+    assert_eq!(
+        sample(&t, "sluice_time_to_delivery_seconds_bucket{le=\"5\"}"),
+        Some(1.0)
+    );
 }
 
 #[test]

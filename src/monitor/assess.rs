@@ -6,11 +6,18 @@
 //! `monitor.alert_repeat` while it lasts (certificates: `monitor.certificate_repeat`). A next-hop
 //! address going down is reported under the same limit, per address; its coming back up is
 //! reported only when its going down was, so the SIEM always sees pairs.
+//!
+//! The queues are judged per stage (`store::backlog`): `inspect`, `deliver` and `deferred` each
+//! against `monitor.queue_max_messages` and `monitor.queue_max_age` (`system.queue.growing`, with
+//! the stage, rate limited per stage); `hold` is not held to them: any message there waits for an
+//! administrator, so a non-empty hold is `system.queue.hold` with a mail, at most once per
+//! `alert_repeat` while it lasts.
 
 use std::collections::HashMap;
 
 use crate::config::monitor::Monitor;
 use crate::events::{Field, Fields, Kind};
+use crate::store::backlog::{Backlog, Stage};
 
 /// What one round saw. `None`: not known this round (no store, the probe not run).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,8 +26,8 @@ pub struct Observation {
     pub store: Option<(u64, u64)>,
     /// Free and total bytes of the data dir's file system.
     pub disk: Option<(u64, u64)>,
-    /// Delivery queue entries and the oldest one's age in seconds.
-    pub queue: Option<(u64, u64)>,
+    /// The queues by stage.
+    pub queue: Option<Backlog>,
     /// Certificates by name with their notAfter (Unix seconds).
     pub certificates: Vec<(String, u64)>,
     /// Each probed next-hop address: reachable, or why not.
@@ -134,17 +141,8 @@ pub fn assess(obs: &Observation, cfg: &Monitor, state: &mut State, now: u64) -> 
             )),
         });
     }
-    if let Some((entries, age)) = obs.queue
-        && let Some(threshold) = queue_growing(entries, age, cfg)
-        && state.allow("queue_growing", now, every)
-    {
-        out.push(Report {
-            kind: Kind::SystemQueueGrowing,
-            fields: Fields::new()
-                .with(Field::Count, entries)
-                .with(Field::Threshold, threshold),
-            mail: None,
-        });
+    if let Some(backlog) = &obs.queue {
+        queue_reports(backlog, cfg, state, now, &mut out);
     }
     let cert_every = cfg.certificate_repeat.as_secs();
     for (name, not_after) in &obs.certificates {
@@ -171,6 +169,50 @@ pub fn assess(obs: &Observation, cfg: &Monitor, state: &mut State, now: u64) -> 
         hop_reports(hops, state, now, every, &mut out);
     }
     out
+}
+
+/// A stage past its thresholds (`hold` excepted) and a hold that is not empty.
+fn queue_reports(b: &Backlog, cfg: &Monitor, state: &mut State, now: u64, out: &mut Vec<Report>) {
+    let every = cfg.alert_repeat.as_secs();
+    for (stage, load) in b.stages() {
+        if stage == Stage::Hold {
+            continue;
+        }
+        if let Some(threshold) = queue_growing(load.messages, load.oldest_age(now), cfg)
+            && state.allow(&format!("queue_growing:{}", stage.name()), now, every)
+        {
+            out.push(Report {
+                kind: Kind::SystemQueueGrowing,
+                fields: Fields::new()
+                    .with(Field::QueueStage, stage.name())
+                    .with(Field::Count, load.messages)
+                    .with(Field::Threshold, threshold),
+                mail: None,
+            });
+        }
+    }
+    let hold = b.get(Stage::Hold);
+    if hold.messages > 0 && state.allow("queue_hold", now, every) {
+        let age =
+            crate::units::duration::format(std::time::Duration::from_secs(hold.oldest_age(now)));
+        let n = hold.messages;
+        out.push(Report {
+            kind: Kind::SystemQueueHold,
+            fields: Fields::new()
+                .with(Field::QueueStage, Stage::Hold.name())
+                .with(Field::Count, n),
+            mail: Some((
+                "Sluice messages on hold".into(),
+                format!(
+                    "{n} message(s) wait on hold for an administrator, the oldest for {age}: \
+                     messages whose inspection failed repeatedly (suspect) or that an \
+                     administrator held. They are not delivered until someone releases, \
+                     reprocesses or deletes them: see the queue page (/queue?stage=hold) or \
+                     `sluice queue list --stage hold`.\n"
+                ),
+            )),
+        });
+    }
 }
 
 fn hop_reports(

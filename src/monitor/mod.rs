@@ -1,7 +1,8 @@
 //! The monitor (shell): periodic checks in the background and the health they give `/readyz` and
 //! `/metrics`. Each round (`monitor.interval`, default 30 s): an empty write through the store's
 //! writer (is the store writable?), a probe of the next hop (`probe`: TCP connect and SMTP
-//! greeting), the store's and the disk's space, the delivery queue, the certificate's expiry
+//! greeting), the store's and the disk's space, the queues by stage (`store::backlog`: growing
+//! stages, messages on hold), the certificate's expiry
 //! (`cert`). The first round, at start, only probes the store and reads the certificate: the next
 //! hop is first probed and conditions first reported one interval later, so a start costs the
 //! next hop nothing and a short-lived process raises nothing. `assess` (pure) turns what
@@ -121,8 +122,8 @@ impl Health {
         }
         s.store_file = store.disk_size();
         let read = store.read(|txn| {
-            use crate::store::{events, held};
-            let (entries, oldest) = queue_state(txn, now)?;
+            use crate::store::{backlog, events, held};
+            let queues = backlog::read(txn)?;
             let (bytes, count) = held::totals(txn)?;
             let head = events::head(txn)?;
             let lag = events::cursors(txn)?
@@ -130,20 +131,11 @@ impl Health {
                 .map(|(d, c)| (d, head.saturating_sub(c)))
                 .collect();
             let (n, b) = events::size(txn)?;
-            Ok((
-                entries,
-                oldest,
-                bytes,
-                count,
-                lag,
-                n,
-                b,
-                events::dropped(txn)?,
-            ))
+            Ok((queues, bytes, count, lag, n, b, events::dropped(txn)?))
         });
         match read {
-            Ok((entries, oldest, bytes, count, lag, n, b, dropped)) => {
-                (s.queue_messages, s.queue_oldest_age) = (entries, oldest);
+            Ok((queues, bytes, count, lag, n, b, dropped)) => {
+                s.queues = stages(&queues, now);
                 (s.held_bytes, s.held_messages) = (bytes, count);
                 s.outbox_lag = lag;
                 (s.outbox_events, s.outbox_bytes, s.events_dropped) = (n, b, dropped);
@@ -154,14 +146,16 @@ impl Health {
     }
 }
 
-/// Delivery queue entries and the oldest one's age in seconds.
-fn queue_state(txn: &dyn crate::store::ReadTxn, now: u64) -> crate::store::Result<(u64, u64)> {
-    use crate::store::queue;
-    let entries = queue::len(txn)?;
-    let oldest = queue::list(txn, 1)?
-        .first()
-        .map_or(0, |q| now.saturating_sub(q.created));
-    Ok((entries, oldest))
+/// The queues by stage as `/metrics` and the dashboard show them at `now`.
+pub fn stages(b: &crate::store::backlog::Backlog, now: u64) -> Vec<crate::metrics::Queue> {
+    b.stages()
+        .map(|(stage, load)| crate::metrics::Queue {
+            stage: stage.name(),
+            messages: load.messages,
+            bytes: load.bytes,
+            oldest_age: load.oldest_age(now),
+        })
+        .collect()
 }
 
 /// Free bytes (for an unprivileged user) and the size of the file system holding `dir`.
@@ -269,7 +263,7 @@ impl Monitor {
         }
         if let Some(store) = &h.store {
             obs.store = store.usage();
-            obs.queue = store.read(|txn| queue_state(txn, now)).ok();
+            obs.queue = store.read(crate::store::backlog::read).ok();
         }
         obs.disk = disk_space(&h.data_dir);
         let reports = assess::assess(&obs, &cfg.monitor, state, now);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::assess::{self, Observation, Report, State};
 use super::*;
 use crate::events::{Field, Kind};
+use crate::store::backlog::{Backlog, Load, Stage};
 
 const T0: u64 = 1_700_000_000;
 const HOUR: u64 = 3600;
@@ -108,7 +109,7 @@ fn thresholds_raise_their_events_rate_limited_per_kind() {
     let bad = Observation {
         store: Some((95, 100)),
         disk: Some((5, 100)),
-        queue: Some((1001, 10)),
+        queue: Some(backlog(Stage::Deferred, 1001, 10, T0)),
         certificates: vec![("tls".into(), T0 + 86_400)],
         hops: None,
     };
@@ -140,11 +141,106 @@ fn thresholds_raise_their_events_rate_limited_per_kind() {
     let good = Observation {
         store: Some((50, 100)),
         disk: Some((50, 100)),
-        queue: Some((3, 60)),
+        queue: Some(backlog(Stage::Deliver, 3, 60, T0)),
         certificates: vec![("tls".into(), T0 + 400 * 86_400)],
         hops: None,
     };
     assert!(assess::assess(&good, &cfg, &mut State::default(), T0).is_empty());
+}
+
+/// A backlog with `n` messages at `stage`, the oldest `age` seconds old at `now`.
+fn backlog(stage: Stage, n: u64, age: u64, now: u64) -> Backlog {
+    let mut b = Backlog::default();
+    b.set(
+        stage,
+        Load {
+            messages: n,
+            bytes: n * 1000,
+            oldest: Some(now - age),
+        },
+    );
+    b
+}
+
+#[test]
+fn queue_thresholds_apply_per_stage_and_each_stage_has_its_own_limit() {
+    let cfg = settings();
+    let mut st = State::default();
+    // 600 + 600 waiting in two stages: each under queue_max_messages (1000), so nothing.
+    let mut b = backlog(Stage::Deliver, 600, 10, T0);
+    b.set(
+        Stage::Deferred,
+        *backlog(Stage::Deferred, 600, 10, T0).get(Stage::Deferred),
+    );
+    let obs = Observation {
+        queue: Some(b),
+        ..Observation::default()
+    };
+    assert!(assess::assess(&obs, &cfg, &mut st, T0).is_empty());
+    // Inspection stuck for over an hour: inspect grows; then deferred too, in the same hour.
+    let obs = Observation {
+        queue: Some(backlog(Stage::Inspect, 2, 3601, T0 + 30)),
+        ..Observation::default()
+    };
+    let r = assess::assess(&obs, &cfg, &mut st, T0 + 30);
+    assert_eq!(kinds(&r), vec![Kind::SystemQueueGrowing]);
+    assert_eq!(r[0].fields.0[0], (Field::QueueStage, "inspect".to_string()));
+    assert!(r[0].fields.0.contains(&(Field::Count, "2".to_string())));
+    assert!(r[0].mail.is_none(), "a growing queue is an event only");
+    let obs = Observation {
+        queue: Some(backlog(Stage::Deferred, 1001, 10, T0 + 60)),
+        ..Observation::default()
+    };
+    let r = assess::assess(&obs, &cfg, &mut st, T0 + 60);
+    assert_eq!(kinds(&r), vec![Kind::SystemQueueGrowing]);
+    assert_eq!(
+        r[0].fields.0[0],
+        (Field::QueueStage, "deferred".to_string())
+    );
+    // An old message on hold is not "growing": it waits for an administrator (its own alert).
+    let obs = Observation {
+        queue: Some(backlog(Stage::Hold, 5000, 10 * HOUR, T0 + 90)),
+        ..Observation::default()
+    };
+    let r = assess::assess(&obs, &cfg, &mut st, T0 + 90);
+    assert_eq!(kinds(&r), vec![Kind::SystemQueueHold]);
+}
+
+#[test]
+fn messages_on_hold_raise_an_event_and_a_mail_once_per_alert_repeat() {
+    let cfg = settings();
+    let mut st = State::default();
+    let empty = Observation {
+        queue: Some(Backlog::default()),
+        ..Observation::default()
+    };
+    assert!(assess::assess(&empty, &cfg, &mut st, T0).is_empty());
+    let mut holds = 0;
+    // One suspect message waiting for two hours and a bit, a round every 30 s.
+    for i in 0..250u64 {
+        let now = T0 + 30 * i;
+        let obs = Observation {
+            queue: Some(backlog(Stage::Hold, 1, 30 * i, now)),
+            ..Observation::default()
+        };
+        for r in assess::assess(&obs, &cfg, &mut st, now) {
+            assert_eq!(r.kind, Kind::SystemQueueHold);
+            assert_eq!(
+                r.fields.0,
+                vec![
+                    (Field::QueueStage, "hold".to_string()),
+                    (Field::Count, "1".to_string())
+                ]
+            );
+            let (subject, text) = r.mail.expect("the administrators are mailed");
+            assert_eq!(subject, "Sluice messages on hold");
+            assert!(text.contains("/queue?stage=hold"), "{text}");
+            holds += 1;
+        }
+    }
+    assert_eq!(holds, 3, "at T0, T0+1h, T0+2h");
+    // Released: nothing more.
+    assert!(assess::assess(&empty, &cfg, &mut st, T0 + 3 * HOUR).is_empty());
 }
 
 #[test]
@@ -227,7 +323,9 @@ fn metrics_read_the_queue_held_messages_and_outbox_lag_from_the_store() {
     let s = h.snapshot();
     assert_eq!(s.outbox_lag, vec![("splunk".to_string(), 3)]);
     assert_eq!(s.outbox_events, 5);
-    assert_eq!((s.queue_messages, s.held_messages), (0, 0));
+    assert_eq!((s.queue_messages(), s.held_messages), (0, 0));
+    let stages: Vec<_> = s.queues.iter().map(|q| q.stage).collect();
+    assert_eq!(stages, ["inspect", "deliver", "deferred", "hold"]);
     assert!(s.ready);
     assert!(s.disk_size > 0, "statvfs of the temp dir");
     let text = h.metrics();

@@ -39,61 +39,9 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// Header fields [`Service::queue_show`] shows, at most.
 pub const MAX_FIELDS: usize = 200;
 
-/// Where a queued message stands, as an operator sees it (Postfix's incoming, active/deferred and
-/// hold queues).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueueStage {
-    /// In custody, waiting for inspection.
-    Inspect,
-    /// A delivery entry not tried yet.
-    Deliver,
-    /// A delivery entry tried at least once, waiting for its next attempt.
-    Deferred,
-    /// Held: a suspect message in custody, or a delivery entry an administrator put on hold.
-    Hold,
-}
-
-impl QueueStage {
-    pub const ALL: [QueueStage; 4] = [
-        QueueStage::Inspect,
-        QueueStage::Deliver,
-        QueueStage::Deferred,
-        QueueStage::Hold,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            QueueStage::Inspect => "inspect",
-            QueueStage::Deliver => "deliver",
-            QueueStage::Deferred => "deferred",
-            QueueStage::Hold => "hold",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<QueueStage> {
-        QueueStage::ALL
-            .into_iter()
-            .find(|v| v.name().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// The stage of a message in custody.
-    pub fn of_custody(c: &Custody) -> QueueStage {
-        match c.stage {
-            Stage::Inspect => QueueStage::Inspect,
-            Stage::Suspect => QueueStage::Hold,
-        }
-    }
-
-    /// The stage of a delivery entry.
-    pub fn of_entry(e: &Queued) -> QueueStage {
-        match (e.held, e.attempts) {
-            (true, _) => QueueStage::Hold,
-            (false, 0) => QueueStage::Deliver,
-            (false, _) => QueueStage::Deferred,
-        }
-    }
-}
+/// Where a queued message stands (`store::backlog`'s stages, which `/metrics`, the dashboard and
+/// the monitor count).
+pub use crate::store::backlog::Stage as QueueStage;
 
 impl FromStr for QueueStage {
     type Err = Error;
@@ -262,7 +210,7 @@ pub struct QueueEntryView {
 fn custody_row(c: &Custody) -> QueueRow {
     QueueRow {
         id: QueueRef::Custody(c.id),
-        stage: QueueStage::of_custody(c),
+        stage: crate::store::backlog::custody_stage(c.stage),
         kind: "gateway",
         guid: Some(c.guid.clone()),
         listener: Some(c.listener.clone()),
@@ -283,6 +231,7 @@ fn entry_row(e: &Queued, size: u64) -> QueueRow {
             guid,
             direction,
             listener,
+            ..
         } => (
             "gateway",
             Some(guid.clone()),
@@ -294,7 +243,7 @@ fn entry_row(e: &Queued, size: u64) -> QueueRow {
     };
     QueueRow {
         id: QueueRef::Delivery(e.id),
-        stage: QueueStage::of_entry(e),
+        stage: crate::store::backlog::stage_of(e),
         kind,
         guid,
         listener,

@@ -405,6 +405,7 @@ fn enqueue(
             guid: c.guid.clone(),
             direction: c.direction,
             listener: c.listener.clone(),
+            received: Some(c.received),
         },
         created: now,
         sender: c.sender.clone(),
@@ -558,4 +559,4 @@ pub(crate) fn decode(k: &[u8], v: &[u8]) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -26,6 +26,7 @@ mod writer;
 
 pub mod approvals;
 pub mod audit;
+pub mod backlog;
 pub mod events;
 pub mod held;
 pub mod incidents;

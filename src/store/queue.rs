@@ -43,6 +43,13 @@ pub fn content(txn: &dyn ReadTxn, id: QueueId) -> Result<Option<Vec<u8>>> {
     Ok(txn.get(Table::Blobs, &blob_key(id))?.map(<[u8]>::to_vec))
 }
 
+/// The size of an entry's content in bytes (0 when missing), without copying it.
+pub fn content_len(txn: &dyn ReadTxn, id: QueueId) -> Result<u64> {
+    Ok(txn
+        .get(Table::Blobs, &blob_key(id))?
+        .map_or(0, |c| c.len() as u64))
+}
+
 /// Ids of entries due at `now`, soonest first, at most `max`.
 pub fn due(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<QueueId>> {
     let mut out = Vec::new();

@@ -276,6 +276,10 @@ pub enum QueueKind {
         direction: Direction,
         /// The listener that accepted it.
         listener: String,
+        /// When its 250 was given (Unix seconds; `sluice_time_to_delivery_seconds`); none for a
+        /// report Sluice built about one, and for entries queued before this was kept.
+        #[serde(default)]
+        received: Option<u64>,
     },
 }
 

@@ -45,31 +45,51 @@ pub fn start_forwarding(policies: &str) -> (super::sink::Sink, Sluice) {
 /// where to), and `extra` top-level tables. Same timeouts as [`forward_config`] unless `listener_extra`
 /// or `relay` sets them.
 pub fn config(listener_extra: &str, relay: &str, extra: &str) -> String {
-    let set = |text: &str, key: &str| {
-        text.lines()
-            .any(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
-    };
     let mut listener = String::from("[listener]\naddress = \"127.0.0.1:0\"\n");
-    for (k, v) in [
-        ("command_timeout", "\"30s\""),
-        ("data_timeout", "\"30s\""),
-        ("shutdown_grace", "\"5s\""),
-    ] {
-        if !set(listener_extra, k) {
-            listener.push_str(&format!("{k} = {v}\n"));
+    with_defaults(
+        &mut listener,
+        listener_extra,
+        &[
+            ("command_timeout", "\"30s\""),
+            ("data_timeout", "\"30s\""),
+            ("shutdown_grace", "\"5s\""),
+        ],
+    );
+    format!(
+        "{listener}{listener_extra}\n\n{}\n\n{extra}\n",
+        relay_table(relay)
+    )
+}
+
+/// Whether the TOML `text` sets `key`.
+fn sets(text: &str, key: &str) -> bool {
+    text.lines()
+        .any(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
+}
+
+/// Appends each `key = value` of `defaults` that `keys` does not set.
+fn with_defaults(out: &mut String, keys: &str, defaults: &[(&str, &str)]) {
+    for (k, v) in defaults {
+        if !sets(keys, k) {
+            out.push_str(&format!("{k} = {v}\n"));
         }
     }
-    let mut relay_base = String::from("[relay]\n");
-    for (k, v) in [
-        ("connect_timeout", "\"2s\""),
-        ("command_timeout", "\"10s\""),
-        ("data_timeout", "\"10s\""),
-    ] {
-        if !set(relay, k) {
-            relay_base.push_str(&format!("{k} = {v}\n"));
-        }
-    }
-    format!("{listener}{listener_extra}\n\n{relay_base}{relay}\n\n{extra}\n")
+}
+
+/// The `[relay]` table: the keys in `relay`, with the tests' short timeouts unless it sets them.
+fn relay_table(relay: &str) -> String {
+    let mut table = String::from("[relay]\n");
+    with_defaults(
+        &mut table,
+        relay,
+        &[
+            ("connect_timeout", "\"2s\""),
+            ("command_timeout", "\"10s\""),
+            ("data_timeout", "\"10s\""),
+        ],
+    );
+    table.push_str(relay);
+    table
 }
 
 /// A config with one `[[listener]]` table per `(name, keys)` (each on `127.0.0.1:0` unless its keys
@@ -77,10 +97,6 @@ pub fn config(listener_extra: &str, relay: &str, extra: &str) -> String {
 /// [`config`]), the `[relay]` keys in `relay` and `extra` top-level tables. Find each listener's
 /// port with [`Sluice::listener`].
 pub fn listeners_config(listeners: &[(&str, &str)], relay: &str, extra: &str) -> String {
-    let set = |text: &str, key: &str| {
-        text.lines()
-            .any(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
-    };
     let mut out = String::new();
     for (i, (name, keys)) in listeners.iter().enumerate() {
         out.push_str(&format!("[[listener]]\nname = \"{name}\"\n"));
@@ -92,25 +108,11 @@ pub fn listeners_config(listeners: &[(&str, &str)], relay: &str, extra: &str) ->
         if i == 0 {
             defaults.push(("shutdown_grace", "\"5s\""));
         }
-        for (k, v) in defaults {
-            if !set(keys, k) {
-                out.push_str(&format!("{k} = {v}\n"));
-            }
-        }
+        with_defaults(&mut out, keys, &defaults);
         out.push_str(keys);
         out.push_str("\n\n");
     }
-    let mut relay_base = String::from("[relay]\n");
-    for (k, v) in [
-        ("connect_timeout", "\"2s\""),
-        ("command_timeout", "\"10s\""),
-        ("data_timeout", "\"10s\""),
-    ] {
-        if !set(relay, k) {
-            relay_base.push_str(&format!("{k} = {v}\n"));
-        }
-    }
-    format!("{out}{relay_base}{relay}\n\n{extra}\n")
+    format!("{out}{}\n\n{extra}\n", relay_table(relay))
 }
 
 /// The address in a `listener bound name=<name> mode=<mode> addr=<addr>` log line, if it is one
@@ -369,10 +371,17 @@ impl Sluice {
 
     /// Runs a `sluice` command on this server's config and data dir: (exit code, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let config = self.config_path.to_string_lossy().into_owned();
+        let mut all = args.to_vec();
+        all.extend(["--config", config.as_str()]);
+        self.control(&all)
+    }
+
+    /// Runs a `sluice` command with this server's data dir only (`status` and `reload`, which talk
+    /// to the running server through its control socket, take no `--config`).
+    pub fn control(&self, args: &[&str]) -> (i32, String, String) {
         let out = Command::new(binary())
             .args(args)
-            .arg("--config")
-            .arg(&self.config_path)
             .arg("--data-dir")
             .arg(self.dir.path().join("data"))
             .output()

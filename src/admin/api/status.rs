@@ -71,7 +71,12 @@ pub(crate) fn json(v: &View) -> serde_json::Value {
     let monitor = v.status.as_ref().map(|s| {
         serde_json::json!({
             "ready": s.ready,
-            "queue": {"messages": s.queue_messages, "oldest_age": s.queue_oldest_age},
+            "queue": {
+                "messages": s.queue_messages(), "oldest_age": s.queue_oldest_age(),
+                "stages": s.queues.iter().map(|q| (q.stage.to_string(), serde_json::json!({
+                    "messages": q.messages, "bytes": q.bytes, "oldest_age": q.oldest_age,
+                }))).collect::<serde_json::Map<_, _>>(),
+            },
             "held": {"messages": s.held_messages, "bytes": s.held_bytes},
             "store": {"used": s.store_used, "max": s.store_max, "file": s.store_file},
             "disk": {"free": s.disk_free, "size": s.disk_size},
@@ -183,7 +188,20 @@ mod tests {
                 points: vec![],
             },
             status: Some(crate::metrics::Snapshot {
-                queue_messages: 5,
+                queues: vec![
+                    crate::metrics::Queue {
+                        stage: "deliver",
+                        messages: 2,
+                        bytes: 10,
+                        oldest_age: 5,
+                    },
+                    crate::metrics::Queue {
+                        stage: "deferred",
+                        messages: 3,
+                        bytes: 30,
+                        oldest_age: 700,
+                    },
+                ],
                 store_used: 1000,
                 certificates: vec![("tls".into(), 100_000 + 10 * 86_400)],
                 ..Default::default()
@@ -200,6 +218,8 @@ mod tests {
         assert_eq!(j["incidents"]["high"]["since_start"], 2);
         assert_eq!(j["uptime"], 3700);
         assert_eq!(j["monitor"]["queue"]["messages"], 5);
+        assert_eq!(j["monitor"]["queue"]["oldest_age"], 700);
+        assert_eq!(j["monitor"]["queue"]["stages"]["deferred"]["messages"], 3);
         assert_eq!(j["monitor"]["store"]["used"], 1000);
         assert_eq!(j["monitor"]["certificates"][0]["days_left"], 10);
         assert_eq!(j["configuration"]["digest"], "abc");

@@ -1,5 +1,5 @@
 //! The dashboard at `/`: counters for today and since start (messages by outcome, incidents by
-//! severity), what waits (queue, held messages), health (next hops as the relay and the monitor
+//! severity), what waits (the queues by stage with the queue switches, held messages), health (next hops as the relay and the monitor
 //! see them, certificates, store and disk use, uptime, configuration and definitions), and the
 //! traffic and incident charts over 24 h, 7 d or 30 d (`?range=`), as inline SVG. Every number
 //! comes from the service (the same counters as `sluice report summary`) or the monitor.
@@ -163,6 +163,36 @@ fn counter_cards(title: &str, list: &Counters) -> Markup {
     }
 }
 
+/// The queue switches and the queues by stage, each linking to its tab of the queue page.
+fn queues(v: &View) -> Markup {
+    use super::super::page::{duration, size};
+    html! {
+        h2 { "Queues" }
+        @if let Some(q) = &v.switches {
+            p { "Queue switches: "
+                @if q.paused { "delivery paused (sluice queue resume)" } @else { "delivering" }
+                "; "
+                @if q.rejecting { "gateway listeners refuse new mail with 421 (sluice queue accept)" } @else { "accepting mail" }
+            }
+        }
+        @if let Some(s) = &v.status {
+            table {
+                thead { tr { th { "Stage" } th { "Messages" } th { "Size" } th { "Oldest" } } }
+                tbody {
+                    @for q in &s.queues {
+                        tr {
+                            td { a href=(format!("/queue?stage={}", q.stage)) { (q.stage) } }
+                            td { (q.messages) }
+                            td { (size(q.bytes)) }
+                            td { @if q.messages > 0 { (duration(q.oldest_age)) } @else { "-" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The page body.
 pub(crate) fn render(v: &View) -> Markup {
     use super::super::page::{duration, size, utc};
@@ -187,18 +217,10 @@ pub(crate) fn render(v: &View) -> Markup {
             tr { th { "Uptime" } td { (duration(v.uptime)) } }
             tr { th { "Version" } td { (env!("CARGO_PKG_VERSION")) } }
             tr { th { "SMTP listener" } td { (v.listener) @if v.status.as_ref().is_some_and(|s| !s.ready) { " (not ready)" } } }
-            @if let Some(q) = &v.switches {
-                tr { th { "Queue switches" } td {
-                    @if q.paused { "delivery paused (sluice queue resume)" } @else { "delivering" }
-                    "; "
-                    @if q.rejecting { "gateway listeners refuse new mail with 421 (sluice queue accept)" } @else { "accepting mail" }
-                } }
-            }
             tr { th { "Configuration" } td { "digest " code { (v.config_digest) } ", policies " code { (v.policies_digest) } } }
             tr { th { "Definitions" } td { "embedded in this version" } }
             @if let Some(s) = &v.status {
                 tr { th { "Ready" } td { @if s.ready { "yes" } @else { "no" } } }
-                tr { th { "Delivery queue" } td { (s.queue_messages) " entries" @if s.queue_messages > 0 { ", oldest " (duration(s.queue_oldest_age)) } } }
                 tr { th { "Held messages" } td { (s.held_messages) " (" (size(s.held_bytes)) ")" } }
                 tr { th { "Store" } td { (size(s.store_used)) " of " (size(s.store_max)) " in use" } }
                 tr { th { "Disk" } td { (size(s.disk_free)) " free of " (size(s.disk_size)) } }
@@ -211,6 +233,7 @@ pub(crate) fn render(v: &View) -> Markup {
                 }
             }
         }
+        (queues(v))
         h2 { "Next hops" }
         @if v.hops.is_empty() && v.status.as_ref().is_none_or(|s| s.hops.is_empty()) {
             p class="note" { "No next hop contacted or probed yet." }
@@ -262,7 +285,21 @@ mod tests {
                 name: "incidents".into(),
                 points: vec![(0, 1)],
             },
-            status: None,
+            status: Some(crate::metrics::Snapshot {
+                queues: vec![
+                    crate::metrics::Queue {
+                        stage: "deferred",
+                        messages: 2,
+                        bytes: 2048,
+                        oldest_age: 7200,
+                    },
+                    crate::metrics::Queue {
+                        stage: "hold",
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }),
             hops: vec![],
             config_digest: "abc".into(),
             policies_digest: "def".into(),
@@ -278,5 +315,10 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), 2);
         assert!(html.contains("1 hour"));
         assert!(html.contains("delivery paused (sluice queue resume); accepting mail"));
+        assert!(
+            html.contains(r#"<a href="/queue?stage=deferred">deferred</a></td><td>2</td>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<a href="/queue?stage=hold">hold</a></td><td>0</td>"#));
     }
 }

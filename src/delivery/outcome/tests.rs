@@ -293,3 +293,36 @@ fn each_recipients_event_names_its_own_next_hop_and_how_it_was_protected() {
     );
     assert_eq!(of("d@z.org"), [None, None, None], "no connection, no hop");
 }
+
+#[test]
+fn a_gateway_recipient_delivered_is_timed_from_the_250() {
+    let mut e = entry(&["a@x.example", "b@y.example", "c@z.example"]);
+    e.kind = QueueKind::Gateway {
+        guid: "g".into(),
+        direction: crate::policy::Direction::Inbound,
+        listener: "mx".into(),
+        received: Some(900),
+    };
+    let a = attempted(vec![
+        (0, RcptResult::Delivered("250 ok".into())),
+        (1, RcptResult::Deferred("451 later".into())),
+        (2, RcptResult::Delivered("250 ok".into())),
+    ]);
+    let p = plan(e.clone(), &a, 1_030, &schedule(), true);
+    assert_eq!(p.delivered_after, vec![130, 130]);
+    // Not known (a report Sluice built, an entry queued before the time was kept): not timed.
+    e.kind = QueueKind::Gateway {
+        guid: "g".into(),
+        direction: crate::policy::Direction::Inbound,
+        listener: "mx".into(),
+        received: None,
+    };
+    assert!(
+        plan(e, &a, 1_030, &schedule(), true)
+            .delivered_after
+            .is_empty()
+    );
+    // A released message is not a gateway message.
+    let p = plan(entry(&["a@x.example"]), &a, 1_030, &schedule(), true);
+    assert!(p.delivered_after.is_empty());
+}

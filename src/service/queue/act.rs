@@ -319,7 +319,7 @@ fn on_entry(txn: &mut dyn WriteTxn, ctx: &Ctx, id: QueueId) -> store::Result<Ste
             let after = queue::unhold(txn, id, ctx.now)?;
             let stage = after
                 .as_ref()
-                .map_or("deliver", |e| super::QueueStage::of_entry(e).name());
+                .map_or("deliver", |e| crate::store::backlog::stage_of(e).name());
             Step::done(row, format!("{stage}, due now"))
         }
         QueueAction::Delete => {
@@ -368,6 +368,8 @@ fn forward(
                 Direction::Outbound
             },
             listener: l.to_string(),
+            // A copy an operator sent: no custody's 250 to time its delivery from.
+            received: None,
         },
         None => QueueKind::Notice {
             what: "forward".into(),

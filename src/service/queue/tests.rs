@@ -68,6 +68,7 @@ fn entry(at: u64, attempts: u32) -> Queued {
             guid: format!("Q-{at}"),
             direction: Direction::Outbound,
             listener: "submission".into(),
+            received: Some(at),
         },
         created: at,
         sender: "x@corp.example".into(),

@@ -61,6 +61,7 @@ fn gateway(store: &Store, at: u64, attempts: u32) -> QueueId {
         guid: format!("GUID-{at}"),
         direction: Direction::Inbound,
         listener: "mx".into(),
+        received: Some(at),
     };
     let mut q = Queued::own(kind, &["bob@corp.example".into()], "", at, 5 * 86_400);
     q.sender = EVIL_SENDER.into();

@@ -449,6 +449,7 @@ pub fn serve(
         keeper = keeper.with_waker(Arc::new(move || d.wake()));
     }
     let keeper = Arc::new(keeper);
+    crate::gateway::inspect::recover(&keeper);
     let desk = Arc::new(crate::approval::desk::StoreDesk::new(
         keeper.clone(),
         config.queue.give_up.as_secs(),

@@ -91,6 +91,27 @@ pub async fn suspended(shared: &Shared, c: &Custody) {
     }
 }
 
+/// At start, before any listener accepts: messages in custody whose inspection a process that is
+/// gone had begun (inline after its 250, or leased by its worker) are due at once instead of after
+/// `gateway.inspect_retry` (`intake::recover`; their attempts stay counted).
+pub fn recover(keeper: &crate::hold::Keeper) {
+    let Ok(store) = keeper.store() else {
+        return;
+    };
+    let now = keeper.clock().now();
+    match store.write_blocking(move |txn| intake::recover(txn, now)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            messages = n,
+            "custody: inspections interrupted by the restart are due again"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "custody: interrupted inspections not made due; the worker takes them after gateway.inspect_retry"
+        ),
+    }
+}
+
 /// The inspection worker: one per process, over the current configuration set.
 pub struct Worker {
     swap: Arc<crate::runtime::Swap>,

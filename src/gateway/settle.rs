@@ -155,7 +155,9 @@ pub fn plan(
         {
             Outcome::Refuse { reply, .. } => {
                 let bounce = match (late, parts.settings.custody.late_block) {
-                    (true, LateBlock::Bounce) => bounce(parts, c, &reply, content, now).map(Box::new),
+                    (true, LateBlock::Bounce) => {
+                        bounce(parts, c, &reply, content, now).map(Box::new)
+                    }
                     _ => None,
                 };
                 Plan::Refuse { reply, bounce }
@@ -212,9 +214,7 @@ pub async fn carry(
                 .write(move |txn| {
                     intake::remove(txn, id)?
                         .ok_or_else(|| StoreError::NotFound(format!("message in custody {id}")))?;
-                    bounce
-                        .map(|b| queue::insert(txn, b.0, &b.1))
-                        .transpose()
+                    bounce.map(|b| queue::insert(txn, b.0, &b.1)).transpose()
                 })
                 .await?;
             if queued.is_some() {

@@ -243,6 +243,36 @@ fn update(txn: &mut dyn WriteTxn, old: &Custody, new: &Custody) -> Result<()> {
     put(txn, new)
 }
 
+/// At start, before any listener accepts: messages waiting for inspection that are due later than
+/// `now` had an inline attempt or a worker's lease in a process that is gone, which nothing will
+/// finish; they are due at `now` (their attempts stay counted). Returns how many.
+pub fn recover(txn: &mut dyn WriteTxn, now: u64) -> Result<usize> {
+    let start = due_key(now.saturating_add(1), IntakeId(0));
+    let end = [b'e'];
+    let range = (
+        std::ops::Bound::Included(&start[..]),
+        std::ops::Bound::Excluded(&end[..]),
+    );
+    let mut ids = Vec::new();
+    for e in txn.range(Table::Intake, range, Order::Forward)? {
+        let (k, _) = e?;
+        if let Some(id) = k.get(9..).and_then(keys::id_of) {
+            ids.push(IntakeId(id));
+        }
+    }
+    let mut n = 0;
+    for id in ids {
+        let Some(old) = get(txn, id)? else { continue };
+        if old.stage == Stage::Inspect && old.next_attempt > now {
+            let mut new = old.clone();
+            new.next_attempt = now;
+            update(txn, &old, &new)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Ids of messages due for inspection at `now`, soonest first, at most `max`.
 pub fn due(txn: &dyn ReadTxn, now: u64, max: usize) -> Result<Vec<IntakeId>> {
     let mut out = Vec::new();

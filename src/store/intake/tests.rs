@@ -19,6 +19,7 @@ on_both_backends!(
     delivery_moves_the_message_to_the_queue_once,
     listings_are_paged_by_stage,
     a_hold_during_inspection_wins_over_the_verdict,
+    a_restart_makes_interrupted_inspections_due_at_once,
 );
 
 pub(crate) fn custody(at: u64, body: &[u8]) -> Custody {
@@ -229,4 +230,27 @@ fn a_hold_during_inspection_wins_over_the_verdict(store: Store) {
         .write_blocking(move |t| release(t, id, 300, 60))
         .unwrap();
     assert_eq!(store.read(queue::len).unwrap(), 1);
+}
+
+fn a_restart_makes_interrupted_inspections_due_at_once(store: Store) {
+    // An inline attempt (due again at 160) and a suspect message, from the process that is gone.
+    let inline = take_blocking(&store, custody(100, b"inline"), b"inline", true).id();
+    let held = take_blocking(&store, custody(100, b"held"), b"held", false).id();
+    store
+        .write_blocking(move |t| hold(t, held, "x").map(drop))
+        .unwrap();
+    assert!(store.read(|t| due(t, 120, 10)).unwrap().is_empty());
+    assert_eq!(store.write_blocking(|t| recover(t, 120)).unwrap(), 1);
+    assert_eq!(store.read(|t| due(t, 120, 10)).unwrap(), vec![inline]);
+    let c = store.read(move |t| get(t, inline)).unwrap().unwrap();
+    assert_eq!(
+        (c.attempts, c.next_attempt),
+        (1, 120),
+        "the attempt stays counted"
+    );
+    assert_eq!(
+        store.read(move |t| get(t, held)).unwrap().unwrap().stage,
+        Stage::Suspect
+    );
+    assert_eq!(store.write_blocking(|t| recover(t, 120)).unwrap(), 0);
 }

@@ -44,6 +44,8 @@ pub mod users;
 #[cfg(test)]
 mod backends;
 #[cfg(test)]
+mod queue_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The JSON twins of the queue page under `/api/v1/queue`: the listing (`stage`, `sender`,
-//! `recipient`, `listener`, `older_than`, `limit`), one entry, actions over `ids` or a `filter`
+//! `recipient`, `listener`, `direction`, `older_than`, `limit`), one entry, actions over `ids` or a `filter`
 //! with every id's outcome, and the two switches (`GET` and `PUT` `{"paused", "rejecting"}`).
 //! The same service calls as the page and `sluice queue ...`, audited under the token's user. A
 //! request that is not well formed (bad JSON, an unknown field, a bad id, stage or age, an
@@ -96,6 +96,7 @@ struct FilterBody {
     sender: Option<String>,
     recipient: Option<String>,
     listener: Option<String>,
+    direction: Option<String>,
     older_than: Option<Age>,
 }
 
@@ -125,6 +126,7 @@ impl FilterBody {
             ("sender", self.sender),
             ("recipient", self.recipient),
             ("listener", self.listener),
+            ("direction", self.direction),
         ] {
             if let Some(v) = v {
                 pairs.push((k.to_string(), v));

@@ -170,9 +170,10 @@ fn queues(v: &View) -> Markup {
         h2 { "Queues" }
         @if let Some(q) = &v.switches {
             p { "Queue switches: "
-                @if q.paused { "delivery paused (sluice queue resume)" } @else { "delivering" }
+                @if q.paused { "delivery paused" } @else { "delivering" }
                 "; "
-                @if q.rejecting { "gateway listeners refuse new mail with 421 (sluice queue accept)" } @else { "accepting mail" }
+                @if q.rejecting { "gateway listeners refuse new mail with 421" } @else { "accepting mail" }
+                " (" a href="/queue" { "queue page" } ")"
             }
         }
         @if let Some(s) = &v.status {
@@ -314,7 +315,9 @@ mod tests {
         assert!(html.contains("high today · 2 since start"));
         assert_eq!(html.matches("<svg").count(), 2);
         assert!(html.contains("1 hour"));
-        assert!(html.contains("delivery paused (sluice queue resume); accepting mail"));
+        assert!(
+            html.contains(r#"delivery paused; accepting mail (<a href="/queue">queue page</a>)"#)
+        );
         assert!(
             html.contains(r#"<a href="/queue?stage=deferred">deferred</a></td><td>2</td>"#),
             "{html}"

@@ -1,5 +1,5 @@
 //! What the queue page and its API twin take from a request: the listing's filter (stage, sender,
-//! recipient, listener, older than) as a [`QueueFilter`], and an action's name with its forward
+//! recipient, listener, direction, older than) as a [`QueueFilter`], and an action's name with its forward
 //! fields as a [`QueueAction`]. Pure: values in, checked values or the reason out (the field
 //! named first).
 
@@ -8,7 +8,14 @@ use maud::{Markup, html};
 use crate::service::{QueueAction, QueueFilter, QueueRef, QueueStage};
 
 /// The filter fields, in the order the form shows them.
-pub(crate) const FIELDS: [&str; 5] = ["stage", "sender", "recipient", "listener", "older_than"];
+pub(crate) const FIELDS: [&str; 6] = [
+    "stage",
+    "sender",
+    "recipient",
+    "listener",
+    "direction",
+    "older_than",
+];
 
 /// The actions, by the name forms and the API use, with the page's label.
 pub(crate) const ACTIONS: [(&str, &str); 6] = [
@@ -51,8 +58,10 @@ impl Picked {
         };
         let stage = get("stage").map(stage).transpose()?;
         let older_than = get("older_than").map(age).transpose()?;
+        let direction = get("direction").map(direction).transpose()?;
         let filter = QueueFilter {
             stage,
+            direction,
             sender: text("sender")?,
             recipient: text("recipient")?,
             listener: text("listener")?,
@@ -97,6 +106,12 @@ impl Picked {
 pub(crate) fn stage(s: &str) -> Result<QueueStage, String> {
     QueueStage::parse(s.trim())
         .ok_or_else(|| format!("stage {s:?}: one of inspect, deliver, deferred, hold"))
+}
+
+/// A direction by name.
+pub(crate) fn direction(s: &str) -> Result<crate::policy::Direction, String> {
+    crate::policy::Direction::parse(s.trim())
+        .ok_or_else(|| format!("direction {s:?}: one of inbound, outbound, internal"))
 }
 
 /// An age as a duration (`30m`, `2h`, `1d`; a bare number is seconds), in seconds.
@@ -195,12 +210,21 @@ mod tests {
 
     #[test]
     fn filters_are_read_and_checked() {
-        let p = Picked::parse(&pairs("stage=hold&sender=a%40x&older_than=2h&page=3")).unwrap();
+        let p = Picked::parse(&pairs(
+            "stage=hold&sender=a%40x&older_than=2h&direction=inbound&page=3",
+        ))
+        .unwrap();
+        assert_eq!(p.filter.direction, Some(crate::policy::Direction::Inbound));
+        assert!(
+            Picked::parse(&pairs("direction=sideways"))
+                .unwrap_err()
+                .starts_with("direction")
+        );
         assert_eq!(p.filter.stage, Some(QueueStage::Hold));
         assert_eq!(p.filter.sender.as_deref(), Some("a@x"));
         assert_eq!(p.filter.older_than, Some(7200));
-        assert_eq!(p.given.len(), 3, "page is not a filter field");
-        assert_eq!(p.without_stage().len(), 2);
+        assert_eq!(p.given.len(), 4, "page is not a filter field");
+        assert_eq!(p.without_stage().len(), 3);
         assert!(
             Picked::parse(&pairs("stage=active"))
                 .unwrap_err()

@@ -207,6 +207,7 @@ fn filter_form(picked: &Picked, error: Option<&str>) -> Markup {
             (field("sender", "Sender", "address or @domain"))
             (field("recipient", "Recipient", "address or @domain"))
             (field("listener", "Listener", "name"))
+            (field("direction", "Direction", "inbound, outbound, internal"))
             (field("older_than", "Older than", "30m, 2h, 1d"))
             button type="submit" { "Filter" }
             a class="button secondary" href="/queue" { "Clear" }

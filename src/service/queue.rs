@@ -306,28 +306,16 @@ fn custody_rows(
     want: usize,
     now: u64,
 ) -> store::Result<(Vec<QueueRow>, bool)> {
-    let (mut rows, mut after, mut read) = (Vec::new(), None, 0);
     if !f.wants_custody() {
-        return Ok((rows, false));
+        return Ok((Vec::new(), false));
     }
-    loop {
-        let (page, next) = intake::list(txn, None, after, PAGE)?;
-        read += page.len();
-        for c in &page {
-            let row = custody_row(c);
-            if f.matches(&row, now) {
-                if rows.len() >= want {
-                    return Ok((rows, true));
-                }
-                rows.push(row);
-            }
-        }
-        match next {
-            Some(n) if read < SCAN => after = Some(n),
-            Some(_) => return Ok((rows, true)),
-            None => return Ok((rows, false)),
-        }
-    }
+    matching(
+        f,
+        want,
+        now,
+        |after| intake::list(txn, None, after, PAGE),
+        |c| Ok(custody_row(c)),
+    )
 }
 
 /// Up to `want` rows of delivery entries matching `f`, oldest first; whether more may match.
@@ -337,15 +325,33 @@ fn entry_rows(
     want: usize,
     now: u64,
 ) -> store::Result<(Vec<QueueRow>, bool)> {
-    let (mut rows, mut after, mut read) = (Vec::new(), None, 0);
     if !f.wants_entries() {
-        return Ok((rows, false));
+        return Ok((Vec::new(), false));
     }
+    matching(
+        f,
+        want,
+        now,
+        |after| queue::scan(txn, after, PAGE),
+        |e| Ok(entry_row(e, entry_size(txn, e.id)?)),
+    )
+}
+
+/// Walks the pages `page` gives (oldest first, each with the next page's cursor), at most
+/// [`SCAN`] records, keeping up to `want` rows that match `f`; whether more may match.
+fn matching<T, C: Copy>(
+    f: &QueueFilter,
+    want: usize,
+    now: u64,
+    mut page: impl FnMut(Option<C>) -> store::Result<(Vec<T>, Option<C>)>,
+    row_of: impl Fn(&T) -> store::Result<QueueRow>,
+) -> store::Result<(Vec<QueueRow>, bool)> {
+    let (mut rows, mut after, mut read) = (Vec::new(), None, 0);
     loop {
-        let (page, next) = queue::scan(txn, after, PAGE)?;
-        read += page.len();
-        for e in &page {
-            let row = entry_row(e, entry_size(txn, e.id)?);
+        let (items, next) = page(after)?;
+        read += items.len();
+        for item in &items {
+            let row = row_of(item)?;
             if f.matches(&row, now) {
                 if rows.len() >= want {
                     return Ok((rows, true));

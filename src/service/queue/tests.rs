@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::service::Caller;
 use crate::store::Store;
-use crate::store::intake::{Params, Rcpt};
+use crate::store::intake::Params;
 use crate::store::records::QueuedRecipient;
 
 const NOW: u64 = 10_000;
@@ -18,31 +18,13 @@ fn service() -> Service {
 }
 
 fn custody(at: u64, sender: &str) -> Custody {
-    Custody {
-        id: IntakeId(0),
-        guid: format!("GUID-{at}"),
-        received: at,
-        listener: "mx".into(),
-        direction: Direction::Inbound,
-        peer: "192.0.2.7:40000".into(),
-        helo: "client.example".into(),
-        tls: true,
-        local: false,
-        sender: sender.into(),
-        params: Params::default(),
-        recipients: vec![Rcpt {
-            address: "b@corp.example".into(),
-            notify: Default::default(),
-            orcpt: None,
-        }],
-        trace: "from client.example by sluice".into(),
-        fingerprint: intake::fingerprint(sender.as_bytes()),
-        size: 40,
-        stage: Stage::Inspect,
-        attempts: 0,
-        next_attempt: 0,
-        last_error: None,
-    }
+    let mut c = crate::store::intake::tests::custody(at, sender.as_bytes());
+    c.tls = true;
+    c.sender = sender.into();
+    c.params = Params::default();
+    c.recipients[0].orcpt = None;
+    c.size = 40;
+    c
 }
 
 const BODY: &[u8] = b"Subject: hello\r\nFrom: a@example.net\r\n\r\nsecret body";

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::store::Store;
-use crate::store::intake::{self, Custody, IntakeId, Params, Rcpt, Stage};
+use crate::store::intake::{self, Custody, IntakeId, Params, Rcpt};
 use crate::store::records::{Direction, QueueId, QueueKind, Queued};
 
 pub(crate) use super::super::fixture::{CSRF, NOW, SCRIPT, assert_inert, call, service, text};
@@ -29,31 +29,15 @@ pub(crate) struct Filled {
 }
 
 fn custody(at: u64, sender: &str, body: &[u8]) -> Custody {
-    Custody {
-        id: IntakeId(0),
-        guid: format!("GUID-{at}"),
-        received: at,
-        listener: "mx".into(),
-        direction: Direction::Inbound,
-        peer: "192.0.2.7:40000".into(),
-        helo: "client.example".into(),
-        tls: false,
-        local: false,
-        sender: sender.into(),
-        params: Params::default(),
-        recipients: vec![Rcpt {
-            address: "bob@corp.example".into(),
-            notify: Default::default(),
-            orcpt: None,
-        }],
-        trace: "from client.example by sluice".into(),
-        fingerprint: intake::fingerprint(body),
-        size: body.len() as u64,
-        stage: Stage::Inspect,
-        attempts: 0,
-        next_attempt: 0,
-        last_error: None,
-    }
+    let mut c = crate::store::intake::tests::custody(at, body);
+    c.sender = sender.into();
+    c.params = Params::default();
+    c.recipients = vec![Rcpt {
+        address: "bob@corp.example".into(),
+        notify: Default::default(),
+        orcpt: None,
+    }];
+    c
 }
 
 fn gateway(store: &Store, at: u64, attempts: u32) -> QueueId {
